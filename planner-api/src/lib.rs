@@ -1,0 +1,1 @@
+//! The LuckyGas planning service and command line.

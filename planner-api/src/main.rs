@@ -1,0 +1,2 @@
+//! The `luckygas` command line.
+fn main() {}

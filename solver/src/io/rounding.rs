@@ -1,0 +1,126 @@
+//! Distance conventions of the benchmark families, and Euclidean matrices built with them.
+//!
+//! This is the one place where raw (possibly fractional) input values become the integers the
+//! core works with.
+
+use crate::model::{Location, Matrix};
+use std::fmt;
+use std::str::FromStr;
+
+/// How raw input values (coordinates' distances, times, prizes) become integers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Rounding {
+    /// Pick the convention of the instance's family (see [`Rounding::for_family`]).
+    Auto,
+    /// Nearest integer (CVRP, VRPB).
+    Round,
+    /// Times ten, then truncated: one decimal kept (DIMACS; VRPTW, Solomon).
+    Dimacs,
+    /// Times a thousand, then rounded (HFVRP, MDVRPTW).
+    Exact,
+    /// Truncated to an integer, no scaling.
+    None,
+}
+
+impl Rounding {
+    /// Applies the convention to one raw value.
+    pub fn apply(self, v: f64) -> i64 {
+        match self {
+            Rounding::Round | Rounding::Auto => v.round() as i64,
+            Rounding::Dimacs => (10.0 * v).trunc() as i64,
+            Rounding::Exact => (1000.0 * v).round() as i64,
+            Rounding::None => v.trunc() as i64,
+        }
+    }
+
+    /// The factor by which this convention scales values.
+    pub fn scale(self) -> i64 {
+        match self {
+            Rounding::Dimacs => 10,
+            Rounding::Exact => 1000,
+            _ => 1,
+        }
+    }
+
+    /// The convention of a benchmark family (the VRPLIB `TYPE`, or `SOLOMON`), as documented in
+    /// `../shared/datasets/README.md`.
+    pub fn for_family(family: &str) -> Rounding {
+        match family.to_ascii_uppercase().as_str() {
+            "CVRP" | "XXL" | "VRPB" => Rounding::Round,
+            "VRPTW" | "MTVRPTWR" | "PCVRPTW" | "SOLOMON" => Rounding::Dimacs,
+            "HFVRP" | "MDVRPTW" => Rounding::Exact,
+            _ => Rounding::Round,
+        }
+    }
+
+    /// Resolves `Auto` to the family's convention.
+    pub fn resolve(self, family: &str) -> Rounding {
+        if self == Rounding::Auto {
+            Rounding::for_family(family)
+        } else {
+            self
+        }
+    }
+}
+
+impl FromStr for Rounding {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "auto" => Ok(Rounding::Auto),
+            "round" => Ok(Rounding::Round),
+            "dimacs" => Ok(Rounding::Dimacs),
+            "exact" => Ok(Rounding::Exact),
+            "none" => Ok(Rounding::None),
+            _ => Err(format!("unknown rounding '{s}' (expected auto, round, dimacs, exact or none)")),
+        }
+    }
+}
+
+impl fmt::Display for Rounding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Rounding::Auto => "auto",
+            Rounding::Round => "round",
+            Rounding::Dimacs => "dimacs",
+            Rounding::Exact => "exact",
+            Rounding::None => "none",
+        })
+    }
+}
+
+/// The Euclidean distance matrix of `locations` under `rounding`.
+///
+/// Returns the offending pair when a distance does not fit the matrix.
+pub fn euclidean_matrix(locations: &[Location], rounding: Rounding) -> Result<Matrix, (usize, usize, i64)> {
+    Matrix::from_fn(locations.len(), |i, j| {
+        let dx = locations[i].x - locations[j].x;
+        let dy = locations[i].y - locations[j].y;
+        rounding.apply((dx * dx + dy * dy).sqrt())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn applies_each_convention() {
+        let d = 2f64.sqrt(); // 1.41421...
+        assert_eq!(Rounding::Round.apply(d), 1);
+        assert_eq!(Rounding::Dimacs.apply(d), 14);
+        assert_eq!(Rounding::Exact.apply(d), 1414);
+        assert_eq!(Rounding::None.apply(1.9), 1);
+        assert_eq!(Rounding::Round.apply(2.6), 3);
+    }
+
+    #[test]
+    fn picks_the_family_convention() {
+        assert_eq!(Rounding::Auto.resolve("VRPTW"), Rounding::Dimacs);
+        assert_eq!(Rounding::Auto.resolve("HFVRP"), Rounding::Exact);
+        assert_eq!(Rounding::Auto.resolve("CVRP"), Rounding::Round);
+        assert_eq!(Rounding::Round.resolve("VRPTW"), Rounding::Round);
+        assert!("bogus".parse::<Rounding>().is_err());
+    }
+}

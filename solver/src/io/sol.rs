@@ -1,0 +1,1 @@
+//! VRPLIB solution files (`Route #k: ...` lines and a `Cost` line).

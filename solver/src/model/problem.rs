@@ -1,0 +1,460 @@
+//! The problem: depots, clients, vehicle types and routing profiles, validated once and then
+//! shared read-only (as `Arc<Problem>`) by every thread of the search.
+
+use super::{Cost, Distance, Duration, Load, Matrix, Skills, TimeWindow, UNLIMITED};
+use crate::error::ModelError;
+use crate::solution::UnassignedReason;
+use std::ops::Deref;
+
+/// A point on the plane (or lon/lat), used for geometry only: neighbourhoods, sweeps, maps.
+/// Travel values always come from the profile matrices.
+#[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Location {
+    /// First coordinate (x or longitude).
+    pub x: f64,
+    /// Second coordinate (y or latitude).
+    pub y: f64,
+}
+
+/// A depot: where vehicles start, end and reload.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Depot {
+    /// Name shown to people.
+    pub name: String,
+    /// Index into the matrices.
+    pub location: usize,
+    /// Opening hours: vehicles leave and return within them.
+    pub time_window: TimeWindow,
+    /// Time spent loading at the depot when a vehicle reloads there between trips.
+    pub reload_duration: Duration,
+}
+
+/// A client to visit: deliveries and pickups happen at the same stop.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Client {
+    /// Name shown to people.
+    pub name: String,
+    /// Index into the matrices.
+    pub location: usize,
+    /// Amount delivered, one entry per capacity dimension.
+    pub delivery: Vec<Load>,
+    /// Amount picked up (empties), one entry per capacity dimension.
+    pub pickup: Vec<Load>,
+    /// Time spent at the stop.
+    pub service_duration: Duration,
+    /// Windows in which service may start: non-empty, sorted and disjoint.
+    pub time_windows: Vec<TimeWindow>,
+    /// The goods for this client are at the depot only from this time on: a trip serving it
+    /// leaves the depot at or after this time.
+    pub release_time: Duration,
+    /// Whether the client must be served; an optional client earns `prize` when served.
+    pub required: bool,
+    /// Prize collected when an optional client is served (lost when it is not).
+    pub prize: Cost,
+    /// Skills the serving vehicle must have.
+    pub skills: Skills,
+}
+
+impl Client {
+    /// The earliest start of any of the client's windows.
+    pub fn early(&self) -> Duration {
+        self.time_windows.first().map_or(0, |w| w.early)
+    }
+
+    /// The latest start of any of the client's windows.
+    pub fn late(&self) -> Duration {
+        self.time_windows.last().map_or(UNLIMITED, |w| w.late)
+    }
+
+    /// Whether this client only picks up (a backhaul in VRPB terms).
+    pub fn is_backhaul(&self) -> bool {
+        self.delivery.iter().all(|&d| d == 0) && self.pickup.iter().any(|&p| p > 0)
+    }
+}
+
+/// A kind of vehicle, of which `count` identical ones are available.
+#[derive(Clone, Debug, PartialEq)]
+pub struct VehicleType {
+    /// Name shown to people.
+    pub name: String,
+    /// How many vehicles of this type are available.
+    pub count: usize,
+    /// Capacity per dimension.
+    pub capacity: Vec<Load>,
+    /// Depot index where the vehicle starts its day.
+    pub start_depot: usize,
+    /// Depot index where the vehicle ends its day.
+    pub end_depot: usize,
+    /// The vehicle leaves at or after `shift.early` and is back by `shift.late`.
+    pub shift: TimeWindow,
+    /// Longest allowed route duration (from leaving to returning), [`UNLIMITED`] when none.
+    pub max_duration: Duration,
+    /// Longest allowed route distance, [`UNLIMITED`] when none.
+    pub max_distance: Distance,
+    /// Cost of using one vehicle of this type.
+    pub fixed_cost: Cost,
+    /// Cost per unit of distance travelled.
+    pub unit_distance_cost: Cost,
+    /// Cost per unit of route duration.
+    pub unit_duration_cost: Cost,
+    /// Index of the routing profile (matrices) this type drives on.
+    pub profile: usize,
+    /// Skills this type has.
+    pub skills: Skills,
+    /// Depots (indices) where the vehicle may reload between trips; empty when it cannot.
+    pub reload_depots: Vec<usize>,
+    /// Most trips per route (1 when the vehicle cannot reload).
+    pub max_trips: usize,
+}
+
+/// A routing profile: the travel distances and durations of one kind of vehicle.
+#[derive(Clone, Debug)]
+pub struct Profile {
+    /// Name of the profile (e.g. `truck`, `motorcycle`).
+    pub name: String,
+    /// Distance matrix indexed by location.
+    pub distance: Matrix,
+    /// Duration matrix indexed by location.
+    pub duration: Matrix,
+}
+
+/// Plain problem parts, checked by [`Problem::new`].
+#[derive(Clone, Debug, Default)]
+pub struct ProblemData {
+    /// Instance name.
+    pub name: String,
+    /// Coordinates per location (may be empty when the input has none).
+    pub locations: Vec<Location>,
+    /// Depots.
+    pub depots: Vec<Depot>,
+    /// Clients.
+    pub clients: Vec<Client>,
+    /// Vehicle types.
+    pub vehicle_types: Vec<VehicleType>,
+    /// Routing profiles.
+    pub profiles: Vec<Profile>,
+    /// Number of capacity dimensions.
+    pub dimensions: usize,
+    /// Names of the skills, bit `i` of [`Skills`] standing for `skill_names[i]`.
+    pub skill_names: Vec<String>,
+    /// VRPB precedence: on every trip, clients that deliver come before clients that only pick
+    /// up, and a trip does not start with a pickup-only client.
+    pub backhaul_precedence: bool,
+}
+
+/// A validated, immutable problem. Read its parts through `Deref` to [`ProblemData`].
+#[derive(Clone, Debug)]
+pub struct Problem {
+    data: ProblemData,
+    /// `vehicle_offset[t]` is the number of vehicles of all types before type `t`, so vehicle
+    /// `j` of type `t` is vehicle number `vehicle_offset[t] + j` overall.
+    vehicle_offset: Vec<usize>,
+    /// `client_at[location]` is the client at that location, if any.
+    client_at: Vec<Option<usize>>,
+    /// `depot_at[location]` is the depot at that location, if any.
+    depot_at: Vec<Option<usize>>,
+}
+
+impl Deref for Problem {
+    type Target = ProblemData;
+    fn deref(&self) -> &ProblemData {
+        &self.data
+    }
+}
+
+impl Problem {
+    /// Validates `data` and returns the problem, or the first inconsistency found.
+    pub fn new(data: ProblemData) -> Result<Problem, ModelError> {
+        validate(&data)?;
+        let n = data.profiles[0].distance.size();
+        let mut client_at = vec![None; n];
+        let mut depot_at = vec![None; n];
+        for (i, c) in data.clients.iter().enumerate() {
+            client_at[c.location] = Some(i);
+        }
+        for (i, d) in data.depots.iter().enumerate() {
+            depot_at[d.location] = Some(i);
+        }
+        let mut vehicle_offset = Vec::with_capacity(data.vehicle_types.len());
+        let mut total = 0;
+        for vt in &data.vehicle_types {
+            vehicle_offset.push(total);
+            total += vt.count;
+        }
+        let problem = Problem { data, vehicle_offset, client_at, depot_at };
+        for (i, c) in problem.clients.iter().enumerate() {
+            if c.required {
+                if let Some(reason) = problem.why_unservable(i) {
+                    return Err(ModelError::UnservableClient { client: i, reason });
+                }
+            }
+        }
+        Ok(problem)
+    }
+
+    /// The parts this problem was built from.
+    pub fn data(&self) -> &ProblemData {
+        &self.data
+    }
+
+    /// Number of clients.
+    pub fn num_clients(&self) -> usize {
+        self.clients.len()
+    }
+
+    /// Number of locations in the matrices.
+    pub fn num_locations(&self) -> usize {
+        self.client_at.len()
+    }
+
+    /// Total number of vehicles over all types.
+    pub fn num_vehicles(&self) -> usize {
+        self.vehicle_types.iter().map(|v| v.count).sum()
+    }
+
+    /// Overall number of the first vehicle of type `t`.
+    pub fn vehicle_offset(&self, t: usize) -> usize {
+        self.vehicle_offset[t]
+    }
+
+    /// The vehicle type of overall vehicle number `v`.
+    pub fn type_of_vehicle(&self, v: usize) -> Option<usize> {
+        (0..self.vehicle_types.len()).find(|&t| v >= self.vehicle_offset[t] && v < self.vehicle_offset[t] + self.vehicle_types[t].count)
+    }
+
+    /// The client at a location, if any.
+    pub fn client_at(&self, location: usize) -> Option<usize> {
+        self.client_at.get(location).copied().flatten()
+    }
+
+    /// The depot at a location, if any.
+    pub fn depot_at(&self, location: usize) -> Option<usize> {
+        self.depot_at.get(location).copied().flatten()
+    }
+
+    /// Distance from location `a` to `b` for vehicle type `t`.
+    #[inline]
+    pub fn distance(&self, t: usize, a: usize, b: usize) -> Distance {
+        self.profiles[self.vehicle_types[t].profile].distance.get(a, b)
+    }
+
+    /// Travel duration from location `a` to `b` for vehicle type `t`.
+    #[inline]
+    pub fn duration(&self, t: usize, a: usize, b: usize) -> Duration {
+        self.profiles[self.vehicle_types[t].profile].duration.get(a, b)
+    }
+
+    /// Whether vehicle type `t` can ever serve client `c` alone on a route; `None` when it can,
+    /// else the reason why not.
+    pub fn why_type_cannot_serve(&self, t: usize, c: usize) -> Option<UnassignedReason> {
+        let vt = &self.vehicle_types[t];
+        let cl = &self.clients[c];
+        if vt.count == 0 || !vt.skills.covers(cl.skills) {
+            return Some(UnassignedReason::NoCompatibleVehicle);
+        }
+        let over = |amounts: &[Load]| amounts.iter().zip(&vt.capacity).any(|(a, q)| a > q);
+        if over(&cl.delivery) || over(&cl.pickup) {
+            return Some(UnassignedReason::Capacity);
+        }
+        let start = self.depots[vt.start_depot].location;
+        let end = self.depots[vt.end_depot].location;
+        let start_depot_tw = self.depots[vt.start_depot].time_window;
+        let leave = vt.shift.early.max(start_depot_tw.early).max(cl.release_time);
+        let arrive = leave + self.duration(t, start, cl.location);
+        let Some(window) = cl.time_windows.iter().find(|w| w.late >= arrive) else {
+            return Some(UnassignedReason::TimeWindowUnreachable);
+        };
+        let back = arrive.max(window.early) + cl.service_duration + self.duration(t, cl.location, end);
+        let latest_back = vt.shift.late.min(self.depots[vt.end_depot].time_window.late);
+        // The shortest possible duration leaves just in time for the window.
+        let shortest = self.duration(t, start, cl.location) + cl.service_duration + self.duration(t, cl.location, end);
+        if back > latest_back || shortest > vt.max_duration {
+            return Some(UnassignedReason::ShiftLimits);
+        }
+        if self.distance(t, start, cl.location) + self.distance(t, cl.location, end) > vt.max_distance {
+            return Some(UnassignedReason::ShiftLimits);
+        }
+        None
+    }
+
+    /// Whether any vehicle type can serve client `c`; `None` when one can, else the reason of the
+    /// most capable type.
+    pub fn why_unservable(&self, c: usize) -> Option<UnassignedReason> {
+        let mut reason = None;
+        for t in 0..self.vehicle_types.len() {
+            match self.why_type_cannot_serve(t, c) {
+                None => return None,
+                Some(r) => {
+                    // Prefer the most specific reason (a skilled type that is too small says more
+                    // than an unskilled one).
+                    if reason.is_none() || reason == Some(UnassignedReason::NoCompatibleVehicle) {
+                        reason = Some(r);
+                    }
+                }
+            }
+        }
+        reason.or(Some(UnassignedReason::NoCompatibleVehicle))
+    }
+}
+
+fn validate(d: &ProblemData) -> Result<(), ModelError> {
+    use ModelError as E;
+    if d.depots.is_empty() {
+        return Err(E::NoDepot);
+    }
+    if d.profiles.is_empty() {
+        return Err(E::NoProfile);
+    }
+    if d.vehicle_types.is_empty() || d.vehicle_types.iter().all(|v| v.count == 0) {
+        return Err(E::NoVehicle);
+    }
+    if d.dimensions == 0 {
+        return Err(E::DimensionMismatch { what: "problem".into(), expected: 1, found: 0 });
+    }
+    let n = d.profiles[0].distance.size();
+    for p in &d.profiles {
+        if p.distance.size() != n || p.duration.size() != n {
+            return Err(E::MatrixSize { profile: p.name.clone(), expected: n, found: p.distance.size().min(p.duration.size()) });
+        }
+    }
+    if !d.locations.is_empty() && d.locations.len() != n {
+        return Err(E::MatrixSize { profile: "coordinates".into(), expected: n, found: d.locations.len() });
+    }
+    let mut used = vec![false; n];
+    let mut claim = |loc: usize, what: String| -> Result<(), ModelError> {
+        if loc >= n {
+            return Err(E::LocationOutOfRange { what, location: loc, locations: n });
+        }
+        if used[loc] {
+            return Err(E::SharedLocation { what, location: loc });
+        }
+        used[loc] = true;
+        Ok(())
+    };
+    for (i, dep) in d.depots.iter().enumerate() {
+        claim(dep.location, format!("depot {i}"))?;
+        if dep.time_window.early > dep.time_window.late {
+            return Err(E::BadTimeWindow { what: format!("depot {i}") });
+        }
+        if dep.reload_duration < 0 {
+            return Err(E::Negative { what: format!("depot {i} reload duration") });
+        }
+    }
+    for (i, c) in d.clients.iter().enumerate() {
+        claim(c.location, format!("client {i}"))?;
+        for (name, v) in [("delivery", &c.delivery), ("pickup", &c.pickup)] {
+            if v.len() != d.dimensions {
+                return Err(E::DimensionMismatch { what: format!("client {i} {name}"), expected: d.dimensions, found: v.len() });
+            }
+            if v.iter().any(|&x| x < 0) {
+                return Err(E::Negative { what: format!("client {i} {name}") });
+            }
+        }
+        if c.service_duration < 0 || c.release_time < 0 || c.prize < 0 {
+            return Err(E::Negative { what: format!("client {i} service duration, release time or prize") });
+        }
+        if c.time_windows.is_empty()
+            || c.time_windows.iter().any(|w| w.early > w.late)
+            || c.time_windows.windows(2).any(|p| p[0].late >= p[1].early)
+        {
+            return Err(E::BadTimeWindow { what: format!("client {i}") });
+        }
+        if d.skill_names.len() < 64 && c.skills.0 >> d.skill_names.len() != 0 {
+            return Err(E::UnknownSkill { what: format!("client {i}") });
+        }
+    }
+    for (t, vt) in d.vehicle_types.iter().enumerate() {
+        let what = || format!("vehicle type {t}");
+        if vt.capacity.len() != d.dimensions {
+            return Err(E::DimensionMismatch { what: format!("vehicle type {t} capacity"), expected: d.dimensions, found: vt.capacity.len() });
+        }
+        if vt.capacity.iter().any(|&q| q < 0)
+            || vt.fixed_cost < 0
+            || vt.unit_distance_cost < 0
+            || vt.unit_duration_cost < 0
+            || vt.max_duration < 0
+            || vt.max_distance < 0
+        {
+            return Err(E::Negative { what: what() });
+        }
+        for depot in [vt.start_depot, vt.end_depot].iter().chain(&vt.reload_depots) {
+            if *depot >= d.depots.len() {
+                return Err(E::DepotOutOfRange { what: what(), depot: *depot, depots: d.depots.len() });
+            }
+        }
+        if vt.profile >= d.profiles.len() {
+            return Err(E::ProfileOutOfRange { what: what(), profile: vt.profile, profiles: d.profiles.len() });
+        }
+        if vt.shift.early > vt.shift.late {
+            return Err(E::BadTimeWindow { what: what() });
+        }
+        if vt.max_trips == 0 || (vt.max_trips > 1 && vt.reload_depots.is_empty()) {
+            return Err(E::BadTrips { what: what() });
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_support::tiny_problem_data;
+
+    #[test]
+    fn builds_a_valid_problem_and_maps_locations() {
+        let p = Problem::new(tiny_problem_data()).unwrap();
+        assert_eq!(p.client_at(1), Some(0));
+        assert_eq!(p.depot_at(0), Some(0));
+        assert_eq!(p.client_at(0), None);
+        assert_eq!(p.num_vehicles(), 2);
+        assert_eq!(p.type_of_vehicle(1), Some(0));
+        assert_eq!(p.type_of_vehicle(2), None);
+    }
+
+    #[test]
+    fn rejects_negative_demand() {
+        let mut d = tiny_problem_data();
+        d.clients[0].delivery[0] = -1;
+        assert!(matches!(Problem::new(d), Err(ModelError::Negative { .. })));
+    }
+
+    #[test]
+    fn rejects_depot_out_of_range() {
+        let mut d = tiny_problem_data();
+        d.vehicle_types[0].end_depot = 3;
+        assert!(matches!(Problem::new(d), Err(ModelError::DepotOutOfRange { depot: 3, .. })));
+    }
+
+    #[test]
+    fn rejects_capacity_dimension_mismatch() {
+        let mut d = tiny_problem_data();
+        d.vehicle_types[0].capacity.push(4);
+        assert!(matches!(Problem::new(d), Err(ModelError::DimensionMismatch { .. })));
+    }
+
+    #[test]
+    fn rejects_a_required_client_no_vehicle_can_serve() {
+        let mut d = tiny_problem_data();
+        d.clients[1].delivery[0] = 1000;
+        match Problem::new(d) {
+            Err(ModelError::UnservableClient { client: 1, reason }) => assert_eq!(reason, UnassignedReason::Capacity),
+            other => panic!("unexpected {other:?}"),
+        }
+        let mut d = tiny_problem_data();
+        d.clients[0].skills = Skills(1);
+        d.skill_names = vec!["hazmat".into()];
+        assert!(matches!(
+            Problem::new(d),
+            Err(ModelError::UnservableClient { client: 0, reason: UnassignedReason::NoCompatibleVehicle })
+        ));
+    }
+
+    #[test]
+    fn accepts_an_optional_client_no_vehicle_can_serve() {
+        let mut d = tiny_problem_data();
+        d.clients[1].delivery[0] = 1000;
+        d.clients[1].required = false;
+        d.clients[1].prize = 5;
+        assert!(Problem::new(d).is_ok());
+    }
+}

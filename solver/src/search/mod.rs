@@ -1,0 +1,1 @@
+//! Construction and local search.
