@@ -1,0 +1,198 @@
+//! The independent checker: recomputes a solution's cost and lists every rule it breaks.
+//!
+//! It shares no code with the search on purpose. Each route is simulated stop by stop in the
+//! plainest way (see `route`), so a bug in the search's concatenation-based evaluation shows up
+//! as a disagreement with the checker instead of being repeated by it. The checker never stops
+//! at the first violation and never panics, whatever indices or numbers the solution holds.
+
+mod route;
+mod violation;
+
+#[cfg(test)]
+mod proptests;
+#[cfg(test)]
+mod tests;
+
+pub use violation::Violation;
+
+use crate::model::Problem;
+use crate::solution::{Route, Solution};
+
+/// The objective of a solution, split into its parts.
+///
+/// `total = fixed_cost + distance_cost + duration_cost + uncollected_prizes`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct CostBreakdown {
+    /// Sum of the route distances (raw, not weighted by cost).
+    pub distance: i64,
+    /// Sum of the route durations (raw, not weighted by cost).
+    pub duration: i64,
+    /// Sum of the fixed costs of the vehicles used.
+    pub fixed_cost: i64,
+    /// Sum over routes of the type's unit distance cost times the route distance.
+    pub distance_cost: i64,
+    /// Sum over routes of the type's unit duration cost times the route duration.
+    pub duration_cost: i64,
+    /// Sum of the prizes of optional clients that no route visits.
+    pub uncollected_prizes: i64,
+    /// The objective.
+    pub total: i64,
+}
+
+/// What the checker recomputed for one route, in the schedule that leaves as late as possible.
+///
+/// Routes the checker cannot simulate (unknown vehicle type, client or depot, or no visits) get
+/// an all-zero report with empty vectors.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct RouteReport {
+    /// Distance travelled.
+    pub distance: i64,
+    /// Duration, `end - start`.
+    pub duration: i64,
+    /// Departure from the start depot (delayed as far as possible without changing `end`).
+    pub start: i64,
+    /// Return to the end depot.
+    pub end: i64,
+    /// `arrivals[trip][k]`: start of service at the `k`-th visit of `trip`, in the schedule that
+    /// leaves at `start`.
+    pub arrivals: Vec<Vec<i64>>,
+    /// `max_loads[trip][dimension]`: the highest load on `trip` in `dimension`.
+    pub max_loads: Vec<Vec<i64>>,
+}
+
+/// The checker's verdict on a solution: its recomputed cost, every violation, and per-route
+/// figures (`routes[r]` is about `solution.routes[r]`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct CheckReport {
+    /// The recomputed objective.
+    pub cost: CostBreakdown,
+    /// Every broken rule found, in route order, then per client.
+    pub violations: Vec<Violation>,
+    /// One report per route of the solution, in the same order.
+    pub routes: Vec<RouteReport>,
+}
+
+impl CheckReport {
+    /// Whether the solution breaks no rule.
+    pub fn is_feasible(&self) -> bool {
+        self.violations.is_empty()
+    }
+}
+
+/// Checks `solution` against `problem`: recomputes the cost and lists every violation.
+pub fn check(problem: &Problem, solution: &Solution) -> CheckReport {
+    let mut violations = Vec::new();
+    let mut cost = CostBreakdown::default();
+    // visits[c]: how many times client c is visited over all routes.
+    let mut visits = vec![0usize; problem.num_clients()];
+    // used[t]: non-empty routes of vehicle type t.
+    let mut used = vec![0usize; problem.vehicle_types.len()];
+
+    let mut routes = Vec::with_capacity(solution.routes.len());
+    for (r, route) in solution.routes.iter().enumerate() {
+        routes.push(check_route(problem, r, route, &mut visits, &mut used, &mut cost, &mut violations));
+    }
+
+    for (t, (&n, vt)) in used.iter().zip(&problem.vehicle_types).enumerate() {
+        if n > vt.count {
+            violations.push(Violation::FleetSize { vehicle_type: t, routes: n, count: vt.count });
+        }
+    }
+    for (c, (&n, client)) in visits.iter().zip(&problem.clients).enumerate() {
+        if n == 0 && client.required {
+            violations.push(Violation::MissingClient { client: c });
+        }
+        if n > 1 {
+            violations.push(Violation::DuplicateClient { client: c, count: n });
+        }
+        if n == 0 && !client.required {
+            cost.uncollected_prizes = cost.uncollected_prizes.saturating_add(client.prize);
+        }
+    }
+    // A client listed twice as unassigned is reported once.
+    let mut listed = vec![false; problem.num_clients()];
+    for u in &solution.unassigned {
+        match visits.get(u.client) {
+            None => violations.push(Violation::UnknownClient { route: None, client: u.client }),
+            Some(&n) if n > 0 && !listed[u.client] => {
+                violations.push(Violation::UnassignedButVisited { client: u.client })
+            }
+            Some(_) => {}
+        }
+        if let Some(seen) = listed.get_mut(u.client) {
+            *seen = true;
+        }
+    }
+
+    cost.total = [cost.fixed_cost, cost.distance_cost, cost.duration_cost, cost.uncollected_prizes]
+        .into_iter()
+        .fold(0i64, i64::saturating_add);
+    CheckReport { cost, violations, routes }
+}
+
+/// Checks the structure of route `r` (indices, trips, depots), counts its visits, and simulates
+/// it when every index it needs is valid, adding its cost to `cost`.
+fn check_route(
+    problem: &Problem,
+    r: usize,
+    route: &Route,
+    visits: &mut [usize],
+    used: &mut [usize],
+    cost: &mut CostBreakdown,
+    out: &mut Vec<Violation>,
+) -> RouteReport {
+    let mut can_simulate = true;
+    for c in route.visits() {
+        match visits.get_mut(c) {
+            Some(n) => *n += 1,
+            None => {
+                out.push(Violation::UnknownClient { route: Some(r), client: c });
+                can_simulate = false;
+            }
+        }
+    }
+    let empty = route.is_empty();
+    if empty {
+        out.push(Violation::EmptyRoute { route: r });
+    }
+    let t = route.vehicle_type;
+    let Some(vt) = problem.vehicle_types.get(t) else {
+        out.push(Violation::UnknownVehicleType { route: r, vehicle_type: t });
+        return RouteReport::default();
+    };
+    if !empty {
+        used[t] += 1;
+    }
+
+    if route.trips.len() > vt.max_trips {
+        out.push(Violation::TooManyTrips { route: r, trips: route.trips.len(), max: vt.max_trips });
+    }
+    for (k, trip) in route.trips.iter().enumerate() {
+        if trip.depot >= problem.depots.len() {
+            out.push(Violation::UnknownDepot { route: r, trip: k, depot: trip.depot });
+            // The first trip is simulated from the type's start depot, so only a later trip's
+            // unknown depot prevents the simulation.
+            can_simulate &= k == 0;
+        } else if (k == 0 && trip.depot != vt.start_depot) || (k > 0 && !vt.reload_depots.contains(&trip.depot)) {
+            out.push(Violation::BadTripDepot { route: r, trip: k, depot: trip.depot });
+        }
+        if trip.visits.is_empty() && route.trips.len() > 1 {
+            out.push(Violation::EmptyTrip { route: r, trip: k });
+        }
+    }
+
+    if empty {
+        // An empty route uses no vehicle and costs nothing; EmptyRoute already says it is wrong.
+        return RouteReport::default();
+    }
+    cost.fixed_cost = cost.fixed_cost.saturating_add(vt.fixed_cost);
+    if !can_simulate {
+        return RouteReport::default();
+    }
+    let report = route::simulate(problem, r, route, out);
+    cost.distance = cost.distance.saturating_add(report.distance);
+    cost.duration = cost.duration.saturating_add(report.duration);
+    cost.distance_cost = cost.distance_cost.saturating_add(vt.unit_distance_cost.saturating_mul(report.distance));
+    cost.duration_cost = cost.duration_cost.saturating_add(vt.unit_duration_cost.saturating_mul(report.duration));
+    report
+}
