@@ -1,1 +1,108 @@
-//! Construction and local search.
+//! The search: construction, granular local search with concatenation-based move evaluation,
+//! and ruin-and-recreate iterations, run as a deterministic portfolio over threads.
+//!
+//! Randomness, deadlines, iteration limits and cancellation come in through one
+//! [`Environment`] value (same seed + same thread count + iteration limit = same result).
+
+pub mod construct;
+pub mod ils;
+pub mod local_search;
+pub mod neighbours;
+mod parallel;
+pub mod rng;
+pub mod segment;
+pub mod state;
+
+use crate::model::Problem;
+use crate::solution::Solution;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Progress of a run, reported when the best solution improves.
+#[derive(Clone, Copy, Debug)]
+pub struct Progress {
+    /// Iterations done by the reporting run.
+    pub iterations: u64,
+    /// Objective of its best solution.
+    pub best_cost: i64,
+    /// Whether that solution is feasible.
+    pub feasible: bool,
+    /// Time since the run started.
+    pub elapsed: Duration,
+}
+
+/// A callback receiving progress reports (from any worker thread).
+pub type ProgressFn = Arc<dyn Fn(Progress) + Send + Sync>;
+
+/// Everything that decides when and how a search runs.
+#[derive(Clone)]
+pub struct Environment {
+    /// Seed of the whole search; each thread derives its own from it.
+    pub seed: u64,
+    /// Worker threads (independent runs; the best result is kept).
+    pub threads: usize,
+    /// Wall-clock limit.
+    pub time_limit: Option<Duration>,
+    /// Ruin-and-recreate iterations per run.
+    pub max_iterations: Option<u64>,
+    /// Set to stop the search early.
+    pub cancel: Arc<AtomicBool>,
+    /// Receives progress.
+    pub progress: Option<ProgressFn>,
+    /// Granular neighbourhood size.
+    pub neighbours: usize,
+}
+
+impl Default for Environment {
+    fn default() -> Self {
+        Environment {
+            seed: 1,
+            threads: 1,
+            time_limit: Some(Duration::from_secs(10)),
+            max_iterations: None,
+            cancel: Arc::new(AtomicBool::new(false)),
+            progress: None,
+            neighbours: 40,
+        }
+    }
+}
+
+impl Environment {
+    /// Whether a run started at `started` must stop.
+    pub fn must_stop(&self, started: Instant) -> bool {
+        self.cancel.load(Ordering::Relaxed) || self.time_limit.is_some_and(|t| started.elapsed() >= t)
+    }
+
+    /// How far a run is through its budget, in `[0, 1]`.
+    pub fn progress(&self, started: Instant, iterations: u64) -> f64 {
+        let by_time = self.time_limit.map_or(0.0, |t| started.elapsed().as_secs_f64() / t.as_secs_f64().max(1e-9));
+        let by_iter = self.max_iterations.map_or(0.0, |m| iterations as f64 / m.max(1) as f64);
+        by_time.max(by_iter).clamp(0.0, 1.0)
+    }
+}
+
+/// The result of a search.
+#[derive(Clone, Debug)]
+pub struct Outcome {
+    /// Best solution found.
+    pub solution: Solution,
+    /// Its objective according to the search.
+    pub cost: i64,
+    /// Whether the search considers it feasible.
+    pub feasible: bool,
+    /// Iterations over all threads.
+    pub iterations: u64,
+    /// Wall time spent.
+    pub elapsed: Duration,
+}
+
+/// Solves `problem` within the limits of `env`.
+pub fn solve(problem: &Problem, env: &Environment) -> Outcome {
+    let started = Instant::now();
+    let nb = neighbours::Neighbours::new(problem, env.neighbours);
+    let (best, iterations) = parallel::portfolio(problem, &nb, env);
+    let mut state = state::State::empty(problem, ils::initial_penalties(problem));
+    state.restore(&best.routes);
+    Outcome { solution: state.to_solution(), cost: best.cost, feasible: best.feasible, iterations, elapsed: started.elapsed() }
+}

@@ -1,0 +1,204 @@
+//! One search run: a first solution improved by ruin-and-recreate (Schrimpf et al. 2000) with
+//! local search after every recreation, threshold acceptance, and adaptive penalties for
+//! capacity excess and time warp so the search may cross infeasible space (Vidal et al. 2012).
+
+use super::construct;
+use super::local_search::{self, StopCheck};
+use super::neighbours::Neighbours;
+use super::rng::Rng;
+use super::segment::Penalties;
+use super::state::{State, UNROUTED};
+use super::{Environment, Progress};
+use crate::model::Problem;
+use std::time::Instant;
+
+/// The outcome of one run.
+pub struct RunResult {
+    /// Best routes found (vehicle type, visits), feasible if `feasible`.
+    pub routes: Vec<(usize, Vec<u32>)>,
+    /// Their objective value.
+    pub cost: i64,
+    /// Whether they are feasible.
+    pub feasible: bool,
+    /// Ruin-and-recreate iterations done.
+    pub iterations: u64,
+}
+
+/// First penalty weights: one unit of excess costs about as much as an average edge.
+pub fn initial_penalties(problem: &Problem) -> Penalties {
+    let n = problem.num_locations();
+    let step = (n / 200).max(1);
+    let vt = &problem.vehicle_types[0];
+    let (mut cost, mut dur, mut count) = (0i64, 0i64, 0i64);
+    for i in (0..n).step_by(step) {
+        for j in (0..n).step_by(step) {
+            cost += vt.unit_distance_cost * problem.distance(0, i, j) + vt.unit_duration_cost * problem.duration(0, i, j);
+            dur += problem.duration(0, i, j);
+            count += 1;
+        }
+    }
+    let count = count.max(1);
+    let avg_cost = (cost / count).max(1);
+    let avg_dur = (dur / count).max(1);
+    let mut demand = 0i64;
+    for c in &problem.clients {
+        demand += c.delivery.iter().chain(&c.pickup).copied().max().unwrap_or(0);
+    }
+    let avg_demand = (demand / problem.num_clients().max(1) as i64).max(1);
+    Penalties {
+        load: (avg_cost / avg_demand).clamp(1, 1_000_000_000),
+        time_warp: (avg_cost / avg_dur).clamp(1, 1_000_000_000),
+        distance: vt.unit_distance_cost.max(1) * 10,
+    }
+}
+
+/// Runs one search with its own seed until the environment says stop.
+pub fn run(problem: &Problem, nb: &Neighbours, env: &Environment, seed: u64, report: &dyn Fn(Progress)) -> RunResult {
+    let started = Instant::now();
+    let mut rng = Rng::new(seed);
+    let n = problem.num_clients();
+    let mut state = State::empty(problem, initial_penalties(problem));
+    let stop = || env.must_stop(started);
+    construct::initial(&mut state, nb, &mut rng);
+    local_search::run(&mut state, nb, &mut rng, &stop);
+    repair_if_infeasible(&mut state, nb, &mut rng, &stop);
+
+    let mut best = state.snapshot();
+    let mut best_feasible = state.is_feasible();
+    let mut best_cost = state.cost();
+    let mut current = best.clone();
+    let mut current_cost = state.penalised_cost();
+    let mut iterations = 0u64;
+    let (mut load_ok, mut time_ok, mut window) = (0u32, 0u32, 0u32);
+    report(Progress { iterations, best_cost, feasible: best_feasible, elapsed: started.elapsed() });
+
+    while n > 0 && !stop.stop() && env.max_iterations.is_none_or(|m| iterations < m) {
+        iterations += 1;
+        ruin(&mut state, nb, &mut rng);
+        let mut removed: Vec<usize> = (0..n).filter(|&c| state.pos[c].0 == UNROUTED).collect();
+        rng.shuffle(&mut removed);
+        if rng.below(2) == 0 {
+            // Sometimes reinsert the far-away clients first: they have the fewest good spots.
+            let depot = problem.depots[problem.vehicle_types[0].start_depot].location;
+            removed.sort_by_key(|&c| std::cmp::Reverse(problem.distance(0, depot, problem.clients[c].location)));
+        }
+        construct::insert_all(&mut state, nb, &removed);
+        local_search::run(&mut state, nb, &mut rng, &stop);
+
+        let (l, t) = state.feasibility_parts();
+        load_ok += l as u32;
+        time_ok += t as u32;
+        window += 1;
+        if !state.is_feasible() && rng.below(2) == 0 {
+            repair_if_infeasible(&mut state, nb, &mut rng, &stop);
+        }
+
+        let feasible = state.is_feasible();
+        let cost = state.cost();
+        if feasible && (!best_feasible || cost < best_cost) {
+            best = state.snapshot();
+            best_cost = cost;
+            best_feasible = true;
+            report(Progress { iterations, best_cost, feasible: true, elapsed: started.elapsed() });
+        }
+
+        let progress = env.progress(started, iterations);
+        // Threshold acceptance: a worse solution is kept when it is within a random share of a
+        // threshold that shrinks to zero as the run ends.
+        let threshold = (0.01 * (1.0 - progress).powi(2) * rng.unit() * current_cost.max(0) as f64) as i64;
+        let new_cost = state.penalised_cost();
+        if new_cost < current_cost + threshold {
+            current = state.snapshot();
+            current_cost = new_cost;
+        } else {
+            state.restore(&current);
+        }
+
+        if window == 50 {
+            adapt(&mut state.penalties.load, load_ok, window);
+            adapt(&mut state.penalties.time_warp, time_ok, window);
+            state.penalties.distance = state.penalties.time_warp;
+            state.forget_tests();
+            current_cost = state.penalised_cost();
+            (load_ok, time_ok, window) = (0, 0, 0);
+        }
+    }
+    if !best_feasible {
+        // Nothing feasible yet: keep the least infeasible found.
+        best = state.snapshot();
+        best_cost = state.cost();
+    }
+    RunResult { routes: best, cost: best_cost, feasible: best_feasible, iterations }
+}
+
+/// Raises a weight when fewer than half of recent solutions were feasible in its respect,
+/// lowers it otherwise.
+fn adapt(weight: &mut i64, feasible: u32, window: u32) {
+    let share = feasible as f64 / window.max(1) as f64;
+    if share < 0.45 {
+        *weight = ((*weight as f64 * 1.25).ceil() as i64).min(1_000_000_000);
+    } else if share > 0.55 {
+        *weight = ((*weight as f64 * 0.85) as i64).max(1);
+    }
+}
+
+/// Runs the local search with ten times the penalties, then restores them.
+fn repair_if_infeasible(state: &mut State, nb: &Neighbours, rng: &mut Rng, stop: &dyn StopCheck) {
+    let mut factor = 10;
+    for _ in 0..3 {
+        if state.is_feasible() {
+            return;
+        }
+        let saved = state.penalties;
+        state.penalties.load = saved.load.saturating_mul(factor);
+        state.penalties.time_warp = saved.time_warp.saturating_mul(factor);
+        state.penalties.distance = saved.distance.saturating_mul(factor);
+        state.forget_tests();
+        local_search::run(state, nb, rng, stop);
+        state.penalties = saved;
+        state.forget_tests();
+        factor *= 10;
+    }
+}
+
+/// Removes a random client and some of its routed neighbours (a radial ruin), or a string of
+/// consecutive visits around it (a string ruin; Christiaens & Vanden Berghe 2020).
+fn ruin(state: &mut State, nb: &Neighbours, rng: &mut Rng) {
+    let n = state.problem.num_clients();
+    let max_removed = (n / 5).clamp(1, 30);
+    let count = 2 + rng.below(max_removed.max(2) - 1);
+    let seed = rng.below(n);
+    let mut victims = vec![seed];
+    if rng.below(2) == 0 {
+        victims.extend(nb.of(seed).iter().take(count - 1).map(|&v| v as usize));
+    } else {
+        // Strings: around the seed and around a few of its neighbours, in their routes.
+        let mut centres = vec![seed];
+        centres.extend(nb.of(seed).iter().take(3).map(|&v| v as usize));
+        let per = (count / centres.len()).max(1);
+        for c in centres {
+            let (r, i) = state.pos[c];
+            if r == UNROUTED {
+                continue;
+            }
+            let route = &state.routes[r as usize].visits;
+            let start = (i as usize).saturating_sub(rng.below(per));
+            victims.extend(route.iter().skip(start).take(per).map(|&v| v as usize));
+        }
+    }
+    let mut by_route: Vec<(usize, Vec<u32>)> = Vec::new();
+    for c in victims {
+        let (r, _) = state.pos[c];
+        if r == UNROUTED {
+            continue;
+        }
+        match by_route.iter_mut().find(|(rr, _)| *rr == r as usize) {
+            Some((_, v)) => v.push(c as u32),
+            None => by_route.push((r as usize, vec![c as u32])),
+        }
+    }
+    for (r, gone) in by_route {
+        let kept: Vec<u32> = state.routes[r].visits.iter().copied().filter(|c| !gone.contains(c)).collect();
+        state.set_route(r, kept);
+    }
+}

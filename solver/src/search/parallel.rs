@@ -1,0 +1,44 @@
+//! The one place that talks to rayon: independent runs with seeds derived from the
+//! environment's, on a pool of `threads` workers; the best result wins, ties going to the
+//! lowest run index so the outcome does not depend on scheduling.
+
+use super::ils::{self, RunResult};
+use super::neighbours::Neighbours;
+use super::Environment;
+use crate::model::Problem;
+use rayon::prelude::*;
+
+/// Runs `env.threads` independent searches and returns the best with the total iterations.
+pub fn portfolio(problem: &Problem, nb: &Neighbours, env: &Environment) -> (RunResult, u64) {
+    let threads = env.threads.max(1);
+    let noop = |_| {};
+    let report = |p| {
+        if let Some(f) = &env.progress {
+            f(p)
+        }
+    };
+    let run = |k: usize| {
+        let seed = env.seed.wrapping_mul(0x9E37_79B9_7F4A_7C15).wrapping_add(k as u64);
+        if env.progress.is_some() {
+            ils::run(problem, nb, env, seed, &report)
+        } else {
+            ils::run(problem, nb, env, seed, &noop)
+        }
+    };
+    let results: Vec<RunResult> = if threads == 1 {
+        vec![run(0)]
+    } else {
+        match rayon::ThreadPoolBuilder::new().num_threads(threads).build() {
+            Ok(pool) => pool.install(|| (0..threads).into_par_iter().map(run).collect()),
+            Err(_) => (0..threads).map(run).collect(),
+        }
+    };
+    let iterations = results.iter().map(|r| r.iterations).sum();
+    let best = results
+        .into_iter()
+        .enumerate()
+        .min_by_key(|(k, r)| (!r.feasible, r.cost, *k))
+        .map(|(_, r)| r)
+        .expect("at least one run");
+    (best, iterations)
+}

@@ -1,0 +1,327 @@
+//! The mutable search state: one route per available vehicle (most of them empty), with cached
+//! prefix and suffix segments so that a move is evaluated by joining a handful of segments.
+
+use super::segment::{Penalties, RouteEval, Seg, TypeCtx};
+use crate::model::{Problem, Skills};
+use crate::solution::{Route, Solution, Unassigned, UnassignedReason};
+
+/// Marks a client that is in no route.
+pub const UNROUTED: u32 = u32::MAX;
+
+/// One vehicle's route during the search.
+#[derive(Clone, Debug)]
+pub struct SearchRoute {
+    /// Vehicle type.
+    pub vt: usize,
+    /// Client indices in visiting order.
+    pub visits: Vec<u32>,
+    /// `prefix[i]` summarises `visits[0..=i]`.
+    pub prefix: Vec<Seg>,
+    /// `suffix[i]` summarises `visits[i..]`.
+    pub suffix: Vec<Seg>,
+    /// `suffix_skills[i]` is the union of skills needed by `visits[i..]`.
+    pub suffix_skills: Vec<Skills>,
+    /// `prefix_skills[i]` is the union of skills needed by `visits[0..=i]`.
+    pub prefix_skills: Vec<Skills>,
+    /// Evaluation of the whole route.
+    pub eval: RouteEval,
+    /// Search step at which the route last changed (for skipping unchanged pairs).
+    pub modified_at: u64,
+}
+
+/// A piece of a candidate route; ranges are half-open and may be empty.
+#[derive(Clone, Copy, Debug)]
+pub enum Part {
+    /// `visits[..k]` of a route.
+    Pre(usize, usize),
+    /// `visits[i..]` of a route.
+    Suf(usize, usize),
+    /// `visits[i..j]` of a route, forward.
+    Range(usize, usize, usize),
+    /// `visits[i..j]` of a route, reversed.
+    Rev(usize, usize, usize),
+    /// One client.
+    Client(usize),
+}
+
+/// All routes, where each client is, and the current penalty weights.
+#[derive(Clone)]
+pub struct State<'p> {
+    /// The problem.
+    pub problem: &'p Problem,
+    /// Segment of each client alone.
+    pub client_seg: Vec<Seg>,
+    /// Routes, one per available vehicle.
+    pub routes: Vec<SearchRoute>,
+    /// `pos[c] = (route, index)`; route [`UNROUTED`] when unrouted.
+    pub pos: Vec<(u32, u32)>,
+    /// Penalty weights.
+    pub penalties: Penalties,
+    /// Counter of applied changes.
+    pub step: u64,
+    /// `last_tested[c]` is the step at which the local search last tried moves around client
+    /// `c`; pairs whose routes have not changed since are skipped.
+    pub last_tested: Vec<u64>,
+}
+
+impl<'p> State<'p> {
+    /// A state with every vehicle's route empty and every client unrouted.
+    pub fn empty(problem: &'p Problem, penalties: Penalties) -> State<'p> {
+        let mut routes = Vec::new();
+        for (t, vt) in problem.vehicle_types.iter().enumerate() {
+            // More routes than clients are never needed.
+            for _ in 0..vt.count.min(problem.num_clients().max(1)) {
+                routes.push(SearchRoute {
+                    vt: t,
+                    visits: Vec::new(),
+                    prefix: Vec::new(),
+                    suffix: Vec::new(),
+                    suffix_skills: Vec::new(),
+                    prefix_skills: Vec::new(),
+                    eval: RouteEval::default(),
+                    modified_at: 0,
+                });
+            }
+        }
+        State {
+            problem,
+            client_seg: (0..problem.num_clients()).map(|c| Seg::client(problem, c)).collect(),
+            routes,
+            pos: vec![(UNROUTED, 0); problem.num_clients()],
+            penalties,
+            step: 1,
+            last_tested: vec![0; problem.num_clients()],
+        }
+    }
+
+    /// Evaluation context of route `r`'s vehicle type.
+    pub fn ctx(&self, vt: usize) -> TypeCtx<'p> {
+        TypeCtx::new(self.problem, vt)
+    }
+
+    /// Rebuilds the caches of route `r` after its visits changed.
+    pub fn refresh(&mut self, r: usize) {
+        self.step += 1;
+        let ctx = self.ctx(self.routes[r].vt);
+        let route = &mut self.routes[r];
+        let n = route.visits.len();
+        route.prefix.clear();
+        route.suffix.clear();
+        route.prefix_skills.clear();
+        route.suffix_skills.clear();
+        let mut skills = Skills::NONE;
+        for (i, &c) in route.visits.iter().enumerate() {
+            let s = &self.client_seg[c as usize];
+            let next = if i == 0 { *s } else { ctx.join(&route.prefix[i - 1], s) };
+            route.prefix.push(next);
+            skills = Skills(skills.0 | self.problem.clients[c as usize].skills.0);
+            route.prefix_skills.push(skills);
+            self.pos[c as usize] = (r as u32, i as u32);
+        }
+        route.suffix.resize(n, self.client_seg.first().copied().unwrap_or(Seg::client(self.problem, 0)));
+        route.suffix_skills.resize(n, Skills::NONE);
+        let mut skills = Skills::NONE;
+        for i in (0..n).rev() {
+            let c = route.visits[i] as usize;
+            route.suffix[i] = if i + 1 == n { self.client_seg[c] } else { ctx.join(&self.client_seg[c], &route.suffix[i + 1]) };
+            skills = Skills(skills.0 | self.problem.clients[c].skills.0);
+            route.suffix_skills[i] = skills;
+        }
+        route.eval = ctx.evaluate(route.prefix.last());
+        route.modified_at = self.step;
+    }
+
+    /// Folds parts into one segment for vehicle type `vt` (None when all parts are empty).
+    pub fn join(&self, vt: usize, parts: &[Part]) -> Option<Seg> {
+        let ctx = self.ctx(vt);
+        let profile = self.problem.vehicle_types[vt].profile;
+        let mut acc: Option<Seg> = None;
+        let push = |s: &Seg, acc: &mut Option<Seg>| {
+            *acc = Some(match acc {
+                None => *s,
+                Some(a) => ctx.join(a, s),
+            });
+        };
+        for part in parts {
+            match *part {
+                Part::Client(c) => push(&self.client_seg[c], &mut acc),
+                Part::Pre(r, _) | Part::Suf(r, _) | Part::Range(r, _, _) | Part::Rev(r, _, _) => {
+                    let route = &self.routes[r];
+                    let n = route.visits.len();
+                    let (from, to) = match *part {
+                        Part::Pre(_, k) => (0, k.min(n)),
+                        Part::Suf(_, i) => (i, n),
+                        Part::Range(_, i, j) | Part::Rev(_, i, j) => (i, j.min(n)),
+                        Part::Client(_) => unreachable!(),
+                    };
+                    if from >= to {
+                        continue;
+                    }
+                    let same_profile = self.problem.vehicle_types[route.vt].profile == profile;
+                    match *part {
+                        Part::Pre(..) if same_profile => push(&route.prefix[to - 1], &mut acc),
+                        Part::Suf(..) if same_profile => push(&route.suffix[from], &mut acc),
+                        Part::Rev(..) => {
+                            for k in (from..to).rev() {
+                                push(&self.client_seg[route.visits[k] as usize], &mut acc);
+                            }
+                        }
+                        _ => {
+                            for k in from..to {
+                                push(&self.client_seg[route.visits[k] as usize], &mut acc);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        acc
+    }
+
+    /// Penalised cost of a candidate route of type `vt` made of `parts`.
+    #[inline]
+    pub fn cost_of(&self, vt: usize, parts: &[Part]) -> i64 {
+        let seg = self.join(vt, parts);
+        self.ctx(vt).evaluate(seg.as_ref()).penalised(&self.penalties)
+    }
+
+    /// Penalised cost of route `r` as it is.
+    #[inline]
+    pub fn route_cost(&self, r: usize) -> i64 {
+        self.routes[r].eval.penalised(&self.penalties)
+    }
+
+    /// Materialises parts into a list of visits.
+    pub fn visits_of(&self, parts: &[Part]) -> Vec<u32> {
+        let mut out = Vec::new();
+        for part in parts {
+            match *part {
+                Part::Client(c) => out.push(c as u32),
+                Part::Pre(r, k) => out.extend(self.routes[r].visits.iter().take(k)),
+                Part::Suf(r, i) => out.extend(self.routes[r].visits.iter().skip(i)),
+                Part::Range(r, i, j) => out.extend(self.routes[r].visits.iter().take(j).skip(i)),
+                Part::Rev(r, i, j) => out.extend(self.routes[r].visits.iter().take(j).skip(i).rev()),
+            }
+        }
+        out
+    }
+
+    /// Replaces the visits of the given routes (all parts are read before any route changes).
+    pub fn apply(&mut self, changes: &[(usize, &[Part])]) {
+        let new: Vec<(usize, Vec<u32>)> = changes.iter().map(|(r, parts)| (*r, self.visits_of(parts))).collect();
+        for (r, visits) in new {
+            for &c in &self.routes[r].visits {
+                self.pos[c as usize] = (UNROUTED, 0);
+            }
+            self.routes[r].visits = visits;
+        }
+        for (r, _) in changes {
+            self.refresh(*r);
+        }
+    }
+
+    /// Sets the visits of route `r` directly.
+    pub fn set_route(&mut self, r: usize, visits: Vec<u32>) {
+        for &c in &self.routes[r].visits {
+            self.pos[c as usize] = (UNROUTED, 0);
+        }
+        self.routes[r].visits = visits;
+        self.refresh(r);
+    }
+
+    /// Prizes of optional clients left out.
+    pub fn lost_prizes(&self) -> i64 {
+        self.pos
+            .iter()
+            .enumerate()
+            .filter(|(c, p)| p.0 == UNROUTED && !self.problem.clients[*c].required)
+            .map(|(c, _)| self.problem.clients[c].prize)
+            .sum()
+    }
+
+    /// Required clients left out (the search keeps this at zero).
+    pub fn missing_required(&self) -> usize {
+        self.pos.iter().enumerate().filter(|(c, p)| p.0 == UNROUTED && self.problem.clients[*c].required).count()
+    }
+
+    /// Total penalised objective.
+    pub fn penalised_cost(&self) -> i64 {
+        (0..self.routes.len()).map(|r| self.route_cost(r)).sum::<i64>() + self.lost_prizes()
+    }
+
+    /// True objective (meaningful when feasible).
+    pub fn cost(&self) -> i64 {
+        self.routes.iter().map(|r| r.eval.cost).sum::<i64>() + self.lost_prizes()
+    }
+
+    /// Whether every route is feasible and every required client routed.
+    pub fn is_feasible(&self) -> bool {
+        self.missing_required() == 0 && self.routes.iter().all(|r| r.eval.is_feasible())
+    }
+
+    /// Whether all routes respect capacity / time.
+    pub fn feasibility_parts(&self) -> (bool, bool) {
+        let load = self.routes.iter().all(|r| r.eval.load_excess == 0);
+        let time = self.routes.iter().all(|r| r.eval.time_warp == 0 && r.eval.distance_excess == 0);
+        (load, time)
+    }
+
+    /// Whether vehicle type `vt` has every skill client `c` needs.
+    #[inline]
+    pub fn can_serve(&self, vt: usize, c: usize) -> bool {
+        self.problem.vehicle_types[vt].skills.covers(self.problem.clients[c].skills)
+    }
+
+    /// Whether vehicle type `vt` covers a set of needed skills.
+    #[inline]
+    pub fn covers(&self, vt: usize, skills: Skills) -> bool {
+        self.problem.vehicle_types[vt].skills.covers(skills)
+    }
+
+    /// A compact copy of the routes (type and visits).
+    pub fn snapshot(&self) -> Vec<(usize, Vec<u32>)> {
+        self.routes.iter().map(|r| (r.vt, r.visits.clone())).collect()
+    }
+
+    /// Restores routes from a snapshot taken on this problem, touching only routes that differ.
+    pub fn restore(&mut self, snap: &[(usize, Vec<u32>)]) {
+        let changed: Vec<usize> = (0..snap.len()).filter(|&r| self.routes[r].visits != snap[r].1).collect();
+        for &r in &changed {
+            for &c in &self.routes[r].visits {
+                self.pos[c as usize] = (UNROUTED, 0);
+            }
+        }
+        for &r in &changed {
+            self.routes[r].visits = snap[r].1.clone();
+            self.refresh(r);
+        }
+    }
+
+    /// Makes the local search test every pair again (after penalty weights changed).
+    pub fn forget_tests(&mut self) {
+        self.last_tested.iter_mut().for_each(|t| *t = 0);
+    }
+
+    /// The solution this state stands for.
+    pub fn to_solution(&self) -> Solution {
+        let p = self.problem;
+        let routes = self
+            .routes
+            .iter()
+            .filter(|r| !r.visits.is_empty())
+            .map(|r| Route::single(r.vt, p.vehicle_types[r.vt].start_depot, r.visits.iter().map(|&c| c as usize).collect()))
+            .collect();
+        let unassigned = (0..p.num_clients())
+            .filter(|&c| self.pos[c].0 == UNROUTED)
+            .map(|c| Unassigned {
+                client: c,
+                reason: p.why_unservable(c).unwrap_or(if p.clients[c].required {
+                    UnassignedReason::NoFeasibleRoute
+                } else {
+                    UnassignedReason::NotWorthPrize
+                }),
+            })
+            .collect();
+        Solution { routes, unassigned }
+    }
+}

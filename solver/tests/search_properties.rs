@@ -1,0 +1,122 @@
+//! Property tests of the search: on random small instances with capacities, pickups, time
+//! windows, release times, skills and optional clients, every solution the solver returns is
+//! accepted by the independent checker (or, for optional clients, leaves them out with a reason),
+//! and runs are reproducible for a seed and an iteration limit.
+
+use proptest::prelude::*;
+use solver::check::check;
+use solver::io::rounding::{euclidean_matrix, Rounding};
+use solver::model::*;
+use solver::search::{solve, Environment};
+use std::time::Duration;
+
+/// A random instance that is feasible by construction: every client alone on its own route
+/// meets its window, capacity and skills, and there are as many vehicles as clients.
+fn instance(seed: u64, n: usize, dims: usize, windows: bool, pickups: bool, skills: bool) -> Problem {
+    let mut x = seed;
+    let mut next = |m: u64| {
+        x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (x >> 33) % m.max(1)
+    };
+    let mut locations = vec![Location { x: 50.0, y: 50.0 }];
+    for _ in 0..n {
+        locations.push(Location { x: next(100) as f64, y: next(100) as f64 });
+    }
+    let m = euclidean_matrix(&locations, Rounding::Round).unwrap();
+    let horizon = 1000;
+    let clients = (0..n)
+        .map(|i| {
+            let reach = m.get(0, i + 1);
+            let (early, late) = if windows {
+                let e = reach + next(300) as i64;
+                (e, e + 30 + next(200) as i64)
+            } else {
+                (0, horizon)
+            };
+            Client {
+                name: format!("c{i}"),
+                location: i + 1,
+                delivery: (0..dims).map(|_| 1 + next(5) as i64).collect(),
+                pickup: (0..dims).map(|_| if pickups { next(5) as i64 } else { 0 }).collect(),
+                service_duration: next(10) as i64,
+                time_windows: vec![TimeWindow::new(early, late)],
+                release_time: if windows { next(early as u64 - reach as u64 + 1) as i64 } else { 0 },
+                required: next(5) != 0,
+                prize: 10 + next(100) as i64,
+                skills: if skills && next(4) == 0 { Skills(1) } else { Skills::NONE },
+            }
+        })
+        .collect();
+    let vt = |name: &str, count: usize, cap: i64, skills: Skills| VehicleType {
+        name: name.into(),
+        count,
+        capacity: vec![cap; dims],
+        start_depot: 0,
+        end_depot: 0,
+        shift: TimeWindow::new(0, horizon + 500),
+        max_duration: UNLIMITED,
+        max_distance: UNLIMITED,
+        fixed_cost: 5,
+        unit_distance_cost: 1,
+        unit_duration_cost: (seed % 3) as i64,
+        profile: 0,
+        skills,
+        reload_depots: vec![],
+        max_trips: 1,
+    };
+    let data = ProblemData {
+        name: format!("random-{seed}"),
+        locations,
+        depots: vec![Depot { name: "depot".into(), location: 0, time_window: TimeWindow::new(0, horizon + 500), reload_duration: 0 }],
+        clients,
+        vehicle_types: vec![vt("van", n, 15, Skills::NONE), vt("permit", n, 12, Skills(1))],
+        profiles: vec![Profile { name: "car".into(), distance: m.clone(), duration: m }],
+        dimensions: dims,
+        skill_names: vec!["hazmat".into()],
+        backhaul_precedence: false,
+    };
+    Problem::new(data).expect("random instance is valid")
+}
+
+fn env(seed: u64, iterations: u64) -> Environment {
+    Environment { seed, max_iterations: Some(iterations), time_limit: Some(Duration::from_secs(30)), ..Environment::default() }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    #[test]
+    fn checker_accepts_every_returned_solution(seed in 0u64..10_000, n in 1usize..25, dims in 1usize..3,
+                                               windows: bool, pickups: bool, skills: bool) {
+        let p = instance(seed, n, dims, windows, pickups, skills);
+        let out = solve(&p, &env(seed, 30));
+        let report = check(&p, &out.solution);
+        prop_assert!(report.is_feasible(), "violations: {:?}", report.violations);
+        prop_assert!(out.feasible);
+        prop_assert_eq!(report.cost.total, out.cost, "search and checker disagree on the cost");
+        for u in &out.solution.unassigned {
+            prop_assert!(!p.clients[u.client].required, "required client {} left out", u.client);
+        }
+    }
+}
+
+#[test]
+fn same_seed_and_iterations_give_the_same_solution() {
+    let p = instance(42, 40, 1, true, true, false);
+    let a = solve(&p, &env(7, 50));
+    let b = solve(&p, &env(7, 50));
+    assert_eq!(a.solution, b.solution);
+    assert_eq!(a.cost, b.cost);
+    let two = Environment { threads: 2, ..env(7, 50) };
+    let c = solve(&p, &two);
+    let d = solve(&p, &two);
+    assert_eq!(c.solution, d.solution);
+}
+
+#[test]
+fn more_iterations_never_make_the_best_worse() {
+    let p = instance(5, 60, 1, false, false, false);
+    let short = solve(&p, &env(3, 5));
+    let long = solve(&p, &env(3, 200));
+    assert!(long.cost <= short.cost, "{} > {}", long.cost, short.cost);
+}
