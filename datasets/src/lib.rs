@@ -1,1 +1,18 @@
 //! Dataset manifests and instance generators.
+//!
+//! - [`manifest`]: the public benchmark families under `../shared/datasets` and their
+//!   conventions (rounding, cost units), for the replay tool;
+//! - [`taipei`]: realistic LPG delivery days in Taipei and New Taipei in the JSON problem format
+//!   ([`solver::io::json`]), deterministic for a seed; `examples/taipei-day.json` is
+//!   `taipei_day(2026, 40)`.
+
+pub mod manifest;
+mod places;
+mod rng;
+pub mod taipei;
+
+pub use rng::SplitMix64;
+pub use taipei::{generate, taipei_day, DayOptions};
+
+#[cfg(test)]
+mod tests;
