@@ -1,5 +1,6 @@
 //! Readers and writers of instances and solutions. All scaling and rounding happens here.
 
+pub mod json;
 pub mod rounding;
 pub mod sol;
 pub mod solomon;

@@ -27,9 +27,10 @@ impl Rounding {
     /// Applies the convention to one raw value.
     pub fn apply(self, v: f64) -> i64 {
         match self {
-            Rounding::Round | Rounding::Auto => v.round() as i64,
+            // Ties to even, as numpy (and so PyVRP) rounds.
+            Rounding::Round | Rounding::Auto => v.round_ties_even() as i64,
             Rounding::Dimacs => (10.0 * v).trunc() as i64,
-            Rounding::Exact => (1000.0 * v).round() as i64,
+            Rounding::Exact => (1000.0 * v).round_ties_even() as i64,
             Rounding::None => v.trunc() as i64,
         }
     }
