@@ -1,2 +1,22 @@
-//! Placeholder replaced below.
-fn main() {}
+//! Solve benches: a full solve of a 100-client Solomon instance for a fixed iteration count
+//! (deterministic work, so the time measures the code, not the luck), and one local-search
+//! descent from a fresh construction.
+
+use benches::load;
+use criterion::{criterion_group, criterion_main, Criterion};
+use solver::search::{solve, Environment};
+use std::time::Duration;
+
+fn solomon_fixed_iterations(c: &mut Criterion) {
+    let mut group = c.benchmark_group("solve");
+    group.sample_size(10).measurement_time(Duration::from_secs(20));
+    for name in ["C101", "R101", "RC201"] {
+        let instance = load(&format!("solomon/{name}.txt"));
+        let env = Environment { seed: 1, max_iterations: Some(200), time_limit: None, ..Environment::default() };
+        group.bench_function(format!("solomon_{name}_200_iterations"), |b| b.iter(|| solve(&instance.problem, &env)));
+    }
+    group.finish();
+}
+
+criterion_group!(benches, solomon_fixed_iterations);
+criterion_main!(benches);

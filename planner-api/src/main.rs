@@ -1,2 +1,5 @@
-//! The `luckygas` command line.
-fn main() {}
+//! The `luckygas` command line: a thin entry point over [`planner_api::cli`].
+
+fn main() -> std::process::ExitCode {
+    planner_api::cli::main()
+}

@@ -1,0 +1,44 @@
+//! Command-line interface: argument definitions and dispatch to one module per command.
+
+mod check;
+mod plan;
+mod progress;
+mod solve;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// LuckyGas route planner.
+#[derive(Parser, Debug)]
+#[command(name = "luckygas", version, about = "LuckyGas route planner: plans LPG cylinder deliveries and solves VRP benchmarks")]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Solve a benchmark instance (VRPLIB or Solomon) and print or write the solution.
+    Solve(solve::SolveArgs),
+    /// Check a solution file against an instance with the independent checker.
+    Check(check::CheckArgs),
+    /// Plan a delivery day described in the JSON problem format and print the routes.
+    Plan(plan::PlanArgs),
+}
+
+/// Runs the command line; the exit code is non-zero on errors and on infeasible checks.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Solve(a) => solve::run(a),
+        Command::Check(a) => check::run(a),
+        Command::Plan(a) => plan::run(a),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
