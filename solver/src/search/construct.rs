@@ -12,9 +12,9 @@ use Part::*;
 /// Looks before and after each routed neighbour, and into the first empty route of each vehicle
 /// type that serves `c`; only when none of these exists does it scan every position of every
 /// route.
-pub fn best_insertion(state: &State, nb: &Neighbours, c: usize) -> Option<(i64, usize, usize)> {
+pub fn best_insertion<const D: usize>(state: &mut State<D>, nb: &Neighbours, c: usize) -> Option<(i64, usize, usize)> {
     let mut best: Option<(i64, usize, usize)> = None;
-    let consider = |state: &State, r: usize, p: usize, best: &mut Option<(i64, usize, usize)>| {
+    let consider = |state: &State<D>, r: usize, p: usize, best: &mut Option<(i64, usize, usize)>| {
         let vt = state.routes[r].vt;
         let delta = state.cost_of(vt, &[Pre(r, p), Client(c), Suf(r, p)]) - state.route_cost(r);
         if best.is_none_or(|b| delta < b.0) {
@@ -29,12 +29,9 @@ pub fn best_insertion(state: &State, nb: &Neighbours, c: usize) -> Option<(i64, 
         consider(state, r as usize, j as usize, &mut best);
         consider(state, r as usize, j as usize + 1, &mut best);
     }
-    let mut seen_types = Vec::new();
-    for r in 0..state.routes.len() {
-        let t = state.routes[r].vt;
-        if state.routes[r].visits.is_empty() && !seen_types.contains(&t) {
-            seen_types.push(t);
-            if state.can_serve(t, c) {
+    for t in 0..state.problem.vehicle_types.len() {
+        if state.can_serve(t, c) {
+            if let Some(r) = state.empty_route(t) {
                 consider(state, r, 0, &mut best);
             }
         }
@@ -53,7 +50,7 @@ pub fn best_insertion(state: &State, nb: &Neighbours, c: usize) -> Option<(i64, 
 
 /// Inserts `clients` one by one at their cheapest positions. Optional clients are inserted only
 /// where their prize pays for the detour.
-pub fn insert_all(state: &mut State, nb: &Neighbours, clients: &[usize]) {
+pub fn insert_all<const D: usize>(state: &mut State<D>, nb: &Neighbours, clients: &[usize]) {
     for &c in clients {
         if state.pos[c].0 != UNROUTED {
             continue;
@@ -68,7 +65,7 @@ pub fn insert_all(state: &mut State, nb: &Neighbours, clients: &[usize]) {
 }
 
 /// A first solution: clients in random order, each at its cheapest position.
-pub fn initial(state: &mut State, nb: &Neighbours, rng: &mut Rng) {
+pub fn initial<const D: usize>(state: &mut State<D>, nb: &Neighbours, rng: &mut Rng) {
     let mut order: Vec<usize> = (0..state.problem.num_clients()).collect();
     rng.shuffle(&mut order);
     // Required clients first, so that optional ones compete for the remaining room.
@@ -87,7 +84,7 @@ mod tests {
     fn routes_every_required_client() {
         let p = Problem::new(tiny_problem_data()).unwrap();
         let nb = Neighbours::new(&p, 5);
-        let mut s = State::empty(&p, Penalties { load: 10, time_warp: 10, distance: 10 });
+        let mut s = State::<1>::empty(&p, Penalties { load: 10, time_warp: 10, distance: 10 });
         initial(&mut s, &nb, &mut Rng::new(3));
         assert_eq!(s.missing_required(), 0);
         assert!(s.routes.iter().map(|r| r.visits.len()).sum::<usize>() == 3);

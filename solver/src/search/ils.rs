@@ -53,11 +53,11 @@ pub fn initial_penalties(problem: &Problem) -> Penalties {
 }
 
 /// Runs one search with its own seed until the environment says stop.
-pub fn run(problem: &Problem, nb: &Neighbours, env: &Environment, seed: u64, report: &dyn Fn(Progress)) -> RunResult {
+pub fn run<const D: usize>(problem: &Problem, nb: &Neighbours, env: &Environment, seed: u64, report: &dyn Fn(Progress)) -> RunResult {
     let started = Instant::now();
     let mut rng = Rng::new(seed);
     let n = problem.num_clients();
-    let mut state = State::empty(problem, initial_penalties(problem));
+    let mut state = State::<D>::empty(problem, initial_penalties(problem));
     let stop = || env.must_stop(started);
     construct::initial(&mut state, nb, &mut rng);
     local_search::run(&mut state, nb, &mut rng, &stop);
@@ -118,7 +118,7 @@ pub fn run(problem: &Problem, nb: &Neighbours, env: &Environment, seed: u64, rep
             adapt(&mut state.penalties.load, load_ok, window);
             adapt(&mut state.penalties.time_warp, time_ok, window);
             state.penalties.distance = state.penalties.time_warp;
-            state.forget_tests();
+            state.touch_infeasible();
             current_cost = state.penalised_cost();
             (load_ok, time_ok, window) = (0, 0, 0);
         }
@@ -143,7 +143,7 @@ fn adapt(weight: &mut i64, feasible: u32, window: u32) {
 }
 
 /// Runs the local search with ten times the penalties, then restores them.
-fn repair_if_infeasible(state: &mut State, nb: &Neighbours, rng: &mut Rng, stop: &dyn StopCheck) {
+fn repair_if_infeasible<const D: usize>(state: &mut State<D>, nb: &Neighbours, rng: &mut Rng, stop: &dyn StopCheck) {
     let mut factor = 10;
     for _ in 0..3 {
         if state.is_feasible() {
@@ -153,17 +153,16 @@ fn repair_if_infeasible(state: &mut State, nb: &Neighbours, rng: &mut Rng, stop:
         state.penalties.load = saved.load.saturating_mul(factor);
         state.penalties.time_warp = saved.time_warp.saturating_mul(factor);
         state.penalties.distance = saved.distance.saturating_mul(factor);
-        state.forget_tests();
+        state.touch_infeasible();
         local_search::run(state, nb, rng, stop);
         state.penalties = saved;
-        state.forget_tests();
         factor *= 10;
     }
 }
 
 /// Removes a random client and some of its routed neighbours (a radial ruin), or a string of
 /// consecutive visits around it (a string ruin; Christiaens & Vanden Berghe 2020).
-fn ruin(state: &mut State, nb: &Neighbours, rng: &mut Rng) {
+fn ruin<const D: usize>(state: &mut State<D>, nb: &Neighbours, rng: &mut Rng) {
     let n = state.problem.num_clients();
     let max_removed = (n / 5).clamp(1, 30);
     let count = 2 + rng.below(max_removed.max(2) - 1);

@@ -24,7 +24,7 @@ impl<F: Fn() -> bool> StopCheck for F {
 
 /// Runs the local search to a local optimum (or until `stop`). Returns the number of moves
 /// applied.
-pub fn run(state: &mut State, nb: &Neighbours, rng: &mut Rng, stop: &dyn StopCheck) -> usize {
+pub fn run<const D: usize>(state: &mut State<D>, nb: &Neighbours, rng: &mut Rng, stop: &dyn StopCheck) -> usize {
     let n = state.problem.num_clients();
     let mut order: Vec<usize> = (0..n).collect();
     let mut moves = 0;
@@ -62,7 +62,7 @@ pub fn run(state: &mut State, nb: &Neighbours, rng: &mut Rng, stop: &dyn StopChe
                     break;
                 }
             }
-            if state.pos[u].0 != UNROUTED && try_empty_route(state, u) {
+            if state.pos[u].0 != UNROUTED && state.routes[state.pos[u].0 as usize].modified_at > last && try_empty_route(state, u) {
                 moves += 1;
                 improved = true;
             }
@@ -78,7 +78,7 @@ pub fn run(state: &mut State, nb: &Neighbours, rng: &mut Rng, stop: &dyn StopChe
 }
 
 /// Applies the best-found change if it improves; `changes` are (route, new parts) pairs.
-fn improve(state: &mut State, changes: &[(usize, &[Part])]) -> bool {
+fn improve<const D: usize>(state: &mut State<D>, changes: &[(usize, &[Part])]) -> bool {
     let mut delta = 0;
     for (r, parts) in changes {
         delta += state.cost_of(state.routes[*r].vt, parts) - state.route_cost(*r);
@@ -91,36 +91,100 @@ fn improve(state: &mut State, changes: &[(usize, &[Part])]) -> bool {
     }
 }
 
+/// Location before position `i` of route `r` (the start depot at `i == 0`).
+#[inline]
+fn loc_before<const D: usize>(s: &State<D>, r: usize, i: usize) -> usize {
+    if i == 0 {
+        s.problem.depots[s.problem.vehicle_types[s.routes[r].vt].start_depot].location
+    } else {
+        s.problem.clients[s.routes[r].visits[i - 1] as usize].location
+    }
+}
+
+/// Location at position `i` of route `r` (the end depot past the last visit).
+#[inline]
+fn loc_at<const D: usize>(s: &State<D>, r: usize, i: usize) -> usize {
+    match s.routes[r].visits.get(i) {
+        Some(&c) => s.problem.clients[c as usize].location,
+        None => s.problem.depots[s.problem.vehicle_types[s.routes[r].vt].end_depot].location,
+    }
+}
+
+/// Whether two routes whose distances change by `d1` and `d2` (and that stay non-empty as
+/// `keep1`, `keep2` say) cannot cost less than they do now: costs and penalties are never
+/// negative, so fixed plus distance cost is a lower bound of a route's penalised cost.
+#[inline]
+fn cannot_improve<const D: usize>(s: &State<D>, r1: usize, d1: i64, keep1: bool, r2: usize, d2: i64) -> bool {
+    let bound = |r: usize, d: i64, keep: bool| {
+        let vt = &s.problem.vehicle_types[s.routes[r].vt];
+        if keep {
+            vt.fixed_cost + vt.unit_distance_cost * (s.routes[r].eval.distance + d)
+        } else {
+            0
+        }
+    };
+    bound(r1, d1, keep1) + bound(r2, d2, true) >= s.route_cost(r1) + s.route_cost(r2)
+}
+
 /// Tries every move type between `u` and its neighbour `v`; applies the first improving one.
-fn try_pair(state: &mut State, u: usize, v: usize) -> bool {
+fn try_pair<const D: usize>(state: &mut State<D>, u: usize, v: usize) -> bool {
     let (r1, i) = (state.pos[u].0 as usize, state.pos[u].1 as usize);
     let (r2, j) = (state.pos[v].0 as usize, state.pos[v].1 as usize);
     let (t1, t2) = (state.routes[r1].vt, state.routes[r2].vt);
     if r1 != r2 {
         let u_fits = state.can_serve(t2, u);
+        let (lu, lv) = (state.problem.clients[u].location, state.problem.clients[v].location);
+        let (pu, nu) = (loc_before(state, r1, i), loc_at(state, r1, i + 1));
+        let (pv, nv) = (loc_before(state, r2, j), loc_at(state, r2, j + 1));
+        let d1 = |a: usize, b: usize| state.problem.distance(t1, a, b);
+        let d2 = |a: usize, b: usize| state.problem.distance(t2, a, b);
+        let remove_u = d1(pu, nu) - d1(pu, lu) - d1(lu, nu);
+        let keep1 = state.routes[r1].visits.len() > 1;
         // Relocate u after v, then before v.
         if u_fits {
-            for p in [j + 1, j] {
+            for (p, a, b) in [(j + 1, lv, nv), (j, pv, lv)] {
+                let add_u = d2(a, lu) + d2(lu, b) - d2(a, b);
+                if cannot_improve(state, r1, remove_u, keep1, r2, add_u) {
+                    continue;
+                }
                 if improve(state, &[(r1, &[Pre(r1, i), Suf(r1, i + 1)]), (r2, &[Pre(r2, p), Client(u), Suf(r2, p)])]) {
                     return true;
                 }
             }
         }
         // Swap u and v.
-        if u_fits
-            && state.can_serve(t1, v)
-            && improve(state, &[(r1, &[Pre(r1, i), Client(v), Suf(r1, i + 1)]), (r2, &[Pre(r2, j), Client(u), Suf(r2, j + 1)])])
-        {
-            return true;
+        if u_fits && state.can_serve(t1, v) {
+            let in1 = d1(pu, lv) + d1(lv, nu) - d1(pu, lu) - d1(lu, nu);
+            let in2 = d2(pv, lu) + d2(lu, nv) - d2(pv, lv) - d2(lv, nv);
+            if !cannot_improve(state, r1, in1, true, r2, in2)
+                && improve(state, &[(r1, &[Pre(r1, i), Client(v), Suf(r1, i + 1)]), (r2, &[Pre(r2, j), Client(u), Suf(r2, j + 1)])])
+            {
+                return true;
+            }
         }
+        let same_profile = state.problem.vehicle_types[t1].profile == state.problem.vehicle_types[t2].profile;
         // 2-opt*: u followed by v's tail; v's head followed by u's tail.
         let n1 = state.routes[r1].visits.len();
         let n2 = state.routes[r2].visits.len();
-        let tail_ok = |s: &State, a: usize, ta: usize, b: usize, from: usize, n: usize| {
+        let tail_ok = |s: &State<D>, a: usize, ta: usize, b: usize, from: usize, n: usize| {
             from >= n || s.covers(ta, s.routes[b].suffix_skills[from]) || a == b
         };
+        // Only the two exchanged edges and the end depots change when both types share a
+        // profile and their depots.
+        let depots_alike = state.problem.vehicle_types[t1].end_depot == state.problem.vehicle_types[t2].end_depot;
+        let bounded = same_profile && depots_alike;
         if tail_ok(state, r1, t1, r2, j, n2)
             && tail_ok(state, r2, t2, r1, i + 1, n1)
+            && !(bounded && {
+                // r1: ..u v.. ; r2: ..pv nu..
+                let a = d1(lu, lv) - d1(lu, nu);
+                let b = d2(pv, nu) - d2(pv, lv);
+                let tail1 = state.routes[r1].eval.distance;
+                let tail2 = state.routes[r2].eval.distance;
+                // Distances of the moved tails stay; only the joining edges change.
+                let _ = (tail1, tail2);
+                cannot_improve(state, r1, a + suffix_dist(state, r2, j) - suffix_dist(state, r1, i + 1), true, r2, b + suffix_dist(state, r1, i + 1) - suffix_dist(state, r2, j))
+            })
             && improve(state, &[(r1, &[Pre(r1, i + 1), Suf(r2, j)]), (r2, &[Pre(r2, j), Suf(r1, i + 1)])])
         {
             return true;
@@ -128,6 +192,12 @@ fn try_pair(state: &mut State, u: usize, v: usize) -> bool {
         // 2-opt*: v followed by u's tail.
         if tail_ok(state, r2, t2, r1, i, n1)
             && tail_ok(state, r1, t1, r2, j + 1, n2)
+            && !(bounded && {
+                // r1: ..pu nv.. ; r2: ..v u..
+                let a = d1(pu, nv) - d1(pu, lu);
+                let b = d2(lv, lu) - d2(lv, nv);
+                cannot_improve(state, r1, a + suffix_dist(state, r2, j + 1) - suffix_dist(state, r1, i), true, r2, b + suffix_dist(state, r1, i) - suffix_dist(state, r2, j + 1))
+            })
             && improve(state, &[(r1, &[Pre(r1, i), Suf(r2, j + 1)]), (r2, &[Pre(r2, j + 1), Suf(r1, i)])])
         {
             return true;
@@ -162,28 +232,40 @@ fn try_pair(state: &mut State, u: usize, v: usize) -> bool {
     }
 }
 
+/// Distance travelled from position `i` of route `r` to its end depot (0 past the end).
+#[inline]
+fn suffix_dist<const D: usize>(s: &State<D>, r: usize, i: usize) -> i64 {
+    let route = &s.routes[r];
+    match route.suffix.get(i) {
+        Some(seg) => {
+            let end = s.problem.depots[s.problem.vehicle_types[route.vt].end_depot].location;
+            seg.distance + s.problem.distance(route.vt, seg.last as usize, end)
+        }
+        None => 0,
+    }
+}
+
 /// Moves `u` alone into an empty route of a type that serves it, if that improves.
-fn try_empty_route(state: &mut State, u: usize) -> bool {
+fn try_empty_route<const D: usize>(state: &mut State<D>, u: usize) -> bool {
     let (r1, i) = (state.pos[u].0 as usize, state.pos[u].1 as usize);
     if state.routes[r1].visits.len() == 1 {
         return false;
     }
-    let mut seen_types = Vec::new();
-    for r in 0..state.routes.len() {
-        let t = state.routes[r].vt;
-        if !state.routes[r].visits.is_empty() || seen_types.contains(&t) {
+    for t in 0..state.problem.vehicle_types.len() {
+        if !state.can_serve(t, u) {
             continue;
         }
-        seen_types.push(t);
-        if state.can_serve(t, u) && improve(state, &[(r1, &[Pre(r1, i), Suf(r1, i + 1)]), (r, &[Client(u)])]) {
-            return true;
+        if let Some(r) = state.empty_route(t) {
+            if improve(state, &[(r1, &[Pre(r1, i), Suf(r1, i + 1)]), (r, &[Client(u)])]) {
+                return true;
+            }
         }
     }
     false
 }
 
 /// Leaves out an optional client when its prize does not pay for its detour.
-fn try_remove_optional(state: &mut State, u: usize) -> bool {
+fn try_remove_optional<const D: usize>(state: &mut State<D>, u: usize) -> bool {
     let (r, i) = (state.pos[u].0 as usize, state.pos[u].1 as usize);
     let parts = [Pre(r, i), Suf(r, i + 1)];
     let delta = state.cost_of(state.routes[r].vt, &parts) - state.route_cost(r) + state.problem.clients[u].prize;
@@ -196,7 +278,7 @@ fn try_remove_optional(state: &mut State, u: usize) -> bool {
 }
 
 /// Inserts an unrouted optional client where its prize pays for the detour.
-fn try_insert_optional(state: &mut State, nb: &Neighbours, u: usize) -> bool {
+fn try_insert_optional<const D: usize>(state: &mut State<D>, nb: &Neighbours, u: usize) -> bool {
     match super::construct::best_insertion(state, nb, u) {
         Some((delta, r, p)) if delta < state.problem.clients[u].prize => {
             state.apply(&[(r, &[Pre(r, p), Client(u), Suf(r, p)])]);

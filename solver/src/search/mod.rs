@@ -102,7 +102,6 @@ pub fn solve(problem: &Problem, env: &Environment) -> Outcome {
     let started = Instant::now();
     let nb = neighbours::Neighbours::new(problem, env.neighbours);
     let (best, iterations) = parallel::portfolio(problem, &nb, env);
-    let mut state = state::State::empty(problem, ils::initial_penalties(problem));
-    state.restore(&best.routes);
-    Outcome { solution: state.to_solution(), cost: best.cost, feasible: best.feasible, iterations, elapsed: started.elapsed() }
+    let solution = state::solution_from_routes(problem, &best.routes);
+    Outcome { solution, cost: best.cost, feasible: best.feasible, iterations, elapsed: started.elapsed() }
 }

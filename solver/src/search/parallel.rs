@@ -19,10 +19,15 @@ pub fn portfolio(problem: &Problem, nb: &Neighbours, env: &Environment) -> (RunR
     };
     let run = |k: usize| {
         let seed = env.seed.wrapping_mul(0x9E37_79B9_7F4A_7C15).wrapping_add(k as u64);
-        if env.progress.is_some() {
-            ils::run(problem, nb, env, seed, &report)
-        } else {
-            ils::run(problem, nb, env, seed, &noop)
+        let report: &dyn Fn(super::Progress) = if env.progress.is_some() { &report } else { &noop };
+        // Monomorphise the search for the number of capacity dimensions, so one-dimensional
+        // problems move one load per segment, not eight.
+        match problem.dimensions {
+            0 | 1 => ils::run::<1>(problem, nb, env, seed, report),
+            2 => ils::run::<2>(problem, nb, env, seed, report),
+            3 => ils::run::<3>(problem, nb, env, seed, report),
+            4 => ils::run::<4>(problem, nb, env, seed, report),
+            _ => ils::run::<{ super::segment::MAX_DIMS }>(problem, nb, env, seed, report),
         }
     };
     let results: Vec<RunResult> = if threads == 1 {

@@ -4,8 +4,8 @@
 
 use crate::model::{Duration, Load, Problem, UNLIMITED};
 
-/// Most capacity dimensions the search handles (cylinder sizes plus weight fit comfortably).
-pub const MAX_DIMS: usize = 6;
+/// Most capacity dimensions the search handles (cylinder sizes, gas and total weight fit).
+pub const MAX_DIMS: usize = 8;
 
 /// Timing summary of a sequence (Vidal et al. 2013, Sec. 3): the minimum duration to serve it,
 /// the unavoidable time warp (lateness), and the window `[early, late]` in which service at its
@@ -49,22 +49,25 @@ impl TimeSeg {
 
 /// Load summary of a sequence in every dimension: total delivered, total picked up, and the
 /// highest load on board at any point when the vehicle leaves with all deliveries loaded.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub struct LoadSeg {
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LoadSeg<const D: usize> {
     /// Sum of deliveries.
-    pub delivery: [Load; MAX_DIMS],
+    pub delivery: [Load; D],
     /// Sum of pickups.
-    pub pickup: [Load; MAX_DIMS],
+    pub pickup: [Load; D],
     /// Peak load on board.
-    pub peak: [Load; MAX_DIMS],
+    pub peak: [Load; D],
 }
 
-impl LoadSeg {
+impl<const D: usize> LoadSeg<D> {
+    /// Nothing delivered or picked up.
+    pub const ZERO: Self = LoadSeg { delivery: [0; D], pickup: [0; D], peak: [0; D] };
+
     /// The segment of one client.
-    pub fn client(problem: &Problem, c: usize) -> LoadSeg {
+    pub fn client(problem: &Problem, c: usize) -> Self {
         let cl = &problem.clients[c];
-        let mut s = LoadSeg::default();
-        for d in 0..problem.dimensions.min(MAX_DIMS) {
+        let mut s = Self::ZERO;
+        for d in 0..problem.dimensions.min(D) {
             s.delivery[d] = cl.delivery[d];
             s.pickup[d] = cl.pickup[d];
             s.peak[d] = cl.delivery[d].max(cl.pickup[d]);
@@ -72,11 +75,11 @@ impl LoadSeg {
         s
     }
 
-    /// `self` followed by `next`, over the first `dims` dimensions.
+    /// `self` followed by `next`.
     #[inline]
-    pub fn then(&self, next: &LoadSeg, dims: usize) -> LoadSeg {
-        let mut s = LoadSeg::default();
-        for d in 0..dims {
+    pub fn then(&self, next: &Self) -> Self {
+        let mut s = Self::ZERO;
+        for d in 0..D {
             s.delivery[d] = self.delivery[d] + next.delivery[d];
             s.pickup[d] = self.pickup[d] + next.pickup[d];
             // Before `next`, the vehicle still carries `next`'s deliveries; after `self`, it
@@ -95,7 +98,7 @@ impl LoadSeg {
 
 /// A sequence of client visits summarised for concatenation under one routing profile.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Seg {
+pub struct Seg<const D: usize> {
     /// Location of the first visit.
     pub first: u32,
     /// Location of the last visit.
@@ -105,12 +108,12 @@ pub struct Seg {
     /// Timing.
     pub time: TimeSeg,
     /// Load.
-    pub load: LoadSeg,
+    pub load: LoadSeg<D>,
 }
 
-impl Seg {
+impl<const D: usize> Seg<D> {
     /// The segment of client `c` alone.
-    pub fn client(problem: &Problem, c: usize) -> Seg {
+    pub fn client(problem: &Problem, c: usize) -> Self {
         let cl = &problem.clients[c];
         // Several windows are summarised by their hull here; the gas-delivery search refines it.
         Seg {
@@ -124,7 +127,7 @@ impl Seg {
 }
 
 /// The evaluation context of one vehicle type: its matrices, its depots and its limits.
-pub struct TypeCtx<'a> {
+pub struct TypeCtx<'a, const D: usize> {
     problem: &'a Problem,
     t: usize,
     dims: usize,
@@ -171,10 +174,10 @@ impl RouteEval {
     }
 }
 
-impl<'a> TypeCtx<'a> {
+impl<'a, const D: usize> TypeCtx<'a, D> {
     /// Context for vehicle type `t`.
     pub fn new(problem: &'a Problem, t: usize) -> Self {
-        TypeCtx { problem, t, dims: problem.dimensions.min(MAX_DIMS) }
+        TypeCtx { problem, t, dims: problem.dimensions.min(D) }
     }
 
     /// Distance between two locations for this type.
@@ -185,19 +188,19 @@ impl<'a> TypeCtx<'a> {
 
     /// `a` followed by `b`.
     #[inline]
-    pub fn join(&self, a: &Seg, b: &Seg) -> Seg {
+    pub fn join(&self, a: &Seg<D>, b: &Seg<D>) -> Seg<D> {
         let travel = self.problem.duration(self.t, a.last as usize, b.first as usize);
         Seg {
             first: a.first,
             last: b.last,
             distance: a.distance + b.distance + self.dist(a.last, b.first),
             time: a.time.then(travel, &b.time),
-            load: a.load.then(&b.load, self.dims),
+            load: a.load.then(&b.load),
         }
     }
 
     /// Evaluates a whole route whose visits are summarised by `visits` (None: empty route).
-    pub fn evaluate(&self, visits: Option<&Seg>) -> RouteEval {
+    pub fn evaluate(&self, visits: Option<&Seg<D>>) -> RouteEval {
         let Some(s) = visits else { return RouteEval::default() };
         let p = self.problem;
         let vt = &p.vehicle_types[self.t];
@@ -255,10 +258,10 @@ mod tests {
     #[test]
     fn peak_load_accounts_for_pickups() {
         let p = Problem::new(tiny_problem_data()).unwrap();
-        let mut a = LoadSeg::client(&p, 0);
+        let mut a = LoadSeg::<1>::client(&p, 0);
         a.pickup[0] = 6; // picks up 6 after dropping 4
-        let b = LoadSeg::client(&p, 1);
-        let ab = a.then(&b, 1);
+        let b = LoadSeg::<1>::client(&p, 1);
+        let ab = a.then(&b);
         assert_eq!(ab.delivery[0], 8);
         // Leave with 8, after a: 8 - 4 + 6 = 10, after b: 6.
         assert_eq!(ab.peak[0], 10);
@@ -268,7 +271,7 @@ mod tests {
     #[test]
     fn evaluates_a_route_like_the_checker() {
         let p = Problem::new(tiny_problem_data()).unwrap();
-        let ctx = TypeCtx::new(&p, 0);
+        let ctx = TypeCtx::<1>::new(&p, 0);
         let s = ctx.join(&Seg::client(&p, 0), &Seg::client(&p, 1));
         let e = ctx.evaluate(Some(&s));
         assert_eq!(e.distance, 5 + 5 + 10);

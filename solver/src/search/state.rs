@@ -10,15 +10,15 @@ pub const UNROUTED: u32 = u32::MAX;
 
 /// One vehicle's route during the search.
 #[derive(Clone, Debug)]
-pub struct SearchRoute {
+pub struct SearchRoute<const D: usize> {
     /// Vehicle type.
     pub vt: usize,
     /// Client indices in visiting order.
     pub visits: Vec<u32>,
     /// `prefix[i]` summarises `visits[0..=i]`.
-    pub prefix: Vec<Seg>,
+    pub prefix: Vec<Seg<D>>,
     /// `suffix[i]` summarises `visits[i..]`.
-    pub suffix: Vec<Seg>,
+    pub suffix: Vec<Seg<D>>,
     /// `suffix_skills[i]` is the union of skills needed by `visits[i..]`.
     pub suffix_skills: Vec<Skills>,
     /// `prefix_skills[i]` is the union of skills needed by `visits[0..=i]`.
@@ -46,13 +46,13 @@ pub enum Part {
 
 /// All routes, where each client is, and the current penalty weights.
 #[derive(Clone)]
-pub struct State<'p> {
+pub struct State<'p, const D: usize> {
     /// The problem.
     pub problem: &'p Problem,
     /// Segment of each client alone.
-    pub client_seg: Vec<Seg>,
+    pub client_seg: Vec<Seg<D>>,
     /// Routes, one per available vehicle.
-    pub routes: Vec<SearchRoute>,
+    pub routes: Vec<SearchRoute<D>>,
     /// `pos[c] = (route, index)`; route [`UNROUTED`] when unrouted.
     pub pos: Vec<(u32, u32)>,
     /// Penalty weights.
@@ -62,11 +62,13 @@ pub struct State<'p> {
     /// `last_tested[c]` is the step at which the local search last tried moves around client
     /// `c`; pairs whose routes have not changed since are skipped.
     pub last_tested: Vec<u64>,
+    /// `empty_hint[t]` is a route of type `t` that was empty when last looked at.
+    empty_hint: Vec<usize>,
 }
 
-impl<'p> State<'p> {
+impl<'p, const D: usize> State<'p, D> {
     /// A state with every vehicle's route empty and every client unrouted.
-    pub fn empty(problem: &'p Problem, penalties: Penalties) -> State<'p> {
+    pub fn empty(problem: &'p Problem, penalties: Penalties) -> Self {
         let mut routes = Vec::new();
         for (t, vt) in problem.vehicle_types.iter().enumerate() {
             // More routes than clients are never needed.
@@ -91,11 +93,12 @@ impl<'p> State<'p> {
             penalties,
             step: 1,
             last_tested: vec![0; problem.num_clients()],
+            empty_hint: vec![0; problem.vehicle_types.len()],
         }
     }
 
     /// Evaluation context of route `r`'s vehicle type.
-    pub fn ctx(&self, vt: usize) -> TypeCtx<'p> {
+    pub fn ctx(&self, vt: usize) -> TypeCtx<'p, D> {
         TypeCtx::new(self.problem, vt)
     }
 
@@ -132,11 +135,11 @@ impl<'p> State<'p> {
     }
 
     /// Folds parts into one segment for vehicle type `vt` (None when all parts are empty).
-    pub fn join(&self, vt: usize, parts: &[Part]) -> Option<Seg> {
+    pub fn join(&self, vt: usize, parts: &[Part]) -> Option<Seg<D>> {
         let ctx = self.ctx(vt);
         let profile = self.problem.vehicle_types[vt].profile;
-        let mut acc: Option<Seg> = None;
-        let push = |s: &Seg, acc: &mut Option<Seg>| {
+        let mut acc: Option<Seg<D>> = None;
+        let push = |s: &Seg<D>, acc: &mut Option<Seg<D>>| {
             *acc = Some(match acc {
                 None => *s,
                 Some(a) => ctx.join(a, s),
@@ -297,31 +300,58 @@ impl<'p> State<'p> {
         }
     }
 
-    /// Makes the local search test every pair again (after penalty weights changed).
-    pub fn forget_tests(&mut self) {
-        self.last_tested.iter_mut().for_each(|t| *t = 0);
+    /// An empty route of vehicle type `t`, if any (amortised constant time).
+    pub fn empty_route(&mut self, t: usize) -> Option<usize> {
+        let hint = self.empty_hint[t];
+        if hint < self.routes.len() && self.routes[hint].vt == t && self.routes[hint].visits.is_empty() {
+            return Some(hint);
+        }
+        let found = (0..self.routes.len()).find(|&r| self.routes[r].vt == t && self.routes[r].visits.is_empty())?;
+        self.empty_hint[t] = found;
+        Some(found)
+    }
+
+    /// Marks infeasible routes as changed, so the local search retests the moves around them
+    /// after penalty weights changed (feasible routes cost the same under any weights).
+    pub fn touch_infeasible(&mut self) {
+        self.step += 1;
+        for r in self.routes.iter_mut() {
+            if !r.eval.is_feasible() {
+                r.modified_at = self.step;
+            }
+        }
     }
 
     /// The solution this state stands for.
     pub fn to_solution(&self) -> Solution {
-        let p = self.problem;
-        let routes = self
-            .routes
-            .iter()
-            .filter(|r| !r.visits.is_empty())
-            .map(|r| Route::single(r.vt, p.vehicle_types[r.vt].start_depot, r.visits.iter().map(|&c| c as usize).collect()))
-            .collect();
-        let unassigned = (0..p.num_clients())
-            .filter(|&c| self.pos[c].0 == UNROUTED)
-            .map(|c| Unassigned {
-                client: c,
-                reason: p.why_unservable(c).unwrap_or(if p.clients[c].required {
-                    UnassignedReason::NoFeasibleRoute
-                } else {
-                    UnassignedReason::NotWorthPrize
-                }),
-            })
-            .collect();
-        Solution { routes, unassigned }
+        solution_from_routes(self.problem, &self.snapshot())
     }
+}
+
+/// The solution made of `routes` (vehicle type, visits); clients in none are unassigned, with
+/// the reason the problem gives for them, or "not worth its prize" for optional ones.
+pub fn solution_from_routes(p: &Problem, routes: &[(usize, Vec<u32>)]) -> Solution {
+    let mut routed = vec![false; p.num_clients()];
+    for (_, visits) in routes {
+        for &c in visits {
+            routed[c as usize] = true;
+        }
+    }
+    let routes = routes
+        .iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(vt, v)| Route::single(*vt, p.vehicle_types[*vt].start_depot, v.iter().map(|&c| c as usize).collect()))
+        .collect();
+    let unassigned = (0..p.num_clients())
+        .filter(|&c| !routed[c])
+        .map(|c| Unassigned {
+            client: c,
+            reason: p.why_unservable(c).unwrap_or(if p.clients[c].required {
+                UnassignedReason::NoFeasibleRoute
+            } else {
+                UnassignedReason::NotWorthPrize
+            }),
+        })
+        .collect();
+    Solution { routes, unassigned }
 }
