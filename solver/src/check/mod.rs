@@ -176,9 +176,8 @@ fn check_route(
         } else if (k == 0 && trip.depot != vt.start_depot) || (k > 0 && !vt.reload_depots.contains(&trip.depot)) {
             out.push(Violation::BadTripDepot { route: r, trip: k, depot: trip.depot });
         }
-        if trip.visits.is_empty() && route.trips.len() > 1 {
-            out.push(Violation::EmptyTrip { route: r, trip: k });
-        }
+        // An empty trip among others is allowed: the vehicle reloads (or waits for released
+        // goods) at the depot without a client in between, as PyVRP's evaluator accepts too.
     }
 
     if empty {

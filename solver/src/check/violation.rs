@@ -55,13 +55,6 @@ pub enum Violation {
         /// Route index.
         route: usize,
     },
-    /// A trip visits no client while the route has other trips.
-    EmptyTrip {
-        /// Route index.
-        route: usize,
-        /// Trip index within the route.
-        trip: usize,
-    },
     /// More routes use a vehicle type than it has vehicles.
     FleetSize {
         /// Vehicle type index.
@@ -195,7 +188,6 @@ impl Violation {
             Violation::UnknownDepot { .. } => "unknown_depot",
             Violation::UnassignedButVisited { .. } => "unassigned_but_visited",
             Violation::EmptyRoute { .. } => "empty_route",
-            Violation::EmptyTrip { .. } => "empty_trip",
             Violation::FleetSize { .. } => "fleet_size",
             Violation::TooManyTrips { .. } => "too_many_trips",
             Violation::BadTripDepot { .. } => "bad_trip_depot",
@@ -233,7 +225,6 @@ impl fmt::Display for Violation {
                 write!(f, "client {client} is listed as unassigned but a route visits it")
             }
             Violation::EmptyRoute { route } => write!(f, "route {route} visits no client"),
-            Violation::EmptyTrip { route, trip } => write!(f, "route {route} trip {trip} visits no client"),
             Violation::FleetSize { vehicle_type, routes, count } => {
                 write!(f, "{routes} routes use vehicle type {vehicle_type}, which has only {count} vehicles")
             }
