@@ -4,12 +4,14 @@
 //! - [`solution`]: routes, trips and unassigned clients;
 //! - [`io`]: VRPLIB, Solomon and `.sol` readers and writers (all rounding happens there);
 //! - [`check`]: an independent checker that recomputes costs and lists every violation;
-//! - [`search`]: construction and local search with concatenation-based move evaluation.
+//! - [`search`]: construction and local search with concatenation-based move evaluation;
+//! - [`hgs`]: the hybrid genetic search built on that local search.
 //!
 //! The crate has no async runtime and no database: the service wraps it.
 
 pub mod check;
 pub mod error;
+pub mod hgs;
 pub mod io;
 pub mod model;
 pub mod search;

@@ -120,3 +120,18 @@ fn more_iterations_never_make_the_best_worse() {
     let long = solve(&p, &env(3, 200));
     assert!(long.cost <= short.cost, "{} > {}", long.cost, short.cost);
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    #[test]
+    fn checker_accepts_every_solution_of_the_genetic_search(seed in 0u64..10_000, n in 1usize..25, dims in 1usize..3,
+                                                           windows: bool, pickups: bool, skills: bool) {
+        let p = instance(seed, n, dims, windows, pickups, skills);
+        let e = Environment { algorithm: solver::search::Algorithm::Hgs, ..env(seed, 60) };
+        let out = solve(&p, &e);
+        let report = check(&p, &out.solution);
+        prop_assert!(report.is_feasible(), "violations: {:?}", report.violations);
+        prop_assert_eq!(report.cost.total, out.cost);
+    }
+}

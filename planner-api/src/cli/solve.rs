@@ -42,6 +42,9 @@ pub struct SolveArgs {
     /// Print one JSON object on stdout instead of the routes.
     #[arg(long)]
     json: bool,
+    /// Search algorithm: ruin-recreate, or hgs (hybrid genetic search, experimental).
+    #[arg(long, default_value = "ruin-recreate")]
+    algorithm: search::Algorithm,
 }
 
 /// Runs `luckygas solve`.
@@ -59,6 +62,7 @@ pub fn run(a: SolveArgs) -> anyhow::Result<ExitCode> {
         time_limit: Some(time_limit),
         max_iterations: a.max_iterations,
         progress: Some(report),
+        algorithm: a.algorithm,
         ..Environment::default()
     };
     let outcome = search::solve(&instance.problem, &env);

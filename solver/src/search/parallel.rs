@@ -8,6 +8,14 @@ use super::Environment;
 use crate::model::Problem;
 use rayon::prelude::*;
 
+/// One run of the environment's algorithm for `D` capacity dimensions.
+fn run_with<const D: usize>(problem: &Problem, nb: &Neighbours, env: &Environment, seed: u64, report: &dyn Fn(super::Progress)) -> RunResult {
+    match env.algorithm {
+        super::Algorithm::Hgs => crate::hgs::run::<D>(problem, nb, env, seed, report),
+        super::Algorithm::RuinRecreate => ils::run::<D>(problem, nb, env, seed, report),
+    }
+}
+
 /// Runs `env.threads` independent searches and returns the best with the total iterations.
 pub fn portfolio(problem: &Problem, nb: &Neighbours, env: &Environment) -> (RunResult, u64) {
     let threads = env.threads.max(1);
@@ -23,11 +31,11 @@ pub fn portfolio(problem: &Problem, nb: &Neighbours, env: &Environment) -> (RunR
         // Monomorphise the search for the number of capacity dimensions, so one-dimensional
         // problems move one load per segment, not eight.
         match problem.dimensions {
-            0 | 1 => ils::run::<1>(problem, nb, env, seed, report),
-            2 => ils::run::<2>(problem, nb, env, seed, report),
-            3 => ils::run::<3>(problem, nb, env, seed, report),
-            4 => ils::run::<4>(problem, nb, env, seed, report),
-            _ => ils::run::<{ super::segment::MAX_DIMS }>(problem, nb, env, seed, report),
+            0 | 1 => run_with::<1>(problem, nb, env, seed, report),
+            2 => run_with::<2>(problem, nb, env, seed, report),
+            3 => run_with::<3>(problem, nb, env, seed, report),
+            4 => run_with::<4>(problem, nb, env, seed, report),
+            _ => run_with::<{ super::segment::MAX_DIMS }>(problem, nb, env, seed, report),
         }
     };
     let results: Vec<RunResult> = if threads == 1 {

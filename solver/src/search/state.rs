@@ -311,6 +311,14 @@ impl<'p, const D: usize> State<'p, D> {
         Some(found)
     }
 
+    /// Marks every client as tested now: the state holds a local optimum (a restored, educated
+    /// solution), so only what changes from here on needs the local search's attention.
+    pub fn mark_all_tested(&mut self) {
+        self.step += 1;
+        let now = self.step;
+        self.last_tested.iter_mut().for_each(|t| *t = now);
+    }
+
     /// Marks infeasible routes as changed, so the local search retests the moves around them
     /// after penalty weights changed (feasible routes cost the same under any weights).
     pub fn touch_infeasible(&mut self) {
