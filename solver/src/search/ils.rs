@@ -12,6 +12,10 @@ use super::{Environment, Progress};
 use crate::model::Problem;
 use std::time::Instant;
 
+/// Iterations between two penalty updates: short, so that on large instances (where one
+/// iteration can take a tenth of a second) the weights still react within a second or two.
+const PENALTY_WINDOW: u32 = 10;
+
 /// The outcome of one run.
 pub struct RunResult {
     /// Best routes found (vehicle type, visits), feasible if `feasible`.
@@ -114,7 +118,7 @@ pub fn run<const D: usize>(problem: &Problem, nb: &Neighbours, env: &Environment
             state.restore(&current);
         }
 
-        if window == 50 {
+        if window == PENALTY_WINDOW {
             adapt(&mut state.penalties.load, load_ok, window);
             adapt(&mut state.penalties.time_warp, time_ok, window);
             state.penalties.distance = state.penalties.time_warp;
