@@ -162,6 +162,9 @@ fn try_pair<const D: usize>(state: &mut State<D>, u: usize, v: usize) -> bool {
                 return true;
             }
         }
+        if try_pair_moves(state, u, v) {
+            return true;
+        }
         let same_profile = state.problem.vehicle_types[t1].profile == state.problem.vehicle_types[t2].profile;
         // 2-opt*: u followed by v's tail; v's head followed by u's tail.
         let n1 = state.routes[r1].visits.len();
@@ -230,6 +233,68 @@ fn try_pair<const D: usize>(state: &mut State<D>, u: usize, v: usize) -> bool {
         let rev: [Part; 3] = if i < j { [Pre(r, i + 1), Rev(r, i + 1, j + 1), Suf(r, j + 1)] } else { [Pre(r, j), Rev(r, j, i + 1), Suf(r, i + 1)] };
         improve(state, &[(r, &rev)])
     }
+}
+
+/// Moves of two consecutive clients between routes (Vidal et al. 2012's M2, M3, M5, M6): `u`
+/// and its successor `x` after `v` (as `u x` or `x u`), swapped with `v`, or swapped with `v`
+/// and its successor `y`.
+fn try_pair_moves<const D: usize>(state: &mut State<D>, u: usize, v: usize) -> bool {
+    let (r1, i) = (state.pos[u].0 as usize, state.pos[u].1 as usize);
+    let (r2, j) = (state.pos[v].0 as usize, state.pos[v].1 as usize);
+    let (n1, n2) = (state.routes[r1].visits.len(), state.routes[r2].visits.len());
+    if i + 1 >= n1 {
+        return false;
+    }
+    let x = state.routes[r1].visits[i + 1] as usize;
+    let (t1, t2) = (state.routes[r1].vt, state.routes[r2].vt);
+    if !state.can_serve(t2, u) || !state.can_serve(t2, x) {
+        return false;
+    }
+    let p = state.problem;
+    let (lu, lx, lv) = (p.clients[u].location, p.clients[x].location, p.clients[v].location);
+    let (pu, nx) = (loc_before(state, r1, i), loc_at(state, r1, i + 2));
+    let nv = loc_at(state, r2, j + 1);
+    let d1 = |a: usize, b: usize| p.distance(t1, a, b);
+    let d2 = |a: usize, b: usize| p.distance(t2, a, b);
+    let remove_ux = d1(pu, nx) - d1(pu, lu) - d1(lu, lx) - d1(lx, nx);
+    let keep1 = n1 > 2;
+    // u x after v, and x u after v.
+    for (first, second, lf, ls) in [(u, x, lu, lx), (x, u, lx, lu)] {
+        let add = d2(lv, lf) + d2(lf, ls) + d2(ls, nv) - d2(lv, nv);
+        if !cannot_improve(state, r1, remove_ux, keep1, r2, add)
+            && improve(state, &[(r1, &[Pre(r1, i), Suf(r1, i + 2)]), (r2, &[Pre(r2, j + 1), Client(first), Client(second), Suf(r2, j + 1)])])
+        {
+            return true;
+        }
+    }
+    if !state.can_serve(t1, v) {
+        return false;
+    }
+    // u x swapped with v.
+    let pv = loc_before(state, r2, j);
+    let in1 = d1(pu, lv) + d1(lv, nx) - d1(pu, lu) - d1(lu, lx) - d1(lx, nx);
+    let in2 = d2(pv, lu) + d2(lu, lx) + d2(lx, nv) - d2(pv, lv) - d2(lv, nv);
+    if !cannot_improve(state, r1, in1, true, r2, in2)
+        && improve(state, &[(r1, &[Pre(r1, i), Client(v), Suf(r1, i + 2)]), (r2, &[Pre(r2, j), Client(u), Client(x), Suf(r2, j + 1)])])
+    {
+        return true;
+    }
+    // u x swapped with v y.
+    if j + 1 < n2 {
+        let y = state.routes[r2].visits[j + 1] as usize;
+        if !state.can_serve(t1, y) {
+            return false;
+        }
+        let (ly, ny) = (p.clients[y].location, loc_at(state, r2, j + 2));
+        let in1 = d1(pu, lv) + d1(lv, ly) + d1(ly, nx) - d1(pu, lu) - d1(lu, lx) - d1(lx, nx);
+        let in2 = d2(pv, lu) + d2(lu, lx) + d2(lx, ny) - d2(pv, lv) - d2(lv, ly) - d2(ly, ny);
+        if !cannot_improve(state, r1, in1, true, r2, in2)
+            && improve(state, &[(r1, &[Pre(r1, i), Client(v), Client(y), Suf(r1, i + 2)]), (r2, &[Pre(r2, j), Client(u), Client(x), Suf(r2, j + 2)])])
+        {
+            return true;
+        }
+    }
+    false
 }
 
 /// Distance travelled from position `i` of route `r` to its end depot (0 past the end).
