@@ -2,12 +2,16 @@
 //!
 //! - [`manifest`]: the public benchmark families under `../shared/datasets` and their
 //!   conventions (rounding, cost units), for the replay tool;
+//! - [`replay`]: solving benchmark instances and comparing the results with their best-known
+//!   solutions, per instance and per family (the library behind `luckygas replay` and the
+//!   quality gate in `tests/quality_gate.rs`);
 //! - [`taipei`]: realistic LPG delivery days in Taipei and New Taipei in the JSON problem format
 //!   ([`solver::io::json`]), deterministic for a seed; `examples/taipei-day.json` is
 //!   `taipei_day(2026, 40)`.
 
 pub mod manifest;
 mod places;
+pub mod replay;
 mod rng;
 pub mod taipei;
 

@@ -3,6 +3,7 @@
 mod check;
 mod plan;
 mod progress;
+mod replay;
 mod solve;
 
 use clap::{Parser, Subcommand};
@@ -24,6 +25,9 @@ enum Command {
     Check(check::CheckArgs),
     /// Plan a delivery day described in the JSON problem format and print the routes.
     Plan(plan::PlanArgs),
+    /// Solve many benchmark instances (files or folders) with several seeds and compare each
+    /// result with the best-known solution; print per-instance rows and a per-family summary.
+    Replay(replay::ReplayArgs),
 }
 
 /// Runs the command line; the exit code is non-zero on errors and on infeasible checks.
@@ -33,6 +37,7 @@ pub fn main() -> ExitCode {
         Command::Solve(a) => solve::run(a),
         Command::Check(a) => check::run(a),
         Command::Plan(a) => plan::run(a),
+        Command::Replay(a) => replay::run(a),
     };
     match result {
         Ok(code) => code,

@@ -1,0 +1,130 @@
+//! The quality gate: a fixed panel of public instances (`quality/panel.json`) solved with fixed
+//! seeds and a fixed iteration limit (no time limit, one search thread per solve), so the
+//! figures are the same on every machine. It fails when the search gets worse than the recorded
+//! baseline: the mean gap to the best-known solutions over the CVRP instances, or the mean
+//! distance over the Solomon instances, beyond a small tolerance.
+//!
+//! It prints what it measured; when the search improves, copy the figures into `panel.json` (see
+//! its `how_to_update`). Run it alone with
+//! `cargo test -p datasets --test quality_gate -- --nocapture`.
+
+use datasets::replay::{self, mean, ReplayOptions, Row};
+use serde::Deserialize;
+use solver::io::Rounding;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::Instant;
+
+/// The panel file (unknown keys, such as the documentation ones, are ignored).
+#[derive(Debug, Deserialize)]
+struct Panel {
+    seeds: Vec<u64>,
+    max_iterations: u64,
+    threads: usize,
+    /// CVRP instances, relative to the datasets root; each has a best-known `.sol` beside it.
+    cvrp: Vec<String>,
+    /// Solomon instances, relative to the datasets root.
+    solomon: Vec<String>,
+    baseline_mean_gap_pct: f64,
+    baseline_mean_solomon_distance: f64,
+    tolerance_gap_pct: f64,
+    tolerance_solomon_distance: f64,
+}
+
+const PANEL: &str = include_str!("../quality/panel.json");
+
+fn datasets_root() -> PathBuf {
+    let root = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/datasets"));
+    assert!(root.is_dir(), "the public datasets must be at {} (../shared/datasets from the project root)", root.display());
+    root
+}
+
+/// Solves every (instance, seed) pair, on as many workers as there are cores (each solve uses
+/// its own thread count and no time limit, so the results do not depend on the scheduling).
+fn replay_panel(instances: &[PathBuf], options: &ReplayOptions) -> Vec<Row> {
+    let jobs: Vec<(&Path, u64)> = instances.iter().flat_map(|p| options.seeds.iter().map(move |&s| (p.as_path(), s))).collect();
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let workers = (cores / options.threads.max(1)).clamp(1, jobs.len().max(1));
+    let next = AtomicUsize::new(0);
+    let results: Mutex<Vec<Option<Row>>> = Mutex::new(vec![None; jobs.len()]);
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| loop {
+                let k = next.fetch_add(1, Ordering::Relaxed);
+                let Some(&(path, seed)) = jobs.get(k) else { break };
+                let row = replay::replay_instance(path, options, seed);
+                results.lock().unwrap_or_else(|e| e.into_inner())[k] = Some(row);
+            });
+        }
+    });
+    let results = results.into_inner().unwrap_or_else(|e| e.into_inner());
+    results.into_iter().zip(&jobs).map(|(row, (path, _))| row.unwrap_or_else(|| panic!("no result for {}", path.display()))).collect()
+}
+
+#[test]
+fn the_search_is_no_worse_than_the_recorded_baseline() {
+    let panel: Panel = serde_json::from_str(PANEL).expect("quality/panel.json is valid");
+    assert!(!panel.cvrp.is_empty() && !panel.solomon.is_empty() && !panel.seeds.is_empty(), "{panel:?}");
+    let root = datasets_root();
+    let resolve = |relative: &String| {
+        let path = root.join(relative);
+        assert!(path.is_file(), "panel instance missing: {}", path.display());
+        path
+    };
+    let cvrp: Vec<PathBuf> = panel.cvrp.iter().map(resolve).collect();
+    let solomon: Vec<PathBuf> = panel.solomon.iter().map(resolve).collect();
+    let options = ReplayOptions {
+        time_limit: None,
+        max_iterations: Some(panel.max_iterations),
+        threads: panel.threads,
+        seeds: panel.seeds.clone(),
+        rounding: Rounding::Auto,
+    };
+
+    let started = Instant::now();
+    let all: Vec<PathBuf> = cvrp.iter().chain(&solomon).cloned().collect();
+    let rows = replay_panel(&all, &options);
+    let seconds = started.elapsed().as_secs_f64();
+
+    println!("{:<12} {:>4} {:>10} {:>10} {:>8} {:>8} {:>10}", "instance", "seed", "cost", "bks", "gap %", "time s", "iterations");
+    for r in &rows {
+        let bks = r.bks.map_or_else(|| "-".to_string(), |b| b.to_string());
+        let gap = r.gap_pct.map_or_else(|| "-".to_string(), |g| format!("{g:.3}"));
+        println!("{:<12} {:>4} {:>10} {:>10} {:>8} {:>8.2} {:>10}", r.instance, r.seed, r.cost, bks, gap, r.elapsed_s, r.iterations);
+    }
+    let failed: Vec<String> = rows.iter().filter(|r| r.failed()).map(|r| format!("{} seed {}: {:?}", r.instance, r.seed, r.error)).collect();
+    assert!(failed.is_empty(), "failed or infeasible solves:\n{}", failed.join("\n"));
+
+    let solves = cvrp.len() * options.seeds.len();
+    let (cvrp_rows, solomon_rows) = rows.split_at(solves);
+    let gaps: Vec<f64> = cvrp_rows.iter().map(|r| r.gap_pct.unwrap_or_else(|| panic!("{}: no best-known solution", r.path))).collect();
+    let distances: Vec<f64> = solomon_rows.iter().map(|r| r.cost).collect();
+    let (mean_gap, mean_distance) = (mean(&gaps).unwrap_or(f64::NAN), mean(&distances).unwrap_or(f64::NAN));
+    println!(
+        "measured: mean_gap_pct {mean_gap:.4} (baseline {:.4}), mean_solomon_distance {mean_distance:.4} (baseline {:.4}); \
+         {} solves in {seconds:.1} s",
+        panel.baseline_mean_gap_pct,
+        panel.baseline_mean_solomon_distance,
+        rows.len()
+    );
+
+    let update = "if the search changed on purpose, update quality/panel.json as its how_to_update says";
+    assert!(
+        mean_gap <= panel.baseline_mean_gap_pct + panel.tolerance_gap_pct,
+        "CVRP mean gap {mean_gap:.4} % is worse than the baseline {:.4} % + {}; {update}",
+        panel.baseline_mean_gap_pct,
+        panel.tolerance_gap_pct
+    );
+    assert!(
+        mean_distance <= panel.baseline_mean_solomon_distance + panel.tolerance_solomon_distance,
+        "Solomon mean distance {mean_distance:.4} is worse than the baseline {:.4} + {}; {update}",
+        panel.baseline_mean_solomon_distance,
+        panel.tolerance_solomon_distance
+    );
+    if mean_gap < panel.baseline_mean_gap_pct - panel.tolerance_gap_pct
+        || mean_distance < panel.baseline_mean_solomon_distance - panel.tolerance_solomon_distance
+    {
+        println!("better than the baseline: record the measured figures in quality/panel.json");
+    }
+}
