@@ -16,7 +16,6 @@ use crate::search::state::State;
 use crate::search::{construct, Environment, Progress};
 use individual::Individual;
 use population::{Population, PopulationParams};
-use std::time::Instant;
 
 /// Share of educated offspring that should be feasible in each respect.
 const TARGET_FEASIBLE: f64 = 0.65;
@@ -27,8 +26,8 @@ const RESTART_AFTER: u64 = 20_000;
 
 /// Runs one genetic search with its own seed until the environment says stop.
 pub fn run<const D: usize>(problem: &Problem, nb: &Neighbours, env: &Environment, seed: u64, report: &dyn Fn(Progress)) -> RunResult {
-    let started = Instant::now();
-    let stop = || env.must_stop(started);
+    let started = env.started;
+    let stop = || env.must_stop();
     let mut rng = Rng::new(seed);
     let mut state = State::<D>::empty(problem, initial_penalties(problem));
     let params = PopulationParams::default();

@@ -10,7 +10,6 @@ use super::segment::Penalties;
 use super::state::{State, UNROUTED};
 use super::{Environment, Progress};
 use crate::model::Problem;
-use std::time::Instant;
 
 /// Iterations between two penalty updates: short, so that on large instances (where one
 /// iteration can take a tenth of a second) the weights still react within a second or two.
@@ -58,11 +57,11 @@ pub fn initial_penalties(problem: &Problem) -> Penalties {
 
 /// Runs one search with its own seed until the environment says stop.
 pub fn run<const D: usize>(problem: &Problem, nb: &Neighbours, env: &Environment, seed: u64, report: &dyn Fn(Progress)) -> RunResult {
-    let started = Instant::now();
+    let started = env.started;
     let mut rng = Rng::new(seed);
     let n = problem.num_clients();
     let mut state = State::<D>::empty(problem, initial_penalties(problem));
-    let stop = || env.must_stop(started);
+    let stop = || env.must_stop();
     construct::initial(&mut state, nb, &mut rng);
     local_search::run(&mut state, nb, &mut rng, &stop);
     repair_if_infeasible(&mut state, nb, &mut rng, &stop);
@@ -106,7 +105,7 @@ pub fn run<const D: usize>(problem: &Problem, nb: &Neighbours, env: &Environment
             report(Progress { iterations, best_cost, feasible: true, elapsed: started.elapsed() });
         }
 
-        let progress = env.progress(started, iterations);
+        let progress = env.progress(iterations);
         // Threshold acceptance: a worse solution is kept when it is within a random share of a
         // threshold that shrinks to zero as the run ends.
         let threshold = (0.01 * (1.0 - progress).powi(2) * rng.unit() * current_cost.max(0) as f64) as i64;

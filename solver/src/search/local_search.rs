@@ -72,6 +72,11 @@ pub fn run<const D: usize>(state: &mut State<D>, nb: &Neighbours, rng: &mut Rng,
             }
         }
         if !improved {
+            // Node moves are exhausted: try route-pair moves, and go on if one applies.
+            if state.use_swap_star && super::swap_star::run(state) {
+                moves += 1;
+                continue;
+            }
             return moves;
         }
     }

@@ -12,6 +12,7 @@ mod parallel;
 pub mod rng;
 pub mod segment;
 pub mod state;
+pub mod swap_star;
 
 use crate::model::Problem;
 use crate::solution::Solution;
@@ -79,6 +80,9 @@ pub struct Environment {
     pub neighbours: usize,
     /// The metaheuristic.
     pub algorithm: Algorithm,
+    /// When the time limit started counting; [`solve`] sets it on entry, so neighbour lists and
+    /// construction count against the limit too.
+    pub started: Instant,
 }
 
 impl Default for Environment {
@@ -92,19 +96,20 @@ impl Default for Environment {
             progress: None,
             neighbours: 40,
             algorithm: Algorithm::default(),
+            started: Instant::now(),
         }
     }
 }
 
 impl Environment {
-    /// Whether a run started at `started` must stop.
-    pub fn must_stop(&self, started: Instant) -> bool {
-        self.cancel.load(Ordering::Relaxed) || self.time_limit.is_some_and(|t| started.elapsed() >= t)
+    /// Whether the search must stop (cancelled, or out of time).
+    pub fn must_stop(&self) -> bool {
+        self.cancel.load(Ordering::Relaxed) || self.time_limit.is_some_and(|t| self.started.elapsed() >= t)
     }
 
     /// How far a run is through its budget, in `[0, 1]`.
-    pub fn progress(&self, started: Instant, iterations: u64) -> f64 {
-        let by_time = self.time_limit.map_or(0.0, |t| started.elapsed().as_secs_f64() / t.as_secs_f64().max(1e-9));
+    pub fn progress(&self, iterations: u64) -> f64 {
+        let by_time = self.time_limit.map_or(0.0, |t| self.started.elapsed().as_secs_f64() / t.as_secs_f64().max(1e-9));
         let by_iter = self.max_iterations.map_or(0.0, |m| iterations as f64 / m.max(1) as f64);
         by_time.max(by_iter).clamp(0.0, 1.0)
     }
@@ -128,8 +133,8 @@ pub struct Outcome {
 /// Solves `problem` within the limits of `env`.
 pub fn solve(problem: &Problem, env: &Environment) -> Outcome {
     let started = Instant::now();
-    let nb = neighbours::Neighbours::new(problem, env.neighbours);
-    let (best, iterations) = parallel::portfolio(problem, &nb, env);
+    let env = &Environment { started, ..env.clone() };
+    let (best, iterations) = parallel::solve(problem, env);
     let solution = state::solution_from_routes(problem, &best.routes);
     Outcome { solution, cost: best.cost, feasible: best.feasible, iterations, elapsed: started.elapsed() }
 }

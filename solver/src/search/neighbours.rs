@@ -3,6 +3,7 @@
 //! only tried between a client and its neighbours.
 
 use crate::model::Problem;
+use rayon::prelude::*;
 
 /// `list[c]` holds the `k` clients closest to client `c` by proximity, best first.
 #[derive(Clone, Debug)]
@@ -12,13 +13,15 @@ pub struct Neighbours {
 
 impl Neighbours {
     /// Computes the `k` nearest neighbours of every client, using the first vehicle type's
-    /// matrices. The proximity of `j` after `i` adds to the distance the waiting time
+    /// matrices, in parallel on the current rayon pool (quadratic work: a few seconds for tens of
+    /// thousands of clients). The proximity of `j` after `i` adds to the distance the waiting time
     /// (weight 0.2) and the time warp (weight 1) that visiting `j` right after `i` implies.
     pub fn new(problem: &Problem, k: usize) -> Neighbours {
         let n = problem.num_clients();
         let k = k.min(n.saturating_sub(1));
         let t = 0;
         let list = (0..n)
+            .into_par_iter()
             .map(|i| {
                 let ci = &problem.clients[i];
                 let mut cand: Vec<(i64, u32)> = (0..n)

@@ -16,8 +16,20 @@ fn run_with<const D: usize>(problem: &Problem, nb: &Neighbours, env: &Environmen
     }
 }
 
-/// Runs `env.threads` independent searches and returns the best with the total iterations.
-pub fn portfolio(problem: &Problem, nb: &Neighbours, env: &Environment) -> (RunResult, u64) {
+/// Computes the granular neighbourhoods and runs `env.threads` independent searches on a pool
+/// of that many threads; returns the best run with the total iterations.
+pub fn solve(problem: &Problem, env: &Environment) -> (RunResult, u64) {
+    let threads = env.threads.max(1);
+    match rayon::ThreadPoolBuilder::new().num_threads(threads).build() {
+        Ok(pool) => pool.install(|| portfolio(problem, &Neighbours::new(problem, env.neighbours), env)),
+        // Without a pool of our own, work sequentially rather than on the global pool.
+        Err(_) => portfolio(problem, &Neighbours::new(problem, env.neighbours), &Environment { threads: 1, ..env.clone() }),
+    }
+}
+
+/// Runs `env.threads` independent searches (on the current pool) and returns the best with the
+/// total iterations.
+fn portfolio(problem: &Problem, nb: &Neighbours, env: &Environment) -> (RunResult, u64) {
     let threads = env.threads.max(1);
     let noop = |_| {};
     let report = |p| {
@@ -38,14 +50,7 @@ pub fn portfolio(problem: &Problem, nb: &Neighbours, env: &Environment) -> (RunR
             _ => run_with::<{ super::segment::MAX_DIMS }>(problem, nb, env, seed, report),
         }
     };
-    let results: Vec<RunResult> = if threads == 1 {
-        vec![run(0)]
-    } else {
-        match rayon::ThreadPoolBuilder::new().num_threads(threads).build() {
-            Ok(pool) => pool.install(|| (0..threads).into_par_iter().map(run).collect()),
-            Err(_) => (0..threads).map(run).collect(),
-        }
-    };
+    let results: Vec<RunResult> = if threads == 1 { vec![run(0)] } else { (0..threads).into_par_iter().map(run).collect() };
     let iterations = results.iter().map(|r| r.iterations).sum();
     let best = results
         .into_iter()
