@@ -55,83 +55,152 @@ pub fn initial_penalties(problem: &Problem) -> Penalties {
     }
 }
 
+/// One ruin-and-recreate walk that can be advanced in steps, so that parallel walks can share
+/// their best solution between steps.
+pub struct Walk<'p, const D: usize> {
+    state: State<'p, D>,
+    rng: Rng,
+    /// Best routes found (feasible if `best_feasible`).
+    best: Vec<(usize, Vec<u32>)>,
+    best_feasible: bool,
+    best_cost: i64,
+    /// The walk's current position and its penalised cost.
+    current: Vec<(usize, Vec<u32>)>,
+    current_cost: i64,
+    /// Iterations done.
+    pub iterations: u64,
+    load_ok: u32,
+    time_ok: u32,
+    window: u32,
+}
+
+impl<'p, const D: usize> Walk<'p, D> {
+    /// A walk from a first solution: cheapest insertion in random order, then local search.
+    pub fn new(problem: &'p Problem, nb: &Neighbours, env: &Environment, seed: u64) -> Self {
+        let mut rng = Rng::new(seed);
+        let mut state = State::<D>::empty(problem, initial_penalties(problem));
+        let stop = || env.must_stop();
+        construct::initial(&mut state, nb, &mut rng);
+        local_search::run(&mut state, nb, &mut rng, &stop);
+        repair_if_infeasible(&mut state, nb, &mut rng, &stop);
+        let best = state.snapshot();
+        Walk {
+            best_feasible: state.is_feasible(),
+            best_cost: state.cost(),
+            current: best.clone(),
+            current_cost: state.penalised_cost(),
+            best,
+            state,
+            rng,
+            iterations: 0,
+            load_ok: 0,
+            time_ok: 0,
+            window: 0,
+        }
+    }
+
+    /// Whether the walk has a feasible best, and its cost.
+    pub fn best(&self) -> (bool, i64) {
+        (self.best_feasible, self.best_cost)
+    }
+
+    /// The best routes.
+    pub fn best_routes(&self) -> &[(usize, Vec<u32>)] {
+        &self.best
+    }
+
+    /// Moves the walk to `routes` (another walk's best), keeping its own penalties and
+    /// randomness.
+    pub fn adopt(&mut self, routes: &[(usize, Vec<u32>)]) {
+        self.state.restore(routes);
+        self.state.touch_infeasible();
+        self.current = routes.to_vec();
+        self.current_cost = self.state.penalised_cost();
+        if self.state.is_feasible() && (!self.best_feasible || self.state.cost() < self.best_cost) {
+            self.best = routes.to_vec();
+            self.best_cost = self.state.cost();
+            self.best_feasible = true;
+        }
+    }
+
+    /// Runs iterations until `until` iterations are done, the iteration limit is reached or the
+    /// environment says stop.
+    pub fn advance(&mut self, nb: &Neighbours, env: &Environment, until: u64, report: &dyn Fn(Progress)) {
+        let problem = self.state.problem;
+        let n = problem.num_clients();
+        let stop = || env.must_stop();
+        let state = &mut self.state;
+        let rng = &mut self.rng;
+        while n > 0 && self.iterations < until && !stop.stop() && env.max_iterations.is_none_or(|m| self.iterations < m) {
+            self.iterations += 1;
+            ruin(state, nb, rng);
+            let mut removed: Vec<usize> = (0..n).filter(|&c| state.pos[c].0 == UNROUTED).collect();
+            rng.shuffle(&mut removed);
+            if rng.below(2) == 0 {
+                // Sometimes reinsert the far-away clients first: they have the fewest good spots.
+                let depot = problem.depots[problem.vehicle_types[0].start_depot].location;
+                removed.sort_by_key(|&c| std::cmp::Reverse(problem.distance(0, depot, problem.clients[c].location)));
+            }
+            construct::insert_all(state, nb, &removed);
+            local_search::run(state, nb, rng, &stop);
+
+            let (l, t) = state.feasibility_parts();
+            self.load_ok += l as u32;
+            self.time_ok += t as u32;
+            self.window += 1;
+            if !state.is_feasible() && rng.below(2) == 0 {
+                repair_if_infeasible(state, nb, rng, &stop);
+            }
+
+            let cost = state.cost();
+            if state.is_feasible() && (!self.best_feasible || cost < self.best_cost) {
+                self.best = state.snapshot();
+                self.best_cost = cost;
+                self.best_feasible = true;
+                report(Progress { iterations: self.iterations, best_cost: cost, feasible: true, elapsed: env.started.elapsed() });
+            }
+
+            let progress = env.progress(self.iterations);
+            // Threshold acceptance: a worse solution is kept when it is within a random share
+            // of a threshold that shrinks to zero as the run ends.
+            let threshold = (0.01 * (1.0 - progress).powi(2) * rng.unit() * self.current_cost.max(0) as f64) as i64;
+            let new_cost = state.penalised_cost();
+            if new_cost < self.current_cost + threshold {
+                self.current = state.snapshot();
+                self.current_cost = new_cost;
+            } else {
+                state.restore(&self.current);
+            }
+
+            if self.window == PENALTY_WINDOW {
+                adapt(&mut state.penalties.load, self.load_ok, self.window);
+                adapt(&mut state.penalties.time_warp, self.time_ok, self.window);
+                state.penalties.distance = state.penalties.time_warp;
+                state.touch_infeasible();
+                self.current_cost = state.penalised_cost();
+                (self.load_ok, self.time_ok, self.window) = (0, 0, 0);
+            }
+        }
+    }
+
+    /// The walk's result.
+    pub fn finish(mut self) -> RunResult {
+        if !self.best_feasible {
+            // Nothing feasible yet: keep the least infeasible found.
+            self.best = self.state.snapshot();
+            self.best_cost = self.state.cost();
+        }
+        RunResult { routes: self.best, cost: self.best_cost, feasible: self.best_feasible, iterations: self.iterations }
+    }
+}
+
 /// Runs one search with its own seed until the environment says stop.
 pub fn run<const D: usize>(problem: &Problem, nb: &Neighbours, env: &Environment, seed: u64, report: &dyn Fn(Progress)) -> RunResult {
-    let started = env.started;
-    let mut rng = Rng::new(seed);
-    let n = problem.num_clients();
-    let mut state = State::<D>::empty(problem, initial_penalties(problem));
-    let stop = || env.must_stop();
-    construct::initial(&mut state, nb, &mut rng);
-    local_search::run(&mut state, nb, &mut rng, &stop);
-    repair_if_infeasible(&mut state, nb, &mut rng, &stop);
-
-    let mut best = state.snapshot();
-    let mut best_feasible = state.is_feasible();
-    let mut best_cost = state.cost();
-    let mut current = best.clone();
-    let mut current_cost = state.penalised_cost();
-    let mut iterations = 0u64;
-    let (mut load_ok, mut time_ok, mut window) = (0u32, 0u32, 0u32);
-    report(Progress { iterations, best_cost, feasible: best_feasible, elapsed: started.elapsed() });
-
-    while n > 0 && !stop.stop() && env.max_iterations.is_none_or(|m| iterations < m) {
-        iterations += 1;
-        ruin(&mut state, nb, &mut rng);
-        let mut removed: Vec<usize> = (0..n).filter(|&c| state.pos[c].0 == UNROUTED).collect();
-        rng.shuffle(&mut removed);
-        if rng.below(2) == 0 {
-            // Sometimes reinsert the far-away clients first: they have the fewest good spots.
-            let depot = problem.depots[problem.vehicle_types[0].start_depot].location;
-            removed.sort_by_key(|&c| std::cmp::Reverse(problem.distance(0, depot, problem.clients[c].location)));
-        }
-        construct::insert_all(&mut state, nb, &removed);
-        local_search::run(&mut state, nb, &mut rng, &stop);
-
-        let (l, t) = state.feasibility_parts();
-        load_ok += l as u32;
-        time_ok += t as u32;
-        window += 1;
-        if !state.is_feasible() && rng.below(2) == 0 {
-            repair_if_infeasible(&mut state, nb, &mut rng, &stop);
-        }
-
-        let feasible = state.is_feasible();
-        let cost = state.cost();
-        if feasible && (!best_feasible || cost < best_cost) {
-            best = state.snapshot();
-            best_cost = cost;
-            best_feasible = true;
-            report(Progress { iterations, best_cost, feasible: true, elapsed: started.elapsed() });
-        }
-
-        let progress = env.progress(iterations);
-        // Threshold acceptance: a worse solution is kept when it is within a random share of a
-        // threshold that shrinks to zero as the run ends.
-        let threshold = (0.01 * (1.0 - progress).powi(2) * rng.unit() * current_cost.max(0) as f64) as i64;
-        let new_cost = state.penalised_cost();
-        if new_cost < current_cost + threshold {
-            current = state.snapshot();
-            current_cost = new_cost;
-        } else {
-            state.restore(&current);
-        }
-
-        if window == PENALTY_WINDOW {
-            adapt(&mut state.penalties.load, load_ok, window);
-            adapt(&mut state.penalties.time_warp, time_ok, window);
-            state.penalties.distance = state.penalties.time_warp;
-            state.touch_infeasible();
-            current_cost = state.penalised_cost();
-            (load_ok, time_ok, window) = (0, 0, 0);
-        }
-    }
-    if !best_feasible {
-        // Nothing feasible yet: keep the least infeasible found.
-        best = state.snapshot();
-        best_cost = state.cost();
-    }
-    RunResult { routes: best, cost: best_cost, feasible: best_feasible, iterations }
+    let mut walk = Walk::<D>::new(problem, nb, env, seed);
+    let (feasible, cost) = walk.best();
+    report(Progress { iterations: 0, best_cost: cost, feasible, elapsed: env.started.elapsed() });
+    walk.advance(nb, env, u64::MAX, report);
+    walk.finish()
 }
 
 /// Raises a weight when fewer than half of recent solutions were feasible in its respect,

@@ -1,6 +1,8 @@
-//! The one place that talks to rayon: independent runs with seeds derived from the
-//! environment's, on a pool of `threads` workers; the best result wins, ties going to the
-//! lowest run index so the outcome does not depend on scheduling.
+//! The one place that talks to rayon. Ruin-and-recreate walks cooperate: each thread advances
+//! its own walk (seed derived from the environment's) for an epoch of iterations, then walks
+//! that lag behind adopt the best solution found so far. Epochs end at fixed iteration counts
+//! and ties go to the lowest walk index, so with an iteration limit the outcome does not depend
+//! on scheduling. The genetic search runs as independent searches, the best one winning.
 
 use super::ils::{self, RunResult};
 use super::neighbours::Neighbours;
@@ -8,12 +10,56 @@ use super::Environment;
 use crate::model::Problem;
 use rayon::prelude::*;
 
+/// Iterations each walk does between two exchanges of best solutions.
+const EPOCH: u64 = 25;
+
+/// Seed of walk or run `k`.
+fn seed_of(env: &Environment, k: usize) -> u64 {
+    env.seed.wrapping_mul(0x9E37_79B9_7F4A_7C15).wrapping_add(k as u64)
+}
+
 /// One run of the environment's algorithm for `D` capacity dimensions.
 fn run_with<const D: usize>(problem: &Problem, nb: &Neighbours, env: &Environment, seed: u64, report: &dyn Fn(super::Progress)) -> RunResult {
     match env.algorithm {
         super::Algorithm::Hgs => crate::hgs::run::<D>(problem, nb, env, seed, report),
         super::Algorithm::RuinRecreate => ils::run::<D>(problem, nb, env, seed, report),
     }
+}
+
+/// `threads` cooperating ruin-and-recreate walks on the current pool.
+fn cooperate<const D: usize>(problem: &Problem, nb: &Neighbours, env: &Environment, threads: usize, report: &(dyn Fn(super::Progress) + Sync)) -> (RunResult, u64) {
+    let mut walks: Vec<ils::Walk<D>> = (0..threads).into_par_iter().map(|k| ils::Walk::new(problem, nb, env, seed_of(env, k))).collect();
+    loop {
+        let target = walks[0].iterations + EPOCH;
+        walks.par_iter_mut().for_each(|w| w.advance(nb, env, target, report));
+        let done = env.must_stop() || walks.iter().any(|w| w.iterations < target) || env.max_iterations.is_some_and(|m| target >= m);
+        if done {
+            break;
+        }
+        // The best walk by (feasible first, cost, index); the others move to its solution when
+        // their own best is worse.
+        let leader = (0..walks.len()).min_by_key(|&k| (!walks[k].best().0, walks[k].best().1, k)).unwrap_or(0);
+        let (lf, lc) = walks[leader].best();
+        if !lf {
+            continue;
+        }
+        let routes = walks[leader].best_routes().to_vec();
+        for (k, w) in walks.iter_mut().enumerate() {
+            let (f, c) = w.best();
+            if k != leader && (!f || c > lc) {
+                w.adopt(&routes);
+            }
+        }
+    }
+    let iterations = walks.iter().map(|w| w.iterations).sum();
+    let best = walks
+        .into_iter()
+        .map(ils::Walk::finish)
+        .enumerate()
+        .min_by_key(|(k, r)| (!r.feasible, r.cost, *k))
+        .map(|(_, r)| r)
+        .expect("at least one walk");
+    (best, iterations)
 }
 
 /// Computes the granular neighbourhoods and runs `env.threads` independent searches on a pool
@@ -37,9 +83,18 @@ fn portfolio(problem: &Problem, nb: &Neighbours, env: &Environment) -> (RunResul
             f(p)
         }
     };
+    let report: &(dyn Fn(super::Progress) + Sync) = if env.progress.is_some() { &report } else { &noop };
+    if threads > 1 && env.algorithm == super::Algorithm::RuinRecreate {
+        return match problem.dimensions {
+            0 | 1 => cooperate::<1>(problem, nb, env, threads, report),
+            2 => cooperate::<2>(problem, nb, env, threads, report),
+            3 => cooperate::<3>(problem, nb, env, threads, report),
+            4 => cooperate::<4>(problem, nb, env, threads, report),
+            _ => cooperate::<{ super::segment::MAX_DIMS }>(problem, nb, env, threads, report),
+        };
+    }
     let run = |k: usize| {
-        let seed = env.seed.wrapping_mul(0x9E37_79B9_7F4A_7C15).wrapping_add(k as u64);
-        let report: &dyn Fn(super::Progress) = if env.progress.is_some() { &report } else { &noop };
+        let seed = seed_of(env, k);
         // Monomorphise the search for the number of capacity dimensions, so one-dimensional
         // problems move one load per segment, not eight.
         match problem.dimensions {
