@@ -1,6 +1,11 @@
 //! The LuckyGas planning service and its command line.
 //!
-//! For now this crate holds the `luckygas` command line ([`cli`]): solving benchmark instances,
-//! checking solutions, and planning a delivery day described in the JSON problem format.
+//! - [`cli`]: the `luckygas` command line (solve, check, plan, replay, serve, migrate);
+//! - [`domain`]: plain types and validation (depots, customers);
+//! - [`store`]: persistence on SQLite or PostgreSQL with embedded migrations;
+//! - [`http`]: the axum application ([`http::app`]) serving `/v1/…`, `/healthz` and `/readyz`.
 
 pub mod cli;
+pub mod domain;
+pub mod http;
+pub mod store;

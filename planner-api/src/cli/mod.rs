@@ -4,6 +4,7 @@ mod check;
 mod plan;
 mod progress;
 mod replay;
+mod serve;
 mod solve;
 
 use clap::{Parser, Subcommand};
@@ -28,6 +29,11 @@ enum Command {
     /// Solve many benchmark instances (files or folders) with several seeds and compare each
     /// result with the best-known solution; print per-instance rows and a per-family summary.
     Replay(replay::ReplayArgs),
+    /// Run the HTTP service (database from `DATABASE_URL`, default `sqlite://luckygas.db`);
+    /// migrations are applied on start.
+    Serve(serve::ServeArgs),
+    /// Apply the database migrations (database from `DATABASE_URL`) and exit.
+    Migrate(serve::MigrateArgs),
 }
 
 /// Runs the command line; the exit code is non-zero on errors and on infeasible checks.
@@ -38,6 +44,8 @@ pub fn main() -> ExitCode {
         Command::Check(a) => check::run(a),
         Command::Plan(a) => plan::run(a),
         Command::Replay(a) => replay::run(a),
+        Command::Serve(a) => serve::serve(a),
+        Command::Migrate(a) => serve::migrate(a),
     };
     match result {
         Ok(code) => code,

@@ -1,0 +1,124 @@
+//! `luckygas serve [--listen ADDR]` and `luckygas migrate`: run the HTTP service or only apply
+//! the database migrations. The database comes from `DATABASE_URL` (default
+//! `sqlite://luckygas.db`, created when missing). Each command builds its own tokio runtime, so
+//! the rest of the command line stays synchronous.
+
+use crate::http::{app, AppState};
+use crate::store::Store;
+use anyhow::Context;
+use clap::Args;
+use std::net::SocketAddr;
+use std::process::ExitCode;
+
+/// The database used when `DATABASE_URL` is not set.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://luckygas.db";
+
+/// Arguments of `luckygas serve`.
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+}
+
+/// Arguments of `luckygas migrate`.
+#[derive(Args, Debug)]
+pub struct MigrateArgs {}
+
+fn database_url() -> String {
+    std::env::var("DATABASE_URL").ok().filter(|u| !u.trim().is_empty()).unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned())
+}
+
+/// Shows the URL without its password.
+fn redacted(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let user_info = &url[scheme + 3..at];
+            let user = user_info.split(':').next().unwrap_or("");
+            format!("{}://{user}@{}", &url[..scheme], &url[at + 1..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")
+}
+
+/// Logs to stderr: human-readable, or one JSON object per line with `LOG_FORMAT=json`; the level
+/// comes from `RUST_LOG` (default `info`).
+fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    // `try_init` fails only when a subscriber is already set, which is harmless.
+    let _ = if std::env::var("LOG_FORMAT").is_ok_and(|f| f == "json") {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
+}
+
+/// Runs `luckygas migrate`.
+pub fn migrate(_: MigrateArgs) -> anyhow::Result<ExitCode> {
+    init_tracing();
+    let url = database_url();
+    runtime()?.block_on(async {
+        let store = Store::open(&url).await.with_context(|| format!("cannot open and migrate {}", redacted(&url)))?;
+        store.close().await;
+        tracing::info!(database = %redacted(&url), "migrations applied");
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// Runs `luckygas serve` until Ctrl-C or SIGTERM, then finishes in-flight requests.
+pub fn serve(a: ServeArgs) -> anyhow::Result<ExitCode> {
+    init_tracing();
+    let url = database_url();
+    runtime()?.block_on(async {
+        let store = Store::open(&url).await.with_context(|| format!("cannot open and migrate {}", redacted(&url)))?;
+        let listener = tokio::net::TcpListener::bind(a.listen).await.with_context(|| format!("cannot listen on {}", a.listen))?;
+        let addr = listener.local_addr()?;
+        tracing::info!(%addr, database = %redacted(&url), backend = store.backend(), "listening");
+        axum::serve(listener, app(AppState { store: store.clone() })).with_graceful_shutdown(shutdown_signal()).await?;
+        store.close().await;
+        tracing::info!("stopped");
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// Completes on Ctrl-C or (on Unix) SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hides_the_password_of_a_database_url() {
+        assert_eq!(redacted("postgres://app:secret@db:5432/lg"), "postgres://app@db:5432/lg");
+        assert_eq!(redacted("sqlite://luckygas.db"), "sqlite://luckygas.db");
+    }
+}

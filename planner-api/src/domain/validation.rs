@@ -1,0 +1,230 @@
+//! Field-level validation errors with stable codes and messages in Traditional Chinese (the
+//! default) and English, plus the small checks shared by several resources.
+
+use serde::Serialize;
+
+/// The language of messages shown to API clients.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lang {
+    /// Traditional Chinese as used in Taiwan (the default).
+    ZhTw,
+    /// English, chosen with `Accept-Language: en…`.
+    En,
+}
+
+impl Lang {
+    /// Picks the language from an `Accept-Language` header value: English when the first
+    /// preference starts with `en`, Traditional Chinese otherwise.
+    pub fn from_accept_language(value: Option<&str>) -> Lang {
+        match value {
+            Some(v) if v.trim_start().to_ascii_lowercase().starts_with("en") => Lang::En,
+            _ => Lang::ZhTw,
+        }
+    }
+}
+
+/// What is wrong with one field.
+#[derive(Clone, Debug, PartialEq)]
+pub enum FieldProblem {
+    /// The field is missing or blank.
+    Required,
+    /// The text is longer than `max` characters.
+    TooLong {
+        /// The maximum number of characters.
+        max: usize,
+    },
+    /// The text does not have the expected shape (`expected` shows an example).
+    Pattern {
+        /// An example of a valid value.
+        expected: &'static str,
+    },
+    /// The number is outside `min..=max`.
+    OutOfRange {
+        /// Smallest accepted value.
+        min: f64,
+        /// Largest accepted value.
+        max: f64,
+    },
+    /// A time window's start is not before its end.
+    WindowOrder,
+    /// Two time windows overlap.
+    WindowOverlap,
+    /// The value is not one of `allowed`.
+    NotAllowed {
+        /// The accepted values.
+        allowed: &'static [&'static str],
+    },
+    /// The value appears twice in a list that must not repeat.
+    Duplicate,
+    /// The list has more than `max` entries.
+    TooMany {
+        /// The maximum number of entries.
+        max: usize,
+    },
+    /// The JSON value has the wrong type or shape; the text is the parser's description.
+    InvalidJson(String),
+    /// The id names no existing row.
+    UnknownReference,
+}
+
+/// One failing field: its JSON path (`lat`, `time_windows[1].end`) and the problem.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FieldError {
+    /// JSON path of the field.
+    pub field: String,
+    /// What is wrong with it.
+    pub problem: FieldProblem,
+}
+
+/// How a field error is shown to clients.
+#[derive(Clone, Debug, Serialize)]
+pub struct FieldErrorView {
+    /// JSON path of the field.
+    pub field: String,
+    /// Stable code of the problem (`required`, `out_of_range`, …).
+    pub code: &'static str,
+    /// Human-readable message in the requested language.
+    pub message: String,
+}
+
+impl FieldError {
+    /// Creates an error for `field`.
+    pub fn new(field: impl Into<String>, problem: FieldProblem) -> Self {
+        FieldError { field: field.into(), problem }
+    }
+
+    /// The stable code of the problem.
+    pub fn code(&self) -> &'static str {
+        match self.problem {
+            FieldProblem::Required => "required",
+            FieldProblem::TooLong { .. } => "too_long",
+            FieldProblem::Pattern { .. } => "pattern",
+            FieldProblem::OutOfRange { .. } => "out_of_range",
+            FieldProblem::WindowOrder => "window_order",
+            FieldProblem::WindowOverlap => "window_overlap",
+            FieldProblem::NotAllowed { .. } => "not_allowed",
+            FieldProblem::Duplicate => "duplicate",
+            FieldProblem::TooMany { .. } => "too_many",
+            FieldProblem::InvalidJson(_) => "invalid_type",
+            FieldProblem::UnknownReference => "unknown_reference",
+        }
+    }
+
+    /// The message in `lang`.
+    pub fn message(&self, lang: Lang) -> String {
+        use FieldProblem as P;
+        match (&self.problem, lang) {
+            (P::Required, Lang::ZhTw) => "此欄位為必填".into(),
+            (P::Required, Lang::En) => "this field is required".into(),
+            (P::TooLong { max }, Lang::ZhTw) => format!("長度不可超過 {max} 個字元"),
+            (P::TooLong { max }, Lang::En) => format!("must be at most {max} characters long"),
+            (P::Pattern { expected }, Lang::ZhTw) => format!("格式錯誤，例如 {expected}"),
+            (P::Pattern { expected }, Lang::En) => format!("has the wrong format, expected e.g. {expected}"),
+            (P::OutOfRange { min, max }, Lang::ZhTw) => format!("數值必須介於 {min} 與 {max} 之間"),
+            (P::OutOfRange { min, max }, Lang::En) => format!("must be between {min} and {max}"),
+            (P::WindowOrder, Lang::ZhTw) => "開始時間必須早於結束時間".into(),
+            (P::WindowOrder, Lang::En) => "start must be before end".into(),
+            (P::WindowOverlap, Lang::ZhTw) => "時段彼此重疊".into(),
+            (P::WindowOverlap, Lang::En) => "time windows overlap".into(),
+            (P::NotAllowed { allowed }, Lang::ZhTw) => format!("不是允許的值，可用：{}", allowed.join(", ")),
+            (P::NotAllowed { allowed }, Lang::En) => format!("is not allowed, use one of: {}", allowed.join(", ")),
+            (P::Duplicate, Lang::ZhTw) => "值重複".into(),
+            (P::Duplicate, Lang::En) => "is repeated".into(),
+            (P::TooMany { max }, Lang::ZhTw) => format!("最多 {max} 筆"),
+            (P::TooMany { max }, Lang::En) => format!("must have at most {max} entries"),
+            (P::InvalidJson(detail), Lang::ZhTw) => format!("欄位型別或格式錯誤：{detail}"),
+            (P::InvalidJson(detail), Lang::En) => format!("has the wrong type or shape: {detail}"),
+            (P::UnknownReference, Lang::ZhTw) => "指定的資料不存在".into(),
+            (P::UnknownReference, Lang::En) => "names nothing that exists".into(),
+        }
+    }
+
+    /// The error as shown to clients in `lang`.
+    pub fn view(&self, lang: Lang) -> FieldErrorView {
+        FieldErrorView { field: self.field.clone(), code: self.code(), message: self.message(lang) }
+    }
+}
+
+/// Checks a required text field: trimmed, non-empty and at most `max` characters; returns the
+/// trimmed text.
+pub(crate) fn required_text(errors: &mut Vec<FieldError>, field: &str, value: &str, max: usize) -> String {
+    let v = value.trim();
+    if v.is_empty() {
+        errors.push(FieldError::new(field, FieldProblem::Required));
+    } else if v.chars().count() > max {
+        errors.push(FieldError::new(field, FieldProblem::TooLong { max }));
+    }
+    v.to_owned()
+}
+
+/// Checks an optional phone number (6–15 digits with `+-() #`); returns it trimmed, `None` when
+/// blank.
+pub(crate) fn optional_phone(errors: &mut Vec<FieldError>, phone: Option<String>) -> Option<String> {
+    let phone = phone.map(|p| p.trim().to_owned()).filter(|p| !p.is_empty());
+    if let Some(p) = &phone {
+        let digits = p.chars().filter(char::is_ascii_digit).count();
+        if !((6..=15).contains(&digits) && p.chars().all(|c| c.is_ascii_digit() || "+-() #".contains(c))) {
+            errors.push(FieldError::new("phone", FieldProblem::Pattern { expected: "02-2345-6789" }));
+        }
+    }
+    phone
+}
+
+/// Checks a list of skill names (`snake_case`, 1–32 characters, each once) at `field`; returns
+/// the valid ones.
+pub(crate) fn skills(errors: &mut Vec<FieldError>, field: &str, names: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for (i, name) in names.iter().enumerate() {
+        let name = name.trim();
+        let valid = (1..=32).contains(&name.len()) && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+        if !valid {
+            errors.push(FieldError::new(format!("{field}[{i}]"), FieldProblem::Pattern { expected: "hazmat_permit" }));
+        } else if out.iter().any(|s| s == name) {
+            errors.push(FieldError::new(format!("{field}[{i}]"), FieldProblem::Duplicate));
+        } else {
+            out.push(name.to_owned());
+        }
+    }
+    out
+}
+
+/// Latitude bounds of the service area: Taiwan with Penghu, Kinmen and Matsu.
+pub const LAT_RANGE: (f64, f64) = (21.5, 26.5);
+/// Longitude bounds of the service area: Taiwan with Penghu, Kinmen and Matsu.
+pub const LON_RANGE: (f64, f64) = (118.0, 122.5);
+
+/// Checks that coordinates are given and lie in the service area; returns them (0 when missing,
+/// in which case an error is recorded).
+pub(crate) fn coordinates(errors: &mut Vec<FieldError>, lat: Option<f64>, lon: Option<f64>) -> (f64, f64) {
+    for (field, v, (min, max)) in [("lat", lat, LAT_RANGE), ("lon", lon, LON_RANGE)] {
+        match v {
+            None => errors.push(FieldError::new(field, FieldProblem::Required)),
+            Some(v) if !(v.is_finite() && v >= min && v <= max) => {
+                errors.push(FieldError::new(field, FieldProblem::OutOfRange { min, max }));
+            }
+            Some(_) => {}
+        }
+    }
+    (lat.unwrap_or(0.0), lon.unwrap_or(0.0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn picks_english_only_when_asked_first() {
+        assert_eq!(Lang::from_accept_language(Some("en-US,en;q=0.9")), Lang::En);
+        assert_eq!(Lang::from_accept_language(Some("zh-TW,en;q=0.5")), Lang::ZhTw);
+        assert_eq!(Lang::from_accept_language(None), Lang::ZhTw);
+    }
+
+    #[test]
+    fn rejects_coordinates_outside_taiwan() {
+        let mut e = Vec::new();
+        assert_eq!(coordinates(&mut e, Some(25.03), Some(121.56)), (25.03, 121.56));
+        assert!(e.is_empty());
+        coordinates(&mut e, Some(35.0), None);
+        assert_eq!(e.iter().map(|e| e.code()).collect::<Vec<_>>(), ["out_of_range", "required"]);
+    }
+}

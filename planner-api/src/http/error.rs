@@ -1,0 +1,290 @@
+//! The one API error type, rendered as RFC 7807 `application/problem+json` with a stable `type`
+//! URI, in Traditional Chinese by default and in English for `Accept-Language: en…`.
+//!
+//! Handlers return [`ApiError`]; its `IntoResponse` renders in Traditional Chinese and keeps the
+//! error in the response's extensions. The [`problem_details`] middleware, which knows the
+//! request, renders it again in the client's language with the request path as `instance`, and
+//! turns axum's own bare error responses (unknown route, wrong method, oversize body) into
+//! problems too, so every error a client sees has the same shape.
+
+use crate::domain::{FieldError, Lang};
+use crate::store::StoreError;
+use axum::extract::Request;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde_json::{json, Value};
+
+/// Base of the `type` URIs of our problems.
+pub const PROBLEM_BASE: &str = "https://luckygas.tw/problems/";
+
+/// Everything that can go wrong in a request.
+#[derive(Clone, Debug, thiserror::Error)]
+pub enum ApiError {
+    /// One or more fields are invalid (422).
+    #[error("validation failed")]
+    Validation(Vec<FieldError>),
+    /// The body is not well-formed JSON (400).
+    #[error("malformed JSON: {0}")]
+    MalformedJson(String),
+    /// The body is not declared as JSON (415).
+    #[error("unsupported media type")]
+    UnsupportedMediaType,
+    /// A query parameter could not be parsed (400).
+    #[error("bad query: {0}")]
+    BadQuery(String),
+    /// The request could not be parsed otherwise (400).
+    #[error("bad request")]
+    BadRequest,
+    /// The resource does not exist (404).
+    #[error("{resource} not found")]
+    NotFound {
+        /// What was looked up (`customer`, `depot`, or `route` for unknown paths).
+        resource: &'static str,
+    },
+    /// The method is not allowed on this path (405).
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    /// A unique field already holds this value (409).
+    #[error("duplicate {field}")]
+    Conflict {
+        /// The field that must be unique.
+        field: &'static str,
+    },
+    /// The resource is still referenced and cannot be deleted (409).
+    #[error("{resource} in use")]
+    InUse {
+        /// What was to be deleted.
+        resource: &'static str,
+    },
+    /// The body is larger than the limit (413).
+    #[error("payload too large")]
+    PayloadTooLarge,
+    /// The service cannot serve yet: database unreachable or not migrated (503).
+    #[error("not ready: {0}")]
+    NotReady(String),
+    /// An unexpected failure (500); the detail is logged, never shown.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::MalformedJson(_) | ApiError::BadQuery(_) | ApiError::BadRequest => StatusCode::BAD_REQUEST,
+            ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::Conflict { .. } | ApiError::InUse { .. } => StatusCode::CONFLICT,
+            ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::NotReady(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The stable last segment of the `type` URI.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ApiError::Validation(_) => "validation",
+            ApiError::MalformedJson(_) => "malformed-json",
+            ApiError::UnsupportedMediaType => "unsupported-media-type",
+            ApiError::BadQuery(_) => "bad-query",
+            ApiError::BadRequest => "bad-request",
+            ApiError::NotFound { .. } => "not-found",
+            ApiError::MethodNotAllowed => "method-not-allowed",
+            ApiError::Conflict { .. } => "conflict",
+            ApiError::InUse { .. } => "in-use",
+            ApiError::PayloadTooLarge => "payload-too-large",
+            ApiError::NotReady(_) => "not-ready",
+            ApiError::Internal(_) => "internal",
+        }
+    }
+
+    fn title(&self, lang: Lang) -> &'static str {
+        let (zh, en) = match self {
+            ApiError::Validation(_) => ("資料驗證失敗", "Validation failed"),
+            ApiError::MalformedJson(_) => ("JSON 格式錯誤", "Malformed JSON"),
+            ApiError::UnsupportedMediaType => ("不支援的內容類型", "Unsupported media type"),
+            ApiError::BadQuery(_) => ("查詢參數錯誤", "Bad query parameters"),
+            ApiError::BadRequest => ("請求錯誤", "Bad request"),
+            ApiError::NotFound { .. } => ("找不到資源", "Not found"),
+            ApiError::MethodNotAllowed => ("不允許的方法", "Method not allowed"),
+            ApiError::Conflict { .. } => ("資料衝突", "Conflict"),
+            ApiError::InUse { .. } => ("資料使用中", "Still in use"),
+            ApiError::PayloadTooLarge => ("請求內容過大", "Payload too large"),
+            ApiError::NotReady(_) => ("服務尚未就緒", "Service not ready"),
+            ApiError::Internal(_) => ("伺服器內部錯誤", "Internal server error"),
+        };
+        match lang {
+            Lang::ZhTw => zh,
+            Lang::En => en,
+        }
+    }
+
+    fn detail(&self, lang: Lang) -> String {
+        match (self, lang) {
+            (ApiError::Validation(e), Lang::ZhTw) => format!("有 {} 個欄位不正確", e.len()),
+            (ApiError::Validation(e), Lang::En) => format!("{} field(s) are invalid", e.len()),
+            (ApiError::MalformedJson(d), Lang::ZhTw) => format!("請求內容不是正確的 JSON：{d}"),
+            (ApiError::MalformedJson(d), Lang::En) => format!("the request body is not valid JSON: {d}"),
+            (ApiError::UnsupportedMediaType, Lang::ZhTw) => "請求內容必須是 application/json".into(),
+            (ApiError::UnsupportedMediaType, Lang::En) => "the request body must be application/json".into(),
+            (ApiError::BadQuery(d), Lang::ZhTw) => format!("查詢參數無法解析：{d}"),
+            (ApiError::BadQuery(d), Lang::En) => format!("the query parameters cannot be parsed: {d}"),
+            (ApiError::BadRequest, Lang::ZhTw) => "無法解析此請求".into(),
+            (ApiError::BadRequest, Lang::En) => "the request cannot be parsed".into(),
+            (ApiError::NotFound { resource }, Lang::ZhTw) => format!("找不到指定的{}", zh_resource(resource)),
+            (ApiError::NotFound { resource }, Lang::En) => format!("no such {resource}"),
+            (ApiError::MethodNotAllowed, Lang::ZhTw) => "此路徑不支援這個 HTTP 方法".into(),
+            (ApiError::MethodNotAllowed, Lang::En) => "this path does not support the HTTP method".into(),
+            (ApiError::Conflict { field }, Lang::ZhTw) => format!("欄位 {field} 的值已被使用"),
+            (ApiError::Conflict { field }, Lang::En) => format!("the value of {field} is already taken"),
+            (ApiError::InUse { resource }, Lang::ZhTw) => format!("此{}仍被其他資料使用，無法刪除", zh_resource(resource)),
+            (ApiError::InUse { resource }, Lang::En) => format!("this {resource} is still in use and cannot be deleted"),
+            (ApiError::PayloadTooLarge, Lang::ZhTw) => format!("請求內容不可超過 {} 位元組", super::BODY_LIMIT),
+            (ApiError::PayloadTooLarge, Lang::En) => format!("the request body must be at most {} bytes", super::BODY_LIMIT),
+            (ApiError::NotReady(_), Lang::ZhTw) => "資料庫無法連線或尚未完成遷移".into(),
+            (ApiError::NotReady(_), Lang::En) => "the database is unreachable or not migrated".into(),
+            (ApiError::Internal(_), Lang::ZhTw) => "發生未預期的錯誤，請稍後再試".into(),
+            (ApiError::Internal(_), Lang::En) => "an unexpected error occurred, please try again later".into(),
+        }
+    }
+
+    /// The problem document in `lang`.
+    pub fn problem(&self, lang: Lang, instance: Option<&str>) -> Value {
+        let mut body = json!({
+            "type": format!("{PROBLEM_BASE}{}", self.kind()),
+            "title": self.title(lang),
+            "status": self.status().as_u16(),
+            "detail": self.detail(lang),
+        });
+        if let Some(instance) = instance {
+            body["instance"] = json!(instance);
+        }
+        if let ApiError::Validation(errors) = self {
+            body["errors"] = json!(errors.iter().map(|e| e.view(lang)).collect::<Vec<_>>());
+        }
+        if let ApiError::Conflict { field } = self {
+            body["errors"] = json!([{ "field": field, "code": "duplicate", "message": match lang {
+                Lang::ZhTw => "值已被使用",
+                Lang::En => "is already taken",
+            } }]);
+        }
+        body
+    }
+
+    /// The response in `lang`.
+    pub fn render(&self, lang: Lang, instance: Option<&str>) -> Response {
+        let mut res = (self.status(), self.problem(lang, instance).to_string()).into_response();
+        res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        res
+    }
+}
+
+fn zh_resource(resource: &str) -> &'static str {
+    match resource {
+        "customer" => "客戶",
+        "depot" => "站點",
+        "vehicle type" => "車種",
+        "driver" => "司機",
+        "vehicle" => "車輛",
+        "record" => "資料",
+        _ => "路徑",
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Duplicate { field } => ApiError::Conflict { field },
+            StoreError::UnknownReference(fields) => ApiError::Validation(
+                fields.into_iter().map(|f| FieldError::new(f, crate::domain::FieldProblem::UnknownReference)).collect(),
+            ),
+            StoreError::InUse => ApiError::InUse { resource: "record" },
+            // Callers map NotFound to their resource; this is the fallback.
+            StoreError::NotFound => ApiError::NotFound { resource: "route" },
+            other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl ApiError {
+    /// Maps a store error for `resource`, so a missing row reads as "no such customer".
+    pub fn from_store(resource: &'static str) -> impl Fn(StoreError) -> ApiError {
+        move |e| match e {
+            StoreError::NotFound => ApiError::NotFound { resource },
+            StoreError::InUse => ApiError::InUse { resource },
+            other => other.into(),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if let ApiError::Internal(detail) | ApiError::NotReady(detail) = &self {
+            tracing::error!(error = %detail, kind = self.kind(), "request failed");
+        }
+        let mut res = self.render(Lang::ZhTw, None);
+        res.extensions_mut().insert(self);
+        res
+    }
+}
+
+/// Middleware: renders every error response as a problem in the client's language with the
+/// request path as `instance`.
+pub async fn problem_details(req: Request, next: Next) -> Response {
+    let lang = Lang::from_accept_language(req.headers().get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()));
+    let instance = req.uri().path().to_owned();
+    let mut res = next.run(req).await;
+    let error = match res.extensions_mut().remove::<ApiError>() {
+        Some(e) => e,
+        None if res.status().is_client_error() || res.status().is_server_error() => match res.status() {
+            StatusCode::NOT_FOUND => ApiError::NotFound { resource: "route" },
+            StatusCode::METHOD_NOT_ALLOWED => ApiError::MethodNotAllowed,
+            StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::UnsupportedMediaType,
+            StatusCode::BAD_REQUEST => ApiError::BadRequest,
+            _ => ApiError::Internal(format!("unexpected status {}", res.status())),
+        },
+        None => return res,
+    };
+    let mut problem = error.render(lang, Some(&instance));
+    if let Some(allow) = res.headers().get(header::ALLOW) {
+        problem.headers_mut().insert(header::ALLOW, allow.clone());
+    }
+    problem
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::FieldProblem;
+
+    #[test]
+    fn renders_validation_problems_with_named_fields_in_both_languages() {
+        let e = ApiError::Validation(vec![FieldError::new("lat", FieldProblem::Required)]);
+        let zh = e.problem(Lang::ZhTw, Some("/v1/depots"));
+        assert_eq!(zh["type"], "https://luckygas.tw/problems/validation");
+        assert_eq!((zh["status"].as_u64(), zh["instance"].as_str()), (Some(422), Some("/v1/depots")));
+        assert_eq!(zh["errors"][0]["field"], "lat");
+        assert_eq!(zh["errors"][0]["message"], "此欄位為必填");
+        let en = e.problem(Lang::En, None);
+        assert_eq!(en["errors"][0]["message"], "this field is required");
+        assert!(en.get("instance").is_none());
+    }
+
+    #[test]
+    fn hides_internal_details_from_clients() {
+        let e = ApiError::from(StoreError::UnsupportedUrl("secret://x".into()));
+        assert_eq!(e.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(!e.problem(Lang::En, None).to_string().contains("secret"));
+    }
+
+    #[test]
+    fn maps_store_conflicts_and_missing_rows() {
+        assert_eq!(ApiError::from(StoreError::Duplicate { field: "code" }).status(), StatusCode::CONFLICT);
+        assert_eq!(ApiError::from_store("customer")(StoreError::NotFound).status(), StatusCode::NOT_FOUND);
+    }
+}

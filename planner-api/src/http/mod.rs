@@ -1,0 +1,81 @@
+//! The HTTP API: [`app`] builds the router (one router per resource under `/v1`, health checks
+//! at the root) with request ids, tracing spans, a body size limit and problem+json errors.
+
+pub mod customers;
+pub mod depots;
+pub mod drivers;
+pub mod error;
+pub mod extract;
+pub mod health;
+pub mod vehicle_types;
+pub mod vehicles;
+
+use crate::store::{Page, PageRequest, Store};
+use axum::http::{HeaderName, Request};
+use axum::{middleware, Router};
+use serde::Serialize;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::Level;
+
+pub use error::ApiError;
+
+/// Largest accepted request body, in bytes (1 MiB).
+pub const BODY_LIMIT: usize = 1024 * 1024;
+
+/// State shared by all handlers.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    /// The database.
+    pub store: Store,
+}
+
+/// One page of a list endpoint.
+#[derive(Debug, Serialize)]
+pub struct ListResponse<T> {
+    /// The page's items.
+    pub items: Vec<T>,
+    /// How many items match in total.
+    pub total: i64,
+    /// The page size used.
+    pub limit: i64,
+    /// The offset used.
+    pub offset: i64,
+}
+
+impl<T> ListResponse<T> {
+    /// Wraps a store page with the request's pagination.
+    pub fn new(page: Page<T>, request: PageRequest) -> Self {
+        ListResponse { items: page.items, total: page.total, limit: request.limit, offset: request.offset }
+    }
+}
+
+/// Builds the whole application.
+pub fn app(state: AppState) -> Router {
+    let request_id = HeaderName::from_static("x-request-id");
+    Router::new()
+        .merge(health::router())
+        .nest("/v1/depots", depots::router())
+        .nest("/v1/customers", customers::router())
+        .nest("/v1/vehicle-types", vehicle_types::router())
+        .nest("/v1/vehicles", vehicles::router())
+        .nest("/v1/drivers", drivers::router())
+        .fallback(|| async { ApiError::NotFound { resource: "route" } })
+        .with_state(state)
+        // Layers run outside-in from the last one added: a request first gets an id, then a
+        // tracing span carrying it; every error response below (including the body limit's
+        // own 413) becomes a problem.
+        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        .layer(middleware::from_fn(error::problem_details))
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|req: &Request<_>| {
+                    let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
+                    tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+                })
+                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+        )
+        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+}

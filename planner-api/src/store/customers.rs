@@ -1,0 +1,183 @@
+//! SQL for customers. Time windows, usual cylinders and access restrictions are stored as JSON
+//! text in both backends.
+
+use super::{unique, with_pool, Page, PageRequest, Store, StoreError};
+use crate::domain::{Customer, NewCustomer, PaymentMethod};
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+
+const COLUMNS: &str = "id, code, name, phone, address, district, lat, lon, time_windows, usual_cylinders, \
+                       access_restrictions, payment_method, created_at, updated_at";
+
+/// Which customers a list query returns.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CustomerFilter {
+    /// Only customers in this district.
+    pub district: Option<String>,
+}
+
+/// The raw columns of a customer row, before the JSON columns are parsed.
+struct CustomerRow {
+    id: i64,
+    code: String,
+    name: String,
+    phone: Option<String>,
+    address: String,
+    district: String,
+    lat: f64,
+    lon: f64,
+    time_windows: String,
+    usual_cylinders: String,
+    access_restrictions: String,
+    payment_method: String,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+/// Reads the raw columns from a row of either backend.
+macro_rules! customer_row {
+    ($row:expr) => {{
+        let row = $row;
+        Ok::<CustomerRow, sqlx::Error>(CustomerRow {
+            id: row.try_get("id")?,
+            code: row.try_get("code")?,
+            name: row.try_get("name")?,
+            phone: row.try_get("phone")?,
+            address: row.try_get("address")?,
+            district: row.try_get("district")?,
+            lat: row.try_get("lat")?,
+            lon: row.try_get("lon")?,
+            time_windows: row.try_get("time_windows")?,
+            usual_cylinders: row.try_get("usual_cylinders")?,
+            access_restrictions: row.try_get("access_restrictions")?,
+            payment_method: row.try_get("payment_method")?,
+            created_at: row.try_get("created_at")?,
+            updated_at: row.try_get("updated_at")?,
+        })
+    }};
+}
+
+fn json<T: serde::de::DeserializeOwned>(column: &'static str, text: &str) -> Result<T, StoreError> {
+    serde_json::from_str(text).map_err(|source| StoreError::Corrupt { column, source })
+}
+
+impl CustomerRow {
+    fn into_customer(self) -> Result<Customer, StoreError> {
+        let payment_method = PaymentMethod::parse(&self.payment_method).ok_or_else(|| StoreError::Corrupt {
+            column: "payment_method",
+            source: <serde_json::Error as serde::de::Error>::custom(format!("unknown payment method {}", self.payment_method)),
+        })?;
+        Ok(Customer {
+            id: self.id,
+            data: NewCustomer {
+                code: self.code,
+                name: self.name,
+                phone: self.phone,
+                address: self.address,
+                district: self.district,
+                lat: self.lat,
+                lon: self.lon,
+                time_windows: json("time_windows", &self.time_windows)?,
+                usual_cylinders: json("usual_cylinders", &self.usual_cylinders)?,
+                access_restrictions: json("access_restrictions", &self.access_restrictions)?,
+                payment_method,
+            },
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        })
+    }
+}
+
+/// The JSON texts of a customer's list columns.
+struct JsonColumns {
+    time_windows: String,
+    usual_cylinders: String,
+    access_restrictions: String,
+}
+
+impl JsonColumns {
+    fn of(c: &NewCustomer) -> Result<Self, StoreError> {
+        let enc = |column, r: Result<String, serde_json::Error>| r.map_err(|source| StoreError::Corrupt { column, source });
+        Ok(JsonColumns {
+            time_windows: enc("time_windows", serde_json::to_string(&c.time_windows))?,
+            usual_cylinders: enc("usual_cylinders", serde_json::to_string(&c.usual_cylinders))?,
+            access_restrictions: enc("access_restrictions", serde_json::to_string(&c.access_restrictions))?,
+        })
+    }
+}
+
+impl Store {
+    /// Lists customers by id, optionally in one district.
+    pub async fn list_customers(&self, filter: &CustomerFilter, page: PageRequest) -> Result<Page<Customer>, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM customers WHERE ($1 IS NULL OR district = $1) ORDER BY id LIMIT $2 OFFSET $3");
+        let count = "SELECT COUNT(*) FROM customers WHERE ($1 IS NULL OR district = $1)";
+        let rows = with_pool!(self, pool => {
+            let rows = sqlx::query(&sql).bind(&filter.district).bind(page.limit).bind(page.offset).fetch_all(pool).await?;
+            let rows = rows.iter().map(|r| customer_row!(r)).collect::<Result<Vec<_>, _>>()?;
+            let total: i64 = sqlx::query_scalar(count).bind(&filter.district).fetch_one(pool).await?;
+            (rows, total)
+        });
+        let items = rows.0.into_iter().map(CustomerRow::into_customer).collect::<Result<_, _>>()?;
+        Ok(Page { items, total: rows.1 })
+    }
+
+    /// Reads one customer.
+    pub async fn get_customer(&self, id: i64) -> Result<Customer, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM customers WHERE id = $1");
+        let row = with_pool!(self, pool => {
+            let row = sqlx::query(&sql).bind(id).fetch_optional(pool).await?.ok_or(StoreError::NotFound)?;
+            customer_row!(&row)?
+        });
+        row.into_customer()
+    }
+
+    /// Stores a new customer; a taken code gives [`StoreError::Duplicate`].
+    pub async fn create_customer(&self, c: &NewCustomer) -> Result<Customer, StoreError> {
+        let now = Utc::now();
+        let j = JsonColumns::of(c)?;
+        let sql = format!(
+            "INSERT INTO customers (code, name, phone, address, district, lat, lon, time_windows, usual_cylinders, \
+             access_restrictions, payment_method, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) RETURNING {COLUMNS}"
+        );
+        let row = with_pool!(self, pool => {
+            let row = sqlx::query(&sql)
+                .bind(&c.code).bind(&c.name).bind(&c.phone).bind(&c.address).bind(&c.district).bind(c.lat).bind(c.lon)
+                .bind(&j.time_windows).bind(&j.usual_cylinders).bind(&j.access_restrictions).bind(c.payment_method.as_str()).bind(now)
+                .fetch_one(pool).await.map_err(unique("code"))?;
+            customer_row!(&row)?
+        });
+        row.into_customer()
+    }
+
+    /// Replaces a customer's fields; a code taken by another customer gives
+    /// [`StoreError::Duplicate`].
+    pub async fn update_customer(&self, id: i64, c: &NewCustomer) -> Result<Customer, StoreError> {
+        let now = Utc::now();
+        let j = JsonColumns::of(c)?;
+        let sql = format!(
+            "UPDATE customers SET code = $1, name = $2, phone = $3, address = $4, district = $5, lat = $6, lon = $7, \
+             time_windows = $8, usual_cylinders = $9, access_restrictions = $10, payment_method = $11, updated_at = $12 \
+             WHERE id = $13 RETURNING {COLUMNS}"
+        );
+        let row = with_pool!(self, pool => {
+            let row = sqlx::query(&sql)
+                .bind(&c.code).bind(&c.name).bind(&c.phone).bind(&c.address).bind(&c.district).bind(c.lat).bind(c.lon)
+                .bind(&j.time_windows).bind(&j.usual_cylinders).bind(&j.access_restrictions).bind(c.payment_method.as_str()).bind(now)
+                .bind(id)
+                .fetch_optional(pool).await.map_err(unique("code"))?.ok_or(StoreError::NotFound)?;
+            customer_row!(&row)?
+        });
+        row.into_customer()
+    }
+
+    /// Deletes a customer.
+    pub async fn delete_customer(&self, id: i64) -> Result<(), StoreError> {
+        let affected = with_pool!(self, pool => sqlx::query("DELETE FROM customers WHERE id = $1").bind(id).execute(pool).await?.rows_affected());
+        if affected == 0 {
+            Err(StoreError::NotFound)
+        } else {
+            Ok(())
+        }
+    }
+}

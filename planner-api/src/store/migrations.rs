@@ -1,0 +1,53 @@
+//! Migrations embedded in the binary, one list per backend, applied with sqlx's migrator (which
+//! records them in `_sqlx_migrations`). The SQL files live in `planner-api/migrations/<backend>/`.
+//!
+//! We embed them with `include_str!` and a small [`MigrationSource`] instead of `sqlx::migrate!`
+//! so the crate needs no sqlx proc-macros (which would compile sqlx and SQLite a second time for
+//! the host and cost minutes on a 2-core machine).
+
+use sqlx::error::BoxDynError;
+use sqlx::migrate::{Migration, MigrationSource, MigrationType, Migrator};
+use std::borrow::Cow;
+use std::future::Future;
+use std::pin::Pin;
+
+/// One embedded migration: version, description and SQL.
+type Embedded = (i64, &'static str, &'static str);
+
+/// SQLite migrations, in version order.
+pub const SQLITE: &[Embedded] = &[
+    (1, "depots customers", include_str!("../../migrations/sqlite/0001_depots_customers.sql")),
+    (2, "vehicle types", include_str!("../../migrations/sqlite/0002_vehicle_types.sql")),
+    (3, "drivers", include_str!("../../migrations/sqlite/0003_drivers.sql")),
+    (4, "vehicles", include_str!("../../migrations/sqlite/0004_vehicles.sql")),
+];
+
+/// PostgreSQL migrations, in version order.
+pub const POSTGRES: &[Embedded] = &[
+    (1, "depots customers", include_str!("../../migrations/postgres/0001_depots_customers.sql")),
+    (2, "vehicle types", include_str!("../../migrations/postgres/0002_vehicle_types.sql")),
+    (3, "drivers", include_str!("../../migrations/postgres/0003_drivers.sql")),
+    (4, "vehicles", include_str!("../../migrations/postgres/0004_vehicles.sql")),
+];
+
+/// A list of embedded migrations as a sqlx migration source.
+#[derive(Debug)]
+struct EmbeddedSource(&'static [Embedded]);
+
+impl MigrationSource<'static> for EmbeddedSource {
+    fn resolve(self) -> Pin<Box<dyn Future<Output = Result<Vec<Migration>, BoxDynError>> + Send>> {
+        let migrations = self
+            .0
+            .iter()
+            .map(|&(version, description, sql)| {
+                Migration::new(version, Cow::Borrowed(description), MigrationType::Simple, Cow::Borrowed(sql), false)
+            })
+            .collect();
+        Box::pin(async move { Ok(migrations) })
+    }
+}
+
+/// Builds the migrator for one backend's list.
+pub async fn migrator(list: &'static [Embedded]) -> Result<Migrator, sqlx::migrate::MigrateError> {
+    Migrator::new(EmbeddedSource(list)).await
+}

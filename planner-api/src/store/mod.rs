@@ -1,0 +1,215 @@
+//! Persistence: one [`Store`] over a SQLite or a PostgreSQL pool, opened from a URL and migrated
+//! on open. All SQL of the service lives under this module (one file per resource); handlers only
+//! call typed methods.
+//!
+//! Both backends run the same SQL text: sqlx's SQLite driver accepts PostgreSQL's `$1` numbered
+//! parameters, and both support `RETURNING`. The `with_pool!` macro expands a query once per
+//! backend so each arm is type-checked against its own driver.
+
+pub mod customers;
+pub mod depots;
+pub mod drivers;
+pub mod vehicles;
+mod migrations;
+pub mod vehicle_types;
+
+use sqlx::migrate::Migrate;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
+use std::str::FromStr;
+use std::time::Duration;
+
+pub use customers::CustomerFilter;
+
+/// Errors of the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database URL names neither `sqlite:` nor `postgres:`/`postgresql:`.
+    #[error("unsupported database URL (expected sqlite://… or postgres://…): {0}")]
+    UnsupportedUrl(String),
+    /// No row has this id.
+    #[error("not found")]
+    NotFound,
+    /// A unique column already holds this value.
+    #[error("duplicate value for {field}")]
+    Duplicate {
+        /// The column (and JSON field) that must be unique.
+        field: &'static str,
+    },
+    /// Ids in these fields name no existing row.
+    #[error("unknown reference in {0:?}")]
+    UnknownReference(Vec<&'static str>),
+    /// The row is still referenced by others (e.g. a depot with vehicles) and cannot be deleted.
+    #[error("still in use")]
+    InUse,
+    /// Applying or listing migrations failed.
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// Embedded migrations are not all applied.
+    #[error("migrations not applied: {0}")]
+    NotMigrated(String),
+    /// A JSON column could not be read back.
+    #[error("corrupt JSON in column {column}: {source}")]
+    Corrupt {
+        /// The column.
+        column: &'static str,
+        /// The parser's error.
+        source: serde_json::Error,
+    },
+    /// Any other database error.
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+/// A connection pool to one of the supported databases.
+#[derive(Clone, Debug)]
+pub enum Store {
+    /// A SQLite database file.
+    Sqlite(SqlitePool),
+    /// A PostgreSQL database.
+    Postgres(PgPool),
+}
+
+/// Runs `$body` with `$pool` bound to the backend's pool; the body is expanded once per backend.
+macro_rules! with_pool {
+    ($store:expr, $pool:ident => $body:expr) => {
+        match $store {
+            $crate::store::Store::Sqlite($pool) => $body,
+            $crate::store::Store::Postgres($pool) => $body,
+        }
+    };
+}
+pub(crate) use with_pool;
+
+/// How long a request waits for a database connection before failing (sqlx's default of 30 s
+/// would make `/readyz` hang while the database is down).
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Default page size of list queries.
+pub const DEFAULT_LIMIT: i64 = 50;
+/// Largest page size of list queries.
+pub const MAX_LIMIT: i64 = 200;
+
+/// A page of a list query.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PageRequest {
+    /// Number of rows to return (1..=[`MAX_LIMIT`]).
+    pub limit: i64,
+    /// Number of rows to skip.
+    pub offset: i64,
+}
+
+/// One page of results and the total number of matching rows.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Page<T> {
+    /// The rows of this page.
+    pub items: Vec<T>,
+    /// How many rows match in total.
+    pub total: i64,
+}
+
+impl Store {
+    /// Opens the database at `url` and applies pending migrations. SQLite files are created when
+    /// missing (`sqlite://luckygas.db`; `sqlite::memory:` keeps everything in memory);
+    /// PostgreSQL URLs look like `postgres://user@host/db`.
+    pub async fn open(url: &str) -> Result<Store, StoreError> {
+        if url.starts_with("sqlite:") {
+            let options = SqliteConnectOptions::from_str(url)?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .foreign_keys(true);
+            // Every connection to `sqlite::memory:` opens its own empty database: keep exactly one,
+            // forever, so the data lives as long as the store.
+            let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+            let pool = if in_memory {
+                SqlitePoolOptions::new().max_connections(1).min_connections(1).idle_timeout(None).max_lifetime(None)
+            } else {
+                SqlitePoolOptions::new().max_connections(4)
+            };
+            let pool = pool.acquire_timeout(ACQUIRE_TIMEOUT).connect_with(options).await?;
+            Store::Sqlite(pool).migrated().await
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Store::open_postgres(PgConnectOptions::from_str(url)?).await
+        } else {
+            Err(StoreError::UnsupportedUrl(url.to_owned()))
+        }
+    }
+
+    /// Opens a PostgreSQL database from explicit options (e.g. with a `search_path`) and applies
+    /// pending migrations.
+    pub async fn open_postgres(options: PgConnectOptions) -> Result<Store, StoreError> {
+        let pool = PgPoolOptions::new().max_connections(8).acquire_timeout(ACQUIRE_TIMEOUT).connect_with(options).await?;
+        Store::Postgres(pool).migrated().await
+    }
+
+    async fn migrated(self) -> Result<Store, StoreError> {
+        self.migrate().await?;
+        Ok(self)
+    }
+
+    /// The name of the backend (`sqlite` or `postgres`).
+    pub fn backend(&self) -> &'static str {
+        match self {
+            Store::Sqlite(_) => "sqlite",
+            Store::Postgres(_) => "postgres",
+        }
+    }
+
+    fn embedded(&self) -> &'static [(i64, &'static str, &'static str)] {
+        match self {
+            Store::Sqlite(_) => migrations::SQLITE,
+            Store::Postgres(_) => migrations::POSTGRES,
+        }
+    }
+
+    /// Applies pending embedded migrations (idempotent).
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        let migrator = migrations::migrator(self.embedded()).await?;
+        with_pool!(self, pool => migrator.run(pool).await)?;
+        Ok(())
+    }
+
+    /// Checks that the database answers and that every embedded migration is applied.
+    pub async fn ready(&self) -> Result<(), StoreError> {
+        let (applied, dirty) = with_pool!(self, pool => {
+            sqlx::query("SELECT 1").execute(pool).await?;
+            let mut conn = pool.acquire().await?;
+            (conn.list_applied_migrations().await?, conn.dirty_version().await?)
+        });
+        if let Some(version) = dirty {
+            return Err(StoreError::NotMigrated(format!("migration {version} failed half-way")));
+        }
+        let missing: Vec<String> = self
+            .embedded()
+            .iter()
+            .filter(|(v, _, _)| !applied.iter().any(|a| a.version == *v))
+            .map(|(v, _, _)| v.to_string())
+            .collect();
+        if missing.is_empty() {
+            Ok(())
+        } else {
+            Err(StoreError::NotMigrated(missing.join(", ")))
+        }
+    }
+
+    /// Closes the pool, waiting for connections to be returned.
+    pub async fn close(&self) {
+        with_pool!(self, pool => pool.close().await)
+    }
+}
+
+/// Maps a unique-constraint violation to [`StoreError::Duplicate`] for `field`.
+fn unique(field: &'static str) -> impl Fn(sqlx::Error) -> StoreError {
+    move |e| match &e {
+        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Duplicate { field },
+        _ => StoreError::Database(e),
+    }
+}
+
+/// Maps a foreign-key violation on delete to [`StoreError::InUse`].
+fn in_use(e: sqlx::Error) -> StoreError {
+    match &e {
+        sqlx::Error::Database(db) if db.is_foreign_key_violation() => StoreError::InUse,
+        _ => StoreError::Database(e),
+    }
+}
