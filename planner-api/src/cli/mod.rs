@@ -4,6 +4,7 @@ mod check;
 mod plan;
 mod progress;
 mod replay;
+mod search_args;
 mod serve;
 mod solve;
 

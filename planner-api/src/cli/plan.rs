@@ -3,15 +3,15 @@
 //! arrival times and the load on board after each stop.
 
 use super::progress::SearchBar;
+use super::search_args::SearchArgs;
 use anyhow::Context;
 use clap::Args;
 use solver::check::check;
 use solver::io::json::{self, cost_to_ntd};
-use solver::search::{self, Environment};
+use solver::search;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Duration;
 
 /// The example day planned when no file is given.
 pub const EXAMPLE_DAY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../datasets/examples/taipei-day.json");
@@ -21,18 +21,8 @@ pub const EXAMPLE_DAY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../datasets/
 pub struct PlanArgs {
     /// A day in the JSON problem format (default: the shipped Taipei example day).
     day: Option<PathBuf>,
-    /// Wall-clock limit in seconds.
-    #[arg(long, default_value_t = 5.0)]
-    time_limit: f64,
-    /// Iteration limit per thread.
-    #[arg(long)]
-    max_iterations: Option<u64>,
-    /// Random seed.
-    #[arg(long, default_value_t = 1)]
-    seed: u64,
-    /// Worker threads.
-    #[arg(long, default_value_t = 1)]
-    threads: usize,
+    #[command(flatten)]
+    search: SearchArgs,
     /// Print the plan as JSON.
     #[arg(long)]
     json: bool,
@@ -47,19 +37,9 @@ pub fn run(a: PlanArgs) -> anyhow::Result<ExitCode> {
     let path = a.day.clone().unwrap_or_else(|| PathBuf::from(EXAMPLE_DAY));
     let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
     let (doc, problem) = json::parse(&text).with_context(|| format!("{} is not a valid delivery day", path.display()))?;
-    if !(a.time_limit > 0.0 && a.time_limit.is_finite()) {
-        anyhow::bail!("--time-limit must be a positive number of seconds");
-    }
-    let limit = Duration::from_secs_f64(a.time_limit);
+    let limit = a.search.limit(5.0)?;
     let (bar, report) = SearchBar::new(Some(limit), Arc::new(|c| format!("NT$ {:.0}", cost_to_ntd(c))));
-    let env = Environment {
-        seed: a.seed,
-        threads: a.threads.max(1),
-        time_limit: Some(limit),
-        max_iterations: a.max_iterations,
-        progress: Some(report),
-        ..Environment::default()
-    };
+    let env = a.search.environment(limit, report);
     let outcome = search::solve(&problem, &env);
     bar.finish();
     let checked = check(&problem, &outcome.solution);

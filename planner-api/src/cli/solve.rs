@@ -2,6 +2,7 @@
 //! print a summary (or one JSON object) and optionally write a `.sol` file.
 
 use super::progress::SearchBar;
+use super::search_args::SearchArgs;
 use anyhow::Context;
 use clap::Args;
 use solver::check::check;
@@ -10,7 +11,6 @@ use solver::search::{self, Environment};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Duration;
 
 /// Arguments of `luckygas solve`.
 #[derive(Args, Debug)]
@@ -23,19 +23,8 @@ pub struct SolveArgs {
     /// Distance convention: auto picks the family's own.
     #[arg(long = "round", default_value = "auto")]
     rounding: Rounding,
-    /// Wall-clock limit in seconds.
-    #[arg(long, default_value_t = 10.0)]
-    time_limit: f64,
-    /// Iteration limit per thread (with a fixed seed and thread count the result is
-    /// reproducible).
-    #[arg(long)]
-    max_iterations: Option<u64>,
-    /// Random seed.
-    #[arg(long, default_value_t = 1)]
-    seed: u64,
-    /// Worker threads.
-    #[arg(long, default_value_t = 1)]
-    threads: usize,
+    #[command(flatten)]
+    search: SearchArgs,
     /// Write the solution in VRPLIB `.sol` format to this file.
     #[arg(long)]
     solution_out: Option<PathBuf>,
@@ -50,21 +39,10 @@ pub struct SolveArgs {
 /// Runs `luckygas solve`.
 pub fn run(a: SolveArgs) -> anyhow::Result<ExitCode> {
     let instance = Arc::new(io::read_instance(&a.instance, a.format, a.rounding)?);
-    if !(a.time_limit > 0.0 && a.time_limit.is_finite()) {
-        anyhow::bail!("--time-limit must be a positive number of seconds");
-    }
-    let time_limit = Duration::from_secs_f64(a.time_limit);
+    let time_limit = a.search.limit(10.0)?;
     let fmt_instance = instance.clone();
     let (bar, report) = SearchBar::new(Some(time_limit), Arc::new(move |c| fmt_instance.format_cost(c)));
-    let env = Environment {
-        seed: a.seed,
-        threads: a.threads.max(1),
-        time_limit: Some(time_limit),
-        max_iterations: a.max_iterations,
-        progress: Some(report),
-        algorithm: a.algorithm,
-        ..Environment::default()
-    };
+    let env = Environment { algorithm: a.algorithm, ..a.search.environment(time_limit, report) };
     let outcome = search::solve(&instance.problem, &env);
     bar.finish();
     let report = check(&instance.problem, &outcome.solution);
@@ -89,7 +67,7 @@ pub fn run(a: SolveArgs) -> anyhow::Result<ExitCode> {
             "unassigned": unassigned,
             "elapsed_s": (outcome.elapsed.as_secs_f64() * 1000.0).round() / 1000.0,
             "iterations": outcome.iterations,
-            "seed": a.seed,
+            "seed": a.search.seed,
             "threads": env.threads,
         });
         println!("{out}");
@@ -114,7 +92,7 @@ pub fn run(a: SolveArgs) -> anyhow::Result<ExitCode> {
             if report.is_feasible() { "feasible" } else { "INFEASIBLE" },
             outcome.iterations,
             outcome.elapsed.as_secs_f64(),
-            a.seed,
+            a.search.seed,
             env.threads
         );
         for v in &report.violations {
