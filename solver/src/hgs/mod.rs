@@ -12,6 +12,7 @@ use crate::search::ils::{initial_penalties, RunResult};
 use crate::search::local_search::{self, StopCheck};
 use crate::search::neighbours::Neighbours;
 use crate::search::rng::Rng;
+use crate::search::segment::Penalties;
 use crate::search::state::State;
 use crate::search::{construct, Environment, Progress};
 use individual::Individual;
@@ -79,8 +80,8 @@ pub fn run<const D: usize>(problem: &Problem, nb: &Neighbours, env: &Environment
         }
 
         if window == UPDATE_EVERY {
-            adapt(&mut state.penalties.load, load_ok, window);
-            adapt(&mut state.penalties.time_warp, time_ok, window);
+            Penalties::adapt(&mut state.penalties.load, load_ok, window, TARGET_FEASIBLE);
+            Penalties::adapt(&mut state.penalties.time_warp, time_ok, window, TARGET_FEASIBLE);
             state.penalties.distance = state.penalties.time_warp;
             state.touch_infeasible();
             (load_ok, time_ok, window) = (0, 0, 0);
@@ -94,17 +95,6 @@ pub fn run<const D: usize>(problem: &Problem, nb: &Neighbours, env: &Environment
     match best {
         Some(b) => RunResult { cost: b.cost, routes: b.routes, feasible: true, iterations },
         None => RunResult { cost: state.cost(), routes: state.snapshot(), feasible: state.is_feasible(), iterations },
-    }
-}
-
-/// Raises a weight when fewer offspring than the target were feasible in its respect, lowers it
-/// otherwise.
-fn adapt(weight: &mut i64, feasible: u32, window: u32) {
-    let share = feasible as f64 / window.max(1) as f64;
-    if share < TARGET_FEASIBLE - 0.05 {
-        *weight = ((*weight as f64 * 1.25).ceil() as i64).min(1_000_000_000);
-    } else if share > TARGET_FEASIBLE + 0.05 {
-        *weight = ((*weight as f64 * 0.85) as i64).max(1);
     }
 }
 

@@ -15,6 +15,9 @@ use crate::model::Problem;
 /// iteration can take a tenth of a second) the weights still react within a second or two.
 const PENALTY_WINDOW: u32 = 10;
 
+/// Share of solutions after local search that should be feasible in each respect.
+const TARGET_FEASIBLE: f64 = 0.5;
+
 /// The outcome of one run.
 pub struct RunResult {
     /// Best routes found (vehicle type, visits), feasible if `feasible`.
@@ -173,8 +176,8 @@ impl<'p, const D: usize> Walk<'p, D> {
             }
 
             if self.window == PENALTY_WINDOW {
-                adapt(&mut state.penalties.load, self.load_ok, self.window);
-                adapt(&mut state.penalties.time_warp, self.time_ok, self.window);
+                Penalties::adapt(&mut state.penalties.load, self.load_ok, self.window, TARGET_FEASIBLE);
+                Penalties::adapt(&mut state.penalties.time_warp, self.time_ok, self.window, TARGET_FEASIBLE);
                 state.penalties.distance = state.penalties.time_warp;
                 state.touch_infeasible();
                 self.current_cost = state.penalised_cost();
@@ -201,17 +204,6 @@ pub fn run<const D: usize>(problem: &Problem, nb: &Neighbours, env: &Environment
     report(Progress { iterations: 0, best_cost: cost, feasible, elapsed: env.started.elapsed() });
     walk.advance(nb, env, u64::MAX, report);
     walk.finish()
-}
-
-/// Raises a weight when fewer than half of recent solutions were feasible in its respect,
-/// lowers it otherwise.
-fn adapt(weight: &mut i64, feasible: u32, window: u32) {
-    let share = feasible as f64 / window.max(1) as f64;
-    if share < 0.45 {
-        *weight = ((*weight as f64 * 1.25).ceil() as i64).min(1_000_000_000);
-    } else if share > 0.55 {
-        *weight = ((*weight as f64 * 0.85) as i64).max(1);
-    }
 }
 
 /// Runs the local search with ten times the penalties, then restores them.

@@ -174,23 +174,19 @@ fn try_pair<const D: usize>(state: &mut State<D>, u: usize, v: usize) -> bool {
         // 2-opt*: u followed by v's tail; v's head followed by u's tail.
         let n1 = state.routes[r1].visits.len();
         let n2 = state.routes[r2].visits.len();
-        let tail_ok = |s: &State<D>, a: usize, ta: usize, b: usize, from: usize, n: usize| {
-            from >= n || s.covers(ta, s.routes[b].suffix_skills[from]) || a == b
-        };
+        // Whether type `ta` may take the tail of route `b` from position `from` (skills).
+        let tail_ok = |s: &State<D>, ta: usize, b: usize, from: usize, n: usize| from >= n || s.covers(ta, s.routes[b].suffix_skills[from]);
         // Only the two exchanged edges and the end depots change when both types share a
         // profile and their depots.
         let depots_alike = state.problem.vehicle_types[t1].end_depot == state.problem.vehicle_types[t2].end_depot;
         let bounded = same_profile && depots_alike;
-        if tail_ok(state, r1, t1, r2, j, n2)
-            && tail_ok(state, r2, t2, r1, i + 1, n1)
+        if tail_ok(state, t1, r2, j, n2)
+            && tail_ok(state, t2, r1, i + 1, n1)
             && !(bounded && {
                 // r1: ..u v.. ; r2: ..pv nu..
                 let a = d1(lu, lv) - d1(lu, nu);
                 let b = d2(pv, nu) - d2(pv, lv);
-                let tail1 = state.routes[r1].eval.distance;
-                let tail2 = state.routes[r2].eval.distance;
-                // Distances of the moved tails stay; only the joining edges change.
-                let _ = (tail1, tail2);
+                // The moved tails keep their own distances; only the joining edges change.
                 cannot_improve(state, r1, a + suffix_dist(state, r2, j) - suffix_dist(state, r1, i + 1), true, r2, b + suffix_dist(state, r1, i + 1) - suffix_dist(state, r2, j))
             })
             && improve(state, &[(r1, &[Pre(r1, i + 1), Suf(r2, j)]), (r2, &[Pre(r2, j), Suf(r1, i + 1)])])
@@ -198,8 +194,8 @@ fn try_pair<const D: usize>(state: &mut State<D>, u: usize, v: usize) -> bool {
             return true;
         }
         // 2-opt*: v followed by u's tail.
-        if tail_ok(state, r2, t2, r1, i, n1)
-            && tail_ok(state, r1, t1, r2, j + 1, n2)
+        if tail_ok(state, t2, r1, i, n1)
+            && tail_ok(state, t1, r2, j + 1, n2)
             && !(bounded && {
                 // r1: ..pu nv.. ; r2: ..v u..
                 let a = d1(pu, nv) - d1(pu, lu);

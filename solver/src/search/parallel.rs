@@ -10,6 +10,20 @@ use super::Environment;
 use crate::model::Problem;
 use rayon::prelude::*;
 
+/// Calls `$f::<D>(args)` with `D` the problem's number of capacity dimensions (rounded up to a
+/// monomorphised size), so one-dimensional problems move one load per segment, not eight.
+macro_rules! by_dimensions {
+    ($dims:expr, $f:ident($($arg:expr),*)) => {
+        match $dims {
+            0 | 1 => $f::<1>($($arg),*),
+            2 => $f::<2>($($arg),*),
+            3 => $f::<3>($($arg),*),
+            4 => $f::<4>($($arg),*),
+            _ => $f::<{ super::segment::MAX_DIMS }>($($arg),*),
+        }
+    };
+}
+
 /// Iterations each walk does between two exchanges of best solutions.
 const EPOCH: u64 = 25;
 
@@ -85,25 +99,11 @@ fn portfolio(problem: &Problem, nb: &Neighbours, env: &Environment) -> (RunResul
     };
     let report: &(dyn Fn(super::Progress) + Sync) = if env.progress.is_some() { &report } else { &noop };
     if threads > 1 && env.algorithm == super::Algorithm::RuinRecreate {
-        return match problem.dimensions {
-            0 | 1 => cooperate::<1>(problem, nb, env, threads, report),
-            2 => cooperate::<2>(problem, nb, env, threads, report),
-            3 => cooperate::<3>(problem, nb, env, threads, report),
-            4 => cooperate::<4>(problem, nb, env, threads, report),
-            _ => cooperate::<{ super::segment::MAX_DIMS }>(problem, nb, env, threads, report),
-        };
+        return by_dimensions!(problem.dimensions, cooperate(problem, nb, env, threads, report));
     }
     let run = |k: usize| {
         let seed = seed_of(env, k);
-        // Monomorphise the search for the number of capacity dimensions, so one-dimensional
-        // problems move one load per segment, not eight.
-        match problem.dimensions {
-            0 | 1 => run_with::<1>(problem, nb, env, seed, report),
-            2 => run_with::<2>(problem, nb, env, seed, report),
-            3 => run_with::<3>(problem, nb, env, seed, report),
-            4 => run_with::<4>(problem, nb, env, seed, report),
-            _ => run_with::<{ super::segment::MAX_DIMS }>(problem, nb, env, seed, report),
-        }
+        by_dimensions!(problem.dimensions, run_with(problem, nb, env, seed, report))
     };
     let results: Vec<RunResult> = if threads == 1 { vec![run(0)] } else { (0..threads).into_par_iter().map(run).collect() };
     let iterations = results.iter().map(|r| r.iterations).sum();

@@ -161,6 +161,20 @@ pub struct Penalties {
     pub distance: i64,
 }
 
+impl Penalties {
+    /// Adapts one weight to the share of recent solutions feasible in its respect
+    /// (`feasible` of `window`): raised by a quarter when that share is more than 0.05 below
+    /// `target`, lowered by 15 % when more than 0.05 above, and kept in `1..=10^9`.
+    pub fn adapt(weight: &mut i64, feasible: u32, window: u32, target: f64) {
+        let share = feasible as f64 / window.max(1) as f64;
+        if share < target - 0.05 {
+            *weight = ((*weight as f64 * 1.25).ceil() as i64).min(1_000_000_000);
+        } else if share > target + 0.05 {
+            *weight = ((*weight as f64 * 0.85) as i64).max(1);
+        }
+    }
+}
+
 impl RouteEval {
     /// Whether the route breaks no constraint.
     pub fn is_feasible(&self) -> bool {

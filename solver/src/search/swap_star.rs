@@ -96,17 +96,16 @@ fn try_routes<const D: usize>(state: &mut State<D>, r1: usize, r2: usize) -> boo
     let v1 = state.routes[r1].visits.clone();
     let v2 = state.routes[r2].visits.clone();
     let loc = |c: u32| p.clients[c as usize].location;
-    let removal = |r: usize, t: usize, visits: &[u32], i: usize| {
+    let removal = |t: usize, visits: &[u32], i: usize| {
         let vt = &p.vehicle_types[t];
         let a = if i == 0 { p.depots[vt.start_depot].location } else { loc(visits[i - 1]) };
         let b = if i + 1 == visits.len() { p.depots[vt.end_depot].location } else { loc(visits[i + 1]) };
-        let _ = r;
         p.distance(t, a, b) - p.distance(t, a, loc(visits[i])) - p.distance(t, loc(visits[i]), b)
     };
     let top_u: Vec<[Spot; 3]> = v1.iter().map(|&u| top3(state, r2, loc(u))).collect();
     let top_v: Vec<[Spot; 3]> = v2.iter().map(|&v| top3(state, r1, loc(v))).collect();
-    let rem_u: Vec<i64> = (0..v1.len()).map(|i| removal(r1, t1, &v1, i)).collect();
-    let rem_v: Vec<i64> = (0..v2.len()).map(|j| removal(r2, t2, &v2, j)).collect();
+    let rem_u: Vec<i64> = (0..v1.len()).map(|i| removal(t1, &v1, i)).collect();
+    let rem_v: Vec<i64> = (0..v2.len()).map(|j| removal(t2, &v2, j)).collect();
 
     // Best insertion of a client into a route from which the client at position `k` leaves:
     // one of its top three spots not next to `k`, or `k`'s own place.
