@@ -21,6 +21,9 @@ use sqlx::Row;
 const COLUMNS: &str = "id, plan_date, request, order_ids, status, cancel_requested, attempts, progress, result, error, \
                        created_at, updated_at, started_at, finished_at";
 
+/// Which jobs a worker may claim: queued ones, and running ones whose lease expired before `$4`.
+const CLAIMABLE: &str = "(status = 'queued' OR (status = 'running' AND lease_expires_ms < $4))";
+
 /// A job a worker has claimed.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ClaimedJob {
@@ -222,11 +225,12 @@ impl Store {
             Store::Postgres(_) => "FOR UPDATE SKIP LOCKED",
             Store::Sqlite(_) => "",
         };
+        // The outer condition repeats the inner one: should two claimers pick the same row (no
+        // SKIP LOCKED), the second re-checks it after the first commits and claims nothing.
         let sql = format!(
             "UPDATE plan_jobs SET status = 'running', lease_owner = $1, lease_expires_ms = $2, attempts = attempts + 1, \
              progress = '[]', started_at = COALESCE(started_at, $3), updated_at = $3 \
-             WHERE id = (SELECT id FROM plan_jobs WHERE status = 'queued' OR (status = 'running' AND lease_expires_ms < $4) \
-                         ORDER BY id LIMIT 1 {lock}) \
+             WHERE id = (SELECT id FROM plan_jobs WHERE {CLAIMABLE} ORDER BY id LIMIT 1 {lock}) AND {CLAIMABLE} \
              RETURNING id, request, attempts"
         );
         let row: Option<(i64, String, i64)> = with_pool!(self, pool => {

@@ -79,6 +79,18 @@ impl Fresh {
         }
     }
 
+    /// Another pool on the same database (another process or replica would have its own).
+    pub async fn another_store(&self) -> Store {
+        match (&self.dir, &self.schema) {
+            (Some(dir), _) => Store::open(&format!("sqlite://{}", dir.path().join("luckygas.db").display())).await.expect("reopen SQLite"),
+            (None, Some(schema)) => {
+                let options = PgConnectOptions::from_str(&pg_url()).expect("DATABASE_URL_PG parses").options([("search_path", schema.as_str())]);
+                Store::open_postgres(options).await.expect("reconnect to the PostgreSQL test schema")
+            }
+            (None, None) => panic!("a fresh database is a SQLite file or a PostgreSQL schema"),
+        }
+    }
+
     /// The PostgreSQL schema, if any.
     pub fn schema(&self) -> Option<&str> {
         self.schema.as_deref()
