@@ -160,12 +160,15 @@ pub trait TravelMatrix: Send + Sync + fmt::Debug {
 /// Cache entries kept at most; the cache starts over when full.
 const MAX_CACHED: usize = 4_000_000;
 
+/// A cache key: from cell, to cell, profile.
+type CellPair = (CellIndex, CellIndex, RoutingProfile);
+
 /// Great-circle distance with a detour factor, cached per H3 cell pair.
 #[derive(Debug)]
 pub struct GreatCircle {
     config: TravelConfig,
     /// `(from cell, to cell, profile)` → `(metres, seconds)`.
-    cache: Mutex<HashMap<(CellIndex, CellIndex, RoutingProfile), (i64, i64)>>,
+    cache: Mutex<HashMap<CellPair, (i64, i64)>>,
 }
 
 impl GreatCircle {

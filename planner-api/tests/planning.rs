@@ -252,7 +252,28 @@ async fn cancels_queued_jobs_at_once_and_running_jobs_at_the_next_renewal(app: &
     assert_eq!(list["total"], 2);
 }
 
+async fn a_day_no_vehicle_can_serve_gets_a_plan_that_says_why(app: &TestApp) {
+    // The fixture customer lives in a narrow lane; the depot has only a truck.
+    let customer_id = app.post("/v1/customers", &customer("C0001", "信義區")).await.2["id"].clone();
+    let order = app.post("/v1/orders", &json!({ "customer_id": customer_id, "delivery_date": DAY, "cylinders": [{ "size_kg": 20, "quantity": 1 }] })).await.2;
+    let depot_id = app.post("/v1/depots", &support::depot("板橋站")).await.2["id"].clone();
+    let truck = json!({ "name": "小貨車", "kind": "truck", "cylinder_slots": [{ "size_kg": 20, "count": 30 }], "max_load_kg": 1500, "max_gas_kg": 600 });
+    let type_id = app.post("/v1/vehicle-types", &truck).await.2["id"].clone();
+    assert_eq!(app.post("/v1/vehicles", &json!({ "plate": "ABC-1234", "vehicle_type_id": type_id, "depot_id": depot_id })).await.0, 201);
+    let (status, _, job) = app.post("/v1/plans", &json!({ "date": DAY, "depot_ids": [depot_id], "options": { "unserved_penalty_ntd": 1234 } })).await;
+    assert_eq!(status, 202, "{job}");
+    let job = wait_for_plan(&app.client, &app.base, job["id"].as_i64().expect("id"), DEADLINE).await;
+    assert_eq!(job["status"], "succeeded", "{job}");
+    assert_eq!(job["result"]["routes"], json!([]));
+    assert_eq!(job["result"]["unassigned"], json!([{ "order_id": order["id"], "reason": "no_compatible_vehicle" }]));
+    assert_eq!(job["result"]["cost_ntd"].as_f64(), Some(1234.0), "the penalty of the order left out");
+    let (_, _, o) = app.get(&format!("/v1/orders/{}", order["id"])).await;
+    assert_eq!((o["status"].as_str(), o["plan_id"].is_null()), (Some("received"), true), "back in the pool");
+    assert_eq!(app.get(&format!("/v1/plans/{}/problem", job["id"])).await.0, 404);
+}
+
 both_backends!(
+    a_day_no_vehicle_can_serve_gets_a_plan_that_says_why,
     orders_record_their_history_and_refuse_moves_their_lifecycle_forbids,
     refuses_malformed_bodies_unknown_ids_and_impossible_plans_with_problems,
     plans_a_day_end_to_end_and_the_solver_checker_agrees,

@@ -4,7 +4,7 @@
 mod support;
 
 use chrono::{Duration as Span, Utc};
-use planner_api::domain::{CustomerInput, DepotInput, NewCustomer, OrderInput, PlanRequestInput, VehicleInput, VehicleTypeInput};
+use planner_api::domain::{CustomerInput, JobStatus, DepotInput, NewCustomer, OrderInput, PlanRequestInput, VehicleInput, VehicleTypeInput};
 use planner_api::store::plans::epoch_ms;
 use planner_api::store::{CustomerFilter, JobEnd, PageRequest, Store, StoreError};
 use serde_json::json;
@@ -82,7 +82,9 @@ async fn queue_jobs(s: &Store, days: u32) -> Vec<i64> {
     let vt = s.create_vehicle_type(&vt.validate().expect("valid type")).await.expect("create type");
     let v: VehicleInput = serde_json::from_value(json!({ "plate": "ABC-1234", "vehicle_type_id": vt.id, "depot_id": depot.id })).expect("vehicle");
     s.create_vehicle(&v.validate().expect("valid vehicle")).await.expect("create vehicle");
-    let c = s.create_customer(&new_customer("C0001", "信義區")).await.expect("customer");
+    let mut c = new_customer("C0001", "信義區");
+    c.access_restrictions.clear();
+    let c = s.create_customer(&c).await.expect("customer");
     let mut jobs = Vec::new();
     for d in 1..=days {
         let date = format!("2026-03-{d:02}");
@@ -145,7 +147,26 @@ async fn takes_over_only_expired_leases_and_fences_the_worker_that_lost_one(back
     db.cleanup().await;
 }
 
+async fn gives_a_running_job_back_to_the_queue_on_shutdown(backend: Backend) {
+    let db = Fresh::new(backend, true).await;
+    let job = queue_jobs(&db.store, 1).await[0];
+    let pool = support::test_planner().spawn(&db.store);
+    let start = std::time::Instant::now();
+    while db.store.get_plan_job(job).await.expect("job").status != JobStatus::Running {
+        assert!(start.elapsed() < std::time::Duration::from_secs(30), "the worker never claimed the job");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    pool.shutdown().await;
+    let after = db.store.get_plan_job(job).await.expect("job");
+    assert_eq!((after.status, after.attempts), (JobStatus::Queued, 1), "{after:?}");
+    let now = Utc::now();
+    let next = db.store.claim_plan_job("next", now, epoch_ms(now + Span::seconds(30))).await.expect("claim");
+    assert_eq!(next.map(|j| (j.id, j.attempts)), Some((job, 2)), "another worker takes it at once");
+    db.cleanup().await;
+}
+
 each_backend!(
+    gives_a_running_job_back_to_the_queue_on_shutdown,
     two_stores_on_one_database_never_claim_the_same_job,
     takes_over_only_expired_leases_and_fences_the_worker_that_lost_one,
     migrations_are_idempotent_and_make_the_store_ready,

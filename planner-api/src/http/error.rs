@@ -247,6 +247,7 @@ fn zh_resource(resource: &str) -> &'static str {
         "record" => "資料",
         "order" => "訂單",
         "plan" => "排程",
+        "solver input" => "求解資料",
         _ => "路徑",
     }
 }

@@ -90,11 +90,10 @@ fn result(job: PlanJob) -> Result<PlanResult, ApiError> {
 }
 
 async fn problem(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
-    let job = job(&state, &id).await?;
-    let status = job.status;
-    result(job)?;
+    result(job(&state, &id).await?)?;
     let text = state.store.plan_job_problem(parse_id(&id, RESOURCE)?).await.map_err(ApiError::from_store(RESOURCE))?;
-    let text = text.ok_or(ApiError::PlanNotReady { status: status.as_str() })?;
+    // A plan none of whose orders any vehicle could serve never reached the solver.
+    let text = text.ok_or(ApiError::NotFound { resource: "solver input" })?;
     Ok(([(header::CONTENT_TYPE, "application/json")], text).into_response())
 }
 

@@ -102,6 +102,9 @@ impl OrderRow {
     }
 }
 
+/// An `order_events` row: from, to, changed by, note, plan id, at.
+type EventRow = (Option<String>, String, String, Option<String>, Option<i64>, DateTime<Utc>);
+
 const FILTER: &str = "($1 IS NULL OR delivery_date = $1) AND ($2 IS NULL OR status = $2) AND ($3 IS NULL OR customer_id = $3) \
                       AND ($4 IS NULL OR priority = $4) AND ($5 IS NULL OR plan_id = $5)";
 
@@ -224,7 +227,7 @@ impl Store {
     pub async fn order_history(&self, id: i64) -> Result<Vec<OrderEvent>, StoreError> {
         self.get_order(id).await?;
         let sql = "SELECT from_status, to_status, changed_by, note, plan_id, at FROM order_events WHERE order_id = $1 ORDER BY id";
-        let rows: Vec<(Option<String>, String, String, Option<String>, Option<i64>, DateTime<Utc>)> = with_pool!(self, pool => {
+        let rows: Vec<EventRow> = with_pool!(self, pool => {
             let rows = sqlx::query(sql).bind(id).fetch_all(pool).await?;
             rows.iter()
                 .map(|r| Ok::<_, sqlx::Error>((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?, r.try_get(4)?, r.try_get(5)?)))

@@ -42,8 +42,9 @@ pub enum JobEnd {
     Succeeded {
         /// The plan.
         result: Box<PlanResult>,
-        /// The solver's input, kept for replay and checking (JSON problem format).
-        problem: String,
+        /// The solver's input, kept for replay and checking (JSON problem format); `None` when
+        /// no order could be given to the solver.
+        problem: Option<String>,
         /// Orders on the plan's routes.
         planned: Vec<i64>,
     },
@@ -280,7 +281,7 @@ impl Store {
         let progress = to_json("progress", &progress)?;
         let (status, result, problem, error, planned): (&str, Option<String>, Option<&str>, Option<&str>, &[i64]) = match end {
             JobEnd::Succeeded { result, problem, planned } => {
-                ("succeeded", Some(to_json("result", result)?), Some(problem.as_str()), None, planned.as_slice())
+                ("succeeded", Some(to_json("result", result)?), problem.as_deref(), None, planned.as_slice())
             }
             JobEnd::Cancelled => ("cancelled", None, None, None, &[]),
             JobEnd::Failed(e) => ("failed", None, None, Some(e.as_str()), &[]),

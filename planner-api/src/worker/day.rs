@@ -77,6 +77,31 @@ pub struct DayModel {
     pub depots: Vec<Depot>,
     /// Orders left out before solving (no vehicle can ever reach them).
     pub left_out: Vec<UnassignedOrder>,
+    /// The penalties of those orders, NT$.
+    pub left_out_penalty_ntd: f64,
+}
+
+/// A day as the worker meets it: something to solve, or a plan that is already known because no
+/// vehicle can serve any of its orders.
+#[derive(Debug)]
+pub enum Day {
+    /// Solve this.
+    Solvable(Box<DayModel>),
+    /// No route is possible; every order is unassigned with its reason.
+    Unservable(PlanResult),
+}
+
+fn planned_depots(depots: &[Depot]) -> Vec<PlannedDepot> {
+    depots.iter().map(|d| PlannedDepot { id: d.id, name: d.data.name.clone(), lat: d.data.lat, lon: d.data.lon }).collect()
+}
+
+/// The penalty for leaving an order out, NT$.
+fn penalty(order: &Order, request: &PlanRequest) -> f64 {
+    if order.data.priority == Priority::Urgent {
+        request.options.urgent_penalty_ntd
+    } else {
+        request.options.unserved_penalty_ntd
+    }
 }
 
 fn dim(size_kg: u32) -> String {
@@ -92,7 +117,7 @@ fn profile_of(kind: VehicleKind) -> RoutingProfile {
 
 impl DayModel {
     /// Builds the solver's day. Errors are texts for the job's `error`.
-    pub fn build(inputs: DayInputs, travel: &dyn TravelMatrix) -> Result<DayModel, String> {
+    pub fn build(inputs: DayInputs, travel: &dyn TravelMatrix) -> Result<Day, String> {
         let DayInputs { request, orders, depots, fleet } = inputs;
         let o = &request.options;
         let has_two_wheeler = fleet.iter().any(|f| f.vehicle_type.data.kind == VehicleKind::HeavyMotorcycle);
@@ -100,12 +125,23 @@ impl DayModel {
             c.data.access_restrictions.iter().any(|r| matches!(r, AccessRestriction::NarrowLane | AccessRestriction::NoParking))
         };
         let (orders, unreachable): (Vec<_>, Vec<_>) = orders.into_iter().partition(|s| has_two_wheeler || !needs_two_wheeler(&s.customer));
-        let left_out = unreachable
+        let left_out: Vec<UnassignedOrder> = unreachable
             .iter()
             .map(|s| UnassignedOrder { order_id: s.order.id, reason: "no_compatible_vehicle".to_owned() })
             .collect();
+        let left_out_penalty_ntd: f64 = unreachable.iter().map(|s| penalty(&s.order, &request)).sum();
         if orders.is_empty() {
-            return Err("no order can be served by these depots' vehicles".to_owned());
+            return Ok(Day::Unservable(PlanResult {
+                depots: planned_depots(&depots),
+                routes: vec![],
+                unassigned: left_out,
+                distance_m: 0,
+                duration_s: 0,
+                cost_ntd: left_out_penalty_ntd,
+                feasible: true,
+                iterations: 0,
+                elapsed_s: 0.0,
+            }));
         }
 
         let mut sizes: Vec<u32> = CYLINDER_SIZES_KG
@@ -186,7 +222,7 @@ impl DayModel {
             clients,
         };
         let problem = build(&doc).map_err(|e| format!("the day cannot be planned: {e}"))?;
-        Ok(DayModel { doc, problem, orders, fleet, depots, left_out })
+        Ok(Day::Solvable(Box::new(DayModel { doc, problem, orders, fleet, depots, left_out, left_out_penalty_ntd })))
     }
 
     /// Turns the solver's outcome into a plan, with the checker's arrival times and costs.
@@ -246,12 +282,12 @@ impl DayModel {
         }
         unassigned.sort_by_key(|u| u.order_id);
         PlanResult {
-            depots: self.depots.iter().map(|d| PlannedDepot { id: d.id, name: d.data.name.clone(), lat: d.data.lat, lon: d.data.lon }).collect(),
+            depots: planned_depots(&self.depots),
             routes,
             unassigned,
             distance_m: checked.cost.distance,
             duration_s: checked.cost.duration,
-            cost_ntd: cost_to_ntd(checked.cost.total),
+            cost_ntd: cost_to_ntd(checked.cost.total) + self.left_out_penalty_ntd,
             feasible: checked.is_feasible(),
             iterations: outcome.iterations,
             elapsed_s: outcome.elapsed.as_secs_f64(),
@@ -286,7 +322,6 @@ fn client(s: &OrderStop, request: &PlanRequest) -> JsonClient {
         None => c.time_windows.clone(),
     };
     let needs_two_wheeler = c.access_restrictions.iter().any(|r| matches!(r, AccessRestriction::NarrowLane | AccessRestriction::NoParking));
-    let o = &request.options;
     JsonClient {
         id: format!("O{}", s.order.id),
         name: c.name.clone(),
@@ -299,7 +334,7 @@ fn client(s: &OrderStop, request: &PlanRequest) -> JsonClient {
         time_windows: windows.into_iter().map(|w| JsonTimeWindow { start: w.start, end: w.end }).collect(),
         release_time: None,
         required: false,
-        prize: Some(if s.order.data.priority == Priority::Urgent { o.urgent_penalty_ntd } else { o.unserved_penalty_ntd }),
+        prize: Some(penalty(&s.order, request)),
         skills: if needs_two_wheeler { vec![TWO_WHEELER.to_owned()] } else { vec![] },
     }
 }

@@ -17,7 +17,7 @@ use crate::store::plans::epoch_ms;
 use crate::store::{ClaimedJob, JobEnd, OrderFilter, PageRequest, Store, StoreError};
 use crate::travel::{GreatCircle, TravelConfig, TravelMatrix};
 use chrono::Utc;
-use day::{DayInputs, DayModel, Fleet, OrderStop};
+use day::{Day, DayInputs, DayModel, Fleet, OrderStop};
 use solver::io::json::cost_to_ntd;
 use solver::search::{self, Environment};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -252,7 +252,12 @@ impl Worker {
         let travel = Arc::clone(&self.planner.inner.travel);
         // Building matrices is CPU work too: off the executor.
         let model = match tokio::task::spawn_blocking(move || DayModel::build(inputs, travel.as_ref())).await {
-            Ok(Ok(model)) => Arc::new(model),
+            Ok(Ok(Day::Solvable(model))) => Arc::new(*model),
+            Ok(Ok(Day::Unservable(result))) => {
+                let end = JobEnd::Succeeded { result: Box::new(result), problem: None, planned: vec![] };
+                self.store.finish_plan_job(job.id, &self.owner, &end, &[]).await?;
+                return Ok(());
+            }
             Ok(Err(e)) => {
                 self.store.finish_plan_job(job.id, &self.owner, &JobEnd::Failed(e), &[]).await?;
                 return Ok(());
@@ -270,7 +275,7 @@ impl Worker {
             Ending::Done(outcome) => {
                 let result = model.render(&outcome);
                 let planned = result.routes.iter().flat_map(|r| r.trips.iter().flat_map(|t| t.stops.iter().map(|s| s.order_id))).collect();
-                JobEnd::Succeeded { result: Box::new(result), problem: model.doc.to_pretty_json(), planned }
+                JobEnd::Succeeded { result: Box::new(result), problem: Some(model.doc.to_pretty_json()), planned }
             }
             Ending::Cancelled => JobEnd::Cancelled,
             Ending::Crashed(why) => JobEnd::Failed(why),
