@@ -48,6 +48,19 @@ async fn orders_record_their_history_and_refuse_moves_their_lifecycle_forbids(ap
     assert_eq!(status, 422);
     assert_eq!(fields(&bad).into_iter().map(|f| f.0).collect::<Vec<_>>(), ["date", "status", "customer_id"]);
 
+    // A received order can be replaced (every field); a bad field or customer is named.
+    let mut changed = order.clone();
+    changed["cylinders"] = json!([{ "size_kg": 20, "quantity": 3 }]);
+    changed["priority"] = json!("normal");
+    let (status, _, replaced) = app.put(&format!("/v1/orders/{id}"), &changed).await;
+    assert_eq!((status, replaced["cylinders"][0]["quantity"].as_u64(), replaced["priority"].as_str()), (200, Some(3), Some("normal")), "{replaced}");
+    assert_eq!(replaced["created_at"], created["created_at"]);
+    changed["customer_id"] = json!(999);
+    let (status, _, body) = app.put(&format!("/v1/orders/{id}"), &changed).await;
+    assert_eq!((status, fields(&body)), (422, vec![("customer_id".into(), "unknown_reference".into())]));
+    changed["customer_id"] = customer_id.clone();
+    assert_eq!(app.put("/v1/orders/999", &changed).await.0, 404);
+
     // Only the planner plans; delivered needs a dispatch first.
     for to in ["planned", "delivered"] {
         let req = app.client.post(app.url(&format!("/v1/orders/{id}/status"))).header("Accept-Language", "en").json(&json!({ "status": to, "changed_by": "陳調度" }));
@@ -66,6 +79,8 @@ async fn orders_record_their_history_and_refuse_moves_their_lifecycle_forbids(ap
         history.as_array().expect("history").iter().map(|e| (e["from_status"].clone(), e["to_status"].clone(), e["changed_by"].clone())).collect();
     assert_eq!(moves, [(Value::Null, json!("received"), json!("客服小美")), (json!("received"), json!("cancelled"), json!("陳調度"))]);
     assert_eq!(history[1]["note"], "客戶改期");
+    let (status, _, body) = app.put(&format!("/v1/orders/{id}"), &changed).await;
+    assert_eq!((status, problem_type(&body)), (409, "order-locked"), "a cancelled order stays as it was");
 
     // A customer with orders stays.
     let (status, _, body) = app.delete(&format!("/v1/customers/{customer_id}")).await;
@@ -231,6 +246,10 @@ async fn cancels_queued_jobs_at_once_and_running_jobs_at_the_next_renewal(app: &
         assert!(start.elapsed() < DEADLINE, "the job was never claimed");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    // Orders a job holds cannot be edited under it.
+    let edit = json!({ "customer_id": first.customer_ids[0], "delivery_date": DAY, "cylinders": [{ "size_kg": 20, "quantity": 9 }] });
+    let (status, _, body) = app.put(&format!("/v1/orders/{}", first.order_ids[0]), &edit).await;
+    assert_eq!((status, problem_type(&body)), (409, "order-locked"), "{body}");
     // The test server has one worker, busy with the first job: the second waits in the queue.
     let (status, _, queued) = app.post("/v1/plans", &json!({ "date": "2026-03-03", "depot_ids": [first.depot_id] })).await;
     assert_eq!((status, queued["status"].as_str()), (202, Some("queued")));

@@ -65,6 +65,12 @@ pub enum ApiError {
         /// The status asked for.
         to: &'static str,
     },
+    /// The order is past `received` or held by a planning job, so its fields cannot change (409).
+    #[error("order locked while {status}")]
+    OrderLocked {
+        /// The order's status.
+        status: &'static str,
+    },
     /// The planning job has already finished and cannot be cancelled (409).
     #[error("plan already {status}")]
     PlanFinished {
@@ -100,6 +106,7 @@ impl ApiError {
             ApiError::Conflict { .. }
             | ApiError::InUse { .. }
             | ApiError::InvalidTransition { .. }
+            | ApiError::OrderLocked { .. }
             | ApiError::PlanFinished { .. }
             | ApiError::PlanNotReady { .. } => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -121,6 +128,7 @@ impl ApiError {
             ApiError::Conflict { .. } => "conflict",
             ApiError::InUse { .. } => "in-use",
             ApiError::InvalidTransition { .. } => "invalid-transition",
+            ApiError::OrderLocked { .. } => "order-locked",
             ApiError::PlanFinished { .. } => "plan-finished",
             ApiError::PlanNotReady { .. } => "plan-not-ready",
             ApiError::PayloadTooLarge => "payload-too-large",
@@ -141,6 +149,7 @@ impl ApiError {
             ApiError::Conflict { .. } => ("資料衝突", "Conflict"),
             ApiError::InUse { .. } => ("資料使用中", "Still in use"),
             ApiError::InvalidTransition { .. } => ("不允許的狀態變更", "Invalid status transition"),
+            ApiError::OrderLocked { .. } => ("訂單無法修改", "Order locked"),
             ApiError::PlanFinished { .. } => ("排程已結束", "Plan already finished"),
             ApiError::PlanNotReady { .. } => ("排程結果尚未產生", "Plan not available"),
             ApiError::PayloadTooLarge => ("請求內容過大", "Payload too large"),
@@ -177,6 +186,12 @@ impl ApiError {
                 format!("訂單狀態不能從「{}」變更為「{}」", zh_status(from), zh_status(to))
             }
             (ApiError::InvalidTransition { from, to }, Lang::En) => format!("an order cannot go from {from} to {to}"),
+            (ApiError::OrderLocked { status }, Lang::ZhTw) => {
+                format!("訂單目前為「{}」或正在排程中，只有尚未排程的訂單可以修改", zh_status(status))
+            }
+            (ApiError::OrderLocked { status }, Lang::En) => {
+                format!("the order is {status} or being planned; only received orders that no plan holds can be changed")
+            }
             (ApiError::PlanFinished { status }, Lang::ZhTw) => format!("此排程已是「{}」，無法取消", zh_status(status)),
             (ApiError::PlanFinished { status }, Lang::En) => format!("this plan is already {status} and cannot be cancelled"),
             (ApiError::PlanNotReady { status }, Lang::ZhTw) => format!("此排程目前為「{}」，沒有路線結果", zh_status(status)),
@@ -262,6 +277,7 @@ impl From<StoreError> for ApiError {
             StoreError::InUse => ApiError::InUse { resource: "record" },
             StoreError::Invalid(errors) => ApiError::Validation(errors),
             StoreError::InvalidTransition { from, to } => ApiError::InvalidTransition { from: from.as_str(), to: to.as_str() },
+            StoreError::OrderLocked(status) => ApiError::OrderLocked { status: status.as_str() },
             StoreError::AlreadyFinished(status) => ApiError::PlanFinished { status: status.as_str() },
             // Callers map NotFound to their resource; this is the fallback.
             StoreError::NotFound => ApiError::NotFound { resource: "route" },

@@ -1,5 +1,5 @@
 //! `/v1/orders`: list (paginated; `?date=`, `status=`, `customer_id=`, `priority=`, `plan_id=`
-//! filters), read, create, change the status (`POST /v1/orders/{id}/status`) and read the history
+//! filters), read, create, replace (only while `received` and held by no plan), change the status (`POST /v1/orders/{id}/status`) and read the history
 //! (`GET /v1/orders/{id}/history`). Orders are never deleted: they are cancelled.
 
 use super::error::ApiError;
@@ -19,7 +19,7 @@ const RESOURCE: &str = "order";
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(list).post(create))
-        .route("/{id}", get(read))
+        .route("/{id}", get(read).put(replace))
         .route("/{id}/status", post(change_status))
         .route("/{id}/history", get(history))
 }
@@ -75,6 +75,16 @@ async fn read(State(state): State<AppState>, Path(id): Path<String>) -> Result<J
 async fn create(State(state): State<AppState>, ApiJson(input): ApiJson<OrderInput>) -> Result<(StatusCode, Json<Order>), ApiError> {
     let (order, created_by) = input.validate().map_err(ApiError::Validation)?;
     Ok((StatusCode::CREATED, Json(state.store.create_order(&order, &created_by).await?)))
+}
+
+async fn replace(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    ApiJson(input): ApiJson<OrderInput>,
+) -> Result<Json<Order>, ApiError> {
+    let id = parse_id(&id, RESOURCE)?;
+    let (order, _) = input.validate().map_err(ApiError::Validation)?;
+    Ok(Json(state.store.update_order(id, &order).await.map_err(ApiError::from_store(RESOURCE))?))
 }
 
 async fn change_status(

@@ -58,6 +58,9 @@ pub enum StoreError {
         /// The status asked for.
         to: crate::domain::OrderStatus,
     },
+    /// The order is no longer `received`, or a planning job holds it, so it cannot be edited.
+    #[error("the order cannot be changed while {0:?} or being planned")]
+    OrderLocked(crate::domain::OrderStatus),
     /// The planning job has already finished.
     #[error("the planning job is already {0:?}")]
     AlreadyFinished(crate::domain::JobStatus),

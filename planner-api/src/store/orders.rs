@@ -185,6 +185,42 @@ impl Store {
         row.into_order()
     }
 
+    /// Replaces the fields of an order that is still `received` and held by no planning job;
+    /// another order gives [`StoreError::OrderLocked`], an unknown customer
+    /// [`StoreError::UnknownReference`].
+    pub async fn update_order(&self, id: i64, o: &NewOrder) -> Result<Order, StoreError> {
+        let now = Utc::now();
+        let cylinders = serde_json::to_string(&o.cylinders).map_err(|source| StoreError::Corrupt { column: "cylinders", source })?;
+        let sql = format!(
+            "UPDATE orders SET customer_id = $1, delivery_date = $2, cylinders = $3, time_window_start = $4, time_window_end = $5, \
+             preference = $6, priority = $7, note = $8, updated_at = $9 \
+             WHERE id = $10 AND status = 'received' AND plan_id IS NULL RETURNING {COLUMNS}"
+        );
+        let (start, end) = (o.time_window.as_ref().map(|w| w.start.clone()), o.time_window.as_ref().map(|w| w.end.clone()));
+        let preference = o.preference.map(TimePreference::as_str);
+        let row = with_pool!(self, pool => {
+            let row = sqlx::query(&sql)
+                .bind(o.customer_id).bind(o.delivery_date).bind(&cylinders).bind(&start).bind(&end).bind(preference)
+                .bind(o.priority.as_str()).bind(&o.note).bind(now).bind(id)
+                .fetch_optional(pool).await
+                .map_err(|e| match &e {
+                    sqlx::Error::Database(db) if db.is_foreign_key_violation() => StoreError::UnknownReference(vec!["customer_id"]),
+                    _ => StoreError::Database(e),
+                })?;
+            match row {
+                Some(row) => Some(order_row!(&row)?),
+                None => None,
+            }
+        });
+        match row {
+            Some(row) => row.into_order(),
+            None => {
+                let current = self.get_order(id).await?;
+                Err(StoreError::OrderLocked(current.status))
+            }
+        }
+    }
+
     /// Moves an order to a new status if its lifecycle allows it, recording who did it.
     pub async fn change_order_status(&self, id: i64, change: &StatusChange) -> Result<Order, StoreError> {
         let current = self.get_order(id).await?;
