@@ -291,7 +291,30 @@ async fn a_day_no_vehicle_can_serve_gets_a_plan_that_says_why(app: &TestApp) {
     assert_eq!(app.get(&format!("/v1/plans/{}/problem", job["id"])).await.0, 404);
 }
 
+async fn two_replicas_share_the_queue_and_plan_each_job_once(app: &TestApp) {
+    let replica = app.replica().await;
+    let mut jobs = Vec::new();
+    for (k, date) in ["2026-03-02", "2026-03-03", "2026-03-04", "2026-03-05"].into_iter().enumerate() {
+        // Data goes in through either server; both see one database.
+        let base = if k % 2 == 0 { &app.base } else { &replica.base };
+        let day = seed_day(&app.client, base, 5, date, 10 * (k + 1)).await;
+        let res = app.client.post(format!("{base}/v1/plans")).json(&json!({ "date": date, "depot_ids": [day.depot_id], "options": { "time_limit_s": 0.5 } }));
+        let job: Value = res.send().await.expect("POST plan").json().await.expect("job");
+        jobs.push((job["id"].as_i64().expect("id"), day.order_ids));
+    }
+    for (id, orders) in &jobs {
+        let job = wait_for_plan(&app.client, &replica.base, *id, DEADLINE).await;
+        assert_eq!((job["status"].as_str(), job["attempts"].as_i64()), (Some("succeeded"), Some(1)), "{job}");
+        check_plan_with_solver(&app.client, &app.base, &job).await;
+        let (_, _, planned) = app.get(&format!("/v1/orders?plan_id={id}&limit=200")).await;
+        let mine: BTreeSet<i64> = planned["items"].as_array().expect("items").iter().filter_map(|o| o["id"].as_i64()).collect();
+        assert!(mine.iter().all(|o| orders.contains(o)), "a plan holds only its day's orders");
+    }
+    replica.finish().await;
+}
+
 both_backends!(
+    two_replicas_share_the_queue_and_plan_each_job_once,
     a_day_no_vehicle_can_serve_gets_a_plan_that_says_why,
     orders_record_their_history_and_refuse_moves_their_lifecycle_forbids,
     refuses_malformed_bodies_unknown_ids_and_impossible_plans_with_problems,

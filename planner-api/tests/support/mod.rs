@@ -118,6 +118,25 @@ pub struct TestApp {
     workers: WorkerPool,
 }
 
+/// A second server on the database of a [`TestApp`].
+pub struct Replica {
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+    store: Store,
+    server: tokio::task::JoinHandle<()>,
+    workers: WorkerPool,
+}
+
+impl Replica {
+    /// Stops the replica and closes its pool.
+    pub async fn finish(self) {
+        self.workers.shutdown().await;
+        self.server.abort();
+        let _ = self.server.await;
+        self.store.close().await;
+    }
+}
+
 /// The planner of test servers: one worker that looks for work every 50 ms.
 pub fn test_planner() -> Planner {
     let config = WorkerConfig { workers: 1, poll: Duration::from_millis(50), lease: Duration::from_secs(5), ..WorkerConfig::default() };
@@ -141,6 +160,21 @@ impl TestApp {
             axum::serve(listener, app(AppState { store, planner })).await.expect("server runs");
         });
         TestApp { base: format!("http://{addr}"), client: reqwest::Client::new(), db, server, workers }
+    }
+
+    /// Starts another server with its own worker and its own pool on the same database, as a
+    /// second replica would run.
+    pub async fn replica(&self) -> Replica {
+        let store = self.db.another_store().await;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0");
+        let addr = listener.local_addr().expect("local addr");
+        let planner = test_planner();
+        let workers = planner.spawn(&store);
+        let served = store.clone();
+        let server = tokio::spawn(async move {
+            axum::serve(listener, app(AppState { store: served, planner })).await.expect("replica runs");
+        });
+        Replica { base: format!("http://{addr}"), store, server, workers }
     }
 
     /// Stops the server and removes the database.
