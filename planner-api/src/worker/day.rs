@@ -338,3 +338,108 @@ fn client(s: &OrderStop, request: &PlanRequest) -> JsonClient {
         skills: if needs_two_wheeler { vec![TWO_WHEELER.to_owned()] } else { vec![] },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::customer::{TimeWindow, UsualCylinder};
+    use crate::domain::{CylinderSlots, NewCustomer, NewDepot, NewOrder, NewVehicle, NewVehicleType, OrderStatus, PaymentMethod, PlanRequestInput};
+    use crate::travel::{GreatCircle, TravelConfig};
+    use chrono::{NaiveDate, Utc};
+
+    fn request() -> PlanRequest {
+        let input: PlanRequestInput = serde_json::from_value(serde_json::json!({ "date": "2026-03-02", "depot_ids": [1] })).expect("input");
+        input.validate(60.0).expect("valid")
+    }
+
+    fn stop(id: i64, restrictions: Vec<AccessRestriction>, priority: Priority) -> OrderStop {
+        let now = Utc::now();
+        let customer = Customer {
+            id: 100 + id,
+            data: NewCustomer {
+                code: format!("C{:04}", id),
+                name: format!("客戶{id}"),
+                phone: None,
+                address: "台北市".into(),
+                district: "信義區".into(),
+                lat: 25.03 + 0.01 * id as f64,
+                lon: 121.56,
+                time_windows: vec![TimeWindow { start: "13:00".into(), end: "17:00".into() }],
+                usual_cylinders: vec![],
+                access_restrictions: restrictions,
+                payment_method: PaymentMethod::Cash,
+            },
+            created_at: now,
+            updated_at: now,
+        };
+        let order = Order {
+            id,
+            data: NewOrder {
+                customer_id: customer.id,
+                delivery_date: NaiveDate::from_ymd_opt(2026, 3, 2).expect("date"),
+                cylinders: vec![UsualCylinder { size_kg: 20, quantity: 2 }, UsualCylinder { size_kg: 50, quantity: 1 }],
+                time_window: None,
+                preference: None,
+                priority,
+                note: None,
+            },
+            status: OrderStatus::Received,
+            plan_id: Some(1),
+            created_at: now,
+            updated_at: now,
+        };
+        OrderStop { order, customer }
+    }
+
+    fn inputs(stops: Vec<OrderStop>) -> DayInputs {
+        let now = Utc::now();
+        let depot = Depot { id: 1, data: NewDepot { name: "內湖站".into(), address: "內湖".into(), lat: 25.0752, lon: 121.5753 }, created_at: now, updated_at: now };
+        let vehicle_type = VehicleType {
+            id: 7,
+            data: NewVehicleType {
+                name: "小貨車".into(),
+                kind: VehicleKind::Truck,
+                cylinder_slots: vec![CylinderSlots { size_kg: 20, count: 30 }, CylinderSlots { size_kg: 50, count: 8 }],
+                max_load_kg: 1500,
+                max_gas_kg: 900,
+                required_skills: vec![],
+            },
+            created_at: now,
+            updated_at: now,
+        };
+        let vehicle = Vehicle { id: 3, data: NewVehicle { plate: "ABC-1234".into(), vehicle_type_id: 7, depot_id: 1, active: true }, created_at: now, updated_at: now };
+        DayInputs { request: request(), orders: stops, depots: vec![depot], fleet: vec![Fleet { vehicle, vehicle_type }] }
+    }
+
+    #[test]
+    fn models_cylinder_exchange_weights_windows_and_penalties() {
+        let travel = GreatCircle::new(TravelConfig::default());
+        let day = DayModel::build(inputs(vec![stop(1, vec![], Priority::Urgent)]), &travel).expect("builds");
+        let Day::Solvable(model) = day else { panic!("a truck serves a street address") };
+        let c = &model.doc.clients[0];
+        let amounts = |pairs: &[(&str, i64)]| pairs.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect::<Amounts>();
+        // Two 20 kg and one 50 kg: 90 kg of gas, full cylinders weigh twice that, empties once.
+        assert_eq!(c.delivery, amounts(&[("cylinders_20kg", 2), ("cylinders_50kg", 1), ("gas_kg", 90), ("weight_kg", 180)]));
+        assert_eq!(c.pickup, amounts(&[("cylinders_20kg", 2), ("cylinders_50kg", 1), ("weight_kg", 90)]));
+        assert_eq!(c.time_windows, vec![JsonTimeWindow { start: "13:00".into(), end: "17:00".into() }], "the customer's window");
+        assert_eq!((c.required, c.prize), (false, Some(100_000.0)), "urgent orders cost the urgent penalty");
+        assert_eq!(c.service_minutes, BASE_SERVICE_MINUTES + 3.0 * MINUTES_PER_CYLINDER);
+        let v = &model.doc.vehicle_types[0];
+        assert_eq!((v.id.as_str(), v.name.as_str(), v.count), ("V3", "ABC-1234", 1));
+        assert_eq!(v.capacity, amounts(&[("cylinders_20kg", 30), ("cylinders_50kg", 8), ("gas_kg", 900), ("weight_kg", 1500)]));
+        assert_eq!(model.doc.dimensions, ["cylinders_20kg", "cylinders_50kg", "weight_kg", "gas_kg"]);
+        assert_eq!(model.problem.num_clients(), 1);
+    }
+
+    #[test]
+    fn leaves_narrow_lane_orders_out_when_no_motorcycle_can_go() {
+        let travel = GreatCircle::new(TravelConfig::default());
+        let stops = vec![stop(1, vec![], Priority::Normal), stop(2, vec![AccessRestriction::NarrowLane], Priority::Normal)];
+        let Ok(Day::Solvable(model)) = DayModel::build(inputs(stops), &travel) else { panic!("the street order is solvable") };
+        assert_eq!(model.left_out, vec![UnassignedOrder { order_id: 2, reason: "no_compatible_vehicle".into() }]);
+        assert_eq!((model.orders.len(), model.left_out_penalty_ntd), (1, 10_000.0));
+        let only_lane = vec![stop(2, vec![AccessRestriction::NarrowLane], Priority::Normal)];
+        let Ok(Day::Unservable(plan)) = DayModel::build(inputs(only_lane), &travel) else { panic!("nothing to solve") };
+        assert_eq!((plan.routes.len(), plan.unassigned.len(), plan.cost_ntd), (0, 1, 10_000.0));
+    }
+}
