@@ -207,3 +207,64 @@ async fn a_killed_planning_job_completes_after_restart_on_postgres() {
     a_killed_planning_job_completes_after_restart(&url).await;
     db.cleanup().await;
 }
+
+/// SIGTERM while a client watches a long planning job: the event stream ends, the server exits 0
+/// promptly, and the job is back in the queue for the next process (not lost, not cancelled).
+async fn sigterm_requeues_a_running_job_and_ends_its_event_stream(url: &str) {
+    let client = reqwest::Client::new();
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut server = start_serve(url, port, &client).await;
+    let day = support::seed_day(&client, &base, 10, "2026-03-02", 1).await;
+    let request = json!({ "date": "2026-03-02", "depot_ids": [day.depot_id], "options": { "time_limit_s": 120 } });
+    let job: Value = client.post(format!("{base}/v1/plans")).json(&request).send().await.expect("POST").json().await.expect("job");
+    let id = job["id"].as_i64().expect("id");
+    let mut events = client.get(format!("{base}/v1/plans/{id}/events")).send().await.expect("events");
+    let mut text = String::new();
+    let running = async {
+        while let Some(chunk) = events.chunk().await.expect("chunk") {
+            text.push_str(&String::from_utf8_lossy(&chunk));
+            if text.contains("\"status\":\"running\"") {
+                break;
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(30), running).await.expect("the job starts running");
+
+    let term = Command::new("kill").args(["-TERM", &server.0.id().to_string()]).status().expect("run kill");
+    assert!(term.success());
+    let rest = async {
+        while let Some(chunk) = events.chunk().await.expect("chunk") {
+            text.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(20), rest).await.expect("the event stream ends on SIGTERM");
+    assert!(text.contains("event: shutdown"), "{text}");
+    let start = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = server.0.try_wait().expect("wait") {
+            break status;
+        }
+        assert!(start.elapsed() < Duration::from_secs(20), "serve did not stop within 20 s of SIGTERM");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(status.success(), "{status:?}");
+    let store = planner_api::store::Store::open(url).await.expect("open the database");
+    let job = store.get_plan_job(id).await.expect("job");
+    assert_eq!((job.status, job.attempts), (planner_api::domain::JobStatus::Queued, 1), "{job:?}");
+    store.close().await;
+}
+
+#[tokio::test]
+async fn sigterm_requeues_a_running_job_and_ends_its_event_stream_on_sqlite() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    sigterm_requeues_a_running_job_and_ends_its_event_stream(&format!("sqlite://{}", dir.path().join("lg.db").display())).await;
+}
+
+#[tokio::test]
+async fn sigterm_requeues_a_running_job_and_ends_its_event_stream_on_postgres() {
+    let db = support::Fresh::new(support::Backend::Postgres, false).await;
+    let url = pg_schema_url(db.schema().expect("a PostgreSQL schema"));
+    sigterm_requeues_a_running_job_and_ends_its_event_stream(&url).await;
+    db.cleanup().await;
+}

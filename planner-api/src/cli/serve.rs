@@ -89,8 +89,13 @@ pub fn serve(a: ServeArgs) -> anyhow::Result<ExitCode> {
         let listener = tokio::net::TcpListener::bind(a.listen).await.with_context(|| format!("cannot listen on {}", a.listen))?;
         let addr = listener.local_addr()?;
         tracing::info!(%addr, database = %redacted(&url), backend = store.backend(), workers = planner.config().workers, "listening");
-        let state = AppState { store: store.clone(), planner };
-        axum::serve(listener, app(state)).with_graceful_shutdown(shutdown_signal()).await?;
+        let state = AppState { store: store.clone(), planner: planner.clone() };
+        let stopping = async move {
+            shutdown_signal().await;
+            // End event streams, which would otherwise hold the graceful shutdown open.
+            planner.stop();
+        };
+        axum::serve(listener, app(state)).with_graceful_shutdown(stopping).await?;
         // Running plans go back to the queue for the next process or another replica.
         pool.shutdown().await;
         store.close().await;

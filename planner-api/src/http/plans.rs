@@ -5,8 +5,8 @@
 //! - `GET /v1/plans` lists jobs (newest first, `?status=`), `GET /v1/plans/{id}` reads one, with
 //!   its plan once it succeeded;
 //! - `GET /v1/plans/{id}/events` streams progress as Server-Sent Events (`status`, `progress`
-//!   with the best cost over time, and a final `done`), read from the store so any replica can
-//!   serve it;
+//!   with the best cost over time, and a final `done`; `shutdown` when this server stops), read
+//!   from the store so any replica can serve it;
 //! - `DELETE /v1/plans/{id}` cancels: a queued job at once (`200`), a running one at its next
 //!   lease renewal (`202`); a finished one is a `409 plan-finished`;
 //! - `GET /v1/plans/{id}/geojson` returns the routes for a map, `GET /v1/plans/{id}/problem` the
@@ -150,6 +150,7 @@ fn event(name: &str, data: &impl serde::Serialize) -> Event {
 async fn events(State(state): State<AppState>, Path(id): Path<String>) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     let first = job(&state, &id).await?;
     let store = state.store.clone();
+    let planner = state.planner.clone();
     let stream = async_stream::stream! {
         let mut job = first;
         let mut sent = 0usize;
@@ -174,7 +175,14 @@ async fn events(State(state): State<AppState>, Path(id): Path<String>) -> Result
                 yield Ok(event("done", &json!({ "status": job.status, "error": job.error, "plan": summary })));
                 break;
             }
-            tokio::time::sleep(EVENT_POLL).await;
+            tokio::select! {
+                () = tokio::time::sleep(EVENT_POLL) => {}
+                () = planner.stopped() => {
+                    // The server is stopping; the client reconnects to another replica.
+                    yield Ok(event("shutdown", &json!({ "detail": "the server is shutting down; reconnect" })));
+                    break;
+                }
+            }
             match store.get_plan_job(job.id).await {
                 Ok(next) => job = next,
                 Err(e) => {

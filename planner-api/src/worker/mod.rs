@@ -123,12 +123,14 @@ struct PlannerInner {
     config: WorkerConfig,
     travel: Arc<dyn TravelMatrix>,
     wake: Notify,
+    /// Set when the process shuts down, so long-lived responses (event streams) end.
+    stopping: watch::Sender<bool>,
 }
 
 impl Planner {
     /// A planner with `config` and a travel matrix source.
     pub fn new(config: WorkerConfig, travel: Arc<dyn TravelMatrix>) -> Planner {
-        Planner { inner: Arc::new(PlannerInner { config, travel, wake: Notify::new() }) }
+        Planner { inner: Arc::new(PlannerInner { config, travel, wake: Notify::new(), stopping: watch::Sender::new(false) }) }
     }
 
     /// A planner with the default configuration and the embedded great-circle matrix.
@@ -144,6 +146,18 @@ impl Planner {
     /// Wakes idle workers of this process (a job was just queued).
     pub fn wake(&self) {
         self.inner.wake.notify_waiters();
+    }
+
+    /// Marks the process as shutting down: event streams end so the server can stop.
+    pub fn stop(&self) {
+        self.inner.stopping.send_replace(true);
+    }
+
+    /// Resolves once [`Planner::stop`] was called.
+    pub async fn stopped(&self) {
+        let mut rx = self.inner.stopping.subscribe();
+        // An error means the sender is gone, which cannot happen while `self` holds it.
+        let _ = rx.wait_for(|stopping| *stopping).await;
     }
 
     /// Starts the configured number of workers on `store`.
