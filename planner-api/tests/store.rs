@@ -142,7 +142,11 @@ async fn takes_over_only_expired_leases_and_fences_the_worker_that_lost_one(back
     assert_eq!(s.renew_plan_lease(job, "b", epoch_ms(later), &[]).await.expect("renew"), Some(false));
     s.cancel_plan_job(job).await.expect("ask to cancel");
     assert_eq!(s.renew_plan_lease(job, "b", epoch_ms(later), &[]).await.expect("renew"), Some(true), "b sees the request");
-    assert!(s.finish_plan_job(job, "b", &JobEnd::Cancelled, &[]).await.expect("finish"));
+    let after_b = later + Span::seconds(31);
+    let third = s.claim_plan_job("c", after_b, epoch_ms(after_b + Span::seconds(30))).await.expect("claim").expect("taken over");
+    assert!(third.cancel_requested, "a worker taking over learns of the cancel request at once");
+    assert!(!s.finish_plan_job(job, "b", &JobEnd::Cancelled, &[]).await.expect("finish"), "b is fenced off");
+    assert!(s.finish_plan_job(job, "c", &JobEnd::Cancelled, &[]).await.expect("finish"));
     assert!(matches!(s.cancel_plan_job(job).await, Err(StoreError::AlreadyFinished(_))));
     db.cleanup().await;
 }

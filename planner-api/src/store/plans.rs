@@ -33,6 +33,8 @@ pub struct ClaimedJob {
     pub request: PlanRequest,
     /// How many times it has been claimed, this time included.
     pub attempts: i64,
+    /// Whether a client asked to cancel it (while its previous worker held it).
+    pub cancel_requested: bool,
 }
 
 /// How a worker ends a job.
@@ -232,16 +234,19 @@ impl Store {
             "UPDATE plan_jobs SET status = 'running', lease_owner = $1, lease_expires_ms = $2, attempts = attempts + 1, \
              progress = '[]', started_at = COALESCE(started_at, $3), updated_at = $3 \
              WHERE id = (SELECT id FROM plan_jobs WHERE {CLAIMABLE} ORDER BY id LIMIT 1 {lock}) AND {CLAIMABLE} \
-             RETURNING id, request, attempts"
+             RETURNING id, request, attempts, cancel_requested"
         );
-        let row: Option<(i64, String, i64)> = with_pool!(self, pool => {
+        let row: Option<(i64, String, i64, bool)> = with_pool!(self, pool => {
             let row = sqlx::query(&sql).bind(owner).bind(lease_until).bind(now).bind(epoch_ms(now)).fetch_optional(pool).await?;
             match row {
-                Some(r) => Some((r.try_get("id")?, r.try_get("request")?, r.try_get("attempts")?)),
+                Some(r) => Some((r.try_get("id")?, r.try_get("request")?, r.try_get("attempts")?, r.try_get("cancel_requested")?)),
                 None => None,
             }
         });
-        row.map(|(id, request, attempts)| Ok(ClaimedJob { id, request: json("request", &request)?, attempts })).transpose()
+        row.map(|(id, request, attempts, cancel_requested)| {
+            Ok(ClaimedJob { id, request: json("request", &request)?, attempts, cancel_requested })
+        })
+        .transpose()
     }
 
     /// Renews `owner`'s lease on job `id` and stores its progress. Returns whether a client asked

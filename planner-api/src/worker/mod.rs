@@ -221,7 +221,8 @@ impl Worker {
 
     async fn run(mut self) {
         tracing::debug!(owner = %self.owner, "planning worker started");
-        while !*self.stop.borrow() {
+        // A dropped pool (its sender gone) stops the workers too, instead of waking them forever.
+        while !*self.stop.borrow() && self.stop.has_changed().is_ok() {
             match self.store.claim_plan_job(&self.owner, Utc::now(), self.lease_until()).await {
                 Ok(Some(job)) => {
                     let id = job.id;
@@ -251,6 +252,11 @@ impl Worker {
 
     async fn run_job(&mut self, job: ClaimedJob) -> Result<(), StoreError> {
         tracing::info!(job = job.id, attempt = job.attempts, owner = %self.owner, "planning job claimed");
+        if job.cancel_requested {
+            // Asked to cancel while its previous worker held it: no need to start again.
+            self.store.finish_plan_job(job.id, &self.owner, &JobEnd::Cancelled, &[]).await?;
+            return Ok(());
+        }
         if job.attempts > self.config().max_attempts {
             let why = format!("gave up after {} attempts: the worker stopped each time", job.attempts - 1);
             self.store.finish_plan_job(job.id, &self.owner, &JobEnd::Failed(why), &[]).await?;
