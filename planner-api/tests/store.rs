@@ -6,7 +6,7 @@ mod support;
 use chrono::{Duration as Span, Utc};
 use planner_api::domain::{CustomerInput, JobStatus, DepotInput, NewCustomer, OrderInput, PlanRequestInput, VehicleInput, VehicleTypeInput};
 use planner_api::store::plans::epoch_ms;
-use planner_api::store::{CustomerFilter, JobEnd, PageRequest, Store, StoreError};
+use planner_api::store::{CustomerFilter, JobEnd, OrderFilter, PageRequest, Store, StoreError};
 use serde_json::json;
 use std::collections::BTreeSet;
 use support::{customer, Backend, Fresh, TestApp};
@@ -169,7 +169,35 @@ async fn gives_a_running_job_back_to_the_queue_on_shutdown(backend: Backend) {
     db.cleanup().await;
 }
 
+async fn fails_a_job_whose_workers_keep_dying_and_releases_its_orders(backend: Backend) {
+    let db = Fresh::new(backend, true).await;
+    let job = queue_jobs(&db.store, 1).await[0];
+    // Three workers claim it and die at once (their leases are already over).
+    for k in 0..3 {
+        let now = Utc::now();
+        let claimed = db.store.claim_plan_job(&format!("dead-{k}"), now, epoch_ms(now) - 1).await.expect("claim").expect("claimable");
+        assert_eq!(claimed.attempts, k + 1);
+    }
+    let pool = support::test_planner().spawn(&db.store);
+    let start = std::time::Instant::now();
+    let failed = loop {
+        let j = db.store.get_plan_job(job).await.expect("job");
+        if j.status.is_final() {
+            break j;
+        }
+        assert!(start.elapsed() < std::time::Duration::from_secs(30), "the job never failed: {j:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    pool.shutdown().await;
+    assert_eq!((failed.status, failed.attempts), (JobStatus::Failed, 4));
+    assert!(failed.error.as_deref().is_some_and(|e| e.contains("3 attempts")), "{:?}", failed.error);
+    let held = db.store.list_orders(&OrderFilter { plan_id: Some(job), ..OrderFilter::default() }, ALL).await.expect("orders");
+    assert_eq!(held.total, 0, "the orders are free for the next plan");
+    db.cleanup().await;
+}
+
 each_backend!(
+    fails_a_job_whose_workers_keep_dying_and_releases_its_orders,
     gives_a_running_job_back_to_the_queue_on_shutdown,
     two_stores_on_one_database_never_claim_the_same_job,
     takes_over_only_expired_leases_and_fences_the_worker_that_lost_one,
