@@ -140,19 +140,6 @@ impl Store {
         row.into_order()
     }
 
-    /// Reads the orders with these ids (missing ids are skipped), by id.
-    pub async fn orders_by_ids(&self, ids: &[i64]) -> Result<Vec<Order>, StoreError> {
-        let mut orders = Vec::with_capacity(ids.len());
-        for &id in ids {
-            match self.get_order(id).await {
-                Ok(o) => orders.push(o),
-                Err(StoreError::NotFound) => {}
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(orders)
-    }
-
     /// Stores a new order as `received` and records who took it; an unknown customer gives
     /// [`StoreError::UnknownReference`].
     pub async fn create_order(&self, o: &NewOrder, created_by: &str) -> Result<Order, StoreError> {
