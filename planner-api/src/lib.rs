@@ -1,13 +1,17 @@
 //! The LuckyGas planning service and its command line.
 //!
 //! - [`cli`]: the `luckygas` command line (solve, check, plan, replay, serve, migrate);
-//! - [`domain`]: plain types and validation (depots, customers);
+//! - [`domain`]: plain types and validation (depots, customers, vehicles, orders, plans);
 //! - [`store`]: persistence on SQLite or PostgreSQL with embedded migrations;
-//! - [`osrm`]: the OSRM `table` client (timeout, blocks, circuit breaker) for road matrices;
-//! - [`http`]: the axum application ([`http::app`]) serving `/v1/…`, `/healthz` and `/readyz`.
+//! - [`http`]: the axum application ([`http::app`]) serving `/v1/…`, `/healthz` and `/readyz`;
+//! - [`worker`]: planning jobs claimed from the store's queue and solved off the executor;
+//! - [`travel`]: travel matrices (great-circle with detour, cached per H3 cell pair, or OSRM);
+//! - [`osrm`]: the OSRM `table` client (blocks, timeout, circuit breaker) for road matrices.
 
 pub mod cli;
 pub mod domain;
 pub mod http;
 pub mod osrm;
 pub mod store;
+pub mod travel;
+pub mod worker;

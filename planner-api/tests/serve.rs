@@ -1,10 +1,11 @@
 //! End-to-end tests of `luckygas migrate` and `luckygas serve`: the real binary on a real SQLite
 //! file and on a PostgreSQL schema named in `DATABASE_URL`, spoken to over HTTP, stopped with
-//! SIGTERM.
+//! SIGTERM, or killed with SIGKILL in the middle of a planning job and started again.
 
 mod support;
 
-use serde_json::json;
+use serde_json::{json, Value};
+use std::collections::BTreeSet;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -42,9 +43,7 @@ async fn migrate_then_serve_on_postgres() {
     // An empty schema, named in the URL's `options`, so the run does not touch other tests.
     let db = support::Fresh::new(support::Backend::Postgres, false).await;
     let schema = db.schema().expect("a PostgreSQL schema").to_owned();
-    let base = support::pg_url();
-    let sep = if base.contains('?') { '&' } else { '?' };
-    migrate_then_serve(&format!("{base}{sep}options=-c%20search_path%3D{schema}")).await;
+    migrate_then_serve(&pg_schema_url(&schema)).await;
     db.store.ready().await.expect("the schema named in the URL was migrated");
     db.cleanup().await;
 }
@@ -104,4 +103,168 @@ async fn migrate_then_serve(url: &str) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert!(status.is_some_and(|s| s.success()), "serve exits 0 on SIGTERM, got {status:?}");
+}
+
+/// The URL of a fresh PostgreSQL schema, named in the URL's `options`.
+fn pg_schema_url(schema: &str) -> String {
+    let base = support::pg_url();
+    let sep = if base.contains('?') { '&' } else { '?' };
+    format!("{base}{sep}options=-c%20search_path%3D{schema}")
+}
+
+/// Starts `luckygas serve` on `url` with one planning worker and a 2 s lease, and waits until it
+/// answers `/healthz`.
+async fn start_serve(url: &str, port: u16, client: &reqwest::Client) -> Server {
+    let child = luckygas()
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .env("DATABASE_URL", url)
+        .env("PLAN_WORKERS", "1")
+        .env("PLAN_LEASE_SECONDS", "2")
+        .env("PLAN_POLL_MS", "100")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn luckygas serve");
+    let mut server = Server(child);
+    let start = std::time::Instant::now();
+    loop {
+        if client.get(format!("http://127.0.0.1:{port}/healthz")).send().await.is_ok_and(|r| r.status().is_success()) {
+            return server;
+        }
+        assert!(server.0.try_wait().ok().flatten().is_none(), "luckygas serve exited early");
+        assert!(start.elapsed() < Duration::from_secs(30), "luckygas serve did not answer /healthz within 30 s");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Kills `luckygas serve` with SIGKILL while it plans, starts it again on the same database, and
+/// checks that the job is taken up again once its lease expires and completes with every order
+/// planned or unassigned exactly once.
+async fn a_killed_planning_job_completes_after_restart(url: &str) {
+    let client = reqwest::Client::new();
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut server = start_serve(url, port, &client).await;
+    let day = support::seed_day(&client, &base, 25, "2026-03-02", 1).await;
+    let request = json!({ "date": "2026-03-02", "depot_ids": [day.depot_id], "options": { "time_limit_s": 4 } });
+    let res = client.post(format!("{base}/v1/plans")).json(&request).send().await.expect("POST plan");
+    assert_eq!(res.status().as_u16(), 202);
+    let id = res.json::<Value>().await.expect("job")["id"].as_i64().expect("id");
+
+    // Wait until the worker has claimed the job and reported progress, then kill the process.
+    let start = std::time::Instant::now();
+    loop {
+        let job: Value = client.get(format!("{base}/v1/plans/{id}")).send().await.expect("GET").json().await.expect("JSON");
+        if job["status"] == "running" && job["progress"].as_array().is_some_and(|p| !p.is_empty()) {
+            break;
+        }
+        assert!(matches!(job["status"].as_str(), Some("queued" | "running")), "the job must still be in progress when killed: {job}");
+        assert!(start.elapsed() < Duration::from_secs(30), "the job never reported progress: {job}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    server.0.kill().expect("SIGKILL luckygas serve");
+    server.0.wait().expect("reap luckygas serve");
+    drop(server);
+
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let _server = start_serve(url, port, &client).await;
+    let job = support::wait_for_plan(&client, &base, id, Duration::from_secs(90)).await;
+    assert_eq!(job["status"], "succeeded", "{job}");
+    assert_eq!(job["attempts"], 2, "claimed once before the kill and once after");
+    support::check_plan_with_solver(&client, &base, &job).await;
+
+    let plan = &job["result"];
+    let routed: Vec<i64> = plan["routes"]
+        .as_array()
+        .expect("routes")
+        .iter()
+        .flat_map(|r| r["trips"].as_array().cloned().unwrap_or_default())
+        .flat_map(|t| t["stops"].as_array().cloned().unwrap_or_default())
+        .filter_map(|s| s["order_id"].as_i64())
+        .collect();
+    let unassigned: Vec<i64> = plan["unassigned"].as_array().expect("unassigned").iter().filter_map(|u| u["order_id"].as_i64()).collect();
+    let all: BTreeSet<i64> = routed.iter().chain(&unassigned).copied().collect();
+    assert_eq!(all.len(), routed.len() + unassigned.len(), "no order planned twice");
+    assert_eq!(all, day.order_ids.iter().copied().collect::<BTreeSet<_>>(), "no order lost");
+    for &order in &routed {
+        let history: Value = client.get(format!("{base}/v1/orders/{order}/history")).send().await.expect("GET").json().await.expect("JSON");
+        let planned = history.as_array().expect("history").iter().filter(|e| e["to_status"] == "planned").count();
+        assert_eq!(planned, 1, "order {order} planned exactly once: {history}");
+    }
+}
+
+#[tokio::test]
+async fn a_killed_planning_job_completes_after_restart_on_sqlite() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    a_killed_planning_job_completes_after_restart(&format!("sqlite://{}", dir.path().join("lg.db").display())).await;
+}
+
+#[tokio::test]
+async fn a_killed_planning_job_completes_after_restart_on_postgres() {
+    let db = support::Fresh::new(support::Backend::Postgres, false).await;
+    let url = pg_schema_url(db.schema().expect("a PostgreSQL schema"));
+    a_killed_planning_job_completes_after_restart(&url).await;
+    db.cleanup().await;
+}
+
+/// SIGTERM while a client watches a long planning job: the event stream ends, the server exits 0
+/// promptly, and the job is back in the queue for the next process (not lost, not cancelled).
+async fn sigterm_requeues_a_running_job_and_ends_its_event_stream(url: &str) {
+    let client = reqwest::Client::new();
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut server = start_serve(url, port, &client).await;
+    let day = support::seed_day(&client, &base, 10, "2026-03-02", 1).await;
+    let request = json!({ "date": "2026-03-02", "depot_ids": [day.depot_id], "options": { "time_limit_s": 120 } });
+    let job: Value = client.post(format!("{base}/v1/plans")).json(&request).send().await.expect("POST").json().await.expect("job");
+    let id = job["id"].as_i64().expect("id");
+    let mut events = client.get(format!("{base}/v1/plans/{id}/events")).send().await.expect("events");
+    let mut text = String::new();
+    let running = async {
+        while let Some(chunk) = events.chunk().await.expect("chunk") {
+            text.push_str(&String::from_utf8_lossy(&chunk));
+            if text.contains("\"status\":\"running\"") {
+                break;
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(30), running).await.expect("the job starts running");
+
+    let term = Command::new("kill").args(["-TERM", &server.0.id().to_string()]).status().expect("run kill");
+    assert!(term.success());
+    let rest = async {
+        while let Some(chunk) = events.chunk().await.expect("chunk") {
+            text.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(20), rest).await.expect("the event stream ends on SIGTERM");
+    assert!(text.contains("event: shutdown"), "{text}");
+    let start = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = server.0.try_wait().expect("wait") {
+            break status;
+        }
+        assert!(start.elapsed() < Duration::from_secs(20), "serve did not stop within 20 s of SIGTERM");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(status.success(), "{status:?}");
+    let store = planner_api::store::Store::open(url).await.expect("open the database");
+    let job = store.get_plan_job(id).await.expect("job");
+    assert_eq!((job.status, job.attempts), (planner_api::domain::JobStatus::Queued, 1), "{job:?}");
+    store.close().await;
+}
+
+#[tokio::test]
+async fn sigterm_requeues_a_running_job_and_ends_its_event_stream_on_sqlite() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    sigterm_requeues_a_running_job_and_ends_its_event_stream(&format!("sqlite://{}", dir.path().join("lg.db").display())).await;
+}
+
+#[tokio::test]
+async fn sigterm_requeues_a_running_job_and_ends_its_event_stream_on_postgres() {
+    let db = support::Fresh::new(support::Backend::Postgres, false).await;
+    let url = pg_schema_url(db.schema().expect("a PostgreSQL schema"));
+    sigterm_requeues_a_running_job_and_ends_its_event_stream(&url).await;
+    db.cleanup().await;
 }

@@ -3,8 +3,12 @@
 
 mod support;
 
-use planner_api::domain::{CustomerInput, NewCustomer};
-use planner_api::store::{CustomerFilter, PageRequest, StoreError};
+use chrono::{Duration as Span, Utc};
+use planner_api::domain::{CustomerInput, JobStatus, DepotInput, NewCustomer, OrderInput, PlanRequestInput, VehicleInput, VehicleTypeInput};
+use planner_api::store::plans::epoch_ms;
+use planner_api::store::{CustomerFilter, JobEnd, OrderFilter, PageRequest, Store, StoreError};
+use serde_json::json;
+use std::collections::BTreeSet;
 use support::{customer, Backend, Fresh, TestApp};
 
 fn new_customer(code: &str, district: &str) -> NewCustomer {
@@ -66,7 +70,137 @@ async fn keeps_an_in_memory_sqlite_database_across_calls() {
     store.ready().await.expect("ready");
 }
 
+/// A depot with one truck, a customer, and one order and one queued planning job on each of
+/// `days` consecutive days; returns the job ids.
+async fn queue_jobs(s: &Store, days: u32) -> Vec<i64> {
+    let depot: DepotInput = serde_json::from_value(support::depot("板橋站")).expect("depot");
+    let depot = s.create_depot(&depot.validate().expect("valid depot")).await.expect("create depot");
+    let vt: VehicleTypeInput = serde_json::from_value(json!({
+        "name": "小貨車", "kind": "truck", "cylinder_slots": [{ "size_kg": 20, "count": 30 }], "max_load_kg": 1500, "max_gas_kg": 600
+    }))
+    .expect("type");
+    let vt = s.create_vehicle_type(&vt.validate().expect("valid type")).await.expect("create type");
+    let v: VehicleInput = serde_json::from_value(json!({ "plate": "ABC-1234", "vehicle_type_id": vt.id, "depot_id": depot.id })).expect("vehicle");
+    s.create_vehicle(&v.validate().expect("valid vehicle")).await.expect("create vehicle");
+    let mut c = new_customer("C0001", "信義區");
+    c.access_restrictions.clear();
+    let c = s.create_customer(&c).await.expect("customer");
+    let mut jobs = Vec::new();
+    for d in 1..=days {
+        let date = format!("2026-03-{d:02}");
+        let o: OrderInput = serde_json::from_value(json!({ "customer_id": c.id, "delivery_date": date, "cylinders": [{ "size_kg": 20, "quantity": 1 }] })).expect("order");
+        let (order, by) = o.validate().expect("valid order");
+        s.create_order(&order, &by).await.expect("create order");
+        let r: PlanRequestInput = serde_json::from_value(json!({ "date": date, "depot_ids": [depot.id] })).expect("request");
+        jobs.push(s.create_plan_job(&r.validate(60.0).expect("valid request")).await.expect("queue job").id);
+    }
+    jobs
+}
+
+async fn two_stores_on_one_database_never_claim_the_same_job(backend: Backend) {
+    let db = Fresh::new(backend, true).await;
+    let jobs = queue_jobs(&db.store, 12).await;
+    let other = db.another_store().await;
+    // Eight claimers over two pools race for twelve jobs.
+    let mut tasks = Vec::new();
+    for k in 0..8 {
+        let store = if k % 2 == 0 { db.store.clone() } else { other.clone() };
+        tasks.push(tokio::spawn(async move {
+            let mut mine = Vec::new();
+            let lease = epoch_ms(Utc::now() + Span::seconds(60));
+            while let Some(job) = store.claim_plan_job(&format!("worker-{k}"), Utc::now(), lease).await.expect("claim") {
+                mine.push(job.id);
+            }
+            mine
+        }));
+    }
+    let mut claimed = Vec::new();
+    for t in tasks {
+        claimed.extend(t.await.expect("claimer"));
+    }
+    let unique: BTreeSet<i64> = claimed.iter().copied().collect();
+    assert_eq!(unique.len(), claimed.len(), "a job was claimed twice: {claimed:?}");
+    assert_eq!(unique, jobs.iter().copied().collect::<BTreeSet<_>>());
+    other.close().await;
+    db.cleanup().await;
+}
+
+async fn takes_over_only_expired_leases_and_fences_the_worker_that_lost_one(backend: Backend) {
+    let db = Fresh::new(backend, true).await;
+    let s = &db.store;
+    let job = queue_jobs(s, 1).await[0];
+    let now = Utc::now();
+    let claimed = s.claim_plan_job("a", now, epoch_ms(now + Span::seconds(30))).await.expect("claim").expect("a job");
+    assert_eq!((claimed.id, claimed.attempts), (job, 1));
+    assert!(s.claim_plan_job("b", now, epoch_ms(now + Span::seconds(30))).await.expect("claim").is_none(), "the lease is live");
+    // Later than the lease: worker a is presumed dead and b takes over.
+    let later = now + Span::seconds(31);
+    let again = s.claim_plan_job("b", later, epoch_ms(later + Span::seconds(30))).await.expect("claim").expect("taken over");
+    assert_eq!((again.id, again.attempts), (job, 2));
+    assert_eq!(s.renew_plan_lease(job, "a", epoch_ms(later), &[]).await.expect("renew"), None, "a lost its lease");
+    assert!(!s.finish_plan_job(job, "a", &JobEnd::Cancelled, &[]).await.expect("finish"), "a cannot write");
+    assert_eq!(s.renew_plan_lease(job, "b", epoch_ms(later), &[]).await.expect("renew"), Some(false));
+    s.cancel_plan_job(job).await.expect("ask to cancel");
+    assert_eq!(s.renew_plan_lease(job, "b", epoch_ms(later), &[]).await.expect("renew"), Some(true), "b sees the request");
+    let after_b = later + Span::seconds(31);
+    let third = s.claim_plan_job("c", after_b, epoch_ms(after_b + Span::seconds(30))).await.expect("claim").expect("taken over");
+    assert!(third.cancel_requested, "a worker taking over learns of the cancel request at once");
+    assert!(!s.finish_plan_job(job, "b", &JobEnd::Cancelled, &[]).await.expect("finish"), "b is fenced off");
+    assert!(s.finish_plan_job(job, "c", &JobEnd::Cancelled, &[]).await.expect("finish"));
+    assert!(matches!(s.cancel_plan_job(job).await, Err(StoreError::AlreadyFinished(_))));
+    db.cleanup().await;
+}
+
+async fn gives_a_running_job_back_to_the_queue_on_shutdown(backend: Backend) {
+    let db = Fresh::new(backend, true).await;
+    let job = queue_jobs(&db.store, 1).await[0];
+    let pool = support::test_planner().spawn(&db.store);
+    let start = std::time::Instant::now();
+    while db.store.get_plan_job(job).await.expect("job").status != JobStatus::Running {
+        assert!(start.elapsed() < std::time::Duration::from_secs(30), "the worker never claimed the job");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    pool.shutdown().await;
+    let after = db.store.get_plan_job(job).await.expect("job");
+    assert_eq!((after.status, after.attempts), (JobStatus::Queued, 1), "{after:?}");
+    let now = Utc::now();
+    let next = db.store.claim_plan_job("next", now, epoch_ms(now + Span::seconds(30))).await.expect("claim");
+    assert_eq!(next.map(|j| (j.id, j.attempts)), Some((job, 2)), "another worker takes it at once");
+    db.cleanup().await;
+}
+
+async fn fails_a_job_whose_workers_keep_dying_and_releases_its_orders(backend: Backend) {
+    let db = Fresh::new(backend, true).await;
+    let job = queue_jobs(&db.store, 1).await[0];
+    // Three workers claim it and die at once (their leases are already over).
+    for k in 0..3 {
+        let now = Utc::now();
+        let claimed = db.store.claim_plan_job(&format!("dead-{k}"), now, epoch_ms(now) - 1).await.expect("claim").expect("claimable");
+        assert_eq!(claimed.attempts, k + 1);
+    }
+    let pool = support::test_planner().spawn(&db.store);
+    let start = std::time::Instant::now();
+    let failed = loop {
+        let j = db.store.get_plan_job(job).await.expect("job");
+        if j.status.is_final() {
+            break j;
+        }
+        assert!(start.elapsed() < std::time::Duration::from_secs(30), "the job never failed: {j:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    pool.shutdown().await;
+    assert_eq!((failed.status, failed.attempts), (JobStatus::Failed, 4));
+    assert!(failed.error.as_deref().is_some_and(|e| e.contains("3 attempts")), "{:?}", failed.error);
+    let held = db.store.list_orders(&OrderFilter { plan_id: Some(job), ..OrderFilter::default() }, ALL).await.expect("orders");
+    assert_eq!(held.total, 0, "the orders are free for the next plan");
+    db.cleanup().await;
+}
+
 each_backend!(
+    fails_a_job_whose_workers_keep_dying_and_releases_its_orders,
+    gives_a_running_job_back_to_the_queue_on_shutdown,
+    two_stores_on_one_database_never_claim_the_same_job,
+    takes_over_only_expired_leases_and_fences_the_worker_that_lost_one,
     migrations_are_idempotent_and_make_the_store_ready,
     is_not_ready_before_migrations_and_readyz_says_503,
     keeps_customers_and_reports_duplicates_and_missing_rows,

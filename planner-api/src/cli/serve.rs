@@ -1,10 +1,15 @@
 //! `luckygas serve [--listen ADDR]` and `luckygas migrate`: run the HTTP service or only apply
 //! the database migrations. The database comes from `DATABASE_URL` (default
-//! `sqlite://luckygas.db`, created when missing). Each command builds its own tokio runtime, so
+//! `sqlite://luckygas.db`, created when missing); planning workers and travel matrices are
+//! configured by `PLAN_*` and `TRAVEL_*` variables (see [`WorkerConfig`] and [`TravelConfig`]).
+//! Each command builds its own tokio runtime, so
 //! the rest of the command line stays synchronous.
 
 use crate::http::{app, AppState};
 use crate::store::Store;
+use crate::travel::{GreatCircle, TravelConfig};
+use crate::worker::{Planner, WorkerConfig};
+use std::sync::Arc;
 use anyhow::Context;
 use clap::Args;
 use std::net::SocketAddr;
@@ -76,11 +81,23 @@ pub fn serve(a: ServeArgs) -> anyhow::Result<ExitCode> {
     init_tracing();
     let url = database_url();
     runtime()?.block_on(async {
+        let workers = WorkerConfig::from_env().map_err(anyhow::Error::msg)?;
+        let travel = TravelConfig::from_env()?;
         let store = Store::open(&url).await.with_context(|| format!("cannot open and migrate {}", redacted(&url)))?;
+        let planner = Planner::new(workers, Arc::new(GreatCircle::new(travel)));
+        let pool = planner.spawn(&store);
         let listener = tokio::net::TcpListener::bind(a.listen).await.with_context(|| format!("cannot listen on {}", a.listen))?;
         let addr = listener.local_addr()?;
-        tracing::info!(%addr, database = %redacted(&url), backend = store.backend(), "listening");
-        axum::serve(listener, app(AppState { store: store.clone() })).with_graceful_shutdown(shutdown_signal()).await?;
+        tracing::info!(%addr, database = %redacted(&url), backend = store.backend(), workers = planner.config().workers, "listening");
+        let state = AppState { store: store.clone(), planner: planner.clone() };
+        let stopping = async move {
+            shutdown_signal().await;
+            // End event streams, which would otherwise hold the graceful shutdown open.
+            planner.stop();
+        };
+        axum::serve(listener, app(state)).with_graceful_shutdown(stopping).await?;
+        // Running plans go back to the queue for the next process or another replica.
+        pool.shutdown().await;
         store.close().await;
         tracing::info!("stopped");
         Ok(ExitCode::SUCCESS)

@@ -171,7 +171,7 @@ pub struct Customer {
 }
 
 /// Parses `HH:MM` (00:00–23:59, or 24:00 as the end of the day) into minutes after midnight.
-fn minutes(s: &str) -> Option<u32> {
+pub(crate) fn minutes(s: &str) -> Option<u32> {
     let (h, m) = s.split_once(':')?;
     if h.len() != 2 || m.len() != 2 || !h.bytes().chain(m.bytes()).all(|b| b.is_ascii_digit()) {
         return None;
@@ -279,17 +279,22 @@ fn time_windows(errors: &mut Vec<FieldError>, windows: Vec<TimeWindow>) -> Vec<T
 }
 
 fn usual_cylinders(errors: &mut Vec<FieldError>, cylinders: Vec<UsualCylinder>) -> Vec<UsualCylinder> {
+    cylinder_lines(errors, "usual_cylinders", cylinders)
+}
+
+/// Checks cylinder lines at `field`: known sizes, each once, 1–[`MAX_CYLINDERS_PER_SIZE`] each.
+pub(crate) fn cylinder_lines(errors: &mut Vec<FieldError>, field: &str, cylinders: Vec<UsualCylinder>) -> Vec<UsualCylinder> {
     let mut seen = Vec::new();
     for (i, c) in cylinders.iter().enumerate() {
         if !CYLINDER_SIZES_KG.contains(&c.size_kg) {
-            errors.push(FieldError::new(format!("usual_cylinders[{i}].size_kg"), FieldProblem::NotAllowed { allowed: CYLINDER_SIZE_NAMES }));
+            errors.push(FieldError::new(format!("{field}[{i}].size_kg"), FieldProblem::NotAllowed { allowed: CYLINDER_SIZE_NAMES }));
         } else if seen.contains(&c.size_kg) {
-            errors.push(FieldError::new(format!("usual_cylinders[{i}].size_kg"), FieldProblem::Duplicate));
+            errors.push(FieldError::new(format!("{field}[{i}].size_kg"), FieldProblem::Duplicate));
         }
         seen.push(c.size_kg);
         if !(1..=MAX_CYLINDERS_PER_SIZE).contains(&c.quantity) {
             let range = FieldProblem::OutOfRange { min: 1.0, max: f64::from(MAX_CYLINDERS_PER_SIZE) };
-            errors.push(FieldError::new(format!("usual_cylinders[{i}].quantity"), range));
+            errors.push(FieldError::new(format!("{field}[{i}].quantity"), range));
         }
     }
     cylinders

@@ -1,10 +1,12 @@
-//! Plain domain types of the service (no HTTP, no SQL): what depots, customers, vehicle types, vehicles and drivers are, and the
+//! Plain domain types of the service (no HTTP, no SQL): what depots, customers, vehicle types, vehicles, drivers, orders and plans are, and the
 //! rules their fields must satisfy. Validation returns every failing field at once, each named by
 //! its JSON path, so the API can report them together.
 
 pub mod customer;
 pub mod depot;
 pub mod driver;
+pub mod order;
+pub mod plan;
 pub mod validation;
 pub mod vehicle;
 pub mod vehicle_type;
@@ -12,6 +14,8 @@ pub mod vehicle_type;
 pub use customer::{AccessRestriction, Customer, CustomerInput, NewCustomer, PaymentMethod, TimeWindow, UsualCylinder};
 pub use depot::{Depot, DepotInput, NewDepot};
 pub use driver::{Driver, DriverInput, NewDriver};
+pub use order::{NewOrder, Order, OrderEvent, OrderInput, OrderStatus, Priority, StatusChange, StatusChangeInput, TimePreference};
+pub use plan::{JobStatus, PlanJob, PlanOptions, PlanRequest, PlanRequestInput, PlanResult, ProgressPoint};
 pub use validation::{FieldError, FieldProblem, Lang};
 pub use vehicle::{NewVehicle, Vehicle, VehicleInput};
 pub use vehicle_type::{CylinderSlots, NewVehicleType, VehicleKind, VehicleType, VehicleTypeInput};

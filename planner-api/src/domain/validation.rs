@@ -65,6 +65,10 @@ pub enum FieldProblem {
     InvalidJson(String),
     /// The id names no existing row.
     UnknownReference,
+    /// No received order waits for planning on this day.
+    NothingToPlan,
+    /// None of these depots has an active vehicle.
+    NoVehicles,
 }
 
 /// One failing field: its JSON path (`lat`, `time_windows[1].end`) and the problem.
@@ -107,6 +111,8 @@ impl FieldError {
             FieldProblem::TooMany { .. } => "too_many",
             FieldProblem::InvalidJson(_) => "invalid_type",
             FieldProblem::UnknownReference => "unknown_reference",
+            FieldProblem::NothingToPlan => "nothing_to_plan",
+            FieldProblem::NoVehicles => "no_vehicles",
         }
     }
 
@@ -136,6 +142,10 @@ impl FieldError {
             (P::InvalidJson(detail), Lang::En) => format!("has the wrong type or shape: {detail}"),
             (P::UnknownReference, Lang::ZhTw) => "指定的資料不存在".into(),
             (P::UnknownReference, Lang::En) => "names nothing that exists".into(),
+            (P::NothingToPlan, Lang::ZhTw) => "這一天沒有待排程的訂單".into(),
+            (P::NothingToPlan, Lang::En) => "no received order waits for planning on this day".into(),
+            (P::NoVehicles, Lang::ZhTw) => "這些站點沒有可用的車輛".into(),
+            (P::NoVehicles, Lang::En) => "none of these depots has an active vehicle".into(),
         }
     }
 

@@ -57,6 +57,32 @@ pub enum ApiError {
         /// What was to be deleted.
         resource: &'static str,
     },
+    /// The order's lifecycle does not allow this status change (409).
+    #[error("invalid transition from {from} to {to}")]
+    InvalidTransition {
+        /// The order's status now.
+        from: &'static str,
+        /// The status asked for.
+        to: &'static str,
+    },
+    /// The order is past `received` or held by a planning job, so its fields cannot change (409).
+    #[error("order locked while {status}")]
+    OrderLocked {
+        /// The order's status.
+        status: &'static str,
+    },
+    /// The planning job has already finished and cannot be cancelled (409).
+    #[error("plan already {status}")]
+    PlanFinished {
+        /// Its final status.
+        status: &'static str,
+    },
+    /// The planning job has no plan yet, or never will (409).
+    #[error("plan not available while {status}")]
+    PlanNotReady {
+        /// Its status.
+        status: &'static str,
+    },
     /// The body is larger than the limit (413).
     #[error("payload too large")]
     PayloadTooLarge,
@@ -77,7 +103,12 @@ impl ApiError {
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            ApiError::Conflict { .. } | ApiError::InUse { .. } => StatusCode::CONFLICT,
+            ApiError::Conflict { .. }
+            | ApiError::InUse { .. }
+            | ApiError::InvalidTransition { .. }
+            | ApiError::OrderLocked { .. }
+            | ApiError::PlanFinished { .. }
+            | ApiError::PlanNotReady { .. } => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::NotReady(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -96,6 +127,10 @@ impl ApiError {
             ApiError::MethodNotAllowed => "method-not-allowed",
             ApiError::Conflict { .. } => "conflict",
             ApiError::InUse { .. } => "in-use",
+            ApiError::InvalidTransition { .. } => "invalid-transition",
+            ApiError::OrderLocked { .. } => "order-locked",
+            ApiError::PlanFinished { .. } => "plan-finished",
+            ApiError::PlanNotReady { .. } => "plan-not-ready",
             ApiError::PayloadTooLarge => "payload-too-large",
             ApiError::NotReady(_) => "not-ready",
             ApiError::Internal(_) => "internal",
@@ -113,6 +148,10 @@ impl ApiError {
             ApiError::MethodNotAllowed => ("不允許的方法", "Method not allowed"),
             ApiError::Conflict { .. } => ("資料衝突", "Conflict"),
             ApiError::InUse { .. } => ("資料使用中", "Still in use"),
+            ApiError::InvalidTransition { .. } => ("不允許的狀態變更", "Invalid status transition"),
+            ApiError::OrderLocked { .. } => ("訂單無法修改", "Order locked"),
+            ApiError::PlanFinished { .. } => ("排程已結束", "Plan already finished"),
+            ApiError::PlanNotReady { .. } => ("排程結果尚未產生", "Plan not available"),
             ApiError::PayloadTooLarge => ("請求內容過大", "Payload too large"),
             ApiError::NotReady(_) => ("服務尚未就緒", "Service not ready"),
             ApiError::Internal(_) => ("伺服器內部錯誤", "Internal server error"),
@@ -143,6 +182,20 @@ impl ApiError {
             (ApiError::Conflict { field }, Lang::En) => format!("the value of {field} is already taken"),
             (ApiError::InUse { resource }, Lang::ZhTw) => format!("此{}仍被其他資料使用，無法刪除", zh_resource(resource)),
             (ApiError::InUse { resource }, Lang::En) => format!("this {resource} is still in use and cannot be deleted"),
+            (ApiError::InvalidTransition { from, to }, Lang::ZhTw) => {
+                format!("訂單狀態不能從「{}」變更為「{}」", zh_status(from), zh_status(to))
+            }
+            (ApiError::InvalidTransition { from, to }, Lang::En) => format!("an order cannot go from {from} to {to}"),
+            (ApiError::OrderLocked { status }, Lang::ZhTw) => {
+                format!("訂單目前為「{}」或正在排程中，只有尚未排程的訂單可以修改", zh_status(status))
+            }
+            (ApiError::OrderLocked { status }, Lang::En) => {
+                format!("the order is {status} or being planned; only received orders that no plan holds can be changed")
+            }
+            (ApiError::PlanFinished { status }, Lang::ZhTw) => format!("此排程已是「{}」，無法取消", zh_status(status)),
+            (ApiError::PlanFinished { status }, Lang::En) => format!("this plan is already {status} and cannot be cancelled"),
+            (ApiError::PlanNotReady { status }, Lang::ZhTw) => format!("此排程目前為「{}」，沒有路線結果", zh_status(status)),
+            (ApiError::PlanNotReady { status }, Lang::En) => format!("this plan is {status} and has no routes"),
             (ApiError::PayloadTooLarge, Lang::ZhTw) => format!("請求內容不可超過 {} 位元組", super::BODY_LIMIT),
             (ApiError::PayloadTooLarge, Lang::En) => format!("the request body must be at most {} bytes", super::BODY_LIMIT),
             (ApiError::NotReady(_), Lang::ZhTw) => "資料庫無法連線或尚未完成遷移".into(),
@@ -183,6 +236,22 @@ impl ApiError {
     }
 }
 
+/// Order and plan statuses in Traditional Chinese.
+fn zh_status(status: &str) -> &'static str {
+    match status {
+        "received" => "已接單",
+        "planned" => "已排程",
+        "dispatched" => "已出車",
+        "delivered" => "已送達",
+        "failed" => "配送失敗",
+        "cancelled" => "已取消",
+        "queued" => "排隊中",
+        "running" => "計算中",
+        "succeeded" => "已完成",
+        _ => "未知",
+    }
+}
+
 fn zh_resource(resource: &str) -> &'static str {
     match resource {
         "customer" => "客戶",
@@ -191,6 +260,9 @@ fn zh_resource(resource: &str) -> &'static str {
         "driver" => "司機",
         "vehicle" => "車輛",
         "record" => "資料",
+        "order" => "訂單",
+        "plan" => "排程",
+        "solver input" => "求解資料",
         _ => "路徑",
     }
 }
@@ -203,6 +275,10 @@ impl From<StoreError> for ApiError {
                 fields.into_iter().map(|f| FieldError::new(f, crate::domain::FieldProblem::UnknownReference)).collect(),
             ),
             StoreError::InUse => ApiError::InUse { resource: "record" },
+            StoreError::Invalid(errors) => ApiError::Validation(errors),
+            StoreError::InvalidTransition { from, to } => ApiError::InvalidTransition { from: from.as_str(), to: to.as_str() },
+            StoreError::OrderLocked(status) => ApiError::OrderLocked { status: status.as_str() },
+            StoreError::AlreadyFinished(status) => ApiError::PlanFinished { status: status.as_str() },
             // Callers map NotFound to their resource; this is the fallback.
             StoreError::NotFound => ApiError::NotFound { resource: "route" },
             other => ApiError::Internal(other.to_string()),

@@ -71,6 +71,15 @@ pub struct ListParams {
     pub page: PageRequest,
     /// `district=` filter.
     pub district: Option<String>,
+    /// Every query parameter, for resources with their own filters.
+    pub query: HashMap<String, String>,
+}
+
+impl ListParams {
+    /// A non-blank query parameter, trimmed.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.query.get(name).map(|v| v.trim()).filter(|v| !v.is_empty())
+    }
 }
 
 fn number(errors: &mut Vec<FieldError>, params: &HashMap<String, String>, name: &str, default: i64, min: i64, max: i64) -> i64 {
@@ -100,7 +109,7 @@ impl<S: Send + Sync> FromRequestParts<S> for ListParams {
             return Err(ApiError::Validation(errors));
         }
         let district = params.get("district").map(|d| d.trim().to_owned()).filter(|d| !d.is_empty());
-        Ok(ListParams { page: PageRequest { limit, offset }, district })
+        Ok(ListParams { page: PageRequest { limit, offset }, district, query: params })
     }
 }
 

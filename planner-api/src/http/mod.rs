@@ -7,10 +7,13 @@ pub mod drivers;
 pub mod error;
 pub mod extract;
 pub mod health;
+pub mod orders;
+pub mod plans;
 pub mod vehicle_types;
 pub mod vehicles;
 
 use crate::store::{Page, PageRequest, Store};
+use crate::worker::Planner;
 use axum::http::{HeaderName, Request};
 use axum::{middleware, Router};
 use serde::Serialize;
@@ -29,6 +32,16 @@ pub const BODY_LIMIT: usize = 1024 * 1024;
 pub struct AppState {
     /// The database.
     pub store: Store,
+    /// The planning side: limits, and a bell to wake this process's workers.
+    pub planner: Planner,
+}
+
+impl AppState {
+    /// State with the default planner configuration (workers are started separately, see
+    /// [`Planner::spawn`]).
+    pub fn new(store: Store) -> AppState {
+        AppState { store, planner: Planner::with_defaults() }
+    }
 }
 
 /// One page of a list endpoint.
@@ -61,6 +74,8 @@ pub fn app(state: AppState) -> Router {
         .nest("/v1/vehicle-types", vehicle_types::router())
         .nest("/v1/vehicles", vehicles::router())
         .nest("/v1/drivers", drivers::router())
+        .nest("/v1/orders", orders::router())
+        .nest("/v1/plans", plans::router())
         .fallback(|| async { ApiError::NotFound { resource: "route" } })
         .with_state(state)
         // Layers run outside-in from the last one added: a request first gets an id, then a

@@ -1,7 +1,7 @@
 //! SQL for customers. Time windows, usual cylinders and access restrictions are stored as JSON
 //! text in both backends.
 
-use super::{unique, with_pool, Page, PageRequest, Store, StoreError};
+use super::{in_use, unique, with_pool, Page, PageRequest, Store, StoreError};
 use crate::domain::{Customer, NewCustomer, PaymentMethod};
 use chrono::{DateTime, Utc};
 use sqlx::Row;
@@ -171,9 +171,9 @@ impl Store {
         row.into_customer()
     }
 
-    /// Deletes a customer.
+    /// Deletes a customer; one with orders gives [`StoreError::InUse`].
     pub async fn delete_customer(&self, id: i64) -> Result<(), StoreError> {
-        let affected = with_pool!(self, pool => sqlx::query("DELETE FROM customers WHERE id = $1").bind(id).execute(pool).await?.rows_affected());
+        let affected = with_pool!(self, pool => sqlx::query("DELETE FROM customers WHERE id = $1").bind(id).execute(pool).await.map_err(in_use)?.rows_affected());
         if affected == 0 {
             Err(StoreError::NotFound)
         } else {

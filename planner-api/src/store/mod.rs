@@ -9,6 +9,8 @@
 pub mod customers;
 pub mod depots;
 pub mod drivers;
+pub mod orders;
+pub mod plans;
 pub mod vehicles;
 mod migrations;
 pub mod vehicle_types;
@@ -20,6 +22,8 @@ use std::str::FromStr;
 use std::time::Duration;
 
 pub use customers::CustomerFilter;
+pub use orders::OrderFilter;
+pub use plans::{ClaimedJob, JobEnd};
 
 /// Errors of the store.
 #[derive(Debug, thiserror::Error)]
@@ -42,6 +46,24 @@ pub enum StoreError {
     /// The row is still referenced by others (e.g. a depot with vehicles) and cannot be deleted.
     #[error("still in use")]
     InUse,
+    /// Fields of the request are invalid in the light of stored data (unknown depots, nothing
+    /// to plan), each named.
+    #[error("invalid: {0:?}")]
+    Invalid(Vec<crate::domain::FieldError>),
+    /// The order's lifecycle does not allow this move.
+    #[error("an order cannot go from {from:?} to {to:?}")]
+    InvalidTransition {
+        /// Its status now.
+        from: crate::domain::OrderStatus,
+        /// The status asked for.
+        to: crate::domain::OrderStatus,
+    },
+    /// The order is no longer `received`, or a planning job holds it, so it cannot be edited.
+    #[error("the order cannot be changed while {0:?} or being planned")]
+    OrderLocked(crate::domain::OrderStatus),
+    /// The planning job has already finished.
+    #[error("the planning job is already {0:?}")]
+    AlreadyFinished(crate::domain::JobStatus),
     /// Applying or listing migrations failed.
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),

@@ -5,6 +5,10 @@
 
 use planner_api::http::{app, AppState};
 use planner_api::store::Store;
+use planner_api::travel::{GreatCircle, TravelConfig};
+use planner_api::worker::{Planner, WorkerConfig, WorkerPool};
+use std::sync::Arc;
+use std::time::Duration;
 use serde_json::{json, Value};
 use sqlx::postgres::{PgConnectOptions, PgPool};
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePool};
@@ -75,6 +79,18 @@ impl Fresh {
         }
     }
 
+    /// Another pool on the same database (another process or replica would have its own).
+    pub async fn another_store(&self) -> Store {
+        match (&self.dir, &self.schema) {
+            (Some(dir), _) => Store::open(&format!("sqlite://{}", dir.path().join("luckygas.db").display())).await.expect("reopen SQLite"),
+            (None, Some(schema)) => {
+                let options = PgConnectOptions::from_str(&pg_url()).expect("DATABASE_URL_PG parses").options([("search_path", schema.as_str())]);
+                Store::open_postgres(options).await.expect("reconnect to the PostgreSQL test schema")
+            }
+            (None, None) => panic!("a fresh database is a SQLite file or a PostgreSQL schema"),
+        }
+    }
+
     /// The PostgreSQL schema, if any.
     pub fn schema(&self) -> Option<&str> {
         self.schema.as_deref()
@@ -99,6 +115,32 @@ pub struct TestApp {
     pub client: reqwest::Client,
     db: Fresh,
     server: tokio::task::JoinHandle<()>,
+    workers: WorkerPool,
+}
+
+/// A second server on the database of a [`TestApp`].
+pub struct Replica {
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+    store: Store,
+    server: tokio::task::JoinHandle<()>,
+    workers: WorkerPool,
+}
+
+impl Replica {
+    /// Stops the replica and closes its pool.
+    pub async fn finish(self) {
+        self.workers.shutdown().await;
+        self.server.abort();
+        let _ = self.server.await;
+        self.store.close().await;
+    }
+}
+
+/// The planner of test servers: one worker that looks for work every 50 ms.
+pub fn test_planner() -> Planner {
+    let config = WorkerConfig { workers: 1, poll: Duration::from_millis(50), lease: Duration::from_secs(5), ..WorkerConfig::default() };
+    Planner::new(config, Arc::new(GreatCircle::new(TravelConfig::default())))
 }
 
 impl TestApp {
@@ -112,14 +154,32 @@ impl TestApp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0");
         let addr = listener.local_addr().expect("local addr");
         let store = db.store.clone();
+        let planner = test_planner();
+        let workers = planner.spawn(&store);
         let server = tokio::spawn(async move {
-            axum::serve(listener, app(AppState { store })).await.expect("server runs");
+            axum::serve(listener, app(AppState { store, planner })).await.expect("server runs");
         });
-        TestApp { base: format!("http://{addr}"), client: reqwest::Client::new(), db, server }
+        TestApp { base: format!("http://{addr}"), client: reqwest::Client::new(), db, server, workers }
+    }
+
+    /// Starts another server with its own worker and its own pool on the same database, as a
+    /// second replica would run.
+    pub async fn replica(&self) -> Replica {
+        let store = self.db.another_store().await;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0");
+        let addr = listener.local_addr().expect("local addr");
+        let planner = test_planner();
+        let workers = planner.spawn(&store);
+        let served = store.clone();
+        let server = tokio::spawn(async move {
+            axum::serve(listener, app(AppState { store: served, planner })).await.expect("replica runs");
+        });
+        Replica { base: format!("http://{addr}"), store, server, workers }
     }
 
     /// Stops the server and removes the database.
     pub async fn finish(self) {
+        self.workers.shutdown().await;
         self.server.abort();
         // Wait until the server task has let go of its store clone.
         let _ = self.server.await;
@@ -225,4 +285,144 @@ macro_rules! each_backend {
             })*
         }
     };
+}
+
+/// What [`seed_day`] created.
+#[derive(Clone, Debug)]
+pub struct SeededDay {
+    /// The depot.
+    pub depot_id: i64,
+    /// Its vehicles (two trucks, one heavy motorcycle).
+    pub vehicle_ids: Vec<i64>,
+    /// The customers, one per order.
+    pub customer_ids: Vec<i64>,
+    /// The orders of the day.
+    pub order_ids: Vec<i64>,
+}
+
+async fn post_ok(client: &reqwest::Client, base: &str, path: &str, body: &Value) -> Value {
+    let res = client.post(format!("{base}{path}")).json(body).send().await.expect("request sent");
+    let status = res.status().as_u16();
+    let body: Value = res.json().await.expect("JSON body");
+    assert_eq!(status, 201, "POST {path}: {body}");
+    body
+}
+
+/// Creates through the API a depot in Taipei, a truck type and a heavy-motorcycle type, two
+/// trucks and a motorcycle, and `n` customers spread over the city, each with one order for
+/// `date` (1–3 cylinders of 20 kg, some with a 50 kg one, the fifth urgent, every seventh in a
+/// narrow lane, mornings and afternoons alternating). Customer codes start at `C{first}`.
+pub async fn seed_day(client: &reqwest::Client, base: &str, n: usize, date: &str, first: usize) -> SeededDay {
+    let depot = post_ok(client, base, "/v1/depots", &json!({ "name": "內湖站", "address": "台北市內湖區瑞光路 1 號", "lat": 25.0752, "lon": 121.5753 })).await;
+    let depot_id = depot["id"].as_i64().expect("depot id");
+    let truck = json!({
+        "name": format!("小貨車-{first}"), "kind": "truck",
+        "cylinder_slots": [{ "size_kg": 20, "count": 30 }, { "size_kg": 50, "count": 8 }],
+        "max_load_kg": 1500, "max_gas_kg": 900, "required_skills": ["hazmat_permit"]
+    });
+    let truck_type = post_ok(client, base, "/v1/vehicle-types", &truck).await["id"].clone();
+    let moto = json!({ "name": format!("重型機車-{first}"), "kind": "heavy_motorcycle", "cylinder_slots": [{ "size_kg": 20, "count": 2 }], "max_load_kg": 80, "max_gas_kg": 60 });
+    let moto_type = post_ok(client, base, "/v1/vehicle-types", &moto).await["id"].clone();
+    let mut vehicle_ids = Vec::new();
+    for (k, (prefix, kind)) in [("TRK", &truck_type), ("TRK", &truck_type), ("MTR", &moto_type)].into_iter().enumerate() {
+        let plate = format!("{prefix}-{:04}", first * 10 + k);
+        let v = post_ok(client, base, "/v1/vehicles", &json!({ "plate": plate, "vehicle_type_id": kind, "depot_id": depot_id })).await;
+        vehicle_ids.push(v["id"].as_i64().expect("vehicle id"));
+    }
+    let mut customer_ids = Vec::new();
+    let mut order_ids = Vec::new();
+    // A small linear congruential sequence spreads the customers deterministically.
+    let mut x: u64 = 12345 + first as u64;
+    let mut next = || {
+        x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (x >> 33) as f64 / (1u64 << 31) as f64
+    };
+    for i in 0..n {
+        let lat = 25.00 + 0.08 * next();
+        let lon = 121.48 + 0.12 * next();
+        let restrictions = if i % 7 == 6 { json!(["narrow_lane"]) } else { json!([]) };
+        let c = json!({
+            "code": format!("C{:05}", first + i), "name": format!("客戶{}", first + i), "address": "台北市",
+            "district": "信義區", "lat": lat, "lon": lon, "time_windows": [],
+            "usual_cylinders": [{ "size_kg": 20, "quantity": 1 }], "access_restrictions": restrictions, "payment_method": "cash"
+        });
+        let customer_id = post_ok(client, base, "/v1/customers", &c).await["id"].as_i64().expect("customer id");
+        customer_ids.push(customer_id);
+        let mut cylinders = vec![json!({ "size_kg": 20, "quantity": 1 + i % 3 })];
+        if i % 4 == 3 && i % 7 != 6 {
+            cylinders.push(json!({ "size_kg": 50, "quantity": 1 }));
+        }
+        if i % 7 == 6 {
+            cylinders = vec![json!({ "size_kg": 20, "quantity": 1 })];
+        }
+        let order = json!({
+            "customer_id": customer_id, "delivery_date": date, "cylinders": cylinders,
+            "preference": if i % 2 == 0 { "morning" } else { "afternoon" },
+            "priority": if i % 5 == 4 { "urgent" } else { "normal" }, "created_by": "客服小美"
+        });
+        order_ids.push(post_ok(client, base, "/v1/orders", &order).await["id"].as_i64().expect("order id"));
+    }
+    SeededDay { depot_id, vehicle_ids, customer_ids, order_ids }
+}
+
+/// Polls `GET /v1/plans/{id}` every 100 ms until the job is final or `deadline` passes (then
+/// panics with the last state).
+pub async fn wait_for_plan(client: &reqwest::Client, base: &str, id: i64, deadline: Duration) -> Value {
+    let start = std::time::Instant::now();
+    loop {
+        let job: Value = client.get(format!("{base}/v1/plans/{id}")).send().await.expect("GET plan").json().await.expect("plan JSON");
+        if matches!(job["status"].as_str(), Some("succeeded" | "failed" | "cancelled")) {
+            return job;
+        }
+        assert!(start.elapsed() < deadline, "plan {id} not finished within {deadline:?}: {job}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Checks a succeeded plan with the solver's independent checker: rebuilds the solver input the
+/// service planned (`GET /v1/plans/{id}/problem`), maps the returned routes (plates, order ids,
+/// depots) back to solver indices, and asserts that the solution is feasible and that the
+/// service's distances and cost are the checker's.
+pub async fn check_plan_with_solver(client: &reqwest::Client, base: &str, job: &Value) {
+    let id = job["id"].as_i64().expect("plan id");
+    let text = client.get(format!("{base}/v1/plans/{id}/problem")).send().await.expect("GET problem").text().await.expect("text");
+    let (doc, problem) = solver::io::json::parse(&text).expect("the stored problem parses and builds");
+    let plan = &job["result"];
+    let mut routes = Vec::new();
+    for r in plan["routes"].as_array().expect("routes") {
+        let vehicle_type = doc.vehicle_type_index(&format!("V{}", r["vehicle_id"])).expect("route of a known vehicle");
+        let trips = r["trips"]
+            .as_array()
+            .expect("trips")
+            .iter()
+            .map(|t| solver::Trip {
+                depot: doc.depot_index(&format!("D{}", t["depot_id"])).expect("known depot"),
+                visits: t["stops"]
+                    .as_array()
+                    .expect("stops")
+                    .iter()
+                    .map(|s| doc.client_index(&format!("O{}", s["order_id"])).expect("stop of a planned order"))
+                    .collect(),
+            })
+            .collect();
+        routes.push(solver::Route { vehicle_type, trips });
+    }
+    let unassigned = plan["unassigned"]
+        .as_array()
+        .expect("unassigned")
+        .iter()
+        .filter_map(|u| doc.client_index(&format!("O{}", u["order_id"])).map(|client| (client, u["reason"].clone())))
+        .map(|(client, reason)| solver::Unassigned { client, reason: serde_json::from_value(reason).expect("a solver reason") })
+        .collect();
+    let solution = solver::Solution { routes, unassigned };
+    let report = solver::check::check(&problem, &solution);
+    assert!(report.is_feasible(), "violations: {:?}", report.violations);
+    assert_eq!(plan["feasible"], true);
+    assert_eq!(plan["distance_m"].as_i64(), Some(report.cost.distance));
+    let cost = solver::io::json::cost_to_ntd(report.cost.total);
+    assert!((plan["cost_ntd"].as_f64().expect("cost") - cost).abs() < 1e-6, "cost {} vs checker {cost}", plan["cost_ntd"]);
+    for (r, rep) in plan["routes"].as_array().expect("routes").iter().zip(&report.routes) {
+        assert_eq!(r["distance_m"].as_i64(), Some(rep.distance));
+        assert_eq!(r["duration_s"].as_i64(), Some(rep.duration));
+    }
 }

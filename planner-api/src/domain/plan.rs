@@ -1,0 +1,404 @@
+//! Planning: a request to plan one delivery day from some depots ([`PlanRequestInput`], validated
+//! into [`PlanRequest`]), the job that carries it out ([`PlanJob`], [`JobStatus`]), its progress
+//! ([`ProgressPoint`]) and its result ([`PlanResult`]: routes per vehicle, unassigned orders).
+
+use super::customer::minutes;
+use super::order::parse_date;
+use super::validation::{FieldError, FieldProblem};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Default search time of a plan, in seconds.
+pub const DEFAULT_TIME_LIMIT_S: f64 = 10.0;
+/// At most this many depots per plan.
+pub const MAX_DEPOTS: usize = 50;
+
+/// Options of a plan as sent by clients; every field has a default.
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct PlanOptionsInput {
+    /// Search time in seconds.
+    #[serde(default)]
+    pub time_limit_s: Option<f64>,
+    /// Cost in NT$ of using a vehicle for the day.
+    #[serde(default)]
+    pub fixed_cost_ntd: Option<f64>,
+    /// Cost in NT$ per km driven.
+    #[serde(default)]
+    pub cost_per_km_ntd: Option<f64>,
+    /// Cost in NT$ per hour on the road.
+    #[serde(default)]
+    pub cost_per_hour_ntd: Option<f64>,
+    /// Cost in NT$ of leaving a normal order out.
+    #[serde(default)]
+    pub unserved_penalty_ntd: Option<f64>,
+    /// Cost in NT$ of leaving an urgent order out.
+    #[serde(default)]
+    pub urgent_penalty_ntd: Option<f64>,
+    /// Start of the vehicles' shift, `HH:MM`.
+    #[serde(default)]
+    pub shift_start: Option<String>,
+    /// End of the vehicles' shift, `HH:MM`.
+    #[serde(default)]
+    pub shift_end: Option<String>,
+    /// Most trips (depot reloads + 1) per vehicle.
+    #[serde(default)]
+    pub max_trips: Option<usize>,
+    /// Seed of the search.
+    #[serde(default)]
+    pub seed: Option<u64>,
+}
+
+/// A plan request as sent by clients.
+#[derive(Clone, Debug, Deserialize)]
+pub struct PlanRequestInput {
+    /// The delivery day, `YYYY-MM-DD`.
+    #[serde(default)]
+    pub date: String,
+    /// Depots whose active vehicles may be used.
+    #[serde(default)]
+    pub depot_ids: Vec<i64>,
+    /// Search options and objective weights.
+    #[serde(default)]
+    pub options: PlanOptionsInput,
+}
+
+/// Validated options, with defaults filled in.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PlanOptions {
+    /// Search time in seconds.
+    pub time_limit_s: f64,
+    /// NT$ per vehicle used.
+    pub fixed_cost_ntd: f64,
+    /// NT$ per km.
+    pub cost_per_km_ntd: f64,
+    /// NT$ per hour.
+    pub cost_per_hour_ntd: f64,
+    /// NT$ for each normal order left out.
+    pub unserved_penalty_ntd: f64,
+    /// NT$ for each urgent order left out.
+    pub urgent_penalty_ntd: f64,
+    /// Shift start, `HH:MM`.
+    pub shift_start: String,
+    /// Shift end, `HH:MM`.
+    pub shift_end: String,
+    /// Most trips per vehicle.
+    pub max_trips: usize,
+    /// Seed of the search.
+    pub seed: u64,
+}
+
+/// A validated plan request (the store checks that the depots exist).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PlanRequest {
+    /// The delivery day.
+    pub date: NaiveDate,
+    /// Depots whose vehicles are used, each once.
+    pub depot_ids: Vec<i64>,
+    /// Options.
+    pub options: PlanOptions,
+}
+
+fn number(errors: &mut Vec<FieldError>, field: &str, value: Option<f64>, default: f64, min: f64, max: f64) -> f64 {
+    match value {
+        None => default,
+        Some(v) if v.is_finite() && (min..=max).contains(&v) => v,
+        Some(_) => {
+            errors.push(FieldError::new(format!("options.{field}"), FieldProblem::OutOfRange { min, max }));
+            default
+        }
+    }
+}
+
+impl PlanRequestInput {
+    /// Validates every field; `max_time_limit_s` is the service's ceiling on search time.
+    pub fn validate(self, max_time_limit_s: f64) -> Result<PlanRequest, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        let date = if self.date.trim().is_empty() {
+            errors.push(FieldError::new("date", FieldProblem::Required));
+            None
+        } else {
+            let d = parse_date(&self.date);
+            if d.is_none() {
+                errors.push(FieldError::new("date", FieldProblem::Pattern { expected: "2026-03-02" }));
+            }
+            d
+        };
+        let mut depot_ids = Vec::new();
+        if self.depot_ids.is_empty() {
+            errors.push(FieldError::new("depot_ids", FieldProblem::Required));
+        } else if self.depot_ids.len() > MAX_DEPOTS {
+            errors.push(FieldError::new("depot_ids", FieldProblem::TooMany { max: MAX_DEPOTS }));
+        }
+        for (i, &id) in self.depot_ids.iter().enumerate() {
+            if id <= 0 {
+                errors.push(FieldError::new(format!("depot_ids[{i}]"), FieldProblem::UnknownReference));
+            } else if depot_ids.contains(&id) {
+                errors.push(FieldError::new(format!("depot_ids[{i}]"), FieldProblem::Duplicate));
+            } else {
+                depot_ids.push(id);
+            }
+        }
+        let o = self.options;
+        let time_limit_s = number(&mut errors, "time_limit_s", o.time_limit_s, DEFAULT_TIME_LIMIT_S.min(max_time_limit_s), 0.1, max_time_limit_s);
+        let fixed_cost_ntd = number(&mut errors, "fixed_cost_ntd", o.fixed_cost_ntd, 500.0, 0.0, 1_000_000.0);
+        let cost_per_km_ntd = number(&mut errors, "cost_per_km_ntd", o.cost_per_km_ntd, 8.0, 0.0, 10_000.0);
+        let cost_per_hour_ntd = number(&mut errors, "cost_per_hour_ntd", o.cost_per_hour_ntd, 250.0, 0.0, 100_000.0);
+        let unserved_penalty_ntd = number(&mut errors, "unserved_penalty_ntd", o.unserved_penalty_ntd, 10_000.0, 0.0, 1_000_000.0);
+        let urgent_penalty_ntd = number(&mut errors, "urgent_penalty_ntd", o.urgent_penalty_ntd, 100_000.0, 0.0, 1_000_000.0);
+        let mut clock = |field: &str, value: Option<String>, default: &str| {
+            let v = value.map(|v| v.trim().to_owned()).unwrap_or_else(|| default.to_owned());
+            let m = minutes(&v);
+            if m.is_none() {
+                errors.push(FieldError::new(format!("options.{field}"), FieldProblem::Pattern { expected: "08:00" }));
+            }
+            (v, m)
+        };
+        let (shift_start, start) = clock("shift_start", o.shift_start, "08:00");
+        let (shift_end, end) = clock("shift_end", o.shift_end, "18:00");
+        if let (Some(s), Some(e)) = (start, end) {
+            if s >= e {
+                errors.push(FieldError::new("options.shift_end", FieldProblem::WindowOrder));
+            }
+        }
+        let max_trips = o.max_trips.unwrap_or(3);
+        if !(1..=10).contains(&max_trips) {
+            errors.push(FieldError::new("options.max_trips", FieldProblem::OutOfRange { min: 1.0, max: 10.0 }));
+        }
+        let options = PlanOptions {
+            time_limit_s,
+            fixed_cost_ntd,
+            cost_per_km_ntd,
+            cost_per_hour_ntd,
+            unserved_penalty_ntd,
+            urgent_penalty_ntd,
+            shift_start,
+            shift_end,
+            max_trips,
+            seed: o.seed.unwrap_or(1),
+        };
+        match date {
+            Some(date) if errors.is_empty() => Ok(PlanRequest { date, depot_ids, options }),
+            _ => Err(errors),
+        }
+    }
+}
+
+/// Where a planning job is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobStatus {
+    /// Waiting for a worker.
+    Queued,
+    /// A worker holds its lease and searches.
+    Running,
+    /// Finished with a plan.
+    Succeeded,
+    /// Gave up (bad data, or too many attempts).
+    Failed,
+    /// Cancelled by a client.
+    Cancelled,
+}
+
+impl JobStatus {
+    /// The stable name used in JSON and in the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobStatus::Queued => "queued",
+            JobStatus::Running => "running",
+            JobStatus::Succeeded => "succeeded",
+            JobStatus::Failed => "failed",
+            JobStatus::Cancelled => "cancelled",
+        }
+    }
+
+    /// Parses a stable name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "queued" => JobStatus::Queued,
+            "running" => JobStatus::Running,
+            "succeeded" => JobStatus::Succeeded,
+            "failed" => JobStatus::Failed,
+            "cancelled" => JobStatus::Cancelled,
+            _ => return None,
+        })
+    }
+
+    /// Whether the job will not change any more.
+    pub fn is_final(self) -> bool {
+        matches!(self, JobStatus::Succeeded | JobStatus::Failed | JobStatus::Cancelled)
+    }
+}
+
+/// One progress report of a running search: the best cost found so far.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ProgressPoint {
+    /// Seconds since the search started.
+    pub elapsed_s: f64,
+    /// Iterations done by the reporting search thread.
+    pub iterations: u64,
+    /// Objective of the best solution, NT$ (including penalties for left-out orders).
+    pub best_cost_ntd: f64,
+    /// Whether that solution keeps every rule.
+    pub feasible: bool,
+}
+
+/// One stop of a route.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PlannedStop {
+    /// The order delivered.
+    pub order_id: i64,
+    /// Its customer.
+    pub customer_id: i64,
+    /// The customer's code.
+    pub customer_code: String,
+    /// The customer's name.
+    pub name: String,
+    /// Latitude.
+    pub lat: f64,
+    /// Longitude.
+    pub lon: f64,
+    /// Start of service, `HH:MM`.
+    pub arrival: String,
+    /// Load on board after the stop, by dimension (`cylinders_20kg`, `weight_kg`, `gas_kg`, …).
+    pub load_after: std::collections::BTreeMap<String, i64>,
+}
+
+/// One trip: leave a depot loaded, serve stops, come back.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PlannedTrip {
+    /// The depot the trip leaves from.
+    pub depot_id: i64,
+    /// Stops in order.
+    pub stops: Vec<PlannedStop>,
+}
+
+/// The route of one vehicle.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PlannedRoute {
+    /// The vehicle.
+    pub vehicle_id: i64,
+    /// Its plate.
+    pub plate: String,
+    /// Its home depot.
+    pub depot_id: i64,
+    /// Departure, `HH:MM`.
+    pub start: String,
+    /// Return, `HH:MM`.
+    pub end: String,
+    /// Distance driven, metres.
+    pub distance_m: i64,
+    /// Duration from departure to return, seconds.
+    pub duration_s: i64,
+    /// Cost of the route (fixed + distance + time), NT$.
+    pub cost_ntd: f64,
+    /// Trips in order.
+    pub trips: Vec<PlannedTrip>,
+}
+
+/// An order left out of every route, and why.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct UnassignedOrder {
+    /// The order.
+    pub order_id: i64,
+    /// A stable reason code (`capacity`, `time_window_unreachable`, `no_compatible_vehicle`, …).
+    pub reason: String,
+}
+
+/// A depot of the plan.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PlannedDepot {
+    /// Its id.
+    pub id: i64,
+    /// Its name.
+    pub name: String,
+    /// Latitude.
+    pub lat: f64,
+    /// Longitude.
+    pub lon: f64,
+}
+
+/// What a finished planning job produced.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PlanResult {
+    /// The depots the routes start from.
+    pub depots: Vec<PlannedDepot>,
+    /// Routes, one per vehicle used.
+    pub routes: Vec<PlannedRoute>,
+    /// Orders in no route.
+    pub unassigned: Vec<UnassignedOrder>,
+    /// Total distance, metres.
+    pub distance_m: i64,
+    /// Total route duration, seconds.
+    pub duration_s: i64,
+    /// Cost of the routes plus penalties of left-out orders, NT$.
+    pub cost_ntd: f64,
+    /// Whether the plan keeps every rule (checked by the solver's independent checker).
+    pub feasible: bool,
+    /// Search iterations over all threads.
+    pub iterations: u64,
+    /// Search time, seconds.
+    pub elapsed_s: f64,
+}
+
+/// A planning job as shown to clients.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PlanJob {
+    /// Identifier.
+    pub id: i64,
+    /// The delivery day.
+    pub date: NaiveDate,
+    /// The validated request.
+    pub depot_ids: Vec<i64>,
+    /// Options used.
+    pub options: PlanOptions,
+    /// Where the job is.
+    pub status: JobStatus,
+    /// Whether a client asked to cancel it.
+    pub cancel_requested: bool,
+    /// How many times a worker claimed it (more than 1 after a worker died).
+    pub attempts: i64,
+    /// The orders it reserved when it was created.
+    pub order_ids: Vec<i64>,
+    /// Progress reports of the current attempt.
+    pub progress: Vec<ProgressPoint>,
+    /// The plan, once succeeded.
+    pub result: Option<PlanResult>,
+    /// Why it failed.
+    pub error: Option<String>,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// When it last changed.
+    pub updated_at: DateTime<Utc>,
+    /// When a worker first claimed it.
+    pub started_at: Option<DateTime<Utc>>,
+    /// When it reached a final status.
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input() -> PlanRequestInput {
+        PlanRequestInput { date: "2026-03-02".into(), depot_ids: vec![1, 2], options: PlanOptionsInput::default() }
+    }
+
+    #[test]
+    fn fills_in_default_options_within_the_service_ceiling() {
+        let r = input().validate(5.0).expect("valid");
+        assert_eq!((r.options.time_limit_s, r.options.max_trips, r.options.shift_start.as_str()), (5.0, 3, "08:00"));
+    }
+
+    #[test]
+    fn names_every_bad_field() {
+        let mut bad = PlanRequestInput { date: "3/2".into(), depot_ids: vec![1, 1, -3], ..input() };
+        bad.options.time_limit_s = Some(1e9);
+        bad.options.shift_start = Some("19:00".into());
+        bad.options.cost_per_km_ntd = Some(f64::NAN);
+        let fields: Vec<String> = bad.validate(60.0).err().unwrap_or_default().into_iter().map(|e| e.field).collect();
+        assert_eq!(
+            fields,
+            ["date", "depot_ids[1]", "depot_ids[2]", "options.time_limit_s", "options.cost_per_km_ntd", "options.shift_end"]
+        );
+    }
+}

@@ -1,0 +1,272 @@
+//! SQL for orders and their status history. Cylinder lines are JSON text. A status change is an
+//! `UPDATE … WHERE status = <the status read>` plus an event row in one transaction, so two
+//! concurrent changes cannot both succeed from the same status.
+
+use super::{with_pool, Page, PageRequest, Store, StoreError};
+use crate::domain::{NewOrder, Order, OrderEvent, OrderStatus, Priority, StatusChange, TimePreference};
+use crate::domain::customer::TimeWindow;
+use chrono::{DateTime, NaiveDate, Utc};
+use sqlx::Row;
+
+const COLUMNS: &str = "id, customer_id, delivery_date, cylinders, time_window_start, time_window_end, preference, priority, \
+                       status, note, plan_id, created_at, updated_at";
+
+/// Which orders a list query returns; every filter is optional.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct OrderFilter {
+    /// Only orders for this day.
+    pub date: Option<NaiveDate>,
+    /// Only orders in this status.
+    pub status: Option<OrderStatus>,
+    /// Only orders of this customer.
+    pub customer_id: Option<i64>,
+    /// Only orders of this priority.
+    pub priority: Option<Priority>,
+    /// Only orders reserved or planned by this planning job.
+    pub plan_id: Option<i64>,
+}
+
+/// The raw columns of an order row.
+struct OrderRow {
+    id: i64,
+    customer_id: i64,
+    delivery_date: NaiveDate,
+    cylinders: String,
+    time_window_start: Option<String>,
+    time_window_end: Option<String>,
+    preference: Option<String>,
+    priority: String,
+    status: String,
+    note: Option<String>,
+    plan_id: Option<i64>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+macro_rules! order_row {
+    ($row:expr) => {{
+        let row = $row;
+        Ok::<OrderRow, sqlx::Error>(OrderRow {
+            id: row.try_get("id")?,
+            customer_id: row.try_get("customer_id")?,
+            delivery_date: row.try_get("delivery_date")?,
+            cylinders: row.try_get("cylinders")?,
+            time_window_start: row.try_get("time_window_start")?,
+            time_window_end: row.try_get("time_window_end")?,
+            preference: row.try_get("preference")?,
+            priority: row.try_get("priority")?,
+            status: row.try_get("status")?,
+            note: row.try_get("note")?,
+            plan_id: row.try_get("plan_id")?,
+            created_at: row.try_get("created_at")?,
+            updated_at: row.try_get("updated_at")?,
+        })
+    }};
+}
+
+/// A column holding an unknown name.
+fn corrupt(column: &'static str, value: &str) -> StoreError {
+    StoreError::Corrupt { column, source: <serde_json::Error as serde::de::Error>::custom(format!("unknown value {value}")) }
+}
+
+/// Parses a status column.
+pub(crate) fn status(column: &'static str, value: &str) -> Result<OrderStatus, StoreError> {
+    OrderStatus::parse(value).ok_or_else(|| corrupt(column, value))
+}
+
+impl OrderRow {
+    fn into_order(self) -> Result<Order, StoreError> {
+        let cylinders = serde_json::from_str(&self.cylinders).map_err(|source| StoreError::Corrupt { column: "cylinders", source })?;
+        let time_window = match (self.time_window_start, self.time_window_end) {
+            (Some(start), Some(end)) => Some(TimeWindow { start, end }),
+            _ => None,
+        };
+        let preference = self.preference.map(|p| TimePreference::parse(&p).ok_or_else(|| corrupt("preference", &p))).transpose()?;
+        let priority = Priority::parse(&self.priority).ok_or_else(|| corrupt("priority", &self.priority))?;
+        Ok(Order {
+            id: self.id,
+            data: NewOrder {
+                customer_id: self.customer_id,
+                delivery_date: self.delivery_date,
+                cylinders,
+                time_window,
+                preference,
+                priority,
+                note: self.note,
+            },
+            status: status("status", &self.status)?,
+            plan_id: self.plan_id,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        })
+    }
+}
+
+/// An `order_events` row: from, to, changed by, note, plan id, at.
+type EventRow = (Option<String>, String, String, Option<String>, Option<i64>, DateTime<Utc>);
+
+const FILTER: &str = "($1 IS NULL OR delivery_date = $1) AND ($2 IS NULL OR status = $2) AND ($3 IS NULL OR customer_id = $3) \
+                      AND ($4 IS NULL OR priority = $4) AND ($5 IS NULL OR plan_id = $5)";
+
+impl Store {
+    /// Lists orders by id, filtered.
+    pub async fn list_orders(&self, filter: &OrderFilter, page: PageRequest) -> Result<Page<Order>, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM orders WHERE {FILTER} ORDER BY id LIMIT $6 OFFSET $7");
+        let count = format!("SELECT COUNT(*) FROM orders WHERE {FILTER}");
+        let status = filter.status.map(OrderStatus::as_str);
+        let priority = filter.priority.map(Priority::as_str);
+        let (rows, total) = with_pool!(self, pool => {
+            let rows = sqlx::query(&sql)
+                .bind(filter.date).bind(status).bind(filter.customer_id).bind(priority).bind(filter.plan_id)
+                .bind(page.limit).bind(page.offset)
+                .fetch_all(pool).await?;
+            let rows = rows.iter().map(|r| order_row!(r)).collect::<Result<Vec<_>, _>>()?;
+            let total: i64 = sqlx::query_scalar(&count)
+                .bind(filter.date).bind(status).bind(filter.customer_id).bind(priority).bind(filter.plan_id)
+                .fetch_one(pool).await?;
+            (rows, total)
+        });
+        let items = rows.into_iter().map(OrderRow::into_order).collect::<Result<_, _>>()?;
+        Ok(Page { items, total })
+    }
+
+    /// Reads one order.
+    pub async fn get_order(&self, id: i64) -> Result<Order, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM orders WHERE id = $1");
+        let row = with_pool!(self, pool => {
+            let row = sqlx::query(&sql).bind(id).fetch_optional(pool).await?.ok_or(StoreError::NotFound)?;
+            order_row!(&row)?
+        });
+        row.into_order()
+    }
+
+    /// Stores a new order as `received` and records who took it; an unknown customer gives
+    /// [`StoreError::UnknownReference`].
+    pub async fn create_order(&self, o: &NewOrder, created_by: &str) -> Result<Order, StoreError> {
+        let now = Utc::now();
+        let cylinders = serde_json::to_string(&o.cylinders).map_err(|source| StoreError::Corrupt { column: "cylinders", source })?;
+        let sql = format!(
+            "INSERT INTO orders (customer_id, delivery_date, cylinders, time_window_start, time_window_end, preference, priority, \
+             status, note, plan_id, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 'received', $8, NULL, $9, $9) RETURNING {COLUMNS}"
+        );
+        let event = "INSERT INTO order_events (order_id, from_status, to_status, changed_by, note, plan_id, at) \
+                     VALUES ($1, NULL, 'received', $2, NULL, NULL, $3)";
+        let (start, end) = (o.time_window.as_ref().map(|w| w.start.clone()), o.time_window.as_ref().map(|w| w.end.clone()));
+        let preference = o.preference.map(TimePreference::as_str);
+        let row = with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let row = sqlx::query(&sql)
+                .bind(o.customer_id).bind(o.delivery_date).bind(&cylinders).bind(&start).bind(&end).bind(preference)
+                .bind(o.priority.as_str()).bind(&o.note).bind(now)
+                .fetch_one(&mut *tx).await
+                .map_err(|e| match &e {
+                    sqlx::Error::Database(db) if db.is_foreign_key_violation() => StoreError::UnknownReference(vec!["customer_id"]),
+                    _ => StoreError::Database(e),
+                })?;
+            let row = order_row!(&row)?;
+            sqlx::query(event).bind(row.id).bind(created_by).bind(now).execute(&mut *tx).await?;
+            tx.commit().await?;
+            row
+        });
+        row.into_order()
+    }
+
+    /// Replaces the fields of an order that is still `received` and held by no planning job;
+    /// another order gives [`StoreError::OrderLocked`], an unknown customer
+    /// [`StoreError::UnknownReference`].
+    pub async fn update_order(&self, id: i64, o: &NewOrder) -> Result<Order, StoreError> {
+        let now = Utc::now();
+        let cylinders = serde_json::to_string(&o.cylinders).map_err(|source| StoreError::Corrupt { column: "cylinders", source })?;
+        let sql = format!(
+            "UPDATE orders SET customer_id = $1, delivery_date = $2, cylinders = $3, time_window_start = $4, time_window_end = $5, \
+             preference = $6, priority = $7, note = $8, updated_at = $9 \
+             WHERE id = $10 AND status = 'received' AND plan_id IS NULL RETURNING {COLUMNS}"
+        );
+        let (start, end) = (o.time_window.as_ref().map(|w| w.start.clone()), o.time_window.as_ref().map(|w| w.end.clone()));
+        let preference = o.preference.map(TimePreference::as_str);
+        let row = with_pool!(self, pool => {
+            let row = sqlx::query(&sql)
+                .bind(o.customer_id).bind(o.delivery_date).bind(&cylinders).bind(&start).bind(&end).bind(preference)
+                .bind(o.priority.as_str()).bind(&o.note).bind(now).bind(id)
+                .fetch_optional(pool).await
+                .map_err(|e| match &e {
+                    sqlx::Error::Database(db) if db.is_foreign_key_violation() => StoreError::UnknownReference(vec!["customer_id"]),
+                    _ => StoreError::Database(e),
+                })?;
+            match row {
+                Some(row) => Some(order_row!(&row)?),
+                None => None,
+            }
+        });
+        match row {
+            Some(row) => row.into_order(),
+            None => {
+                let current = self.get_order(id).await?;
+                Err(StoreError::OrderLocked(current.status))
+            }
+        }
+    }
+
+    /// Moves an order to a new status if its lifecycle allows it, recording who did it.
+    pub async fn change_order_status(&self, id: i64, change: &StatusChange) -> Result<Order, StoreError> {
+        let current = self.get_order(id).await?;
+        if !current.status.can_become(change.status) {
+            return Err(StoreError::InvalidTransition { from: current.status, to: change.status });
+        }
+        let now = Utc::now();
+        let sql = format!("UPDATE orders SET status = $1, updated_at = $2 WHERE id = $3 AND status = $4 RETURNING {COLUMNS}");
+        let event = "INSERT INTO order_events (order_id, from_status, to_status, changed_by, note, plan_id, at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)";
+        let row = with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let row = sqlx::query(&sql)
+                .bind(change.status.as_str()).bind(now).bind(id).bind(current.status.as_str())
+                .fetch_optional(&mut *tx).await?;
+            match row {
+                None => None,
+                Some(row) => {
+                    let row = order_row!(&row)?;
+                    sqlx::query(event)
+                        .bind(id).bind(current.status.as_str()).bind(change.status.as_str()).bind(&change.changed_by)
+                        .bind(&change.note).bind(current.plan_id).bind(now)
+                        .execute(&mut *tx).await?;
+                    tx.commit().await?;
+                    Some(row)
+                }
+            }
+        });
+        match row {
+            Some(row) => row.into_order(),
+            // Someone else changed the status in between: report the move from what it is now.
+            None => {
+                let now = self.get_order(id).await?;
+                Err(StoreError::InvalidTransition { from: now.status, to: change.status })
+            }
+        }
+    }
+
+    /// The status history of an order, oldest first.
+    pub async fn order_history(&self, id: i64) -> Result<Vec<OrderEvent>, StoreError> {
+        self.get_order(id).await?;
+        let sql = "SELECT from_status, to_status, changed_by, note, plan_id, at FROM order_events WHERE order_id = $1 ORDER BY id";
+        let rows: Vec<EventRow> = with_pool!(self, pool => {
+            let rows = sqlx::query(sql).bind(id).fetch_all(pool).await?;
+            rows.iter()
+                .map(|r| Ok::<_, sqlx::Error>((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?, r.try_get(4)?, r.try_get(5)?)))
+                .collect::<Result<Vec<_>, _>>()?
+        });
+        rows.into_iter()
+            .map(|(from, to, changed_by, note, plan_id, at)| {
+                Ok(OrderEvent {
+                    from_status: from.map(|f| status("from_status", &f)).transpose()?,
+                    to_status: status("to_status", &to)?,
+                    changed_by,
+                    note,
+                    plan_id,
+                    at,
+                })
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,445 @@
+//! The bridge between stored data and the solver: [`DayModel::build`] turns a job's orders,
+//! customers, depots and vehicles into the solver's JSON delivery day (with travel matrices from
+//! a [`TravelMatrix`]), and [`DayModel::render`] turns the solver's routes back into orders,
+//! arrival times and loads.
+//!
+//! Modelling choices (domain facts from `DOMAIN.md`):
+//! - capacity dimensions are slots per cylinder size (`cylinders_20kg`, …), `weight_kg` and
+//!   `gas_kg`; a full cylinder weighs about twice its gas, an empty one about its gas; each stop
+//!   delivers full cylinders and collects as many empties of the same size;
+//! - every vehicle is its own solver vehicle type (count 1) so a route names a plate;
+//! - heavy motorcycles have the `two_wheeler` skill that customers in narrow lanes or without
+//!   parking need; stairs add a minute per cylinder to the service time;
+//! - orders are optional clients whose prize is the penalty for leaving them out (urgent orders
+//!   cost far more), so an overloaded day still gets a plan that says what was left out and why.
+
+use crate::domain::customer::CYLINDER_SIZES_KG;
+use crate::domain::plan::{PlannedDepot, PlannedRoute, PlannedStop, PlannedTrip, UnassignedOrder};
+use crate::domain::{AccessRestriction, Customer, Depot, Order, PlanRequest, PlanResult, Priority, Vehicle, VehicleKind, VehicleType};
+use crate::travel::{RoutingProfile, TravelMatrix};
+use solver::io::json::{build, cost_to_ntd, Amounts, JsonClient, JsonDepot, JsonProblem, JsonProfile, JsonTimeWindow, JsonVehicleType};
+use solver::search::Outcome;
+use solver::Problem;
+use std::collections::BTreeMap;
+
+/// The skill of vehicles that reach narrow lanes and stop where trucks cannot.
+pub const TWO_WHEELER: &str = "two_wheeler";
+/// Minutes at every stop, plus [`MINUTES_PER_CYLINDER`] per cylinder.
+pub const BASE_SERVICE_MINUTES: f64 = 3.0;
+/// Minutes per cylinder exchanged (doubled with stairs).
+pub const MINUTES_PER_CYLINDER: f64 = 1.0;
+/// Minutes a vehicle spends reloading at its depot between trips.
+pub const RELOAD_MINUTES: f64 = 15.0;
+
+/// An order with its customer.
+#[derive(Clone, Debug)]
+pub struct OrderStop {
+    /// The order.
+    pub order: Order,
+    /// Its customer.
+    pub customer: Customer,
+}
+
+/// An active vehicle with its type.
+#[derive(Clone, Debug)]
+pub struct Fleet {
+    /// The vehicle.
+    pub vehicle: Vehicle,
+    /// Its type.
+    pub vehicle_type: VehicleType,
+}
+
+/// Everything a job plans, read from the store.
+#[derive(Clone, Debug)]
+pub struct DayInputs {
+    /// The request.
+    pub request: PlanRequest,
+    /// Orders still `received` and held by the job.
+    pub orders: Vec<OrderStop>,
+    /// The request's depots.
+    pub depots: Vec<Depot>,
+    /// Active vehicles based at those depots.
+    pub fleet: Vec<Fleet>,
+}
+
+/// A delivery day ready for the solver, with the maps back to stored ids.
+#[derive(Debug)]
+pub struct DayModel {
+    /// The solver input (kept with the plan for replay and checking).
+    pub doc: JsonProblem,
+    /// The built problem.
+    pub problem: Problem,
+    /// `orders[c]` is client `c` of the problem.
+    pub orders: Vec<OrderStop>,
+    /// `fleet[t]` is vehicle type `t` of the problem.
+    pub fleet: Vec<Fleet>,
+    /// `depots[d]` is depot `d` of the problem.
+    pub depots: Vec<Depot>,
+    /// Orders left out before solving (no vehicle can ever reach them).
+    pub left_out: Vec<UnassignedOrder>,
+    /// The penalties of those orders, NT$.
+    pub left_out_penalty_ntd: f64,
+}
+
+/// A day as the worker meets it: something to solve, or a plan that is already known because no
+/// vehicle can serve any of its orders.
+#[derive(Debug)]
+pub enum Day {
+    /// Solve this.
+    Solvable(Box<DayModel>),
+    /// No route is possible; every order is unassigned with its reason.
+    Unservable(PlanResult),
+}
+
+fn planned_depots(depots: &[Depot]) -> Vec<PlannedDepot> {
+    depots.iter().map(|d| PlannedDepot { id: d.id, name: d.data.name.clone(), lat: d.data.lat, lon: d.data.lon }).collect()
+}
+
+/// The penalty for leaving an order out, NT$.
+fn penalty(order: &Order, request: &PlanRequest) -> f64 {
+    if order.data.priority == Priority::Urgent {
+        request.options.urgent_penalty_ntd
+    } else {
+        request.options.unserved_penalty_ntd
+    }
+}
+
+fn dim(size_kg: u32) -> String {
+    format!("cylinders_{size_kg}kg")
+}
+
+fn profile_of(kind: VehicleKind) -> RoutingProfile {
+    match kind {
+        VehicleKind::Truck => RoutingProfile::Truck,
+        VehicleKind::HeavyMotorcycle => RoutingProfile::Motorcycle,
+    }
+}
+
+impl DayModel {
+    /// Builds the solver's day. Errors are texts for the job's `error`.
+    pub fn build(inputs: DayInputs, travel: &dyn TravelMatrix) -> Result<Day, String> {
+        let DayInputs { request, orders, depots, fleet } = inputs;
+        let o = &request.options;
+        let has_two_wheeler = fleet.iter().any(|f| f.vehicle_type.data.kind == VehicleKind::HeavyMotorcycle);
+        let needs_two_wheeler = |c: &Customer| {
+            c.data.access_restrictions.iter().any(|r| matches!(r, AccessRestriction::NarrowLane | AccessRestriction::NoParking))
+        };
+        let (orders, unreachable): (Vec<_>, Vec<_>) = orders.into_iter().partition(|s| has_two_wheeler || !needs_two_wheeler(&s.customer));
+        let left_out: Vec<UnassignedOrder> = unreachable
+            .iter()
+            .map(|s| UnassignedOrder { order_id: s.order.id, reason: "no_compatible_vehicle".to_owned() })
+            .collect();
+        let left_out_penalty_ntd: f64 = unreachable.iter().map(|s| penalty(&s.order, &request)).sum();
+        if orders.is_empty() {
+            return Ok(Day::Unservable(PlanResult {
+                depots: planned_depots(&depots),
+                routes: vec![],
+                unassigned: left_out,
+                distance_m: 0,
+                duration_s: 0,
+                cost_ntd: left_out_penalty_ntd,
+                feasible: true,
+                iterations: 0,
+                elapsed_s: 0.0,
+            }));
+        }
+
+        let mut sizes: Vec<u32> = CYLINDER_SIZES_KG
+            .iter()
+            .copied()
+            .filter(|s| {
+                orders.iter().any(|o| o.order.data.cylinders.iter().any(|c| c.size_kg == *s))
+                    || fleet.iter().any(|f| f.vehicle_type.data.cylinder_slots.iter().any(|c| c.size_kg == *s))
+            })
+            .collect();
+        sizes.sort_unstable();
+        let mut dimensions: Vec<String> = sizes.iter().map(|&s| dim(s)).collect();
+        dimensions.extend(["weight_kg".to_owned(), "gas_kg".to_owned()]);
+
+        let json_depots: Vec<JsonDepot> = depots
+            .iter()
+            .map(|d| JsonDepot {
+                id: format!("D{}", d.id),
+                name: d.data.name.clone(),
+                lat: d.data.lat,
+                lon: d.data.lon,
+                open: "00:00".into(),
+                close: "24:00".into(),
+                reload_minutes: RELOAD_MINUTES,
+            })
+            .collect();
+        let vehicle_types: Vec<JsonVehicleType> = fleet
+            .iter()
+            .map(|f| {
+                let t = &f.vehicle_type.data;
+                let mut capacity: Amounts = t.cylinder_slots.iter().map(|s| (dim(s.size_kg), i64::from(s.count))).collect();
+                capacity.insert("weight_kg".into(), i64::from(t.max_load_kg));
+                capacity.insert("gas_kg".into(), i64::from(t.max_gas_kg));
+                let depot = format!("D{}", f.vehicle.data.depot_id);
+                JsonVehicleType {
+                    id: format!("V{}", f.vehicle.id),
+                    name: f.vehicle.data.plate.clone(),
+                    count: 1,
+                    capacity,
+                    start_depot: depot.clone(),
+                    end_depot: None,
+                    shift_start: Some(o.shift_start.clone()),
+                    shift_end: Some(o.shift_end.clone()),
+                    max_duration_minutes: None,
+                    max_distance_km: None,
+                    fixed_cost: o.fixed_cost_ntd,
+                    cost_per_km: o.cost_per_km_ntd,
+                    cost_per_hour: o.cost_per_hour_ntd,
+                    profile: profile_of(t.kind).name().to_owned(),
+                    skills: if t.kind == VehicleKind::HeavyMotorcycle { vec![TWO_WHEELER.to_owned()] } else { vec![] },
+                    reload_depots: if o.max_trips > 1 { vec![depot] } else { vec![] },
+                    max_trips: o.max_trips,
+                }
+            })
+            .collect();
+        let clients: Vec<JsonClient> = orders.iter().map(|s| client(s, &request)).collect();
+
+        let points: Vec<(f64, f64)> =
+            depots.iter().map(|d| (d.data.lat, d.data.lon)).chain(orders.iter().map(|s| (s.customer.data.lat, s.customer.data.lon))).collect();
+        let mut profiles = Vec::new();
+        for profile in [RoutingProfile::Truck, RoutingProfile::Motorcycle] {
+            let m = travel.matrices(profile, &points).map_err(|e| format!("travel matrix: {e}"))?;
+            profiles.push(JsonProfile {
+                name: profile.name().to_owned(),
+                speed_kmh: None,
+                detour_factor: None,
+                distance_m: Some(m.distance_m),
+                duration_s: Some(m.duration_s),
+            });
+        }
+        let doc = JsonProblem {
+            name: format!("plan-{}", request.date),
+            date: request.date.to_string(),
+            dimensions,
+            profiles,
+            depots: json_depots,
+            vehicle_types,
+            clients,
+        };
+        let problem = build(&doc).map_err(|e| format!("the day cannot be planned: {e}"))?;
+        Ok(Day::Solvable(Box::new(DayModel { doc, problem, orders, fleet, depots, left_out, left_out_penalty_ntd })))
+    }
+
+    /// Turns the solver's outcome into a plan, with the checker's arrival times and costs.
+    pub fn render(&self, outcome: &Outcome) -> PlanResult {
+        let p = &self.problem;
+        let checked = solver::check::check(p, &outcome.solution);
+        let mut routes = Vec::new();
+        for (k, route) in outcome.solution.routes.iter().enumerate() {
+            let t = route.vehicle_type;
+            let (Some(vt), Some(fleet), Some(rep)) = (p.vehicle_types.get(t), self.fleet.get(t), checked.routes.get(k)) else {
+                continue;
+            };
+            let mut trips = Vec::new();
+            for (ti, trip) in route.trips.iter().enumerate() {
+                let mut load: Vec<i64> =
+                    (0..p.dimensions).map(|d| trip.visits.iter().filter_map(|&c| p.clients.get(c)).map(|c| c.delivery[d]).sum()).collect();
+                let mut stops = Vec::new();
+                for (i, &c) in trip.visits.iter().enumerate() {
+                    let (Some(cl), Some(stop)) = (p.clients.get(c), self.orders.get(c)) else { continue };
+                    for (d, l) in load.iter_mut().enumerate() {
+                        *l += cl.pickup[d] - cl.delivery[d];
+                    }
+                    let at = rep.arrivals.get(ti).and_then(|v| v.get(i)).copied().unwrap_or(0);
+                    stops.push(PlannedStop {
+                        order_id: stop.order.id,
+                        customer_id: stop.customer.id,
+                        customer_code: stop.customer.data.code.clone(),
+                        name: stop.customer.data.name.clone(),
+                        lat: stop.customer.data.lat,
+                        lon: stop.customer.data.lon,
+                        arrival: clock(at),
+                        load_after: self.doc.dimensions.iter().cloned().zip(load.iter().copied()).collect::<BTreeMap<_, _>>(),
+                    });
+                }
+                let depot_id = self.depots.get(trip.depot).map_or(fleet.vehicle.data.depot_id, |d| d.id);
+                trips.push(PlannedTrip { depot_id, stops });
+            }
+            let cost = vt.fixed_cost + vt.unit_distance_cost * rep.distance + vt.unit_duration_cost * rep.duration;
+            routes.push(PlannedRoute {
+                vehicle_id: fleet.vehicle.id,
+                plate: fleet.vehicle.data.plate.clone(),
+                depot_id: fleet.vehicle.data.depot_id,
+                start: clock(rep.start),
+                end: clock(rep.end),
+                distance_m: rep.distance,
+                duration_s: rep.duration,
+                cost_ntd: cost_to_ntd(cost),
+                trips,
+            });
+        }
+        let mut unassigned = self.left_out.clone();
+        for u in &outcome.solution.unassigned {
+            if let Some(stop) = self.orders.get(u.client) {
+                let reason = serde_json::to_value(u.reason).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+                unassigned.push(UnassignedOrder { order_id: stop.order.id, reason });
+            }
+        }
+        unassigned.sort_by_key(|u| u.order_id);
+        PlanResult {
+            depots: planned_depots(&self.depots),
+            routes,
+            unassigned,
+            distance_m: checked.cost.distance,
+            duration_s: checked.cost.duration,
+            cost_ntd: cost_to_ntd(checked.cost.total) + self.left_out_penalty_ntd,
+            feasible: checked.is_feasible(),
+            iterations: outcome.iterations,
+            elapsed_s: outcome.elapsed.as_secs_f64(),
+        }
+    }
+}
+
+/// `HH:MM` of seconds since midnight.
+fn clock(seconds: i64) -> String {
+    format!("{:02}:{:02}", seconds.div_euclid(3600), seconds.rem_euclid(3600) / 60)
+}
+
+fn client(s: &OrderStop, request: &PlanRequest) -> JsonClient {
+    let c = &s.customer.data;
+    let mut delivery = Amounts::new();
+    let mut pickup = Amounts::new();
+    let mut cylinders = 0u32;
+    for line in &s.order.data.cylinders {
+        let (size, qty) = (i64::from(line.size_kg), i64::from(line.quantity));
+        cylinders += line.quantity;
+        *delivery.entry(dim(line.size_kg)).or_default() += qty;
+        *delivery.entry("gas_kg".into()).or_default() += size * qty;
+        // A full cylinder weighs about twice its gas; the empty collected about its gas.
+        *delivery.entry("weight_kg".into()).or_default() += 2 * size * qty;
+        *pickup.entry(dim(line.size_kg)).or_default() += qty;
+        *pickup.entry("weight_kg".into()).or_default() += size * qty;
+    }
+    let stairs = c.access_restrictions.contains(&AccessRestriction::Stairs);
+    let per_cylinder = if stairs { 2.0 * MINUTES_PER_CYLINDER } else { MINUTES_PER_CYLINDER };
+    let windows = match s.order.data.window() {
+        Some(w) => vec![w],
+        None => c.time_windows.clone(),
+    };
+    let needs_two_wheeler = c.access_restrictions.iter().any(|r| matches!(r, AccessRestriction::NarrowLane | AccessRestriction::NoParking));
+    JsonClient {
+        id: format!("O{}", s.order.id),
+        name: c.name.clone(),
+        lat: c.lat,
+        lon: c.lon,
+        district: Some(c.district.clone()),
+        delivery,
+        pickup,
+        service_minutes: BASE_SERVICE_MINUTES + per_cylinder * f64::from(cylinders),
+        time_windows: windows.into_iter().map(|w| JsonTimeWindow { start: w.start, end: w.end }).collect(),
+        release_time: None,
+        required: false,
+        prize: Some(penalty(&s.order, request)),
+        skills: if needs_two_wheeler { vec![TWO_WHEELER.to_owned()] } else { vec![] },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::customer::{TimeWindow, UsualCylinder};
+    use crate::domain::{CylinderSlots, NewCustomer, NewDepot, NewOrder, NewVehicle, NewVehicleType, OrderStatus, PaymentMethod, PlanRequestInput};
+    use crate::travel::{GreatCircle, TravelConfig};
+    use chrono::{NaiveDate, Utc};
+
+    fn request() -> PlanRequest {
+        let input: PlanRequestInput = serde_json::from_value(serde_json::json!({ "date": "2026-03-02", "depot_ids": [1] })).expect("input");
+        input.validate(60.0).expect("valid")
+    }
+
+    fn stop(id: i64, restrictions: Vec<AccessRestriction>, priority: Priority) -> OrderStop {
+        let now = Utc::now();
+        let customer = Customer {
+            id: 100 + id,
+            data: NewCustomer {
+                code: format!("C{:04}", id),
+                name: format!("客戶{id}"),
+                phone: None,
+                address: "台北市".into(),
+                district: "信義區".into(),
+                lat: 25.03 + 0.01 * id as f64,
+                lon: 121.56,
+                time_windows: vec![TimeWindow { start: "13:00".into(), end: "17:00".into() }],
+                usual_cylinders: vec![],
+                access_restrictions: restrictions,
+                payment_method: PaymentMethod::Cash,
+            },
+            created_at: now,
+            updated_at: now,
+        };
+        let order = Order {
+            id,
+            data: NewOrder {
+                customer_id: customer.id,
+                delivery_date: NaiveDate::from_ymd_opt(2026, 3, 2).expect("date"),
+                cylinders: vec![UsualCylinder { size_kg: 20, quantity: 2 }, UsualCylinder { size_kg: 50, quantity: 1 }],
+                time_window: None,
+                preference: None,
+                priority,
+                note: None,
+            },
+            status: OrderStatus::Received,
+            plan_id: Some(1),
+            created_at: now,
+            updated_at: now,
+        };
+        OrderStop { order, customer }
+    }
+
+    fn inputs(stops: Vec<OrderStop>) -> DayInputs {
+        let now = Utc::now();
+        let depot = Depot { id: 1, data: NewDepot { name: "內湖站".into(), address: "內湖".into(), lat: 25.0752, lon: 121.5753 }, created_at: now, updated_at: now };
+        let vehicle_type = VehicleType {
+            id: 7,
+            data: NewVehicleType {
+                name: "小貨車".into(),
+                kind: VehicleKind::Truck,
+                cylinder_slots: vec![CylinderSlots { size_kg: 20, count: 30 }, CylinderSlots { size_kg: 50, count: 8 }],
+                max_load_kg: 1500,
+                max_gas_kg: 900,
+                required_skills: vec![],
+            },
+            created_at: now,
+            updated_at: now,
+        };
+        let vehicle = Vehicle { id: 3, data: NewVehicle { plate: "ABC-1234".into(), vehicle_type_id: 7, depot_id: 1, active: true }, created_at: now, updated_at: now };
+        DayInputs { request: request(), orders: stops, depots: vec![depot], fleet: vec![Fleet { vehicle, vehicle_type }] }
+    }
+
+    #[test]
+    fn models_cylinder_exchange_weights_windows_and_penalties() {
+        let travel = GreatCircle::new(TravelConfig::default());
+        let day = DayModel::build(inputs(vec![stop(1, vec![], Priority::Urgent)]), &travel).expect("builds");
+        let Day::Solvable(model) = day else { panic!("a truck serves a street address") };
+        let c = &model.doc.clients[0];
+        let amounts = |pairs: &[(&str, i64)]| pairs.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect::<Amounts>();
+        // Two 20 kg and one 50 kg: 90 kg of gas, full cylinders weigh twice that, empties once.
+        assert_eq!(c.delivery, amounts(&[("cylinders_20kg", 2), ("cylinders_50kg", 1), ("gas_kg", 90), ("weight_kg", 180)]));
+        assert_eq!(c.pickup, amounts(&[("cylinders_20kg", 2), ("cylinders_50kg", 1), ("weight_kg", 90)]));
+        assert_eq!(c.time_windows, vec![JsonTimeWindow { start: "13:00".into(), end: "17:00".into() }], "the customer's window");
+        assert_eq!((c.required, c.prize), (false, Some(100_000.0)), "urgent orders cost the urgent penalty");
+        assert_eq!(c.service_minutes, BASE_SERVICE_MINUTES + 3.0 * MINUTES_PER_CYLINDER);
+        let v = &model.doc.vehicle_types[0];
+        assert_eq!((v.id.as_str(), v.name.as_str(), v.count), ("V3", "ABC-1234", 1));
+        assert_eq!(v.capacity, amounts(&[("cylinders_20kg", 30), ("cylinders_50kg", 8), ("gas_kg", 900), ("weight_kg", 1500)]));
+        assert_eq!(model.doc.dimensions, ["cylinders_20kg", "cylinders_50kg", "weight_kg", "gas_kg"]);
+        assert_eq!(model.problem.num_clients(), 1);
+    }
+
+    #[test]
+    fn leaves_narrow_lane_orders_out_when_no_motorcycle_can_go() {
+        let travel = GreatCircle::new(TravelConfig::default());
+        let stops = vec![stop(1, vec![], Priority::Normal), stop(2, vec![AccessRestriction::NarrowLane], Priority::Normal)];
+        let Ok(Day::Solvable(model)) = DayModel::build(inputs(stops), &travel) else { panic!("the street order is solvable") };
+        assert_eq!(model.left_out, vec![UnassignedOrder { order_id: 2, reason: "no_compatible_vehicle".into() }]);
+        assert_eq!((model.orders.len(), model.left_out_penalty_ntd), (1, 10_000.0));
+        let only_lane = vec![stop(2, vec![AccessRestriction::NarrowLane], Priority::Normal)];
+        let Ok(Day::Unservable(plan)) = DayModel::build(inputs(only_lane), &travel) else { panic!("nothing to solve") };
+        assert_eq!((plan.routes.len(), plan.unassigned.len(), plan.cost_ntd), (0, 1, 10_000.0));
+    }
+}
