@@ -14,6 +14,7 @@
 //! The client is blocking: the planner builds matrices on its worker threads, off the async
 //! executor.
 
+use crate::travel::{GreatCircle, Matrices, RoutingProfile, TravelError, TravelMatrix, TravelSource};
 use serde::Deserialize;
 use std::fmt;
 use std::sync::{Arc, Mutex};
@@ -327,6 +328,70 @@ impl Osrm {
             }
         }
         Ok(())
+    }
+}
+
+/// OSRM's profile names for our routing profiles (`LUCKYGAS_OSRM_PROFILE_TRUCK`,
+/// `LUCKYGAS_OSRM_PROFILE_MOTORCYCLE`; both `driving` unless set).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OsrmProfiles {
+    /// Profile asked for truck matrices.
+    pub truck: String,
+    /// Profile asked for motorcycle matrices.
+    pub motorcycle: String,
+}
+
+impl OsrmProfiles {
+    /// The names from the environment, through `lookup`.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> OsrmProfiles {
+        let name = |k: &str| lookup(k).filter(|v| !v.trim().is_empty()).unwrap_or_else(|| "driving".to_owned());
+        OsrmProfiles { truck: name("LUCKYGAS_OSRM_PROFILE_TRUCK"), motorcycle: name("LUCKYGAS_OSRM_PROFILE_MOTORCYCLE") }
+    }
+
+    fn of(&self, profile: RoutingProfile) -> &str {
+        match profile {
+            RoutingProfile::Truck => &self.truck,
+            RoutingProfile::Motorcycle => &self.motorcycle,
+        }
+    }
+}
+
+/// Road matrices from OSRM, with the embedded estimate standing in whenever OSRM fails (the
+/// plan's travel source then says so and why).
+#[derive(Debug)]
+pub struct OsrmMatrix {
+    osrm: Osrm,
+    profiles: OsrmProfiles,
+    fallback: GreatCircle,
+}
+
+impl OsrmMatrix {
+    /// OSRM through `osrm`, asking `profiles`, falling back to `fallback`.
+    pub fn new(osrm: Osrm, profiles: OsrmProfiles, fallback: GreatCircle) -> OsrmMatrix {
+        OsrmMatrix { osrm, profiles, fallback }
+    }
+
+    /// The client, for health reports.
+    pub fn client(&self) -> &Osrm {
+        &self.osrm
+    }
+}
+
+impl TravelMatrix for OsrmMatrix {
+    fn matrices(&self, profile: RoutingProfile, points: &[(f64, f64)]) -> Result<Matrices, TravelError> {
+        match self.osrm.table(self.profiles.of(profile), points) {
+            Ok(t) => Ok(Matrices {
+                distance_m: t.distance_m,
+                duration_s: t.duration_s,
+                source: TravelSource { profile: profile.name().to_owned(), provider: "osrm".to_owned(), fallback_reason: None },
+            }),
+            Err(e) => {
+                tracing::warn!(error = %e, profile = profile.name(), "OSRM table failed; using the great-circle estimate");
+                let mut m = self.fallback.matrices(profile, points)?;
+                m.source.fallback_reason = Some(e.to_string());
+                Ok(m)
+            }
+        }
     }
 }
 

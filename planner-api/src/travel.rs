@@ -12,6 +12,7 @@ use geo::{Distance, Haversine, Point};
 use h3o::{CellIndex, LatLng, Resolution};
 use std::collections::HashMap;
 use std::fmt;
+use serde::{Deserialize, Serialize};
 use std::sync::Mutex;
 
 /// How a kind of vehicle travels.
@@ -148,6 +149,20 @@ pub struct Matrices {
     pub distance_m: Vec<Vec<i64>>,
     /// Seconds.
     pub duration_s: Vec<Vec<i64>>,
+    /// Where the numbers come from.
+    pub source: TravelSource,
+}
+
+/// Where a plan's travel numbers came from, shown with the plan.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TravelSource {
+    /// The routing profile (`truck`, `motorcycle`).
+    pub profile: String,
+    /// `osrm` (road network) or `great-circle` (the embedded estimate).
+    pub provider: String,
+    /// Why the estimate stands in for OSRM, when it does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fallback_reason: Option<String>,
 }
 
 /// A source of travel matrices.
@@ -222,7 +237,11 @@ impl TravelMatrix for GreatCircle {
                 duration_s[a][b] = t;
             }
         }
-        Ok(Matrices { distance_m, duration_s })
+        Ok(Matrices {
+            distance_m,
+            duration_s,
+            source: TravelSource { profile: profile.name().to_owned(), provider: "great-circle".to_owned(), fallback_reason: None },
+        })
     }
 }
 

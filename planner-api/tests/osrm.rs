@@ -200,3 +200,26 @@ fn the_breaker_opens_after_repeated_failures_and_closes_after_a_good_trial() {
     expect_table(&osrm, &points(3));
     assert_eq!(osrm.breaker_state(), BreakerState::Closed { failures: 0 });
 }
+
+#[test]
+fn plans_use_osrm_and_fall_back_to_the_estimate_saying_why() {
+    use planner_api::osrm::{OsrmMatrix, OsrmProfiles};
+    use planner_api::travel::{GreatCircle, RoutingProfile, TravelConfig, TravelMatrix};
+    let (url, s) = server(100);
+    let profiles = OsrmProfiles::from_lookup(|_| None);
+    let matrix = OsrmMatrix::new(Osrm::new(OsrmConfig::new(url)).unwrap(), profiles, GreatCircle::new(TravelConfig::default()));
+    let pts = points(4);
+
+    let m = matrix.matrices(RoutingProfile::Truck, &pts).unwrap();
+    assert_eq!(m.source.provider, "osrm");
+    assert_eq!(m.source.fallback_reason, None);
+    assert_eq!(m.distance_m, matrix.client().table("driving", &pts).unwrap().distance_m);
+
+    s.mode.store(HTTP_500, Ordering::SeqCst);
+    let m = matrix.matrices(RoutingProfile::Motorcycle, &pts).unwrap();
+    let estimate = GreatCircle::new(TravelConfig::default()).matrices(RoutingProfile::Motorcycle, &pts).unwrap();
+    assert_eq!(m.source.provider, "great-circle");
+    assert_eq!(m.source.profile, "motorcycle");
+    assert!(m.source.fallback_reason.as_deref().is_some_and(|r| r.contains("500")), "{:?}", m.source);
+    assert_eq!((m.distance_m, m.duration_s), (estimate.distance_m, estimate.duration_s));
+}

@@ -153,6 +153,10 @@ async fn plans_a_day_end_to_end_and_the_solver_checker_agrees(app: &TestApp) {
 
     // Every order of the day is on exactly one route or listed as unassigned with a reason.
     let plan = &job["result"];
+    // No OSRM is configured: both profiles' matrices are the embedded estimate, without fallback.
+    let travel = plan["travel"].as_array().expect("travel sources");
+    assert_eq!(travel.len(), 2);
+    assert!(travel.iter().all(|t| t["provider"] == "great-circle" && t.get("fallback_reason").is_none()), "{travel:?}");
     let mut routed = Vec::new();
     for r in plan["routes"].as_array().expect("routes") {
         assert!(day.vehicle_ids.contains(&r["vehicle_id"].as_i64().expect("vehicle")));

@@ -7,7 +7,8 @@
 
 use crate::http::{app, AppState};
 use crate::store::Store;
-use crate::travel::{GreatCircle, TravelConfig};
+use crate::osrm::{Osrm, OsrmConfig, OsrmMatrix, OsrmProfiles};
+use crate::travel::{GreatCircle, TravelConfig, TravelMatrix};
 use crate::worker::{Planner, WorkerConfig};
 use std::sync::Arc;
 use anyhow::Context;
@@ -84,7 +85,15 @@ pub fn serve(a: ServeArgs) -> anyhow::Result<ExitCode> {
         let workers = WorkerConfig::from_env().map_err(anyhow::Error::msg)?;
         let travel = TravelConfig::from_env()?;
         let store = Store::open(&url).await.with_context(|| format!("cannot open and migrate {}", redacted(&url)))?;
-        let planner = Planner::new(workers, Arc::new(GreatCircle::new(travel)));
+        let matrices: Arc<dyn TravelMatrix> = match OsrmConfig::from_env()? {
+            Some(osrm) => {
+                tracing::info!(url = %osrm.base_url, "travel matrices from OSRM, the great-circle estimate as fallback");
+                let profiles = OsrmProfiles::from_lookup(|k| std::env::var(k).ok());
+                Arc::new(OsrmMatrix::new(Osrm::new(osrm)?, profiles, GreatCircle::new(travel)))
+            }
+            None => Arc::new(GreatCircle::new(travel)),
+        };
+        let planner = Planner::new(workers, matrices);
         let pool = planner.spawn(&store);
         let listener = tokio::net::TcpListener::bind(a.listen).await.with_context(|| format!("cannot listen on {}", a.listen))?;
         let addr = listener.local_addr()?;

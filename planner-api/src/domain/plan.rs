@@ -338,6 +338,10 @@ pub struct PlanResult {
     pub iterations: u64,
     /// Search time, seconds.
     pub elapsed_s: f64,
+    /// Where the travel distances and durations came from, per routing profile; a fallback from
+    /// OSRM to the embedded estimate says why.
+    #[serde(default)]
+    pub travel: Vec<crate::travel::TravelSource>,
 }
 
 /// A planning job as shown to clients.

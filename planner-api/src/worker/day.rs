@@ -79,6 +79,8 @@ pub struct DayModel {
     pub left_out: Vec<UnassignedOrder>,
     /// The penalties of those orders, NT$.
     pub left_out_penalty_ntd: f64,
+    /// Where the travel matrices came from, per profile.
+    pub travel: Vec<crate::travel::TravelSource>,
 }
 
 /// A day as the worker meets it: something to solve, or a plan that is already known because no
@@ -141,6 +143,7 @@ impl DayModel {
                 feasible: true,
                 iterations: 0,
                 elapsed_s: 0.0,
+                travel: vec![],
             }));
         }
 
@@ -202,8 +205,10 @@ impl DayModel {
         let points: Vec<(f64, f64)> =
             depots.iter().map(|d| (d.data.lat, d.data.lon)).chain(orders.iter().map(|s| (s.customer.data.lat, s.customer.data.lon))).collect();
         let mut profiles = Vec::new();
+        let mut sources = Vec::new();
         for profile in [RoutingProfile::Truck, RoutingProfile::Motorcycle] {
             let m = travel.matrices(profile, &points).map_err(|e| format!("travel matrix: {e}"))?;
+            sources.push(m.source);
             profiles.push(JsonProfile {
                 name: profile.name().to_owned(),
                 speed_kmh: None,
@@ -222,7 +227,7 @@ impl DayModel {
             clients,
         };
         let problem = build(&doc).map_err(|e| format!("the day cannot be planned: {e}"))?;
-        Ok(Day::Solvable(Box::new(DayModel { doc, problem, orders, fleet, depots, left_out, left_out_penalty_ntd })))
+        Ok(Day::Solvable(Box::new(DayModel { doc, problem, orders, fleet, depots, left_out, left_out_penalty_ntd, travel: sources })))
     }
 
     /// Turns the solver's outcome into a plan, with the checker's arrival times and costs.
@@ -291,6 +296,7 @@ impl DayModel {
             feasible: checked.is_feasible(),
             iterations: outcome.iterations,
             elapsed_s: outcome.elapsed.as_secs_f64(),
+            travel: self.travel.clone(),
         }
     }
 }
