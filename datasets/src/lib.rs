@@ -1,5 +1,7 @@
 //! Dataset manifests and instance generators.
 //!
+//! - [`distributor`]: a realistic distributor (depots, fleet, drivers, customers, a day of
+//!   orders) as API input, for `luckygas serve --demo`;
 //! - [`manifest`]: the public benchmark families under `../shared/datasets` and their
 //!   conventions (rounding, cost units), for the replay tool;
 //! - [`replay`]: solving benchmark instances and comparing the results with their best-known
@@ -9,6 +11,7 @@
 //!   ([`solver::io::json`]), deterministic for a seed; `examples/taipei-day.json` is
 //!   `taipei_day(2026, 40)`.
 
+pub mod distributor;
 pub mod manifest;
 mod places;
 pub mod replay;

@@ -90,7 +90,7 @@ pub fn generate(seed: u64, options: &DayOptions) -> JsonProblem {
 
 /// What a customer is, which decides its order, window and service time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Kind {
+pub(crate) enum Kind {
     Household,
     Restaurant,
     Factory,
@@ -156,7 +156,7 @@ fn client(rng: &mut SplitMix64, i: usize, options: &DayOptions) -> JsonClient {
 }
 
 /// A point near the district's centre (within about 1 km), rounded to 6 decimals (~0.1 m).
-fn jitter(rng: &mut SplitMix64, district: &District) -> (f64, f64) {
+pub(crate) fn jitter(rng: &mut SplitMix64, district: &District) -> (f64, f64) {
     let round6 = |v: f64| (v * 1e6).round() / 1e6;
     let lat = district.lat + (rng.unit() * 2.0 - 1.0) * 0.008;
     let lon = district.lon + (rng.unit() * 2.0 - 1.0) * 0.009;
@@ -204,7 +204,7 @@ fn windows(rng: &mut SplitMix64, kind: Kind, released_late: bool, two_windows_sh
     vec![w([MORNING, AFTERNOON, ALL_DAY][rng.weighted(&weights)])]
 }
 
-fn name(rng: &mut SplitMix64, kind: Kind) -> String {
+pub(crate) fn name(rng: &mut SplitMix64, kind: Kind) -> String {
     let surname = *rng.pick(SURNAMES);
     match kind {
         Kind::Household => format!("{surname}{}", rng.pick(HOUSEHOLD_SUFFIXES)),

@@ -1,6 +1,7 @@
 //! The LuckyGas planning service and its command line.
 //!
 //! - [`cli`]: the `luckygas` command line (solve, check, plan, replay, serve, migrate);
+//! - [`demo`]: the demo distributor loaded by `luckygas serve --demo`;
 //! - [`domain`]: plain types and validation (depots, customers, vehicles, orders, plans);
 //! - [`store`]: persistence on SQLite or PostgreSQL with embedded migrations;
 //! - [`http`]: the axum application ([`http::app`]) serving `/v1/…`, `/healthz` and `/readyz`;
@@ -9,6 +10,7 @@
 //! - [`osrm`]: the OSRM `table` client (blocks, timeout, circuit breaker) for road matrices.
 
 pub mod cli;
+pub mod demo;
 pub mod domain;
 pub mod http;
 pub mod osrm;

@@ -115,8 +115,14 @@ fn pg_schema_url(schema: &str) -> String {
 /// Starts `luckygas serve` on `url` with one planning worker and a 2 s lease, and waits until it
 /// answers `/healthz`.
 async fn start_serve(url: &str, port: u16, client: &reqwest::Client) -> Server {
+    start_serve_with(url, port, client, &[]).await
+}
+
+/// As [`start_serve`], with more arguments to `luckygas serve`.
+async fn start_serve_with(url: &str, port: u16, client: &reqwest::Client, extra: &[&str]) -> Server {
     let child = luckygas()
         .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .args(extra)
         .env("DATABASE_URL", url)
         .env("PLAN_WORKERS", "1")
         .env("PLAN_LEASE_SECONDS", "2")
@@ -267,4 +273,59 @@ async fn sigterm_requeues_a_running_job_and_ends_its_event_stream_on_postgres() 
     let url = pg_schema_url(db.schema().expect("a PostgreSQL schema"));
     sigterm_requeues_a_running_job_and_ends_its_event_stream(&url).await;
     db.cleanup().await;
+}
+
+/// `serve --demo` loads the demo distributor once (a restart with `--demo` adds nothing), and its
+/// day plans into routes the solver's checker accepts.
+async fn the_demo_distributor_loads_once_and_plans(url: &str) {
+    let client = reqwest::Client::new();
+    let demo = ["--demo", "--demo-date", "2026-03-09"];
+    let get = |base: String, path: &'static str| {
+        let client = client.clone();
+        async move { client.get(format!("{base}{path}")).send().await.expect("GET").json::<Value>().await.expect("JSON") }
+    };
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let server = start_serve_with(url, port, &client, &demo).await;
+    let customers = get(base.clone(), "/v1/customers?limit=1").await;
+    assert_eq!(customers["total"], 300, "{customers}");
+    let orders = get(base.clone(), "/v1/orders?date=2026-03-09&limit=1").await;
+    let order_count = orders["total"].as_i64().expect("total");
+    assert!(order_count > 30, "a day of orders: {orders}");
+    let depots = get(base.clone(), "/v1/depots").await;
+    let depot_ids: Vec<i64> = depots["items"].as_array().expect("items").iter().filter_map(|d| d["id"].as_i64()).collect();
+    assert_eq!(depot_ids.len(), 2);
+    drop(server);
+
+    // Restarted with --demo on the same database: nothing is loaded twice.
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let _server = start_serve_with(url, port, &client, &demo).await;
+    assert_eq!(get(base.clone(), "/v1/customers?limit=1").await["total"], 300);
+    assert_eq!(get(base.clone(), "/v1/orders?date=2026-03-09&limit=1").await["total"], order_count);
+
+    let request = json!({ "date": "2026-03-09", "depot_ids": depot_ids, "options": { "time_limit_s": 3, "max_trips": 2 } });
+    let res = client.post(format!("{base}/v1/plans")).json(&request).send().await.expect("POST plan");
+    assert_eq!(res.status().as_u16(), 202);
+    let id = res.json::<Value>().await.expect("job")["id"].as_i64().expect("id");
+    let job = support::wait_for_plan(&client, &base, id, Duration::from_secs(90)).await;
+    assert_eq!(job["status"], "succeeded", "{job}");
+    assert_eq!(job["result"]["feasible"], true, "the demo fleet can serve its day");
+    support::check_plan_with_solver(&client, &base, &job).await;
+    let routed = job["result"]["routes"].as_array().expect("routes").len();
+    assert!(routed >= 2, "the demo day needs several vehicles: {routed} routes");
+}
+
+#[tokio::test]
+async fn the_demo_distributor_loads_once_and_plans_on_sqlite() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    the_demo_distributor_loads_once_and_plans(&format!("sqlite://{}", dir.path().join("demo.db").display())).await;
+}
+
+#[tokio::test]
+async fn the_demo_distributor_loads_once_and_plans_on_postgres() {
+    let schema = support::Fresh::new(support::Backend::Postgres, false).await;
+    let url = pg_schema_url(schema.schema().expect("a PostgreSQL schema"));
+    the_demo_distributor_loads_once_and_plans(&url).await;
+    schema.cleanup().await;
 }

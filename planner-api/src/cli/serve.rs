@@ -25,6 +25,13 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
+    /// Load a realistic demo distributor (2 depots, trucks and motorcycles, 300 customers, a day
+    /// of orders) when the database has no depot yet.
+    #[arg(long)]
+    demo: bool,
+    /// The day of the demo's orders (YYYY-MM-DD); today in Taipei when not given.
+    #[arg(long, requires = "demo")]
+    demo_date: Option<chrono::NaiveDate>,
 }
 
 /// Arguments of `luckygas migrate`.
@@ -85,6 +92,17 @@ pub fn serve(a: ServeArgs) -> anyhow::Result<ExitCode> {
         let workers = WorkerConfig::from_env().map_err(anyhow::Error::msg)?;
         let travel = TravelConfig::from_env()?;
         let store = Store::open(&url).await.with_context(|| format!("cannot open and migrate {}", redacted(&url)))?;
+        if a.demo {
+            let taipei = chrono::FixedOffset::east_opt(8 * 3600).context("UTC+8")?;
+            let date = a.demo_date.unwrap_or_else(|| chrono::Utc::now().with_timezone(&taipei).date_naive());
+            let loaded = crate::demo::load(&store, date).await.context("cannot load the demo distributor")?;
+            if loaded == crate::demo::DemoSummary::default() {
+                tracing::info!("--demo: the database already has depots; nothing loaded");
+            } else {
+                tracing::info!(%date, depots = loaded.depots, vehicles = loaded.vehicles, drivers = loaded.drivers,
+                    customers = loaded.customers, orders = loaded.orders, "--demo: demo distributor loaded");
+            }
+        }
         let matrices: Arc<dyn TravelMatrix> = match OsrmConfig::from_env()? {
             Some(osrm) => {
                 tracing::info!(url = %osrm.base_url, "travel matrices from OSRM, the great-circle estimate as fallback");

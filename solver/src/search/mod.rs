@@ -9,6 +9,7 @@ pub mod ils;
 pub mod local_search;
 pub mod neighbours;
 mod parallel;
+pub mod repair;
 pub mod rng;
 pub mod segment;
 pub mod state;
@@ -135,6 +136,13 @@ pub fn solve(problem: &Problem, env: &Environment) -> Outcome {
     let started = Instant::now();
     let env = &Environment { started, ..env.clone() };
     let (best, iterations) = parallel::solve(problem, env);
-    let solution = state::solution_from_routes(problem, &best.routes);
-    Outcome { solution, cost: best.cost, feasible: best.feasible, iterations, elapsed: started.elapsed() }
+    let mut solution = state::solution_from_routes(problem, &best.routes);
+    let mut feasible = best.feasible;
+    let mut cost = best.cost;
+    if !feasible && repair::drop_optional_until_feasible(problem, &mut solution) {
+        // The search ran out of time on an infeasible solution; optional clients were taken out.
+        feasible = true;
+        cost = crate::check::check(problem, &solution).cost.total;
+    }
+    Outcome { solution, cost, feasible, iterations, elapsed: started.elapsed() }
 }

@@ -1,0 +1,140 @@
+//! `luckygas serve --demo`: loads the realistic distributor of [`datasets::distributor`] (two
+//! depots, trucks and heavy motorcycles, a few hundred customers, one day of orders) through the
+//! same validation as the API, so a fresh machine has something to plan. A database that already
+//! holds depots is left alone, so restarting with `--demo` loads nothing twice.
+
+use crate::domain::customer::CustomerInput;
+use crate::domain::depot::DepotInput;
+use crate::domain::driver::DriverInput;
+use crate::domain::order::OrderInput;
+use crate::domain::validation::FieldError;
+use crate::domain::vehicle::VehicleInput;
+use crate::domain::vehicle_type::VehicleTypeInput;
+use crate::store::{PageRequest, Store};
+use anyhow::{anyhow, Context};
+use chrono::NaiveDate;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+/// Customers of the demo distributor.
+pub const DEMO_CUSTOMERS: usize = 300;
+/// Seed of the demo distributor.
+pub const DEMO_SEED: u64 = 2026;
+
+/// What [`load`] put in the database.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DemoSummary {
+    /// Depots created.
+    pub depots: usize,
+    /// Vehicles created.
+    pub vehicles: usize,
+    /// Drivers created.
+    pub drivers: usize,
+    /// Customers created.
+    pub customers: usize,
+    /// Orders created for the demo day.
+    pub orders: usize,
+}
+
+fn input<T: DeserializeOwned>(what: &str, v: Value) -> anyhow::Result<T> {
+    serde_json::from_value(v).with_context(|| format!("demo {what} does not parse"))
+}
+
+fn valid<T>(what: &str, r: Result<T, Vec<FieldError>>) -> anyhow::Result<T> {
+    r.map_err(|e| {
+        anyhow!(
+            "demo {what} is invalid: {:?}",
+            e.iter().map(|f| f.field.as_str()).collect::<Vec<_>>()
+        )
+    })
+}
+
+fn take_index(v: &mut Value, key: &str) -> anyhow::Result<usize> {
+    let i = v
+        .get(key)
+        .and_then(Value::as_u64)
+        .ok_or_else(|| anyhow!("demo record without {key}"))?;
+    if let Some(o) = v.as_object_mut() {
+        o.remove(key);
+    }
+    usize::try_from(i).map_err(|_| anyhow!("demo {key} out of range"))
+}
+
+/// Loads the demo distributor with orders on `date`, unless the database already has depots
+/// (then nothing is loaded and the summary is all zeros).
+pub async fn load(store: &Store, date: NaiveDate) -> anyhow::Result<DemoSummary> {
+    if store
+        .list_depots(PageRequest {
+            limit: 1,
+            offset: 0,
+        })
+        .await?
+        .total
+        > 0
+    {
+        return Ok(DemoSummary::default());
+    }
+    let data = datasets::distributor::distributor(DEMO_SEED, DEMO_CUSTOMERS, &date.to_string());
+    let list = |k: &str| data[k].as_array().cloned().unwrap_or_default();
+    let mut summary = DemoSummary::default();
+
+    let mut depot_ids = Vec::new();
+    for d in list("depots") {
+        let new = valid("depot", input::<DepotInput>("depot", d)?.validate())?;
+        depot_ids.push(store.create_depot(&new).await?.id);
+        summary.depots += 1;
+    }
+    let mut type_ids = Vec::new();
+    for t in list("vehicle_types") {
+        let new = valid(
+            "vehicle type",
+            input::<VehicleTypeInput>("vehicle type", t)?.validate(),
+        )?;
+        type_ids.push(store.create_vehicle_type(&new).await?.id);
+    }
+    for mut v in list("vehicles") {
+        let (t, d) = (
+            take_index(&mut v, "vehicle_type")?,
+            take_index(&mut v, "depot")?,
+        );
+        v["vehicle_type_id"] = type_ids
+            .get(t)
+            .copied()
+            .ok_or_else(|| anyhow!("demo vehicle type {t}"))?
+            .into();
+        v["depot_id"] = depot_ids
+            .get(d)
+            .copied()
+            .ok_or_else(|| anyhow!("demo depot {d}"))?
+            .into();
+        let new = valid("vehicle", input::<VehicleInput>("vehicle", v)?.validate())?;
+        store.create_vehicle(&new).await?;
+        summary.vehicles += 1;
+    }
+    for d in list("drivers") {
+        let new = valid("driver", input::<DriverInput>("driver", d)?.validate())?;
+        store.create_driver(&new).await?;
+        summary.drivers += 1;
+    }
+    let mut customer_ids = Vec::new();
+    for c in list("customers") {
+        let new = valid(
+            "customer",
+            input::<CustomerInput>("customer", c)?.validate(),
+        )?;
+        customer_ids.push(store.create_customer(&new).await?.id);
+        summary.customers += 1;
+    }
+    for mut o in list("orders") {
+        let c = take_index(&mut o, "customer")?;
+        o["customer_id"] = customer_ids
+            .get(c)
+            .copied()
+            .ok_or_else(|| anyhow!("demo customer {c}"))?
+            .into();
+        let (new, created_by) = valid("order", input::<OrderInput>("order", o)?.validate())?;
+        store.create_order(&new, &created_by).await?;
+        summary.orders += 1;
+    }
+    Ok(summary)
+}
