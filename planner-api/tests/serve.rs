@@ -1,6 +1,7 @@
 //! End-to-end tests of `luckygas migrate` and `luckygas serve`: the real binary on a real SQLite
 //! file and on a PostgreSQL schema named in `DATABASE_URL`, spoken to over HTTP, stopped with
-//! SIGTERM.
+//! SIGTERM. The JWT key and the first admin's password come from mounted files, as in
+//! production.
 
 mod support;
 
@@ -56,16 +57,38 @@ fn refuses_an_unknown_database_url() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("unsupported database URL"));
 }
 
+#[test]
+fn refuses_a_short_jwt_secret_before_touching_the_database() {
+    let out = luckygas()
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("DATABASE_URL", "mysql://not-even-supported")
+        .env("LUCKYGAS_JWT_SECRET", "too-short")
+        .output()
+        .expect("run luckygas serve");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("at least 32 bytes"), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
 async fn migrate_then_serve(url: &str) {
     let out = luckygas().arg("migrate").env("DATABASE_URL", url).output().expect("run luckygas migrate");
     assert!(out.status.success(), "migrate failed: {}", String::from_utf8_lossy(&out.stderr));
     let again = luckygas().arg("migrate").env("DATABASE_URL", url).output().expect("run luckygas migrate again");
     assert!(again.status.success(), "migrate is idempotent: {}", String::from_utf8_lossy(&again.stderr));
 
+    // Secrets as files, like Kubernetes or Docker secrets, with the trailing newline editors add.
+    let secrets = tempfile::tempdir().expect("temp dir");
+    let (key_file, password_file) = (secrets.path().join("jwt_secret"), secrets.path().join("admin_password"));
+    let password = planner_api::auth::random_hex(12);
+    std::fs::write(&key_file, format!("{}\n", planner_api::auth::random_hex(32))).expect("write key file");
+    std::fs::write(&password_file, format!("{password}\n")).expect("write password file");
+
     let port = free_port();
     let child = luckygas()
         .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
         .env("DATABASE_URL", url)
+        .env("LUCKYGAS_JWT_SECRET_FILE", &key_file)
+        .env("LUCKYGAS_ADMIN_EMAIL", "ops@luckygas.test")
+        .env("LUCKYGAS_ADMIN_PASSWORD_FILE", &password_file)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -89,7 +112,13 @@ async fn migrate_then_serve(url: &str) {
     let ready = client.get(format!("{base}/readyz")).send().await.expect("readyz");
     assert_eq!(ready.status().as_u16(), 200);
     let body = json!({ "name": "板橋站", "address": "新北市板橋區文化路一段 1 號", "lat": 25.013, "lon": 121.462 });
-    let created = client.post(format!("{base}/v1/depots")).json(&body).send().await.expect("create depot");
+    let anonymous = client.post(format!("{base}/v1/depots")).json(&body).send().await.expect("create depot");
+    assert_eq!(anonymous.status().as_u16(), 401, "writes need a token");
+    let login = json!({ "email": "ops@luckygas.test", "password": password });
+    let tokens: serde_json::Value =
+        client.post(format!("{base}/v1/auth/login")).json(&login).send().await.expect("login").json().await.expect("token JSON");
+    let token = tokens["access_token"].as_str().expect("the admin from the environment signs in");
+    let created = client.post(format!("{base}/v1/depots")).bearer_auth(token).json(&body).send().await.expect("create depot");
     assert_eq!(created.status().as_u16(), 201);
 
     // SIGTERM: the server stops gracefully and exits 0.

@@ -1,8 +1,10 @@
 //! `luckygas serve [--listen ADDR]` and `luckygas migrate`: run the HTTP service or only apply
 //! the database migrations. The database comes from `DATABASE_URL` (default
-//! `sqlite://luckygas.db`, created when missing). Each command builds its own tokio runtime, so
-//! the rest of the command line stays synchronous.
+//! `sqlite://luckygas.db`, created when missing); token settings and the first admin from the
+//! `LUCKYGAS_*` variables of [`crate::auth::config`]. Each command builds its own tokio runtime,
+//! so the rest of the command line stays synchronous.
 
+use crate::auth::{bootstrap_admin, AdminBootstrap, AuthConfig, KeySource};
 use crate::http::{app, AppState};
 use crate::store::Store;
 use anyhow::Context;
@@ -75,12 +77,29 @@ pub fn migrate(_: MigrateArgs) -> anyhow::Result<ExitCode> {
 pub fn serve(a: ServeArgs) -> anyhow::Result<ExitCode> {
     init_tracing();
     let url = database_url();
+    let env = |name: &str| std::env::var(name).ok();
+    let auth = AuthConfig::from_lookup(env).context("invalid authentication settings")?;
+    let admin = AdminBootstrap::from_lookup(env).context("invalid first-admin settings")?;
+    if auth.key_source == KeySource::Generated {
+        tracing::warn!(
+            "no LUCKYGAS_JWT_SECRET or LUCKYGAS_JWT_SECRET_FILE: signing tokens with a random key; \
+             tokens will not survive a restart and other replicas will not accept them"
+        );
+    }
     runtime()?.block_on(async {
         let store = Store::open(&url).await.with_context(|| format!("cannot open and migrate {}", redacted(&url)))?;
+        if let Some(admin) = &admin {
+            match bootstrap_admin(&store, admin).await.context("cannot create the first admin")? {
+                Some(user) => tracing::info!(email = %user.email, "created the admin from LUCKYGAS_ADMIN_EMAIL"),
+                None => tracing::info!(email = %admin.email, "the admin from LUCKYGAS_ADMIN_EMAIL exists already; left as it is"),
+            }
+        } else if store.list_users(crate::store::PageRequest { limit: 1, offset: 0 }).await?.total == 0 {
+            tracing::warn!("no users yet and no LUCKYGAS_ADMIN_EMAIL: nobody can sign in");
+        }
         let listener = tokio::net::TcpListener::bind(a.listen).await.with_context(|| format!("cannot listen on {}", a.listen))?;
         let addr = listener.local_addr()?;
         tracing::info!(%addr, database = %redacted(&url), backend = store.backend(), "listening");
-        axum::serve(listener, app(AppState { store: store.clone() })).with_graceful_shutdown(shutdown_signal()).await?;
+        axum::serve(listener, app(AppState::new(store.clone(), auth))).with_graceful_shutdown(shutdown_signal()).await?;
         store.close().await;
         tracing::info!("stopped");
         Ok(ExitCode::SUCCESS)

@@ -1,18 +1,27 @@
 //! The HTTP API: [`app`] builds the router (one router per resource under `/v1`, health checks
-//! at the root) with request ids, tracing spans, a body size limit and problem+json errors.
+//! and metrics at the root) with request ids, tracing spans, latency metrics, bearer-token
+//! authentication with a role table ([`access`]), a body size limit and problem+json errors.
 
+pub mod access;
+pub mod auth;
 pub mod customers;
 pub mod depots;
 pub mod drivers;
 pub mod error;
 pub mod extract;
 pub mod health;
+pub mod metrics;
+pub mod openapi;
+pub mod users;
 pub mod vehicle_types;
 pub mod vehicles;
 
+use crate::auth::AuthConfig;
 use crate::store::{Page, PageRequest, Store};
 use axum::http::{HeaderName, Request};
+use axum::routing::get;
 use axum::{middleware, Router};
+use std::sync::Arc;
 use serde::Serialize;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -29,10 +38,23 @@ pub const BODY_LIMIT: usize = 1024 * 1024;
 pub struct AppState {
     /// The database.
     pub store: Store,
+    /// Token keys and lifetimes.
+    pub auth: Arc<AuthConfig>,
+    /// Prometheus metrics (also fed by the planning workers).
+    pub metrics: Arc<metrics::Metrics>,
+    /// Worker probes and the health details cache.
+    pub health: Arc<health::HealthState>,
+}
+
+impl AppState {
+    /// State over `store` with the token settings `auth`, fresh metrics and no workers.
+    pub fn new(store: Store, auth: AuthConfig) -> AppState {
+        AppState { store, auth: Arc::new(auth), metrics: Arc::default(), health: Arc::default() }
+    }
 }
 
 /// One page of a list endpoint.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ListResponse<T> {
     /// The page's items.
     pub items: Vec<T>,
@@ -56,17 +78,25 @@ pub fn app(state: AppState) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
     Router::new()
         .merge(health::router())
+        .route("/metrics", get(metrics::metrics))
+        .route("/v1/openapi.json", get(openapi::openapi_json))
+        .nest("/v1/auth", auth::router())
+        .nest("/v1/users", users::router())
+        .nest("/v1/health", health::details_router())
         .nest("/v1/depots", depots::router())
         .nest("/v1/customers", customers::router())
         .nest("/v1/vehicle-types", vehicle_types::router())
         .nest("/v1/vehicles", vehicles::router())
         .nest("/v1/drivers", drivers::router())
         .fallback(|| async { ApiError::NotFound { resource: "route" } })
-        .with_state(state)
+        .with_state(state.clone())
         // Layers run outside-in from the last one added: a request first gets an id, then a
         // tracing span carrying it; every error response below (including the body limit's
-        // own 413) becomes a problem.
+        // own 413 and the 401/403 of `access`) becomes a problem and is timed by route. Layers
+        // of `Router::layer` run after routing, so the metrics see the matched route template.
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        .layer(middleware::from_fn_with_state(state.clone(), access::authorize))
+        .layer(middleware::from_fn_with_state(state, metrics::track))
         .layer(middleware::from_fn(error::problem_details))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(

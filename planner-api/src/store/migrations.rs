@@ -20,6 +20,7 @@ pub const SQLITE: &[Embedded] = &[
     (2, "vehicle types", include_str!("../../migrations/sqlite/0002_vehicle_types.sql")),
     (3, "drivers", include_str!("../../migrations/sqlite/0003_drivers.sql")),
     (4, "vehicles", include_str!("../../migrations/sqlite/0004_vehicles.sql")),
+    (10, "users", include_str!("../../migrations/sqlite/0010_users.sql")),
 ];
 
 /// PostgreSQL migrations, in version order.
@@ -28,6 +29,7 @@ pub const POSTGRES: &[Embedded] = &[
     (2, "vehicle types", include_str!("../../migrations/postgres/0002_vehicle_types.sql")),
     (3, "drivers", include_str!("../../migrations/postgres/0003_drivers.sql")),
     (4, "vehicles", include_str!("../../migrations/postgres/0004_vehicles.sql")),
+    (10, "users", include_str!("../../migrations/postgres/0010_users.sql")),
 ];
 
 /// A list of embedded migrations as a sqlx migration source.

@@ -9,6 +9,7 @@
 pub mod customers;
 pub mod depots;
 pub mod drivers;
+pub mod users;
 pub mod vehicles;
 mod migrations;
 pub mod vehicle_types;
@@ -20,6 +21,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 pub use customers::CustomerFilter;
+pub use users::{Credentials, NewRefreshToken, Rotation};
 
 /// Errors of the store.
 #[derive(Debug, thiserror::Error)]

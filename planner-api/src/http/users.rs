@@ -1,0 +1,52 @@
+//! `/v1/users`: admins create, list, read and delete users (the permission table gives this
+//! resource to admins only).
+
+use super::error::ApiError;
+use super::extract::{parse_id, ApiJson, ListParams};
+use super::{AppState, ListResponse};
+use crate::auth::session::create_user;
+use crate::domain::{User, UserInput};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::{Json, Router};
+
+const RESOURCE: &str = "user";
+
+/// The users router, mounted at `/v1/users`.
+pub fn router() -> Router<AppState> {
+    Router::new().route("/", get(list).post(create)).route("/{id}", get(read).delete(remove))
+}
+
+/// Lists users.
+#[utoipa::path(get, path = "/v1/users", tag = "users", security(("bearer" = [])), params(("limit" = Option<i64>, Query), ("offset" = Option<i64>, Query)),
+    responses((status = 200, description = "A page of users `{items, total, limit, offset}`"), (status = 403, description = "Not an admin")))]
+pub async fn list(State(state): State<AppState>, params: ListParams) -> Result<Json<ListResponse<User>>, ApiError> {
+    let page = state.store.list_users(params.page).await?;
+    Ok(Json(ListResponse::new(page, params.page)))
+}
+
+/// Reads one user.
+#[utoipa::path(get, path = "/v1/users/{id}", tag = "users", security(("bearer" = [])), params(("id" = i64, Path)),
+    responses((status = 200, body = User), (status = 404, description = "No such user")))]
+pub async fn read(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<User>, ApiError> {
+    let id = parse_id(&id, RESOURCE)?;
+    Ok(Json(state.store.get_user(id).await.map_err(ApiError::from_store(RESOURCE))?))
+}
+
+/// Creates a user; a `driver` needs the `driver_id` of an existing driver.
+#[utoipa::path(post, path = "/v1/users", tag = "users", security(("bearer" = [])), request_body = UserInput,
+    responses((status = 201, body = User), (status = 409, description = "Email taken"), (status = 422, description = "Invalid fields")))]
+pub async fn create(State(state): State<AppState>, ApiJson(input): ApiJson<UserInput>) -> Result<(StatusCode, Json<User>), ApiError> {
+    let user = input.validate().map_err(ApiError::Validation)?;
+    Ok((StatusCode::CREATED, Json(create_user(&state.store, user).await?)))
+}
+
+/// Deletes a user and their refresh tokens (their access tokens run out within minutes).
+#[utoipa::path(delete, path = "/v1/users/{id}", tag = "users", security(("bearer" = [])), params(("id" = i64, Path)),
+    responses((status = 204, description = "Deleted"), (status = 404, description = "No such user")))]
+pub async fn remove(State(state): State<AppState>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+    let id = parse_id(&id, RESOURCE)?;
+    state.store.delete_user(id).await.map_err(ApiError::from_store(RESOURCE))?;
+    Ok(StatusCode::NO_CONTENT)
+}
