@@ -4,7 +4,9 @@
 
 mod support;
 
+use planner_api::auth::token::new_refresh_token;
 use planner_api::auth::{Claims, JwtKeys};
+use planner_api::store::NewRefreshToken;
 use planner_api::domain::Role;
 use serde_json::{json, Value};
 use support::{depot, TestApp};
@@ -58,6 +60,15 @@ async fn rotates_refresh_tokens_and_refuses_a_reused_one(app: &TestApp) {
 
     let (status, _, unknown) = refresh(&json!("0".repeat(64))).await;
     assert_eq!((status, problem_type(&unknown).as_str()), (401, "invalid-token"));
+
+    // A refresh token whose time is over, stored as the service would have stored it.
+    let admin_id = app.store().find_credentials(&app.admin_email).await.expect("store").expect("admin").user.id;
+    let (stale, digest) = new_refresh_token();
+    let now = chrono::Utc::now().timestamp();
+    let old = NewRefreshToken { user_id: admin_id, token_hash: &digest, family: "stale", issued_at: now - 7200, expires_at: now - 60 };
+    app.store().insert_refresh_token(&old).await.expect("store an expired refresh token");
+    let (status, _, expired) = refresh(&json!(stale)).await;
+    assert_eq!((status, problem_type(&expired).as_str()), (401, "token-expired"));
 
     let (_, other) = app.login(&app.admin_email, &app.admin_password).await;
     let body = json!({ "refresh_token": other["refresh_token"] });
@@ -144,6 +155,8 @@ async fn shows_a_driver_only_their_own_driver_record(app: &TestApp) {
     let (status, _, list) = driver.get("/v1/drivers").await;
     assert_eq!((status, list["total"].as_i64(), list["items"][0]["id"].as_i64()), (200, Some(1), Some(own)));
     assert_eq!(app.get("/v1/drivers").await.2["total"], 2, "the admin sees both");
+    let (status, _, body) = app.delete(&format!("/v1/drivers/{own}")).await;
+    assert_eq!((status, problem_type(&body).as_str()), (409, "in-use"), "a driver with a user account stays");
     assert_eq!(driver.put(&format!("/v1/drivers/{own}"), &json!({ "name": "x" })).await.0, 403, "drivers do not edit themselves");
 }
 
