@@ -70,6 +70,13 @@ async fn rotates_refresh_tokens_and_refuses_a_reused_one(app: &TestApp) {
     let (status, _, expired) = refresh(&json!(stale)).await;
     assert_eq!((status, problem_type(&expired).as_str()), (401, "token-expired"));
 
+    // Two clients racing with one token: exactly one gets a new pair.
+    let (_, racer) = app.login(&app.admin_email, &app.admin_password).await;
+    let ((a, _, _), (b, _, _)) = tokio::join!(refresh(&racer["refresh_token"]), refresh(&racer["refresh_token"]));
+    let mut statuses = [a, b];
+    statuses.sort_unstable();
+    assert_eq!(statuses, [200, 401], "a refresh token is single-use even under concurrency");
+
     let (_, other) = app.login(&app.admin_email, &app.admin_password).await;
     let body = json!({ "refresh_token": other["refresh_token"] });
     assert_eq!(app.anonymous().post("/v1/auth/logout", &body).await.0, 204);

@@ -143,8 +143,14 @@ impl Store {
         let insert = "INSERT INTO refresh_tokens (user_id, token_hash, family, issued_at, expires_at) VALUES ($1, $2, $3, $4, $5)";
         let status = "SELECT revoked_at, family FROM refresh_tokens WHERE token_hash = $1";
         let revoke_family = "UPDATE refresh_tokens SET revoked_at = $1 WHERE family = $2 AND revoked_at IS NULL";
+        // SQLite: take the write lock up front. A deferred transaction would read a snapshot
+        // first and fail with SQLITE_BUSY when a concurrent rotation commits in between.
+        let begin = match self {
+            Store::Sqlite(_) => "BEGIN IMMEDIATE",
+            Store::Postgres(_) => "BEGIN",
+        };
         with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_with(begin).await?;
             if let Some(row) = sqlx::query(revoke).bind(now).bind(old_hash).fetch_optional(&mut *tx).await? {
                 let (user_id, family): (i64, String) = (row.try_get("user_id")?, row.try_get("family")?);
                 let Some(user_row) = sqlx::query(&user_sql).bind(user_id).fetch_optional(&mut *tx).await? else {
