@@ -188,6 +188,21 @@ async fn lets_admins_manage_users(app: &TestApp) {
     assert_eq!(list["total"], 2);
     let id = user["id"].as_i64().expect("id");
     assert_eq!(app.get(&format!("/v1/users/{id}")).await.2, user);
+
+    // Demoted to analyst with a new password: the old password and refresh token stop working.
+    let change = json!({ "role": "analyst", "password": "another long password" });
+    let (status, _, changed) = app.put(&format!("/v1/users/{id}"), &change).await;
+    assert_eq!((status, changed["role"].as_str()), (200, Some("analyst")), "{changed}");
+    assert_eq!(app.login("dispatch@luckygas.test", "a long enough password").await.0, 401);
+    let (status, _, _) = app.anonymous().post("/v1/auth/refresh", &json!({ "refresh_token": tokens["refresh_token"] })).await;
+    assert_eq!(status, 401, "a change revokes refresh tokens");
+    let (status, tokens) = app.login("dispatch@luckygas.test", "another long password").await;
+    assert_eq!(status, 200);
+    let analyst = app.with_token(tokens["access_token"].as_str().unwrap_or_default());
+    assert_eq!(analyst.post("/v1/depots", &depot("x")).await.0, 403, "the new role holds from the next sign-in");
+    let (status, _, _) = app.put(&format!("/v1/users/{id}"), &json!({ "role": "analyst", "active": false })).await;
+    assert_eq!(status, 200);
+    assert_eq!(app.login("dispatch@luckygas.test", "another long password").await.0, 401, "inactive users cannot sign in");
     assert_eq!(app.delete(&format!("/v1/users/{id}")).await.0, 204);
     assert_eq!(app.login("dispatch@luckygas.test", "a long enough password").await.0, 401, "deleted users cannot sign in");
     let (status, _, _) = app.anonymous().post("/v1/auth/refresh", &json!({ "refresh_token": tokens["refresh_token"] })).await;

@@ -141,6 +141,15 @@ pub async fn bootstrap_admin(store: &Store, admin: &AdminBootstrap) -> Result<Op
     }
 }
 
+/// Changes a user, hashing a new password (off the executor) if there is one.
+pub async fn update_user(store: &Store, id: i64, update: crate::domain::UserUpdate) -> Result<User, StoreError> {
+    let hash = match update.password.clone() {
+        Some(pw) => Some(blocking(move || password::hash(&pw)).await),
+        None => None,
+    };
+    store.update_user(id, &update, hash.as_deref()).await
+}
+
 /// Hashes a new user's password (off the executor) and stores the user.
 pub async fn create_user(store: &Store, new: crate::domain::NewUser) -> Result<User, StoreError> {
     let pw = new.password;

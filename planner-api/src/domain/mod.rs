@@ -13,7 +13,7 @@ pub mod vehicle_type;
 pub use customer::{AccessRestriction, Customer, CustomerInput, NewCustomer, PaymentMethod, TimeWindow, UsualCylinder};
 pub use depot::{Depot, DepotInput, NewDepot};
 pub use driver::{Driver, DriverInput, NewDriver};
-pub use user::{NewUser, Role, User, UserInput};
+pub use user::{NewUser, Role, User, UserInput, UserUpdate, UserUpdateInput};
 pub use validation::{FieldError, FieldProblem, Lang};
 pub use vehicle::{NewVehicle, Vehicle, VehicleInput};
 pub use vehicle_type::{CylinderSlots, NewVehicleType, VehicleKind, VehicleType, VehicleTypeInput};

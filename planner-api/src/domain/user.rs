@@ -139,23 +139,76 @@ pub fn check_password(errors: &mut Vec<FieldError>, password: &str) {
     }
 }
 
+/// Checks a role name and that `driver_id` is given for drivers and only for them.
+fn role_and_driver(errors: &mut Vec<FieldError>, role: &str, driver_id: Option<i64>) -> Option<Role> {
+    let parsed = Role::parse(role.trim());
+    match parsed {
+        None if role.trim().is_empty() => errors.push(FieldError::new("role", FieldProblem::Required)),
+        None => errors.push(FieldError::new("role", FieldProblem::NotAllowed { allowed: Role::NAMES })),
+        Some(Role::Driver) if driver_id.is_none() => errors.push(FieldError::new("driver_id", FieldProblem::Required)),
+        Some(Role::Driver) => {}
+        Some(_) if driver_id.is_some() => {
+            errors.push(FieldError::new("driver_id", FieldProblem::NotAllowed { allowed: &["null"] }));
+        }
+        Some(_) => {}
+    }
+    parsed
+}
+
+/// A change to a user, as sent by an admin (`PUT /v1/users/{id}`): the email stays.
+#[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
+pub struct UserUpdateInput {
+    /// The role.
+    #[serde(default)]
+    pub role: String,
+    /// The driver record of a `driver` user.
+    #[serde(default)]
+    pub driver_id: Option<i64>,
+    /// Whether the user may sign in (default `true`).
+    #[serde(default)]
+    pub active: Option<bool>,
+    /// A new password; absent keeps the current one.
+    #[serde(default)]
+    pub password: Option<String>,
+}
+
+/// A validated change to a user.
+#[derive(Clone, Debug, PartialEq)]
+pub struct UserUpdate {
+    /// The role.
+    pub role: Role,
+    /// The driver record of a driver.
+    pub driver_id: Option<i64>,
+    /// Whether the user may sign in.
+    pub active: bool,
+    /// A new password in clear, if any.
+    pub password: Option<String>,
+}
+
+impl UserUpdateInput {
+    /// Validates every field; returns all failing fields at once.
+    pub fn validate(self) -> Result<UserUpdate, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        if let Some(pw) = &self.password {
+            check_password(&mut errors, pw);
+        }
+        let role = role_and_driver(&mut errors, &self.role, self.driver_id);
+        match role {
+            Some(role) if errors.is_empty() => {
+                Ok(UserUpdate { role, driver_id: self.driver_id, active: self.active.unwrap_or(true), password: self.password })
+            }
+            _ => Err(errors),
+        }
+    }
+}
+
 impl UserInput {
     /// Validates every field; returns all failing fields at once.
     pub fn validate(self) -> Result<NewUser, Vec<FieldError>> {
         let mut errors = Vec::new();
         let email = normalize_email(&mut errors, &self.email);
         check_password(&mut errors, &self.password);
-        let role = Role::parse(self.role.trim());
-        match role {
-            None if self.role.trim().is_empty() => errors.push(FieldError::new("role", FieldProblem::Required)),
-            None => errors.push(FieldError::new("role", FieldProblem::NotAllowed { allowed: Role::NAMES })),
-            Some(Role::Driver) if self.driver_id.is_none() => errors.push(FieldError::new("driver_id", FieldProblem::Required)),
-            Some(Role::Driver) => {}
-            Some(_) if self.driver_id.is_some() => {
-                errors.push(FieldError::new("driver_id", FieldProblem::NotAllowed { allowed: &["null"] }));
-            }
-            Some(_) => {}
-        }
+        let role = role_and_driver(&mut errors, &self.role, self.driver_id);
         match role {
             Some(role) if errors.is_empty() => Ok(NewUser { email, password: self.password, role, driver_id: self.driver_id }),
             _ => Err(errors),
@@ -192,6 +245,14 @@ mod tests {
         assert_eq!(fields(input("d@lg.tw", "long enough pw", "driver", None).validate()), ["driver_id"]);
         assert_eq!(fields(input("d@lg.tw", "long enough pw", "analyst", Some(3)).validate()), ["driver_id"]);
         assert!(input("d@lg.tw", "long enough pw", "driver", Some(3)).validate().is_ok());
+    }
+
+    #[test]
+    fn keeps_the_password_unless_a_new_valid_one_is_given() {
+        let change = |password: Option<&str>| UserUpdateInput { role: "analyst".into(), driver_id: None, active: Some(false), password: password.map(Into::into) };
+        assert_eq!(change(None).validate().map(|u| (u.password, u.active)), Ok((None, false)));
+        let fields: Vec<String> = change(Some("short")).validate().err().unwrap_or_default().into_iter().map(|e| e.field).collect();
+        assert_eq!(fields, ["password"]);
     }
 
     #[test]

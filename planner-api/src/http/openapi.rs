@@ -25,7 +25,7 @@ impl Modify for BearerScheme {
     paths(
         health::healthz, health::readyz, health::details, metrics::metrics,
         auth::login, auth::refresh, auth::logout,
-        users::list, users::create, users::read, users::remove,
+        users::list, users::create, users::read, users::replace, users::remove,
         depots::list, depots::create, depots::read, depots::replace, depots::remove,
         customers::list, customers::create, customers::read, customers::replace, customers::remove,
         vehicle_types::list, vehicle_types::create, vehicle_types::read, vehicle_types::replace, vehicle_types::remove,

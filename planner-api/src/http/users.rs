@@ -1,11 +1,11 @@
-//! `/v1/users`: admins create, list, read and delete users (the permission table gives this
-//! resource to admins only).
+//! `/v1/users`: admins create, list, read, change and delete users (the permission table gives
+//! this resource to admins only).
 
 use super::error::ApiError;
 use super::extract::{parse_id, ApiJson, ListParams};
 use super::{AppState, ListResponse};
-use crate::auth::session::create_user;
-use crate::domain::{User, UserInput};
+use crate::auth::session::{create_user, update_user};
+use crate::domain::{User, UserInput, UserUpdateInput};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::get;
@@ -15,7 +15,7 @@ const RESOURCE: &str = "user";
 
 /// The users router, mounted at `/v1/users`.
 pub fn router() -> Router<AppState> {
-    Router::new().route("/", get(list).post(create)).route("/{id}", get(read).delete(remove))
+    Router::new().route("/", get(list).post(create)).route("/{id}", get(read).put(replace).delete(remove))
 }
 
 /// Lists users.
@@ -40,6 +40,16 @@ pub async fn read(State(state): State<AppState>, Path(id): Path<String>) -> Resu
 pub async fn create(State(state): State<AppState>, ApiJson(input): ApiJson<UserInput>) -> Result<(StatusCode, Json<User>), ApiError> {
     let user = input.validate().map_err(ApiError::Validation)?;
     Ok((StatusCode::CREATED, Json(create_user(&state.store, user).await?)))
+}
+
+/// Changes a user's role, driver, active flag or password; their refresh tokens are revoked, so
+/// the change holds at their next sign-in and at the latest when their access token expires.
+#[utoipa::path(put, path = "/v1/users/{id}", tag = "users", security(("bearer" = [])), params(("id" = i64, Path)), request_body = UserUpdateInput,
+    responses((status = 200, body = User), (status = 404, description = "No such user"), (status = 422, description = "Invalid fields")))]
+pub async fn replace(State(state): State<AppState>, Path(id): Path<String>, ApiJson(input): ApiJson<UserUpdateInput>) -> Result<Json<User>, ApiError> {
+    let id = parse_id(&id, RESOURCE)?;
+    let update = input.validate().map_err(ApiError::Validation)?;
+    Ok(Json(update_user(&state.store, id, update).await.map_err(ApiError::from_store(RESOURCE))?))
 }
 
 /// Deletes a user and their refresh tokens (their access tokens run out within minutes).

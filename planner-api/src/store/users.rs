@@ -2,7 +2,7 @@
 //! as digests. Token times are Unix seconds.
 
 use super::{with_pool, Page, PageRequest, Store, StoreError};
-use crate::domain::{Role, User};
+use crate::domain::{Role, User, UserUpdate};
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
@@ -109,6 +109,33 @@ impl Store {
                 Some(row) => Ok(Some(Credentials { password_hash: row.try_get("password_hash")?, user: user_from_row!(&row)? })),
                 None => Ok(None),
             }
+        })
+    }
+
+    /// Changes a user's role, driver, active flag and, when `password_hash` is given, password;
+    /// revokes all their refresh tokens in the same transaction, so that the change takes hold
+    /// at the latest when their current access token expires.
+    pub async fn update_user(&self, id: i64, u: &UserUpdate, password_hash: Option<&str>) -> Result<User, StoreError> {
+        let now = Utc::now();
+        let sql = format!(
+            "UPDATE users SET role = $1, driver_id = $2, active = $3, password_hash = COALESCE($4, password_hash), updated_at = $5 \
+             WHERE id = $6 RETURNING {COLUMNS}"
+        );
+        let revoke = "UPDATE refresh_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL";
+        with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let result = sqlx::query(&sql)
+                .bind(u.role.as_str()).bind(u.driver_id).bind(u.active).bind(password_hash).bind(now).bind(id)
+                .fetch_optional(&mut *tx).await;
+            let user = match result {
+                Ok(Some(row)) => user_from_row!(&row)?,
+                Ok(None) => return Err(StoreError::NotFound),
+                Err(sqlx::Error::Database(db)) if db.is_foreign_key_violation() => return Err(StoreError::UnknownReference(vec!["driver_id"])),
+                Err(e) => return Err(e.into()),
+            };
+            sqlx::query(revoke).bind(now.timestamp()).bind(id).execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(user)
         })
     }
 
