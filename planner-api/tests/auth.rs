@@ -208,6 +208,17 @@ async fn lets_admins_manage_users(app: &TestApp) {
     let (status, _, _) = app.anonymous().post("/v1/auth/refresh", &json!({ "refresh_token": tokens["refresh_token"] })).await;
     assert_eq!(status, 401, "nor refresh");
     assert_eq!(app.get(&format!("/v1/users/{id}")).await.0, 404);
+
+    let me = app.store().find_credentials(&app.admin_email).await.expect("store").expect("admin").user.id;
+    for (status, _, body) in [
+        app.delete(&format!("/v1/users/{me}")).await,
+        app.put(&format!("/v1/users/{me}"), &json!({ "role": "analyst" })).await,
+        app.put(&format!("/v1/users/{me}"), &json!({ "role": "admin", "active": false })).await,
+    ] {
+        assert_eq!((status, problem_type(&body).as_str()), (409, "self-lockout"), "an admin cannot lock themselves out");
+    }
+    let (status, _, body) = app.put(&format!("/v1/users/{me}"), &json!({ "role": "admin", "password": "a new admin password" })).await;
+    assert_eq!((status, body["role"].as_str()), (200, Some("admin")), "changing one's own password is fine");
 }
 
 async fn keeps_probes_public_and_health_details_private(app: &TestApp) {

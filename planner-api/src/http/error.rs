@@ -75,6 +75,10 @@ pub enum ApiError {
     /// Wrong email or password, or an inactive user (401).
     #[error("invalid credentials")]
     InvalidCredentials,
+    /// An admin tried to delete, demote or deactivate their own account (409): refused so that
+    /// at least one admin always remains.
+    #[error("self lockout")]
+    SelfLockout,
     /// The caller's role may not do this (403).
     #[error("forbidden")]
     Forbidden,
@@ -101,7 +105,7 @@ impl ApiError {
             | ApiError::InvalidCredentials => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden => StatusCode::FORBIDDEN,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            ApiError::Conflict { .. } | ApiError::InUse { .. } => StatusCode::CONFLICT,
+            ApiError::Conflict { .. } | ApiError::InUse { .. } | ApiError::SelfLockout => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::NotReady(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -123,6 +127,7 @@ impl ApiError {
             ApiError::TokenReused => "token-reused",
             ApiError::InvalidCredentials => "invalid-credentials",
             ApiError::Forbidden => "forbidden",
+            ApiError::SelfLockout => "self-lockout",
             ApiError::MethodNotAllowed => "method-not-allowed",
             ApiError::Conflict { .. } => "conflict",
             ApiError::InUse { .. } => "in-use",
@@ -146,6 +151,7 @@ impl ApiError {
             ApiError::TokenReused => ("更新權杖已被使用", "Refresh token reused"),
             ApiError::InvalidCredentials => ("帳號或密碼錯誤", "Invalid credentials"),
             ApiError::Forbidden => ("權限不足", "Forbidden"),
+            ApiError::SelfLockout => ("不能鎖住自己", "Self lockout"),
             ApiError::MethodNotAllowed => ("不允許的方法", "Method not allowed"),
             ApiError::Conflict { .. } => ("資料衝突", "Conflict"),
             ApiError::InUse { .. } => ("資料使用中", "Still in use"),
@@ -183,6 +189,8 @@ impl ApiError {
             (ApiError::TokenReused, Lang::En) => "this refresh token was already used; its tokens are all revoked, sign in again".into(),
             (ApiError::InvalidCredentials, Lang::ZhTw) => "電子郵件或密碼不正確".into(),
             (ApiError::InvalidCredentials, Lang::En) => "the email or password is wrong".into(),
+            (ApiError::SelfLockout, Lang::ZhTw) => "管理員不能刪除、降級或停用自己的帳號，請由另一位管理員操作".into(),
+            (ApiError::SelfLockout, Lang::En) => "admins cannot delete, demote or deactivate their own account; ask another admin".into(),
             (ApiError::Forbidden, Lang::ZhTw) => "您的角色不能執行此操作".into(),
             (ApiError::Forbidden, Lang::En) => "your role may not do this".into(),
             (ApiError::MethodNotAllowed, Lang::ZhTw) => "此路徑不支援這個 HTTP 方法".into(),

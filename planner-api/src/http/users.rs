@@ -1,11 +1,13 @@
 //! `/v1/users`: admins create, list, read, change and delete users (the permission table gives
-//! this resource to admins only).
+//! this resource to admins only). An admin cannot delete, demote or deactivate their own account;
+//! since only admins change users, at least one admin therefore always remains.
 
+use super::access::Caller;
 use super::error::ApiError;
 use super::extract::{parse_id, ApiJson, ListParams};
 use super::{AppState, ListResponse};
 use crate::auth::session::{create_user, update_user};
-use crate::domain::{User, UserInput, UserUpdateInput};
+use crate::domain::{Role, User, UserInput, UserUpdateInput};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::get;
@@ -45,18 +47,30 @@ pub async fn create(State(state): State<AppState>, ApiJson(input): ApiJson<UserI
 /// Changes a user's role, driver, active flag or password; their refresh tokens are revoked, so
 /// the change holds at their next sign-in and at the latest when their access token expires.
 #[utoipa::path(put, path = "/v1/users/{id}", tag = "users", security(("bearer" = [])), params(("id" = i64, Path)), request_body = UserUpdateInput,
-    responses((status = 200, body = User), (status = 404, description = "No such user"), (status = 422, description = "Invalid fields")))]
-pub async fn replace(State(state): State<AppState>, Path(id): Path<String>, ApiJson(input): ApiJson<UserUpdateInput>) -> Result<Json<User>, ApiError> {
+    responses((status = 200, body = User), (status = 404, description = "No such user"), (status = 409, description = "`self-lockout`: demoting or deactivating oneself"),
+        (status = 422, description = "Invalid fields")))]
+pub async fn replace(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(input): ApiJson<UserUpdateInput>,
+) -> Result<Json<User>, ApiError> {
     let id = parse_id(&id, RESOURCE)?;
     let update = input.validate().map_err(ApiError::Validation)?;
+    if id == caller.principal.user_id && (update.role != Role::Admin || !update.active) {
+        return Err(ApiError::SelfLockout);
+    }
     Ok(Json(update_user(&state.store, id, update).await.map_err(ApiError::from_store(RESOURCE))?))
 }
 
 /// Deletes a user and their refresh tokens (their access tokens run out within minutes).
 #[utoipa::path(delete, path = "/v1/users/{id}", tag = "users", security(("bearer" = [])), params(("id" = i64, Path)),
-    responses((status = 204, description = "Deleted"), (status = 404, description = "No such user")))]
-pub async fn remove(State(state): State<AppState>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+    responses((status = 204, description = "Deleted"), (status = 404, description = "No such user"), (status = 409, description = "`self-lockout`: deleting oneself")))]
+pub async fn remove(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
     let id = parse_id(&id, RESOURCE)?;
+    if id == caller.principal.user_id {
+        return Err(ApiError::SelfLockout);
+    }
     state.store.delete_user(id).await.map_err(ApiError::from_store(RESOURCE))?;
     Ok(StatusCode::NO_CONTENT)
 }
