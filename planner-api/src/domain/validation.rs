@@ -82,11 +82,12 @@ pub struct FieldError {
 }
 
 /// How a field error is shown to clients.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct FieldErrorView {
     /// JSON path of the field.
     pub field: String,
     /// Stable code of the problem (`required`, `out_of_range`, …).
+    #[schema(value_type = String)]
     pub code: &'static str,
     /// Human-readable message in the requested language.
     pub message: String,

@@ -47,8 +47,8 @@ impl From<AuthError> for ApiError {
 /// Signs in with email and password.
 #[utoipa::path(post, path = "/v1/auth/login", tag = "auth", request_body = LoginRequest, responses(
     (status = 200, body = TokenPair),
-    (status = 401, description = "Wrong email or password (`invalid-credentials`)", content_type = "application/problem+json"),
-    (status = 422, description = "Missing fields", content_type = "application/problem+json"),
+    (status = 401, description = "Wrong email or password (`invalid-credentials`)", body = crate::http::error::Problem, content_type = "application/problem+json"),
+    (status = 422, description = "Missing fields", body = crate::http::error::Problem, content_type = "application/problem+json"),
 ))]
 pub async fn login(State(state): State<AppState>, ApiJson(body): ApiJson<LoginRequest>) -> Result<Json<TokenPair>, ApiError> {
     Ok(Json(auth::login(&state.store, &state.auth, &body.email, &body.password).await?))
@@ -57,7 +57,7 @@ pub async fn login(State(state): State<AppState>, ApiJson(body): ApiJson<LoginRe
 /// Trades a refresh token for a new pair; the old refresh token stops working.
 #[utoipa::path(post, path = "/v1/auth/refresh", tag = "auth", request_body = RefreshRequest, responses(
     (status = 200, body = TokenPair),
-    (status = 401, description = "Unknown (`invalid-token`), expired (`token-expired`) or already used (`token-reused`)", content_type = "application/problem+json"),
+    (status = 401, description = "Unknown (`invalid-token`), expired (`token-expired`) or already used (`token-reused`)", body = crate::http::error::Problem, content_type = "application/problem+json"),
 ))]
 pub async fn refresh(State(state): State<AppState>, ApiJson(body): ApiJson<RefreshRequest>) -> Result<Json<TokenPair>, ApiError> {
     Ok(Json(auth::refresh(&state.store, &state.auth, &body.refresh_token).await?))

@@ -18,6 +18,25 @@ use serde_json::{json, Value};
 /// Base of the `type` URIs of our problems.
 pub const PROBLEM_BASE: &str = "https://luckygas.tw/problems/";
 
+/// The shape of every error body, as the OpenAPI document describes it (responses are built by
+/// [`ApiError::problem`]).
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Problem {
+    /// `https://luckygas.tw/problems/<kind>`, stable across languages.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Short summary in the client's language.
+    pub title: String,
+    /// The HTTP status.
+    pub status: u16,
+    /// What went wrong, in the client's language.
+    pub detail: String,
+    /// The request path.
+    pub instance: Option<String>,
+    /// The failing fields of `validation` and `conflict` problems.
+    pub errors: Option<Vec<crate::domain::validation::FieldErrorView>>,
+}
+
 /// Everything that can go wrong in a request.
 #[derive(Clone, Debug, thiserror::Error)]
 pub enum ApiError {

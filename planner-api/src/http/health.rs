@@ -157,7 +157,7 @@ pub async fn healthz() -> Json<Value> {
 /// Readiness.
 #[utoipa::path(get, path = "/readyz", tag = "health", responses(
     (status = 200, description = "Database reachable, migrations applied, workers alive"),
-    (status = 503, description = "Not ready", content_type = "application/problem+json"),
+    (status = 503, description = "Not ready", body = crate::http::error::Problem, content_type = "application/problem+json"),
 ))]
 pub async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     state.store.ready().await.map_err(|e| ApiError::NotReady(e.to_string()))?;
@@ -170,7 +170,7 @@ pub async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiErr
 /// Health details (cached for a few seconds).
 #[utoipa::path(get, path = "/v1/health/details", tag = "health", security(("bearer" = [])), responses(
     (status = 200, body = Details),
-    (status = 401, description = "No or bad token", content_type = "application/problem+json"),
+    (status = 401, description = "No or bad token", body = crate::http::error::Problem, content_type = "application/problem+json"),
 ))]
 pub async fn details(State(state): State<AppState>) -> Json<Details> {
     Json(state.health.details(&state.store, Instant::now()).await)
