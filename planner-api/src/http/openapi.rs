@@ -2,7 +2,9 @@
 //! types' `ToSchema` derives, served at `/v1/openapi.json` (public, like any API description).
 
 use super::{auth, customers, depots, drivers, health, metrics, users, vehicle_types, vehicles};
-use axum::Json;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use std::sync::OnceLock;
 use super::error::Problem;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
@@ -59,9 +61,11 @@ impl Modify for BearerScheme {
 )]
 pub struct ApiDoc;
 
-/// `GET /v1/openapi.json`.
-pub async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
-    Json(ApiDoc::openapi())
+/// `GET /v1/openapi.json`: the document is built once, on first request.
+pub async fn openapi_json() -> Response {
+    static JSON: OnceLock<String> = OnceLock::new();
+    let body = JSON.get_or_init(|| ApiDoc::openapi().to_json().expect("the OpenAPI document serializes")).clone();
+    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
 #[cfg(test)]
