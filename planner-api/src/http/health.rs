@@ -197,4 +197,18 @@ mod tests {
         assert_eq!(later.status, "degraded");
         assert_eq!(later.workers, [WorkerStatus { name: "planner".into(), alive: false }]);
     }
+
+    #[tokio::test]
+    async fn is_not_ready_while_a_registered_worker_is_dead() {
+        let store = Store::open("sqlite::memory:").await.expect("store");
+        let state = AppState::new(store, crate::auth::AuthConfig::with_secret(&[1u8; 32], crate::auth::KeySource::Env));
+        assert!(readyz(State(state.clone())).await.is_ok());
+        let alive = Arc::new(AtomicBool::new(true));
+        let flag = alive.clone();
+        state.health.register_worker("planner", Arc::new(move || flag.load(Ordering::SeqCst)));
+        assert!(readyz(State(state.clone())).await.is_ok());
+        alive.store(false, Ordering::SeqCst);
+        let err = readyz(State(state)).await.err();
+        assert!(matches!(err, Some(ApiError::NotReady(ref why)) if why.contains("planner")), "{err:?}");
+    }
 }
