@@ -1,5 +1,6 @@
 //! The LuckyGas planning service and its command line.
 //!
+//! - [`auth`]: password hashes, access and refresh tokens, settings from the environment;
 //! - [`cli`]: the `luckygas` command line (solve, check, plan, replay, serve, migrate);
 //! - [`demo`]: the demo distributor loaded by `luckygas serve --demo`;
 //! - [`domain`]: plain types and validation (depots, customers, vehicles, orders, plans);
@@ -9,6 +10,7 @@
 //! - [`travel`]: travel matrices (great-circle with detour, cached per H3 cell pair, or OSRM);
 //! - [`osrm`]: the OSRM `table` client (blocks, timeout, circuit breaker) for road matrices.
 
+pub mod auth;
 pub mod cli;
 pub mod demo;
 pub mod domain;

@@ -1,6 +1,7 @@
 //! End-to-end tests of `luckygas migrate` and `luckygas serve`: the real binary on a real SQLite
 //! file and on a PostgreSQL schema named in `DATABASE_URL`, spoken to over HTTP, stopped with
-//! SIGTERM, or killed with SIGKILL in the middle of a planning job and started again.
+//! SIGTERM, or killed with SIGKILL in the middle of a planning job and started again. The JWT key
+//! and the first admin's password come from mounted files, as in production.
 
 mod support;
 
@@ -55,16 +56,38 @@ fn refuses_an_unknown_database_url() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("unsupported database URL"));
 }
 
+#[test]
+fn refuses_a_short_jwt_secret_before_touching_the_database() {
+    let out = luckygas()
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("DATABASE_URL", "mysql://not-even-supported")
+        .env("LUCKYGAS_JWT_SECRET", "too-short")
+        .output()
+        .expect("run luckygas serve");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("at least 32 bytes"), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
 async fn migrate_then_serve(url: &str) {
     let out = luckygas().arg("migrate").env("DATABASE_URL", url).output().expect("run luckygas migrate");
     assert!(out.status.success(), "migrate failed: {}", String::from_utf8_lossy(&out.stderr));
     let again = luckygas().arg("migrate").env("DATABASE_URL", url).output().expect("run luckygas migrate again");
     assert!(again.status.success(), "migrate is idempotent: {}", String::from_utf8_lossy(&again.stderr));
 
+    // Secrets as files, like Kubernetes or Docker secrets, with the trailing newline editors add.
+    let secrets = tempfile::tempdir().expect("temp dir");
+    let (key_file, password_file) = (secrets.path().join("jwt_secret"), secrets.path().join("admin_password"));
+    let password = planner_api::auth::random_hex(12);
+    std::fs::write(&key_file, format!("{}\n", planner_api::auth::random_hex(32))).expect("write key file");
+    std::fs::write(&password_file, format!("{password}\n")).expect("write password file");
+
     let port = free_port();
     let child = luckygas()
         .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
         .env("DATABASE_URL", url)
+        .env("LUCKYGAS_JWT_SECRET_FILE", &key_file)
+        .env("LUCKYGAS_ADMIN_EMAIL", "ops@luckygas.test")
+        .env("LUCKYGAS_ADMIN_PASSWORD_FILE", &password_file)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -88,7 +111,13 @@ async fn migrate_then_serve(url: &str) {
     let ready = client.get(format!("{base}/readyz")).send().await.expect("readyz");
     assert_eq!(ready.status().as_u16(), 200);
     let body = json!({ "name": "板橋站", "address": "新北市板橋區文化路一段 1 號", "lat": 25.013, "lon": 121.462 });
-    let created = client.post(format!("{base}/v1/depots")).json(&body).send().await.expect("create depot");
+    let anonymous = client.post(format!("{base}/v1/depots")).json(&body).send().await.expect("create depot");
+    assert_eq!(anonymous.status().as_u16(), 401, "writes need a token");
+    let login = json!({ "email": "ops@luckygas.test", "password": password });
+    let tokens: serde_json::Value =
+        client.post(format!("{base}/v1/auth/login")).json(&login).send().await.expect("login").json().await.expect("token JSON");
+    let token = tokens["access_token"].as_str().expect("the admin from the environment signs in");
+    let created = client.post(format!("{base}/v1/depots")).bearer_auth(token).json(&body).send().await.expect("create depot");
     assert_eq!(created.status().as_u16(), 201);
 
     // SIGTERM: the server stops gracefully and exits 0.
@@ -103,6 +132,24 @@ async fn migrate_then_serve(url: &str) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert!(status.is_some_and(|s| s.success()), "serve exits 0 on SIGTERM, got {status:?}");
+}
+
+/// The signing key of the servers these tests start (one per test process).
+fn test_secret() -> &'static str {
+    static SECRET: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    SECRET.get_or_init(|| planner_api::auth::random_hex(32))
+}
+
+/// A client carrying an admin token signed with [`test_secret`] (the first user of a fresh
+/// database is the admin from `LUCKYGAS_ADMIN_EMAIL`; tokens are checked by signature).
+fn admin_client() -> reqwest::Client {
+    use planner_api::auth::token::{Claims, JwtKeys};
+    let now = chrono::Utc::now().timestamp();
+    let claims = Claims { sub: "1".into(), role: planner_api::domain::Role::Admin, driver_id: None, iat: now, exp: now + 3600 };
+    let token = JwtKeys::new(test_secret().as_bytes()).sign(&claims);
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(reqwest::header::AUTHORIZATION, format!("Bearer {token}").parse().expect("header value"));
+    reqwest::Client::builder().default_headers(headers).build().expect("client")
 }
 
 /// The URL of a fresh PostgreSQL schema, named in the URL's `options`.
@@ -123,6 +170,9 @@ async fn start_serve_with(url: &str, port: u16, client: &reqwest::Client, extra:
     let child = luckygas()
         .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
         .args(extra)
+        .env("LUCKYGAS_JWT_SECRET", test_secret())
+        .env("LUCKYGAS_ADMIN_EMAIL", "admin@luckygas.test")
+        .env("LUCKYGAS_ADMIN_PASSWORD", planner_api::auth::random_hex(12))
         .env("DATABASE_URL", url)
         .env("PLAN_WORKERS", "1")
         .env("PLAN_LEASE_SECONDS", "2")
@@ -147,7 +197,7 @@ async fn start_serve_with(url: &str, port: u16, client: &reqwest::Client, extra:
 /// checks that the job is taken up again once its lease expires and completes with every order
 /// planned or unassigned exactly once.
 async fn a_killed_planning_job_completes_after_restart(url: &str) {
-    let client = reqwest::Client::new();
+    let client = admin_client();
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
     let mut server = start_serve(url, port, &client).await;
@@ -217,7 +267,7 @@ async fn a_killed_planning_job_completes_after_restart_on_postgres() {
 /// SIGTERM while a client watches a long planning job: the event stream ends, the server exits 0
 /// promptly, and the job is back in the queue for the next process (not lost, not cancelled).
 async fn sigterm_requeues_a_running_job_and_ends_its_event_stream(url: &str) {
-    let client = reqwest::Client::new();
+    let client = admin_client();
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
     let mut server = start_serve(url, port, &client).await;
@@ -278,7 +328,7 @@ async fn sigterm_requeues_a_running_job_and_ends_its_event_stream_on_postgres() 
 /// `serve --demo` loads the demo distributor once (a restart with `--demo` adds nothing), and its
 /// day plans into routes the solver's checker accepts.
 async fn the_demo_distributor_loads_once_and_plans(url: &str) {
-    let client = reqwest::Client::new();
+    let client = admin_client();
     let demo = ["--demo", "--demo-date", "2026-03-09"];
     let get = |base: String, path: &'static str| {
         let client = client.clone();

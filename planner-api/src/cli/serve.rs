@@ -1,10 +1,12 @@
 //! `luckygas serve [--listen ADDR]` and `luckygas migrate`: run the HTTP service or only apply
 //! the database migrations. The database comes from `DATABASE_URL` (default
 //! `sqlite://luckygas.db`, created when missing); planning workers and travel matrices are
-//! configured by `PLAN_*` and `TRAVEL_*` variables (see [`WorkerConfig`] and [`TravelConfig`]).
-//! Each command builds its own tokio runtime, so
-//! the rest of the command line stays synchronous.
+//! configured by `PLAN_*`, `TRAVEL_*` and `LUCKYGAS_OSRM_*` variables (see [`WorkerConfig`],
+//! [`TravelConfig`] and [`crate::osrm`]); token settings and the first admin by the
+//! `LUCKYGAS_*` variables of [`crate::auth::config`]. Each command builds its own tokio runtime,
+//! so the rest of the command line stays synchronous.
 
+use crate::auth::{bootstrap_admin, AdminBootstrap, AuthConfig, KeySource};
 use crate::http::{app, AppState};
 use crate::store::Store;
 use crate::osrm::{Osrm, OsrmConfig, OsrmMatrix, OsrmProfiles};
@@ -88,10 +90,27 @@ pub fn migrate(_: MigrateArgs) -> anyhow::Result<ExitCode> {
 pub fn serve(a: ServeArgs) -> anyhow::Result<ExitCode> {
     init_tracing();
     let url = database_url();
+    let env = |name: &str| std::env::var(name).ok();
+    let auth = AuthConfig::from_lookup(env).context("invalid authentication settings")?;
+    let admin = AdminBootstrap::from_lookup(env).context("invalid first-admin settings")?;
+    if auth.key_source == KeySource::Generated {
+        tracing::warn!(
+            "no LUCKYGAS_JWT_SECRET or LUCKYGAS_JWT_SECRET_FILE: signing tokens with a random key; \
+             tokens will not survive a restart and other replicas will not accept them"
+        );
+    }
     runtime()?.block_on(async {
         let workers = WorkerConfig::from_env().map_err(anyhow::Error::msg)?;
         let travel = TravelConfig::from_env()?;
         let store = Store::open(&url).await.with_context(|| format!("cannot open and migrate {}", redacted(&url)))?;
+        if let Some(admin) = &admin {
+            match bootstrap_admin(&store, admin).await.context("cannot create the first admin")? {
+                Some(user) => tracing::info!(email = %user.email, "created the admin from LUCKYGAS_ADMIN_EMAIL"),
+                None => tracing::info!(email = %admin.email, "the admin from LUCKYGAS_ADMIN_EMAIL exists already; left as it is"),
+            }
+        } else if store.list_users(crate::store::PageRequest { limit: 1, offset: 0 }).await?.total == 0 {
+            tracing::warn!("no users yet and no LUCKYGAS_ADMIN_EMAIL: nobody can sign in");
+        }
         if a.demo {
             let taipei = chrono::FixedOffset::east_opt(8 * 3600).context("UTC+8")?;
             let date = a.demo_date.unwrap_or_else(|| chrono::Utc::now().with_timezone(&taipei).date_naive());
@@ -116,7 +135,7 @@ pub fn serve(a: ServeArgs) -> anyhow::Result<ExitCode> {
         let listener = tokio::net::TcpListener::bind(a.listen).await.with_context(|| format!("cannot listen on {}", a.listen))?;
         let addr = listener.local_addr()?;
         tracing::info!(%addr, database = %redacted(&url), backend = store.backend(), workers = planner.config().workers, "listening");
-        let state = AppState { store: store.clone(), planner: planner.clone() };
+        let state = AppState { planner: planner.clone(), ..AppState::new(store.clone(), auth) };
         let stopping = async move {
             shutdown_signal().await;
             // End event streams, which would otherwise hold the graceful shutdown open.

@@ -14,7 +14,7 @@ pub const MAX_TIME_WINDOWS: usize = 4;
 pub const MAX_CYLINDERS_PER_SIZE: u32 = 20;
 
 /// A delivery time window as `HH:MM` texts, start before end, within one day.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TimeWindow {
     /// Earliest arrival, `HH:MM`.
     pub start: String,
@@ -23,7 +23,7 @@ pub struct TimeWindow {
 }
 
 /// How many cylinders of one size a customer usually takes.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct UsualCylinder {
     /// Cylinder size in kg of gas (one of [`CYLINDER_SIZES_KG`]).
     pub size_kg: u32,
@@ -32,7 +32,7 @@ pub struct UsualCylinder {
 }
 
 /// How the customer pays.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum PaymentMethod {
     /// Cash collected by the driver at the door.
@@ -67,7 +67,7 @@ impl PaymentMethod {
 }
 
 /// Something that limits which vehicle can reach the customer.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AccessRestriction {
     /// The address is in a narrow lane (巷弄): only a heavy motorcycle gets there.
@@ -92,7 +92,7 @@ impl AccessRestriction {
 }
 
 /// A customer as sent by clients, before validation.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
 pub struct CustomerInput {
     /// Customer code, an upper-case letter and at least four digits (`C0001`).
     #[serde(default)]
@@ -130,7 +130,7 @@ pub struct CustomerInput {
 }
 
 /// A validated customer, ready to be stored.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct NewCustomer {
     /// Unique customer code.
     pub code: String,
@@ -157,7 +157,7 @@ pub struct NewCustomer {
 }
 
 /// A stored customer.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Customer {
     /// Identifier assigned by the store.
     pub id: i64,

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 /// A depot as sent by clients, before validation.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
 pub struct DepotInput {
     /// Display name, e.g. `信義站`.
     #[serde(default)]
@@ -22,7 +22,7 @@ pub struct DepotInput {
 }
 
 /// A validated depot, ready to be stored.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct NewDepot {
     /// Display name.
     pub name: String,
@@ -35,7 +35,7 @@ pub struct NewDepot {
 }
 
 /// A stored depot.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Depot {
     /// Identifier assigned by the store.
     pub id: i64,

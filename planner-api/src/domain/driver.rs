@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 /// A driver as sent by clients, before validation.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
 pub struct DriverInput {
     /// Full name.
     #[serde(default)]
@@ -23,7 +23,7 @@ pub struct DriverInput {
 }
 
 /// A validated driver, ready to be stored.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct NewDriver {
     /// Full name.
     pub name: String,
@@ -36,7 +36,7 @@ pub struct NewDriver {
 }
 
 /// A stored driver.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Driver {
     /// Identifier assigned by the store.
     pub id: i64,

@@ -56,6 +56,11 @@ pub enum FieldProblem {
     },
     /// The value appears twice in a list that must not repeat.
     Duplicate,
+    /// The text is shorter than `min` characters (passwords).
+    TooShort {
+        /// The minimum number of characters.
+        min: usize,
+    },
     /// The list has more than `max` entries.
     TooMany {
         /// The maximum number of entries.
@@ -81,11 +86,12 @@ pub struct FieldError {
 }
 
 /// How a field error is shown to clients.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct FieldErrorView {
     /// JSON path of the field.
     pub field: String,
     /// Stable code of the problem (`required`, `out_of_range`, …).
+    #[schema(value_type = String)]
     pub code: &'static str,
     /// Human-readable message in the requested language.
     pub message: String,
@@ -109,6 +115,7 @@ impl FieldError {
             FieldProblem::NotAllowed { .. } => "not_allowed",
             FieldProblem::Duplicate => "duplicate",
             FieldProblem::TooMany { .. } => "too_many",
+            FieldProblem::TooShort { .. } => "too_short",
             FieldProblem::InvalidJson(_) => "invalid_type",
             FieldProblem::UnknownReference => "unknown_reference",
             FieldProblem::NothingToPlan => "nothing_to_plan",
@@ -138,6 +145,8 @@ impl FieldError {
             (P::Duplicate, Lang::En) => "is repeated".into(),
             (P::TooMany { max }, Lang::ZhTw) => format!("最多 {max} 筆"),
             (P::TooMany { max }, Lang::En) => format!("must have at most {max} entries"),
+            (P::TooShort { min }, Lang::ZhTw) => format!("長度至少 {min} 個字元"),
+            (P::TooShort { min }, Lang::En) => format!("must be at least {min} characters long"),
             (P::InvalidJson(detail), Lang::ZhTw) => format!("欄位型別或格式錯誤：{detail}"),
             (P::InvalidJson(detail), Lang::En) => format!("has the wrong type or shape: {detail}"),
             (P::UnknownReference, Lang::ZhTw) => "指定的資料不存在".into(),

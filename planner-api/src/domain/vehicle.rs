@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 /// A vehicle as sent by clients, before validation.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
 pub struct VehicleInput {
     /// Licence plate, e.g. `ABC-1234`.
     #[serde(default)]
@@ -22,7 +22,7 @@ pub struct VehicleInput {
 }
 
 /// A validated vehicle, ready to be stored (the store checks that the ids exist).
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct NewVehicle {
     /// Licence plate, upper case.
     pub plate: String,
@@ -35,7 +35,7 @@ pub struct NewVehicle {
 }
 
 /// A stored vehicle.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Vehicle {
     /// Identifier assigned by the store.
     pub id: i64,

@@ -13,7 +13,7 @@ const CYLINDER_SIZE_NAMES: &[&str] = &["2", "4", "10", "16", "18", "20", "50"];
 pub const MAX_LOAD_KG: u32 = 20_000;
 
 /// The kind of vehicle.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum VehicleKind {
     /// A small truck.
@@ -44,7 +44,7 @@ impl VehicleKind {
 }
 
 /// How many cylinders of one size fit.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CylinderSlots {
     /// Cylinder size in kg of gas.
     pub size_kg: u32,
@@ -53,7 +53,7 @@ pub struct CylinderSlots {
 }
 
 /// A vehicle type as sent by clients, before validation.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
 pub struct VehicleTypeInput {
     /// Unique name, e.g. `3.5 噸貨車`.
     #[serde(default)]
@@ -76,7 +76,7 @@ pub struct VehicleTypeInput {
 }
 
 /// A validated vehicle type, ready to be stored.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct NewVehicleType {
     /// Unique name.
     pub name: String,
@@ -93,7 +93,7 @@ pub struct NewVehicleType {
 }
 
 /// A stored vehicle type.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct VehicleType {
     /// Identifier assigned by the store.
     pub id: i64,

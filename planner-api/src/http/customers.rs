@@ -18,18 +18,28 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/", get(list).post(create)).route("/{id}", get(read).put(replace).delete(remove))
 }
 
-async fn list(State(state): State<AppState>, params: ListParams) -> Result<Json<ListResponse<Customer>>, ApiError> {
+/// Lists customers by id, a page at a time.
+#[utoipa::path(get, path = "/v1/customers", tag = "customers", security(("bearer" = [])),
+    params(("limit" = Option<i64>, Query, description = "Page size, 1–200 (default 50)"), ("offset" = Option<i64>, Query), ("district" = Option<String>, Query, description = "Only customers in this district")),
+    responses((status = 200, body = ListResponse<Customer>), (status = 422, description = "Bad limit or offset", body = crate::http::error::Problem, content_type = "application/problem+json")))]
+pub async fn list(State(state): State<AppState>, params: ListParams) -> Result<Json<ListResponse<Customer>>, ApiError> {
     let filter = CustomerFilter { district: params.district };
     let page = state.store.list_customers(&filter, params.page).await?;
     Ok(Json(ListResponse::new(page, params.page)))
 }
 
-async fn read(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Customer>, ApiError> {
+/// Reads one record.
+#[utoipa::path(get, path = "/v1/customers/{id}", tag = "customers", security(("bearer" = [])), params(("id" = i64, Path)),
+    responses((status = 200, body = Customer), (status = 404, description = "No such record", body = crate::http::error::Problem, content_type = "application/problem+json")))]
+pub async fn read(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Customer>, ApiError> {
     let id = parse_id(&id, RESOURCE)?;
     Ok(Json(state.store.get_customer(id).await.map_err(ApiError::from_store(RESOURCE))?))
 }
 
-async fn create(
+/// Creates a record.
+#[utoipa::path(post, path = "/v1/customers", tag = "customers", security(("bearer" = [])), request_body = CustomerInput,
+    responses((status = 201, body = Customer), (status = 409, description = "A unique field is taken", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid fields", body = crate::http::error::Problem, content_type = "application/problem+json")))]
+pub async fn create(
     State(state): State<AppState>,
     ApiJson(input): ApiJson<CustomerInput>,
 ) -> Result<(StatusCode, Json<Customer>), ApiError> {
@@ -37,7 +47,10 @@ async fn create(
     Ok((StatusCode::CREATED, Json(state.store.create_customer(&customer).await?)))
 }
 
-async fn replace(
+/// Replaces every field of a record.
+#[utoipa::path(put, path = "/v1/customers/{id}", tag = "customers", security(("bearer" = [])), params(("id" = i64, Path)), request_body = CustomerInput,
+    responses((status = 200, body = Customer), (status = 404, description = "No such record", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid fields", body = crate::http::error::Problem, content_type = "application/problem+json")))]
+pub async fn replace(
     State(state): State<AppState>,
     Path(id): Path<String>,
     ApiJson(input): ApiJson<CustomerInput>,
@@ -47,7 +60,10 @@ async fn replace(
     Ok(Json(state.store.update_customer(id, &customer).await.map_err(ApiError::from_store(RESOURCE))?))
 }
 
-async fn remove(State(state): State<AppState>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+/// Deletes a record.
+#[utoipa::path(delete, path = "/v1/customers/{id}", tag = "customers", security(("bearer" = [])), params(("id" = i64, Path)),
+    responses((status = 204, description = "Deleted"), (status = 404, description = "No such record", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 409, description = "Still in use", body = crate::http::error::Problem, content_type = "application/problem+json")))]
+pub async fn remove(State(state): State<AppState>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
     let id = parse_id(&id, RESOURCE)?;
     state.store.delete_customer(id).await.map_err(ApiError::from_store(RESOURCE))?;
     Ok(StatusCode::NO_CONTENT)

@@ -16,22 +16,35 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/", get(list).post(create)).route("/{id}", get(read).put(replace).delete(remove))
 }
 
-async fn list(State(state): State<AppState>, params: ListParams) -> Result<Json<ListResponse<Depot>>, ApiError> {
+/// Lists depots by id, a page at a time.
+#[utoipa::path(get, path = "/v1/depots", tag = "depots", security(("bearer" = [])),
+    params(("limit" = Option<i64>, Query, description = "Page size, 1–200 (default 50)"), ("offset" = Option<i64>, Query)),
+    responses((status = 200, body = ListResponse<Depot>), (status = 422, description = "Bad limit or offset", body = crate::http::error::Problem, content_type = "application/problem+json")))]
+pub async fn list(State(state): State<AppState>, params: ListParams) -> Result<Json<ListResponse<Depot>>, ApiError> {
     let page = state.store.list_depots(params.page).await?;
     Ok(Json(ListResponse::new(page, params.page)))
 }
 
-async fn read(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Depot>, ApiError> {
+/// Reads one record.
+#[utoipa::path(get, path = "/v1/depots/{id}", tag = "depots", security(("bearer" = [])), params(("id" = i64, Path)),
+    responses((status = 200, body = Depot), (status = 404, description = "No such record", body = crate::http::error::Problem, content_type = "application/problem+json")))]
+pub async fn read(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Depot>, ApiError> {
     let id = parse_id(&id, RESOURCE)?;
     Ok(Json(state.store.get_depot(id).await.map_err(ApiError::from_store(RESOURCE))?))
 }
 
-async fn create(State(state): State<AppState>, ApiJson(input): ApiJson<DepotInput>) -> Result<(StatusCode, Json<Depot>), ApiError> {
+/// Creates a record.
+#[utoipa::path(post, path = "/v1/depots", tag = "depots", security(("bearer" = [])), request_body = DepotInput,
+    responses((status = 201, body = Depot), (status = 409, description = "A unique field is taken", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid fields", body = crate::http::error::Problem, content_type = "application/problem+json")))]
+pub async fn create(State(state): State<AppState>, ApiJson(input): ApiJson<DepotInput>) -> Result<(StatusCode, Json<Depot>), ApiError> {
     let depot = input.validate().map_err(ApiError::Validation)?;
     Ok((StatusCode::CREATED, Json(state.store.create_depot(&depot).await?)))
 }
 
-async fn replace(
+/// Replaces every field of a record.
+#[utoipa::path(put, path = "/v1/depots/{id}", tag = "depots", security(("bearer" = [])), params(("id" = i64, Path)), request_body = DepotInput,
+    responses((status = 200, body = Depot), (status = 404, description = "No such record", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid fields", body = crate::http::error::Problem, content_type = "application/problem+json")))]
+pub async fn replace(
     State(state): State<AppState>,
     Path(id): Path<String>,
     ApiJson(input): ApiJson<DepotInput>,
@@ -41,7 +54,10 @@ async fn replace(
     Ok(Json(state.store.update_depot(id, &depot).await.map_err(ApiError::from_store(RESOURCE))?))
 }
 
-async fn remove(State(state): State<AppState>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+/// Deletes a record.
+#[utoipa::path(delete, path = "/v1/depots/{id}", tag = "depots", security(("bearer" = [])), params(("id" = i64, Path)),
+    responses((status = 204, description = "Deleted"), (status = 404, description = "No such record", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 409, description = "Still in use", body = crate::http::error::Problem, content_type = "application/problem+json")))]
+pub async fn remove(State(state): State<AppState>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
     let id = parse_id(&id, RESOURCE)?;
     state.store.delete_depot(id).await.map_err(ApiError::from_store(RESOURCE))?;
     Ok(StatusCode::NO_CONTENT)

@@ -1,9 +1,12 @@
-//! `/v1/drivers`: list, read, create, replace and delete drivers.
+//! `/v1/drivers`: list, read, create, replace and delete drivers. A driver user (scope
+//! [`Scope::Own`](super::access::Scope::Own)) lists and reads only their own driver record.
 
+use super::access::Caller;
 use super::error::ApiError;
 use super::extract::{parse_id, ApiJson, ListParams};
 use super::{AppState, ListResponse};
 use crate::domain::{Driver, DriverInput};
+use crate::store::{Page, StoreError};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::get;
@@ -16,22 +19,46 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/", get(list).post(create)).route("/{id}", get(read).put(replace).delete(remove))
 }
 
-async fn list(State(state): State<AppState>, params: ListParams) -> Result<Json<ListResponse<Driver>>, ApiError> {
-    let page = state.store.list_drivers(params.page).await?;
+/// Lists drivers by id, a page at a time.
+#[utoipa::path(get, path = "/v1/drivers", tag = "drivers", security(("bearer" = [])),
+    params(("limit" = Option<i64>, Query, description = "Page size, 1–200 (default 50)"), ("offset" = Option<i64>, Query)),
+    responses((status = 200, body = ListResponse<Driver>), (status = 422, description = "Bad limit or offset", body = crate::http::error::Problem, content_type = "application/problem+json")))]
+pub async fn list(State(state): State<AppState>, caller: Caller, params: ListParams) -> Result<Json<ListResponse<Driver>>, ApiError> {
+    let page = match caller.own_driver_id() {
+        None => state.store.list_drivers(params.page).await?,
+        Some(own) => match state.store.get_driver(own).await {
+            Ok(d) if params.page.offset == 0 => Page { items: vec![d], total: 1 },
+            Ok(_) => Page { items: vec![], total: 1 },
+            Err(StoreError::NotFound) => Page { items: vec![], total: 0 },
+            Err(e) => return Err(e.into()),
+        },
+    };
     Ok(Json(ListResponse::new(page, params.page)))
 }
 
-async fn read(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Driver>, ApiError> {
+/// Reads one record.
+#[utoipa::path(get, path = "/v1/drivers/{id}", tag = "drivers", security(("bearer" = [])), params(("id" = i64, Path)),
+    responses((status = 200, body = Driver), (status = 404, description = "No such record", body = crate::http::error::Problem, content_type = "application/problem+json")))]
+pub async fn read(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<Driver>, ApiError> {
     let id = parse_id(&id, RESOURCE)?;
+    if !caller.may_touch_driver(id) {
+        return Err(ApiError::Forbidden);
+    }
     Ok(Json(state.store.get_driver(id).await.map_err(ApiError::from_store(RESOURCE))?))
 }
 
-async fn create(State(state): State<AppState>, ApiJson(input): ApiJson<DriverInput>) -> Result<(StatusCode, Json<Driver>), ApiError> {
+/// Creates a record.
+#[utoipa::path(post, path = "/v1/drivers", tag = "drivers", security(("bearer" = [])), request_body = DriverInput,
+    responses((status = 201, body = Driver), (status = 409, description = "A unique field is taken", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid fields", body = crate::http::error::Problem, content_type = "application/problem+json")))]
+pub async fn create(State(state): State<AppState>, ApiJson(input): ApiJson<DriverInput>) -> Result<(StatusCode, Json<Driver>), ApiError> {
     let driver = input.validate().map_err(ApiError::Validation)?;
     Ok((StatusCode::CREATED, Json(state.store.create_driver(&driver).await?)))
 }
 
-async fn replace(
+/// Replaces every field of a record.
+#[utoipa::path(put, path = "/v1/drivers/{id}", tag = "drivers", security(("bearer" = [])), params(("id" = i64, Path)), request_body = DriverInput,
+    responses((status = 200, body = Driver), (status = 404, description = "No such record", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid fields", body = crate::http::error::Problem, content_type = "application/problem+json")))]
+pub async fn replace(
     State(state): State<AppState>,
     Path(id): Path<String>,
     ApiJson(input): ApiJson<DriverInput>,
@@ -41,7 +68,10 @@ async fn replace(
     Ok(Json(state.store.update_driver(id, &driver).await.map_err(ApiError::from_store(RESOURCE))?))
 }
 
-async fn remove(State(state): State<AppState>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+/// Deletes a record.
+#[utoipa::path(delete, path = "/v1/drivers/{id}", tag = "drivers", security(("bearer" = [])), params(("id" = i64, Path)),
+    responses((status = 204, description = "Deleted"), (status = 404, description = "No such record", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 409, description = "Still in use", body = crate::http::error::Problem, content_type = "application/problem+json")))]
+pub async fn remove(State(state): State<AppState>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
     let id = parse_id(&id, RESOURCE)?;
     state.store.delete_driver(id).await.map_err(ApiError::from_store(RESOURCE))?;
     Ok(StatusCode::NO_CONTENT)

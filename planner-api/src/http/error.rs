@@ -18,6 +18,25 @@ use serde_json::{json, Value};
 /// Base of the `type` URIs of our problems.
 pub const PROBLEM_BASE: &str = "https://luckygas.tw/problems/";
 
+/// The shape of every error body, as the OpenAPI document describes it (responses are built by
+/// [`ApiError::problem`]).
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Problem {
+    /// `https://luckygas.tw/problems/<kind>`, stable across languages.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Short summary in the client's language.
+    pub title: String,
+    /// The HTTP status.
+    pub status: u16,
+    /// What went wrong, in the client's language.
+    pub detail: String,
+    /// The request path.
+    pub instance: Option<String>,
+    /// The failing fields of `validation` and `conflict` problems.
+    pub errors: Option<Vec<crate::domain::validation::FieldErrorView>>,
+}
+
 /// Everything that can go wrong in a request.
 #[derive(Clone, Debug, thiserror::Error)]
 pub enum ApiError {
@@ -86,6 +105,28 @@ pub enum ApiError {
     /// The body is larger than the limit (413).
     #[error("payload too large")]
     PayloadTooLarge,
+    /// No access token was sent (401).
+    #[error("unauthenticated")]
+    Unauthenticated,
+    /// The access token has expired (401); the client should refresh it.
+    #[error("token expired")]
+    TokenExpired,
+    /// The access token or refresh token is malformed, forged or unknown (401).
+    #[error("invalid token")]
+    InvalidToken,
+    /// A refresh token was used a second time (401); its whole family is revoked.
+    #[error("refresh token reused")]
+    TokenReused,
+    /// Wrong email or password, or an inactive user (401).
+    #[error("invalid credentials")]
+    InvalidCredentials,
+    /// An admin tried to delete, demote or deactivate their own account (409): refused so that
+    /// at least one admin always remains.
+    #[error("self lockout")]
+    SelfLockout,
+    /// The caller's role may not do this (403).
+    #[error("forbidden")]
+    Forbidden,
     /// The service cannot serve yet: database unreachable or not migrated (503).
     #[error("not ready: {0}")]
     NotReady(String),
@@ -102,13 +143,20 @@ impl ApiError {
             ApiError::MalformedJson(_) | ApiError::BadQuery(_) | ApiError::BadRequest => StatusCode::BAD_REQUEST,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
+            ApiError::Unauthenticated
+            | ApiError::TokenExpired
+            | ApiError::InvalidToken
+            | ApiError::TokenReused
+            | ApiError::InvalidCredentials => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden => StatusCode::FORBIDDEN,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict { .. }
             | ApiError::InUse { .. }
             | ApiError::InvalidTransition { .. }
             | ApiError::OrderLocked { .. }
             | ApiError::PlanFinished { .. }
-            | ApiError::PlanNotReady { .. } => StatusCode::CONFLICT,
+            | ApiError::PlanNotReady { .. }
+            | ApiError::SelfLockout => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::NotReady(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -124,6 +172,13 @@ impl ApiError {
             ApiError::BadQuery(_) => "bad-query",
             ApiError::BadRequest => "bad-request",
             ApiError::NotFound { .. } => "not-found",
+            ApiError::Unauthenticated => "unauthenticated",
+            ApiError::TokenExpired => "token-expired",
+            ApiError::InvalidToken => "invalid-token",
+            ApiError::TokenReused => "token-reused",
+            ApiError::InvalidCredentials => "invalid-credentials",
+            ApiError::Forbidden => "forbidden",
+            ApiError::SelfLockout => "self-lockout",
             ApiError::MethodNotAllowed => "method-not-allowed",
             ApiError::Conflict { .. } => "conflict",
             ApiError::InUse { .. } => "in-use",
@@ -145,6 +200,13 @@ impl ApiError {
             ApiError::BadQuery(_) => ("查詢參數錯誤", "Bad query parameters"),
             ApiError::BadRequest => ("請求錯誤", "Bad request"),
             ApiError::NotFound { .. } => ("找不到資源", "Not found"),
+            ApiError::Unauthenticated => ("需要登入", "Authentication required"),
+            ApiError::TokenExpired => ("存取權杖已過期", "Token expired"),
+            ApiError::InvalidToken => ("權杖無效", "Invalid token"),
+            ApiError::TokenReused => ("更新權杖已被使用", "Refresh token reused"),
+            ApiError::InvalidCredentials => ("帳號或密碼錯誤", "Invalid credentials"),
+            ApiError::Forbidden => ("權限不足", "Forbidden"),
+            ApiError::SelfLockout => ("不能鎖住自己", "Self lockout"),
             ApiError::MethodNotAllowed => ("不允許的方法", "Method not allowed"),
             ApiError::Conflict { .. } => ("資料衝突", "Conflict"),
             ApiError::InUse { .. } => ("資料使用中", "Still in use"),
@@ -176,6 +238,20 @@ impl ApiError {
             (ApiError::BadRequest, Lang::En) => "the request cannot be parsed".into(),
             (ApiError::NotFound { resource }, Lang::ZhTw) => format!("找不到指定的{}", zh_resource(resource)),
             (ApiError::NotFound { resource }, Lang::En) => format!("no such {resource}"),
+            (ApiError::Unauthenticated, Lang::ZhTw) => "請在 Authorization 標頭以 Bearer 傳送存取權杖".into(),
+            (ApiError::Unauthenticated, Lang::En) => "send an access token as `Authorization: Bearer …`".into(),
+            (ApiError::TokenExpired, Lang::ZhTw) => "存取權杖已過期，請以更新權杖重新取得".into(),
+            (ApiError::TokenExpired, Lang::En) => "the access token has expired; use the refresh token to get a new one".into(),
+            (ApiError::InvalidToken, Lang::ZhTw) => "權杖格式錯誤、簽章不符或已失效".into(),
+            (ApiError::InvalidToken, Lang::En) => "the token is malformed, not signed by this service, or no longer valid".into(),
+            (ApiError::TokenReused, Lang::ZhTw) => "此更新權杖已使用過，相關權杖已全部撤銷，請重新登入".into(),
+            (ApiError::TokenReused, Lang::En) => "this refresh token was already used; its tokens are all revoked, sign in again".into(),
+            (ApiError::InvalidCredentials, Lang::ZhTw) => "電子郵件或密碼不正確".into(),
+            (ApiError::InvalidCredentials, Lang::En) => "the email or password is wrong".into(),
+            (ApiError::SelfLockout, Lang::ZhTw) => "管理員不能刪除、降級或停用自己的帳號，請由另一位管理員操作".into(),
+            (ApiError::SelfLockout, Lang::En) => "admins cannot delete, demote or deactivate their own account; ask another admin".into(),
+            (ApiError::Forbidden, Lang::ZhTw) => "您的角色不能執行此操作".into(),
+            (ApiError::Forbidden, Lang::En) => "your role may not do this".into(),
             (ApiError::MethodNotAllowed, Lang::ZhTw) => "此路徑不支援這個 HTTP 方法".into(),
             (ApiError::MethodNotAllowed, Lang::En) => "this path does not support the HTTP method".into(),
             (ApiError::Conflict { field }, Lang::ZhTw) => format!("欄位 {field} 的值已被使用"),
@@ -232,6 +308,13 @@ impl ApiError {
     pub fn render(&self, lang: Lang, instance: Option<&str>) -> Response {
         let mut res = (self.status(), self.problem(lang, instance).to_string()).into_response();
         res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        if self.status() == StatusCode::UNAUTHORIZED {
+            let challenge = match self {
+                ApiError::TokenExpired | ApiError::InvalidToken => "Bearer error=\"invalid_token\"",
+                _ => "Bearer",
+            };
+            res.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(challenge));
+        }
         res
     }
 }
@@ -263,6 +346,7 @@ fn zh_resource(resource: &str) -> &'static str {
         "order" => "訂單",
         "plan" => "排程",
         "solver input" => "求解資料",
+        "user" => "使用者",
         _ => "路徑",
     }
 }
@@ -322,6 +406,8 @@ pub async fn problem_details(req: Request, next: Next) -> Response {
             StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge,
             StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::UnsupportedMediaType,
             StatusCode::BAD_REQUEST => ApiError::BadRequest,
+            StatusCode::UNAUTHORIZED => ApiError::Unauthenticated,
+            StatusCode::FORBIDDEN => ApiError::Forbidden,
             _ => ApiError::Internal(format!("unexpected status {}", res.status())),
         },
         None => return res,
@@ -356,6 +442,16 @@ mod tests {
         let e = ApiError::from(StoreError::UnsupportedUrl("secret://x".into()));
         assert_eq!(e.status(), StatusCode::INTERNAL_SERVER_ERROR);
         assert!(!e.problem(Lang::En, None).to_string().contains("secret"));
+    }
+
+    #[test]
+    fn gives_missing_expired_and_invalid_tokens_distinct_types_and_a_bearer_challenge() {
+        let kinds: Vec<&str> = [ApiError::Unauthenticated, ApiError::TokenExpired, ApiError::InvalidToken].iter().map(ApiError::kind).collect();
+        assert_eq!(kinds, ["unauthenticated", "token-expired", "invalid-token"]);
+        let res = ApiError::TokenExpired.render(Lang::En, None);
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+        assert!(res.headers().get(header::WWW_AUTHENTICATE).is_some_and(|v| v.as_bytes().starts_with(b"Bearer")));
+        assert_eq!(ApiError::Forbidden.status(), StatusCode::FORBIDDEN);
     }
 
     #[test]

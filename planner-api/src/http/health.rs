@@ -1,23 +1,214 @@
-//! `/healthz` (the process answers) and `/readyz` (the database answers and every embedded
-//! migration is applied).
+//! Health: `/healthz` (the process answers), `/readyz` (the database answers, every embedded
+//! migration is applied, and every registered worker is alive), both public; and
+//! `/v1/health/details` for signed-in users: the same checks with timings, computed at most once
+//! per [`DETAILS_TTL`] (so that polling dashboards do not load the database) and showing stable
+//! codes, never raw error text.
+//!
+//! Workers (the planning job runners) register a liveness probe with
+//! [`HealthState::register_worker`]; a probe returning `false` makes the service not ready.
 
 use super::error::ApiError;
 use super::AppState;
+use crate::store::{Store, StoreError};
 use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
 use serde_json::{json, Value};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
 
-/// The health router, mounted at the root.
+/// How long `/v1/health/details` answers from its cache.
+pub const DETAILS_TTL: Duration = Duration::from_secs(5);
+
+/// A worker's liveness probe.
+pub type Probe = Arc<dyn Fn() -> bool + Send + Sync>;
+
+/// Health bookkeeping shared by the handlers.
+pub struct HealthState {
+    started: Instant,
+    workers: RwLock<Vec<(String, Probe)>>,
+    details: tokio::sync::Mutex<Option<(Instant, Details)>>,
+    ttl: Duration,
+}
+
+impl std::fmt::Debug for HealthState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HealthState").field("workers", &self.worker_status()).field("ttl", &self.ttl).finish_non_exhaustive()
+    }
+}
+
+impl Default for HealthState {
+    fn default() -> Self {
+        HealthState::new(DETAILS_TTL)
+    }
+}
+
+/// One worker's state.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct WorkerStatus {
+    /// The name it registered with.
+    pub name: String,
+    /// What its probe said.
+    pub alive: bool,
+}
+
+/// The database's state, as codes.
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct DatabaseStatus {
+    /// `sqlite` or `postgres`.
+    pub backend: String,
+    /// `ok`, `not_migrated` or `unreachable`.
+    pub status: String,
+    /// How long the check took.
+    pub latency_ms: f64,
+}
+
+/// The body of `/v1/health/details`.
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct Details {
+    /// `ok` when everything is, else `degraded`.
+    pub status: String,
+    /// The service's version.
+    pub version: String,
+    /// Seconds since the service started.
+    pub uptime_secs: u64,
+    /// The database.
+    pub database: DatabaseStatus,
+    /// Registered workers.
+    pub workers: Vec<WorkerStatus>,
+    /// When these figures were taken (they are reused for a few seconds).
+    pub checked_at: DateTime<Utc>,
+}
+
+impl HealthState {
+    /// Health bookkeeping whose details are cached for `ttl`.
+    pub fn new(ttl: Duration) -> HealthState {
+        HealthState { started: Instant::now(), workers: RwLock::new(Vec::new()), details: tokio::sync::Mutex::new(None), ttl }
+    }
+
+    /// Registers a worker's liveness probe under `name`.
+    pub fn register_worker(&self, name: impl Into<String>, probe: Probe) {
+        self.workers.write().unwrap_or_else(std::sync::PoisonError::into_inner).push((name.into(), probe));
+    }
+
+    /// Asks every registered worker's probe.
+    pub fn worker_status(&self) -> Vec<WorkerStatus> {
+        let workers = self.workers.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+        workers.iter().map(|(name, probe)| WorkerStatus { name: name.clone(), alive: probe() }).collect()
+    }
+
+    async fn check(&self, store: &Store) -> Details {
+        let start = Instant::now();
+        let status = match store.ready().await {
+            Ok(()) => "ok",
+            Err(StoreError::NotMigrated(_) | StoreError::Migrate(_)) => "not_migrated",
+            Err(e) => {
+                tracing::warn!(error = %e, "health check: database unreachable");
+                "unreachable"
+            }
+        };
+        let latency_ms = start.elapsed().as_secs_f64() * 1000.0;
+        let database = DatabaseStatus { backend: store.backend().to_owned(), status: status.to_owned(), latency_ms };
+        let workers = self.worker_status();
+        let healthy = status == "ok" && workers.iter().all(|w| w.alive);
+        Details {
+            status: if healthy { "ok" } else { "degraded" }.to_owned(),
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            uptime_secs: self.started.elapsed().as_secs(),
+            database,
+            workers,
+            checked_at: Utc::now(),
+        }
+    }
+
+    /// The details, from the cache when taken less than the TTL before `now`.
+    pub async fn details(&self, store: &Store, now: Instant) -> Details {
+        // Holding the lock while checking makes concurrent callers wait for one check.
+        let mut cached = self.details.lock().await;
+        if let Some((at, details)) = cached.as_ref() {
+            if now.saturating_duration_since(*at) < self.ttl {
+                return details.clone();
+            }
+        }
+        let fresh = self.check(store).await;
+        *cached = Some((now, fresh.clone()));
+        fresh
+    }
+}
+
+/// The public probes, mounted at the root.
 pub fn router() -> Router<AppState> {
     Router::new().route("/healthz", get(healthz)).route("/readyz", get(readyz))
 }
 
-async fn healthz() -> Json<Value> {
+/// `/v1/health`: the details, for signed-in users.
+pub fn details_router() -> Router<AppState> {
+    Router::new().route("/details", get(details))
+}
+
+/// Liveness.
+#[utoipa::path(get, path = "/healthz", tag = "health", responses((status = 200, description = "The process answers")))]
+pub async fn healthz() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
 
-async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+/// Readiness.
+#[utoipa::path(get, path = "/readyz", tag = "health", responses(
+    (status = 200, description = "Database reachable, migrations applied, workers alive"),
+    (status = 503, description = "Not ready", body = crate::http::error::Problem, content_type = "application/problem+json"),
+))]
+pub async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     state.store.ready().await.map_err(|e| ApiError::NotReady(e.to_string()))?;
+    if let Some(dead) = state.health.worker_status().into_iter().find(|w| !w.alive) {
+        return Err(ApiError::NotReady(format!("worker {} is not alive", dead.name)));
+    }
     Ok(Json(json!({ "status": "ready", "database": state.store.backend() })))
+}
+
+/// Health details (cached for a few seconds).
+#[utoipa::path(get, path = "/v1/health/details", tag = "health", security(("bearer" = [])), responses(
+    (status = 200, body = Details),
+    (status = 401, description = "No or bad token", body = crate::http::error::Problem, content_type = "application/problem+json"),
+))]
+pub async fn details(State(state): State<AppState>) -> Json<Details> {
+    Json(state.health.details(&state.store, Instant::now()).await)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    #[tokio::test]
+    async fn reuses_details_within_the_ttl_and_checks_again_after_it() {
+        let store = Store::open("sqlite::memory:").await.expect("store");
+        let health = HealthState::new(Duration::from_secs(5));
+        let t0 = Instant::now();
+        let first = health.details(&store, t0).await;
+        assert_eq!((first.status.as_str(), first.database.status.as_str()), ("ok", "ok"));
+        let alive = Arc::new(AtomicBool::new(true));
+        let flag = alive.clone();
+        health.register_worker("planner", Arc::new(move || flag.load(Ordering::SeqCst)));
+        alive.store(false, Ordering::SeqCst);
+        assert_eq!(health.details(&store, t0 + Duration::from_secs(4)).await, first, "cached");
+        let later = health.details(&store, t0 + Duration::from_secs(6)).await;
+        assert_eq!(later.status, "degraded");
+        assert_eq!(later.workers, [WorkerStatus { name: "planner".into(), alive: false }]);
+    }
+
+    #[tokio::test]
+    async fn is_not_ready_while_a_registered_worker_is_dead() {
+        let store = Store::open("sqlite::memory:").await.expect("store");
+        let state = AppState::new(store, crate::auth::AuthConfig::with_secret(&[1u8; 32], crate::auth::KeySource::Env));
+        assert!(readyz(State(state.clone())).await.is_ok());
+        let alive = Arc::new(AtomicBool::new(true));
+        let flag = alive.clone();
+        state.health.register_worker("planner", Arc::new(move || flag.load(Ordering::SeqCst)));
+        assert!(readyz(State(state.clone())).await.is_ok());
+        alive.store(false, Ordering::SeqCst);
+        let err = readyz(State(state)).await.err();
+        assert!(matches!(err, Some(ApiError::NotReady(ref why)) if why.contains("planner")), "{err:?}");
+    }
 }

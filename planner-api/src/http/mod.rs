@@ -1,22 +1,31 @@
 //! The HTTP API: [`app`] builds the router (one router per resource under `/v1`, health checks
-//! at the root) with request ids, tracing spans, a body size limit and problem+json errors.
+//! and metrics at the root) with request ids, tracing spans, latency metrics, bearer-token
+//! authentication with a role table ([`access`]), a body size limit and problem+json errors.
 
+pub mod access;
+pub mod auth;
 pub mod customers;
 pub mod depots;
 pub mod drivers;
 pub mod error;
 pub mod extract;
 pub mod health;
+pub mod metrics;
+pub mod openapi;
 pub mod orders;
 pub mod plans;
+pub mod users;
 pub mod vehicle_types;
 pub mod vehicles;
 
+use crate::auth::AuthConfig;
 use crate::store::{Page, PageRequest, Store};
 use crate::worker::Planner;
 use axum::http::{HeaderName, Request};
+use axum::routing::get;
 use axum::{middleware, Router};
 use serde::Serialize;
+use std::sync::Arc;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
@@ -34,18 +43,25 @@ pub struct AppState {
     pub store: Store,
     /// The planning side: limits, and a bell to wake this process's workers.
     pub planner: Planner,
+    /// Token keys and lifetimes.
+    pub auth: Arc<AuthConfig>,
+    /// Prometheus metrics (also fed by the planning workers).
+    pub metrics: Arc<metrics::Metrics>,
+    /// Worker probes and the health details cache.
+    pub health: Arc<health::HealthState>,
 }
 
 impl AppState {
-    /// State with the default planner configuration (workers are started separately, see
-    /// [`Planner::spawn`]).
-    pub fn new(store: Store) -> AppState {
-        AppState { store, planner: Planner::with_defaults() }
+    /// State over `store` with the token settings `auth`, the default planner configuration
+    /// (workers are started separately, see [`Planner::spawn`]), fresh metrics and no worker
+    /// probes.
+    pub fn new(store: Store, auth: AuthConfig) -> AppState {
+        AppState { store, planner: Planner::with_defaults(), auth: Arc::new(auth), metrics: Arc::default(), health: Arc::default() }
     }
 }
 
 /// One page of a list endpoint.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ListResponse<T> {
     /// The page's items.
     pub items: Vec<T>,
@@ -69,6 +85,11 @@ pub fn app(state: AppState) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
     Router::new()
         .merge(health::router())
+        .route("/metrics", get(metrics::metrics))
+        .route("/v1/openapi.json", get(openapi::openapi_json))
+        .nest("/v1/auth", auth::router())
+        .nest("/v1/users", users::router())
+        .nest("/v1/health", health::details_router())
         .nest("/v1/depots", depots::router())
         .nest("/v1/customers", customers::router())
         .nest("/v1/vehicle-types", vehicle_types::router())
@@ -77,11 +98,14 @@ pub fn app(state: AppState) -> Router {
         .nest("/v1/orders", orders::router())
         .nest("/v1/plans", plans::router())
         .fallback(|| async { ApiError::NotFound { resource: "route" } })
-        .with_state(state)
+        .with_state(state.clone())
         // Layers run outside-in from the last one added: a request first gets an id, then a
         // tracing span carrying it; every error response below (including the body limit's
-        // own 413) becomes a problem.
+        // own 413 and the 401/403 of `access`) becomes a problem and is timed by route. Layers
+        // of `Router::layer` run after routing, so the metrics see the matched route template.
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        .layer(middleware::from_fn_with_state(state.clone(), access::authorize))
+        .layer(middleware::from_fn_with_state(state, metrics::track))
         .layer(middleware::from_fn(error::problem_details))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(

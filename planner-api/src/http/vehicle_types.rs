@@ -17,22 +17,35 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/", get(list).post(create)).route("/{id}", get(read).put(replace).delete(remove))
 }
 
-async fn list(State(state): State<AppState>, params: ListParams) -> Result<Json<ListResponse<VehicleType>>, ApiError> {
+/// Lists vehicle-types by id, a page at a time.
+#[utoipa::path(get, path = "/v1/vehicle-types", tag = "vehicle-types", security(("bearer" = [])),
+    params(("limit" = Option<i64>, Query, description = "Page size, 1–200 (default 50)"), ("offset" = Option<i64>, Query)),
+    responses((status = 200, body = ListResponse<VehicleType>), (status = 422, description = "Bad limit or offset", body = crate::http::error::Problem, content_type = "application/problem+json")))]
+pub async fn list(State(state): State<AppState>, params: ListParams) -> Result<Json<ListResponse<VehicleType>>, ApiError> {
     let page = state.store.list_vehicle_types(params.page).await?;
     Ok(Json(ListResponse::new(page, params.page)))
 }
 
-async fn read(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<VehicleType>, ApiError> {
+/// Reads one record.
+#[utoipa::path(get, path = "/v1/vehicle-types/{id}", tag = "vehicle-types", security(("bearer" = [])), params(("id" = i64, Path)),
+    responses((status = 200, body = VehicleType), (status = 404, description = "No such record", body = crate::http::error::Problem, content_type = "application/problem+json")))]
+pub async fn read(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<VehicleType>, ApiError> {
     let id = parse_id(&id, RESOURCE)?;
     Ok(Json(state.store.get_vehicle_type(id).await.map_err(ApiError::from_store(RESOURCE))?))
 }
 
-async fn create(State(state): State<AppState>, ApiJson(input): ApiJson<VehicleTypeInput>) -> Result<(StatusCode, Json<VehicleType>), ApiError> {
+/// Creates a record.
+#[utoipa::path(post, path = "/v1/vehicle-types", tag = "vehicle-types", security(("bearer" = [])), request_body = VehicleTypeInput,
+    responses((status = 201, body = VehicleType), (status = 409, description = "A unique field is taken", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid fields", body = crate::http::error::Problem, content_type = "application/problem+json")))]
+pub async fn create(State(state): State<AppState>, ApiJson(input): ApiJson<VehicleTypeInput>) -> Result<(StatusCode, Json<VehicleType>), ApiError> {
     let vehicle_type = input.validate().map_err(ApiError::Validation)?;
     Ok((StatusCode::CREATED, Json(state.store.create_vehicle_type(&vehicle_type).await?)))
 }
 
-async fn replace(
+/// Replaces every field of a record.
+#[utoipa::path(put, path = "/v1/vehicle-types/{id}", tag = "vehicle-types", security(("bearer" = [])), params(("id" = i64, Path)), request_body = VehicleTypeInput,
+    responses((status = 200, body = VehicleType), (status = 404, description = "No such record", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid fields", body = crate::http::error::Problem, content_type = "application/problem+json")))]
+pub async fn replace(
     State(state): State<AppState>,
     Path(id): Path<String>,
     ApiJson(input): ApiJson<VehicleTypeInput>,
@@ -42,7 +55,10 @@ async fn replace(
     Ok(Json(state.store.update_vehicle_type(id, &vehicle_type).await.map_err(ApiError::from_store(RESOURCE))?))
 }
 
-async fn remove(State(state): State<AppState>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+/// Deletes a record.
+#[utoipa::path(delete, path = "/v1/vehicle-types/{id}", tag = "vehicle-types", security(("bearer" = [])), params(("id" = i64, Path)),
+    responses((status = 204, description = "Deleted"), (status = 404, description = "No such record", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 409, description = "Still in use", body = crate::http::error::Problem, content_type = "application/problem+json")))]
+pub async fn remove(State(state): State<AppState>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
     let id = parse_id(&id, RESOURCE)?;
     state.store.delete_vehicle_type(id).await.map_err(ApiError::from_store(RESOURCE))?;
     Ok(StatusCode::NO_CONTENT)

@@ -1,6 +1,6 @@
 //! SQL for drivers. Skills are JSON text in both backends.
 
-use super::{with_pool, Page, PageRequest, Store, StoreError};
+use super::{in_use, with_pool, Page, PageRequest, Store, StoreError};
 use crate::domain::{Driver, NewDriver};
 use chrono::{DateTime, Utc};
 use sqlx::Row;
@@ -104,9 +104,9 @@ impl Store {
         row.into_driver()
     }
 
-    /// Deletes a driver.
+    /// Deletes a driver; one that a user account is tied to gives [`StoreError::InUse`].
     pub async fn delete_driver(&self, id: i64) -> Result<(), StoreError> {
-        let affected = with_pool!(self, pool => sqlx::query("DELETE FROM drivers WHERE id = $1").bind(id).execute(pool).await?.rows_affected());
+        let affected = with_pool!(self, pool => sqlx::query("DELETE FROM drivers WHERE id = $1").bind(id).execute(pool).await.map_err(in_use)?.rows_affected());
         if affected == 0 {
             Err(StoreError::NotFound)
         } else {

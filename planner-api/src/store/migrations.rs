@@ -21,6 +21,7 @@ pub const SQLITE: &[Embedded] = &[
     (3, "drivers", include_str!("../../migrations/sqlite/0003_drivers.sql")),
     (4, "vehicles", include_str!("../../migrations/sqlite/0004_vehicles.sql")),
     (5, "orders plans", include_str!("../../migrations/sqlite/0005_orders_plans.sql")),
+    (10, "users", include_str!("../../migrations/sqlite/0010_users.sql")),
 ];
 
 /// PostgreSQL migrations, in version order.
@@ -30,6 +31,7 @@ pub const POSTGRES: &[Embedded] = &[
     (3, "drivers", include_str!("../../migrations/postgres/0003_drivers.sql")),
     (4, "vehicles", include_str!("../../migrations/postgres/0004_vehicles.sql")),
     (5, "orders plans", include_str!("../../migrations/postgres/0005_orders_plans.sql")),
+    (10, "users", include_str!("../../migrations/postgres/0010_users.sql")),
 ];
 
 /// A list of embedded migrations as a sqlx migration source.

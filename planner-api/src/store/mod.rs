@@ -11,6 +11,7 @@ pub mod depots;
 pub mod drivers;
 pub mod orders;
 pub mod plans;
+pub mod users;
 pub mod vehicles;
 mod migrations;
 pub mod vehicle_types;
@@ -24,6 +25,7 @@ use std::time::Duration;
 pub use customers::CustomerFilter;
 pub use orders::OrderFilter;
 pub use plans::{ClaimedJob, JobEnd};
+pub use users::{Credentials, NewRefreshToken, Rotation};
 
 /// Errors of the store.
 #[derive(Debug, thiserror::Error)]

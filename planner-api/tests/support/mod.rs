@@ -1,8 +1,17 @@
 //! Test support: start the real application on `127.0.0.1:0` against a fresh SQLite file or a
 //! fresh PostgreSQL schema, and talk to it over HTTP.
+//!
+//! The server signs tokens with a random per-test key ([`TestApp::jwt_secret`]); on a migrated
+//! database [`TestApp`] creates an admin with a random password through the same code as
+//! `luckygas serve` and signs in over HTTP, and [`TestApp::client`] (hence `get`, `post`, `put`,
+//! `delete`, `send`) sends the admin's token with every request. [`TestApp::anonymous`],
+//! [`TestApp::as_role`] and [`TestApp::with_token`] give callers without a token, with a
+//! fresh user of a role, or with any token.
 
 #![allow(dead_code)]
 
+use planner_api::auth::{bootstrap_admin, random_hex, AdminBootstrap, AuthConfig, KeySource};
+use planner_api::domain::Role;
 use planner_api::http::{app, AppState};
 use planner_api::store::Store;
 use planner_api::travel::{GreatCircle, TravelConfig};
@@ -111,8 +120,19 @@ impl Fresh {
 pub struct TestApp {
     /// `http://127.0.0.1:PORT`.
     pub base: String,
-    /// The HTTP client.
+    /// The HTTP client; it sends the admin's bearer token with every request (no token when the
+    /// database was not migrated, as there is no admin then).
     pub client: reqwest::Client,
+    /// A client that sends no token.
+    pub anon: reqwest::Client,
+    /// The key the server signs tokens with (to mint expired or odd tokens in tests).
+    pub jwt_secret: String,
+    /// The admin's email.
+    pub admin_email: String,
+    /// The admin's password (random per test).
+    pub admin_password: String,
+    /// The admin's sign-in response (`access_token`, `refresh_token`, `expires_in`).
+    pub admin_tokens: Value,
     db: Fresh,
     server: tokio::task::JoinHandle<()>,
     workers: WorkerPool,
@@ -143,27 +163,70 @@ pub fn test_planner() -> Planner {
     Planner::new(config, Arc::new(GreatCircle::new(TravelConfig::default())))
 }
 
+/// Someone calling the API with a given token, or none.
+pub struct Caller<'a> {
+    app: &'a TestApp,
+    /// The bearer token sent, if any.
+    pub token: Option<String>,
+    /// The user behind it, as `POST /v1/users` answered (`null` for the admin or anonymous).
+    pub user: Value,
+}
+
 impl TestApp {
     /// Starts the application on a fresh, migrated database of `backend`.
     pub async fn start(backend: Backend) -> TestApp {
         TestApp::on(Fresh::new(backend, true).await).await
     }
 
-    /// Starts the application on `db`.
+    /// Starts the application on `db` with default token lifetimes.
     pub async fn on(db: Fresh) -> TestApp {
+        let secret = random_hex(32);
+        let auth = AuthConfig::with_secret(secret.as_bytes(), KeySource::Env);
+        TestApp::on_with(db, secret, auth).await
+    }
+
+    /// Starts the application on `db` with `auth`, whose key must be `secret`.
+    pub async fn on_with(db: Fresh, secret: String, auth: AuthConfig) -> TestApp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0");
         let addr = listener.local_addr().expect("local addr");
         let store = db.store.clone();
         let planner = test_planner();
         let workers = planner.spawn(&store);
         let server = tokio::spawn(async move {
-            axum::serve(listener, app(AppState { store, planner })).await.expect("server runs");
+            axum::serve(listener, app(AppState { planner, ..AppState::new(store, auth) })).await.expect("server runs");
         });
-        TestApp { base: format!("http://{addr}"), client: reqwest::Client::new(), db, server, workers }
+        let base = format!("http://{addr}");
+        let anon = reqwest::Client::new();
+        let admin = AdminBootstrap { email: "admin@luckygas.test".to_owned(), password: random_hex(12) };
+        let (client, admin_tokens) = if db.store.ready().await.is_ok() {
+            bootstrap_admin(&db.store, &admin).await.expect("create the test admin");
+            let body = json!({ "email": admin.email, "password": admin.password });
+            let res = anon.post(format!("{base}/v1/auth/login")).json(&body).send().await.expect("admin signs in");
+            assert_eq!(res.status().as_u16(), 200, "the test admin signs in");
+            let tokens: Value = res.json().await.expect("token JSON");
+            let mut headers = reqwest::header::HeaderMap::new();
+            let bearer = format!("Bearer {}", tokens["access_token"].as_str().expect("access token"));
+            headers.insert(reqwest::header::AUTHORIZATION, bearer.parse().expect("header value"));
+            (reqwest::Client::builder().default_headers(headers).build().expect("client"), tokens)
+        } else {
+            (reqwest::Client::new(), Value::Null)
+        };
+        TestApp {
+            base,
+            client,
+            anon,
+            jwt_secret: secret,
+            admin_email: admin.email,
+            admin_password: admin.password,
+            admin_tokens,
+            db,
+            server,
+            workers,
+        }
     }
 
     /// Starts another server with its own worker and its own pool on the same database, as a
-    /// second replica would run.
+    /// second replica would run; it accepts the same tokens.
     pub async fn replica(&self) -> Replica {
         let store = self.db.another_store().await;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0");
@@ -171,10 +234,52 @@ impl TestApp {
         let planner = test_planner();
         let workers = planner.spawn(&store);
         let served = store.clone();
+        let auth = AuthConfig::with_secret(self.jwt_secret.as_bytes(), KeySource::Env);
         let server = tokio::spawn(async move {
-            axum::serve(listener, app(AppState { store: served, planner })).await.expect("replica runs");
+            axum::serve(listener, app(AppState { planner, ..AppState::new(served, auth) })).await.expect("replica runs");
         });
         Replica { base: format!("http://{addr}"), store, server, workers }
+    }
+
+    /// The store behind the server.
+    pub fn store(&self) -> &Store {
+        &self.db.store
+    }
+
+    /// A caller sending no token.
+    pub fn anonymous(&self) -> Caller<'_> {
+        Caller { app: self, token: None, user: Value::Null }
+    }
+
+    /// A caller sending `token`.
+    pub fn with_token(&self, token: &str) -> Caller<'_> {
+        Caller { app: self, token: Some(token.to_owned()), user: Value::Null }
+    }
+
+    /// Signs in; returns the status and body.
+    pub async fn login(&self, email: &str, password: &str) -> (u16, Value) {
+        let (status, _, body) = self.anonymous().post("/v1/auth/login", &json!({ "email": email, "password": password })).await;
+        (status, body)
+    }
+
+    /// Creates a user of `role` through the API (a driver gets a fresh driver record first)
+    /// and signs in as them.
+    pub async fn as_role(&self, role: Role) -> Caller<'_> {
+        let driver_id = if role == Role::Driver {
+            let (status, _, driver) = self.post("/v1/drivers", &json!({ "name": "測試司機", "skills": [] })).await;
+            assert_eq!(status, 201, "{driver}");
+            driver["id"].clone()
+        } else {
+            Value::Null
+        };
+        let email = format!("{}-{}@luckygas.test", role.as_str(), random_hex(4));
+        let password = random_hex(12);
+        let body = json!({ "email": email, "password": password, "role": role.as_str(), "driver_id": driver_id });
+        let (status, _, user) = self.post("/v1/users", &body).await;
+        assert_eq!(status, 201, "{user}");
+        let (status, tokens) = self.login(&email, &password).await;
+        assert_eq!(status, 200, "{tokens}");
+        Caller { app: self, token: tokens["access_token"].as_str().map(str::to_owned), user }
     }
 
     /// Stops the server and removes the database.
@@ -220,6 +325,40 @@ impl TestApp {
     /// DELETE `path`.
     pub async fn delete(&self, path: &str) -> (u16, String, Value) {
         self.send(self.client.delete(self.url(path))).await
+    }
+}
+
+impl Caller<'_> {
+    fn authorized(&self, req: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match &self.token {
+            Some(token) => req.bearer_auth(token),
+            None => req,
+        }
+    }
+
+    /// Sends `req` (built on [`TestApp::anon`]) with this caller's token.
+    pub async fn send(&self, req: reqwest::RequestBuilder) -> (u16, String, Value) {
+        self.app.send(self.authorized(req)).await
+    }
+
+    /// GET `path`.
+    pub async fn get(&self, path: &str) -> (u16, String, Value) {
+        self.send(self.app.anon.get(self.app.url(path))).await
+    }
+
+    /// POST `body` as JSON to `path`.
+    pub async fn post(&self, path: &str, body: &Value) -> (u16, String, Value) {
+        self.send(self.app.anon.post(self.app.url(path)).json(body)).await
+    }
+
+    /// PUT `body` as JSON to `path`.
+    pub async fn put(&self, path: &str, body: &Value) -> (u16, String, Value) {
+        self.send(self.app.anon.put(self.app.url(path)).json(body)).await
+    }
+
+    /// DELETE `path`.
+    pub async fn delete(&self, path: &str) -> (u16, String, Value) {
+        self.send(self.app.anon.delete(self.app.url(path))).await
     }
 }
 

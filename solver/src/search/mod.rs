@@ -139,10 +139,14 @@ pub fn solve(problem: &Problem, env: &Environment) -> Outcome {
     let mut solution = state::solution_from_routes(problem, &best.routes);
     let mut feasible = best.feasible;
     let mut cost = best.cost;
-    if !feasible && repair::drop_optional_until_feasible(problem, &mut solution) {
-        // The search ran out of time on an infeasible solution; optional clients were taken out.
-        feasible = true;
-        cost = crate::check::check(problem, &solution).cost.total;
+    // The checker has the last word: the search ran out of time on an infeasible solution, or
+    // judged a client of several time windows by their hull. Optional clients are then taken out
+    // until the routes can be driven.
+    if !crate::check::check(problem, &solution).is_feasible() {
+        feasible = repair::drop_optional_until_feasible(problem, &mut solution);
+        if feasible {
+            cost = crate::check::check(problem, &solution).cost.total;
+        }
     }
     Outcome { solution, cost, feasible, iterations, elapsed: started.elapsed() }
 }

@@ -1,0 +1,217 @@
+//! Who may do what. Every request except the few public paths needs an access token; the
+//! [`authorize`] middleware checks it and then looks the request up in one table, [`RULES`]:
+//! the resource (the first path segment under `/v1/`) and the action (reads are `GET`/`HEAD`,
+//! everything else writes) give, per role, the [`Scope`] of what the role may touch. Admins may
+//! do everything; a resource missing from the table is admin-only, so a router added without a
+//! rule is closed rather than open.
+//!
+//! To open a new resource to other roles, add one [`Rule`]. Handlers of resources with
+//! [`Scope::Own`] grants take a [`Caller`] and narrow what they return (a driver sees only their
+//! own driver record and, later, only plans of their own driver id).
+
+use super::error::ApiError;
+use super::AppState;
+use crate::auth::{Principal, TokenError};
+use crate::domain::Role;
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, Method};
+use axum::middleware::Next;
+use axum::response::Response;
+
+/// Reading or changing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// `GET`, `HEAD`, `OPTIONS`.
+    Read,
+    /// `POST`, `PUT`, `PATCH`, `DELETE`.
+    Write,
+}
+
+/// How much of a resource a role may touch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scope {
+    /// Every record.
+    All,
+    /// Only records tied to the caller's own driver id; the handler filters.
+    Own,
+}
+
+/// The grants of one resource.
+#[derive(Debug)]
+pub struct Rule {
+    /// First path segment under `/v1/` (`depots` for `/v1/depots/7`).
+    pub resource: &'static str,
+    /// Roles that may read, and how much.
+    pub read: &'static [(Role, Scope)],
+    /// Roles that may write, and how much.
+    pub write: &'static [(Role, Scope)],
+}
+
+use Role::{Accountant, Analyst, Dispatcher, Driver};
+use Scope::{All, Own};
+
+/// The permission table (admins are allowed everything and are not listed).
+pub const RULES: &[Rule] = &[
+    Rule { resource: "depots", read: &[(Dispatcher, All), (Analyst, All)], write: &[(Dispatcher, All)] },
+    Rule { resource: "customers", read: &[(Dispatcher, All), (Analyst, All), (Accountant, All)], write: &[(Dispatcher, All)] },
+    Rule { resource: "vehicle-types", read: &[(Dispatcher, All), (Analyst, All)], write: &[(Dispatcher, All)] },
+    Rule { resource: "vehicles", read: &[(Dispatcher, All), (Analyst, All)], write: &[(Dispatcher, All)] },
+    Rule { resource: "drivers", read: &[(Dispatcher, All), (Analyst, All), (Driver, Own)], write: &[(Dispatcher, All)] },
+    // Resources of later work: the rules are ready when their routers arrive.
+    Rule { resource: "orders", read: &[(Dispatcher, All), (Analyst, All), (Accountant, All)], write: &[(Dispatcher, All)] },
+    // Drivers are not tied to vehicles yet, so a plan cannot be narrowed to a driver's own route:
+    // drivers get no plans until that link exists.
+    Rule { resource: "plans", read: &[(Dispatcher, All), (Analyst, All)], write: &[(Dispatcher, All)] },
+    Rule { resource: "invoices", read: &[(Analyst, All), (Accountant, All)], write: &[(Accountant, All)] },
+    Rule { resource: "health", read: &[(Dispatcher, All), (Analyst, All), (Accountant, All), (Driver, All)], write: &[] },
+    Rule { resource: "users", read: &[], write: &[] },
+];
+
+/// Paths anyone may call: probes, metrics (scraped inside the cluster), signing in, and the API
+/// description.
+pub const PUBLIC_PATHS: &[&str] =
+    &["/healthz", "/readyz", "/metrics", "/v1/auth/login", "/v1/auth/refresh", "/v1/auth/logout", "/v1/openapi.json"];
+
+/// What `role` may do with `resource`, or `None` when it may not.
+pub fn scope(resource: &str, action: Action, role: Role) -> Option<Scope> {
+    if role == Role::Admin {
+        return Some(Scope::All);
+    }
+    let rule = RULES.iter().find(|r| r.resource == resource)?;
+    let grants = match action {
+        Action::Read => rule.read,
+        Action::Write => rule.write,
+    };
+    grants.iter().find(|(r, _)| *r == role).map(|(_, s)| *s)
+}
+
+/// The resource a path belongs to: the first segment under `/v1/` (empty otherwise).
+pub fn resource_of(path: &str) -> &str {
+    path.strip_prefix("/v1/").and_then(|rest| rest.split('/').next()).unwrap_or("")
+}
+
+/// The action of a method.
+pub fn action_of(method: &Method) -> Action {
+    if matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) {
+        Action::Read
+    } else {
+        Action::Write
+    }
+}
+
+/// The token of an `Authorization: Bearer …` header.
+fn bearer(headers: &HeaderMap) -> Result<&str, ApiError> {
+    let value = headers.get(header::AUTHORIZATION).ok_or(ApiError::Unauthenticated)?;
+    let value = value.to_str().map_err(|_| ApiError::InvalidToken)?.trim();
+    match value.split_once(' ') {
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => Ok(token.trim()),
+        _ => Err(ApiError::InvalidToken),
+    }
+}
+
+/// The authenticated caller and what the permission table granted for this request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Caller {
+    /// Who.
+    pub principal: Principal,
+    /// How much of the resource they may touch.
+    pub scope: Scope,
+}
+
+impl Caller {
+    /// The driver id results must be narrowed to, when the grant is [`Scope::Own`].
+    pub fn own_driver_id(&self) -> Option<i64> {
+        match self.scope {
+            Scope::All => None,
+            // A driver user always has a driver id; if one somehow does not, it sees nothing.
+            Scope::Own => Some(self.principal.driver_id.unwrap_or(0)),
+        }
+    }
+
+    /// Whether the caller may touch records of driver `driver_id`.
+    pub fn may_touch_driver(&self, driver_id: i64) -> bool {
+        self.own_driver_id().is_none_or(|own| own == driver_id)
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        parts.extensions.get::<Caller>().copied().ok_or(ApiError::Unauthenticated)
+    }
+}
+
+/// Middleware: lets public paths through; otherwise checks the bearer token (401 when missing,
+/// expired or invalid) and the permission table (403), and records the [`Caller`] for handlers.
+pub async fn authorize(State(state): State<AppState>, mut req: Request, next: Next) -> Result<Response, ApiError> {
+    let path = req.uri().path();
+    if PUBLIC_PATHS.contains(&path) {
+        return Ok(next.run(req).await);
+    }
+    let principal = state.auth.keys.verify(bearer(req.headers())?).map_err(|e| match e {
+        TokenError::Expired => ApiError::TokenExpired,
+        TokenError::Invalid => ApiError::InvalidToken,
+    })?;
+    let scope = scope(resource_of(path), action_of(req.method()), principal.role).ok_or(ApiError::Forbidden)?;
+    req.extensions_mut().insert(Caller { principal, scope });
+    Ok(next.run(req).await)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lets_admins_do_anything_even_on_unlisted_resources() {
+        assert_eq!(scope("users", Action::Write, Role::Admin), Some(Scope::All));
+        assert_eq!(scope("something-new", Action::Read, Role::Admin), Some(Scope::All));
+    }
+
+    #[test]
+    fn closes_unlisted_resources_to_everyone_else() {
+        for role in [Dispatcher, Driver, Analyst, Accountant] {
+            assert_eq!(scope("something-new", Action::Read, role), None, "{role:?}");
+            assert_eq!(scope("users", Action::Read, role), None, "{role:?}");
+        }
+    }
+
+    #[test]
+    fn lets_analysts_read_every_business_resource_and_write_none() {
+        for rule in RULES.iter().filter(|r| r.resource != "users") {
+            assert_eq!(scope(rule.resource, Action::Read, Analyst), Some(Scope::All), "{}", rule.resource);
+            assert_eq!(scope(rule.resource, Action::Write, Analyst), None, "{}", rule.resource);
+        }
+    }
+
+    #[test]
+    fn narrows_drivers_to_their_own_records() {
+        assert_eq!(scope("drivers", Action::Read, Driver), Some(Scope::Own));
+        assert_eq!(scope("plans", Action::Read, Driver), None, "no plans until drivers are tied to vehicles");
+        assert_eq!(scope("plans", Action::Write, Driver), None);
+        assert_eq!(scope("customers", Action::Read, Driver), None);
+        let p = Principal { user_id: 1, role: Driver, driver_id: Some(4) };
+        let own = Caller { principal: p, scope: Scope::Own };
+        assert!(own.may_touch_driver(4) && !own.may_touch_driver(5));
+        assert!(Caller { principal: p, scope: Scope::All }.may_touch_driver(5));
+    }
+
+    #[test]
+    fn finds_the_resource_and_action_of_a_request() {
+        assert_eq!(resource_of("/v1/vehicle-types/3"), "vehicle-types");
+        assert_eq!(resource_of("/v1/depots"), "depots");
+        assert_eq!(resource_of("/metrics"), "");
+        assert_eq!((action_of(&Method::HEAD), action_of(&Method::PATCH)), (Action::Read, Action::Write));
+    }
+
+    #[test]
+    fn reads_bearer_tokens_only() {
+        let mut h = HeaderMap::new();
+        assert!(matches!(bearer(&h), Err(ApiError::Unauthenticated)));
+        h.insert(header::AUTHORIZATION, "Basic dXNlcjpwdw==".parse().expect("header"));
+        assert!(matches!(bearer(&h), Err(ApiError::InvalidToken)));
+        h.insert(header::AUTHORIZATION, "bearer abc.def".parse().expect("header"));
+        assert_eq!(bearer(&h).ok(), Some("abc.def"));
+    }
+}

@@ -1,0 +1,76 @@
+//! `/v1/users`: admins create, list, read, change and delete users (the permission table gives
+//! this resource to admins only). An admin cannot delete, demote or deactivate their own account;
+//! since only admins change users, at least one admin therefore always remains.
+
+use super::access::Caller;
+use super::error::ApiError;
+use super::extract::{parse_id, ApiJson, ListParams};
+use super::{AppState, ListResponse};
+use crate::auth::session::{create_user, update_user};
+use crate::domain::{Role, User, UserInput, UserUpdateInput};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::{Json, Router};
+
+const RESOURCE: &str = "user";
+
+/// The users router, mounted at `/v1/users`.
+pub fn router() -> Router<AppState> {
+    Router::new().route("/", get(list).post(create)).route("/{id}", get(read).put(replace).delete(remove))
+}
+
+/// Lists users.
+#[utoipa::path(get, path = "/v1/users", tag = "users", security(("bearer" = [])), params(("limit" = Option<i64>, Query), ("offset" = Option<i64>, Query)),
+    responses((status = 200, description = "A page of users `{items, total, limit, offset}`"), (status = 403, description = "Not an admin", body = crate::http::error::Problem, content_type = "application/problem+json")))]
+pub async fn list(State(state): State<AppState>, params: ListParams) -> Result<Json<ListResponse<User>>, ApiError> {
+    let page = state.store.list_users(params.page).await?;
+    Ok(Json(ListResponse::new(page, params.page)))
+}
+
+/// Reads one user.
+#[utoipa::path(get, path = "/v1/users/{id}", tag = "users", security(("bearer" = [])), params(("id" = i64, Path)),
+    responses((status = 200, body = User), (status = 404, description = "No such user", body = crate::http::error::Problem, content_type = "application/problem+json")))]
+pub async fn read(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<User>, ApiError> {
+    let id = parse_id(&id, RESOURCE)?;
+    Ok(Json(state.store.get_user(id).await.map_err(ApiError::from_store(RESOURCE))?))
+}
+
+/// Creates a user; a `driver` needs the `driver_id` of an existing driver.
+#[utoipa::path(post, path = "/v1/users", tag = "users", security(("bearer" = [])), request_body = UserInput,
+    responses((status = 201, body = User), (status = 409, description = "Email taken", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid fields", body = crate::http::error::Problem, content_type = "application/problem+json")))]
+pub async fn create(State(state): State<AppState>, ApiJson(input): ApiJson<UserInput>) -> Result<(StatusCode, Json<User>), ApiError> {
+    let user = input.validate().map_err(ApiError::Validation)?;
+    Ok((StatusCode::CREATED, Json(create_user(&state.store, user).await?)))
+}
+
+/// Changes a user's role, driver, active flag or password; their refresh tokens are revoked, so
+/// the change holds at their next sign-in and at the latest when their access token expires.
+#[utoipa::path(put, path = "/v1/users/{id}", tag = "users", security(("bearer" = [])), params(("id" = i64, Path)), request_body = UserUpdateInput,
+    responses((status = 200, body = User), (status = 404, description = "No such user", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 409, description = "`self-lockout`: demoting or deactivating oneself", body = crate::http::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields", body = crate::http::error::Problem, content_type = "application/problem+json")))]
+pub async fn replace(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(input): ApiJson<UserUpdateInput>,
+) -> Result<Json<User>, ApiError> {
+    let id = parse_id(&id, RESOURCE)?;
+    let update = input.validate().map_err(ApiError::Validation)?;
+    if id == caller.principal.user_id && (update.role != Role::Admin || !update.active) {
+        return Err(ApiError::SelfLockout);
+    }
+    Ok(Json(update_user(&state.store, id, update).await.map_err(ApiError::from_store(RESOURCE))?))
+}
+
+/// Deletes a user and their refresh tokens (their access tokens run out within minutes).
+#[utoipa::path(delete, path = "/v1/users/{id}", tag = "users", security(("bearer" = [])), params(("id" = i64, Path)),
+    responses((status = 204, description = "Deleted"), (status = 404, description = "No such user", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 409, description = "`self-lockout`: deleting oneself", body = crate::http::error::Problem, content_type = "application/problem+json")))]
+pub async fn remove(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+    let id = parse_id(&id, RESOURCE)?;
+    if id == caller.principal.user_id {
+        return Err(ApiError::SelfLockout);
+    }
+    state.store.delete_user(id).await.map_err(ApiError::from_store(RESOURCE))?;
+    Ok(StatusCode::NO_CONTENT)
+}
