@@ -28,7 +28,7 @@ fn by_angle(p: &Problem, routes: &[(usize, Vec<u32>)]) -> Vec<usize> {
             } else {
                 let depot = p.locations[p.depots[p.vehicle_types[*vt].start_depot].location];
                 let (mut x, mut y) = (0.0, 0.0);
-                for &c in v {
+                for &c in v.iter().filter(|&&c| (c as usize) < p.num_clients()) {
                     let l = p.locations[p.clients[c as usize].location];
                     x += l.x;
                     y += l.y;
@@ -59,16 +59,17 @@ pub fn srex<const D: usize>(state: &mut State<D>, nb: &Neighbours, a: &Individua
     let sel_b: Vec<usize> = (0..moved).map(|k| routes_b[(start_b + k) % routes_b.len()]).collect();
 
     let n = p.num_clients();
-    let mut in_b_band = vec![false; n];
+    // Reload nodes (numbered from `n`) follow their clients: they are never in a band.
+    let mut in_b_band = vec![false; n + p.depots.len()];
     for &k in &sel_b {
-        for &c in &b.routes[k].1 {
+        for &c in b.routes[k].1.iter().filter(|&&c| (c as usize) < n) {
             in_b_band[c as usize] = true;
         }
     }
-    let mut in_kept = vec![false; n];
+    let mut in_kept = vec![false; n + p.depots.len()];
     for (slot, (_, v)) in a.routes.iter().enumerate() {
         if !sel_a.contains(&slot) {
-            for &c in v {
+            for &c in v.iter().filter(|&&c| (c as usize) < n) {
                 in_kept[c as usize] = true;
             }
         }

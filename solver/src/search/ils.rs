@@ -246,7 +246,8 @@ fn ruin<const D: usize>(state: &mut State<D>, nb: &Neighbours, rng: &mut Rng) {
             }
             let route = &state.routes[r as usize].visits;
             let start = (i as usize).saturating_sub(rng.below(per));
-            victims.extend(route.iter().skip(start).take(per).map(|&v| v as usize));
+            // Reload visits are not victims: they go when their trips empty.
+            victims.extend(route.iter().skip(start).take(per).map(|&v| v as usize).filter(|&v| v < n));
         }
     }
     let mut by_route: Vec<(usize, Vec<u32>)> = Vec::new();

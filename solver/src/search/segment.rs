@@ -96,34 +96,129 @@ impl<const D: usize> LoadSeg<D> {
     }
 }
 
-/// A sequence of client visits summarised for concatenation under one routing profile.
+/// What a node of a search route is, for the backhaul precedence rule.
+pub mod kind {
+    /// A client that delivers (a linehaul), or any client when precedence does not apply.
+    pub const LINEHAUL: u8 = 0;
+    /// A client that only picks up (a backhaul).
+    pub const BACKHAUL: u8 = 1;
+    /// A reload depot visit.
+    pub const RELOAD: u8 = 2;
+}
+
+/// A sequence of route nodes (client visits, and reload depot visits that start a new trip)
+/// summarised for concatenation under one routing profile.
+///
+/// Without reloads, `time` and `load` summarise the whole sequence. With reloads the sequence
+/// is `H R1 T1 .. Rk Tk` (head clients, reload visits, trips): `time` covers everything up to
+/// and including the arrival and loading at the last reload `Rk`, the releases of `T1 .. Tk-1`
+/// already applied to their reloads; `load` is the head's load, `mid_excess` the capacity excess
+/// of the complete trips `T1 .. Tk-1`, and `tail`/`tail_load` summarise `Tk`, whose release is
+/// applied once the trip is complete (Vidal et al. 2014 treat reloads the same way).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Seg<const D: usize> {
-    /// Location of the first visit.
+    /// Location of the first node.
     pub first: u32,
-    /// Location of the last visit.
+    /// Location of the last node.
     pub last: u32,
     /// Travelled distance inside the sequence.
     pub distance: i64,
-    /// Timing.
+    /// Timing (see the type's documentation); `time.release` is the head's release.
     pub time: TimeSeg,
-    /// Load.
+    /// Load of the head (the whole sequence without reloads).
     pub load: LoadSeg<D>,
+    /// Number of reload visits.
+    pub reloads: u32,
+    /// Depots reloaded at, bit `min(depot, 63)`.
+    pub reload_mask: u64,
+    /// Depot of the last reload (meaningful when `reloads > 0`).
+    pub last_reload: u32,
+    /// Location of the first node of the last trip (meaningful when `has_tail`).
+    pub tail_first: u32,
+    /// Whether clients follow the last reload.
+    pub has_tail: bool,
+    /// Timing of the clients after the last reload, `tail.release` being their release.
+    pub tail: TimeSeg,
+    /// Load of the clients after the last reload.
+    pub tail_load: LoadSeg<D>,
+    /// Capacity excess of the trips between the first and the last reload.
+    pub mid_excess: Load,
+    /// [`kind`] of the first node.
+    pub first_kind: u8,
+    /// [`kind`] of the last node.
+    pub last_kind: u8,
+    /// Backhaul precedence breaches inside: a linehaul right after a backhaul, or a backhaul
+    /// right after a reload.
+    pub precedence: u32,
 }
 
 impl<const D: usize> Seg<D> {
     /// The segment of client `c` alone.
     pub fn client(problem: &Problem, c: usize) -> Self {
         let cl = &problem.clients[c];
+        let kind = if problem.backhaul_precedence && cl.is_backhaul() { kind::BACKHAUL } else { kind::LINEHAUL };
+        let time = TimeSeg::stop(cl.service_duration, cl.early(), cl.late(), cl.release_time);
         // Several windows are summarised by their hull here; the gas-delivery search refines it.
         Seg {
             first: cl.location as u32,
             last: cl.location as u32,
             distance: 0,
-            time: TimeSeg::stop(cl.service_duration, cl.early(), cl.late(), cl.release_time),
+            time,
             load: LoadSeg::client(problem, c),
+            reloads: 0,
+            reload_mask: 0,
+            last_reload: 0,
+            tail_first: 0,
+            has_tail: false,
+            tail: time,
+            tail_load: LoadSeg::ZERO,
+            mid_excess: 0,
+            first_kind: kind,
+            last_kind: kind,
+            precedence: 0,
         }
     }
+
+    /// The segment of a reload visit at depot `d`: the vehicle arrives by the depot's closing
+    /// time and loads for the depot's reload duration (waiting for opening hours and releases
+    /// is applied when the trip that follows is known).
+    pub fn reload(problem: &Problem, d: usize) -> Self {
+        let depot = &problem.depots[d];
+        let time = TimeSeg { duration: depot.reload_duration, time_warp: 0, early: 0, late: depot.time_window.late, release: 0 };
+        Seg {
+            first: depot.location as u32,
+            last: depot.location as u32,
+            distance: 0,
+            time,
+            load: LoadSeg::ZERO,
+            reloads: 1,
+            reload_mask: 1u64 << d.min(63),
+            last_reload: d as u32,
+            tail_first: 0,
+            has_tail: false,
+            tail: time,
+            tail_load: LoadSeg::ZERO,
+            mid_excess: 0,
+            first_kind: kind::RELOAD,
+            last_kind: kind::RELOAD,
+            precedence: 0,
+        }
+    }
+}
+
+/// Leaving reload depot `d` after loading: within its opening hours and not before `release`
+/// (a release after closing time is lateness the trip cannot avoid).
+#[inline]
+fn departure(problem: &Problem, d: u32, release: Duration) -> TimeSeg {
+    let tw = problem.depots[d as usize].time_window;
+    let early = tw.early.max(release);
+    TimeSeg { duration: 0, time_warp: (early - tw.late).max(0), early: early.min(tw.late), late: tw.late, release: 0 }
+}
+
+/// `t` without its release (once the release is applied at the trip's depot).
+#[inline]
+fn released(t: &TimeSeg) -> TimeSeg {
+    TimeSeg { release: 0, ..*t }
 }
 
 /// The evaluation context of one vehicle type: its matrices, its depots and its limits.
@@ -204,16 +299,68 @@ impl<'a, const D: usize> TypeCtx<'a, D> {
     #[inline]
     pub fn join(&self, a: &Seg<D>, b: &Seg<D>) -> Seg<D> {
         let travel = self.problem.duration(self.t, a.last as usize, b.first as usize);
-        Seg {
+        let breach = (a.last_kind == kind::BACKHAUL && b.first_kind == kind::LINEHAUL) as u32
+            + (a.last_kind == kind::RELOAD && b.first_kind == kind::BACKHAUL) as u32;
+        let mut s = Seg {
             first: a.first,
             last: b.last,
             distance: a.distance + b.distance + self.dist(a.last, b.first),
-            time: a.time.then(travel, &b.time),
-            load: a.load.then(&b.load),
+            reloads: a.reloads + b.reloads,
+            reload_mask: a.reload_mask | b.reload_mask,
+            first_kind: a.first_kind,
+            last_kind: b.last_kind,
+            precedence: a.precedence + b.precedence + breach,
+            ..*a
+        };
+        if a.reloads == 0 {
+            // `a` extends `b`'s head (the common, single-trip case when `b` has no reload).
+            s.time = a.time.then(travel, &b.time);
+            s.load = a.load.then(&b.load);
+            if b.reloads > 0 {
+                s.last_reload = b.last_reload;
+                s.tail_first = b.tail_first;
+                s.has_tail = b.has_tail;
+                s.tail = b.tail;
+                s.tail_load = b.tail_load;
+                s.mid_excess = b.mid_excess;
+            }
+        } else if b.reloads == 0 {
+            // `b` extends `a`'s last trip.
+            if a.has_tail {
+                s.tail = a.tail.then(travel, &b.time);
+                s.tail_load = a.tail_load.then(&b.load);
+            } else {
+                s.tail = b.time;
+                s.tail_load = b.load;
+                s.tail_first = b.first;
+                s.has_tail = true;
+            }
+        } else {
+            // `a`'s last trip ends in `b`'s head: apply its release and count its excess.
+            let p = self.problem;
+            let reload_at = p.depots[a.last_reload as usize].location as u32;
+            let (release, trip_load) = if a.has_tail {
+                (a.tail.release.max(b.time.release), a.tail_load.then(&b.load))
+            } else {
+                (b.time.release, b.load)
+            };
+            let mut time = a.time.then(0, &departure(p, a.last_reload, release));
+            if a.has_tail {
+                let to_tail = p.duration(self.t, reload_at as usize, a.tail_first as usize);
+                time = time.then(to_tail, &released(&a.tail));
+            }
+            s.time = time.then(travel, &released(&b.time));
+            s.mid_excess = a.mid_excess + b.mid_excess + trip_load.excess(&p.vehicle_types[self.t].capacity, self.dims);
+            s.last_reload = b.last_reload;
+            s.tail_first = b.tail_first;
+            s.has_tail = b.has_tail;
+            s.tail = b.tail;
+            s.tail_load = b.tail_load;
         }
+        s
     }
 
-    /// Evaluates a whole route whose visits are summarised by `visits` (None: empty route).
+    /// Evaluates a whole route whose nodes are summarised by `visits` (None: empty route).
     pub fn evaluate(&self, visits: Option<&Seg<D>>) -> RouteEval {
         let Some(s) = visits else { return RouteEval::default() };
         let p = self.problem;
@@ -235,7 +382,31 @@ impl<'a, const D: usize> TypeCtx<'a, D> {
         let (sl, el) = (start.location, end.location);
         let first = p.duration(self.t, sl, s.first as usize);
         let back = p.duration(self.t, s.last as usize, el);
-        let time = depart.then(first, &s.time).then(back, &arrive);
+        let mut load_excess = s.load.excess(&vt.capacity, self.dims);
+        let time = if s.reloads == 0 {
+            depart.then(first, &s.time).then(back, &arrive)
+        } else {
+            let release = if s.has_tail { s.tail.release } else { 0 };
+            let mut time = depart.then(first, &s.time).then(0, &departure(p, s.last_reload, release));
+            if s.has_tail {
+                let reload_at = p.depots[s.last_reload as usize].location;
+                time = time.then(p.duration(self.t, reload_at, s.tail_first as usize), &released(&s.tail));
+            }
+            load_excess += s.mid_excess + s.tail_load.excess(&vt.capacity, self.dims);
+            time.then(back, &arrive)
+        };
+        // Broken trip rules (precedence, trip count, a depot the type may not reload at) cost
+        // like a full load of excess each.
+        let breaches = s.precedence as i64
+            + (s.first_kind == kind::BACKHAUL) as i64
+            + if s.reloads == 0 {
+                0
+            } else {
+                (s.reloads as i64 + 1 - vt.max_trips as i64).max(0) + (s.reload_mask & !reload_mask(vt)).count_ones() as i64
+            };
+        if breaches > 0 {
+            load_excess += breaches * vt.capacity.first().copied().unwrap_or(1).clamp(1, 1_000_000);
+        }
         let distance = p.distance(self.t, sl, s.first as usize) + s.distance + p.distance(self.t, s.last as usize, el);
         let duration = time.duration;
         let max_duration = if vt.max_duration >= UNLIMITED { i64::MAX } else { vt.max_duration };
@@ -243,11 +414,28 @@ impl<'a, const D: usize> TypeCtx<'a, D> {
             cost: vt.fixed_cost + vt.unit_distance_cost * distance + vt.unit_duration_cost * duration,
             distance,
             duration,
-            load_excess: s.load.excess(&vt.capacity, self.dims),
+            load_excess,
             time_warp: time.time_warp + release_warp + (duration - max_duration).max(0),
             distance_excess: (distance - vt.max_distance).max(0),
         }
     }
+}
+
+/// The depots a vehicle type may reload at, as in [`Seg::reload_mask`]; bit 63 stands for all
+/// depots from 63 on and is set only when the type may reload at every one of them.
+pub fn reload_mask(vt: &crate::model::VehicleType) -> u64 {
+    let mut mask = 0u64;
+    for &d in &vt.reload_depots {
+        if d < 63 {
+            mask |= 1 << d;
+        }
+    }
+    if vt.reload_depots.iter().any(|&d| d >= 63) {
+        // Conservative for problems with more than 63 depots: the search only reloads at
+        // depots from the type's own list.
+        mask |= 1 << 63;
+    }
+    mask
 }
 
 #[cfg(test)]
