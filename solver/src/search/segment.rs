@@ -482,4 +482,70 @@ mod tests {
         assert!(e.is_feasible());
         assert_eq!(ctx.evaluate(None), RouteEval::default());
     }
+
+    /// The tiny problem with one truck that may reload at its depot, clients wanting 8 of 10.
+    fn reload_problem() -> Problem {
+        let mut d = tiny_problem_data();
+        for c in &mut d.clients {
+            c.delivery = vec![8];
+        }
+        d.vehicle_types[0].reload_depots = vec![0];
+        d.vehicle_types[0].max_trips = 3;
+        d.vehicle_types[0].unit_duration_cost = 1;
+        Problem::new(d).unwrap()
+    }
+
+    #[test]
+    fn a_reload_starts_a_trip_with_an_empty_load() {
+        let p = reload_problem();
+        let ctx = TypeCtx::<1>::new(&p, 0);
+        let (a, b, r) = (Seg::client(&p, 0), Seg::client(&p, 1), Seg::reload(&p, 0));
+        assert_eq!(ctx.evaluate(Some(&ctx.join(&a, &b))).load_excess, 6);
+        // a, back to the depot (5), b: 5 + 5 + 10 + 10 = 30 travelled.
+        let e = ctx.evaluate(Some(&ctx.join(&ctx.join(&a, &r), &b)));
+        assert_eq!((e.load_excess, e.distance, e.duration), (0, 30, 32));
+        // Any grouping of the same nodes gives the same result.
+        assert_eq!(ctx.evaluate(Some(&ctx.join(&a, &ctx.join(&r, &b)))), e);
+    }
+
+    #[test]
+    fn a_trip_leaves_its_reload_depot_after_its_release() {
+        let mut d = reload_problem().data().clone();
+        for c in &mut d.clients {
+            c.time_windows = vec![crate::model::TimeWindow::new(0, 1000)];
+        }
+        d.clients[1].release_time = 100;
+        let p = Problem::new(d).unwrap();
+        let ctx = TypeCtx::<1>::new(&p, 0);
+        let (a, b, c, r) = (Seg::client(&p, 0), Seg::client(&p, 1), Seg::client(&p, 2), Seg::reload(&p, 0));
+        // a, reload, b, reload, c: the vehicle waits at the depot until 100 before leaving for b.
+        let route = [a, r, b, r, c];
+        let left = route[1..].iter().fold(a, |acc, s| ctx.join(&acc, s));
+        let right = route[..4].iter().rev().fold(c, |acc, s| ctx.join(s, &acc));
+        let e = ctx.evaluate(Some(&left));
+        assert_eq!(e, ctx.evaluate(Some(&right)));
+        // Leave at 100 - 10 (a's round trip takes 11 with service, so start at 89), then
+        // b's trip (21) and c's trip (11): 89..132 is 43 without warp.
+        assert_eq!((e.time_warp, e.load_excess, e.duration), (0, 0, 11 + 21 + 11));
+    }
+
+    #[test]
+    fn penalises_backhauls_before_linehauls_and_too_many_trips() {
+        let mut d = reload_problem().data().clone();
+        d.backhaul_precedence = true;
+        d.clients[1].delivery = vec![0];
+        d.clients[1].pickup = vec![2];
+        d.vehicle_types[0].max_trips = 2;
+        let p = Problem::new(d).unwrap();
+        let ctx = TypeCtx::<1>::new(&p, 0);
+        let (a, b, c, r) = (Seg::client(&p, 0), Seg::client(&p, 1), Seg::client(&p, 2), Seg::reload(&p, 0));
+        let eval = |segs: &[Seg<1>]| ctx.evaluate(Some(&segs[1..].iter().fold(segs[0], |acc, s| ctx.join(&acc, s)))).load_excess;
+        assert_eq!(eval(&[a, b]), 0);
+        // A linehaul after a backhaul, a trip starting with a backhaul: one capacity each.
+        assert_eq!(eval(&[b, a]), 20);
+        assert_eq!(eval(&[a, r, b]), 10);
+        assert_eq!(eval(&[a, b, r, c]), 0);
+        // Three trips where two are allowed.
+        assert_eq!(eval(&[a, r, c, r, a]), 10);
+    }
 }
