@@ -4,6 +4,9 @@
 
 use crate::model::{Duration, Load, Problem, UNLIMITED};
 
+/// Excess load a backhaul precedence breach counts as (tuned on VRPB, see `evaluate`).
+const BREACH_UNIT: i64 = 1;
+
 /// Most capacity dimensions the search handles (cylinder sizes, gas and total weight fit).
 pub const MAX_DIMS: usize = 8;
 
@@ -395,16 +398,13 @@ impl<'a, const D: usize> TypeCtx<'a, D> {
             load_excess += s.mid_excess + s.tail_load.excess(&vt.capacity, self.dims);
             time.then(back, &arrive)
         };
-        // Broken trip rules (precedence, trip count, a depot the type may not reload at) cost
-        // like a full load of excess each.
-        let breaches = s.precedence as i64
-            + (s.first_kind == kind::BACKHAUL) as i64
-            + if s.reloads == 0 {
-                0
-            } else {
-                (s.reloads as i64 + 1 - vt.max_trips as i64).max(0) + (s.reload_mask & !reload_mask(vt)).count_ones() as i64
-            };
-        if breaches > 0 {
+        // Backhaul precedence breaches cost like one unit of excess load each (BREACH_UNIT),
+        // cheap enough that a route may start with a backhaul while the search builds it.
+        load_excess += BREACH_UNIT * (s.precedence as i64 + (s.first_kind == kind::BACKHAUL) as i64);
+        if s.reloads > 0 {
+            // Trips beyond the limit and reloads at a depot the type may not use cost like a
+            // full load of excess each.
+            let breaches = (s.reloads as i64 + 1 - vt.max_trips as i64).max(0) + (s.reload_mask & !reload_mask(vt)).count_ones() as i64;
             load_excess += breaches * vt.capacity.first().copied().unwrap_or(1).clamp(1, 1_000_000);
         }
         let distance = p.distance(self.t, sl, s.first as usize) + s.distance + p.distance(self.t, s.last as usize, el);
