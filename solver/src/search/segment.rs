@@ -4,9 +4,6 @@
 
 use crate::model::{Duration, Load, Problem, UNLIMITED};
 
-/// Excess load a backhaul precedence breach counts as (tuned on VRPB, see `evaluate`).
-const BREACH_UNIT: i64 = 1;
-
 /// Most capacity dimensions the search handles (cylinder sizes, gas and total weight fit).
 pub const MAX_DIMS: usize = 8;
 
@@ -398,15 +395,17 @@ impl<'a, const D: usize> TypeCtx<'a, D> {
             load_excess += s.mid_excess + s.tail_load.excess(&vt.capacity, self.dims);
             time.then(back, &arrive)
         };
-        // Backhaul precedence breaches cost like one unit of excess load each (BREACH_UNIT),
-        // cheap enough that a route may start with a backhaul while the search builds it.
-        load_excess += BREACH_UNIT * (s.precedence as i64 + (s.first_kind == kind::BACKHAUL) as i64);
+        // Broken trip rules cost like a full load of excess each: a linehaul after a backhaul,
+        // trips beyond the limit, a reload at a depot the type may not use. A route that starts
+        // with a backhaul costs one unit only: backhauls open routes that way while the search
+        // builds them (at a full load, they could not, and the search collapsed into a few
+        // overloaded routes on VRPB instances with small vehicles).
+        let full_load = vt.capacity.first().copied().unwrap_or(1).clamp(1, 1_000_000);
+        let mut breaches = s.precedence as i64;
         if s.reloads > 0 {
-            // Trips beyond the limit and reloads at a depot the type may not use cost like a
-            // full load of excess each.
-            let breaches = (s.reloads as i64 + 1 - vt.max_trips as i64).max(0) + (s.reload_mask & !reload_mask(vt)).count_ones() as i64;
-            load_excess += breaches * vt.capacity.first().copied().unwrap_or(1).clamp(1, 1_000_000);
+            breaches += (s.reloads as i64 + 1 - vt.max_trips as i64).max(0) + (s.reload_mask & !reload_mask(vt)).count_ones() as i64;
         }
+        load_excess += breaches * full_load + (s.first_kind == kind::BACKHAUL) as i64;
         let distance = p.distance(self.t, sl, s.first as usize) + s.distance + p.distance(self.t, s.last as usize, el);
         let duration = time.duration;
         let max_duration = if vt.max_duration >= UNLIMITED { i64::MAX } else { vt.max_duration };
@@ -541,8 +540,10 @@ mod tests {
         let (a, b, c, r) = (Seg::client(&p, 0), Seg::client(&p, 1), Seg::client(&p, 2), Seg::reload(&p, 0));
         let eval = |segs: &[Seg<1>]| ctx.evaluate(Some(&segs[1..].iter().fold(segs[0], |acc, s| ctx.join(&acc, s)))).load_excess;
         assert_eq!(eval(&[a, b]), 0);
-        // A linehaul after a backhaul, a trip starting with a backhaul: one capacity each.
-        assert_eq!(eval(&[b, a]), 20);
+        // A linehaul after a backhaul costs a full load; a route starting with a backhaul one
+        // unit; a trip after a reload starting with one a full load.
+        assert_eq!(eval(&[b, a]), 11);
+        assert_eq!(eval(&[b]), 1);
         assert_eq!(eval(&[a, r, b]), 10);
         assert_eq!(eval(&[a, b, r, c]), 0);
         // Three trips where two are allowed.
