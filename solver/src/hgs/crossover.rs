@@ -45,7 +45,7 @@ fn by_angle(p: &Problem, routes: &[(usize, Vec<u32>)]) -> Vec<usize> {
 
 /// Builds an offspring of `a` and `b` into `state` (which is overwritten) and returns its
 /// penalised cost.
-pub fn srex<const D: usize>(state: &mut State<D>, nb: &Neighbours, a: &Individual, b: &Individual, rng: &mut Rng) -> i64 {
+pub fn srex<const D: usize, const T: usize>(state: &mut State<D, T>, nb: &Neighbours, a: &Individual, b: &Individual, rng: &mut Rng) -> i64 {
     let p = state.problem;
     let slots_a = by_angle(p, &a.routes);
     let routes_b = by_angle(p, &b.routes);
@@ -112,14 +112,14 @@ pub fn srex<const D: usize>(state: &mut State<D>, nb: &Neighbours, a: &Individua
 }
 
 /// Loads parent `a` and marks it as a local optimum.
-fn begin<const D: usize>(state: &mut State<D>, a: &Individual) {
+fn begin<const D: usize, const T: usize>(state: &mut State<D, T>, a: &Individual) {
     state.restore(&a.routes);
     state.mark_all_tested();
 }
 
 /// Puts `visits` into an empty route of type `vt`; without one, the clients stay unrouted (and
 /// are reinserted).
-fn place<const D: usize>(state: &mut State<D>, vt: usize, visits: Vec<u32>) {
+fn place<const D: usize, const T: usize>(state: &mut State<D, T>, vt: usize, visits: Vec<u32>) {
     if visits.is_empty() {
         return;
     }
@@ -131,7 +131,7 @@ fn place<const D: usize>(state: &mut State<D>, vt: usize, visits: Vec<u32>) {
 }
 
 /// Inserts every unrouted client at its cheapest place; returns the penalised cost.
-fn repair_missing<const D: usize>(state: &mut State<D>, nb: &Neighbours, rng: &mut Rng) -> i64 {
+fn repair_missing<const D: usize, const T: usize>(state: &mut State<D, T>, nb: &Neighbours, rng: &mut Rng) -> i64 {
     let mut missing: Vec<usize> = (0..state.problem.num_clients()).filter(|&c| state.pos[c].0 == UNROUTED).collect();
     rng.shuffle(&mut missing);
     construct::insert_all(state, nb, &missing);

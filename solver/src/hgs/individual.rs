@@ -29,7 +29,7 @@ pub struct Individual {
 
 impl Individual {
     /// Captures the state's current solution.
-    pub fn from_state<const D: usize>(state: &State<D>) -> Individual {
+    pub fn from_state<const D: usize, const T: usize>(state: &State<D, T>) -> Individual {
         let n = state.problem.num_clients();
         let mut succ = vec![DEPOT; n];
         let mut pred = vec![DEPOT; n];

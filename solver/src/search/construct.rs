@@ -28,9 +28,9 @@ pub fn inserted_parts(r: usize, p: usize, c: usize, reload: Option<(u32, bool)>)
 /// type that serves `c`; only when none of these exists does it scan every position of every
 /// route. In routes that may reload it also tries starting a new trip at `c` or ending one
 /// with it.
-pub fn best_insertion<const D: usize>(state: &mut State<D>, nb: &Neighbours, c: usize) -> Option<Insertion> {
+pub fn best_insertion<const D: usize, const T: usize>(state: &mut State<D, T>, nb: &Neighbours, c: usize) -> Option<Insertion> {
     let mut best: Option<Insertion> = None;
-    let consider = |state: &State<D>, r: usize, p: usize, best: &mut Option<Insertion>| {
+    let consider = |state: &State<D, T>, r: usize, p: usize, best: &mut Option<Insertion>| {
         let vt = state.routes[r].vt;
         let now = state.route_cost(r);
         let delta = state.cost_of(vt, &[Pre(r, p), Client(c), Suf(r, p)]) - now;
@@ -80,7 +80,7 @@ pub fn best_insertion<const D: usize>(state: &mut State<D>, nb: &Neighbours, c: 
 
 /// Inserts `clients` one by one at their cheapest positions. Optional clients are inserted only
 /// where their prize pays for the detour.
-pub fn insert_all<const D: usize>(state: &mut State<D>, nb: &Neighbours, clients: &[usize]) {
+pub fn insert_all<const D: usize, const T: usize>(state: &mut State<D, T>, nb: &Neighbours, clients: &[usize]) {
     for &c in clients {
         if state.pos[c].0 != UNROUTED {
             continue;
@@ -95,13 +95,13 @@ pub fn insert_all<const D: usize>(state: &mut State<D>, nb: &Neighbours, clients
 }
 
 /// Applies an insertion found by [`best_insertion`] of client `c`.
-pub fn apply_insertion<const D: usize>(state: &mut State<D>, c: usize, (_, r, p, reload): Insertion) {
+pub fn apply_insertion<const D: usize, const T: usize>(state: &mut State<D, T>, c: usize, (_, r, p, reload): Insertion) {
     let (parts, k) = inserted_parts(r, p, c, reload);
     state.apply(&[(r, &parts[..k])]);
 }
 
 /// A first solution: clients in random order, each at its cheapest position.
-pub fn initial<const D: usize>(state: &mut State<D>, nb: &Neighbours, rng: &mut Rng) {
+pub fn initial<const D: usize, const T: usize>(state: &mut State<D, T>, nb: &Neighbours, rng: &mut Rng) {
     let mut order: Vec<usize> = (0..state.problem.num_clients()).collect();
     rng.shuffle(&mut order);
     // Required clients first, so that optional ones compete for the remaining room.
@@ -120,7 +120,7 @@ mod tests {
     fn routes_every_required_client() {
         let p = Problem::new(tiny_problem_data()).unwrap();
         let nb = Neighbours::new(&p, 5);
-        let mut s = State::<1>::empty(&p, Penalties { load: 10, time_warp: 10, distance: 10 });
+        let mut s = State::<1, 0>::empty(&p, Penalties { load: 10, time_warp: 10, distance: 10 });
         initial(&mut s, &nb, &mut Rng::new(3));
         assert_eq!(s.missing_required(), 0);
         assert!(s.routes.iter().map(|r| r.visits.len()).sum::<usize>() == 3);

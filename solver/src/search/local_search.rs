@@ -24,7 +24,7 @@ impl<F: Fn() -> bool> StopCheck for F {
 
 /// Runs the local search to a local optimum (or until `stop`). Returns the number of moves
 /// applied.
-pub fn run<const D: usize>(state: &mut State<D>, nb: &Neighbours, rng: &mut Rng, stop: &dyn StopCheck) -> usize {
+pub fn run<const D: usize, const T: usize>(state: &mut State<D, T>, nb: &Neighbours, rng: &mut Rng, stop: &dyn StopCheck) -> usize {
     let n = state.problem.num_clients();
     let mut order: Vec<usize> = (0..n).collect();
     let mut moves = 0;
@@ -88,7 +88,7 @@ pub fn run<const D: usize>(state: &mut State<D>, nb: &Neighbours, rng: &mut Rng,
 }
 
 /// Applies the best-found change if it improves; `changes` are (route, new parts) pairs.
-fn improve<const D: usize>(state: &mut State<D>, changes: &[(usize, &[Part])]) -> bool {
+fn improve<const D: usize, const T: usize>(state: &mut State<D, T>, changes: &[(usize, &[Part])]) -> bool {
     let mut delta = 0;
     for (r, parts) in changes {
         delta += state.cost_of(state.routes[*r].vt, parts) - state.route_cost(*r);
@@ -103,7 +103,7 @@ fn improve<const D: usize>(state: &mut State<D>, changes: &[(usize, &[Part])]) -
 
 /// Location before position `i` of route `r` (the start depot at `i == 0`).
 #[inline]
-fn loc_before<const D: usize>(s: &State<D>, r: usize, i: usize) -> usize {
+fn loc_before<const D: usize, const T: usize>(s: &State<D, T>, r: usize, i: usize) -> usize {
     if i == 0 {
         s.problem.depots[s.problem.vehicle_types[s.routes[r].vt].start_depot].location
     } else {
@@ -113,7 +113,7 @@ fn loc_before<const D: usize>(s: &State<D>, r: usize, i: usize) -> usize {
 
 /// Location at position `i` of route `r` (the end depot past the last visit).
 #[inline]
-fn loc_at<const D: usize>(s: &State<D>, r: usize, i: usize) -> usize {
+fn loc_at<const D: usize, const T: usize>(s: &State<D, T>, r: usize, i: usize) -> usize {
     match s.routes[r].visits.get(i) {
         Some(&c) => s.node_location(c),
         None => s.problem.depots[s.problem.vehicle_types[s.routes[r].vt].end_depot].location,
@@ -124,7 +124,7 @@ fn loc_at<const D: usize>(s: &State<D>, r: usize, i: usize) -> usize {
 /// `keep1`, `keep2` say) cannot cost less than they do now: costs and penalties are never
 /// negative, so fixed plus distance cost is a lower bound of a route's penalised cost.
 #[inline]
-fn cannot_improve<const D: usize>(s: &State<D>, r1: usize, d1: i64, keep1: bool, r2: usize, d2: i64) -> bool {
+fn cannot_improve<const D: usize, const T: usize>(s: &State<D, T>, r1: usize, d1: i64, keep1: bool, r2: usize, d2: i64) -> bool {
     let bound = |r: usize, d: i64, keep: bool| {
         let vt = &s.problem.vehicle_types[s.routes[r].vt];
         if keep {
@@ -137,7 +137,7 @@ fn cannot_improve<const D: usize>(s: &State<D>, r1: usize, d1: i64, keep1: bool,
 }
 
 /// Tries every move type between `u` and its neighbour `v`; applies the first improving one.
-fn try_pair<const D: usize>(state: &mut State<D>, u: usize, v: usize) -> bool {
+fn try_pair<const D: usize, const T: usize>(state: &mut State<D, T>, u: usize, v: usize) -> bool {
     let (r1, i) = (state.pos[u].0 as usize, state.pos[u].1 as usize);
     let (r2, j) = (state.pos[v].0 as usize, state.pos[v].1 as usize);
     let (t1, t2) = (state.routes[r1].vt, state.routes[r2].vt);
@@ -183,7 +183,7 @@ fn try_pair<const D: usize>(state: &mut State<D>, u: usize, v: usize) -> bool {
         let n1 = state.routes[r1].visits.len();
         let n2 = state.routes[r2].visits.len();
         // Whether type `ta` may take the tail of route `b` from position `from` (skills).
-        let tail_ok = |s: &State<D>, ta: usize, b: usize, from: usize, n: usize| from >= n || s.covers(ta, s.routes[b].suffix_skills[from]);
+        let tail_ok = |s: &State<D, T>, ta: usize, b: usize, from: usize, n: usize| from >= n || s.covers(ta, s.routes[b].suffix_skills[from]);
         // Only the two exchanged edges and the end depots change when both types share a
         // profile and their depots.
         let depots_alike = state.problem.vehicle_types[t1].end_depot == state.problem.vehicle_types[t2].end_depot;
@@ -247,7 +247,7 @@ fn try_pair<const D: usize>(state: &mut State<D>, u: usize, v: usize) -> bool {
 /// Moves of two consecutive clients between routes (Vidal et al. 2012's M2, M3, M5, M6): `u`
 /// and its successor `x` after `v` (as `u x` or `x u`), swapped with `v`, or swapped with `v`
 /// and its successor `y`.
-fn try_pair_moves<const D: usize>(state: &mut State<D>, u: usize, v: usize) -> bool {
+fn try_pair_moves<const D: usize, const T: usize>(state: &mut State<D, T>, u: usize, v: usize) -> bool {
     let (r1, i) = (state.pos[u].0 as usize, state.pos[u].1 as usize);
     let (r2, j) = (state.pos[v].0 as usize, state.pos[v].1 as usize);
     let (n1, n2) = (state.routes[r1].visits.len(), state.routes[r2].visits.len());
@@ -311,7 +311,7 @@ fn try_pair_moves<const D: usize>(state: &mut State<D>, u: usize, v: usize) -> b
 
 /// Distance travelled from position `i` of route `r` to its end depot (0 past the end).
 #[inline]
-fn suffix_dist<const D: usize>(s: &State<D>, r: usize, i: usize) -> i64 {
+fn suffix_dist<const D: usize, const T: usize>(s: &State<D, T>, r: usize, i: usize) -> i64 {
     let route = &s.routes[r];
     match route.suffix.get(i) {
         Some(seg) => {
@@ -323,7 +323,7 @@ fn suffix_dist<const D: usize>(s: &State<D>, r: usize, i: usize) -> i64 {
 }
 
 /// Moves `u` alone into an empty route of a type that serves it, if that improves.
-fn try_empty_route<const D: usize>(state: &mut State<D>, u: usize) -> bool {
+fn try_empty_route<const D: usize, const T: usize>(state: &mut State<D, T>, u: usize) -> bool {
     let (r1, i) = (state.pos[u].0 as usize, state.pos[u].1 as usize);
     if state.routes[r1].visits.len() == 1 {
         return false;
@@ -342,7 +342,7 @@ fn try_empty_route<const D: usize>(state: &mut State<D>, u: usize) -> bool {
 }
 
 /// Leaves out an optional client when its prize does not pay for its detour.
-fn try_remove_optional<const D: usize>(state: &mut State<D>, u: usize) -> bool {
+fn try_remove_optional<const D: usize, const T: usize>(state: &mut State<D, T>, u: usize) -> bool {
     let (r, i) = (state.pos[u].0 as usize, state.pos[u].1 as usize);
     let parts = [Pre(r, i), Suf(r, i + 1)];
     let delta = state.cost_of(state.routes[r].vt, &parts) - state.route_cost(r) + state.problem.clients[u].prize;
@@ -355,7 +355,7 @@ fn try_remove_optional<const D: usize>(state: &mut State<D>, u: usize) -> bool {
 }
 
 /// Inserts an unrouted optional client where its prize pays for the detour.
-fn try_insert_optional<const D: usize>(state: &mut State<D>, nb: &Neighbours, u: usize) -> bool {
+fn try_insert_optional<const D: usize, const T: usize>(state: &mut State<D, T>, nb: &Neighbours, u: usize) -> bool {
     match super::construct::best_insertion(state, nb, u) {
         Some(ins) if ins.0 < state.problem.clients[u].prize => {
             super::construct::apply_insertion(state, u, ins);
@@ -367,14 +367,14 @@ fn try_insert_optional<const D: usize>(state: &mut State<D>, nb: &Neighbours, u:
 
 /// Whether routes of type `t` may reload.
 #[inline]
-fn reloads<const D: usize>(state: &State<D>, t: usize) -> bool {
+fn reloads<const D: usize, const T: usize>(state: &State<D, T>, t: usize) -> bool {
     let vt = &state.problem.vehicle_types[t];
     vt.max_trips > 1 && !vt.reload_depots.is_empty()
 }
 
 /// Relocates `u` right after `v` into a route that may reload, with a reload visit just before
 /// or just after `u` (a new trip starting at `u`, or ending with it).
-fn try_relocate_with_reload<const D: usize>(state: &mut State<D>, u: usize, v: usize) -> bool {
+fn try_relocate_with_reload<const D: usize, const T: usize>(state: &mut State<D, T>, u: usize, v: usize) -> bool {
     let (r1, i) = (state.pos[u].0 as usize, state.pos[u].1 as usize);
     let (r2, j) = (state.pos[v].0 as usize, state.pos[v].1 as usize);
     let t2 = state.routes[r2].vt;
@@ -412,7 +412,7 @@ fn try_relocate_with_reload<const D: usize>(state: &mut State<D>, u: usize, v: u
 
 /// Route moves on reloads: drops a reload visit, or adds one where a route breaks its capacity,
 /// whichever improves most on each route. Returns whether any route changed.
-fn try_reloads<const D: usize>(state: &mut State<D>) -> bool {
+fn try_reloads<const D: usize, const T: usize>(state: &mut State<D, T>) -> bool {
     let mut changed = false;
     for r in 0..state.routes.len() {
         let t = state.routes[r].vt;

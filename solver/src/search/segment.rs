@@ -112,11 +112,11 @@ pub mod kind {
 /// Without reloads, `time` and `load` summarise the whole sequence. With reloads the sequence
 /// is `H R1 T1 .. Rk Tk` (head clients, reload visits, trips): `time` covers everything up to
 /// and including the arrival and loading at the last reload `Rk`, the releases of `T1 .. Tk-1`
-/// already applied to their reloads; `load` is the head's load, `mid_excess` the capacity excess
-/// of the complete trips `T1 .. Tk-1`, and `tail`/`tail_load` summarise `Tk`, whose release is
-/// applied once the trip is complete (Vidal et al. 2014 treat reloads the same way).
+/// already applied to their reloads, and `load` is the head's load; [`TripSeg`] summarises the
+/// rest (Vidal et al. 2014 treat reloads the same way). `T` is 1 when vehicles may reload and 0
+/// otherwise, so that single-trip problems move no trip summaries around.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Seg<const D: usize> {
+pub struct Seg<const D: usize, const T: usize> {
     /// Location of the first node.
     pub first: u32,
     /// Location of the last node.
@@ -127,6 +127,20 @@ pub struct Seg<const D: usize> {
     pub time: TimeSeg,
     /// Load of the head (the whole sequence without reloads).
     pub load: LoadSeg<D>,
+    /// [`kind`] of the first node.
+    pub first_kind: u8,
+    /// [`kind`] of the last node.
+    pub last_kind: u8,
+    /// Backhaul precedence breaches inside: a linehaul right after a backhaul, or a backhaul
+    /// right after a reload.
+    pub precedence: u32,
+    /// The trips after the head (only when `T` is 1).
+    pub trips: [TripSeg<D>; T],
+}
+
+/// What a segment with reloads knows beyond its head.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TripSeg<const D: usize> {
     /// Number of reload visits.
     pub reloads: u32,
     /// Depots reloaded at, bit `min(depot, 63)`.
@@ -143,45 +157,44 @@ pub struct Seg<const D: usize> {
     pub tail_load: LoadSeg<D>,
     /// Capacity excess of the trips between the first and the last reload.
     pub mid_excess: Load,
-    /// [`kind`] of the first node.
-    pub first_kind: u8,
-    /// [`kind`] of the last node.
-    pub last_kind: u8,
-    /// Backhaul precedence breaches inside: a linehaul right after a backhaul, or a backhaul
-    /// right after a reload.
-    pub precedence: u32,
 }
 
-impl<const D: usize> Seg<D> {
+impl<const D: usize> TripSeg<D> {
+    /// No reload.
+    const NONE: Self = TripSeg {
+        reloads: 0,
+        reload_mask: 0,
+        last_reload: 0,
+        tail_first: 0,
+        has_tail: false,
+        tail: TimeSeg { duration: 0, time_warp: 0, early: 0, late: 0, release: 0 },
+        tail_load: LoadSeg::ZERO,
+        mid_excess: 0,
+    };
+}
+
+impl<const D: usize, const T: usize> Seg<D, T> {
     /// The segment of client `c` alone.
     pub fn client(problem: &Problem, c: usize) -> Self {
         let cl = &problem.clients[c];
         let kind = if problem.backhaul_precedence && cl.is_backhaul() { kind::BACKHAUL } else { kind::LINEHAUL };
-        let time = TimeSeg::stop(cl.service_duration, cl.early(), cl.late(), cl.release_time);
         // Several windows are summarised by their hull here; the gas-delivery search refines it.
         Seg {
             first: cl.location as u32,
             last: cl.location as u32,
             distance: 0,
-            time,
+            time: TimeSeg::stop(cl.service_duration, cl.early(), cl.late(), cl.release_time),
             load: LoadSeg::client(problem, c),
-            reloads: 0,
-            reload_mask: 0,
-            last_reload: 0,
-            tail_first: 0,
-            has_tail: false,
-            tail: time,
-            tail_load: LoadSeg::ZERO,
-            mid_excess: 0,
             first_kind: kind,
             last_kind: kind,
             precedence: 0,
+            trips: [TripSeg::NONE; T],
         }
     }
 
     /// The segment of a reload visit at depot `d`: the vehicle arrives by the depot's closing
     /// time and loads for the depot's reload duration (waiting for opening hours and releases
-    /// is applied when the trip that follows is known).
+    /// is applied when the trip that follows is known). Only meaningful when `T` is 1.
     pub fn reload(problem: &Problem, d: usize) -> Self {
         let depot = &problem.depots[d];
         let time = TimeSeg { duration: depot.reload_duration, time_warp: 0, early: 0, late: depot.time_window.late, release: 0 };
@@ -191,17 +204,10 @@ impl<const D: usize> Seg<D> {
             distance: 0,
             time,
             load: LoadSeg::ZERO,
-            reloads: 1,
-            reload_mask: 1u64 << d.min(63),
-            last_reload: d as u32,
-            tail_first: 0,
-            has_tail: false,
-            tail: time,
-            tail_load: LoadSeg::ZERO,
-            mid_excess: 0,
             first_kind: kind::RELOAD,
             last_kind: kind::RELOAD,
             precedence: 0,
+            trips: [TripSeg { reloads: 1, reload_mask: 1u64 << d.min(63), last_reload: d as u32, ..TripSeg::NONE }; T],
         }
     }
 }
@@ -222,7 +228,7 @@ fn released(t: &TimeSeg) -> TimeSeg {
 }
 
 /// The evaluation context of one vehicle type: its matrices, its depots and its limits.
-pub struct TypeCtx<'a, const D: usize> {
+pub struct TypeCtx<'a, const D: usize, const T: usize> {
     problem: &'a Problem,
     t: usize,
     dims: usize,
@@ -283,7 +289,7 @@ impl RouteEval {
     }
 }
 
-impl<'a, const D: usize> TypeCtx<'a, D> {
+impl<'a, const D: usize, const T: usize> TypeCtx<'a, D, T> {
     /// Context for vehicle type `t`.
     pub fn new(problem: &'a Problem, t: usize) -> Self {
         TypeCtx { problem, t, dims: problem.dimensions.min(D) }
@@ -297,7 +303,7 @@ impl<'a, const D: usize> TypeCtx<'a, D> {
 
     /// `a` followed by `b`.
     #[inline]
-    pub fn join(&self, a: &Seg<D>, b: &Seg<D>) -> Seg<D> {
+    pub fn join(&self, a: &Seg<D, T>, b: &Seg<D, T>) -> Seg<D, T> {
         let travel = self.problem.duration(self.t, a.last as usize, b.first as usize);
         let breach = (a.last_kind == kind::BACKHAUL && b.first_kind == kind::LINEHAUL) as u32
             + (a.last_kind == kind::RELOAD && b.first_kind == kind::BACKHAUL) as u32;
@@ -305,63 +311,62 @@ impl<'a, const D: usize> TypeCtx<'a, D> {
             first: a.first,
             last: b.last,
             distance: a.distance + b.distance + self.dist(a.last, b.first),
-            reloads: a.reloads + b.reloads,
-            reload_mask: a.reload_mask | b.reload_mask,
+            time: a.time,
+            load: a.load,
             first_kind: a.first_kind,
             last_kind: b.last_kind,
             precedence: a.precedence + b.precedence + breach,
-            ..*a
+            trips: a.trips,
         };
-        if a.reloads == 0 {
-            // `a` extends `b`'s head (the common, single-trip case when `b` has no reload).
+        let (Some(x), Some(y)) = (a.trips.first(), b.trips.first()) else {
+            // Single-trip problems.
             s.time = a.time.then(travel, &b.time);
             s.load = a.load.then(&b.load);
-            if b.reloads > 0 {
-                s.last_reload = b.last_reload;
-                s.tail_first = b.tail_first;
-                s.has_tail = b.has_tail;
-                s.tail = b.tail;
-                s.tail_load = b.tail_load;
-                s.mid_excess = b.mid_excess;
+            return s;
+        };
+        let Some(z) = s.trips.first_mut() else { return s };
+        z.reloads = x.reloads + y.reloads;
+        z.reload_mask = x.reload_mask | y.reload_mask;
+        if x.reloads == 0 {
+            // `a` extends `b`'s head (the single-trip case when `b` has no reload either).
+            s.time = a.time.then(travel, &b.time);
+            s.load = a.load.then(&b.load);
+            if y.reloads > 0 {
+                *z = TripSeg { reloads: z.reloads, reload_mask: z.reload_mask, ..*y };
             }
-        } else if b.reloads == 0 {
+        } else if y.reloads == 0 {
             // `b` extends `a`'s last trip.
-            if a.has_tail {
-                s.tail = a.tail.then(travel, &b.time);
-                s.tail_load = a.tail_load.then(&b.load);
+            if x.has_tail {
+                z.tail = x.tail.then(travel, &b.time);
+                z.tail_load = x.tail_load.then(&b.load);
             } else {
-                s.tail = b.time;
-                s.tail_load = b.load;
-                s.tail_first = b.first;
-                s.has_tail = true;
+                z.tail = b.time;
+                z.tail_load = b.load;
+                z.tail_first = b.first;
+                z.has_tail = true;
             }
         } else {
             // `a`'s last trip ends in `b`'s head: apply its release and count its excess.
             let p = self.problem;
-            let reload_at = p.depots[a.last_reload as usize].location as u32;
-            let (release, trip_load) = if a.has_tail {
-                (a.tail.release.max(b.time.release), a.tail_load.then(&b.load))
+            let reload_at = p.depots[x.last_reload as usize].location;
+            let (release, trip_load) = if x.has_tail {
+                (x.tail.release.max(b.time.release), x.tail_load.then(&b.load))
             } else {
                 (b.time.release, b.load)
             };
-            let mut time = a.time.then(0, &departure(p, a.last_reload, release));
-            if a.has_tail {
-                let to_tail = p.duration(self.t, reload_at as usize, a.tail_first as usize);
-                time = time.then(to_tail, &released(&a.tail));
+            let mut time = a.time.then(0, &departure(p, x.last_reload, release));
+            if x.has_tail {
+                time = time.then(p.duration(self.t, reload_at, x.tail_first as usize), &released(&x.tail));
             }
             s.time = time.then(travel, &released(&b.time));
-            s.mid_excess = a.mid_excess + b.mid_excess + trip_load.excess(&p.vehicle_types[self.t].capacity, self.dims);
-            s.last_reload = b.last_reload;
-            s.tail_first = b.tail_first;
-            s.has_tail = b.has_tail;
-            s.tail = b.tail;
-            s.tail_load = b.tail_load;
+            let mid_excess = x.mid_excess + y.mid_excess + trip_load.excess(&p.vehicle_types[self.t].capacity, self.dims);
+            *z = TripSeg { reloads: z.reloads, reload_mask: z.reload_mask, mid_excess, ..*y };
         }
         s
     }
 
     /// Evaluates a whole route whose nodes are summarised by `visits` (None: empty route).
-    pub fn evaluate(&self, visits: Option<&Seg<D>>) -> RouteEval {
+    pub fn evaluate(&self, visits: Option<&Seg<D, T>>) -> RouteEval {
         let Some(s) = visits else { return RouteEval::default() };
         let p = self.problem;
         let vt = &p.vehicle_types[self.t];
@@ -383,29 +388,30 @@ impl<'a, const D: usize> TypeCtx<'a, D> {
         let first = p.duration(self.t, sl, s.first as usize);
         let back = p.duration(self.t, s.last as usize, el);
         let mut load_excess = s.load.excess(&vt.capacity, self.dims);
-        let time = if s.reloads == 0 {
-            depart.then(first, &s.time).then(back, &arrive)
-        } else {
-            let release = if s.has_tail { s.tail.release } else { 0 };
-            let mut time = depart.then(first, &s.time).then(0, &departure(p, s.last_reload, release));
-            if s.has_tail {
-                let reload_at = p.depots[s.last_reload as usize].location;
-                time = time.then(p.duration(self.t, reload_at, s.tail_first as usize), &released(&s.tail));
-            }
-            load_excess += s.mid_excess + s.tail_load.excess(&vt.capacity, self.dims);
-            time.then(back, &arrive)
-        };
         // Broken trip rules cost like a full load of excess each: a linehaul after a backhaul,
         // trips beyond the limit, a reload at a depot the type may not use. A route that starts
         // with a backhaul costs one unit only: backhauls open routes that way while the search
         // builds them (at a full load, they could not, and the search collapsed into a few
         // overloaded routes on VRPB instances with small vehicles).
-        let full_load = vt.capacity.first().copied().unwrap_or(1).clamp(1, 1_000_000);
         let mut breaches = s.precedence as i64;
-        if s.reloads > 0 {
-            breaches += (s.reloads as i64 + 1 - vt.max_trips as i64).max(0) + (s.reload_mask & !reload_mask(vt)).count_ones() as i64;
+        let time = match s.trips.first().filter(|x| x.reloads > 0) {
+            None => depart.then(first, &s.time).then(back, &arrive),
+            Some(x) => {
+                let release = if x.has_tail { x.tail.release } else { 0 };
+                let mut time = depart.then(first, &s.time).then(0, &departure(p, x.last_reload, release));
+                if x.has_tail {
+                    let reload_at = p.depots[x.last_reload as usize].location;
+                    time = time.then(p.duration(self.t, reload_at, x.tail_first as usize), &released(&x.tail));
+                }
+                load_excess += x.mid_excess + x.tail_load.excess(&vt.capacity, self.dims);
+                breaches += (x.reloads as i64 + 1 - vt.max_trips as i64).max(0) + (x.reload_mask & !reload_mask(vt)).count_ones() as i64;
+                time.then(back, &arrive)
+            }
+        };
+        if breaches > 0 {
+            load_excess += breaches * vt.capacity.first().copied().unwrap_or(1).clamp(1, 1_000_000);
         }
-        load_excess += breaches * full_load + (s.first_kind == kind::BACKHAUL) as i64;
+        load_excess += (s.first_kind == kind::BACKHAUL) as i64;
         let distance = p.distance(self.t, sl, s.first as usize) + s.distance + p.distance(self.t, s.last as usize, el);
         let duration = time.duration;
         let max_duration = if vt.max_duration >= UNLIMITED { i64::MAX } else { vt.max_duration };
@@ -472,7 +478,7 @@ mod tests {
     #[test]
     fn evaluates_a_route_like_the_checker() {
         let p = Problem::new(tiny_problem_data()).unwrap();
-        let ctx = TypeCtx::<1>::new(&p, 0);
+        let ctx = TypeCtx::<1, 0>::new(&p, 0);
         let s = ctx.join(&Seg::client(&p, 0), &Seg::client(&p, 1));
         let e = ctx.evaluate(Some(&s));
         assert_eq!(e.distance, 5 + 5 + 10);
@@ -497,7 +503,7 @@ mod tests {
     #[test]
     fn a_reload_starts_a_trip_with_an_empty_load() {
         let p = reload_problem();
-        let ctx = TypeCtx::<1>::new(&p, 0);
+        let ctx = TypeCtx::<1, 1>::new(&p, 0);
         let (a, b, r) = (Seg::client(&p, 0), Seg::client(&p, 1), Seg::reload(&p, 0));
         assert_eq!(ctx.evaluate(Some(&ctx.join(&a, &b))).load_excess, 6);
         // a, back to the depot (5), b: 5 + 5 + 10 + 10 = 30 travelled.
@@ -515,7 +521,7 @@ mod tests {
         }
         d.clients[1].release_time = 100;
         let p = Problem::new(d).unwrap();
-        let ctx = TypeCtx::<1>::new(&p, 0);
+        let ctx = TypeCtx::<1, 1>::new(&p, 0);
         let (a, b, c, r) = (Seg::client(&p, 0), Seg::client(&p, 1), Seg::client(&p, 2), Seg::reload(&p, 0));
         // a, reload, b, reload, c: the vehicle waits at the depot until 100 before leaving for b.
         let route = [a, r, b, r, c];
@@ -536,9 +542,9 @@ mod tests {
         d.clients[1].pickup = vec![2];
         d.vehicle_types[0].max_trips = 2;
         let p = Problem::new(d).unwrap();
-        let ctx = TypeCtx::<1>::new(&p, 0);
+        let ctx = TypeCtx::<1, 1>::new(&p, 0);
         let (a, b, c, r) = (Seg::client(&p, 0), Seg::client(&p, 1), Seg::client(&p, 2), Seg::reload(&p, 0));
-        let eval = |segs: &[Seg<1>]| ctx.evaluate(Some(&segs[1..].iter().fold(segs[0], |acc, s| ctx.join(&acc, s)))).load_excess;
+        let eval = |segs: &[Seg<1, 1>]| ctx.evaluate(Some(&segs[1..].iter().fold(segs[0], |acc, s| ctx.join(&acc, s)))).load_excess;
         assert_eq!(eval(&[a, b]), 0);
         // A linehaul after a backhaul costs a full load; a route starting with a backhaul one
         // unit; a trip after a reload starting with one a full load.

@@ -11,15 +11,15 @@ pub const UNROUTED: u32 = u32::MAX;
 /// One vehicle's route during the search. Its nodes are client indices, and reload depot
 /// visits numbered `num_clients + depot` (see [`State::reload_node`]) that start a new trip.
 #[derive(Clone, Debug)]
-pub struct SearchRoute<const D: usize> {
+pub struct SearchRoute<const D: usize, const T: usize> {
     /// Vehicle type.
     pub vt: usize,
     /// Nodes in visiting order: clients, and reload visits between trips.
     pub visits: Vec<u32>,
     /// `prefix[i]` summarises `visits[0..=i]`.
-    pub prefix: Vec<Seg<D>>,
+    pub prefix: Vec<Seg<D, T>>,
     /// `suffix[i]` summarises `visits[i..]`.
-    pub suffix: Vec<Seg<D>>,
+    pub suffix: Vec<Seg<D, T>>,
     /// `suffix_skills[i]` is the union of skills needed by `visits[i..]`.
     pub suffix_skills: Vec<Skills>,
     /// `prefix_skills[i]` is the union of skills needed by `visits[0..=i]`.
@@ -47,13 +47,13 @@ pub enum Part {
 
 /// All routes, where each client is, and the current penalty weights.
 #[derive(Clone)]
-pub struct State<'p, const D: usize> {
+pub struct State<'p, const D: usize, const T: usize> {
     /// The problem.
     pub problem: &'p Problem,
     /// Segment of each node alone: clients, then one reload visit per depot.
-    pub client_seg: Vec<Seg<D>>,
+    pub client_seg: Vec<Seg<D, T>>,
     /// Routes, one per available vehicle.
-    pub routes: Vec<SearchRoute<D>>,
+    pub routes: Vec<SearchRoute<D, T>>,
     /// `pos[c] = (route, index)`; route [`UNROUTED`] when unrouted.
     pub pos: Vec<(u32, u32)>,
     /// Penalty weights.
@@ -74,7 +74,7 @@ pub struct State<'p, const D: usize> {
     pub multi_trip: bool,
 }
 
-impl<'p, const D: usize> State<'p, D> {
+impl<'p, const D: usize, const T: usize> State<'p, D, T> {
     /// A state with every vehicle's route empty and every client unrouted.
     pub fn empty(problem: &'p Problem, penalties: Penalties) -> Self {
         let mut routes = Vec::new();
@@ -177,7 +177,7 @@ impl<'p, const D: usize> State<'p, D> {
     }
 
     /// Evaluation context of route `r`'s vehicle type.
-    pub fn ctx(&self, vt: usize) -> TypeCtx<'p, D> {
+    pub fn ctx(&self, vt: usize) -> TypeCtx<'p, D, T> {
         TypeCtx::new(self.problem, vt)
     }
 
@@ -220,10 +220,10 @@ impl<'p, const D: usize> State<'p, D> {
     }
 
     /// Folds parts into one segment for vehicle type `vt` (None when all parts are empty).
-    pub fn join(&self, vt: usize, parts: &[Part]) -> Option<Seg<D>> {
+    pub fn join(&self, vt: usize, parts: &[Part]) -> Option<Seg<D, T>> {
         let ctx = self.ctx(vt);
-        let mut acc: Option<Seg<D>> = None;
-        let push = |s: &Seg<D>, acc: &mut Option<Seg<D>>| {
+        let mut acc: Option<Seg<D, T>> = None;
+        let push = |s: &Seg<D, T>, acc: &mut Option<Seg<D, T>>| {
             *acc = Some(match acc {
                 None => *s,
                 Some(a) => ctx.join(a, s),
