@@ -135,3 +135,160 @@ proptest! {
         prop_assert_eq!(report.cost.total, out.cost);
     }
 }
+
+/// A random instance with trips: few vehicles of small capacity that may reload at the depot
+/// (or at a second depot) up to `n` times, release times, and backhaul precedence when
+/// `backhauls` (every third client or so picks up only). Feasible by construction: a vehicle can
+/// serve every client on a trip of its own within the long shift, and each linehaul can carry
+/// the backhauls that follow it.
+fn trips_instance(seed: u64, n: usize, dims: usize, releases: bool, backhauls: bool, reloads: bool) -> Problem {
+    let mut x = seed ^ 0x5DEE_CE66;
+    let mut next = |m: u64| {
+        x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (x >> 33) % m.max(1)
+    };
+    let mut locations = vec![Location { x: 50.0, y: 50.0 }, Location { x: 20.0 + next(60) as f64, y: 20.0 + next(60) as f64 }];
+    for _ in 0..n {
+        locations.push(Location { x: next(100) as f64, y: next(100) as f64 });
+    }
+    let m = euclidean_matrix(&locations, Rounding::Round).unwrap();
+    let horizon = 20_000;
+    let clients = (0..n)
+        .map(|i| {
+            let backhaul = backhauls && i % 3 == 2 && next(4) != 0;
+            Client {
+                name: format!("c{i}"),
+                location: i + 2,
+                delivery: (0..dims).map(|_| if backhaul { 0 } else { 1 + next(5) as i64 }).collect(),
+                pickup: (0..dims).map(|_| if backhaul { 1 + next(5) as i64 } else { 0 }).collect(),
+                service_duration: next(10) as i64,
+                time_windows: vec![TimeWindow::new(0, horizon)],
+                release_time: if releases { next(400) as i64 } else { 0 },
+                required: true,
+                prize: 0,
+                skills: Skills::NONE,
+            }
+        })
+        .collect();
+    let vehicles = if backhauls { n.max(1) } else { 1 + (seed % 2) as usize };
+    let reload_depots = if !reloads || backhauls && vehicles >= n { vec![] } else if seed % 3 == 0 { vec![1] } else { vec![0, 1] };
+    let max_trips = if reload_depots.is_empty() { 1 } else { n.max(2) };
+    let data = ProblemData {
+        name: format!("trips-{seed}"),
+        locations,
+        depots: (0..2)
+            .map(|d| Depot { name: format!("d{d}"), location: d, time_window: TimeWindow::new(0, horizon), reload_duration: (d * 5) as i64 })
+            .collect(),
+        clients,
+        vehicle_types: vec![VehicleType {
+            name: "truck".into(),
+            count: vehicles,
+            capacity: vec![if reload_depots.is_empty() { 1000 } else { 12 }; dims],
+            start_depot: 0,
+            end_depot: 0,
+            shift: TimeWindow::new(0, horizon),
+            max_duration: UNLIMITED,
+            max_distance: UNLIMITED,
+            fixed_cost: 5,
+            unit_distance_cost: 1,
+            unit_duration_cost: (seed % 3) as i64,
+            profile: 0,
+            skills: Skills::NONE,
+            reload_depots,
+            max_trips,
+        }],
+        profiles: vec![Profile { name: "car".into(), distance: m.clone(), duration: m }],
+        dimensions: dims,
+        skill_names: vec![],
+        backhaul_precedence: backhauls,
+    };
+    Problem::new(data).expect("random trips instance is valid")
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    #[test]
+    fn checker_accepts_every_multi_trip_or_backhaul_solution(seed in 0u64..10_000, n in 1usize..25, dims in 1usize..3,
+                                                            releases: bool, backhauls: bool, reloads: bool) {
+        let p = trips_instance(seed, n, dims, releases, backhauls, reloads);
+        let out = solve(&p, &env(seed, 30));
+        let report = check(&p, &out.solution);
+        prop_assert!(report.is_feasible(), "violations: {:?}", report.violations);
+        prop_assert!(out.feasible);
+        prop_assert!(out.solution.unassigned.is_empty());
+        prop_assert_eq!(report.cost.total, out.cost, "search and checker disagree on the cost");
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 16, ..ProptestConfig::default() })]
+
+    #[test]
+    fn checker_accepts_multi_trip_and_backhaul_solutions_of_the_genetic_search(seed in 0u64..10_000, n in 1usize..20,
+                                                                               releases: bool, backhauls: bool) {
+        let p = trips_instance(seed, n, 1, releases, backhauls, true);
+        let e = Environment { algorithm: solver::search::Algorithm::Hgs, ..env(seed, 40) };
+        let out = solve(&p, &e);
+        let report = check(&p, &out.solution);
+        prop_assert!(report.is_feasible(), "violations: {:?}", report.violations);
+        prop_assert_eq!(report.cost.total, out.cost);
+    }
+}
+
+/// One vehicle of capacity 10 and six clients wanting 4 each: two fit per trip, so serving
+/// them all takes three trips.
+fn one_truck_three_loads(max_trips: usize) -> Problem {
+    let mut d = trips_instance(3, 6, 1, false, false, true).data().clone();
+    for c in &mut d.clients {
+        c.delivery = vec![4];
+    }
+    d.vehicle_types[0].count = 1;
+    d.vehicle_types[0].capacity = vec![10];
+    d.vehicle_types[0].max_trips = max_trips;
+    Problem::new(d).unwrap()
+}
+
+#[test]
+fn reloads_when_one_truck_cannot_carry_everything() {
+    let p = one_truck_three_loads(6);
+    let out = solve(&p, &env(1, 50));
+    let report = check(&p, &out.solution);
+    assert!(report.is_feasible(), "violations: {:?}", report.violations);
+    assert_eq!(out.solution.routes.len(), 1);
+    let trips = &out.solution.routes[0].trips;
+    assert!(trips.len() >= 3, "three loads need three trips, got {trips:?}");
+    assert!(trips.iter().all(|t| !t.visits.is_empty()));
+    assert_eq!(trips.iter().map(|t| t.visits.len()).sum::<usize>(), 6);
+}
+
+#[test]
+fn keeps_to_the_trip_limit() {
+    let p = one_truck_three_loads(3);
+    let out = solve(&p, &env(2, 50));
+    let report = check(&p, &out.solution);
+    assert!(report.is_feasible(), "violations: {:?}", report.violations);
+    assert_eq!(out.solution.routes[0].trips.len(), 3);
+}
+
+#[test]
+fn a_trip_leaves_only_after_its_clients_goods_are_released() {
+    let mut d = one_truck_three_loads(6).data().clone();
+    // The last client's goods arrive late in the day: the trip serving it waits at the depot.
+    d.clients[5].release_time = 5_000;
+    d.vehicle_types[0].unit_duration_cost = 1;
+    let p = Problem::new(d).unwrap();
+    let out = solve(&p, &env(4, 50));
+    let report = check(&p, &out.solution);
+    assert!(report.is_feasible(), "violations: {:?}", report.violations);
+    assert_eq!(report.cost.total, out.cost);
+    // The vehicle starts late enough that no trip waits for the goods: the route lasts far
+    // less than the release time, and the trip with the late client leaves after it.
+    let route = &report.routes[0];
+    assert!(route.duration < 5_000, "waited at the depot: {route:?}");
+    let trips = &out.solution.routes[0].trips;
+    let k = trips.iter().position(|t| t.visits.contains(&5)).unwrap();
+    let first_visit = trips[k].visits.iter().position(|&c| c == 5).unwrap();
+    assert!(route.arrivals[k][first_visit] >= 5_000);
+    assert!(trips.len() >= 3);
+}

@@ -28,7 +28,7 @@ fn by_angle(p: &Problem, routes: &[(usize, Vec<u32>)]) -> Vec<usize> {
             } else {
                 let depot = p.locations[p.depots[p.vehicle_types[*vt].start_depot].location];
                 let (mut x, mut y) = (0.0, 0.0);
-                for &c in v {
+                for &c in v.iter().filter(|&&c| (c as usize) < p.num_clients()) {
                     let l = p.locations[p.clients[c as usize].location];
                     x += l.x;
                     y += l.y;
@@ -45,7 +45,7 @@ fn by_angle(p: &Problem, routes: &[(usize, Vec<u32>)]) -> Vec<usize> {
 
 /// Builds an offspring of `a` and `b` into `state` (which is overwritten) and returns its
 /// penalised cost.
-pub fn srex<const D: usize>(state: &mut State<D>, nb: &Neighbours, a: &Individual, b: &Individual, rng: &mut Rng) -> i64 {
+pub fn srex<const D: usize, const T: usize>(state: &mut State<D, T>, nb: &Neighbours, a: &Individual, b: &Individual, rng: &mut Rng) -> i64 {
     let p = state.problem;
     let slots_a = by_angle(p, &a.routes);
     let routes_b = by_angle(p, &b.routes);
@@ -59,16 +59,17 @@ pub fn srex<const D: usize>(state: &mut State<D>, nb: &Neighbours, a: &Individua
     let sel_b: Vec<usize> = (0..moved).map(|k| routes_b[(start_b + k) % routes_b.len()]).collect();
 
     let n = p.num_clients();
-    let mut in_b_band = vec![false; n];
+    // Reload nodes (numbered from `n`) follow their clients: they are never in a band.
+    let mut in_b_band = vec![false; n + p.depots.len()];
     for &k in &sel_b {
-        for &c in &b.routes[k].1 {
+        for &c in b.routes[k].1.iter().filter(|&&c| (c as usize) < n) {
             in_b_band[c as usize] = true;
         }
     }
-    let mut in_kept = vec![false; n];
+    let mut in_kept = vec![false; n + p.depots.len()];
     for (slot, (_, v)) in a.routes.iter().enumerate() {
         if !sel_a.contains(&slot) {
-            for &c in v {
+            for &c in v.iter().filter(|&&c| (c as usize) < n) {
                 in_kept[c as usize] = true;
             }
         }
@@ -111,14 +112,14 @@ pub fn srex<const D: usize>(state: &mut State<D>, nb: &Neighbours, a: &Individua
 }
 
 /// Loads parent `a` and marks it as a local optimum.
-fn begin<const D: usize>(state: &mut State<D>, a: &Individual) {
+fn begin<const D: usize, const T: usize>(state: &mut State<D, T>, a: &Individual) {
     state.restore(&a.routes);
     state.mark_all_tested();
 }
 
 /// Puts `visits` into an empty route of type `vt`; without one, the clients stay unrouted (and
 /// are reinserted).
-fn place<const D: usize>(state: &mut State<D>, vt: usize, visits: Vec<u32>) {
+fn place<const D: usize, const T: usize>(state: &mut State<D, T>, vt: usize, visits: Vec<u32>) {
     if visits.is_empty() {
         return;
     }
@@ -130,7 +131,7 @@ fn place<const D: usize>(state: &mut State<D>, vt: usize, visits: Vec<u32>) {
 }
 
 /// Inserts every unrouted client at its cheapest place; returns the penalised cost.
-fn repair_missing<const D: usize>(state: &mut State<D>, nb: &Neighbours, rng: &mut Rng) -> i64 {
+fn repair_missing<const D: usize, const T: usize>(state: &mut State<D, T>, nb: &Neighbours, rng: &mut Rng) -> i64 {
     let mut missing: Vec<usize> = (0..state.problem.num_clients()).filter(|&c| state.pos[c].0 == UNROUTED).collect();
     rng.shuffle(&mut missing);
     construct::insert_all(state, nb, &missing);

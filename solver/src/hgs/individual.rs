@@ -29,13 +29,14 @@ pub struct Individual {
 
 impl Individual {
     /// Captures the state's current solution.
-    pub fn from_state<const D: usize>(state: &State<D>) -> Individual {
+    pub fn from_state<const D: usize, const T: usize>(state: &State<D, T>) -> Individual {
         let n = state.problem.num_clients();
         let mut succ = vec![DEPOT; n];
         let mut pred = vec![DEPOT; n];
         let (mut load, mut warp, mut dist) = (0, 0, 0);
         for r in &state.routes {
-            for w in r.visits.windows(2) {
+            // Reload nodes (numbered from `n`) are left out of the neighbour relation.
+            for w in r.visits.windows(2).filter(|w| (w[0] as usize) < n && (w[1] as usize) < n) {
                 succ[w[0] as usize] = w[1];
                 pred[w[1] as usize] = w[0];
             }

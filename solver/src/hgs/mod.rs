@@ -26,11 +26,11 @@ const UPDATE_EVERY: u32 = 50;
 const RESTART_AFTER: u64 = 20_000;
 
 /// Runs one genetic search with its own seed until the environment says stop.
-pub fn run<const D: usize>(problem: &Problem, nb: &Neighbours, env: &Environment, seed: u64, report: &dyn Fn(Progress)) -> RunResult {
+pub fn run<const D: usize, const T: usize>(problem: &Problem, nb: &Neighbours, env: &Environment, seed: u64, report: &dyn Fn(Progress)) -> RunResult {
     let started = env.started;
     let stop = || env.must_stop();
     let mut rng = Rng::new(seed);
-    let mut state = State::<D>::empty(problem, initial_penalties(problem));
+    let mut state = State::<D, T>::empty(problem, initial_penalties(problem));
     let params = PopulationParams::default();
     let mut pop = Population::new(params);
     let empty = state.snapshot();
@@ -99,7 +99,7 @@ pub fn run<const D: usize>(problem: &Problem, nb: &Neighbours, env: &Environment
 }
 
 /// Local search with ten times the penalties; whether the result is feasible.
-fn repair<const D: usize>(state: &mut State<D>, nb: &Neighbours, rng: &mut Rng, stop: &dyn StopCheck) -> bool {
+fn repair<const D: usize, const T: usize>(state: &mut State<D, T>, nb: &Neighbours, rng: &mut Rng, stop: &dyn StopCheck) -> bool {
     let saved = state.penalties;
     state.penalties.load = saved.load.saturating_mul(10);
     state.penalties.time_warp = saved.time_warp.saturating_mul(10);

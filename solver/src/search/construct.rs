@@ -7,18 +7,48 @@ use super::rng::Rng;
 use super::state::{Part, State, UNROUTED};
 use Part::*;
 
-/// The cheapest insertion of client `c`: `(penalised cost increase, route, position)`.
+/// Where to insert a client: `(penalised cost increase, route, position, reload)`, where
+/// `reload` is a reload node to insert with the client (`Some((node, true))`: just before it,
+/// `Some((node, false))`: just after it).
+pub type Insertion = (i64, usize, usize, Option<(u32, bool)>);
+
+/// The parts of route `r` with client `c` inserted at position `p` (and a reload, as in
+/// [`Insertion`]); the second value is how many parts are used.
+pub fn inserted_parts(r: usize, p: usize, c: usize, reload: Option<(u32, bool)>) -> ([Part; 4], usize) {
+    match reload {
+        None => ([Pre(r, p), Client(c), Suf(r, p), Suf(r, usize::MAX)], 3),
+        Some((node, true)) => ([Pre(r, p), Client(node as usize), Client(c), Suf(r, p)], 4),
+        Some((node, false)) => ([Pre(r, p), Client(c), Client(node as usize), Suf(r, p)], 4),
+    }
+}
+
+/// The cheapest insertion of client `c`.
 ///
 /// Looks before and after each routed neighbour, and into the first empty route of each vehicle
 /// type that serves `c`; only when none of these exists does it scan every position of every
-/// route.
-pub fn best_insertion<const D: usize>(state: &mut State<D>, nb: &Neighbours, c: usize) -> Option<(i64, usize, usize)> {
-    let mut best: Option<(i64, usize, usize)> = None;
-    let consider = |state: &State<D>, r: usize, p: usize, best: &mut Option<(i64, usize, usize)>| {
+/// route. In routes that may reload it also tries starting a new trip at `c` or ending one
+/// with it.
+pub fn best_insertion<const D: usize, const T: usize>(state: &mut State<D, T>, nb: &Neighbours, c: usize) -> Option<Insertion> {
+    let mut best: Option<Insertion> = None;
+    let consider = |state: &State<D, T>, r: usize, p: usize, best: &mut Option<Insertion>| {
         let vt = state.routes[r].vt;
-        let delta = state.cost_of(vt, &[Pre(r, p), Client(c), Suf(r, p)]) - state.route_cost(r);
+        let now = state.route_cost(r);
+        let delta = state.cost_of(vt, &[Pre(r, p), Client(c), Suf(r, p)]) - now;
         if best.is_none_or(|b| delta < b.0) {
-            *best = Some((delta, r, p));
+            *best = Some((delta, r, p, None));
+        }
+        let t = &state.problem.vehicle_types[vt];
+        if t.max_trips > 1 && !state.routes[r].visits.is_empty() {
+            for &d in &t.reload_depots {
+                let node = state.reload_node(d);
+                for before in [true, false] {
+                    let (parts, k) = inserted_parts(r, p, c, Some((node, before)));
+                    let delta = state.cost_of(vt, &parts[..k]) - now;
+                    if best.is_none_or(|b| delta < b.0) {
+                        *best = Some((delta, r, p, Some((node, before))));
+                    }
+                }
+            }
         }
     };
     for &v in nb.of(c) {
@@ -50,22 +80,28 @@ pub fn best_insertion<const D: usize>(state: &mut State<D>, nb: &Neighbours, c: 
 
 /// Inserts `clients` one by one at their cheapest positions. Optional clients are inserted only
 /// where their prize pays for the detour.
-pub fn insert_all<const D: usize>(state: &mut State<D>, nb: &Neighbours, clients: &[usize]) {
+pub fn insert_all<const D: usize, const T: usize>(state: &mut State<D, T>, nb: &Neighbours, clients: &[usize]) {
     for &c in clients {
         if state.pos[c].0 != UNROUTED {
             continue;
         }
-        if let Some((delta, r, p)) = best_insertion(state, nb, c) {
+        if let Some(ins) = best_insertion(state, nb, c) {
             let cl = &state.problem.clients[c];
-            if cl.required || delta < cl.prize {
-                state.apply(&[(r, &[Pre(r, p), Client(c), Suf(r, p)])]);
+            if cl.required || ins.0 < cl.prize {
+                apply_insertion(state, c, ins);
             }
         }
     }
 }
 
+/// Applies an insertion found by [`best_insertion`] of client `c`.
+pub fn apply_insertion<const D: usize, const T: usize>(state: &mut State<D, T>, c: usize, (_, r, p, reload): Insertion) {
+    let (parts, k) = inserted_parts(r, p, c, reload);
+    state.apply(&[(r, &parts[..k])]);
+}
+
 /// A first solution: clients in random order, each at its cheapest position.
-pub fn initial<const D: usize>(state: &mut State<D>, nb: &Neighbours, rng: &mut Rng) {
+pub fn initial<const D: usize, const T: usize>(state: &mut State<D, T>, nb: &Neighbours, rng: &mut Rng) {
     let mut order: Vec<usize> = (0..state.problem.num_clients()).collect();
     rng.shuffle(&mut order);
     // Required clients first, so that optional ones compete for the remaining room.
@@ -84,7 +120,7 @@ mod tests {
     fn routes_every_required_client() {
         let p = Problem::new(tiny_problem_data()).unwrap();
         let nb = Neighbours::new(&p, 5);
-        let mut s = State::<1>::empty(&p, Penalties { load: 10, time_warp: 10, distance: 10 });
+        let mut s = State::<1, 0>::empty(&p, Penalties { load: 10, time_warp: 10, distance: 10 });
         initial(&mut s, &nb, &mut Rng::new(3));
         assert_eq!(s.missing_required(), 0);
         assert!(s.routes.iter().map(|r| r.visits.len()).sum::<usize>() == 3);

@@ -51,8 +51,13 @@ pub fn initial_penalties(problem: &Problem) -> Penalties {
         demand += c.delivery.iter().chain(&c.pickup).copied().max().unwrap_or(0);
     }
     let avg_demand = (demand / problem.num_clients().max(1) as i64).max(1);
+    // With backhaul precedence, excess load is much harder to undo (a route must give away
+    // linehauls and backhauls both), so construction should not count on it: start ten times
+    // dearer (on VRPB instances with vehicles for five clients, the search otherwise built a
+    // fifth of the routes needed and stayed infeasible for the whole 10 s).
+    let load_factor = if problem.backhaul_precedence { 10 } else { 1 };
     Penalties {
-        load: (avg_cost / avg_demand).clamp(1, 1_000_000_000),
+        load: (load_factor * avg_cost / avg_demand).clamp(1, 1_000_000_000),
         time_warp: (avg_cost / avg_dur).clamp(1, 1_000_000_000),
         distance: vt.unit_distance_cost.max(1) * 10,
     }
@@ -60,8 +65,8 @@ pub fn initial_penalties(problem: &Problem) -> Penalties {
 
 /// One ruin-and-recreate walk that can be advanced in steps, so that parallel walks can share
 /// their best solution between steps.
-pub struct Walk<'p, const D: usize> {
-    state: State<'p, D>,
+pub struct Walk<'p, const D: usize, const T: usize> {
+    state: State<'p, D, T>,
     rng: Rng,
     /// Best routes found (feasible if `best_feasible`).
     best: Vec<(usize, Vec<u32>)>,
@@ -77,11 +82,11 @@ pub struct Walk<'p, const D: usize> {
     window: u32,
 }
 
-impl<'p, const D: usize> Walk<'p, D> {
+impl<'p, const D: usize, const T: usize> Walk<'p, D, T> {
     /// A walk from a first solution: cheapest insertion in random order, then local search.
     pub fn new(problem: &'p Problem, nb: &Neighbours, env: &Environment, seed: u64) -> Self {
         let mut rng = Rng::new(seed);
-        let mut state = State::<D>::empty(problem, initial_penalties(problem));
+        let mut state = State::<D, T>::empty(problem, initial_penalties(problem));
         let stop = || env.must_stop();
         construct::initial(&mut state, nb, &mut rng);
         local_search::run(&mut state, nb, &mut rng, &stop);
@@ -198,8 +203,8 @@ impl<'p, const D: usize> Walk<'p, D> {
 }
 
 /// Runs one search with its own seed until the environment says stop.
-pub fn run<const D: usize>(problem: &Problem, nb: &Neighbours, env: &Environment, seed: u64, report: &dyn Fn(Progress)) -> RunResult {
-    let mut walk = Walk::<D>::new(problem, nb, env, seed);
+pub fn run<const D: usize, const T: usize>(problem: &Problem, nb: &Neighbours, env: &Environment, seed: u64, report: &dyn Fn(Progress)) -> RunResult {
+    let mut walk = Walk::<D, T>::new(problem, nb, env, seed);
     let (feasible, cost) = walk.best();
     report(Progress { iterations: 0, best_cost: cost, feasible, elapsed: env.started.elapsed() });
     walk.advance(nb, env, u64::MAX, report);
@@ -207,7 +212,7 @@ pub fn run<const D: usize>(problem: &Problem, nb: &Neighbours, env: &Environment
 }
 
 /// Runs the local search with ten times the penalties, then restores them.
-fn repair_if_infeasible<const D: usize>(state: &mut State<D>, nb: &Neighbours, rng: &mut Rng, stop: &dyn StopCheck) {
+fn repair_if_infeasible<const D: usize, const T: usize>(state: &mut State<D, T>, nb: &Neighbours, rng: &mut Rng, stop: &dyn StopCheck) {
     let mut factor = 10;
     for _ in 0..3 {
         if state.is_feasible() {
@@ -226,7 +231,7 @@ fn repair_if_infeasible<const D: usize>(state: &mut State<D>, nb: &Neighbours, r
 
 /// Removes a random client and some of its routed neighbours (a radial ruin), or a string of
 /// consecutive visits around it (a string ruin; Christiaens & Vanden Berghe 2020).
-fn ruin<const D: usize>(state: &mut State<D>, nb: &Neighbours, rng: &mut Rng) {
+fn ruin<const D: usize, const T: usize>(state: &mut State<D, T>, nb: &Neighbours, rng: &mut Rng) {
     let n = state.problem.num_clients();
     let max_removed = (n / 5).clamp(1, 30);
     let count = 2 + rng.below(max_removed.max(2) - 1);
@@ -246,7 +251,8 @@ fn ruin<const D: usize>(state: &mut State<D>, nb: &Neighbours, rng: &mut Rng) {
             }
             let route = &state.routes[r as usize].visits;
             let start = (i as usize).saturating_sub(rng.below(per));
-            victims.extend(route.iter().skip(start).take(per).map(|&v| v as usize));
+            // Reload visits are not victims: they go when their trips empty.
+            victims.extend(route.iter().skip(start).take(per).map(|&v| v as usize).filter(|&v| v < n));
         }
     }
     let mut by_route: Vec<(usize, Vec<u32>)> = Vec::new();

@@ -24,7 +24,7 @@ impl<F: Fn() -> bool> StopCheck for F {
 
 /// Runs the local search to a local optimum (or until `stop`). Returns the number of moves
 /// applied.
-pub fn run<const D: usize>(state: &mut State<D>, nb: &Neighbours, rng: &mut Rng, stop: &dyn StopCheck) -> usize {
+pub fn run<const D: usize, const T: usize>(state: &mut State<D, T>, nb: &Neighbours, rng: &mut Rng, stop: &dyn StopCheck) -> usize {
     let n = state.problem.num_clients();
     let mut order: Vec<usize> = (0..n).collect();
     let mut moves = 0;
@@ -72,7 +72,12 @@ pub fn run<const D: usize>(state: &mut State<D>, nb: &Neighbours, rng: &mut Rng,
             }
         }
         if !improved {
-            // Node moves are exhausted: try route-pair moves, and go on if one applies.
+            // Node moves are exhausted: add or drop reloads, try route-pair moves, and go on
+            // if one applies.
+            if state.multi_trip && try_reloads(state) {
+                moves += 1;
+                continue;
+            }
             if state.use_swap_star && super::swap_star::run(state) {
                 moves += 1;
                 continue;
@@ -83,7 +88,7 @@ pub fn run<const D: usize>(state: &mut State<D>, nb: &Neighbours, rng: &mut Rng,
 }
 
 /// Applies the best-found change if it improves; `changes` are (route, new parts) pairs.
-fn improve<const D: usize>(state: &mut State<D>, changes: &[(usize, &[Part])]) -> bool {
+fn improve<const D: usize, const T: usize>(state: &mut State<D, T>, changes: &[(usize, &[Part])]) -> bool {
     let mut delta = 0;
     for (r, parts) in changes {
         delta += state.cost_of(state.routes[*r].vt, parts) - state.route_cost(*r);
@@ -98,19 +103,19 @@ fn improve<const D: usize>(state: &mut State<D>, changes: &[(usize, &[Part])]) -
 
 /// Location before position `i` of route `r` (the start depot at `i == 0`).
 #[inline]
-fn loc_before<const D: usize>(s: &State<D>, r: usize, i: usize) -> usize {
+fn loc_before<const D: usize, const T: usize>(s: &State<D, T>, r: usize, i: usize) -> usize {
     if i == 0 {
         s.problem.depots[s.problem.vehicle_types[s.routes[r].vt].start_depot].location
     } else {
-        s.problem.clients[s.routes[r].visits[i - 1] as usize].location
+        s.node_location(s.routes[r].visits[i - 1])
     }
 }
 
 /// Location at position `i` of route `r` (the end depot past the last visit).
 #[inline]
-fn loc_at<const D: usize>(s: &State<D>, r: usize, i: usize) -> usize {
+fn loc_at<const D: usize, const T: usize>(s: &State<D, T>, r: usize, i: usize) -> usize {
     match s.routes[r].visits.get(i) {
-        Some(&c) => s.problem.clients[c as usize].location,
+        Some(&c) => s.node_location(c),
         None => s.problem.depots[s.problem.vehicle_types[s.routes[r].vt].end_depot].location,
     }
 }
@@ -119,7 +124,7 @@ fn loc_at<const D: usize>(s: &State<D>, r: usize, i: usize) -> usize {
 /// `keep1`, `keep2` say) cannot cost less than they do now: costs and penalties are never
 /// negative, so fixed plus distance cost is a lower bound of a route's penalised cost.
 #[inline]
-fn cannot_improve<const D: usize>(s: &State<D>, r1: usize, d1: i64, keep1: bool, r2: usize, d2: i64) -> bool {
+fn cannot_improve<const D: usize, const T: usize>(s: &State<D, T>, r1: usize, d1: i64, keep1: bool, r2: usize, d2: i64) -> bool {
     let bound = |r: usize, d: i64, keep: bool| {
         let vt = &s.problem.vehicle_types[s.routes[r].vt];
         if keep {
@@ -132,7 +137,7 @@ fn cannot_improve<const D: usize>(s: &State<D>, r1: usize, d1: i64, keep1: bool,
 }
 
 /// Tries every move type between `u` and its neighbour `v`; applies the first improving one.
-fn try_pair<const D: usize>(state: &mut State<D>, u: usize, v: usize) -> bool {
+fn try_pair<const D: usize, const T: usize>(state: &mut State<D, T>, u: usize, v: usize) -> bool {
     let (r1, i) = (state.pos[u].0 as usize, state.pos[u].1 as usize);
     let (r2, j) = (state.pos[v].0 as usize, state.pos[v].1 as usize);
     let (t1, t2) = (state.routes[r1].vt, state.routes[r2].vt);
@@ -167,6 +172,9 @@ fn try_pair<const D: usize>(state: &mut State<D>, u: usize, v: usize) -> bool {
                 return true;
             }
         }
+        if u_fits && try_relocate_with_reload(state, u, v) {
+            return true;
+        }
         if try_pair_moves(state, u, v) {
             return true;
         }
@@ -175,7 +183,7 @@ fn try_pair<const D: usize>(state: &mut State<D>, u: usize, v: usize) -> bool {
         let n1 = state.routes[r1].visits.len();
         let n2 = state.routes[r2].visits.len();
         // Whether type `ta` may take the tail of route `b` from position `from` (skills).
-        let tail_ok = |s: &State<D>, ta: usize, b: usize, from: usize, n: usize| from >= n || s.covers(ta, s.routes[b].suffix_skills[from]);
+        let tail_ok = |s: &State<D, T>, ta: usize, b: usize, from: usize, n: usize| from >= n || s.covers(ta, s.routes[b].suffix_skills[from]);
         // Only the two exchanged edges and the end depots change when both types share a
         // profile and their depots.
         let depots_alike = state.problem.vehicle_types[t1].end_depot == state.problem.vehicle_types[t2].end_depot;
@@ -239,7 +247,7 @@ fn try_pair<const D: usize>(state: &mut State<D>, u: usize, v: usize) -> bool {
 /// Moves of two consecutive clients between routes (Vidal et al. 2012's M2, M3, M5, M6): `u`
 /// and its successor `x` after `v` (as `u x` or `x u`), swapped with `v`, or swapped with `v`
 /// and its successor `y`.
-fn try_pair_moves<const D: usize>(state: &mut State<D>, u: usize, v: usize) -> bool {
+fn try_pair_moves<const D: usize, const T: usize>(state: &mut State<D, T>, u: usize, v: usize) -> bool {
     let (r1, i) = (state.pos[u].0 as usize, state.pos[u].1 as usize);
     let (r2, j) = (state.pos[v].0 as usize, state.pos[v].1 as usize);
     let (n1, n2) = (state.routes[r1].visits.len(), state.routes[r2].visits.len());
@@ -247,6 +255,9 @@ fn try_pair_moves<const D: usize>(state: &mut State<D>, u: usize, v: usize) -> b
         return false;
     }
     let x = state.routes[r1].visits[i + 1] as usize;
+    if !state.is_client(x as u32) {
+        return false;
+    }
     let (t1, t2) = (state.routes[r1].vt, state.routes[r2].vt);
     if !state.can_serve(t2, u) || !state.can_serve(t2, x) {
         return false;
@@ -283,7 +294,7 @@ fn try_pair_moves<const D: usize>(state: &mut State<D>, u: usize, v: usize) -> b
     // u x swapped with v y.
     if j + 1 < n2 {
         let y = state.routes[r2].visits[j + 1] as usize;
-        if !state.can_serve(t1, y) {
+        if !state.is_client(y as u32) || !state.can_serve(t1, y) {
             return false;
         }
         let (ly, ny) = (p.clients[y].location, loc_at(state, r2, j + 2));
@@ -300,7 +311,7 @@ fn try_pair_moves<const D: usize>(state: &mut State<D>, u: usize, v: usize) -> b
 
 /// Distance travelled from position `i` of route `r` to its end depot (0 past the end).
 #[inline]
-fn suffix_dist<const D: usize>(s: &State<D>, r: usize, i: usize) -> i64 {
+fn suffix_dist<const D: usize, const T: usize>(s: &State<D, T>, r: usize, i: usize) -> i64 {
     let route = &s.routes[r];
     match route.suffix.get(i) {
         Some(seg) => {
@@ -312,7 +323,7 @@ fn suffix_dist<const D: usize>(s: &State<D>, r: usize, i: usize) -> i64 {
 }
 
 /// Moves `u` alone into an empty route of a type that serves it, if that improves.
-fn try_empty_route<const D: usize>(state: &mut State<D>, u: usize) -> bool {
+fn try_empty_route<const D: usize, const T: usize>(state: &mut State<D, T>, u: usize) -> bool {
     let (r1, i) = (state.pos[u].0 as usize, state.pos[u].1 as usize);
     if state.routes[r1].visits.len() == 1 {
         return false;
@@ -331,7 +342,7 @@ fn try_empty_route<const D: usize>(state: &mut State<D>, u: usize) -> bool {
 }
 
 /// Leaves out an optional client when its prize does not pay for its detour.
-fn try_remove_optional<const D: usize>(state: &mut State<D>, u: usize) -> bool {
+fn try_remove_optional<const D: usize, const T: usize>(state: &mut State<D, T>, u: usize) -> bool {
     let (r, i) = (state.pos[u].0 as usize, state.pos[u].1 as usize);
     let parts = [Pre(r, i), Suf(r, i + 1)];
     let delta = state.cost_of(state.routes[r].vt, &parts) - state.route_cost(r) + state.problem.clients[u].prize;
@@ -344,12 +355,99 @@ fn try_remove_optional<const D: usize>(state: &mut State<D>, u: usize) -> bool {
 }
 
 /// Inserts an unrouted optional client where its prize pays for the detour.
-fn try_insert_optional<const D: usize>(state: &mut State<D>, nb: &Neighbours, u: usize) -> bool {
+fn try_insert_optional<const D: usize, const T: usize>(state: &mut State<D, T>, nb: &Neighbours, u: usize) -> bool {
     match super::construct::best_insertion(state, nb, u) {
-        Some((delta, r, p)) if delta < state.problem.clients[u].prize => {
-            state.apply(&[(r, &[Pre(r, p), Client(u), Suf(r, p)])]);
+        Some(ins) if ins.0 < state.problem.clients[u].prize => {
+            super::construct::apply_insertion(state, u, ins);
             true
         }
         _ => false,
     }
+}
+
+/// Whether routes of type `t` may reload.
+#[inline]
+fn reloads<const D: usize, const T: usize>(state: &State<D, T>, t: usize) -> bool {
+    let vt = &state.problem.vehicle_types[t];
+    vt.max_trips > 1 && !vt.reload_depots.is_empty()
+}
+
+/// Relocates `u` right after `v` into a route that may reload, with a reload visit just before
+/// or just after `u` (a new trip starting at `u`, or ending with it).
+fn try_relocate_with_reload<const D: usize, const T: usize>(state: &mut State<D, T>, u: usize, v: usize) -> bool {
+    let (r1, i) = (state.pos[u].0 as usize, state.pos[u].1 as usize);
+    let (r2, j) = (state.pos[v].0 as usize, state.pos[v].1 as usize);
+    let t2 = state.routes[r2].vt;
+    if !reloads(state, t2) {
+        return false;
+    }
+    let t1 = state.routes[r1].vt;
+    let p = state.problem;
+    let (pu, nu) = (loc_before(state, r1, i), loc_at(state, r1, i + 1));
+    let lu = p.clients[u].location;
+    let (lv, nv) = (p.clients[v].location, loc_at(state, r2, j + 1));
+    let remove_u = p.distance(t1, pu, nu) - p.distance(t1, pu, lu) - p.distance(t1, lu, nu);
+    let keep1 = state.routes[r1].visits.len() > 1;
+    for k in 0..p.vehicle_types[t2].reload_depots.len() {
+        let d = p.vehicle_types[t2].reload_depots[k];
+        let (ld, node) = (p.depots[d].location, state.reload_node(d) as usize);
+        let dd = |a: usize, b: usize| p.distance(t2, a, b);
+        // v R u nv, then v u R nv.
+        for (before, add) in [(true, dd(lv, ld) + dd(ld, lu) + dd(lu, nv) - dd(lv, nv)), (false, dd(lv, lu) + dd(lu, ld) + dd(ld, nv) - dd(lv, nv))] {
+            if cannot_improve(state, r1, remove_u, keep1, r2, add) {
+                continue;
+            }
+            let inserted: [Part; 4] = if before {
+                [Pre(r2, j + 1), Client(node), Client(u), Suf(r2, j + 1)]
+            } else {
+                [Pre(r2, j + 1), Client(u), Client(node), Suf(r2, j + 1)]
+            };
+            if improve(state, &[(r1, &[Pre(r1, i), Suf(r1, i + 1)]), (r2, &inserted)]) {
+                return true;
+            }
+        }
+    }
+    false
+}
+
+/// Route moves on reloads: drops a reload visit, or adds one where a route breaks its capacity,
+/// whichever improves most on each route. Returns whether any route changed.
+fn try_reloads<const D: usize, const T: usize>(state: &mut State<D, T>) -> bool {
+    let mut changed = false;
+    for r in 0..state.routes.len() {
+        let t = state.routes[r].vt;
+        if state.routes[r].visits.is_empty() || !reloads(state, t) {
+            continue;
+        }
+        let now = state.route_cost(r);
+        let n = state.routes[r].visits.len();
+        // (cost, position, node to insert or None to remove the node at position).
+        let mut best: Option<(i64, usize, Option<usize>)> = None;
+        for k in 0..n {
+            if !state.is_client(state.routes[r].visits[k]) {
+                let cost = state.cost_of(t, &[Pre(r, k), Suf(r, k + 1)]);
+                if cost < now && best.is_none_or(|b| cost < b.0) {
+                    best = Some((cost, k, None));
+                }
+            }
+        }
+        if state.routes[r].eval.load_excess > 0 {
+            for di in 0..state.problem.vehicle_types[t].reload_depots.len() {
+                let node = state.reload_node(state.problem.vehicle_types[t].reload_depots[di]) as usize;
+                for k in 1..n {
+                    let cost = state.cost_of(t, &[Pre(r, k), Client(node), Suf(r, k)]);
+                    if cost < now && best.is_none_or(|b| cost < b.0) {
+                        best = Some((cost, k, Some(node)));
+                    }
+                }
+            }
+        }
+        match best {
+            Some((_, k, None)) => state.apply(&[(r, &[Pre(r, k), Suf(r, k + 1)])]),
+            Some((_, k, Some(node))) => state.apply(&[(r, &[Pre(r, k), Client(node), Suf(r, k)])]),
+            None => continue,
+        }
+        changed = true;
+    }
+    changed
 }

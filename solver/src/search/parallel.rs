@@ -10,16 +10,20 @@ use super::Environment;
 use crate::model::Problem;
 use rayon::prelude::*;
 
-/// Calls `$f::<D>(args)` with `D` the problem's number of capacity dimensions (rounded up to a
-/// monomorphised size), so one-dimensional problems move one load per segment, not eight.
+/// Calls `$f::<D, T>(args)` with `D` the problem's number of capacity dimensions (rounded up to
+/// a monomorphised size), so one-dimensional problems move one load per segment, not eight, and
+/// `T` 1 when vehicles may reload (segments then carry trip summaries) and 0 otherwise. Trip
+/// problems use one or eight dimensions only, to keep the number of monomorphised searches down.
 macro_rules! by_dimensions {
-    ($dims:expr, $f:ident($($arg:expr),*)) => {
-        match $dims {
-            0 | 1 => $f::<1>($($arg),*),
-            2 => $f::<2>($($arg),*),
-            3 => $f::<3>($($arg),*),
-            4 => $f::<4>($($arg),*),
-            _ => $f::<{ super::segment::MAX_DIMS }>($($arg),*),
+    ($problem:expr, $f:ident($($arg:expr),*)) => {
+        match ($problem.dimensions, super::state::is_multi_trip($problem)) {
+            (0 | 1, true) => $f::<1, 1>($($arg),*),
+            (_, true) => $f::<{ super::segment::MAX_DIMS }, 1>($($arg),*),
+            (0 | 1, false) => $f::<1, 0>($($arg),*),
+            (2, false) => $f::<2, 0>($($arg),*),
+            (3, false) => $f::<3, 0>($($arg),*),
+            (4, false) => $f::<4, 0>($($arg),*),
+            (_, false) => $f::<{ super::segment::MAX_DIMS }, 0>($($arg),*),
         }
     };
 }
@@ -33,16 +37,16 @@ fn seed_of(env: &Environment, k: usize) -> u64 {
 }
 
 /// One run of the environment's algorithm for `D` capacity dimensions.
-fn run_with<const D: usize>(problem: &Problem, nb: &Neighbours, env: &Environment, seed: u64, report: &dyn Fn(super::Progress)) -> RunResult {
+fn run_with<const D: usize, const T: usize>(problem: &Problem, nb: &Neighbours, env: &Environment, seed: u64, report: &dyn Fn(super::Progress)) -> RunResult {
     match env.algorithm {
-        super::Algorithm::Hgs => crate::hgs::run::<D>(problem, nb, env, seed, report),
-        super::Algorithm::RuinRecreate => ils::run::<D>(problem, nb, env, seed, report),
+        super::Algorithm::Hgs => crate::hgs::run::<D, T>(problem, nb, env, seed, report),
+        super::Algorithm::RuinRecreate => ils::run::<D, T>(problem, nb, env, seed, report),
     }
 }
 
 /// `threads` cooperating ruin-and-recreate walks on the current pool.
-fn cooperate<const D: usize>(problem: &Problem, nb: &Neighbours, env: &Environment, threads: usize, report: &(dyn Fn(super::Progress) + Sync)) -> (RunResult, u64) {
-    let mut walks: Vec<ils::Walk<D>> = (0..threads).into_par_iter().map(|k| ils::Walk::new(problem, nb, env, seed_of(env, k))).collect();
+fn cooperate<const D: usize, const T: usize>(problem: &Problem, nb: &Neighbours, env: &Environment, threads: usize, report: &(dyn Fn(super::Progress) + Sync)) -> (RunResult, u64) {
+    let mut walks: Vec<ils::Walk<D, T>> = (0..threads).into_par_iter().map(|k| ils::Walk::new(problem, nb, env, seed_of(env, k))).collect();
     loop {
         let target = walks[0].iterations + EPOCH;
         walks.par_iter_mut().for_each(|w| w.advance(nb, env, target, report));
@@ -99,11 +103,11 @@ fn portfolio(problem: &Problem, nb: &Neighbours, env: &Environment) -> (RunResul
     };
     let report: &(dyn Fn(super::Progress) + Sync) = if env.progress.is_some() { &report } else { &noop };
     if threads > 1 && env.algorithm == super::Algorithm::RuinRecreate {
-        return by_dimensions!(problem.dimensions, cooperate(problem, nb, env, threads, report));
+        return by_dimensions!(problem, cooperate(problem, nb, env, threads, report));
     }
     let run = |k: usize| {
         let seed = seed_of(env, k);
-        by_dimensions!(problem.dimensions, run_with(problem, nb, env, seed, report))
+        by_dimensions!(problem, run_with(problem, nb, env, seed, report))
     };
     let results: Vec<RunResult> = if threads == 1 { vec![run(0)] } else { (0..threads).into_par_iter().map(run).collect() };
     let iterations = results.iter().map(|r| r.iterations).sum();

@@ -96,25 +96,88 @@ impl<const D: usize> LoadSeg<D> {
     }
 }
 
-/// A sequence of client visits summarised for concatenation under one routing profile.
+/// What a node of a search route is, for the backhaul precedence rule.
+pub mod kind {
+    /// A client that delivers (a linehaul), or any client when precedence does not apply.
+    pub const LINEHAUL: u8 = 0;
+    /// A client that only picks up (a backhaul).
+    pub const BACKHAUL: u8 = 1;
+    /// A reload depot visit.
+    pub const RELOAD: u8 = 2;
+}
+
+/// A sequence of route nodes (client visits, and reload depot visits that start a new trip)
+/// summarised for concatenation under one routing profile.
+///
+/// Without reloads, `time` and `load` summarise the whole sequence. With reloads the sequence
+/// is `H R1 T1 .. Rk Tk` (head clients, reload visits, trips): `time` covers everything up to
+/// and including the arrival and loading at the last reload `Rk`, the releases of `T1 .. Tk-1`
+/// already applied to their reloads, and `load` is the head's load; [`TripSeg`] summarises the
+/// rest (Vidal et al. 2014 treat reloads the same way). `T` is 1 when vehicles may reload and 0
+/// otherwise, so that single-trip problems move no trip summaries around.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Seg<const D: usize> {
-    /// Location of the first visit.
+pub struct Seg<const D: usize, const T: usize> {
+    /// Location of the first node.
     pub first: u32,
-    /// Location of the last visit.
+    /// Location of the last node.
     pub last: u32,
     /// Travelled distance inside the sequence.
     pub distance: i64,
-    /// Timing.
+    /// Timing (see the type's documentation); `time.release` is the head's release.
     pub time: TimeSeg,
-    /// Load.
+    /// Load of the head (the whole sequence without reloads).
     pub load: LoadSeg<D>,
+    /// [`kind`] of the first node.
+    pub first_kind: u8,
+    /// [`kind`] of the last node.
+    pub last_kind: u8,
+    /// Backhaul precedence breaches inside: a linehaul right after a backhaul, or a backhaul
+    /// right after a reload.
+    pub precedence: u32,
+    /// The trips after the head (only when `T` is 1).
+    pub trips: [TripSeg<D>; T],
 }
 
-impl<const D: usize> Seg<D> {
+/// What a segment with reloads knows beyond its head.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TripSeg<const D: usize> {
+    /// Number of reload visits.
+    pub reloads: u32,
+    /// Depots reloaded at, bit `min(depot, 63)`.
+    pub reload_mask: u64,
+    /// Depot of the last reload (meaningful when `reloads > 0`).
+    pub last_reload: u32,
+    /// Location of the first node of the last trip (meaningful when `has_tail`).
+    pub tail_first: u32,
+    /// Whether clients follow the last reload.
+    pub has_tail: bool,
+    /// Timing of the clients after the last reload, `tail.release` being their release.
+    pub tail: TimeSeg,
+    /// Load of the clients after the last reload.
+    pub tail_load: LoadSeg<D>,
+    /// Capacity excess of the trips between the first and the last reload.
+    pub mid_excess: Load,
+}
+
+impl<const D: usize> TripSeg<D> {
+    /// No reload.
+    const NONE: Self = TripSeg {
+        reloads: 0,
+        reload_mask: 0,
+        last_reload: 0,
+        tail_first: 0,
+        has_tail: false,
+        tail: TimeSeg { duration: 0, time_warp: 0, early: 0, late: 0, release: 0 },
+        tail_load: LoadSeg::ZERO,
+        mid_excess: 0,
+    };
+}
+
+impl<const D: usize, const T: usize> Seg<D, T> {
     /// The segment of client `c` alone.
     pub fn client(problem: &Problem, c: usize) -> Self {
         let cl = &problem.clients[c];
+        let kind = if problem.backhaul_precedence && cl.is_backhaul() { kind::BACKHAUL } else { kind::LINEHAUL };
         // Several windows are summarised by their hull here; the gas-delivery search refines it.
         Seg {
             first: cl.location as u32,
@@ -122,12 +185,50 @@ impl<const D: usize> Seg<D> {
             distance: 0,
             time: TimeSeg::stop(cl.service_duration, cl.early(), cl.late(), cl.release_time),
             load: LoadSeg::client(problem, c),
+            first_kind: kind,
+            last_kind: kind,
+            precedence: 0,
+            trips: [TripSeg::NONE; T],
+        }
+    }
+
+    /// The segment of a reload visit at depot `d`: the vehicle arrives by the depot's closing
+    /// time and loads for the depot's reload duration (waiting for opening hours and releases
+    /// is applied when the trip that follows is known). Only meaningful when `T` is 1.
+    pub fn reload(problem: &Problem, d: usize) -> Self {
+        let depot = &problem.depots[d];
+        let time = TimeSeg { duration: depot.reload_duration, time_warp: 0, early: 0, late: depot.time_window.late, release: 0 };
+        Seg {
+            first: depot.location as u32,
+            last: depot.location as u32,
+            distance: 0,
+            time,
+            load: LoadSeg::ZERO,
+            first_kind: kind::RELOAD,
+            last_kind: kind::RELOAD,
+            precedence: 0,
+            trips: [TripSeg { reloads: 1, reload_mask: 1u64 << d.min(63), last_reload: d as u32, ..TripSeg::NONE }; T],
         }
     }
 }
 
+/// Leaving reload depot `d` after loading: within its opening hours and not before `release`
+/// (a release after closing time is lateness the trip cannot avoid).
+#[inline]
+fn departure(problem: &Problem, d: u32, release: Duration) -> TimeSeg {
+    let tw = problem.depots[d as usize].time_window;
+    let early = tw.early.max(release);
+    TimeSeg { duration: 0, time_warp: (early - tw.late).max(0), early: early.min(tw.late), late: tw.late, release: 0 }
+}
+
+/// `t` without its release (once the release is applied at the trip's depot).
+#[inline]
+fn released(t: &TimeSeg) -> TimeSeg {
+    TimeSeg { release: 0, ..*t }
+}
+
 /// The evaluation context of one vehicle type: its matrices, its depots and its limits.
-pub struct TypeCtx<'a, const D: usize> {
+pub struct TypeCtx<'a, const D: usize, const T: usize> {
     problem: &'a Problem,
     t: usize,
     dims: usize,
@@ -188,7 +289,7 @@ impl RouteEval {
     }
 }
 
-impl<'a, const D: usize> TypeCtx<'a, D> {
+impl<'a, const D: usize, const T: usize> TypeCtx<'a, D, T> {
     /// Context for vehicle type `t`.
     pub fn new(problem: &'a Problem, t: usize) -> Self {
         TypeCtx { problem, t, dims: problem.dimensions.min(D) }
@@ -202,19 +303,70 @@ impl<'a, const D: usize> TypeCtx<'a, D> {
 
     /// `a` followed by `b`.
     #[inline]
-    pub fn join(&self, a: &Seg<D>, b: &Seg<D>) -> Seg<D> {
+    pub fn join(&self, a: &Seg<D, T>, b: &Seg<D, T>) -> Seg<D, T> {
         let travel = self.problem.duration(self.t, a.last as usize, b.first as usize);
-        Seg {
+        let breach = (a.last_kind == kind::BACKHAUL && b.first_kind == kind::LINEHAUL) as u32
+            + (a.last_kind == kind::RELOAD && b.first_kind == kind::BACKHAUL) as u32;
+        let mut s = Seg {
             first: a.first,
             last: b.last,
             distance: a.distance + b.distance + self.dist(a.last, b.first),
-            time: a.time.then(travel, &b.time),
-            load: a.load.then(&b.load),
+            time: a.time,
+            load: a.load,
+            first_kind: a.first_kind,
+            last_kind: b.last_kind,
+            precedence: a.precedence + b.precedence + breach,
+            trips: a.trips,
+        };
+        let (Some(x), Some(y)) = (a.trips.first(), b.trips.first()) else {
+            // Single-trip problems.
+            s.time = a.time.then(travel, &b.time);
+            s.load = a.load.then(&b.load);
+            return s;
+        };
+        let Some(z) = s.trips.first_mut() else { return s };
+        z.reloads = x.reloads + y.reloads;
+        z.reload_mask = x.reload_mask | y.reload_mask;
+        if x.reloads == 0 {
+            // `a` extends `b`'s head (the single-trip case when `b` has no reload either).
+            s.time = a.time.then(travel, &b.time);
+            s.load = a.load.then(&b.load);
+            if y.reloads > 0 {
+                *z = TripSeg { reloads: z.reloads, reload_mask: z.reload_mask, ..*y };
+            }
+        } else if y.reloads == 0 {
+            // `b` extends `a`'s last trip.
+            if x.has_tail {
+                z.tail = x.tail.then(travel, &b.time);
+                z.tail_load = x.tail_load.then(&b.load);
+            } else {
+                z.tail = b.time;
+                z.tail_load = b.load;
+                z.tail_first = b.first;
+                z.has_tail = true;
+            }
+        } else {
+            // `a`'s last trip ends in `b`'s head: apply its release and count its excess.
+            let p = self.problem;
+            let reload_at = p.depots[x.last_reload as usize].location;
+            let (release, trip_load) = if x.has_tail {
+                (x.tail.release.max(b.time.release), x.tail_load.then(&b.load))
+            } else {
+                (b.time.release, b.load)
+            };
+            let mut time = a.time.then(0, &departure(p, x.last_reload, release));
+            if x.has_tail {
+                time = time.then(p.duration(self.t, reload_at, x.tail_first as usize), &released(&x.tail));
+            }
+            s.time = time.then(travel, &released(&b.time));
+            let mid_excess = x.mid_excess + y.mid_excess + trip_load.excess(&p.vehicle_types[self.t].capacity, self.dims);
+            *z = TripSeg { reloads: z.reloads, reload_mask: z.reload_mask, mid_excess, ..*y };
         }
+        s
     }
 
-    /// Evaluates a whole route whose visits are summarised by `visits` (None: empty route).
-    pub fn evaluate(&self, visits: Option<&Seg<D>>) -> RouteEval {
+    /// Evaluates a whole route whose nodes are summarised by `visits` (None: empty route).
+    pub fn evaluate(&self, visits: Option<&Seg<D, T>>) -> RouteEval {
         let Some(s) = visits else { return RouteEval::default() };
         let p = self.problem;
         let vt = &p.vehicle_types[self.t];
@@ -235,7 +387,31 @@ impl<'a, const D: usize> TypeCtx<'a, D> {
         let (sl, el) = (start.location, end.location);
         let first = p.duration(self.t, sl, s.first as usize);
         let back = p.duration(self.t, s.last as usize, el);
-        let time = depart.then(first, &s.time).then(back, &arrive);
+        let mut load_excess = s.load.excess(&vt.capacity, self.dims);
+        // Broken trip rules cost like a full load of excess each: a linehaul after a backhaul,
+        // trips beyond the limit, a reload at a depot the type may not use. A route that starts
+        // with a backhaul costs one unit only: backhauls open routes that way while the search
+        // builds them (at a full load, they could not, and the search collapsed into a few
+        // overloaded routes on VRPB instances with small vehicles).
+        let mut breaches = s.precedence as i64;
+        let time = match s.trips.first().filter(|x| x.reloads > 0) {
+            None => depart.then(first, &s.time).then(back, &arrive),
+            Some(x) => {
+                let release = if x.has_tail { x.tail.release } else { 0 };
+                let mut time = depart.then(first, &s.time).then(0, &departure(p, x.last_reload, release));
+                if x.has_tail {
+                    let reload_at = p.depots[x.last_reload as usize].location;
+                    time = time.then(p.duration(self.t, reload_at, x.tail_first as usize), &released(&x.tail));
+                }
+                load_excess += x.mid_excess + x.tail_load.excess(&vt.capacity, self.dims);
+                breaches += (x.reloads as i64 + 1 - vt.max_trips as i64).max(0) + (x.reload_mask & !reload_mask(vt)).count_ones() as i64;
+                time.then(back, &arrive)
+            }
+        };
+        if breaches > 0 {
+            load_excess += breaches * vt.capacity.first().copied().unwrap_or(1).clamp(1, 1_000_000);
+        }
+        load_excess += (s.first_kind == kind::BACKHAUL) as i64;
         let distance = p.distance(self.t, sl, s.first as usize) + s.distance + p.distance(self.t, s.last as usize, el);
         let duration = time.duration;
         let max_duration = if vt.max_duration >= UNLIMITED { i64::MAX } else { vt.max_duration };
@@ -243,11 +419,28 @@ impl<'a, const D: usize> TypeCtx<'a, D> {
             cost: vt.fixed_cost + vt.unit_distance_cost * distance + vt.unit_duration_cost * duration,
             distance,
             duration,
-            load_excess: s.load.excess(&vt.capacity, self.dims),
+            load_excess,
             time_warp: time.time_warp + release_warp + (duration - max_duration).max(0),
             distance_excess: (distance - vt.max_distance).max(0),
         }
     }
+}
+
+/// The depots a vehicle type may reload at, as in [`Seg::reload_mask`]; bit 63 stands for all
+/// depots from 63 on and is set only when the type may reload at every one of them.
+pub fn reload_mask(vt: &crate::model::VehicleType) -> u64 {
+    let mut mask = 0u64;
+    for &d in &vt.reload_depots {
+        if d < 63 {
+            mask |= 1 << d;
+        }
+    }
+    if vt.reload_depots.iter().any(|&d| d >= 63) {
+        // Conservative for problems with more than 63 depots: the search only reloads at
+        // depots from the type's own list.
+        mask |= 1 << 63;
+    }
+    mask
 }
 
 #[cfg(test)]
@@ -285,7 +478,7 @@ mod tests {
     #[test]
     fn evaluates_a_route_like_the_checker() {
         let p = Problem::new(tiny_problem_data()).unwrap();
-        let ctx = TypeCtx::<1>::new(&p, 0);
+        let ctx = TypeCtx::<1, 0>::new(&p, 0);
         let s = ctx.join(&Seg::client(&p, 0), &Seg::client(&p, 1));
         let e = ctx.evaluate(Some(&s));
         assert_eq!(e.distance, 5 + 5 + 10);
@@ -293,5 +486,73 @@ mod tests {
         assert_eq!(e.load_excess, 0);
         assert!(e.is_feasible());
         assert_eq!(ctx.evaluate(None), RouteEval::default());
+    }
+
+    /// The tiny problem with one truck that may reload at its depot, clients wanting 8 of 10.
+    fn reload_problem() -> Problem {
+        let mut d = tiny_problem_data();
+        for c in &mut d.clients {
+            c.delivery = vec![8];
+        }
+        d.vehicle_types[0].reload_depots = vec![0];
+        d.vehicle_types[0].max_trips = 3;
+        d.vehicle_types[0].unit_duration_cost = 1;
+        Problem::new(d).unwrap()
+    }
+
+    #[test]
+    fn a_reload_starts_a_trip_with_an_empty_load() {
+        let p = reload_problem();
+        let ctx = TypeCtx::<1, 1>::new(&p, 0);
+        let (a, b, r) = (Seg::client(&p, 0), Seg::client(&p, 1), Seg::reload(&p, 0));
+        assert_eq!(ctx.evaluate(Some(&ctx.join(&a, &b))).load_excess, 6);
+        // a, back to the depot (5), b: 5 + 5 + 10 + 10 = 30 travelled.
+        let e = ctx.evaluate(Some(&ctx.join(&ctx.join(&a, &r), &b)));
+        assert_eq!((e.load_excess, e.distance, e.duration), (0, 30, 32));
+        // Any grouping of the same nodes gives the same result.
+        assert_eq!(ctx.evaluate(Some(&ctx.join(&a, &ctx.join(&r, &b)))), e);
+    }
+
+    #[test]
+    fn a_trip_leaves_its_reload_depot_after_its_release() {
+        let mut d = reload_problem().data().clone();
+        for c in &mut d.clients {
+            c.time_windows = vec![crate::model::TimeWindow::new(0, 1000)];
+        }
+        d.clients[1].release_time = 100;
+        let p = Problem::new(d).unwrap();
+        let ctx = TypeCtx::<1, 1>::new(&p, 0);
+        let (a, b, c, r) = (Seg::client(&p, 0), Seg::client(&p, 1), Seg::client(&p, 2), Seg::reload(&p, 0));
+        // a, reload, b, reload, c: the vehicle waits at the depot until 100 before leaving for b.
+        let route = [a, r, b, r, c];
+        let left = route[1..].iter().fold(a, |acc, s| ctx.join(&acc, s));
+        let right = route[..4].iter().rev().fold(c, |acc, s| ctx.join(s, &acc));
+        let e = ctx.evaluate(Some(&left));
+        assert_eq!(e, ctx.evaluate(Some(&right)));
+        // Leave at 100 - 10 (a's round trip takes 11 with service, so start at 89), then
+        // b's trip (21) and c's trip (11): 89..132 is 43 without warp.
+        assert_eq!((e.time_warp, e.load_excess, e.duration), (0, 0, 11 + 21 + 11));
+    }
+
+    #[test]
+    fn penalises_backhauls_before_linehauls_and_too_many_trips() {
+        let mut d = reload_problem().data().clone();
+        d.backhaul_precedence = true;
+        d.clients[1].delivery = vec![0];
+        d.clients[1].pickup = vec![2];
+        d.vehicle_types[0].max_trips = 2;
+        let p = Problem::new(d).unwrap();
+        let ctx = TypeCtx::<1, 1>::new(&p, 0);
+        let (a, b, c, r) = (Seg::client(&p, 0), Seg::client(&p, 1), Seg::client(&p, 2), Seg::reload(&p, 0));
+        let eval = |segs: &[Seg<1, 1>]| ctx.evaluate(Some(&segs[1..].iter().fold(segs[0], |acc, s| ctx.join(&acc, s)))).load_excess;
+        assert_eq!(eval(&[a, b]), 0);
+        // A linehaul after a backhaul costs a full load; a route starting with a backhaul one
+        // unit; a trip after a reload starting with one a full load.
+        assert_eq!(eval(&[b, a]), 11);
+        assert_eq!(eval(&[b]), 1);
+        assert_eq!(eval(&[a, r, b]), 10);
+        assert_eq!(eval(&[a, b, r, c]), 0);
+        // Three trips where two are allowed.
+        assert_eq!(eval(&[a, r, c, r, a]), 10);
     }
 }

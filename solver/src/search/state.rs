@@ -3,22 +3,23 @@
 
 use super::segment::{Penalties, RouteEval, Seg, TypeCtx};
 use crate::model::{Problem, Skills};
-use crate::solution::{Route, Solution, Unassigned, UnassignedReason};
+use crate::solution::{Route, Solution, Trip, Unassigned, UnassignedReason};
 
 /// Marks a client that is in no route.
 pub const UNROUTED: u32 = u32::MAX;
 
-/// One vehicle's route during the search.
+/// One vehicle's route during the search. Its nodes are client indices, and reload depot
+/// visits numbered `num_clients + depot` (see [`State::reload_node`]) that start a new trip.
 #[derive(Clone, Debug)]
-pub struct SearchRoute<const D: usize> {
+pub struct SearchRoute<const D: usize, const T: usize> {
     /// Vehicle type.
     pub vt: usize,
-    /// Client indices in visiting order.
+    /// Nodes in visiting order: clients, and reload visits between trips.
     pub visits: Vec<u32>,
     /// `prefix[i]` summarises `visits[0..=i]`.
-    pub prefix: Vec<Seg<D>>,
+    pub prefix: Vec<Seg<D, T>>,
     /// `suffix[i]` summarises `visits[i..]`.
-    pub suffix: Vec<Seg<D>>,
+    pub suffix: Vec<Seg<D, T>>,
     /// `suffix_skills[i]` is the union of skills needed by `visits[i..]`.
     pub suffix_skills: Vec<Skills>,
     /// `prefix_skills[i]` is the union of skills needed by `visits[0..=i]`.
@@ -46,13 +47,13 @@ pub enum Part {
 
 /// All routes, where each client is, and the current penalty weights.
 #[derive(Clone)]
-pub struct State<'p, const D: usize> {
+pub struct State<'p, const D: usize, const T: usize> {
     /// The problem.
     pub problem: &'p Problem,
-    /// Segment of each client alone.
-    pub client_seg: Vec<Seg<D>>,
+    /// Segment of each node alone: clients, then one reload visit per depot.
+    pub client_seg: Vec<Seg<D, T>>,
     /// Routes, one per available vehicle.
-    pub routes: Vec<SearchRoute<D>>,
+    pub routes: Vec<SearchRoute<D, T>>,
     /// `pos[c] = (route, index)`; route [`UNROUTED`] when unrouted.
     pub pos: Vec<(u32, u32)>,
     /// Penalty weights.
@@ -69,9 +70,11 @@ pub struct State<'p, const D: usize> {
     /// Whether SWAP* is worth its cost here: its distance estimates only guide well when time
     /// windows do not constrain (on 1000-client VRPTW it cut iterations threefold for no gain).
     pub use_swap_star: bool,
+    /// Whether some vehicle type may reload (routes then hold reload nodes).
+    pub multi_trip: bool,
 }
 
-impl<'p, const D: usize> State<'p, D> {
+impl<'p, const D: usize, const T: usize> State<'p, D, T> {
     /// A state with every vehicle's route empty and every client unrouted.
     pub fn empty(problem: &'p Problem, penalties: Penalties) -> Self {
         let mut routes = Vec::new();
@@ -92,7 +95,10 @@ impl<'p, const D: usize> State<'p, D> {
         }
         State {
             problem,
-            client_seg: (0..problem.num_clients()).map(|c| Seg::client(problem, c)).collect(),
+            client_seg: (0..problem.num_clients())
+                .map(|c| Seg::client(problem, c))
+                .chain((0..problem.depots.len()).map(|d| Seg::reload(problem, d)))
+                .collect(),
             routes,
             pos: vec![(UNROUTED, 0); problem.num_clients()],
             penalties,
@@ -100,18 +106,86 @@ impl<'p, const D: usize> State<'p, D> {
             last_tested: vec![0; problem.num_clients()],
             empty_hint: vec![0; problem.vehicle_types.len()],
             swap_star_tested: Vec::new(),
-            use_swap_star: !has_binding_windows(problem),
+            // SWAP*'s insertion estimates know nothing of trips.
+            use_swap_star: !has_binding_windows(problem) && !is_multi_trip(problem),
+            multi_trip: is_multi_trip(problem),
+        }
+    }
+
+    /// The node standing for a reload visit at depot `d`.
+    #[inline]
+    pub fn reload_node(&self, d: usize) -> u32 {
+        (self.problem.num_clients() + d) as u32
+    }
+
+    /// Whether node `v` is a client (not a reload visit).
+    #[inline]
+    pub fn is_client(&self, v: u32) -> bool {
+        (v as usize) < self.problem.num_clients()
+    }
+
+    /// Location of node `v`.
+    #[inline]
+    pub fn node_location(&self, v: u32) -> usize {
+        let n = self.problem.num_clients();
+        match (v as usize).checked_sub(n) {
+            None => self.problem.clients[v as usize].location,
+            Some(d) => self.problem.depots[d].location,
+        }
+    }
+
+    /// Whether segments cached for a route of type `a` are valid for type `b`: same matrices
+    /// and, when trips are summarised (their excess depends on the capacity), same capacity.
+    #[inline]
+    fn shares_segments(&self, a: usize, b: usize) -> bool {
+        let (ta, tb) = (&self.problem.vehicle_types[a], &self.problem.vehicle_types[b]);
+        ta.profile == tb.profile && (!self.multi_trip || ta.capacity == tb.capacity)
+    }
+
+    /// Drops reload visits that start or end a route or follow another reload: their trips
+    /// are empty, so they only add travel.
+    fn tidy(&mut self, r: usize) {
+        if !self.multi_trip {
+            return;
+        }
+        let n = self.problem.num_clients() as u32;
+        let visits = &mut self.routes[r].visits;
+        if visits.iter().all(|&v| v < n) {
+            return;
+        }
+        let mut out: Vec<u32> = Vec::with_capacity(visits.len());
+        for &v in visits.iter() {
+            if v >= n && out.last().is_none_or(|&l| l >= n) {
+                continue;
+            }
+            out.push(v);
+        }
+        while out.last().is_some_and(|&l| l >= n) {
+            out.pop();
+        }
+        *visits = out;
+    }
+
+    /// Clears the positions of route `r`'s clients.
+    fn unroute(&mut self, r: usize) {
+        let n = self.problem.num_clients();
+        for &c in &self.routes[r].visits {
+            if (c as usize) < n {
+                self.pos[c as usize] = (UNROUTED, 0);
+            }
         }
     }
 
     /// Evaluation context of route `r`'s vehicle type.
-    pub fn ctx(&self, vt: usize) -> TypeCtx<'p, D> {
+    pub fn ctx(&self, vt: usize) -> TypeCtx<'p, D, T> {
         TypeCtx::new(self.problem, vt)
     }
 
     /// Rebuilds the caches of route `r` after its visits changed.
     pub fn refresh(&mut self, r: usize) {
         self.step += 1;
+        self.tidy(r);
+        let n_clients = self.problem.num_clients();
         let ctx = self.ctx(self.routes[r].vt);
         let route = &mut self.routes[r];
         let n = route.visits.len();
@@ -124,9 +198,11 @@ impl<'p, const D: usize> State<'p, D> {
             let s = &self.client_seg[c as usize];
             let next = if i == 0 { *s } else { ctx.join(&route.prefix[i - 1], s) };
             route.prefix.push(next);
-            skills = Skills(skills.0 | self.problem.clients[c as usize].skills.0);
+            if (c as usize) < n_clients {
+                skills = Skills(skills.0 | self.problem.clients[c as usize].skills.0);
+                self.pos[c as usize] = (r as u32, i as u32);
+            }
             route.prefix_skills.push(skills);
-            self.pos[c as usize] = (r as u32, i as u32);
         }
         route.suffix.resize(n, self.client_seg.first().copied().unwrap_or(Seg::client(self.problem, 0)));
         route.suffix_skills.resize(n, Skills::NONE);
@@ -134,7 +210,9 @@ impl<'p, const D: usize> State<'p, D> {
         for i in (0..n).rev() {
             let c = route.visits[i] as usize;
             route.suffix[i] = if i + 1 == n { self.client_seg[c] } else { ctx.join(&self.client_seg[c], &route.suffix[i + 1]) };
-            skills = Skills(skills.0 | self.problem.clients[c].skills.0);
+            if c < n_clients {
+                skills = Skills(skills.0 | self.problem.clients[c].skills.0);
+            }
             route.suffix_skills[i] = skills;
         }
         route.eval = ctx.evaluate(route.prefix.last());
@@ -142,11 +220,10 @@ impl<'p, const D: usize> State<'p, D> {
     }
 
     /// Folds parts into one segment for vehicle type `vt` (None when all parts are empty).
-    pub fn join(&self, vt: usize, parts: &[Part]) -> Option<Seg<D>> {
+    pub fn join(&self, vt: usize, parts: &[Part]) -> Option<Seg<D, T>> {
         let ctx = self.ctx(vt);
-        let profile = self.problem.vehicle_types[vt].profile;
-        let mut acc: Option<Seg<D>> = None;
-        let push = |s: &Seg<D>, acc: &mut Option<Seg<D>>| {
+        let mut acc: Option<Seg<D, T>> = None;
+        let push = |s: &Seg<D, T>, acc: &mut Option<Seg<D, T>>| {
             *acc = Some(match acc {
                 None => *s,
                 Some(a) => ctx.join(a, s),
@@ -167,7 +244,7 @@ impl<'p, const D: usize> State<'p, D> {
                     if from >= to {
                         continue;
                     }
-                    let same_profile = self.problem.vehicle_types[route.vt].profile == profile;
+                    let same_profile = self.shares_segments(route.vt, vt);
                     match *part {
                         Part::Pre(..) if same_profile => push(&route.prefix[to - 1], &mut acc),
                         Part::Suf(..) if same_profile => push(&route.suffix[from], &mut acc),
@@ -220,9 +297,7 @@ impl<'p, const D: usize> State<'p, D> {
     pub fn apply(&mut self, changes: &[(usize, &[Part])]) {
         let new: Vec<(usize, Vec<u32>)> = changes.iter().map(|(r, parts)| (*r, self.visits_of(parts))).collect();
         for (r, visits) in new {
-            for &c in &self.routes[r].visits {
-                self.pos[c as usize] = (UNROUTED, 0);
-            }
+            self.unroute(r);
             self.routes[r].visits = visits;
         }
         for (r, _) in changes {
@@ -232,9 +307,7 @@ impl<'p, const D: usize> State<'p, D> {
 
     /// Sets the visits of route `r` directly.
     pub fn set_route(&mut self, r: usize, visits: Vec<u32>) {
-        for &c in &self.routes[r].visits {
-            self.pos[c as usize] = (UNROUTED, 0);
-        }
+        self.unroute(r);
         self.routes[r].visits = visits;
         self.refresh(r);
     }
@@ -297,9 +370,7 @@ impl<'p, const D: usize> State<'p, D> {
     pub fn restore(&mut self, snap: &[(usize, Vec<u32>)]) {
         let changed: Vec<usize> = (0..snap.len()).filter(|&r| self.routes[r].visits != snap[r].1).collect();
         for &r in &changed {
-            for &c in &self.routes[r].visits {
-                self.pos[c as usize] = (UNROUTED, 0);
-            }
+            self.unroute(r);
         }
         for &r in &changed {
             self.routes[r].visits = snap[r].1.clone();
@@ -350,19 +421,47 @@ pub fn has_binding_windows(p: &Problem) -> bool {
     p.clients.iter().any(|c| c.time_windows.len() > 1 || c.early() > early || c.late() < late)
 }
 
+/// Whether some vehicle type may make more than one trip.
+pub fn is_multi_trip(p: &Problem) -> bool {
+    p.vehicle_types.iter().any(|v| v.max_trips > 1 && !v.reload_depots.is_empty())
+}
+
 /// The solution made of `routes` (vehicle type, visits); clients in none are unassigned, with
 /// the reason the problem gives for them, or "not worth its prize" for optional ones.
 pub fn solution_from_routes(p: &Problem, routes: &[(usize, Vec<u32>)]) -> Solution {
-    let mut routed = vec![false; p.num_clients()];
+    let n = p.num_clients();
+    let mut routed = vec![false; n];
     for (_, visits) in routes {
         for &c in visits {
-            routed[c as usize] = true;
+            if (c as usize) < n {
+                routed[c as usize] = true;
+            }
         }
     }
     let routes = routes
         .iter()
-        .filter(|(_, v)| !v.is_empty())
-        .map(|(vt, v)| Route::single(*vt, p.vehicle_types[*vt].start_depot, v.iter().map(|&c| c as usize).collect()))
+        .filter(|(_, v)| v.iter().any(|&c| (c as usize) < n))
+        .map(|(vt, v)| {
+            // Reload nodes start new trips; empty trips (a reload first, last or twice) vanish.
+            let mut route = Route::single(*vt, p.vehicle_types[*vt].start_depot, Vec::new());
+            for &c in v {
+                match (c as usize).checked_sub(n) {
+                    None => route.trips.last_mut().expect("a route has a trip").visits.push(c as usize),
+                    Some(d) => {
+                        let k = route.trips.len();
+                        if !route.trips[k - 1].visits.is_empty() {
+                            route.trips.push(Trip { depot: d, visits: Vec::new() });
+                        } else if k > 1 {
+                            route.trips[k - 1].depot = d;
+                        }
+                    }
+                }
+            }
+            if route.trips.len() > 1 && route.trips.last().is_some_and(|t| t.visits.is_empty()) {
+                route.trips.pop();
+            }
+            route
+        })
         .collect();
     let unassigned = (0..p.num_clients())
         .filter(|&c| !routed[c])

@@ -25,7 +25,7 @@ fn angle_diff(a: f64, b: f64) -> f64 {
     d
 }
 
-fn sector<const D: usize>(state: &State<D>, r: usize) -> Option<Sector> {
+fn sector<const D: usize, const T: usize>(state: &State<D, T>, r: usize) -> Option<Sector> {
     let p = state.problem;
     let route = &state.routes[r];
     if route.visits.is_empty() || p.locations.is_empty() {
@@ -54,7 +54,7 @@ struct Spot {
 }
 
 /// The three cheapest insertion spots of location `lc` into route `r` (distance only).
-fn top3<const D: usize>(state: &State<D>, r: usize, lc: usize) -> [Spot; 3] {
+fn top3<const D: usize, const T: usize>(state: &State<D, T>, r: usize, lc: usize) -> [Spot; 3] {
     let p = state.problem;
     let route = &state.routes[r];
     let t = route.vt;
@@ -90,7 +90,7 @@ fn parts_with(r: usize, i: usize, c: usize, q: usize) -> [Part; 4] {
 }
 
 /// Tries SWAP* between routes `r1` and `r2`; applies the best candidate if it improves.
-fn try_routes<const D: usize>(state: &mut State<D>, r1: usize, r2: usize) -> bool {
+fn try_routes<const D: usize, const T: usize>(state: &mut State<D, T>, r1: usize, r2: usize) -> bool {
     let p = state.problem;
     let (t1, t2) = (state.routes[r1].vt, state.routes[r2].vt);
     let v1 = state.routes[r1].visits.clone();
@@ -160,7 +160,7 @@ fn try_routes<const D: usize>(state: &mut State<D>, r1: usize, r2: usize) -> boo
 
 /// Runs SWAP* over every pair of overlapping routes of which one changed since the pair was
 /// last tried (tracked in `State::swap_star_tested`). Returns whether a move was applied.
-pub fn run<const D: usize>(state: &mut State<D>) -> bool {
+pub fn run<const D: usize, const T: usize>(state: &mut State<D, T>) -> bool {
     let mut tested_at = std::mem::take(&mut state.swap_star_tested);
     tested_at.resize(state.routes.len(), 0);
     // Routes a move changes during this pass get a later step, so the next pass retries them.
