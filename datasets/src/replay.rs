@@ -17,7 +17,7 @@
 use serde::Serialize;
 use solver::check::check;
 use solver::io::{self, sol, Format, Instance, Rounding};
-use solver::search::{self, Environment};
+use solver::search::{self, Environment, SetPartitioning};
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -38,11 +38,13 @@ pub struct ReplayOptions {
     pub seeds: Vec<u64>,
     /// Distance convention; `Auto` uses each family's own.
     pub rounding: Rounding,
+    /// Set partitioning over pooled routes.
+    pub set_partitioning: SetPartitioning,
 }
 
 impl Default for ReplayOptions {
     fn default() -> Self {
-        ReplayOptions { time_limit: Some(Duration::from_secs(10)), max_iterations: None, threads: 1, seeds: vec![1], rounding: Rounding::Auto }
+        ReplayOptions { time_limit: Some(Duration::from_secs(10)), max_iterations: None, threads: 1, seeds: vec![1], rounding: Rounding::Auto, set_partitioning: SetPartitioning::default() }
     }
 }
 
@@ -54,7 +56,7 @@ impl ReplayOptions {
             (None, None) => default.time_limit,
             (limit, _) => limit,
         };
-        Environment { seed, threads: self.threads.max(1), time_limit, max_iterations: self.max_iterations, ..default }
+        Environment { seed, threads: self.threads.max(1), time_limit, max_iterations: self.max_iterations, set_partitioning: self.set_partitioning, ..default }
     }
 }
 

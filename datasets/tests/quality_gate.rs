@@ -80,6 +80,7 @@ fn the_search_is_no_worse_than_the_recorded_baseline() {
         threads: panel.threads,
         seeds: panel.seeds.clone(),
         rounding: Rounding::Auto,
+        ..ReplayOptions::default()
     };
 
     let started = Instant::now();

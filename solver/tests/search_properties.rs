@@ -7,7 +7,7 @@ use proptest::prelude::*;
 use solver::check::check;
 use solver::io::rounding::{euclidean_matrix, Rounding};
 use solver::model::*;
-use solver::search::{solve, Environment};
+use solver::search::{solve, Environment, SetPartitioning};
 use std::time::Duration;
 
 /// A random instance that is feasible by construction: every client alone on its own route
@@ -291,4 +291,53 @@ fn a_trip_leaves_only_after_its_clients_goods_are_released() {
     let first_visit = trips[k].visits.iter().position(|&c| c == 5).unwrap();
     assert!(route.arrivals[k][first_visit] >= 5_000);
     assert!(trips.len() >= 3);
+}
+
+fn with_set_partitioning(e: Environment) -> Environment {
+    Environment { set_partitioning: SetPartitioning::On, ..e }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    #[test]
+    fn checker_accepts_every_solution_after_set_partitioning(seed in 0u64..10_000, n in 1usize..25, dims in 1usize..3,
+                                                             windows: bool, pickups: bool, skills: bool, threads in 1usize..3) {
+        let p = instance(seed, n, dims, windows, pickups, skills);
+        let out = solve(&p, &with_set_partitioning(Environment { threads, ..env(seed, 30) }));
+        let report = check(&p, &out.solution);
+        prop_assert!(report.is_feasible(), "violations: {:?}", report.violations);
+        prop_assert!(out.feasible);
+        prop_assert_eq!(report.cost.total, out.cost, "search and checker disagree on the cost");
+        for u in &out.solution.unassigned {
+            prop_assert!(!p.clients[u.client].required, "required client {} left out", u.client);
+        }
+    }
+}
+
+#[test]
+fn set_partitioning_keeps_runs_reproducible() {
+    let p = instance(42, 40, 1, true, true, false);
+    for threads in [1, 2] {
+        let e = with_set_partitioning(Environment { threads, ..env(7, 50) });
+        let a = solve(&p, &e);
+        let b = solve(&p, &e);
+        assert_eq!(a.solution, b.solution, "{threads} threads");
+        assert_eq!(a.cost, b.cost);
+    }
+}
+
+#[test]
+fn set_partitioning_never_makes_an_iteration_limited_run_worse() {
+    // The walks are the same with and without the step; it only replaces the best solution by
+    // a cheaper recombination of the routes they met.
+    for (seed, windows) in [(3, false), (4, true), (5, false)] {
+        let p = instance(seed, 60, 1, windows, false, false);
+        for threads in [1, 2] {
+            let e = Environment { threads, time_limit: None, ..env(seed, 100) };
+            let off = solve(&p, &e);
+            let on = solve(&p, &with_set_partitioning(e));
+            assert!(on.cost <= off.cost, "seed {seed}, {threads} threads: {} > {}", on.cost, off.cost);
+        }
+    }
 }

@@ -44,7 +44,7 @@ fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
 }
 
 fn quick() -> ReplayOptions {
-    ReplayOptions { time_limit: None, max_iterations: Some(5), threads: 1, seeds: vec![1, 2], rounding: Rounding::Auto }
+    ReplayOptions { time_limit: None, max_iterations: Some(5), threads: 1, seeds: vec![1, 2], rounding: Rounding::Auto, ..ReplayOptions::default() }
 }
 
 fn row(family: &str, path: &str, seed: u64, cost: f64, gap: Option<f64>, feasible: bool) -> Row {

@@ -32,6 +32,10 @@ pub struct ReplayArgs {
     /// Search threads of each solve; instances are solved one after the other.
     #[arg(long, default_value_t = 1)]
     threads: usize,
+    /// Recombine the routes met during each search by set partitioning (HiGHS) at
+    /// the end: on or off (measured not to help at the usual limits, so off by default).
+    #[arg(long, default_value = "off")]
+    set_partitioning: solver::search::SetPartitioning,
     /// Seeds, comma-separated: each instance is solved once per seed.
     #[arg(long, value_delimiter = ',', default_value = "1")]
     seeds: Vec<u64>,
@@ -57,7 +61,7 @@ pub fn run(a: ReplayArgs) -> anyhow::Result<ExitCode> {
     if a.seeds.is_empty() {
         anyhow::bail!("--seeds needs at least one seed");
     }
-    let options = ReplayOptions { time_limit, max_iterations: a.max_iterations, threads: a.threads.max(1), seeds: a.seeds, rounding: a.rounding };
+    let options = ReplayOptions { time_limit, max_iterations: a.max_iterations, threads: a.threads.max(1), seeds: a.seeds, rounding: a.rounding, set_partitioning: a.set_partitioning };
     let instances = replay::discover(&a.paths);
     if instances.is_empty() {
         anyhow::bail!("no instance (.vrp or Solomon .txt file) found in {}", a.paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "));

@@ -1,7 +1,7 @@
 //! Search arguments shared by the commands that run the solver (`solve`, `plan`).
 
 use clap::Args;
-use solver::search::{Environment, ProgressFn};
+use solver::search::{Environment, ProgressFn, SetPartitioning};
 use std::time::Duration;
 
 /// Limits, seed and threads of a search.
@@ -20,6 +20,10 @@ pub struct SearchArgs {
     /// Worker threads.
     #[arg(long, default_value_t = 1)]
     pub threads: usize,
+    /// Recombine the routes met during the search by set partitioning (HiGHS) at
+    /// the end: on or off (measured not to help at the usual limits, so off by default).
+    #[arg(long, default_value = "off")]
+    pub set_partitioning: SetPartitioning,
 }
 
 impl SearchArgs {
@@ -40,6 +44,7 @@ impl SearchArgs {
             time_limit: Some(limit),
             max_iterations: self.max_iterations,
             progress: Some(progress),
+            set_partitioning: self.set_partitioning,
             ..Environment::default()
         }
     }

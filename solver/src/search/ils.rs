@@ -80,6 +80,11 @@ pub struct Walk<'p, const D: usize, const T: usize> {
     load_ok: u32,
     time_ok: u32,
     window: u32,
+    /// Feasible routes met since the last [`Walk::take_routes`] (vehicle type, visits, cost),
+    /// when the walk collects them for the set-partitioning step.
+    harvest: Option<Vec<(usize, Vec<u32>, i64)>>,
+    /// State step up to which routes have been collected.
+    harvested_at: u64,
 }
 
 impl<'p, const D: usize, const T: usize> Walk<'p, D, T> {
@@ -104,7 +109,25 @@ impl<'p, const D: usize, const T: usize> Walk<'p, D, T> {
             load_ok: 0,
             time_ok: 0,
             window: 0,
+            harvest: None,
+            harvested_at: 0,
         }
+    }
+
+    /// Makes the walk collect the feasible routes of every solution its local search returns
+    /// (for the route pool of the set-partitioning step).
+    pub fn collect_routes(&mut self) {
+        self.harvest.get_or_insert_with(Vec::new);
+    }
+
+    /// The routes collected since the last call (empty when the walk does not collect).
+    pub fn take_routes(&mut self) -> Vec<(usize, Vec<u32>, i64)> {
+        self.harvest.as_mut().map(std::mem::take).unwrap_or_default()
+    }
+
+    /// The best routes (non-empty ones) with the cost of each.
+    pub fn best_routes_with_costs(&self) -> Vec<(usize, Vec<u32>, i64)> {
+        self.best.iter().filter(|(_, v)| !v.is_empty()).map(|(vt, v)| (*vt, v.clone(), self.state.evaluate_visits(*vt, v).cost)).collect()
     }
 
     /// Whether the walk has a feasible best, and its cost.
@@ -124,6 +147,7 @@ impl<'p, const D: usize, const T: usize> Walk<'p, D, T> {
         self.state.touch_infeasible();
         self.current = routes.to_vec();
         self.current_cost = self.state.penalised_cost();
+        self.harvested_at = self.state.step;
         if self.state.is_feasible() && (!self.best_feasible || self.state.cost() < self.best_cost) {
             self.best = routes.to_vec();
             self.best_cost = self.state.cost();
@@ -160,6 +184,14 @@ impl<'p, const D: usize, const T: usize> Walk<'p, D, T> {
                 repair_if_infeasible(state, nb, rng, &stop);
             }
 
+            if let Some(harvest) = &mut self.harvest {
+                // Routes changed since the last collection, feasible ones only: columns for the
+                // set partitioning.
+                for r in state.routes.iter().filter(|r| r.modified_at > self.harvested_at && !r.visits.is_empty() && r.eval.is_feasible()) {
+                    harvest.push((r.vt, r.visits.clone(), r.eval.cost));
+                }
+            }
+
             let cost = state.cost();
             if state.is_feasible() && (!self.best_feasible || cost < self.best_cost) {
                 self.best = state.snapshot();
@@ -188,6 +220,7 @@ impl<'p, const D: usize, const T: usize> Walk<'p, D, T> {
                 self.current_cost = state.penalised_cost();
                 (self.load_ok, self.time_ok, self.window) = (0, 0, 0);
             }
+            self.harvested_at = state.step;
         }
     }
 

@@ -2,10 +2,14 @@
 //! its own walk (seed derived from the environment's) for an epoch of iterations, then walks
 //! that lag behind adopt the best solution found so far. Epochs end at fixed iteration counts
 //! and ties go to the lowest walk index, so with an iteration limit the outcome does not depend
-//! on scheduling. The genetic search runs as independent searches, the best one winning.
+//! on scheduling. Optionally, the routes the walks meet are pooled and recombined at the end by
+//! set partitioning ([`super::partition`]). The genetic search runs as independent searches, the
+//! best one winning.
 
 use super::ils::{self, RunResult};
 use super::neighbours::Neighbours;
+use super::partition;
+use super::pool::RoutePool;
 use super::Environment;
 use crate::model::Problem;
 use rayon::prelude::*;
@@ -36,27 +40,60 @@ fn seed_of(env: &Environment, k: usize) -> u64 {
     env.seed.wrapping_mul(0x9E37_79B9_7F4A_7C15).wrapping_add(k as u64)
 }
 
-/// One run of the environment's algorithm for `D` capacity dimensions.
-fn run_with<const D: usize, const T: usize>(problem: &Problem, nb: &Neighbours, env: &Environment, seed: u64, report: &dyn Fn(super::Progress)) -> RunResult {
-    match env.algorithm {
-        super::Algorithm::Hgs => crate::hgs::run::<D, T>(problem, nb, env, seed, report),
-        super::Algorithm::RuinRecreate => ils::run::<D, T>(problem, nb, env, seed, report),
-    }
+/// One run of the genetic search for `D` capacity dimensions (ruin and recreate always goes
+/// through [`cooperate`], even on one thread).
+fn run_hgs<const D: usize, const T: usize>(problem: &Problem, nb: &Neighbours, env: &Environment, seed: u64, report: &dyn Fn(super::Progress)) -> RunResult {
+    crate::hgs::run::<D, T>(problem, nb, env, seed, report)
 }
 
-/// `threads` cooperating ruin-and-recreate walks on the current pool.
+/// Routes the set-partitioning pool keeps.
+const POOL_CAPACITY: usize = 5000;
+
+/// Share of the time limit that the walks leave to the set-partitioning step at the end.
+const SP_SHARE: f64 = 0.05;
+
+/// Branch-and-bound nodes of the set-partitioning step: a budget that does not depend on the
+/// machine's speed, so iteration-limited runs stay reproducible.
+const SP_NODES: u64 = 1000;
+
+/// `threads` cooperating ruin-and-recreate walks on the current pool (one walk is a plain run).
+///
+/// With set partitioning ([`super::SetPartitioning`]), the walks collect the feasible routes
+/// they meet into a [`RoutePool`] (merged at epoch ends in walk order), and when they stop, the
+/// cheapest partition of the clients into pooled routes replaces the best solution if it is
+/// cheaper. Under a time limit the walks stop at `1 - SP_SHARE` of it, so that this step has the
+/// rest. (Running the step periodically as well, every tenth of the budget, was measured and
+/// lost more to the walks' time it took than it gained.)
 fn cooperate<const D: usize, const T: usize>(problem: &Problem, nb: &Neighbours, env: &Environment, threads: usize, report: &(dyn Fn(super::Progress) + Sync)) -> (RunResult, u64) {
-    let mut walks: Vec<ils::Walk<D, T>> = (0..threads).into_par_iter().map(|k| ils::Walk::new(problem, nb, env, seed_of(env, k))).collect();
+    // Routes with reload visits are not pooled: the partition is over clients of one-trip routes.
+    let sp = env.set_partitioning.enabled() && T == 0;
+    let walk_env = Environment { time_limit: env.time_limit.map(|t| if sp { t.mul_f64(1.0 - SP_SHARE) } else { t }), ..env.clone() };
+    let mut walks: Vec<ils::Walk<D, T>> = (0..threads).into_par_iter().map(|k| ils::Walk::new(problem, nb, &walk_env, seed_of(env, k))).collect();
+    if let Some((f, c)) = walks.iter().map(|w| w.best()).min_by_key(|&(f, c)| (!f, c)) {
+        report(super::Progress { iterations: 0, best_cost: c, feasible: f, elapsed: env.started.elapsed() });
+    }
+    let mut pool = RoutePool::new(POOL_CAPACITY);
+    if sp {
+        walks.iter_mut().for_each(|w| w.collect_routes());
+    }
     loop {
         let target = walks[0].iterations + EPOCH;
-        walks.par_iter_mut().for_each(|w| w.advance(nb, env, target, report));
-        let done = env.must_stop() || walks.iter().any(|w| w.iterations < target) || env.max_iterations.is_some_and(|m| target >= m);
+        walks.par_iter_mut().for_each(|w| w.advance(nb, &walk_env, target, report));
+        let done = walk_env.must_stop() || walks.iter().any(|w| w.iterations < target) || env.max_iterations.is_some_and(|m| target >= m);
+        if sp {
+            for w in walks.iter_mut() {
+                for (vt, visits, cost) in w.take_routes() {
+                    pool.offer(vt, &visits, cost);
+                }
+            }
+            pool.trim();
+        }
         if done {
             break;
         }
         // The best walk by (feasible first, cost, index); the others move to its solution when
         // their own best is worse.
-        let leader = (0..walks.len()).min_by_key(|&k| (!walks[k].best().0, walks[k].best().1, k)).unwrap_or(0);
+        let leader = leader(&walks);
         let (lf, lc) = walks[leader].best();
         if !lf {
             continue;
@@ -69,6 +106,12 @@ fn cooperate<const D: usize, const T: usize>(problem: &Problem, nb: &Neighbours,
             }
         }
     }
+    if sp && !env.cancel.load(std::sync::atomic::Ordering::Relaxed) {
+        // HiGHS gets 90 % of the time left: building the model and reading the answer take the
+        // rest.
+        let limits = partition::Limits { time: env.time_limit.map(|t| t.saturating_sub(env.started.elapsed()).mul_f64(0.9)), nodes: Some(SP_NODES) };
+        recombine(problem, &mut pool, &mut walks, &limits, env, report);
+    }
     let iterations = walks.iter().map(|w| w.iterations).sum();
     let best = walks
         .into_iter()
@@ -78,6 +121,65 @@ fn cooperate<const D: usize, const T: usize>(problem: &Problem, nb: &Neighbours,
         .map(|(_, r)| r)
         .expect("at least one walk");
     (best, iterations)
+}
+
+/// The walk with the best solution (feasible first, then cheapest, then lowest index).
+fn leader<const D: usize, const T: usize>(walks: &[ils::Walk<D, T>]) -> usize {
+    (0..walks.len()).min_by_key(|&k| (!walks[k].best().0, walks[k].best().1, k)).unwrap_or(0)
+}
+
+/// The set-partitioning step: the best walk's routes join the pool, the model is solved from
+/// them, and a cheaper partition becomes the solution of every walk whose best is worse.
+/// Returns whether it improved on the best walk.
+fn recombine<const D: usize, const T: usize>(
+    problem: &Problem,
+    pool: &mut RoutePool,
+    walks: &mut [ils::Walk<D, T>],
+    limits: &partition::Limits,
+    env: &Environment,
+    report: &(dyn Fn(super::Progress) + Sync),
+) -> bool {
+    let leader = leader(walks);
+    let (feasible, best_cost) = walks[leader].best();
+    if !feasible {
+        return false;
+    }
+    let incumbent: Vec<usize> = walks[leader].best_routes_with_costs().into_iter().filter_map(|(vt, v, c)| pool.offer(vt, &v, c)).collect();
+    let Some(selection) = partition::solve(problem, pool, &incumbent, limits) else { return false };
+    if selection.cost >= best_cost {
+        return false;
+    }
+    let chosen: Vec<(usize, Vec<u32>)> = selection.routes.iter().map(|&i| (pool.routes()[i].vt, pool.routes()[i].visits.clone())).collect();
+    let Some(routes) = into_slots(walks[leader].best_routes(), chosen) else { return false };
+    for w in walks.iter_mut() {
+        let (f, c) = w.best();
+        if !f || c > selection.cost {
+            w.adopt(&routes);
+            debug_assert_eq!(w.best(), (true, selection.cost), "the partition's cost is the walk's");
+        }
+    }
+    let iterations = walks.iter().map(|w| w.iterations).max().unwrap_or(0);
+    report(super::Progress { iterations, best_cost: selection.cost, feasible: true, elapsed: env.started.elapsed() });
+    true
+}
+
+/// Lays `chosen` routes (vehicle type, visits) out on the route slots of `template` (a walk's
+/// routes, one per vehicle): a route already in a slot of the template stays there, the others
+/// take empty slots of their type. `None` when a type has too few slots.
+fn into_slots(template: &[(usize, Vec<u32>)], chosen: Vec<(usize, Vec<u32>)>) -> Option<Vec<(usize, Vec<u32>)>> {
+    let mut out: Vec<(usize, Vec<u32>)> = template.iter().map(|(vt, _)| (*vt, Vec::new())).collect();
+    let mut rest = Vec::new();
+    for route in chosen {
+        match template.iter().position(|r| *r == route) {
+            Some(slot) => out[slot].1 = route.1,
+            None => rest.push(route),
+        }
+    }
+    for (vt, visits) in rest {
+        let slot = (0..out.len()).find(|&s| out[s].0 == vt && out[s].1.is_empty())?;
+        out[slot].1 = visits;
+    }
+    Some(out)
 }
 
 /// Computes the granular neighbourhoods and runs `env.threads` independent searches on a pool
@@ -102,12 +204,12 @@ fn portfolio(problem: &Problem, nb: &Neighbours, env: &Environment) -> (RunResul
         }
     };
     let report: &(dyn Fn(super::Progress) + Sync) = if env.progress.is_some() { &report } else { &noop };
-    if threads > 1 && env.algorithm == super::Algorithm::RuinRecreate {
+    if env.algorithm == super::Algorithm::RuinRecreate {
         return by_dimensions!(problem, cooperate(problem, nb, env, threads, report));
     }
     let run = |k: usize| {
         let seed = seed_of(env, k);
-        by_dimensions!(problem, run_with(problem, nb, env, seed, report))
+        by_dimensions!(problem, run_hgs(problem, nb, env, seed, report))
     };
     let results: Vec<RunResult> = if threads == 1 { vec![run(0)] } else { (0..threads).into_par_iter().map(run).collect() };
     let iterations = results.iter().map(|r| r.iterations).sum();

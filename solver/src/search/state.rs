@@ -272,6 +272,13 @@ impl<'p, const D: usize, const T: usize> State<'p, D, T> {
         self.ctx(vt).evaluate(seg.as_ref()).penalised(&self.penalties)
     }
 
+    /// Evaluation of the route of type `vt` visiting `visits` in order.
+    pub fn evaluate_visits(&self, vt: usize, visits: &[u32]) -> RouteEval {
+        let ctx = self.ctx(vt);
+        let seg = visits.iter().map(|&c| self.client_seg[c as usize]).reduce(|a, b| ctx.join(&a, &b));
+        ctx.evaluate(seg.as_ref())
+    }
+
     /// Penalised cost of route `r` as it is.
     #[inline]
     pub fn route_cost(&self, r: usize) -> i64 {
