@@ -341,3 +341,14 @@ fn set_partitioning_never_makes_an_iteration_limited_run_worse() {
         }
     }
 }
+
+#[test]
+fn set_partitioning_survives_a_one_client_instance() {
+    // Found by the property test above: HiGHS refused the MIP start of a one-route pool and the
+    // `highs` crate panicked; a failing MIP must only mean no recombination.
+    let p = instance(7907, 1, 1, true, false, false);
+    let out = solve(&p, &with_set_partitioning(Environment { threads: 1, ..env(7907, 30) }));
+    let report = check(&p, &out.solution);
+    assert!(report.is_feasible(), "violations: {:?}", report.violations);
+    assert_eq!(report.cost.total, out.cost);
+}

@@ -84,7 +84,9 @@ pub fn solve(problem: &Problem, pool: &RoutePool, incumbent: &[usize], limits: &
     if problem.clients.iter().zip(&columns_of).any(|(c, cols)| c.required && cols.is_empty()) {
         return None;
     }
-    let chosen = highs::solve(problem, pool, &columns_of, incumbent, limits)?;
+    // The `highs` crate panics on some HiGHS error statuses (e.g. a MIP start it refuses): a
+    // failing MIP only means no recombination, never a failed search.
+    let chosen = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| highs::solve(problem, pool, &columns_of, incumbent, limits))).ok()??;
     let cost = evaluate(problem, pool, &chosen)?;
     Some(Selection { routes: chosen, cost })
 }
@@ -102,6 +104,10 @@ mod highs {
     /// Builds and solves the binary program; returns the chosen pool indices.
     pub fn solve(problem: &Problem, pool: &RoutePool, columns_of: &[Vec<usize>], incumbent: &[usize], limits: &Limits) -> Option<Vec<usize>> {
         let routes = pool.routes();
+        // A pool of the incumbent's routes alone has nothing to recombine.
+        if routes.len() <= incumbent.len() {
+            return None;
+        }
         let mut vars = ProblemVariables::new();
         let x: Vec<Variable> = vars.add_vector(variable().binary(), routes.len());
         // A route's coefficient is its cost less the prizes it collects (the constant sum of all
@@ -126,7 +132,11 @@ mod highs {
                 model.add_constraint(used.leq(vt.count as f64));
             }
         }
-        let mut model = model.with_initial_solution(incumbent.iter().map(|&i| (x[i], 1.0))).set_threads(1).set_option("random_seed", 0)
+        // The incumbent as MIP start (HiGHS refuses an empty one).
+        if !incumbent.is_empty() {
+            model = model.with_initial_solution(incumbent.iter().map(|&i| (x[i], 1.0)));
+        }
+        let mut model = model.set_threads(1).set_option("random_seed", 0)
             // Probing in presolve costs more than the whole solve on these models; the rest of
             // presolve matters: once reduced-cost fixing has made enough columns inactive, it
             // lets HiGHS restart on a much smaller model instead of separating cuts for long.
