@@ -148,6 +148,15 @@ async fn plans_a_day_end_to_end_and_the_solver_checker_agrees(app: &TestApp) {
     let job = wait_for_plan(&app.client, &app.base, id, DEADLINE).await;
     assert_eq!(job["status"], "succeeded", "{job}");
     assert_eq!(job["attempts"], 1);
+    // The worker counted the job and its solver iterations in the service's metrics.
+    let metrics = app.client.get(format!("{}/metrics", app.base)).send().await.expect("GET /metrics").text().await.expect("text");
+    assert!(metrics.contains("luckygas_planning_job_duration_seconds_count{outcome=\"succeeded\"} 1"), "{metrics}");
+    let iterations: f64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("luckygas_solver_iterations_total "))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("solver iterations counter");
+    assert!(iterations > 0.0, "{metrics}");
     assert!(!job["progress"].as_array().expect("progress").is_empty());
     check_plan_with_solver(&app.client, &app.base, &job).await;
 

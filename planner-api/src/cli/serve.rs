@@ -136,6 +136,7 @@ pub fn serve(a: ServeArgs) -> anyhow::Result<ExitCode> {
         let addr = listener.local_addr()?;
         tracing::info!(%addr, database = %redacted(&url), backend = store.backend(), workers = planner.config().workers, "listening");
         let state = AppState { planner: planner.clone(), ..AppState::new(store.clone(), auth) };
+        planner.attach_metrics(state.metrics.clone());
         let stopping = async move {
             shutdown_signal().await;
             // End event streams, which would otherwise hold the graceful shutdown open.

@@ -125,12 +125,22 @@ struct PlannerInner {
     wake: Notify,
     /// Set when the process shuts down, so long-lived responses (event streams) end.
     stopping: watch::Sender<bool>,
+    /// Where job durations and solver iterations are counted, once attached.
+    metrics: std::sync::OnceLock<Arc<crate::http::metrics::Metrics>>,
 }
 
 impl Planner {
     /// A planner with `config` and a travel matrix source.
     pub fn new(config: WorkerConfig, travel: Arc<dyn TravelMatrix>) -> Planner {
-        Planner { inner: Arc::new(PlannerInner { config, travel, wake: Notify::new(), stopping: watch::Sender::new(false) }) }
+        Planner {
+            inner: Arc::new(PlannerInner {
+                config,
+                travel,
+                wake: Notify::new(),
+                stopping: watch::Sender::new(false),
+                metrics: std::sync::OnceLock::new(),
+            }),
+        }
     }
 
     /// A planner with the default configuration and the embedded great-circle matrix.
@@ -138,7 +148,14 @@ impl Planner {
         Planner::new(WorkerConfig::default(), Arc::new(GreatCircle::new(TravelConfig::default())))
     }
 
-    /// The configuration.
+    /// Counts this planner's finished jobs (duration by outcome) and solver iterations in
+    /// `metrics`, the service's registry.
+    pub fn attach_metrics(&self, metrics: Arc<crate::http::metrics::Metrics>) {
+        // A second attachment is ignored: one process has one registry.
+        let _ = self.inner.metrics.set(metrics);
+    }
+
+    /// The limits and settings of the workers.
     pub fn config(&self) -> &WorkerConfig {
         &self.inner.config
     }
@@ -289,7 +306,11 @@ impl Worker {
             }
         };
         let progress: Arc<Mutex<Vec<ProgressPoint>>> = Arc::new(Mutex::new(Vec::new()));
+        let solve_started = std::time::Instant::now();
         let ending = self.solve(&job, Arc::clone(&model), Arc::clone(&progress)).await;
+        if let (Some(m), Ending::Done(outcome)) = (self.planner.inner.metrics.get(), &ending) {
+            m.add_solver_iterations(outcome.iterations);
+        }
         let points = progress.lock().map(|p| p.clone()).unwrap_or_default();
         let end = match ending {
             Ending::Done(outcome) => {
@@ -316,6 +337,9 @@ impl Worker {
         };
         if self.store.finish_plan_job(job.id, &self.owner, &end, &points).await? {
             tracing::info!(job = job.id, status = status.as_str(), "planning job finished");
+            if let Some(m) = self.planner.inner.metrics.get() {
+                m.observe_job(status.as_str(), solve_started.elapsed().as_secs_f64());
+            }
         } else {
             tracing::warn!(job = job.id, "lease lost before the result was written; result dropped");
         }

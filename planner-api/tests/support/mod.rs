@@ -193,7 +193,9 @@ impl TestApp {
         let planner = test_planner();
         let workers = planner.spawn(&store);
         let server = tokio::spawn(async move {
-            axum::serve(listener, app(AppState { planner, ..AppState::new(store, auth) })).await.expect("server runs");
+            let state = AppState { planner, ..AppState::new(store, auth) };
+            state.planner.attach_metrics(state.metrics.clone());
+            axum::serve(listener, app(state)).await.expect("server runs");
         });
         let base = format!("http://{addr}");
         let anon = reqwest::Client::new();
