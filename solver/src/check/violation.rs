@@ -178,6 +178,25 @@ pub enum Violation {
 }
 
 impl Violation {
+    /// The route this violation is about, if it is about one route.
+    pub fn route(&self) -> Option<usize> {
+        match *self {
+            Violation::EmptyRoute { route }
+            | Violation::TooManyTrips { route, .. }
+            | Violation::BadTripDepot { route, .. }
+            | Violation::Capacity { route, .. }
+            | Violation::TimeWindow { route, .. }
+            | Violation::ReloadWindow { route, .. }
+            | Violation::ReleaseTime { route, .. }
+            | Violation::Shift { route, .. }
+            | Violation::MaxDuration { route, .. }
+            | Violation::MaxDistance { route, .. }
+            | Violation::Skills { route, .. }
+            | Violation::Backhaul { route, .. } => Some(route),
+            _ => None,
+        }
+    }
+
     /// A stable, machine-readable code for this kind of violation (the serialized `code` tag).
     pub fn code(&self) -> &'static str {
         match self {

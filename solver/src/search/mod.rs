@@ -178,16 +178,11 @@ pub fn solve(problem: &Problem, env: &Environment) -> Outcome {
     let env = &Environment { started, ..env.clone() };
     let (best, iterations) = parallel::solve(problem, env);
     let mut solution = state::solution_from_routes(problem, &best.routes);
-    let mut feasible = best.feasible;
-    let mut cost = best.cost;
     // The checker has the last word: the search ran out of time on an infeasible solution, or
     // judged a client of several time windows by their hull. Optional clients are then taken out
-    // until the routes can be driven.
-    if !crate::check::check(problem, &solution).is_feasible() {
-        feasible = repair::drop_optional_until_feasible(problem, &mut solution);
-        if feasible {
-            cost = crate::check::check(problem, &solution).cost.total;
-        }
-    }
+    // until the routes can be driven (a feasible solution is left as it is).
+    let report = repair::drop_optional_until_feasible(problem, &mut solution);
+    let feasible = report.is_feasible();
+    let cost = if feasible { report.cost.total } else { best.cost };
     Outcome { solution, cost, feasible, iterations, elapsed: started.elapsed() }
 }

@@ -7,28 +7,9 @@
 //! Required clients are never removed: when they alone break the rules the solution stays
 //! infeasible and says so.
 
-use crate::check::{check, Violation};
+use crate::check::{check, CheckReport, Violation};
 use crate::model::Problem;
 use crate::solution::{Route, Solution, Unassigned, UnassignedReason};
-
-/// The route a violation is about, if it is about one route.
-fn route_of(v: &Violation) -> Option<usize> {
-    match *v {
-        Violation::EmptyRoute { route }
-        | Violation::TooManyTrips { route, .. }
-        | Violation::BadTripDepot { route, .. }
-        | Violation::Capacity { route, .. }
-        | Violation::TimeWindow { route, .. }
-        | Violation::ReloadWindow { route, .. }
-        | Violation::ReleaseTime { route, .. }
-        | Violation::Shift { route, .. }
-        | Violation::MaxDuration { route, .. }
-        | Violation::MaxDistance { route, .. }
-        | Violation::Skills { route, .. }
-        | Violation::Backhaul { route, .. } => Some(route),
-        _ => None,
-    }
-}
 
 /// How badly a violation breaks its rule: the excess in its own unit (a rule broken without a
 /// measure counts as one large unit).
@@ -49,7 +30,7 @@ fn excess(v: &Violation) -> i64 {
 /// The violations of `route` alone: their number and total excess.
 fn route_badness(problem: &Problem, route: &Route) -> (usize, i64, Vec<Violation>) {
     let alone = Solution { routes: vec![route.clone()], unassigned: vec![] };
-    let violations: Vec<Violation> = check(problem, &alone).violations.into_iter().filter(|v| route_of(v).is_some()).collect();
+    let violations: Vec<Violation> = check(problem, &alone).violations.into_iter().filter(|v| v.route().is_some()).collect();
     (violations.len(), violations.iter().map(excess).sum(), violations)
 }
 
@@ -69,14 +50,15 @@ fn reason(worst: Option<&Violation>) -> UnassignedReason {
 }
 
 /// Takes optional clients out of rule-breaking routes until the solution is feasible; returns
-/// whether it is. Routes left without clients are dropped.
-pub fn drop_optional_until_feasible(problem: &Problem, solution: &mut Solution) -> bool {
+/// the checker's report on the solution as it is left (feasible, or with the violations no
+/// optional client's removal could mend). Routes left without clients are dropped.
+pub fn drop_optional_until_feasible(problem: &Problem, solution: &mut Solution) -> CheckReport {
     loop {
         let report = check(problem, solution);
         if report.is_feasible() {
-            return true;
+            return report;
         }
-        let mut bad: Vec<usize> = report.violations.iter().filter_map(route_of).collect();
+        let mut bad: Vec<usize> = report.violations.iter().filter_map(Violation::route).collect();
         bad.sort_unstable();
         bad.dedup();
         let mut removed_any = false;
@@ -109,7 +91,7 @@ pub fn drop_optional_until_feasible(problem: &Problem, solution: &mut Solution) 
             removed_any = true;
         }
         if !removed_any {
-            return false;
+            return report;
         }
         // Drop trips and routes that are now empty, keeping each route's first trip.
         for route in &mut solution.routes {
@@ -146,7 +128,7 @@ mod tests {
         let problem = Problem::new(data).expect("valid");
         let mut s = all_on_one_route();
         assert!(!check(&problem, &s).is_feasible());
-        assert!(drop_optional_until_feasible(&problem, &mut s));
+        assert!(drop_optional_until_feasible(&problem, &mut s).is_feasible());
         assert!(check(&problem, &s).is_feasible());
         let served: usize = s.routes.iter().flat_map(|r| &r.trips).map(|t| t.visits.len()).sum();
         assert_eq!(served, 2, "as many as fit stay");
@@ -158,7 +140,7 @@ mod tests {
     fn required_clients_are_never_removed() {
         let problem = Problem::new(tiny_problem_data()).expect("valid");
         let mut s = all_on_one_route();
-        assert!(!drop_optional_until_feasible(&problem, &mut s));
+        assert!(!drop_optional_until_feasible(&problem, &mut s).is_feasible());
         assert_eq!(s.routes[0].trips[0].visits, vec![0, 1, 2]);
         assert!(s.unassigned.is_empty());
     }
