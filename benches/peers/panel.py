@@ -62,21 +62,34 @@ def family(inst: pathlib.Path) -> str:
     return "solomon" if inst.suffix == ".txt" else inst.parent.name
 
 
+def read(inst: pathlib.Path, vrplib_path: pathlib.Path):
+    """PyVRP's data of an instance in its family's rounding, and the divisor to the .sol's units."""
+    import pyvrp
+    rounding, scale = CONV.get(family(inst), ("round", 1))
+    return pyvrp.read(str(vrplib_path), round_func=rounding), scale
+
+
+def total(s, scale):
+    return (s.distance_cost() + s.duration_cost() + s.fixed_vehicle_cost() + s.uncollected_prizes()) / scale
+
+
+def best_known(inst: pathlib.Path, data, scale):
+    """The cost of the .sol beside the instance, evaluated like every solution; None without one."""
+    import pyvrp
+    bf = inst.with_suffix(".sol")
+    return total(pyvrp.read_solution(str(bf), data), scale) if bf.exists() else None
+
+
 def evaluate(inst: pathlib.Path, vrplib_path: pathlib.Path, sol: pathlib.Path):
     """Cost in the family's .sol units, feasibility and completeness by PyVRP's evaluator."""
     import pyvrp
-    rounding, scale = CONV.get(family(inst), ("round", 1))
-    data = pyvrp.read(str(vrplib_path), round_func=rounding)
-    total = lambda s: (s.distance_cost() + s.duration_cost() + s.fixed_vehicle_cost() + s.uncollected_prizes()) / scale
+    data, scale = read(inst, vrplib_path)
     try:
         s = pyvrp.read_solution(str(sol), data)
     except Exception as e:  # noqa: BLE001 - a broken solution file is a result, not a crash
         return dict(feasible=False, error=f"{type(e).__name__}: {e}")
-    bks = None
-    bf = inst.with_suffix(".sol")
-    if bf.exists():
-        bks = total(pyvrp.read_solution(str(bf), data))
-    cost = total(s)
+    bks = best_known(inst, data, scale)
+    cost = total(s, scale)
     return dict(feasible=bool(s.is_feasible() and s.is_complete()), cost=cost, bks=bks,
                 gap=None if not bks else 100 * (cost - bks) / bks, routes=s.num_routes())
 
@@ -166,13 +179,8 @@ def main():
                     chk = subprocess.run([a.luckygas, "check", j["instance"], j["sol"]], capture_output=True, text=True)
                     j["checker_ok"] = chk.returncode == 0
             if j.get("cost") is not None and j.get("bks") is None:
-                bf = pathlib.Path(j["instance"]).with_suffix(".sol")
-                if bf.exists():
-                    import pyvrp
-                    rounding, scale = CONV.get(family(pathlib.Path(j["instance"])), ("round", 1))
-                    data = pyvrp.read(j["vrplib"], round_func=rounding)
-                    b = pyvrp.read_solution(str(bf), data)
-                    j["bks"] = (b.distance_cost() + b.duration_cost() + b.fixed_vehicle_cost() + b.uncollected_prizes()) / scale
+                inst = pathlib.Path(j["instance"])
+                j["bks"] = best_known(inst, *read(inst, pathlib.Path(j["vrplib"])))
             if j.get("cost") is not None and j.get("bks"):
                 j["gap"] = 100 * (j["cost"] - j["bks"]) / j["bks"]
             j.pop("stdout", None)

@@ -298,21 +298,9 @@ impl Osrm {
             let join = |v: &[usize]| v.iter().map(|&p| position(p).to_string()).collect::<Vec<_>>().join(";");
             url.push_str(&format!("&sources={}&destinations={}", join(sources), join(destinations)));
         }
-        let response = self.client.get(&url).send().map_err(|e| {
-            if e.is_timeout() {
-                OsrmError::Timeout
-            } else {
-                OsrmError::Transport(e.without_url().to_string())
-            }
-        })?;
+        let response = self.client.get(&url).send().map_err(transport)?;
         let status = response.status().as_u16();
-        let body = response.bytes().map_err(|e| {
-            if e.is_timeout() {
-                OsrmError::Timeout
-            } else {
-                OsrmError::Transport(e.without_url().to_string())
-            }
-        })?;
+        let body = response.bytes().map_err(transport)?;
         let part = match parse_table(&body, sources.len(), destinations.len()) {
             Err(OsrmError::Protocol(_)) if !(200..300).contains(&status) => return Err(OsrmError::Status(status)),
             other => other?,
@@ -392,6 +380,15 @@ impl TravelMatrix for OsrmMatrix {
                 Ok(m)
             }
         }
+    }
+}
+
+/// A failed request: a timeout, or a transport error without the URL (it holds coordinates).
+fn transport(e: reqwest::Error) -> OsrmError {
+    if e.is_timeout() {
+        OsrmError::Timeout
+    } else {
+        OsrmError::Transport(e.without_url().to_string())
     }
 }
 
