@@ -94,6 +94,34 @@ def evaluate(inst: pathlib.Path, vrplib_path: pathlib.Path, sol: pathlib.Path):
                 gap=None if not bks else 100 * (cost - bks) / bks, routes=s.num_routes())
 
 
+def score(j, luckygas):
+    """Scores one finished job: cost, feasibility and gap by PyVRP's evaluator (ours also by our
+    checker); PyVRP from its own JSON line."""
+    if j["solver"] == "pyvrp":
+        # peer_solve.py prints the cost but not the routes: re-running the solve for routes would
+        # not be the same run, so PyVRP is scored from its own JSON line.
+        try:
+            line = json.loads(j["stdout"].strip().splitlines()[-1])
+            cost = line.get("cost")
+            j.update(feasible=bool(line.get("feasible")) and cost is not None, cost=cost)
+        except Exception as e:  # noqa: BLE001
+            j.update(feasible=False, error=f"peer_solve: {e}")
+    else:
+        if j["exit"] != 0 or not pathlib.Path(j["sol"]).exists():
+            j.update(feasible=False, error=f"exit {j['exit']}")
+        else:
+            j.update(evaluate(pathlib.Path(j["instance"]), pathlib.Path(j["vrplib"]), pathlib.Path(j["sol"])))
+            chk = subprocess.run([luckygas, "check", j["instance"], j["sol"]], capture_output=True, text=True)
+            j["checker_ok"] = chk.returncode == 0
+    if j.get("cost") is not None and j.get("bks") is None:
+        inst = pathlib.Path(j["instance"])
+        j["bks"] = best_known(inst, *read(inst, pathlib.Path(j["vrplib"])))
+    if j.get("cost") is not None and j.get("bks"):
+        j["gap"] = 100 * (j["cost"] - j["bks"]) / j["bks"]
+    j.pop("stdout", None)
+    return j
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--job", action="append", required=True)
@@ -160,31 +188,14 @@ def main():
             free += mine
     print(f"solved in {time.time() - t0:.0f} s", flush=True)
 
+    # Scoring reads every instance with PyVRP (seconds for 1000 clients): one process per core.
+    from concurrent.futures import ProcessPoolExecutor
+    with ProcessPoolExecutor(max_workers=a.cores) as pool:
+        jobs = list(pool.map(score, jobs, [a.luckygas] * len(jobs)))
     with open(out / "results.jsonl", "w") as res:
         for j in jobs:
-            if j["solver"] == "pyvrp":
-                # peer_solve.py prints the cost but not the routes: re-run the solve for routes would
-                # not be the same run, so PyVRP is scored from its own JSON line.
-                try:
-                    line = json.loads(j["stdout"].strip().splitlines()[-1])
-                    cost = line.get("cost")
-                    j.update(feasible=bool(line.get("feasible")) and cost is not None, cost=cost)
-                except Exception as e:  # noqa: BLE001
-                    j.update(feasible=False, error=f"peer_solve: {e}")
-            else:
-                if j["exit"] != 0 or not pathlib.Path(j["sol"]).exists():
-                    j.update(feasible=False, error=f"exit {j['exit']}")
-                else:
-                    j.update(evaluate(pathlib.Path(j["instance"]), pathlib.Path(j["vrplib"]), pathlib.Path(j["sol"])))
-                    chk = subprocess.run([a.luckygas, "check", j["instance"], j["sol"]], capture_output=True, text=True)
-                    j["checker_ok"] = chk.returncode == 0
-            if j.get("cost") is not None and j.get("bks") is None:
-                inst = pathlib.Path(j["instance"])
-                j["bks"] = best_known(inst, *read(inst, pathlib.Path(j["vrplib"])))
-            if j.get("cost") is not None and j.get("bks"):
-                j["gap"] = 100 * (j["cost"] - j["bks"]) / j["bks"]
-            j.pop("stdout", None)
             res.write(json.dumps(j) + "\n")
+    print(f"scored in {time.time() - t0:.0f} s", flush=True)
 
     groups = {}
     for j in jobs:
