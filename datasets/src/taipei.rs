@@ -298,6 +298,9 @@ fn truck(id: &str, name: &str, count: usize, site: &Site, cap: [i64; 5], permit:
         skills: if permit { vec![HAZMAT.into()] } else { vec![] },
         reload_depots: vec![site.id.into()],
         max_trips: if permit { 3 } else { 6 },
+        breaks: vec![],
+        overtime_after_minutes: None,
+        overtime_cost_per_hour: 0.0,
     }
 }
 
@@ -320,5 +323,8 @@ fn motorcycle(id: &str, name: &str, count: usize, site: &Site) -> JsonVehicleTyp
         skills: vec![NARROW_LANE.into()],
         reload_depots: vec![site.id.into()],
         max_trips: 8,
+        breaks: vec![],
+        overtime_after_minutes: None,
+        overtime_cost_per_hour: 0.0,
     }
 }

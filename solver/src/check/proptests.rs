@@ -152,6 +152,9 @@ impl Case {
                 skills: if t == 0 { Skills(0b11) } else { Skills(spec.skills) },
                 reload_depots: vec![],
                 max_trips: 1,
+                breaks: Vec::new(),
+                overtime_after: UNLIMITED,
+                unit_overtime_cost: 0,
             })
             .collect();
         ProblemData {

@@ -33,8 +33,16 @@ pub fn best_insertion<const D: usize, const T: usize>(state: &mut State<D, T>, n
     let consider = |state: &State<D, T>, r: usize, p: usize, best: &mut Option<Insertion>| {
         let vt = state.routes[r].vt;
         let now = state.route_cost(r);
-        let delta = state.cost_of(vt, &[Pre(r, p), Client(c), Suf(r, p)]) - now;
-        if best.is_none_or(|b| delta < b.0) {
+        // Segments bound the cost from below; the exact schedule decides (see `schedule`).
+        let beats = |state: &State<D, T>, parts: &[Part], best: &Option<Insertion>| {
+            let delta = state.cost_of(vt, parts) - now;
+            if best.is_some_and(|b| delta >= b.0) {
+                return None;
+            }
+            let delta = if state.exact_possible { state.exact_cost_of(vt, parts) - now } else { delta };
+            best.is_none_or(|b| delta < b.0).then_some(delta)
+        };
+        if let Some(delta) = beats(state, &[Pre(r, p), Client(c), Suf(r, p)], best) {
             *best = Some((delta, r, p, None));
         }
         let t = &state.problem.vehicle_types[vt];
@@ -43,8 +51,7 @@ pub fn best_insertion<const D: usize, const T: usize>(state: &mut State<D, T>, n
                 let node = state.reload_node(d);
                 for before in [true, false] {
                     let (parts, k) = inserted_parts(r, p, c, Some((node, before)));
-                    let delta = state.cost_of(vt, &parts[..k]) - now;
-                    if best.is_none_or(|b| delta < b.0) {
+                    if let Some(delta) = beats(state, &parts[..k], best) {
                         *best = Some((delta, r, p, Some((node, before))));
                     }
                 }

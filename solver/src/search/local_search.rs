@@ -93,6 +93,14 @@ fn improve<const D: usize, const T: usize>(state: &mut State<D, T>, changes: &[(
     for (r, parts) in changes {
         delta += state.cost_of(state.routes[*r].vt, parts) - state.route_cost(*r);
     }
+    if delta < 0 && state.exact_possible {
+        // Segments bound routes with breaks or several windows from below: judge the few
+        // candidates that pass the bound by their exact schedules.
+        delta = 0;
+        for (r, parts) in changes {
+            delta += state.exact_cost_of(state.routes[*r].vt, parts) - state.route_cost(*r);
+        }
+    }
     if delta < 0 {
         state.apply(changes);
         true
@@ -345,7 +353,7 @@ fn try_empty_route<const D: usize, const T: usize>(state: &mut State<D, T>, u: u
 fn try_remove_optional<const D: usize, const T: usize>(state: &mut State<D, T>, u: usize) -> bool {
     let (r, i) = (state.pos[u].0 as usize, state.pos[u].1 as usize);
     let parts = [Pre(r, i), Suf(r, i + 1)];
-    let delta = state.cost_of(state.routes[r].vt, &parts) - state.route_cost(r) + state.problem.clients[u].prize;
+    let delta = state.exact_cost_of(state.routes[r].vt, &parts) - state.route_cost(r) + state.problem.clients[u].prize;
     if delta < 0 {
         state.apply(&[(r, &parts)]);
         true
@@ -425,7 +433,7 @@ fn try_reloads<const D: usize, const T: usize>(state: &mut State<D, T>) -> bool 
         let mut best: Option<(i64, usize, Option<usize>)> = None;
         for k in 0..n {
             if !state.is_client(state.routes[r].visits[k]) {
-                let cost = state.cost_of(t, &[Pre(r, k), Suf(r, k + 1)]);
+                let cost = state.exact_cost_of(t, &[Pre(r, k), Suf(r, k + 1)]);
                 if cost < now && best.is_none_or(|b| cost < b.0) {
                     best = Some((cost, k, None));
                 }
@@ -435,7 +443,7 @@ fn try_reloads<const D: usize, const T: usize>(state: &mut State<D, T>) -> bool 
             for di in 0..state.problem.vehicle_types[t].reload_depots.len() {
                 let node = state.reload_node(state.problem.vehicle_types[t].reload_depots[di]) as usize;
                 for k in 1..n {
-                    let cost = state.cost_of(t, &[Pre(r, k), Client(node), Suf(r, k)]);
+                    let cost = state.exact_cost_of(t, &[Pre(r, k), Client(node), Suf(r, k)]);
                     if cost < now && best.is_none_or(|b| cost < b.0) {
                         best = Some((cost, k, Some(node)));
                     }
