@@ -86,15 +86,15 @@ pub fn best_insertion<const D: usize, const T: usize>(state: &mut State<D, T>, n
 }
 
 /// Inserts `clients` one by one at their cheapest positions. Optional clients are inserted only
-/// where their prize pays for the detour.
-pub fn insert_all<const D: usize, const T: usize>(state: &mut State<D, T>, nb: &Neighbours, clients: &[usize]) {
+/// where their prize pays for the detour, or, when `open_routes`, where they open a route.
+pub fn insert_all<const D: usize, const T: usize>(state: &mut State<D, T>, nb: &Neighbours, clients: &[usize], open_routes: bool) {
     for &c in clients {
         if state.pos[c].0 != UNROUTED {
             continue;
         }
         if let Some(ins) = best_insertion(state, nb, c) {
             let cl = &state.problem.clients[c];
-            if cl.required || ins.0 < cl.prize {
+            if cl.required || ins.0 < cl.prize || (open_routes && state.routes[ins.1].visits.is_empty()) {
                 apply_insertion(state, c, ins);
             }
         }
@@ -111,9 +111,11 @@ pub fn apply_insertion<const D: usize, const T: usize>(state: &mut State<D, T>, 
 pub fn initial<const D: usize, const T: usize>(state: &mut State<D, T>, nb: &Neighbours, rng: &mut Rng) {
     let mut order: Vec<usize> = (0..state.problem.num_clients()).collect();
     rng.shuffle(&mut order);
-    // Required clients first, so that optional ones compete for the remaining room.
+    // Required clients first, so that optional ones compete for the remaining room. An
+    // optional client may open a route although its prize alone rarely pays for one: a route
+    // of several often pays, and the local search drops the clients whose prize does not.
     order.sort_by_key(|&c| !state.problem.clients[c].required);
-    insert_all(state, nb, &order);
+    insert_all(state, nb, &order, true);
 }
 
 #[cfg(test)]

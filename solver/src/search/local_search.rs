@@ -78,6 +78,10 @@ pub fn run<const D: usize, const T: usize>(state: &mut State<D, T>, nb: &Neighbo
                 moves += 1;
                 continue;
             }
+            if state.problem.vehicle_types.len() > 1 && try_route_types(state) {
+                moves += 1;
+                continue;
+            }
             if state.use_swap_star && super::swap_star::run(state) {
                 moves += 1;
                 continue;
@@ -456,6 +460,59 @@ fn try_reloads<const D: usize, const T: usize>(state: &mut State<D, T>) -> bool 
             None => continue,
         }
         changed = true;
+    }
+    changed
+}
+
+/// Route moves on vehicle types (a heterogeneous fleet): hands a route's visits to an empty
+/// vehicle of another type, or swaps the visits of two routes of different types, where that
+/// improves. Node moves alone rarely change a route's type: it takes emptying one route and
+/// filling another client by client. Returns whether any route changed.
+fn try_route_types<const D: usize, const T: usize>(state: &mut State<D, T>) -> bool {
+    let types = state.problem.vehicle_types.len();
+    let mut changed = false;
+    for r in 0..state.routes.len() {
+        let n = state.routes[r].visits.len();
+        if n == 0 {
+            continue;
+        }
+        let (t, skills, now) = (state.routes[r].vt, state.routes[r].prefix_skills[n - 1], state.route_cost(r));
+        let mut best: Option<(i64, usize)> = None;
+        for other in 0..types {
+            if other == t || !state.covers(other, skills) || state.cost_of(other, &[Pre(r, n)]) >= best.map_or(now, |b| b.0) {
+                continue;
+            }
+            let Some(e) = state.empty_route(other) else { continue };
+            let cost = state.exact_cost_of(other, &[Pre(r, n)]);
+            if cost < best.map_or(now, |b| b.0) {
+                best = Some((cost, e));
+            }
+        }
+        if let Some((_, e)) = best {
+            state.apply(&[(e, &[Pre(r, n)]), (r, &[])]);
+            changed = true;
+        }
+    }
+    let used: Vec<usize> = (0..state.routes.len()).filter(|&r| !state.routes[r].visits.is_empty()).collect();
+    for (k, &r1) in used.iter().enumerate() {
+        for &r2 in &used[k + 1..] {
+            let (t1, t2) = (state.routes[r1].vt, state.routes[r2].vt);
+            let (n1, n2) = (state.routes[r1].visits.len(), state.routes[r2].visits.len());
+            if t1 == t2 || n1 == 0 || n2 == 0 {
+                continue;
+            }
+            if !state.covers(t2, state.routes[r1].prefix_skills[n1 - 1]) || !state.covers(t1, state.routes[r2].prefix_skills[n2 - 1]) {
+                continue;
+            }
+            let now = state.route_cost(r1) + state.route_cost(r2);
+            if state.cost_of(t2, &[Pre(r1, n1)]) + state.cost_of(t1, &[Pre(r2, n2)]) >= now {
+                continue;
+            }
+            if state.exact_cost_of(t2, &[Pre(r1, n1)]) + state.exact_cost_of(t1, &[Pre(r2, n2)]) < now {
+                state.apply(&[(r1, &[Pre(r2, n2)]), (r2, &[Pre(r1, n1)])]);
+                changed = true;
+            }
+        }
     }
     changed
 }
