@@ -179,7 +179,7 @@ pub struct JsonVehicleType {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub overtime_after_minutes: Option<f64>,
     /// Extra cost in NT$ per hour of overtime, on top of `cost_per_hour`.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub overtime_cost_per_hour: f64,
 }
 
@@ -243,6 +243,10 @@ pub struct JsonClient {
     /// Skills the serving vehicle must have.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub skills: Vec<String>,
+}
+
+fn is_zero(v: &f64) -> bool {
+    *v == 0.0
 }
 
 fn one() -> usize {

@@ -8,6 +8,7 @@
 use super::neighbours::Neighbours;
 use super::rng::Rng;
 use super::state::{Part, State, UNROUTED};
+use crate::model::Skills;
 use Part::*;
 
 /// What stops a local search early (a deadline, a cancellation).
@@ -78,7 +79,7 @@ pub fn run<const D: usize, const T: usize>(state: &mut State<D, T>, nb: &Neighbo
                 moves += 1;
                 continue;
             }
-            if state.problem.vehicle_types.len() > 1 && try_route_types(state) {
+            if state.problem.vehicle_types.len() > 1 && try_route_types(state, nb) {
                 moves += 1;
                 continue;
             }
@@ -465,10 +466,11 @@ fn try_reloads<const D: usize, const T: usize>(state: &mut State<D, T>) -> bool 
 }
 
 /// Route moves on vehicle types (a heterogeneous fleet): hands a route's visits to an empty
-/// vehicle of another type, or swaps the visits of two routes of different types, where that
-/// improves. Node moves alone rarely change a route's type: it takes emptying one route and
-/// filling another client by client. Returns whether any route changed.
-fn try_route_types<const D: usize, const T: usize>(state: &mut State<D, T>) -> bool {
+/// vehicle of another type, swaps the visits of two routes of different types, or merges a
+/// route with one that starts near its end into an empty vehicle, where that improves. Node
+/// moves alone rarely change a route's type: it takes emptying one route and filling another
+/// client by client. Returns whether any route changed.
+fn try_route_types<const D: usize, const T: usize>(state: &mut State<D, T>, nb: &Neighbours) -> bool {
     let types = state.problem.vehicle_types.len();
     let mut changed = false;
     for r in 0..state.routes.len() {
@@ -511,6 +513,41 @@ fn try_route_types<const D: usize, const T: usize>(state: &mut State<D, T>) -> b
             if state.exact_cost_of(t2, &[Pre(r1, n1)]) + state.exact_cost_of(t1, &[Pre(r2, n2)]) < now {
                 state.apply(&[(r1, &[Pre(r2, n2)]), (r2, &[Pre(r1, n1)])]);
                 changed = true;
+            }
+        }
+    }
+    for r1 in 0..state.routes.len() {
+        let n1 = state.routes[r1].visits.len();
+        let Some(&last) = state.routes[r1].visits.last() else { continue };
+        if !state.is_client(last) {
+            continue;
+        }
+        for k in 0..nb.of(last as usize).len().min(5) {
+            let v = nb.of(last as usize)[k] as usize;
+            let (r2, j) = state.pos[v];
+            if r2 == UNROUTED || r2 as usize == r1 || j != 0 {
+                continue;
+            }
+            let r2 = r2 as usize;
+            let n2 = state.routes[r2].visits.len();
+            let skills = Skills(state.routes[r1].prefix_skills[n1 - 1].0 | state.routes[r2].prefix_skills[n2 - 1].0);
+            let now = state.route_cost(r1) + state.route_cost(r2);
+            let parts = [Pre(r1, n1), Pre(r2, n2)];
+            let mut merged = false;
+            for t in 0..types {
+                if !state.covers(t, skills) || state.cost_of(t, &parts) >= now {
+                    continue;
+                }
+                let Some(e) = state.empty_route(t) else { continue };
+                if state.exact_cost_of(t, &parts) < now {
+                    state.apply(&[(e, &parts), (r1, &[]), (r2, &[])]);
+                    merged = true;
+                    break;
+                }
+            }
+            if merged {
+                changed = true;
+                break;
             }
         }
     }
