@@ -17,7 +17,7 @@
 use crate::places::{District, Site, DEPOT_NEW_TAIPEI, DEPOT_TAIPEI, DISTRICTS};
 use crate::places::{EATERIES, HOUSEHOLD_SUFFIXES, NICKNAMES, SURNAMES, TRADE_NAMES, WORKSHOPS};
 use crate::rng::SplitMix64;
-use solver::io::json::{Amounts, JsonClient, JsonDepot, JsonProblem, JsonProfile, JsonTimeWindow, JsonVehicleType};
+use solver::io::json::{Amounts, JsonBreak, JsonClient, JsonDepot, JsonProblem, JsonProfile, JsonTimeWindow, JsonVehicleType};
 
 /// Capacity dimensions of the generated days, in this order.
 pub const DIMENSIONS: [&str; 5] = ["cylinders_small", "cylinders_20kg", "cylinders_50kg", "weight_kg", "gas_kg"];
@@ -43,6 +43,11 @@ pub struct DayOptions {
     /// Share of customers whose delivery is a planned refill that may wait: optional, with a
     /// prize.
     pub optional_share: f64,
+    /// Whether drivers take a 45-minute lunch break starting between 11:30 and 13:30.
+    pub lunch_breaks: bool,
+    /// Whether a route lasting more than 8 hours pays overtime (an extra third of the hourly
+    /// cost, as Taiwan's Labour Standards Act pays the first overtime hours at 1.34 times).
+    pub overtime: bool,
 }
 
 impl DayOptions {
@@ -56,6 +61,8 @@ impl DayOptions {
             two_windows_share: 0.0,
             narrow_lane_share: 0.12,
             optional_share: 0.0,
+            lunch_breaks: false,
+            overtime: false,
         }
     }
 }
@@ -83,7 +90,7 @@ pub fn generate(seed: u64, options: &DayOptions) -> JsonProblem {
             JsonProfile { name: "motorcycle".into(), speed_kmh: Some(25.0), detour_factor: Some(1.25), distance_m: None, duration_s: None },
         ],
         depots,
-        vehicle_types: fleet(&clients, two_depots),
+        vehicle_types: fleet(&clients, two_depots, options),
         clients,
     }
 }
@@ -243,7 +250,7 @@ const MOTORCYCLE: [i64; 5] = [4, 2, 0, 80, 60];
 const SIZING_TRIPS: i64 = 2;
 
 /// Trucks and motorcycles for the day, sized from the clients' demand.
-fn fleet(clients: &[JsonClient], two_depots: bool) -> Vec<JsonVehicleType> {
+fn fleet(clients: &[JsonClient], two_depots: bool, options: &DayOptions) -> Vec<JsonVehicleType> {
     let total = |f: &dyn Fn(&JsonClient) -> bool, dim: &str| -> i64 {
         clients.iter().filter(|c| f(c)).map(|c| c.delivery.get(dim).copied().unwrap_or(0)).sum()
     };
@@ -272,6 +279,15 @@ fn fleet(clients: &[JsonClient], two_depots: bool) -> Vec<JsonVehicleType> {
         types.push(truck("truck-xz", "小貨車 新莊（危險物品證）", trucks - trucks_nh, &site, TRUCK, true));
         types.push(motorcycle("moto-xz", "重型機車 新莊", 1, &site));
     }
+    for vt in &mut types {
+        if options.lunch_breaks {
+            vt.breaks = vec![JsonBreak { window: JsonTimeWindow { start: "11:30".into(), end: "13:30".into() }, minutes: 45.0 }];
+        }
+        if options.overtime {
+            vt.overtime_after_minutes = Some(480.0);
+            vt.overtime_cost_per_hour = (vt.cost_per_hour * 0.34).round();
+        }
+    }
     types
 }
 
@@ -298,6 +314,9 @@ fn truck(id: &str, name: &str, count: usize, site: &Site, cap: [i64; 5], permit:
         skills: if permit { vec![HAZMAT.into()] } else { vec![] },
         reload_depots: vec![site.id.into()],
         max_trips: if permit { 3 } else { 6 },
+        breaks: vec![],
+        overtime_after_minutes: None,
+        overtime_cost_per_hour: 0.0,
     }
 }
 
@@ -320,5 +339,8 @@ fn motorcycle(id: &str, name: &str, count: usize, site: &Site) -> JsonVehicleTyp
         skills: vec![NARROW_LANE.into()],
         reload_depots: vec![site.id.into()],
         max_trips: 8,
+        breaks: vec![],
+        overtime_after_minutes: None,
+        overtime_cost_per_hour: 0.0,
     }
 }

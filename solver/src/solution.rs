@@ -53,12 +53,29 @@ pub struct Route {
     pub vehicle_type: usize,
     /// Trips in order; never empty for a route in a solution.
     pub trips: Vec<Trip>,
+    /// Driver breaks taken on the way, in the order they are taken.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub breaks: Vec<BreakStop>,
+}
+
+/// Where a route takes a driver break: break `index` of its vehicle type, on the leg that leaves
+/// the `after`-th visit of trip `trip` (after 0: the leg leaving the trip's depot; after the
+/// trip's length: the leg to the next trip's depot or to the end depot). The driver stops when
+/// the break may start, on the road or at the next stop (see the checker for the timing).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct BreakStop {
+    /// Index into the vehicle type's breaks.
+    pub index: usize,
+    /// Trip index within the route.
+    pub trip: usize,
+    /// Visits of the trip before the break.
+    pub after: usize,
 }
 
 impl Route {
     /// A single-trip route from the type's start depot.
     pub fn single(vehicle_type: usize, start_depot: usize, visits: Vec<usize>) -> Route {
-        Route { vehicle_type, trips: vec![Trip { depot: start_depot, visits }] }
+        Route { vehicle_type, trips: vec![Trip { depot: start_depot, visits }], breaks: Vec::new() }
     }
 
     /// All visits of all trips in order.

@@ -63,6 +63,9 @@ fn instance(seed: u64, n: usize, dims: usize, windows: bool, pickups: bool, skil
         skills,
         reload_depots: vec![],
         max_trips: 1,
+        breaks: Vec::new(),
+        overtime_after: UNLIMITED,
+        unit_overtime_cost: 0,
     };
     let data = ProblemData {
         name: format!("random-{seed}"),
@@ -203,6 +206,9 @@ fn trips_instance(seed: u64, n: usize, dims: usize, releases: bool, backhauls: b
             skills: Skills::NONE,
             reload_depots,
             max_trips,
+            breaks: Vec::new(),
+            overtime_after: UNLIMITED,
+            unit_overtime_cost: 0,
         }],
         profiles: vec![Profile { name: "car".into(), distance: m.clone(), duration: m }],
         dimensions: dims,

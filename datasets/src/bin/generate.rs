@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! cargo run -p datasets --bin generate -- taipei-day --seed 7 --customers 40 --out day.json
+//! cargo run -p datasets --bin generate -- taipei-day --customers 80 --two-windows-share 0.4 --lunch-breaks --overtime
 //! ```
 
 use anyhow::{ensure, Context};
@@ -42,6 +43,12 @@ enum Command {
         /// Share of optional customers (planned refills with a prize).
         #[arg(long, default_value_t = 0.0)]
         optional_share: f64,
+        /// Drivers take a 45-minute lunch break starting between 11:30 and 13:30.
+        #[arg(long)]
+        lunch_breaks: bool,
+        /// Routes over 8 hours pay overtime.
+        #[arg(long)]
+        overtime: bool,
         /// Output file; standard output when absent.
         #[arg(long)]
         out: Option<PathBuf>,
@@ -50,12 +57,12 @@ enum Command {
 
 fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
-        Command::TaipeiDay { seed, customers, depots, date, two_windows_share, narrow_lane_share, optional_share, out } => {
+        Command::TaipeiDay { seed, customers, depots, date, two_windows_share, narrow_lane_share, optional_share, lunch_breaks, overtime, out } => {
             ensure!((1..=2).contains(&depots), "--depots must be 1 or 2");
             for (name, share) in [("two-windows-share", two_windows_share), ("narrow-lane-share", narrow_lane_share), ("optional-share", optional_share)] {
                 ensure!((0.0..=1.0).contains(&share), "--{name} must be between 0 and 1");
             }
-            let options = DayOptions { customers, depots, date, two_windows_share, narrow_lane_share, optional_share };
+            let options = DayOptions { customers, depots, date, two_windows_share, narrow_lane_share, optional_share, lunch_breaks, overtime };
             let doc = generate(seed, &options);
             solver::io::json::build(&doc).context("the generated day does not build")?;
             let text = doc.to_pretty_json() + "\n";

@@ -197,6 +197,9 @@ impl DayModel {
                     skills: if t.kind == VehicleKind::HeavyMotorcycle { vec![TWO_WHEELER.to_owned()] } else { vec![] },
                     reload_depots: if o.max_trips > 1 { vec![depot] } else { vec![] },
                     max_trips: o.max_trips,
+                    breaks: vec![],
+                    overtime_after_minutes: None,
+                    overtime_cost_per_hour: 0.0,
                 }
             })
             .collect();

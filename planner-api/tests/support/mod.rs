@@ -546,7 +546,7 @@ pub async fn check_plan_with_solver(client: &reqwest::Client, base: &str, job: &
                     .collect(),
             })
             .collect();
-        routes.push(solver::Route { vehicle_type, trips });
+        routes.push(solver::Route { vehicle_type, trips, breaks: Vec::new() });
     }
     let unassigned = plan["unassigned"]
         .as_array()

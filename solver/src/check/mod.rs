@@ -12,6 +12,8 @@ mod violation;
 mod proptests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_breaks;
 
 pub use violation::Violation;
 
@@ -20,7 +22,7 @@ use crate::solution::{Route, Solution};
 
 /// The objective of a solution, split into its parts.
 ///
-/// `total = fixed_cost + distance_cost + duration_cost + uncollected_prizes`.
+/// `total = fixed_cost + distance_cost + duration_cost + overtime_cost + uncollected_prizes`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct CostBreakdown {
     /// Sum of the route distances (raw, not weighted by cost).
@@ -33,6 +35,9 @@ pub struct CostBreakdown {
     pub distance_cost: i64,
     /// Sum over routes of the type's unit duration cost times the route duration.
     pub duration_cost: i64,
+    /// Sum over routes of the type's unit overtime cost times the route duration above the
+    /// type's `overtime_after`.
+    pub overtime_cost: i64,
     /// Sum of the prizes of optional clients that no route visits.
     pub uncollected_prizes: i64,
     /// The objective.
@@ -58,6 +63,9 @@ pub struct RouteReport {
     pub arrivals: Vec<Vec<i64>>,
     /// `max_loads[trip][dimension]`: the highest load on `trip` in `dimension`.
     pub max_loads: Vec<Vec<i64>>,
+    /// `breaks[k]`: start of the route's `k`-th break (`Route::breaks[k]`) in that schedule.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub breaks: Vec<i64>,
 }
 
 /// The checker's verdict on a solution: its recomputed cost, every violation, and per-route
@@ -124,7 +132,7 @@ pub fn check(problem: &Problem, solution: &Solution) -> CheckReport {
         }
     }
 
-    cost.total = [cost.fixed_cost, cost.distance_cost, cost.duration_cost, cost.uncollected_prizes]
+    cost.total = [cost.fixed_cost, cost.distance_cost, cost.duration_cost, cost.overtime_cost, cost.uncollected_prizes]
         .into_iter()
         .fold(0i64, i64::saturating_add);
     CheckReport { cost, violations, routes }
@@ -179,6 +187,16 @@ fn check_route(
         // An empty trip among others is allowed: the vehicle reloads (or waits for released
         // goods) at the depot without a client in between, as PyVRP's evaluator accepts too.
     }
+    let mut named = vec![false; vt.breaks.len()];
+    for (k, b) in route.breaks.iter().enumerate() {
+        let on_a_leg = route.trips.get(b.trip).is_some_and(|trip| b.after <= trip.visits.len());
+        if b.index >= vt.breaks.len() || named[b.index] || !on_a_leg {
+            out.push(Violation::BadBreak { route: r, position: k });
+            can_simulate = false;
+        } else {
+            named[b.index] = true;
+        }
+    }
 
     if empty {
         // An empty route uses no vehicle and costs nothing; EmptyRoute already says it is wrong.
@@ -193,5 +211,7 @@ fn check_route(
     cost.duration = cost.duration.saturating_add(report.duration);
     cost.distance_cost = cost.distance_cost.saturating_add(vt.unit_distance_cost.saturating_mul(report.distance));
     cost.duration_cost = cost.duration_cost.saturating_add(vt.unit_duration_cost.saturating_mul(report.duration));
+    let overtime = report.duration.saturating_sub(vt.overtime_after).max(0);
+    cost.overtime_cost = cost.overtime_cost.saturating_add(vt.unit_overtime_cost.saturating_mul(overtime));
     report
 }

@@ -15,8 +15,8 @@
 
 use super::{check, Violation};
 use crate::io::rounding::{euclidean_matrix, Rounding};
-use crate::model::{Client, Depot, Location, Matrix, Problem, ProblemData, Profile, Skills, TimeWindow, VehicleType, UNLIMITED};
-use crate::solution::{Route, Solution, Unassigned, UnassignedReason};
+use crate::model::{Break, Client, Depot, Location, Matrix, Problem, ProblemData, Profile, Skills, TimeWindow, VehicleType, UNLIMITED};
+use crate::solution::{BreakStop, Route, Solution, Unassigned, UnassignedReason};
 use proptest::prelude::*;
 use proptest::sample::Index;
 
@@ -152,6 +152,9 @@ impl Case {
                 skills: if t == 0 { Skills(0b11) } else { Skills(spec.skills) },
                 reload_depots: vec![],
                 max_trips: 1,
+                breaks: Vec::new(),
+                overtime_after: UNLIMITED,
+                unit_overtime_cost: 0,
             })
             .collect();
         ProblemData {
@@ -256,6 +259,26 @@ fn mutate(case: &Case, mutation: usize, target: usize) -> (ProblemData, Solution
             data.vehicle_types[t].skills = Skills(data.vehicle_types[t].skills.0 & !bit);
             (data, s, "skills")
         }
+        6 => {
+            // A break whose latest start is when the target's route leaves: that route is out
+            // then (it takes at least 1 to serve) and does not take the break.
+            all_optional(&mut data);
+            data.clients[target].service_duration = data.clients[target].service_duration.max(1);
+            let report = check(&Problem::new(data.clone()).unwrap(), &s);
+            let start = report.routes[route_of].start;
+            data.vehicle_types[t].breaks = vec![Break { window: TimeWindow::new(0, start), duration: 5 }];
+            (data, s, "missing_break")
+        }
+        7 => {
+            // The same break taken on the way back, after the target's service ended.
+            all_optional(&mut data);
+            data.clients[target].service_duration = data.clients[target].service_duration.max(1);
+            let report = check(&Problem::new(data.clone()).unwrap(), &s);
+            let start = report.routes[route_of].start;
+            data.vehicle_types[t].breaks = vec![Break { window: TimeWindow::new(0, start), duration: 5 }];
+            s.routes[route_of].breaks.push(BreakStop { index: 0, trip: 0, after: 1 });
+            (data, s, "break_window")
+        }
         _ => {
             all_optional(&mut data);
             let used = s.routes.iter().filter(|r| r.vehicle_type == t).count();
@@ -284,7 +307,7 @@ proptest! {
     }
 
     #[test]
-    fn reports_the_violation_a_mutation_introduces(case in case(), mutation in 0usize..6, pick in any::<Index>()) {
+    fn reports_the_violation_a_mutation_introduces(case in case(), mutation in 0usize..9, pick in any::<Index>()) {
         let data = case.data();
         let visited: Vec<usize> = case.solution(&data).routes.iter().map(|r| r.trips[0].visits[0]).collect();
         let target = visited[pick.index(visited.len())];

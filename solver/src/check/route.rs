@@ -67,6 +67,52 @@ fn check_loads(problem: &Problem, vt: &VehicleType, r: usize, route: &Route, out
     max_loads
 }
 
+/// The route's breaks leg by leg: `order` lists break positions in `route.breaks`, sorted by
+/// leg `(trip, after)` and then by their order in the list.
+struct Breaks<'a> {
+    vt: &'a VehicleType,
+    route: &'a Route,
+    order: Vec<usize>,
+    next: usize,
+    /// Per break of `route.breaks`: (end of the previous service in the earliest schedule,
+    /// waiting before it, the break's earliest start).
+    taken: Vec<(i64, i64, i64)>,
+}
+
+impl Breaks<'_> {
+    /// Takes the breaks placed on leg `(trip, after)` when the previous stop's service ended at
+    /// `time`, with `travel` to drive; returns the arrival at the leg's end. The driver drives
+    /// until a break may start, stops for it, and drives on.
+    #[allow(clippy::too_many_arguments)]
+    fn leg(&mut self, leg: (usize, usize), mut time: i64, mut travel: i64, waiting: &mut i64, slack: &mut i64, late: &mut bool, r: usize, out: &mut Vec<Violation>) -> i64 {
+        while let Some(&k) = self.order.get(self.next) {
+            let b = self.route.breaks[k];
+            if (b.trip, b.after) != leg {
+                break;
+            }
+            let brk = &self.vt.breaks[b.index];
+            let start = time.max(brk.window.early);
+            // A later departure moves `time` by what the waiting so far cannot absorb, and the
+            // break starts at `time` or at its earliest start, whichever is later: it stays in
+            // its window while `time` does.
+            if start > brk.window.late {
+                out.push(Violation::BreakWindow { route: r, index: b.index, start, late: brk.window.late });
+                *late = true;
+            } else {
+                *slack = (*slack).min(waiting.saturating_add(brk.window.late - time));
+            }
+            self.taken[k] = (time, *waiting, brk.window.early);
+            // Driving on until the break may start; standing still for the rest is waiting.
+            let driven = travel.min(start.saturating_sub(time).max(0));
+            *waiting = waiting.saturating_add(start.saturating_sub(time).saturating_sub(driven).max(0));
+            travel -= driven;
+            time = start.saturating_add(brk.duration);
+            self.next += 1;
+        }
+        time.saturating_add(travel)
+    }
+}
+
 /// Simulates travel and time: distance, the earliest schedule, time violations, then the
 /// latest start that keeps the same end (Savelsbergh's forward time slack).
 fn simulate_travel(problem: &Problem, r: usize, route: &Route, out: &mut Vec<Violation>) -> RouteReport {
@@ -75,12 +121,15 @@ fn simulate_travel(problem: &Problem, r: usize, route: &Route, out: &mut Vec<Vio
     let start_depot = &problem.depots[vt.start_depot];
     let end_depot = &problem.depots[vt.end_depot];
     let release = |visits: &[usize]| visits.iter().map(|&c| problem.clients[c].release_time).max().unwrap_or(0);
+    let mut order: Vec<usize> = (0..route.breaks.len()).collect();
+    order.sort_by_key(|&k| (route.breaks[k].trip, route.breaks[k].after, k));
+    let mut breaks = Breaks { vt, route, order, next: 0, taken: vec![(0, 0, 0); route.breaks.len()] };
 
     let mut distance = 0i64;
     // Whether the schedule breaks a time rule; the start is then not delayed.
     let mut late = false;
-    // Total waiting so far: time between arrival and service start at clients, and between
-    // being ready and leaving at reload depots.
+    // Total waiting so far: time between arrival and service start at clients, between being
+    // ready and leaving at reload depots, and standing before a break may start.
     let mut waiting = 0i64;
     // Forward time slack: how far the departure may be delayed without any stop becoming late.
     // Each stop i bounds it by (waiting up to i) + (its latest time - its time).
@@ -103,7 +152,8 @@ fn simulate_travel(problem: &Problem, r: usize, route: &Route, out: &mut Vec<Vio
         if k > 0 {
             let depot = &problem.depots[trip.depot];
             distance = distance.saturating_add(problem.distance(t, at, depot.location));
-            let arrival = time.saturating_add(problem.duration(t, at, depot.location));
+            let leg = (k - 1, route.trips[k - 1].visits.len());
+            let arrival = breaks.leg(leg, time, problem.duration(t, at, depot.location), &mut waiting, &mut slack, &mut late, r, out);
             if arrival > depot.time_window.late {
                 out.push(Violation::ReloadWindow { route: r, trip: k, depot: trip.depot, arrival, late: depot.time_window.late });
                 late = true;
@@ -124,10 +174,10 @@ fn simulate_travel(problem: &Problem, r: usize, route: &Route, out: &mut Vec<Vio
             at = depot.location;
         }
         let mut trip_schedule = Vec::with_capacity(trip.visits.len());
-        for &c in &trip.visits {
+        for (i, &c) in trip.visits.iter().enumerate() {
             let client = &problem.clients[c];
             distance = distance.saturating_add(problem.distance(t, at, client.location));
-            let arrival = time.saturating_add(problem.duration(t, at, client.location));
+            let arrival = breaks.leg((k, i), time, problem.duration(t, at, client.location), &mut waiting, &mut slack, &mut late, r, out);
             let service = match client.time_windows.iter().find(|w| w.late >= arrival) {
                 Some(w) => {
                     let service = arrival.max(w.early);
@@ -149,7 +199,9 @@ fn simulate_travel(problem: &Problem, r: usize, route: &Route, out: &mut Vec<Vio
     }
 
     distance = distance.saturating_add(problem.distance(t, at, end_depot.location));
-    let end = time.saturating_add(problem.duration(t, at, end_depot.location));
+    let last = route.trips.len().saturating_sub(1);
+    let leg = (last, route.trips.get(last).map_or(0, |trip| trip.visits.len()));
+    let end = breaks.leg(leg, time, problem.duration(t, at, end_depot.location), &mut waiting, &mut slack, &mut late, r, out);
     let latest_end = vt.shift.late.min(end_depot.time_window.late);
     if end > latest_end {
         out.push(Violation::Shift { route: r, end, latest: latest_end });
@@ -162,10 +214,15 @@ fn simulate_travel(problem: &Problem, r: usize, route: &Route, out: &mut Vec<Vio
     // cannot absorb; up to the total waiting the end does not move, and up to the slack no stop
     // becomes late. The departure itself must stay within the start depot's hours.
     let delay = if late { 0 } else { waiting.min(slack).min(start_depot.time_window.late.saturating_sub(s0)).max(0) };
-    let arrivals = schedule
-        .into_iter()
-        .map(|trip| trip.into_iter().map(|(service, waited)| service.saturating_add(delay.saturating_sub(waited).max(0))).collect())
-        .collect();
+    let shifted = |(at, waited): (i64, i64)| at.saturating_add(delay.saturating_sub(waited).max(0));
+    let arrivals = schedule.into_iter().map(|trip| trip.into_iter().map(shifted).collect()).collect();
     let start = s0.saturating_add(delay);
-    RouteReport { distance, duration: end.saturating_sub(start), start, end, arrivals, max_loads: Vec::new() }
+    // A break the route does not take is missing when the route is out at its latest start.
+    for (k, brk) in vt.breaks.iter().enumerate() {
+        if !route.breaks.iter().any(|b| b.index == k) && start <= brk.window.late && end > brk.window.late {
+            out.push(Violation::MissingBreak { route: r, index: k });
+        }
+    }
+    let breaks = breaks.taken.into_iter().map(|(time, waited, early)| shifted((time, waited)).max(early)).collect();
+    RouteReport { distance, duration: end.saturating_sub(start), start, end, arrivals, max_loads: Vec::new(), breaks }
 }

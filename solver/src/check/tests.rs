@@ -57,8 +57,8 @@ fn assert_only(report: &CheckReport, expected: Violation) {
 fn accepts_the_valid_solution_and_recomputes_its_cost() {
     let report = check(&problem(tiny_problem_data()), &valid());
     assert!(report.is_feasible(), "{:?}", report.violations);
-    assert_eq!(report.routes[0], RouteReport { distance: 20, duration: 22, start: 0, end: 22, arrivals: vec![vec![5, 11]], max_loads: vec![vec![8]] });
-    assert_eq!(report.routes[1], RouteReport { distance: 10, duration: 11, start: 0, end: 11, arrivals: vec![vec![5]], max_loads: vec![vec![4]] });
+    assert_eq!(report.routes[0], RouteReport { distance: 20, duration: 22, start: 0, end: 22, arrivals: vec![vec![5, 11]], max_loads: vec![vec![8]], breaks: vec![] });
+    assert_eq!(report.routes[1], RouteReport { distance: 10, duration: 11, start: 0, end: 11, arrivals: vec![vec![5]], max_loads: vec![vec![4]], breaks: vec![] });
     assert_eq!(report.cost.distance, 30);
     assert_eq!(report.cost.total, 30);
 }
@@ -75,7 +75,7 @@ fn breaks_down_fixed_distance_duration_and_prize_costs() {
     let report = check(&problem(d), &s);
     assert!(report.is_feasible(), "{:?}", report.violations);
     // Distance 5 + 5 + 10 = 20; back at 5 + 1 + 5 + 1 + 10 = 22.
-    let expected = CostBreakdown { distance: 20, duration: 22, fixed_cost: 100, distance_cost: 20, duration_cost: 44, uncollected_prizes: 7, total: 171 };
+    let expected = CostBreakdown { distance: 20, duration: 22, fixed_cost: 100, distance_cost: 20, duration_cost: 44, overtime_cost: 0, uncollected_prizes: 7, total: 171 };
     assert_eq!(report.cost, expected);
 }
 
@@ -96,7 +96,7 @@ fn delays_the_start_to_absorb_waiting() {
     let report = check(&problem(d), &routes(&[&[0], &[1, 2]]));
     assert!(report.is_feasible(), "{:?}", report.violations);
     // Earliest: leave 0, arrive 5, wait 15, serve 20, back 26. Leaving at 15 ends at 26 too.
-    assert_eq!(report.routes[0], RouteReport { distance: 10, duration: 11, start: 15, end: 26, arrivals: vec![vec![20]], max_loads: vec![vec![4]] });
+    assert_eq!(report.routes[0], RouteReport { distance: 10, duration: 11, start: 15, end: 26, arrivals: vec![vec![20]], max_loads: vec![vec![4]], breaks: vec![] });
 }
 
 #[test]
@@ -108,7 +108,7 @@ fn caps_the_start_delay_by_forward_time_slack() {
     assert!(report.is_feasible(), "{:?}", report.violations);
     // c0 at 5 (slack 1), c1 arrives 11 and waits 19 until 30, back at 41. Only 1 of the 19
     // waiting units can be moved before the start without missing c0's window.
-    assert_eq!(report.routes[0], RouteReport { distance: 20, duration: 40, start: 1, end: 41, arrivals: vec![vec![6, 30]], max_loads: vec![vec![8]] });
+    assert_eq!(report.routes[0], RouteReport { distance: 20, duration: 40, start: 1, end: 41, arrivals: vec![vec![6, 30]], max_loads: vec![vec![8]], breaks: vec![] });
 }
 
 #[test]
@@ -142,12 +142,12 @@ fn simulates_multi_trip_with_reload_and_release_time() {
     let mut d = multi_trip_data();
     d.depots[0].reload_duration = 3;
     d.clients[2].release_time = 40;
-    let s = Solution { routes: vec![Route { vehicle_type: 0, trips: vec![trip(0, &[0, 1]), trip(0, &[2])] }], unassigned: vec![] };
+    let s = Solution { routes: vec![Route { vehicle_type: 0, trips: vec![trip(0, &[0, 1]), trip(0, &[2])], breaks: vec![] }], unassigned: vec![] };
     let report = check(&problem(d), &s);
     assert!(report.is_feasible(), "{:?}", report.violations);
     // Earliest: c0 5, c1 11, depot 22, reloaded 25, c2 released at 40, c2 45, back 51. The 15
     // units waited at the depot move to the start.
-    assert_eq!(report.routes[0], RouteReport { distance: 30, duration: 36, start: 15, end: 51, arrivals: vec![vec![20, 26], vec![45]], max_loads: vec![vec![8], vec![4]] });
+    assert_eq!(report.routes[0], RouteReport { distance: 30, duration: 36, start: 15, end: 51, arrivals: vec![vec![20, 26], vec![45]], max_loads: vec![vec![8], vec![4]], breaks: vec![] });
 }
 
 #[test]
@@ -212,7 +212,7 @@ fn reports_an_unknown_vehicle_type() {
 
 #[test]
 fn reports_an_unknown_depot() {
-    let s = Solution { routes: vec![Route { vehicle_type: 0, trips: vec![trip(0, &[0, 1]), trip(9, &[2])] }], unassigned: vec![] };
+    let s = Solution { routes: vec![Route { vehicle_type: 0, trips: vec![trip(0, &[0, 1]), trip(9, &[2])], breaks: vec![] }], unassigned: vec![] };
     let report = check(&problem(multi_trip_data()), &s);
     assert_only(&report, Violation::UnknownDepot { route: 0, trip: 1, depot: 9 });
 }
@@ -236,13 +236,13 @@ fn reports_an_empty_route() {
 #[test]
 fn reports_a_route_with_no_trip_as_empty() {
     let mut s = valid();
-    s.routes.push(Route { vehicle_type: 0, trips: vec![] });
+    s.routes.push(Route { vehicle_type: 0, trips: vec![], breaks: vec![] });
     assert_only(&check(&problem(tiny_problem_data()), &s), Violation::EmptyRoute { route: 2 });
 }
 
 #[test]
 fn accepts_an_empty_trip_among_others_as_a_stay_at_the_depot() {
-    let s = Solution { routes: vec![Route { vehicle_type: 0, trips: vec![trip(0, &[0, 1]), trip(0, &[])] }, Route::single(0, 0, vec![2])], unassigned: vec![] };
+    let s = Solution { routes: vec![Route { vehicle_type: 0, trips: vec![trip(0, &[0, 1]), trip(0, &[])], breaks: vec![] }, Route::single(0, 0, vec![2])], unassigned: vec![] };
     let report = check(&problem(multi_trip_data()), &s);
     assert!(report.is_feasible(), "{:?}", report.violations);
     assert_eq!(report.routes[0].distance, 20);
@@ -258,7 +258,7 @@ fn reports_more_routes_than_vehicles() {
 fn reports_more_trips_than_allowed() {
     let mut d = tiny_problem_data();
     d.vehicle_types[0].reload_depots = vec![0];
-    let s = Solution { routes: vec![Route { vehicle_type: 0, trips: vec![trip(0, &[0]), trip(0, &[1])] }, Route::single(0, 0, vec![2])], unassigned: vec![] };
+    let s = Solution { routes: vec![Route { vehicle_type: 0, trips: vec![trip(0, &[0]), trip(0, &[1])], breaks: vec![] }, Route::single(0, 0, vec![2])], unassigned: vec![] };
     assert_only(&check(&problem(d), &s), Violation::TooManyTrips { route: 0, trips: 2, max: 1 });
 }
 
@@ -274,7 +274,7 @@ fn reports_a_reload_at_a_depot_the_type_cannot_use() {
     let mut d = two_depot_data();
     d.vehicle_types[0].max_trips = 2;
     d.vehicle_types[0].reload_depots = vec![0];
-    let s = Solution { routes: vec![Route { vehicle_type: 0, trips: vec![trip(0, &[0, 1]), trip(1, &[2])] }], unassigned: vec![] };
+    let s = Solution { routes: vec![Route { vehicle_type: 0, trips: vec![trip(0, &[0, 1]), trip(1, &[2])], breaks: vec![] }], unassigned: vec![] };
     assert_only(&check(&problem(d), &s), Violation::BadTripDepot { route: 0, trip: 1, depot: 1 });
 }
 
@@ -308,7 +308,7 @@ fn reports_a_reload_after_the_depot_closes() {
     d.depots[1].time_window = TimeWindow::new(0, 15);
     d.vehicle_types[0].max_trips = 2;
     d.vehicle_types[0].reload_depots = vec![1];
-    let s = Solution { routes: vec![Route { vehicle_type: 0, trips: vec![trip(0, &[0, 1]), trip(1, &[2])] }], unassigned: vec![] };
+    let s = Solution { routes: vec![Route { vehicle_type: 0, trips: vec![trip(0, &[0, 1]), trip(1, &[2])], breaks: vec![] }], unassigned: vec![] };
     assert_only(&check(&problem(d), &s), Violation::ReloadWindow { route: 0, trip: 1, depot: 1, arrival: 22, late: 15 });
 }
 
@@ -328,7 +328,7 @@ fn reports_a_release_time_after_the_reload_depot_closes() {
     d.vehicle_types[0].max_trips = 2;
     d.vehicle_types[0].reload_depots = vec![1];
     d.clients[2].release_time = 35;
-    let s = Solution { routes: vec![Route { vehicle_type: 0, trips: vec![trip(0, &[0, 1]), trip(1, &[2])] }], unassigned: vec![] };
+    let s = Solution { routes: vec![Route { vehicle_type: 0, trips: vec![trip(0, &[0, 1]), trip(1, &[2])], breaks: vec![] }], unassigned: vec![] };
     assert_only(&check(&problem(d), &s), Violation::ReleaseTime { route: 0, trip: 1, departure: 35, latest: 30 });
 }
 
@@ -407,9 +407,9 @@ fn survives_garbage_without_panicking() {
     let p = problem(multi_trip_data());
     let s = Solution {
         routes: vec![
-            Route { vehicle_type: usize::MAX, trips: vec![trip(usize::MAX, &[usize::MAX, 0])] },
-            Route { vehicle_type: 0, trips: vec![trip(usize::MAX, &[1]), trip(usize::MAX, &[]), trip(0, &[2, 2, 2])] },
-            Route { vehicle_type: 0, trips: vec![] },
+            Route { vehicle_type: usize::MAX, trips: vec![trip(usize::MAX, &[usize::MAX, 0])], breaks: vec![] },
+            Route { vehicle_type: 0, trips: vec![trip(usize::MAX, &[1]), trip(usize::MAX, &[]), trip(0, &[2, 2, 2])], breaks: vec![] },
+            Route { vehicle_type: 0, trips: vec![], breaks: vec![] },
         ],
         unassigned: vec![Unassigned { client: usize::MAX, reason: UnassignedReason::Capacity }],
     };

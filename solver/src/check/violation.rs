@@ -175,6 +175,32 @@ pub enum Violation {
         /// The client out of order.
         client: usize,
     },
+    /// A route names a break its vehicle type does not have, names one twice, or places one on
+    /// a leg the route does not have.
+    BadBreak {
+        /// Route index.
+        route: usize,
+        /// Position of the break in the route's list.
+        position: usize,
+    },
+    /// A break starts after its latest start.
+    BreakWindow {
+        /// Route index.
+        route: usize,
+        /// Break index (into the vehicle type's breaks).
+        index: usize,
+        /// When the break starts.
+        start: i64,
+        /// Its latest start.
+        late: i64,
+    },
+    /// A route is out at a break's latest start but does not take the break.
+    MissingBreak {
+        /// Route index.
+        route: usize,
+        /// Break index (into the vehicle type's breaks).
+        index: usize,
+    },
 }
 
 impl Violation {
@@ -192,7 +218,10 @@ impl Violation {
             | Violation::MaxDuration { route, .. }
             | Violation::MaxDistance { route, .. }
             | Violation::Skills { route, .. }
-            | Violation::Backhaul { route, .. } => Some(route),
+            | Violation::Backhaul { route, .. }
+            | Violation::BadBreak { route, .. }
+            | Violation::BreakWindow { route, .. }
+            | Violation::MissingBreak { route, .. } => Some(route),
             _ => None,
         }
     }
@@ -219,6 +248,9 @@ impl Violation {
             Violation::MaxDistance { .. } => "max_distance",
             Violation::Skills { .. } => "skills",
             Violation::Backhaul { .. } => "backhaul",
+            Violation::BadBreak { .. } => "bad_break",
+            Violation::BreakWindow { .. } => "break_window",
+            Violation::MissingBreak { .. } => "missing_break",
         }
     }
 }
@@ -285,6 +317,16 @@ impl fmt::Display for Violation {
                 f,
                 "route {route} trip {trip} breaks backhaul precedence at client {client} (a pickup-only client first, or a delivery after one)"
             ),
+            Violation::BadBreak { route, position } => write!(
+                f,
+                "route {route}'s break {position} names a break its vehicle type lacks, repeats one, or lies on no leg of the route"
+            ),
+            Violation::BreakWindow { route, index, start, late } => {
+                write!(f, "route {route} starts break {index} at {start}, after its latest start {late}")
+            }
+            Violation::MissingBreak { route, index } => {
+                write!(f, "route {route} is out at the latest start of break {index} but does not take it")
+            }
         }
     }
 }

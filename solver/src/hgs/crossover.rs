@@ -134,6 +134,6 @@ fn place<const D: usize, const T: usize>(state: &mut State<D, T>, vt: usize, vis
 fn repair_missing<const D: usize, const T: usize>(state: &mut State<D, T>, nb: &Neighbours, rng: &mut Rng) -> i64 {
     let mut missing: Vec<usize> = (0..state.problem.num_clients()).filter(|&c| state.pos[c].0 == UNROUTED).collect();
     rng.shuffle(&mut missing);
-    construct::insert_all(state, nb, &missing);
+    construct::insert_all(state, nb, &missing, false);
     state.penalised_cost()
 }

@@ -171,6 +171,26 @@ pub struct JsonVehicleType {
     /// Most trips per day (more than 1 needs a reload depot).
     #[serde(default = "one")]
     pub max_trips: usize,
+    /// Driver breaks in the order they are taken, e.g. lunch starting between 11:30 and 13:30
+    /// for 45 minutes; a route still out at a break's latest start takes it on the way.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub breaks: Vec<JsonBreak>,
+    /// Route duration in minutes after which overtime is paid (never when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overtime_after_minutes: Option<f64>,
+    /// Extra cost in NT$ per hour of overtime, on top of `cost_per_hour`.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub overtime_cost_per_hour: f64,
+}
+
+/// A driver break: it starts within `window` and lasts `minutes`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JsonBreak {
+    /// When the break may start.
+    pub window: JsonTimeWindow,
+    /// Its length in minutes.
+    pub minutes: f64,
 }
 
 /// A time window in which service may start, `HH:MM` to `HH:MM`, both included.
@@ -223,6 +243,10 @@ pub struct JsonClient {
     /// Skills the serving vehicle must have.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub skills: Vec<String>,
+}
+
+fn is_zero(v: &f64) -> bool {
+    *v == 0.0
 }
 
 fn one() -> usize {

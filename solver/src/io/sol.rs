@@ -51,7 +51,7 @@ pub fn read(text: &str, path: &Path, instance: &Instance) -> Result<SolFile, Rea
                 err(line, format!("route #{number} has no vehicle: the instance has {} vehicles", problem.num_vehicles()))
             })?;
             let start = problem.vehicle_types.get(vehicle_type).map_or(0, |v| v.start_depot);
-            let mut route = Route { vehicle_type, trips: vec![Trip { depot: start, visits: Vec::new() }] };
+            let mut route = Route { vehicle_type, trips: vec![Trip { depot: start, visits: Vec::new() }], breaks: vec![] };
             for token in tokens {
                 let location: usize = token.parse().map_err(|_| err(line, format!("'{token}' is not a location index")))?;
                 if let Some(client) = problem.client_at(location) {
@@ -215,7 +215,7 @@ mod tests {
         let inst = instance();
         let solution = Solution {
             routes: vec![
-                Route { vehicle_type: 0, trips: vec![Trip { depot: 0, visits: vec![0] }, Trip { depot: 0, visits: vec![1] }] },
+                Route { vehicle_type: 0, trips: vec![Trip { depot: 0, visits: vec![0] }, Trip { depot: 0, visits: vec![1] }], breaks: vec![] },
                 Route::single(1, 1, vec![3, 2]),
             ],
             unassigned: vec![],

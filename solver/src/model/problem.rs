@@ -105,6 +105,23 @@ pub struct VehicleType {
     pub reload_depots: Vec<usize>,
     /// Most trips per route (1 when the vehicle cannot reload).
     pub max_trips: usize,
+    /// Driver breaks, in the order they are taken (e.g. lunch): a route that is out at a
+    /// break's latest start takes it on the way (see `search::schedule` for the rules).
+    pub breaks: Vec<Break>,
+    /// Route duration from which overtime is paid ([`UNLIMITED`] when never): the normal
+    /// working time; `max_duration` stays the hard limit.
+    pub overtime_after: Duration,
+    /// Cost per unit of duration above `overtime_after`, on top of `unit_duration_cost`.
+    pub unit_overtime_cost: Cost,
+}
+
+/// A driver break: `duration` long, starting within `window`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Break {
+    /// When the break may start.
+    pub window: TimeWindow,
+    /// How long it lasts.
+    pub duration: Duration,
 }
 
 /// A routing profile: the travel distances and durations of one kind of vehicle.
@@ -374,6 +391,9 @@ fn validate(d: &ProblemData) -> Result<(), ModelError> {
             || vt.unit_duration_cost < 0
             || vt.max_duration < 0
             || vt.max_distance < 0
+            || vt.overtime_after < 0
+            || vt.unit_overtime_cost < 0
+            || vt.breaks.iter().any(|b| b.duration < 0)
         {
             return Err(E::Negative { what: what() });
         }
@@ -387,6 +407,11 @@ fn validate(d: &ProblemData) -> Result<(), ModelError> {
         }
         if vt.shift.early > vt.shift.late {
             return Err(E::BadTimeWindow { what: what() });
+        }
+        for (k, b) in vt.breaks.iter().enumerate() {
+            if b.window.early > b.window.late {
+                return Err(E::BadTimeWindow { what: format!("vehicle type {t} break {k}") });
+            }
         }
         if vt.max_trips == 0 || (vt.max_trips > 1 && vt.reload_depots.is_empty()) {
             return Err(E::BadTrips { what: what() });

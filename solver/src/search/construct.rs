@@ -33,8 +33,16 @@ pub fn best_insertion<const D: usize, const T: usize>(state: &mut State<D, T>, n
     let consider = |state: &State<D, T>, r: usize, p: usize, best: &mut Option<Insertion>| {
         let vt = state.routes[r].vt;
         let now = state.route_cost(r);
-        let delta = state.cost_of(vt, &[Pre(r, p), Client(c), Suf(r, p)]) - now;
-        if best.is_none_or(|b| delta < b.0) {
+        // Segments bound the cost from below; the exact schedule decides (see `schedule`).
+        let beats = |state: &State<D, T>, parts: &[Part], best: &Option<Insertion>| {
+            let delta = state.cost_of(vt, parts) - now;
+            if best.is_some_and(|b| delta >= b.0) {
+                return None;
+            }
+            let delta = if state.exact_possible { state.exact_cost_of(vt, parts) - now } else { delta };
+            best.is_none_or(|b| delta < b.0).then_some(delta)
+        };
+        if let Some(delta) = beats(state, &[Pre(r, p), Client(c), Suf(r, p)], best) {
             *best = Some((delta, r, p, None));
         }
         let t = &state.problem.vehicle_types[vt];
@@ -43,8 +51,7 @@ pub fn best_insertion<const D: usize, const T: usize>(state: &mut State<D, T>, n
                 let node = state.reload_node(d);
                 for before in [true, false] {
                     let (parts, k) = inserted_parts(r, p, c, Some((node, before)));
-                    let delta = state.cost_of(vt, &parts[..k]) - now;
-                    if best.is_none_or(|b| delta < b.0) {
+                    if let Some(delta) = beats(state, &parts[..k], best) {
                         *best = Some((delta, r, p, Some((node, before))));
                     }
                 }
@@ -79,15 +86,15 @@ pub fn best_insertion<const D: usize, const T: usize>(state: &mut State<D, T>, n
 }
 
 /// Inserts `clients` one by one at their cheapest positions. Optional clients are inserted only
-/// where their prize pays for the detour.
-pub fn insert_all<const D: usize, const T: usize>(state: &mut State<D, T>, nb: &Neighbours, clients: &[usize]) {
+/// where their prize pays for the detour, or, when `open_routes`, where they open a route.
+pub fn insert_all<const D: usize, const T: usize>(state: &mut State<D, T>, nb: &Neighbours, clients: &[usize], open_routes: bool) {
     for &c in clients {
         if state.pos[c].0 != UNROUTED {
             continue;
         }
         if let Some(ins) = best_insertion(state, nb, c) {
             let cl = &state.problem.clients[c];
-            if cl.required || ins.0 < cl.prize {
+            if cl.required || ins.0 < cl.prize || (open_routes && state.routes[ins.1].visits.is_empty()) {
                 apply_insertion(state, c, ins);
             }
         }
@@ -104,9 +111,11 @@ pub fn apply_insertion<const D: usize, const T: usize>(state: &mut State<D, T>, 
 pub fn initial<const D: usize, const T: usize>(state: &mut State<D, T>, nb: &Neighbours, rng: &mut Rng) {
     let mut order: Vec<usize> = (0..state.problem.num_clients()).collect();
     rng.shuffle(&mut order);
-    // Required clients first, so that optional ones compete for the remaining room.
+    // Required clients first, so that optional ones compete for the remaining room. An
+    // optional client may open a route although its prize alone rarely pays for one: a route
+    // of several often pays, and the local search drops the clients whose prize does not.
     order.sort_by_key(|&c| !state.problem.clients[c].required);
-    insert_all(state, nb, &order);
+    insert_all(state, nb, &order, true);
 }
 
 #[cfg(test)]

@@ -173,14 +173,16 @@ impl<'p, const D: usize, const T: usize> Walk<'p, D, T> {
                 let depot = problem.depots[problem.vehicle_types[0].start_depot].location;
                 removed.sort_by_key(|&c| std::cmp::Reverse(problem.distance(0, depot, problem.clients[c].location)));
             }
-            construct::insert_all(state, nb, &removed);
+            construct::insert_all(state, nb, &removed, false);
             local_search::run(state, nb, rng, &stop);
 
             let (l, t) = state.feasibility_parts();
             self.load_ok += l as u32;
             self.time_ok += t as u32;
             self.window += 1;
-            if !state.is_feasible() && rng.below(2) == 0 {
+            // Repair every other infeasible result, and every one once a third of the run has
+            // passed without any feasible solution (tight fleets, as in HVRP).
+            if !state.is_feasible() && (rng.below(2) == 0 || (!self.best_feasible && env.progress(self.iterations) > 0.3)) {
                 repair_if_infeasible(state, nb, rng, &stop);
             }
 

@@ -8,6 +8,7 @@
 use super::neighbours::Neighbours;
 use super::rng::Rng;
 use super::state::{Part, State, UNROUTED};
+use crate::model::Skills;
 use Part::*;
 
 /// What stops a local search early (a deadline, a cancellation).
@@ -78,6 +79,10 @@ pub fn run<const D: usize, const T: usize>(state: &mut State<D, T>, nb: &Neighbo
                 moves += 1;
                 continue;
             }
+            if state.problem.vehicle_types.len() > 1 && try_route_types(state, nb) {
+                moves += 1;
+                continue;
+            }
             if state.use_swap_star && super::swap_star::run(state) {
                 moves += 1;
                 continue;
@@ -92,6 +97,14 @@ fn improve<const D: usize, const T: usize>(state: &mut State<D, T>, changes: &[(
     let mut delta = 0;
     for (r, parts) in changes {
         delta += state.cost_of(state.routes[*r].vt, parts) - state.route_cost(*r);
+    }
+    if delta < 0 && state.exact_possible {
+        // Segments bound routes with breaks or several windows from below: judge the few
+        // candidates that pass the bound by their exact schedules.
+        delta = 0;
+        for (r, parts) in changes {
+            delta += state.exact_cost_of(state.routes[*r].vt, parts) - state.route_cost(*r);
+        }
     }
     if delta < 0 {
         state.apply(changes);
@@ -345,7 +358,7 @@ fn try_empty_route<const D: usize, const T: usize>(state: &mut State<D, T>, u: u
 fn try_remove_optional<const D: usize, const T: usize>(state: &mut State<D, T>, u: usize) -> bool {
     let (r, i) = (state.pos[u].0 as usize, state.pos[u].1 as usize);
     let parts = [Pre(r, i), Suf(r, i + 1)];
-    let delta = state.cost_of(state.routes[r].vt, &parts) - state.route_cost(r) + state.problem.clients[u].prize;
+    let delta = state.exact_cost_of(state.routes[r].vt, &parts) - state.route_cost(r) + state.problem.clients[u].prize;
     if delta < 0 {
         state.apply(&[(r, &parts)]);
         true
@@ -425,7 +438,7 @@ fn try_reloads<const D: usize, const T: usize>(state: &mut State<D, T>) -> bool 
         let mut best: Option<(i64, usize, Option<usize>)> = None;
         for k in 0..n {
             if !state.is_client(state.routes[r].visits[k]) {
-                let cost = state.cost_of(t, &[Pre(r, k), Suf(r, k + 1)]);
+                let cost = state.exact_cost_of(t, &[Pre(r, k), Suf(r, k + 1)]);
                 if cost < now && best.is_none_or(|b| cost < b.0) {
                     best = Some((cost, k, None));
                 }
@@ -435,7 +448,7 @@ fn try_reloads<const D: usize, const T: usize>(state: &mut State<D, T>) -> bool 
             for di in 0..state.problem.vehicle_types[t].reload_depots.len() {
                 let node = state.reload_node(state.problem.vehicle_types[t].reload_depots[di]) as usize;
                 for k in 1..n {
-                    let cost = state.cost_of(t, &[Pre(r, k), Client(node), Suf(r, k)]);
+                    let cost = state.exact_cost_of(t, &[Pre(r, k), Client(node), Suf(r, k)]);
                     if cost < now && best.is_none_or(|b| cost < b.0) {
                         best = Some((cost, k, Some(node)));
                     }
@@ -448,6 +461,95 @@ fn try_reloads<const D: usize, const T: usize>(state: &mut State<D, T>) -> bool 
             None => continue,
         }
         changed = true;
+    }
+    changed
+}
+
+/// Route moves on vehicle types (a heterogeneous fleet): hands a route's visits to an empty
+/// vehicle of another type, swaps the visits of two routes of different types, or merges a
+/// route with one that starts near its end into an empty vehicle, where that improves. Node
+/// moves alone rarely change a route's type: it takes emptying one route and filling another
+/// client by client. Returns whether any route changed.
+fn try_route_types<const D: usize, const T: usize>(state: &mut State<D, T>, nb: &Neighbours) -> bool {
+    let types = state.problem.vehicle_types.len();
+    let mut changed = false;
+    for r in 0..state.routes.len() {
+        let n = state.routes[r].visits.len();
+        if n == 0 {
+            continue;
+        }
+        let (t, skills, now) = (state.routes[r].vt, state.routes[r].prefix_skills[n - 1], state.route_cost(r));
+        let mut best: Option<(i64, usize)> = None;
+        for other in 0..types {
+            if other == t || !state.covers(other, skills) || state.cost_of(other, &[Pre(r, n)]) >= best.map_or(now, |b| b.0) {
+                continue;
+            }
+            let Some(e) = state.empty_route(other) else { continue };
+            let cost = state.exact_cost_of(other, &[Pre(r, n)]);
+            if cost < best.map_or(now, |b| b.0) {
+                best = Some((cost, e));
+            }
+        }
+        if let Some((_, e)) = best {
+            state.apply(&[(e, &[Pre(r, n)]), (r, &[])]);
+            changed = true;
+        }
+    }
+    let used: Vec<usize> = (0..state.routes.len()).filter(|&r| !state.routes[r].visits.is_empty()).collect();
+    for (k, &r1) in used.iter().enumerate() {
+        for &r2 in &used[k + 1..] {
+            let (t1, t2) = (state.routes[r1].vt, state.routes[r2].vt);
+            let (n1, n2) = (state.routes[r1].visits.len(), state.routes[r2].visits.len());
+            if t1 == t2 || n1 == 0 || n2 == 0 {
+                continue;
+            }
+            if !state.covers(t2, state.routes[r1].prefix_skills[n1 - 1]) || !state.covers(t1, state.routes[r2].prefix_skills[n2 - 1]) {
+                continue;
+            }
+            let now = state.route_cost(r1) + state.route_cost(r2);
+            if state.cost_of(t2, &[Pre(r1, n1)]) + state.cost_of(t1, &[Pre(r2, n2)]) >= now {
+                continue;
+            }
+            if state.exact_cost_of(t2, &[Pre(r1, n1)]) + state.exact_cost_of(t1, &[Pre(r2, n2)]) < now {
+                state.apply(&[(r1, &[Pre(r2, n2)]), (r2, &[Pre(r1, n1)])]);
+                changed = true;
+            }
+        }
+    }
+    for r1 in 0..state.routes.len() {
+        let n1 = state.routes[r1].visits.len();
+        let Some(&last) = state.routes[r1].visits.last() else { continue };
+        if !state.is_client(last) {
+            continue;
+        }
+        for k in 0..nb.of(last as usize).len().min(5) {
+            let v = nb.of(last as usize)[k] as usize;
+            let (r2, j) = state.pos[v];
+            if r2 == UNROUTED || r2 as usize == r1 || j != 0 {
+                continue;
+            }
+            let r2 = r2 as usize;
+            let n2 = state.routes[r2].visits.len();
+            let skills = Skills(state.routes[r1].prefix_skills[n1 - 1].0 | state.routes[r2].prefix_skills[n2 - 1].0);
+            let now = state.route_cost(r1) + state.route_cost(r2);
+            let parts = [Pre(r1, n1), Pre(r2, n2)];
+            let mut merged = false;
+            for t in 0..types {
+                if !state.covers(t, skills) || state.cost_of(t, &parts) >= now {
+                    continue;
+                }
+                let Some(e) = state.empty_route(t) else { continue };
+                if state.exact_cost_of(t, &parts) < now {
+                    state.apply(&[(e, &parts), (r1, &[]), (r2, &[])]);
+                    merged = true;
+                    break;
+                }
+            }
+            if merged {
+                changed = true;
+                break;
+            }
+        }
     }
     changed
 }

@@ -13,6 +13,7 @@ pub mod partition;
 pub mod pool;
 pub mod repair;
 pub mod rng;
+pub mod schedule;
 pub mod segment;
 pub mod state;
 pub mod swap_star;

@@ -114,7 +114,7 @@ mod tests {
     use crate::test_support::tiny_problem_data;
 
     fn all_on_one_route() -> Solution {
-        Solution { routes: vec![Route { vehicle_type: 0, trips: vec![Trip { depot: 0, visits: vec![0, 1, 2] }] }], unassigned: vec![] }
+        Solution { routes: vec![Route { vehicle_type: 0, trips: vec![Trip { depot: 0, visits: vec![0, 1, 2] }], breaks: vec![] }], unassigned: vec![] }
     }
 
     #[test]

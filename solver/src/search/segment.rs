@@ -136,6 +136,9 @@ pub struct Seg<const D: usize, const T: usize> {
     pub precedence: u32,
     /// The trips after the head (only when `T` is 1).
     pub trips: [TripSeg<D>; T],
+    /// Whether a client inside has several time windows (summarised by their hull, so the
+    /// timing is a bound: see `schedule`).
+    pub multi_window: bool,
 }
 
 /// What a segment with reloads knows beyond its head.
@@ -189,6 +192,7 @@ impl<const D: usize, const T: usize> Seg<D, T> {
             last_kind: kind,
             precedence: 0,
             trips: [TripSeg::NONE; T],
+            multi_window: cl.time_windows.len() > 1,
         }
     }
 
@@ -208,6 +212,7 @@ impl<const D: usize, const T: usize> Seg<D, T> {
             last_kind: kind::RELOAD,
             precedence: 0,
             trips: [TripSeg { reloads: 1, reload_mask: 1u64 << d.min(63), last_reload: d as u32, ..TripSeg::NONE }; T],
+            multi_window: false,
         }
     }
 }
@@ -317,6 +322,7 @@ impl<'a, const D: usize, const T: usize> TypeCtx<'a, D, T> {
             last_kind: b.last_kind,
             precedence: a.precedence + b.precedence + breach,
             trips: a.trips,
+            multi_window: a.multi_window || b.multi_window,
         };
         let (Some(x), Some(y)) = (a.trips.first(), b.trips.first()) else {
             // Single-trip problems.
@@ -416,7 +422,7 @@ impl<'a, const D: usize, const T: usize> TypeCtx<'a, D, T> {
         let duration = time.duration;
         let max_duration = if vt.max_duration >= UNLIMITED { i64::MAX } else { vt.max_duration };
         RouteEval {
-            cost: vt.fixed_cost + vt.unit_distance_cost * distance + vt.unit_duration_cost * duration,
+            cost: route_cost(vt, distance, duration),
             distance,
             duration,
             load_excess,
@@ -424,6 +430,12 @@ impl<'a, const D: usize, const T: usize> TypeCtx<'a, D, T> {
             distance_excess: (distance - vt.max_distance).max(0),
         }
     }
+}
+
+/// Fixed, distance, duration and overtime cost of a route of type `vt`.
+#[inline]
+pub fn route_cost(vt: &crate::model::VehicleType, distance: i64, duration: i64) -> i64 {
+    vt.fixed_cost + vt.unit_distance_cost * distance + vt.unit_duration_cost * duration + vt.unit_overtime_cost * (duration - vt.overtime_after).max(0)
 }
 
 /// The depots a vehicle type may reload at, as in [`Seg::reload_mask`]; bit 63 stands for all

@@ -1,9 +1,10 @@
 //! The mutable search state: one route per available vehicle (most of them empty), with cached
 //! prefix and suffix segments so that a move is evaluated by joining a handful of segments.
 
-use super::segment::{Penalties, RouteEval, Seg, TypeCtx};
+use super::schedule;
+use super::segment::{route_cost, Penalties, RouteEval, Seg, TypeCtx};
 use crate::model::{Problem, Skills};
-use crate::solution::{Route, Solution, Trip, Unassigned, UnassignedReason};
+use crate::solution::{BreakStop, Route, Solution, Trip, Unassigned, UnassignedReason};
 
 /// Marks a client that is in no route.
 pub const UNROUTED: u32 = u32::MAX;
@@ -72,6 +73,8 @@ pub struct State<'p, const D: usize, const T: usize> {
     pub use_swap_star: bool,
     /// Whether some vehicle type may reload (routes then hold reload nodes).
     pub multi_trip: bool,
+    /// Whether some route may need an exact schedule (see [`State::needs_exact`]).
+    pub exact_possible: bool,
 }
 
 impl<'p, const D: usize, const T: usize> State<'p, D, T> {
@@ -107,8 +110,9 @@ impl<'p, const D: usize, const T: usize> State<'p, D, T> {
             empty_hint: vec![0; problem.vehicle_types.len()],
             swap_star_tested: Vec::new(),
             // SWAP*'s insertion estimates know nothing of trips.
-            use_swap_star: !has_binding_windows(problem) && !is_multi_trip(problem),
+            use_swap_star: !has_binding_windows(problem) && !is_multi_trip(problem) && !has_breaks(problem),
             multi_trip: is_multi_trip(problem),
+            exact_possible: has_breaks(problem) || problem.clients.iter().any(|c| c.time_windows.len() > 1),
         }
     }
 
@@ -216,6 +220,10 @@ impl<'p, const D: usize, const T: usize> State<'p, D, T> {
             route.suffix_skills[i] = skills;
         }
         route.eval = ctx.evaluate(route.prefix.last());
+        let needs_exact = route.prefix.last().is_some_and(|s| s.multi_window || !self.problem.vehicle_types[route.vt].breaks.is_empty());
+        if self.exact_possible && needs_exact {
+            route.eval = exact_eval(self.problem, route.vt, &route.visits, route.eval);
+        }
         route.modified_at = self.step;
     }
 
@@ -265,18 +273,44 @@ impl<'p, const D: usize, const T: usize> State<'p, D, T> {
         acc
     }
 
-    /// Penalised cost of a candidate route of type `vt` made of `parts`.
+    /// Penalised cost of a candidate route of type `vt` made of `parts`, by its segments: exact
+    /// unless [`State::needs_exact`] says the route needs a schedule, when it is a lower bound
+    /// of [`State::exact_cost_of`].
     #[inline]
     pub fn cost_of(&self, vt: usize, parts: &[Part]) -> i64 {
         let seg = self.join(vt, parts);
         self.ctx(vt).evaluate(seg.as_ref()).penalised(&self.penalties)
     }
 
+    /// Penalised cost of a candidate route of type `vt` made of `parts`, with an exact
+    /// schedule where segments only bound it.
+    pub fn exact_cost_of(&self, vt: usize, parts: &[Part]) -> i64 {
+        let seg = self.join(vt, parts);
+        let eval = self.ctx(vt).evaluate(seg.as_ref());
+        if self.exact_possible && self.needs_exact(vt, seg.as_ref()) {
+            exact_eval(self.problem, vt, &self.visits_of(parts), eval).penalised(&self.penalties)
+        } else {
+            eval.penalised(&self.penalties)
+        }
+    }
+
+    /// Whether a route of type `vt` summarised by `seg` needs an exact schedule: its type has
+    /// driver breaks, or it visits a client with several time windows.
+    #[inline]
+    pub fn needs_exact(&self, vt: usize, seg: Option<&Seg<D, T>>) -> bool {
+        seg.is_some_and(|s| s.multi_window || !self.problem.vehicle_types[vt].breaks.is_empty())
+    }
+
     /// Evaluation of the route of type `vt` visiting `visits` in order.
     pub fn evaluate_visits(&self, vt: usize, visits: &[u32]) -> RouteEval {
         let ctx = self.ctx(vt);
         let seg = visits.iter().map(|&c| self.client_seg[c as usize]).reduce(|a, b| ctx.join(&a, &b));
-        ctx.evaluate(seg.as_ref())
+        let eval = ctx.evaluate(seg.as_ref());
+        if self.exact_possible && self.needs_exact(vt, seg.as_ref()) {
+            exact_eval(self.problem, vt, visits, eval)
+        } else {
+            eval
+        }
     }
 
     /// Penalised cost of route `r` as it is.
@@ -428,6 +462,24 @@ pub fn has_binding_windows(p: &Problem) -> bool {
     p.clients.iter().any(|c| c.time_windows.len() > 1 || c.early() > early || c.late() < late)
 }
 
+/// Whether some vehicle type has driver breaks.
+pub fn has_breaks(p: &Problem) -> bool {
+    p.vehicle_types.iter().any(|v| !v.breaks.is_empty())
+}
+
+/// `bound` (the segments' evaluation of route `visits` of type `t`) with the timing of an exact
+/// schedule: breaks placed, several windows respected (see [`super::schedule`]).
+pub fn exact_eval(p: &Problem, t: usize, visits: &[u32], bound: RouteEval) -> RouteEval {
+    let (_, timing) = schedule::place_breaks(p, t, visits);
+    let vt = &p.vehicle_types[t];
+    RouteEval {
+        cost: route_cost(vt, bound.distance, timing.duration),
+        duration: timing.duration,
+        time_warp: timing.time_warp,
+        ..bound
+    }
+}
+
 /// Whether some vehicle type may make more than one trip.
 pub fn is_multi_trip(p: &Problem) -> bool {
     p.vehicle_types.iter().any(|v| v.max_trips > 1 && !v.reload_depots.is_empty())
@@ -451,7 +503,13 @@ pub fn solution_from_routes(p: &Problem, routes: &[(usize, Vec<u32>)]) -> Soluti
         .map(|(vt, v)| {
             // Reload nodes start new trips; empty trips (a reload first, last or twice) vanish.
             let mut route = Route::single(*vt, p.vehicle_types[*vt].start_depot, Vec::new());
-            for &c in v {
+            let placed = if p.vehicle_types[*vt].breaks.is_empty() { Vec::new() } else { schedule::place_breaks(p, *vt, v).0 };
+            let mut placed = placed.into_iter().peekable();
+            for (i, &c) in v.iter().enumerate() {
+                while let Some((_, index)) = placed.next_if(|&(pos, _)| pos == i) {
+                    let trip = route.trips.len() - 1;
+                    route.breaks.push(BreakStop { index, trip, after: route.trips[trip].visits.len() });
+                }
                 match (c as usize).checked_sub(n) {
                     None => route.trips.last_mut().expect("a route has a trip").visits.push(c as usize),
                     Some(d) => {
@@ -466,6 +524,10 @@ pub fn solution_from_routes(p: &Problem, routes: &[(usize, Vec<u32>)]) -> Soluti
             }
             if route.trips.len() > 1 && route.trips.last().is_some_and(|t| t.visits.is_empty()) {
                 route.trips.pop();
+            }
+            for (_, index) in placed {
+                let trip = route.trips.len() - 1;
+                route.breaks.push(BreakStop { index, trip, after: route.trips[trip].visits.len() });
             }
             route
         })

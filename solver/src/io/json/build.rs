@@ -5,7 +5,7 @@
 use super::units::{check_amount, check_date, check_range, haversine_m, parse_clock, scaled, DAY_SECONDS};
 use super::{Amounts, JsonError, JsonProblem, JsonProfile, COST_SCALE};
 use crate::error::ModelError;
-use crate::model::{Client, Depot, Load, Location, Matrix, Problem, ProblemData, Profile, Skills, TimeWindow, VehicleType, UNLIMITED};
+use crate::model::{Break, Client, Depot, Load, Location, Matrix, Problem, ProblemData, Profile, Skills, TimeWindow, VehicleType, UNLIMITED};
 use std::collections::HashMap;
 
 /// Most locations (depots + clients) a document may have: each matrix holds their square.
@@ -147,6 +147,20 @@ pub fn build(doc: &JsonProblem) -> Result<Problem, JsonError> {
             skills: skills_of(&vt.skills, &path)?,
             reload_depots,
             max_trips: vt.max_trips,
+            breaks: vt
+                .breaks
+                .iter()
+                .enumerate()
+                .map(|(k, b)| {
+                    let at = format!("{path}.breaks[{k}]");
+                    Ok(Break {
+                        window: window(&b.window.start, &b.window.end, &format!("{at}.window.start"), &format!("{at}.window.end"))?,
+                        duration: scaled(b.minutes, 60.0, MAX_MINUTES, &format!("{at}.minutes"))?,
+                    })
+                })
+                .collect::<Result<Vec<_>, JsonError>>()?,
+            overtime_after: limit(vt.overtime_after_minutes, 60.0, MAX_MINUTES, "overtime_after_minutes")?,
+            unit_overtime_cost: scaled(vt.overtime_cost_per_hour, COST_SCALE as f64 / 3600.0, MAX_PER_HOUR, &field("overtime_cost_per_hour"))?,
         });
     }
 

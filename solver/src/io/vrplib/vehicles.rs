@@ -217,6 +217,9 @@ pub(super) fn read(doc: &Document<'_>, nums: Numbers<'_>, nodes: &Nodes, r: Roun
             skills: Skills::NONE,
             reload_depots: a.reload_depots,
             max_trips,
+            breaks: Vec::new(),
+            overtime_after: UNLIMITED,
+            unit_overtime_cost: 0,
         });
     }
     Ok(fleet)

@@ -1,0 +1,144 @@
+//! Property tests of the constraints that segments only bound and the search times exactly:
+//! driver breaks, clients with several time windows, and overtime. On random instances every
+//! solution the solver returns is accepted by the independent checker at the search's cost, and
+//! breaking one of these rules in a returned solution is reported by the checker with its code.
+
+use proptest::prelude::*;
+use solver::check::{check, Violation};
+use solver::io::rounding::{euclidean_matrix, Rounding};
+use solver::model::*;
+use solver::search::{solve, Environment};
+use std::time::Duration;
+
+/// A random instance, feasible by construction (every client alone on its own route keeps its
+/// first window, and there are as many vehicles as clients), where vehicles of the first type
+/// take a break of 20 to 60 starting between 150 and 300 (every route out past 300 needs it),
+/// some clients have a second window, and routes longer than 250 pay overtime.
+fn instance(seed: u64, n: usize, two_windows: bool, overtime: bool) -> Problem {
+    let mut x = seed;
+    let mut next = |m: u64| {
+        x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (x >> 33) % m.max(1)
+    };
+    let mut locations = vec![Location { x: 50.0, y: 50.0 }];
+    for _ in 0..n {
+        locations.push(Location { x: next(100) as f64, y: next(100) as f64 });
+    }
+    let m = euclidean_matrix(&locations, Rounding::Round).unwrap();
+    let clients = (0..n)
+        .map(|i| {
+            let reach = m.get(0, i + 1);
+            let e = reach + next(200) as i64;
+            let l = e + 20 + next(100) as i64;
+            let mut time_windows = vec![TimeWindow::new(e, l)];
+            if two_windows && next(2) == 0 {
+                let e2 = l + 50 + next(200) as i64;
+                time_windows.push(TimeWindow::new(e2, e2 + 20 + next(100) as i64));
+            }
+            Client {
+                name: format!("c{i}"),
+                location: i + 1,
+                delivery: vec![1 + next(5) as i64],
+                pickup: vec![0],
+                service_duration: next(15) as i64,
+                time_windows,
+                release_time: 0,
+                required: next(6) != 0,
+                prize: 10 + next(100) as i64,
+                skills: Skills::NONE,
+            }
+        })
+        .collect();
+    let vt = |name: &str, breaks: Vec<Break>| VehicleType {
+        name: name.into(),
+        count: n,
+        capacity: vec![15],
+        start_depot: 0,
+        end_depot: 0,
+        shift: TimeWindow::new(0, 1500),
+        max_duration: UNLIMITED,
+        max_distance: UNLIMITED,
+        fixed_cost: 5,
+        unit_distance_cost: 1,
+        unit_duration_cost: (seed % 2) as i64,
+        profile: 0,
+        skills: Skills::NONE,
+        reload_depots: vec![],
+        max_trips: 1,
+        breaks,
+        overtime_after: if overtime { 250 } else { UNLIMITED },
+        unit_overtime_cost: if overtime { 2 } else { 0 },
+    };
+    let lunch = Break { window: TimeWindow::new(150, 300), duration: 20 + next(40) as i64 };
+    let data = ProblemData {
+        name: format!("breaks-{seed}"),
+        locations,
+        depots: vec![Depot { name: "depot".into(), location: 0, time_window: TimeWindow::new(0, 1500), reload_duration: 0 }],
+        clients,
+        vehicle_types: vec![vt("with lunch", vec![lunch]), vt("without", vec![])],
+        profiles: vec![Profile { name: "car".into(), distance: m.clone(), duration: m }],
+        dimensions: 1,
+        skill_names: vec![],
+        backhaul_precedence: false,
+    };
+    Problem::new(data).expect("random instance is valid")
+}
+
+fn env(seed: u64, iterations: u64) -> Environment {
+    Environment { seed, max_iterations: Some(iterations), time_limit: Some(Duration::from_secs(30)), ..Environment::default() }
+}
+
+fn config(cases: u32) -> ProptestConfig {
+    ProptestConfig { cases, rng_seed: proptest::test_runner::RngSeed::Fixed(0x4252_4B53), ..ProptestConfig::default() }
+}
+
+proptest! {
+    #![proptest_config(config(40))]
+
+    #[test]
+    fn checker_accepts_every_solution_with_breaks_windows_and_overtime(seed in 0u64..10_000, n in 1usize..22,
+                                                                       two_windows: bool, overtime: bool) {
+        let p = instance(seed, n, two_windows, overtime);
+        let out = solve(&p, &env(seed, 40));
+        let report = check(&p, &out.solution);
+        prop_assert!(report.is_feasible(), "violations: {:?}", report.violations);
+        prop_assert!(out.feasible);
+        prop_assert_eq!(report.cost.total, out.cost, "search and checker disagree on the cost");
+        for u in &out.solution.unassigned {
+            prop_assert!(!p.clients[u.client].required, "required client {} left out", u.client);
+        }
+    }
+
+    #[test]
+    fn dropping_a_needed_break_is_reported_as_missing(seed in 0u64..10_000, n in 8usize..22) {
+        let p = instance(seed, n, false, false);
+        let out = solve(&p, &env(seed, 20));
+        let mut broken = out.solution.clone();
+        let Some(r) = broken.routes.iter().position(|r| !r.breaks.is_empty()) else { return Ok(()) };
+        broken.routes[r].breaks.clear();
+        prop_assert_eq!(check(&p, &broken).violations, vec![Violation::MissingBreak { route: r, index: 0 }]);
+    }
+}
+
+/// Routes that need the break take it, inside its window, and routes that do not need it skip it.
+#[test]
+fn every_route_out_at_the_latest_break_start_takes_the_break_in_its_window() {
+    // Only the vehicles with a lunch break: given the choice, the search uses those without.
+    let mut data = instance(11, 21, true, true).data().clone();
+    data.vehicle_types.truncate(1);
+    let p = Problem::new(data).unwrap();
+    let out = solve(&p, &env(11, 200));
+    let report = check(&p, &out.solution);
+    assert!(report.is_feasible(), "{:?}", report.violations);
+    let lunch = p.vehicle_types[0].breaks[0];
+    let mut taken = 0;
+    for (route, rep) in out.solution.routes.iter().zip(&report.routes) {
+        let needs = route.vehicle_type == 0 && rep.start <= lunch.window.late && rep.end > lunch.window.late;
+        assert_eq!(route.breaks.len(), needs as usize, "{route:?} {rep:?}");
+        for &start in &rep.breaks {
+            assert!(lunch.window.early <= start && start <= lunch.window.late, "break at {start}");
+            taken += 1;
+        }
+    }
+    assert!(taken > 0, "no route took the break: {:?}", report.routes);
+}
