@@ -24,7 +24,7 @@ use std::time::Duration;
 
 pub use customers::CustomerFilter;
 pub use orders::OrderFilter;
-pub use plans::{ClaimedJob, JobEnd};
+pub use plans::{ClaimedJob, JobEnd, QueueDepth};
 pub use users::{Credentials, NewRefreshToken, Rotation};
 
 /// Errors of the store.
