@@ -363,6 +363,7 @@ fn zh_resource(resource: &str) -> &'static str {
         "plan" => "排程",
         "solver input" => "求解資料",
         "user" => "使用者",
+        "assignment" => "派車紀錄",
         _ => "路徑",
     }
 }

@@ -6,6 +6,7 @@
 //! parameters, and both support `RETURNING`. The `with_pool!` macro expands a query once per
 //! backend so each arm is type-checked against its own driver.
 
+pub mod assignments;
 pub mod customers;
 pub mod depots;
 pub mod drivers;
