@@ -154,7 +154,7 @@ pub struct Matrices {
 }
 
 /// Where a plan's travel numbers came from, shown with the plan.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TravelSource {
     /// The routing profile (`truck`, `motorcycle`).
     pub profile: String,

@@ -44,6 +44,10 @@ async fn orders_record_their_history_and_refuse_moves_their_lifecycle_forbids(ap
     let (_, _, list) = app.get(&format!("/v1/orders?date={DAY}&status=received&customer_id={customer_id}")).await;
     assert_eq!((list["total"].as_i64(), list["items"][0]["id"].as_i64()), (Some(1), Some(id)));
     assert_eq!(app.get("/v1/orders?priority=normal").await.2["total"], 1);
+    let (_, _, past) = app.get("/v1/orders?limit=1&offset=100").await;
+    assert_eq!((past["total"].as_i64(), past["items"].as_array().map(Vec::len)), (Some(2), Some(0)), "a page past the end still counts");
+    let (_, _, page) = app.get("/v1/orders?limit=1&offset=1").await;
+    assert_eq!((page["total"].as_i64(), page["items"].as_array().map(Vec::len)), (Some(2), Some(1)), "{page}");
     let (status, _, bad) = app.get("/v1/orders?date=3%2F2&status=lost&customer_id=x").await;
     assert_eq!(status, 422);
     assert_eq!(fields(&bad).into_iter().map(|f| f.0).collect::<Vec<_>>(), ["date", "status", "customer_id"]);

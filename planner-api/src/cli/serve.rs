@@ -137,6 +137,10 @@ pub fn serve(a: ServeArgs) -> anyhow::Result<ExitCode> {
         tracing::info!(%addr, database = %redacted(&url), backend = store.backend(), workers = planner.config().workers, "listening");
         let state = AppState { planner: planner.clone(), ..AppState::new(store.clone(), auth) };
         planner.attach_metrics(state.metrics.clone());
+        // `/readyz` wants at least one live worker, unless this is a serve-only replica.
+        for (name, probe) in pool.probes() {
+            state.health.register_worker(name, probe);
+        }
         let stopping = async move {
             shutdown_signal().await;
             // End event streams, which would otherwise hold the graceful shutdown open.

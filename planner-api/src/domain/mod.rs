@@ -2,6 +2,7 @@
 //! rules their fields must satisfy. Validation returns every failing field at once, each named by
 //! its JSON path, so the API can report them together.
 
+pub mod assignment;
 pub mod customer;
 pub mod depot;
 pub mod driver;
@@ -12,11 +13,12 @@ pub mod validation;
 pub mod vehicle;
 pub mod vehicle_type;
 
+pub use assignment::{Assignment, AssignmentInput};
 pub use customer::{AccessRestriction, Customer, CustomerInput, NewCustomer, PaymentMethod, TimeWindow, UsualCylinder};
 pub use depot::{Depot, DepotInput, NewDepot};
 pub use driver::{Driver, DriverInput, NewDriver};
 pub use order::{NewOrder, Order, OrderEvent, OrderInput, OrderStatus, Priority, StatusChange, StatusChangeInput, TimePreference};
-pub use plan::{JobStatus, PlanJob, PlanOptions, PlanRequest, PlanRequestInput, PlanResult, ProgressPoint};
+pub use plan::{DriverRoutes, JobStatus, PlanJob, PlanOptions, PlanRequest, PlanRequestInput, PlanResult, ProgressPoint};
 pub use user::{NewUser, Role, User, UserInput, UserUpdate, UserUpdateInput};
 pub use validation::{FieldError, FieldProblem, Lang};
 pub use vehicle::{NewVehicle, Vehicle, VehicleInput};

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 pub const MAX_ORDER_LINES: usize = 7;
 
 /// Where an order is in its lifecycle.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum OrderStatus {
     /// Taken, not yet in a plan.
@@ -81,7 +81,7 @@ impl OrderStatus {
 }
 
 /// When in the day the customer prefers the delivery, without a precise window.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum TimePreference {
     /// 08:00–12:00.
@@ -121,7 +121,7 @@ impl TimePreference {
 }
 
 /// How urgent an order is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Priority {
     /// A planned or ordinary delivery.
@@ -152,7 +152,7 @@ impl Priority {
 }
 
 /// An order as sent by clients, before validation.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
 pub struct OrderInput {
     /// Id of the customer.
     #[serde(default)]
@@ -181,7 +181,7 @@ pub struct OrderInput {
 }
 
 /// A validated order, ready to be stored (the store checks that the customer exists).
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct NewOrder {
     /// Id of the customer.
     pub customer_id: i64,
@@ -200,7 +200,7 @@ pub struct NewOrder {
 }
 
 /// A stored order.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Order {
     /// Identifier assigned by the store.
     pub id: i64,
@@ -218,7 +218,7 @@ pub struct Order {
 }
 
 /// One change of an order's status.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct OrderEvent {
     /// Status before (`null` for the creation).
     pub from_status: Option<OrderStatus>,
@@ -235,7 +235,7 @@ pub struct OrderEvent {
 }
 
 /// A status change as sent by clients: `{"status": "dispatched", "changed_by": "陳調度"}`.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
 pub struct StatusChangeInput {
     /// The new status.
     #[serde(default)]

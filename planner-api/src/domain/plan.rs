@@ -14,7 +14,7 @@ pub const DEFAULT_TIME_LIMIT_S: f64 = 10.0;
 pub const MAX_DEPOTS: usize = 50;
 
 /// Options of a plan as sent by clients; every field has a default.
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, utoipa::ToSchema)]
 pub struct PlanOptionsInput {
     /// Search time in seconds.
     #[serde(default)]
@@ -49,7 +49,7 @@ pub struct PlanOptionsInput {
 }
 
 /// A plan request as sent by clients.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
 pub struct PlanRequestInput {
     /// The delivery day, `YYYY-MM-DD`.
     #[serde(default)]
@@ -63,7 +63,7 @@ pub struct PlanRequestInput {
 }
 
 /// Validated options, with defaults filled in.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PlanOptions {
     /// Search time in seconds.
     pub time_limit_s: f64,
@@ -184,7 +184,7 @@ impl PlanRequestInput {
 }
 
 /// Where a planning job is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum JobStatus {
     /// Waiting for a worker.
@@ -230,7 +230,7 @@ impl JobStatus {
 }
 
 /// One progress report of a running search: the best cost found so far.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ProgressPoint {
     /// Seconds since the search started.
     pub elapsed_s: f64,
@@ -243,7 +243,7 @@ pub struct ProgressPoint {
 }
 
 /// One stop of a route.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PlannedStop {
     /// The order delivered.
     pub order_id: i64,
@@ -264,7 +264,7 @@ pub struct PlannedStop {
 }
 
 /// One trip: leave a depot loaded, serve stops, come back.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PlannedTrip {
     /// The depot the trip leaves from.
     pub depot_id: i64,
@@ -273,7 +273,7 @@ pub struct PlannedTrip {
 }
 
 /// The route of one vehicle.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PlannedRoute {
     /// The vehicle.
     pub vehicle_id: i64,
@@ -296,7 +296,7 @@ pub struct PlannedRoute {
 }
 
 /// An order left out of every route, and why.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct UnassignedOrder {
     /// The order.
     pub order_id: i64,
@@ -305,7 +305,7 @@ pub struct UnassignedOrder {
 }
 
 /// A depot of the plan.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PlannedDepot {
     /// Its id.
     pub id: i64,
@@ -318,7 +318,7 @@ pub struct PlannedDepot {
 }
 
 /// What a finished planning job produced.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PlanResult {
     /// The depots the routes start from.
     pub depots: Vec<PlannedDepot>,
@@ -344,8 +344,26 @@ pub struct PlanResult {
     pub travel: Vec<crate::travel::TravelSource>,
 }
 
+/// A driver's share of a plan (`GET /v1/plans/{id}/routes/mine`): the routes of the vehicles
+/// they drive on the plan's day.
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct DriverRoutes {
+    /// The plan.
+    pub plan_id: i64,
+    /// Its day.
+    pub date: NaiveDate,
+    /// The caller's driver record (`null` for a user who is no driver).
+    pub driver_id: Option<i64>,
+    /// The vehicles they drive that day (assigned, else usually driven).
+    pub vehicle_ids: Vec<i64>,
+    /// The plan's depots.
+    pub depots: Vec<PlannedDepot>,
+    /// The routes of those vehicles in the plan (none when their vehicles were not used).
+    pub routes: Vec<PlannedRoute>,
+}
+
 /// A planning job as shown to clients.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct PlanJob {
     /// Identifier.
     pub id: i64,

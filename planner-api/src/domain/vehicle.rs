@@ -1,4 +1,6 @@
-//! Vehicles: one truck or motorcycle, by licence plate, of a vehicle type, based at a depot.
+//! Vehicles: one truck or motorcycle, by licence plate, of a vehicle type, based at a depot,
+//! usually driven by one driver (`default_driver_id`; a day's assignment overrides it, see
+//! [`super::assignment`]).
 
 use super::validation::{FieldError, FieldProblem};
 use chrono::{DateTime, Utc};
@@ -19,6 +21,9 @@ pub struct VehicleInput {
     /// Whether the vehicle can be planned (default `true`).
     #[serde(default)]
     pub active: Option<bool>,
+    /// Id of the driver who usually drives it (optional).
+    #[serde(default)]
+    pub default_driver_id: Option<i64>,
 }
 
 /// A validated vehicle, ready to be stored (the store checks that the ids exist).
@@ -32,6 +37,8 @@ pub struct NewVehicle {
     pub depot_id: i64,
     /// Whether the vehicle can be planned.
     pub active: bool,
+    /// Id of the driver who usually drives it.
+    pub default_driver_id: Option<i64>,
 }
 
 /// A stored vehicle.
@@ -76,8 +83,9 @@ impl VehicleInput {
         }
         let vehicle_type_id = reference(&mut errors, "vehicle_type_id", self.vehicle_type_id);
         let depot_id = reference(&mut errors, "depot_id", self.depot_id);
+        let default_driver_id = self.default_driver_id.map(|id| reference(&mut errors, "default_driver_id", Some(id)));
         if errors.is_empty() {
-            Ok(NewVehicle { plate, vehicle_type_id, depot_id, active: self.active.unwrap_or(true) })
+            Ok(NewVehicle { plate, vehicle_type_id, depot_id, active: self.active.unwrap_or(true), default_driver_id })
         } else {
             Err(errors)
         }
@@ -90,7 +98,7 @@ mod tests {
 
     #[test]
     fn upper_cases_plates_and_rejects_odd_ones() {
-        let v = VehicleInput { plate: " abc-1234 ".into(), vehicle_type_id: Some(1), depot_id: Some(2), active: None };
+        let v = VehicleInput { plate: " abc-1234 ".into(), vehicle_type_id: Some(1), depot_id: Some(2), active: None, default_driver_id: None };
         assert_eq!(v.validate().map(|v| (v.plate, v.active)), Ok(("ABC-1234".to_owned(), true)));
         for plate in ["ABC1234", "A-1234", "ABC-12345", "ABC-12-34"] {
             assert!(!valid_plate(plate), "{plate}");
@@ -99,8 +107,8 @@ mod tests {
 
     #[test]
     fn wants_both_references() {
-        let v = VehicleInput { plate: "ABC-1234".into(), vehicle_type_id: None, depot_id: Some(0), active: None };
+        let v = VehicleInput { plate: "ABC-1234".into(), vehicle_type_id: None, depot_id: Some(0), active: None, default_driver_id: Some(-1) };
         let fields: Vec<String> = v.validate().err().unwrap_or_default().into_iter().map(|e| e.field).collect();
-        assert_eq!(fields, ["vehicle_type_id", "depot_id"]);
+        assert_eq!(fields, ["vehicle_type_id", "depot_id", "default_driver_id"]);
     }
 }

@@ -7,7 +7,7 @@
 //!
 //! To open a new resource to other roles, add one [`Rule`]. Handlers of resources with
 //! [`Scope::Own`] grants take a [`Caller`] and narrow what they return (a driver sees only their
-//! own driver record and, later, only plans of their own driver id).
+//! own driver record, only their own routes of a plan, and may only report on their own stops).
 
 use super::error::ApiError;
 use super::AppState;
@@ -58,11 +58,11 @@ pub const RULES: &[Rule] = &[
     Rule { resource: "vehicle-types", read: &[(Dispatcher, All), (Analyst, All)], write: &[(Dispatcher, All)] },
     Rule { resource: "vehicles", read: &[(Dispatcher, All), (Analyst, All)], write: &[(Dispatcher, All)] },
     Rule { resource: "drivers", read: &[(Dispatcher, All), (Analyst, All), (Driver, Own)], write: &[(Dispatcher, All)] },
-    // Resources of later work: the rules are ready when their routers arrive.
-    Rule { resource: "orders", read: &[(Dispatcher, All), (Analyst, All), (Accountant, All)], write: &[(Dispatcher, All)] },
-    // Drivers are not tied to vehicles yet, so a plan cannot be narrowed to a driver's own route:
-    // drivers get no plans until that link exists.
-    Rule { resource: "plans", read: &[(Dispatcher, All), (Analyst, All)], write: &[(Dispatcher, All)] },
+    // Drivers write orders only to report on the stops of their own routes (the handler checks).
+    Rule { resource: "orders", read: &[(Dispatcher, All), (Analyst, All), (Accountant, All)], write: &[(Dispatcher, All), (Driver, Own)] },
+    // Drivers read only their own routes of a plan (`/v1/plans/{id}/routes/mine`; the other plan
+    // reads answer them 403).
+    Rule { resource: "plans", read: &[(Dispatcher, All), (Analyst, All), (Driver, Own)], write: &[(Dispatcher, All)] },
     Rule { resource: "invoices", read: &[(Analyst, All), (Accountant, All)], write: &[(Accountant, All)] },
     Rule { resource: "health", read: &[(Dispatcher, All), (Analyst, All), (Accountant, All), (Driver, All)], write: &[] },
     Rule { resource: "users", read: &[], write: &[] },
@@ -188,8 +188,13 @@ mod tests {
     #[test]
     fn narrows_drivers_to_their_own_records() {
         assert_eq!(scope("drivers", Action::Read, Driver), Some(Scope::Own));
-        assert_eq!(scope("plans", Action::Read, Driver), None, "no plans until drivers are tied to vehicles");
+        assert_eq!(scope("plans", Action::Read, Driver), Some(Scope::Own), "their own routes only");
         assert_eq!(scope("plans", Action::Write, Driver), None);
+        assert_eq!(scope("orders", Action::Read, Driver), None);
+        assert_eq!(scope("orders", Action::Write, Driver), Some(Scope::Own), "reports on their own stops only");
+        for resource in ["depots", "vehicles", "vehicle-types", "drivers", "users", "invoices"] {
+            assert_eq!(scope(resource, Action::Write, Driver), None, "{resource}");
+        }
         assert_eq!(scope("customers", Action::Read, Driver), None);
         let p = Principal { user_id: 1, role: Driver, driver_id: Some(4) };
         let own = Caller { principal: p, scope: Scope::Own };

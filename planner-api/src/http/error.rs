@@ -35,6 +35,9 @@ pub struct Problem {
     pub instance: Option<String>,
     /// The failing fields of `validation` and `conflict` problems.
     pub errors: Option<Vec<crate::domain::validation::FieldErrorView>>,
+    /// The failing readiness check of `not-ready` problems: `database`, `migrations` or
+    /// `workers`.
+    pub check: Option<String>,
 }
 
 /// Everything that can go wrong in a request.
@@ -127,9 +130,15 @@ pub enum ApiError {
     /// The caller's role may not do this (403).
     #[error("forbidden")]
     Forbidden,
-    /// The service cannot serve yet: database unreachable or not migrated (503).
-    #[error("not ready: {0}")]
-    NotReady(String),
+    /// The service cannot serve: a readiness check failed (503). `check` names it
+    /// (`database`, `migrations` or `workers`) in the problem; `reason` is only logged.
+    #[error("not ready ({check}): {reason}")]
+    NotReady {
+        /// The failing check.
+        check: &'static str,
+        /// What failed, for the log.
+        reason: String,
+    },
     /// An unexpected failure (500); the detail is logged, never shown.
     #[error("internal error: {0}")]
     Internal(String),
@@ -158,7 +167,7 @@ impl ApiError {
             | ApiError::PlanNotReady { .. }
             | ApiError::SelfLockout => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::NotReady(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::NotReady { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -187,7 +196,7 @@ impl ApiError {
             ApiError::PlanFinished { .. } => "plan-finished",
             ApiError::PlanNotReady { .. } => "plan-not-ready",
             ApiError::PayloadTooLarge => "payload-too-large",
-            ApiError::NotReady(_) => "not-ready",
+            ApiError::NotReady { .. } => "not-ready",
             ApiError::Internal(_) => "internal",
         }
     }
@@ -215,7 +224,7 @@ impl ApiError {
             ApiError::PlanFinished { .. } => ("排程已結束", "Plan already finished"),
             ApiError::PlanNotReady { .. } => ("排程結果尚未產生", "Plan not available"),
             ApiError::PayloadTooLarge => ("請求內容過大", "Payload too large"),
-            ApiError::NotReady(_) => ("服務尚未就緒", "Service not ready"),
+            ApiError::NotReady { .. } => ("服務尚未就緒", "Service not ready"),
             ApiError::Internal(_) => ("伺服器內部錯誤", "Internal server error"),
         };
         match lang {
@@ -274,8 +283,12 @@ impl ApiError {
             (ApiError::PlanNotReady { status }, Lang::En) => format!("this plan is {status} and has no routes"),
             (ApiError::PayloadTooLarge, Lang::ZhTw) => format!("請求內容不可超過 {} 位元組", super::BODY_LIMIT),
             (ApiError::PayloadTooLarge, Lang::En) => format!("the request body must be at most {} bytes", super::BODY_LIMIT),
-            (ApiError::NotReady(_), Lang::ZhTw) => "資料庫無法連線或尚未完成遷移".into(),
-            (ApiError::NotReady(_), Lang::En) => "the database is unreachable or not migrated".into(),
+            (ApiError::NotReady { check: "workers", .. }, Lang::ZhTw) => "排程工作程序都已停止回應".into(),
+            (ApiError::NotReady { check: "workers", .. }, Lang::En) => "no planning worker of this process is alive".into(),
+            (ApiError::NotReady { check: "migrations", .. }, Lang::ZhTw) => "資料庫尚未完成遷移".into(),
+            (ApiError::NotReady { check: "migrations", .. }, Lang::En) => "the database migrations are not all applied".into(),
+            (ApiError::NotReady { .. }, Lang::ZhTw) => "資料庫無法連線".into(),
+            (ApiError::NotReady { .. }, Lang::En) => "the database is unreachable".into(),
             (ApiError::Internal(_), Lang::ZhTw) => "發生未預期的錯誤，請稍後再試".into(),
             (ApiError::Internal(_), Lang::En) => "an unexpected error occurred, please try again later".into(),
         }
@@ -294,6 +307,9 @@ impl ApiError {
         }
         if let ApiError::Validation(errors) = self {
             body["errors"] = json!(errors.iter().map(|e| e.view(lang)).collect::<Vec<_>>());
+        }
+        if let ApiError::NotReady { check, .. } = self {
+            body["check"] = json!(check);
         }
         if let ApiError::Conflict { field } = self {
             body["errors"] = json!([{ "field": field, "code": "duplicate", "message": match lang {
@@ -347,6 +363,7 @@ fn zh_resource(resource: &str) -> &'static str {
         "plan" => "排程",
         "solver input" => "求解資料",
         "user" => "使用者",
+        "assignment" => "派車紀錄",
         _ => "路徑",
     }
 }
@@ -383,7 +400,7 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        if let ApiError::Internal(detail) | ApiError::NotReady(detail) = &self {
+        if let ApiError::Internal(detail) | ApiError::NotReady { reason: detail, .. } = &self {
             tracing::error!(error = %detail, kind = self.kind(), "request failed");
         }
         let mut res = self.render(Lang::ZhTw, None);

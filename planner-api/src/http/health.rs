@@ -1,11 +1,15 @@
 //! Health: `/healthz` (the process answers), `/readyz` (the database answers, every embedded
-//! migration is applied, and every registered worker is alive), both public; and
+//! migration is applied, and when workers are registered at least one of them is alive), both
+//! public; and
 //! `/v1/health/details` for signed-in users: the same checks with timings, computed at most once
 //! per [`DETAILS_TTL`] (so that polling dashboards do not load the database) and showing stable
 //! codes, never raw error text.
 //!
 //! Workers (the planning job runners) register a liveness probe with
-//! [`HealthState::register_worker`]; a probe returning `false` makes the service not ready.
+//! [`HealthState::register_worker`] (see [`crate::worker::WorkerPool::probes`]: each worker
+//! heartbeats). A pool whose workers are all dead makes the service not ready; one dead worker
+//! among live ones only makes the details `degraded`. A process started with no workers (a
+//! serve-only replica, `PLAN_WORKERS=0`) registers none and needs none.
 
 use super::error::ApiError;
 use super::AppState;
@@ -154,17 +158,25 @@ pub async fn healthz() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
 
-/// Readiness.
+/// Readiness: the database answers, its migrations are applied, and if this process runs
+/// planning workers, at least one of them is alive. A failing check is a `503 not-ready` problem
+/// whose `check` names it (`database`, `migrations`, `workers`).
 #[utoipa::path(get, path = "/readyz", tag = "health", responses(
-    (status = 200, description = "Database reachable, migrations applied, workers alive"),
-    (status = 503, description = "Not ready", body = crate::http::error::Problem, content_type = "application/problem+json"),
+    (status = 200, description = "Ready: `{status, database, workers: {alive, registered}}`"),
+    (status = 503, description = "Not ready; `check` names the failing check", body = crate::http::error::Problem, content_type = "application/problem+json"),
 ))]
 pub async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
-    state.store.ready().await.map_err(|e| ApiError::NotReady(e.to_string()))?;
-    if let Some(dead) = state.health.worker_status().into_iter().find(|w| !w.alive) {
-        return Err(ApiError::NotReady(format!("worker {} is not alive", dead.name)));
+    state.store.ready().await.map_err(|e| match e {
+        StoreError::NotMigrated(_) | StoreError::Migrate(_) => ApiError::NotReady { check: "migrations", reason: e.to_string() },
+        other => ApiError::NotReady { check: "database", reason: other.to_string() },
+    })?;
+    let workers = state.health.worker_status();
+    let alive = workers.iter().filter(|w| w.alive).count();
+    if !workers.is_empty() && alive == 0 {
+        let names: Vec<&str> = workers.iter().map(|w| w.name.as_str()).collect();
+        return Err(ApiError::NotReady { check: "workers", reason: format!("no live planning worker among {}", names.join(", ")) });
     }
-    Ok(Json(json!({ "status": "ready", "database": state.store.backend() })))
+    Ok(Json(json!({ "status": "ready", "database": state.store.backend(), "workers": { "alive": alive, "registered": workers.len() } })))
 }
 
 /// Health details (cached for a few seconds).
@@ -199,7 +211,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn is_not_ready_while_a_registered_worker_is_dead() {
+    async fn is_not_ready_once_every_registered_worker_is_dead() {
         let store = Store::open("sqlite::memory:").await.expect("store");
         let state = AppState::new(store, crate::auth::AuthConfig::with_secret(&[1u8; 32], crate::auth::KeySource::Env));
         assert!(readyz(State(state.clone())).await.is_ok());
@@ -207,8 +219,22 @@ mod tests {
         let flag = alive.clone();
         state.health.register_worker("planner", Arc::new(move || flag.load(Ordering::SeqCst)));
         assert!(readyz(State(state.clone())).await.is_ok());
+        let second = Arc::new(AtomicBool::new(true));
+        let flag = second.clone();
+        state.health.register_worker("planner-1", Arc::new(move || flag.load(Ordering::SeqCst)));
         alive.store(false, Ordering::SeqCst);
+        assert!(readyz(State(state.clone())).await.is_ok(), "one live worker of two is enough");
+        second.store(false, Ordering::SeqCst);
         let err = readyz(State(state)).await.err();
-        assert!(matches!(err, Some(ApiError::NotReady(ref why)) if why.contains("planner")), "{err:?}");
+        assert!(matches!(err, Some(ApiError::NotReady { check: "workers", ref reason }) if reason.contains("planner")), "{err:?}");
+    }
+
+    #[tokio::test]
+    async fn names_the_database_check_when_the_pool_is_closed() {
+        let store = Store::open("sqlite::memory:").await.expect("store");
+        let state = AppState::new(store.clone(), crate::auth::AuthConfig::with_secret(&[1u8; 32], crate::auth::KeySource::Env));
+        store.close().await;
+        let err = readyz(State(state)).await.err();
+        assert!(matches!(err, Some(ApiError::NotReady { check: "database", .. })), "{err:?}");
     }
 }

@@ -4,12 +4,16 @@
 //! - `luckygas_http_request_duration_seconds{method, route, status}`: latency histogram of every
 //!   request, `route` being the matched route template (`/v1/depots/{id}`), never the raw path,
 //!   so ids do not multiply the series (`unmatched` for unknown paths);
-//! - `luckygas_planning_job_duration_seconds{outcome}`, `luckygas_planning_queue_depth`,
-//!   `luckygas_solver_iterations_total`: fed by the planning workers through
-//!   [`Metrics::observe_job`], [`Metrics::set_queue_depth`] and
-//!   [`Metrics::add_solver_iterations`]; registered from the start, at zero.
+//! - `luckygas_planning_job_duration_seconds{outcome}` and `luckygas_solver_iterations_total`:
+//!   fed by this process's planning workers through [`Metrics::observe_job`] and
+//!   [`Metrics::add_solver_iterations`]; registered from the start, at zero;
+//! - `luckygas_planning_queue_depth` (jobs waiting for a worker) and
+//!   `luckygas_planning_jobs_running` (jobs on a live lease): read from the store at every scrape
+//!   ([`crate::store::Store::plan_queue_depth`]), because the queue is shared by every replica on
+//!   the database and no single process sees all its changes.
 
 use super::AppState;
+use crate::store::QueueDepth;
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{header, HeaderValue};
 use axum::middleware::Next;
@@ -27,6 +31,7 @@ pub struct Metrics {
     http_duration: HistogramVec,
     job_duration: HistogramVec,
     queue_depth: IntGauge,
+    jobs_running: IntGauge,
     solver_iterations: IntCounter,
 }
 
@@ -60,6 +65,8 @@ impl Metrics {
         )
         .expect("valid histogram");
         let queue_depth = IntGauge::with_opts(Opts::new("luckygas_planning_queue_depth", "Planning jobs waiting to run")).expect("valid gauge");
+        let jobs_running =
+            IntGauge::with_opts(Opts::new("luckygas_planning_jobs_running", "Planning jobs a live worker is solving")).expect("valid gauge");
         let solver_iterations =
             IntCounter::with_opts(Opts::new("luckygas_solver_iterations_total", "Solver iterations run by planning jobs")).expect("valid counter");
         for outcome in JOB_OUTCOMES {
@@ -68,8 +75,9 @@ impl Metrics {
         registry.register(Box::new(http_duration.clone())).expect("unique metric");
         registry.register(Box::new(job_duration.clone())).expect("unique metric");
         registry.register(Box::new(queue_depth.clone())).expect("unique metric");
+        registry.register(Box::new(jobs_running.clone())).expect("unique metric");
         registry.register(Box::new(solver_iterations.clone())).expect("unique metric");
-        Metrics { registry, http_duration, job_duration, queue_depth, solver_iterations }
+        Metrics { registry, http_duration, job_duration, queue_depth, jobs_running, solver_iterations }
     }
 
     /// Records one HTTP request.
@@ -82,9 +90,10 @@ impl Metrics {
         self.job_duration.with_label_values(&[outcome]).observe(seconds);
     }
 
-    /// Sets the number of planning jobs waiting.
-    pub fn set_queue_depth(&self, depth: i64) {
-        self.queue_depth.set(depth);
+    /// Sets the number of planning jobs waiting and running.
+    pub fn set_queue_depth(&self, depth: QueueDepth) {
+        self.queue_depth.set(depth.queued);
+        self.jobs_running.set(depth.running);
     }
 
     /// Adds solver iterations.
@@ -109,9 +118,14 @@ pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> R
     res
 }
 
-/// `GET /metrics`.
+/// `GET /metrics`: reads the queue depth from the store first (if the database does not
+/// answer, the gauges keep their last values and the rest is served anyway).
 #[utoipa::path(get, path = "/metrics", tag = "health", responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
 pub async fn metrics(State(state): State<AppState>) -> Response {
+    match state.store.plan_queue_depth(chrono::Utc::now()).await {
+        Ok(depth) => state.metrics.set_queue_depth(depth),
+        Err(e) => tracing::warn!(error = %e, "metrics: cannot read the planning queue depth"),
+    }
     let mut res = state.metrics.render().into_response();
     res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"));
     res
@@ -128,12 +142,12 @@ mod tests {
         assert!(text.contains("luckygas_planning_job_duration_seconds_count{outcome=\"succeeded\"} 0"), "{text}");
         assert!(text.contains("luckygas_planning_queue_depth 0"));
         m.observe_job("failed", 3.0);
-        m.set_queue_depth(4);
+        m.set_queue_depth(QueueDepth { queued: 4, running: 2 });
         m.add_solver_iterations(250);
         m.observe_request("GET", "/v1/depots/{id}", 200, 0.002);
         let text = m.render();
         assert!(text.contains("luckygas_planning_job_duration_seconds_count{outcome=\"failed\"} 1"), "{text}");
-        assert!(text.contains("luckygas_planning_queue_depth 4"));
+        assert!(text.contains("luckygas_planning_queue_depth 4") && text.contains("luckygas_planning_jobs_running 2"), "{text}");
         assert!(text.contains("luckygas_solver_iterations_total 250"));
         assert!(text.contains("route=\"/v1/depots/{id}\",status=\"200\""), "{text}");
     }

@@ -1,7 +1,8 @@
 //! The OpenAPI 3.1 document, generated from the handlers' `#[utoipa::path]` annotations and the
 //! types' `ToSchema` derives, served at `/v1/openapi.json` (public, like any API description).
+//! A test reads the routers' source and checks that every route they serve is described.
 
-use super::{auth, customers, depots, drivers, health, metrics, users, vehicle_types, vehicles};
+use super::{auth, customers, depots, drivers, health, metrics, orders, plans, users, vehicle_types, vehicles};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use std::sync::OnceLock;
@@ -39,29 +40,35 @@ impl Modify for BearerScheme {
 /// The API description.
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "LuckyGas planning service", description = "Depots, customers, fleet and drivers; sign-in and roles; health. \
+    info(title = "LuckyGas planning service", description = "Depots, customers, fleet and drivers; orders and planning jobs; sign-in and roles; health. \
         Errors are RFC 7807 `application/problem+json` with a stable `type`, in Traditional Chinese (English with `Accept-Language: en`)."),
     modifiers(&BearerScheme),
     components(schemas(Problem)),
     paths(
-        health::healthz, health::readyz, health::details, metrics::metrics,
+        health::healthz, health::readyz, health::details, metrics::metrics, openapi_json,
         auth::login, auth::refresh, auth::logout,
         users::list, users::create, users::read, users::replace, users::remove,
         depots::list, depots::create, depots::read, depots::replace, depots::remove,
         customers::list, customers::create, customers::read, customers::replace, customers::remove,
         vehicle_types::list, vehicle_types::create, vehicle_types::read, vehicle_types::replace, vehicle_types::remove,
         vehicles::list, vehicles::create, vehicles::read, vehicles::replace, vehicles::remove,
+        vehicles::assignments, vehicles::assign, vehicles::unassign,
         drivers::list, drivers::create, drivers::read, drivers::replace, drivers::remove,
+        orders::list, orders::create, orders::read, orders::replace, orders::change_status, orders::history,
+        plans::list, plans::create, plans::read, plans::cancel, plans::events, plans::geojson, plans::problem, plans::my_routes,
     ),
     tags(
         (name = "auth", description = "Sign in (`POST /v1/auth/login`), rotate refresh tokens, sign out"),
         (name = "users", description = "Users and roles (admins only)"),
         (name = "health", description = "Liveness, readiness, details and metrics"),
+        (name = "orders", description = "Orders and their lifecycle: received → planned → dispatched → delivered | failed, or cancelled"),
+        (name = "plans", description = "Planning jobs: queue, progress, cancel, routes (a driver's own routes), GeoJSON, solver input"),
     )
 )]
 pub struct ApiDoc;
 
 /// `GET /v1/openapi.json`: the document is built once, on first request.
+#[utoipa::path(get, path = "/v1/openapi.json", tag = "health", responses((status = 200, description = "This document", content_type = "application/json")))]
 pub async fn openapi_json() -> Response {
     static JSON: OnceLock<String> = OnceLock::new();
     let body = JSON.get_or_init(|| ApiDoc::openapi().to_json().expect("the OpenAPI document serializes")).clone();
@@ -71,6 +78,102 @@ pub async fn openapi_json() -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The source of `app` and of every resource router, by module name.
+    const SOURCES: &[(&str, &str)] = &[
+        ("", include_str!("mod.rs")),
+        ("auth", include_str!("auth.rs")),
+        ("users", include_str!("users.rs")),
+        ("health", include_str!("health.rs")),
+        ("depots", include_str!("depots.rs")),
+        ("customers", include_str!("customers.rs")),
+        ("vehicle_types", include_str!("vehicle_types.rs")),
+        ("vehicles", include_str!("vehicles.rs")),
+        ("drivers", include_str!("drivers.rs")),
+        ("orders", include_str!("orders.rs")),
+        ("plans", include_str!("plans.rs")),
+    ];
+
+    /// The body of `fn name(` in `source`, up to the closing brace at the start of a line.
+    fn body<'a>(source: &'a str, name: &str) -> &'a str {
+        let start = source.find(&format!("fn {name}(")).unwrap_or_else(|| panic!("fn {name} not found"));
+        let rest = &source[start..];
+        &rest[..rest.find("\n}").unwrap_or(rest.len())]
+    }
+
+    /// The first string literal in `text`.
+    fn literal(text: &str) -> &str {
+        let open = text.find('"').expect("a path literal") + 1;
+        &text[open..open + text[open..].find('"').expect("closing quote")]
+    }
+
+    /// `(method, path)` of every `.route("PATH", get(..).post(..))` in a router body, under `prefix`.
+    fn routes_in(body: &str, prefix: &str, out: &mut Vec<(String, String)>) {
+        let parts: Vec<&str> = body.split(".route(").skip(1).collect();
+        for part in parts {
+            let path = literal(part);
+            let full = if path == "/" { prefix.to_owned() } else { format!("{prefix}{path}") };
+            // The handlers of this route: everything up to the next `.route(`/`.nest(`/`.merge(`.
+            let handlers = &part[part.find(',').expect("a method router")..];
+            let handlers = handlers.split(".nest(").next().unwrap_or("").split(".merge(").next().unwrap_or("");
+            for method in ["get", "post", "put", "delete", "patch"] {
+                let call = format!("{method}(");
+                let served = handlers.match_indices(&call).any(|(i, _)| {
+                    let before = handlers[..i].chars().last();
+                    !before.is_some_and(|c| c.is_alphanumeric() || c == '_')
+                });
+                if served {
+                    out.push((method.to_owned(), full.clone()));
+                }
+            }
+        }
+    }
+
+    /// Every `(method, path)` the application serves, read from the routers' source: `app` in
+    /// `mod.rs` mounts some routes itself, merges routers and nests the resource routers at
+    /// their prefixes.
+    fn served_routes() -> Vec<(String, String)> {
+        let source = |module: &str| SOURCES.iter().find(|(m, _)| *m == module).unwrap_or_else(|| panic!("{module} source")).1;
+        let app = body(source(""), "app");
+        let mut out = Vec::new();
+        routes_in(app, "", &mut out);
+        for (mounting, prefixed) in [(".nest(", true), (".merge(", false)] {
+            for part in app.split(mounting).skip(1) {
+                let prefix = if prefixed { literal(part) } else { "" };
+                let call = if prefixed { &part[part.find(',').expect("nest's router")..] } else { part };
+                let call = call.trim_start_matches([',', ' ']);
+                let (module, rest) = call.split_once("::").expect("module::router()");
+                let function = &rest[..rest.find('(').expect("a router call")];
+                routes_in(body(source(module.trim()), function), prefix, &mut out);
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn describes_every_route_the_routers_serve() {
+        let routes = served_routes();
+        for expected in [("get", "/v1/plans/{id}/routes/mine"), ("post", "/v1/orders/{id}/status"), ("get", "/readyz"), ("delete", "/v1/vehicles/{id}/assignments/{date}")] {
+            assert!(routes.iter().any(|(m, p)| (m.as_str(), p.as_str()) == expected), "the source scan finds {expected:?}: {routes:?}");
+        }
+        assert!(routes.len() > 40, "{routes:?}");
+        let doc = serde_json::to_value(ApiDoc::openapi()).expect("serializes");
+        let missing: Vec<_> = routes.iter().filter(|(method, path)| doc["paths"][path.as_str()].get(method.as_str()).is_none()).collect();
+        assert!(missing.is_empty(), "served but not in the OpenAPI document: {missing:?}");
+    }
+
+    #[test]
+    fn describes_order_and_plan_bodies_and_their_problems() {
+        let doc = serde_json::to_value(ApiDoc::openapi()).expect("serializes");
+        for schema in ["OrderInput", "Order", "OrderEvent", "StatusChangeInput", "PlanRequestInput", "PlanJob", "PlanResult", "PlannedRoute", "DriverRoutes"] {
+            assert!(doc["components"]["schemas"].get(schema).is_some(), "{schema} missing");
+        }
+        let post = &doc["paths"]["/v1/orders"]["post"];
+        assert!(post["requestBody"]["content"]["application/json"].is_object(), "{post}");
+        assert!(post["responses"]["422"]["content"]["application/problem+json"].is_object(), "{post}");
+        let read = &doc["paths"]["/v1/plans/{id}"]["get"]["responses"];
+        assert!(read["200"]["content"]["application/json"].is_object() && read["404"].is_object() && read["403"].is_object(), "{read}");
+    }
 
     #[test]
     fn describes_every_resource_and_the_bearer_scheme() {

@@ -1,8 +1,13 @@
 //! `/v1/orders`: list (paginated; `?date=`, `status=`, `customer_id=`, `priority=`, `plan_id=`
 //! filters), read, create, replace (only while `received` and held by no plan), change the status (`POST /v1/orders/{id}/status`) and read the history
 //! (`GET /v1/orders/{id}/history`). Orders are never deleted: they are cancelled.
+//!
+//! Drivers (grant [`Scope::Own`] on writes) may only report on their own stops: move an order that
+//! is a stop of a route they drive (by the plan holding it and the vehicles they drive that day)
+//! to `dispatched`, `delivered` or `failed`; anything else is `403`.
 
-use super::error::ApiError;
+use super::access::{Caller, Scope};
+use super::error::{ApiError, Problem};
 use super::extract::{parse_id, ApiJson, ListParams};
 use super::{AppState, ListResponse};
 use crate::domain::order::parse_date;
@@ -61,43 +66,99 @@ fn filter(params: &ListParams) -> Result<OrderFilter, ApiError> {
     }
 }
 
-async fn list(State(state): State<AppState>, params: ListParams) -> Result<Json<ListResponse<Order>>, ApiError> {
+/// Lists orders by id, filtered, a page at a time.
+#[utoipa::path(get, path = "/v1/orders", tag = "orders", security(("bearer" = [])),
+    params(("limit" = Option<i64>, Query, description = "Page size, 1–200 (default 50)"), ("offset" = Option<i64>, Query),
+        ("date" = Option<String>, Query, description = "Delivery day, YYYY-MM-DD"), ("status" = Option<OrderStatus>, Query),
+        ("customer_id" = Option<i64>, Query), ("priority" = Option<Priority>, Query), ("plan_id" = Option<i64>, Query, description = "Orders reserved or planned by this job")),
+    responses((status = 200, body = ListResponse<Order>), (status = 422, description = "A bad filter, limit or offset, each named", body = Problem, content_type = "application/problem+json")))]
+pub async fn list(State(state): State<AppState>, params: ListParams) -> Result<Json<ListResponse<Order>>, ApiError> {
     let filter = filter(&params)?;
     let page = state.store.list_orders(&filter, params.page).await?;
     Ok(Json(ListResponse::new(page, params.page)))
 }
 
-async fn read(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Order>, ApiError> {
+/// Reads one order.
+#[utoipa::path(get, path = "/v1/orders/{id}", tag = "orders", security(("bearer" = [])), params(("id" = i64, Path)),
+    responses((status = 200, body = Order), (status = 404, description = "No such order", body = Problem, content_type = "application/problem+json")))]
+pub async fn read(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Order>, ApiError> {
     let id = parse_id(&id, RESOURCE)?;
     Ok(Json(state.store.get_order(id).await.map_err(ApiError::from_store(RESOURCE))?))
 }
 
-async fn create(State(state): State<AppState>, ApiJson(input): ApiJson<OrderInput>) -> Result<(StatusCode, Json<Order>), ApiError> {
+/// Refuses callers whose grant covers only their own stops.
+fn all_orders(caller: &Caller) -> Result<(), ApiError> {
+    match caller.scope {
+        Scope::All => Ok(()),
+        Scope::Own => Err(ApiError::Forbidden),
+    }
+}
+
+/// Whether order `id` is a stop of a route that `driver` drives: its plan holds it on the route
+/// of a vehicle the driver drives on the plan's day.
+async fn on_own_route(state: &AppState, id: i64, driver: i64) -> Result<bool, ApiError> {
+    let order = state.store.get_order(id).await.map_err(ApiError::from_store(RESOURCE))?;
+    let Some(plan_id) = order.plan_id else { return Ok(false) };
+    let job = state.store.get_plan_job(plan_id).await.map_err(ApiError::from_store("plan"))?;
+    let Some(plan) = job.result else { return Ok(false) };
+    let route = plan.routes.iter().find(|r| r.trips.iter().any(|t| t.stops.iter().any(|s| s.order_id == id)));
+    let Some(route) = route else { return Ok(false) };
+    Ok(state.store.vehicles_driven_by(driver, job.date).await?.contains(&route.vehicle_id))
+}
+
+/// Takes an order (status `received`).
+#[utoipa::path(post, path = "/v1/orders", tag = "orders", security(("bearer" = [])), request_body = OrderInput,
+    responses((status = 201, body = Order), (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields or an unknown customer, each named", body = Problem, content_type = "application/problem+json")))]
+pub async fn create(State(state): State<AppState>, caller: Caller, ApiJson(input): ApiJson<OrderInput>) -> Result<(StatusCode, Json<Order>), ApiError> {
+    all_orders(&caller)?;
     let (order, created_by) = input.validate().map_err(ApiError::Validation)?;
     Ok((StatusCode::CREATED, Json(state.store.create_order(&order, &created_by).await?)))
 }
 
-async fn replace(
+/// Replaces every field of an order that is still `received` and held by no plan.
+#[utoipa::path(put, path = "/v1/orders/{id}", tag = "orders", security(("bearer" = [])), params(("id" = i64, Path)), request_body = OrderInput,
+    responses((status = 200, body = Order), (status = 404, description = "No such order", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Past `received` or held by a planning job (`order-locked`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields, each named", body = Problem, content_type = "application/problem+json")))]
+pub async fn replace(
     State(state): State<AppState>,
+    caller: Caller,
     Path(id): Path<String>,
     ApiJson(input): ApiJson<OrderInput>,
 ) -> Result<Json<Order>, ApiError> {
+    all_orders(&caller)?;
     let id = parse_id(&id, RESOURCE)?;
     let (order, _) = input.validate().map_err(ApiError::Validation)?;
     Ok(Json(state.store.update_order(id, &order).await.map_err(ApiError::from_store(RESOURCE))?))
 }
 
-async fn change_status(
+/// Moves an order along its lifecycle; drivers only report on their own stops.
+#[utoipa::path(post, path = "/v1/orders/{id}/status", tag = "orders", security(("bearer" = [])), params(("id" = i64, Path)), request_body = StatusChangeInput,
+    responses((status = 200, body = Order), (status = 404, description = "No such order", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "A move the lifecycle forbids (`invalid-transition`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields, each named", body = Problem, content_type = "application/problem+json")))]
+pub async fn change_status(
     State(state): State<AppState>,
+    caller: Caller,
     Path(id): Path<String>,
     ApiJson(input): ApiJson<StatusChangeInput>,
 ) -> Result<Json<Order>, ApiError> {
     let id = parse_id(&id, RESOURCE)?;
     let change = input.validate().map_err(ApiError::Validation)?;
+    if let Some(driver) = caller.own_driver_id() {
+        let reportable = matches!(change.status, OrderStatus::Dispatched | OrderStatus::Delivered | OrderStatus::Failed);
+        if !reportable || !on_own_route(&state, id, driver).await? {
+            return Err(ApiError::Forbidden);
+        }
+    }
     Ok(Json(state.store.change_order_status(id, &change).await.map_err(ApiError::from_store(RESOURCE))?))
 }
 
-async fn history(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Vec<OrderEvent>>, ApiError> {
+/// Every status change of an order, oldest first.
+#[utoipa::path(get, path = "/v1/orders/{id}/history", tag = "orders", security(("bearer" = [])), params(("id" = i64, Path)),
+    responses((status = 200, body = Vec<OrderEvent>), (status = 404, description = "No such order", body = Problem, content_type = "application/problem+json")))]
+pub async fn history(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Vec<OrderEvent>>, ApiError> {
     let id = parse_id(&id, RESOURCE)?;
     Ok(Json(state.store.order_history(id).await.map_err(ApiError::from_store(RESOURCE))?))
 }

@@ -10,12 +10,16 @@
 //! - `DELETE /v1/plans/{id}` cancels: a queued job at once (`200`), a running one at its next
 //!   lease renewal (`202`); a finished one is a `409 plan-finished`;
 //! - `GET /v1/plans/{id}/geojson` returns the routes for a map, `GET /v1/plans/{id}/problem` the
-//!   solver input it planned (for `luckygas plan` or the checker).
+//!   solver input it planned (for `luckygas plan` or the checker);
+//! - `GET /v1/plans/{id}/routes/mine` returns the caller's own routes: those of the vehicles their
+//!   driver record drives on the plan's day. It is the only plan endpoint open to drivers (their
+//!   grant is [`Scope::Own`]); the others answer them `403`.
 
-use super::error::ApiError;
+use super::access::{Caller, Scope};
+use super::error::{ApiError, Problem};
 use super::extract::{parse_id, ApiJson, ListParams};
 use super::{AppState, ListResponse};
-use crate::domain::{FieldError, FieldProblem, JobStatus, PlanJob, PlanRequestInput, PlanResult};
+use crate::domain::{DriverRoutes, FieldError, FieldProblem, JobStatus, PlanJob, PlanRequestInput, PlanResult};
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -40,9 +44,22 @@ pub fn router() -> Router<AppState> {
         .route("/{id}/events", get(events))
         .route("/{id}/geojson", get(geojson))
         .route("/{id}/problem", get(problem))
+        .route("/{id}/routes/mine", get(my_routes))
 }
 
-async fn create(State(state): State<AppState>, ApiJson(input): ApiJson<PlanRequestInput>) -> Result<Response, ApiError> {
+/// Refuses callers whose grant covers only their own records: the whole plan is not theirs.
+fn whole_plans(caller: &Caller) -> Result<(), ApiError> {
+    match caller.scope {
+        Scope::All => Ok(()),
+        Scope::Own => Err(ApiError::Forbidden),
+    }
+}
+
+/// Queues a planning job for a day and depots; it reserves the day's received orders.
+#[utoipa::path(post, path = "/v1/plans", tag = "plans", security(("bearer" = [])), request_body = PlanRequestInput,
+    responses((status = 202, description = "Queued; `Location` names the job", body = PlanJob), (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields, unknown depots, no vehicles or nothing to plan, each named", body = Problem, content_type = "application/problem+json")))]
+pub async fn create(State(state): State<AppState>, ApiJson(input): ApiJson<PlanRequestInput>) -> Result<Response, ApiError> {
     let request = input.validate(state.planner.config().max_time_limit_s).map_err(ApiError::Validation)?;
     let job = state.store.create_plan_job(&request).await?;
     state.planner.wake();
@@ -53,7 +70,12 @@ async fn create(State(state): State<AppState>, ApiJson(input): ApiJson<PlanReque
     Ok(res)
 }
 
-async fn list(State(state): State<AppState>, params: ListParams) -> Result<Json<ListResponse<PlanJob>>, ApiError> {
+/// Lists planning jobs, newest first.
+#[utoipa::path(get, path = "/v1/plans", tag = "plans", security(("bearer" = [])),
+    params(("limit" = Option<i64>, Query, description = "Page size, 1–200 (default 50)"), ("offset" = Option<i64>, Query), ("status" = Option<JobStatus>, Query)),
+    responses((status = 200, body = ListResponse<PlanJob>), (status = 422, description = "A bad status, limit or offset", body = Problem, content_type = "application/problem+json")))]
+pub async fn list(State(state): State<AppState>, caller: Caller, params: ListParams) -> Result<Json<ListResponse<PlanJob>>, ApiError> {
+    whole_plans(&caller)?;
     let status = match params.get("status") {
         None => None,
         Some(s) => Some(JobStatus::parse(s).ok_or_else(|| {
@@ -70,11 +92,37 @@ async fn job(state: &AppState, id: &str) -> Result<PlanJob, ApiError> {
     state.store.get_plan_job(id).await.map_err(ApiError::from_store(RESOURCE))
 }
 
-async fn read(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<PlanJob>, ApiError> {
+/// Reads a planning job, with its plan once it succeeded.
+#[utoipa::path(get, path = "/v1/plans/{id}", tag = "plans", security(("bearer" = [])), params(("id" = i64, Path)),
+    responses((status = 200, body = PlanJob), (status = 404, description = "No such plan", body = Problem, content_type = "application/problem+json")))]
+pub async fn read(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<PlanJob>, ApiError> {
+    whole_plans(&caller)?;
     Ok(Json(job(&state, &id).await?))
 }
 
-async fn cancel(State(state): State<AppState>, Path(id): Path<String>) -> Result<(StatusCode, Json<PlanJob>), ApiError> {
+/// The caller's own routes of a plan: those of the vehicles their driver record drives on the
+/// plan's day (assigned for the day, else usually).
+#[utoipa::path(get, path = "/v1/plans/{id}/routes/mine", tag = "plans", security(("bearer" = [])), params(("id" = i64, Path)),
+    responses((status = 200, body = DriverRoutes), (status = 404, description = "No such plan", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The plan has no routes yet (`plan-not-ready`)", body = Problem, content_type = "application/problem+json")))]
+pub async fn my_routes(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<DriverRoutes>, ApiError> {
+    let job = job(&state, &id).await?;
+    let (plan_id, date) = (job.id, job.date);
+    let plan = result(job)?;
+    let driver_id = caller.principal.driver_id;
+    let vehicle_ids = match driver_id {
+        Some(driver) => state.store.vehicles_driven_by(driver, date).await?,
+        None => Vec::new(),
+    };
+    let routes = plan.routes.into_iter().filter(|r| vehicle_ids.contains(&r.vehicle_id)).collect();
+    Ok(Json(DriverRoutes { plan_id, date, driver_id, vehicle_ids, depots: plan.depots, routes }))
+}
+
+/// Cancels a job: a queued one at once (200), a running one at its next lease renewal (202).
+#[utoipa::path(delete, path = "/v1/plans/{id}", tag = "plans", security(("bearer" = [])), params(("id" = i64, Path)),
+    responses((status = 200, description = "Cancelled", body = PlanJob), (status = 202, description = "Cancel requested", body = PlanJob),
+        (status = 404, description = "No such plan", body = Problem, content_type = "application/problem+json"), (status = 409, description = "Already finished (`plan-finished`)", body = Problem, content_type = "application/problem+json")))]
+pub async fn cancel(State(state): State<AppState>, Path(id): Path<String>) -> Result<(StatusCode, Json<PlanJob>), ApiError> {
     let id = parse_id(&id, RESOURCE)?;
     let job = state.store.cancel_plan_job(id).await.map_err(ApiError::from_store(RESOURCE))?;
     let status = if job.status == JobStatus::Cancelled { StatusCode::OK } else { StatusCode::ACCEPTED };
@@ -89,7 +137,12 @@ fn result(job: PlanJob) -> Result<PlanResult, ApiError> {
     }
 }
 
-async fn problem(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
+/// The solver input the job planned, in the JSON problem format.
+#[utoipa::path(get, path = "/v1/plans/{id}/problem", tag = "plans", security(("bearer" = [])), params(("id" = i64, Path)),
+    responses((status = 200, description = "The JSON problem format (`luckygas plan FILE`)", content_type = "application/json"),
+        (status = 404, description = "No such plan, or no solver input", body = Problem, content_type = "application/problem+json"), (status = 409, description = "No plan yet (`plan-not-ready`)", body = Problem, content_type = "application/problem+json")))]
+pub async fn problem(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
+    whole_plans(&caller)?;
     result(job(&state, &id).await?)?;
     let text = state.store.plan_job_problem(parse_id(&id, RESOURCE)?).await.map_err(ApiError::from_store(RESOURCE))?;
     // A plan none of whose orders any vehicle could serve never reached the solver.
@@ -138,7 +191,12 @@ pub fn to_geojson(plan: &PlanResult) -> Value {
     json!({ "type": "FeatureCollection", "features": features })
 }
 
-async fn geojson(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
+/// The routes as a GeoJSON feature collection.
+#[utoipa::path(get, path = "/v1/plans/{id}/geojson", tag = "plans", security(("bearer" = [])), params(("id" = i64, Path)),
+    responses((status = 200, description = "A FeatureCollection: depot points, a LineString per route, stop points", content_type = "application/geo+json"),
+        (status = 404, description = "No such plan", body = Problem, content_type = "application/problem+json"), (status = 409, description = "No plan yet (`plan-not-ready`)", body = Problem, content_type = "application/problem+json")))]
+pub async fn geojson(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
+    whole_plans(&caller)?;
     let plan = result(job(&state, &id).await?)?;
     Ok(([(header::CONTENT_TYPE, "application/geo+json")], to_geojson(&plan).to_string()).into_response())
 }
@@ -147,7 +205,16 @@ fn event(name: &str, data: &impl serde::Serialize) -> Event {
     Event::default().event(name).data(serde_json::to_string(data).unwrap_or_default())
 }
 
-async fn events(State(state): State<AppState>, Path(id): Path<String>) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+/// Progress as Server-Sent Events: `status`, `progress`, then `done` (or `shutdown`).
+#[utoipa::path(get, path = "/v1/plans/{id}/events", tag = "plans", security(("bearer" = [])), params(("id" = i64, Path)),
+    responses((status = 200, description = "`text/event-stream` of `status`, `progress` (elapsed_s, iterations, best_cost_ntd, feasible) and `done` events", content_type = "text/event-stream"),
+        (status = 404, description = "No such plan", body = Problem, content_type = "application/problem+json")))]
+pub async fn events(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    whole_plans(&caller)?;
     let first = job(&state, &id).await?;
     let store = state.store.clone();
     let planner = state.planner.clone();

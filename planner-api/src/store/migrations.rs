@@ -22,6 +22,7 @@ pub const SQLITE: &[Embedded] = &[
     (4, "vehicles", include_str!("../../migrations/sqlite/0004_vehicles.sql")),
     (5, "orders plans", include_str!("../../migrations/sqlite/0005_orders_plans.sql")),
     (10, "users", include_str!("../../migrations/sqlite/0010_users.sql")),
+    (11, "driver assignments", include_str!("../../migrations/sqlite/0011_driver_assignments.sql")),
 ];
 
 /// PostgreSQL migrations, in version order.
@@ -32,6 +33,7 @@ pub const POSTGRES: &[Embedded] = &[
     (4, "vehicles", include_str!("../../migrations/postgres/0004_vehicles.sql")),
     (5, "orders plans", include_str!("../../migrations/postgres/0005_orders_plans.sql")),
     (10, "users", include_str!("../../migrations/postgres/0010_users.sql")),
+    (11, "driver assignments", include_str!("../../migrations/postgres/0011_driver_assignments.sql")),
 ];
 
 /// A list of embedded migrations as a sqlx migration source.

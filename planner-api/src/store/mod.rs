@@ -6,6 +6,7 @@
 //! parameters, and both support `RETURNING`. The `with_pool!` macro expands a query once per
 //! backend so each arm is type-checked against its own driver.
 
+pub mod assignments;
 pub mod customers;
 pub mod depots;
 pub mod drivers;
@@ -18,13 +19,13 @@ pub mod vehicle_types;
 
 use sqlx::migrate::Migrate;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use std::str::FromStr;
 use std::time::Duration;
 
 pub use customers::CustomerFilter;
 pub use orders::OrderFilter;
-pub use plans::{ClaimedJob, JobEnd};
+pub use plans::{ClaimedJob, JobEnd, QueueDepth};
 pub use users::{Credentials, NewRefreshToken, Rotation};
 
 /// Errors of the store.
@@ -138,9 +139,14 @@ impl Store {
     /// PostgreSQL URLs look like `postgres://user@host/db`.
     pub async fn open(url: &str) -> Result<Store, StoreError> {
         if url.starts_with("sqlite:") {
+            // WAL with synchronous=NORMAL: a commit is durable across a crash of the process
+            // and never corrupts the file; only a power loss may lose the last commits. FULL
+            // would fsync at every commit, which under concurrent order taking serialises
+            // writers behind the disk (see the load benchmark in the README).
             let options = SqliteConnectOptions::from_str(url)?
                 .create_if_missing(true)
                 .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
                 .foreign_keys(true);
             // Every connection to `sqlite::memory:` opens its own empty database: keep exactly one,
             // forever, so the data lives as long as the store.

@@ -109,9 +109,11 @@ const FILTER: &str = "($1 IS NULL OR delivery_date = $1) AND ($2 IS NULL OR stat
                       AND ($4 IS NULL OR priority = $4) AND ($5 IS NULL OR plan_id = $5)";
 
 impl Store {
-    /// Lists orders by id, filtered.
+    /// Lists orders by id, filtered. The page and the number of matching orders come from one
+    /// query (`COUNT(*) OVER ()`), so a list costs one round trip and one pass over the matches;
+    /// only a page past the end asks for the count again.
     pub async fn list_orders(&self, filter: &OrderFilter, page: PageRequest) -> Result<Page<Order>, StoreError> {
-        let sql = format!("SELECT {COLUMNS} FROM orders WHERE {FILTER} ORDER BY id LIMIT $6 OFFSET $7");
+        let sql = format!("SELECT {COLUMNS}, COUNT(*) OVER () AS total FROM orders WHERE {FILTER} ORDER BY id LIMIT $6 OFFSET $7");
         let count = format!("SELECT COUNT(*) FROM orders WHERE {FILTER}");
         let status = filter.status.map(OrderStatus::as_str);
         let priority = filter.priority.map(Priority::as_str);
@@ -120,10 +122,14 @@ impl Store {
                 .bind(filter.date).bind(status).bind(filter.customer_id).bind(priority).bind(filter.plan_id)
                 .bind(page.limit).bind(page.offset)
                 .fetch_all(pool).await?;
+            let total: i64 = match rows.first() {
+                Some(row) => row.try_get("total")?,
+                None if page.offset == 0 => 0,
+                None => sqlx::query_scalar(&count)
+                    .bind(filter.date).bind(status).bind(filter.customer_id).bind(priority).bind(filter.plan_id)
+                    .fetch_one(pool).await?,
+            };
             let rows = rows.iter().map(|r| order_row!(r)).collect::<Result<Vec<_>, _>>()?;
-            let total: i64 = sqlx::query_scalar(&count)
-                .bind(filter.date).bind(status).bind(filter.customer_id).bind(priority).bind(filter.plan_id)
-                .fetch_one(pool).await?;
             (rows, total)
         });
         let items = rows.into_iter().map(OrderRow::into_order).collect::<Result<_, _>>()?;

@@ -354,4 +354,25 @@ impl Store {
         Ok(job)
     }
 
+    /// The planning queue at `now`: jobs waiting for a worker (queued, or running on a lease
+    /// that expired because its worker died: the next claim takes them) and jobs running on a
+    /// live lease, over every process sharing the database.
+    pub async fn plan_queue_depth(&self, now: DateTime<Utc>) -> Result<QueueDepth, StoreError> {
+        let sql = "SELECT COALESCE(SUM(CASE WHEN status = 'queued' OR lease_expires_ms < $1 THEN 1 ELSE 0 END), 0) AS waiting, \
+                   COALESCE(SUM(CASE WHEN status = 'running' AND lease_expires_ms >= $1 THEN 1 ELSE 0 END), 0) AS running \
+                   FROM plan_jobs WHERE status IN ('queued', 'running')";
+        with_pool!(self, pool => {
+            let row = sqlx::query(sql).bind(epoch_ms(now)).fetch_one(pool).await?;
+            Ok(QueueDepth { queued: row.try_get("waiting")?, running: row.try_get("running")? })
+        })
+    }
+}
+
+/// How many planning jobs wait and run (see [`Store::plan_queue_depth`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct QueueDepth {
+    /// Jobs waiting for a worker.
+    pub queued: i64,
+    /// Jobs a live worker is solving.
+    pub running: i64,
 }

@@ -1,11 +1,11 @@
-//! SQL for vehicles, which reference a vehicle type and a depot.
+//! SQL for vehicles, which reference a vehicle type, a depot and optionally their usual driver.
 
 use super::{unique, with_pool, Page, PageRequest, Store, StoreError};
 use crate::domain::{NewVehicle, Vehicle};
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
-const COLUMNS: &str = "id, plate, vehicle_type_id, depot_id, active, created_at, updated_at";
+const COLUMNS: &str = "id, plate, vehicle_type_id, depot_id, active, default_driver_id, created_at, updated_at";
 
 /// Reads a vehicle from a row of either backend.
 macro_rules! vehicle_from_row {
@@ -18,6 +18,7 @@ macro_rules! vehicle_from_row {
                 vehicle_type_id: row.try_get("vehicle_type_id")?,
                 depot_id: row.try_get("depot_id")?,
                 active: row.try_get("active")?,
+                default_driver_id: row.try_get("default_driver_id")?,
             },
             created_at: row.try_get::<DateTime<Utc>, _>("created_at")?,
             updated_at: row.try_get::<DateTime<Utc>, _>("updated_at")?,
@@ -48,12 +49,18 @@ impl Store {
 
     /// Names the reference fields of `v` whose ids exist nowhere.
     async fn missing_references(&self, v: &NewVehicle) -> Result<Vec<&'static str>, StoreError> {
-        let sql = "SELECT (SELECT COUNT(*) FROM vehicle_types WHERE id = $1) AS types, (SELECT COUNT(*) FROM depots WHERE id = $2) AS depots";
-        let (types, depots): (i64, i64) = with_pool!(self, pool => {
-            let row = sqlx::query(sql).bind(v.vehicle_type_id).bind(v.depot_id).fetch_one(pool).await?;
-            (row.try_get("types")?, row.try_get("depots")?)
+        let sql = "SELECT (SELECT COUNT(*) FROM vehicle_types WHERE id = $1) AS types, (SELECT COUNT(*) FROM depots WHERE id = $2) AS depots, \
+                   (SELECT COUNT(*) FROM drivers WHERE id = $3) AS drivers";
+        let (types, depots, drivers): (i64, i64, i64) = with_pool!(self, pool => {
+            let row = sqlx::query(sql).bind(v.vehicle_type_id).bind(v.depot_id).bind(v.default_driver_id.unwrap_or(0)).fetch_one(pool).await?;
+            (row.try_get("types")?, row.try_get("depots")?, row.try_get("drivers")?)
         });
-        Ok([("vehicle_type_id", types), ("depot_id", depots)].into_iter().filter(|(_, n)| *n == 0).map(|(f, _)| f).collect())
+        let drivers = if v.default_driver_id.is_some() { drivers } else { 1 };
+        Ok([("vehicle_type_id", types), ("depot_id", depots), ("default_driver_id", drivers)]
+            .into_iter()
+            .filter(|(_, n)| *n == 0)
+            .map(|(f, _)| f)
+            .collect())
     }
 
     /// Turns a failed write into the precise error: a foreign-key violation names the missing
@@ -74,11 +81,13 @@ impl Store {
     pub async fn create_vehicle(&self, v: &NewVehicle) -> Result<Vehicle, StoreError> {
         let now = Utc::now();
         let sql = format!(
-            "INSERT INTO vehicles (plate, vehicle_type_id, depot_id, active, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $5) RETURNING {COLUMNS}"
+            "INSERT INTO vehicles (plate, vehicle_type_id, depot_id, active, created_at, updated_at, default_driver_id) \
+             VALUES ($1, $2, $3, $4, $5, $5, $6) RETURNING {COLUMNS}"
         );
         let result = with_pool!(self, pool => {
-            match sqlx::query(&sql).bind(&v.plate).bind(v.vehicle_type_id).bind(v.depot_id).bind(v.active).bind(now).fetch_one(pool).await {
+            match sqlx::query(&sql).bind(&v.plate).bind(v.vehicle_type_id).bind(v.depot_id).bind(v.active).bind(now).bind(v.default_driver_id)
+                .fetch_one(pool).await
+            {
                 Ok(row) => Ok(vehicle_from_row!(&row)?),
                 Err(e) => Err(e),
             }
@@ -93,11 +102,12 @@ impl Store {
     pub async fn update_vehicle(&self, id: i64, v: &NewVehicle) -> Result<Vehicle, StoreError> {
         let now = Utc::now();
         let sql = format!(
-            "UPDATE vehicles SET plate = $1, vehicle_type_id = $2, depot_id = $3, active = $4, updated_at = $5 \
+            "UPDATE vehicles SET plate = $1, vehicle_type_id = $2, depot_id = $3, active = $4, updated_at = $5, default_driver_id = $7 \
              WHERE id = $6 RETURNING {COLUMNS}"
         );
         let result = with_pool!(self, pool => {
             match sqlx::query(&sql).bind(&v.plate).bind(v.vehicle_type_id).bind(v.depot_id).bind(v.active).bind(now).bind(id)
+                .bind(v.default_driver_id)
                 .fetch_optional(pool).await
             {
                 Ok(Some(row)) => Ok(Some(vehicle_from_row!(&row)?)),

@@ -416,7 +416,7 @@ mod tests {
             created_at: now,
             updated_at: now,
         };
-        let vehicle = Vehicle { id: 3, data: NewVehicle { plate: "ABC-1234".into(), vehicle_type_id: 7, depot_id: 1, active: true }, created_at: now, updated_at: now };
+        let vehicle = Vehicle { id: 3, data: NewVehicle { plate: "ABC-1234".into(), vehicle_type_id: 7, depot_id: 1, active: true, default_driver_id: None }, created_at: now, updated_at: now };
         DayInputs { request: request(), orders: stops, depots: vec![depot], fleet: vec![Fleet { vehicle, vehicle_type }] }
     }
 

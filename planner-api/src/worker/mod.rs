@@ -20,7 +20,7 @@ use chrono::Utc;
 use day::{Day, DayInputs, DayModel, Fleet, OrderStop};
 use solver::io::json::cost_to_ntd;
 use solver::search::{self, Environment};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{watch, Notify};
@@ -109,6 +109,14 @@ impl WorkerConfig {
     pub fn heartbeat(&self) -> Duration {
         (self.lease / 3).min(Duration::from_millis(500))
     }
+
+    /// How long a worker may show no sign of life before its liveness probe says dead: its
+    /// lease plus two polls. An idle worker beats at every poll and a busy one at every
+    /// heartbeat, so only a worker stuck for as long as a lease (after which its job would be
+    /// taken over anyway) goes stale.
+    pub fn stale_after(&self) -> Duration {
+        self.lease + self.poll * 2
+    }
 }
 
 /// The planning side of the service, shared by handlers (to wake workers and know the limits)
@@ -181,13 +189,53 @@ impl Planner {
     pub fn spawn(&self, store: &Store) -> WorkerPool {
         let (stop, stopped) = watch::channel(false);
         let process = uuid::Uuid::new_v4().simple().to_string();
-        let handles = (0..self.inner.config.workers)
-            .map(|i| {
-                let worker = Worker { store: store.clone(), planner: self.clone(), owner: format!("{process}-{i}"), stop: stopped.clone() };
-                tokio::spawn(worker.run())
-            })
-            .collect();
-        WorkerPool { stop, handles }
+        let mut handles = Vec::new();
+        let mut pulses = Vec::new();
+        for i in 0..self.inner.config.workers {
+            let pulse = Arc::new(Pulse::new());
+            let worker = Worker {
+                store: store.clone(),
+                planner: self.clone(),
+                owner: format!("{process}-{i}"),
+                stop: stopped.clone(),
+                pulse: Arc::clone(&pulse),
+            };
+            handles.push(tokio::spawn(worker.run()));
+            pulses.push(pulse);
+        }
+        WorkerPool { stop, handles, pulses, stale_after: self.inner.config.stale_after() }
+    }
+}
+
+/// A worker's signs of life: whether its loop still runs, and when it last showed progress
+/// (epoch milliseconds). Written by the worker, read by its liveness probe.
+#[derive(Debug)]
+struct Pulse {
+    running: AtomicBool,
+    last_beat_ms: AtomicI64,
+}
+
+impl Pulse {
+    fn new() -> Pulse {
+        Pulse { running: AtomicBool::new(true), last_beat_ms: AtomicI64::new(epoch_ms(Utc::now())) }
+    }
+
+    fn beat(&self) {
+        self.last_beat_ms.store(epoch_ms(Utc::now()), Ordering::Relaxed);
+    }
+
+    fn alive(&self, stale_after: Duration) -> bool {
+        let stale_ms = i64::try_from(stale_after.as_millis()).unwrap_or(i64::MAX);
+        self.running.load(Ordering::Relaxed) && epoch_ms(Utc::now()).saturating_sub(self.last_beat_ms.load(Ordering::Relaxed)) <= stale_ms
+    }
+}
+
+/// Marks the worker's loop as ended when dropped, so a loop that returns or panics reads dead.
+struct Running(Arc<Pulse>);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.0.running.store(false, Ordering::Relaxed);
     }
 }
 
@@ -196,9 +244,28 @@ impl Planner {
 pub struct WorkerPool {
     stop: watch::Sender<bool>,
     handles: Vec<JoinHandle<()>>,
+    pulses: Vec<Arc<Pulse>>,
+    stale_after: Duration,
 }
 
 impl WorkerPool {
+    /// One liveness probe per worker, named `planner-<i>`: alive while the worker's loop runs and
+    /// it showed a sign of life within [`WorkerConfig::stale_after`]. Register them with
+    /// [`crate::http::health::HealthState::register_worker`]; a pool of no workers (a serve-only
+    /// replica) has none.
+    pub fn probes(&self) -> Vec<(String, crate::http::health::Probe)> {
+        let stale_after = self.stale_after;
+        self.pulses
+            .iter()
+            .enumerate()
+            .map(|(i, pulse)| {
+                let pulse = Arc::clone(pulse);
+                let probe: crate::http::health::Probe = Arc::new(move || pulse.alive(stale_after));
+                (format!("planner-{i}"), probe)
+            })
+            .collect()
+    }
+
     /// Stops claiming, gives running jobs back to the queue and waits for the workers.
     pub async fn shutdown(self) {
         let _ = self.stop.send(true);
@@ -215,6 +282,7 @@ struct Worker {
     planner: Planner,
     owner: String,
     stop: watch::Receiver<bool>,
+    pulse: Arc<Pulse>,
 }
 
 /// How a solve ended, seen from the worker.
@@ -238,8 +306,10 @@ impl Worker {
 
     async fn run(mut self) {
         tracing::debug!(owner = %self.owner, "planning worker started");
+        let _running = Running(Arc::clone(&self.pulse));
         // A dropped pool (its sender gone) stops the workers too, instead of waking them forever.
         while !*self.stop.borrow() && self.stop.has_changed().is_ok() {
+            self.pulse.beat();
             match self.store.claim_plan_job(&self.owner, Utc::now(), self.lease_until()).await {
                 Ok(Some(job)) => {
                     let id = job.id;
@@ -415,6 +485,7 @@ impl Worker {
                     };
                 }
                 _ = tick.tick() => {
+                    self.pulse.beat();
                     let points = progress.lock().map(|p| p.clone()).unwrap_or_default();
                     match self.store.renew_plan_lease(job.id, &self.owner, self.lease_until(), &points).await {
                         Ok(Some(false)) => {}
@@ -455,5 +526,17 @@ mod tests {
         assert_eq!((c.workers, c.lease, c.heartbeat()), (4, Duration::from_secs(2), Duration::from_millis(500)));
         let bad = |k: &str| (k == "PLAN_LEASE_SECONDS").then(|| "soon".to_owned());
         assert!(WorkerConfig::from_lookup(bad).unwrap_err().contains("PLAN_LEASE_SECONDS"));
+    }
+
+    #[test]
+    fn a_worker_pulse_reads_dead_once_stale_or_once_its_loop_ended() {
+        let pulse = Arc::new(Pulse::new());
+        assert!(pulse.alive(Duration::from_secs(1)));
+        pulse.last_beat_ms.store(epoch_ms(Utc::now()) - 5_000, Ordering::Relaxed);
+        assert!(!pulse.alive(Duration::from_secs(1)), "no beat for 5 s");
+        pulse.beat();
+        assert!(pulse.alive(Duration::from_secs(1)));
+        drop(Running(Arc::clone(&pulse)));
+        assert!(!pulse.alive(Duration::from_secs(1)), "the loop ended");
     }
 }

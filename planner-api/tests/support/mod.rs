@@ -135,7 +135,7 @@ pub struct TestApp {
     pub admin_tokens: Value,
     db: Fresh,
     server: tokio::task::JoinHandle<()>,
-    workers: WorkerPool,
+    workers: Option<WorkerPool>,
 }
 
 /// A second server on the database of a [`TestApp`].
@@ -159,7 +159,12 @@ impl Replica {
 
 /// The planner of test servers: one worker that looks for work every 50 ms.
 pub fn test_planner() -> Planner {
-    let config = WorkerConfig { workers: 1, poll: Duration::from_millis(50), lease: Duration::from_secs(5), ..WorkerConfig::default() };
+    planner_with_workers(1)
+}
+
+/// A test planner with `workers` workers (`0`: a serve-only replica).
+pub fn planner_with_workers(workers: usize) -> Planner {
+    let config = WorkerConfig { workers, poll: Duration::from_millis(50), lease: Duration::from_secs(5), ..WorkerConfig::default() };
     Planner::new(config, Arc::new(GreatCircle::new(TravelConfig::default())))
 }
 
@@ -185,18 +190,36 @@ impl TestApp {
         TestApp::on_with(db, secret, auth).await
     }
 
+    /// Starts a serve-only application (no planning workers, as with `PLAN_WORKERS=0`) on a
+    /// fresh, migrated database of `backend`.
+    pub async fn serve_only(backend: Backend) -> TestApp {
+        let secret = random_hex(32);
+        let auth = AuthConfig::with_secret(secret.as_bytes(), KeySource::Env);
+        TestApp::on_configured(Fresh::new(backend, true).await, secret, auth, 0).await
+    }
+
     /// Starts the application on `db` with `auth`, whose key must be `secret`.
     pub async fn on_with(db: Fresh, secret: String, auth: AuthConfig) -> TestApp {
+        TestApp::on_configured(db, secret, auth, 1).await
+    }
+
+    /// Starts the application on `db` with `auth` (key `secret`) and `workers` planning workers,
+    /// whose liveness probes `/readyz` consults, as `luckygas serve` does.
+    pub async fn on_configured(db: Fresh, secret: String, auth: AuthConfig, workers: usize) -> TestApp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0");
         let addr = listener.local_addr().expect("local addr");
         let store = db.store.clone();
-        let planner = test_planner();
+        let planner = planner_with_workers(workers);
         let workers = planner.spawn(&store);
+        let state = AppState { planner, ..AppState::new(store, auth) };
+        state.planner.attach_metrics(state.metrics.clone());
+        for (name, probe) in workers.probes() {
+            state.health.register_worker(name, probe);
+        }
         let server = tokio::spawn(async move {
-            let state = AppState { planner, ..AppState::new(store, auth) };
-            state.planner.attach_metrics(state.metrics.clone());
             axum::serve(listener, app(state)).await.expect("server runs");
         });
+        let workers = Some(workers);
         let base = format!("http://{addr}");
         let anon = reqwest::Client::new();
         let admin = AdminBootstrap { email: "admin@luckygas.test".to_owned(), password: random_hex(12) };
@@ -284,9 +307,17 @@ impl TestApp {
         Caller { app: self, token: tokens["access_token"].as_str().map(str::to_owned), user }
     }
 
+    /// Stops the planning workers (they end their loops, as if they had died); the server keeps
+    /// answering.
+    pub async fn stop_workers(&mut self) {
+        if let Some(workers) = self.workers.take() {
+            workers.shutdown().await;
+        }
+    }
+
     /// Stops the server and removes the database.
-    pub async fn finish(self) {
-        self.workers.shutdown().await;
+    pub async fn finish(mut self) {
+        self.stop_workers().await;
         self.server.abort();
         // Wait until the server task has let go of its store clone.
         let _ = self.server.await;
