@@ -66,6 +66,13 @@ pub fn run(a: PlanArgs) -> anyhow::Result<ExitCode> {
                 }));
             }
         }
+        // Driver breaks: when each starts and how long it lasts.
+        let breaks: Vec<serde_json::Value> = route
+            .breaks
+            .iter()
+            .zip(&rep.breaks)
+            .map(|(b, &start)| serde_json::json!({"start": clock(start), "minutes": vt.breaks[b.index].duration / 60}))
+            .collect();
         if !a.json {
             println!(
                 "\n{} #{}: leaves {} at {}, back at {}, {:.1} km, cost NT$ {:.0}",
@@ -75,8 +82,16 @@ pub fn run(a: PlanArgs) -> anyhow::Result<ExitCode> {
                 clock(rep.start),
                 clock(rep.end),
                 rep.distance as f64 / 1000.0,
-                cost_to_ntd(vt.fixed_cost + vt.unit_distance_cost * rep.distance + vt.unit_duration_cost * rep.duration)
+                cost_to_ntd(
+                    vt.fixed_cost
+                        + vt.unit_distance_cost * rep.distance
+                        + vt.unit_duration_cost * rep.duration
+                        + vt.unit_overtime_cost * (rep.duration - vt.overtime_after).max(0)
+                )
             );
+            for b in &breaks {
+                println!("  {}  break of {} min", b["start"].as_str().unwrap_or(""), b["minutes"]);
+            }
             for s in &stops {
                 let loads: Vec<String> = s["load_after"].as_object().map(|m| m.iter().map(|(k, v)| format!("{k}={v}")).collect()).unwrap_or_default();
                 println!(
@@ -89,7 +104,7 @@ pub fn run(a: PlanArgs) -> anyhow::Result<ExitCode> {
                 );
             }
         }
-        plan_routes.push(serde_json::json!({"vehicle_type": doc.vehicle_types[route.vehicle_type].id, "start": clock(rep.start), "end": clock(rep.end), "distance_m": rep.distance, "stops": stops}));
+        plan_routes.push(serde_json::json!({"vehicle_type": doc.vehicle_types[route.vehicle_type].id, "start": clock(rep.start), "end": clock(rep.end), "distance_m": rep.distance, "stops": stops, "breaks": breaks}));
     }
     let unassigned: Vec<_> = outcome.solution.unassigned.iter().map(|u| serde_json::json!({"customer": doc.clients[u.client].id, "reason": u.reason})).collect();
     if a.json {
