@@ -39,7 +39,7 @@ pub fn best_insertion<const D: usize, const T: usize>(state: &mut State<D, T>, n
             if best.is_some_and(|b| delta >= b.0) {
                 return None;
             }
-            let delta = if state.exact_possible { state.exact_cost_of(vt, parts) - now } else { delta };
+            let delta = state.confirm_cost(vt, parts, delta + now) - now;
             best.is_none_or(|b| delta < b.0).then_some(delta)
         };
         if let Some(delta) = beats(state, &[Pre(r, p), Client(c), Suf(r, p)], best) {

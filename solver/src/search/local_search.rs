@@ -481,11 +481,15 @@ fn try_route_types<const D: usize, const T: usize>(state: &mut State<D, T>, nb: 
         let (t, skills, now) = (state.routes[r].vt, state.routes[r].prefix_skills[n - 1], state.route_cost(r));
         let mut best: Option<(i64, usize)> = None;
         for other in 0..types {
-            if other == t || !state.covers(other, skills) || state.cost_of(other, &[Pre(r, n)]) >= best.map_or(now, |b| b.0) {
+            if other == t || !state.covers(other, skills) {
+                continue;
+            }
+            let bound = state.cost_of(other, &[Pre(r, n)]);
+            if bound >= best.map_or(now, |b| b.0) {
                 continue;
             }
             let Some(e) = state.empty_route(other) else { continue };
-            let cost = state.exact_cost_of(other, &[Pre(r, n)]);
+            let cost = state.confirm_cost(other, &[Pre(r, n)], bound);
             if cost < best.map_or(now, |b| b.0) {
                 best = Some((cost, e));
             }
@@ -507,10 +511,11 @@ fn try_route_types<const D: usize, const T: usize>(state: &mut State<D, T>, nb: 
                 continue;
             }
             let now = state.route_cost(r1) + state.route_cost(r2);
-            if state.cost_of(t2, &[Pre(r1, n1)]) + state.cost_of(t1, &[Pre(r2, n2)]) >= now {
+            let (b1, b2) = (state.cost_of(t2, &[Pre(r1, n1)]), state.cost_of(t1, &[Pre(r2, n2)]));
+            if b1 + b2 >= now {
                 continue;
             }
-            if state.exact_cost_of(t2, &[Pre(r1, n1)]) + state.exact_cost_of(t1, &[Pre(r2, n2)]) < now {
+            if state.confirm_cost(t2, &[Pre(r1, n1)], b1) + state.confirm_cost(t1, &[Pre(r2, n2)], b2) < now {
                 state.apply(&[(r1, &[Pre(r2, n2)]), (r2, &[Pre(r1, n1)])]);
                 changed = true;
             }
@@ -535,11 +540,15 @@ fn try_route_types<const D: usize, const T: usize>(state: &mut State<D, T>, nb: 
             let parts = [Pre(r1, n1), Pre(r2, n2)];
             let mut merged = false;
             for t in 0..types {
-                if !state.covers(t, skills) || state.cost_of(t, &parts) >= now {
+                if !state.covers(t, skills) {
+                    continue;
+                }
+                let bound = state.cost_of(t, &parts);
+                if bound >= now {
                     continue;
                 }
                 let Some(e) = state.empty_route(t) else { continue };
-                if state.exact_cost_of(t, &parts) < now {
+                if state.confirm_cost(t, &parts, bound) < now {
                     state.apply(&[(e, &parts), (r1, &[]), (r2, &[])]);
                     merged = true;
                     break;

@@ -73,7 +73,7 @@ pub struct State<'p, const D: usize, const T: usize> {
     pub use_swap_star: bool,
     /// Whether some vehicle type may reload (routes then hold reload nodes).
     pub multi_trip: bool,
-    /// Whether some route may need an exact schedule (see [`State::needs_exact`]).
+    /// Whether some route may need an exact schedule (see [`needs_exact`]).
     pub exact_possible: bool,
 }
 
@@ -220,8 +220,7 @@ impl<'p, const D: usize, const T: usize> State<'p, D, T> {
             route.suffix_skills[i] = skills;
         }
         route.eval = ctx.evaluate(route.prefix.last());
-        let needs_exact = route.prefix.last().is_some_and(|s| s.multi_window || !self.problem.vehicle_types[route.vt].breaks.is_empty());
-        if self.exact_possible && needs_exact {
+        if self.exact_possible && needs_exact(self.problem, route.vt, route.prefix.last()) {
             route.eval = exact_eval(self.problem, route.vt, &route.visits, route.eval);
         }
         route.modified_at = self.step;
@@ -274,7 +273,7 @@ impl<'p, const D: usize, const T: usize> State<'p, D, T> {
     }
 
     /// Penalised cost of a candidate route of type `vt` made of `parts`, by its segments: exact
-    /// unless [`State::needs_exact`] says the route needs a schedule, when it is a lower bound
+    /// unless [`needs_exact`] says the route needs a schedule, when it is a lower bound
     /// of [`State::exact_cost_of`].
     #[inline]
     pub fn cost_of(&self, vt: usize, parts: &[Part]) -> i64 {
@@ -287,18 +286,22 @@ impl<'p, const D: usize, const T: usize> State<'p, D, T> {
     pub fn exact_cost_of(&self, vt: usize, parts: &[Part]) -> i64 {
         let seg = self.join(vt, parts);
         let eval = self.ctx(vt).evaluate(seg.as_ref());
-        if self.exact_possible && self.needs_exact(vt, seg.as_ref()) {
+        if self.exact_possible && needs_exact(self.problem, vt, seg.as_ref()) {
             exact_eval(self.problem, vt, &self.visits_of(parts), eval).penalised(&self.penalties)
         } else {
             eval.penalised(&self.penalties)
         }
     }
 
-    /// Whether a route of type `vt` summarised by `seg` needs an exact schedule: its type has
-    /// driver breaks, or it visits a client with several time windows.
+    /// `bound`, the segment cost of candidate `parts` of type `vt`, confirmed by the exact
+    /// schedule where some route may need one (a caller's pruning already used the bound).
     #[inline]
-    pub fn needs_exact(&self, vt: usize, seg: Option<&Seg<D, T>>) -> bool {
-        seg.is_some_and(|s| s.multi_window || !self.problem.vehicle_types[vt].breaks.is_empty())
+    pub fn confirm_cost(&self, vt: usize, parts: &[Part], bound: i64) -> i64 {
+        if self.exact_possible {
+            self.exact_cost_of(vt, parts)
+        } else {
+            bound
+        }
     }
 
     /// Evaluation of the route of type `vt` visiting `visits` in order.
@@ -306,7 +309,7 @@ impl<'p, const D: usize, const T: usize> State<'p, D, T> {
         let ctx = self.ctx(vt);
         let seg = visits.iter().map(|&c| self.client_seg[c as usize]).reduce(|a, b| ctx.join(&a, &b));
         let eval = ctx.evaluate(seg.as_ref());
-        if self.exact_possible && self.needs_exact(vt, seg.as_ref()) {
+        if self.exact_possible && needs_exact(self.problem, vt, seg.as_ref()) {
             exact_eval(self.problem, vt, visits, eval)
         } else {
             eval
@@ -467,6 +470,13 @@ pub fn has_breaks(p: &Problem) -> bool {
     p.vehicle_types.iter().any(|v| !v.breaks.is_empty())
 }
 
+/// Whether a route of type `vt` summarised by `seg` needs an exact schedule: its type has
+/// driver breaks, or it visits a client with several time windows.
+#[inline]
+pub fn needs_exact<const D: usize, const T: usize>(p: &Problem, vt: usize, seg: Option<&Seg<D, T>>) -> bool {
+    seg.is_some_and(|s| s.multi_window || !p.vehicle_types[vt].breaks.is_empty())
+}
+
 /// `bound` (the segments' evaluation of route `visits` of type `t`) with the timing of an exact
 /// schedule: breaks placed, several windows respected (see [`super::schedule`]).
 pub fn exact_eval(p: &Problem, t: usize, visits: &[u32], bound: RouteEval) -> RouteEval {
@@ -505,10 +515,14 @@ pub fn solution_from_routes(p: &Problem, routes: &[(usize, Vec<u32>)]) -> Soluti
             let mut route = Route::single(*vt, p.vehicle_types[*vt].start_depot, Vec::new());
             let placed = if p.vehicle_types[*vt].breaks.is_empty() { Vec::new() } else { schedule::place_breaks(p, *vt, v).0 };
             let mut placed = placed.into_iter().peekable();
+            // A break on the leg about to be driven: after the visits so far of the last trip.
+            let take = |route: &mut Route, index: usize| {
+                let trip = route.trips.len() - 1;
+                route.breaks.push(BreakStop { index, trip, after: route.trips[trip].visits.len() });
+            };
             for (i, &c) in v.iter().enumerate() {
                 while let Some((_, index)) = placed.next_if(|&(pos, _)| pos == i) {
-                    let trip = route.trips.len() - 1;
-                    route.breaks.push(BreakStop { index, trip, after: route.trips[trip].visits.len() });
+                    take(&mut route, index);
                 }
                 match (c as usize).checked_sub(n) {
                     None => route.trips.last_mut().expect("a route has a trip").visits.push(c as usize),
@@ -526,8 +540,7 @@ pub fn solution_from_routes(p: &Problem, routes: &[(usize, Vec<u32>)]) -> Soluti
                 route.trips.pop();
             }
             for (_, index) in placed {
-                let trip = route.trips.len() - 1;
-                route.breaks.push(BreakStop { index, trip, after: route.trips[trip].visits.len() });
+                take(&mut route, index);
             }
             route
         })
