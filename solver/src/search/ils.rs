@@ -91,15 +91,29 @@ impl<'p, const D: usize, const T: usize> Walk<'p, D, T> {
     /// A walk from a first solution: cheapest insertion in random order, then local search.
     pub fn new(problem: &'p Problem, nb: &Neighbours, env: &Environment, seed: u64) -> Self {
         let mut rng = Rng::new(seed);
-        let mut state = State::<D, T>::empty(problem, initial_penalties(problem));
+        let mut penalties = initial_penalties(problem);
+        if env.initial.is_some() {
+            // A warm start is (nearly) feasible, and a replan must stay so within a few
+            // iterations: start with dear penalties, which adapt down if the search needs room.
+            penalties = Penalties { load: penalties.load * 100, time_warp: penalties.time_warp * 100, distance: penalties.distance * 100 };
+        }
+        let mut state = State::<D, T>::empty(problem, penalties);
         let stop = || env.must_stop();
-        construct::initial(&mut state, nb, &mut rng);
+        match &env.initial {
+            Some(start) => construct::from_solution(&mut state, nb, start),
+            None => construct::initial(&mut state, nb, &mut rng),
+        }
+        // A feasible warm start is a best solution already, whatever the search does next.
+        let start = (env.initial.is_some() && state.is_feasible()).then(|| (state.snapshot(), state.cost()));
         local_search::run(&mut state, nb, &mut rng, &stop);
         repair_if_infeasible(&mut state, nb, &mut rng, &stop, true);
-        let best = state.snapshot();
+        let (mut best, mut best_feasible, mut best_cost) = (state.snapshot(), state.is_feasible(), state.cost());
+        if let Some((routes, cost)) = start.filter(|(_, cost)| !best_feasible || *cost < best_cost) {
+            (best, best_feasible, best_cost) = (routes, true, cost);
+        }
         Walk {
-            best_feasible: state.is_feasible(),
-            best_cost: state.cost(),
+            best_feasible,
+            best_cost,
             current: best.clone(),
             current_cost: state.penalised_cost(),
             best,

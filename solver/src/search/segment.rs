@@ -95,6 +95,13 @@ impl<const D: usize> LoadSeg<D> {
         (0..dims).map(|d| (self.peak[d] - capacity[d]).max(0)).sum()
     }
 
+    /// Excess of a first trip that starts with `ob` on board: the empties take room all along,
+    /// and what the trip delivers beyond the stock on board counts as excess too.
+    #[inline]
+    pub fn on_board_excess(&self, ob: &crate::model::OnBoard, capacity: &[Load], dims: usize) -> Load {
+        (0..dims).map(|d| (self.peak[d] + ob.empties[d] - capacity[d]).max(0) + (self.delivery[d] - ob.stock[d]).max(0)).sum()
+    }
+
     /// Excess for routes with backhaul precedence: deliveries above capacity plus pickups above
     /// capacity (never less than [`LoadSeg::excess`]). With every delivery before every
     /// pickup both ways are zero together, but this one falls with every client moved out of an
@@ -411,7 +418,10 @@ impl<'a, const D: usize, const T: usize> TypeCtx<'a, D, T> {
                 l.excess(&vt.capacity, self.dims)
             }
         };
-        let mut load_excess = excess(&s.load);
+        let mut load_excess = match &vt.on_board {
+            None => excess(&s.load),
+            Some(ob) => s.load.on_board_excess(ob, &vt.capacity, self.dims),
+        };
         // Broken trip rules cost like a full load of excess each: a linehaul after a backhaul,
         // trips beyond the limit, a reload at a depot the type may not use. A route that starts
         // with a backhaul costs one unit only: backhauls open routes that way while the search
