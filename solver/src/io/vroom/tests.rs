@@ -346,3 +346,16 @@ fn never_panics_on_damaged_documents() {
         }
     }
 }
+
+#[test]
+fn builds_and_solves_the_fuzz_seeds() {
+    let seeds = [
+        include_str!("../../../../fuzz/seeds/vroom/example_2_matrix.json"),
+        include_str!("../../../../fuzz/seeds/vroom/coordinates_breaks_shipment.json"),
+        include_str!("../../../../fuzz/seeds/vroom/matrices_per_profile.json"),
+    ];
+    for seed in seeds {
+        let a = serde_json::to_value(solve(&model(&serde_json::from_str(seed).unwrap()))).unwrap();
+        assert_eq!(a["code"], 0, "{a}");
+    }
+}
