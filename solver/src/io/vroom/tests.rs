@@ -273,7 +273,8 @@ fn uses_supplied_point_matrices_for_coordinates() {
 #[test]
 fn refuses_bad_values_naming_the_field() {
     let base: Value = serde_json::from_str(EXAMPLE_2).unwrap();
-    let cases: Vec<(Box<dyn Fn(&mut Value)>, &str, &str)> = vec![
+    type Edit = Box<dyn Fn(&mut Value)>;
+    let cases: Vec<(Edit, &str, &str)> = vec![
         (Box::new(|d| d["jobs"][1]["id"] = json!(1414)), "jobs[1].id", "duplicate_id"),
         (Box::new(|d| d["jobs"][0]["priority"] = json!(101)), "jobs[0].priority", "bad_value"),
         (Box::new(|d| d["jobs"][0]["time_windows"] = json!([[5, 4]])), "jobs[0].time_windows[0]", "bad_value"),
