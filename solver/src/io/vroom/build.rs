@@ -382,6 +382,7 @@ impl<'a> Builder<'a> {
                 breaks,
                 overtime_after: UNLIMITED,
                 unit_overtime_cost: 0,
+                on_board: None,
             });
             infos.push(VehicleInfo {
                 has_start: ends[v].0.is_some(),
@@ -404,6 +405,7 @@ impl<'a> Builder<'a> {
             dimensions: dims + usize::from(task_dim || padding),
             skill_names: skills.names,
             backhaul_precedence: false,
+            stability: Default::default(),
         };
         let problem = Problem::new(data).map_err(|e| model_error(&tasks, e))?;
         Ok((problem, tasks, infos, distances, dims))
