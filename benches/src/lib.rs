@@ -1,5 +1,8 @@
 //! Shared helpers of the benches: where the public instances are, and how to load them.
 
+mod days;
+
+pub use days::replan_day;
 use solver::io::{read_instance, Format, Instance, Rounding};
 use std::path::PathBuf;
 

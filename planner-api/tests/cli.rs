@@ -65,10 +65,15 @@ fn a_warm_start_from_the_best_known_solution_keeps_it() {
     let dir = temp_dir("warm");
     let instance = datasets().join("pyvrp-instances/CVRP/X-n101-k25.vrp");
     let best_known = datasets().join("pyvrp-instances/CVRP/X-n101-k25.sol");
-    let warm = solve_json(&instance, &dir.join("warm.sol"), &["--max-iterations", "1", "--initial-solution", best_known.to_str().unwrap()]);
+    let one_iteration = |extra: &[&str]| {
+        let out = luckygas().arg("solve").arg(&instance).args(["--max-iterations", "1", "--seed", "3", "--json"]).args(extra).output().unwrap();
+        assert!(out.status.success(), "solve failed: {}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).expect("one JSON object on stdout")
+    };
+    let warm = one_iteration(&["--initial-solution", best_known.to_str().unwrap()]);
     assert_eq!(warm["feasible"], true);
     assert_eq!(warm["cost"].as_f64(), Some(27591.0), "{warm}");
-    let cold = solve_json(&instance, &dir.join("cold.sol"), &["--max-iterations", "1"]);
+    let cold = one_iteration(&[]);
     assert!(cold["cost"].as_f64().unwrap() > 27591.0, "{cold}");
     // A file that does not fit the instance is refused with its line.
     let bad = dir.join("bad.sol");
