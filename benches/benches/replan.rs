@@ -46,8 +46,7 @@ fn scenario() -> Scenario {
     let plan = solve(&without_urgent, &env(300)).solution;
     // Capacity binds: the 20 trucks are (nearly) all out.
     assert!(plan.routes.len() >= 18, "the bench day is planned on its 20-vehicle fleet, got {} routes", plan.routes.len());
-    let progress: Vec<VehicleProgress> =
-        plan.routes.iter().map(|r| VehicleProgress { fixed: r.visits().count() / 3, ..VehicleProgress::default() }).collect();
+    let progress: Vec<VehicleProgress> = plan.routes.iter().map(|r| VehicleProgress { fixed: r.visits().count() / 3, ..VehicleProgress::default() }).collect();
     let now = 3 * 3600;
     Scenario { with_urgent: Problem::new(data.clone()).expect("valid day"), without_urgent, data, plan, progress, now }
 }

@@ -170,6 +170,9 @@ pub fn reduce(input: &ReplanInput) -> Result<Replan, ReplanError> {
         if route.vehicle_type >= p.vehicle_types.len() {
             return Err(ReplanError::UnknownInPlan { route: i, what: format!("vehicle type {}", route.vehicle_type) });
         }
+        if route.trips.is_empty() {
+            return Err(ReplanError::UnknownInPlan { route: i, what: "no trip (a route has at least one)".into() });
+        }
         let progress = input.progress.get(i).unwrap_or(&none);
         let count = route.visits().count();
         if progress.fixed > count {

@@ -280,3 +280,25 @@ fn an_out_vehicle_carries_only_its_stock() {
     let report = check(&reduced.problem, &over);
     assert!(report.violations.iter().any(|v| v.code() == "on_board_stock"), "{:?}", report.violations);
 }
+
+#[test]
+fn inconsistent_requests_are_refused_not_panicked_on() {
+    let problem = Problem::new(day(3, 5, 1, false)).unwrap();
+    let plan = Solution { routes: vec![Route::single(0, 0, vec![0, 1, 2])], unassigned: vec![] };
+    let ask = |plan: &Solution, progress: &[VehicleProgress]| {
+        let input = ReplanInput { problem: &problem, plan, progress, now: 0, move_cost: 0 };
+        reduce(&input).err().map(|e| e.to_string())
+    };
+    let fixed = |k: usize| VehicleProgress { fixed: k, ..VehicleProgress::default() };
+    assert!(ask(&plan, &[fixed(4)]).is_some_and(|e| e.contains("4 visits are fixed")));
+    assert!(ask(&plan, &[fixed(1), fixed(0)]).is_some_and(|e| e.contains("no such route")));
+    let twice = Solution { routes: vec![Route::single(0, 0, vec![0, 1]), Route::single(0, 0, vec![1])], unassigned: vec![] };
+    assert!(ask(&twice, &[]).is_some_and(|e| e.contains("client 1 appears twice")));
+    let unknown = Solution { routes: vec![Route::single(0, 0, vec![0, 9])], unassigned: vec![] };
+    assert!(ask(&unknown, &[]).is_some_and(|e| e.contains("client 9")));
+    let no_trip = Solution { routes: vec![Route { vehicle_type: 0, trips: vec![], breaks: vec![] }], unassigned: vec![] };
+    assert!(ask(&no_trip, &[]).is_some_and(|e| e.contains("no trip")));
+    let bad_type = Solution { routes: vec![Route::single(3, 0, vec![0])], unassigned: vec![] };
+    assert!(ask(&bad_type, &[]).is_some_and(|e| e.contains("vehicle type 3")));
+    assert!(ask(&plan, &[fixed(3)]).is_none(), "a route done to its end is fine");
+}
