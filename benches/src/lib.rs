@@ -3,6 +3,9 @@
 
 pub mod summary;
 
+mod days;
+
+pub use days::replan_day;
 use solver::io::{read_instance, Format, Instance, Rounding};
 use std::path::PathBuf;
 

@@ -59,6 +59,32 @@ fn solves_a_cvrp_instance_and_the_checker_accepts_the_written_solution() {
 }
 
 #[test]
+fn a_warm_start_from_the_best_known_solution_keeps_it() {
+    // X-n101-k25's best known solution is optimal (27591): one iteration from it cannot do
+    // better and must not do worse, where one iteration from scratch lands far above it.
+    let dir = temp_dir("warm");
+    let instance = datasets().join("pyvrp-instances/CVRP/X-n101-k25.vrp");
+    let best_known = datasets().join("pyvrp-instances/CVRP/X-n101-k25.sol");
+    let one_iteration = |extra: &[&str]| {
+        let out = luckygas().arg("solve").arg(&instance).args(["--max-iterations", "1", "--seed", "3", "--json"]).args(extra).output().unwrap();
+        assert!(out.status.success(), "solve failed: {}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).expect("one JSON object on stdout")
+    };
+    let warm = one_iteration(&["--initial-solution", best_known.to_str().unwrap()]);
+    assert_eq!(warm["feasible"], true);
+    assert_eq!(warm["cost"].as_f64(), Some(27591.0), "{warm}");
+    let cold = one_iteration(&[]);
+    assert!(cold["cost"].as_f64().unwrap() > 27591.0, "{cold}");
+    // A file that does not fit the instance is refused with its line.
+    let bad = dir.join("bad.sol");
+    std::fs::write(&bad, "Route #1: 1 2 99999\n").unwrap();
+    let out = luckygas().arg("solve").arg(&instance).args(["--max-iterations", "1", "--initial-solution"]).arg(&bad).output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("bad.sol") && err.contains("99999"), "{err}");
+}
+
+#[test]
 fn solves_a_solomon_instance_with_two_threads() {
     let dir = temp_dir("solomon");
     let instance = datasets().join("solomon/R101.txt");

@@ -93,6 +93,16 @@ pub enum ModelError {
         /// Number of profiles.
         profiles: usize,
     },
+    /// A vehicle type index out of range.
+    #[error("{what} refers to vehicle type {vehicle_type}, but there are only {types}")]
+    VehicleTypeOutOfRange {
+        /// Who.
+        what: String,
+        /// The bad index.
+        vehicle_type: usize,
+        /// Number of vehicle types.
+        types: usize,
+    },
     /// Max trips is zero, or above one without a reload depot.
     #[error("{what} allows no trip, or several trips without a reload depot")]
     BadTrips {
@@ -116,6 +126,7 @@ impl ModelError {
             ModelError::NoDepot => "no_depot",
             ModelError::NoProfile => "no_profile",
             ModelError::NoVehicle => "no_vehicle",
+            ModelError::VehicleTypeOutOfRange { .. } => "vehicle_type_out_of_range",
             ModelError::DimensionMismatch { .. } => "dimension_mismatch",
             ModelError::MatrixSize { .. } => "matrix_size",
             ModelError::LocationOutOfRange { .. } => "location_out_of_range",

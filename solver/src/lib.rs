@@ -14,6 +14,7 @@ pub mod error;
 pub mod hgs;
 pub mod io;
 pub mod model;
+pub mod replan;
 pub mod search;
 pub mod solution;
 

@@ -50,10 +50,12 @@ pub fn tiny_problem_data() -> ProblemData {
             breaks: Vec::new(),
             overtime_after: UNLIMITED,
             unit_overtime_cost: 0,
+            on_board: None,
         }],
         profiles: vec![Profile { name: "car".into(), distance: m.clone(), duration: m }],
         dimensions: 1,
         skill_names: vec![],
         backhaul_precedence: false,
+        stability: Default::default(),
     }
 }

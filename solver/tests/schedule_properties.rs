@@ -68,6 +68,7 @@ fn instance(seed: u64, n: usize, two_windows: bool, overtime: bool) -> Problem {
         breaks,
         overtime_after: if overtime { 250 } else { UNLIMITED },
         unit_overtime_cost: if overtime { 2 } else { 0 },
+        on_board: None,
     };
     let lunch = Break { window: TimeWindow::new(150, 300), duration: 20 + next(40) as i64 };
     let data = ProblemData {
@@ -80,6 +81,7 @@ fn instance(seed: u64, n: usize, two_windows: bool, overtime: bool) -> Problem {
         dimensions: 1,
         skill_names: vec![],
         backhaul_precedence: false,
+        stability: Default::default(),
     };
     Problem::new(data).expect("random instance is valid")
 }

@@ -66,6 +66,7 @@ fn instance(seed: u64, n: usize, dims: usize, windows: bool, pickups: bool, skil
         breaks: Vec::new(),
         overtime_after: UNLIMITED,
         unit_overtime_cost: 0,
+        on_board: None,
     };
     let data = ProblemData {
         name: format!("random-{seed}"),
@@ -77,6 +78,7 @@ fn instance(seed: u64, n: usize, dims: usize, windows: bool, pickups: bool, skil
         dimensions: dims,
         skill_names: vec!["hazmat".into()],
         backhaul_precedence: false,
+        stability: Default::default(),
     };
     Problem::new(data).expect("random instance is valid")
 }
@@ -209,11 +211,13 @@ fn trips_instance(seed: u64, n: usize, dims: usize, releases: bool, backhauls: b
             breaks: Vec::new(),
             overtime_after: UNLIMITED,
             unit_overtime_cost: 0,
+            on_board: None,
         }],
         profiles: vec![Profile { name: "car".into(), distance: m.clone(), duration: m }],
         dimensions: dims,
         skill_names: vec![],
         backhaul_precedence: backhauls,
+        stability: Default::default(),
     };
     Problem::new(data).expect("random trips instance is valid")
 }

@@ -28,6 +28,10 @@ pub struct SolveArgs {
     /// Write the solution in VRPLIB `.sol` format to this file.
     #[arg(long)]
     solution_out: Option<PathBuf>,
+    /// Start from this VRPLIB `.sol` file (a warm start): every search run begins with its
+    /// routes, and the clients it leaves out are added by regret insertion.
+    #[arg(long, value_name = "FILE.sol")]
+    initial_solution: Option<PathBuf>,
     /// Print one JSON object on stdout instead of the routes.
     #[arg(long)]
     json: bool,
@@ -42,7 +46,14 @@ pub fn run(a: SolveArgs) -> anyhow::Result<ExitCode> {
     let time_limit = a.search.limit(10.0)?;
     let fmt_instance = instance.clone();
     let (bar, report) = SearchBar::new(Some(time_limit), Arc::new(move |c| fmt_instance.format_cost(c)));
-    let env = Environment { algorithm: a.algorithm, ..a.search.environment(time_limit, report) };
+    let initial = match &a.initial_solution {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+            Some(Arc::new(io::sol::read(&text, path, &instance)?.solution))
+        }
+        None => None,
+    };
+    let env = Environment { algorithm: a.algorithm, initial, ..a.search.environment(time_limit, report) };
     let outcome = search::solve(&instance.problem, &env);
     bar.finish();
     let report = check(&instance.problem, &outcome.solution);

@@ -74,6 +74,16 @@ pub enum FieldProblem {
     NothingToPlan,
     /// None of these depots has an active vehicle.
     NoVehicles,
+    /// A reader's own verdict on an input (e.g. the VROOM reader's): its stable `code`, a
+    /// Traditional Chinese summary of that kind of fault, and the reader's English detail.
+    Input {
+        /// The reader's stable code.
+        code: &'static str,
+        /// What the code means, in Traditional Chinese.
+        zh: &'static str,
+        /// The reader's message, in English.
+        detail: String,
+    },
 }
 
 /// One failing field: its JSON path (`lat`, `time_windows[1].end`) and the problem.
@@ -120,6 +130,7 @@ impl FieldError {
             FieldProblem::UnknownReference => "unknown_reference",
             FieldProblem::NothingToPlan => "nothing_to_plan",
             FieldProblem::NoVehicles => "no_vehicles",
+            FieldProblem::Input { code, .. } => code,
         }
     }
 
@@ -155,6 +166,8 @@ impl FieldError {
             (P::NothingToPlan, Lang::En) => "no received order waits for planning on this day".into(),
             (P::NoVehicles, Lang::ZhTw) => "這些站點沒有可用的車輛".into(),
             (P::NoVehicles, Lang::En) => "none of these depots has an active vehicle".into(),
+            (P::Input { zh, detail, .. }, Lang::ZhTw) => format!("{zh}：{detail}"),
+            (P::Input { detail, .. }, Lang::En) => detail.clone(),
         }
     }
 

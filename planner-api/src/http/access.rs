@@ -66,6 +66,8 @@ pub const RULES: &[Rule] = &[
     Rule { resource: "invoices", read: &[(Analyst, All), (Accountant, All)], write: &[(Accountant, All)] },
     Rule { resource: "health", read: &[(Dispatcher, All), (Analyst, All), (Accountant, All), (Driver, All)], write: &[] },
     Rule { resource: "users", read: &[], write: &[] },
+    // `POST /v1/vroom` solves a VROOM problem given in full and stores nothing: a planning tool.
+    Rule { resource: "vroom", read: &[], write: &[(Dispatcher, All)] },
 ];
 
 /// Paths anyone may call: probes, metrics (scraped inside the cluster), signing in, and the API
@@ -179,7 +181,8 @@ mod tests {
 
     #[test]
     fn lets_analysts_read_every_business_resource_and_write_none() {
-        for rule in RULES.iter().filter(|r| r.resource != "users") {
+        // `vroom` has nothing to read: it is a computation (POST only).
+        for rule in RULES.iter().filter(|r| r.resource != "users" && r.resource != "vroom") {
             assert_eq!(scope(rule.resource, Action::Read, Analyst), Some(Scope::All), "{}", rule.resource);
             assert_eq!(scope(rule.resource, Action::Write, Analyst), None, "{}", rule.resource);
         }
@@ -196,6 +199,9 @@ mod tests {
             assert_eq!(scope(resource, Action::Write, Driver), None, "{resource}");
         }
         assert_eq!(scope("customers", Action::Read, Driver), None);
+        assert_eq!(scope("vroom", Action::Write, Driver), None);
+        assert_eq!(scope("vroom", Action::Write, Dispatcher), Some(Scope::All));
+        assert_eq!(scope("vroom", Action::Write, Analyst), None);
         let p = Principal { user_id: 1, role: Driver, driver_id: Some(4) };
         let own = Caller { principal: p, scope: Scope::Own };
         assert!(own.may_touch_driver(4) && !own.may_touch_driver(5));

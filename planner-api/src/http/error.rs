@@ -38,6 +38,11 @@ pub struct Problem {
     /// The failing readiness check of `not-ready` problems: `database`, `migrations` or
     /// `workers`.
     pub check: Option<String>,
+    /// VROOM's status code, on problems of `POST /v1/vroom` only: `2` for input errors, `1` for
+    /// internal ones.
+    pub code: Option<u8>,
+    /// VROOM's error message, on problems of `POST /v1/vroom` only.
+    pub error: Option<String>,
 }
 
 /// Everything that can go wrong in a request.
@@ -142,12 +147,18 @@ pub enum ApiError {
     /// An unexpected failure (500); the detail is logged, never shown.
     #[error("internal error: {0}")]
     Internal(String),
+    /// An error of `POST /v1/vroom`: the wrapped error's problem with VROOM's `code` (`1` for an
+    /// internal error, `2` for an input error) and `error` message added, so that VROOM clients
+    /// reading `code` still understand it.
+    #[error("{0}")]
+    Vroom(Box<ApiError>),
 }
 
 impl ApiError {
     /// The HTTP status.
     pub fn status(&self) -> StatusCode {
         match self {
+            ApiError::Vroom(inner) => inner.status(),
             ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::MalformedJson(_) | ApiError::BadQuery(_) | ApiError::BadRequest => StatusCode::BAD_REQUEST,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -175,6 +186,7 @@ impl ApiError {
     /// The stable last segment of the `type` URI.
     pub fn kind(&self) -> &'static str {
         match self {
+            ApiError::Vroom(inner) => inner.kind(),
             ApiError::Validation(_) => "validation",
             ApiError::MalformedJson(_) => "malformed-json",
             ApiError::UnsupportedMediaType => "unsupported-media-type",
@@ -203,6 +215,7 @@ impl ApiError {
 
     fn title(&self, lang: Lang) -> &'static str {
         let (zh, en) = match self {
+            ApiError::Vroom(inner) => return inner.title(lang),
             ApiError::Validation(_) => ("資料驗證失敗", "Validation failed"),
             ApiError::MalformedJson(_) => ("JSON 格式錯誤", "Malformed JSON"),
             ApiError::UnsupportedMediaType => ("不支援的內容類型", "Unsupported media type"),
@@ -235,6 +248,7 @@ impl ApiError {
 
     fn detail(&self, lang: Lang) -> String {
         match (self, lang) {
+            (ApiError::Vroom(inner), _) => inner.detail(lang),
             (ApiError::Validation(e), Lang::ZhTw) => format!("有 {} 個欄位不正確", e.len()),
             (ApiError::Validation(e), Lang::En) => format!("{} field(s) are invalid", e.len()),
             (ApiError::MalformedJson(d), Lang::ZhTw) => format!("請求內容不是正確的 JSON：{d}"),
@@ -296,6 +310,15 @@ impl ApiError {
 
     /// The problem document in `lang`.
     pub fn problem(&self, lang: Lang, instance: Option<&str>) -> Value {
+        if let ApiError::Vroom(inner) = self {
+            let mut body = inner.problem(lang, instance);
+            body["code"] = json!(if matches!(**inner, ApiError::Internal(_)) { 1 } else { 2 });
+            body["error"] = json!(match &**inner {
+                ApiError::Validation(errors) if !errors.is_empty() => format!("{}: {}", errors[0].field, errors[0].message(lang)),
+                other => other.detail(lang),
+            });
+            return body;
+        }
         let mut body = json!({
             "type": format!("{PROBLEM_BASE}{}", self.kind()),
             "title": self.title(lang),
@@ -400,7 +423,11 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        if let ApiError::Internal(detail) | ApiError::NotReady { reason: detail, .. } = &self {
+        let logged = match &self {
+            ApiError::Vroom(inner) => inner,
+            other => other,
+        };
+        if let ApiError::Internal(detail) | ApiError::NotReady { reason: detail, .. } = logged {
             tracing::error!(error = %detail, kind = self.kind(), "request failed");
         }
         let mut res = self.render(Lang::ZhTw, None);
@@ -469,6 +496,21 @@ mod tests {
         assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
         assert!(res.headers().get(header::WWW_AUTHENTICATE).is_some_and(|v| v.as_bytes().starts_with(b"Bearer")));
         assert_eq!(ApiError::Forbidden.status(), StatusCode::FORBIDDEN);
+    }
+
+    #[test]
+    fn adds_vroom_codes_to_the_problems_of_the_vroom_endpoint() {
+        let field = FieldError::new("jobs[1].location_index", FieldProblem::Required);
+        let e = ApiError::Vroom(Box::new(ApiError::Validation(vec![field])));
+        assert_eq!(e.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let body = e.problem(Lang::En, Some("/v1/vroom"));
+        assert_eq!((body["code"].as_u64(), body["type"].as_str()), (Some(2), Some("https://luckygas.tw/problems/validation")));
+        assert_eq!(body["error"], "jobs[1].location_index: this field is required");
+        assert_eq!(body["errors"][0]["field"], "jobs[1].location_index");
+        let e = ApiError::Vroom(Box::new(ApiError::Internal("secret".into())));
+        let body = e.problem(Lang::ZhTw, None);
+        assert_eq!((body["code"].as_u64(), body["status"].as_u64()), (Some(1), Some(500)));
+        assert!(!body.to_string().contains("secret"));
     }
 
     #[test]

@@ -15,7 +15,8 @@ use std::collections::HashMap;
 #[derive(Debug)]
 pub struct ApiJson<T>(pub T);
 
-fn is_json(content_type: Option<&str>) -> bool {
+/// Whether a `Content-Type` names JSON (`application/json` or `application/…+json`).
+pub(crate) fn is_json(content_type: Option<&str>) -> bool {
     content_type.is_some_and(|v| {
         let mime = v.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
         mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))

@@ -17,6 +17,7 @@ pub mod plans;
 pub mod users;
 pub mod vehicle_types;
 pub mod vehicles;
+pub mod vroom;
 
 use crate::auth::AuthConfig;
 use crate::store::{Page, PageRequest, Store};
@@ -97,6 +98,7 @@ pub fn app(state: AppState) -> Router {
         .nest("/v1/drivers", drivers::router())
         .nest("/v1/orders", orders::router())
         .nest("/v1/plans", plans::router())
+        .nest("/v1/vroom", vroom::router())
         .fallback(|| async { ApiError::NotFound { resource: "route" } })
         .with_state(state.clone())
         // Layers run outside-in from the last one added: a request first gets an id, then a

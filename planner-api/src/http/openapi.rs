@@ -2,7 +2,7 @@
 //! types' `ToSchema` derives, served at `/v1/openapi.json` (public, like any API description).
 //! A test reads the routers' source and checks that every route they serve is described.
 
-use super::{auth, customers, depots, drivers, health, metrics, orders, plans, users, vehicle_types, vehicles};
+use super::{auth, customers, depots, drivers, health, metrics, orders, plans, users, vehicle_types, vehicles, vroom};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use std::sync::OnceLock;
@@ -56,6 +56,7 @@ impl Modify for BearerScheme {
         drivers::list, drivers::create, drivers::read, drivers::replace, drivers::remove,
         orders::list, orders::create, orders::read, orders::replace, orders::change_status, orders::history,
         plans::list, plans::create, plans::read, plans::cancel, plans::events, plans::geojson, plans::problem, plans::my_routes,
+        vroom::solve,
     ),
     tags(
         (name = "auth", description = "Sign in (`POST /v1/auth/login`), rotate refresh tokens, sign out"),
@@ -63,6 +64,7 @@ impl Modify for BearerScheme {
         (name = "health", description = "Liveness, readiness, details and metrics"),
         (name = "orders", description = "Orders and their lifecycle: received → planned → dispatched → delivered | failed, or cancelled"),
         (name = "plans", description = "Planning jobs: queue, progress, cancel, routes (a driver's own routes), GeoJSON, solver input"),
+        (name = "vroom", description = "A VROOM-compatible solver: VROOM's JSON problem in, VROOM's answer out (shipments only from or to the vehicles' depots)"),
     )
 )]
 pub struct ApiDoc;
@@ -92,6 +94,7 @@ mod tests {
         ("drivers", include_str!("drivers.rs")),
         ("orders", include_str!("orders.rs")),
         ("plans", include_str!("plans.rs")),
+        ("vroom", include_str!("vroom.rs")),
     ];
 
     /// The body of `fn name(` in `source`, up to the closing brace at the start of a line.
@@ -153,7 +156,13 @@ mod tests {
     #[test]
     fn describes_every_route_the_routers_serve() {
         let routes = served_routes();
-        for expected in [("get", "/v1/plans/{id}/routes/mine"), ("post", "/v1/orders/{id}/status"), ("get", "/readyz"), ("delete", "/v1/vehicles/{id}/assignments/{date}")] {
+        for expected in [
+            ("get", "/v1/plans/{id}/routes/mine"),
+            ("post", "/v1/orders/{id}/status"),
+            ("get", "/readyz"),
+            ("delete", "/v1/vehicles/{id}/assignments/{date}"),
+            ("post", "/v1/vroom"),
+        ] {
             assert!(routes.iter().any(|(m, p)| (m.as_str(), p.as_str()) == expected), "the source scan finds {expected:?}: {routes:?}");
         }
         assert!(routes.len() > 40, "{routes:?}");

@@ -168,6 +168,12 @@ impl Planner {
         &self.inner.config
     }
 
+    /// The travel matrix source plans use (OSRM with the embedded estimate as fallback, or the
+    /// estimate alone).
+    pub fn travel(&self) -> Arc<dyn TravelMatrix> {
+        Arc::clone(&self.inner.travel)
+    }
+
     /// Wakes idle workers of this process (a job was just queued).
     pub fn wake(&self) {
         self.inner.wake.notify_waiters();

@@ -22,7 +22,8 @@ use crate::solution::{Route, Solution};
 
 /// The objective of a solution, split into its parts.
 ///
-/// `total = fixed_cost + distance_cost + duration_cost + overtime_cost + uncollected_prizes`.
+/// `total = fixed_cost + distance_cost + duration_cost + overtime_cost + move_cost +
+/// uncollected_prizes`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct CostBreakdown {
     /// Sum of the route distances (raw, not weighted by cost).
@@ -38,6 +39,10 @@ pub struct CostBreakdown {
     /// Sum over routes of the type's unit overtime cost times the route duration above the
     /// type's `overtime_after`.
     pub overtime_cost: i64,
+    /// In a replan, the problem's move cost for each announced client served by another vehicle
+    /// type than the one it was announced on.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub move_cost: i64,
     /// Sum of the prizes of optional clients that no route visits.
     pub uncollected_prizes: i64,
     /// The objective.
@@ -132,7 +137,7 @@ pub fn check(problem: &Problem, solution: &Solution) -> CheckReport {
         }
     }
 
-    cost.total = [cost.fixed_cost, cost.distance_cost, cost.duration_cost, cost.overtime_cost, cost.uncollected_prizes]
+    cost.total = [cost.fixed_cost, cost.distance_cost, cost.duration_cost, cost.overtime_cost, cost.move_cost, cost.uncollected_prizes]
         .into_iter()
         .fold(0i64, i64::saturating_add);
     CheckReport { cost, violations, routes }
@@ -203,6 +208,11 @@ fn check_route(
         return RouteReport::default();
     }
     cost.fixed_cost = cost.fixed_cost.saturating_add(vt.fixed_cost);
+    for c in route.visits() {
+        if problem.stability.home.get(c).copied().flatten().is_some_and(|home| home != t) {
+            cost.move_cost = cost.move_cost.saturating_add(problem.stability.move_cost);
+        }
+    }
     if !can_simulate {
         return RouteReport::default();
     }
@@ -214,4 +224,8 @@ fn check_route(
     let overtime = report.duration.saturating_sub(vt.overtime_after).max(0);
     cost.overtime_cost = cost.overtime_cost.saturating_add(vt.unit_overtime_cost.saturating_mul(overtime));
     report
+}
+
+fn is_zero(x: &i64) -> bool {
+    *x == 0
 }

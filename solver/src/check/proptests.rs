@@ -155,6 +155,7 @@ impl Case {
                 breaks: Vec::new(),
                 overtime_after: UNLIMITED,
                 unit_overtime_cost: 0,
+                on_board: None,
             })
             .collect();
         ProblemData {
@@ -170,6 +171,7 @@ impl Case {
             dimensions: dims,
             skill_names: vec!["a".into(), "b".into()],
             backhaul_precedence: false,
+            stability: Default::default(),
         }
     }
 

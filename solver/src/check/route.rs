@@ -33,7 +33,18 @@ fn check_loads(problem: &Problem, vt: &VehicleType, r: usize, route: &Route, out
         for d in 0..problem.dimensions {
             // The vehicle leaves the depot with every delivery of the trip on board; at each
             // stop it unloads the delivery and loads the pickup.
-            let mut load = trip.visits.iter().fold(0i64, |acc, &c| acc.saturating_add(amount(&problem.clients[c].delivery, d)));
+            let delivered = trip.visits.iter().fold(0i64, |acc, &c| acc.saturating_add(amount(&problem.clients[c].delivery, d)));
+            // A vehicle already out (a replan) starts its first trip with the empties it
+            // collected on board, and can deliver only the stock it carries.
+            let on_board = vt.on_board.as_ref().filter(|_| k == 0);
+            let empties = on_board.map_or(0, |ob| amount(&ob.empties, d));
+            if let Some(ob) = on_board {
+                let stock = amount(&ob.stock, d);
+                if delivered > stock {
+                    out.push(Violation::OnBoardStock { route: r, dimension: d, delivered, stock });
+                }
+            }
+            let mut load = delivered.saturating_add(empties);
             let mut max_load = load;
             for &c in &trip.visits {
                 let client = &problem.clients[c];

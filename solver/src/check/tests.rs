@@ -75,7 +75,7 @@ fn breaks_down_fixed_distance_duration_and_prize_costs() {
     let report = check(&problem(d), &s);
     assert!(report.is_feasible(), "{:?}", report.violations);
     // Distance 5 + 5 + 10 = 20; back at 5 + 1 + 5 + 1 + 10 = 22.
-    let expected = CostBreakdown { distance: 20, duration: 22, fixed_cost: 100, distance_cost: 20, duration_cost: 44, overtime_cost: 0, uncollected_prizes: 7, total: 171 };
+    let expected = CostBreakdown { distance: 20, duration: 22, fixed_cost: 100, distance_cost: 20, duration_cost: 44, overtime_cost: 0, move_cost: 0, uncollected_prizes: 7, total: 171 };
     assert_eq!(report.cost, expected);
 }
 

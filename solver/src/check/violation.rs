@@ -96,6 +96,17 @@ pub enum Violation {
         /// The vehicle's capacity in that dimension.
         capacity: i64,
     },
+    /// The first trip of a vehicle that is already out delivers more than it has on board.
+    OnBoardStock {
+        /// Route index.
+        route: usize,
+        /// Capacity dimension.
+        dimension: usize,
+        /// What the first trip delivers in that dimension.
+        delivered: i64,
+        /// What the vehicle has on board in that dimension.
+        stock: i64,
+    },
     /// The vehicle reaches a client after the end of every one of its time windows.
     TimeWindow {
         /// Route index.
@@ -211,6 +222,7 @@ impl Violation {
             | Violation::TooManyTrips { route, .. }
             | Violation::BadTripDepot { route, .. }
             | Violation::Capacity { route, .. }
+            | Violation::OnBoardStock { route, .. }
             | Violation::TimeWindow { route, .. }
             | Violation::ReloadWindow { route, .. }
             | Violation::ReleaseTime { route, .. }
@@ -240,6 +252,7 @@ impl Violation {
             Violation::TooManyTrips { .. } => "too_many_trips",
             Violation::BadTripDepot { .. } => "bad_trip_depot",
             Violation::Capacity { .. } => "capacity",
+            Violation::OnBoardStock { .. } => "on_board_stock",
             Violation::TimeWindow { .. } => "time_window",
             Violation::ReloadWindow { .. } => "reload_window",
             Violation::ReleaseTime { .. } => "release_time",
@@ -288,6 +301,10 @@ impl fmt::Display for Violation {
             Violation::Capacity { route, trip, dimension, max_load, capacity } => write!(
                 f,
                 "route {route} trip {trip} carries {max_load} in dimension {dimension}, above the capacity of {capacity}"
+            ),
+            Violation::OnBoardStock { route, dimension, delivered, stock } => write!(
+                f,
+                "route {route} delivers {delivered} in dimension {dimension} before it reloads, but its vehicle has only {stock} on board"
             ),
             Violation::TimeWindow { route, client, arrival, late } => write!(
                 f,

@@ -57,7 +57,11 @@ pub fn run<const D: usize, const T: usize>(problem: &Problem, nb: &Neighbours, e
         if pop.len() < params.min_size {
             // Initial (or restarted) population: random cheapest insertions, educated.
             state.restore(&empty);
-            construct::initial(&mut state, nb, &mut rng);
+            match env.initial.as_ref().filter(|_| iterations == 1) {
+                // A warm start is the first individual; the rest of the population is random.
+                Some(start) => construct::from_solution(&mut state, nb, start),
+                None => construct::initial(&mut state, nb, &mut rng),
+            }
         } else {
             let penalties = state.penalties;
             let (a, b) = pop.parents(&penalties, &mut rng);

@@ -5,6 +5,7 @@ pub mod rounding;
 pub mod sol;
 pub mod solomon;
 pub mod vrplib;
+pub mod vroom;
 
 pub use rounding::Rounding;
 

@@ -135,11 +135,13 @@ pub fn parse(text: &str, path: &Path, rounding: Rounding) -> Result<Instance, Re
             breaks: Vec::new(),
             overtime_after: UNLIMITED,
             unit_overtime_cost: 0,
+            on_board: None,
         }],
         profiles: vec![Profile { name: "default".into(), duration: matrix.clone(), distance: matrix }],
         dimensions: 1,
         skill_names: Vec::new(),
         backhaul_precedence: false,
+        stability: Default::default(),
     };
     let problem = Problem::new(data).map_err(|e| {
         let (line, message) = match &e {

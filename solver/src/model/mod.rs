@@ -7,7 +7,7 @@ mod matrix;
 mod problem;
 
 pub use matrix::Matrix;
-pub use problem::{Break, Client, Depot, Location, Problem, ProblemData, Profile, VehicleType};
+pub use problem::{Break, Client, Depot, Location, OnBoard, Problem, ProblemData, Profile, Stability, VehicleType};
 
 /// A distance in the instance's integer units.
 pub type Distance = i64;

@@ -113,6 +113,45 @@ pub struct VehicleType {
     pub overtime_after: Duration,
     /// Cost per unit of duration above `overtime_after`, on top of `unit_duration_cost`.
     pub unit_overtime_cost: Cost,
+    /// What the vehicle already carries when its route starts (a vehicle replanned while out,
+    /// see [`crate::replan`]); `None` for a vehicle that leaves its depot empty and loads there.
+    pub on_board: Option<OnBoard>,
+}
+
+/// The load of a vehicle that is already out: it delivers from what it carries until it
+/// reloads, and the empties it collected ride along.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct OnBoard {
+    /// Full goods on board, per dimension: the first trip delivers at most this much.
+    pub stock: Vec<Load>,
+    /// Pickups on board, per dimension: they take room until the end of the first trip.
+    pub empties: Vec<Load>,
+}
+
+/// What was announced before a replan, and what changing it costs: a client announced on one
+/// vehicle type and served by another adds `move_cost` to the objective.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Stability {
+    /// Vehicle type each client was announced on, indexed by client (empty: nothing announced).
+    pub home: Vec<Option<usize>>,
+    /// Cost of serving an announced client with another vehicle type.
+    pub move_cost: Cost,
+}
+
+impl Stability {
+    /// Whether it changes any cost.
+    pub fn is_active(&self) -> bool {
+        self.move_cost > 0 && self.home.iter().any(Option::is_some)
+    }
+
+    /// The move cost of client `c` on vehicle type `t`.
+    #[inline]
+    pub fn cost(&self, c: usize, t: usize) -> Cost {
+        match self.home.get(c) {
+            Some(&Some(h)) if h != t => self.move_cost,
+            _ => 0,
+        }
+    }
 }
 
 /// A driver break: `duration` long, starting within `window`.
@@ -157,6 +196,8 @@ pub struct ProblemData {
     /// VRPB precedence: on every trip, clients that deliver come before clients that only pick
     /// up, and a trip does not start with a pickup-only client.
     pub backhaul_precedence: bool,
+    /// Replanning: the announced vehicle of each client and the cost of moving it.
+    pub stability: Stability,
 }
 
 /// A validated, immutable problem. Read its parts through `Deref` to [`ProblemData`].
@@ -272,6 +313,14 @@ impl Problem {
         let over = |amounts: &[Load]| amounts.iter().zip(&vt.capacity).any(|(a, q)| a > q);
         if over(&cl.delivery) || over(&cl.pickup) {
             return Some(UnassignedReason::Capacity);
+        }
+        if let Some(ob) = vt.on_board.as_ref().filter(|_| vt.max_trips <= 1 || vt.reload_depots.is_empty()) {
+            // It cannot reload: the first trip is the only one.
+            let short = cl.delivery.iter().zip(&ob.stock).any(|(d, s)| d > s);
+            let full = cl.pickup.iter().zip(&ob.empties).zip(&vt.capacity).any(|((p, e), q)| p + e > *q);
+            if short || full {
+                return Some(UnassignedReason::Capacity);
+            }
         }
         let start = self.depots[vt.start_depot].location;
         let end = self.depots[vt.end_depot].location;
@@ -416,6 +465,26 @@ fn validate(d: &ProblemData) -> Result<(), ModelError> {
         if vt.max_trips == 0 || (vt.max_trips > 1 && vt.reload_depots.is_empty()) {
             return Err(E::BadTrips { what: what() });
         }
+        if let Some(ob) = &vt.on_board {
+            for (name, v) in [("on-board stock", &ob.stock), ("on-board empties", &ob.empties)] {
+                if v.len() != d.dimensions {
+                    return Err(E::DimensionMismatch { what: format!("vehicle type {t} {name}"), expected: d.dimensions, found: v.len() });
+                }
+                if v.iter().any(|&x| x < 0) {
+                    return Err(E::Negative { what: format!("vehicle type {t} {name}") });
+                }
+            }
+        }
+    }
+    let st = &d.stability;
+    if st.move_cost < 0 {
+        return Err(E::Negative { what: "move cost".into() });
+    }
+    if !st.home.is_empty() && st.home.len() != d.clients.len() {
+        return Err(E::DimensionMismatch { what: "announced vehicle types".into(), expected: d.clients.len(), found: st.home.len() });
+    }
+    if let Some(&t) = st.home.iter().flatten().find(|&&t| t >= d.vehicle_types.len()) {
+        return Err(E::VehicleTypeOutOfRange { what: "announced vehicle type".into(), vehicle_type: t, types: d.vehicle_types.len() });
     }
     Ok(())
 }

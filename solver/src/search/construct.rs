@@ -118,6 +118,120 @@ pub fn initial<const D: usize, const T: usize>(state: &mut State<D, T>, nb: &Nei
     insert_all(state, nb, &order, true);
 }
 
+/// A first solution from a given one (a warm start, or the plan being replanned): its routes are
+/// put into vehicles of their types, and the clients it leaves out are added by regret
+/// insertion. Routes with an unknown vehicle type, or beyond the type's count, and visits of
+/// unknown or repeated clients are dropped (their clients are inserted like the rest).
+pub fn from_solution<const D: usize, const T: usize>(state: &mut State<D, T>, nb: &Neighbours, start: &crate::solution::Solution) {
+    let n = state.problem.num_clients();
+    let mut seen = vec![false; n];
+    for route in &start.routes {
+        let t = route.vehicle_type;
+        if t >= state.problem.vehicle_types.len() {
+            continue;
+        }
+        let mut visits = Vec::new();
+        for (k, trip) in route.trips.iter().enumerate() {
+            if k > 0 {
+                if trip.depot >= state.problem.depots.len() {
+                    continue;
+                }
+                visits.push(state.reload_node(trip.depot));
+            }
+            for &c in &trip.visits {
+                if c < n && !seen[c] && state.can_serve(t, c) {
+                    seen[c] = true;
+                    visits.push(c as u32);
+                }
+            }
+        }
+        if !visits.iter().any(|&v| (v as usize) < n) {
+            continue;
+        }
+        match state.empty_route(t) {
+            Some(r) => state.set_route(r, visits),
+            None => visits.iter().filter(|&&v| (v as usize) < n).for_each(|&v| seen[v as usize] = false),
+        }
+    }
+    let mut missing: Vec<usize> = (0..n).filter(|&c| state.pos[c].0 == UNROUTED).collect();
+    // Required clients first, as in [`initial`].
+    missing.sort_by_key(|&c| !state.problem.clients[c].required);
+    insert_regret(state, nb, &missing);
+}
+
+/// Inserts `clients` by regret-2 insertion: each round, the client whose best insertion beats
+/// its best in any other route by most (the one that loses most by waiting) goes in first.
+/// Rounds cost one cheapest-insertion pass per client left, so this is for a few clients (new
+/// orders in a replan); optional clients go in only where their prize pays.
+pub fn insert_regret<const D: usize, const T: usize>(state: &mut State<D, T>, nb: &Neighbours, clients: &[usize]) {
+    let mut left: Vec<usize> = clients.iter().copied().filter(|&c| state.pos[c].0 == UNROUTED).collect();
+    while !left.is_empty() {
+        // ((required, regret, -cost), index in left, insertion): required clients first.
+        let mut pick: Option<((bool, i64, i64), usize, Insertion)> = None;
+        for (k, &c) in left.iter().enumerate() {
+            let Some((best, second)) = two_best_routes(state, nb, c) else { continue };
+            let cl = &state.problem.clients[c];
+            if !cl.required && best.0 >= cl.prize {
+                continue;
+            }
+            let regret = second.map_or(i64::MAX / 4, |s| s - best.0);
+            let key = (cl.required, regret, -best.0);
+            if pick.as_ref().is_none_or(|p| key > p.0) {
+                pick = Some((key, k, best));
+            }
+        }
+        let Some((_, k, ins)) = pick else { break };
+        let c = left.swap_remove(k);
+        apply_insertion(state, c, ins);
+    }
+}
+
+/// The cheapest insertion of `c`, and the cost of its cheapest insertion into another route
+/// (None when no other route takes it). Routes looked at: those of `c`'s neighbours and one
+/// empty route per vehicle type, every position in each.
+fn two_best_routes<const D: usize, const T: usize>(state: &mut State<D, T>, nb: &Neighbours, c: usize) -> Option<(Insertion, Option<i64>)> {
+    let mut routes: Vec<usize> = nb.of(c).iter().map(|&v| state.pos[v as usize].0).filter(|&r| r != UNROUTED).map(|r| r as usize).collect();
+    for t in 0..state.problem.vehicle_types.len() {
+        if let Some(r) = state.empty_route(t) {
+            routes.push(r);
+        }
+    }
+    routes.sort_unstable();
+    routes.dedup();
+    let mut best: Option<Insertion> = None;
+    let mut second: Option<i64> = None;
+    for r in routes {
+        if !state.can_serve(state.routes[r].vt, c) {
+            continue;
+        }
+        let vt = state.routes[r].vt;
+        let now = state.route_cost(r);
+        let mut in_route: Option<(i64, usize)> = None;
+        for p in 0..=state.routes[r].visits.len() {
+            let parts = [Pre(r, p), Client(c), Suf(r, p)];
+            let bound = state.cost_of(vt, &parts) - now;
+            if in_route.is_some_and(|(d, _)| bound >= d) {
+                continue;
+            }
+            let delta = state.confirm_cost(vt, &parts, bound + now) - now;
+            if in_route.is_none_or(|(d, _)| delta < d) {
+                in_route = Some((delta, p));
+            }
+        }
+        let Some((delta, p)) = in_route else { continue };
+        match best {
+            Some(b) if delta >= b.0 => second = Some(second.map_or(delta, |s| s.min(delta))),
+            _ => {
+                if let Some(b) = best {
+                    second = Some(second.map_or(b.0, |s| s.min(b.0)));
+                }
+                best = Some((delta, r, p, None));
+            }
+        }
+    }
+    best.map(|b| (b, second))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -91,15 +91,29 @@ impl<'p, const D: usize, const T: usize> Walk<'p, D, T> {
     /// A walk from a first solution: cheapest insertion in random order, then local search.
     pub fn new(problem: &'p Problem, nb: &Neighbours, env: &Environment, seed: u64) -> Self {
         let mut rng = Rng::new(seed);
-        let mut state = State::<D, T>::empty(problem, initial_penalties(problem));
+        let mut penalties = initial_penalties(problem);
+        if env.initial.is_some() {
+            // A warm start is (nearly) feasible, and a replan must stay so within a few
+            // iterations: start with dear penalties, which adapt down if the search needs room.
+            penalties = Penalties { load: penalties.load * 100, time_warp: penalties.time_warp * 100, distance: penalties.distance * 100 };
+        }
+        let mut state = State::<D, T>::empty(problem, penalties);
         let stop = || env.must_stop();
-        construct::initial(&mut state, nb, &mut rng);
+        match &env.initial {
+            Some(start) => construct::from_solution(&mut state, nb, start),
+            None => construct::initial(&mut state, nb, &mut rng),
+        }
+        // A feasible warm start is a best solution already, whatever the search does next.
+        let start = (env.initial.is_some() && state.is_feasible()).then(|| (state.snapshot(), state.cost()));
         local_search::run(&mut state, nb, &mut rng, &stop);
-        repair_if_infeasible(&mut state, nb, &mut rng, &stop);
-        let best = state.snapshot();
+        repair_if_infeasible(&mut state, nb, &mut rng, &stop, true);
+        let (mut best, mut best_feasible, mut best_cost) = (state.snapshot(), state.is_feasible(), state.cost());
+        if let Some((routes, cost)) = start.filter(|(_, cost)| !best_feasible || *cost < best_cost) {
+            (best, best_feasible, best_cost) = (routes, true, cost);
+        }
         Walk {
-            best_feasible: state.is_feasible(),
-            best_cost: state.cost(),
+            best_feasible,
+            best_cost,
             current: best.clone(),
             current_cost: state.penalised_cost(),
             best,
@@ -183,7 +197,7 @@ impl<'p, const D: usize, const T: usize> Walk<'p, D, T> {
             // Repair every other infeasible result, and every one once a third of the run has
             // passed without any feasible solution (tight fleets, as in HVRP).
             if !state.is_feasible() && (rng.below(2) == 0 || (!self.best_feasible && env.progress(self.iterations) > 0.3)) {
-                repair_if_infeasible(state, nb, rng, &stop);
+                repair_if_infeasible(state, nb, rng, &stop, !self.best_feasible);
             }
 
             if let Some(harvest) = &mut self.harvest {
@@ -247,7 +261,9 @@ pub fn run<const D: usize, const T: usize>(problem: &Problem, nb: &Neighbours, e
 }
 
 /// Runs the local search with ten times the penalties, then restores them.
-fn repair_if_infeasible<const D: usize, const T: usize>(state: &mut State<D, T>, nb: &Neighbours, rng: &mut Rng, stop: &dyn StopCheck) {
+/// With `anywhere` (no feasible solution found yet), broken routes may also give clients to
+/// any route, not only to nearby ones.
+fn repair_if_infeasible<const D: usize, const T: usize>(state: &mut State<D, T>, nb: &Neighbours, rng: &mut Rng, stop: &dyn StopCheck, anywhere: bool) {
     let mut factor = 10;
     for _ in 0..3 {
         if state.is_feasible() {
@@ -259,9 +275,79 @@ fn repair_if_infeasible<const D: usize, const T: usize>(state: &mut State<D, T>,
         state.penalties.distance = saved.distance.saturating_mul(factor);
         state.touch_infeasible();
         local_search::run(state, nb, rng, stop);
+        if anywhere && !state.is_feasible() && !stop.stop() {
+            // Granular moves only look near each client; when the spare room is in a few far
+            // routes (bin-packing-tight fleets, as in VRPB with unit demands), move clients of
+            // broken routes to wherever it helps most, then polish again.
+            if relocate_anywhere(state, stop) {
+                local_search::run(state, nb, rng, stop);
+            }
+        }
         state.penalties = saved;
         factor *= 10;
     }
+}
+
+/// Most relocations one [`relocate_anywhere`] call makes.
+const MAX_GLOBAL_RELOCATIONS: usize = 200;
+
+/// Moves clients out of infeasible routes to their best position in any route (every position
+/// of every used route, and one empty route per vehicle type), best improving move first, until
+/// no move improves; returns whether any move was made. Costs one full scan per move, so it is
+/// kept for repairs.
+fn relocate_anywhere<const D: usize, const T: usize>(state: &mut State<D, T>, stop: &dyn StopCheck) -> bool {
+    use super::state::Part::{Client, Pre, Suf};
+    let n = state.problem.num_clients();
+    let mut moved = false;
+    for _ in 0..MAX_GLOBAL_RELOCATIONS {
+        if stop.stop() {
+            break;
+        }
+        let mut targets: Vec<usize> = (0..state.routes.len()).filter(|&r| !state.routes[r].visits.is_empty()).collect();
+        for t in 0..state.problem.vehicle_types.len() {
+            if let Some(r) = state.empty_route(t) {
+                targets.push(r);
+            }
+        }
+        let bad: Vec<usize> = targets.iter().copied().filter(|&r| !state.routes[r].eval.is_feasible()).collect();
+        if bad.is_empty() {
+            break;
+        }
+        // (delta, client, from, index, to, position)
+        let mut best: Option<(i64, usize, usize, usize, usize, usize)> = None;
+        for &r1 in &bad {
+            let len = state.routes[r1].visits.len();
+            for i in 0..len {
+                let u = state.routes[r1].visits[i] as usize;
+                if u >= n {
+                    continue; // a reload visit
+                }
+                let removal = state.exact_cost_of(state.routes[r1].vt, &[Pre(r1, i), Suf(r1, i + 1)]) - state.route_cost(r1);
+                for &r2 in &targets {
+                    if r2 == r1 || !state.can_serve(state.routes[r2].vt, u) {
+                        continue;
+                    }
+                    let vt = state.routes[r2].vt;
+                    let now = state.route_cost(r2);
+                    for p in 0..=state.routes[r2].visits.len() {
+                        let parts = [Pre(r2, p), Client(u), Suf(r2, p)];
+                        let bound = removal + state.cost_of(vt, &parts) - now;
+                        if bound >= 0 || best.is_some_and(|b| bound >= b.0) {
+                            continue;
+                        }
+                        let delta = removal + state.confirm_cost(vt, &parts, bound + now - removal) - now;
+                        if delta < 0 && best.is_none_or(|b| delta < b.0) {
+                            best = Some((delta, u, r1, i, r2, p));
+                        }
+                    }
+                }
+            }
+        }
+        let Some((_, u, r1, i, r2, p)) = best else { break };
+        state.apply(&[(r1, &[Pre(r1, i), Suf(r1, i + 1)]), (r2, &[Pre(r2, p), Client(u), Suf(r2, p)])]);
+        moved = true;
+    }
+    moved
 }
 
 /// Removes a random client and some of its routed neighbours (a radial ruin), or a string of

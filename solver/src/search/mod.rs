@@ -125,6 +125,9 @@ pub struct Environment {
     /// When the time limit started counting; [`solve`] sets it on entry, so neighbour lists and
     /// construction count against the limit too.
     pub started: Instant,
+    /// A solution to start from (a warm start) instead of building one: every run starts from
+    /// it, with the clients it leaves out added by regret insertion.
+    pub initial: Option<Arc<Solution>>,
 }
 
 impl Default for Environment {
@@ -140,6 +143,7 @@ impl Default for Environment {
             algorithm: Algorithm::default(),
             set_partitioning: SetPartitioning::default(),
             started: Instant::now(),
+            initial: None,
         }
     }
 }

@@ -17,6 +17,7 @@ fn excess(v: &Violation) -> i64 {
     const BROKEN: i64 = 1_000_000;
     match *v {
         Violation::Capacity { max_load, capacity, .. } => max_load - capacity,
+        Violation::OnBoardStock { delivered, stock, .. } => delivered - stock,
         Violation::TimeWindow { arrival, late, .. } | Violation::ReloadWindow { arrival, late, .. } => arrival - late,
         Violation::ReleaseTime { departure, latest, .. } => latest - departure,
         Violation::Shift { end, latest, .. } => end - latest,
@@ -37,7 +38,7 @@ fn route_badness(problem: &Problem, route: &Route) -> (usize, i64, Vec<Violation
 /// Why a client taken out of a route that broke `worst` is unassigned.
 fn reason(worst: Option<&Violation>) -> UnassignedReason {
     match worst {
-        Some(Violation::Capacity { .. }) => UnassignedReason::Capacity,
+        Some(Violation::Capacity { .. } | Violation::OnBoardStock { .. }) => UnassignedReason::Capacity,
         Some(Violation::TimeWindow { .. } | Violation::ReleaseTime { .. } | Violation::ReloadWindow { .. }) => {
             UnassignedReason::TimeWindowUnreachable
         }

@@ -170,7 +170,8 @@ pub fn simulate(p: &Problem, t: usize, visits: &[u32], breaks: &[BreakAt]) -> Ti
         start,
         end,
         duration,
-        time_warp: warp + (duration - max_duration).max(0),
+        // Time warp can set the clock back below the departure: saturate, never overflow.
+        time_warp: warp + duration.saturating_sub(max_duration).max(0),
         break_starts: taken.iter().map(|&(time, waited, early)| (time + (delay - waited).max(0)).max(early)).collect(),
     }
 }

@@ -94,6 +94,24 @@ impl<const D: usize> LoadSeg<D> {
     pub fn excess(&self, capacity: &[Load], dims: usize) -> Load {
         (0..dims).map(|d| (self.peak[d] - capacity[d]).max(0)).sum()
     }
+
+    /// Excess of a first trip that starts with `ob` on board: the empties take room all along,
+    /// and what the trip delivers beyond the stock on board counts as excess too.
+    #[inline]
+    pub fn on_board_excess(&self, ob: &crate::model::OnBoard, capacity: &[Load], dims: usize) -> Load {
+        (0..dims).map(|d| (self.peak[d] + ob.empties[d] - capacity[d]).max(0) + (self.delivery[d] - ob.stock[d]).max(0)).sum()
+    }
+
+    /// Excess for routes with backhaul precedence: deliveries above capacity plus pickups above
+    /// capacity (never less than [`LoadSeg::excess`]). With every delivery before every
+    /// pickup both ways are zero together, but this one falls with every client moved out of an
+    /// overloaded route, where the peak only falls once both sides do: a repair then moves
+    /// clients one at a time.
+    #[inline]
+    pub fn split_excess(&self, capacity: &[Load], dims: usize) -> Load {
+        let split: Load = (0..dims).map(|d| (self.delivery[d] - capacity[d]).max(0) + (self.pickup[d] - capacity[d]).max(0)).sum();
+        split.max(self.excess(capacity, dims))
+    }
 }
 
 /// What a node of a search route is, for the backhaul precedence rule.
@@ -393,7 +411,17 @@ impl<'a, const D: usize, const T: usize> TypeCtx<'a, D, T> {
         let (sl, el) = (start.location, end.location);
         let first = p.duration(self.t, sl, s.first as usize);
         let back = p.duration(self.t, s.last as usize, el);
-        let mut load_excess = s.load.excess(&vt.capacity, self.dims);
+        let excess = |l: &LoadSeg<D>| {
+            if p.backhaul_precedence {
+                l.split_excess(&vt.capacity, self.dims)
+            } else {
+                l.excess(&vt.capacity, self.dims)
+            }
+        };
+        let mut load_excess = match &vt.on_board {
+            None => excess(&s.load),
+            Some(ob) => s.load.on_board_excess(ob, &vt.capacity, self.dims),
+        };
         // Broken trip rules cost like a full load of excess each: a linehaul after a backhaul,
         // trips beyond the limit, a reload at a depot the type may not use. A route that starts
         // with a backhaul costs one unit only: backhauls open routes that way while the search
@@ -409,7 +437,7 @@ impl<'a, const D: usize, const T: usize> TypeCtx<'a, D, T> {
                     let reload_at = p.depots[x.last_reload as usize].location;
                     time = time.then(p.duration(self.t, reload_at, x.tail_first as usize), &released(&x.tail));
                 }
-                load_excess += x.mid_excess + x.tail_load.excess(&vt.capacity, self.dims);
+                load_excess += x.mid_excess + excess(&x.tail_load);
                 breaches += (x.reloads as i64 + 1 - vt.max_trips as i64).max(0) + (x.reload_mask & !reload_mask(vt)).count_ones() as i64;
                 time.then(back, &arrive)
             }

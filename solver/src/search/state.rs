@@ -112,7 +112,7 @@ impl<'p, const D: usize, const T: usize> State<'p, D, T> {
             // SWAP*'s insertion estimates know nothing of trips.
             use_swap_star: !has_binding_windows(problem) && !is_multi_trip(problem) && !has_breaks(problem),
             multi_trip: is_multi_trip(problem),
-            exact_possible: has_breaks(problem) || problem.clients.iter().any(|c| c.time_windows.len() > 1),
+            exact_possible: has_breaks(problem) || problem.clients.iter().any(|c| c.time_windows.len() > 1) || problem.stability.is_active(),
         }
     }
 
@@ -153,13 +153,15 @@ impl<'p, const D: usize, const T: usize> State<'p, D, T> {
             return;
         }
         let n = self.problem.num_clients() as u32;
+        // A vehicle already out may reload before its next client (its first trip is empty).
+        let keep_first = self.problem.vehicle_types[self.routes[r].vt].on_board.is_some();
         let visits = &mut self.routes[r].visits;
         if visits.iter().all(|&v| v < n) {
             return;
         }
         let mut out: Vec<u32> = Vec::with_capacity(visits.len());
         for &v in visits.iter() {
-            if v >= n && out.last().is_none_or(|&l| l >= n) {
+            if v >= n && (out.last().is_some_and(|&l| l >= n) || (out.is_empty() && !keep_first)) {
                 continue;
             }
             out.push(v);
@@ -470,20 +472,28 @@ pub fn has_breaks(p: &Problem) -> bool {
     p.vehicle_types.iter().any(|v| !v.breaks.is_empty())
 }
 
-/// Whether a route of type `vt` summarised by `seg` needs an exact schedule: its type has
-/// driver breaks, or it visits a client with several time windows.
+/// Whether a route of type `vt` summarised by `seg` needs an exact evaluation: its type has
+/// driver breaks, it visits a client with several time windows, or moving announced clients
+/// costs something (a replan).
 #[inline]
 pub fn needs_exact<const D: usize, const T: usize>(p: &Problem, vt: usize, seg: Option<&Seg<D, T>>) -> bool {
-    seg.is_some_and(|s| s.multi_window || !p.vehicle_types[vt].breaks.is_empty())
+    seg.is_some_and(|s| s.multi_window || !p.vehicle_types[vt].breaks.is_empty() || p.stability.is_active())
 }
 
-/// `bound` (the segments' evaluation of route `visits` of type `t`) with the timing of an exact
-/// schedule: breaks placed, several windows respected (see [`super::schedule`]).
+/// `bound` (the segments' evaluation of route `visits` of type `t`) made exact: the timing of an
+/// exact schedule where breaks or several windows need one (see [`super::schedule`]), and the
+/// cost of serving announced clients with another vehicle type.
 pub fn exact_eval(p: &Problem, t: usize, visits: &[u32], bound: RouteEval) -> RouteEval {
-    let (_, timing) = schedule::place_breaks(p, t, visits);
+    let n = p.num_clients();
+    let clients = visits.iter().map(|&v| v as usize).filter(|&v| v < n);
+    let moved: i64 = if p.stability.is_active() { clients.clone().map(|c| p.stability.cost(c, t)).sum() } else { 0 };
     let vt = &p.vehicle_types[t];
+    if vt.breaks.is_empty() && clients.clone().all(|c| p.clients[c].time_windows.len() == 1) {
+        return RouteEval { cost: bound.cost + moved, ..bound };
+    }
+    let (_, timing) = schedule::place_breaks(p, t, visits);
     RouteEval {
-        cost: route_cost(vt, bound.distance, timing.duration),
+        cost: route_cost(vt, bound.distance, timing.duration) + moved,
         duration: timing.duration,
         time_warp: timing.time_warp,
         ..bound
@@ -528,7 +538,9 @@ pub fn solution_from_routes(p: &Problem, routes: &[(usize, Vec<u32>)]) -> Soluti
                     None => route.trips.last_mut().expect("a route has a trip").visits.push(c as usize),
                     Some(d) => {
                         let k = route.trips.len();
-                        if !route.trips[k - 1].visits.is_empty() {
+                        // A vehicle already out may head for a reload first: its first trip,
+                        // with what it carries, stays (empty).
+                        if !route.trips[k - 1].visits.is_empty() || (k == 1 && p.vehicle_types[*vt].on_board.is_some()) {
                             route.trips.push(Trip { depot: d, visits: Vec::new() });
                         } else if k > 1 {
                             route.trips[k - 1].depot = d;

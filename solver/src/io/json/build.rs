@@ -161,6 +161,7 @@ pub fn build(doc: &JsonProblem) -> Result<Problem, JsonError> {
                 .collect::<Result<Vec<_>, JsonError>>()?,
             overtime_after: limit(vt.overtime_after_minutes, 60.0, MAX_MINUTES, "overtime_after_minutes")?,
             unit_overtime_cost: scaled(vt.overtime_cost_per_hour, COST_SCALE as f64 / 3600.0, MAX_PER_HOUR, &field("overtime_cost_per_hour"))?,
+            on_board: None,
         });
     }
 
@@ -196,6 +197,7 @@ pub fn build(doc: &JsonProblem) -> Result<Problem, JsonError> {
         dimensions: dims.len(),
         skill_names,
         backhaul_precedence: false,
+        stability: Default::default(),
     };
     Problem::new(data).map_err(|e| model_error(doc, e))
 }

@@ -1,0 +1,252 @@
+//! `POST /v1/vroom` over HTTP on the real application (`127.0.0.1:0`, a fresh SQLite file; the
+//! endpoint stores nothing, so the PostgreSQL backend adds nothing here), with VROOM's own
+//! documented examples (`docs/example_1.json` with coordinates, `docs/example_2.json` with the
+//! legacy matrix) and the errors a VROOM client can meet.
+
+mod support;
+
+use planner_api::domain::Role;
+use serde_json::{json, Value};
+use support::{Backend, TestApp};
+
+const PROBLEM_JSON: &str = "application/problem+json";
+
+/// VROOM's `docs/example_1.json`: two vehicles with skills, capacity, working hours and a
+/// break; four jobs and one shipment between two clients; coordinates only.
+fn example_1() -> Value {
+    json!({
+      "vehicles": [
+        {"id": 1, "start": [2.35044, 48.71764], "end": [2.35044, 48.71764], "capacity": [4], "skills": [1, 14],
+         "time_window": [28800, 43200], "breaks": [{"id": 1, "service": 300, "time_windows": [[36000, 37800]]}]},
+        {"id": 2, "start": [2.35044, 48.71764], "end": [2.35044, 48.71764], "capacity": [4], "skills": [2, 14],
+         "time_window": [28800, 43200], "breaks": [{"id": 2, "service": 300, "time_windows": [[36000, 37800]]}]}
+      ],
+      "jobs": [
+        {"id": 1, "service": 300, "delivery": [1], "location": [1.98935, 48.701], "skills": [1], "time_windows": [[32400, 36000]]},
+        {"id": 2, "service": 300, "delivery": [1], "location": [2.03655, 48.61128], "skills": [1]},
+        {"id": 5, "service": 300, "delivery": [1], "location": [2.28325, 48.5958], "skills": [14]},
+        {"id": 6, "service": 300, "delivery": [1], "location": [2.89357, 48.90736], "skills": [14]}
+      ],
+      "shipments": [
+        {"amount": [1], "skills": [2],
+         "pickup": {"id": 4, "service": 300, "location": [2.41808, 49.22619]},
+         "delivery": {"id": 3, "service": 300, "location": [2.39719, 49.07611]}}
+      ]
+    })
+}
+
+/// VROOM's `docs/example_2.json`: one vehicle, two jobs, a custom matrix.
+fn example_2() -> Value {
+    json!({
+      "vehicles": [{"id": 0, "start_index": 0, "end_index": 3}],
+      "jobs": [{"id": 1414, "location_index": 1}, {"id": 1515, "location_index": 2}],
+      "matrix": [[0, 2104, 197, 1299], [2103, 0, 2255, 3152], [197, 2256, 0, 1102], [1299, 3153, 1102, 0]]
+    })
+}
+
+/// Short searches: the examples are tiny.
+const FAST: &str = "/v1/vroom?time_limit_s=2&max_iterations=2000";
+
+async fn post(app: &TestApp, body: &Value) -> (u16, String, Value) {
+    app.send(app.client.post(app.url(FAST)).json(body)).await
+}
+
+fn int(v: &Value) -> i64 {
+    v.as_i64().unwrap_or_else(|| panic!("an integer: {v}"))
+}
+
+fn ints(v: &Value) -> Vec<i64> {
+    v.as_array().map(|a| a.iter().map(int).collect()).unwrap_or_default()
+}
+
+/// Whether `time` is inside one of `windows` (`[[start, end], …]`; none: any time).
+fn inside(windows: &Value, time: i64) -> bool {
+    let windows = windows.as_array().cloned().unwrap_or_default();
+    windows.is_empty() || windows.iter().any(|w| int(&w[0]) <= time && time <= int(&w[1]))
+}
+
+/// Checks an answer against its input: every job served once or unassigned; service starts in
+/// the jobs' windows and within the vehicle's working hours; skills; loads within capacity and
+/// consistent with the deliveries; breaks inside their windows; cumulated figures that add up;
+/// and a summary equal to the sums over the routes.
+fn assert_valid(input: &Value, answer: &Value) {
+    assert_eq!(answer["code"], 0, "{answer}");
+    let jobs = input["jobs"].as_array().expect("jobs");
+    let job = |id: &Value| jobs.iter().find(|j| &j["id"] == id).unwrap_or_else(|| panic!("job {id} is in the input"));
+    let mut seen: Vec<Value> = answer["unassigned"].as_array().expect("unassigned").iter().map(|u| u["id"].clone()).collect();
+    let routes = answer["routes"].as_array().expect("routes");
+    let mut totals = json!({"cost": 0, "setup": 0, "service": 0, "duration": 0, "waiting_time": 0, "priority": 0, "distance": 0});
+    for route in routes {
+        let vehicle = input["vehicles"].as_array().unwrap().iter().find(|v| v["id"] == route["vehicle"]).expect("a known vehicle");
+        let steps = route["steps"].as_array().expect("steps");
+        assert_eq!(steps.first().map(|s| &s["type"]), Some(&json!("start")), "{route}");
+        assert_eq!(steps.last().map(|s| &s["type"]), Some(&json!("end")), "{route}");
+        let tw = &vehicle["time_window"];
+        assert!(int(&tw[0]) <= int(&steps[0]["arrival"]) && int(&steps.last().unwrap()["arrival"]) <= int(&tw[1]), "working hours: {route}");
+        let capacity = ints(&vehicle["capacity"]);
+        let skills = ints(&vehicle["skills"]);
+        let mut delivered = vec![0; capacity.len()];
+        let (mut previous_duration, mut previous_distance, mut previous_time) = (0, 0, i64::MIN);
+        for step in steps {
+            let start = int(&step["arrival"]) + int(&step["waiting_time"]);
+            assert!(int(&step["arrival"]) >= previous_time, "steps in time order: {route}");
+            previous_time = start + int(&step["service"]) + int(&step["setup"]);
+            assert!(int(&step["duration"]) >= previous_duration && int(&step["distance"]) >= previous_distance, "cumulated: {route}");
+            (previous_duration, previous_distance) = (int(&step["duration"]), int(&step["distance"]));
+            let load = ints(&step["load"]);
+            assert!(load.iter().zip(&capacity).all(|(l, q)| (0..=*q).contains(l)), "load within capacity: {step}");
+            match step["type"].as_str() {
+                Some("job") => {
+                    let j = job(&step["id"]);
+                    seen.push(step["id"].clone());
+                    assert!(inside(&j["time_windows"], start), "job {} starts at {start}, outside its windows", step["id"]);
+                    assert!(ints(&j["skills"]).iter().all(|s| skills.contains(s)), "skills of job {}", step["id"]);
+                    assert_eq!(int(&step["service"]), int(&j["service"]));
+                    for (d, x) in delivered.iter_mut().zip(ints(&j["delivery"])) {
+                        *d += x;
+                    }
+                }
+                Some("break") => {
+                    let b = vehicle["breaks"].as_array().unwrap().iter().find(|b| b["id"] == step["id"]).expect("a known break");
+                    assert!(inside(&b["time_windows"], start), "break starts at {start}, outside its windows: {route}");
+                    assert_eq!(int(&step["service"]), int(&b["service"]));
+                }
+                Some("start" | "end") => {}
+                other => panic!("unexpected step {other:?}"),
+            }
+        }
+        assert_eq!(ints(&steps[0]["load"]), delivered, "deliveries are on board at the start");
+        assert_eq!(ints(&route["delivery"]), delivered);
+        assert_eq!(int(&steps.last().unwrap()["duration"]), int(&route["duration"]));
+        assert_eq!(int(&steps.last().unwrap()["distance"]), int(&route["distance"]));
+        assert_eq!(int(&route["cost"]), int(&route["duration"]), "default costs: the cost is the travel time");
+        for key in ["cost", "setup", "service", "duration", "waiting_time", "priority", "distance"] {
+            totals[key] = json!(int(&totals[key]) + int(&route[key]));
+        }
+    }
+    let summary = &answer["summary"];
+    for key in ["cost", "setup", "service", "duration", "waiting_time", "priority", "distance"] {
+        assert_eq!(summary[key], totals[key], "summary {key}");
+    }
+    assert_eq!(int(&summary["routes"]), routes.len() as i64);
+    assert_eq!(int(&summary["unassigned"]), answer["unassigned"].as_array().unwrap().len() as i64);
+    let delivered: i64 = routes.iter().map(|r| ints(&r["delivery"]).iter().sum::<i64>()).sum();
+    assert_eq!(ints(&summary["delivery"]).iter().sum::<i64>(), delivered);
+    let mut ids: Vec<String> = seen.iter().map(Value::to_string).collect();
+    ids.sort();
+    let mut expected: Vec<String> = jobs.iter().map(|j| j["id"].to_string()).collect();
+    expected.sort();
+    assert_eq!(ids, expected, "every job once, in a route or unassigned");
+}
+
+#[tokio::test]
+async fn solves_vroom_example_2_with_its_matrix_as_vroom_does() {
+    let app = TestApp::start(Backend::Sqlite).await;
+    let (status, ct, body) = post(&app, &example_2()).await;
+    assert_eq!((status, ct.as_str()), (200, "application/json"), "{body}");
+    assert_eq!(body["code"], 0);
+    assert_eq!((body["summary"]["cost"].as_i64(), body["summary"]["routes"].as_i64()), (Some(5461), Some(1)));
+    assert_eq!(body["unassigned"], json!([]));
+    let route = &body["routes"][0];
+    let steps: Vec<(String, Value, i64)> =
+        route["steps"].as_array().unwrap().iter().map(|s| (s["type"].as_str().unwrap().to_owned(), s["id"].clone(), int(&s["arrival"]))).collect();
+    let expected = [("start", Value::Null, 0), ("job", json!(1414), 2104), ("job", json!(1515), 4359), ("end", Value::Null, 5461)];
+    assert_eq!(steps, expected.map(|(t, id, a)| (t.to_owned(), id, a)));
+    assert_eq!((route["vehicle"].as_i64(), route["duration"].as_i64()), (Some(0), Some(5461)));
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn refuses_example_1_whose_shipment_joins_two_clients_naming_it() {
+    let app = TestApp::start(Backend::Sqlite).await;
+    let (status, ct, body) = post(&app, &example_1()).await;
+    assert_eq!((status, ct.as_str()), (422, PROBLEM_JSON), "{body}");
+    assert_eq!(body["type"], "https://luckygas.tw/problems/validation");
+    assert_eq!(body["code"], 2, "VROOM's input error code");
+    assert_eq!((body["errors"][0]["field"].as_str(), body["errors"][0]["code"].as_str()), (Some("shipments[0]"), Some("unsupported_shipment")));
+    assert!(body["errors"][0]["message"].as_str().unwrap().starts_with("尚不支援兩個客戶之間的取貨與送貨配對"), "{body}");
+    let req = app.client.post(app.url(FAST)).header("accept-language", "en").json(&example_1());
+    let (_, _, en) = app.send(req).await;
+    let error = en["error"].as_str().unwrap();
+    assert!(error.starts_with("shipments[0]: shipment with pickup 4 and delivery 3"), "{en}");
+    assert!(error.contains("pickup-and-delivery pairs between two clients are not supported yet"), "{en}");
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn plans_example_1_without_its_shipment_within_every_rule() {
+    let app = TestApp::start(Backend::Sqlite).await;
+    let mut input = example_1();
+    input.as_object_mut().unwrap().remove("shipments");
+    let (status, _, body) = post(&app, &input).await;
+    assert_eq!(status, 200, "{body}");
+    assert_valid(&input, &body);
+    // Jobs 1 and 2 need skill 1: only vehicle 1 may serve them.
+    for route in body["routes"].as_array().unwrap().iter().filter(|r| r["vehicle"] == 2) {
+        assert!(route["steps"].as_array().unwrap().iter().all(|s| s["id"] != 1 && s["id"] != 2 || s["type"] != "job"), "{route}");
+    }
+    assert!(int(&body["summary"]["routes"]) >= 1, "{body}");
+    assert!(body["summary"]["distance"].as_i64().is_some_and(|d| d > 0), "distances come from the travel source");
+
+    // A job no vehicle has the skill for is unassigned, not an error.
+    input["jobs"].as_array_mut().unwrap().push(json!({"id": 77, "service": 60, "location": [2.3, 48.7], "skills": [99]}));
+    let (status, _, body) = post(&app, &input).await;
+    assert_eq!(status, 200, "{body}");
+    assert_valid(&input, &body);
+    let unassigned = body["unassigned"].as_array().unwrap();
+    assert!(unassigned.contains(&json!({"id": 77, "type": "job", "location": [2.3, 48.7]})), "{body}");
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn names_an_unknown_location_index() {
+    let app = TestApp::start(Backend::Sqlite).await;
+    let mut input = example_2();
+    input["jobs"][1]["location_index"] = json!(9);
+    let req = app.client.post(app.url(FAST)).header("accept-language", "en").json(&input);
+    let (status, ct, body) = app.send(req).await;
+    assert_eq!((status, ct.as_str()), (422, PROBLEM_JSON), "{body}");
+    assert_eq!(body["code"], 2);
+    assert_eq!((body["errors"][0]["field"].as_str(), body["errors"][0]["code"].as_str()), (Some("jobs[1].location_index"), Some("unknown_location")));
+    assert_eq!(body["error"], "jobs[1].location_index: 9 is outside the matrices of profile 'car' (4 locations)");
+    assert_eq!(body["instance"], "/v1/vroom");
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn answers_malformed_bodies_and_bad_limits_with_problems() {
+    let app = TestApp::start(Backend::Sqlite).await;
+    let broken = app.client.post(app.url(FAST)).header("content-type", "application/json").body("{\"vehicles\": [");
+    let (status, ct, body) = app.send(broken).await;
+    assert_eq!((status, ct.as_str(), body["type"].as_str()), (400, PROBLEM_JSON, Some("https://luckygas.tw/problems/malformed-json")), "{body}");
+    assert_eq!(body["code"], 2);
+
+    let (status, _, body) = post(&app, &json!({"vehicles": [{"id": 1, "start_index": 0}], "jobs": 5, "matrix": [[0]]})).await;
+    assert_eq!((status, body["errors"][0]["field"].as_str()), (422, Some("jobs")), "{body}");
+    assert_eq!(body["code"], 2);
+
+    let (status, _, body) = post(&app, &json!({"vehicles": [{"id": "a"}, {"id": "a", "start_index": 0}], "matrix": [[0]]})).await;
+    assert_eq!((status, body["errors"][0]["code"].as_str()), (422, Some("duplicate_id")), "{body}");
+
+    let text = app.client.post(app.url(FAST)).header("content-type", "text/plain").body(example_2().to_string());
+    let (status, _, body) = app.send(text).await;
+    assert_eq!((status, body["code"].as_i64()), (415, Some(2)), "{body}");
+
+    let slow = app.client.post(app.url("/v1/vroom?time_limit_s=100000&max_iterations=x")).json(&example_2());
+    let (status, _, body) = app.send(slow).await;
+    let fields: Vec<&str> = body["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+    assert_eq!((status, fields), (422, vec!["time_limit_s", "max_iterations"]), "{body}");
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn lets_dispatchers_solve_and_keeps_drivers_and_strangers_out() {
+    let app = TestApp::start(Backend::Sqlite).await;
+    let dispatcher = app.as_role(Role::Dispatcher).await;
+    assert_eq!(dispatcher.post(FAST, &example_2()).await.0, 200);
+    assert_eq!(app.as_role(Role::Driver).await.post(FAST, &example_2()).await.0, 403);
+    assert_eq!(app.as_role(Role::Analyst).await.post(FAST, &example_2()).await.0, 403);
+    let (status, _, body) = app.anonymous().post(FAST, &example_2()).await;
+    assert_eq!((status, body["type"].as_str()), (401, Some("https://luckygas.tw/problems/unauthenticated")));
+    app.finish().await;
+}
