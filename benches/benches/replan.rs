@@ -44,7 +44,8 @@ fn scenario() -> Scenario {
     known.clients.truncate(last);
     let without_urgent = Problem::new(known).expect("valid day");
     let plan = solve(&without_urgent, &env(300)).solution;
-    assert_eq!(plan.routes.len(), 20, "the bench day is planned on its 20 vehicles");
+    // Capacity binds: the 20 trucks are (nearly) all out.
+    assert!(plan.routes.len() >= 18, "the bench day is planned on its 20-vehicle fleet, got {} routes", plan.routes.len());
     let progress: Vec<VehicleProgress> =
         plan.routes.iter().map(|r| VehicleProgress { fixed: r.visits().count() / 3, ..VehicleProgress::default() }).collect();
     let now = 3 * 3600;
