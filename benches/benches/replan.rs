@@ -72,7 +72,6 @@ fn cancelled(s: &Scenario, gone: usize) -> (Problem, Solution) {
 fn replans(c: &mut Criterion) {
     let s = scenario();
     let mut group = c.benchmark_group("replan");
-    group.sample_size(30).measurement_time(Duration::from_secs(10));
 
     group.bench_function("urgent_order_300_stops", |b| {
         let input = ReplanInput { problem: &s.with_urgent, plan: &s.plan, progress: &s.progress, now: s.now, move_cost: 0 };
@@ -102,5 +101,12 @@ fn replans(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, replans);
+criterion_group! {
+    name = benches;
+    // Set here rather than on the group, so that command-line options (`--sample-size`,
+    // `--measurement-time`, `--warm-up-time`) still override them: benches/quick.sh shortens
+    // them for CI.
+    config = Criterion::default().sample_size(30).measurement_time(Duration::from_secs(10));
+    targets = replans
+}
 criterion_main!(benches);

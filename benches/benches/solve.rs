@@ -11,7 +11,6 @@ use std::time::Duration;
 
 fn solomon_fixed_iterations(c: &mut Criterion) {
     let mut group = c.benchmark_group("solve");
-    group.sample_size(10).measurement_time(Duration::from_secs(20));
     for name in ["C101", "R101", "RC201"] {
         let instance = load(&format!("solomon/{name}.txt"));
         let env = Environment { seed: 1, max_iterations: Some(200), time_limit: None, ..Environment::default() };
@@ -20,5 +19,12 @@ fn solomon_fixed_iterations(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, solomon_fixed_iterations);
+criterion_group! {
+    name = benches;
+    // Set here rather than on the group, so that command-line options (`--sample-size`,
+    // `--measurement-time`, `--warm-up-time`) still override them: benches/quick.sh shortens
+    // them for CI.
+    config = Criterion::default().sample_size(10).measurement_time(Duration::from_secs(20));
+    targets = solomon_fixed_iterations
+}
 criterion_main!(benches);

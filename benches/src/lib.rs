@@ -1,4 +1,7 @@
-//! Shared helpers of the benches: where the public instances are, and how to load them.
+//! Shared helpers of the benches (where the public instances are, and how to load them) and
+//! the bench summary behind the `bench-summary` binary ([`summary`]).
+
+pub mod summary;
 
 mod days;
 
