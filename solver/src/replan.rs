@@ -120,8 +120,8 @@ pub struct Replan {
     pub vehicle: Vec<Vehicle>,
     /// The plan's remaining routes, as a solution of the reduced problem (the warm start).
     pub start: Solution,
-    /// Clients left out before solving (no vehicle left can serve them), in the day's indices.
-    pub unservable: Vec<Unassigned>,
+    /// `announced[c]`: the plan route day client `c` is on, if any.
+    pub announced: Vec<Option<usize>>,
 }
 
 /// Why a replan cannot be made.
@@ -212,13 +212,15 @@ pub fn reduce(input: &ReplanInput) -> Result<Replan, ReplanError> {
         let mut vt = VehicleType { count: 1, ..base.clone() };
         let (trip, within) = position_of(route, progress.fixed);
         cut[i] = (trip, within);
-        let ready = if progress.fixed == 0 {
-            progress.ready_at.unwrap_or(base.shift.early).max(input.now)
-        } else {
-            // When the plan's schedule finishes the last fixed visit.
-            let last = route.trips[trip].visits[within - 1];
-            let planned = sched.and_then(|s| s.arrivals.get(trip)?.get(within - 1).map(|at| at + p.clients[last].service_duration));
-            progress.ready_at.or(planned).unwrap_or(input.now)
+        // The last fixed visit (the position of `within` keeps it in the trip in progress).
+        let last = within.checked_sub(1).map(|k| route.trips[trip].visits[k]);
+        let ready = match last {
+            None => progress.ready_at.unwrap_or(base.shift.early).max(input.now),
+            Some(last) => {
+                // When the plan's schedule finishes the last fixed visit.
+                let planned = sched.and_then(|s| s.arrivals.get(trip)?.get(within - 1).map(|at| at + p.clients[last].service_duration));
+                progress.ready_at.or(planned).unwrap_or(input.now)
+            }
         };
         if progress.unavailable_from.is_some_and(|u| u <= ready) {
             continue;
@@ -227,8 +229,7 @@ pub fn reduce(input: &ReplanInput) -> Result<Replan, ReplanError> {
             vt.shift.late = vt.shift.late.min(u);
         }
         vt.shift.early = ready.min(vt.shift.late);
-        if progress.fixed > 0 {
-            let last = nth_visit(route, progress.fixed - 1);
+        if let Some(last) = last {
             let here = p.clients[last].location;
             depots.push(Depot {
                 name: format!("{} (vehicle {i})", p.clients[last].name),
@@ -277,51 +278,42 @@ pub fn reduce(input: &ReplanInput) -> Result<Replan, ReplanError> {
     }
     let required_prize = required_prize(p);
     // The clients left, with the vehicle each was announced on.
-    let mut client: Vec<usize> = (0..n).filter(|&c| !fixed[c]).collect();
-    let mut unservable = Vec::new();
-    loop {
-        let mut index = vec![usize::MAX; n];
-        for (k, &c) in client.iter().enumerate() {
-            index[c] = k;
-        }
-        let home: Vec<Option<usize>> = client.iter().map(|&c| planned_on[c].and_then(|i| type_of_route[i])).collect();
-        // Required clients become optional with a prize no route cost reaches: the search
-        // serves every one it can, and the ones that no longer fit (a new order when every
-        // vehicle is full, the stops of a broken truck) are listed instead of making the whole
-        // plan infeasible.
-        // Dropping an announced client costs its move cost more than dropping a new order.
-        let clients = client
-            .iter()
-            .zip(&home)
-            .map(|(&c, h)| {
-                let mut cl = p.clients[c].clone();
-                if cl.required {
-                    cl.required = false;
-                    cl.prize = required_prize + if h.is_some() { input.move_cost } else { 0 };
-                }
-                cl
-            })
-            .collect();
-        let data = ProblemData {
-            name: format!("{} (replan)", p.name),
-            clients,
-            depots: depots.clone(),
-            vehicle_types: types.clone(),
-            stability: Stability { home, move_cost: input.move_cost },
-            ..p.data().clone()
-        };
-        match Problem::new(data) {
-            Ok(problem) => {
-                let start = plan_remainder(input.plan, &type_of_route, &cut, &index, &problem);
-                return Ok(Replan { problem, client, vehicle, start, unservable });
-            }
-            Err(ModelError::UnservableClient { client: k, reason }) => {
-                unservable.push(Unassigned { client: client[k], reason });
-                client.remove(k);
-            }
-            Err(e) => return Err(e.into()),
-        }
+    let client: Vec<usize> = (0..n).filter(|&c| !fixed[c]).collect();
+    let mut index = vec![usize::MAX; n];
+    for (k, &c) in client.iter().enumerate() {
+        index[c] = k;
     }
+    let home: Vec<Option<usize>> = client.iter().map(|&c| planned_on[c].and_then(|i| type_of_route[i])).collect();
+    // Required clients become optional with a prize no route cost reaches: the search serves
+    // every one it can, and the ones that no longer fit (a new order when every vehicle is full,
+    // the stops of a broken truck) are listed, with the reason, instead of making the whole plan
+    // infeasible. Dropping an announced client costs its move cost more than dropping a new order.
+    let clients = client
+        .iter()
+        .zip(&home)
+        .map(|(&c, h)| {
+            let mut cl = p.clients[c].clone();
+            if cl.required {
+                cl.required = false;
+                cl.prize = required_prize + if h.is_some() { input.move_cost } else { 0 };
+            }
+            cl
+        })
+        .collect();
+    let problem = Problem::new(ProblemData {
+        name: format!("{} (replan)", p.name),
+        locations: p.locations.clone(),
+        depots,
+        clients,
+        vehicle_types: types,
+        profiles: p.profiles.clone(),
+        dimensions: p.dimensions,
+        skill_names: p.skill_names.clone(),
+        backhaul_precedence: p.backhaul_precedence,
+        stability: Stability { home, move_cost: input.move_cost },
+    })?;
+    let start = plan_remainder(input.plan, &type_of_route, &cut, &index, &problem);
+    Ok(Replan { problem, client, vehicle, start, announced: planned_on })
 }
 
 /// Replans: builds the reduced problem, solves it from the plan's remaining routes within the
@@ -391,19 +383,19 @@ pub fn replan(input: &ReplanInput, env: &Environment) -> Result<Replanned, Repla
         Vehicle::New(_) => (1, 0),
     });
 
-    let mut unassigned = reduced.unservable.clone();
-    unassigned.extend(outcome.solution.unassigned.iter().map(|u| {
+    let unassigned = outcome.solution.unassigned.iter().map(|u| {
         let c = day(u.client);
         // A required client is left out because nothing fits, never for its prize.
         let reason = if p.clients[c].required && u.reason == UnassignedReason::NotWorthPrize { UnassignedReason::NoFeasibleRoute } else { u.reason };
         Unassigned { client: c, reason }
-    }));
+    });
+    let unassigned = unassigned.collect();
     let mut moved = Vec::new();
     for r in &routes {
         if let Vehicle::Plan(i) = r.vehicle {
-            moved.extend(r.route.visits().skip(r.fixed).filter(|&c| announced_on(input.plan, c).is_some_and(|j| j != i)));
+            moved.extend(r.route.visits().skip(r.fixed).filter(|&c| reduced.announced[c].is_some_and(|j| j != i)));
         } else {
-            moved.extend(r.route.visits().filter(|&c| announced_on(input.plan, c).is_some()));
+            moved.extend(r.route.visits().filter(|&c| reduced.announced[c].is_some()));
         }
     }
     moved.sort_unstable();
@@ -432,11 +424,6 @@ fn required_prize(p: &Problem) -> Cost {
     route.saturating_mul(10).clamp(1_000, Cost::MAX / (4 * (p.num_clients() as i64 + 1)))
 }
 
-/// The plan route client `c` is on.
-fn announced_on(plan: &Solution, c: usize) -> Option<usize> {
-    plan.routes.iter().position(|r| r.visits().any(|v| v == c))
-}
-
 /// Break `k` of reduced type `rt` as an index into the breaks of the day's type `t` (the reduced
 /// type keeps the breaks not yet taken, in order).
 fn original_break(p: &Problem, t: usize, reduced: &Problem, rt: usize, k: usize) -> usize {
@@ -457,11 +444,6 @@ fn position_of(route: &Route, fixed: usize) -> (usize, usize) {
     }
     let last = route.trips.len().saturating_sub(1);
     (last, route.trips.get(last).map_or(0, |t| t.visits.len()))
-}
-
-/// The `k`-th visit of `route` over all trips.
-fn nth_visit(route: &Route, k: usize) -> usize {
-    route.visits().nth(k).expect("k is below the number of visits")
 }
 
 /// Distance driven by `route` up to its `fixed`-th visit.

@@ -204,21 +204,7 @@ fn two_best_routes<const D: usize, const T: usize>(state: &mut State<D, T>, nb: 
         if !state.can_serve(state.routes[r].vt, c) {
             continue;
         }
-        let vt = state.routes[r].vt;
-        let now = state.route_cost(r);
-        let mut in_route: Option<(i64, usize)> = None;
-        for p in 0..=state.routes[r].visits.len() {
-            let parts = [Pre(r, p), Client(c), Suf(r, p)];
-            let bound = state.cost_of(vt, &parts) - now;
-            if in_route.is_some_and(|(d, _)| bound >= d) {
-                continue;
-            }
-            let delta = state.confirm_cost(vt, &parts, bound + now) - now;
-            if in_route.is_none_or(|(d, _)| delta < d) {
-                in_route = Some((delta, p));
-            }
-        }
-        let Some((delta, p)) = in_route else { continue };
+        let Some((delta, p)) = cheapest_in_route(state, r, c, i64::MAX) else { continue };
         match best {
             Some(b) if delta >= b.0 => second = Some(second.map_or(delta, |s| s.min(delta))),
             _ => {
@@ -230,6 +216,26 @@ fn two_best_routes<const D: usize, const T: usize>(state: &mut State<D, T>, nb: 
         }
     }
     best.map(|b| (b, second))
+}
+
+/// The cheapest position of client `c` in route `r` (every position), as (penalised cost
+/// increase, position), among increases below `below`; segments prune, exact schedules decide.
+pub fn cheapest_in_route<const D: usize, const T: usize>(state: &State<D, T>, r: usize, c: usize, below: i64) -> Option<(i64, usize)> {
+    let vt = state.routes[r].vt;
+    let now = state.route_cost(r);
+    let mut best: Option<(i64, usize)> = None;
+    for p in 0..=state.routes[r].visits.len() {
+        let parts = [Pre(r, p), Client(c), Suf(r, p)];
+        let bound = state.cost_of(vt, &parts) - now;
+        if bound >= best.map_or(below, |(d, _)| d) {
+            continue;
+        }
+        let delta = state.confirm_cost(vt, &parts, bound + now) - now;
+        if delta < best.map_or(below, |(d, _)| d) {
+            best = Some((delta, p));
+        }
+    }
+    best
 }
 
 #[cfg(test)]

@@ -327,18 +327,10 @@ fn relocate_anywhere<const D: usize, const T: usize>(state: &mut State<D, T>, st
                     if r2 == r1 || !state.can_serve(state.routes[r2].vt, u) {
                         continue;
                     }
-                    let vt = state.routes[r2].vt;
-                    let now = state.route_cost(r2);
-                    for p in 0..=state.routes[r2].visits.len() {
-                        let parts = [Pre(r2, p), Client(u), Suf(r2, p)];
-                        let bound = removal + state.cost_of(vt, &parts) - now;
-                        if bound >= 0 || best.is_some_and(|b| bound >= b.0) {
-                            continue;
-                        }
-                        let delta = removal + state.confirm_cost(vt, &parts, bound + now - removal) - now;
-                        if delta < 0 && best.is_none_or(|b| delta < b.0) {
-                            best = Some((delta, u, r1, i, r2, p));
-                        }
+                    // Only moves that improve, and beat the best so far.
+                    let below = best.map_or(0, |b| b.0) - removal;
+                    if let Some((insertion, p)) = construct::cheapest_in_route(state, r2, u, below) {
+                        best = Some((removal + insertion, u, r1, i, r2, p));
                     }
                 }
             }
