@@ -62,7 +62,7 @@ pub struct ReplanInput<'a> {
 }
 
 /// Which vehicle a route of a replanned day is driven by.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Vehicle {
     /// The vehicle of plan route `i`.
@@ -96,6 +96,8 @@ pub struct Replanned {
     pub feasible: bool,
     /// Its objective (in the reduced problem, move costs included).
     pub cost: i64,
+    /// Search iterations.
+    pub iterations: u64,
     /// The reduced problem that was solved.
     pub reduced: Replan,
     /// Its solution.
@@ -399,7 +401,7 @@ pub fn replan(input: &ReplanInput, env: &Environment) -> Result<Replanned, Repla
         }
     }
     moved.sort_unstable();
-    Ok(Replanned { routes, unassigned, moved, feasible: outcome.feasible, cost: outcome.cost, reduced_solution: outcome.solution, reduced })
+    Ok(Replanned { routes, unassigned, moved, feasible: outcome.feasible, cost: outcome.cost, iterations: outcome.iterations, reduced_solution: outcome.solution, reduced })
 }
 
 /// A prize above what serving any one client can cost: ten times a route of the dearest vehicle

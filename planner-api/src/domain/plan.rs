@@ -242,6 +242,19 @@ pub struct ProgressPoint {
     pub feasible: bool,
 }
 
+/// Where a stop of a route stands.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum StopStatus {
+    /// To be served; `arrival` is the planned time.
+    #[default]
+    Planned,
+    /// Served; `arrival` is when, as reported.
+    Done,
+    /// Attempted in vain; `arrival` is when, as reported.
+    Failed,
+}
+
 /// One stop of a route.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PlannedStop {
@@ -259,6 +272,9 @@ pub struct PlannedStop {
     pub lon: f64,
     /// Start of service, `HH:MM`.
     pub arrival: String,
+    /// Planned, done or failed (replans keep executed stops where they were).
+    #[serde(default)]
+    pub status: StopStatus,
     /// Load on board after the stop, by dimension (`cylinders_20kg`, `weight_kg`, `gas_kg`, …).
     pub load_after: std::collections::BTreeMap<String, i64>,
 }

@@ -74,6 +74,16 @@ pub enum FieldProblem {
     NothingToPlan,
     /// None of these depots has an active vehicle.
     NoVehicles,
+    /// The value does not fit what is stored now (a replan's event against its plan): a stable
+    /// `code` with its message in both languages.
+    State {
+        /// Stable code (`not_in_plan`, `already_executed`, `before_executed`, …).
+        code: &'static str,
+        /// Message in Traditional Chinese.
+        zh: &'static str,
+        /// Message in English.
+        en: &'static str,
+    },
     /// A reader's own verdict on an input (e.g. the VROOM reader's): its stable `code`, a
     /// Traditional Chinese summary of that kind of fault, and the reader's English detail.
     Input {
@@ -130,7 +140,7 @@ impl FieldError {
             FieldProblem::UnknownReference => "unknown_reference",
             FieldProblem::NothingToPlan => "nothing_to_plan",
             FieldProblem::NoVehicles => "no_vehicles",
-            FieldProblem::Input { code, .. } => code,
+            FieldProblem::Input { code, .. } | FieldProblem::State { code, .. } => code,
         }
     }
 
@@ -166,6 +176,8 @@ impl FieldError {
             (P::NothingToPlan, Lang::En) => "no received order waits for planning on this day".into(),
             (P::NoVehicles, Lang::ZhTw) => "這些站點沒有可用的車輛".into(),
             (P::NoVehicles, Lang::En) => "none of these depots has an active vehicle".into(),
+            (P::State { zh, .. }, Lang::ZhTw) => (*zh).to_owned(),
+            (P::State { en, .. }, Lang::En) => (*en).to_owned(),
             (P::Input { zh, detail, .. }, Lang::ZhTw) => format!("{zh}：{detail}"),
             (P::Input { detail, .. }, Lang::En) => detail.clone(),
         }

@@ -110,6 +110,13 @@ pub enum ApiError {
         /// Its status.
         status: &'static str,
     },
+    /// The plan has a newer version than the one the replan was based on (409): another
+    /// dispatcher replanned first. `latest` is the version to reload.
+    #[error("plan version conflict (latest {latest})")]
+    VersionConflict {
+        /// The newest version now.
+        latest: i64,
+    },
     /// The body is larger than the limit (413).
     #[error("payload too large")]
     PayloadTooLarge,
@@ -176,6 +183,7 @@ impl ApiError {
             | ApiError::OrderLocked { .. }
             | ApiError::PlanFinished { .. }
             | ApiError::PlanNotReady { .. }
+            | ApiError::VersionConflict { .. }
             | ApiError::SelfLockout => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::NotReady { .. } => StatusCode::SERVICE_UNAVAILABLE,
@@ -207,6 +215,7 @@ impl ApiError {
             ApiError::OrderLocked { .. } => "order-locked",
             ApiError::PlanFinished { .. } => "plan-finished",
             ApiError::PlanNotReady { .. } => "plan-not-ready",
+            ApiError::VersionConflict { .. } => "version-conflict",
             ApiError::PayloadTooLarge => "payload-too-large",
             ApiError::NotReady { .. } => "not-ready",
             ApiError::Internal(_) => "internal",
@@ -236,6 +245,7 @@ impl ApiError {
             ApiError::OrderLocked { .. } => ("訂單無法修改", "Order locked"),
             ApiError::PlanFinished { .. } => ("排程已結束", "Plan already finished"),
             ApiError::PlanNotReady { .. } => ("排程結果尚未產生", "Plan not available"),
+            ApiError::VersionConflict { .. } => ("排程版本衝突", "Plan version conflict"),
             ApiError::PayloadTooLarge => ("請求內容過大", "Payload too large"),
             ApiError::NotReady { .. } => ("服務尚未就緒", "Service not ready"),
             ApiError::Internal(_) => ("伺服器內部錯誤", "Internal server error"),
@@ -295,6 +305,8 @@ impl ApiError {
             (ApiError::PlanFinished { status }, Lang::En) => format!("this plan is already {status} and cannot be cancelled"),
             (ApiError::PlanNotReady { status }, Lang::ZhTw) => format!("此排程目前為「{}」，沒有路線結果", zh_status(status)),
             (ApiError::PlanNotReady { status }, Lang::En) => format!("this plan is {status} and has no routes"),
+            (ApiError::VersionConflict { latest }, Lang::ZhTw) => format!("已有其他調度員更新此排程（目前為第 {latest} 版），請重新載入後再送出"),
+            (ApiError::VersionConflict { latest }, Lang::En) => format!("another dispatcher replanned first (the plan is at version {latest}); reload it and send the events again"),
             (ApiError::PayloadTooLarge, Lang::ZhTw) => format!("請求內容不可超過 {} 位元組", super::BODY_LIMIT),
             (ApiError::PayloadTooLarge, Lang::En) => format!("the request body must be at most {} bytes", super::BODY_LIMIT),
             (ApiError::NotReady { check: "workers", .. }, Lang::ZhTw) => "排程工作程序都已停止回應".into(),
@@ -330,6 +342,9 @@ impl ApiError {
         }
         if let ApiError::Validation(errors) = self {
             body["errors"] = json!(errors.iter().map(|e| e.view(lang)).collect::<Vec<_>>());
+        }
+        if let ApiError::VersionConflict { latest } = self {
+            body["latest_version"] = json!(latest);
         }
         if let ApiError::NotReady { check, .. } = self {
             body["check"] = json!(check);

@@ -14,6 +14,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod orders;
 pub mod plans;
+pub mod replans;
 pub mod users;
 pub mod vehicle_types;
 pub mod vehicles;

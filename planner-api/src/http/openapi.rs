@@ -2,7 +2,7 @@
 //! types' `ToSchema` derives, served at `/v1/openapi.json` (public, like any API description).
 //! A test reads the routers' source and checks that every route they serve is described.
 
-use super::{auth, customers, depots, drivers, health, metrics, orders, plans, users, vehicle_types, vehicles, vroom};
+use super::{auth, customers, depots, drivers, health, metrics, orders, plans, replans, users, vehicle_types, vehicles, vroom};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use std::sync::OnceLock;
@@ -56,6 +56,7 @@ impl Modify for BearerScheme {
         drivers::list, drivers::create, drivers::read, drivers::replace, drivers::remove,
         orders::list, orders::create, orders::read, orders::replace, orders::change_status, orders::history,
         plans::list, plans::create, plans::read, plans::cancel, plans::events, plans::geojson, plans::problem, plans::my_routes,
+        replans::post_events, replans::list_versions, replans::read_version, replans::live,
         vroom::solve,
     ),
     tags(
@@ -63,7 +64,7 @@ impl Modify for BearerScheme {
         (name = "users", description = "Users and roles (admins only)"),
         (name = "health", description = "Liveness, readiness, details and metrics"),
         (name = "orders", description = "Orders and their lifecycle: received → planned → dispatched → delivered | failed, or cancelled"),
-        (name = "plans", description = "Planning jobs: queue, progress, cancel, routes (a driver's own routes), GeoJSON, solver input"),
+        (name = "plans", description = "Planning jobs: queue, progress, cancel, routes (a driver's own routes), GeoJSON, solver input; replanning from events, plan versions and their live stream"),
         (name = "vroom", description = "A VROOM-compatible solver: VROOM's JSON problem in, VROOM's answer out (shipments only from or to the vehicles' depots)"),
     )
 )]

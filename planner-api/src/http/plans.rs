@@ -11,7 +11,9 @@
 //!   lease renewal (`202`); a finished one is a `409 plan-finished`;
 //! - `GET /v1/plans/{id}/geojson` returns the routes for a map, `GET /v1/plans/{id}/problem` the
 //!   solver input it planned (for `luckygas plan` or the checker);
-//! - `GET /v1/plans/{id}/routes/mine` returns the caller's own routes: those of the vehicles their
+//! - `POST /v1/plans/{id}/events` replans from what happened while the vehicles are out, and
+//!   `/versions`, `/versions/{v}` and `/live` follow the plan's versions (see [`super::replans`]);
+//! - `GET /v1/plans/{id}/routes/mine` returns the caller's own routes (of the newest version): those of the vehicles their
 //!   driver record drives on the plan's day. It is the only plan endpoint open to drivers (their
 //!   grant is [`Scope::Own`]); the others answer them `403`.
 
@@ -41,14 +43,17 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(list).post(create))
         .route("/{id}", get(read).delete(cancel))
-        .route("/{id}/events", get(events))
+        .route("/{id}/events", get(events).post(super::replans::post_events))
+        .route("/{id}/versions", get(super::replans::list_versions))
+        .route("/{id}/versions/{version}", get(super::replans::read_version))
+        .route("/{id}/live", get(super::replans::live))
         .route("/{id}/geojson", get(geojson))
         .route("/{id}/problem", get(problem))
         .route("/{id}/routes/mine", get(my_routes))
 }
 
 /// Refuses callers whose grant covers only their own records: the whole plan is not theirs.
-fn whole_plans(caller: &Caller) -> Result<(), ApiError> {
+pub(super) fn whole_plans(caller: &Caller) -> Result<(), ApiError> {
     match caller.scope {
         Scope::All => Ok(()),
         Scope::Own => Err(ApiError::Forbidden),
@@ -108,7 +113,8 @@ pub async fn read(State(state): State<AppState>, caller: Caller, Path(id): Path<
 pub async fn my_routes(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<DriverRoutes>, ApiError> {
     let job = job(&state, &id).await?;
     let (plan_id, date) = (job.id, job.date);
-    let plan = result(job)?;
+    // The newest version: replans move stops between vehicles.
+    let plan = super::replans::latest_version(&state, &job).await?.plan;
     let driver_id = caller.principal.driver_id;
     let vehicle_ids = match driver_id {
         Some(driver) => state.store.vehicles_driven_by(driver, date).await?,

@@ -23,6 +23,7 @@ pub const SQLITE: &[Embedded] = &[
     (5, "orders plans", include_str!("../../migrations/sqlite/0005_orders_plans.sql")),
     (10, "users", include_str!("../../migrations/sqlite/0010_users.sql")),
     (11, "driver assignments", include_str!("../../migrations/sqlite/0011_driver_assignments.sql")),
+    (12, "plan versions", include_str!("../../migrations/sqlite/0012_plan_versions.sql")),
 ];
 
 /// PostgreSQL migrations, in version order.
@@ -34,6 +35,7 @@ pub const POSTGRES: &[Embedded] = &[
     (5, "orders plans", include_str!("../../migrations/postgres/0005_orders_plans.sql")),
     (10, "users", include_str!("../../migrations/postgres/0010_users.sql")),
     (11, "driver assignments", include_str!("../../migrations/postgres/0011_driver_assignments.sql")),
+    (12, "plan versions", include_str!("../../migrations/postgres/0012_plan_versions.sql")),
 ];
 
 /// A list of embedded migrations as a sqlx migration source.

@@ -14,6 +14,7 @@ pub mod orders;
 pub mod plans;
 pub mod users;
 pub mod vehicles;
+pub mod versions;
 mod migrations;
 pub mod vehicle_types;
 
@@ -27,6 +28,7 @@ pub use customers::CustomerFilter;
 pub use orders::OrderFilter;
 pub use plans::{ClaimedJob, JobEnd, QueueDepth};
 pub use users::{Credentials, NewRefreshToken, Rotation};
+pub use versions::{NewVersion, OrderChange};
 
 /// Errors of the store.
 #[derive(Debug, thiserror::Error)]
@@ -67,6 +69,9 @@ pub enum StoreError {
     /// The planning job has already finished.
     #[error("the planning job is already {0:?}")]
     AlreadyFinished(crate::domain::JobStatus),
+    /// Another replan took the version number first.
+    #[error("another replan made this plan version first")]
+    VersionConflict,
     /// Applying or listing migrations failed.
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),

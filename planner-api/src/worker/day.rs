@@ -262,6 +262,7 @@ impl DayModel {
                         lat: stop.customer.data.lat,
                         lon: stop.customer.data.lon,
                         arrival: clock(at),
+                        status: crate::domain::StopStatus::Planned,
                         load_after: self.doc.dimensions.iter().cloned().zip(load.iter().copied()).collect::<BTreeMap<_, _>>(),
                     });
                 }
@@ -309,7 +310,8 @@ fn clock(seconds: i64) -> String {
     format!("{:02}:{:02}", seconds.div_euclid(3600), seconds.rem_euclid(3600) / 60)
 }
 
-fn client(s: &OrderStop, request: &PlanRequest) -> JsonClient {
+/// The solver client of an order.
+pub(crate) fn client(s: &OrderStop, request: &PlanRequest) -> JsonClient {
     let c = &s.customer.data;
     let mut delivery = Amounts::new();
     let mut pickup = Amounts::new();

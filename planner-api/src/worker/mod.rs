@@ -11,6 +11,7 @@
 //! fails instead of crashing workers forever.
 
 pub mod day;
+pub mod replan;
 
 use crate::domain::{JobStatus, OrderStatus, ProgressPoint};
 use crate::store::plans::epoch_ms;
@@ -135,6 +136,10 @@ struct PlannerInner {
     stopping: watch::Sender<bool>,
     /// Where job durations and solver iterations are counted, once attached.
     metrics: std::sync::OnceLock<Arc<crate::http::metrics::Metrics>>,
+    /// Compiled models of recently replanned plan versions.
+    models: replan::ModelCache,
+    /// Rings with `(plan, version)` when this process stores a new plan version.
+    versions: tokio::sync::broadcast::Sender<(i64, i64)>,
 }
 
 impl Planner {
@@ -147,6 +152,8 @@ impl Planner {
                 wake: Notify::new(),
                 stopping: watch::Sender::new(false),
                 metrics: std::sync::OnceLock::new(),
+                models: replan::ModelCache::default(),
+                versions: tokio::sync::broadcast::channel(256).0,
             }),
         }
     }
@@ -172,6 +179,22 @@ impl Planner {
     /// estimate alone).
     pub fn travel(&self) -> Arc<dyn TravelMatrix> {
         Arc::clone(&self.inner.travel)
+    }
+
+    /// Compiled models of recent plan versions.
+    pub fn models(&self) -> &replan::ModelCache {
+        &self.inner.models
+    }
+
+    /// Tells this process's live plan streams that `plan` has a new `version`.
+    pub fn version_made(&self, plan: i64, version: i64) {
+        // No subscriber is fine: nobody follows the plan here.
+        let _ = self.inner.versions.send((plan, version));
+    }
+
+    /// Subscribes to new plan versions stored by this process.
+    pub fn subscribe_versions(&self) -> tokio::sync::broadcast::Receiver<(i64, i64)> {
+        self.inner.versions.subscribe()
     }
 
     /// Wakes idle workers of this process (a job was just queued).

@@ -1,0 +1,194 @@
+//! Replanning through the API over loopback, under a bounded load of 16 concurrent clients.
+//!
+//! The real application (router, store, token checks, planning workers) runs on
+//! `127.0.0.1:0` over a fresh SQLite file, on a runtime of its own. The demo distributor's 300
+//! customers each get an order on 16 further days, and each day is planned once (outside the
+//! measurement). Then 16 dispatchers, one per day's plan, each on its own keep-alive connection,
+//! send one replan at the same moment: an urgent order added to the plan, and in the next round
+//! that order cancelled again, so the plans keep their size. One iteration is one such round,
+//! timed from sending the 16 requests to having read the 16 answers: the time of the slowest of
+//! 16 concurrent replans, so its p95 bounds the p95 of a single request from above. The orders a
+//! round adds are created before the round's clock starts.
+
+// criterion_group! generates an undocumented function.
+#![allow(missing_docs)]
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use planner_api::auth::{bootstrap_admin, random_hex, AdminBootstrap, AuthConfig, KeySource};
+use planner_api::http::{app, AppState};
+use planner_api::store::{CustomerFilter, PageRequest, Store};
+use planner_api::travel::{GreatCircle, TravelConfig};
+use planner_api::worker::{Planner, WorkerConfig};
+use serde_json::{json, Value};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Concurrent dispatchers, each replanning its own plan.
+const CLIENTS: usize = 16;
+/// The demo day; the benched plans are the 16 days after it.
+const DEMO_DAY: &str = "2026-03-02";
+
+/// One dispatcher: its plan, the version it last saw, and the order it added last round.
+struct Dispatcher {
+    http: reqwest::Client,
+    plan: i64,
+    version: i64,
+    added: Option<i64>,
+    customer: i64,
+    date: String,
+}
+
+struct Bench {
+    server: tokio::runtime::Runtime,
+    clients: tokio::runtime::Runtime,
+    base: String,
+    dispatchers: Vec<Dispatcher>,
+    _dir: tempfile::TempDir,
+}
+
+fn client(token: &str) -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(reqwest::header::AUTHORIZATION, format!("Bearer {token}").parse().expect("header"));
+    reqwest::Client::builder().default_headers(headers).pool_max_idle_per_host(1).build().expect("client")
+}
+
+async fn post(http: &reqwest::Client, url: String, body: &Value) -> (u16, Value) {
+    let res = http.post(url).json(body).send().await.expect("answered");
+    let status = res.status().as_u16();
+    (status, res.json().await.expect("JSON"))
+}
+
+fn setup() -> Bench {
+    let server = tokio::runtime::Builder::new_multi_thread().thread_name("server").enable_all().build().expect("runtime");
+    let clients = tokio::runtime::Builder::new_multi_thread().thread_name("client").enable_all().build().expect("runtime");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}", dir.path().join("luckygas.db").display());
+    let (store, addr) = server.block_on(async {
+        let store = Store::open(&url).await.expect("database");
+        let planner = Planner::new(WorkerConfig::default(), Arc::new(GreatCircle::new(TravelConfig::default())));
+        let pool = planner.spawn(&store);
+        let auth = AuthConfig::with_secret(random_hex(32).as_bytes(), KeySource::Env);
+        let state = AppState { planner, ..AppState::new(store.clone(), auth) };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move {
+            axum::serve(listener, app(state)).await.expect("server runs");
+            drop(pool);
+        });
+        (store, addr)
+    });
+    let base = format!("http://{addr}");
+    let dispatchers = clients.block_on(async {
+        let demo_day = chrono::NaiveDate::parse_from_str(DEMO_DAY, "%Y-%m-%d").expect("date");
+        planner_api::demo::load(&store, demo_day).await.expect("demo data");
+        let admin = AdminBootstrap { email: "bench@luckygas.test".to_owned(), password: random_hex(12) };
+        bootstrap_admin(&store, &admin).await.expect("admin");
+        let login = reqwest::Client::new()
+            .post(format!("{base}/v1/auth/login"))
+            .json(&json!({ "email": admin.email, "password": admin.password }))
+            .send()
+            .await
+            .expect("login");
+        let token = login.json::<Value>().await.expect("tokens")["access_token"].as_str().expect("token").to_owned();
+        let http = client(&token);
+        let depots: Vec<i64> = store.list_depots(PageRequest { limit: 200, offset: 0 }).await.expect("depots").items.iter().map(|d| d.id).collect();
+        let customers: Vec<i64> = store
+            .list_customers(&CustomerFilter::default(), PageRequest { limit: 10_000, offset: 0 })
+            .await
+            .expect("customers")
+            .items
+            .iter()
+            .map(|c| c.id)
+            .collect();
+        let mut plans = Vec::new();
+        for k in 1..=CLIENTS {
+            let date = (demo_day + chrono::Duration::days(k as i64)).to_string();
+            for (i, &c) in customers.iter().enumerate() {
+                let order =
+                    json!({ "customer_id": c, "delivery_date": date, "cylinders": [{ "size_kg": 20, "quantity": 1 + (i + k) % 2 }], "created_by": "bench" });
+                let (status, body) = post(&http, format!("{base}/v1/orders"), &order).await;
+                assert_eq!(status, 201, "{body}");
+            }
+            let (status, job) = post(&http, format!("{base}/v1/plans"), &json!({ "date": date, "depot_ids": depots, "options": { "time_limit_s": 1 } })).await;
+            assert_eq!(status, 202, "{job}");
+            plans.push((job["id"].as_i64().expect("plan id"), date));
+        }
+        let mut dispatchers = Vec::new();
+        for (k, (plan, date)) in plans.into_iter().enumerate() {
+            loop {
+                let job: Value = http.get(format!("{base}/v1/plans/{plan}")).send().await.expect("plan").json().await.expect("JSON");
+                match job["status"].as_str() {
+                    Some("succeeded") => break,
+                    Some("queued" | "running") => tokio::time::sleep(Duration::from_millis(200)).await,
+                    _ => panic!("plan {plan} did not succeed: {job}"),
+                }
+            }
+            dispatchers.push(Dispatcher { http: client(&token), plan, version: 1, added: None, customer: customers[k % customers.len()], date });
+        }
+        dispatchers
+    });
+    Bench { server, clients, base, dispatchers, _dir: dir }
+}
+
+/// One dispatcher's replan: `(the event, the order created for it)`.
+async fn prepare(d: &Dispatcher, base: &str) -> (Value, Option<i64>) {
+    match d.added {
+        Some(order) => (json!({ "type": "order_cancelled", "order_id": order }), None),
+        None => {
+            let order = json!({ "customer_id": d.customer, "delivery_date": d.date, "cylinders": [{ "size_kg": 20, "quantity": 1 }], "priority": "urgent", "created_by": "bench" });
+            let (status, body) = post(&d.http, format!("{base}/v1/orders"), &order).await;
+            assert_eq!(status, 201, "{body}");
+            let id = body["id"].as_i64().expect("order id");
+            (json!({ "type": "order_added", "order_id": id }), Some(id))
+        }
+    }
+}
+
+/// One round: every dispatcher replans at once. Returns the time until the last answer.
+async fn round(dispatchers: &mut [Dispatcher], base: &str) -> Duration {
+    let mut events = Vec::with_capacity(dispatchers.len());
+    for d in dispatchers.iter() {
+        events.push(prepare(d, base).await);
+    }
+    let start = Instant::now();
+    let sends: Vec<_> = dispatchers
+        .iter()
+        .zip(&events)
+        .map(|(d, (event, _))| {
+            let body = json!({ "base_version": d.version, "at": "10:00", "events": [event] });
+            let (http, url) = (d.http.clone(), format!("{base}/v1/plans/{}/events", d.plan));
+            tokio::spawn(async move { post(&http, url, &body).await })
+        })
+        .collect();
+    let mut answers = Vec::with_capacity(sends.len());
+    for s in sends {
+        answers.push(s.await.expect("a client task"));
+    }
+    let took = start.elapsed();
+    for ((d, (_, created)), (status, body)) in dispatchers.iter_mut().zip(events).zip(answers) {
+        assert_eq!(status, 201, "replan of plan {}: {body}", d.plan);
+        d.version = body["version"].as_i64().expect("version");
+        d.added = created;
+    }
+    took
+}
+
+fn api(c: &mut Criterion) {
+    let mut bench = setup();
+    let mut group = c.benchmark_group("api_replan");
+    group.bench_function("urgent_order_or_cancel_16_clients", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                total += bench.clients.block_on(round(&mut bench.dispatchers, &bench.base));
+            }
+            total
+        })
+    });
+    group.finish();
+    drop(bench.clients);
+    drop(bench.server);
+}
+
+criterion_group!(benches, api);
+criterion_main!(benches);

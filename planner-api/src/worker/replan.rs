@@ -1,0 +1,717 @@
+//! Replanning a plan from dispatchers' events (`POST /v1/plans/{id}/events`), on top of
+//! [`solver::replan`].
+//!
+//! Each version of a plan has a [`LiveModel`]: the solver input of the day as it stands (orders
+//! cancelled by events are no longer clients, added orders are) and the ids behind its indices.
+//! A replan
+//! 1. checks the events against the version it is based on ([`apply`]): the orders and vehicles
+//!    must be the plan's, a stop can be executed once, and no time goes back before what was
+//!    executed;
+//! 2. turns the version's routes into the solver's plan, with the executed stops of each vehicle
+//!    first (they are fixed) and the vehicle ready at its last executed stop once it is done
+//!    there and the replan's time has come (or later, when it is held up);
+//! 3. runs [`solver::replan::replan`] within the request's time limit, with a cost for moving an
+//!    announced stop to another vehicle;
+//! 4. renders the new version: executed stops keep their reported times, the others get the
+//!    replan's arrival times, and a [`PlanDiff`] lists what moved, what was retimed, added or
+//!    removed, against the base version.
+//!
+//! Modelling choices: the stock on board of a vehicle out on a trip is what its current trip
+//! delivers (per the base version) less what it delivered; stops of a trip the vehicle left
+//! unserved before going on to a later trip are not kept on it in the warm start (the search
+//! places them again).
+
+use super::day::{client, OrderStop};
+use crate::domain::plan::{PlannedDepot, PlannedRoute, PlannedStop, PlannedTrip, UnassignedOrder};
+use crate::domain::replan::{clock_text, AddedStop, Event, EventBatch, ExecutedStop, Execution, MovedStop, PlanDiff, RemovedStop, RetimedStop};
+use crate::domain::{FieldError, FieldProblem, PlanRequest, PlanResult, StopStatus};
+use crate::store::OrderChange;
+use crate::travel::{RoutingProfile, TravelMatrix};
+use serde::{Deserialize, Serialize};
+use solver::io::json::{build, cost_to_ntd, JsonProblem, COST_SCALE};
+use solver::replan::{replan, ReplanInput, Vehicle as ReplanVehicle, VehicleProgress};
+use solver::search::Environment;
+use solver::solution::{Route, Solution, Trip};
+use solver::Problem;
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Who a client of the model is.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StopInfo {
+    /// The order.
+    pub order_id: i64,
+    /// Its customer.
+    pub customer_id: i64,
+    /// The customer's code.
+    pub customer_code: String,
+    /// The customer's name.
+    pub name: String,
+    /// NT$ lost when the order is left out.
+    pub penalty_ntd: f64,
+}
+
+/// Who a vehicle type of the model is.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FleetInfo {
+    /// The vehicle.
+    pub vehicle_id: i64,
+    /// Its plate.
+    pub plate: String,
+    /// Its home depot.
+    pub depot_id: i64,
+}
+
+/// The solver input of one plan version and the ids behind its indices.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LiveModel {
+    /// The day in the solver's JSON format: `doc.clients[c]` is `stops[c]`.
+    pub doc: JsonProblem,
+    /// Per client.
+    pub stops: Vec<StopInfo>,
+    /// Per vehicle type.
+    pub fleet: Vec<FleetInfo>,
+    /// Per depot.
+    pub depots: Vec<PlannedDepot>,
+    /// Orders no vehicle can serve, never given to the solver.
+    pub left_out: Vec<UnassignedOrder>,
+    /// Their penalties, NT$.
+    pub left_out_penalty_ntd: f64,
+}
+
+/// A model with its built problem and index maps.
+#[derive(Debug)]
+pub struct Compiled {
+    /// The model.
+    pub model: LiveModel,
+    /// Its problem.
+    pub problem: Problem,
+    client_of: HashMap<i64, usize>,
+    type_of: HashMap<i64, usize>,
+    depot_of: HashMap<i64, usize>,
+}
+
+impl LiveModel {
+    /// The model as stored with its version: without travel matrices (they are most of its
+    /// size; [`LiveModel::load`] computes them again from the same travel source).
+    pub fn to_stored_json(&self) -> Result<String, serde_json::Error> {
+        let mut m = self.clone();
+        for p in &mut m.doc.profiles {
+            p.distance_m = None;
+            p.duration_s = None;
+        }
+        serde_json::to_string(&m)
+    }
+
+    /// A stored model, with its matrices computed again from `travel` for every profile that
+    /// has no speed of its own.
+    pub fn load(text: &str, travel: &dyn TravelMatrix) -> Result<LiveModel, String> {
+        let mut m: LiveModel = serde_json::from_str(text).map_err(|e| format!("stored plan model: {e}"))?;
+        m.fill_matrices(travel)?;
+        Ok(m)
+    }
+
+    /// Computes the travel matrices of the profiles without matrices or speed.
+    fn fill_matrices(&mut self, travel: &dyn TravelMatrix) -> Result<(), String> {
+        let points: Vec<(f64, f64)> = self.doc.depots.iter().map(|d| (d.lat, d.lon)).chain(self.doc.clients.iter().map(|c| (c.lat, c.lon))).collect();
+        for p in &mut self.doc.profiles {
+            let Some(profile) = [RoutingProfile::Truck, RoutingProfile::Motorcycle].into_iter().find(|r| r.name() == p.name) else { continue };
+            if p.speed_kmh.is_some() && p.distance_m.is_none() && p.duration_s.is_none() {
+                continue;
+            }
+            if p.distance_m.as_ref().is_some_and(|m| m.len() == points.len()) && p.duration_s.as_ref().is_some_and(|m| m.len() == points.len()) {
+                continue;
+            }
+            let x = travel.matrices(profile, &points).map_err(|e| format!("travel matrix: {e}"))?;
+            p.distance_m = Some(x.distance_m);
+            p.duration_s = Some(x.duration_s);
+        }
+        Ok(())
+    }
+}
+
+impl Compiled {
+    /// Builds the problem of `model`.
+    pub fn new(model: LiveModel) -> Result<Compiled, String> {
+        let problem = build(&model.doc).map_err(|e| format!("the plan's solver input does not build: {e}"))?;
+        let client_of = model.stops.iter().enumerate().map(|(c, s)| (s.order_id, c)).collect();
+        let type_of = model.fleet.iter().enumerate().map(|(t, f)| (f.vehicle_id, t)).collect();
+        let depot_of = model.depots.iter().enumerate().map(|(d, x)| (x.id, d)).collect();
+        Ok(Compiled { model, problem, client_of, type_of, depot_of })
+    }
+
+    /// The client of an order.
+    pub fn client(&self, order_id: i64) -> Option<usize> {
+        self.client_of.get(&order_id).copied()
+    }
+}
+
+/// Compiled models of recent versions, keyed by `(plan, version)`, so a dispatcher's next
+/// replan does not parse and build the day again.
+#[derive(Debug, Default)]
+pub struct ModelCache {
+    entries: Mutex<VecDeque<((i64, i64), Arc<Compiled>)>>,
+}
+
+/// Models kept at most.
+const CACHED_MODELS: usize = 64;
+
+impl ModelCache {
+    /// The model of a version, if cached.
+    pub fn get(&self, key: (i64, i64)) -> Option<Arc<Compiled>> {
+        let entries = self.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        entries.iter().find(|(k, _)| *k == key).map(|(_, m)| Arc::clone(m))
+    }
+
+    /// Keeps a model, forgetting the oldest beyond [`CACHED_MODELS`].
+    pub fn put(&self, key: (i64, i64), model: Arc<Compiled>) {
+        let mut entries = self.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        entries.retain(|(k, _)| *k != key);
+        entries.push_back((key, model));
+        while entries.len() > CACHED_MODELS {
+            entries.pop_front();
+        }
+    }
+}
+
+/// A replan's starting point: a version of the plan.
+#[derive(Debug)]
+pub struct Base<'a> {
+    /// Its number.
+    pub version: i64,
+    /// Its model.
+    pub compiled: &'a Compiled,
+    /// Its routes.
+    pub plan: &'a PlanResult,
+    /// The day's execution so far.
+    pub execution: &'a Execution,
+    /// Its time of day (`None` for the first version).
+    pub at_s: Option<i64>,
+    /// The plan's request (seed, penalties).
+    pub request: &'a PlanRequest,
+}
+
+/// An order an `order_added` event names, as stored.
+#[derive(Clone, Debug)]
+pub struct Candidate {
+    /// The order and its customer.
+    pub stop: OrderStop,
+    /// The plan holding it, if any.
+    pub held_by: Option<i64>,
+}
+
+/// What a replan made.
+#[derive(Debug)]
+pub struct Replanned {
+    /// The new routes.
+    pub plan: PlanResult,
+    /// The execution after the events.
+    pub execution: Execution,
+    /// Changes against the base.
+    pub diff: PlanDiff,
+    /// The new model, when the events changed it.
+    pub model: Option<Arc<Compiled>>,
+    /// What happens to orders, with the event that caused it.
+    pub changes: Vec<(Option<usize>, OrderChange)>,
+}
+
+fn state(field: String, code: &'static str, zh: &'static str, en: &'static str) -> FieldError {
+    FieldError::new(field, FieldProblem::State { code, zh, en })
+}
+
+/// Where each order of a plan's routes is: `(vehicle, status, arrival)`.
+fn stops_of(plan: &PlanResult) -> HashMap<i64, (i64, StopStatus, String)> {
+    let mut m = HashMap::new();
+    for r in &plan.routes {
+        for s in r.trips.iter().flat_map(|t| t.stops.iter()) {
+            m.insert(s.order_id, (r.vehicle_id, s.status, s.arrival.clone()));
+        }
+    }
+    m
+}
+
+/// Checks the events against the base and applies them to its execution and model. `plan_id`
+/// and `date` identify the plan; `candidates` are the stored orders that `order_added` events
+/// name.
+pub fn apply(plan_id: i64, base: &Base, batch: &EventBatch, candidates: &HashMap<i64, Candidate>) -> Result<Applied, Vec<FieldError>> {
+    let mut errors = Vec::new();
+    if let Some(prev) = base.at_s {
+        if batch.at_s < prev {
+            errors.push(state("at".into(), "before_executed", "時間早於上一版排程的時間", "is before the time of the version it is based on"));
+        }
+    }
+    let routed = stops_of(base.plan);
+    let mut execution = base.execution.clone();
+    let mut changes = Vec::new();
+    let mut cancelled: Vec<i64> = Vec::new();
+    let mut added: Vec<&Candidate> = Vec::new();
+    for (i, event) in batch.events.iter().enumerate() {
+        let field = |name: &str| format!("events[{i}].{name}");
+        match event {
+            Event::OrderAdded { order_id } => match candidates.get(order_id) {
+                None => errors.push(FieldError::new(field("order_id"), FieldProblem::UnknownReference)),
+                Some(_) if base.compiled.client(*order_id).is_some() || base.execution.cancelled.contains(order_id) => {
+                    errors.push(state(field("order_id"), "already_in_plan", "訂單已在此排程中", "is already in this plan"));
+                }
+                Some(c) if c.stop.order.data.delivery_date != base.request.date => {
+                    errors.push(state(field("order_id"), "other_day", "訂單的配送日期不是此排程的日期", "is to be delivered on another day than this plan's"));
+                }
+                Some(c) if c.stop.order.status != crate::domain::OrderStatus::Received => {
+                    errors.push(state(field("order_id"), "not_received", "只有「已接單」的訂單可以加入", "only received orders can join a plan"));
+                }
+                Some(c) if c.held_by.is_some_and(|p| p != plan_id) => {
+                    errors.push(state(field("order_id"), "held_by_other_plan", "訂單屬於另一個排程", "is held by another plan"));
+                }
+                Some(c) => added.push(c),
+            },
+            Event::OrderCancelled { order_id } => {
+                if base.compiled.client(*order_id).is_none() {
+                    errors.push(state(field("order_id"), "not_in_plan", "訂單不在此排程中", "is not in this plan"));
+                } else if execution.executed(*order_id).is_some() {
+                    errors.push(state(field("order_id"), "already_executed", "此站已完成或已嘗試配送", "this stop was already served or attempted"));
+                } else {
+                    cancelled.push(*order_id);
+                    execution.cancelled.push(*order_id);
+                    changes.push((Some(i), OrderChange::Cancel { order_id: *order_id }));
+                }
+            }
+            Event::StopDone { order_id, at_s } | Event::StopFailed { order_id, at_s, .. } => {
+                let failed = matches!(event, Event::StopFailed { .. });
+                match routed.get(order_id) {
+                    None => errors.push(state(field("order_id"), "not_routed", "訂單不在此版排程的任何路線上", "is on no route of this plan version")),
+                    Some(_) if execution.executed(*order_id).is_some() => {
+                        errors.push(state(field("order_id"), "already_executed", "此站已完成或已嘗試配送", "this stop was already served or attempted"));
+                    }
+                    Some(&(vehicle, _, _)) => {
+                        let v = execution.vehicles.entry(vehicle).or_default();
+                        if *at_s > batch.at_s {
+                            errors.push(state(field("at"), "in_future", "時間晚於此次重新排程的時間", "is later than the replan's time"));
+                        } else if v.last_executed_s().is_some_and(|last| *at_s < last) || v.unavailable_from_s.is_some_and(|u| *at_s > u) {
+                            errors.push(state(field("at"), "before_executed", "時間早於此車已完成的配送", "is before what this vehicle already executed"));
+                        } else {
+                            v.executed.push(ExecutedStop { order_id: *order_id, at_s: *at_s, failed });
+                            let change = if failed { OrderChange::Fail { order_id: *order_id } } else { OrderChange::Deliver { order_id: *order_id } };
+                            changes.push((Some(i), change));
+                        }
+                    }
+                }
+            }
+            Event::VehicleUnavailable { vehicle_id, from_s } => match base.compiled.type_of.get(vehicle_id) {
+                None => errors.push(FieldError::new(field("vehicle_id"), FieldProblem::UnknownReference)),
+                Some(_) => {
+                    let v = execution.vehicles.entry(*vehicle_id).or_default();
+                    if v.last_executed_s().is_some_and(|last| *from_s < last) {
+                        errors.push(state(field("at"), "before_executed", "時間早於此車已完成的配送", "is before what this vehicle already executed"));
+                    } else {
+                        v.unavailable_from_s = Some(v.unavailable_from_s.map_or(*from_s, |u| u.min(*from_s)));
+                    }
+                }
+            },
+            Event::VehicleDelayed { vehicle_id, until_s } => match base.compiled.type_of.get(vehicle_id) {
+                None => errors.push(FieldError::new(field("vehicle_id"), FieldProblem::UnknownReference)),
+                Some(_) => {
+                    let v = execution.vehicles.entry(*vehicle_id).or_default();
+                    v.held_until_s = Some(v.held_until_s.map_or(*until_s, |h| h.max(*until_s)));
+                }
+            },
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    for (i, e) in batch.events.iter().enumerate() {
+        if let Event::OrderAdded { order_id } = e {
+            // Whether it is routed is known after the search; `Join` is finalised by the caller.
+            changes.push((Some(i), OrderChange::Join { order_id: *order_id, routed: false }));
+        }
+    }
+    Ok(Applied { execution, cancelled, added: added.into_iter().cloned().collect(), changes })
+}
+
+/// Events checked and applied: the execution after them, the orders that leave or join the
+/// model, and what happens to orders.
+#[derive(Debug)]
+pub struct Applied {
+    /// The execution after the events.
+    pub execution: Execution,
+    /// Orders cancelled.
+    pub cancelled: Vec<i64>,
+    /// Orders added.
+    pub added: Vec<Candidate>,
+    /// Order changes of the events.
+    pub changes: Vec<(Option<usize>, OrderChange)>,
+}
+
+/// The model without the `cancelled` orders and with the `added` ones.
+fn edit_model(model: &LiveModel, cancelled: &[i64], added: &[Candidate], request: &PlanRequest, travel: &dyn TravelMatrix) -> Result<LiveModel, String> {
+    let mut m = model.clone();
+    let depots = m.doc.depots.len();
+    // Drop cancelled clients, their matrix rows and columns.
+    let keep: Vec<bool> = m.stops.iter().map(|s| !cancelled.contains(&s.order_id)).collect();
+    let keep_location = |l: usize| l < depots || keep[l - depots];
+    for p in &mut m.doc.profiles {
+        for matrix in [&mut p.distance_m, &mut p.duration_s].into_iter().flatten() {
+            let rows = std::mem::take(matrix);
+            *matrix = rows
+                .into_iter()
+                .enumerate()
+                .filter(|(a, _)| keep_location(*a))
+                .map(|(_, row)| row.into_iter().enumerate().filter(|(b, _)| keep_location(*b)).map(|(_, x)| x).collect())
+                .collect();
+        }
+    }
+    let mut k = 0;
+    m.doc.clients.retain(|_| {
+        k += 1;
+        keep[k - 1]
+    });
+    let mut k = 0;
+    m.stops.retain(|_| {
+        k += 1;
+        keep[k - 1]
+    });
+    if !added.is_empty() {
+        for c in added {
+            let s = &c.stop;
+            m.doc.clients.push(client(s, request));
+            let penalty = if s.order.data.priority == crate::domain::Priority::Urgent {
+                request.options.urgent_penalty_ntd
+            } else {
+                request.options.unserved_penalty_ntd
+            };
+            m.stops.push(StopInfo {
+                order_id: s.order.id,
+                customer_id: s.customer.id,
+                customer_code: s.customer.data.code.clone(),
+                name: s.customer.data.name.clone(),
+                penalty_ntd: penalty,
+            });
+        }
+        // The new rows and columns: every matrix is computed again (cached per cell pair).
+        for p in &mut m.doc.profiles {
+            p.distance_m = None;
+            p.duration_s = None;
+        }
+        m.fill_matrices(travel)?;
+    }
+    Ok(m)
+}
+
+/// The base version's routes as the solver's plan over `compiled` (executed stops first), with
+/// each route's vehicle id and progress.
+fn solver_plan(base: &Base, compiled: &Compiled, execution: &Execution, now: i64) -> (Solution, Vec<i64>, Vec<VehicleProgress>) {
+    let p = &compiled.problem;
+    let mut routes = Vec::new();
+    let mut vehicles = Vec::new();
+    let mut progress = Vec::new();
+    let mut placed: HashSet<usize> = HashSet::new();
+    for r in &base.plan.routes {
+        let Some(&t) = compiled.type_of.get(&r.vehicle_id) else { continue };
+        let x = execution.vehicles.get(&r.vehicle_id).cloned().unwrap_or_default();
+        let executed: Vec<i64> = x.executed.iter().map(|e| e.order_id).collect();
+        let trip_of: HashMap<i64, usize> = r.trips.iter().enumerate().flat_map(|(k, trip)| trip.stops.iter().map(move |s| (s.order_id, k))).collect();
+        let current = executed.iter().filter_map(|o| trip_of.get(o)).copied().max();
+        let mut trips: Vec<Trip> = Vec::new();
+        for (k, trip) in r.trips.iter().enumerate() {
+            let depot = compiled.depot_of.get(&trip.depot_id).copied().unwrap_or(p.vehicle_types[t].start_depot);
+            let mut visits: Vec<usize> = executed.iter().filter(|o| trip_of.get(o) == Some(&k)).filter_map(|o| compiled.client(*o)).collect();
+            if current.is_none_or(|c| k >= c) {
+                visits.extend(trip.stops.iter().filter(|s| !executed.contains(&s.order_id)).filter_map(|s| compiled.client(s.order_id)));
+            }
+            visits.retain(|c| placed.insert(*c));
+            trips.push(Trip { depot, visits });
+        }
+        // Trips emptied by cancellations go; the first keeps its place as the departure.
+        let mut kept: Vec<Trip> = Vec::new();
+        for (k, trip) in trips.into_iter().enumerate() {
+            if k == 0 || !trip.visits.is_empty() {
+                kept.push(trip);
+            }
+        }
+        let fixed = executed.iter().filter(|o| compiled.client(**o).is_some()).count();
+        let last_done = x.executed.last().and_then(|e| compiled.client(e.order_id).map(|c| e.at_s + p.clients[c].service_duration));
+        let ready = [Some(now), last_done, x.held_until_s].into_iter().flatten().max();
+        progress.push(VehicleProgress { fixed, ready_at: ready, unavailable_from: x.unavailable_from_s, on_board: None });
+        routes.push(Route { vehicle_type: t, trips: kept, breaks: Vec::new() });
+        vehicles.push(r.vehicle_id);
+    }
+    // Vehicles the plan did not use may be delayed or unavailable too: each becomes a plan
+    // route with nothing to do, so the solver applies its progress (a breakdown keeps it home).
+    for (v, x) in &execution.vehicles {
+        let Some(&t) = compiled.type_of.get(v) else { continue };
+        if vehicles.contains(v) || (x.held_until_s.is_none() && x.unavailable_from_s.is_none()) {
+            continue;
+        }
+        let ready = [Some(now), x.held_until_s].into_iter().flatten().max();
+        progress.push(VehicleProgress { fixed: 0, ready_at: ready, unavailable_from: x.unavailable_from_s, on_board: None });
+        routes.push(Route { vehicle_type: t, trips: vec![Trip { depot: p.vehicle_types[t].start_depot, visits: Vec::new() }], breaks: Vec::new() });
+        vehicles.push(*v);
+    }
+    (Solution { routes, unassigned: Vec::new() }, vehicles, progress)
+}
+
+/// Runs the replan: `compiled` is the model after the events (the base's when unchanged).
+pub fn run(base: &Base, compiled: &Compiled, execution: &Execution, batch: &EventBatch) -> Result<(PlanResult, PlanDiff), String> {
+    let started = Instant::now();
+    let (plan, _, progress) = solver_plan(base, compiled, execution, batch.at_s);
+    let move_cost = (batch.move_cost_ntd * COST_SCALE as f64).round() as i64;
+    let input = ReplanInput { problem: &compiled.problem, plan: &plan, progress: &progress, now: batch.at_s, move_cost };
+    let env = Environment {
+        seed: base.request.options.seed,
+        threads: 1,
+        time_limit: Some(Duration::from_millis(batch.time_limit_ms)),
+        max_iterations: Some(batch.max_iterations),
+        ..Environment::default()
+    };
+    let out = replan(&input, &env).map_err(|e| e.to_string())?;
+    let p = input.problem;
+    let m = &compiled.model;
+
+    // Arrival times of the non-fixed visits, from the reduced problem's schedule.
+    let reduced_check = solver::check::check(&out.reduced.problem, &out.reduced_solution);
+    let mut planned_arrivals: HashMap<ReplanVehicle, (Vec<i64>, i64)> = HashMap::new();
+    for (k, r) in out.reduced_solution.routes.iter().enumerate() {
+        let who = out.reduced.vehicle[r.vehicle_type];
+        if let Some(rep) = reduced_check.routes.get(k) {
+            planned_arrivals.insert(who, (rep.arrivals.iter().flatten().copied().collect(), rep.end));
+        }
+    }
+    let day = out.solution();
+    let day_check = solver::check::check(p, &day);
+    let executed_at: HashMap<i64, &ExecutedStop> = execution.vehicles.values().flat_map(|x| x.executed.iter().map(|e| (e.order_id, e))).collect();
+    let mut routes = Vec::new();
+    let mut k = 0usize;
+    for r in &out.routes {
+        if r.route.is_empty() {
+            continue;
+        }
+        let rep = day_check.routes.get(k);
+        k += 1;
+        let t = r.route.vehicle_type;
+        let Some(fleet) = m.fleet.get(t) else { continue };
+        let vt = &p.vehicle_types[t];
+        let (arrivals, end) = planned_arrivals.get(&r.vehicle).cloned().unwrap_or_default();
+        let mut next_planned = arrivals.into_iter();
+        let mut trips = Vec::new();
+        let mut n = 0usize;
+        for trip in &r.route.trips {
+            let mut load: Vec<i64> = (0..p.dimensions).map(|d| trip.visits.iter().map(|&c| p.clients[c].delivery[d]).sum()).collect();
+            let mut stops = Vec::new();
+            for &c in &trip.visits {
+                let cl = &p.clients[c];
+                for (d, l) in load.iter_mut().enumerate() {
+                    *l += cl.pickup[d] - cl.delivery[d];
+                }
+                let info = &m.stops[c];
+                let doc = &m.doc.clients[c];
+                let (status, at) = if n < r.fixed {
+                    match executed_at.get(&info.order_id) {
+                        Some(e) => (if e.failed { StopStatus::Failed } else { StopStatus::Done }, e.at_s),
+                        None => (StopStatus::Done, 0),
+                    }
+                } else {
+                    (StopStatus::Planned, next_planned.next().unwrap_or(0))
+                };
+                n += 1;
+                stops.push(PlannedStop {
+                    order_id: info.order_id,
+                    customer_id: info.customer_id,
+                    customer_code: info.customer_code.clone(),
+                    name: info.name.clone(),
+                    lat: doc.lat,
+                    lon: doc.lon,
+                    arrival: clock_text(at),
+                    status,
+                    load_after: m.doc.dimensions.iter().cloned().zip(load.iter().copied()).collect::<BTreeMap<_, _>>(),
+                });
+            }
+            let depot_id = m.depots.get(trip.depot).map_or(fleet.depot_id, |d| d.id);
+            trips.push(PlannedTrip { depot_id, stops });
+        }
+        let (distance, duration, start, day_end) = rep.map_or((0, 0, 0, 0), |x| (x.distance, x.duration, x.start, x.end));
+        let end = if n > r.fixed || end > 0 { end.max(start) } else { day_end };
+        let cost = vt.fixed_cost + vt.unit_distance_cost * distance + vt.unit_duration_cost * duration;
+        routes.push(PlannedRoute {
+            vehicle_id: fleet.vehicle_id,
+            plate: fleet.plate.clone(),
+            depot_id: fleet.depot_id,
+            start: clock_text(start),
+            end: clock_text(if end > 0 { end } else { day_end }),
+            distance_m: distance,
+            duration_s: duration,
+            cost_ntd: cost_to_ntd(cost),
+            trips,
+        });
+    }
+    let mut unassigned = m.left_out.clone();
+    let mut penalty = m.left_out_penalty_ntd;
+    for u in &out.unassigned {
+        let info = &m.stops[u.client];
+        let reason = serde_json::to_value(u.reason).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+        unassigned.push(UnassignedOrder { order_id: info.order_id, reason });
+        penalty += info.penalty_ntd;
+    }
+    unassigned.sort_by_key(|u| u.order_id);
+    let route_cost: f64 = routes.iter().map(|r| r.cost_ntd).sum();
+    let result = PlanResult {
+        depots: m.depots.clone(),
+        distance_m: routes.iter().map(|r| r.distance_m).sum(),
+        duration_s: routes.iter().map(|r| r.duration_s).sum(),
+        cost_ntd: route_cost + penalty,
+        feasible: out.feasible,
+        iterations: out.iterations,
+        elapsed_s: started.elapsed().as_secs_f64(),
+        travel: base.plan.travel.clone(),
+        routes,
+        unassigned,
+    };
+    let diff = diff(base.plan, &result, &execution.cancelled);
+    Ok((result, diff))
+}
+
+/// What changed from `old` to `new` for stops not executed.
+pub fn diff(old: &PlanResult, new: &PlanResult, cancelled: &[i64]) -> PlanDiff {
+    let before = stops_of(old);
+    let after = stops_of(new);
+    let mut d = PlanDiff::default();
+    let mut orders: Vec<&i64> = after.keys().collect();
+    orders.sort_unstable();
+    for order in orders {
+        let (vehicle, status, arrival) = &after[order];
+        if *status != StopStatus::Planned {
+            continue;
+        }
+        match before.get(order) {
+            Some((v0, _, a0)) if v0 != vehicle => d.moved.push(MovedStop {
+                order_id: *order,
+                from_vehicle_id: *v0,
+                to_vehicle_id: *vehicle,
+                from_arrival: a0.clone(),
+                to_arrival: arrival.clone(),
+            }),
+            Some((_, _, a0)) if a0 != arrival => {
+                d.retimed.push(RetimedStop { order_id: *order, vehicle_id: *vehicle, from_arrival: a0.clone(), to_arrival: arrival.clone() });
+            }
+            Some(_) => {}
+            None => d.added.push(AddedStop { order_id: *order, vehicle_id: *vehicle, arrival: arrival.clone() }),
+        }
+    }
+    let mut gone: Vec<(&i64, &(i64, StopStatus, String))> = before.iter().filter(|(o, _)| !after.contains_key(o)).collect();
+    gone.sort_unstable_by_key(|(o, _)| **o);
+    for (order, (vehicle, _, _)) in gone {
+        let reason = if cancelled.contains(order) {
+            "cancelled".to_owned()
+        } else {
+            new.unassigned.iter().find(|u| u.order_id == *order).map_or_else(|| "unassigned".to_owned(), |u| u.reason.clone())
+        };
+        d.removed.push(RemovedStop { order_id: *order, vehicle_id: *vehicle, reason });
+    }
+    d
+}
+
+/// The order changes that follow from the new routes: orders newly on a route are `planned`,
+/// planned ones that left every route go back to `received`, and an added order joins routed
+/// or not. `changes` holds those of the events.
+pub fn route_changes(old: &PlanResult, new: &PlanResult, changes: &mut Vec<(Option<usize>, OrderChange)>) {
+    let before = stops_of(old);
+    let after = stops_of(new);
+    let touched: HashSet<i64> = changes
+        .iter()
+        .map(|(_, c)| match *c {
+            OrderChange::Join { order_id, .. }
+            | OrderChange::Route { order_id }
+            | OrderChange::Release { order_id }
+            | OrderChange::Cancel { order_id }
+            | OrderChange::Deliver { order_id }
+            | OrderChange::Fail { order_id } => order_id,
+        })
+        .collect();
+    for (_, c) in changes.iter_mut() {
+        if let OrderChange::Join { order_id, routed } = c {
+            *routed = after.contains_key(order_id);
+        }
+    }
+    let mut newly: Vec<i64> = after.keys().filter(|o| !before.contains_key(o) && !touched.contains(o)).copied().collect();
+    newly.sort_unstable();
+    changes.extend(newly.into_iter().map(|order_id| (None, OrderChange::Route { order_id })));
+    let mut left: Vec<i64> = before.keys().filter(|o| !after.contains_key(o) && !touched.contains(o)).copied().collect();
+    left.sort_unstable();
+    changes.extend(left.into_iter().map(|order_id| (None, OrderChange::Release { order_id })));
+}
+
+/// The first version's model, from the job's solver input and plan; `extra` gives the
+/// customers of the orders that are on no route (the routes name the others).
+pub fn first_model(doc: JsonProblem, plan: &PlanResult, request: &PlanRequest, extra: &HashMap<i64, OrderStop>) -> Result<LiveModel, String> {
+    let mut info: HashMap<i64, StopInfo> = HashMap::new();
+    for s in plan.routes.iter().flat_map(|r| r.trips.iter().flat_map(|t| t.stops.iter())) {
+        info.insert(
+            s.order_id,
+            StopInfo { order_id: s.order_id, customer_id: s.customer_id, customer_code: s.customer_code.clone(), name: s.name.clone(), penalty_ntd: 0.0 },
+        );
+    }
+    let penalty_of = |o: &OrderStop| {
+        if o.order.data.priority == crate::domain::Priority::Urgent {
+            request.options.urgent_penalty_ntd
+        } else {
+            request.options.unserved_penalty_ntd
+        }
+    };
+    let mut stops = Vec::with_capacity(doc.clients.len());
+    for c in &doc.clients {
+        let order_id: i64 = c.id.strip_prefix('O').and_then(|x| x.parse().ok()).ok_or_else(|| format!("client {} names no order", c.id))?;
+        // Prizes are the penalties the plan was made with.
+        let penalty = c.prize.unwrap_or(0.0);
+        let s = match (info.remove(&order_id), extra.get(&order_id)) {
+            (Some(s), _) => StopInfo { penalty_ntd: penalty, ..s },
+            (None, Some(o)) => StopInfo {
+                order_id,
+                customer_id: o.customer.id,
+                customer_code: o.customer.data.code.clone(),
+                name: o.customer.data.name.clone(),
+                penalty_ntd: penalty,
+            },
+            (None, None) => return Err(format!("order {order_id} of the plan cannot be read")),
+        };
+        stops.push(s);
+    }
+    let mut fleet = Vec::with_capacity(doc.vehicle_types.len());
+    for vt in &doc.vehicle_types {
+        let vehicle_id: i64 = vt.id.strip_prefix('V').and_then(|x| x.parse().ok()).ok_or_else(|| format!("vehicle type {} names no vehicle", vt.id))?;
+        let depot_id: i64 = vt.start_depot.strip_prefix('D').and_then(|x| x.parse().ok()).ok_or_else(|| format!("depot {} names no depot", vt.start_depot))?;
+        fleet.push(FleetInfo { vehicle_id, plate: vt.name.clone(), depot_id });
+    }
+    let in_doc: HashSet<i64> = stops.iter().map(|s| s.order_id).collect();
+    let left_out: Vec<UnassignedOrder> = plan.unassigned.iter().filter(|u| !in_doc.contains(&u.order_id)).cloned().collect();
+    let left_out_penalty_ntd = left_out.iter().filter_map(|u| extra.get(&u.order_id)).map(penalty_of).sum();
+    let depots = doc
+        .depots
+        .iter()
+        .map(|d| {
+            let id = d.id.strip_prefix('D').and_then(|x| x.parse().ok()).unwrap_or(0);
+            plan.depots.iter().find(|x| x.id == id).cloned().unwrap_or(PlannedDepot { id, name: d.name.clone(), lat: d.lat, lon: d.lon })
+        })
+        .collect();
+    Ok(LiveModel { doc, stops, fleet, depots, left_out, left_out_penalty_ntd })
+}
+
+/// Everything a replan does after its inputs are read, on a blocking thread: check and apply
+/// the events, search, render. Field errors are the client's; a text is an internal failure.
+pub fn replan_version(
+    plan_id: i64,
+    base: &Base,
+    batch: &EventBatch,
+    candidates: &HashMap<i64, Candidate>,
+    travel: &dyn TravelMatrix,
+) -> Result<Result<Replanned, Vec<FieldError>>, String> {
+    let Applied { execution, cancelled, added, mut changes } = match apply(plan_id, base, batch, candidates) {
+        Ok(x) => x,
+        Err(errors) => return Ok(Err(errors)),
+    };
+    let model = if cancelled.is_empty() && added.is_empty() { None } else { Some(edit_model(&base.compiled.model, &cancelled, &added, base.request, travel)?) };
+    let compiled = model.map(Compiled::new).transpose()?.map(Arc::new);
+    let current = compiled.as_deref().unwrap_or(base.compiled);
+    let (plan, diff) = run(base, current, &execution, batch)?;
+    route_changes(base.plan, &plan, &mut changes);
+    Ok(Ok(Replanned { plan, execution, diff, model: compiled, changes }))
+}

@@ -1,0 +1,317 @@
+//! Replanning through the API while the vehicles are out (`POST /v1/plans/{id}/events`), plan
+//! versions and their live stream: the real application and its worker on `127.0.0.1:0`, over
+//! HTTP, on a fresh SQLite file and a fresh PostgreSQL schema.
+
+mod support;
+
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+use support::{customer, seed_day, wait_for_plan, TestApp};
+
+const DAY: &str = "2026-03-02";
+const DEADLINE: Duration = Duration::from_secs(90);
+
+fn problem_type(body: &Value) -> &str {
+    body["type"].as_str().unwrap_or_default().trim_start_matches("https://luckygas.tw/problems/")
+}
+
+fn fields(body: &Value) -> Vec<(String, String)> {
+    body["errors"]
+        .as_array()
+        .map(|a| a.iter().map(|e| (e["field"].as_str().unwrap_or_default().to_owned(), e["code"].as_str().unwrap_or_default().to_owned())).collect())
+        .unwrap_or_default()
+}
+
+/// Every stop of a plan: order → (vehicle, status, arrival).
+fn stops(plan: &Value) -> BTreeMap<i64, (i64, String, String)> {
+    let mut m = BTreeMap::new();
+    for r in plan["routes"].as_array().expect("routes") {
+        let vehicle = r["vehicle_id"].as_i64().expect("vehicle");
+        for s in r["trips"].as_array().expect("trips").iter().flat_map(|t| t["stops"].as_array().expect("stops")) {
+            let old = m.insert(
+                s["order_id"].as_i64().expect("order"),
+                (vehicle, s["status"].as_str().expect("status").to_owned(), s["arrival"].as_str().expect("arrival").to_owned()),
+            );
+            assert!(old.is_none(), "order {} twice in {plan}", s["order_id"]);
+        }
+    }
+    m
+}
+
+fn unassigned(plan: &Value) -> BTreeSet<i64> {
+    plan["unassigned"].as_array().expect("unassigned").iter().filter_map(|u| u["order_id"].as_i64()).collect()
+}
+
+/// The stops of one vehicle in route order.
+fn route_of(plan: &Value, vehicle: i64) -> Vec<(i64, String, String)> {
+    plan["routes"]
+        .as_array()
+        .expect("routes")
+        .iter()
+        .filter(|r| r["vehicle_id"].as_i64() == Some(vehicle))
+        .flat_map(|r| r["trips"].as_array().expect("trips").iter().flat_map(|t| t["stops"].as_array().expect("stops").iter()))
+        .map(|s| (s["order_id"].as_i64().expect("order"), s["status"].as_str().expect("status").to_owned(), s["arrival"].as_str().expect("arrival").to_owned()))
+        .collect()
+}
+
+async fn status_of(app: &TestApp, order: i64) -> String {
+    app.get(&format!("/v1/orders/{order}")).await.2["status"].as_str().expect("status").to_owned()
+}
+
+async fn latest(app: &TestApp, plan: i64) -> i64 {
+    let (status, _, list) = app.get(&format!("/v1/plans/{plan}/versions")).await;
+    assert_eq!(status, 200, "{list}");
+    list["latest"].as_i64().expect("latest")
+}
+
+/// Plans a seeded day of `n` orders and returns `(plan id, its routes, the day)`.
+async fn planned_day(app: &TestApp, n: usize) -> (i64, Value, support::SeededDay) {
+    let day = seed_day(&app.client, &app.base, n, DAY, 1).await;
+    let (status, _, job) = app.post("/v1/plans", &json!({ "date": DAY, "depot_ids": [day.depot_id], "options": { "time_limit_s": 1 } })).await;
+    assert_eq!(status, 202, "{job}");
+    let id = job["id"].as_i64().expect("id");
+    let job = wait_for_plan(&app.client, &app.base, id, DEADLINE).await;
+    assert_eq!(job["status"], "succeeded", "{job}");
+    (id, job["result"].clone(), day)
+}
+
+/// A truck route of the plan with at least two stops: `(vehicle, its stops)`.
+fn busy_truck(plan: &Value, day: &support::SeededDay) -> (i64, Vec<(i64, String, String)>) {
+    day.vehicle_ids[..2]
+        .iter()
+        .map(|&v| (v, route_of(plan, v)))
+        .filter(|(_, r)| r.len() >= 2)
+        .max_by_key(|(_, r)| r.len())
+        .expect("a truck with two stops or more")
+}
+
+async fn new_urgent_order(app: &TestApp, code: &str) -> i64 {
+    let c = app.post("/v1/customers", &customer(code, "大安區")).await.2["id"].clone();
+    let order =
+        json!({ "customer_id": c, "delivery_date": DAY, "cylinders": [{ "size_kg": 20, "quantity": 1 }], "priority": "urgent", "created_by": "客服小美" });
+    let (status, _, o) = app.post("/v1/orders", &order).await;
+    assert_eq!(status, 201, "{o}");
+    o["id"].as_i64().expect("order id")
+}
+
+/// Reads server-sent events from `res` until one named `version` has `version` = `want`.
+async fn next_version(res: &mut reqwest::Response, buffer: &mut String, want: i64) -> Value {
+    let read = async {
+        loop {
+            while let Some(end) = buffer.find("\n\n") {
+                let event: String = buffer.drain(..end + 2).collect();
+                if let Some(data) = event.strip_prefix("event: version\ndata: ") {
+                    let v: Value = serde_json::from_str(data.trim()).expect("version JSON");
+                    if v["version"].as_i64() == Some(want) {
+                        return v;
+                    }
+                }
+            }
+            let chunk = res.chunk().await.expect("chunk").expect("the stream stays open");
+            buffer.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    };
+    tokio::time::timeout(DEADLINE, read).await.expect("the version arrives on the live stream")
+}
+
+async fn replans_from_events_keeps_executed_stops_and_streams_each_version(app: &TestApp) {
+    let (id, v1, day) = planned_day(app, 24).await;
+    let (status, _, list) = app.get(&format!("/v1/plans/{id}/versions")).await;
+    assert_eq!((status, list["latest"].as_i64(), list["items"].as_array().map(Vec::len)), (200, Some(1), Some(1)), "{list}");
+
+    let mut live = app.client.get(app.url(&format!("/v1/plans/{id}/live"))).send().await.expect("live");
+    assert_eq!(live.headers().get("content-type").and_then(|v| v.to_str().ok()), Some("text/event-stream"));
+    let mut buffer = String::new();
+    let first = next_version(&mut live, &mut buffer, 1).await;
+    assert_eq!(first["plan"], v1);
+
+    let (truck, route) = busy_truck(&v1, &day);
+    let done = route[0].0;
+    let before = stops(&v1);
+    // Cancel a stop that is not the one served.
+    let cancelled = *before.keys().find(|&&o| o != done).expect("another stop");
+    let added = new_urgent_order(app, "C09001").await;
+    let events = json!({ "base_version": 1, "at": "10:00", "events": [
+        { "type": "stop_done", "order_id": done, "at": "09:50" },
+        { "type": "order_cancelled", "order_id": cancelled },
+        { "type": "order_added", "order_id": added },
+    ]});
+    let res = app.client.post(app.url(&format!("/v1/plans/{id}/events"))).json(&events).send().await.expect("POST events");
+    assert_eq!(res.status().as_u16(), 201);
+    assert_eq!(res.headers().get("location").and_then(|v| v.to_str().ok()), Some(format!("/v1/plans/{id}/versions/2").as_str()));
+    let v2: Value = res.json().await.expect("version");
+    assert_eq!((v2["version"].as_i64(), v2["based_on"].as_i64(), v2["at"].as_str()), (Some(2), Some(1), Some("10:00")));
+    let plan = &v2["plan"];
+    let after = stops(plan);
+    // The executed stop stays first on its truck, at the reported time.
+    assert_eq!(route_of(plan, truck)[0], (done, "done".to_owned(), "09:50".to_owned()));
+    // Every order of the day is on one route or listed, the cancelled one nowhere.
+    let mut expected: BTreeSet<i64> = before.keys().copied().chain(unassigned(&v1)).collect();
+    expected.remove(&cancelled);
+    expected.insert(added);
+    let now: BTreeSet<i64> = after.keys().copied().chain(unassigned(plan)).collect();
+    assert_eq!(now, expected);
+    assert!(after.keys().chain(unassigned(plan).iter()).all(|o| *o != cancelled));
+    // Nothing not yet executed is planned before the replan's time.
+    for (order, (_, status, arrival)) in &after {
+        if status == "planned" {
+            assert!(arrival.as_str() >= "10:00", "order {order} planned at {arrival}");
+        }
+    }
+    // The diff names the cancelled stop, the added one, and each stop that changed vehicle.
+    let diff = &v2["diff"];
+    assert!(diff["removed"].as_array().expect("removed").iter().any(|r| r["order_id"].as_i64() == Some(cancelled) && r["reason"] == "cancelled"), "{diff}");
+    if after.contains_key(&added) {
+        assert!(diff["added"].as_array().expect("added").iter().any(|a| a["order_id"].as_i64() == Some(added)), "{diff}");
+    }
+    for m in diff["moved"].as_array().expect("moved") {
+        let o = m["order_id"].as_i64().expect("order");
+        assert_eq!(Some(&m["from_vehicle_id"].as_i64().expect("from")), before.get(&o).map(|b| &b.0));
+        assert_eq!(Some(&m["to_vehicle_id"].as_i64().expect("to")), after.get(&o).map(|a| &a.0));
+    }
+    let moved_by_diff: BTreeSet<i64> = diff["moved"].as_array().expect("moved").iter().filter_map(|m| m["order_id"].as_i64()).collect();
+    let moved: BTreeSet<i64> = after.iter().filter(|(o, a)| a.1 == "planned" && before.get(o).is_some_and(|b| b.0 != a.0)).map(|(o, _)| *o).collect();
+    assert_eq!(moved_by_diff, moved);
+    // The orders follow.
+    assert_eq!(status_of(app, done).await, "delivered");
+    assert_eq!(status_of(app, cancelled).await, "cancelled");
+    assert_eq!(status_of(app, added).await, if after.contains_key(&added) { "planned" } else { "received" });
+    // The live stream pushes the new version; the versions list has both.
+    let pushed = next_version(&mut live, &mut buffer, 2).await;
+    assert_eq!(pushed, v2);
+    assert_eq!(latest(app, id).await, 2);
+    assert_eq!(app.get(&format!("/v1/plans/{id}/versions/latest")).await.2, v2);
+    assert_eq!(app.get(&format!("/v1/plans/{id}/versions/1")).await.2["plan"], v1);
+
+    // A breakdown: the truck takes no more stops; its planned ones go elsewhere or are listed.
+    let (status, _, v3) = app
+        .post(
+            &format!("/v1/plans/{id}/events"),
+            &json!({ "base_version": 2, "at": "10:30", "events": [
+                { "type": "vehicle_unavailable", "vehicle_id": truck },
+            ]}),
+        )
+        .await;
+    assert_eq!(status, 201, "{v3}");
+    let plan3 = &v3["plan"];
+    let broken = route_of(plan3, truck);
+    assert_eq!(broken, vec![(done, "done".to_owned(), "09:50".to_owned())], "only the executed stop stays on the broken truck");
+    let before3 = stops(&v2["plan"]);
+    let after3 = stops(plan3);
+    let had: Vec<i64> = before3.iter().filter(|(_, b)| b.0 == truck && b.1 == "planned").map(|(o, _)| *o).collect();
+    assert!(!had.is_empty());
+    for o in &had {
+        let moved = v3["diff"]["moved"].as_array().expect("moved").iter().any(|m| m["order_id"].as_i64() == Some(*o));
+        let removed = v3["diff"]["removed"].as_array().expect("removed").iter().any(|m| m["order_id"].as_i64() == Some(*o));
+        assert!(moved != removed, "order {o} is moved or removed, not both: {}", v3["diff"]);
+        assert_eq!(moved, after3.contains_key(o));
+        assert_eq!(removed, unassigned(plan3).contains(o));
+    }
+    assert_eq!(next_version(&mut live, &mut buffer, 3).await, v3);
+}
+
+async fn invalid_events_and_version_conflicts_change_nothing(app: &TestApp) {
+    let (id, v1, day) = planned_day(app, 16).await;
+    let (truck, route) = busy_truck(&v1, &day);
+    let (first, second) = (route[0].0, route[1].0);
+    let (status, _, v2) = app
+        .post(
+            &format!("/v1/plans/{id}/events"),
+            &json!({ "base_version": 1, "at": "10:00", "events": [
+                { "type": "stop_done", "order_id": first, "at": "09:50" },
+            ]}),
+        )
+        .await;
+    assert_eq!(status, 201, "{v2}");
+    let orders_before: Vec<String> = {
+        let mut s = Vec::new();
+        for o in &day.order_ids {
+            s.push(status_of(app, *o).await);
+        }
+        s
+    };
+
+    let other_day = {
+        let c = app.post("/v1/customers", &customer("C09002", "大安區")).await.2["id"].clone();
+        let o = json!({ "customer_id": c, "delivery_date": "2026-03-03", "cylinders": [{ "size_kg": 20, "quantity": 1 }] });
+        app.post("/v1/orders", &o).await.2["id"].as_i64().expect("id")
+    };
+    let cases: Vec<(Value, Vec<(&str, &str)>)> = vec![
+        (json!({ "type": "stop_done", "order_id": first }), vec![("events[0].order_id", "already_executed")]),
+        (json!({ "type": "stop_failed", "order_id": first }), vec![("events[0].order_id", "already_executed")]),
+        (json!({ "type": "order_cancelled", "order_id": first }), vec![("events[0].order_id", "already_executed")]),
+        (json!({ "type": "order_added", "order_id": 999_999 }), vec![("events[0].order_id", "unknown_reference")]),
+        (json!({ "type": "order_added", "order_id": second }), vec![("events[0].order_id", "already_in_plan")]),
+        (json!({ "type": "order_added", "order_id": other_day }), vec![("events[0].order_id", "other_day")]),
+        (json!({ "type": "order_cancelled", "order_id": other_day }), vec![("events[0].order_id", "not_in_plan")]),
+        (json!({ "type": "vehicle_unavailable", "vehicle_id": 999_999 }), vec![("events[0].vehicle_id", "unknown_reference")]),
+        (json!({ "type": "vehicle_delayed", "vehicle_id": truck }), vec![("events[0].minutes", "required")]),
+        // Before what the truck already executed.
+        (json!({ "type": "stop_done", "order_id": second, "at": "09:40" }), vec![("events[0].at", "before_executed")]),
+        (json!({ "type": "vehicle_unavailable", "vehicle_id": truck, "at": "09:00" }), vec![("events[0].at", "before_executed")]),
+        // Later than the replan itself.
+        (json!({ "type": "stop_done", "order_id": second, "at": "11:00" }), vec![("events[0].at", "in_future")]),
+        (json!({ "type": "teleport", "vehicle_id": truck }), vec![("events[0].type", "not_allowed")]),
+    ];
+    for (event, want) in cases {
+        let (status, content_type, body) = app.post(&format!("/v1/plans/{id}/events"), &json!({ "base_version": 2, "at": "10:10", "events": [event] })).await;
+        assert_eq!((status, content_type.as_str(), problem_type(&body)), (422, "application/problem+json", "validation"), "{event}: {body}");
+        let want: Vec<(String, String)> = want.into_iter().map(|(f, c)| (f.to_owned(), c.to_owned())).collect();
+        assert_eq!(fields(&body), want, "{event}: {body}");
+    }
+    // A replan's time before the version's.
+    let (status, _, body) = app
+        .post(
+            &format!("/v1/plans/{id}/events"),
+            &json!({ "base_version": 2, "at": "09:30", "events": [{ "type": "vehicle_delayed", "vehicle_id": truck, "minutes": 5 }] }),
+        )
+        .await;
+    assert_eq!((status, fields(&body)), (422, vec![("at".to_owned(), "before_executed".to_owned())]), "{body}");
+    // In English on request.
+    let res = app
+        .client
+        .post(app.url(&format!("/v1/plans/{id}/events")))
+        .header("accept-language", "en")
+        .json(&json!({ "base_version": 2, "at": "10:10", "events": [{ "type": "stop_done", "order_id": first }] }))
+        .send()
+        .await
+        .expect("POST");
+    let body: Value = res.json().await.expect("problem");
+    assert_eq!(body["errors"][0]["message"], "this stop was already served or attempted", "{body}");
+
+    // A stale base version.
+    let (status, _, body) = app
+        .post(
+            &format!("/v1/plans/{id}/events"),
+            &json!({ "base_version": 1, "at": "10:10", "events": [{ "type": "vehicle_delayed", "vehicle_id": truck, "minutes": 5 }] }),
+        )
+        .await;
+    assert_eq!((status, problem_type(&body), body["latest_version"].as_i64()), (409, "version-conflict", Some(2)), "{body}");
+    // Two dispatchers replan the same version at once: one wins, the other is told to reload.
+    let send = |minutes: u32| {
+        let body = json!({ "base_version": 2, "at": "10:10", "events": [{ "type": "vehicle_delayed", "vehicle_id": truck, "minutes": minutes }] });
+        app.client.post(app.url(&format!("/v1/plans/{id}/events"))).json(&body).send()
+    };
+    let (a, b) = tokio::join!(send(5), send(10));
+    let mut statuses = vec![a.expect("a").status().as_u16(), b.expect("b").status().as_u16()];
+    statuses.sort_unstable();
+    assert_eq!(statuses, vec![201, 409]);
+    assert_eq!(latest(app, id).await, 3);
+    // None of the refused requests touched an order.
+    let mut orders_after = Vec::new();
+    for o in &day.order_ids {
+        orders_after.push(status_of(app, *o).await);
+    }
+    assert_eq!(orders_after, orders_before);
+    // A plan that does not exist, and one without routes yet.
+    let (status, _, body) = app
+        .post(
+            "/v1/plans/999999/events",
+            &json!({ "base_version": 1, "at": "10:00", "events": [{ "type": "vehicle_delayed", "vehicle_id": truck, "minutes": 5 }] }),
+        )
+        .await;
+    assert_eq!((status, problem_type(&body)), (404, "not-found"), "{body}");
+}
+
+both_backends!(replans_from_events_keeps_executed_stops_and_streams_each_version, invalid_events_and_version_conflicts_change_nothing);
