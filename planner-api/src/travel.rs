@@ -10,9 +10,9 @@
 
 use geo::{Distance, Haversine, Point};
 use h3o::{CellIndex, LatLng, Resolution};
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::fmt;
-use serde::{Deserialize, Serialize};
 use std::sync::Mutex;
 
 /// How a kind of vehicle travels.
@@ -170,6 +170,16 @@ pub trait TravelMatrix: Send + Sync + fmt::Debug {
     /// Distances and durations between every pair of `points` (`(lat, lon)` in degrees) for
     /// `profile`.
     fn matrices(&self, profile: RoutingProfile, points: &[(f64, f64)]) -> Result<Matrices, TravelError>;
+
+    /// Distances and durations from each of `from` (rows) to each of `to` (columns), for a
+    /// plan that gains a few points: `(metres, seconds)`. By default the matrix of both sets,
+    /// cut down.
+    fn between(&self, profile: RoutingProfile, from: &[(f64, f64)], to: &[(f64, f64)]) -> Result<(Vec<Vec<i64>>, Vec<Vec<i64>>), TravelError> {
+        let points: Vec<(f64, f64)> = from.iter().chain(to).copied().collect();
+        let m = self.matrices(profile, &points)?;
+        let cut = |x: &Vec<Vec<i64>>| x[..from.len()].iter().map(|row| row[from.len()..].to_vec()).collect();
+        Ok((cut(&m.distance_m), cut(&m.duration_s)))
+    }
 }
 
 /// Cache entries kept at most; the cache starts over when full.
@@ -198,7 +208,7 @@ impl GreatCircle {
     }
 
     /// Distance and duration between the centres of two cells.
-    fn between(&self, profile: RoutingProfile, a: CellIndex, b: CellIndex) -> (i64, i64) {
+    fn cell_pair(&self, profile: RoutingProfile, a: CellIndex, b: CellIndex) -> (i64, i64) {
         if a == b {
             return (0, 0);
         }
@@ -213,15 +223,37 @@ impl GreatCircle {
     }
 }
 
-impl TravelMatrix for GreatCircle {
-    fn matrices(&self, profile: RoutingProfile, points: &[(f64, f64)]) -> Result<Matrices, TravelError> {
-        let cells = points
+impl GreatCircle {
+    fn cells(&self, points: &[(f64, f64)]) -> Result<Vec<CellIndex>, TravelError> {
+        points
             .iter()
             .enumerate()
-            .map(|(index, &(lat, lon))| {
-                LatLng::new(lat, lon).map(|p| p.to_cell(self.config.resolution)).map_err(|_| TravelError::BadPoint { index, lat, lon })
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+            .map(|(index, &(lat, lon))| LatLng::new(lat, lon).map(|p| p.to_cell(self.config.resolution)).map_err(|_| TravelError::BadPoint { index, lat, lon }))
+            .collect()
+    }
+}
+
+impl TravelMatrix for GreatCircle {
+    fn between(&self, profile: RoutingProfile, from: &[(f64, f64)], to: &[(f64, f64)]) -> Result<(Vec<Vec<i64>>, Vec<Vec<i64>>), TravelError> {
+        let (from, to) = (self.cells(from)?, self.cells(to)?);
+        let mut distance_m = vec![vec![0; to.len()]; from.len()];
+        let mut duration_s = vec![vec![0; to.len()]; from.len()];
+        let mut cache = self.cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if cache.len() + from.len() * to.len() > MAX_CACHED {
+            cache.clear();
+        }
+        for (a, &ca) in from.iter().enumerate() {
+            for (b, &cb) in to.iter().enumerate() {
+                let (d, t) = *cache.entry((ca, cb, profile)).or_insert_with(|| self.cell_pair(profile, ca, cb));
+                distance_m[a][b] = d;
+                duration_s[a][b] = t;
+            }
+        }
+        Ok((distance_m, duration_s))
+    }
+
+    fn matrices(&self, profile: RoutingProfile, points: &[(f64, f64)]) -> Result<Matrices, TravelError> {
+        let cells = self.cells(points)?;
         let n = cells.len();
         let mut distance_m = vec![vec![0; n]; n];
         let mut duration_s = vec![vec![0; n]; n];
@@ -232,7 +264,7 @@ impl TravelMatrix for GreatCircle {
         }
         for (a, &ca) in cells.iter().enumerate() {
             for (b, &cb) in cells.iter().enumerate() {
-                let (d, t) = *cache.entry((ca, cb, profile)).or_insert_with(|| self.between(profile, ca, cb));
+                let (d, t) = *cache.entry((ca, cb, profile)).or_insert_with(|| self.cell_pair(profile, ca, cb));
                 distance_m[a][b] = d;
                 duration_s[a][b] = t;
             }
@@ -251,6 +283,18 @@ mod tests {
 
     const TAIPEI_101: (f64, f64) = (25.0339, 121.5645);
     const TAIPEI_MAIN_STATION: (f64, f64) = (25.0478, 121.5170);
+
+    #[test]
+    fn distances_between_two_sets_are_those_of_the_whole_matrix() {
+        let m = GreatCircle::new(TravelConfig::default());
+        let points = [TAIPEI_101, TAIPEI_MAIN_STATION, (25.05, 121.55), (25.01, 121.46)];
+        let whole = m.matrices(RoutingProfile::Motorcycle, &points).expect("matrix");
+        let (d, t) = m.between(RoutingProfile::Motorcycle, &points[1..3], &points).expect("rows");
+        assert_eq!(d, whole.distance_m[1..3].to_vec());
+        assert_eq!(t, whole.duration_s[1..3].to_vec());
+        let (d, _) = m.between(RoutingProfile::Motorcycle, &points, &points[3..]).expect("columns");
+        assert_eq!(d, whole.distance_m.iter().map(|row| vec![row[3]]).collect::<Vec<_>>());
+    }
 
     #[test]
     fn applies_the_detour_factor_and_speed_of_each_profile() {

@@ -51,7 +51,8 @@ pub struct ReplanInput<'a> {
     /// The day as it is now: new orders included, cancelled ones left out.
     pub problem: &'a Problem,
     /// The announced plan, in `problem`'s client indices (without the cancelled clients);
-    /// route `i` is vehicle `i`.
+    /// route `i` is vehicle `i`. Its `unassigned` clients stay out of the warm start; clients
+    /// in neither its routes nor that list (new orders) are inserted by regret first.
     pub plan: &'a Solution,
     /// Progress of each plan route (a route without an entry has done nothing).
     pub progress: &'a [VehicleProgress],
@@ -401,7 +402,16 @@ pub fn replan(input: &ReplanInput, env: &Environment) -> Result<Replanned, Repla
         }
     }
     moved.sort_unstable();
-    Ok(Replanned { routes, unassigned, moved, feasible: outcome.feasible, cost: outcome.cost, iterations: outcome.iterations, reduced_solution: outcome.solution, reduced })
+    Ok(Replanned {
+        routes,
+        unassigned,
+        moved,
+        feasible: outcome.feasible,
+        cost: outcome.cost,
+        iterations: outcome.iterations,
+        reduced_solution: outcome.solution,
+        reduced,
+    })
 }
 
 /// A prize above what serving any one client can cost: ten times a route of the dearest vehicle
@@ -413,12 +423,14 @@ fn required_prize(p: &Problem) -> Cost {
         (0..k).flat_map(|a| (0..k).map(move |b| (a, b))).map(|(a, b)| m.get(a, b)).max().unwrap_or(0)
     };
     let service = p.clients.iter().map(|c| c.service_duration).max().unwrap_or(0);
+    // Per profile once: the matrices are the same for every vehicle type of a profile.
+    let spans: Vec<(i64, i64)> = p.profiles.iter().map(|prof| (longest(&prof.distance), longest(&prof.duration))).collect();
     let route = p
         .vehicle_types
         .iter()
         .map(|vt| {
-            let prof = &p.profiles[vt.profile];
-            let (d, t) = (2 * longest(&prof.distance), 2 * longest(&prof.duration) + service);
+            let (d, t) = spans[vt.profile];
+            let (d, t) = (2 * d, 2 * t + service);
             vt.fixed_cost + vt.unit_distance_cost * d + (vt.unit_duration_cost + vt.unit_overtime_cost) * t
         })
         .max()
@@ -508,5 +520,9 @@ fn plan_remainder(plan: &Solution, type_of_route: &[Option<usize>], cut: &[(usiz
             routes.push(r);
         }
     }
-    Solution { routes, unassigned: Vec::new() }
+    // What the plan left out stays out of the warm start (the search may still take it in);
+    // only the clients the plan does not know (new orders) are inserted at once.
+    let unassigned =
+        plan.unassigned.iter().filter_map(|u| index.get(u.client).filter(|&&k| k != usize::MAX).map(|&k| Unassigned { client: k, reason: u.reason })).collect();
+    Solution { routes, unassigned }
 }

@@ -18,8 +18,13 @@ use std::collections::BTreeMap;
 pub const MAX_EVENTS: usize = 200;
 /// Default cost of moving an announced stop to another vehicle, NT$.
 pub const DEFAULT_MOVE_COST_NTD: f64 = 300.0;
-/// Default ceiling on the search time of a replan, milliseconds.
-pub const DEFAULT_REPLAN_TIME_MS: u64 = 200;
+/// Default latency budget of a replan's search after orders or stops change, milliseconds: the
+/// new orders are inserted (regret insertion) whatever the budget, then the search improves the
+/// plan until the budget or its iterations are spent.
+pub const DEFAULT_REPLAN_TIME_MS: u64 = 30;
+/// Default latency budget of a replan's search after a vehicle becomes unavailable,
+/// milliseconds.
+pub const BREAKDOWN_REPLAN_TIME_MS: u64 = 150;
 /// Default search iterations of a replan after orders or stops change.
 pub const SMALL_CHANGE_ITERATIONS: u64 = 10;
 /// Default search iterations of a replan after a vehicle becomes unavailable: its stops go
@@ -70,7 +75,8 @@ pub struct EventsInput {
     /// Cost in NT$ of moving an announced stop to another vehicle (default 300).
     #[serde(default)]
     pub move_cost_ntd: Option<f64>,
-    /// Ceiling on the search time in milliseconds (default 200, at most 5000).
+    /// Latency budget of the search in milliseconds (default 30, or 150 when a vehicle becomes
+    /// unavailable; at most 5000).
     #[serde(default)]
     pub time_limit_ms: Option<u64>,
     /// Search iterations (default 10, or 100 when a vehicle becomes unavailable; at most
@@ -314,7 +320,9 @@ impl EventsInput {
                 DEFAULT_MOVE_COST_NTD
             }
         };
+        let breakdown = events.iter().any(|e| matches!(e, Event::VehicleUnavailable { .. }));
         let time_limit_ms = match self.time_limit_ms {
+            None if breakdown => BREAKDOWN_REPLAN_TIME_MS,
             None => DEFAULT_REPLAN_TIME_MS,
             Some(v) if (1..=MAX_REPLAN_TIME_MS).contains(&v) => v,
             Some(_) => {
@@ -322,7 +330,6 @@ impl EventsInput {
                 DEFAULT_REPLAN_TIME_MS
             }
         };
-        let breakdown = events.iter().any(|e| matches!(e, Event::VehicleUnavailable { .. }));
         let max_iterations = match self.max_iterations {
             None if breakdown => BREAKDOWN_ITERATIONS,
             None => SMALL_CHANGE_ITERATIONS,
@@ -549,7 +556,7 @@ mod tests {
         assert_eq!(b.events[3], Event::VehicleDelayed { vehicle_id: 2, until_s: 37_800 + 900 });
         assert_eq!(b.events[4], Event::StopDone { order_id: 7, at_s: 36_330 });
         assert_eq!(b.events[5], Event::StopFailed { order_id: 8, at_s: 37_800, note: Some("不在家".into()) });
-        assert_eq!((b.move_cost_ntd, b.time_limit_ms, b.max_iterations), (DEFAULT_MOVE_COST_NTD, DEFAULT_REPLAN_TIME_MS, BREAKDOWN_ITERATIONS));
+        assert_eq!((b.move_cost_ntd, b.time_limit_ms, b.max_iterations), (DEFAULT_MOVE_COST_NTD, BREAKDOWN_REPLAN_TIME_MS, BREAKDOWN_ITERATIONS));
     }
 
     #[test]

@@ -147,19 +147,27 @@ pub async fn post_events(
 ) -> Result<Response, ApiError> {
     whole_plans(&caller)?;
     let plan_id = parse_id(&id, RESOURCE)?;
-    let job = state.store.get_plan_job(plan_id).await.map_err(ApiError::from_store(RESOURCE))?;
-    let first_plan = planned(&job)?.clone();
+    // Once a plan has versions, its job's own plan is not needed: read the job without it.
+    let stored = state.store.latest_plan_version_number(plan_id).await?;
+    let job = if stored == 0 { state.store.get_plan_job(plan_id).await } else { state.store.get_plan_job_head(plan_id).await };
+    let job = job.map_err(ApiError::from_store(RESOURCE))?;
+    if job.status != JobStatus::Succeeded {
+        return Err(ApiError::PlanNotReady { status: job.status.as_str() });
+    }
     let batch = input.validate(now_on(job.date)).map_err(ApiError::Validation)?;
-    let latest = state.store.latest_plan_version(plan_id).await?;
-    let latest_no = latest.as_ref().map_or(1, |(v, _)| v.version);
+    let latest_no = stored.max(1);
     if batch.base_version != latest_no {
         return Err(ApiError::VersionConflict { latest: latest_no });
     }
-    let (base_version, base_at) = match latest {
-        Some((v, at)) => (v, at),
-        None => (first_version(&job, &first_plan), None),
+    let base = match state.planner.models().version((plan_id, latest_no)) {
+        Some(cached) => cached,
+        // A replan stored in between is caught when this one is written.
+        None => match state.store.latest_plan_version(plan_id).await? {
+            Some(found) => Arc::new(found),
+            None => Arc::new((first_version(&job, planned(&job)?), None)),
+        },
     };
-    let compiled = compiled(&state, &job, &first_plan, latest_no).await?;
+    let compiled = compiled(&state, &job, &base.0.plan, latest_no).await?;
     let mut candidates = HashMap::new();
     for e in &batch.events {
         if let Event::OrderAdded { order_id } = e {
@@ -177,25 +185,21 @@ pub async fn post_events(
     let request = request_of(&job);
     let travel = state.planner.travel();
     let base_compiled = Arc::clone(&compiled);
-    let (made, base_version) = tokio::task::spawn_blocking(move || {
-        let base = Base {
-            version: latest_no,
-            compiled: &base_compiled,
-            plan: &base_version.plan,
-            execution: &base_version.execution,
-            at_s: base_at,
-            request: &request,
-        };
+    let shared = Arc::clone(&base);
+    let made = tokio::task::spawn_blocking(move || {
+        let base =
+            Base { version: latest_no, compiled: &base_compiled, plan: &shared.0.plan, execution: &shared.0.execution, at_s: shared.1, request: &request };
         let made = replan_version(plan_id, &base, &batch, &candidates, travel.as_ref());
-        (made.map(|m| m.map(|r| (r, batch))), base_version)
+        made.map(|m| m.map(|r| (r, batch)))
     })
     .await
     .map_err(internal)?;
     let (made, batch) = made.map_err(ApiError::Internal)?.map_err(ApiError::Validation)?;
 
-    let first = if base_version.version == 1 && base_at.is_none() && state.store.latest_plan_version_number(plan_id).await? == 0 {
+    // The first version is stored with the first replan.
+    let first = if stored == 0 {
         let model = compiled.model.to_stored_json().map_err(internal)?;
-        Some(NewVersion { version: base_version.clone(), at_s: None, model: Some(model) })
+        Some(NewVersion { version: base.0.clone(), at_s: None, model: Some(model) })
     } else {
         None
     };
@@ -223,6 +227,7 @@ pub async fn post_events(
         Err(e) => return Err(e.into()),
     }
     state.planner.models().put((plan_id, next), made.model.unwrap_or(compiled));
+    state.planner.models().put_version((plan_id, next), Arc::new((row.version.clone(), row.at_s)));
     state.planner.version_made(plan_id, next);
     let mut res = (StatusCode::CREATED, Json(&row.version)).into_response();
     if let Ok(location) = HeaderValue::from_str(&format!("/v1/plans/{plan_id}/versions/{next}")) {

@@ -104,10 +104,8 @@ fn to_json<T: serde::Serialize>(column: &'static str, value: &T) -> Result<Strin
 }
 
 fn job_status(value: &str) -> Result<JobStatus, StoreError> {
-    JobStatus::parse(value).ok_or_else(|| StoreError::Corrupt {
-        column: "status",
-        source: <serde_json::Error as serde::de::Error>::custom(format!("unknown job status {value}")),
-    })
+    JobStatus::parse(value)
+        .ok_or_else(|| StoreError::Corrupt { column: "status", source: <serde_json::Error as serde::de::Error>::custom(format!("unknown job status {value}")) })
 }
 
 impl JobRow {
@@ -198,6 +196,18 @@ impl Store {
         row.into_job()
     }
 
+    /// Reads one job without its plan and progress (`result` is `None`, `progress` empty): what
+    /// a replan needs of it once the plan has versions of its own.
+    pub async fn get_plan_job_head(&self, id: i64) -> Result<PlanJob, StoreError> {
+        let columns = COLUMNS.replace("progress, result,", "'[]' AS progress, NULL AS result,");
+        let sql = format!("SELECT {columns} FROM plan_jobs WHERE id = $1");
+        let row = with_pool!(self, pool => {
+            let row = sqlx::query(&sql).bind(id).fetch_optional(pool).await?.ok_or(StoreError::NotFound)?;
+            job_row!(&row)?
+        });
+        row.into_job()
+    }
+
     /// Lists jobs, newest first, optionally in one status.
     pub async fn list_plan_jobs(&self, status: Option<JobStatus>, page: PageRequest) -> Result<Page<PlanJob>, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM plan_jobs WHERE ($1 IS NULL OR status = $1) ORDER BY id DESC LIMIT $2 OFFSET $3");
@@ -243,21 +253,12 @@ impl Store {
                 None => None,
             }
         });
-        row.map(|(id, request, attempts, cancel_requested)| {
-            Ok(ClaimedJob { id, request: json("request", &request)?, attempts, cancel_requested })
-        })
-        .transpose()
+        row.map(|(id, request, attempts, cancel_requested)| Ok(ClaimedJob { id, request: json("request", &request)?, attempts, cancel_requested })).transpose()
     }
 
     /// Renews `owner`'s lease on job `id` and stores its progress. Returns whether a client asked
     /// to cancel, or `None` when the lease is no longer held.
-    pub async fn renew_plan_lease(
-        &self,
-        id: i64,
-        owner: &str,
-        lease_until: i64,
-        progress: &[ProgressPoint],
-    ) -> Result<Option<bool>, StoreError> {
+    pub async fn renew_plan_lease(&self, id: i64, owner: &str, lease_until: i64, progress: &[ProgressPoint]) -> Result<Option<bool>, StoreError> {
         let progress = to_json("progress", &progress)?;
         let sql = "UPDATE plan_jobs SET lease_expires_ms = $1, progress = $2, updated_at = $3 \
                    WHERE id = $4 AND lease_owner = $5 AND status = 'running' RETURNING cancel_requested";
@@ -285,9 +286,7 @@ impl Store {
         let now = Utc::now();
         let progress = to_json("progress", &progress)?;
         let (status, result, problem, error, planned): (&str, Option<String>, Option<&str>, Option<&str>, &[i64]) = match end {
-            JobEnd::Succeeded { result, problem, planned } => {
-                ("succeeded", Some(to_json("result", result)?), problem.as_deref(), None, planned.as_slice())
-            }
+            JobEnd::Succeeded { result, problem, planned } => ("succeeded", Some(to_json("result", result)?), problem.as_deref(), None, planned.as_slice()),
             JobEnd::Cancelled => ("cancelled", None, None, None, &[]),
             JobEnd::Failed(e) => ("failed", None, None, Some(e.as_str()), &[]),
         };

@@ -23,19 +23,24 @@
 
 use super::day::{client, OrderStop};
 use crate::domain::plan::{PlannedDepot, PlannedRoute, PlannedStop, PlannedTrip, UnassignedOrder};
-use crate::domain::replan::{clock_text, AddedStop, Event, EventBatch, ExecutedStop, Execution, MovedStop, PlanDiff, RemovedStop, RetimedStop};
+use crate::domain::replan::{clock_text, AddedStop, Event, EventBatch, ExecutedStop, Execution, MovedStop, PlanDiff, PlanVersion, RemovedStop, RetimedStop};
 use crate::domain::{FieldError, FieldProblem, PlanRequest, PlanResult, StopStatus};
 use crate::store::OrderChange;
 use crate::travel::{RoutingProfile, TravelMatrix};
 use serde::{Deserialize, Serialize};
-use solver::io::json::{build, cost_to_ntd, JsonProblem, COST_SCALE};
+use solver::io::json::{build, cost_to_ntd, JsonProblem, JsonProfile, COST_SCALE};
 use solver::replan::{replan, ReplanInput, Vehicle as ReplanVehicle, VehicleProgress};
 use solver::search::Environment;
-use solver::solution::{Route, Solution, Trip};
+use solver::solution::{Route, Solution, Trip, Unassigned, UnassignedReason};
 use solver::Problem;
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+/// The routing profile of a profile name of the solver input.
+fn routing_profile(name: &str) -> Option<RoutingProfile> {
+    [RoutingProfile::Truck, RoutingProfile::Motorcycle].into_iter().find(|r| r.name() == name)
+}
 
 /// Who a client of the model is.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -96,12 +101,29 @@ impl LiveModel {
     /// The model as stored with its version: without travel matrices (they are most of its
     /// size; [`LiveModel::load`] computes them again from the same travel source).
     pub fn to_stored_json(&self) -> Result<String, serde_json::Error> {
-        let mut m = self.clone();
-        for p in &mut m.doc.profiles {
-            p.distance_m = None;
-            p.duration_s = None;
+        serde_json::to_string(&self.without_matrices())
+    }
+
+    /// A copy without the travel matrices (cheap: they are most of the model).
+    fn without_matrices(&self) -> LiveModel {
+        let d = &self.doc;
+        let profiles = d.profiles.iter().map(|p| JsonProfile { distance_m: None, duration_s: None, speed_kmh: p.speed_kmh, detour_factor: p.detour_factor, name: p.name.clone() }).collect();
+        LiveModel {
+            doc: JsonProblem {
+                name: d.name.clone(),
+                date: d.date.clone(),
+                dimensions: d.dimensions.clone(),
+                profiles,
+                depots: d.depots.clone(),
+                vehicle_types: d.vehicle_types.clone(),
+                clients: d.clients.clone(),
+            },
+            stops: self.stops.clone(),
+            fleet: self.fleet.clone(),
+            depots: self.depots.clone(),
+            left_out: self.left_out.clone(),
+            left_out_penalty_ntd: self.left_out_penalty_ntd,
         }
-        serde_json::to_string(&m)
     }
 
     /// A stored model, with its matrices computed again from `travel` for every profile that
@@ -112,11 +134,17 @@ impl LiveModel {
         Ok(m)
     }
 
-    /// Computes the travel matrices of the profiles without matrices or speed.
+    /// The locations of the model: depots, then clients.
+    fn points(&self) -> Vec<(f64, f64)> {
+        self.doc.depots.iter().map(|d| (d.lat, d.lon)).chain(self.doc.clients.iter().map(|c| (c.lat, c.lon))).collect()
+    }
+
+    /// Computes the travel matrices of the profiles without matrices (or of the wrong size)
+    /// that have no speed of their own.
     fn fill_matrices(&mut self, travel: &dyn TravelMatrix) -> Result<(), String> {
-        let points: Vec<(f64, f64)> = self.doc.depots.iter().map(|d| (d.lat, d.lon)).chain(self.doc.clients.iter().map(|c| (c.lat, c.lon))).collect();
+        let points = self.points();
         for p in &mut self.doc.profiles {
-            let Some(profile) = [RoutingProfile::Truck, RoutingProfile::Motorcycle].into_iter().find(|r| r.name() == p.name) else { continue };
+            let Some(profile) = routing_profile(&p.name) else { continue };
             if p.speed_kmh.is_some() && p.distance_m.is_none() && p.duration_s.is_none() {
                 continue;
             }
@@ -152,6 +180,9 @@ impl Compiled {
 #[derive(Debug, Default)]
 pub struct ModelCache {
     entries: Mutex<VecDeque<((i64, i64), Arc<Compiled>)>>,
+    /// The newest versions made here, with their time in seconds, so the next replan of a plan
+    /// does not read its routes back from the database.
+    versions: Mutex<VecDeque<((i64, i64), Arc<(PlanVersion, Option<i64>)>)>>,
 }
 
 /// Models kept at most.
@@ -166,12 +197,28 @@ impl ModelCache {
 
     /// Keeps a model, forgetting the oldest beyond [`CACHED_MODELS`].
     pub fn put(&self, key: (i64, i64), model: Arc<Compiled>) {
-        let mut entries = self.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        entries.retain(|(k, _)| *k != key);
-        entries.push_back((key, model));
-        while entries.len() > CACHED_MODELS {
-            entries.pop_front();
-        }
+        keep(&self.entries, key, model);
+    }
+
+    /// A version made by this process, if cached.
+    pub fn version(&self, key: (i64, i64)) -> Option<Arc<(PlanVersion, Option<i64>)>> {
+        let entries = self.versions.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        entries.iter().find(|(k, _)| *k == key).map(|(_, v)| Arc::clone(v))
+    }
+
+    /// Keeps a version just stored, with its time in seconds.
+    pub fn put_version(&self, key: (i64, i64), version: Arc<(PlanVersion, Option<i64>)>) {
+        keep(&self.versions, key, version);
+    }
+}
+
+/// Puts `value` under `key` last in `entries`, forgetting the oldest beyond [`CACHED_MODELS`].
+fn keep<V>(entries: &Mutex<VecDeque<((i64, i64), V)>>, key: (i64, i64), value: V) {
+    let mut entries = entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    entries.retain(|(k, _)| *k != key);
+    entries.push_back((key, value));
+    while entries.len() > CACHED_MODELS {
+        entries.pop_front();
     }
 }
 
@@ -345,21 +392,23 @@ pub struct Applied {
 
 /// The model without the `cancelled` orders and with the `added` ones.
 fn edit_model(model: &LiveModel, cancelled: &[i64], added: &[Candidate], request: &PlanRequest, travel: &dyn TravelMatrix) -> Result<LiveModel, String> {
-    let mut m = model.clone();
+    let mut m = model.without_matrices();
     let depots = m.doc.depots.len();
-    // Drop cancelled clients, their matrix rows and columns.
+    // Drop cancelled clients, their matrix rows and columns (copying the matrices once).
     let keep: Vec<bool> = m.stops.iter().map(|s| !cancelled.contains(&s.order_id)).collect();
     let keep_location = |l: usize| l < depots || keep[l - depots];
-    for p in &mut m.doc.profiles {
-        for matrix in [&mut p.distance_m, &mut p.duration_s].into_iter().flatten() {
-            let rows = std::mem::take(matrix);
-            *matrix = rows
-                .into_iter()
+    let kept = |matrix: &Option<Vec<Vec<i64>>>| {
+        matrix.as_ref().map(|rows| {
+            rows.iter()
                 .enumerate()
                 .filter(|(a, _)| keep_location(*a))
-                .map(|(_, row)| row.into_iter().enumerate().filter(|(b, _)| keep_location(*b)).map(|(_, x)| x).collect())
-                .collect();
-        }
+                .map(|(_, row)| row.iter().enumerate().filter(|(b, _)| keep_location(*b)).map(|(_, x)| *x).collect())
+                .collect()
+        })
+    };
+    for (p, original) in m.doc.profiles.iter_mut().zip(&model.doc.profiles) {
+        p.distance_m = kept(&original.distance_m);
+        p.duration_s = kept(&original.duration_s);
     }
     let mut k = 0;
     m.doc.clients.retain(|_| {
@@ -372,6 +421,7 @@ fn edit_model(model: &LiveModel, cancelled: &[i64], added: &[Candidate], request
         keep[k - 1]
     });
     if !added.is_empty() {
+        let old_points = m.points();
         for c in added {
             let s = &c.stop;
             m.doc.clients.push(client(s, request));
@@ -388,10 +438,22 @@ fn edit_model(model: &LiveModel, cancelled: &[i64], added: &[Candidate], request
                 penalty_ntd: penalty,
             });
         }
-        // The new rows and columns: every matrix is computed again (cached per cell pair).
+        // The new locations come last: new columns on the old rows, then the new rows.
+        let points = m.points();
+        let new_points = &points[old_points.len()..];
         for p in &mut m.doc.profiles {
-            p.distance_m = None;
-            p.duration_s = None;
+            let Some(profile) = routing_profile(&p.name) else { continue };
+            let (Some(distance), Some(duration)) = (p.distance_m.as_mut(), p.duration_s.as_mut()) else { continue };
+            let (cols_d, cols_t) = travel.between(profile, &old_points, new_points).map_err(|e| format!("travel matrix: {e}"))?;
+            let (rows_d, rows_t) = travel.between(profile, new_points, &points).map_err(|e| format!("travel matrix: {e}"))?;
+            for (row, extra) in distance.iter_mut().zip(cols_d) {
+                row.extend(extra);
+            }
+            for (row, extra) in duration.iter_mut().zip(cols_t) {
+                row.extend(extra);
+            }
+            distance.extend(rows_d);
+            duration.extend(rows_t);
         }
         m.fill_matrices(travel)?;
     }
@@ -448,7 +510,18 @@ fn solver_plan(base: &Base, compiled: &Compiled, execution: &Execution, now: i64
         routes.push(Route { vehicle_type: t, trips: vec![Trip { depot: p.vehicle_types[t].start_depot, visits: Vec::new() }], breaks: Vec::new() });
         vehicles.push(*v);
     }
-    (Solution { routes, unassigned: Vec::new() }, vehicles, progress)
+    // What the base left out stays out of the warm start; only new orders are inserted at once.
+    let unassigned = base
+        .plan
+        .unassigned
+        .iter()
+        .filter_map(|u| {
+            let client = compiled.client(u.order_id)?;
+            let reason = serde_json::from_value(serde_json::Value::String(u.reason.clone())).unwrap_or(UnassignedReason::NotWorthPrize);
+            Some(Unassigned { client, reason })
+        })
+        .collect();
+    (Solution { routes, unassigned }, vehicles, progress)
 }
 
 /// Runs the replan: `compiled` is the model after the events (the base's when unchanged).

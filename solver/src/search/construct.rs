@@ -153,7 +153,13 @@ pub fn from_solution<const D: usize, const T: usize>(state: &mut State<D, T>, nb
             None => visits.iter().filter(|&&v| (v as usize) < n).for_each(|&v| seen[v as usize] = false),
         }
     }
-    let mut missing: Vec<usize> = (0..n).filter(|&c| state.pos[c].0 == UNROUTED).collect();
+    // Clients the start lists as left out stay out (unless required): regret insertion is for
+    // the few clients the start does not know.
+    let mut left_out = vec![false; n];
+    for u in start.unassigned.iter().filter(|u| u.client < n) {
+        left_out[u.client] = !state.problem.clients[u.client].required;
+    }
+    let mut missing: Vec<usize> = (0..n).filter(|&c| state.pos[c].0 == UNROUTED && !left_out[c]).collect();
     // Required clients first, as in [`initial`].
     missing.sort_by_key(|&c| !state.problem.clients[c].required);
     insert_regret(state, nb, &missing);

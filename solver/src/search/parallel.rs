@@ -17,11 +17,13 @@ use rayon::prelude::*;
 /// Calls `$f::<D, T>(args)` with `D` the problem's number of capacity dimensions (rounded up to
 /// a monomorphised size), so one-dimensional problems move one load per segment, not eight, and
 /// `T` 1 when vehicles may reload (segments then carry trip summaries) and 0 otherwise. Trip
-/// problems use one or eight dimensions only, to keep the number of monomorphised searches down.
+/// problems use one, four or eight dimensions only, to keep the number of monomorphised searches
+/// down; four covers the service's gas days (20 and 50 kg cylinder slots, weight and gas).
 macro_rules! by_dimensions {
     ($problem:expr, $f:ident($($arg:expr),*)) => {
         match ($problem.dimensions, super::state::is_multi_trip($problem)) {
             (0 | 1, true) => $f::<1, 1>($($arg),*),
+            (2..=4, true) => $f::<4, 1>($($arg),*),
             (_, true) => $f::<{ super::segment::MAX_DIMS }, 1>($($arg),*),
             (0 | 1, false) => $f::<1, 0>($($arg),*),
             (2, false) => $f::<2, 0>($($arg),*),
@@ -64,7 +66,13 @@ const SP_NODES: u64 = 1000;
 /// cheaper. Under a time limit the walks stop at `1 - SP_SHARE` of it, so that this step has the
 /// rest. (Running the step periodically as well, every tenth of the budget, was measured and
 /// lost more to the walks' time it took than it gained.)
-fn cooperate<const D: usize, const T: usize>(problem: &Problem, nb: &Neighbours, env: &Environment, threads: usize, report: &(dyn Fn(super::Progress) + Sync)) -> (RunResult, u64) {
+fn cooperate<const D: usize, const T: usize>(
+    problem: &Problem,
+    nb: &Neighbours,
+    env: &Environment,
+    threads: usize,
+    report: &(dyn Fn(super::Progress) + Sync),
+) -> (RunResult, u64) {
     // Routes with reload visits are not pooled: the partition is over clients of one-trip routes.
     let sp = env.set_partitioning.enabled() && T == 0;
     let walk_env = Environment { time_limit: env.time_limit.map(|t| if sp { t.mul_f64(1.0 - SP_SHARE) } else { t }), ..env.clone() };
@@ -113,13 +121,7 @@ fn cooperate<const D: usize, const T: usize>(problem: &Problem, nb: &Neighbours,
         recombine(problem, &mut pool, &mut walks, &limits, env, report);
     }
     let iterations = walks.iter().map(|w| w.iterations).sum();
-    let best = walks
-        .into_iter()
-        .map(ils::Walk::finish)
-        .enumerate()
-        .min_by_key(|(k, r)| (!r.feasible, r.cost, *k))
-        .map(|(_, r)| r)
-        .expect("at least one walk");
+    let best = walks.into_iter().map(ils::Walk::finish).enumerate().min_by_key(|(k, r)| (!r.feasible, r.cost, *k)).map(|(_, r)| r).expect("at least one walk");
     (best, iterations)
 }
 
@@ -213,11 +215,6 @@ fn portfolio(problem: &Problem, nb: &Neighbours, env: &Environment) -> (RunResul
     };
     let results: Vec<RunResult> = if threads == 1 { vec![run(0)] } else { (0..threads).into_par_iter().map(run).collect() };
     let iterations = results.iter().map(|r| r.iterations).sum();
-    let best = results
-        .into_iter()
-        .enumerate()
-        .min_by_key(|(k, r)| (!r.feasible, r.cost, *k))
-        .map(|(_, r)| r)
-        .expect("at least one run");
+    let best = results.into_iter().enumerate().min_by_key(|(k, r)| (!r.feasible, r.cost, *k)).map(|(_, r)| r).expect("at least one run");
     (best, iterations)
 }
