@@ -7,8 +7,12 @@
 //! send one replan at the same moment: an urgent order added to the plan, and in the next round
 //! that order cancelled again, so the plans keep their size. One iteration is one such round,
 //! timed from sending the 16 requests to having read the 16 answers: the time of the slowest of
-//! 16 concurrent replans, so its p95 bounds the p95 of a single request from above. The orders a
+//! 16 concurrent replans, so its p95 bounds the p95 of a single request from above; at the end
+//! the bench also prints the p50 and p95 of the single requests' own latencies. The orders a
 //! round adds are created before the round's clock starts.
+//!
+//! `API_BENCH_CLIENTS=N` runs N dispatchers instead of 16; `API_BENCH_DEBUG=1` prints each
+//! replan's search time and iterations.
 
 // criterion_group! generates an undocumented function.
 #![allow(missing_docs)]
@@ -146,7 +150,7 @@ async fn prepare(d: &Dispatcher, base: &str) -> (Value, Option<i64>) {
 }
 
 /// One round: every dispatcher replans at once. Returns the time until the last answer.
-async fn round(dispatchers: &mut [Dispatcher], base: &str) -> Duration {
+async fn round(dispatchers: &mut [Dispatcher], base: &str, latencies: &mut Vec<Duration>) -> Duration {
     let mut events = Vec::with_capacity(dispatchers.len());
     for d in dispatchers.iter() {
         events.push(prepare(d, base).await);
@@ -158,12 +162,17 @@ async fn round(dispatchers: &mut [Dispatcher], base: &str) -> Duration {
         .map(|(d, (event, _))| {
             let body = json!({ "base_version": d.version, "at": "10:00", "events": [event] });
             let (http, url) = (d.http.clone(), format!("{base}/v1/plans/{}/events", d.plan));
-            tokio::spawn(async move { post(&http, url, &body).await })
+            tokio::spawn(async move {
+                let answer = post(&http, url, &body).await;
+                (answer, start.elapsed())
+            })
         })
         .collect();
     let mut answers = Vec::with_capacity(sends.len());
     for s in sends {
-        answers.push(s.await.expect("a client task"));
+        let (answer, latency) = s.await.expect("a client task");
+        latencies.push(latency);
+        answers.push(answer);
     }
     let took = start.elapsed();
     for ((d, (_, created)), (status, body)) in dispatchers.iter_mut().zip(events).zip(answers) {
@@ -187,17 +196,31 @@ async fn round(dispatchers: &mut [Dispatcher], base: &str) -> Duration {
 
 fn api(c: &mut Criterion) {
     let mut bench = setup();
+    let mut latencies = Vec::new();
     let mut group = c.benchmark_group("api_replan");
     group.bench_function("urgent_order_or_cancel_16_clients", |b| {
         b.iter_custom(|iters| {
             let mut total = Duration::ZERO;
             for _ in 0..iters {
-                total += bench.clients.block_on(round(&mut bench.dispatchers, &bench.base));
+                total += bench.clients.block_on(round(&mut bench.dispatchers, &bench.base, &mut latencies));
             }
             total
         })
     });
     group.finish();
+    // Criterion times rounds; each request's own latency (warm-up rounds included) as well.
+    latencies.sort_unstable();
+    let at = |q: f64| latencies[((latencies.len() as f64 * q).ceil() as usize).clamp(1, latencies.len()) - 1].as_secs_f64() * 1e3;
+    if !latencies.is_empty() {
+        println!(
+            "api_replan single requests: {} replans by {} concurrent clients, p50 {:.1} ms, p95 {:.1} ms, max {:.1} ms",
+            latencies.len(),
+            bench.dispatchers.len(),
+            at(0.5),
+            at(0.95),
+            at(1.0)
+        );
+    }
     drop(bench.clients);
     drop(bench.server);
 }
