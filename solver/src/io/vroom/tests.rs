@@ -229,6 +229,43 @@ fn maps_a_shipment_onto_a_pair_picked_up_before_it_is_delivered() {
 }
 
 #[test]
+fn serves_the_shipment_of_vroom_example_1_with_the_one_vehicle_that_may() {
+    // VROOM's docs/example_1.json as published; only vehicle 2 has the shipment's skill 2.
+    let doc = json!({
+      "vehicles": [
+        {"id": 1, "start": [2.35044, 48.71764], "end": [2.35044, 48.71764], "capacity": [4], "skills": [1, 14],
+         "time_window": [28800, 43200], "breaks": [{"id": 1, "service": 300, "time_windows": [[36000, 37800]]}]},
+        {"id": 2, "start": [2.35044, 48.71764], "end": [2.35044, 48.71764], "capacity": [4], "skills": [2, 14],
+         "time_window": [28800, 43200], "breaks": [{"id": 2, "service": 300, "time_windows": [[36000, 37800]]}]}
+      ],
+      "jobs": [
+        {"id": 1, "service": 300, "delivery": [1], "location": [1.98935, 48.701], "skills": [1], "time_windows": [[32400, 36000]]},
+        {"id": 2, "service": 300, "delivery": [1], "location": [2.03655, 48.61128], "skills": [1]},
+        {"id": 5, "service": 300, "delivery": [1], "location": [2.28325, 48.5958], "skills": [14]},
+        {"id": 6, "service": 300, "delivery": [1], "location": [2.89357, 48.90736], "skills": [14]}
+      ],
+      "shipments": [
+        {"amount": [1], "skills": [2],
+         "pickup": {"id": 4, "service": 300, "location": [2.41808, 49.22619]},
+         "delivery": {"id": 3, "service": 300, "location": [2.39719, 49.07611]}}
+      ]
+    });
+    let a = answer_json(&doc);
+    let routes = a["routes"].as_array().unwrap();
+    let on = |vehicle: i64| routes.iter().find(|r| r["vehicle"] == vehicle).map(step_ids).unwrap_or_default();
+    let two = on(2);
+    let (p, d) = (two.iter().position(|s| s == "pickup:4"), two.iter().position(|s| s == "delivery:3"));
+    assert!(p.zip(d).is_some_and(|(p, d)| p < d), "vehicle 2 picks up 4 then delivers 3: {two:?}");
+    assert!(!on(1).iter().any(|s| s.starts_with("pickup") || s.starts_with("delivery")));
+    let route = routes.iter().find(|r| r["vehicle"] == 2).unwrap();
+    let loads: Vec<i64> = route["steps"].as_array().unwrap().iter().map(|s| s["load"][0].as_i64().unwrap()).collect();
+    let (p, d) = (p.unwrap(), d.unwrap());
+    assert_eq!(loads[p] - loads[p - 1], 1, "the amount comes on board at the pickup: {loads:?}");
+    assert_eq!(loads[d - 1] - loads[d], 1, "and leaves at the delivery: {loads:?}");
+    assert!(loads.iter().all(|&l| (0..=4).contains(&l)), "{loads:?}");
+}
+
+#[test]
 fn counts_tasks_against_max_tasks() {
     let doc = json!({
         "vehicles": [{"id": 1, "start_index": 0, "end_index": 0, "max_tasks": 1}, {"id": 2, "start_index": 0, "end_index": 0, "max_tasks": 1}],
