@@ -15,7 +15,11 @@
 //! the delivery (see `search::segment::LoadSeg::client`): the depot load of the pair is then 0
 //! and the load on board rises by `amount` at the pickup and falls by it at the delivery, which
 //! is exact whenever the pickup precedes the delivery on one trip (an invariant the search
-//! keeps). The checker simulates the amounts directly.
+//! keeps). The checker simulates the amounts directly. Clients' own amounts stay
+//! non-negative, so what reads them is unchanged: backhaul precedence classes a client by its
+//! own amounts (a pair's amount makes neither client a backhaul), and a vehicle's on-board
+//! stock (`OnBoard`) is what its trip delivers from the depot, pairs netting to nothing there.
+//! A replan refuses a pair picked up but not yet delivered (`replan::ReplanError`).
 
 use super::{Load, Problem, ProblemData};
 use crate::error::ModelError;
