@@ -77,5 +77,6 @@ pub fn replan_day(seed: u64, clients: usize, vehicles: usize) -> ProblemData {
         skill_names: Vec::new(),
         backhaul_precedence: false,
         stability: Default::default(),
+        pairs: Vec::new(),
     }
 }

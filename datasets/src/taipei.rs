@@ -82,6 +82,7 @@ pub fn generate(seed: u64, options: &DayOptions) -> JsonProblem {
         depots.push(depot(&DEPOT_NEW_TAIPEI));
     }
     JsonProblem {
+        pairs: Vec::new(),
         name: format!("taipei-day-s{seed}-n{}", options.customers),
         date: options.date.clone(),
         dimensions: DIMENSIONS.iter().map(|s| s.to_string()).collect(),

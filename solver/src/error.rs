@@ -109,6 +109,15 @@ pub enum ModelError {
         /// Who.
         what: String,
     },
+    /// A pickup-and-delivery pair that names clients out of range or shared with another pair,
+    /// or whose clients are not both required or both optional.
+    #[error("pair {pair} {why}")]
+    BadPair {
+        /// Pair index.
+        pair: usize,
+        /// What is wrong.
+        why: String,
+    },
     /// A required client that no vehicle type can ever serve.
     #[error("client {client} cannot be served by any vehicle: {reason}")]
     UnservableClient {
@@ -137,6 +146,7 @@ impl ModelError {
             ModelError::DepotOutOfRange { .. } => "depot_out_of_range",
             ModelError::ProfileOutOfRange { .. } => "profile_out_of_range",
             ModelError::BadTrips { .. } => "bad_trips",
+            ModelError::BadPair { .. } => "bad_pair",
             ModelError::UnservableClient { .. } => "unservable_client",
         }
     }

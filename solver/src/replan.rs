@@ -23,7 +23,7 @@
 
 use crate::check::check;
 use crate::error::ModelError;
-use crate::model::{Cost, Depot, Duration, OnBoard, Problem, ProblemData, Stability, TimeWindow, VehicleType, UNLIMITED};
+use crate::model::{Cost, Depot, Duration, OnBoard, Pair, Problem, ProblemData, Stability, TimeWindow, VehicleType, UNLIMITED};
 use crate::search::{solve, Environment};
 use crate::solution::{BreakStop, Route, Solution, Trip, Unassigned, UnassignedReason};
 use std::sync::Arc;
@@ -152,6 +152,13 @@ pub enum ReplanError {
         /// What is wrong.
         why: String,
     },
+    /// A pickup-and-delivery pair whose pickup is done and whose delivery is not: the goods are
+    /// on that vehicle, which the reduced problem cannot say yet.
+    #[error("pair {pair} is picked up but not delivered yet; replanning such a pair is not supported")]
+    PairInProgress {
+        /// Pair index.
+        pair: usize,
+    },
     /// The reduced problem is inconsistent (a bug, or inconsistent input such as a depot
     /// and a client sharing a location).
     #[error("the replan's problem is inconsistent: {0}")]
@@ -196,6 +203,9 @@ pub fn reduce(input: &ReplanInput) -> Result<Replan, ReplanError> {
                 return Err(ReplanError::UnknownInPlan { route: i, what: format!("depot {}", trip.depot) });
             }
         }
+    }
+    if let Some(pair) = p.pairs.iter().position(|pair| fixed[pair.pickup] != fixed[pair.delivery]) {
+        return Err(ReplanError::PairInProgress { pair });
     }
     let report = check(p, input.plan);
 
@@ -314,6 +324,13 @@ pub fn reduce(input: &ReplanInput) -> Result<Replan, ReplanError> {
         skill_names: p.skill_names.clone(),
         backhaul_precedence: p.backhaul_precedence,
         stability: Stability { home, move_cost: input.move_cost },
+        // Pairs done are fixed visits; the others are wholly left (see above).
+        pairs: p
+            .pairs
+            .iter()
+            .filter(|pair| !fixed[pair.pickup])
+            .map(|pair| Pair { pickup: index[pair.pickup], delivery: index[pair.delivery], amount: pair.amount.clone() })
+            .collect(),
     })?;
     let start = plan_remainder(input.plan, &type_of_route, &cut, &index, &problem);
     Ok(Replan { problem, client, vehicle, start, announced: planned_on })

@@ -57,5 +57,6 @@ pub fn tiny_problem_data() -> ProblemData {
         skill_names: vec![],
         backhaul_precedence: false,
         stability: Default::default(),
+        pairs: Vec::new(),
     }
 }

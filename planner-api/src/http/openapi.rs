@@ -65,7 +65,7 @@ impl Modify for BearerScheme {
         (name = "health", description = "Liveness, readiness, details and metrics"),
         (name = "orders", description = "Orders and their lifecycle: received → planned → dispatched → delivered | failed, or cancelled"),
         (name = "plans", description = "Planning jobs: queue, progress, cancel, routes (a driver's own routes), GeoJSON, solver input; replanning from events, plan versions and their live stream"),
-        (name = "vroom", description = "A VROOM-compatible solver: VROOM's JSON problem in, VROOM's answer out (shipments only from or to the vehicles' depots)"),
+        (name = "vroom", description = "A VROOM-compatible solver: VROOM's JSON problem in, VROOM's answer out (jobs and shipments)"),
     )
 )]
 pub struct ApiDoc;

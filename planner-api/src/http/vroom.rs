@@ -3,8 +3,8 @@
 //! without changing its client. Nothing is stored.
 //!
 //! The conversion is `solver::io::vroom` (its documentation says how each of VROOM's notions
-//! maps onto the engine's model, and what is not supported: notably shipments between two
-//! clients). This handler adds what needs the service: travel matrices from the planner's
+//! maps onto the engine's model, shipments as pickup-and-delivery pairs, and what is not
+//! supported). This handler adds what needs the service: travel matrices from the planner's
 //! travel source (OSRM with the embedded great-circle estimate as fallback) for vehicle profiles
 //! without custom matrices (`motorcycle` drives as the service's motorcycles, every other
 //! profile as its trucks), a time limit, and the search on a blocking thread, stopped when the
@@ -14,7 +14,7 @@
 //! `PLAN_MAX_TIME_LIMIT_S`) and `max_iterations` (default [`DEFAULT_MAX_ITERATIONS`]), whichever
 //! ends the search first. The answer is `200` with VROOM's `code: 0`. Errors are problems like
 //! everywhere else (`malformed-json` 400, `validation` 422 naming the field, with the reader's
-//! stable code such as `unsupported_shipment` or `unknown_location`), with VROOM's `code` (`2`
+//! stable code such as `unsupported` or `unknown_location`), with VROOM's `code` (`2`
 //! for input errors, `1` for internal ones) and `error` added.
 
 use super::error::{ApiError, Problem};
@@ -56,7 +56,7 @@ pub fn router() -> Router<AppState> {
     responses((status = 200, description = "VROOM's answer: `code` 0, `summary`, `unassigned`, `routes` with their `steps`", content_type = "application/json"),
         (status = 400, description = "Malformed JSON or query (`code` 2)", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not JSON (`code` 2)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A bad or unsupported field, named with the reader's code (e.g. `unsupported_shipment`, `unknown_location`); `code` 2 and `error` as VROOM has them",
+        (status = 422, description = "A bad or unsupported field, named with the reader's code (e.g. `unsupported`, `unknown_location`); `code` 2 and `error` as VROOM has them",
             body = Problem, content_type = "application/problem+json"),
         (status = 500, description = "Internal error (`code` 1)", body = Problem, content_type = "application/problem+json")))]
 pub async fn solve(State(state): State<AppState>, req: Request) -> Result<Response, ApiError> {
@@ -172,7 +172,6 @@ fn zh_summary(code: &str) -> &'static str {
         "too_many_skills" => "技能種類過多（最多 64 種）",
         "too_large" => "數值或規模過大",
         "unsupported" => "尚不支援此功能",
-        "unsupported_shipment" => "尚不支援兩個客戶之間的取貨與送貨配對",
         _ => "問題資料不一致",
     }
 }
@@ -194,11 +193,11 @@ mod tests {
 
     #[test]
     fn names_the_field_of_a_reader_error_in_both_languages() {
-        let ApiError::Validation(errors) = input_error(VroomError::invalid("shipments[0]", "unsupported_shipment", "pairs are not supported yet")) else {
+        let ApiError::Validation(errors) = input_error(VroomError::invalid("jobs[0].setup_per_type", "unsupported", "not supported yet")) else {
             panic!("validation")
         };
-        assert_eq!((errors[0].field.as_str(), errors[0].code()), ("shipments[0]", "unsupported_shipment"));
-        assert_eq!(errors[0].message(crate::domain::Lang::En), "pairs are not supported yet");
-        assert!(errors[0].message(crate::domain::Lang::ZhTw).starts_with("尚不支援兩個客戶之間"));
+        assert_eq!((errors[0].field.as_str(), errors[0].code()), ("jobs[0].setup_per_type", "unsupported"));
+        assert_eq!(errors[0].message(crate::domain::Lang::En), "not supported yet");
+        assert!(errors[0].message(crate::domain::Lang::ZhTw).starts_with("尚不支援此功能"));
     }
 }

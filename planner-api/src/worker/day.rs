@@ -228,6 +228,7 @@ impl DayModel {
             depots: json_depots,
             vehicle_types,
             clients,
+            pairs: Vec::new(),
         };
         let problem = build(&doc).map_err(|e| format!("the day cannot be planned: {e}"))?;
         Ok(Day::Solvable(Box::new(DayModel { doc, problem, orders, fleet, depots, left_out, left_out_penalty_ntd, travel: sources })))

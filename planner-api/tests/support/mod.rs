@@ -164,8 +164,13 @@ pub fn test_planner() -> Planner {
 
 /// A test planner with `workers` workers (`0`: a serve-only replica).
 pub fn planner_with_workers(workers: usize) -> Planner {
+    planner_with_travel(workers, TravelConfig::default())
+}
+
+/// A test planner with `workers` workers whose embedded travel estimate uses `travel`.
+pub fn planner_with_travel(workers: usize, travel: TravelConfig) -> Planner {
     let config = WorkerConfig { workers, poll: Duration::from_millis(50), lease: Duration::from_secs(5), ..WorkerConfig::default() };
-    Planner::new(config, Arc::new(GreatCircle::new(TravelConfig::default())))
+    Planner::new(config, Arc::new(GreatCircle::new(travel)))
 }
 
 /// Someone calling the API with a given token, or none.
@@ -181,6 +186,14 @@ impl TestApp {
     /// Starts the application on a fresh, migrated database of `backend`.
     pub async fn start(backend: Backend) -> TestApp {
         TestApp::on(Fresh::new(backend, true).await).await
+    }
+
+    /// Starts the application on a fresh, migrated database of `backend`, its travel estimate
+    /// using `travel` instead of the Taipei speeds.
+    pub async fn start_with_travel(backend: Backend, travel: TravelConfig) -> TestApp {
+        let secret = random_hex(32);
+        let auth = AuthConfig::with_secret(secret.as_bytes(), KeySource::Env);
+        TestApp::on_configured_with_travel(Fresh::new(backend, true).await, secret, auth, 1, travel).await
     }
 
     /// Starts the application on `db` with default token lifetimes.
@@ -206,10 +219,15 @@ impl TestApp {
     /// Starts the application on `db` with `auth` (key `secret`) and `workers` planning workers,
     /// whose liveness probes `/readyz` consults, as `luckygas serve` does.
     pub async fn on_configured(db: Fresh, secret: String, auth: AuthConfig, workers: usize) -> TestApp {
+        TestApp::on_configured_with_travel(db, secret, auth, workers, TravelConfig::default()).await
+    }
+
+    /// [`TestApp::on_configured`] with the travel estimate using `travel`.
+    pub async fn on_configured_with_travel(db: Fresh, secret: String, auth: AuthConfig, workers: usize, travel: TravelConfig) -> TestApp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0");
         let addr = listener.local_addr().expect("local addr");
         let store = db.store.clone();
-        let planner = planner_with_workers(workers);
+        let planner = planner_with_travel(workers, travel);
         let workers = planner.spawn(&store);
         let state = AppState { planner, ..AppState::new(store, auth) };
         state.planner.attach_metrics(state.metrics.clone());

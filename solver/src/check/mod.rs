@@ -14,6 +14,8 @@ mod proptests;
 mod tests;
 #[cfg(test)]
 mod tests_breaks;
+#[cfg(test)]
+mod tests_pairs;
 
 pub use violation::Violation;
 
@@ -118,9 +120,14 @@ pub fn check(problem: &Problem, solution: &Solution) -> CheckReport {
         if n > 1 {
             violations.push(Violation::DuplicateClient { client: c, count: n });
         }
-        if n == 0 && !client.required {
+        // An optional pair earns its prizes only when both its clients are served.
+        let partner_missing = problem.partner(c).is_some_and(|o| visits[o] == 0);
+        if (n == 0 || partner_missing) && !client.required {
             cost.uncollected_prizes = cost.uncollected_prizes.saturating_add(client.prize);
         }
+    }
+    if problem.has_pairs() {
+        check_pairs(problem, solution, &mut violations);
     }
     // A client listed twice as unassigned is reported once.
     let mut listed = vec![false; problem.num_clients()];
@@ -224,6 +231,31 @@ fn check_route(
     let overtime = report.duration.saturating_sub(vt.overtime_after).max(0);
     cost.overtime_cost = cost.overtime_cost.saturating_add(vt.unit_overtime_cost.saturating_mul(overtime));
     report
+}
+
+/// Checks that both or neither client of each pair is served, on one trip, pickup first.
+fn check_pairs(problem: &Problem, solution: &Solution, out: &mut Vec<Violation>) {
+    // at[c]: (route, trip, position in the trip) of client c's first visit.
+    let mut at: Vec<Option<(usize, usize, usize)>> = vec![None; problem.num_clients()];
+    for (r, route) in solution.routes.iter().enumerate() {
+        for (k, trip) in route.trips.iter().enumerate() {
+            for (i, &c) in trip.visits.iter().enumerate() {
+                if let Some(slot) = at.get_mut(c) {
+                    slot.get_or_insert((r, k, i));
+                }
+            }
+        }
+    }
+    for (k, pair) in problem.pairs.iter().enumerate() {
+        match (at[pair.pickup], at[pair.delivery]) {
+            (None, None) => {}
+            (Some(_), None) => out.push(Violation::PairIncomplete { pair: k, served: pair.pickup }),
+            (None, Some(_)) => out.push(Violation::PairIncomplete { pair: k, served: pair.delivery }),
+            (Some(p), Some(d)) if (p.0, p.1) != (d.0, d.1) => out.push(Violation::PairSplit { pair: k, pickup_route: p.0, delivery_route: d.0 }),
+            (Some(p), Some(d)) if d.2 < p.2 => out.push(Violation::PairOrder { route: p.0, trip: p.1, pair: k }),
+            _ => {}
+        }
+    }
 }
 
 fn is_zero(x: &i64) -> bool {

@@ -172,6 +172,7 @@ impl Case {
             skill_names: vec!["a".into(), "b".into()],
             backhaul_precedence: false,
             stability: Default::default(),
+            pairs: Vec::new(),
         }
     }
 

@@ -1,5 +1,6 @@
-//! Stop-by-stop simulation of one route: loads, skills, backhaul order, distance and the
-//! schedule, with the start delayed as far as the route allows.
+//! Stop-by-stop simulation of one route: loads (a pair's amount on board from its pickup to its
+//! delivery on the trip), skills, backhaul order, distance and the schedule, with the start
+//! delayed as far as the route allows.
 //!
 //! The caller has checked every index this module reads (vehicle type, clients, and the depots
 //! of all trips but the first), so plain indexing cannot panic here. All arithmetic on times,
@@ -46,9 +47,20 @@ fn check_loads(problem: &Problem, vt: &VehicleType, r: usize, route: &Route, out
             }
             let mut load = delivered.saturating_add(empties);
             let mut max_load = load;
+            // Pairs picked up so far on this trip: their amount is on board until delivered.
+            let mut picked: Vec<usize> = Vec::new();
             for &c in &trip.visits {
                 let client = &problem.clients[c];
                 load = load.saturating_add(amount(&client.pickup, d)).saturating_sub(amount(&client.delivery, d));
+                if let Some(role) = problem.pair_role(c) {
+                    let carried = amount(&problem.pairs[role.pair].amount, d);
+                    if role.is_pickup {
+                        load = load.saturating_add(carried);
+                        picked.push(role.pair);
+                    } else if picked.contains(&role.pair) {
+                        load = load.saturating_sub(carried);
+                    }
+                }
                 max_load = max_load.max(load);
             }
             let capacity = amount(&vt.capacity, d);

@@ -212,6 +212,31 @@ pub enum Violation {
         /// Break index (into the vehicle type's breaks).
         index: usize,
     },
+    /// Only one client of a pickup-and-delivery pair is served.
+    PairIncomplete {
+        /// Pair index.
+        pair: usize,
+        /// The client that is served.
+        served: usize,
+    },
+    /// Both clients of a pair are served, but on different routes or different trips.
+    PairSplit {
+        /// Pair index.
+        pair: usize,
+        /// Route serving the pickup.
+        pickup_route: usize,
+        /// Route serving the delivery.
+        delivery_route: usize,
+    },
+    /// A pair's delivery comes before its pickup on their trip.
+    PairOrder {
+        /// Route index.
+        route: usize,
+        /// Trip index within the route.
+        trip: usize,
+        /// Pair index.
+        pair: usize,
+    },
 }
 
 impl Violation {
@@ -233,7 +258,8 @@ impl Violation {
             | Violation::Backhaul { route, .. }
             | Violation::BadBreak { route, .. }
             | Violation::BreakWindow { route, .. }
-            | Violation::MissingBreak { route, .. } => Some(route),
+            | Violation::MissingBreak { route, .. }
+            | Violation::PairOrder { route, .. } => Some(route),
             _ => None,
         }
     }
@@ -264,6 +290,9 @@ impl Violation {
             Violation::BadBreak { .. } => "bad_break",
             Violation::BreakWindow { .. } => "break_window",
             Violation::MissingBreak { .. } => "missing_break",
+            Violation::PairIncomplete { .. } => "pair_incomplete",
+            Violation::PairSplit { .. } => "pair_split",
+            Violation::PairOrder { .. } => "pair_order",
         }
     }
 }
@@ -344,6 +373,12 @@ impl fmt::Display for Violation {
             Violation::MissingBreak { route, index } => {
                 write!(f, "route {route} is out at the latest start of break {index} but does not take it")
             }
+            Violation::PairIncomplete { pair, served } => write!(f, "pair {pair} has only client {served} served"),
+            Violation::PairSplit { pair, pickup_route, delivery_route } => write!(
+                f,
+                "pair {pair} is split: its pickup is on route {pickup_route}, its delivery on route {delivery_route}, not on one trip"
+            ),
+            Violation::PairOrder { route, trip, pair } => write!(f, "route {route} trip {trip} delivers pair {pair} before picking it up"),
         }
     }
 }

@@ -130,8 +130,13 @@ fn place<const D: usize, const T: usize>(state: &mut State<D, T>, vt: usize, vis
     }
 }
 
-/// Inserts every unrouted client at its cheapest place; returns the penalised cost.
+/// Inserts every unrouted client (and pair) at its cheapest place; returns the penalised cost.
 fn repair_missing<const D: usize, const T: usize>(state: &mut State<D, T>, nb: &Neighbours, rng: &mut Rng) -> i64 {
+    if state.has_pairs {
+        // Both exchanges keep whole pairs of whole parents together, but a child must never
+        // hold a broken one: reinsert any.
+        crate::search::pairs::unroute_broken(state);
+    }
     let mut missing: Vec<usize> = (0..state.problem.num_clients()).filter(|&c| state.pos[c].0 == UNROUTED).collect();
     rng.shuffle(&mut missing);
     construct::insert_all(state, nb, &missing, false);

@@ -22,6 +22,8 @@
 //!                "time_windows": [{"start": "08:00", "end": "12:00"}]}]
 //! }
 //! ```
+//! An optional `pairs` list, e.g. `[{"pickup": "C0002", "delivery": "C0001", "amount":
+//! {"cylinders_20kg": 2}}]`, makes pickup-and-delivery pairs between clients ([`JsonPair`]).
 //! Each field is documented on the types below. Locations are numbered depots first (in order),
 //! then clients: explicit matrices (`distance_m`, `duration_s` of a profile) use that order.
 //! Without explicit matrices, distances are great-circle (haversine) distances times the
@@ -78,6 +80,24 @@ pub struct JsonProblem {
     pub vehicle_types: Vec<JsonVehicleType>,
     /// Clients: locations `depots.len()..`.
     pub clients: Vec<JsonClient>,
+    /// Pickup-and-delivery pairs between clients (none when absent): see [`JsonPair`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pairs: Vec<JsonPair>,
+}
+
+/// Goods picked up at one client and delivered at another by the same vehicle on the same trip,
+/// pickup first; both clients are served or neither (they must be both required or both
+/// optional), and the amount is on board only between them.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JsonPair {
+    /// Id of the client where the goods are picked up.
+    pub pickup: String,
+    /// Id of the client where they are delivered.
+    pub delivery: String,
+    /// The amount carried, by dimension name.
+    #[serde(default)]
+    pub amount: Amounts,
 }
 
 /// How one kind of vehicle travels: either from coordinates (`speed_kmh`, `detour_factor`) or

@@ -40,14 +40,11 @@
 //!   not modelled: a `max_load` below the vehicle's capacity is refused as unsupported.
 //! - **Skills**: integers, mapped to the model's bit set (at most 64 distinct skills that some
 //!   job needs and some vehicle has; a skill no vehicle has makes its jobs unassigned).
-//! - **Shipments** (a pickup and a delivery by the same vehicle, pickup first): there are no
-//!   pickup-and-delivery pairs in the model yet. A shipment picked up at the start of every
-//!   compatible vehicle (a delivery from the depot) is a client with the shipment's amount as
-//!   delivery at its delivery place; one delivered at the end of every compatible vehicle (a
-//!   pickup to the depot) a client with that amount as pickup. The step at the depot must have
-//!   no setup or service time, and its windows may only delay the departure (pickup) or must
-//!   cover the vehicle's working hours (delivery). Any other shipment is refused with an
-//!   `unsupported_shipment` error naming it.
+//! - **Shipments** become model pairs (see `model::pairs`): the pickup and the delivery are two
+//!   optional clients with the shipment's skills, each with its step's place, windows, setup
+//!   and service, and the shipment's priority (VROOM counts both tasks); the pair's amount is on
+//!   board from the pickup to the delivery, which one vehicle serves in that order, or neither
+//!   is served (both are then listed unassigned). Each step weighs one against `max_tasks`.
 //! - Not supported: `setup_per_type`/`service_per_type` (refused when given), vehicle `steps`
 //!   (ignored: VROOM uses them only as a starting solution), the plan mode (`-c`), `options`
 //!   (ignored).
@@ -127,7 +124,7 @@ pub struct VroomInput {
     /// Single-place tasks.
     #[serde(default)]
     pub jobs: Vec<Job>,
-    /// Pickup-and-delivery pairs (see the module documentation for what is supported).
+    /// Pickup-and-delivery pairs.
     #[serde(default)]
     pub shipments: Vec<Shipment>,
     /// The vehicles.
@@ -470,9 +467,8 @@ impl VroomError {
     /// A stable, machine-readable code: `json_syntax`, a model error's code, or one of
     /// `bad_value` (out of range or inconsistent), `duplicate_id`, `missing_location`,
     /// `unknown_location` (an index outside the matrices), `missing_matrix`, `matrix_size`,
-    /// `dimension_mismatch`, `too_many_skills`, `too_large`, `unsupported` (a VROOM feature the
-    /// engine does not have) and `unsupported_shipment` (a pickup-and-delivery pair between two
-    /// clients).
+    /// `dimension_mismatch`, `too_many_skills`, `too_large` and `unsupported` (a VROOM feature
+    /// the engine does not have).
     pub fn code(&self) -> &'static str {
         match self {
             VroomError::Syntax { .. } => "json_syntax",

@@ -64,6 +64,7 @@ pub fn parse(text: &str, path: &Path, rounding: Rounding) -> Result<Instance, Re
         skill_names: Vec::new(),
         backhaul_precedence: family == "VRPB",
         stability: Default::default(),
+        pairs: Vec::new(),
     };
     // Kept to explain a validation error: the problem takes the data by value.
     let explain = Explain { doc: &doc, nums, data: data.clone(), first_vehicle: fleet.first_vehicle };

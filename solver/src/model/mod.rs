@@ -4,9 +4,11 @@
 //! durations, loads and costs never compare floats.
 
 mod matrix;
+pub mod pairs;
 mod problem;
 
 pub use matrix::Matrix;
+pub use pairs::{Pair, PairRole};
 pub use problem::{Break, Client, Depot, Location, OnBoard, Problem, ProblemData, Profile, Stability, VehicleType};
 
 /// A distance in the instance's integer units.

@@ -1,6 +1,7 @@
 //! The problem: depots, clients, vehicle types and routing profiles, validated once and then
 //! shared read-only (as `Arc<Problem>`) by every thread of the search.
 
+use super::pairs::{self, Pair, PairRole};
 use super::{Cost, Distance, Duration, Load, Matrix, Skills, TimeWindow, UNLIMITED};
 use crate::error::ModelError;
 use crate::solution::UnassignedReason;
@@ -198,6 +199,8 @@ pub struct ProblemData {
     pub backhaul_precedence: bool,
     /// Replanning: the announced vehicle of each client and the cost of moving it.
     pub stability: Stability,
+    /// Pickup-and-delivery pairs (see [`super::pairs`] for their load semantics).
+    pub pairs: Vec<Pair>,
 }
 
 /// A validated, immutable problem. Read its parts through `Deref` to [`ProblemData`].
@@ -211,6 +214,8 @@ pub struct Problem {
     client_at: Vec<Option<usize>>,
     /// `depot_at[location]` is the depot at that location, if any.
     depot_at: Vec<Option<usize>>,
+    /// `pair_role[c]`: the pair client `c` belongs to, if any, and its role there.
+    pair_role: Vec<Option<PairRole>>,
 }
 
 impl Deref for Problem {
@@ -224,6 +229,8 @@ impl Problem {
     /// Validates `data` and returns the problem, or the first inconsistency found.
     pub fn new(data: ProblemData) -> Result<Problem, ModelError> {
         validate(&data)?;
+        pairs::validate(&data)?;
+        let pair_role = pairs::roles(&data);
         let n = data.profiles[0].distance.size();
         let mut client_at = vec![None; n];
         let mut depot_at = vec![None; n];
@@ -239,7 +246,7 @@ impl Problem {
             vehicle_offset.push(total);
             total += vt.count;
         }
-        let problem = Problem { data, vehicle_offset, client_at, depot_at };
+        let problem = Problem { data, vehicle_offset, client_at, depot_at, pair_role };
         for (i, c) in problem.clients.iter().enumerate() {
             if c.required {
                 if let Some(reason) = problem.why_unservable(i) {
@@ -280,6 +287,31 @@ impl Problem {
         (0..self.vehicle_types.len()).find(|&t| v >= self.vehicle_offset[t] && v < self.vehicle_offset[t] + self.vehicle_types[t].count)
     }
 
+    /// Whether the problem has pickup-and-delivery pairs.
+    #[inline]
+    pub fn has_pairs(&self) -> bool {
+        !self.pairs.is_empty()
+    }
+
+    /// The pair client `c` belongs to, and whether it is its pickup.
+    #[inline]
+    pub fn pair_role(&self, c: usize) -> Option<PairRole> {
+        self.pair_role.get(c).copied().flatten()
+    }
+
+    /// The other client of `c`'s pair, if `c` is in one.
+    #[inline]
+    pub fn partner(&self, c: usize) -> Option<usize> {
+        self.pair_role(c).map(|r| {
+            let pair = &self.pairs[r.pair];
+            if r.is_pickup {
+                pair.delivery
+            } else {
+                pair.pickup
+            }
+        })
+    }
+
     /// The client at a location, if any.
     pub fn client_at(&self, location: usize) -> Option<usize> {
         self.client_at.get(location).copied().flatten()
@@ -302,9 +334,17 @@ impl Problem {
         self.profiles[self.vehicle_types[t].profile].duration.get(a, b)
     }
 
-    /// Whether vehicle type `t` can ever serve client `c` alone on a route; `None` when it can,
-    /// else the reason why not.
+    /// Whether vehicle type `t` can ever serve client `c` alone on a route (with its partner,
+    /// for a client of a pair); `None` when it can, else the reason why not.
     pub fn why_type_cannot_serve(&self, t: usize, c: usize) -> Option<UnassignedReason> {
+        match self.pair_role(c) {
+            Some(role) => self.why_type_cannot_serve_pair(t, role.pair),
+            None => self.why_type_cannot_serve_alone(t, c),
+        }
+    }
+
+    /// Whether vehicle type `t` can serve client `c` on a route of its own, ignoring its pair.
+    pub(super) fn why_type_cannot_serve_alone(&self, t: usize, c: usize) -> Option<UnassignedReason> {
         let vt = &self.vehicle_types[t];
         let cl = &self.clients[c];
         if vt.count == 0 || !vt.skills.covers(cl.skills) {

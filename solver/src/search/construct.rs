@@ -51,6 +51,10 @@ pub fn best_insertion<const D: usize, const T: usize>(state: &mut State<D, T>, n
                 let node = state.reload_node(d);
                 for before in [true, false] {
                     let (parts, k) = inserted_parts(r, p, c, Some((node, before)));
+                    // A new trip must not start or end inside a pair's trip.
+                    if state.has_pairs && !super::pairs::changes_keep_pairs(state, &[(r, &parts[..k])]) {
+                        continue;
+                    }
                     if let Some(delta) = beats(state, &parts[..k], best) {
                         *best = Some((delta, r, p, Some((node, before))));
                     }
@@ -86,10 +90,19 @@ pub fn best_insertion<const D: usize, const T: usize>(state: &mut State<D, T>, n
 }
 
 /// Inserts `clients` one by one at their cheapest positions. Optional clients are inserted only
-/// where their prize pays for the detour, or, when `open_routes`, where they open a route.
+/// where their prize pays for the detour, or, when `open_routes`, where they open a route. A
+/// client of a pair is inserted with its partner.
 pub fn insert_all<const D: usize, const T: usize>(state: &mut State<D, T>, nb: &Neighbours, clients: &[usize], open_routes: bool) {
     for &c in clients {
         if state.pos[c].0 != UNROUTED {
+            continue;
+        }
+        if let Some(role) = state.problem.pair_role(c) {
+            let pair = &state.problem.pairs[role.pair];
+            let (required, prize) = (state.problem.clients[c].required, super::pairs::prize(state.problem, pair));
+            if state.pos[pair.pickup].0 == UNROUTED && state.pos[pair.delivery].0 == UNROUTED {
+                super::pairs::insert(state, nb, role.pair, |s, delta, r| required || delta < prize || (open_routes && s.routes[r].visits.is_empty()));
+            }
             continue;
         }
         if let Some(ins) = best_insertion(state, nb, c) {
@@ -153,6 +166,9 @@ pub fn from_solution<const D: usize, const T: usize>(state: &mut State<D, T>, nb
             None => visits.iter().filter(|&&v| (v as usize) < n).for_each(|&v| seen[v as usize] = false),
         }
     }
+    if state.has_pairs {
+        super::pairs::unroute_broken(state);
+    }
     // Clients the start lists as left out stay out (unless required): regret insertion is for
     // the few clients the start does not know.
     let mut left_out = vec![false; n];
@@ -171,25 +187,54 @@ pub fn from_solution<const D: usize, const T: usize>(state: &mut State<D, T>, nb
 /// orders in a replan); optional clients go in only where their prize pays.
 pub fn insert_regret<const D: usize, const T: usize>(state: &mut State<D, T>, nb: &Neighbours, clients: &[usize]) {
     let mut left: Vec<usize> = clients.iter().copied().filter(|&c| state.pos[c].0 == UNROUTED).collect();
-    while !left.is_empty() {
-        // ((required, regret, -cost), index in left, insertion): required clients first.
-        let mut pick: Option<((bool, i64, i64), usize, Insertion)> = None;
-        for (k, &c) in left.iter().enumerate() {
-            let Some((best, second)) = two_best_routes(state, nb, c) else { continue };
-            let cl = &state.problem.clients[c];
-            if !cl.required && best.0 >= cl.prize {
-                continue;
-            }
-            let regret = second.map_or(i64::MAX / 4, |s| s - best.0);
-            let key = (cl.required, regret, -best.0);
-            if pick.as_ref().is_none_or(|p| key > p.0) {
-                pick = Some((key, k, best));
+    if state.has_pairs {
+        // A pair is one unit, standing as its pickup.
+        for c in &mut left {
+            if let Some(role) = state.problem.pair_role(*c) {
+                *c = state.problem.pairs[role.pair].pickup;
             }
         }
-        let Some((_, k, ins)) = pick else { break };
-        let c = left.swap_remove(k);
-        apply_insertion(state, c, ins);
+        let mut seen = vec![false; state.problem.num_clients()];
+        left.retain(|&c| !std::mem::replace(&mut seen[c], true));
     }
+    while !left.is_empty() {
+        // ((required, regret, -cost), index in left, insertion): required clients first.
+        let mut pick: Option<((bool, i64, i64), usize, Unit)> = None;
+        let p = state.problem;
+        for (k, &c) in left.iter().enumerate() {
+            let cl = &p.clients[c];
+            let (best, second, prize, unit) = match p.pair_role(c) {
+                None => {
+                    let Some((best, second)) = two_best_routes(state, nb, c) else { continue };
+                    (best.0, second, cl.prize, Unit::Client(best))
+                }
+                Some(role) => {
+                    let Some((best, second)) = super::pairs::two_best_routes(state, nb, role.pair) else { continue };
+                    (best.0, second, super::pairs::prize(p, &p.pairs[role.pair]), Unit::Pair(role.pair, best))
+                }
+            };
+            if !cl.required && best >= prize {
+                continue;
+            }
+            let regret = second.map_or(i64::MAX / 4, |s| s - best);
+            let key = (cl.required, regret, -best);
+            if pick.as_ref().is_none_or(|p| key > p.0) {
+                pick = Some((key, k, unit));
+            }
+        }
+        let Some((_, k, unit)) = pick else { break };
+        let c = left.swap_remove(k);
+        match unit {
+            Unit::Client(ins) => apply_insertion(state, c, ins),
+            Unit::Pair(pair, ins) => super::pairs::apply_insertion(state, pair, ins),
+        }
+    }
+}
+
+/// What regret insertion inserts: a client, or a pair.
+enum Unit {
+    Client(Insertion),
+    Pair(usize, super::pairs::PairInsertion),
 }
 
 /// The cheapest insertion of `c`, and the cost of its cheapest insertion into another route

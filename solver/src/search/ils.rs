@@ -319,8 +319,8 @@ fn relocate_anywhere<const D: usize, const T: usize>(state: &mut State<D, T>, st
             let len = state.routes[r1].visits.len();
             for i in 0..len {
                 let u = state.routes[r1].visits[i] as usize;
-                if u >= n {
-                    continue; // a reload visit
+                if u >= n || state.problem.pair_role(u).is_some() {
+                    continue; // a reload visit, or a client of a pair (pairs move as units)
                 }
                 let removal = state.exact_cost_of(state.routes[r1].vt, &[Pre(r1, i), Suf(r1, i + 1)]) - state.route_cost(r1);
                 for &r2 in &targets {
@@ -367,6 +367,11 @@ fn ruin<const D: usize, const T: usize>(state: &mut State<D, T>, nb: &Neighbours
             // Reload visits are not victims: they go when their trips empty.
             victims.extend(route.iter().skip(start).take(per).map(|&v| v as usize).filter(|&v| v < n));
         }
+    }
+    if state.has_pairs {
+        // A client of a pair leaves with its partner.
+        let partners: Vec<usize> = victims.iter().filter_map(|&c| state.problem.partner(c)).collect();
+        victims.extend(partners);
     }
     let mut by_route: Vec<(usize, Vec<u32>)> = Vec::new();
     for c in victims {

@@ -3,7 +3,9 @@
 //! the first that lowers the penalised cost, and repeat until no move improves.
 //!
 //! Moves are evaluated by joining cached route segments ([`Part`]), never by walking whole
-//! routes, except for the reversed stretch of a 2-opt move.
+//! routes, except for the reversed stretch of a 2-opt move. With pickup-and-delivery pairs, a
+//! move that would split or reorder one is rejected, and pairs move as units (see
+//! [`super::pairs`]).
 
 use super::neighbours::Neighbours;
 use super::rng::Rng;
@@ -67,6 +69,12 @@ pub fn run<const D: usize, const T: usize>(state: &mut State<D, T>, nb: &Neighbo
                 moves += 1;
                 improved = true;
             }
+            if let Some(role) = state.problem.pair_role(u).filter(|r| r.is_pickup && state.pos[u].0 != UNROUTED) {
+                if super::pairs::try_relocate_pair(state, nb, role.pair, last) {
+                    moves += 1;
+                    improved = true;
+                }
+            }
             if state.pos[u].0 != UNROUTED && !state.problem.clients[u].required && try_remove_optional(state, u) {
                 moves += 1;
                 improved = true;
@@ -97,6 +105,9 @@ fn improve<const D: usize, const T: usize>(state: &mut State<D, T>, changes: &[(
     let mut delta = 0;
     for (r, parts) in changes {
         delta += state.cost_of(state.routes[*r].vt, parts) - state.route_cost(*r);
+    }
+    if delta < 0 && state.has_pairs && !super::pairs::changes_keep_pairs(state, changes) {
+        return false;
     }
     if delta < 0 && state.exact_possible {
         // Segments bound routes with breaks or several windows from below: judge the few
@@ -338,7 +349,8 @@ fn suffix_dist<const D: usize, const T: usize>(s: &State<D, T>, r: usize, i: usi
 /// Moves `u` alone into an empty route of a type that serves it, if that improves.
 fn try_empty_route<const D: usize, const T: usize>(state: &mut State<D, T>, u: usize) -> bool {
     let (r1, i) = (state.pos[u].0 as usize, state.pos[u].1 as usize);
-    if state.routes[r1].visits.len() == 1 {
+    // A client of a pair moves with its partner (`pairs::try_relocate_pair`).
+    if state.routes[r1].visits.len() == 1 || state.problem.pair_role(u).is_some() {
         return false;
     }
     for t in 0..state.problem.vehicle_types.len() {
@@ -356,6 +368,9 @@ fn try_empty_route<const D: usize, const T: usize>(state: &mut State<D, T>, u: u
 
 /// Leaves out an optional client when its prize does not pay for its detour.
 fn try_remove_optional<const D: usize, const T: usize>(state: &mut State<D, T>, u: usize) -> bool {
+    if let Some(role) = state.problem.pair_role(u) {
+        return super::pairs::try_remove_optional(state, role.pair);
+    }
     let (r, i) = (state.pos[u].0 as usize, state.pos[u].1 as usize);
     let parts = [Pre(r, i), Suf(r, i + 1)];
     let delta = state.exact_cost_of(state.routes[r].vt, &parts) - state.route_cost(r) + state.problem.clients[u].prize;
@@ -369,6 +384,10 @@ fn try_remove_optional<const D: usize, const T: usize>(state: &mut State<D, T>, 
 
 /// Inserts an unrouted optional client where its prize pays for the detour.
 fn try_insert_optional<const D: usize, const T: usize>(state: &mut State<D, T>, nb: &Neighbours, u: usize) -> bool {
+    if let Some(role) = state.problem.pair_role(u) {
+        let prize = super::pairs::prize(state.problem, &state.problem.pairs[role.pair]);
+        return super::pairs::insert(state, nb, role.pair, |_, delta, _| delta < prize);
+    }
     match super::construct::best_insertion(state, nb, u) {
         Some(ins) if ins.0 < state.problem.clients[u].prize => {
             super::construct::apply_insertion(state, u, ins);
@@ -448,6 +467,10 @@ fn try_reloads<const D: usize, const T: usize>(state: &mut State<D, T>) -> bool 
             for di in 0..state.problem.vehicle_types[t].reload_depots.len() {
                 let node = state.reload_node(state.problem.vehicle_types[t].reload_depots[di]) as usize;
                 for k in 1..n {
+                    // A reload inside a pair's trip would split it.
+                    if state.has_pairs && !super::pairs::changes_keep_pairs(state, &[(r, &[Pre(r, k), Client(node), Suf(r, k)])]) {
+                        continue;
+                    }
                     let cost = state.exact_cost_of(t, &[Pre(r, k), Client(node), Suf(r, k)]);
                     if cost < now && best.is_none_or(|b| cost < b.0) {
                         best = Some((cost, k, Some(node)));

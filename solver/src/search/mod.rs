@@ -8,6 +8,7 @@ pub mod construct;
 pub mod ils;
 pub mod local_search;
 pub mod neighbours;
+pub mod pairs;
 mod parallel;
 pub mod partition;
 pub mod pool;

@@ -4,8 +4,8 @@
 //! plan that can be driven, with the orders it could not fit listed and why, instead of routes
 //! that overload a truck or arrive after closing.
 //!
-//! Required clients are never removed: when they alone break the rules the solution stays
-//! infeasible and says so.
+//! The clients of a pair leave together. Required clients are never removed: when they alone
+//! break the rules the solution stays infeasible and says so.
 
 use crate::check::{check, CheckReport, Violation};
 use crate::model::Problem;
@@ -50,6 +50,58 @@ fn reason(worst: Option<&Violation>) -> UnassignedReason {
     }
 }
 
+/// Removes client `c` from every route that visits it (breaks after it move one visit back).
+fn take_out(solution: &mut Solution, c: usize) {
+    for route in &mut solution.routes {
+        for (t, trip) in route.trips.iter_mut().enumerate() {
+            while let Some(i) = trip.visits.iter().position(|&v| v == c) {
+                trip.visits.remove(i);
+                route.breaks.iter_mut().filter(|b| b.trip == t && b.after > i).for_each(|b| b.after -= 1);
+            }
+        }
+    }
+}
+
+/// Takes both clients of every optional pair that is served in part, split or out of order out
+/// of the routes; returns whether any was. (The search never leaves a pair so; this makes a
+/// solution from elsewhere drivable.)
+fn take_out_broken_pairs(problem: &Problem, solution: &mut Solution, violations: &[Violation]) -> bool {
+    let mut any = false;
+    for v in violations {
+        let pair = match *v {
+            Violation::PairIncomplete { pair, .. } | Violation::PairSplit { pair, .. } | Violation::PairOrder { pair, .. } => &problem.pairs[pair],
+            _ => continue,
+        };
+        if problem.clients[pair.pickup].required {
+            continue;
+        }
+        for c in [pair.pickup, pair.delivery] {
+            take_out(solution, c);
+            solution.unassigned.retain(|u| u.client != c);
+            solution.unassigned.push(Unassigned { client: c, reason: UnassignedReason::NoFeasibleRoute });
+        }
+        any = true;
+    }
+    if any {
+        drop_empty(solution);
+    }
+    any
+}
+
+/// Drops trips and routes that are empty, keeping each route's first trip.
+fn drop_empty(solution: &mut Solution) {
+    for route in &mut solution.routes {
+        let first = route.trips.first().map(|t| t.depot);
+        route.trips.retain(|t| !t.visits.is_empty());
+        if route.trips.is_empty() {
+            if let Some(depot) = first {
+                route.trips.push(crate::solution::Trip { depot, visits: vec![] });
+            }
+        }
+    }
+    solution.routes.retain(|r| r.trips.iter().any(|t| !t.visits.is_empty()));
+}
+
 /// Takes optional clients out of rule-breaking routes until the solution is feasible; returns
 /// the checker's report on the solution as it is left (feasible, or with the violations no
 /// optional client's removal could mend). Routes left without clients are dropped.
@@ -58,6 +110,9 @@ pub fn drop_optional_until_feasible(problem: &Problem, solution: &mut Solution) 
         let report = check(problem, solution);
         if report.is_feasible() {
             return report;
+        }
+        if take_out_broken_pairs(problem, solution, &report.violations) {
+            continue;
         }
         let mut bad: Vec<usize> = report.violations.iter().filter_map(Violation::route).collect();
         bad.sort_unstable();
@@ -78,6 +133,10 @@ pub fn drop_optional_until_feasible(problem: &Problem, solution: &mut Solution) 
                     }
                     let mut shorter = route.clone();
                     shorter.trips[t].visits.remove(i);
+                    // A client of a pair leaves with its partner.
+                    if let Some(o) = problem.partner(c) {
+                        shorter.trips.iter_mut().for_each(|trip| trip.visits.retain(|&v| v != o));
+                    }
                     let (n, e, _) = route_badness(problem, &shorter);
                     if best.is_none_or(|(b, _, _)| (n, e) < b) {
                         best = Some(((n, e), t, i));
@@ -89,22 +148,16 @@ pub fn drop_optional_until_feasible(problem: &Problem, solution: &mut Solution) 
             let worst = violations.iter().max_by_key(|v| excess(v));
             let client = solution.routes[r].trips[t].visits.remove(i);
             solution.unassigned.push(Unassigned { client, reason: reason(worst) });
+            if let Some(o) = problem.partner(client) {
+                take_out(solution, o);
+                solution.unassigned.push(Unassigned { client: o, reason: reason(worst) });
+            }
             removed_any = true;
         }
         if !removed_any {
             return report;
         }
-        // Drop trips and routes that are now empty, keeping each route's first trip.
-        for route in &mut solution.routes {
-            let first = route.trips.first().map(|t| t.depot);
-            route.trips.retain(|t| !t.visits.is_empty());
-            if route.trips.is_empty() {
-                if let Some(depot) = first {
-                    route.trips.push(crate::solution::Trip { depot, visits: vec![] });
-                }
-            }
-        }
-        solution.routes.retain(|r| r.trips.iter().any(|t| !t.visits.is_empty()));
+        drop_empty(solution);
     }
 }
 

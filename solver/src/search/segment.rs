@@ -63,14 +63,26 @@ impl<const D: usize> LoadSeg<D> {
     /// Nothing delivered or picked up.
     pub const ZERO: Self = LoadSeg { delivery: [0; D], pickup: [0; D], peak: [0; D] };
 
-    /// The segment of one client.
+    /// The segment of one client. A pair's amount counts as a delivery of `-amount` at its
+    /// pickup and `+amount` at its delivery: the formulas below then give the exact load on
+    /// board whenever the pickup precedes the delivery on the same trip (see `model::pairs`),
+    /// and a segment holding both adds nothing to the depot load.
     pub fn client(problem: &Problem, c: usize) -> Self {
         let cl = &problem.clients[c];
+        let role = problem.pair_role(c);
         let mut s = Self::ZERO;
         for d in 0..problem.dimensions.min(D) {
-            s.delivery[d] = cl.delivery[d];
+            let carried = role.map_or(0, |r| {
+                let q = problem.pairs[r.pair].amount[d];
+                if r.is_pickup {
+                    -q
+                } else {
+                    q
+                }
+            });
+            s.delivery[d] = cl.delivery[d] + carried;
             s.pickup[d] = cl.pickup[d];
-            s.peak[d] = cl.delivery[d].max(cl.pickup[d]);
+            s.peak[d] = s.delivery[d].max(cl.pickup[d]);
         }
         s
     }

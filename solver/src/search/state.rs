@@ -75,6 +75,9 @@ pub struct State<'p, const D: usize, const T: usize> {
     pub multi_trip: bool,
     /// Whether some route may need an exact schedule (see [`needs_exact`]).
     pub exact_possible: bool,
+    /// Whether the problem has pickup-and-delivery pairs, which moves must keep whole (see
+    /// [`super::pairs`]).
+    pub has_pairs: bool,
 }
 
 impl<'p, const D: usize, const T: usize> State<'p, D, T> {
@@ -109,10 +112,12 @@ impl<'p, const D: usize, const T: usize> State<'p, D, T> {
             last_tested: vec![0; problem.num_clients()],
             empty_hint: vec![0; problem.vehicle_types.len()],
             swap_star_tested: Vec::new(),
-            // SWAP*'s insertion estimates know nothing of trips.
-            use_swap_star: !has_binding_windows(problem) && !is_multi_trip(problem) && !has_breaks(problem),
+            // SWAP*'s insertion estimates know nothing of trips, and it moves one client of a
+            // pair without the other.
+            use_swap_star: !has_binding_windows(problem) && !is_multi_trip(problem) && !has_breaks(problem) && !problem.has_pairs(),
             multi_trip: is_multi_trip(problem),
             exact_possible: has_breaks(problem) || problem.clients.iter().any(|c| c.time_windows.len() > 1) || problem.stability.is_active(),
+            has_pairs: problem.has_pairs(),
         }
     }
 

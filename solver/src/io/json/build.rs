@@ -5,7 +5,7 @@
 use super::units::{check_amount, check_date, check_range, haversine_m, parse_clock, scaled, DAY_SECONDS};
 use super::{Amounts, JsonError, JsonProblem, JsonProfile, COST_SCALE};
 use crate::error::ModelError;
-use crate::model::{Break, Client, Depot, Load, Location, Matrix, Problem, ProblemData, Profile, Skills, TimeWindow, VehicleType, UNLIMITED};
+use crate::model::{Break, Client, Depot, Load, Location, Matrix, Pair, Problem, ProblemData, Profile, Skills, TimeWindow, VehicleType, UNLIMITED};
 use std::collections::HashMap;
 
 /// Most locations (depots + clients) a document may have: each matrix holds their square.
@@ -45,7 +45,7 @@ pub fn build(doc: &JsonProblem) -> Result<Problem, JsonError> {
         return Err(JsonError::invalid("clients", "too_large", format!("{n} locations, at most {MAX_LOCATIONS}")));
     }
     let depot_ids = index_names(doc.depots.iter().map(|d| d.id.as_str()), "depots", "id")?;
-    index_names(doc.clients.iter().map(|c| c.id.as_str()), "clients", "id")?;
+    let client_ids = index_names(doc.clients.iter().map(|c| c.id.as_str()), "clients", "id")?;
     index_names(doc.vehicle_types.iter().map(|v| v.id.as_str()), "vehicle_types", "id")?;
     let profile_ids = index_names(doc.profiles.iter().map(|p| p.name.as_str()), "profiles", "name")?;
 
@@ -187,6 +187,19 @@ pub fn build(doc: &JsonProblem) -> Result<Problem, JsonError> {
         });
     }
 
+    let mut pairs = Vec::with_capacity(doc.pairs.len());
+    for (k, pair) in doc.pairs.iter().enumerate() {
+        let client = |id: &str, field: &str| {
+            let path = format!("pairs[{k}].{field}");
+            client_ids.get(id).copied().ok_or_else(|| JsonError::invalid(&path, "unknown_name", format!("no client has id '{id}'")))
+        };
+        pairs.push(Pair {
+            pickup: client(&pair.pickup, "pickup")?,
+            delivery: client(&pair.delivery, "delivery")?,
+            amount: amounts(&pair.amount, &dims, &format!("pairs[{k}].amount"))?,
+        });
+    }
+
     let data = ProblemData {
         name: doc.name.clone(),
         locations,
@@ -198,6 +211,7 @@ pub fn build(doc: &JsonProblem) -> Result<Problem, JsonError> {
         skill_names,
         backhaul_precedence: false,
         stability: Default::default(),
+        pairs,
     };
     Problem::new(data).map_err(|e| model_error(doc, e))
 }
@@ -335,6 +349,8 @@ fn model_error(doc: &JsonProblem, source: ModelError) -> JsonError {
         (format!("vehicle_types[{t}]"), doc.vehicle_types[t].id.clone())
     } else if let Some(d) = indexed("depot ").filter(|&d| d < doc.depots.len()) {
         (format!("depots[{d}]"), doc.depots[d].id.clone())
+    } else if let ModelError::BadPair { pair, .. } = source {
+        (format!("pairs[{pair}]"), String::new())
     } else {
         let list = match source {
             ModelError::NoVehicle => "vehicle_types",
@@ -349,7 +365,7 @@ fn model_error(doc: &JsonProblem, source: ModelError) -> JsonError {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{parse, JsonTimeWindow, SAMPLE};
+    use super::super::{parse, JsonPair, JsonTimeWindow, SAMPLE};
     use super::*;
 
     fn sample() -> JsonProblem {
@@ -492,6 +508,19 @@ mod tests {
         doc.clients[2].time_windows = vec![JsonTimeWindow { start: "05:00".into(), end: "06:00".into() }];
         let err = build(&doc).unwrap_err();
         assert_eq!(err.path(), Some("clients[2]"), "{err}");
+    }
+
+    #[test]
+    fn builds_pairs_between_clients_named_by_id() {
+        let pair =
+            |pickup: &str, delivery: &str| JsonPair { pickup: pickup.into(), delivery: delivery.into(), amount: [("cylinders_20kg".to_owned(), 2)].into() };
+        let mut doc = sample();
+        doc.pairs.push(pair("C0002", "C0001"));
+        let p = build(&doc).unwrap();
+        assert_eq!(p.pairs, vec![Pair { pickup: 1, delivery: 0, amount: vec![2, 0, 0] }]);
+        fails_at(|d| d.pairs.push(pair("C0001", "C9999")), "pairs[0].delivery", "unknown_name");
+        // C0003 is optional, C0001 required.
+        fails_at(|d| d.pairs.push(pair("C0003", "C0001")), "pairs[0]", "bad_pair");
     }
 
     #[test]

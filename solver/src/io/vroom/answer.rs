@@ -9,7 +9,8 @@
 //! the waiting time is the service start minus the arrival; `duration` and `distance` are
 //! cumulated travel time and distance. A break on the road is reported at the distance driven
 //! so far, prorated along the leg. VROOM's load is on board after each step: deliveries of jobs
-//! are on board at the start, a shipment's amount from its pickup to its delivery.
+//! are on board at the start, a shipment's amount from its pickup step to its delivery step
+//! (the two steps of a model pair).
 
 use super::build::{Task, VroomModel};
 use super::{Coordinates, Id};
@@ -210,17 +211,16 @@ fn build_answer(model: &VroomModel, solution: &Solution, report: &CheckReport) -
                     location_index: job.location_index,
                 });
             }
-            Task::DepotPickup(s) | Task::DepotDelivery(s) => {
+            Task::Pickup(s) | Task::Delivery(s) => {
                 let shipment = &model.input.shipments[s];
-                for (step, kind) in [(&shipment.pickup, "pickup"), (&shipment.delivery, "delivery")] {
-                    unassigned.push(UnassignedTask {
-                        id: step.id.clone(),
-                        kind,
-                        description: step.description.clone(),
-                        location: step.location,
-                        location_index: step.location_index,
-                    });
-                }
+                let (step, kind) = if matches!(task, Task::Pickup(_)) { (&shipment.pickup, "pickup") } else { (&shipment.delivery, "delivery") };
+                unassigned.push(UnassignedTask {
+                    id: step.id.clone(),
+                    kind,
+                    description: step.description.clone(),
+                    location: step.location,
+                    location_index: step.location_index,
+                });
             }
         }
     }
@@ -296,14 +296,16 @@ fn task_view(model: &VroomModel, c: usize) -> TaskView<'_> {
                 picked,
             }
         }
-        Task::DepotPickup(s) | Task::DepotDelivery(s) => {
+        Task::Pickup(s) | Task::Delivery(s) => {
+            // The shipment's amount is on board from its pickup to its delivery.
             let shipment = &input.shipments[s];
-            let at_start = matches!(model.tasks[c], Task::DepotPickup(_));
-            let step = if at_start { &shipment.delivery } else { &shipment.pickup };
+            let is_pickup = matches!(model.tasks[c], Task::Pickup(_));
+            let step = if is_pickup { &shipment.pickup } else { &shipment.delivery };
             let a = amount(&shipment.amount, dims);
-            let delta = if at_start { a.iter().map(|x| -x).collect() } else { a.clone() };
+            let none = vec![0; dims];
+            let (delta, delivered, picked) = if is_pickup { (a.clone(), none, a) } else { (a.iter().map(|x| -x).collect(), a, none) };
             TaskView {
-                kind: if at_start { "delivery" } else { "pickup" },
+                kind: if is_pickup { "pickup" } else { "delivery" },
                 id: &step.id,
                 description: step.description.clone(),
                 location: step.location,
@@ -311,8 +313,8 @@ fn task_view(model: &VroomModel, c: usize) -> TaskView<'_> {
                 setup: step.setup as i64,
                 priority: shipment.priority as i64,
                 delta,
-                delivered: a.clone(),
-                picked: a,
+                delivered,
+                picked,
             }
         }
     }
@@ -421,19 +423,6 @@ fn route_answer(model: &VroomModel, route: &Route, report: &RouteReport) -> Answ
         (step.location, step.location_index) = (vehicle.start, vehicle.start_index);
         walk.steps.push(step);
     }
-    // Shipments picked up at the start: one pickup step each, as the vehicle leaves.
-    for (&c, view) in visits.iter().zip(&views) {
-        if let Task::DepotPickup(s) = model.tasks[c] {
-            for (l, d) in walk.load.iter_mut().zip(&view.delivered) {
-                *l += d;
-            }
-            let pickup = &model.input.shipments[s].pickup;
-            let mut step = walk.step("pickup", report.start);
-            (step.id, step.job, step.description) = (Some(pickup.id.clone()), Some(pickup.id.clone()), pickup.description.clone());
-            (step.location, step.location_index) = (pickup.location, pickup.location_index);
-            walk.steps.push(step);
-        }
-    }
 
     let (mut setup, mut priority, mut task_time) = (0, 0, 0);
     let mut time = report.start;
@@ -462,19 +451,6 @@ fn route_answer(model: &VroomModel, route: &Route, report: &RouteReport) -> Answ
         at = client.location;
     }
     walk.leg(at, end_depot, time, &breaks_on[visits.len()]);
-    // Shipments delivered at the end: one delivery step each, as the vehicle arrives.
-    for (&c, view) in visits.iter().zip(&views) {
-        if let Task::DepotDelivery(s) = model.tasks[c] {
-            for (l, d) in walk.load.iter_mut().zip(&view.picked) {
-                *l -= d;
-            }
-            let delivery = &model.input.shipments[s].delivery;
-            let mut step = walk.step("delivery", report.end);
-            (step.id, step.job, step.description) = (Some(delivery.id.clone()), Some(delivery.id.clone()), delivery.description.clone());
-            (step.location, step.location_index) = (delivery.location, delivery.location_index);
-            walk.steps.push(step);
-        }
-    }
     if info.has_end {
         let mut step = walk.step("end", report.end);
         (step.location, step.location_index) = (vehicle.end, vehicle.end_index);
@@ -537,27 +513,42 @@ fn excess(model: &VroomModel, route: &Route) -> (i64, i64) {
     (over(travel, info.max_travel_time), over(distance, info.max_distance))
 }
 
+/// Route `route` without client `c` (breaks after it move one visit back).
+fn remove_visit(route: &mut Route, c: usize) {
+    if let Some(i) = route.trips[0].visits.iter().position(|&v| v == c) {
+        route.trips[0].visits.remove(i);
+        for b in route.breaks.iter_mut().filter(|b| b.trip == 0 && b.after > i) {
+            b.after -= 1;
+        }
+    }
+}
+
 /// Takes tasks out of routes that break a travel time or distance limit the model does not
-/// hold, each time the one whose removal leaves the least excess (then the cheapest route).
+/// hold, each time the one whose removal leaves the least excess (then the cheapest route); a
+/// shipment's two steps leave together.
 fn enforce_limits(model: &VroomModel, solution: &mut Solution) {
+    let p = &model.problem;
     for route in &mut solution.routes {
         while excess(model, route) != (0, 0) {
-            let n = route.trips.first().map_or(0, |t| t.visits.len());
-            let best = (0..n)
-                .map(|i| {
+            let visits = route.trips.first().map_or(Vec::new(), |t| t.visits.clone());
+            let best = visits
+                .iter()
+                .map(|&c| {
                     let mut shorter = route.clone();
-                    shorter.trips[0].visits.remove(i);
+                    remove_visit(&mut shorter, c);
+                    if let Some(o) = p.partner(c) {
+                        remove_visit(&mut shorter, o);
+                    }
                     let (time, dist) = excess(model, &shorter);
-                    let cost: i64 = legs(&model.problem, &shorter).iter().map(|&(a, b)| model.problem.distance(route.vehicle_type, a, b)).sum();
-                    ((time + dist, cost), i)
+                    let cost: i64 = legs(p, &shorter).iter().map(|&(a, b)| p.distance(route.vehicle_type, a, b)).sum();
+                    ((time + dist, cost), c)
                 })
                 .min();
-            let Some((_, i)) = best else { break };
-            let client = route.trips[0].visits.remove(i);
-            for b in route.breaks.iter_mut().filter(|b| b.trip == 0 && b.after > i) {
-                b.after -= 1;
+            let Some((_, client)) = best else { break };
+            for c in std::iter::once(client).chain(p.partner(client)) {
+                remove_visit(route, c);
+                solution.unassigned.push(Unassigned { client: c, reason: UnassignedReason::ShiftLimits });
             }
-            solution.unassigned.push(Unassigned { client, reason: UnassignedReason::ShiftLimits });
         }
     }
     solution.routes.retain(|r| !r.is_empty());

@@ -3,9 +3,9 @@
 //! is wrong.
 
 use super::fields::{amounts, breaks, check_ids, dimensions, entry, invalid, priority, time, unsupported_per_type, window, windows, SkillBits};
-use super::{Coordinates, PointMatrices, Shipment, ShipmentStep, Vehicle, VroomError, VroomInput};
+use super::{Coordinates, PointMatrices, Vehicle, VroomError, VroomInput};
 use crate::error::ModelError;
-use crate::model::{Client, Depot, Load, Location, Matrix, Problem, ProblemData, Profile, TimeWindow, VehicleType, UNLIMITED};
+use crate::model::{Client, Depot, Load, Location, Matrix, Pair, Problem, ProblemData, Profile, TimeWindow, VehicleType, UNLIMITED};
 use std::collections::{BTreeMap, HashMap};
 
 /// Most locations of the model (tasks, vehicle starts and ends): each matrix holds their square.
@@ -27,33 +27,15 @@ pub(super) struct Place {
     pub point: Option<usize>,
 }
 
-impl Place {
-    /// Whether two places are the same: equal where both say something, and something said.
-    fn same(self, other: Place) -> bool {
-        let index = match (self.index, other.index) {
-            (Some(a), Some(b)) => Some(a == b),
-            _ => None,
-        };
-        let point = match (self.point, other.point) {
-            (Some(a), Some(b)) => Some(a == b),
-            _ => None,
-        };
-        match (index, point) {
-            (None, None) => false,
-            (i, p) => i.unwrap_or(true) && p.unwrap_or(true),
-        }
-    }
-}
-
 /// What a model client stands for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Task {
     /// `jobs[i]`.
     Job(usize),
-    /// `shipments[i]`, picked up at the vehicle's start: the client is its delivery.
-    DepotPickup(usize),
-    /// `shipments[i]`, delivered at the vehicle's end: the client is its pickup.
-    DepotDelivery(usize),
+    /// The pickup of `shipments[i]` (the pickup client of a model pair).
+    Pickup(usize),
+    /// The delivery of `shipments[i]`.
+    Delivery(usize),
 }
 
 /// What the answer needs to know about vehicle `v` (the model's vehicle type `v`).
@@ -248,7 +230,7 @@ impl<'a> Builder<'a> {
             .map(|(v, vehicle)| vehicle.time_window.map_or(Ok(TimeWindow::ALWAYS), |w| window(w, &format!("vehicles[{v}].time_window"))))
             .collect::<Result<Vec<_>, _>>()?;
 
-        // Tasks: jobs, then shipments with a depot end.
+        // Tasks: jobs, then the pickup and the delivery of each shipment (a model pair).
         let mut tasks = Vec::new();
         let mut clients = Vec::new();
         // Per client: (priority, task weight for max_tasks).
@@ -277,14 +259,31 @@ impl<'a> Builder<'a> {
             weights.push((priority(job.priority, &path)?, 1));
             tasks.push(Task::Job(i));
         }
+        let mut pairs = Vec::with_capacity(input.shipments.len());
         for (i, s) in input.shipments.iter().enumerate() {
             let path = format!("shipments[{i}]");
-            let (task, place, mut client) = self.shipment(i, s, &path, &ends, &shifts, dims, &skills)?;
-            slots.push(Slot::Place(place));
-            client.location = slots.len() - 1;
-            clients.push(client);
-            weights.push((priority(s.priority, &path)?, 2));
-            tasks.push(task);
+            let amount = amounts(s.amount.as_ref(), dims, &format!("{path}.amount"))?;
+            let rank = priority(s.priority, &path)?;
+            for (step, name, task) in [(&s.pickup, "pickup", Task::Pickup(i)), (&s.delivery, "delivery", Task::Delivery(i))] {
+                let path = format!("{path}.{name}");
+                unsupported_per_type(&step.setup_per_type, &step.service_per_type, &path)?;
+                slots.push(Slot::Place(self.task_place(step.location, step.location_index, &path)?));
+                clients.push(Client {
+                    name: step.id.to_string(),
+                    location: slots.len() - 1,
+                    delivery: vec![0; dims],
+                    pickup: vec![0; dims],
+                    service_duration: time(step.setup, &format!("{path}.setup"))? + time(step.service, &format!("{path}.service"))?,
+                    time_windows: windows(&step.time_windows, &format!("{path}.time_windows"))?,
+                    release_time: 0,
+                    required: false,
+                    prize: 0,
+                    skills: skills.of_task(&s.skills),
+                });
+                weights.push((rank, 1));
+                tasks.push(task);
+            }
+            pairs.push(Pair { pickup: clients.len() - 2, delivery: clients.len() - 1, amount });
         }
 
         // Vehicles and the profiles of the model (one per VROOM profile, speed factor and cost
@@ -296,6 +295,9 @@ impl<'a> Builder<'a> {
             for (c, w) in clients.iter_mut().zip(&weights) {
                 c.delivery.push(if task_dim { w.1 } else { 0 });
                 c.pickup.push(0);
+            }
+            for pair in &mut pairs {
+                pair.amount.push(0);
             }
         }
         let total_weight: i64 = weights.iter().map(|w| w.1).sum();
@@ -406,80 +408,10 @@ impl<'a> Builder<'a> {
             skill_names: skills.names,
             backhaul_precedence: false,
             stability: Default::default(),
+            pairs,
         };
         let problem = Problem::new(data).map_err(|e| model_error(&tasks, e))?;
         Ok((problem, tasks, infos, distances, dims))
-    }
-
-    /// The client of shipment `i`: what it stands for, the place of its step, and the client
-    /// (without its location).
-    #[allow(clippy::too_many_arguments)]
-    fn shipment(
-        &self,
-        i: usize,
-        s: &'a Shipment,
-        path: &str,
-        ends: &[(Option<Place>, Option<Place>)],
-        shifts: &[TimeWindow],
-        dims: usize,
-        skills: &SkillBits,
-    ) -> Result<(Task, Place, Client), VroomError> {
-        for (step, name) in [(&s.pickup, "pickup"), (&s.delivery, "delivery")] {
-            unsupported_per_type(&step.setup_per_type, &step.service_per_type, &format!("{path}.{name}"))?;
-        }
-        let pickup = self.task_place(s.pickup.location, s.pickup.location_index, &format!("{path}.pickup"))?;
-        let delivery = self.task_place(s.delivery.location, s.delivery.location_index, &format!("{path}.delivery"))?;
-        let held = |v: &Vehicle| s.skills.iter().all(|k| v.skills.contains(k));
-        let compatible: Vec<usize> = (0..self.input.vehicles.len()).filter(|&v| held(&self.input.vehicles[v])).collect();
-        let at_start = compatible.iter().all(|&v| ends[v].0.is_some_and(|p| p.same(pickup)));
-        let at_end = compatible.iter().all(|&v| ends[v].1.is_some_and(|p| p.same(delivery)));
-        let amount = amounts(s.amount.as_ref(), dims, &format!("{path}.amount"))?;
-        let refuse = |step: &str, why: &str| {
-            let msg = format!("shipment with pickup {} and delivery {}: {why}", s.pickup.id, s.delivery.id);
-            invalid(format!("{path}.{step}"), "unsupported", msg)
-        };
-        let (task, depot_step, client_name, client_step, place): (_, &ShipmentStep, _, &ShipmentStep, _) = if at_start {
-            (Task::DepotPickup(i), &s.pickup, "delivery", &s.delivery, delivery)
-        } else if at_end {
-            (Task::DepotDelivery(i), &s.delivery, "pickup", &s.pickup, pickup)
-        } else {
-            let msg = format!(
-                "shipment with pickup {} and delivery {}: pickup-and-delivery pairs between two clients are not supported yet; \
-                 only shipments picked up at the start of every vehicle that may carry them, or delivered at their end, are",
-                s.pickup.id, s.delivery.id
-            );
-            return Err(invalid(path, "unsupported_shipment", msg));
-        };
-        let depot_name = if at_start { "pickup" } else { "delivery" };
-        if depot_step.setup > 0 || depot_step.service > 0 {
-            return Err(refuse(depot_name, "setup or service time at the vehicle's start or end is not supported yet"));
-        }
-        let depot_windows = windows(&depot_step.time_windows, &format!("{path}.{depot_name}.time_windows"))?;
-        let latest_shift = compatible.iter().map(|&v| shifts[v].late).max().unwrap_or(UNLIMITED);
-        let earliest_shift = compatible.iter().map(|&v| shifts[v].early).min().unwrap_or(0);
-        let release_time = match depot_windows[..] {
-            // Served by no vehicle: left out whatever its windows.
-            _ if compatible.is_empty() => 0,
-            // A pickup at the start may only delay the departure (the goods are there from then on).
-            [w] if at_start && w.late >= latest_shift => w.early,
-            [w] if !at_start && w.early <= earliest_shift && w.late >= latest_shift => 0,
-            _ => return Err(refuse(depot_name, "time windows at the vehicle's start or end that restrict more than its working hours are not supported yet")),
-        };
-        let step_path = format!("{path}.{client_name}");
-        let (delivery_amount, pickup_amount) = if at_start { (amount, vec![0; dims]) } else { (vec![0; dims], amount) };
-        let client = Client {
-            name: client_step.id.to_string(),
-            location: 0,
-            delivery: delivery_amount,
-            pickup: pickup_amount,
-            service_duration: time(client_step.setup, &format!("{step_path}.setup"))? + time(client_step.service, &format!("{step_path}.service"))?,
-            time_windows: windows(&client_step.time_windows, &format!("{step_path}.time_windows"))?,
-            release_time,
-            required: false,
-            prize: 0,
-            skills: skills.of_task(&s.skills),
-        };
-        Ok((task, place, client))
     }
 
     /// The model profile of `vehicle` on VROOM profile `source`: leg costs as the distance
@@ -630,7 +562,8 @@ fn model_error(tasks: &[Task], source: ModelError) -> VroomError {
     let path = if let Some(c) = indexed("client ").and_then(|c| tasks.get(c)) {
         match c {
             Task::Job(i) => format!("jobs[{i}]"),
-            Task::DepotPickup(i) | Task::DepotDelivery(i) => format!("shipments[{i}]"),
+            Task::Pickup(i) => format!("shipments[{i}].pickup"),
+            Task::Delivery(i) => format!("shipments[{i}].delivery"),
         }
     } else if let Some(t) = indexed("vehicle type ") {
         format!("vehicles[{t}]")

@@ -193,30 +193,76 @@ fn takes_breaks_inside_their_window_and_reports_them_as_steps() {
 }
 
 #[test]
-fn maps_a_shipment_from_the_depot_onto_a_delivery_and_refuses_one_between_two_clients() {
-    let depot = json!({
+fn maps_a_shipment_onto_a_pair_picked_up_before_it_is_delivered() {
+    // One vehicle of capacity 2; job 1 picks up 1 (on board to the end); the shipment carries
+    // 2 from place 1 to place 2, so job 1 can only come after the shipment's delivery.
+    let doc = json!({
         "vehicles": [{"id": 1, "start_index": 0, "end_index": 0, "capacity": [2]}],
-        "jobs": [{"id": 1, "location_index": 1, "pickup": [1]}],
-        "shipments": [{"amount": [2], "pickup": {"id": 7, "location_index": 0}, "delivery": {"id": 8, "location_index": 2, "service": 5}}],
-        "matrix": [[0, 10, 20], [10, 0, 15], [20, 15, 0]]
+        "jobs": [{"id": 1, "location_index": 3, "pickup": [1]}],
+        "shipments": [{"amount": [2], "priority": 3,
+                       "pickup": {"id": 7, "location_index": 1, "setup": 2, "service": 3, "time_windows": [[0, 100]]},
+                       "delivery": {"id": 8, "location_index": 2, "service": 5}}],
+        "matrix": [[0, 10, 20, 10], [10, 0, 15, 12], [20, 15, 0, 9], [10, 12, 9, 0]]
     });
-    let a = answer_json(&depot);
+    let m = model(&doc);
+    let p = &m.problem;
+    assert_eq!(p.pairs.len(), 1);
+    let pair = &p.pairs[0];
+    assert_eq!((p.clients[pair.pickup].name.as_str(), p.clients[pair.delivery].name.as_str()), ("7", "8"));
+    assert_eq!((pair.amount.clone(), p.clients[pair.pickup].service_duration), (vec![2], 5));
+    let a = answer_json(&doc);
     let route = &a["routes"][0];
-    let ids = step_ids(route);
-    assert_eq!(ids[..2], ["start:null", "pickup:7"]);
-    assert!(ids.contains(&"delivery:8".to_owned()) && ids.contains(&"job:1".to_owned()), "{ids:?}");
-    // Over capacity if the pickup of job 1 came before the delivery of the shipment.
-    assert_eq!(ids[2], "delivery:8", "{ids:?}");
-    assert_eq!(route["steps"][0]["load"], json!([0]));
-    assert_eq!(route["steps"][1]["load"], json!([2]));
-    assert_eq!(route["delivery"], json!([2]));
-    assert_eq!(route["pickup"], json!([3]));
+    assert_eq!(step_ids(route), ["start:null", "pickup:7", "delivery:8", "job:1", "end:null"]);
+    let loads: Vec<&Value> = route["steps"].as_array().unwrap().iter().map(|s| &s["load"]).collect();
+    assert_eq!(loads, [&json!([0]), &json!([2]), &json!([0]), &json!([1]), &json!([1])]);
+    assert_eq!((route["delivery"].clone(), route["pickup"].clone()), (json!([2]), json!([3])));
+    assert_eq!(route["priority"], 6, "both steps of the shipment are tasks");
+    assert_eq!(route["steps"][1]["setup"], 2);
 
-    let mut between = depot.clone();
-    between["shipments"][0]["pickup"]["location_index"] = json!(1);
-    let e = fails(&between);
-    assert_eq!((e.path(), e.code()), (Some("shipments[0]"), "unsupported_shipment"), "{e}");
-    assert!(e.to_string().contains("pickup 7 and delivery 8") && e.to_string().contains("not supported yet"), "{e}");
+    // Too much for the vehicle: both steps are unassigned, the job is still served.
+    let mut heavy = doc.clone();
+    heavy["shipments"][0]["amount"] = json!([3]);
+    let a = answer_json(&heavy);
+    let unassigned: Vec<String> = a["unassigned"].as_array().unwrap().iter().map(|u| format!("{}:{}", u["type"].as_str().unwrap(), u["id"])).collect();
+    assert_eq!(unassigned, ["pickup:7", "delivery:8"]);
+    assert_eq!(step_ids(&a["routes"][0]), ["start:null", "job:1", "end:null"]);
+}
+
+#[test]
+fn serves_the_shipment_of_vroom_example_1_with_the_one_vehicle_that_may() {
+    // VROOM's docs/example_1.json as published; only vehicle 2 has the shipment's skill 2.
+    let doc = json!({
+      "vehicles": [
+        {"id": 1, "start": [2.35044, 48.71764], "end": [2.35044, 48.71764], "capacity": [4], "skills": [1, 14],
+         "time_window": [28800, 43200], "breaks": [{"id": 1, "service": 300, "time_windows": [[36000, 37800]]}]},
+        {"id": 2, "start": [2.35044, 48.71764], "end": [2.35044, 48.71764], "capacity": [4], "skills": [2, 14],
+         "time_window": [28800, 43200], "breaks": [{"id": 2, "service": 300, "time_windows": [[36000, 37800]]}]}
+      ],
+      "jobs": [
+        {"id": 1, "service": 300, "delivery": [1], "location": [1.98935, 48.701], "skills": [1], "time_windows": [[32400, 36000]]},
+        {"id": 2, "service": 300, "delivery": [1], "location": [2.03655, 48.61128], "skills": [1]},
+        {"id": 5, "service": 300, "delivery": [1], "location": [2.28325, 48.5958], "skills": [14]},
+        {"id": 6, "service": 300, "delivery": [1], "location": [2.89357, 48.90736], "skills": [14]}
+      ],
+      "shipments": [
+        {"amount": [1], "skills": [2],
+         "pickup": {"id": 4, "service": 300, "location": [2.41808, 49.22619]},
+         "delivery": {"id": 3, "service": 300, "location": [2.39719, 49.07611]}}
+      ]
+    });
+    let a = answer_json(&doc);
+    let routes = a["routes"].as_array().unwrap();
+    let on = |vehicle: i64| routes.iter().find(|r| r["vehicle"] == vehicle).map(step_ids).unwrap_or_default();
+    let two = on(2);
+    let (p, d) = (two.iter().position(|s| s == "pickup:4"), two.iter().position(|s| s == "delivery:3"));
+    assert!(p.zip(d).is_some_and(|(p, d)| p < d), "vehicle 2 picks up 4 then delivers 3: {two:?}");
+    assert!(!on(1).iter().any(|s| s.starts_with("pickup") || s.starts_with("delivery")));
+    let route = routes.iter().find(|r| r["vehicle"] == 2).unwrap();
+    let loads: Vec<i64> = route["steps"].as_array().unwrap().iter().map(|s| s["load"][0].as_i64().unwrap()).collect();
+    let (p, d) = (p.unwrap(), d.unwrap());
+    assert_eq!(loads[p] - loads[p - 1], 1, "the amount comes on board at the pickup: {loads:?}");
+    assert_eq!(loads[d - 1] - loads[d], 1, "and leaves at the delivery: {loads:?}");
+    assert!(loads.iter().all(|&l| (0..=4).contains(&l)), "{loads:?}");
 }
 
 #[test]
