@@ -117,6 +117,7 @@ impl LiveModel {
                 depots: d.depots.clone(),
                 vehicle_types: d.vehicle_types.clone(),
                 clients: d.clients.clone(),
+                pairs: d.pairs.clone(),
             },
             stops: self.stops.clone(),
             fleet: self.fleet.clone(),
