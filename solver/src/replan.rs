@@ -361,8 +361,13 @@ pub fn replan(input: &ReplanInput, env: &Environment) -> Result<Replanned, Repla
         routes.push(ReplannedRoute { vehicle: Vehicle::Plan(i), route: Route { vehicle_type: route.vehicle_type, trips, breaks }, fixed: k });
     }
     let day = |k: usize| reduced.client[k];
+    // Plan routes whose vehicle takes more visits.
+    let mut continued = vec![false; input.plan.routes.len()];
     for r in &outcome.solution.routes {
         let who = reduced.vehicle[r.vehicle_type];
+        if let Vehicle::Plan(i) = who {
+            continued[i] = true;
+        }
         let mut trips: Vec<Trip> = r.trips.iter().map(|t| Trip { depot: t.depot, visits: t.visits.iter().map(|&k| day(k)).collect() }).collect();
         match who {
             Vehicle::Plan(i) => {
@@ -395,6 +400,19 @@ pub fn replan(input: &ReplanInput, env: &Environment) -> Result<Replanned, Repla
                 trips[0].depot = p.vehicle_types[t].start_depot;
                 routes.push(ReplannedRoute { vehicle: who, route: Route { vehicle_type: t, trips, breaks: r.breaks.clone() }, fixed: 0 });
             }
+        }
+    }
+    // A vehicle that takes nothing more drives back from its last fixed visit: the breaks it has
+    // not taken yet are on that leg, as the plan had them (its timing up to there is unchanged).
+    for (i, route) in input.plan.routes.iter().enumerate() {
+        let Some(s) = slot[i].filter(|_| !continued[i]) else { continue };
+        let base = &mut routes[s].route;
+        let last = base.trips.len() - 1;
+        let after = base.trips[last].visits.len();
+        let taken: Vec<usize> = base.breaks.iter().map(|b| b.index).collect();
+        let types = &p.vehicle_types[route.vehicle_type];
+        for index in (0..types.breaks.len()).filter(|k| !taken.contains(k)) {
+            base.breaks.push(BreakStop { index, trip: last, after });
         }
     }
     // Plan vehicles first, in plan order, then the new ones.

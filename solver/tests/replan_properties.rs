@@ -303,3 +303,26 @@ fn inconsistent_requests_are_refused_not_panicked_on() {
     assert!(ask(&bad_type, &[]).is_some_and(|e| e.contains("vehicle type 3")));
     assert!(ask(&plan, &[fixed(3)]).is_none(), "a route done to its end is fine");
 }
+
+/// A vehicle that has done every visit (its break planned on the way back to the depot) keeps
+/// that break in the replanned day: found by the property test above (seed 8689).
+#[test]
+fn a_vehicle_done_with_its_visits_keeps_its_break_on_the_way_back() {
+    let (seed, n, extra) = (8689u64, 14usize, 2usize);
+    let mut full = day(seed, n + extra, 1, true);
+    for c in &mut full.clients[n..] {
+        c.time_windows = vec![TimeWindow::new(0, 2_000)];
+    }
+    let mut known = full.clone();
+    known.clients.truncate(n);
+    let planned = solve(&Problem::new(known).unwrap(), &env(seed, 30));
+    let problem = Problem::new(full).unwrap();
+    let mut g = Gen(seed);
+    let progress = progress(&mut g, &planned.solution);
+    let now = 100 + g.next(300) as i64;
+    let input = ReplanInput { problem: &problem, plan: &planned.solution, progress: &progress, now, move_cost: 20 };
+    let out = replan(&input, &env(seed, 20)).expect("replan");
+    assert!(out.routes.iter().any(|r| r.fixed > 0 && r.route.breaks.iter().any(|b| b.after == r.route.trips[b.trip].visits.len())), "{:?}", out.routes);
+    let report = check(&problem, &out.solution());
+    assert!(report.violations.is_empty(), "{:?}", report.violations);
+}

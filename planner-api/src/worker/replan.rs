@@ -107,7 +107,11 @@ impl LiveModel {
     /// A copy without the travel matrices (cheap: they are most of the model).
     fn without_matrices(&self) -> LiveModel {
         let d = &self.doc;
-        let profiles = d.profiles.iter().map(|p| JsonProfile { distance_m: None, duration_s: None, speed_kmh: p.speed_kmh, detour_factor: p.detour_factor, name: p.name.clone() }).collect();
+        let profiles = d
+            .profiles
+            .iter()
+            .map(|p| JsonProfile { distance_m: None, duration_s: None, speed_kmh: p.speed_kmh, detour_factor: p.detour_factor, name: p.name.clone() })
+            .collect();
         LiveModel {
             doc: JsonProblem {
                 name: d.name.clone(),
