@@ -21,7 +21,7 @@ pub const DEFAULT_MOVE_COST_NTD: f64 = 300.0;
 /// Default latency budget of a replan's search after orders or stops change, milliseconds: the
 /// new orders are inserted (regret insertion) whatever the budget, then the search improves the
 /// plan until the budget or its iterations are spent.
-pub const DEFAULT_REPLAN_TIME_MS: u64 = 30;
+pub const DEFAULT_REPLAN_TIME_MS: u64 = 15;
 /// Default latency budget of a replan's search after a vehicle becomes unavailable,
 /// milliseconds.
 pub const BREAKDOWN_REPLAN_TIME_MS: u64 = 150;
@@ -75,7 +75,7 @@ pub struct EventsInput {
     /// Cost in NT$ of moving an announced stop to another vehicle (default 300).
     #[serde(default)]
     pub move_cost_ntd: Option<f64>,
-    /// Latency budget of the search in milliseconds (default 30, or 150 when a vehicle becomes
+    /// Latency budget of the search in milliseconds (default 15, or 150 when a vehicle becomes
     /// unavailable; at most 5000).
     #[serde(default)]
     pub time_limit_ms: Option<u64>,
