@@ -6,21 +6,10 @@ mod support;
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
 use std::time::Duration;
-use support::{check_plan_with_solver, customer, seed_day, wait_for_plan, TestApp};
+use support::{fields, problem_type, check_plan_with_solver, customer, seed_day, wait_for_plan, TestApp};
 
 const DAY: &str = "2026-03-02";
 const DEADLINE: Duration = Duration::from_secs(90);
-
-fn problem_type(body: &Value) -> &str {
-    body["type"].as_str().unwrap_or_default().trim_start_matches("https://luckygas.tw/problems/")
-}
-
-fn fields(body: &Value) -> Vec<(String, String)> {
-    body["errors"]
-        .as_array()
-        .map(|a| a.iter().map(|e| (e["field"].as_str().unwrap_or_default().to_owned(), e["code"].as_str().unwrap_or_default().to_owned())).collect())
-        .unwrap_or_default()
-}
 
 fn ids(values: &Value) -> Vec<i64> {
     values.as_array().map(|a| a.iter().filter_map(Value::as_i64).collect()).unwrap_or_default()

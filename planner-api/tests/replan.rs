@@ -7,21 +7,10 @@ mod support;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
-use support::{customer, seed_day, wait_for_plan, TestApp};
+use support::{fields, problem_type, customer, seed_day, wait_for_plan, TestApp};
 
 const DAY: &str = "2026-03-02";
 const DEADLINE: Duration = Duration::from_secs(90);
-
-fn problem_type(body: &Value) -> &str {
-    body["type"].as_str().unwrap_or_default().trim_start_matches("https://luckygas.tw/problems/")
-}
-
-fn fields(body: &Value) -> Vec<(String, String)> {
-    body["errors"]
-        .as_array()
-        .map(|a| a.iter().map(|e| (e["field"].as_str().unwrap_or_default().to_owned(), e["code"].as_str().unwrap_or_default().to_owned())).collect())
-        .unwrap_or_default()
-}
 
 /// Every stop of a plan: order → (vehicle, status, arrival).
 fn stops(plan: &Value) -> BTreeMap<i64, (i64, String, String)> {

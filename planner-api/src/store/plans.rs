@@ -95,11 +95,11 @@ macro_rules! job_row {
     }};
 }
 
-fn json<T: serde::de::DeserializeOwned>(column: &'static str, text: &str) -> Result<T, StoreError> {
+pub(super) fn json<T: serde::de::DeserializeOwned>(column: &'static str, text: &str) -> Result<T, StoreError> {
     serde_json::from_str(text).map_err(|source| StoreError::Corrupt { column, source })
 }
 
-fn to_json<T: serde::Serialize>(column: &'static str, value: &T) -> Result<String, StoreError> {
+pub(super) fn to_json<T: serde::Serialize>(column: &'static str, value: &T) -> Result<String, StoreError> {
     serde_json::to_string(value).map_err(|source| StoreError::Corrupt { column, source })
 }
 

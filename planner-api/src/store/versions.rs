@@ -7,6 +7,7 @@
 //! order's status (and plan) being what the replan saw, so an order changed meanwhile through
 //! `/v1/orders` also fails the replan instead of being overwritten.
 
+use super::plans::{json, to_json};
 use super::{with_pool, Store, StoreError};
 use crate::domain::replan::{clock_text, Event, Execution, PlanDiff, PlanVersion};
 use crate::domain::{FieldError, FieldProblem, PlanResult};
@@ -64,6 +65,11 @@ pub enum OrderChange {
 }
 
 impl OrderChange {
+    /// The order it changes.
+    pub fn order_id(self) -> i64 {
+        self.sql().0
+    }
+
     /// `(order, new status, statuses it may come from, whether the plan must hold it already)`.
     fn sql(self) -> (i64, &'static str, &'static [&'static str], bool) {
         match self {
@@ -96,14 +102,6 @@ macro_rules! version_row {
             r.try_get("created_at")?,
         ))
     }};
-}
-
-fn json<T: serde::de::DeserializeOwned>(column: &'static str, text: &str) -> Result<T, StoreError> {
-    serde_json::from_str(text).map_err(|source| StoreError::Corrupt { column, source })
-}
-
-fn to_json<T: serde::Serialize>(column: &'static str, value: &T) -> Result<String, StoreError> {
-    serde_json::to_string(value).map_err(|source| StoreError::Corrupt { column, source })
 }
 
 fn into_version(row: VersionRow) -> Result<PlanVersion, StoreError> {

@@ -15,6 +15,7 @@
 
 use crate::domain::customer::CYLINDER_SIZES_KG;
 use crate::domain::plan::{PlannedDepot, PlannedRoute, PlannedStop, PlannedTrip, UnassignedOrder};
+use crate::domain::replan::clock_text;
 use crate::domain::{AccessRestriction, Customer, Depot, Order, PlanRequest, PlanResult, Priority, Vehicle, VehicleKind, VehicleType};
 use crate::travel::{RoutingProfile, TravelMatrix};
 use solver::io::json::{build, cost_to_ntd, Amounts, JsonClient, JsonDepot, JsonProblem, JsonProfile, JsonTimeWindow, JsonVehicleType};
@@ -98,7 +99,7 @@ fn planned_depots(depots: &[Depot]) -> Vec<PlannedDepot> {
 }
 
 /// The penalty for leaving an order out, NT$.
-fn penalty(order: &Order, request: &PlanRequest) -> f64 {
+pub(crate) fn penalty(order: &Order, request: &PlanRequest) -> f64 {
     if order.data.priority == Priority::Urgent {
         request.options.urgent_penalty_ntd
     } else {
@@ -123,14 +124,11 @@ impl DayModel {
         let DayInputs { request, orders, depots, fleet } = inputs;
         let o = &request.options;
         let has_two_wheeler = fleet.iter().any(|f| f.vehicle_type.data.kind == VehicleKind::HeavyMotorcycle);
-        let needs_two_wheeler = |c: &Customer| {
-            c.data.access_restrictions.iter().any(|r| matches!(r, AccessRestriction::NarrowLane | AccessRestriction::NoParking))
-        };
+        let needs_two_wheeler =
+            |c: &Customer| c.data.access_restrictions.iter().any(|r| matches!(r, AccessRestriction::NarrowLane | AccessRestriction::NoParking));
         let (orders, unreachable): (Vec<_>, Vec<_>) = orders.into_iter().partition(|s| has_two_wheeler || !needs_two_wheeler(&s.customer));
-        let left_out: Vec<UnassignedOrder> = unreachable
-            .iter()
-            .map(|s| UnassignedOrder { order_id: s.order.id, reason: "no_compatible_vehicle".to_owned() })
-            .collect();
+        let left_out: Vec<UnassignedOrder> =
+            unreachable.iter().map(|s| UnassignedOrder { order_id: s.order.id, reason: "no_compatible_vehicle".to_owned() }).collect();
         let left_out_penalty_ntd: f64 = unreachable.iter().map(|s| penalty(&s.order, &request)).sum();
         if orders.is_empty() {
             return Ok(Day::Unservable(PlanResult {
@@ -246,8 +244,7 @@ impl DayModel {
             };
             let mut trips = Vec::new();
             for (ti, trip) in route.trips.iter().enumerate() {
-                let mut load: Vec<i64> =
-                    (0..p.dimensions).map(|d| trip.visits.iter().filter_map(|&c| p.clients.get(c)).map(|c| c.delivery[d]).sum()).collect();
+                let mut load: Vec<i64> = (0..p.dimensions).map(|d| trip.visits.iter().filter_map(|&c| p.clients.get(c)).map(|c| c.delivery[d]).sum()).collect();
                 let mut stops = Vec::new();
                 for (i, &c) in trip.visits.iter().enumerate() {
                     let (Some(cl), Some(stop)) = (p.clients.get(c), self.orders.get(c)) else { continue };
@@ -262,7 +259,7 @@ impl DayModel {
                         name: stop.customer.data.name.clone(),
                         lat: stop.customer.data.lat,
                         lon: stop.customer.data.lon,
-                        arrival: clock(at),
+                        arrival: clock_text(at),
                         status: crate::domain::StopStatus::Planned,
                         load_after: self.doc.dimensions.iter().cloned().zip(load.iter().copied()).collect::<BTreeMap<_, _>>(),
                     });
@@ -275,8 +272,8 @@ impl DayModel {
                 vehicle_id: fleet.vehicle.id,
                 plate: fleet.vehicle.data.plate.clone(),
                 depot_id: fleet.vehicle.data.depot_id,
-                start: clock(rep.start),
-                end: clock(rep.end),
+                start: clock_text(rep.start),
+                end: clock_text(rep.end),
                 distance_m: rep.distance,
                 duration_s: rep.duration,
                 cost_ntd: cost_to_ntd(cost),
@@ -304,11 +301,6 @@ impl DayModel {
             travel: self.travel.clone(),
         }
     }
-}
-
-/// `HH:MM` of seconds since midnight.
-fn clock(seconds: i64) -> String {
-    format!("{:02}:{:02}", seconds.div_euclid(3600), seconds.rem_euclid(3600) / 60)
 }
 
 /// The solver client of an order.
@@ -405,7 +397,10 @@ mod tests {
 
     fn inputs(stops: Vec<OrderStop>) -> DayInputs {
         let now = Utc::now();
-        let depot = Depot { id: 1, data: NewDepot { name: "內湖站".into(), address: "內湖".into(), lat: 25.0752, lon: 121.5753 }, created_at: now, updated_at: now };
+        let depot =
+            Depot {
+                id: 1, data: NewDepot { name: "內湖站".into(), address: "內湖".into(), lat: 25.0752, lon: 121.5753 }, created_at: now, updated_at: now
+            };
         let vehicle_type = VehicleType {
             id: 7,
             data: NewVehicleType {
@@ -419,7 +414,12 @@ mod tests {
             created_at: now,
             updated_at: now,
         };
-        let vehicle = Vehicle { id: 3, data: NewVehicle { plate: "ABC-1234".into(), vehicle_type_id: 7, depot_id: 1, active: true, default_driver_id: None }, created_at: now, updated_at: now };
+        let vehicle = Vehicle {
+            id: 3,
+            data: NewVehicle { plate: "ABC-1234".into(), vehicle_type_id: 7, depot_id: 1, active: true, default_driver_id: None },
+            created_at: now,
+            updated_at: now,
+        };
         DayInputs { request: request(), orders: stops, depots: vec![depot], fleet: vec![Fleet { vehicle, vehicle_type }] }
     }
 

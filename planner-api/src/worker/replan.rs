@@ -21,7 +21,7 @@
 //! unserved before going on to a later trip are not kept on it in the warm start (the search
 //! places them again).
 
-use super::day::{client, OrderStop};
+use super::day::{client, penalty, OrderStop};
 use crate::domain::plan::{PlannedDepot, PlannedRoute, PlannedStop, PlannedTrip, UnassignedOrder};
 use crate::domain::replan::{clock_text, AddedStop, Event, EventBatch, ExecutedStop, Execution, MovedStop, PlanDiff, PlanVersion, RemovedStop, RetimedStop};
 use crate::domain::{FieldError, FieldProblem, PlanRequest, PlanResult, StopStatus};
@@ -272,8 +272,11 @@ fn state(field: String, code: &'static str, zh: &'static str, en: &'static str) 
     FieldError::new(field, FieldProblem::State { code, zh, en })
 }
 
-/// Where each order of a plan's routes is: `(vehicle, status, arrival)`.
-fn stops_of(plan: &PlanResult) -> HashMap<i64, (i64, StopStatus, String)> {
+/// Where each order of a plan's routes is: order → `(vehicle, status, arrival)`.
+type StopMap = HashMap<i64, (i64, StopStatus, String)>;
+
+/// The [`StopMap`] of a plan.
+fn stops_of(plan: &PlanResult) -> StopMap {
     let mut m = HashMap::new();
     for r in &plan.routes {
         for s in r.trips.iter().flat_map(|t| t.stops.iter()) {
@@ -283,17 +286,15 @@ fn stops_of(plan: &PlanResult) -> HashMap<i64, (i64, StopStatus, String)> {
     m
 }
 
-/// Checks the events against the base and applies them to its execution and model. `plan_id`
-/// and `date` identify the plan; `candidates` are the stored orders that `order_added` events
-/// name.
-pub fn apply(plan_id: i64, base: &Base, batch: &EventBatch, candidates: &HashMap<i64, Candidate>) -> Result<Applied, Vec<FieldError>> {
+/// Checks the events against the base (whose stops are `routed`) and applies them to its
+/// execution and model. `candidates` are the stored orders that `order_added` events name.
+fn apply(plan_id: i64, base: &Base, routed: &StopMap, batch: &EventBatch, candidates: &HashMap<i64, Candidate>) -> Result<Applied, Vec<FieldError>> {
     let mut errors = Vec::new();
     if let Some(prev) = base.at_s {
         if batch.at_s < prev {
             errors.push(state("at".into(), "before_executed", "時間早於上一版排程的時間", "is before the time of the version it is based on"));
         }
     }
-    let routed = stops_of(base.plan);
     let mut execution = base.execution.clone();
     let mut changes = Vec::new();
     let mut cancelled: Vec<i64> = Vec::new();
@@ -430,11 +431,7 @@ fn edit_model(model: &LiveModel, cancelled: &[i64], added: &[Candidate], request
         for c in added {
             let s = &c.stop;
             m.doc.clients.push(client(s, request));
-            let penalty = if s.order.data.priority == crate::domain::Priority::Urgent {
-                request.options.urgent_penalty_ntd
-            } else {
-                request.options.unserved_penalty_ntd
-            };
+            let penalty = penalty(&s.order, request);
             m.stops.push(StopInfo {
                 order_id: s.order.id,
                 customer_id: s.customer.id,
@@ -530,7 +527,7 @@ fn solver_plan(base: &Base, compiled: &Compiled, execution: &Execution, now: i64
 }
 
 /// Runs the replan: `compiled` is the model after the events (the base's when unchanged).
-pub fn run(base: &Base, compiled: &Compiled, execution: &Execution, batch: &EventBatch) -> Result<(PlanResult, PlanDiff), String> {
+fn run(base: &Base, compiled: &Compiled, execution: &Execution, batch: &EventBatch) -> Result<PlanResult, String> {
     let started = Instant::now();
     let (plan, _, progress) = solver_plan(base, compiled, execution, batch.at_s);
     let move_cost = (batch.move_cost_ntd * COST_SCALE as f64).round() as i64;
@@ -608,14 +605,15 @@ pub fn run(base: &Base, compiled: &Compiled, execution: &Execution, batch: &Even
             trips.push(PlannedTrip { depot_id, stops });
         }
         let (distance, duration, start, day_end) = rep.map_or((0, 0, 0, 0), |x| (x.distance, x.duration, x.start, x.end));
-        let end = if n > r.fixed || end > 0 { end.max(start) } else { day_end };
+        // The replanned remainder's return, or the day's schedule when nothing is left to do.
+        let end = if end > 0 { end.max(start) } else { day_end };
         let cost = vt.fixed_cost + vt.unit_distance_cost * distance + vt.unit_duration_cost * duration;
         routes.push(PlannedRoute {
             vehicle_id: fleet.vehicle_id,
             plate: fleet.plate.clone(),
             depot_id: fleet.depot_id,
             start: clock_text(start),
-            end: clock_text(if end > 0 { end } else { day_end }),
+            end: clock_text(end),
             distance_m: distance,
             duration_s: duration,
             cost_ntd: cost_to_ntd(cost),
@@ -644,14 +642,12 @@ pub fn run(base: &Base, compiled: &Compiled, execution: &Execution, batch: &Even
         routes,
         unassigned,
     };
-    let diff = diff(base.plan, &result, &execution.cancelled);
-    Ok((result, diff))
+    Ok(result)
 }
 
-/// What changed from `old` to `new` for stops not executed.
-pub fn diff(old: &PlanResult, new: &PlanResult, cancelled: &[i64]) -> PlanDiff {
-    let before = stops_of(old);
-    let after = stops_of(new);
+/// What changed from the stops `before` to those `after` (of the plan `new`) for stops not
+/// executed.
+fn diff(before: &StopMap, after: &StopMap, new: &PlanResult, cancelled: &[i64]) -> PlanDiff {
     let mut d = PlanDiff::default();
     let mut orders: Vec<&i64> = after.keys().collect();
     orders.sort_unstable();
@@ -691,20 +687,8 @@ pub fn diff(old: &PlanResult, new: &PlanResult, cancelled: &[i64]) -> PlanDiff {
 /// The order changes that follow from the new routes: orders newly on a route are `planned`,
 /// planned ones that left every route go back to `received`, and an added order joins routed
 /// or not. `changes` holds those of the events.
-pub fn route_changes(old: &PlanResult, new: &PlanResult, changes: &mut Vec<(Option<usize>, OrderChange)>) {
-    let before = stops_of(old);
-    let after = stops_of(new);
-    let touched: HashSet<i64> = changes
-        .iter()
-        .map(|(_, c)| match *c {
-            OrderChange::Join { order_id, .. }
-            | OrderChange::Route { order_id }
-            | OrderChange::Release { order_id }
-            | OrderChange::Cancel { order_id }
-            | OrderChange::Deliver { order_id }
-            | OrderChange::Fail { order_id } => order_id,
-        })
-        .collect();
+fn route_changes(before: &StopMap, after: &StopMap, changes: &mut Vec<(Option<usize>, OrderChange)>) {
+    let touched: HashSet<i64> = changes.iter().map(|(_, c)| c.order_id()).collect();
     for (_, c) in changes.iter_mut() {
         if let OrderChange::Join { order_id, routed } = c {
             *routed = after.contains_key(order_id);
@@ -728,13 +712,6 @@ pub fn first_model(doc: JsonProblem, plan: &PlanResult, request: &PlanRequest, e
             StopInfo { order_id: s.order_id, customer_id: s.customer_id, customer_code: s.customer_code.clone(), name: s.name.clone(), penalty_ntd: 0.0 },
         );
     }
-    let penalty_of = |o: &OrderStop| {
-        if o.order.data.priority == crate::domain::Priority::Urgent {
-            request.options.urgent_penalty_ntd
-        } else {
-            request.options.unserved_penalty_ntd
-        }
-    };
     let mut stops = Vec::with_capacity(doc.clients.len());
     for c in &doc.clients {
         let order_id: i64 = c.id.strip_prefix('O').and_then(|x| x.parse().ok()).ok_or_else(|| format!("client {} names no order", c.id))?;
@@ -761,7 +738,7 @@ pub fn first_model(doc: JsonProblem, plan: &PlanResult, request: &PlanRequest, e
     }
     let in_doc: HashSet<i64> = stops.iter().map(|s| s.order_id).collect();
     let left_out: Vec<UnassignedOrder> = plan.unassigned.iter().filter(|u| !in_doc.contains(&u.order_id)).cloned().collect();
-    let left_out_penalty_ntd = left_out.iter().filter_map(|u| extra.get(&u.order_id)).map(penalty_of).sum();
+    let left_out_penalty_ntd = left_out.iter().filter_map(|u| extra.get(&u.order_id)).map(|o| penalty(&o.order, request)).sum();
     let depots = doc
         .depots
         .iter()
@@ -782,14 +759,17 @@ pub fn replan_version(
     candidates: &HashMap<i64, Candidate>,
     travel: &dyn TravelMatrix,
 ) -> Result<Result<Replanned, Vec<FieldError>>, String> {
-    let Applied { execution, cancelled, added, mut changes } = match apply(plan_id, base, batch, candidates) {
+    let before = stops_of(base.plan);
+    let Applied { execution, cancelled, added, mut changes } = match apply(plan_id, base, &before, batch, candidates) {
         Ok(x) => x,
         Err(errors) => return Ok(Err(errors)),
     };
     let model = if cancelled.is_empty() && added.is_empty() { None } else { Some(edit_model(&base.compiled.model, &cancelled, &added, base.request, travel)?) };
     let compiled = model.map(Compiled::new).transpose()?.map(Arc::new);
     let current = compiled.as_deref().unwrap_or(base.compiled);
-    let (plan, diff) = run(base, current, &execution, batch)?;
-    route_changes(base.plan, &plan, &mut changes);
+    let plan = run(base, current, &execution, batch)?;
+    let after = stops_of(&plan);
+    let diff = diff(&before, &after, &plan, &execution.cancelled);
+    route_changes(&before, &after, &mut changes);
     Ok(Ok(Replanned { plan, execution, diff, model: compiled, changes }))
 }

@@ -616,3 +616,16 @@ pub async fn check_plan_with_solver(client: &reqwest::Client, base: &str, job: &
         assert_eq!(r["duration_s"].as_i64(), Some(rep.duration));
     }
 }
+
+/// The last segment of a problem's `type` (`validation`, `version-conflict`, …).
+pub fn problem_type(body: &Value) -> &str {
+    body["type"].as_str().unwrap_or_default().trim_start_matches("https://luckygas.tw/problems/")
+}
+
+/// `(field, code)` of each field error of a problem.
+pub fn fields(body: &Value) -> Vec<(String, String)> {
+    body["errors"]
+        .as_array()
+        .map(|a| a.iter().map(|e| (e["field"].as_str().unwrap_or_default().to_owned(), e["code"].as_str().unwrap_or_default().to_owned())).collect())
+        .unwrap_or_default()
+}
