@@ -44,7 +44,7 @@ mod build;
 mod locate;
 pub mod units;
 
-pub use build::build;
+pub use build::{build, build_clients};
 
 use crate::error::ModelError;
 use crate::model::{Cost, Problem};

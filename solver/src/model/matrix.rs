@@ -35,6 +35,45 @@ impl Matrix {
         Ok(Matrix { data: Arc::new(data) })
     }
 
+    /// The matrix of a changed set of locations: `keep[i]` is the old location that becomes
+    /// location `i`, and `extra` new locations follow them, whose values (any pair with a new
+    /// location, in the new numbering) come from `new(from, to)`. Copying the kept values costs
+    /// far less than [`Matrix::from_fn`] over the whole matrix, which is what a replan that adds
+    /// or drops a client needs.
+    ///
+    /// Returns the first value outside `0..=MATRIX_MAX` as `(from, to, value)`.
+    ///
+    /// # Panics
+    /// When a `keep` entry is not a location of this matrix.
+    pub fn remapped(&self, keep: &[usize], extra: usize, mut new: impl FnMut(usize, usize) -> i64) -> Result<Matrix, (usize, usize, i64)> {
+        let (k, m) = (keep.len(), keep.len() + extra);
+        let mut data = Array2::<i32>::zeros((m, m));
+        let mut value = |i: usize, j: usize| {
+            let v = new(i, j);
+            if (0..=MATRIX_MAX).contains(&v) {
+                Ok(v as i32)
+            } else {
+                Err((i, j, v))
+            }
+        };
+        for (i, mut row) in data.rows_mut().into_iter().enumerate() {
+            if i < k {
+                let old = self.data.row(keep[i]);
+                for (j, &from) in keep.iter().enumerate() {
+                    row[j] = old[from];
+                }
+                for j in k..m {
+                    row[j] = value(i, j)?;
+                }
+            } else {
+                for j in 0..m {
+                    row[j] = value(i, j)?;
+                }
+            }
+        }
+        Ok(Matrix { data: Arc::new(data) })
+    }
+
     /// Number of locations (rows).
     pub fn size(&self) -> usize {
         self.data.nrows()
@@ -55,6 +94,24 @@ impl Matrix {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn remapping_keeps_the_chosen_locations_and_appends_new_ones() {
+        let m = Matrix::from_fn(4, |a, b| (10 * a + b) as i64).unwrap();
+        // Keep locations 0, 2 and 3 (dropping 1), then one new location.
+        let r = m.remapped(&[0, 2, 3], 1, |a, b| (100 + 10 * a + b) as i64).unwrap();
+        assert_eq!(r.size(), 4);
+        let old = [0, 2, 3];
+        for a in 0..3 {
+            for b in 0..3 {
+                assert_eq!(r.get(a, b), m.get(old[a], old[b]), "({a}, {b})");
+            }
+            assert_eq!(r.get(a, 3), (100 + 10 * a + 3) as i64);
+            assert_eq!(r.get(3, a), (100 + 30 + a) as i64);
+        }
+        assert_eq!(r.get(3, 3), 133);
+        assert_eq!(m.remapped(&[1], 1, |a, b| if (a, b) == (1, 0) { -5 } else { 0 }).unwrap_err(), (1, 0, -5));
+    }
 
     #[test]
     fn rejects_negative_and_oversized_values() {

@@ -427,18 +427,19 @@ fn validate(d: &ProblemData) -> Result<(), ModelError> {
         return Err(E::MatrixSize { profile: "coordinates".into(), expected: n, found: d.locations.len() });
     }
     let mut used = vec![false; n];
-    let mut claim = |loc: usize, what: String| -> Result<(), ModelError> {
+    // `what` names the item only when it is wrong (a replan validates every client again).
+    let mut claim = |loc: usize, what: &dyn Fn() -> String| -> Result<(), ModelError> {
         if loc >= n {
-            return Err(E::LocationOutOfRange { what, location: loc, locations: n });
+            return Err(E::LocationOutOfRange { what: what(), location: loc, locations: n });
         }
         if used[loc] {
-            return Err(E::SharedLocation { what, location: loc });
+            return Err(E::SharedLocation { what: what(), location: loc });
         }
         used[loc] = true;
         Ok(())
     };
     for (i, dep) in d.depots.iter().enumerate() {
-        claim(dep.location, format!("depot {i}"))?;
+        claim(dep.location, &|| format!("depot {i}"))?;
         if dep.time_window.early > dep.time_window.late {
             return Err(E::BadTimeWindow { what: format!("depot {i}") });
         }
@@ -447,7 +448,7 @@ fn validate(d: &ProblemData) -> Result<(), ModelError> {
         }
     }
     for (i, c) in d.clients.iter().enumerate() {
-        claim(c.location, format!("client {i}"))?;
+        claim(c.location, &|| format!("client {i}"))?;
         for (name, v) in [("delivery", &c.delivery), ("pickup", &c.pickup)] {
             if v.len() != d.dimensions {
                 return Err(E::DimensionMismatch { what: format!("client {i} {name}"), expected: d.dimensions, found: v.len() });
@@ -459,10 +460,7 @@ fn validate(d: &ProblemData) -> Result<(), ModelError> {
         if c.service_duration < 0 || c.release_time < 0 || c.prize < 0 {
             return Err(E::Negative { what: format!("client {i} service duration, release time or prize") });
         }
-        if c.time_windows.is_empty()
-            || c.time_windows.iter().any(|w| w.early > w.late)
-            || c.time_windows.windows(2).any(|p| p[0].late >= p[1].early)
-        {
+        if c.time_windows.is_empty() || c.time_windows.iter().any(|w| w.early > w.late) || c.time_windows.windows(2).any(|p| p[0].late >= p[1].early) {
             return Err(E::BadTimeWindow { what: format!("client {i}") });
         }
         if d.skill_names.len() < 64 && c.skills.0 >> d.skill_names.len() != 0 {
@@ -577,10 +575,7 @@ mod tests {
         let mut d = tiny_problem_data();
         d.clients[0].skills = Skills(1);
         d.skill_names = vec!["hazmat".into()];
-        assert!(matches!(
-            Problem::new(d),
-            Err(ModelError::UnservableClient { client: 0, reason: UnassignedReason::NoCompatibleVehicle })
-        ));
+        assert!(matches!(Problem::new(d), Err(ModelError::UnservableClient { client: 0, reason: UnassignedReason::NoCompatibleVehicle })));
     }
 
     #[test]

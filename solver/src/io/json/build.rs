@@ -50,12 +50,11 @@ pub fn build(doc: &JsonProblem) -> Result<Problem, JsonError> {
     let profile_ids = index_names(doc.profiles.iter().map(|p| p.name.as_str()), "profiles", "name")?;
 
     let mut locations = Vec::with_capacity(n);
-    let coords = doc.depots.iter().map(|d| (d.lat, d.lon, "depots")).chain(doc.clients.iter().map(|c| (c.lat, c.lon, "clients")));
-    for (loc, (lat, lon, list)) in coords.enumerate() {
-        let i = if list == "depots" { loc } else { loc - doc.depots.len() };
-        let y = check_range(lat, -90.0, 90.0, &format!("{list}[{i}].lat"))?;
-        let x = check_range(lon, -180.0, 180.0, &format!("{list}[{i}].lon"))?;
-        locations.push(Location { x, y });
+    for (i, d) in doc.depots.iter().enumerate() {
+        locations.push(location(d.lat, d.lon, &format!("depots[{i}]"))?);
+    }
+    for (i, c) in doc.clients.iter().enumerate() {
+        locations.push(location(c.lat, c.lon, &format!("clients[{i}]"))?);
     }
 
     let mut depots = Vec::with_capacity(doc.depots.len());
@@ -68,27 +67,8 @@ pub fn build(doc: &JsonProblem) -> Result<Problem, JsonError> {
 
     let profiles = doc.profiles.iter().enumerate().map(|(i, p)| profile(p, i, &locations)).collect::<Result<Vec<_>, _>>()?;
 
-    // Skills are numbered in order of first use by a vehicle type; a client may only ask for a
-    // skill some vehicle type has.
-    let mut skill_ids: HashMap<&str, u32> = HashMap::new();
-    let mut skill_names = Vec::new();
-    for (t, vt) in doc.vehicle_types.iter().enumerate() {
-        for (k, s) in vt.skills.iter().enumerate() {
-            if !skill_ids.contains_key(s.as_str()) {
-                if skill_names.len() == 64 {
-                    return Err(JsonError::invalid(&format!("vehicle_types[{t}].skills[{k}]"), "too_many_skills", "at most 64 different skills"));
-                }
-                skill_ids.insert(s, skill_names.len() as u32);
-                skill_names.push(s.clone());
-            }
-        }
-    }
-    let skills_of = |names: &[String], path: &str| -> Result<Skills, JsonError> {
-        names.iter().enumerate().try_fold(Skills::NONE, |acc, (k, s)| match skill_ids.get(s.as_str()) {
-            Some(&bit) => Ok(acc.with(bit)),
-            None => Err(JsonError::invalid(&format!("{path}.skills[{k}]"), "unknown_name", format!("no vehicle type has skill '{s}'"))),
-        })
-    };
+    let (skill_ids, skill_names) = skill_bits(doc)?;
+    let skills_of = |names: &[String], path: &str| skills_of(&skill_ids, names, path);
     let depot_of = |id: &str, path: &str| -> Result<usize, JsonError> {
         depot_ids.get(id).copied().ok_or_else(|| JsonError::invalid(path, "unknown_name", format!("no depot has id '{id}'")))
     };
@@ -107,10 +87,7 @@ pub fn build(doc: &JsonProblem) -> Result<Problem, JsonError> {
         };
         let shift_start = vt.shift_start.as_deref().map(|s| parse_clock(s, &field("shift_start"))).transpose()?;
         let shift_end = vt.shift_end.as_deref().map(|s| parse_clock(s, &field("shift_end"))).transpose()?;
-        let shift = TimeWindow::new(
-            shift_start.unwrap_or(depots[start_depot].time_window.early),
-            shift_end.unwrap_or(depots[end_depot].time_window.late),
-        );
+        let shift = TimeWindow::new(shift_start.unwrap_or(depots[start_depot].time_window.early), shift_end.unwrap_or(depots[end_depot].time_window.late));
         if shift.early > shift.late {
             return Err(JsonError::invalid(&field("shift_end"), "bad_time_window", "the shift ends before it starts"));
         }
@@ -118,12 +95,8 @@ pub fn build(doc: &JsonProblem) -> Result<Problem, JsonError> {
         let profile = *profile_ids
             .get(vt.profile.as_str())
             .ok_or_else(|| JsonError::invalid(&field("profile"), "unknown_name", format!("no profile is named '{}'", vt.profile)))?;
-        let reload_depots = vt
-            .reload_depots
-            .iter()
-            .enumerate()
-            .map(|(k, id)| depot_of(id, &format!("{path}.reload_depots[{k}]")))
-            .collect::<Result<Vec<_>, _>>()?;
+        let reload_depots =
+            vt.reload_depots.iter().enumerate().map(|(k, id)| depot_of(id, &format!("{path}.reload_depots[{k}]"))).collect::<Result<Vec<_>, _>>()?;
         if vt.max_trips == 0 || vt.max_trips > MAX_TRIPS {
             return Err(JsonError::invalid(&field("max_trips"), "bad_trips", format!("must be between 1 and {MAX_TRIPS}")));
         }
@@ -167,24 +140,7 @@ pub fn build(doc: &JsonProblem) -> Result<Problem, JsonError> {
 
     let mut clients = Vec::with_capacity(doc.clients.len());
     for (i, c) in doc.clients.iter().enumerate() {
-        let path = format!("clients[{i}]");
-        let field = |f: &str| format!("{path}.{f}");
-        let prize = match c.prize {
-            Some(p) => scaled(p, COST_SCALE as f64, MAX_NTD, &field("prize"))?,
-            None => 0,
-        };
-        clients.push(Client {
-            name: if c.name.is_empty() { c.id.clone() } else { c.name.clone() },
-            location: doc.client_location(i),
-            delivery: amounts(&c.delivery, &dims, &field("delivery"))?,
-            pickup: amounts(&c.pickup, &dims, &field("pickup"))?,
-            service_duration: scaled(c.service_minutes, 60.0, MAX_MINUTES, &field("service_minutes"))?,
-            time_windows: time_windows(c, &path)?,
-            release_time: c.release_time.as_deref().map_or(Ok(0), |s| parse_clock(s, &field("release_time")))?,
-            required: c.required,
-            prize,
-            skills: skills_of(&c.skills, &path)?,
-        });
+        clients.push(client(c, i, doc.client_location(i), &dims, &skill_ids)?.0);
     }
 
     let mut pairs = Vec::with_capacity(doc.pairs.len());
@@ -214,6 +170,80 @@ pub fn build(doc: &JsonProblem) -> Result<Problem, JsonError> {
         pairs,
     };
     Problem::new(data).map_err(|e| model_error(doc, e))
+}
+
+/// Builds clients that join the problem built from `doc` (a replan's new orders): their
+/// dimensions and skills are `doc`'s, the `k`-th is at location `first_location + k`, and errors
+/// name them as if they followed `doc`'s clients (`clients[n + k]`). Returns each client with its
+/// coordinates.
+pub fn build_clients(doc: &JsonProblem, clients: &[super::JsonClient], first_location: usize) -> Result<Vec<(Client, Location)>, JsonError> {
+    let dims = index_names(doc.dimensions.iter().map(String::as_str), "dimensions", "dimension")?;
+    let (skill_ids, _) = skill_bits(doc)?;
+    clients.iter().enumerate().map(|(k, c)| client(c, doc.clients.len() + k, first_location + k, &dims, &skill_ids)).collect()
+}
+
+/// The coordinates of a depot or client (`path` names it).
+fn location(lat: f64, lon: f64, path: &str) -> Result<Location, JsonError> {
+    let y = check_range(lat, -90.0, 90.0, &format!("{path}.lat"))?;
+    let x = check_range(lon, -180.0, 180.0, &format!("{path}.lon"))?;
+    Ok(Location { x, y })
+}
+
+/// Skills numbered in order of first use by a vehicle type (a client may only ask for a skill
+/// some vehicle type has): name → bit, and the names by bit.
+fn skill_bits(doc: &JsonProblem) -> Result<(HashMap<&str, u32>, Vec<String>), JsonError> {
+    let mut skill_ids: HashMap<&str, u32> = HashMap::new();
+    let mut skill_names = Vec::new();
+    for (t, vt) in doc.vehicle_types.iter().enumerate() {
+        for (k, s) in vt.skills.iter().enumerate() {
+            if !skill_ids.contains_key(s.as_str()) {
+                if skill_names.len() == 64 {
+                    return Err(JsonError::invalid(&format!("vehicle_types[{t}].skills[{k}]"), "too_many_skills", "at most 64 different skills"));
+                }
+                skill_ids.insert(s, skill_names.len() as u32);
+                skill_names.push(s.clone());
+            }
+        }
+    }
+    Ok((skill_ids, skill_names))
+}
+
+/// The skills `names` as bits (`path` names their owner).
+fn skills_of(skill_ids: &HashMap<&str, u32>, names: &[String], path: &str) -> Result<Skills, JsonError> {
+    names.iter().enumerate().try_fold(Skills::NONE, |acc, (k, s)| match skill_ids.get(s.as_str()) {
+        Some(&bit) => Ok(acc.with(bit)),
+        None => Err(JsonError::invalid(&format!("{path}.skills[{k}]"), "unknown_name", format!("no vehicle type has skill '{s}'"))),
+    })
+}
+
+/// Client `clients[i]` of a document, at `location`, with its coordinates.
+fn client(
+    c: &super::JsonClient,
+    i: usize,
+    location: usize,
+    dims: &HashMap<&str, usize>,
+    skill_ids: &HashMap<&str, u32>,
+) -> Result<(Client, Location), JsonError> {
+    let path = format!("clients[{i}]");
+    let field = |f: &str| format!("{path}.{f}");
+    let at = self::location(c.lat, c.lon, &path)?;
+    let prize = match c.prize {
+        Some(p) => scaled(p, COST_SCALE as f64, MAX_NTD, &field("prize"))?,
+        None => 0,
+    };
+    let client = Client {
+        name: if c.name.is_empty() { c.id.clone() } else { c.name.clone() },
+        location,
+        delivery: amounts(&c.delivery, dims, &field("delivery"))?,
+        pickup: amounts(&c.pickup, dims, &field("pickup"))?,
+        service_duration: scaled(c.service_minutes, 60.0, MAX_MINUTES, &field("service_minutes"))?,
+        time_windows: time_windows(c, &path)?,
+        release_time: c.release_time.as_deref().map_or(Ok(0), |s| parse_clock(s, &field("release_time")))?,
+        required: c.required,
+        prize,
+        skills: skills_of(skill_ids, &c.skills, &path)?,
+    };
+    Ok((client, at))
 }
 
 /// Maps names to their index, rejecting empty and repeated names (`list[i].field`).
@@ -299,9 +329,8 @@ fn profile(p: &JsonProfile, i: usize, locations: &[Location]) -> Result<Profile,
         }
     };
     let to_matrix = |field: &str, f: &mut dyn FnMut(usize, usize) -> i64| {
-        Matrix::from_fn(n, f).map_err(|(a, b, v)| {
-            JsonError::invalid(&format!("{path}.{field}[{a}][{b}]"), "out_of_range", format!("{v} is negative or too large for a matrix"))
-        })
+        Matrix::from_fn(n, f)
+            .map_err(|(a, b, v)| JsonError::invalid(&format!("{path}.{field}[{a}][{b}]"), "out_of_range", format!("{v} is negative or too large for a matrix")))
     };
     let distance = match &p.distance_m {
         Some(rows) => to_matrix("distance_m", &mut |a, b| rows[a][b])?,
