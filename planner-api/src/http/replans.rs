@@ -147,10 +147,20 @@ pub async fn post_events(
 ) -> Result<Response, ApiError> {
     whole_plans(&caller)?;
     let plan_id = parse_id(&id, RESOURCE)?;
-    // Once a plan has versions, its job's own plan is not needed: read the job without it.
+    // Once a plan has versions, its job's own plan is not needed: read the job without it (a
+    // succeeded job never changes, so once read it is cached).
     let stored = state.store.latest_plan_version_number(plan_id).await?;
-    let job = if stored == 0 { state.store.get_plan_job(plan_id).await } else { state.store.get_plan_job_head(plan_id).await };
-    let job = job.map_err(ApiError::from_store(RESOURCE))?;
+    let job = match state.planner.models().job(plan_id) {
+        Some(job) if stored > 0 => job,
+        _ => {
+            let job = if stored == 0 { state.store.get_plan_job(plan_id).await } else { state.store.get_plan_job_head(plan_id).await };
+            let job = Arc::new(job.map_err(ApiError::from_store(RESOURCE))?);
+            if stored > 0 && job.status == JobStatus::Succeeded {
+                state.planner.models().put_job(Arc::clone(&job));
+            }
+            job
+        }
+    };
     if job.status != JobStatus::Succeeded {
         return Err(ApiError::PlanNotReady { status: job.status.as_str() });
     }
@@ -199,7 +209,7 @@ pub async fn post_events(
     // The first version is stored with the first replan.
     let first = if stored == 0 {
         let model = compiled.model.to_stored_json().map_err(internal)?;
-        Some(NewVersion { version: base.0.clone(), at_s: None, model: Some(model) })
+        Some(NewVersion { version: &base.0, at_s: None, model: Some(model) })
     } else {
         None
     };
@@ -218,7 +228,8 @@ pub async fn post_events(
         created_at: chrono::SubsecRound::trunc_subsecs(Utc::now(), 6),
     };
     let model_text = made.model.as_ref().map(|c| c.model.to_stored_json()).transpose().map_err(internal)?;
-    let row = NewVersion { version, at_s: Some(batch.at_s), model: model_text };
+    let made_version = Arc::new((version, Some(batch.at_s)));
+    let row = NewVersion { version: &made_version.0, at_s: Some(batch.at_s), model: model_text };
     match state.store.insert_plan_version(first.as_ref(), &row, &made.changes).await {
         Ok(()) => {}
         Err(StoreError::VersionConflict) => {
@@ -227,9 +238,9 @@ pub async fn post_events(
         Err(e) => return Err(e.into()),
     }
     state.planner.models().put((plan_id, next), made.model.unwrap_or(compiled));
-    state.planner.models().put_version((plan_id, next), Arc::new((row.version.clone(), row.at_s)));
+    state.planner.models().put_version((plan_id, next), Arc::clone(&made_version));
     state.planner.version_made(plan_id, next);
-    let mut res = (StatusCode::CREATED, Json(&row.version)).into_response();
+    let mut res = (StatusCode::CREATED, Json(&made_version.0)).into_response();
     if let Ok(location) = HeaderValue::from_str(&format!("/v1/plans/{plan_id}/versions/{next}")) {
         res.headers_mut().insert(header::LOCATION, location);
     }

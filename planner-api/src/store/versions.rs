@@ -18,9 +18,9 @@ const COLUMNS: &str = "plan_id, version, based_on, at_s, events, execution, diff
 
 /// A version to store.
 #[derive(Clone, Debug)]
-pub struct NewVersion {
+pub struct NewVersion<'a> {
     /// The version.
-    pub version: PlanVersion,
+    pub version: &'a PlanVersion,
     /// The at-time in seconds (`None` for the first).
     pub at_s: Option<i64>,
     /// Its solver input (JSON) when it differs from the previous version's.
@@ -179,12 +179,17 @@ impl Store {
     /// version, and the order changes. A version number already taken gives
     /// [`StoreError::VersionConflict`]; an order no longer as the replan saw it gives
     /// [`StoreError::Invalid`] naming it. Either way nothing is changed.
-    pub async fn insert_plan_version(&self, first: Option<&NewVersion>, new: &NewVersion, changes: &[(Option<usize>, OrderChange)]) -> Result<(), StoreError> {
+    pub async fn insert_plan_version(
+        &self,
+        first: Option<&NewVersion<'_>>,
+        new: &NewVersion<'_>,
+        changes: &[(Option<usize>, OrderChange)],
+    ) -> Result<(), StoreError> {
         let now = Utc::now();
         let insert = "INSERT INTO plan_versions (plan_id, version, based_on, at_s, events, execution, diff, result, model, created_by, created_at) \
                       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
         let first_insert = format!("{insert} ON CONFLICT (plan_id, version) DO NOTHING");
-        let rows = |v: &NewVersion| -> Result<(String, String, String, String), StoreError> {
+        let rows = |v: &NewVersion<'_>| -> Result<(String, String, String, String), StoreError> {
             Ok((
                 to_json("events", &v.version.events)?,
                 to_json("execution", &v.version.execution)?,

@@ -344,19 +344,19 @@ pub(crate) fn client(s: &OrderStop, request: &PlanRequest) -> JsonClient {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::domain::customer::{TimeWindow, UsualCylinder};
     use crate::domain::{CylinderSlots, NewCustomer, NewDepot, NewOrder, NewVehicle, NewVehicleType, OrderStatus, PaymentMethod, PlanRequestInput};
     use crate::travel::{GreatCircle, TravelConfig};
     use chrono::{NaiveDate, Utc};
 
-    fn request() -> PlanRequest {
+    pub(crate) fn request() -> PlanRequest {
         let input: PlanRequestInput = serde_json::from_value(serde_json::json!({ "date": "2026-03-02", "depot_ids": [1] })).expect("input");
         input.validate(60.0).expect("valid")
     }
 
-    fn stop(id: i64, restrictions: Vec<AccessRestriction>, priority: Priority) -> OrderStop {
+    pub(crate) fn stop(id: i64, restrictions: Vec<AccessRestriction>, priority: Priority) -> OrderStop {
         let now = Utc::now();
         let customer = Customer {
             id: 100 + id,
@@ -395,7 +395,7 @@ mod tests {
         OrderStop { order, customer }
     }
 
-    fn inputs(stops: Vec<OrderStop>) -> DayInputs {
+    pub(crate) fn inputs(stops: Vec<OrderStop>) -> DayInputs {
         let now = Utc::now();
         let depot =
             Depot {

@@ -24,11 +24,11 @@
 use super::day::{client, penalty, OrderStop};
 use crate::domain::plan::{PlannedDepot, PlannedRoute, PlannedStop, PlannedTrip, UnassignedOrder};
 use crate::domain::replan::{clock_text, AddedStop, Event, EventBatch, ExecutedStop, Execution, MovedStop, PlanDiff, PlanVersion, RemovedStop, RetimedStop};
-use crate::domain::{FieldError, FieldProblem, PlanRequest, PlanResult, StopStatus};
+use crate::domain::{FieldError, FieldProblem, PlanJob, PlanRequest, PlanResult, StopStatus};
 use crate::store::OrderChange;
 use crate::travel::{RoutingProfile, TravelMatrix};
 use serde::{Deserialize, Serialize};
-use solver::io::json::{build, cost_to_ntd, JsonProblem, JsonProfile, COST_SCALE};
+use solver::io::json::{build, build_clients, cost_to_ntd, JsonProblem, COST_SCALE};
 use solver::replan::{replan, ReplanInput, Vehicle as ReplanVehicle, VehicleProgress};
 use solver::search::Environment;
 use solver::solution::{Route, Solution, Trip, Unassigned, UnassignedReason};
@@ -71,7 +71,9 @@ pub struct FleetInfo {
 /// The solver input of one plan version and the ids behind its indices.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LiveModel {
-    /// The day in the solver's JSON format: `doc.clients[c]` is `stops[c]`.
+    /// The day in the solver's JSON format: `doc.clients[c]` is `stops[c]`. Once compiled, its
+    /// profiles hold no travel matrices: the built problem has them (they are most of its size;
+    /// [`LiveModel::load`] computes them again from the same travel source).
     pub doc: JsonProblem,
     /// Per client.
     pub stops: Vec<StopInfo>,
@@ -88,7 +90,7 @@ pub struct LiveModel {
 /// A model with its built problem and index maps.
 #[derive(Debug)]
 pub struct Compiled {
-    /// The model.
+    /// The model, without matrices.
     pub model: LiveModel,
     /// Its problem.
     pub problem: Problem,
@@ -98,37 +100,9 @@ pub struct Compiled {
 }
 
 impl LiveModel {
-    /// The model as stored with its version: without travel matrices (they are most of its
-    /// size; [`LiveModel::load`] computes them again from the same travel source).
+    /// The model as stored with its version (a compiled model holds no matrices).
     pub fn to_stored_json(&self) -> Result<String, serde_json::Error> {
-        serde_json::to_string(&self.without_matrices())
-    }
-
-    /// A copy without the travel matrices (cheap: they are most of the model).
-    fn without_matrices(&self) -> LiveModel {
-        let d = &self.doc;
-        let profiles = d
-            .profiles
-            .iter()
-            .map(|p| JsonProfile { distance_m: None, duration_s: None, speed_kmh: p.speed_kmh, detour_factor: p.detour_factor, name: p.name.clone() })
-            .collect();
-        LiveModel {
-            doc: JsonProblem {
-                name: d.name.clone(),
-                date: d.date.clone(),
-                dimensions: d.dimensions.clone(),
-                profiles,
-                depots: d.depots.clone(),
-                vehicle_types: d.vehicle_types.clone(),
-                clients: d.clients.clone(),
-                pairs: d.pairs.clone(),
-            },
-            stops: self.stops.clone(),
-            fleet: self.fleet.clone(),
-            depots: self.depots.clone(),
-            left_out: self.left_out.clone(),
-            left_out_penalty_ntd: self.left_out_penalty_ntd,
-        }
+        serde_json::to_string(self)
     }
 
     /// A stored model, with its matrices computed again from `travel` for every profile that
@@ -165,66 +139,201 @@ impl LiveModel {
 }
 
 impl Compiled {
-    /// Builds the problem of `model`.
-    pub fn new(model: LiveModel) -> Result<Compiled, String> {
+    /// Builds the problem of `model`, whose profiles have their matrices (they move into the
+    /// problem).
+    pub fn new(mut model: LiveModel) -> Result<Compiled, String> {
         let problem = build(&model.doc).map_err(|e| format!("the plan's solver input does not build: {e}"))?;
+        for p in &mut model.doc.profiles {
+            p.distance_m = None;
+            p.duration_s = None;
+        }
+        Ok(Compiled::with(model, problem))
+    }
+
+    fn with(model: LiveModel, problem: Problem) -> Compiled {
         let client_of = model.stops.iter().enumerate().map(|(c, s)| (s.order_id, c)).collect();
         let type_of = model.fleet.iter().enumerate().map(|(t, f)| (f.vehicle_id, t)).collect();
         let depot_of = model.depots.iter().enumerate().map(|(d, x)| (x.id, d)).collect();
-        Ok(Compiled { model, problem, client_of, type_of, depot_of })
+        Compiled { model, problem, client_of, type_of, depot_of }
     }
 
     /// The client of an order.
     pub fn client(&self, order_id: i64) -> Option<usize> {
         self.client_of.get(&order_id).copied()
     }
+
+    /// This model without the `cancelled` orders and with the `added` ones (last). The problem
+    /// is edited rather than built again: the kept locations' travel values are copied, and
+    /// only those to and from the new locations are asked of `travel`.
+    fn edited(&self, cancelled: &[i64], added: &[Candidate], request: &PlanRequest, travel: &dyn TravelMatrix) -> Result<Compiled, String> {
+        let (m0, p0) = (&self.model, &self.problem);
+        if !p0.pairs.is_empty() {
+            return Err("a plan with pickup-and-delivery pairs cannot be edited".into());
+        }
+        let depots = m0.doc.depots.len();
+        let keep: Vec<bool> = m0.stops.iter().map(|s| !cancelled.contains(&s.order_id)).collect();
+        let d = &m0.doc;
+        let mut doc = JsonProblem {
+            name: d.name.clone(),
+            date: d.date.clone(),
+            dimensions: d.dimensions.clone(),
+            profiles: d.profiles.clone(),
+            depots: d.depots.clone(),
+            vehicle_types: d.vehicle_types.clone(),
+            clients: d.clients.iter().zip(&keep).filter(|(_, k)| **k).map(|(c, _)| c.clone()).collect(),
+            pairs: Vec::new(),
+        };
+        let mut stops: Vec<StopInfo> = m0.stops.iter().zip(&keep).filter(|(_, k)| **k).map(|(s, _)| s.clone()).collect();
+        // Locations: the depots, the kept clients, then the new ones.
+        let kept: Vec<usize> = (0..depots).chain((0..keep.len()).filter(|&c| keep[c]).map(|c| depots + c)).collect();
+        let new_docs: Vec<_> = added.iter().map(|c| client(&c.stop, request)).collect();
+        let new_clients = build_clients(&doc, &new_docs, kept.len()).map_err(|e| format!("an added order does not build: {e}"))?;
+        let mut clients: Vec<solver::model::Client> = p0.clients.iter().zip(&keep).filter(|(_, k)| **k).map(|(c, _)| c.clone()).collect();
+        for (i, c) in clients.iter_mut().enumerate() {
+            c.location = depots + i;
+        }
+        let mut locations: Vec<solver::model::Location> = if p0.locations.is_empty() { Vec::new() } else { kept.iter().map(|&l| p0.locations[l]).collect() };
+        for (c, at) in new_clients {
+            clients.push(c);
+            if !p0.locations.is_empty() {
+                locations.push(at);
+            }
+        }
+        let old_points = m0.points();
+        let kept_points: Vec<(f64, f64)> = kept.iter().map(|&l| old_points[l]).collect();
+        let new_points: Vec<(f64, f64)> = new_docs.iter().map(|c| (c.lat, c.lon)).collect();
+        let all_points: Vec<(f64, f64)> = kept_points.iter().chain(&new_points).copied().collect();
+        let k = kept.len();
+        let mut profiles = Vec::with_capacity(p0.profiles.len());
+        for p in &p0.profiles {
+            let (distance, duration) = if new_points.is_empty() {
+                let none = |_: usize, _: usize| 0;
+                (p.distance.remapped(&kept, 0, none), p.duration.remapped(&kept, 0, none))
+            } else {
+                let profile = routing_profile(&p.name).ok_or_else(|| format!("profile {} has no travel source", p.name))?;
+                // The new columns of the kept rows, then the new rows.
+                let (cols_d, cols_t) = travel.between(profile, &kept_points, &new_points).map_err(|e| format!("travel matrix: {e}"))?;
+                let (rows_d, rows_t) = travel.between(profile, &new_points, &all_points).map_err(|e| format!("travel matrix: {e}"))?;
+                let value = |cols: &[Vec<i64>], rows: &[Vec<i64>], a: usize, b: usize| if a < k { cols[a][b - k] } else { rows[a - k][b] };
+                (
+                    p.distance.remapped(&kept, new_points.len(), |a, b| value(&cols_d, &rows_d, a, b)),
+                    p.duration.remapped(&kept, new_points.len(), |a, b| value(&cols_t, &rows_t, a, b)),
+                )
+            };
+            let bad = |(a, b, v): (usize, usize, i64)| format!("travel value {v} from location {a} to {b} is out of range");
+            profiles.push(solver::model::Profile { name: p.name.clone(), distance: distance.map_err(bad)?, duration: duration.map_err(bad)? });
+        }
+        for (c, s) in added.iter().zip(new_docs) {
+            doc.clients.push(s);
+            let s = &c.stop;
+            stops.push(StopInfo {
+                order_id: s.order.id,
+                customer_id: s.customer.id,
+                customer_code: s.customer.data.code.clone(),
+                name: s.customer.data.name.clone(),
+                penalty_ntd: penalty(&s.order, request),
+            });
+        }
+        let data = p0.data();
+        let data = solver::model::ProblemData {
+            name: data.name.clone(),
+            locations,
+            depots: data.depots.clone(),
+            clients,
+            vehicle_types: data.vehicle_types.clone(),
+            profiles,
+            dimensions: data.dimensions,
+            skill_names: data.skill_names.clone(),
+            backhaul_precedence: data.backhaul_precedence,
+            stability: data.stability.clone(),
+            pairs: Vec::new(),
+        };
+        let problem = Problem::new(data).map_err(|e| format!("the edited plan does not build: {e}"))?;
+        let model = LiveModel {
+            doc,
+            stops,
+            fleet: m0.fleet.clone(),
+            depots: m0.depots.clone(),
+            left_out: m0.left_out.clone(),
+            left_out_penalty_ntd: m0.left_out_penalty_ntd,
+        };
+        Ok(Compiled::with(model, problem))
+    }
 }
 
-/// Compiled models of recent versions, keyed by `(plan, version)`, so a dispatcher's next
-/// replan does not parse and build the day again.
+/// Compiled models, job heads and versions of the plans replanned lately (the newest version of
+/// each), so a dispatcher's next replan does not read, parse and build the day again.
 #[derive(Debug, Default)]
 pub struct ModelCache {
     entries: Mutex<VecDeque<((i64, i64), Arc<Compiled>)>>,
     /// The newest versions made here, with their time in seconds, so the next replan of a plan
     /// does not read its routes back from the database.
     versions: Mutex<VecDeque<((i64, i64), Arc<(PlanVersion, Option<i64>)>)>>,
+    /// Succeeded jobs (which never change again), without their plan: reading one from SQLite
+    /// walks past its stored problem and plan.
+    jobs: Mutex<VecDeque<((i64, i64), Arc<PlanJob>)>>,
 }
 
-/// Models kept at most.
-const CACHED_MODELS: usize = 64;
+/// Plans kept at most.
+const CACHED_PLANS: usize = 64;
 
 impl ModelCache {
     /// The model of a version, if cached.
     pub fn get(&self, key: (i64, i64)) -> Option<Arc<Compiled>> {
-        let entries = self.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        entries.iter().find(|(k, _)| *k == key).map(|(_, m)| Arc::clone(m))
+        find(&self.entries, key)
     }
 
-    /// Keeps a model, forgetting the oldest beyond [`CACHED_MODELS`].
+    /// Keeps the model of a version (in place of an older version's of the same plan).
     pub fn put(&self, key: (i64, i64), model: Arc<Compiled>) {
         keep(&self.entries, key, model);
     }
 
     /// A version made by this process, if cached.
     pub fn version(&self, key: (i64, i64)) -> Option<Arc<(PlanVersion, Option<i64>)>> {
-        let entries = self.versions.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        entries.iter().find(|(k, _)| *k == key).map(|(_, v)| Arc::clone(v))
+        find(&self.versions, key)
     }
 
     /// Keeps a version just stored, with its time in seconds.
     pub fn put_version(&self, key: (i64, i64), version: Arc<(PlanVersion, Option<i64>)>) {
         keep(&self.versions, key, version);
     }
+
+    /// A succeeded job, without its plan, if cached.
+    pub fn job(&self, plan_id: i64) -> Option<Arc<PlanJob>> {
+        find(&self.jobs, (plan_id, 0))
+    }
+
+    /// Keeps a succeeded job read without its plan.
+    pub fn put_job(&self, job: Arc<PlanJob>) {
+        keep(&self.jobs, (job.id, 0), job);
+    }
 }
 
-/// Puts `value` under `key` last in `entries`, forgetting the oldest beyond [`CACHED_MODELS`].
+fn find<V: Clone>(entries: &Mutex<VecDeque<((i64, i64), V)>>, key: (i64, i64)) -> Option<V> {
+    let entries = entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    entries.iter().find(|(k, _)| *k == key).map(|(_, v)| v.clone())
+}
+
+/// Puts `value` under `key = (plan, version)` last in `entries`, in place of the plan's entry
+/// unless that is of a newer version, forgetting the oldest beyond [`CACHED_PLANS`]. What it
+/// forgets is dropped after the lock is released.
 fn keep<V>(entries: &Mutex<VecDeque<((i64, i64), V)>>, key: (i64, i64), value: V) {
-    let mut entries = entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    entries.retain(|(k, _)| *k != key);
-    entries.push_back((key, value));
-    while entries.len() > CACHED_MODELS {
-        entries.pop_front();
+    let mut gone = Vec::new();
+    {
+        let mut entries = entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if entries.iter().any(|(k, _)| k.0 == key.0 && k.1 > key.1) {
+            gone.push(value);
+        } else {
+            if let Some(i) = entries.iter().position(|(k, _)| k.0 == key.0) {
+                gone.extend(entries.remove(i).map(|(_, v)| v));
+            }
+            entries.push_back((key, value));
+            while entries.len() > CACHED_PLANS {
+                gone.extend(entries.pop_front().map(|(_, v)| v));
+            }
+        }
     }
+    drop(gone);
 }
 
 /// A replan's starting point: a version of the plan.
@@ -273,14 +382,14 @@ fn state(field: String, code: &'static str, zh: &'static str, en: &'static str) 
 }
 
 /// Where each order of a plan's routes is: order → `(vehicle, status, arrival)`.
-type StopMap = HashMap<i64, (i64, StopStatus, String)>;
+type StopMap<'a> = HashMap<i64, (i64, StopStatus, &'a str)>;
 
 /// The [`StopMap`] of a plan.
-fn stops_of(plan: &PlanResult) -> StopMap {
-    let mut m = HashMap::new();
+fn stops_of(plan: &PlanResult) -> StopMap<'_> {
+    let mut m = HashMap::with_capacity(plan.routes.iter().flat_map(|r| &r.trips).map(|t| t.stops.len()).sum());
     for r in &plan.routes {
         for s in r.trips.iter().flat_map(|t| t.stops.iter()) {
-            m.insert(s.order_id, (r.vehicle_id, s.status, s.arrival.clone()));
+            m.insert(s.order_id, (r.vehicle_id, s.status, s.arrival.as_str()));
         }
     }
     m
@@ -394,72 +503,6 @@ pub struct Applied {
     pub added: Vec<Candidate>,
     /// Order changes of the events.
     pub changes: Vec<(Option<usize>, OrderChange)>,
-}
-
-/// The model without the `cancelled` orders and with the `added` ones.
-fn edit_model(model: &LiveModel, cancelled: &[i64], added: &[Candidate], request: &PlanRequest, travel: &dyn TravelMatrix) -> Result<LiveModel, String> {
-    let mut m = model.without_matrices();
-    let depots = m.doc.depots.len();
-    // Drop cancelled clients, their matrix rows and columns (copying the matrices once).
-    let keep: Vec<bool> = m.stops.iter().map(|s| !cancelled.contains(&s.order_id)).collect();
-    let keep_location = |l: usize| l < depots || keep[l - depots];
-    let kept = |matrix: &Option<Vec<Vec<i64>>>| {
-        matrix.as_ref().map(|rows| {
-            rows.iter()
-                .enumerate()
-                .filter(|(a, _)| keep_location(*a))
-                .map(|(_, row)| row.iter().enumerate().filter(|(b, _)| keep_location(*b)).map(|(_, x)| *x).collect())
-                .collect()
-        })
-    };
-    for (p, original) in m.doc.profiles.iter_mut().zip(&model.doc.profiles) {
-        p.distance_m = kept(&original.distance_m);
-        p.duration_s = kept(&original.duration_s);
-    }
-    let mut k = 0;
-    m.doc.clients.retain(|_| {
-        k += 1;
-        keep[k - 1]
-    });
-    let mut k = 0;
-    m.stops.retain(|_| {
-        k += 1;
-        keep[k - 1]
-    });
-    if !added.is_empty() {
-        let old_points = m.points();
-        for c in added {
-            let s = &c.stop;
-            m.doc.clients.push(client(s, request));
-            let penalty = penalty(&s.order, request);
-            m.stops.push(StopInfo {
-                order_id: s.order.id,
-                customer_id: s.customer.id,
-                customer_code: s.customer.data.code.clone(),
-                name: s.customer.data.name.clone(),
-                penalty_ntd: penalty,
-            });
-        }
-        // The new locations come last: new columns on the old rows, then the new rows.
-        let points = m.points();
-        let new_points = &points[old_points.len()..];
-        for p in &mut m.doc.profiles {
-            let Some(profile) = routing_profile(&p.name) else { continue };
-            let (Some(distance), Some(duration)) = (p.distance_m.as_mut(), p.duration_s.as_mut()) else { continue };
-            let (cols_d, cols_t) = travel.between(profile, &old_points, new_points).map_err(|e| format!("travel matrix: {e}"))?;
-            let (rows_d, rows_t) = travel.between(profile, new_points, &points).map_err(|e| format!("travel matrix: {e}"))?;
-            for (row, extra) in distance.iter_mut().zip(cols_d) {
-                row.extend(extra);
-            }
-            for (row, extra) in duration.iter_mut().zip(cols_t) {
-                row.extend(extra);
-            }
-            distance.extend(rows_d);
-            duration.extend(rows_t);
-        }
-        m.fill_matrices(travel)?;
-    }
-    Ok(m)
 }
 
 /// The base version's routes as the solver's plan over `compiled` (executed stops first), with
@@ -661,17 +704,17 @@ fn diff(before: &StopMap, after: &StopMap, new: &PlanResult, cancelled: &[i64]) 
                 order_id: *order,
                 from_vehicle_id: *v0,
                 to_vehicle_id: *vehicle,
-                from_arrival: a0.clone(),
-                to_arrival: arrival.clone(),
+                from_arrival: (*a0).to_owned(),
+                to_arrival: (*arrival).to_owned(),
             }),
             Some((_, _, a0)) if a0 != arrival => {
-                d.retimed.push(RetimedStop { order_id: *order, vehicle_id: *vehicle, from_arrival: a0.clone(), to_arrival: arrival.clone() });
+                d.retimed.push(RetimedStop { order_id: *order, vehicle_id: *vehicle, from_arrival: (*a0).to_owned(), to_arrival: (*arrival).to_owned() });
             }
             Some(_) => {}
-            None => d.added.push(AddedStop { order_id: *order, vehicle_id: *vehicle, arrival: arrival.clone() }),
+            None => d.added.push(AddedStop { order_id: *order, vehicle_id: *vehicle, arrival: (*arrival).to_owned() }),
         }
     }
-    let mut gone: Vec<(&i64, &(i64, StopStatus, String))> = before.iter().filter(|(o, _)| !after.contains_key(o)).collect();
+    let mut gone: Vec<(&i64, &(i64, StopStatus, &str))> = before.iter().filter(|(o, _)| !after.contains_key(o)).collect();
     gone.sort_unstable_by_key(|(o, _)| **o);
     for (order, (vehicle, _, _)) in gone {
         let reason = if cancelled.contains(order) {
@@ -764,12 +807,88 @@ pub fn replan_version(
         Ok(x) => x,
         Err(errors) => return Ok(Err(errors)),
     };
-    let model = if cancelled.is_empty() && added.is_empty() { None } else { Some(edit_model(&base.compiled.model, &cancelled, &added, base.request, travel)?) };
-    let compiled = model.map(Compiled::new).transpose()?.map(Arc::new);
+    let compiled =
+        if cancelled.is_empty() && added.is_empty() { None } else { Some(Arc::new(base.compiled.edited(&cancelled, &added, base.request, travel)?)) };
     let current = compiled.as_deref().unwrap_or(base.compiled);
     let plan = run(base, current, &execution, batch)?;
     let after = stops_of(&plan);
     let diff = diff(&before, &after, &plan, &execution.cancelled);
     route_changes(&before, &after, &mut changes);
     Ok(Ok(Replanned { plan, execution, diff, model: compiled, changes }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::day::tests::{inputs, request, stop};
+    use super::super::day::{Day, DayModel};
+    use super::*;
+    use crate::domain::Priority;
+    use crate::travel::{GreatCircle, TravelConfig};
+
+    /// The compiled model of a day of orders `ids`, as a plan's first version has it.
+    fn compiled(ids: &[i64], travel: &GreatCircle) -> Compiled {
+        let stops: Vec<OrderStop> = ids.iter().map(|&id| stop(id, vec![], Priority::Normal)).collect();
+        let Ok(Day::Solvable(day)) = DayModel::build(inputs(stops), travel) else { panic!("the day is solvable") };
+        let stops = day
+            .orders
+            .iter()
+            .map(|o| StopInfo {
+                order_id: o.order.id,
+                customer_id: o.customer.id,
+                customer_code: o.customer.data.code.clone(),
+                name: o.customer.data.name.clone(),
+                penalty_ntd: penalty(&o.order, &request()),
+            })
+            .collect();
+        let fleet =
+            day.fleet.iter().map(|f| FleetInfo { vehicle_id: f.vehicle.id, plate: f.vehicle.data.plate.clone(), depot_id: f.vehicle.data.depot_id }).collect();
+        let depots = day.depots.iter().map(|d| PlannedDepot { id: d.id, name: d.data.name.clone(), lat: d.data.lat, lon: d.data.lon }).collect();
+        let model = LiveModel { doc: day.doc, stops, fleet, depots, left_out: Vec::new(), left_out_penalty_ntd: 0.0 };
+        Compiled::new(model).expect("compiles")
+    }
+
+    /// `c`'s model with its matrices computed again from `travel`, built.
+    fn rebuilt(c: &Compiled, travel: &GreatCircle) -> Compiled {
+        let mut model = c.model.clone();
+        model.fill_matrices(travel).expect("travel matrices");
+        Compiled::new(model).expect("compiles")
+    }
+
+    #[test]
+    fn an_edited_model_is_the_model_built_afresh_from_its_orders() {
+        let travel = GreatCircle::new(TravelConfig::default());
+        let base = compiled(&[1, 2, 3, 4, 5, 6], &travel);
+        assert!(base.model.doc.profiles.iter().all(|p| p.distance_m.is_none() && p.duration_s.is_none()), "the problem holds the matrices");
+        let added: Vec<Candidate> = [7, 8].iter().map(|&id| Candidate { stop: stop(id, vec![], Priority::Urgent), held_by: None }).collect();
+        let edited = base.edited(&[2, 5], &added, &request(), &travel).expect("edits");
+        let orders: Vec<i64> = edited.model.stops.iter().map(|s| s.order_id).collect();
+        assert_eq!(orders, [1, 3, 4, 6, 7, 8]);
+        assert_eq!(edited.client(7), Some(4));
+        assert_eq!(edited.client(2), None);
+
+        // The same model built from scratch: its matrices computed again, and built.
+        let fresh = rebuilt(&edited, &travel);
+        assert_eq!(edited.model, fresh.model);
+        let (a, b) = (&edited.problem, &fresh.problem);
+        assert_eq!(a.clients, b.clients);
+        assert_eq!(a.locations, b.locations);
+        assert_eq!(a.vehicle_types, b.vehicle_types);
+        assert_eq!(a.num_locations(), b.num_locations());
+        for (pa, pb) in a.profiles.iter().zip(&b.profiles) {
+            for from in 0..a.num_locations() {
+                for to in 0..a.num_locations() {
+                    assert_eq!(pa.distance.get(from, to), pb.distance.get(from, to), "{} distance {from} → {to}", pa.name);
+                    assert_eq!(pa.duration.get(from, to), pb.duration.get(from, to), "{} duration {from} → {to}", pa.name);
+                }
+            }
+        }
+
+        // Cancelling alone copies the kept values.
+        let fewer = edited.edited(&[7], &[], &request(), &travel).expect("edits");
+        let fresh = rebuilt(&fewer, &travel);
+        assert_eq!(fewer.problem.clients, fresh.problem.clients);
+        let n = fewer.problem.num_locations();
+        assert_eq!(n, 1 + 5);
+        assert!((0..n).all(|x| (0..n).all(|y| fewer.problem.duration(0, x, y) == fresh.problem.duration(0, x, y))));
+    }
 }
