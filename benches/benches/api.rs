@@ -11,7 +11,8 @@
 //! the bench also prints the p50 and p95 of the single requests' own latencies. The orders a
 //! round adds are created before the round's clock starts.
 //!
-//! `API_BENCH_CLIENTS=N` runs N dispatchers instead of 16; `API_BENCH_DEBUG=1` prints each
+//! `API_BENCH_CLIENTS=N` runs N dispatchers instead of 16; `API_BENCH_TIME_MS=N` asks each
+//! replan for a search budget of N ms instead of the default; `API_BENCH_DEBUG=1` prints each
 //! replan's search time and iterations.
 
 // criterion_group! generates an undocumented function.
@@ -57,9 +58,21 @@ fn client(token: &str) -> reqwest::Client {
 }
 
 async fn post(http: &reqwest::Client, url: String, body: &Value) -> (u16, Value) {
+    let (status, bytes) = post_raw(http, url, body).await;
+    (status, serde_json::from_slice(&bytes).expect("JSON"))
+}
+
+/// Posts `body`; the status and the whole answer, unparsed.
+async fn post_raw(http: &reqwest::Client, url: String, body: &Value) -> (u16, Vec<u8>) {
     let res = http.post(url).json(body).send().await.expect("answered");
     let status = res.status().as_u16();
-    (status, res.json().await.expect("JSON"))
+    (status, res.bytes().await.expect("the answer").to_vec())
+}
+
+/// What a dispatcher's client needs of a new version to go on (the rest of it is read, not kept).
+#[derive(serde::Deserialize)]
+struct NewVersion {
+    version: i64,
 }
 
 fn setup() -> Bench {
@@ -160,11 +173,15 @@ async fn round(dispatchers: &mut [Dispatcher], base: &str, latencies: &mut Vec<D
         .iter()
         .zip(&events)
         .map(|(d, (event, _))| {
-            let body = json!({ "base_version": d.version, "at": "10:00", "events": [event] });
+            let mut body = json!({ "base_version": d.version, "at": "10:00", "events": [event] });
+            if let Some(ms) = std::env::var("API_BENCH_TIME_MS").ok().and_then(|v| v.parse::<u64>().ok()) {
+                body["time_limit_ms"] = json!(ms);
+            }
             let (http, url) = (d.http.clone(), format!("{base}/v1/plans/{}/events", d.plan));
             tokio::spawn(async move {
-                let answer = post(&http, url, &body).await;
-                (answer, start.elapsed())
+                let (status, bytes) = post_raw(&http, url, &body).await;
+                let version = serde_json::from_slice::<NewVersion>(&bytes).ok().map(|v| v.version);
+                ((status, version, bytes), start.elapsed())
             })
         })
         .collect();
@@ -175,20 +192,22 @@ async fn round(dispatchers: &mut [Dispatcher], base: &str, latencies: &mut Vec<D
         answers.push(answer);
     }
     let took = start.elapsed();
-    for ((d, (_, created)), (status, body)) in dispatchers.iter_mut().zip(events).zip(answers) {
-        assert_eq!(status, 201, "replan of plan {}: {body}", d.plan);
+    for ((d, (_, created)), (status, version, bytes)) in dispatchers.iter_mut().zip(events).zip(answers) {
+        assert_eq!(status, 201, "replan of plan {}: {}", d.plan, String::from_utf8_lossy(&bytes));
         if std::env::var("API_BENCH_DEBUG").is_ok() {
+            let body: Value = serde_json::from_slice(&bytes).expect("JSON");
             eprintln!(
-                "plan {} v{} elapsed {} it {} routes {} unassigned {}",
+                "plan {} v{} {} bytes elapsed {} it {} routes {} unassigned {}",
                 d.plan,
                 body["version"],
+                bytes.len(),
                 body["plan"]["elapsed_s"],
                 body["plan"]["iterations"],
                 body["plan"]["routes"].as_array().map_or(0, Vec::len),
                 body["plan"]["unassigned"].as_array().map_or(0, Vec::len)
             );
         }
-        d.version = body["version"].as_i64().expect("version");
+        d.version = version.expect("a version number");
         d.added = created;
     }
     took
