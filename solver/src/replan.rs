@@ -4,7 +4,8 @@
 //! The visits each vehicle has done or is doing stay where they are (they are *fixed*). What is
 //! left becomes a smaller problem of its own ([`Replan::reduced`]):
 //! - each vehicle of the plan becomes a vehicle type of one vehicle. One that is already out
-//!   starts from its last fixed visit (a depot of the reduced problem at that place), when it is
+//!   starts from its last fixed visit, or from where it was last seen
+//!   ([`VehicleProgress::position`]), as a depot of the reduced problem at that place, when it is
 //!   ready, with what it carries ([`OnBoard`]: the stock left for its current trip and the
 //!   empties it collected), and with what is left of its duration and distance limits, trips
 //!   and breaks; a vehicle that is unavailable from a time must be back by then, or takes
@@ -43,6 +44,11 @@ pub struct VehicleProgress {
     /// What it carries; `None`: what the plan loaded for the current trip less what it
     /// delivered, and the empties it collected on that trip.
     pub on_board: Option<OnBoard>,
+    /// Where it is now (a GPS fix), as a location of the problem that no client or depot has:
+    /// it goes on from there at `ready_at` (the replan's `now` when `None`) instead of from its
+    /// last fixed visit or its depot.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub position: Option<usize>,
 }
 
 /// A replan request.
@@ -204,6 +210,22 @@ pub fn reduce(input: &ReplanInput) -> Result<Replan, ReplanError> {
             }
         }
     }
+    // A position is a place of its own, and one vehicle's.
+    let mut positions: Vec<usize> = Vec::new();
+    for (i, progress) in input.progress.iter().enumerate() {
+        let Some(at) = progress.position else { continue };
+        let why = if at >= p.num_locations() {
+            format!("position {at} is not a location of the problem")
+        } else if p.client_at(at).is_some() || p.depot_at(at).is_some() {
+            format!("position {at} is a client's or a depot's location")
+        } else if positions.contains(&at) {
+            format!("position {at} is another vehicle's")
+        } else {
+            positions.push(at);
+            continue;
+        };
+        return Err(ReplanError::BadProgress { route: i, why });
+    }
     if let Some(pair) = p.pairs.iter().position(|pair| fixed[pair.pickup] != fixed[pair.delivery]) {
         return Err(ReplanError::PairInProgress { pair });
     }
@@ -228,6 +250,7 @@ pub fn reduce(input: &ReplanInput) -> Result<Replan, ReplanError> {
         // The last fixed visit (the position of `within` keeps it in the trip in progress).
         let last = within.checked_sub(1).map(|k| route.trips[trip].visits[k]);
         let ready = match last {
+            _ if progress.position.is_some() => progress.ready_at.unwrap_or(input.now),
             None => progress.ready_at.unwrap_or(base.shift.early).max(input.now),
             Some(last) => {
                 // When the plan's schedule finishes the last fixed visit.
@@ -242,10 +265,14 @@ pub fn reduce(input: &ReplanInput) -> Result<Replan, ReplanError> {
             vt.shift.late = vt.shift.late.min(u);
         }
         vt.shift.early = ready.min(vt.shift.late);
-        if let Some(last) = last {
-            let here = p.clients[last].location;
+        let here = match (progress.position, last) {
+            (Some(at), _) => Some((at, format!("position of vehicle {i}"))),
+            (None, Some(last)) => Some((p.clients[last].location, format!("{} (vehicle {i})", p.clients[last].name))),
+            (None, None) => None,
+        };
+        if let Some((here, name)) = here {
             depots.push(Depot {
-                name: format!("{} (vehicle {i})", p.clients[last].name),
+                name,
                 location: here,
                 // It leaves when ready, not later: waiting happens at the next stop, so the
                 // route's duration (and the rule for breaks, which asks whether the route is

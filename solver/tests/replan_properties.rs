@@ -326,3 +326,44 @@ fn a_vehicle_done_with_its_visits_keeps_its_break_on_the_way_back() {
     let report = check(&problem, &out.solution());
     assert!(report.violations.is_empty(), "{:?}", report.violations);
 }
+
+/// A vehicle seen on the road (a GPS fix at a place of its own) goes on from there, when it was
+/// seen, with what its trip still carries; a position that is not such a place is refused.
+#[test]
+fn a_vehicle_seen_on_the_road_goes_on_from_there() {
+    let mut data = day(42, 6, 1, false);
+    for c in &mut data.clients {
+        c.time_windows = vec![TimeWindow::new(0, 2_000)];
+    }
+    // Location 7: where the truck is, between its first stop and the rest.
+    data.locations.push(Location { x: 90.0, y: 90.0 });
+    let m = euclidean_matrix(&data.locations, Rounding::Round).unwrap();
+    data.profiles = vec![Profile { name: "car".into(), distance: m.clone(), duration: m.clone() }];
+    let problem = Problem::new(data).unwrap();
+    let plan = Solution { routes: vec![Route::single(0, 0, vec![0, 1, 2]), Route::single(0, 0, vec![3, 4])], unassigned: vec![] };
+    let seen_at = 500;
+    let progress = [VehicleProgress { fixed: 1, ready_at: Some(seen_at), position: Some(7), ..VehicleProgress::default() }];
+    let input = ReplanInput { problem: &problem, plan: &plan, progress: &progress, now: 450, move_cost: 1_000 };
+    let reduced = reduce(&input).unwrap();
+    let out_type = &reduced.problem.vehicle_types[0];
+    let start = &reduced.problem.depots[out_type.start_depot];
+    assert_eq!((start.location, start.time_window.early), (7, seen_at), "it leaves from where it was seen, when it was");
+    assert_eq!(out_type.on_board.as_ref().unwrap().stock, vec![problem.clients[1].delivery[0] + problem.clients[2].delivery[0]]);
+
+    let out = replan(&input, &env(42, 20)).unwrap();
+    let first = &out.routes[0];
+    assert_eq!((first.vehicle, first.fixed), (Vehicle::Plan(0), 1));
+    assert_eq!(first.route.visits().next(), Some(0), "the fixed visit stays first");
+    let report = check(&reduced.problem, &out.reduced_solution);
+    assert!(report.violations.is_empty(), "{:?}", report.violations);
+    let k = out.reduced_solution.routes.iter().position(|r| r.vehicle_type == 0).expect("the seen truck goes on");
+    let next = reduced.client[out.reduced_solution.routes[k].trips[0].visits[0]];
+    assert_eq!(report.routes[k].arrivals[0][0], seen_at + m.get(7, problem.clients[next].location), "it drives from the fix to its next stop");
+
+    let ask = |progress: &[VehicleProgress]| reduce(&ReplanInput { progress, ..input.clone() }).err().map(|e| e.to_string());
+    let at = |position: usize| VehicleProgress { fixed: 1, position: Some(position), ..VehicleProgress::default() };
+    assert!(ask(&[at(1)]).is_some_and(|e| e.contains("a client's or a depot's location")));
+    assert!(ask(&[at(0)]).is_some_and(|e| e.contains("a client's or a depot's location")));
+    assert!(ask(&[at(99)]).is_some_and(|e| e.contains("not a location")));
+    assert!(ask(&[at(7), at(7)]).is_some_and(|e| e.contains("another vehicle's")));
+}
