@@ -7,7 +7,7 @@ mod support;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
-use support::{fields, problem_type, customer, seed_day, wait_for_plan, TestApp};
+use support::{customer, fields, problem_type, seed_day, wait_for_plan, TestApp};
 
 const DAY: &str = "2026-03-02";
 const DEADLINE: Duration = Duration::from_secs(90);
@@ -242,6 +242,12 @@ async fn invalid_events_and_version_conflicts_change_nothing(app: &TestApp) {
         // Later than the replan itself.
         (json!({ "type": "stop_done", "order_id": second, "at": "11:00" }), vec![("events[0].at", "in_future")]),
         (json!({ "type": "teleport", "vehicle_id": truck }), vec![("events[0].type", "not_allowed")]),
+        // Positions: on the map, of a vehicle of the plan, after what it executed.
+        (json!({ "type": "vehicle_position", "vehicle_id": truck, "lat": 95.0, "lon": 121.5 }), vec![("events[0].lat", "out_of_range")]),
+        (json!({ "type": "vehicle_position", "vehicle_id": truck, "lat": 25.03 }), vec![("events[0].lon", "required")]),
+        (json!({ "type": "vehicle_position", "vehicle_id": 999_999, "lat": 25.03, "lon": 121.56 }), vec![("events[0].vehicle_id", "unknown_reference")]),
+        (json!({ "type": "vehicle_position", "vehicle_id": truck, "lat": 25.03, "lon": 121.56, "at": "09:40" }), vec![("events[0].at", "before_executed")]),
+        (json!({ "type": "vehicle_position", "vehicle_id": truck, "lat": 25.03, "lon": 121.56, "at": "11:00" }), vec![("events[0].at", "in_future")]),
     ];
     for (event, want) in cases {
         let (status, content_type, body) = app.post(&format!("/v1/plans/{id}/events"), &json!({ "base_version": 2, "at": "10:10", "events": [event] })).await;
@@ -303,4 +309,59 @@ async fn invalid_events_and_version_conflicts_change_nothing(app: &TestApp) {
     assert_eq!((status, problem_type(&body)), (404, "not-found"), "{body}");
 }
 
-both_backends!(replans_from_events_keeps_executed_stops_and_streams_each_version, invalid_events_and_version_conflicts_change_nothing);
+async fn a_vehicle_seen_on_the_road_goes_on_from_there(app: &TestApp) {
+    use planner_api::travel::{GreatCircle, RoutingProfile, TravelConfig, TravelMatrix};
+    let (id, v1, day) = planned_day(app, 16).await;
+    let (truck, route) = busy_truck(&v1, &day);
+    let done = route[0].0;
+    // Seen 30 km north of its stops at 10:00, after its first stop; a dear move cost keeps its
+    // stops on it.
+    let (lat, lon) = (25.35, 121.55);
+    let (status, _, v2) = app
+        .post(
+            &format!("/v1/plans/{id}/events"),
+            &json!({ "base_version": 1, "at": "10:00", "move_cost_ntd": 100_000, "events": [
+                { "type": "stop_done", "order_id": done, "at": "09:50" },
+                { "type": "vehicle_position", "vehicle_id": truck, "lat": lat, "lon": lon },
+            ]}),
+        )
+        .await;
+    assert_eq!(status, 201, "{v2}");
+    let seen = &v2["execution"]["vehicles"][truck.to_string()]["position"];
+    assert_eq!((seen["lat"].as_f64(), seen["lon"].as_f64(), seen["at_s"].as_i64()), (Some(lat), Some(lon), Some(10 * 3600)), "{}", v2["execution"]);
+    // Its next stop is reached no sooner than the drive from where it was seen.
+    let stops = route_of(&v2["plan"], truck);
+    assert_eq!(stops[0], (done, "done".to_owned(), "09:50".to_owned()));
+    let (next, status, arrival) = stops.get(1).expect("the truck goes on").clone();
+    assert_eq!(status, "planned");
+    let at = v2["plan"]["routes"]
+        .as_array()
+        .expect("routes")
+        .iter()
+        .flat_map(|r| r["trips"].as_array().expect("trips").iter().flat_map(|t| t["stops"].as_array().expect("stops").iter()))
+        .find(|s| s["order_id"].as_i64() == Some(next))
+        .map(|s| (s["lat"].as_f64().expect("lat"), s["lon"].as_f64().expect("lon")))
+        .expect("the next stop");
+    let travel = GreatCircle::new(TravelConfig::default());
+    let (_, seconds) = travel.between(RoutingProfile::Truck, &[(lat, lon)], &[at]).expect("travel");
+    let earliest = 10 * 3600 + seconds[0][0];
+    let clock = |s: &str| s[..2].parse::<i64>().expect("hours") * 3600 + s[3..5].parse::<i64>().expect("minutes") * 60;
+    assert!(clock(&arrival) + 60 > earliest, "order {next} at {arrival}, but the drive from the fix takes {} s from 10:00", seconds[0][0]);
+
+    // Served afterwards, the next stop is where the truck was last: the fix is forgotten.
+    let (status, _, v3) = app
+        .post(
+            &format!("/v1/plans/{id}/events"),
+            &json!({ "base_version": 2, "at": "12:00", "events": [{ "type": "stop_done", "order_id": next, "at": "11:50" }] }),
+        )
+        .await;
+    assert_eq!(status, 201, "{v3}");
+    assert!(v3["execution"]["vehicles"][truck.to_string()]["position"].is_null(), "{}", v3["execution"]);
+    assert_eq!(route_of(&v3["plan"], truck)[1], (next, "done".to_owned(), "11:50".to_owned()));
+}
+
+both_backends!(
+    replans_from_events_keeps_executed_stops_and_streams_each_version,
+    invalid_events_and_version_conflicts_change_nothing,
+    a_vehicle_seen_on_the_road_goes_on_from_there
+);

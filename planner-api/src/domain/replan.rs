@@ -36,21 +36,27 @@ pub const MAX_REPLAN_TIME_MS: u64 = 5_000;
 /// One event as sent by clients; `type` says which.
 #[derive(Clone, Debug, Default, Deserialize, utoipa::ToSchema)]
 pub struct EventInput {
-    /// `order_added`, `order_cancelled`, `vehicle_unavailable`, `vehicle_delayed`, `stop_done`
-    /// or `stop_failed`.
+    /// `order_added`, `order_cancelled`, `vehicle_unavailable`, `vehicle_delayed`,
+    /// `vehicle_position`, `stop_done` or `stop_failed`.
     #[serde(default, rename = "type")]
     pub kind: String,
     /// The order (`order_added`, `order_cancelled`, `stop_done`, `stop_failed`).
     #[serde(default)]
     pub order_id: Option<i64>,
-    /// The vehicle (`vehicle_unavailable`, `vehicle_delayed`).
+    /// The vehicle (`vehicle_unavailable`, `vehicle_delayed`, `vehicle_position`).
     #[serde(default)]
     pub vehicle_id: Option<i64>,
-    /// When it happened, `HH:MM` (`stop_done`, `stop_failed`: default the request's `at`), or
-    /// from when the vehicle is unavailable (`vehicle_unavailable`: default the request's `at`,
-    /// a breakdown).
+    /// When it happened, `HH:MM` (`stop_done`, `stop_failed`, `vehicle_position`: default the
+    /// request's `at`), or from when the vehicle is unavailable (`vehicle_unavailable`: default
+    /// the request's `at`, a breakdown).
     #[serde(default)]
     pub at: Option<String>,
+    /// Where the vehicle is, latitude in degrees (`vehicle_position`, a GPS fix).
+    #[serde(default)]
+    pub lat: Option<f64>,
+    /// Where the vehicle is, longitude in degrees (`vehicle_position`).
+    #[serde(default)]
+    pub lon: Option<f64>,
     /// Minutes the vehicle is held up from the request's `at` (`vehicle_delayed`).
     #[serde(default)]
     pub minutes: Option<f64>,
@@ -114,6 +120,18 @@ pub enum Event {
         /// Seconds since midnight.
         until_s: i64,
     },
+    /// The vehicle was at (`lat`, `lon`) at `at_s` (a GPS fix): it goes on from there to
+    /// whatever the replan gives it next.
+    VehiclePosition {
+        /// The vehicle.
+        vehicle_id: i64,
+        /// Latitude in degrees.
+        lat: f64,
+        /// Longitude in degrees.
+        lon: f64,
+        /// Seconds since midnight.
+        at_s: i64,
+    },
     /// The stop was served at `at_s`.
     StopDone {
         /// The order.
@@ -139,7 +157,7 @@ impl Event {
         match *self {
             Event::OrderAdded { order_id } | Event::OrderCancelled { order_id } => Some(order_id),
             Event::StopDone { order_id, .. } | Event::StopFailed { order_id, .. } => Some(order_id),
-            Event::VehicleUnavailable { .. } | Event::VehicleDelayed { .. } => None,
+            Event::VehicleUnavailable { .. } | Event::VehicleDelayed { .. } | Event::VehiclePosition { .. } => None,
         }
     }
 }
@@ -191,7 +209,7 @@ pub fn clock_text(seconds: i64) -> String {
     format!("{:02}:{:02}", seconds.div_euclid(3600), seconds.rem_euclid(3600) / 60)
 }
 
-const KINDS: &[&str] = &["order_added", "order_cancelled", "vehicle_unavailable", "vehicle_delayed", "stop_done", "stop_failed"];
+const KINDS: &[&str] = &["order_added", "order_cancelled", "vehicle_unavailable", "vehicle_delayed", "vehicle_position", "stop_done", "stop_failed"];
 
 impl EventsInput {
     /// Checks the shape of every field; `now_s` is the time used when `at` is absent (the
@@ -271,6 +289,26 @@ impl EventsInput {
                     Some(Event::StopFailed { order_id, at_s: when.or(at_s)?, note })
                 }),
                 "vehicle_unavailable" => vehicle(&mut errors).and_then(|vehicle_id| Some(Event::VehicleUnavailable { vehicle_id, from_s: when.or(at_s)? })),
+                "vehicle_position" => {
+                    let coordinate = |errors: &mut Vec<FieldError>, name: &str, value: Option<f64>, limit: f64| match value {
+                        Some(x) if x.is_finite() && (-limit..=limit).contains(&x) => Some(x),
+                        Some(_) => {
+                            errors.push(FieldError::new(field(name), FieldProblem::OutOfRange { min: -limit, max: limit }));
+                            None
+                        }
+                        None => {
+                            errors.push(FieldError::new(field(name), FieldProblem::Required));
+                            None
+                        }
+                    };
+                    let lat = coordinate(&mut errors, "lat", e.lat, 90.0);
+                    let lon = coordinate(&mut errors, "lon", e.lon, 180.0);
+                    let v = vehicle(&mut errors);
+                    match (v, lat, lon, when.or(at_s)) {
+                        (Some(vehicle_id), Some(lat), Some(lon), Some(at_s)) => Some(Event::VehiclePosition { vehicle_id, lat, lon, at_s }),
+                        _ => None,
+                    }
+                }
                 "vehicle_delayed" => {
                     let minutes = match e.minutes {
                         Some(m) if m.is_finite() && (0.0..=720.0).contains(&m) => Some(m),
@@ -369,6 +407,20 @@ pub struct VehicleExecution {
     /// It is unavailable from this time on, seconds since midnight.
     #[serde(default)]
     pub unavailable_from_s: Option<i64>,
+    /// Where it was last seen, when that was after its last executed stop.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub position: Option<Position>,
+}
+
+/// Where a vehicle was seen (a GPS fix).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Position {
+    /// Latitude in degrees.
+    pub lat: f64,
+    /// Longitude in degrees.
+    pub lon: f64,
+    /// When, seconds since midnight.
+    pub at_s: i64,
 }
 
 impl VehicleExecution {

@@ -23,7 +23,9 @@
 
 use super::day::{client, penalty, OrderStop};
 use crate::domain::plan::{PlannedDepot, PlannedRoute, PlannedStop, PlannedTrip, UnassignedOrder};
-use crate::domain::replan::{clock_text, AddedStop, Event, EventBatch, ExecutedStop, Execution, MovedStop, PlanDiff, PlanVersion, RemovedStop, RetimedStop};
+use crate::domain::replan::{
+    clock_text, AddedStop, Event, EventBatch, ExecutedStop, Execution, MovedStop, PlanDiff, PlanVersion, Position, RemovedStop, RetimedStop,
+};
 use crate::domain::{FieldError, FieldProblem, PlanJob, PlanRequest, PlanResult, StopStatus};
 use crate::store::OrderChange;
 use crate::travel::{RoutingProfile, TravelMatrix};
@@ -202,27 +204,7 @@ impl Compiled {
         let old_points = m0.points();
         let kept_points: Vec<(f64, f64)> = kept.iter().map(|&l| old_points[l]).collect();
         let new_points: Vec<(f64, f64)> = new_docs.iter().map(|c| (c.lat, c.lon)).collect();
-        let all_points: Vec<(f64, f64)> = kept_points.iter().chain(&new_points).copied().collect();
-        let k = kept.len();
-        let mut profiles = Vec::with_capacity(p0.profiles.len());
-        for p in &p0.profiles {
-            let (distance, duration) = if new_points.is_empty() {
-                let none = |_: usize, _: usize| 0;
-                (p.distance.remapped(&kept, 0, none), p.duration.remapped(&kept, 0, none))
-            } else {
-                let profile = routing_profile(&p.name).ok_or_else(|| format!("profile {} has no travel source", p.name))?;
-                // The new columns of the kept rows, then the new rows.
-                let (cols_d, cols_t) = travel.between(profile, &kept_points, &new_points).map_err(|e| format!("travel matrix: {e}"))?;
-                let (rows_d, rows_t) = travel.between(profile, &new_points, &all_points).map_err(|e| format!("travel matrix: {e}"))?;
-                let value = |cols: &[Vec<i64>], rows: &[Vec<i64>], a: usize, b: usize| if a < k { cols[a][b - k] } else { rows[a - k][b] };
-                (
-                    p.distance.remapped(&kept, new_points.len(), |a, b| value(&cols_d, &rows_d, a, b)),
-                    p.duration.remapped(&kept, new_points.len(), |a, b| value(&cols_t, &rows_t, a, b)),
-                )
-            };
-            let bad = |(a, b, v): (usize, usize, i64)| format!("travel value {v} from location {a} to {b} is out of range");
-            profiles.push(solver::model::Profile { name: p.name.clone(), distance: distance.map_err(bad)?, duration: duration.map_err(bad)? });
-        }
+        let profiles = remapped_profiles(p0, &kept, &kept_points, &new_points, travel)?;
         for (c, s) in added.iter().zip(new_docs) {
             doc.clients.push(s);
             let s = &c.stop;
@@ -259,6 +241,54 @@ impl Compiled {
         };
         Ok(Compiled::with(model, problem))
     }
+}
+
+/// The travel profiles of `p0` over its locations `kept` (whose coordinates are `kept_points`)
+/// followed by new ones at `new_points`: the kept values are copied, those to and from the new
+/// locations asked of `travel`.
+fn remapped_profiles(
+    p0: &Problem,
+    kept: &[usize],
+    kept_points: &[(f64, f64)],
+    new_points: &[(f64, f64)],
+    travel: &dyn TravelMatrix,
+) -> Result<Vec<solver::model::Profile>, String> {
+    let k = kept.len();
+    let all_points: Vec<(f64, f64)> = kept_points.iter().chain(new_points).copied().collect();
+    let mut profiles = Vec::with_capacity(p0.profiles.len());
+    for p in &p0.profiles {
+        let (distance, duration) = if new_points.is_empty() {
+            let none = |_: usize, _: usize| 0;
+            (p.distance.remapped(kept, 0, none), p.duration.remapped(kept, 0, none))
+        } else {
+            let profile = routing_profile(&p.name).ok_or_else(|| format!("profile {} has no travel source", p.name))?;
+            // The new columns of the kept rows, then the new rows.
+            let (cols_d, cols_t) = travel.between(profile, kept_points, new_points).map_err(|e| format!("travel matrix: {e}"))?;
+            let (rows_d, rows_t) = travel.between(profile, new_points, &all_points).map_err(|e| format!("travel matrix: {e}"))?;
+            let value = |cols: &[Vec<i64>], rows: &[Vec<i64>], a: usize, b: usize| if a < k { cols[a][b - k] } else { rows[a - k][b] };
+            (
+                p.distance.remapped(kept, new_points.len(), |a, b| value(&cols_d, &rows_d, a, b)),
+                p.duration.remapped(kept, new_points.len(), |a, b| value(&cols_t, &rows_t, a, b)),
+            )
+        };
+        let bad = |(a, b, v): (usize, usize, i64)| format!("travel value {v} from location {a} to {b} is out of range");
+        profiles.push(solver::model::Profile { name: p.name.clone(), distance: distance.map_err(bad)?, duration: duration.map_err(bad)? });
+    }
+    Ok(profiles)
+}
+
+/// `compiled`'s problem with a location of its own for each of `places` (after all others),
+/// where vehicles were seen.
+fn with_places(compiled: &Compiled, places: &[(f64, f64)], travel: &dyn TravelMatrix) -> Result<Problem, String> {
+    let p0 = &compiled.problem;
+    let all: Vec<usize> = (0..p0.num_locations()).collect();
+    let profiles = remapped_profiles(p0, &all, &compiled.model.points(), places, travel)?;
+    let mut data = p0.data().clone();
+    if !data.locations.is_empty() {
+        data.locations.extend(places.iter().map(|&(lat, lon)| solver::model::Location { x: lon, y: lat }));
+    }
+    data.profiles = profiles;
+    Problem::new(data).map_err(|e| format!("the plan with vehicle positions does not build: {e}"))
 }
 
 /// Compiled models, job heads and versions of the plans replanned lately (the newest version of
@@ -453,6 +483,10 @@ fn apply(plan_id: i64, base: &Base, routed: &StopMap, batch: &EventBatch, candid
                             errors.push(state(field("at"), "before_executed", "時間早於此車已完成的配送", "is before what this vehicle already executed"));
                         } else {
                             v.executed.push(ExecutedStop { order_id: *order_id, at_s: *at_s, failed });
+                            // It was at the stop after it was last seen elsewhere.
+                            if v.position.as_ref().is_some_and(|p| p.at_s <= *at_s) {
+                                v.position = None;
+                            }
                             let change = if failed { OrderChange::Fail { order_id: *order_id } } else { OrderChange::Deliver { order_id: *order_id } };
                             changes.push((Some(i), change));
                         }
@@ -467,6 +501,20 @@ fn apply(plan_id: i64, base: &Base, routed: &StopMap, batch: &EventBatch, candid
                         errors.push(state(field("at"), "before_executed", "時間早於此車已完成的配送", "is before what this vehicle already executed"));
                     } else {
                         v.unavailable_from_s = Some(v.unavailable_from_s.map_or(*from_s, |u| u.min(*from_s)));
+                    }
+                }
+            },
+            Event::VehiclePosition { vehicle_id, lat, lon, at_s } => match base.compiled.type_of.get(vehicle_id) {
+                None => errors.push(FieldError::new(field("vehicle_id"), FieldProblem::UnknownReference)),
+                Some(_) => {
+                    let v = execution.vehicles.entry(*vehicle_id).or_default();
+                    if *at_s > batch.at_s {
+                        errors.push(state(field("at"), "in_future", "時間晚於此次重新排程的時間", "is later than the replan's time"));
+                    } else if v.last_executed_s().is_some_and(|last| *at_s < last) {
+                        errors.push(state(field("at"), "before_executed", "時間早於此車已完成的配送", "is before what this vehicle already executed"));
+                    } else if v.position.as_ref().is_none_or(|p| p.at_s <= *at_s) {
+                        // An older fix than the one known says nothing new.
+                        v.position = Some(Position { lat: *lat, lon: *lon, at_s: *at_s });
                     }
                 }
             },
@@ -507,8 +555,16 @@ pub struct Applied {
 
 /// The base version's routes as the solver's plan over `compiled` (executed stops first), with
 /// each route's vehicle id and progress.
-fn solver_plan(base: &Base, compiled: &Compiled, execution: &Execution, now: i64) -> (Solution, Vec<i64>, Vec<VehicleProgress>) {
+fn solver_plan(base: &Base, compiled: &Compiled, execution: &Execution, now: i64) -> (Solution, Vec<i64>, Vec<VehicleProgress>, Vec<(f64, f64)>) {
     let p = &compiled.problem;
+    // Where vehicles were seen: location `num_locations() + j` is `seen[j]`.
+    let mut seen: Vec<(f64, f64)> = Vec::new();
+    let mut place = |position: &Option<Position>| {
+        position.as_ref().map(|at| {
+            seen.push((at.lat, at.lon));
+            (p.num_locations() + seen.len() - 1, at.at_s)
+        })
+    };
     let mut routes = Vec::new();
     let mut vehicles = Vec::new();
     let mut progress = Vec::new();
@@ -538,20 +594,31 @@ fn solver_plan(base: &Base, compiled: &Compiled, execution: &Execution, now: i64
         }
         let fixed = executed.iter().filter(|o| compiled.client(**o).is_some()).count();
         let last_done = x.executed.last().and_then(|e| compiled.client(e.order_id).map(|c| e.at_s + p.clients[c].service_duration));
-        let ready = [Some(now), last_done, x.held_until_s].into_iter().flatten().max();
-        progress.push(VehicleProgress { fixed, ready_at: ready, unavailable_from: x.unavailable_from_s, on_board: None });
+        // Seen on the road after its last stop, it goes on from there.
+        let position = place(&x.position);
+        let left = position.map_or(last_done, |(_, at)| Some(at));
+        let ready = [Some(now), left, x.held_until_s].into_iter().flatten().max();
+        progress.push(VehicleProgress { fixed, ready_at: ready, unavailable_from: x.unavailable_from_s, on_board: None, position: position.map(|(l, _)| l) });
         routes.push(Route { vehicle_type: t, trips: kept, breaks: Vec::new() });
         vehicles.push(r.vehicle_id);
     }
-    // Vehicles the plan did not use may be delayed or unavailable too: each becomes a plan
-    // route with nothing to do, so the solver applies its progress (a breakdown keeps it home).
+    // Vehicles the plan did not use may be delayed, unavailable or seen on the road too: each
+    // becomes a plan route with nothing to do, so the solver applies its progress (a breakdown
+    // keeps it home).
     for (v, x) in &execution.vehicles {
         let Some(&t) = compiled.type_of.get(v) else { continue };
-        if vehicles.contains(v) || (x.held_until_s.is_none() && x.unavailable_from_s.is_none()) {
+        if vehicles.contains(v) || (x.held_until_s.is_none() && x.unavailable_from_s.is_none() && x.position.is_none()) {
             continue;
         }
-        let ready = [Some(now), x.held_until_s].into_iter().flatten().max();
-        progress.push(VehicleProgress { fixed: 0, ready_at: ready, unavailable_from: x.unavailable_from_s, on_board: None });
+        let position = place(&x.position);
+        let ready = [Some(now), position.map(|(_, at)| at), x.held_until_s].into_iter().flatten().max();
+        progress.push(VehicleProgress {
+            fixed: 0,
+            ready_at: ready,
+            unavailable_from: x.unavailable_from_s,
+            on_board: None,
+            position: position.map(|(l, _)| l),
+        });
         routes.push(Route { vehicle_type: t, trips: vec![Trip { depot: p.vehicle_types[t].start_depot, visits: Vec::new() }], breaks: Vec::new() });
         vehicles.push(*v);
     }
@@ -566,15 +633,17 @@ fn solver_plan(base: &Base, compiled: &Compiled, execution: &Execution, now: i64
             Some(Unassigned { client, reason })
         })
         .collect();
-    (Solution { routes, unassigned }, vehicles, progress)
+    (Solution { routes, unassigned }, vehicles, progress, seen)
 }
 
 /// Runs the replan: `compiled` is the model after the events (the base's when unchanged).
-fn run(base: &Base, compiled: &Compiled, execution: &Execution, batch: &EventBatch) -> Result<PlanResult, String> {
+fn run(base: &Base, compiled: &Compiled, execution: &Execution, batch: &EventBatch, travel: &dyn TravelMatrix) -> Result<PlanResult, String> {
     let started = Instant::now();
-    let (plan, _, progress) = solver_plan(base, compiled, execution, batch.at_s);
+    let (plan, _, progress, seen) = solver_plan(base, compiled, execution, batch.at_s);
     let move_cost = (batch.move_cost_ntd * COST_SCALE as f64).round() as i64;
-    let input = ReplanInput { problem: &compiled.problem, plan: &plan, progress: &progress, now: batch.at_s, move_cost };
+    let with_positions = if seen.is_empty() { None } else { Some(with_places(compiled, &seen, travel)?) };
+    let problem = with_positions.as_ref().unwrap_or(&compiled.problem);
+    let input = ReplanInput { problem, plan: &plan, progress: &progress, now: batch.at_s, move_cost };
     let env = Environment {
         seed: base.request.options.seed,
         threads: 1,
@@ -810,7 +879,7 @@ pub fn replan_version(
     let compiled =
         if cancelled.is_empty() && added.is_empty() { None } else { Some(Arc::new(base.compiled.edited(&cancelled, &added, base.request, travel)?)) };
     let current = compiled.as_deref().unwrap_or(base.compiled);
-    let plan = run(base, current, &execution, batch)?;
+    let plan = run(base, current, &execution, batch, travel)?;
     let after = stops_of(&plan);
     let diff = diff(&before, &after, &plan, &execution.cancelled);
     route_changes(&before, &after, &mut changes);
