@@ -309,7 +309,7 @@ async fn invalid_events_and_version_conflicts_change_nothing(app: &TestApp) {
     assert_eq!((status, problem_type(&body)), (404, "not-found"), "{body}");
 }
 
-async fn a_vehicle_seen_on_the_road_goes_on_from_there(app: &TestApp) {
+async fn a_vehicle_seen_on_the_road_goes_on_from_there_and_a_stop_under_way_stays(app: &TestApp) {
     use planner_api::travel::{GreatCircle, RoutingProfile, TravelConfig, TravelMatrix};
     let (id, v1, day) = planned_day(app, 16).await;
     let (truck, route) = busy_truck(&v1, &day);
@@ -348,20 +348,47 @@ async fn a_vehicle_seen_on_the_road_goes_on_from_there(app: &TestApp) {
     let clock = |s: &str| s[..2].parse::<i64>().expect("hours") * 3600 + s[3..5].parse::<i64>().expect("minutes") * 60;
     assert!(clock(&arrival) + 60 > earliest, "order {next} at {arrival}, but the drive from the fix takes {} s from 10:00", seconds[0][0]);
 
-    // Served afterwards, the next stop is where the truck was last: the fix is forgotten.
+    // The driver gets to that stop: it is fixed, in progress, from when the driver got there,
+    // and the fix is forgotten (the truck was there later).
     let (status, _, v3) = app
         .post(
             &format!("/v1/plans/{id}/events"),
-            &json!({ "base_version": 2, "at": "12:00", "events": [{ "type": "stop_done", "order_id": next, "at": "11:50" }] }),
+            &json!({ "base_version": 2, "at": "12:00", "events": [{ "type": "stop_arrived", "order_id": next, "at": "11:50" }] }),
         )
         .await;
     assert_eq!(status, 201, "{v3}");
     assert!(v3["execution"]["vehicles"][truck.to_string()]["position"].is_null(), "{}", v3["execution"]);
-    assert_eq!(route_of(&v3["plan"], truck)[1], (next, "done".to_owned(), "11:50".to_owned()));
+    assert_eq!(route_of(&v3["plan"], truck)[..2], [(done, "done".to_owned(), "09:50".to_owned()), (next, "in_progress".to_owned(), "11:50".to_owned())]);
+    assert_eq!(status_of(app, next).await, "planned");
+    // Being served, it cannot be cancelled, reported arrived again or done before the driver got
+    // there, and the truck's other stops wait for it.
+    let other = route_of(&v3["plan"], truck).get(2).map(|s| s.0);
+    let mut refused = vec![
+        (json!({ "type": "order_cancelled", "order_id": next }), ("events[0].order_id", "already_executed")),
+        (json!({ "type": "stop_arrived", "order_id": next }), ("events[0].order_id", "already_executed")),
+        (json!({ "type": "stop_done", "order_id": next, "at": "11:40" }), ("events[0].at", "before_executed")),
+    ];
+    if let Some(other) = other {
+        refused.push((json!({ "type": "stop_arrived", "order_id": other }), ("events[0].order_id", "stop_in_progress")));
+    }
+    for (event, (field, code)) in refused {
+        let (status, _, body) = app.post(&format!("/v1/plans/{id}/events"), &json!({ "base_version": 3, "at": "12:10", "events": [event] })).await;
+        assert_eq!((status, fields(&body)), (422, vec![(field.to_owned(), code.to_owned())]), "{event}: {body}");
+    }
+    // Reported done, it is served from when the driver got there.
+    let (status, _, v4) = app
+        .post(
+            &format!("/v1/plans/{id}/events"),
+            &json!({ "base_version": 3, "at": "12:10", "events": [{ "type": "stop_done", "order_id": next, "at": "12:05" }] }),
+        )
+        .await;
+    assert_eq!(status, 201, "{v4}");
+    assert_eq!(route_of(&v4["plan"], truck)[1], (next, "done".to_owned(), "11:50".to_owned()));
+    assert_eq!(status_of(app, next).await, "delivered");
 }
 
 both_backends!(
     replans_from_events_keeps_executed_stops_and_streams_each_version,
     invalid_events_and_version_conflicts_change_nothing,
-    a_vehicle_seen_on_the_road_goes_on_from_there
+    a_vehicle_seen_on_the_road_goes_on_from_there_and_a_stop_under_way_stays
 );

@@ -249,6 +249,8 @@ pub enum StopStatus {
     /// To be served; `arrival` is the planned time.
     #[default]
     Planned,
+    /// Being served (the driver is there); `arrival` is when the driver got there, as reported.
+    InProgress,
     /// Served; `arrival` is when, as reported.
     Done,
     /// Attempted in vain; `arrival` is when, as reported.
@@ -434,9 +436,6 @@ mod tests {
         bad.options.shift_start = Some("19:00".into());
         bad.options.cost_per_km_ntd = Some(f64::NAN);
         let fields: Vec<String> = bad.validate(60.0).err().unwrap_or_default().into_iter().map(|e| e.field).collect();
-        assert_eq!(
-            fields,
-            ["date", "depot_ids[1]", "depot_ids[2]", "options.time_limit_s", "options.cost_per_km_ntd", "options.shift_end"]
-        );
+        assert_eq!(fields, ["date", "depot_ids[1]", "depot_ids[2]", "options.time_limit_s", "options.cost_per_km_ntd", "options.shift_end"]);
     }
 }

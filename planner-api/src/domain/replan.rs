@@ -37,17 +37,17 @@ pub const MAX_REPLAN_TIME_MS: u64 = 5_000;
 #[derive(Clone, Debug, Default, Deserialize, utoipa::ToSchema)]
 pub struct EventInput {
     /// `order_added`, `order_cancelled`, `vehicle_unavailable`, `vehicle_delayed`,
-    /// `vehicle_position`, `stop_done` or `stop_failed`.
+    /// `vehicle_position`, `stop_arrived`, `stop_done` or `stop_failed`.
     #[serde(default, rename = "type")]
     pub kind: String,
-    /// The order (`order_added`, `order_cancelled`, `stop_done`, `stop_failed`).
+    /// The order (`order_added`, `order_cancelled`, `stop_arrived`, `stop_done`, `stop_failed`).
     #[serde(default)]
     pub order_id: Option<i64>,
     /// The vehicle (`vehicle_unavailable`, `vehicle_delayed`, `vehicle_position`).
     #[serde(default)]
     pub vehicle_id: Option<i64>,
-    /// When it happened, `HH:MM` (`stop_done`, `stop_failed`, `vehicle_position`: default the
-    /// request's `at`), or from when the vehicle is unavailable (`vehicle_unavailable`: default
+    /// When it happened, `HH:MM` (`stop_arrived`, `stop_done`, `stop_failed`,
+    /// `vehicle_position`: default the request's `at`), or from when the vehicle is unavailable (`vehicle_unavailable`: default
     /// the request's `at`, a breakdown).
     #[serde(default)]
     pub at: Option<String>,
@@ -132,6 +132,14 @@ pub enum Event {
         /// Seconds since midnight.
         at_s: i64,
     },
+    /// The driver got to the stop at `at_s` and is serving it: the stop stays where it is, first
+    /// after what the vehicle executed, until it is reported done or failed.
+    StopArrived {
+        /// The order.
+        order_id: i64,
+        /// Seconds since midnight.
+        at_s: i64,
+    },
     /// The stop was served at `at_s`.
     StopDone {
         /// The order.
@@ -156,7 +164,7 @@ impl Event {
     pub fn order_id(&self) -> Option<i64> {
         match *self {
             Event::OrderAdded { order_id } | Event::OrderCancelled { order_id } => Some(order_id),
-            Event::StopDone { order_id, .. } | Event::StopFailed { order_id, .. } => Some(order_id),
+            Event::StopArrived { order_id, .. } | Event::StopDone { order_id, .. } | Event::StopFailed { order_id, .. } => Some(order_id),
             Event::VehicleUnavailable { .. } | Event::VehicleDelayed { .. } | Event::VehiclePosition { .. } => None,
         }
     }
@@ -209,7 +217,8 @@ pub fn clock_text(seconds: i64) -> String {
     format!("{:02}:{:02}", seconds.div_euclid(3600), seconds.rem_euclid(3600) / 60)
 }
 
-const KINDS: &[&str] = &["order_added", "order_cancelled", "vehicle_unavailable", "vehicle_delayed", "vehicle_position", "stop_done", "stop_failed"];
+const KINDS: &[&str] =
+    &["order_added", "order_cancelled", "vehicle_unavailable", "vehicle_delayed", "vehicle_position", "stop_arrived", "stop_done", "stop_failed"];
 
 impl EventsInput {
     /// Checks the shape of every field; `now_s` is the time used when `at` is absent (the
@@ -280,6 +289,7 @@ impl EventsInput {
             let event = match e.kind.trim() {
                 "order_added" => order(&mut errors).map(|order_id| Event::OrderAdded { order_id }),
                 "order_cancelled" => order(&mut errors).map(|order_id| Event::OrderCancelled { order_id }),
+                "stop_arrived" => order(&mut errors).and_then(|order_id| Some(Event::StopArrived { order_id, at_s: when.or(at_s)? })),
                 "stop_done" => order(&mut errors).and_then(|order_id| Some(Event::StopDone { order_id, at_s: when.or(at_s)? })),
                 "stop_failed" => order(&mut errors).and_then(|order_id| {
                     let note = e.note.as_ref().map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
@@ -384,15 +394,20 @@ impl EventsInput {
     }
 }
 
-/// A stop that was executed.
+/// A stop that was executed, or is being served.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ExecutedStop {
     /// The order.
     pub order_id: i64,
-    /// When it was served or attempted, seconds since midnight.
+    /// When it was served or attempted (when the driver got there, for one reported arrived
+    /// first), seconds since midnight.
     pub at_s: i64,
     /// Whether the attempt failed.
     pub failed: bool,
+    /// Whether it is being served: the driver got there and has not reported it done or
+    /// failed yet.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub in_progress: bool,
 }
 
 /// What one vehicle has done so far and what holds it.

@@ -468,27 +468,47 @@ fn apply(plan_id: i64, base: &Base, routed: &StopMap, batch: &EventBatch, candid
                     changes.push((Some(i), OrderChange::Cancel { order_id: *order_id }));
                 }
             }
-            Event::StopDone { order_id, at_s } | Event::StopFailed { order_id, at_s, .. } => {
+            Event::StopArrived { order_id, at_s } | Event::StopDone { order_id, at_s } | Event::StopFailed { order_id, at_s, .. } => {
                 let failed = matches!(event, Event::StopFailed { .. });
+                let arrived = matches!(event, Event::StopArrived { .. });
+                // A stop being served is completed by its done or failed report.
+                let serving = execution.executed(*order_id).filter(|(_, e)| e.in_progress).map(|(v, e)| (v, e.at_s));
                 match routed.get(order_id) {
                     None => errors.push(state(field("order_id"), "not_routed", "訂單不在此版排程的任何路線上", "is on no route of this plan version")),
-                    Some(_) if execution.executed(*order_id).is_some() => {
+                    Some(_) if execution.executed(*order_id).is_some() && (arrived || serving.is_none()) => {
                         errors.push(state(field("order_id"), "already_executed", "此站已完成或已嘗試配送", "this stop was already served or attempted"));
                     }
                     Some(&(vehicle, _, _)) => {
-                        let v = execution.vehicles.entry(vehicle).or_default();
+                        let v = execution.vehicles.entry(serving.map_or(vehicle, |(v, _)| v)).or_default();
+                        let other_in_progress = v.executed.iter().any(|e| e.in_progress && e.order_id != *order_id);
                         if *at_s > batch.at_s {
                             errors.push(state(field("at"), "in_future", "時間晚於此次重新排程的時間", "is later than the replan's time"));
                         } else if v.last_executed_s().is_some_and(|last| *at_s < last) || v.unavailable_from_s.is_some_and(|u| *at_s > u) {
                             errors.push(state(field("at"), "before_executed", "時間早於此車已完成的配送", "is before what this vehicle already executed"));
+                        } else if other_in_progress {
+                            errors.push(state(
+                                field("order_id"),
+                                "stop_in_progress",
+                                "此車另一站仍在配送中，請先回報該站完成或失敗",
+                                "another stop of this vehicle is being served; report it done or failed first",
+                            ));
                         } else {
-                            v.executed.push(ExecutedStop { order_id: *order_id, at_s: *at_s, failed });
+                            match v.executed.iter_mut().find(|e| e.order_id == *order_id) {
+                                // Served from when the driver got there.
+                                Some(e) => {
+                                    e.in_progress = false;
+                                    e.failed = failed;
+                                }
+                                None => v.executed.push(ExecutedStop { order_id: *order_id, at_s: *at_s, failed, in_progress: arrived }),
+                            }
                             // It was at the stop after it was last seen elsewhere.
                             if v.position.as_ref().is_some_and(|p| p.at_s <= *at_s) {
                                 v.position = None;
                             }
-                            let change = if failed { OrderChange::Fail { order_id: *order_id } } else { OrderChange::Deliver { order_id: *order_id } };
-                            changes.push((Some(i), change));
+                            if !arrived {
+                                let change = if failed { OrderChange::Fail { order_id: *order_id } } else { OrderChange::Deliver { order_id: *order_id } };
+                                changes.push((Some(i), change));
+                            }
                         }
                     }
                 }
@@ -694,6 +714,7 @@ fn run(base: &Base, compiled: &Compiled, execution: &Execution, batch: &EventBat
                 let doc = &m.doc.clients[c];
                 let (status, at) = if n < r.fixed {
                     match executed_at.get(&info.order_id) {
+                        Some(e) if e.in_progress => (StopStatus::InProgress, e.at_s),
                         Some(e) => (if e.failed { StopStatus::Failed } else { StopStatus::Done }, e.at_s),
                         None => (StopStatus::Done, 0),
                     }
