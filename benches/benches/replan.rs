@@ -74,7 +74,8 @@ fn replans(c: &mut Criterion) {
     let mut group = c.benchmark_group("replan");
 
     group.bench_function("urgent_order_300_stops", |b| {
-        let input = ReplanInput { problem: &s.with_urgent, plan: &s.plan, progress: &s.progress, now: s.now, move_cost: 0 };
+        let input =
+            ReplanInput { problem: &s.with_urgent, plan: &s.plan, progress: &s.progress, now: s.now, move_cost: 0, announced: &[], shift_tolerance: None };
         b.iter(|| black_box(replan(&input, &env(SMALL_CHANGE_ITERATIONS)).expect("replan")))
     });
 
@@ -82,7 +83,7 @@ fn replans(c: &mut Criterion) {
     let gone = *s.plan.routes[0].trips.last().and_then(|t| t.visits.last()).expect("a stop");
     let (problem, plan) = cancelled(&s, gone);
     group.bench_function("cancellation_300_stops", |b| {
-        let input = ReplanInput { problem: &problem, plan: &plan, progress: &s.progress, now: s.now, move_cost: 0 };
+        let input = ReplanInput { problem: &problem, plan: &plan, progress: &s.progress, now: s.now, move_cost: 0, announced: &[], shift_tolerance: None };
         b.iter(|| black_box(replan(&input, &env(SMALL_CHANGE_ITERATIONS)).expect("replan")))
     });
 
@@ -92,7 +93,15 @@ fn replans(c: &mut Criterion) {
         b.iter_batched(
             || progress.clone(),
             |progress| {
-                let input = ReplanInput { problem: &s.without_urgent, plan: &s.plan, progress: &progress, now: s.now, move_cost: 0 };
+                let input = ReplanInput {
+                    problem: &s.without_urgent,
+                    plan: &s.plan,
+                    progress: &progress,
+                    now: s.now,
+                    move_cost: 0,
+                    announced: &[],
+                    shift_tolerance: None,
+                };
                 black_box(replan(&input, &env(BREAKDOWN_ITERATIONS)).expect("replan"))
             },
             BatchSize::SmallInput,

@@ -12,7 +12,10 @@
 //!   nothing more when that time has come (a breakdown);
 //! - the vehicles the plan did not use keep their types;
 //! - the clients are those not fixed, with the vehicle each was announced on, and moving one to
-//!   another vehicle costs [`ReplanInput::move_cost`] ([`crate::model::Stability`]).
+//!   another vehicle costs [`ReplanInput::move_cost`] ([`crate::model::Stability`]); with a
+//!   [`ReplanInput::shift_tolerance`], so does keeping it on its vehicle but starting its service
+//!   further than that from its announced time (the search judges such routes by their exact
+//!   schedule, as the checker does).
 //!
 //! The reduced problem is solved from the plan's remaining routes (a warm start: the clients
 //! the plan lacks, such as new orders, are added by regret insertion, then a ruin-and-recreate
@@ -64,8 +67,13 @@ pub struct ReplanInput<'a> {
     pub progress: &'a [VehicleProgress],
     /// The time of the replan: no vehicle leaves its depot before it.
     pub now: Duration,
-    /// Cost of serving an announced client with another vehicle.
+    /// Cost of serving an announced client with another vehicle, or with its own but starting
+    /// its service more than `shift_tolerance` away from its announced time.
     pub move_cost: Cost,
+    /// The announced start of service of each client of `problem` (empty: the plan's schedule).
+    pub announced: &'a [Option<Duration>],
+    /// How far an announced client's service may move at no cost; `None`: any.
+    pub shift_tolerance: Option<Duration>,
 }
 
 /// Which vehicle a route of a replanned day is driven by.
@@ -324,6 +332,22 @@ pub fn reduce(input: &ReplanInput) -> Result<Replan, ReplanError> {
         index[c] = k;
     }
     let home: Vec<Option<usize>> = client.iter().map(|&c| planned_on[c].and_then(|i| type_of_route[i])).collect();
+    // When shifts count: each announced client's announced time, given or as the plan has it.
+    let arrival: Vec<Option<Duration>> = match input.shift_tolerance {
+        None => Vec::new(),
+        Some(_) => {
+            let mut planned: Vec<Option<Duration>> = vec![None; n];
+            for (i, route) in input.plan.routes.iter().enumerate() {
+                let Some(times) = report.routes.get(i) else { continue };
+                for (trip, starts) in route.trips.iter().zip(&times.arrivals) {
+                    for (&c, &at) in trip.visits.iter().zip(starts) {
+                        planned[c] = Some(at);
+                    }
+                }
+            }
+            client.iter().map(|&c| if input.announced.is_empty() { planned[c] } else { input.announced.get(c).copied().flatten() }).collect()
+        }
+    };
     // Required clients become optional with a prize no route cost reaches: the search serves
     // every one it can, and the ones that no longer fit (a new order when every vehicle is full,
     // the stops of a broken truck) are listed, with the reason, instead of making the whole plan
@@ -350,7 +374,7 @@ pub fn reduce(input: &ReplanInput) -> Result<Replan, ReplanError> {
         dimensions: p.dimensions,
         skill_names: p.skill_names.clone(),
         backhaul_precedence: p.backhaul_precedence,
-        stability: Stability { home, move_cost: input.move_cost },
+        stability: Stability { home, move_cost: input.move_cost, arrival, shift_tolerance: input.shift_tolerance },
         // Pairs done are fixed visits; the others are wholly left (see above).
         pairs: p
             .pairs

@@ -177,7 +177,9 @@ proptest! {
         let mut g = Gen(seed);
         let progress = progress(&mut g, &planned.solution);
         let now = 100 + g.next(300) as i64;
-        let input = ReplanInput { problem: &problem, plan: &planned.solution, progress: &progress, now, move_cost: 20 };
+        // Half the days also count announced stops shifted by more than 30.
+        let shift_tolerance = (seed % 2 == 0).then_some(30);
+        let input = ReplanInput { problem: &problem, plan: &planned.solution, progress: &progress, now, move_cost: 20, announced: &[], shift_tolerance };
         let out = assert_replan(&input, seed)?;
         // The new orders are served (there are spare vehicles and the days are long).
         for c in n..n + extra {
@@ -213,7 +215,7 @@ proptest! {
             return Ok(());
         }
         let problem = Problem::new(now_day).unwrap();
-        let input = ReplanInput { problem: &problem, plan: &plan, progress: &progress0, now: 0, move_cost: 1_000_000 };
+        let input = ReplanInput { problem: &problem, plan: &plan, progress: &progress0, now: 0, move_cost: 1_000_000, announced: &[], shift_tolerance: None };
         let out = assert_replan(&input, seed)?;
         // Moving a stop costs more than any saving here: every stop stays on its vehicle.
         prop_assert!(out.moved.is_empty(), "moved {:?}", out.moved);
@@ -231,7 +233,8 @@ proptest! {
         let mut progress = progress(&mut g, &planned.solution);
         let broken = g.next(planned.solution.routes.len() as u64) as usize;
         progress[broken].unavailable_from = Some(0);
-        let input = ReplanInput { problem: &problem, plan: &planned.solution, progress: &progress, now: 0, move_cost: 20 };
+        let shift_tolerance = (seed % 2 == 1).then_some(30);
+        let input = ReplanInput { problem: &problem, plan: &planned.solution, progress: &progress, now: 0, move_cost: 20, announced: &[], shift_tolerance };
         let out = assert_replan(&input, seed)?;
         let fixed = progress[broken].fixed;
         match out.routes.iter().find(|r| r.vehicle == Vehicle::Plan(broken)) {
@@ -259,7 +262,7 @@ fn an_out_vehicle_carries_only_its_stock() {
     let problem = Problem::new(data).unwrap();
     let plan = Solution { routes: vec![Route::single(0, 0, vec![0, 1, 2, 3])], unassigned: vec![] };
     let progress = [VehicleProgress { fixed: 2, ..VehicleProgress::default() }];
-    let input = ReplanInput { problem: &problem, plan: &plan, progress: &progress, now: 0, move_cost: 1_000 };
+    let input = ReplanInput { problem: &problem, plan: &plan, progress: &progress, now: 0, move_cost: 1_000, announced: &[], shift_tolerance: None };
     let reduced = reduce(&input).unwrap();
     let out_type = &reduced.problem.vehicle_types[0];
     assert_eq!(out_type.on_board.as_ref().unwrap().stock, vec![2], "two deliveries left on board");
@@ -287,7 +290,7 @@ fn inconsistent_requests_are_refused_not_panicked_on() {
     let problem = Problem::new(day(3, 5, 1, false)).unwrap();
     let plan = Solution { routes: vec![Route::single(0, 0, vec![0, 1, 2])], unassigned: vec![] };
     let ask = |plan: &Solution, progress: &[VehicleProgress]| {
-        let input = ReplanInput { problem: &problem, plan, progress, now: 0, move_cost: 0 };
+        let input = ReplanInput { problem: &problem, plan, progress, now: 0, move_cost: 0, announced: &[], shift_tolerance: None };
         reduce(&input).err().map(|e| e.to_string())
     };
     let fixed = |k: usize| VehicleProgress { fixed: k, ..VehicleProgress::default() };
@@ -320,7 +323,7 @@ fn a_vehicle_done_with_its_visits_keeps_its_break_on_the_way_back() {
     let mut g = Gen(seed);
     let progress = progress(&mut g, &planned.solution);
     let now = 100 + g.next(300) as i64;
-    let input = ReplanInput { problem: &problem, plan: &planned.solution, progress: &progress, now, move_cost: 20 };
+    let input = ReplanInput { problem: &problem, plan: &planned.solution, progress: &progress, now, move_cost: 20, announced: &[], shift_tolerance: None };
     let out = replan(&input, &env(seed, 20)).expect("replan");
     assert!(out.routes.iter().any(|r| r.fixed > 0 && r.route.breaks.iter().any(|b| b.after == r.route.trips[b.trip].visits.len())), "{:?}", out.routes);
     let report = check(&problem, &out.solution());
@@ -343,7 +346,7 @@ fn a_vehicle_seen_on_the_road_goes_on_from_there() {
     let plan = Solution { routes: vec![Route::single(0, 0, vec![0, 1, 2]), Route::single(0, 0, vec![3, 4])], unassigned: vec![] };
     let seen_at = 500;
     let progress = [VehicleProgress { fixed: 1, ready_at: Some(seen_at), position: Some(7), ..VehicleProgress::default() }];
-    let input = ReplanInput { problem: &problem, plan: &plan, progress: &progress, now: 450, move_cost: 1_000 };
+    let input = ReplanInput { problem: &problem, plan: &plan, progress: &progress, now: 450, move_cost: 1_000, announced: &[], shift_tolerance: None };
     let reduced = reduce(&input).unwrap();
     let out_type = &reduced.problem.vehicle_types[0];
     let start = &reduced.problem.depots[out_type.start_depot];
@@ -366,4 +369,52 @@ fn a_vehicle_seen_on_the_road_goes_on_from_there() {
     assert!(ask(&[at(0)]).is_some_and(|e| e.contains("a client's or a depot's location")));
     assert!(ask(&[at(99)]).is_some_and(|e| e.contains("not a location")));
     assert!(ask(&[at(7), at(7)]).is_some_and(|e| e.contains("another vehicle's")));
+}
+
+/// Shifting an announced client's service by more than the tolerance costs the move cost: an
+/// urgent order that must come first is then given to a free vehicle rather than put before
+/// the announced stops of a vehicle out on its round; without a tolerance it goes first there.
+#[test]
+fn shifting_announced_arrivals_costs_like_moving_them() {
+    let locations = vec![Location { x: 0.0, y: 0.0 }, Location { x: 10.0, y: 0.0 }, Location { x: 20.0, y: 0.0 }, Location { x: 8.0, y: 2.0 }];
+    let m = euclidean_matrix(&locations, Rounding::Round).unwrap();
+    let client = |i: usize, late: i64| Client {
+        name: format!("c{i}"),
+        location: i + 1,
+        delivery: vec![1],
+        pickup: vec![0],
+        service_duration: 10,
+        time_windows: vec![TimeWindow::new(0, late)],
+        release_time: 0,
+        required: true,
+        prize: 0,
+        skills: Skills::NONE,
+    };
+    let mut data = day(7, 3, 1, false);
+    data.locations = locations;
+    data.profiles = vec![Profile { name: "car".into(), distance: m.clone(), duration: m }];
+    // The urgent order (client 2) must be served by time 15: only first on a route.
+    data.clients = vec![client(0, 1_000), client(1, 1_000), client(2, 15)];
+    data.vehicle_types[0].count = 2;
+    let problem = Problem::new(data).unwrap();
+    let plan = Solution { routes: vec![Route::single(0, 0, vec![0, 1])], unassigned: vec![] };
+    let progress = [VehicleProgress::default()];
+    let ask = |shift_tolerance| {
+        let input = ReplanInput { problem: &problem, plan: &plan, progress: &progress, now: 0, move_cost: 1_000, announced: &[], shift_tolerance };
+        let out = replan(&input, &env(7, 50)).unwrap();
+        assert!(out.feasible && out.unassigned.is_empty(), "{out:?}");
+        let report = check(&out.reduced.problem, &out.reduced_solution);
+        assert!(report.violations.is_empty(), "{:?}", report.violations);
+        assert_eq!(report.cost.total, out.cost, "the search and the checker count the same shifts");
+        out.routes.iter().find(|r| r.route.visits().any(|c| c == 2)).map(|r| r.vehicle).expect("the urgent order is served")
+    };
+    assert_eq!(ask(None), Vehicle::Plan(0), "free to shift, it goes first on the truck already out");
+    assert_eq!(ask(Some(5)), Vehicle::New(0), "shifting two announced stops by 10 or more costs more than a second truck");
+    // The checker counts a shift beyond the tolerance, and only on the announced vehicle type.
+    let input = ReplanInput { problem: &problem, plan: &plan, progress: &progress, now: 0, move_cost: 1_000, announced: &[], shift_tolerance: Some(5) };
+    let reduced = reduce(&input).unwrap();
+    let k = |c: usize| reduced.client.iter().position(|&x| x == c).unwrap();
+    let first = Solution { routes: vec![Route::single(0, 0, vec![k(2), k(0), k(1)])], unassigned: vec![] };
+    let report = check(&reduced.problem, &first);
+    assert_eq!(report.cost.move_cost, 2_000, "{:?}", report.cost);
 }

@@ -134,9 +134,7 @@ pub fn check(problem: &Problem, solution: &Solution) -> CheckReport {
     for u in &solution.unassigned {
         match visits.get(u.client) {
             None => violations.push(Violation::UnknownClient { route: None, client: u.client }),
-            Some(&n) if n > 0 && !listed[u.client] => {
-                violations.push(Violation::UnassignedButVisited { client: u.client })
-            }
+            Some(&n) if n > 0 && !listed[u.client] => violations.push(Violation::UnassignedButVisited { client: u.client }),
             Some(_) => {}
         }
         if let Some(seen) = listed.get_mut(u.client) {
@@ -224,6 +222,15 @@ fn check_route(
         return RouteReport::default();
     }
     let report = route::simulate(problem, r, route, out);
+    // An announced client kept on its vehicle type but served too far from its announced time
+    // costs what moving it would.
+    if problem.stability.counts_shifts() {
+        for (trip, starts) in route.trips.iter().zip(&report.arrivals) {
+            for (&c, &start) in trip.visits.iter().zip(starts) {
+                cost.move_cost = cost.move_cost.saturating_add(problem.stability.shift_cost(c, t, start));
+            }
+        }
+    }
     cost.distance = cost.distance.saturating_add(report.distance);
     cost.duration = cost.duration.saturating_add(report.duration);
     cost.distance_cost = cost.distance_cost.saturating_add(vt.unit_distance_cost.saturating_mul(report.distance));

@@ -135,14 +135,39 @@ pub struct OnBoard {
 pub struct Stability {
     /// Vehicle type each client was announced on, indexed by client (empty: nothing announced).
     pub home: Vec<Option<usize>>,
-    /// Cost of serving an announced client with another vehicle type.
+    /// Cost of serving an announced client with another vehicle type, or on its vehicle type
+    /// with its service starting more than [`Stability::shift_tolerance`] away from its
+    /// announced time (once per client, whichever happens).
     pub move_cost: Cost,
+    /// The announced start of service of each client, indexed by client (empty: none).
+    pub arrival: Vec<Option<Duration>>,
+    /// How far a service start may move from the announced one at no cost; `None`: any.
+    pub shift_tolerance: Option<Duration>,
 }
 
 impl Stability {
     /// Whether it changes any cost.
     pub fn is_active(&self) -> bool {
-        self.move_cost > 0 && self.home.iter().any(Option::is_some)
+        self.move_cost > 0 && (self.home.iter().any(Option::is_some) || self.counts_shifts())
+    }
+
+    /// Whether moving a service start costs.
+    #[inline]
+    pub fn counts_shifts(&self) -> bool {
+        self.move_cost > 0 && self.shift_tolerance.is_some() && self.arrival.iter().any(Option::is_some)
+    }
+
+    /// The shift cost of client `c` served on vehicle type `t` from `start`: the move cost when
+    /// it stays on its announced type (or had none) and starts too far from its announced time.
+    #[inline]
+    pub fn shift_cost(&self, c: usize, t: usize, start: Duration) -> Cost {
+        let (Some(tolerance), Some(&Some(announced))) = (self.shift_tolerance, self.arrival.get(c)) else { return 0 };
+        let moved = matches!(self.home.get(c), Some(&Some(h)) if h != t);
+        if !moved && (start - announced).abs() > tolerance {
+            self.move_cost
+        } else {
+            0
+        }
     }
 
     /// The move cost of client `c` on vehicle type `t`.
@@ -523,6 +548,12 @@ fn validate(d: &ProblemData) -> Result<(), ModelError> {
     }
     if let Some(&t) = st.home.iter().flatten().find(|&&t| t >= d.vehicle_types.len()) {
         return Err(E::VehicleTypeOutOfRange { what: "announced vehicle type".into(), vehicle_type: t, types: d.vehicle_types.len() });
+    }
+    if !st.arrival.is_empty() && st.arrival.len() != d.clients.len() {
+        return Err(E::DimensionMismatch { what: "announced arrivals".into(), expected: d.clients.len(), found: st.arrival.len() });
+    }
+    if st.shift_tolerance.is_some_and(|x| x < 0) {
+        return Err(E::Negative { what: "shift tolerance".into() });
     }
     Ok(())
 }

@@ -39,6 +39,8 @@ pub struct Timing {
     pub end: i64,
     /// `end - start`.
     pub duration: i64,
+    /// How far the departure was delayed from the earliest one.
+    pub delay: i64,
     /// Total lateness, release lateness and duration above the maximum.
     pub time_warp: i64,
     /// Start of each placed break, in the delayed schedule (same order as the placements).
@@ -48,15 +50,28 @@ pub struct Timing {
 /// Simulates route `visits` (client indices, and reload nodes `num_clients + depot`) of vehicle
 /// type `t` with breaks at `breaks` (sorted by position, then break index).
 pub fn simulate(p: &Problem, t: usize, visits: &[u32], breaks: &[BreakAt]) -> Timing {
+    simulate_recording(p, t, visits, breaks, None)
+}
+
+/// The start of service at each client of route `visits` (reload nodes excluded) with breaks at
+/// `breaks`, in the schedule that leaves at the delayed departure (the checker's arrivals).
+pub fn service_starts(p: &Problem, t: usize, visits: &[u32], breaks: &[BreakAt]) -> Vec<i64> {
+    let mut record = Vec::with_capacity(visits.len());
+    let timing = simulate_recording(p, t, visits, breaks, Some(&mut record));
+    // Delaying the departure moves each stop by what the waiting up to it cannot absorb.
+    record.into_iter().map(|(service, waited)| service + (timing.delay - waited).max(0)).collect()
+}
+
+/// [`simulate`], recording at each client `(earliest start of service, waiting up to and
+/// including it)` when asked.
+fn simulate_recording(p: &Problem, t: usize, visits: &[u32], breaks: &[BreakAt], mut record: Option<&mut Vec<(i64, i64)>>) -> Timing {
     let n = p.num_clients();
     let vt = &p.vehicle_types[t];
     let start_depot = &p.depots[vt.start_depot];
     let end_depot = &p.depots[vt.end_depot];
     // release[k]: the latest release among the clients of the trip that starts at node k (0 for
     // the first trip).
-    let trip_release = |from: usize| {
-        visits[from..].iter().take_while(|&&v| (v as usize) < n).map(|&v| p.clients[v as usize].release_time).max().unwrap_or(0)
-    };
+    let trip_release = |from: usize| visits[from..].iter().take_while(|&&v| (v as usize) < n).map(|&v| p.clients[v as usize].release_time).max().unwrap_or(0);
 
     let mut warp = 0i64;
     let mut late = false;
@@ -136,6 +151,9 @@ pub fn simulate(p: &Problem, t: usize, visits: &[u32], breaks: &[BreakAt]) -> Ti
                         last
                     }
                 };
+                if let Some(r) = record.as_deref_mut() {
+                    r.push((service, waiting));
+                }
                 time = service + client.service_duration;
             }
             Some(&v) => {
@@ -170,6 +188,7 @@ pub fn simulate(p: &Problem, t: usize, visits: &[u32], breaks: &[BreakAt]) -> Ti
         start,
         end,
         duration,
+        delay,
         // Time warp can set the clock back below the departure: saturate, never overflow.
         time_warp: warp + duration.saturating_sub(max_duration).max(0),
         break_starts: taken.iter().map(|&(time, waited, early)| (time + (delay - waited).max(0)).max(early)).collect(),

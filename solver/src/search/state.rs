@@ -101,10 +101,7 @@ impl<'p, const D: usize, const T: usize> State<'p, D, T> {
         }
         State {
             problem,
-            client_seg: (0..problem.num_clients())
-                .map(|c| Seg::client(problem, c))
-                .chain((0..problem.depots.len()).map(|d| Seg::reload(problem, d)))
-                .collect(),
+            client_seg: (0..problem.num_clients()).map(|c| Seg::client(problem, c)).chain((0..problem.depots.len()).map(|d| Seg::reload(problem, d))).collect(),
             routes,
             pos: vec![(UNROUTED, 0); problem.num_clients()],
             penalties,
@@ -365,12 +362,7 @@ impl<'p, const D: usize, const T: usize> State<'p, D, T> {
 
     /// Prizes of optional clients left out.
     pub fn lost_prizes(&self) -> i64 {
-        self.pos
-            .iter()
-            .enumerate()
-            .filter(|(c, p)| p.0 == UNROUTED && !self.problem.clients[*c].required)
-            .map(|(c, _)| self.problem.clients[c].prize)
-            .sum()
+        self.pos.iter().enumerate().filter(|(c, p)| p.0 == UNROUTED && !self.problem.clients[*c].required).map(|(c, _)| self.problem.clients[c].prize).sum()
     }
 
     /// Required clients left out (the search keeps this at zero).
@@ -491,18 +483,20 @@ pub fn needs_exact<const D: usize, const T: usize>(p: &Problem, vt: usize, seg: 
 pub fn exact_eval(p: &Problem, t: usize, visits: &[u32], bound: RouteEval) -> RouteEval {
     let n = p.num_clients();
     let clients = visits.iter().map(|&v| v as usize).filter(|&v| v < n);
-    let moved: i64 = if p.stability.is_active() { clients.clone().map(|c| p.stability.cost(c, t)).sum() } else { 0 };
+    let mut moved: i64 = if p.stability.is_active() { clients.clone().map(|c| p.stability.cost(c, t)).sum() } else { 0 };
+    let st = &p.stability;
+    let shifts = st.counts_shifts() && clients.clone().any(|c| st.arrival.get(c).is_some_and(Option::is_some));
     let vt = &p.vehicle_types[t];
-    if vt.breaks.is_empty() && clients.clone().all(|c| p.clients[c].time_windows.len() == 1) {
+    if !shifts && vt.breaks.is_empty() && clients.clone().all(|c| p.clients[c].time_windows.len() == 1) {
         return RouteEval { cost: bound.cost + moved, ..bound };
     }
-    let (_, timing) = schedule::place_breaks(p, t, visits);
-    RouteEval {
-        cost: route_cost(vt, bound.distance, timing.duration) + moved,
-        duration: timing.duration,
-        time_warp: timing.time_warp,
-        ..bound
+    let (breaks, timing) = schedule::place_breaks(p, t, visits);
+    if shifts {
+        // Announced clients whose service moved too far from its announced time.
+        let starts = schedule::service_starts(p, t, visits, &breaks);
+        moved += clients.zip(starts).map(|(c, start)| st.shift_cost(c, t, start)).sum::<i64>();
     }
+    RouteEval { cost: route_cost(vt, bound.distance, timing.duration) + moved, duration: timing.duration, time_warp: timing.time_warp, ..bound }
 }
 
 /// Whether some vehicle type may make more than one trip.
@@ -566,11 +560,7 @@ pub fn solution_from_routes(p: &Problem, routes: &[(usize, Vec<u32>)]) -> Soluti
         .filter(|&c| !routed[c])
         .map(|c| Unassigned {
             client: c,
-            reason: p.why_unservable(c).unwrap_or(if p.clients[c].required {
-                UnassignedReason::NoFeasibleRoute
-            } else {
-                UnassignedReason::NotWorthPrize
-            }),
+            reason: p.why_unservable(c).unwrap_or(if p.clients[c].required { UnassignedReason::NoFeasibleRoute } else { UnassignedReason::NotWorthPrize }),
         })
         .collect();
     Solution { routes, unassigned }
