@@ -18,6 +18,8 @@ use std::collections::BTreeMap;
 pub const MAX_EVENTS: usize = 200;
 /// Default cost of moving an announced stop to another vehicle, NT$.
 pub const DEFAULT_MOVE_COST_NTD: f64 = 300.0;
+/// Minutes an announced stop's arrival may move, on its vehicle, before it costs the move cost.
+pub const DEFAULT_SHIFT_TOLERANCE_MINUTES: f64 = 30.0;
 /// Default latency budget of a replan's search after orders or stops change, milliseconds: the
 /// new orders are inserted (regret insertion) whatever the budget, then the search improves the
 /// plan until the budget or its iterations are spent.
@@ -78,9 +80,13 @@ pub struct EventsInput {
     /// What happened, applied in order.
     #[serde(default)]
     pub events: Vec<EventInput>,
-    /// Cost in NT$ of moving an announced stop to another vehicle (default 300).
+    /// Cost in NT$ of moving an announced stop to another vehicle, or of moving its arrival by
+    /// more than `shift_tolerance_minutes` (default 300).
     #[serde(default)]
     pub move_cost_ntd: Option<f64>,
+    /// Minutes an announced stop's arrival may move at no cost (default 30, at most 720).
+    #[serde(default)]
+    pub shift_tolerance_minutes: Option<f64>,
     /// Latency budget of the search in milliseconds (default 15, or 150 when a vehicle becomes
     /// unavailable; at most 5000).
     #[serde(default)]
@@ -181,6 +187,8 @@ pub struct EventBatch {
     pub events: Vec<Event>,
     /// Cost of moving an announced stop, NT$.
     pub move_cost_ntd: f64,
+    /// How far an announced stop's arrival may move at no cost, seconds.
+    pub shift_tolerance_s: i64,
     /// Ceiling on the search time.
     pub time_limit_ms: u64,
     /// Search iterations.
@@ -368,6 +376,14 @@ impl EventsInput {
                 DEFAULT_MOVE_COST_NTD
             }
         };
+        let shift_tolerance_s = match self.shift_tolerance_minutes {
+            None => (DEFAULT_SHIFT_TOLERANCE_MINUTES * 60.0) as i64,
+            Some(m) if m.is_finite() && (0.0..=720.0).contains(&m) => (m * 60.0).round() as i64,
+            Some(_) => {
+                errors.push(FieldError::new("shift_tolerance_minutes", FieldProblem::OutOfRange { min: 0.0, max: 720.0 }));
+                0
+            }
+        };
         let breakdown = events.iter().any(|e| matches!(e, Event::VehicleUnavailable { .. }));
         let time_limit_ms = match self.time_limit_ms {
             None if breakdown => BREAKDOWN_REPLAN_TIME_MS,
@@ -388,7 +404,7 @@ impl EventsInput {
             }
         };
         match at_s {
-            Some(at_s) if errors.is_empty() => Ok(EventBatch { base_version, at_s, events, move_cost_ntd, time_limit_ms, max_iterations }),
+            Some(at_s) if errors.is_empty() => Ok(EventBatch { base_version, at_s, events, move_cost_ntd, shift_tolerance_s, time_limit_ms, max_iterations }),
             _ => Err(errors),
         }
     }
@@ -613,7 +629,9 @@ mod tests {
                 {"type": "vehicle_unavailable", "vehicle_id": 1},
                 {"type": "vehicle_delayed", "vehicle_id": 2, "minutes": 15},
                 {"type": "stop_done", "order_id": 7, "at": "10:05:30"},
-                {"type": "stop_failed", "order_id": 8, "note": " 不在家 "}
+                {"type": "stop_failed", "order_id": 8, "note": " 不在家 "},
+                {"type": "stop_arrived", "order_id": 9},
+                {"type": "vehicle_position", "vehicle_id": 4, "lat": 25.04, "lon": 121.55, "at": "10:20"}
             ]
         }))
         .validate(None)
@@ -623,13 +641,16 @@ mod tests {
         assert_eq!(b.events[3], Event::VehicleDelayed { vehicle_id: 2, until_s: 37_800 + 900 });
         assert_eq!(b.events[4], Event::StopDone { order_id: 7, at_s: 36_330 });
         assert_eq!(b.events[5], Event::StopFailed { order_id: 8, at_s: 37_800, note: Some("不在家".into()) });
+        assert_eq!(b.events[6], Event::StopArrived { order_id: 9, at_s: 37_800 });
+        assert_eq!(b.events[7], Event::VehiclePosition { vehicle_id: 4, lat: 25.04, lon: 121.55, at_s: 37_200 });
         assert_eq!((b.move_cost_ntd, b.time_limit_ms, b.max_iterations), (DEFAULT_MOVE_COST_NTD, BREAKDOWN_REPLAN_TIME_MS, BREAKDOWN_ITERATIONS));
+        assert_eq!(b.shift_tolerance_s, (DEFAULT_SHIFT_TOLERANCE_MINUTES * 60.0) as i64);
     }
 
     #[test]
     fn names_every_bad_field() {
         let e = input(json!({
-            "at": "25:00", "time_limit_ms": 0,
+            "at": "25:00", "time_limit_ms": 0, "shift_tolerance_minutes": 721,
             "events": [
                 {"type": "teleport"},
                 {"type": "stop_done"},
@@ -650,6 +671,7 @@ mod tests {
                 ("events[1].order_id", "required"),
                 ("events[2].minutes", "out_of_range"),
                 ("events[4].order_id", "duplicate"),
+                ("shift_tolerance_minutes", "out_of_range"),
                 ("time_limit_ms", "out_of_range"),
             ]
         );

@@ -24,7 +24,7 @@
 use super::day::{client, penalty, OrderStop};
 use crate::domain::plan::{PlannedDepot, PlannedRoute, PlannedStop, PlannedTrip, UnassignedOrder};
 use crate::domain::replan::{
-    clock_text, AddedStop, Event, EventBatch, ExecutedStop, Execution, MovedStop, PlanDiff, PlanVersion, Position, RemovedStop, RetimedStop,
+    clock_seconds, clock_text, AddedStop, Event, EventBatch, ExecutedStop, Execution, MovedStop, PlanDiff, PlanVersion, Position, RemovedStop, RetimedStop,
 };
 use crate::domain::{FieldError, FieldProblem, PlanJob, PlanRequest, PlanResult, StopStatus};
 use crate::store::OrderChange;
@@ -663,7 +663,22 @@ fn run(base: &Base, compiled: &Compiled, execution: &Execution, batch: &EventBat
     let move_cost = (batch.move_cost_ntd * COST_SCALE as f64).round() as i64;
     let with_positions = if seen.is_empty() { None } else { Some(with_places(compiled, &seen, travel)?) };
     let problem = with_positions.as_ref().unwrap_or(&compiled.problem);
-    let input = ReplanInput { problem, plan: &plan, progress: &progress, now: batch.at_s, move_cost };
+    // The arrivals announced by the base version, of its stops still to serve.
+    let mut announced: Vec<Option<i64>> = vec![None; problem.num_clients()];
+    for s in base.plan.routes.iter().flat_map(|r| r.trips.iter().flat_map(|t| t.stops.iter())).filter(|s| s.status == StopStatus::Planned) {
+        if let Some(c) = compiled.client(s.order_id) {
+            announced[c] = clock_seconds(&s.arrival);
+        }
+    }
+    let input = ReplanInput {
+        problem,
+        plan: &plan,
+        progress: &progress,
+        now: batch.at_s,
+        move_cost,
+        announced: &announced,
+        shift_tolerance: Some(batch.shift_tolerance_s),
+    };
     let env = Environment {
         seed: base.request.options.seed,
         threads: 1,
