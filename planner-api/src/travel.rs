@@ -233,11 +233,12 @@ impl GreatCircle {
     }
 }
 
-impl TravelMatrix for GreatCircle {
-    fn between(&self, profile: RoutingProfile, from: &[(f64, f64)], to: &[(f64, f64)]) -> Result<(Vec<Vec<i64>>, Vec<Vec<i64>>), TravelError> {
-        let (from, to) = (self.cells(from)?, self.cells(to)?);
+impl GreatCircle {
+    /// Distances and durations from each cell of `from` to each of `to`, through the cache.
+    fn cell_matrices(&self, profile: RoutingProfile, from: &[CellIndex], to: &[CellIndex]) -> (Vec<Vec<i64>>, Vec<Vec<i64>>) {
         let mut distance_m = vec![vec![0; to.len()]; from.len()];
         let mut duration_s = vec![vec![0; to.len()]; from.len()];
+        // A poisoned lock only means another thread panicked mid-insert; the map is still usable.
         let mut cache = self.cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if cache.len() + from.len() * to.len() > MAX_CACHED {
             cache.clear();
@@ -249,26 +250,18 @@ impl TravelMatrix for GreatCircle {
                 duration_s[a][b] = t;
             }
         }
-        Ok((distance_m, duration_s))
+        (distance_m, duration_s)
+    }
+}
+
+impl TravelMatrix for GreatCircle {
+    fn between(&self, profile: RoutingProfile, from: &[(f64, f64)], to: &[(f64, f64)]) -> Result<(Vec<Vec<i64>>, Vec<Vec<i64>>), TravelError> {
+        Ok(self.cell_matrices(profile, &self.cells(from)?, &self.cells(to)?))
     }
 
     fn matrices(&self, profile: RoutingProfile, points: &[(f64, f64)]) -> Result<Matrices, TravelError> {
         let cells = self.cells(points)?;
-        let n = cells.len();
-        let mut distance_m = vec![vec![0; n]; n];
-        let mut duration_s = vec![vec![0; n]; n];
-        // A poisoned lock only means another thread panicked mid-insert; the map is still usable.
-        let mut cache = self.cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if cache.len() + n * n > MAX_CACHED {
-            cache.clear();
-        }
-        for (a, &ca) in cells.iter().enumerate() {
-            for (b, &cb) in cells.iter().enumerate() {
-                let (d, t) = *cache.entry((ca, cb, profile)).or_insert_with(|| self.cell_pair(profile, ca, cb));
-                distance_m[a][b] = d;
-                duration_s[a][b] = t;
-            }
-        }
+        let (distance_m, duration_s) = self.cell_matrices(profile, &cells, &cells);
         Ok(Matrices {
             distance_m,
             duration_s,

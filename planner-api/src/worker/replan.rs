@@ -471,15 +471,16 @@ fn apply(plan_id: i64, base: &Base, routed: &StopMap, batch: &EventBatch, candid
             Event::StopArrived { order_id, at_s } | Event::StopDone { order_id, at_s } | Event::StopFailed { order_id, at_s, .. } => {
                 let failed = matches!(event, Event::StopFailed { .. });
                 let arrived = matches!(event, Event::StopArrived { .. });
-                // A stop being served is completed by its done or failed report.
-                let serving = execution.executed(*order_id).filter(|(_, e)| e.in_progress).map(|(v, e)| (v, e.at_s));
+                // Its vehicle if executed, and whether it is being served: then its done or failed
+                // report completes it.
+                let executed = execution.executed(*order_id).map(|(v, e)| (v, e.in_progress));
                 match routed.get(order_id) {
                     None => errors.push(state(field("order_id"), "not_routed", "訂單不在此版排程的任何路線上", "is on no route of this plan version")),
-                    Some(_) if execution.executed(*order_id).is_some() && (arrived || serving.is_none()) => {
+                    Some(_) if executed.is_some_and(|(_, serving)| arrived || !serving) => {
                         errors.push(state(field("order_id"), "already_executed", "此站已完成或已嘗試配送", "this stop was already served or attempted"));
                     }
                     Some(&(vehicle, _, _)) => {
-                        let v = execution.vehicles.entry(serving.map_or(vehicle, |(v, _)| v)).or_default();
+                        let v = execution.vehicles.entry(executed.map_or(vehicle, |(v, _)| v)).or_default();
                         let other_in_progress = v.executed.iter().any(|e| e.in_progress && e.order_id != *order_id);
                         if *at_s > batch.at_s {
                             errors.push(state(field("at"), "in_future", "時間晚於此次重新排程的時間", "is later than the replan's time"));

@@ -224,7 +224,7 @@ fn check_route(
     let report = route::simulate(problem, r, route, out);
     // An announced client kept on its vehicle type but served too far from its announced time
     // costs what moving it would.
-    if problem.stability.counts_shifts() {
+    if problem.counts_shifts() {
         for (trip, starts) in route.trips.iter().zip(&report.arrivals) {
             for (&c, &start) in trip.visits.iter().zip(starts) {
                 cost.move_cost = cost.move_cost.saturating_add(problem.stability.shift_cost(c, t, start));

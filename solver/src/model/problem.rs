@@ -241,6 +241,9 @@ pub struct Problem {
     depot_at: Vec<Option<usize>>,
     /// `pair_role[c]`: the pair client `c` belongs to, if any, and its role there.
     pair_role: Vec<Option<PairRole>>,
+    /// [`Stability::is_active`] and [`Stability::counts_shifts`], worked out once: the search
+    /// asks for every route it evaluates.
+    stability: (bool, bool),
 }
 
 impl Deref for Problem {
@@ -271,7 +274,8 @@ impl Problem {
             vehicle_offset.push(total);
             total += vt.count;
         }
-        let problem = Problem { data, vehicle_offset, client_at, depot_at, pair_role };
+        let stability = (data.stability.is_active(), data.stability.counts_shifts());
+        let problem = Problem { data, vehicle_offset, client_at, depot_at, pair_role, stability };
         for (i, c) in problem.clients.iter().enumerate() {
             if c.required {
                 if let Some(reason) = problem.why_unservable(i) {
@@ -310,6 +314,18 @@ impl Problem {
     /// The vehicle type of overall vehicle number `v`.
     pub fn type_of_vehicle(&self, v: usize) -> Option<usize> {
         (0..self.vehicle_types.len()).find(|&t| v >= self.vehicle_offset[t] && v < self.vehicle_offset[t] + self.vehicle_types[t].count)
+    }
+
+    /// Whether the stability costs change any cost ([`Stability::is_active`]).
+    #[inline]
+    pub fn stability_active(&self) -> bool {
+        self.stability.0
+    }
+
+    /// Whether moving an announced client's service costs ([`Stability::counts_shifts`]).
+    #[inline]
+    pub fn counts_shifts(&self) -> bool {
+        self.stability.1
     }
 
     /// Whether the problem has pickup-and-delivery pairs.

@@ -113,7 +113,7 @@ impl<'p, const D: usize, const T: usize> State<'p, D, T> {
             // pair without the other.
             use_swap_star: !has_binding_windows(problem) && !is_multi_trip(problem) && !has_breaks(problem) && !problem.has_pairs(),
             multi_trip: is_multi_trip(problem),
-            exact_possible: has_breaks(problem) || problem.clients.iter().any(|c| c.time_windows.len() > 1) || problem.stability.is_active(),
+            exact_possible: has_breaks(problem) || problem.clients.iter().any(|c| c.time_windows.len() > 1) || problem.stability_active(),
             has_pairs: problem.has_pairs(),
         }
     }
@@ -474,7 +474,7 @@ pub fn has_breaks(p: &Problem) -> bool {
 /// costs something (a replan).
 #[inline]
 pub fn needs_exact<const D: usize, const T: usize>(p: &Problem, vt: usize, seg: Option<&Seg<D, T>>) -> bool {
-    seg.is_some_and(|s| s.multi_window || !p.vehicle_types[vt].breaks.is_empty() || p.stability.is_active())
+    seg.is_some_and(|s| s.multi_window || !p.vehicle_types[vt].breaks.is_empty() || p.stability_active())
 }
 
 /// `bound` (the segments' evaluation of route `visits` of type `t`) made exact: the timing of an
@@ -483,9 +483,9 @@ pub fn needs_exact<const D: usize, const T: usize>(p: &Problem, vt: usize, seg: 
 pub fn exact_eval(p: &Problem, t: usize, visits: &[u32], bound: RouteEval) -> RouteEval {
     let n = p.num_clients();
     let clients = visits.iter().map(|&v| v as usize).filter(|&v| v < n);
-    let mut moved: i64 = if p.stability.is_active() { clients.clone().map(|c| p.stability.cost(c, t)).sum() } else { 0 };
+    let mut moved: i64 = if p.stability_active() { clients.clone().map(|c| p.stability.cost(c, t)).sum() } else { 0 };
     let st = &p.stability;
-    let shifts = st.counts_shifts() && clients.clone().any(|c| st.arrival.get(c).is_some_and(Option::is_some));
+    let shifts = p.counts_shifts() && clients.clone().any(|c| st.arrival.get(c).is_some_and(Option::is_some));
     let vt = &p.vehicle_types[t];
     if !shifts && vt.breaks.is_empty() && clients.clone().all(|c| p.clients[c].time_windows.len() == 1) {
         return RouteEval { cost: bound.cost + moved, ..bound };
