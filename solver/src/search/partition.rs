@@ -3,13 +3,15 @@
 //! a vehicle type than there are vehicles, at the least total cost (route costs plus the prizes
 //! of optional clients left out).
 //!
-//! The model is a binary program with one column per pooled route, solved by HiGHS through
-//! good_lp (the `highs` cargo feature, on by default; without it [`solve`] finds nothing). The
-//! incumbent, whose routes are in the pool, is passed as the starting solution, so HiGHS starts
-//! with its cost as the cutoff and never returns anything worse.
+//! The model is a binary program with one column per pooled route. It is solved by microlp, the
+//! pure-Rust MIP solver that is good_lp's `microlp` backend (the default `microlp` cargo
+//! feature), or by HiGHS through good_lp when the opt-in `highs` feature is on (it wins when
+//! both are); without either, [`solve`] finds nothing. The incumbent, whose routes are in the
+//! pool, is passed as the starting solution, so the solver starts with its cost as the cutoff
+//! and never returns anything worse.
 //!
-//! HiGHS runs on one thread with its output off. Within its node limit (and without hitting
-//! its time limit) it is deterministic, which keeps iteration-limited searches reproducible.
+//! Both run on one thread with their output off. Within the node limit (and without hitting
+//! the time limit) they are deterministic, which keeps iteration-limited searches reproducible.
 
 use super::pool::RoutePool;
 use crate::model::Problem;
@@ -33,8 +35,17 @@ pub struct Selection {
     pub cost: i64,
 }
 
-/// Whether this build can solve the model (the `highs` feature).
-pub const AVAILABLE: bool = cfg!(feature = "highs");
+/// Whether this build can solve the model (the `microlp` or the `highs` feature).
+pub const AVAILABLE: bool = cfg!(any(feature = "highs", feature = "microlp"));
+
+/// The MIP solver this build uses for the model.
+pub const BACKEND: &str = if cfg!(feature = "highs") {
+    "HiGHS"
+} else if cfg!(feature = "microlp") {
+    "microlp"
+} else {
+    "none"
+};
 
 /// The objective of the pool routes `chosen` (route costs plus lost prizes), or `None` when
 /// they do not form a solution: a client served twice, a required client not served, or more
@@ -71,8 +82,8 @@ pub fn evaluate(problem: &Problem, pool: &RoutePool, chosen: &[usize]) -> Option
 }
 
 /// The cheapest partition of the clients into pool routes within `limits`, starting from the
-/// pool routes `incumbent` (which must form a solution); `None` when HiGHS is not built in,
-/// some required client is in no pool route, or HiGHS fails or finds nothing.
+/// pool routes `incumbent` (which must form a solution); `None` when no MIP solver is built in,
+/// some required client is in no pool route, or the solver fails or finds nothing.
 pub fn solve(problem: &Problem, pool: &RoutePool, incumbent: &[usize], limits: &Limits) -> Option<Selection> {
     let n = problem.num_clients();
     let mut columns_of = vec![Vec::new(); n];
@@ -86,13 +97,21 @@ pub fn solve(problem: &Problem, pool: &RoutePool, incumbent: &[usize], limits: &
     }
     // The `highs` crate panics on some HiGHS error statuses (e.g. a MIP start it refuses): a
     // failing MIP only means no recombination, never a failed search.
-    let chosen = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| highs::solve(problem, pool, &columns_of, incumbent, limits))).ok()??;
+    let chosen = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| backend::solve(problem, pool, &columns_of, incumbent, limits))).ok()??;
     let cost = evaluate(problem, pool, &chosen)?;
     Some(Selection { routes: chosen, cost })
 }
 
+/// A route's objective coefficient: its cost less the prizes it collects (the constant sum of
+/// all prizes is left out of the model).
+#[cfg(any(feature = "highs", feature = "microlp"))]
+fn coefficient(problem: &Problem, route: &super::pool::PoolRoute) -> i64 {
+    let prizes: i64 = route.visits.iter().map(|&c| &problem.clients[c as usize]).filter(|c| !c.required).map(|c| c.prize).sum();
+    route.cost - prizes
+}
+
 #[cfg(feature = "highs")]
-mod highs {
+mod backend {
     use super::{Limits, RoutePool};
     use crate::model::Problem;
     use good_lp::solvers::highs::highs;
@@ -110,12 +129,9 @@ mod highs {
         }
         let mut vars = ProblemVariables::new();
         let x: Vec<Variable> = vars.add_vector(variable().binary(), routes.len());
-        // A route's coefficient is its cost less the prizes it collects (the constant sum of all
-        // prizes is left out of the model).
         let mut objective = Expression::with_capacity(routes.len());
         for (r, &v) in routes.iter().zip(&x) {
-            let prizes: i64 = r.visits.iter().map(|&c| &problem.clients[c as usize]).filter(|c| !c.required).map(|c| c.prize).sum();
-            objective.add_mul((r.cost - prizes) as f64, v);
+            objective.add_mul(super::coefficient(problem, r) as f64, v);
         }
         let mut model = vars.minimise(objective).using(highs);
         for (client, cols) in problem.clients.iter().zip(columns_of) {
@@ -152,18 +168,68 @@ mod highs {
     }
 }
 
-#[cfg(not(feature = "highs"))]
-mod highs {
+#[cfg(all(feature = "microlp", not(feature = "highs")))]
+mod backend {
+    use super::{Limits, RoutePool};
+    use crate::model::Problem;
+    use microlp::{ComparisonOp, LinearExpr, OptimizationDirection, SolveOptions};
+
+    /// Builds and solves the binary program; returns the chosen pool indices.
+    pub fn solve(problem: &Problem, pool: &RoutePool, columns_of: &[Vec<usize>], incumbent: &[usize], limits: &Limits) -> Option<Vec<usize>> {
+        let routes = pool.routes();
+        // A pool of the incumbent's routes alone has nothing to recombine.
+        if routes.len() <= incumbent.len() {
+            return None;
+        }
+        let mut model = microlp::Problem::new(OptimizationDirection::Minimize);
+        let x: Vec<microlp::Variable> = routes.iter().map(|r| model.add_binary_var(super::coefficient(problem, r) as f64)).collect();
+        for (client, cols) in problem.clients.iter().zip(columns_of) {
+            if cols.is_empty() {
+                continue;
+            }
+            let mut served = LinearExpr::empty();
+            for &i in cols {
+                served.add(x[i], 1.0);
+            }
+            model.add_constraint(served, if client.required { ComparisonOp::Eq } else { ComparisonOp::Le }, 1.0);
+        }
+        for (t, vt) in problem.vehicle_types.iter().enumerate() {
+            let of_type: Vec<usize> = (0..routes.len()).filter(|&i| routes[i].vt == t).collect();
+            if of_type.len() > vt.count {
+                let mut used = LinearExpr::empty();
+                for i in of_type {
+                    used.add(x[i], 1.0);
+                }
+                model.add_constraint(used, ComparisonOp::Le, vt.count as f64);
+            }
+        }
+        let mut chosen = vec![false; routes.len()];
+        for &i in incumbent {
+            chosen[i] = true;
+        }
+        let mut options = SolveOptions::default();
+        options.time_limit = limits.time;
+        options.node_limit = limits.nodes;
+        // The incumbent as the starting assignment: every other column at 0.
+        options.warm_start = Some(x.iter().zip(&chosen).map(|(&v, &on)| (v, if on { 1.0 } else { 0.0 })).collect());
+        // Interrupted before any solution (time or nodes out): nothing to recombine.
+        let solution = model.solve_with(options).ok()?.into_solution().ok()?;
+        Some((0..routes.len()).filter(|&i| solution.var_value(x[i]) > 0.5).collect())
+    }
+}
+
+#[cfg(not(any(feature = "microlp", feature = "highs")))]
+mod backend {
     use super::{Limits, RoutePool};
     use crate::model::Problem;
 
-    /// Without HiGHS there is nothing to solve with.
+    /// Without a MIP solver there is nothing to solve with.
     pub fn solve(_: &Problem, _: &RoutePool, _: &[Vec<usize>], _: &[usize], _: &Limits) -> Option<Vec<usize>> {
         None
     }
 }
 
-#[cfg(all(test, feature = "highs"))]
+#[cfg(all(test, any(feature = "highs", feature = "microlp")))]
 mod tests {
     use super::*;
     use crate::check::check;
