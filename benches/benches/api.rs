@@ -123,7 +123,7 @@ fn setup() -> Bench {
             let date = (demo_day + chrono::Duration::days(k as i64)).to_string();
             for (i, &c) in customers.iter().enumerate().filter(|(i, _)| (i + k) % 2 == 0) {
                 let order =
-                    json!({ "customer_id": c, "delivery_date": date, "cylinders": [{ "size_kg": 20, "quantity": 1 + (i + k) % 2 }], "created_by": "bench" });
+                    json!({ "customer_id": c, "delivery_date": date, "cylinders": [{ "size_kg": 20, "quantity": 1 + (i + k) % 2 }] });
                 let (status, body) = post(&http, format!("{base}/v1/orders"), &order).await;
                 assert_eq!(status, 201, "{body}");
             }
@@ -153,7 +153,7 @@ async fn prepare(d: &Dispatcher, base: &str) -> (Value, Option<i64>) {
     match d.added {
         Some(order) => (json!({ "type": "order_cancelled", "order_id": order }), None),
         None => {
-            let order = json!({ "customer_id": d.customer, "delivery_date": d.date, "cylinders": [{ "size_kg": 20, "quantity": 1 }], "priority": "urgent", "created_by": "bench" });
+            let order = json!({ "customer_id": d.customer, "delivery_date": d.date, "cylinders": [{ "size_kg": 20, "quantity": 1 }], "priority": "urgent" });
             let (status, body) = post(&d.http, format!("{base}/v1/orders"), &order).await;
             assert_eq!(status, 201, "{body}");
             let id = body["id"].as_i64().expect("order id");

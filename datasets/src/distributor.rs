@@ -124,7 +124,6 @@ pub fn distributor(seed: u64, customers: usize, date: &str) -> Value {
                 "delivery_date": date,
                 "cylinders": usual.iter().map(|&(kg, q)| json!({ "size_kg": kg, "quantity": q })).collect::<Vec<_>>(),
                 "priority": if urgent { "urgent" } else { "normal" },
-                "created_by": "demo",
             });
             match rng.below(3) {
                 0 => order["preference"] = json!(["morning", "afternoon"][rng.below(2)]),

@@ -272,7 +272,6 @@ fn request(http: &reqwest::Client, base: &str, op: usize, i: usize, rng: u64, cu
                 "cylinders": [{ "size_kg": size, "quantity": 1 + (rng >> 16) % 3 }],
                 "preference": if rng & 1 == 0 { "morning" } else { "afternoon" },
                 "priority": if rng % 10 == 0 { "urgent" } else { "normal" },
-                "created_by": "load",
             });
             http.post(format!("{base}/v1/orders")).json(&body)
         }

@@ -16,6 +16,7 @@ pub mod demo;
 pub mod domain;
 pub mod http;
 pub mod osrm;
+pub mod planning;
 pub mod store;
 pub mod travel;
 pub mod worker;

@@ -114,11 +114,23 @@ async fn a_driver_reads_only_their_own_route_and_reports_only_on_their_own_stops
 
     // Reporting on their own stop: dispatched, then delivered.
     let own_stop = stops(&body)[0];
-    let report = |status: &str| json!({ "status": status, "changed_by": "陳志明", "note": "已送達" });
+    let report = |status: &str| json!({ "status": status, "note": "已送達" });
     let (status, _, order) = driver.post(&format!("/v1/orders/{own_stop}/status"), &report("dispatched")).await;
     assert_eq!((status, order["status"].as_str()), (200, Some("dispatched")), "{order}");
-    let (status, _, order) = driver.post(&format!("/v1/orders/{own_stop}/status"), &report("delivered")).await;
+    let delivered = json!({ "status": "delivered", "at": "10:00", "note": "已送達" });
+    let (status, _, order) = driver.post(&format!("/v1/orders/{own_stop}/status"), &delivered).await;
     assert_eq!((status, order["status"].as_str()), (200, Some("delivered")), "{order}");
+    // The report is an event on the plan: its newest version has the stop done at that time.
+    let (_, _, job) = app.get(&format!("/v1/plans/{id}")).await;
+    assert_eq!(job["version"], 2, "{job}");
+    let done: Vec<&Value> = job["result"]["routes"]
+        .as_array()
+        .expect("routes")
+        .iter()
+        .flat_map(|r| r["trips"].as_array().into_iter().flatten().flat_map(|t| t["stops"].as_array().into_iter().flatten()))
+        .filter(|s| s["order_id"] == own_stop)
+        .collect();
+    assert_eq!((done.len(), done[0]["status"].as_str(), done[0]["arrival"].as_str()), (1, Some("done"), Some("10:00")), "{done:?}");
     // Not other stops, not other moves, not other writes.
     let others: Vec<i64> = stops(plan).into_iter().filter(|o| !stops(&body).contains(o)).chain([unplanned]).collect();
     for other in others {

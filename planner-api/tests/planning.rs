@@ -19,7 +19,7 @@ async fn orders_record_their_history_and_refuse_moves_their_lifecycle_forbids(ap
     let customer_id = app.post("/v1/customers", &customer("C0001", "信義區")).await.2["id"].clone();
     let order = json!({
         "customer_id": customer_id, "delivery_date": DAY, "cylinders": [{ "size_kg": 20, "quantity": 2 }],
-        "time_window": { "start": "09:00", "end": "11:00" }, "priority": "urgent", "note": "後門", "created_by": "客服小美"
+        "time_window": { "start": "09:00", "end": "11:00" }, "priority": "urgent", "note": "後門"
     });
     let (status, _, created) = app.post("/v1/orders", &order).await;
     assert_eq!(status, 201, "{created}");
@@ -56,21 +56,23 @@ async fn orders_record_their_history_and_refuse_moves_their_lifecycle_forbids(ap
 
     // Only the planner plans; delivered needs a dispatch first.
     for to in ["planned", "delivered"] {
-        let req = app.client.post(app.url(&format!("/v1/orders/{id}/status"))).header("Accept-Language", "en").json(&json!({ "status": to, "changed_by": "陳調度" }));
+        let req = app.client.post(app.url(&format!("/v1/orders/{id}/status"))).header("Accept-Language", "en").json(&json!({ "status": to }));
         let (status, ct, body) = app.send(req).await;
         assert_eq!((status, ct.as_str(), problem_type(&body)), (409, "application/problem+json", "invalid-transition"), "{body}");
         assert_eq!(body["detail"], format!("an order cannot go from received to {to}"));
     }
-    let (status, _, cancelled) = app.post(&format!("/v1/orders/{id}/status"), &json!({ "status": "cancelled", "changed_by": "陳調度", "note": "客戶改期" })).await;
+    let (status, _, cancelled) = app.post(&format!("/v1/orders/{id}/status"), &json!({ "status": "cancelled", "note": "客戶改期" })).await;
     assert_eq!((status, cancelled["status"].as_str()), (200, Some("cancelled")), "{cancelled}");
-    let (status, _, body) = app.post(&format!("/v1/orders/{id}/status"), &json!({ "status": "dispatched", "changed_by": "陳調度" })).await;
+    let (status, _, body) = app.post(&format!("/v1/orders/{id}/status"), &json!({ "status": "dispatched" })).await;
     assert_eq!((status, problem_type(&body)), (409, "invalid-transition"));
     assert_eq!(body["detail"], "訂單狀態不能從「已取消」變更為「已出車」");
 
     let (_, _, history) = app.get(&format!("/v1/orders/{id}/history")).await;
     let moves: Vec<(Value, Value, Value)> =
         history.as_array().expect("history").iter().map(|e| (e["from_status"].clone(), e["to_status"].clone(), e["changed_by"].clone())).collect();
-    assert_eq!(moves, [(Value::Null, json!("received"), json!("客服小美")), (json!("received"), json!("cancelled"), json!("陳調度"))]);
+    // Who: the signed-in user, as the server knows them (no request names anyone).
+    let me = json!("admin@luckygas.test");
+    assert_eq!(moves, [(Value::Null, json!("received"), me.clone()), (json!("received"), json!("cancelled"), me)]);
     assert_eq!(history[1]["note"], "客戶改期");
     let (status, _, body) = app.put(&format!("/v1/orders/{id}"), &changed).await;
     assert_eq!((status, problem_type(&body)), (409, "order-locked"), "a cancelled order stays as it was");
@@ -93,7 +95,7 @@ async fn refuses_malformed_bodies_unknown_ids_and_impossible_plans_with_problems
     let (status, _, body) = app.post("/v1/orders", &bad).await;
     let named: Vec<String> = fields(&body).into_iter().map(|f| f.0).collect();
     assert_eq!((status, named), (422, vec!["delivery_date".into(), "cylinders[0].size_kg".into(), "cylinders[0].quantity".into(), "preference".into()]));
-    let (status, _, body) = app.post("/v1/orders/1/status", &json!({ "status": "lost" })).await;
+    let (status, _, body) = app.post("/v1/orders/1/status", &json!({ "status": "lost", "at": "9.30" })).await;
     assert_eq!((status, fields(&body).len()), (422, 2), "{body}");
 
     let (status, _, body) = app.post("/v1/plans", &json!({ "date": 20260302, "depot_ids": [1] })).await;
@@ -118,7 +120,7 @@ async fn refuses_malformed_bodies_unknown_ids_and_impossible_plans_with_problems
     let (status, _, body) = app.get("/v1/plans/999").await;
     assert_eq!((status, body["detail"].as_str()), (404, Some("找不到指定的排程")));
     assert_eq!(app.delete("/v1/plans/999").await.0, 404);
-    assert_eq!(app.post("/v1/orders/999/status", &json!({ "status": "cancelled", "changed_by": "x" })).await.0, 404);
+    assert_eq!(app.post("/v1/orders/999/status", &json!({ "status": "cancelled" })).await.0, 404);
     assert_eq!(app.delete("/v1/orders/1").await.0, 405, "orders are cancelled, not deleted");
 }
 
@@ -192,7 +194,7 @@ async fn plans_a_day_end_to_end_and_the_solver_checker_agrees(app: &TestApp) {
 
     // A planned order moves on through dispatch to delivery.
     for to in ["dispatched", "delivered"] {
-        let (status, _, o) = app.post(&format!("/v1/orders/{}/status", routed[0]), &json!({ "status": to, "changed_by": "司機阿明" })).await;
+        let (status, _, o) = app.post(&format!("/v1/orders/{}/status", routed[0]), &json!({ "status": to, "at": "11:00" })).await;
         assert_eq!((status, o["status"].as_str()), (200, Some(to)), "{o}");
     }
 

@@ -78,7 +78,7 @@ fn busy_truck(plan: &Value, day: &support::SeededDay) -> (i64, Vec<(i64, String,
 async fn new_urgent_order(app: &TestApp, code: &str) -> i64 {
     let c = app.post("/v1/customers", &customer(code, "大安區")).await.2["id"].clone();
     let order =
-        json!({ "customer_id": c, "delivery_date": DAY, "cylinders": [{ "size_kg": 20, "quantity": 1 }], "priority": "urgent", "created_by": "客服小美" });
+        json!({ "customer_id": c, "delivery_date": DAY, "cylinders": [{ "size_kg": 20, "quantity": 1 }], "priority": "urgent" });
     let (status, _, o) = app.post("/v1/orders", &order).await;
     assert_eq!(status, 201, "{o}");
     o["id"].as_i64().expect("order id")
@@ -328,7 +328,7 @@ async fn a_vehicle_seen_on_the_road_goes_on_from_there_and_a_stop_under_way_stay
         .await;
     assert_eq!(status, 201, "{v2}");
     let seen = &v2["execution"]["vehicles"][truck.to_string()]["position"];
-    assert_eq!((seen["lat"].as_f64(), seen["lon"].as_f64(), seen["at_s"].as_i64()), (Some(lat), Some(lon), Some(10 * 3600)), "{}", v2["execution"]);
+    assert_eq!((seen["lat"].as_f64(), seen["lon"].as_f64(), seen["at"].as_str()), (Some(lat), Some(lon), Some("10:00")), "{}", v2["execution"]);
     // Its next stop is reached no sooner than the drive from where it was seen.
     let stops = route_of(&v2["plan"], truck);
     assert_eq!(stops[0], (done, "done".to_owned(), "09:50".to_owned()));

@@ -89,8 +89,8 @@ async fn queue_jobs(s: &Store, days: u32) -> Vec<i64> {
     for d in 1..=days {
         let date = format!("2026-03-{d:02}");
         let o: OrderInput = serde_json::from_value(json!({ "customer_id": c.id, "delivery_date": date, "cylinders": [{ "size_kg": 20, "quantity": 1 }] })).expect("order");
-        let (order, by) = o.validate().expect("valid order");
-        s.create_order(&order, &by).await.expect("create order");
+        let order = o.validate().expect("valid order");
+        s.create_order(&order, "test").await.expect("create order");
         let r: PlanRequestInput = serde_json::from_value(json!({ "date": date, "depot_ids": [depot.id] })).expect("request");
         jobs.push(s.create_plan_job(&r.validate(60.0).expect("valid request")).await.expect("queue job").id);
     }

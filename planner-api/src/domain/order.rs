@@ -11,7 +11,7 @@
 //! them). Every change is recorded as an [`OrderEvent`] saying who changed what and when.
 
 use super::customer::{cylinder_lines, minutes, TimeWindow, UsualCylinder};
-use super::validation::{required_text, FieldError, FieldProblem};
+use super::validation::{FieldError, FieldProblem};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -175,9 +175,6 @@ pub struct OrderInput {
     /// Free text for the driver.
     #[serde(default)]
     pub note: Option<String>,
-    /// Who took the order (recorded in its history; default `api`).
-    #[serde(default)]
-    pub created_by: Option<String>,
 }
 
 /// A validated order, ready to be stored (the store checks that the customer exists).
@@ -234,15 +231,17 @@ pub struct OrderEvent {
     pub at: DateTime<Utc>,
 }
 
-/// A status change as sent by clients: `{"status": "dispatched", "changed_by": "陳調度"}`.
+/// A status change as sent by clients: `{"status": "delivered", "at": "09:50"}`. Who made it
+/// is the signed-in user, recorded by the server.
 #[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
 pub struct StatusChangeInput {
     /// The new status.
     #[serde(default)]
     pub status: String,
-    /// Who makes the change.
+    /// When it happened on the delivery day, `HH:MM` or `HH:MM:SS` (`delivered`, `failed`,
+    /// `cancelled` of an order in a plan: default now when the day is today).
     #[serde(default)]
-    pub changed_by: String,
+    pub at: Option<String>,
     /// Why (optional).
     #[serde(default)]
     pub note: Option<String>,
@@ -253,8 +252,10 @@ pub struct StatusChangeInput {
 pub struct StatusChange {
     /// The new status.
     pub status: OrderStatus,
-    /// Who makes the change.
+    /// Who makes the change: the signed-in user.
     pub changed_by: String,
+    /// When on the delivery day, seconds since midnight, if given.
+    pub at_s: Option<i64>,
     /// Why.
     pub note: Option<String>,
 }
@@ -274,8 +275,8 @@ fn optional_text(errors: &mut Vec<FieldError>, field: &str, value: Option<String
 }
 
 impl OrderInput {
-    /// Validates every field; returns the order and who created it, or all failing fields.
-    pub fn validate(self) -> Result<(NewOrder, String), Vec<FieldError>> {
+    /// Validates every field; returns the order, or all failing fields.
+    pub fn validate(self) -> Result<NewOrder, Vec<FieldError>> {
         let mut errors = Vec::new();
         let customer_id = match self.customer_id {
             None => {
@@ -335,19 +336,17 @@ impl OrderInput {
             }),
         };
         let note = optional_text(&mut errors, "note", self.note, 500);
-        let created_by = optional_text(&mut errors, "created_by", self.created_by, 100).unwrap_or_else(|| "api".to_owned());
         match delivery_date {
-            Some(delivery_date) if errors.is_empty() => {
-                Ok((NewOrder { customer_id, delivery_date, cylinders, time_window, preference, priority, note }, created_by))
-            }
+            Some(delivery_date) if errors.is_empty() => Ok(NewOrder { customer_id, delivery_date, cylinders, time_window, preference, priority, note }),
             _ => Err(errors),
         }
     }
 }
 
 impl StatusChangeInput {
-    /// Validates the change's fields (not yet whether the transition is allowed).
-    pub fn validate(self) -> Result<StatusChange, Vec<FieldError>> {
+    /// Validates the change's fields (not yet whether the transition is allowed); `changed_by`
+    /// is the signed-in user.
+    pub fn validate(self, changed_by: String) -> Result<StatusChange, Vec<FieldError>> {
         let mut errors = Vec::new();
         let status = OrderStatus::parse(self.status.trim());
         if status.is_none() {
@@ -355,10 +354,16 @@ impl StatusChangeInput {
                 if self.status.trim().is_empty() { FieldProblem::Required } else { FieldProblem::NotAllowed { allowed: OrderStatus::NAMES } };
             errors.push(FieldError::new("status", problem));
         }
-        let changed_by = required_text(&mut errors, "changed_by", &self.changed_by, 100);
+        let at_s = self.at.as_deref().and_then(|t| {
+            let s = super::replan::clock_seconds(t);
+            if s.is_none() {
+                errors.push(FieldError::new("at", FieldProblem::Pattern { expected: "09:50" }));
+            }
+            s
+        });
         let note = optional_text(&mut errors, "note", self.note, 500);
         match status {
-            Some(status) if errors.is_empty() => Ok(StatusChange { status, changed_by, note }),
+            Some(status) if errors.is_empty() => Ok(StatusChange { status, changed_by, at_s, note }),
             _ => Err(errors),
         }
     }
@@ -385,7 +390,6 @@ mod tests {
             preference: Some("morning".into()),
             priority: None,
             note: None,
-            created_by: None,
         }
     }
 
@@ -395,8 +399,8 @@ mod tests {
 
     #[test]
     fn accepts_an_order_with_a_preference_and_defaults_to_normal_priority() {
-        let (order, by) = input().validate().expect("valid");
-        assert_eq!((order.priority, by.as_str()), (Priority::Normal, "api"));
+        let order = input().validate().expect("valid");
+        assert_eq!(order.priority, Priority::Normal);
         assert_eq!(order.window().map(|w| w.start), Some("08:00".to_owned()));
     }
 

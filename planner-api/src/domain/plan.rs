@@ -401,8 +401,11 @@ pub struct PlanJob {
     pub order_ids: Vec<i64>,
     /// Progress reports of the current attempt.
     pub progress: Vec<ProgressPoint>,
-    /// The plan, once succeeded.
+    /// The plan, once succeeded: its newest version (or the one asked for with `?version=`).
     pub result: Option<PlanResult>,
+    /// The version `result` is (1: the job's own plan; replans make the next ones).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<i64>,
     /// Why it failed.
     pub error: Option<String>,
     /// When it was created.

@@ -97,6 +97,25 @@ pub struct EventsInput {
     pub max_iterations: Option<u64>,
 }
 
+/// An undo: restore a version's routes as the newest version.
+#[derive(Clone, Debug, Default, Deserialize, utoipa::ToSchema)]
+pub struct RestoreInput {
+    /// The newest version, as the dispatcher saw it (`409 version-conflict` otherwise).
+    #[serde(default)]
+    pub base_version: Option<i64>,
+}
+
+impl RestoreInput {
+    /// The base version.
+    pub fn validate(self) -> Result<i64, Vec<FieldError>> {
+        match self.base_version {
+            Some(v) if v >= 1 => Ok(v),
+            Some(_) => Err(vec![FieldError::new("base_version", FieldProblem::OutOfRange { min: 1.0, max: 9.0e15 })]),
+            None => Err(vec![FieldError::new("base_version", FieldProblem::Required)]),
+        }
+    }
+}
+
 /// One event, checked in shape.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -116,14 +135,18 @@ pub enum Event {
     VehicleUnavailable {
         /// The vehicle.
         vehicle_id: i64,
-        /// Seconds since midnight.
+        /// From when (`HH:MM[:SS]` in JSON, seconds since midnight here).
+        #[serde(rename = "from", alias = "from_s", with = "clock")]
+        #[schema(value_type = String, example = "10:30")]
         from_s: i64,
     },
     /// The vehicle cannot go on before `until_s` (traffic, a flat tyre).
     VehicleDelayed {
         /// The vehicle.
         vehicle_id: i64,
-        /// Seconds since midnight.
+        /// Until when (`HH:MM[:SS]` in JSON, seconds since midnight here).
+        #[serde(rename = "until", alias = "until_s", with = "clock")]
+        #[schema(value_type = String, example = "10:50")]
         until_s: i64,
     },
     /// The vehicle was at (`lat`, `lon`) at `at_s` (a GPS fix): it goes on from there to
@@ -135,7 +158,9 @@ pub enum Event {
         lat: f64,
         /// Longitude in degrees.
         lon: f64,
-        /// Seconds since midnight.
+        /// When (`HH:MM[:SS]` in JSON, seconds since midnight here).
+        #[serde(rename = "at", alias = "at_s", with = "clock")]
+        #[schema(value_type = String, example = "09:50")]
         at_s: i64,
     },
     /// The driver got to the stop at `at_s` and is serving it: the stop stays where it is, first
@@ -143,21 +168,27 @@ pub enum Event {
     StopArrived {
         /// The order.
         order_id: i64,
-        /// Seconds since midnight.
+        /// When (`HH:MM[:SS]` in JSON, seconds since midnight here).
+        #[serde(rename = "at", alias = "at_s", with = "clock")]
+        #[schema(value_type = String, example = "09:50")]
         at_s: i64,
     },
     /// The stop was served at `at_s`.
     StopDone {
         /// The order.
         order_id: i64,
-        /// Seconds since midnight.
+        /// When (`HH:MM[:SS]` in JSON, seconds since midnight here).
+        #[serde(rename = "at", alias = "at_s", with = "clock")]
+        #[schema(value_type = String, example = "09:50")]
         at_s: i64,
     },
     /// The stop was attempted at `at_s` and failed; the order is not served today.
     StopFailed {
         /// The order.
         order_id: i64,
-        /// Seconds since midnight.
+        /// When (`HH:MM[:SS]` in JSON, seconds since midnight here).
+        #[serde(rename = "at", alias = "at_s", with = "clock")]
+        #[schema(value_type = String, example = "09:50")]
         at_s: i64,
         /// Why, as reported.
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -223,6 +254,65 @@ pub fn clock_seconds(s: &str) -> Option<i64> {
 /// `HH:MM` of seconds since midnight.
 pub fn clock_text(seconds: i64) -> String {
     format!("{:02}:{:02}", seconds.div_euclid(3600), seconds.rem_euclid(3600) / 60)
+}
+
+/// `HH:MM`, or `HH:MM:SS` when the seconds are not zero: a reported time without loss.
+pub fn clock_text_exact(seconds: i64) -> String {
+    match seconds.rem_euclid(60) {
+        0 => clock_text(seconds),
+        s => format!("{}:{s:02}", clock_text(seconds)),
+    }
+}
+
+/// Serde of a time of day kept as seconds since midnight: written `HH:MM[:SS]`, the one form
+/// of times in requests and answers; read from that form or (rows stored before) a number of
+/// seconds.
+pub mod clock {
+    use serde::de::{Error, Unexpected};
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Stored {
+        Seconds(i64),
+        Text(String),
+    }
+
+    fn seconds<E: Error>(v: Stored) -> Result<i64, E> {
+        match v {
+            Stored::Seconds(s) => Ok(s),
+            Stored::Text(t) => super::clock_seconds(&t).ok_or_else(|| E::invalid_value(Unexpected::Str(&t), &"a time of day HH:MM or HH:MM:SS")),
+        }
+    }
+
+    /// Writes `HH:MM[:SS]`.
+    pub fn serialize<S: Serializer>(s: &i64, ser: S) -> Result<S::Ok, S::Error> {
+        ser.serialize_str(&super::clock_text_exact(*s))
+    }
+
+    /// Reads `HH:MM[:SS]` or seconds.
+    pub fn deserialize<'de, D: Deserializer<'de>>(de: D) -> Result<i64, D::Error> {
+        seconds(Stored::deserialize(de)?)
+    }
+
+    /// The same for an optional time.
+    pub mod option {
+        use super::Stored;
+        use serde::{Deserialize, Deserializer, Serializer};
+
+        /// Writes `HH:MM[:SS]` or `null`.
+        pub fn serialize<S: Serializer>(s: &Option<i64>, ser: S) -> Result<S::Ok, S::Error> {
+            match s {
+                Some(s) => super::serialize(s, ser),
+                None => ser.serialize_none(),
+            }
+        }
+
+        /// Reads `HH:MM[:SS]`, seconds or `null`.
+        pub fn deserialize<'de, D: Deserializer<'de>>(de: D) -> Result<Option<i64>, D::Error> {
+            Option::<Stored>::deserialize(de)?.map(super::seconds).transpose()
+        }
+    }
 }
 
 const KINDS: &[&str] =
@@ -416,7 +506,9 @@ pub struct ExecutedStop {
     /// The order.
     pub order_id: i64,
     /// When it was served or attempted (when the driver got there, for one reported arrived
-    /// first), seconds since midnight.
+    /// first), `HH:MM[:SS]` in JSON.
+    #[serde(rename = "at", alias = "at_s", with = "clock")]
+    #[schema(value_type = String, example = "09:50")]
     pub at_s: i64,
     /// Whether the attempt failed.
     pub failed: bool,
@@ -432,11 +524,13 @@ pub struct VehicleExecution {
     /// Stops served or attempted, in the order they were.
     #[serde(default)]
     pub executed: Vec<ExecutedStop>,
-    /// It cannot go on before this time (a delay), seconds since midnight.
-    #[serde(default)]
+    /// It cannot go on before this time (a delay), `HH:MM[:SS]` in JSON.
+    #[serde(default, rename = "held_until", alias = "held_until_s", with = "clock::option")]
+    #[schema(value_type = Option<String>, example = "10:50")]
     pub held_until_s: Option<i64>,
-    /// It is unavailable from this time on, seconds since midnight.
-    #[serde(default)]
+    /// It is unavailable from this time on, `HH:MM[:SS]` in JSON.
+    #[serde(default, rename = "unavailable_from", alias = "unavailable_from_s", with = "clock::option")]
+    #[schema(value_type = Option<String>, example = "13:00")]
     pub unavailable_from_s: Option<i64>,
     /// Where it was last seen, when that was after its last executed stop.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -450,7 +544,9 @@ pub struct Position {
     pub lat: f64,
     /// Longitude in degrees.
     pub lon: f64,
-    /// When, seconds since midnight.
+    /// When, `HH:MM[:SS]` in JSON.
+    #[serde(rename = "at", alias = "at_s", with = "clock")]
+    #[schema(value_type = String, example = "09:59")]
     pub at_s: i64,
 }
 

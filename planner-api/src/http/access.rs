@@ -121,7 +121,25 @@ pub struct Caller {
     pub scope: Scope,
 }
 
+/// Refuses callers whose grant covers only their own records: the whole plan is not theirs.
+pub fn whole_plans(caller: &Caller) -> Result<(), ApiError> {
+    match caller.scope {
+        Scope::All => Ok(()),
+        Scope::Own => Err(ApiError::Forbidden),
+    }
+}
+
 impl Caller {
+    /// Who the caller is in records the server writes (order history, plan versions): the
+    /// signed-in user's email, never a name the request claims; `user N` once the account is
+    /// gone.
+    pub async fn actor(&self, store: &crate::store::Store) -> String {
+        match store.get_user(self.principal.user_id).await {
+            Ok(u) => u.email,
+            Err(_) => format!("user {}", self.principal.user_id),
+        }
+    }
+
     /// The driver id results must be narrowed to, when the grant is [`Scope::Own`].
     pub fn own_driver_id(&self) -> Option<i64> {
         match self.scope {

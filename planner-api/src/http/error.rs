@@ -425,6 +425,20 @@ impl From<StoreError> for ApiError {
     }
 }
 
+impl From<crate::planning::PlanningError> for ApiError {
+    fn from(e: crate::planning::PlanningError) -> Self {
+        use crate::planning::PlanningError as P;
+        match e {
+            P::NotFound(resource) => ApiError::NotFound { resource },
+            P::NotReady { status } => ApiError::PlanNotReady { status },
+            P::Invalid(errors) => ApiError::Validation(errors),
+            P::VersionConflict { latest } => ApiError::VersionConflict { latest },
+            P::Store(e) => e.into(),
+            P::Internal(e) => ApiError::Internal(e),
+        }
+    }
+}
+
 impl ApiError {
     /// Maps a store error for `resource`, so a missing row reads as "no such customer".
     pub fn from_store(resource: &'static str) -> impl Fn(StoreError) -> ApiError {

@@ -99,6 +99,7 @@ pub fn app(state: AppState) -> Router {
         .nest("/v1/drivers", drivers::router())
         .nest("/v1/orders", orders::router())
         .nest("/v1/plans", plans::router())
+        .nest("/v1/plans", replans::router())
         .nest("/v1/vroom", vroom::router())
         .fallback(|| async { ApiError::NotFound { resource: "route" } })
         .with_state(state.clone())

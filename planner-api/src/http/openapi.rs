@@ -56,7 +56,7 @@ impl Modify for BearerScheme {
         drivers::list, drivers::create, drivers::read, drivers::replace, drivers::remove,
         orders::list, orders::create, orders::read, orders::replace, orders::change_status, orders::history,
         plans::list, plans::create, plans::read, plans::cancel, plans::events, plans::geojson, plans::problem, plans::my_routes,
-        replans::post_events, replans::list_versions, replans::read_version, replans::live,
+        replans::post_events, replans::preview, replans::list_versions, replans::read_version, replans::restore, replans::live,
         vroom::solve,
     ),
     tags(
@@ -95,6 +95,7 @@ mod tests {
         ("drivers", include_str!("drivers.rs")),
         ("orders", include_str!("orders.rs")),
         ("plans", include_str!("plans.rs")),
+        ("replans", include_str!("replans.rs")),
         ("vroom", include_str!("vroom.rs")),
     ];
 

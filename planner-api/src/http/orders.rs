@@ -11,6 +11,7 @@ use super::error::{ApiError, Problem};
 use super::extract::{parse_id, ApiJson, ListParams};
 use super::{AppState, ListResponse};
 use crate::domain::order::parse_date;
+use crate::planning;
 use crate::domain::{FieldError, FieldProblem, Order, OrderEvent, OrderInput, OrderStatus, Priority, StatusChangeInput};
 use crate::store::OrderFilter;
 use axum::extract::{Path, State};
@@ -94,13 +95,16 @@ fn all_orders(caller: &Caller) -> Result<(), ApiError> {
     }
 }
 
-/// Whether order `id` is a stop of a route that `driver` drives: its plan holds it on the route
-/// of a vehicle the driver drives on the plan's day.
+/// Whether order `id` is a stop of a route that `driver` drives: the newest version of its plan
+/// has it on the route of a vehicle the driver drives on the plan's day.
 async fn on_own_route(state: &AppState, id: i64, driver: i64) -> Result<bool, ApiError> {
     let order = state.store.get_order(id).await.map_err(ApiError::from_store(RESOURCE))?;
     let Some(plan_id) = order.plan_id else { return Ok(false) };
-    let job = state.store.get_plan_job(plan_id).await.map_err(ApiError::from_store("plan"))?;
-    let Some(plan) = job.result else { return Ok(false) };
+    let job = planning::job(&state.store, plan_id).await?;
+    if job.status != crate::domain::JobStatus::Succeeded {
+        return Ok(false);
+    }
+    let plan = planning::latest_version(&state.store, &job).await?.plan;
     let route = plan.routes.iter().find(|r| r.trips.iter().any(|t| t.stops.iter().any(|s| s.order_id == id)));
     let Some(route) = route else { return Ok(false) };
     Ok(state.store.vehicles_driven_by(driver, job.date).await?.contains(&route.vehicle_id))
@@ -112,7 +116,8 @@ async fn on_own_route(state: &AppState, id: i64, driver: i64) -> Result<bool, Ap
         (status = 422, description = "Invalid fields or an unknown customer, each named", body = Problem, content_type = "application/problem+json")))]
 pub async fn create(State(state): State<AppState>, caller: Caller, ApiJson(input): ApiJson<OrderInput>) -> Result<(StatusCode, Json<Order>), ApiError> {
     all_orders(&caller)?;
-    let (order, created_by) = input.validate().map_err(ApiError::Validation)?;
+    let order = input.validate().map_err(ApiError::Validation)?;
+    let created_by = caller.actor(&state.store).await;
     Ok((StatusCode::CREATED, Json(state.store.create_order(&order, &created_by).await?)))
 }
 
@@ -129,7 +134,7 @@ pub async fn replace(
 ) -> Result<Json<Order>, ApiError> {
     all_orders(&caller)?;
     let id = parse_id(&id, RESOURCE)?;
-    let (order, _) = input.validate().map_err(ApiError::Validation)?;
+    let order = input.validate().map_err(ApiError::Validation)?;
     Ok(Json(state.store.update_order(id, &order).await.map_err(ApiError::from_store(RESOURCE))?))
 }
 
@@ -145,12 +150,18 @@ pub async fn change_status(
     ApiJson(input): ApiJson<StatusChangeInput>,
 ) -> Result<Json<Order>, ApiError> {
     let id = parse_id(&id, RESOURCE)?;
-    let change = input.validate().map_err(ApiError::Validation)?;
+    let change = input.validate(caller.actor(&state.store).await).map_err(ApiError::Validation)?;
     if let Some(driver) = caller.own_driver_id() {
         let reportable = matches!(change.status, OrderStatus::Dispatched | OrderStatus::Delivered | OrderStatus::Failed);
         if !reportable || !on_own_route(&state, id, driver).await? {
             return Err(ApiError::Forbidden);
         }
+    }
+    // An order on a plan with routes changes through the plan: the stop is done, failed or
+    // cancelled in a new version, and the order's status with it.
+    let event = planning::order_status_event(&state.store, &state.planner, id, change.status, change.at_s, change.note.clone(), &change.changed_by);
+    if event.await?.is_some() {
+        return Ok(Json(state.store.get_order(id).await.map_err(ApiError::from_store(RESOURCE))?));
     }
     Ok(Json(state.store.change_order_status(id, &change).await.map_err(ApiError::from_store(RESOURCE))?))
 }

@@ -17,10 +17,11 @@
 //!   driver record drives on the plan's day. It is the only plan endpoint open to drivers (their
 //!   grant is [`Scope::Own`]); the others answer them `403`.
 
-use super::access::{Caller, Scope};
+use super::access::{whole_plans, Caller};
 use super::error::{ApiError, Problem};
 use super::extract::{parse_id, ApiJson, ListParams};
 use super::{AppState, ListResponse};
+use crate::planning;
 use crate::domain::{DriverRoutes, FieldError, FieldProblem, JobStatus, PlanJob, PlanRequestInput, PlanResult};
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderValue, StatusCode};
@@ -38,26 +39,15 @@ const RESOURCE: &str = "plan";
 /// How often the event stream looks at the job.
 const EVENT_POLL: Duration = Duration::from_millis(250);
 
-/// The plans router, mounted at `/v1/plans`.
+/// The plans router, nested at `/v1/plans` beside the replans' router, which also routes
+/// `GET /v1/plans/{id}/events` ([`events`]): the path of its `POST`.
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(list).post(create))
         .route("/{id}", get(read).delete(cancel))
-        .route("/{id}/events", get(events).post(super::replans::post_events))
-        .route("/{id}/versions", get(super::replans::list_versions))
-        .route("/{id}/versions/{version}", get(super::replans::read_version))
-        .route("/{id}/live", get(super::replans::live))
         .route("/{id}/geojson", get(geojson))
         .route("/{id}/problem", get(problem))
         .route("/{id}/routes/mine", get(my_routes))
-}
-
-/// Refuses callers whose grant covers only their own records: the whole plan is not theirs.
-pub(super) fn whole_plans(caller: &Caller) -> Result<(), ApiError> {
-    match caller.scope {
-        Scope::All => Ok(()),
-        Scope::Own => Err(ApiError::Forbidden),
-    }
 }
 
 /// Queues a planning job for a day and depots; it reserves the day's received orders.
@@ -97,12 +87,40 @@ async fn job(state: &AppState, id: &str) -> Result<PlanJob, ApiError> {
     state.store.get_plan_job(id).await.map_err(ApiError::from_store(RESOURCE))
 }
 
-/// Reads a planning job, with its plan once it succeeded.
-#[utoipa::path(get, path = "/v1/plans/{id}", tag = "plans", security(("bearer" = [])), params(("id" = i64, Path)),
-    responses((status = 200, body = PlanJob), (status = 404, description = "No such plan", body = Problem, content_type = "application/problem+json")))]
-pub async fn read(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<PlanJob>, ApiError> {
+/// The `?version=N` of a plan read: `None` (the newest) when absent or `latest`.
+fn version_param(params: &ListParams) -> Result<Option<i64>, ApiError> {
+    match params.get("version") {
+        None | Some("latest") => Ok(None),
+        Some(v) => v
+            .parse::<i64>()
+            .ok()
+            .filter(|v| *v > 0)
+            .map(Some)
+            .ok_or_else(|| ApiError::Validation(vec![FieldError::new("version", FieldProblem::Pattern { expected: "2" })])),
+    }
+}
+
+/// The job with `result` set to version `n` of its plan (the newest when `None`), once it
+/// succeeded.
+async fn job_at(state: &AppState, id: &str, n: Option<i64>) -> Result<PlanJob, ApiError> {
+    let mut job = job(state, id).await?;
+    if job.status == JobStatus::Succeeded {
+        let v = planning::version(&state.store, &job, n).await?;
+        job.result = Some(v.plan);
+        job.version = Some(v.version);
+    }
+    Ok(job)
+}
+
+/// Reads a planning job, with its plan once it succeeded: the newest version of the plan, or
+/// version `?version=N`.
+#[utoipa::path(get, path = "/v1/plans/{id}", tag = "plans", security(("bearer" = [])),
+    params(("id" = i64, Path), ("version" = Option<String>, Query, description = "The plan version to show (default: the newest)")),
+    responses((status = 200, body = PlanJob), (status = 404, description = "No such plan or version", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A bad `version`", body = Problem, content_type = "application/problem+json")))]
+pub async fn read(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, params: ListParams) -> Result<Json<PlanJob>, ApiError> {
     whole_plans(&caller)?;
-    Ok(Json(job(&state, &id).await?))
+    Ok(Json(job_at(&state, &id, version_param(&params)?).await?))
 }
 
 /// The caller's own routes of a plan: those of the vehicles their driver record drives on the
@@ -114,7 +132,7 @@ pub async fn my_routes(State(state): State<AppState>, caller: Caller, Path(id): 
     let job = job(&state, &id).await?;
     let (plan_id, date) = (job.id, job.date);
     // The newest version: replans move stops between vehicles.
-    let plan = super::replans::latest_version(&state, &job).await?.plan;
+    let plan = planning::latest_version(&state.store, &job).await?.plan;
     let driver_id = caller.principal.driver_id;
     let vehicle_ids = match driver_id {
         Some(driver) => state.store.vehicles_driven_by(driver, date).await?,
@@ -198,12 +216,14 @@ pub fn to_geojson(plan: &PlanResult) -> Value {
 }
 
 /// The routes as a GeoJSON feature collection.
-#[utoipa::path(get, path = "/v1/plans/{id}/geojson", tag = "plans", security(("bearer" = [])), params(("id" = i64, Path)),
+#[utoipa::path(get, path = "/v1/plans/{id}/geojson", tag = "plans", security(("bearer" = [])),
+    params(("id" = i64, Path), ("version" = Option<String>, Query, description = "The plan version to draw (default: the newest)")),
     responses((status = 200, description = "A FeatureCollection: depot points, a LineString per route, stop points", content_type = "application/geo+json"),
-        (status = 404, description = "No such plan", body = Problem, content_type = "application/problem+json"), (status = 409, description = "No plan yet (`plan-not-ready`)", body = Problem, content_type = "application/problem+json")))]
-pub async fn geojson(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
+        (status = 404, description = "No such plan or version", body = Problem, content_type = "application/problem+json"), (status = 409, description = "No plan yet (`plan-not-ready`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A bad `version`", body = Problem, content_type = "application/problem+json")))]
+pub async fn geojson(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, params: ListParams) -> Result<Response, ApiError> {
     whole_plans(&caller)?;
-    let plan = result(job(&state, &id).await?)?;
+    let plan = result(job_at(&state, &id, version_param(&params)?).await?)?;
     Ok(([(header::CONTENT_TYPE, "application/geo+json")], to_geojson(&plan).to_string()).into_response())
 }
 

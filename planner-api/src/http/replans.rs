@@ -7,34 +7,32 @@
 //!   vehicle, retimed, added, removed). An invalid event is a `422` naming it; a replan based
 //!   on a version that is no longer the newest (another dispatcher replanned first) is a
 //!   `409 version-conflict` with `latest_version`. Either way nothing changes.
+//! - `POST /v1/plans/{id}/preview` answers what the same events would make, with its diff,
+//!   and stores nothing.
 //! - `GET /v1/plans/{id}/versions` lists the versions (the first is the job's plan),
-//!   `GET /v1/plans/{id}/versions/{v}` reads one (`latest` for the newest).
+//!   `GET /v1/plans/{id}/versions/{v}` reads one (`latest` for the newest), and
+//!   `POST /v1/plans/{id}/versions/{v}/restore` (undo) makes version `v`'s routes the newest
+//!   version again, as long as nothing was executed or cancelled since.
 //! - `GET /v1/plans/{id}/live` streams the plan as Server-Sent Events: a `version` event with the
 //!   newest version at once, then one per new version, from any replica (new versions made by
 //!   this process are pushed at once, those of other replicas are seen within
 //!   [`LIVE_POLL`]).
 
-use super::access::Caller;
+use super::access::{whole_plans, Caller};
 use super::error::{ApiError, Problem};
 use super::extract::{parse_id, ApiJson};
-use super::plans::whole_plans;
 use super::AppState;
-use crate::domain::replan::{clock_text, Event, EventsInput, Execution, PlanDiff, PlanVersion, PlanVersionSummary};
-use crate::domain::{FieldError, FieldProblem, JobStatus, PlanJob, PlanRequest, PlanResult};
-use crate::store::{NewVersion, StoreError};
-use crate::worker::day::OrderStop;
-use crate::worker::replan::{first_model, replan_version, Base, Candidate, Compiled, LiveModel};
+use crate::domain::replan::{EventsInput, PlanVersion, PlanVersionSummary, RestoreInput};
+use crate::planning::{self, Mode};
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
-use chrono::{NaiveDate, Utc};
+use axum::routing::{get, post};
+use axum::{Json, Router};
 use futures_core::Stream;
 use serde::Serialize;
-use std::collections::HashMap;
 use std::convert::Infallible;
-use std::sync::Arc;
 use std::time::Duration;
 
 const RESOURCE: &str = "plan";
@@ -42,13 +40,16 @@ const RESOURCE: &str = "plan";
 /// How often a live stream looks for versions made by other replicas.
 pub const LIVE_POLL: Duration = Duration::from_secs(1);
 
-/// Taiwan's offset from UTC (no daylight saving time).
-const TAIPEI_OFFSET_S: i64 = 8 * 3600;
-
-/// The time of day in Taiwan when `date` is today there.
-fn now_on(date: NaiveDate) -> Option<i64> {
-    let local = Utc::now().naive_utc() + chrono::Duration::seconds(TAIPEI_OFFSET_S);
-    (local.date() == date).then(|| i64::from(chrono::Timelike::num_seconds_from_midnight(&local.time())))
+/// The replanning routes, nested at `/v1/plans` beside [`super::plans::router`].
+pub fn router() -> Router<AppState> {
+    Router::new()
+        // The job's progress stream shares the path.
+        .route("/{id}/events", get(super::plans::events).post(post_events))
+        .route("/{id}/preview", post(preview))
+        .route("/{id}/versions", get(list_versions))
+        .route("/{id}/versions/{version}", get(read_version))
+        .route("/{id}/versions/{version}/restore", post(restore))
+        .route("/{id}/live", get(live))
 }
 
 /// A plan's versions, without routes.
@@ -62,75 +63,13 @@ pub struct PlanVersionList {
     pub items: Vec<PlanVersionSummary>,
 }
 
-/// The succeeded job's plan, or a `409 plan-not-ready`.
-fn planned(job: &PlanJob) -> Result<&PlanResult, ApiError> {
-    match (job.status, job.result.as_ref()) {
-        (JobStatus::Succeeded, Some(r)) => Ok(r),
-        (status, _) => Err(ApiError::PlanNotReady { status: status.as_str() }),
+/// `201` with the version and its `Location`.
+fn created(v: &PlanVersion) -> Response {
+    let mut res = (StatusCode::CREATED, Json(v)).into_response();
+    if let Ok(location) = HeaderValue::from_str(&format!("/v1/plans/{}/versions/{}", v.plan_id, v.version)) {
+        res.headers_mut().insert(header::LOCATION, location);
     }
-}
-
-fn first_version(job: &PlanJob, plan: &PlanResult) -> PlanVersion {
-    PlanVersion {
-        plan_id: job.id,
-        version: 1,
-        based_on: None,
-        at: None,
-        events: Vec::new(),
-        execution: Execution::default(),
-        diff: PlanDiff::default(),
-        plan: plan.clone(),
-        created_by: "planner".into(),
-        created_at: job.finished_at.unwrap_or(job.updated_at),
-    }
-}
-
-fn request_of(job: &PlanJob) -> PlanRequest {
-    PlanRequest { date: job.date, depot_ids: job.depot_ids.clone(), options: job.options.clone() }
-}
-
-fn internal(e: impl std::fmt::Display) -> ApiError {
-    ApiError::Internal(e.to_string())
-}
-
-/// The compiled model of `version`, from the cache, the stored versions, or (for the first
-/// version) the job's solver input.
-async fn compiled(state: &AppState, job: &PlanJob, plan: &PlanResult, version: i64) -> Result<Arc<Compiled>, ApiError> {
-    if let Some(c) = state.planner.models().get((job.id, version)) {
-        return Ok(c);
-    }
-    let stored = state.store.plan_version_model(job.id, version).await?;
-    let model: LiveModel = match stored {
-        Some(text) => {
-            let travel = state.planner.travel();
-            tokio::task::spawn_blocking(move || LiveModel::load(&text, travel.as_ref())).await.map_err(internal)?.map_err(ApiError::Internal)?
-        }
-        None => {
-            let text = state.store.plan_job_problem(job.id).await.map_err(ApiError::from_store(RESOURCE))?;
-            // A day none of whose orders any vehicle could serve never reached the solver.
-            let Some(text) = text else {
-                let problem =
-                    FieldProblem::State {
-                        code: "not_replannable", zh: "此排程沒有可重新排程的路線", en: "no vehicle could serve any order of this plan"
-                    };
-                return Err(ApiError::Validation(vec![FieldError::new("plan", problem)]));
-            };
-            let doc = tokio::task::spawn_blocking(move || serde_json::from_str(&text)).await.map_err(internal)?.map_err(internal)?;
-            // The customers of orders on no route (the routes name the others).
-            let routed: std::collections::HashSet<i64> =
-                plan.routes.iter().flat_map(|r| r.trips.iter().flat_map(|t| t.stops.iter().map(|s| s.order_id))).collect();
-            let mut extra = HashMap::new();
-            for id in job.order_ids.iter().filter(|o| !routed.contains(o)) {
-                let order = state.store.get_order(*id).await?;
-                let customer = state.store.get_customer(order.data.customer_id).await?;
-                extra.insert(*id, OrderStop { order, customer });
-            }
-            first_model(doc, plan, &request_of(job), &extra).map_err(ApiError::Internal)?
-        }
-    };
-    let c = Arc::new(tokio::task::spawn_blocking(move || Compiled::new(model)).await.map_err(internal)?.map_err(ApiError::Internal)?);
-    state.planner.models().put((job.id, version), Arc::clone(&c));
-    Ok(c)
+    res
 }
 
 /// Replans from events; answers the new version.
@@ -147,118 +86,55 @@ pub async fn post_events(
 ) -> Result<Response, ApiError> {
     whole_plans(&caller)?;
     let plan_id = parse_id(&id, RESOURCE)?;
-    // Once a plan has versions, its job's own plan is not needed: read the job without it (a
-    // succeeded job never changes, so once read it is cached).
-    let stored = state.store.latest_plan_version_number(plan_id).await?;
-    let job = match state.planner.models().job(plan_id) {
-        Some(job) if stored > 0 => job,
-        _ => {
-            let job = if stored == 0 { state.store.get_plan_job(plan_id).await } else { state.store.get_plan_job_head(plan_id).await };
-            let job = Arc::new(job.map_err(ApiError::from_store(RESOURCE))?);
-            if stored > 0 && job.status == JobStatus::Succeeded {
-                state.planner.models().put_job(Arc::clone(&job));
-            }
-            job
-        }
-    };
-    if job.status != JobStatus::Succeeded {
-        return Err(ApiError::PlanNotReady { status: job.status.as_str() });
-    }
-    let batch = input.validate(now_on(job.date)).map_err(ApiError::Validation)?;
-    let latest_no = stored.max(1);
-    if batch.base_version != latest_no {
-        return Err(ApiError::VersionConflict { latest: latest_no });
-    }
-    let base = match state.planner.models().version((plan_id, latest_no)) {
-        Some(cached) => cached,
-        // A replan stored in between is caught when this one is written.
-        None => match state.store.latest_plan_version(plan_id).await? {
-            Some(found) => Arc::new(found),
-            None => Arc::new((first_version(&job, planned(&job)?), None)),
-        },
-    };
-    let compiled = compiled(&state, &job, &base.0.plan, latest_no).await?;
-    let mut candidates = HashMap::new();
-    for e in &batch.events {
-        if let Event::OrderAdded { order_id } = e {
-            match state.store.get_order(*order_id).await {
-                Ok(order) => {
-                    let customer = state.store.get_customer(order.data.customer_id).await?;
-                    let held_by = order.plan_id;
-                    candidates.insert(*order_id, Candidate { stop: OrderStop { order, customer }, held_by });
-                }
-                Err(StoreError::NotFound) => {}
-                Err(e) => return Err(e.into()),
-            }
-        }
-    }
-    let request = request_of(&job);
-    let travel = state.planner.travel();
-    let base_compiled = Arc::clone(&compiled);
-    let shared = Arc::clone(&base);
-    let made = tokio::task::spawn_blocking(move || {
-        let base =
-            Base { version: latest_no, compiled: &base_compiled, plan: &shared.0.plan, execution: &shared.0.execution, at_s: shared.1, request: &request };
-        let made = replan_version(plan_id, &base, &batch, &candidates, travel.as_ref());
-        made.map(|m| m.map(|r| (r, batch)))
-    })
-    .await
-    .map_err(internal)?;
-    let (made, batch) = made.map_err(ApiError::Internal)?.map_err(ApiError::Validation)?;
-
-    // The first version is stored with the first replan.
-    let first = if stored == 0 {
-        let model = compiled.model.to_stored_json().map_err(internal)?;
-        Some(NewVersion { version: &base.0, at_s: None, model: Some(model) })
-    } else {
-        None
-    };
-    let next = latest_no + 1;
-    let version = PlanVersion {
-        plan_id,
-        version: next,
-        based_on: Some(latest_no),
-        at: Some(clock_text(batch.at_s)),
-        events: batch.events.clone(),
-        execution: made.execution,
-        diff: made.diff,
-        plan: made.plan,
-        created_by: format!("user {}", caller.principal.user_id),
-        // Microseconds: what PostgreSQL keeps, so the answer equals what is read back.
-        created_at: chrono::SubsecRound::trunc_subsecs(Utc::now(), 6),
-    };
-    let model_text = made.model.as_ref().map(|c| c.model.to_stored_json()).transpose().map_err(internal)?;
-    let made_version = Arc::new((version, Some(batch.at_s)));
-    let row = NewVersion { version: &made_version.0, at_s: Some(batch.at_s), model: model_text };
-    match state.store.insert_plan_version(first.as_ref(), &row, &made.changes).await {
-        Ok(()) => {}
-        Err(StoreError::VersionConflict) => {
-            return Err(ApiError::VersionConflict { latest: state.store.latest_plan_version_number(plan_id).await?.max(1) });
-        }
-        Err(e) => return Err(e.into()),
-    }
-    state.planner.models().put((plan_id, next), made.model.unwrap_or(compiled));
-    state.planner.models().put_version((plan_id, next), Arc::clone(&made_version));
-    state.planner.version_made(plan_id, next);
-    let mut res = (StatusCode::CREATED, Json(&made_version.0)).into_response();
-    if let Ok(location) = HeaderValue::from_str(&format!("/v1/plans/{plan_id}/versions/{next}")) {
-        res.headers_mut().insert(header::LOCATION, location);
-    }
-    Ok(res)
+    let who = caller.actor(&state.store).await;
+    let made = planning::replan(&state.store, &state.planner, plan_id, input, &who, Mode::Commit).await?;
+    Ok(created(&made.0))
 }
 
-async fn plan_job(state: &AppState, id: &str) -> Result<PlanJob, ApiError> {
+/// What a replan would make, with its diff; nothing is stored and no order changes.
+#[utoipa::path(post, path = "/v1/plans/{id}/preview", tag = "plans", security(("bearer" = [])), params(("id" = i64, Path)), request_body = EventsInput,
+    responses((status = 200, description = "The version the events would make (not stored: it has no `Location`)", body = PlanVersion),
+        (status = 404, description = "No such plan", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "No plan yet (`plan-not-ready`), or not based on the newest version (`version-conflict`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid events, each named", body = Problem, content_type = "application/problem+json")))]
+pub async fn preview(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(input): ApiJson<EventsInput>,
+) -> Result<Json<PlanVersion>, ApiError> {
+    whole_plans(&caller)?;
+    let plan_id = parse_id(&id, RESOURCE)?;
+    let who = caller.actor(&state.store).await;
+    let made = planning::replan(&state.store, &state.planner, plan_id, input, &who, Mode::Preview).await?;
+    Ok(Json(made.0.clone()))
+}
+
+/// Undo: makes version `version`'s routes the newest version again.
+#[utoipa::path(post, path = "/v1/plans/{id}/versions/{version}/restore", tag = "plans", security(("bearer" = [])),
+    params(("id" = i64, Path), ("version" = i64, Path, description = "The version to restore")), request_body = RestoreInput,
+    responses((status = 201, description = "The new version, a copy of the restored one's routes; `Location` names it", body = PlanVersion),
+        (status = 404, description = "No such plan or version", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "No plan yet (`plan-not-ready`), or another change came first (`version-conflict`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Stops were served, attempted or cancelled since that version (`executed_since`), or a bad `base_version`", body = Problem, content_type = "application/problem+json")))]
+pub async fn restore(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((id, version)): Path<(String, String)>,
+    ApiJson(input): ApiJson<RestoreInput>,
+) -> Result<Response, ApiError> {
+    whole_plans(&caller)?;
+    let plan_id = parse_id(&id, RESOURCE)?;
+    let v = parse_id(&version, "plan version")?;
+    let base = input.validate().map_err(ApiError::Validation)?;
+    let who = caller.actor(&state.store).await;
+    let made = planning::restore(&state.store, &state.planner, plan_id, v, base, &who).await?;
+    Ok(created(&made.0))
+}
+
+async fn plan_job(state: &AppState, id: &str) -> Result<crate::domain::PlanJob, ApiError> {
     let id = parse_id(id, RESOURCE)?;
-    state.store.get_plan_job(id).await.map_err(ApiError::from_store(RESOURCE))
-}
-
-/// The newest version of a plan (the job's plan when it was never replanned).
-pub async fn latest_version(state: &AppState, job: &PlanJob) -> Result<PlanVersion, ApiError> {
-    let plan = planned(job)?;
-    Ok(match state.store.latest_plan_version(job.id).await? {
-        Some((v, _)) => v,
-        None => first_version(job, plan),
-    })
+    Ok(planning::job(&state.store, id).await?)
 }
 
 /// Lists a plan's versions.
@@ -268,10 +144,10 @@ pub async fn latest_version(state: &AppState, job: &PlanJob) -> Result<PlanVersi
 pub async fn list_versions(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<PlanVersionList>, ApiError> {
     whole_plans(&caller)?;
     let job = plan_job(&state, &id).await?;
-    let plan = planned(&job)?;
+    let plan = planning::planned(&job)?;
     let mut versions = state.store.plan_versions(job.id).await?;
     if versions.is_empty() {
-        versions.push(first_version(&job, plan));
+        versions.push(planning::first_version(&job, plan));
     }
     let latest = versions.last().map_or(1, |v| v.version);
     Ok(Json(PlanVersionList { plan_id: job.id, latest, items: versions.iter().map(PlanVersion::summary).collect() }))
@@ -284,17 +160,8 @@ pub async fn list_versions(State(state): State<AppState>, caller: Caller, Path(i
 pub async fn read_version(State(state): State<AppState>, caller: Caller, Path((id, version)): Path<(String, String)>) -> Result<Json<PlanVersion>, ApiError> {
     whole_plans(&caller)?;
     let job = plan_job(&state, &id).await?;
-    if version == "latest" {
-        return Ok(Json(latest_version(&state, &job).await?));
-    }
-    let v = parse_id(&version, "plan version")?;
-    let plan = planned(&job)?;
-    match state.store.plan_version(job.id, v).await {
-        Ok(found) => Ok(Json(found)),
-        Err(StoreError::NotFound) if v == 1 => Ok(Json(first_version(&job, plan))),
-        Err(StoreError::NotFound) => Err(ApiError::NotFound { resource: "plan version" }),
-        Err(e) => Err(e.into()),
-    }
+    let v = if version == "latest" { None } else { Some(parse_id(&version, "plan version")?) };
+    Ok(Json(planning::version(&state.store, &job, v).await?))
 }
 
 fn sse(name: &str, data: &impl Serialize) -> SseEvent {
@@ -314,7 +181,7 @@ pub async fn live(
     let job = plan_job(&state, &id).await?;
     // Subscribe before reading, so no version made in between is missed.
     let mut rings = state.planner.subscribe_versions();
-    let first = latest_version(&state, &job).await?;
+    let first = planning::latest_version(&state.store, &job).await?;
     let store = state.store.clone();
     let planner = state.planner.clone();
     let plan_id = job.id;

@@ -122,6 +122,7 @@ impl JobRow {
             order_ids: json("order_ids", &self.order_ids)?,
             progress: json("progress", &self.progress)?,
             result: self.result.as_deref().map(|r| json("result", r)).transpose()?,
+            version: None,
             error: self.error,
             created_at: self.created_at,
             updated_at: self.updated_at,

@@ -76,7 +76,9 @@ impl OrderChange {
             OrderChange::Join { order_id, routed: true } => (order_id, "planned", &["received"], false),
             OrderChange::Join { order_id, routed: false } => (order_id, "received", &["received"], false),
             OrderChange::Route { order_id } => (order_id, "planned", &["received"], false),
-            OrderChange::Release { order_id } => (order_id, "received", &["planned"], true),
+            // A dispatched order (loaded on the truck) that a replan takes off every route is
+            // to plan again.
+            OrderChange::Release { order_id } => (order_id, "received", &["planned", "dispatched"], true),
             OrderChange::Cancel { order_id } => (order_id, "cancelled", &["received", "planned", "dispatched"], false),
             OrderChange::Deliver { order_id } => (order_id, "delivered", &["planned", "dispatched"], true),
             OrderChange::Fail { order_id } => (order_id, "failed", &["planned", "dispatched"], true),

@@ -412,10 +412,10 @@ fn state(field: String, code: &'static str, zh: &'static str, en: &'static str) 
 }
 
 /// Where each order of a plan's routes is: order → `(vehicle, status, arrival)`.
-type StopMap<'a> = HashMap<i64, (i64, StopStatus, &'a str)>;
+pub(crate) type StopMap<'a> = HashMap<i64, (i64, StopStatus, &'a str)>;
 
 /// The [`StopMap`] of a plan.
-fn stops_of(plan: &PlanResult) -> StopMap<'_> {
+pub(crate) fn stops_of(plan: &PlanResult) -> StopMap<'_> {
     let mut m = HashMap::with_capacity(plan.routes.iter().flat_map(|r| &r.trips).map(|t| t.stops.len()).sum());
     for r in &plan.routes {
         for s in r.trips.iter().flat_map(|t| t.stops.iter()) {
@@ -438,13 +438,23 @@ fn apply(plan_id: i64, base: &Base, routed: &StopMap, batch: &EventBatch, candid
     let mut changes = Vec::new();
     let mut cancelled: Vec<i64> = Vec::new();
     let mut added: Vec<&Candidate> = Vec::new();
+    let mut readded: Vec<i64> = Vec::new();
     for (i, event) in batch.events.iter().enumerate() {
         let field = |name: &str| format!("events[{i}].{name}");
         match event {
             Event::OrderAdded { order_id } => match candidates.get(order_id) {
                 None => errors.push(FieldError::new(field("order_id"), FieldProblem::UnknownReference)),
+                // A dropped order of the plan (in its model, on no route) is tried again.
+                Some(c)
+                    if base.compiled.client(*order_id).is_some()
+                        && !routed.contains_key(order_id)
+                        && !base.execution.cancelled.contains(order_id)
+                        && c.stop.order.status == crate::domain::OrderStatus::Received =>
+                {
+                    readded.push(*order_id);
+                }
                 Some(_) if base.compiled.client(*order_id).is_some() || base.execution.cancelled.contains(order_id) => {
-                    errors.push(state(field("order_id"), "already_in_plan", "訂單已在此排程中", "is already in this plan"));
+                    errors.push(state(field("order_id"), "already_in_plan", "訂單已在此排程的路線上", "is already on a route of this plan"));
                 }
                 Some(c) if c.stop.order.data.delivery_date != base.request.date => {
                     errors.push(state(field("order_id"), "other_day", "訂單的配送日期不是此排程的日期", "is to be delivered on another day than this plan's"));
@@ -553,11 +563,15 @@ fn apply(plan_id: i64, base: &Base, routed: &StopMap, batch: &EventBatch, candid
     }
     for (i, e) in batch.events.iter().enumerate() {
         if let Event::OrderAdded { order_id } = e {
+            if readded.contains(order_id) {
+                // Held by the plan already: `planned` if it is now on a route.
+                continue;
+            }
             // Whether it is routed is known after the search; `Join` is finalised by the caller.
             changes.push((Some(i), OrderChange::Join { order_id: *order_id, routed: false }));
         }
     }
-    Ok(Applied { execution, cancelled, added: added.into_iter().cloned().collect(), changes })
+    Ok(Applied { execution, cancelled, added: added.into_iter().cloned().collect(), readded, changes })
 }
 
 /// Events checked and applied: the execution after them, the orders that leave or join the
@@ -570,13 +584,21 @@ pub struct Applied {
     pub cancelled: Vec<i64>,
     /// Orders added.
     pub added: Vec<Candidate>,
+    /// Orders of the plan that it had dropped, to insert again.
+    pub readded: Vec<i64>,
     /// Order changes of the events.
     pub changes: Vec<(Option<usize>, OrderChange)>,
 }
 
 /// The base version's routes as the solver's plan over `compiled` (executed stops first), with
 /// each route's vehicle id and progress.
-fn solver_plan(base: &Base, compiled: &Compiled, execution: &Execution, now: i64) -> (Solution, Vec<i64>, Vec<VehicleProgress>, Vec<(f64, f64)>) {
+fn solver_plan(
+    base: &Base,
+    compiled: &Compiled,
+    execution: &Execution,
+    now: i64,
+    readded: &[i64],
+) -> (Solution, Vec<i64>, Vec<VehicleProgress>, Vec<(f64, f64)>) {
     let p = &compiled.problem;
     // Where vehicles were seen: location `num_locations() + j` is `seen[j]`.
     let mut seen: Vec<(f64, f64)> = Vec::new();
@@ -643,11 +665,13 @@ fn solver_plan(base: &Base, compiled: &Compiled, execution: &Execution, now: i64
         routes.push(Route { vehicle_type: t, trips: vec![Trip { depot: p.vehicle_types[t].start_depot, visits: Vec::new() }], breaks: Vec::new() });
         vehicles.push(*v);
     }
-    // What the base left out stays out of the warm start; only new orders are inserted at once.
+    // What the base left out stays out of the warm start; only new orders (and dropped ones
+    // added again) are inserted at once.
     let unassigned = base
         .plan
         .unassigned
         .iter()
+        .filter(|u| !readded.contains(&u.order_id))
         .filter_map(|u| {
             let client = compiled.client(u.order_id)?;
             let reason = serde_json::from_value(serde_json::Value::String(u.reason.clone())).unwrap_or(UnassignedReason::NotWorthPrize);
@@ -658,9 +682,9 @@ fn solver_plan(base: &Base, compiled: &Compiled, execution: &Execution, now: i64
 }
 
 /// Runs the replan: `compiled` is the model after the events (the base's when unchanged).
-fn run(base: &Base, compiled: &Compiled, execution: &Execution, batch: &EventBatch, travel: &dyn TravelMatrix) -> Result<PlanResult, String> {
+fn run(base: &Base, compiled: &Compiled, execution: &Execution, batch: &EventBatch, readded: &[i64], travel: &dyn TravelMatrix) -> Result<PlanResult, String> {
     let started = Instant::now();
-    let (plan, _, progress, seen) = solver_plan(base, compiled, execution, batch.at_s);
+    let (plan, _, progress, seen) = solver_plan(base, compiled, execution, batch.at_s, readded);
     let move_cost = (batch.move_cost_ntd * COST_SCALE as f64).round() as i64;
     let with_positions = if seen.is_empty() { None } else { Some(with_places(compiled, &seen, travel)?) };
     let problem = with_positions.as_ref().unwrap_or(&compiled.problem);
@@ -753,9 +777,14 @@ fn run(base: &Base, compiled: &Compiled, execution: &Execution, batch: &EventBat
             let depot_id = m.depots.get(trip.depot).map_or(fleet.depot_id, |d| d.id);
             trips.push(PlannedTrip { depot_id, stops });
         }
-        let (distance, duration, start, day_end) = rep.map_or((0, 0, 0, 0), |x| (x.distance, x.duration, x.start, x.end));
+        let (distance, start, day_end) = rep.map_or((0, 0, 0), |x| (x.distance, x.start, x.end));
         // The replanned remainder's return, or the day's schedule when nothing is left to do.
         let end = if end > 0 { end.max(start) } else { day_end };
+        // Executed stops keep their reported times, which the checker's schedule does not know:
+        // the route starts no later than its first stop and ends no sooner than the way back
+        // from its last one.
+        let (start, end) = consistent_times(p, t, &r.route, &trips, start, end);
+        let duration = end - start;
         let cost = vt.fixed_cost + vt.unit_distance_cost * distance + vt.unit_duration_cost * duration;
         routes.push(PlannedRoute {
             vehicle_id: fleet.vehicle_id,
@@ -794,9 +823,28 @@ fn run(base: &Base, compiled: &Compiled, execution: &Execution, batch: &EventBat
     Ok(result)
 }
 
+/// A route's `(start, end)` made to hold its stops as rendered: the start no later than the
+/// first stop's time less the drive to it, the end no sooner than the last stop's time plus its
+/// service and the drive back to the vehicle's end depot.
+fn consistent_times(p: &Problem, t: usize, route: &Route, trips: &[PlannedTrip], start: i64, end: i64) -> (i64, i64) {
+    let vt = &p.vehicle_types[t];
+    let visits: Vec<usize> = route.trips.iter().flat_map(|x| x.visits.iter().copied()).collect();
+    let times: Vec<i64> = trips.iter().flat_map(|x| x.stops.iter()).filter_map(|s| clock_seconds(&s.arrival)).collect();
+    let (Some(&first), Some(&last), Some(&t0), Some(&t1)) = (visits.first(), visits.last(), times.first(), times.last()) else {
+        return (start, end.max(start));
+    };
+    let leave = route.trips.first().map_or(vt.start_depot, |x| x.depot);
+    let from = p.depots[leave].location;
+    let home = p.depots[vt.end_depot].location;
+    let (c0, c1) = (&p.clients[first], &p.clients[last]);
+    let start = start.min(t0 - p.duration(t, from, c0.location));
+    let end = end.max(t1 + c1.service_duration + p.duration(t, c1.location, home)).max(start);
+    (start, end)
+}
+
 /// What changed from the stops `before` to those `after` (of the plan `new`) for stops not
 /// executed.
-fn diff(before: &StopMap, after: &StopMap, new: &PlanResult, cancelled: &[i64]) -> PlanDiff {
+pub(crate) fn diff(before: &StopMap, after: &StopMap, new: &PlanResult, cancelled: &[i64]) -> PlanDiff {
     let mut d = PlanDiff::default();
     let mut orders: Vec<&i64> = after.keys().collect();
     orders.sort_unstable();
@@ -836,7 +884,7 @@ fn diff(before: &StopMap, after: &StopMap, new: &PlanResult, cancelled: &[i64]) 
 /// The order changes that follow from the new routes: orders newly on a route are `planned`,
 /// planned ones that left every route go back to `received`, and an added order joins routed
 /// or not. `changes` holds those of the events.
-fn route_changes(before: &StopMap, after: &StopMap, changes: &mut Vec<(Option<usize>, OrderChange)>) {
+pub(crate) fn route_changes(before: &StopMap, after: &StopMap, changes: &mut Vec<(Option<usize>, OrderChange)>) {
     let touched: HashSet<i64> = changes.iter().map(|(_, c)| c.order_id()).collect();
     for (_, c) in changes.iter_mut() {
         if let OrderChange::Join { order_id, routed } = c {
@@ -909,14 +957,14 @@ pub fn replan_version(
     travel: &dyn TravelMatrix,
 ) -> Result<Result<Replanned, Vec<FieldError>>, String> {
     let before = stops_of(base.plan);
-    let Applied { execution, cancelled, added, mut changes } = match apply(plan_id, base, &before, batch, candidates) {
+    let Applied { execution, cancelled, added, readded, mut changes } = match apply(plan_id, base, &before, batch, candidates) {
         Ok(x) => x,
         Err(errors) => return Ok(Err(errors)),
     };
     let compiled =
         if cancelled.is_empty() && added.is_empty() { None } else { Some(Arc::new(base.compiled.edited(&cancelled, &added, base.request, travel)?)) };
     let current = compiled.as_deref().unwrap_or(base.compiled);
-    let plan = run(base, current, &execution, batch, travel)?;
+    let plan = run(base, current, &execution, batch, &readded, travel)?;
     let after = stops_of(&plan);
     let diff = diff(&before, &after, &plan, &execution.cancelled);
     route_changes(&before, &after, &mut changes);

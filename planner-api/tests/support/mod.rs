@@ -548,7 +548,7 @@ pub async fn seed_day(client: &reqwest::Client, base: &str, n: usize, date: &str
         let order = json!({
             "customer_id": customer_id, "delivery_date": date, "cylinders": cylinders,
             "preference": if i % 2 == 0 { "morning" } else { "afternoon" },
-            "priority": if i % 5 == 4 { "urgent" } else { "normal" }, "created_by": "客服小美"
+            "priority": if i % 5 == 4 { "urgent" } else { "normal" }
         });
         order_ids.push(post_ok(client, base, "/v1/orders", &order).await["id"].as_i64().expect("order id"));
     }
