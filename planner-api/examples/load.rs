@@ -270,12 +270,12 @@ fn request(http: &reqwest::Client, base: &str, op: usize, i: usize, rng: u64, cu
             let body = json!({
                 "customer_id": customer, "delivery_date": NEXT_DAY,
                 "cylinders": [{ "size_kg": size, "quantity": 1 + (rng >> 16) % 3 }],
-                "preference": if rng & 1 == 0 { "morning" } else { "afternoon" },
-                "priority": if rng % 10 == 0 { "urgent" } else { "normal" },
+                "preference": if rng.is_multiple_of(2) { "morning" } else { "afternoon" },
+                "priority": if rng.is_multiple_of(10) { "urgent" } else { "normal" },
             });
             http.post(format!("{base}/v1/orders")).json(&body)
         }
-        1 if i % 2 == 0 => http.get(format!("{base}/v1/orders?date={NEXT_DAY}&status=received&limit=20&offset={}", (rng >> 4) % 200)),
+        1 if i.is_multiple_of(2) => http.get(format!("{base}/v1/orders?date={NEXT_DAY}&status=received&limit=20&offset={}", (rng >> 4) % 200)),
         1 => http.get(format!("{base}/v1/orders?customer_id={customer}&limit=20")),
         _ => http.get(format!("{base}/v1/plans/{plan_id}")),
     }

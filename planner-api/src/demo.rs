@@ -1,7 +1,8 @@
 //! `luckygas serve --demo`: loads the realistic distributor of [`datasets::distributor`] (two
 //! depots, trucks and heavy motorcycles, a few hundred customers, one day of orders) through the
 //! same validation as the API, so a fresh machine has something to plan. A database that already
-//! holds depots is left alone, so restarting with `--demo` loads nothing twice.
+//! holds depots keeps them: a restart with `--demo` only adds the demo's orders for the day (when
+//! it has none), for the demo customers found by code.
 
 use crate::domain::customer::CustomerInput;
 use crate::domain::depot::DepotInput;
@@ -49,6 +50,39 @@ fn valid<T>(what: &str, r: Result<T, Vec<FieldError>>) -> anyhow::Result<T> {
     })
 }
 
+/// The demo's orders for `date`, for customers found by their codes, unless `date` has orders.
+async fn add_day(store: &Store, data: &Value, date: NaiveDate) -> anyhow::Result<DemoSummary> {
+    let mut summary = DemoSummary::default();
+    let day = crate::store::OrderFilter { date: Some(date), ..Default::default() };
+    if store.list_orders(&day, PageRequest { limit: 1, offset: 0 }).await?.total > 0 {
+        return Ok(summary);
+    }
+    let mut by_code = std::collections::HashMap::new();
+    let filter = crate::store::CustomerFilter::default();
+    let mut offset = 0;
+    loop {
+        let page = store.list_customers(&filter, PageRequest { limit: crate::store::MAX_LIMIT, offset }).await?;
+        let n = page.items.len() as i64;
+        by_code.extend(page.items.into_iter().map(|c| (c.data.code, c.id)));
+        offset += n;
+        if n == 0 || offset >= page.total {
+            break;
+        }
+    }
+    let customers = data["customers"].as_array().cloned().unwrap_or_default();
+    for mut o in data["orders"].as_array().cloned().unwrap_or_default() {
+        let c = take_index(&mut o, "customer")?;
+        let code = customers.get(c).and_then(|x| x["code"].as_str()).ok_or_else(|| anyhow!("demo customer {c}"))?;
+        // A customer deleted since the demo was loaded orders nothing.
+        let Some(&id) = by_code.get(code) else { continue };
+        o["customer_id"] = id.into();
+        let new = valid("order", input::<OrderInput>("order", o)?.validate())?;
+        store.create_order(&new, "demo").await?;
+        summary.orders += 1;
+    }
+    Ok(summary)
+}
+
 fn take_index(v: &mut Value, key: &str) -> anyhow::Result<usize> {
     let i = v
         .get(key)
@@ -60,21 +94,14 @@ fn take_index(v: &mut Value, key: &str) -> anyhow::Result<usize> {
     usize::try_from(i).map_err(|_| anyhow!("demo {key} out of range"))
 }
 
-/// Loads the demo distributor with orders on `date`, unless the database already has depots
-/// (then nothing is loaded and the summary is all zeros).
+/// Loads the demo distributor with orders on `date`. A database that already has depots keeps
+/// them: only the demo's orders for `date` are added, when that day has no orders yet, so a
+/// demo restarted on another day has a day to plan.
 pub async fn load(store: &Store, date: NaiveDate) -> anyhow::Result<DemoSummary> {
-    if store
-        .list_depots(PageRequest {
-            limit: 1,
-            offset: 0,
-        })
-        .await?
-        .total
-        > 0
-    {
-        return Ok(DemoSummary::default());
-    }
     let data = datasets::distributor::distributor(DEMO_SEED, DEMO_CUSTOMERS, &date.to_string());
+    if store.list_depots(PageRequest { limit: 1, offset: 0 }).await?.total > 0 {
+        return add_day(store, &data, date).await;
+    }
     let list = |k: &str| data[k].as_array().cloned().unwrap_or_default();
     let mut summary = DemoSummary::default();
 

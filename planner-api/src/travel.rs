@@ -165,6 +165,10 @@ pub struct TravelSource {
     pub fallback_reason: Option<String>,
 }
 
+/// Distances (metres) and durations (seconds) from each of some points (rows) to each of
+/// others (columns).
+pub type DistanceDuration = (Vec<Vec<i64>>, Vec<Vec<i64>>);
+
 /// A source of travel matrices.
 pub trait TravelMatrix: Send + Sync + fmt::Debug {
     /// Distances and durations between every pair of `points` (`(lat, lon)` in degrees) for
@@ -174,7 +178,7 @@ pub trait TravelMatrix: Send + Sync + fmt::Debug {
     /// Distances and durations from each of `from` (rows) to each of `to` (columns), for a
     /// plan that gains a few points: `(metres, seconds)`. By default the matrix of both sets,
     /// cut down.
-    fn between(&self, profile: RoutingProfile, from: &[(f64, f64)], to: &[(f64, f64)]) -> Result<(Vec<Vec<i64>>, Vec<Vec<i64>>), TravelError> {
+    fn between(&self, profile: RoutingProfile, from: &[(f64, f64)], to: &[(f64, f64)]) -> Result<DistanceDuration, TravelError> {
         let points: Vec<(f64, f64)> = from.iter().chain(to).copied().collect();
         let m = self.matrices(profile, &points)?;
         let cut = |x: &Vec<Vec<i64>>| x[..from.len()].iter().map(|row| row[from.len()..].to_vec()).collect();
@@ -235,7 +239,7 @@ impl GreatCircle {
 
 impl GreatCircle {
     /// Distances and durations from each cell of `from` to each of `to`, through the cache.
-    fn cell_matrices(&self, profile: RoutingProfile, from: &[CellIndex], to: &[CellIndex]) -> (Vec<Vec<i64>>, Vec<Vec<i64>>) {
+    fn cell_matrices(&self, profile: RoutingProfile, from: &[CellIndex], to: &[CellIndex]) -> DistanceDuration {
         let mut distance_m = vec![vec![0; to.len()]; from.len()];
         let mut duration_s = vec![vec![0; to.len()]; from.len()];
         // A poisoned lock only means another thread panicked mid-insert; the map is still usable.
@@ -255,7 +259,7 @@ impl GreatCircle {
 }
 
 impl TravelMatrix for GreatCircle {
-    fn between(&self, profile: RoutingProfile, from: &[(f64, f64)], to: &[(f64, f64)]) -> Result<(Vec<Vec<i64>>, Vec<Vec<i64>>), TravelError> {
+    fn between(&self, profile: RoutingProfile, from: &[(f64, f64)], to: &[(f64, f64)]) -> Result<DistanceDuration, TravelError> {
         Ok(self.cell_matrices(profile, &self.cells(from)?, &self.cells(to)?))
     }
 

@@ -86,6 +86,20 @@ pub fn migrate(_: MigrateArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
+/// The email of the demo's admin.
+pub const DEMO_ADMIN: &str = "admin@demo.luckygas.tw";
+
+/// Creates the demo admin with `password`, or gives the existing one that password.
+async fn demo_admin(store: &Store, password: &str) -> anyhow::Result<String> {
+    let admin = AdminBootstrap { email: DEMO_ADMIN.to_owned(), password: password.to_owned() };
+    if bootstrap_admin(store, &admin).await.context("cannot create the demo admin")?.is_none() {
+        let id = store.find_credentials(DEMO_ADMIN).await?.context("the demo admin")?.user.id;
+        let update = crate::domain::UserUpdate { role: crate::domain::Role::Admin, driver_id: None, active: true, password: Some(password.to_owned()) };
+        crate::auth::session::update_user(store, id, update).await.context("cannot reset the demo admin's password")?;
+    }
+    Ok(DEMO_ADMIN.to_owned())
+}
+
 /// Runs `luckygas serve` until Ctrl-C or SIGTERM, then finishes in-flight requests.
 pub fn serve(a: ServeArgs) -> anyhow::Result<ExitCode> {
     init_tracing();
@@ -108,6 +122,13 @@ pub fn serve(a: ServeArgs) -> anyhow::Result<ExitCode> {
                 Some(user) => tracing::info!(email = %user.email, "created the admin from LUCKYGAS_ADMIN_EMAIL"),
                 None => tracing::info!(email = %admin.email, "the admin from LUCKYGAS_ADMIN_EMAIL exists already; left as it is"),
             }
+        } else if a.demo {
+            // A demo anyone can sign in to: its admin gets a new password at every start.
+            let password = crate::auth::random_hex(12);
+            let user = demo_admin(&store, &password).await?;
+            println!("--demo: sign in as {user} with password {password}");
+            println!("  curl -s localhost:{port}/v1/auth/login -H 'content-type: application/json' -d '{{\"email\":\"{user}\",\"password\":\"{password}\"}}'", port = a.listen.port());
+            tracing::info!(email = %user, "--demo: the demo admin's password is printed on standard output");
         } else if store.list_users(crate::store::PageRequest { limit: 1, offset: 0 }).await?.total == 0 {
             tracing::warn!("no users yet and no LUCKYGAS_ADMIN_EMAIL: nobody can sign in");
         }
@@ -116,7 +137,9 @@ pub fn serve(a: ServeArgs) -> anyhow::Result<ExitCode> {
             let date = a.demo_date.unwrap_or_else(|| chrono::Utc::now().with_timezone(&taipei).date_naive());
             let loaded = crate::demo::load(&store, date).await.context("cannot load the demo distributor")?;
             if loaded == crate::demo::DemoSummary::default() {
-                tracing::info!("--demo: the database already has depots; nothing loaded");
+                tracing::info!(%date, "--demo: the database already has the demo distributor and orders for the day");
+            } else if loaded.depots == 0 {
+                tracing::info!(%date, orders = loaded.orders, "--demo: the demo distributor's orders for the day loaded");
             } else {
                 tracing::info!(%date, depots = loaded.depots, vehicles = loaded.vehicles, drivers = loaded.drivers,
                     customers = loaded.customers, orders = loaded.orders, "--demo: demo distributor loaded");

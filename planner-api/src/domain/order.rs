@@ -74,6 +74,10 @@ impl OrderStatus {
             (S::Received, S::Cancelled)
                 | (S::Planned, S::Dispatched)
                 | (S::Planned, S::Cancelled)
+                // A stop reported served or failed without a dispatch step first, as the plan's
+                // `stop_done` and `stop_failed` events do.
+                | (S::Planned, S::Delivered)
+                | (S::Planned, S::Failed)
                 | (S::Dispatched, S::Delivered)
                 | (S::Dispatched, S::Failed)
         )
@@ -422,6 +426,8 @@ mod tests {
         use OrderStatus as S;
         assert!(S::Planned.can_become(S::Dispatched));
         assert!(S::Dispatched.can_become(S::Failed));
+        assert!(S::Planned.can_become(S::Delivered), "as a stop_done event does");
+        assert!(!S::Received.can_become(S::Delivered), "only a planned order is delivered");
         assert!(S::Received.can_become(S::Cancelled));
         assert!(!S::Received.can_become(S::Planned), "only the planner plans");
         assert!(!S::Delivered.can_become(S::Cancelled));

@@ -161,14 +161,17 @@ fn result(job: PlanJob) -> Result<PlanResult, ApiError> {
     }
 }
 
-/// The solver input the job planned, in the JSON problem format.
-#[utoipa::path(get, path = "/v1/plans/{id}/problem", tag = "plans", security(("bearer" = [])), params(("id" = i64, Path)),
+/// The solver input of the plan's newest version (or `?version=N`), in the JSON problem format.
+#[utoipa::path(get, path = "/v1/plans/{id}/problem", tag = "plans", security(("bearer" = [])),
+    params(("id" = i64, Path), ("version" = Option<String>, Query, description = "The plan version (default: the newest)")),
     responses((status = 200, description = "The JSON problem format (`luckygas plan FILE`)", content_type = "application/json"),
-        (status = 404, description = "No such plan, or no solver input", body = Problem, content_type = "application/problem+json"), (status = 409, description = "No plan yet (`plan-not-ready`)", body = Problem, content_type = "application/problem+json")))]
-pub async fn problem(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
+        (status = 404, description = "No such plan or version, or no solver input", body = Problem, content_type = "application/problem+json"), (status = 409, description = "No plan yet (`plan-not-ready`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A bad `version`", body = Problem, content_type = "application/problem+json")))]
+pub async fn problem(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, params: ListParams) -> Result<Response, ApiError> {
     whole_plans(&caller)?;
-    result(job(&state, &id).await?)?;
-    let text = state.store.plan_job_problem(parse_id(&id, RESOURCE)?).await.map_err(ApiError::from_store(RESOURCE))?;
+    let n = version_param(&params)?;
+    let job = job(&state, &id).await?;
+    let text = planning::problem_text(&state.store, &state.planner, &job, n).await?;
     // A plan none of whose orders any vehicle could serve never reached the solver.
     let text = text.ok_or(ApiError::NotFound { resource: "solver input" })?;
     Ok(([(header::CONTENT_TYPE, "application/json")], text).into_response())

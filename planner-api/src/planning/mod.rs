@@ -118,10 +118,12 @@ pub async fn latest_version(store: &Store, job: &PlanJob) -> Result<PlanVersion,
 /// Version `n` of a plan, or the newest for `None`.
 pub async fn version(store: &Store, job: &PlanJob, n: Option<i64>) -> Result<PlanVersion, PlanningError> {
     let Some(n) = n else { return latest_version(store, job).await };
-    let plan = planned(job)?;
+    if job.status != JobStatus::Succeeded {
+        return Err(PlanningError::NotReady { status: job.status.as_str() });
+    }
     match store.plan_version(job.id, n).await {
         Ok(found) => Ok(found),
-        Err(StoreError::NotFound) if n == 1 => Ok(first_version(job, plan)),
+        Err(StoreError::NotFound) if n == 1 => Ok(first_version(job, planned(job)?)),
         Err(StoreError::NotFound) => Err(PlanningError::NotFound("plan version")),
         Err(e) => Err(e.into()),
     }
@@ -162,6 +164,34 @@ async fn compiled(store: &Store, planner: &Planner, job: &PlanJob, plan: &PlanRe
     let c = Arc::new(tokio::task::spawn_blocking(move || Compiled::new(model)).await.map_err(internal)?.map_err(PlanningError::Internal)?);
     planner.models().put((job.id, version), Arc::clone(&c));
     Ok(c)
+}
+
+/// The solver input (JSON problem format, with its travel matrices) of version `n` of a plan:
+/// the job's for version 1 and for versions that did not change the orders, else the
+/// version's own model. `None` when the day never reached the solver.
+pub async fn problem_text(store: &Store, planner: &Planner, job: &PlanJob, n: Option<i64>) -> Result<Option<String>, PlanningError> {
+    planned(job)?;
+    let n = match n {
+        Some(n) => {
+            version(store, job, Some(n)).await?;
+            n
+        }
+        None => store.latest_plan_version_number(job.id).await?.max(1),
+    };
+    let stored = if n > 1 { store.plan_version_model(job.id, n).await? } else { None };
+    match stored {
+        // The first version's model is the job's input; later ones are stored without matrices.
+        Some(text) if n > 1 => {
+            let travel = planner.travel();
+            let doc = tokio::task::spawn_blocking(move || LiveModel::load(&text, travel.as_ref()).map(|m| serde_json::to_string(&m.doc)))
+                .await
+                .map_err(internal)?
+                .map_err(PlanningError::Internal)?
+                .map_err(internal)?;
+            Ok(Some(doc))
+        }
+        _ => Ok(store.plan_job_problem(job.id).await.map_err(from_store("plan"))?),
+    }
 }
 
 /// Whether a replan is kept or only shown.
@@ -313,9 +343,12 @@ async fn store_version(
     }
 }
 
+/// Stops `(vehicle, order, failed, in progress)`, cancelled orders, `(vehicle, unavailable from)`.
+type Irreversible = (Vec<(i64, i64, bool, bool)>, Vec<i64>, Vec<(i64, i64)>);
+
 /// What of a day's execution can never be undone: the stops served, attempted or being
 /// served, the orders cancelled and the vehicles out of service.
-fn irreversible(e: &Execution) -> (Vec<(i64, i64, bool, bool)>, Vec<i64>, Vec<(i64, i64)>) {
+fn irreversible(e: &Execution) -> Irreversible {
     let mut stops: Vec<(i64, i64, bool, bool)> =
         e.vehicles.iter().flat_map(|(v, x)| x.executed.iter().map(move |s| (*v, s.order_id, s.failed, s.in_progress))).collect();
     stops.sort_unstable();
@@ -339,14 +372,8 @@ pub async fn restore(store: &Store, planner: &Planner, plan_id: i64, n: i64, bas
         let problem = FieldProblem::State { code: "not_older", zh: "只能還原比最新版本更早的版本", en: "only a version older than the newest can be restored" };
         return Err(PlanningError::Invalid(vec![FieldError::new("version", problem)]));
     }
-    // Version 1 needs the job's own plan.
-    let full;
-    let job_with_plan = if n == 1 && job.result.is_none() {
-        full = store.get_plan_job(plan_id).await.map_err(from_store("plan"))?;
-        &full
-    } else {
-        &*job
-    };
+    // Once replanned, version 1 is stored like the others: the job's head is enough.
+    let job_with_plan = &*job;
     let target = version(store, job_with_plan, Some(n)).await?;
     let base = newest(store, planner, &job, latest_no).await?;
     if irreversible(&target.execution) != irreversible(&base.0.execution) {
@@ -371,7 +398,9 @@ pub async fn restore(store: &Store, planner: &Planner, plan_id: i64, n: i64, bas
         based_on: Some(latest_no),
         at: at_s.map(clock_text),
         events: Vec::new(),
-        execution: base.0.execution.clone(),
+        // Its irreversible part is the newest version's (checked above); delays and positions
+        // are undone with the routes.
+        execution: target.execution,
         diff,
         plan: target.plan,
         created_by: who.to_owned(),

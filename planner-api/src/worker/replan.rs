@@ -291,17 +291,20 @@ fn with_places(compiled: &Compiled, places: &[(f64, f64)], travel: &dyn TravelMa
     Problem::new(data).map_err(|e| format!("the plan with vehicle positions does not build: {e}"))
 }
 
+/// Values by `(plan, version)`, oldest first.
+type Cached<V> = Mutex<VecDeque<((i64, i64), V)>>;
+
 /// Compiled models, job heads and versions of the plans replanned lately (the newest version of
 /// each), so a dispatcher's next replan does not read, parse and build the day again.
 #[derive(Debug, Default)]
 pub struct ModelCache {
-    entries: Mutex<VecDeque<((i64, i64), Arc<Compiled>)>>,
+    entries: Cached<Arc<Compiled>>,
     /// The newest versions made here, with their time in seconds, so the next replan of a plan
     /// does not read its routes back from the database.
-    versions: Mutex<VecDeque<((i64, i64), Arc<(PlanVersion, Option<i64>)>)>>,
+    versions: Cached<Arc<(PlanVersion, Option<i64>)>>,
     /// Succeeded jobs (which never change again), without their plan: reading one from SQLite
     /// walks past its stored problem and plan.
-    jobs: Mutex<VecDeque<((i64, i64), Arc<PlanJob>)>>,
+    jobs: Cached<Arc<PlanJob>>,
 }
 
 /// Plans kept at most.
@@ -339,7 +342,7 @@ impl ModelCache {
     }
 }
 
-fn find<V: Clone>(entries: &Mutex<VecDeque<((i64, i64), V)>>, key: (i64, i64)) -> Option<V> {
+fn find<V: Clone>(entries: &Cached<V>, key: (i64, i64)) -> Option<V> {
     let entries = entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     entries.iter().find(|(k, _)| *k == key).map(|(_, v)| v.clone())
 }
@@ -347,7 +350,7 @@ fn find<V: Clone>(entries: &Mutex<VecDeque<((i64, i64), V)>>, key: (i64, i64)) -
 /// Puts `value` under `key = (plan, version)` last in `entries`, in place of the plan's entry
 /// unless that is of a newer version, forgetting the oldest beyond [`CACHED_PLANS`]. What it
 /// forgets is dropped after the lock is released.
-fn keep<V>(entries: &Mutex<VecDeque<((i64, i64), V)>>, key: (i64, i64), value: V) {
+fn keep<V>(entries: &Cached<V>, key: (i64, i64), value: V) {
     let mut gone = Vec::new();
     {
         let mut entries = entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -590,6 +593,9 @@ pub struct Applied {
     pub changes: Vec<(Option<usize>, OrderChange)>,
 }
 
+/// The solver's plan, each route's vehicle id and progress, and the places vehicles were seen.
+type SolverPlan = (Solution, Vec<i64>, Vec<VehicleProgress>, Vec<(f64, f64)>);
+
 /// The base version's routes as the solver's plan over `compiled` (executed stops first), with
 /// each route's vehicle id and progress.
 fn solver_plan(
@@ -598,7 +604,7 @@ fn solver_plan(
     execution: &Execution,
     now: i64,
     readded: &[i64],
-) -> (Solution, Vec<i64>, Vec<VehicleProgress>, Vec<(f64, f64)>) {
+) -> SolverPlan {
     let p = &compiled.problem;
     // Where vehicles were seen: location `num_locations() + j` is `seen[j]`.
     let mut seen: Vec<(f64, f64)> = Vec::new();

@@ -108,6 +108,8 @@ pub fn cheapest_in_visits<const D: usize, const T: usize>(state: &State<D, T>, v
     }
     let (sp, sd) = (seg(pair.pickup as u32), seg(pair.delivery as u32));
     let mut best: Option<(i64, usize, usize)> = None;
+    // `i` also starts the inner walk over `j` and is the position reported.
+    #[allow(clippy::needless_range_loop)]
     for i in 0..=n {
         // `head`: visits[..j] with the pickup before visit i.
         let mut head = match prefix[i] {
