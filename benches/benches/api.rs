@@ -122,8 +122,7 @@ fn setup() -> Bench {
         for k in 1..=clients {
             let date = (demo_day + chrono::Duration::days(k as i64)).to_string();
             for (i, &c) in customers.iter().enumerate().filter(|(i, _)| (i + k) % 2 == 0) {
-                let order =
-                    json!({ "customer_id": c, "delivery_date": date, "cylinders": [{ "size_kg": 20, "quantity": 1 + (i + k) % 2 }] });
+                let order = json!({ "customer_id": c, "delivery_date": date, "cylinders": [{ "size_kg": 20, "quantity": 1 + (i + k) % 2 }] });
                 let (status, body) = post(&http, format!("{base}/v1/orders"), &order).await;
                 assert_eq!(status, 201, "{body}");
             }

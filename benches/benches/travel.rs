@@ -16,11 +16,7 @@ const POINTS: usize = 1_000;
 /// `(lat, lon)` of the customers of the generated day for `seed`: districts weighted by
 /// households, jittered around their built-up centres.
 fn taipei_points(seed: u64, n: usize) -> Vec<(f64, f64)> {
-    datasets::taipei_day(seed, n)
-        .clients
-        .iter()
-        .map(|c| (c.lat, c.lon))
-        .collect()
+    datasets::taipei_day(seed, n).clients.iter().map(|c| (c.lat, c.lon)).collect()
 }
 
 fn great_circle_matrix(c: &mut Criterion) {
@@ -38,12 +34,9 @@ fn great_circle_matrix(c: &mut Criterion) {
         )
     });
     let warm = GreatCircle::new(TravelConfig::default());
-    warm.matrices(RoutingProfile::Truck, &points)
-        .expect("Taipei points are valid coordinates");
+    warm.matrices(RoutingProfile::Truck, &points).expect("Taipei points are valid coordinates");
     let cached = warm.cached();
-    group.bench_function("great_circle_1000_points_warm", |b| {
-        b.iter(|| warm.matrices(RoutingProfile::Truck, &points))
-    });
+    group.bench_function("great_circle_1000_points_warm", |b| b.iter(|| warm.matrices(RoutingProfile::Truck, &points)));
     group.finish();
     // Every call after the first was a cache hit: nothing was added.
     assert_eq!(warm.cached(), cached, "the warm bench missed the cache");

@@ -107,24 +107,13 @@ pub fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
 pub fn stats(per_iteration_ms: &[f64]) -> Option<Stats> {
     let mut sorted = per_iteration_ms.to_vec();
     sorted.sort_by(f64::total_cmp);
-    Some(Stats {
-        samples: sorted.len(),
-        p50: percentile(&sorted, 0.50)?,
-        p95: percentile(&sorted, 0.95)?,
-        max: *sorted.last()?,
-    })
+    Some(Stats { samples: sorted.len(), p50: percentile(&sorted, 0.50)?, p95: percentile(&sorted, 0.95)?, max: *sorted.last()? })
 }
 
 /// Reads and parses a JSON file.
 fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, SummaryError> {
-    let text = std::fs::read_to_string(path).map_err(|source| SummaryError::Read {
-        path: path.to_owned(),
-        source,
-    })?;
-    serde_json::from_str(&text).map_err(|source| SummaryError::Json {
-        path: path.to_owned(),
-        source,
-    })
+    let text = std::fs::read_to_string(path).map_err(|source| SummaryError::Read { path: path.to_owned(), source })?;
+    serde_json::from_str(&text).map_err(|source| SummaryError::Json { path: path.to_owned(), source })
 }
 
 /// Reads one bench's samples from its `new` folder (`sample.json` and `benchmark.json`).
@@ -132,16 +121,9 @@ pub fn read_bench(new_dir: &Path) -> Result<BenchSamples, SummaryError> {
     let sample_path = new_dir.join("sample.json");
     let sample: SavedSample = read_json(&sample_path)?;
     let id: SavedBenchmarkId = read_json(&new_dir.join("benchmark.json"))?;
-    let invalid = |why: String| SummaryError::Invalid {
-        path: sample_path.clone(),
-        why,
-    };
+    let invalid = |why: String| SummaryError::Invalid { path: sample_path.clone(), why };
     if sample.iters.len() != sample.times.len() {
-        return Err(invalid(format!(
-            "{} iteration counts but {} times",
-            sample.iters.len(),
-            sample.times.len()
-        )));
+        return Err(invalid(format!("{} iteration counts but {} times", sample.iters.len(), sample.times.len())));
     }
     if sample.iters.is_empty() {
         return Err(invalid("no samples".into()));
@@ -154,16 +136,11 @@ pub fn read_bench(new_dir: &Path) -> Result<BenchSamples, SummaryError> {
             if iters >= 1.0 && ns.is_finite() && ns >= 0.0 {
                 Ok(ns / iters / 1e6)
             } else {
-                Err(invalid(format!(
-                    "a sample of {iters} iterations taking {ns} ns"
-                )))
+                Err(invalid(format!("a sample of {iters} iterations taking {ns} ns")))
             }
         })
         .collect::<Result<_, _>>()?;
-    Ok(BenchSamples {
-        id: id.full_id,
-        per_iteration_ms,
-    })
+    Ok(BenchSamples { id: id.full_id, per_iteration_ms })
 }
 
 /// Every bench under `criterion_dir` (each `…/new/` folder holding a `sample.json`), sorted by
@@ -172,10 +149,7 @@ pub fn read_criterion_dir(criterion_dir: &Path) -> Result<Vec<BenchSamples>, Sum
     let mut benches = Vec::new();
     let mut pending = vec![criterion_dir.to_owned()];
     while let Some(dir) = pending.pop() {
-        let read = |source| SummaryError::Read {
-            path: dir.clone(),
-            source,
-        };
+        let read = |source| SummaryError::Read { path: dir.clone(), source };
         for entry in std::fs::read_dir(&dir).map_err(read)? {
             let entry = entry.map_err(read)?;
             if !entry.file_type().map_err(read)?.is_dir() {
@@ -191,10 +165,7 @@ pub fn read_criterion_dir(criterion_dir: &Path) -> Result<Vec<BenchSamples>, Sum
     }
     benches.sort_by(|a, b| a.id.cmp(&b.id));
     if let Some(pair) = benches.windows(2).find(|w| w[0].id == w[1].id) {
-        return Err(SummaryError::Invalid {
-            path: criterion_dir.to_owned(),
-            why: format!("two benches are both named {}", pair[0].id),
-        });
+        return Err(SummaryError::Invalid { path: criterion_dir.to_owned(), why: format!("two benches are both named {}", pair[0].id) });
     }
     Ok(benches)
 }
@@ -216,27 +187,12 @@ struct BudgetsFile {
 impl Budgets {
     /// Reads a budgets file: a `[p95_ms]` table of `"group/function" = milliseconds`.
     pub fn read(path: &Path) -> Result<Budgets, SummaryError> {
-        let text = std::fs::read_to_string(path).map_err(|source| SummaryError::Read {
-            path: path.to_owned(),
-            source,
-        })?;
-        let file: BudgetsFile = toml::from_str(&text).map_err(|source| SummaryError::Toml {
-            path: path.to_owned(),
-            source: Box::new(source),
-        })?;
-        if let Some((id, ms)) = file
-            .p95_ms
-            .iter()
-            .find(|(_, ms)| !(ms.is_finite() && **ms > 0.0))
-        {
-            return Err(SummaryError::Invalid {
-                path: path.to_owned(),
-                why: format!("the budget of {id} is {ms} ms; budgets are positive milliseconds"),
-            });
+        let text = std::fs::read_to_string(path).map_err(|source| SummaryError::Read { path: path.to_owned(), source })?;
+        let file: BudgetsFile = toml::from_str(&text).map_err(|source| SummaryError::Toml { path: path.to_owned(), source: Box::new(source) })?;
+        if let Some((id, ms)) = file.p95_ms.iter().find(|(_, ms)| !(ms.is_finite() && **ms > 0.0)) {
+            return Err(SummaryError::Invalid { path: path.to_owned(), why: format!("the budget of {id} is {ms} ms; budgets are positive milliseconds") });
         }
-        Ok(Budgets {
-            p95_ms: file.p95_ms,
-        })
+        Ok(Budgets { p95_ms: file.p95_ms })
     }
 }
 
@@ -299,39 +255,18 @@ pub fn summarise(benches: &[BenchSamples], budgets: Option<&Budgets>) -> Vec<Row
             (Some(_), Some(budget), Some(s)) if s.p95 > budget => Verdict::Over,
             (Some(_), Some(_), Some(_)) => Verdict::Within,
         };
-        rows.insert(
-            &bench.id,
-            Row {
-                id: bench.id.clone(),
-                stats,
-                budget_ms,
-                verdict,
-            },
-        );
+        rows.insert(&bench.id, Row { id: bench.id.clone(), stats, budget_ms, verdict });
     }
     for (id, &budget) in budgets.map(|b| &b.p95_ms).into_iter().flatten() {
-        rows.entry(id).or_insert_with(|| Row {
-            id: id.clone(),
-            stats: None,
-            budget_ms: Some(budget),
-            verdict: Verdict::Missing,
-        });
+        rows.entry(id).or_insert_with(|| Row { id: id.clone(), stats: None, budget_ms: Some(budget), verdict: Verdict::Missing });
     }
     rows.into_values().collect()
 }
 
 /// The summary as a table, one line per row.
 pub fn render(rows: &[Row]) -> String {
-    let width = rows
-        .iter()
-        .map(|r| r.id.len())
-        .chain([5])
-        .max()
-        .unwrap_or(5);
-    let mut out = format!(
-        "{:<width$} {:>7} {:>10} {:>10} {:>10} {:>10}  verdict\n",
-        "bench", "samples", "p50 ms", "p95 ms", "max ms", "budget ms"
-    );
+    let width = rows.iter().map(|r| r.id.len()).chain([5]).max().unwrap_or(5);
+    let mut out = format!("{:<width$} {:>7} {:>10} {:>10} {:>10} {:>10}  verdict\n", "bench", "samples", "p50 ms", "p95 ms", "max ms", "budget ms");
     let ms = |v: Option<f64>| v.map_or_else(|| "-".to_owned(), |v| format!("{v:.3}"));
     for row in rows {
         let s = row.stats;
@@ -359,8 +294,7 @@ mod tests {
     fn write_bench(root: &Path, dir: &str, full_id: &str, iters: &[f64], times_ns: &[f64]) {
         let new_dir = root.join(dir).join("new");
         fs::create_dir_all(&new_dir).expect("mkdir");
-        let sample =
-            serde_json::json!({ "sampling_mode": "Linear", "iters": iters, "times": times_ns });
+        let sample = serde_json::json!({ "sampling_mode": "Linear", "iters": iters, "times": times_ns });
         fs::write(new_dir.join("sample.json"), sample.to_string()).expect("write sample");
         let (group, function) = full_id.split_once('/').expect("group/function");
         let id = serde_json::json!({
@@ -407,13 +341,7 @@ mod tests {
     fn reads_per_iteration_times_in_milliseconds_from_criterion_files() {
         let dir = tempfile::tempdir().expect("tempdir");
         // Linear sampling: 1, 2, 3 iterations of 2 ms, 2 ms and 4 ms each.
-        write_bench(
-            dir.path(),
-            "solve/fast",
-            "solve/fast",
-            &[1.0, 2.0, 3.0],
-            &[2e6, 4e6, 12e6],
-        );
+        write_bench(dir.path(), "solve/fast", "solve/fast", &[1.0, 2.0, 3.0], &[2e6, 4e6, 12e6]);
         write_bench(dir.path(), "travel/slow", "travel/slow", &[1.0], &[5e6]);
         // Criterion's report folder and a saved baseline are not benches.
         fs::create_dir_all(dir.path().join("solve/report")).expect("mkdir");
@@ -441,16 +369,10 @@ mod tests {
 
         fs::write(&sample, r#"{"iters": [1.0, 2.0], "times": [1.0]}"#).expect("write");
         let err = read_criterion_dir(dir.path()).unwrap_err();
-        assert!(
-            err.to_string().contains("2 iteration counts but 1 times"),
-            "{err}"
-        );
+        assert!(err.to_string().contains("2 iteration counts but 1 times"), "{err}");
 
         fs::write(&sample, r#"{"iters": [0.0], "times": [1.0]}"#).expect("write");
-        assert!(matches!(
-            read_criterion_dir(dir.path()),
-            Err(SummaryError::Invalid { .. })
-        ));
+        assert!(matches!(read_criterion_dir(dir.path()), Err(SummaryError::Invalid { .. })));
 
         fs::remove_file(dir.path().join("g/f/new/benchmark.json")).expect("rm");
         fs::write(&sample, r#"{"iters": [1.0], "times": [1.0]}"#).expect("write");
@@ -461,20 +383,12 @@ mod tests {
     #[test]
     fn reads_budgets_and_refuses_malformed_ones() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let ok = write_budgets(
-            dir.path(),
-            "# a comment\n[p95_ms]\n\"solve/a\" = 12.5\n\"travel/b\" = 300\n",
-        );
+        let ok = write_budgets(dir.path(), "# a comment\n[p95_ms]\n\"solve/a\" = 12.5\n\"travel/b\" = 300\n");
         let budgets = Budgets::read(&ok).expect("budgets");
         assert_eq!(budgets.p95_ms.get("solve/a"), Some(&12.5));
         assert_eq!(budgets.p95_ms.get("travel/b"), Some(&300.0));
 
-        for bad in [
-            "[p95_ms]\n\"a/b\" = \"fast\"\n",
-            "[p95]\n\"a/b\" = 1\n",
-            "[p95_ms]\n\"a/b\" = -1\n",
-            "[p95_ms\n",
-        ] {
+        for bad in ["[p95_ms]\n\"a/b\" = \"fast\"\n", "[p95]\n\"a/b\" = 1\n", "[p95_ms]\n\"a/b\" = -1\n", "[p95_ms\n"] {
             let path = write_budgets(dir.path(), bad);
             let err = Budgets::read(&path).unwrap_err();
             assert!(err.to_string().contains("budgets.toml"), "{bad:?}: {err}");
@@ -491,16 +405,14 @@ mod tests {
         write_bench(dir.path(), "solve/a", "solve/a", &[1.0; 10], &times);
         let benches = read_criterion_dir(dir.path()).expect("read");
 
-        let budgets = Budgets::read(&write_budgets(dir.path(), "[p95_ms]\n\"solve/a\" = 10\n"))
-            .expect("budgets");
+        let budgets = Budgets::read(&write_budgets(dir.path(), "[p95_ms]\n\"solve/a\" = 10\n")).expect("budgets");
         let rows = summarise(&benches, Some(&budgets));
         assert_eq!(rows.len(), 1);
         assert_eq!(rows[0].verdict, Verdict::Within);
         assert!(close(rows[0].stats.unwrap().p95, 9.55));
         assert!(!rows.iter().any(|r| r.verdict.fails()));
 
-        let budgets = Budgets::read(&write_budgets(dir.path(), "[p95_ms]\n\"solve/a\" = 9.5\n"))
-            .expect("budgets");
+        let budgets = Budgets::read(&write_budgets(dir.path(), "[p95_ms]\n\"solve/a\" = 9.5\n")).expect("budgets");
         let rows = summarise(&benches, Some(&budgets));
         assert_eq!(rows[0].verdict, Verdict::Over);
         assert!(rows[0].verdict.fails());
@@ -513,11 +425,7 @@ mod tests {
         write_bench(dir.path(), "solve/a", "solve/a", &[1.0], &[1e6]);
         write_bench(dir.path(), "solve/new", "solve/new", &[1.0], &[1e6]);
         let benches = read_criterion_dir(dir.path()).expect("read");
-        let budgets = Budgets::read(&write_budgets(
-            dir.path(),
-            "[p95_ms]\n\"solve/a\" = 10\n\"travel/gone\" = 10\n",
-        ))
-        .expect("budgets");
+        let budgets = Budgets::read(&write_budgets(dir.path(), "[p95_ms]\n\"solve/a\" = 10\n\"travel/gone\" = 10\n")).expect("budgets");
         let rows = summarise(&benches, Some(&budgets));
         let verdict = |id: &str| rows.iter().find(|r| r.id == id).map(|r| r.verdict);
         assert_eq!(verdict("solve/a"), Some(Verdict::Within));
@@ -530,20 +438,14 @@ mod tests {
 
         // With nothing run at all, every budgeted bench is missing.
         let empty = tempfile::tempdir().expect("tempdir");
-        let rows = summarise(
-            &read_criterion_dir(empty.path()).expect("read"),
-            Some(&budgets),
-        );
+        let rows = summarise(&read_criterion_dir(empty.path()).expect("read"), Some(&budgets));
         assert_eq!(rows.len(), 2);
         assert!(rows.iter().all(|r| r.verdict == Verdict::Missing));
     }
 
     #[test]
     fn without_budgets_nothing_is_judged() {
-        let benches = vec![BenchSamples {
-            id: "g/f".into(),
-            per_iteration_ms: vec![1.0],
-        }];
+        let benches = vec![BenchSamples { id: "g/f".into(), per_iteration_ms: vec![1.0] }];
         let rows = summarise(&benches, None);
         assert_eq!(rows[0].verdict, Verdict::Unchecked);
         assert!(!rows[0].verdict.fails());

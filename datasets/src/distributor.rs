@@ -15,8 +15,26 @@ use serde_json::{json, Value};
 
 /// Street names used in addresses.
 const STREETS: &[&str] = &[
-    "忠孝東路", "仁愛路", "信義路", "和平東路", "民生東路", "南京東路", "中山北路", "承德路", "重慶北路", "基隆路",
-    "復興南路", "敦化北路", "成功路", "內湖路", "文林路", "中正路", "中華路", "民族路", "三民路", "光復路",
+    "忠孝東路",
+    "仁愛路",
+    "信義路",
+    "和平東路",
+    "民生東路",
+    "南京東路",
+    "中山北路",
+    "承德路",
+    "重慶北路",
+    "基隆路",
+    "復興南路",
+    "敦化北路",
+    "成功路",
+    "內湖路",
+    "文林路",
+    "中正路",
+    "中華路",
+    "民族路",
+    "三民路",
+    "光復路",
 ];
 
 /// The distributor of `seed` with `customers` customers and one order day, `date` (`YYYY-MM-DD`):
@@ -77,9 +95,7 @@ pub fn distributor(seed: u64, customers: usize, date: &str) -> Value {
         }
         let usual: Vec<(u32, u32)> = match kind {
             Kind::Household if restrictions.contains(&"narrow_lane") => vec![(20, 1)],
-            Kind::Household => [vec![(20, 1)], vec![(20, 2)], vec![(16, 1)], vec![(10, 1)], vec![(4, 2)]]
-                [rng.weighted(&[60, 12, 12, 10, 6])]
-            .clone(),
+            Kind::Household => [vec![(20, 1)], vec![(20, 2)], vec![(16, 1)], vec![(10, 1)], vec![(4, 2)]][rng.weighted(&[60, 12, 12, 10, 6])].clone(),
             Kind::Restaurant if rng.chance(0.3) && !restrictions.contains(&"no_parking") => vec![(50, 1 + rng.below(2) as u32)],
             Kind::Restaurant => vec![(20, 2 + rng.below(3) as u32)],
             Kind::Factory => vec![(50, 2 + rng.below(2) as u32)],
@@ -165,7 +181,8 @@ mod tests {
         let codes: std::collections::HashSet<_> = a["customers"].as_array().unwrap().iter().map(|c| c["code"].clone()).collect();
         assert_eq!(codes.len(), 300, "customer codes are unique");
         // Narrow lanes exist and only get small orders a motorcycle carries.
-        let narrow: Vec<_> = a["customers"].as_array().unwrap().iter().filter(|c| c["access_restrictions"].as_array().unwrap().iter().any(|r| r == "narrow_lane")).collect();
+        let narrow: Vec<_> =
+            a["customers"].as_array().unwrap().iter().filter(|c| c["access_restrictions"].as_array().unwrap().iter().any(|r| r == "narrow_lane")).collect();
         assert!(!narrow.is_empty());
         assert!(narrow.iter().all(|c| c["usual_cylinders"] == json!([{ "size_kg": 20, "quantity": 1 }])));
     }

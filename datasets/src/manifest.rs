@@ -51,17 +51,7 @@ const fn family(
     routes_are_vehicles: bool,
     description: &'static str,
 ) -> Family {
-    Family {
-        name,
-        folder,
-        format: Format::Vrplib,
-        extension: "vrp",
-        rounding,
-        cost_divisor,
-        has_solutions: true,
-        routes_are_vehicles,
-        description,
-    }
+    Family { name, folder, format: Format::Vrplib, extension: "vrp", rounding, cost_divisor, has_solutions: true, routes_are_vehicles, description }
 }
 
 static FAMILIES: [Family; 9] = [
@@ -91,7 +81,14 @@ static FAMILIES: [Family; 9] = [
         false,
         "multi-trip VRPTW with release times and depot reloads (Solomon 100 / HG 200 based); objective: distance, .sol x10",
     ),
-    family("VRPB", "pyvrp-instances/VRPB", Rounding::Round, 1, false, "Queiroga et al. backhauls: deliveries before pickups on each route; objective: distance"),
+    family(
+        "VRPB",
+        "pyvrp-instances/VRPB",
+        Rounding::Round,
+        1,
+        false,
+        "Queiroga et al. backhauls: deliveries before pickups on each route; objective: distance",
+    ),
     family(
         "PCVRPTW",
         "pyvrp-instances/PCVRPTW",
@@ -144,9 +141,8 @@ mod tests {
         }
         for f in families() {
             let dir = f.path(&root);
-            let has_instances = std::fs::read_dir(&dir)
-                .map(|entries| entries.flatten().any(|e| e.path().extension().is_some_and(|x| x == f.extension)))
-                .unwrap_or(false);
+            let has_instances =
+                std::fs::read_dir(&dir).map(|entries| entries.flatten().any(|e| e.path().extension().is_some_and(|x| x == f.extension))).unwrap_or(false);
             assert!(has_instances, "{} has no .{} file in {}", f.name, f.extension, dir.display());
         }
     }

@@ -44,7 +44,14 @@ pub struct ReplayOptions {
 
 impl Default for ReplayOptions {
     fn default() -> Self {
-        ReplayOptions { time_limit: Some(Duration::from_secs(10)), max_iterations: None, threads: 1, seeds: vec![1], rounding: Rounding::Auto, set_partitioning: SetPartitioning::default() }
+        ReplayOptions {
+            time_limit: Some(Duration::from_secs(10)),
+            max_iterations: None,
+            threads: 1,
+            seeds: vec![1],
+            rounding: Rounding::Auto,
+            set_partitioning: SetPartitioning::default(),
+        }
     }
 }
 

@@ -230,15 +230,7 @@ pub(crate) fn name(rng: &mut SplitMix64, kind: Kind) -> String {
 }
 
 fn depot(site: &Site) -> JsonDepot {
-    JsonDepot {
-        id: site.id.into(),
-        name: site.name.into(),
-        lat: site.lat,
-        lon: site.lon,
-        open: "07:30".into(),
-        close: "19:00".into(),
-        reload_minutes: 15.0,
-    }
+    JsonDepot { id: site.id.into(), name: site.name.into(), lat: site.lat, lon: site.lon, open: "07:30".into(), close: "19:00".into(), reload_minutes: 15.0 }
 }
 
 /// Capacity of a truck with a permit holder: 30 cylinder slots per size class, 900 kg.
@@ -252,9 +244,8 @@ const SIZING_TRIPS: i64 = 2;
 
 /// Trucks and motorcycles for the day, sized from the clients' demand.
 fn fleet(clients: &[JsonClient], two_depots: bool, options: &DayOptions) -> Vec<JsonVehicleType> {
-    let total = |f: &dyn Fn(&JsonClient) -> bool, dim: &str| -> i64 {
-        clients.iter().filter(|c| f(c)).map(|c| c.delivery.get(dim).copied().unwrap_or(0)).sum()
-    };
+    let total =
+        |f: &dyn Fn(&JsonClient) -> bool, dim: &str| -> i64 { clients.iter().filter(|c| f(c)).map(|c| c.delivery.get(dim).copied().unwrap_or(0)).sum() };
     let by_truck = |c: &JsonClient| !c.skills.iter().any(|s| s == NARROW_LANE);
     // Permit trucks carry everything but narrow-lane orders, with a quarter to spare, and make
     // at most about 20 stops each.

@@ -7,8 +7,8 @@
 use datasets::{generate, DayOptions};
 use solver::check::{check, CheckReport};
 use solver::io::json::build;
-use solver::search::{solve, Environment, Outcome};
 use solver::model::Skills;
+use solver::search::{solve, Environment, Outcome};
 use solver::Problem;
 use std::sync::OnceLock;
 use std::time::Duration;

@@ -42,12 +42,7 @@ fn input<T: DeserializeOwned>(what: &str, v: Value) -> anyhow::Result<T> {
 }
 
 fn valid<T>(what: &str, r: Result<T, Vec<FieldError>>) -> anyhow::Result<T> {
-    r.map_err(|e| {
-        anyhow!(
-            "demo {what} is invalid: {:?}",
-            e.iter().map(|f| f.field.as_str()).collect::<Vec<_>>()
-        )
-    })
+    r.map_err(|e| anyhow!("demo {what} is invalid: {:?}", e.iter().map(|f| f.field.as_str()).collect::<Vec<_>>()))
 }
 
 /// The demo's orders for `date`, for customers found by their codes, unless `date` has orders.
@@ -84,10 +79,7 @@ async fn add_day(store: &Store, data: &Value, date: NaiveDate) -> anyhow::Result
 }
 
 fn take_index(v: &mut Value, key: &str) -> anyhow::Result<usize> {
-    let i = v
-        .get(key)
-        .and_then(Value::as_u64)
-        .ok_or_else(|| anyhow!("demo record without {key}"))?;
+    let i = v.get(key).and_then(Value::as_u64).ok_or_else(|| anyhow!("demo record without {key}"))?;
     if let Some(o) = v.as_object_mut() {
         o.remove(key);
     }
@@ -113,27 +105,13 @@ pub async fn load(store: &Store, date: NaiveDate) -> anyhow::Result<DemoSummary>
     }
     let mut type_ids = Vec::new();
     for t in list("vehicle_types") {
-        let new = valid(
-            "vehicle type",
-            input::<VehicleTypeInput>("vehicle type", t)?.validate(),
-        )?;
+        let new = valid("vehicle type", input::<VehicleTypeInput>("vehicle type", t)?.validate())?;
         type_ids.push(store.create_vehicle_type(&new).await?.id);
     }
     for mut v in list("vehicles") {
-        let (t, d) = (
-            take_index(&mut v, "vehicle_type")?,
-            take_index(&mut v, "depot")?,
-        );
-        v["vehicle_type_id"] = type_ids
-            .get(t)
-            .copied()
-            .ok_or_else(|| anyhow!("demo vehicle type {t}"))?
-            .into();
-        v["depot_id"] = depot_ids
-            .get(d)
-            .copied()
-            .ok_or_else(|| anyhow!("demo depot {d}"))?
-            .into();
+        let (t, d) = (take_index(&mut v, "vehicle_type")?, take_index(&mut v, "depot")?);
+        v["vehicle_type_id"] = type_ids.get(t).copied().ok_or_else(|| anyhow!("demo vehicle type {t}"))?.into();
+        v["depot_id"] = depot_ids.get(d).copied().ok_or_else(|| anyhow!("demo depot {d}"))?.into();
         let new = valid("vehicle", input::<VehicleInput>("vehicle", v)?.validate())?;
         store.create_vehicle(&new).await?;
         summary.vehicles += 1;
@@ -145,20 +123,13 @@ pub async fn load(store: &Store, date: NaiveDate) -> anyhow::Result<DemoSummary>
     }
     let mut customer_ids = Vec::new();
     for c in list("customers") {
-        let new = valid(
-            "customer",
-            input::<CustomerInput>("customer", c)?.validate(),
-        )?;
+        let new = valid("customer", input::<CustomerInput>("customer", c)?.validate())?;
         customer_ids.push(store.create_customer(&new).await?.id);
         summary.customers += 1;
     }
     for mut o in list("orders") {
         let c = take_index(&mut o, "customer")?;
-        o["customer_id"] = customer_ids
-            .get(c)
-            .copied()
-            .ok_or_else(|| anyhow!("demo customer {c}"))?
-            .into();
+        o["customer_id"] = customer_ids.get(c).copied().ok_or_else(|| anyhow!("demo customer {c}"))?.into();
         let new = valid("order", input::<OrderInput>("order", o)?.validate())?;
         store.create_order(&new, "demo").await?;
         summary.orders += 1;

@@ -39,13 +39,7 @@ impl OsrmConfig {
     /// Defaults for a server at `base_url`: 5 s timeout, 100 locations a request, the breaker
     /// opening after 3 failures for 30 s.
     pub fn new(base_url: impl Into<String>) -> OsrmConfig {
-        OsrmConfig {
-            base_url: base_url.into(),
-            timeout: Duration::from_secs(5),
-            max_table_size: 100,
-            failure_threshold: 3,
-            cooldown: Duration::from_secs(30),
-        }
+        OsrmConfig { base_url: base_url.into(), timeout: Duration::from_secs(5), max_table_size: 100, failure_threshold: 3, cooldown: Duration::from_secs(30) }
     }
 
     /// The configuration from the environment: `LUCKYGAS_OSRM_URL` (none: no OSRM, `Ok(None)`),
@@ -247,9 +241,7 @@ impl Osrm {
         let mut b = self.breaker.lock().unwrap_or_else(|e| e.into_inner());
         *b = match (&*b, ok) {
             (_, true) => Breaker::Closed { failures: 0 },
-            (Breaker::Closed { failures }, false) if failures + 1 < self.config.failure_threshold => {
-                Breaker::Closed { failures: failures + 1 }
-            }
+            (Breaker::Closed { failures }, false) if failures + 1 < self.config.failure_threshold => Breaker::Closed { failures: failures + 1 },
             (_, false) => Breaker::Open { until: now + self.config.cooldown },
         };
     }
@@ -286,14 +278,8 @@ impl Osrm {
         let mut locations: Vec<usize> = sources.to_vec();
         locations.extend(destinations.iter().filter(|d| !sources.contains(d)));
         let position = |p: usize| locations.iter().position(|&l| l == p).unwrap_or(0);
-        let coords: Vec<String> =
-            locations.iter().map(|&p| format!("{:.6},{:.6}", points[p].1, points[p].0)).collect();
-        let mut url = format!(
-            "{}/table/v1/{}/{}?annotations=duration,distance",
-            self.config.base_url.trim_end_matches('/'),
-            profile,
-            coords.join(";")
-        );
+        let coords: Vec<String> = locations.iter().map(|&p| format!("{:.6},{:.6}", points[p].1, points[p].0)).collect();
+        let mut url = format!("{}/table/v1/{}/{}?annotations=duration,distance", self.config.base_url.trim_end_matches('/'), profile, coords.join(";"));
         if !whole {
             let join = |v: &[usize]| v.iter().map(|&p| position(p).to_string()).collect::<Vec<_>>().join(";");
             url.push_str(&format!("&sources={}&destinations={}", join(sources), join(destinations)));
@@ -457,13 +443,9 @@ mod tests {
 
     #[test]
     fn configuration_from_the_environment() {
-        let env = |pairs: &'static [(&'static str, &'static str)]| {
-            move |k: &str| pairs.iter().find(|(a, _)| *a == k).map(|(_, v)| v.to_string())
-        };
+        let env = |pairs: &'static [(&'static str, &'static str)]| move |k: &str| pairs.iter().find(|(a, _)| *a == k).map(|(_, v)| v.to_string());
         assert_eq!(OsrmConfig::from_lookup(env(&[])).unwrap(), None);
-        let c = OsrmConfig::from_lookup(env(&[("LUCKYGAS_OSRM_URL", "http://osrm:5000/"), ("LUCKYGAS_OSRM_TIMEOUT_MS", "250")]))
-            .unwrap()
-            .unwrap();
+        let c = OsrmConfig::from_lookup(env(&[("LUCKYGAS_OSRM_URL", "http://osrm:5000/"), ("LUCKYGAS_OSRM_TIMEOUT_MS", "250")])).unwrap().unwrap();
         assert_eq!(c.base_url, "http://osrm:5000");
         assert_eq!(c.timeout, Duration::from_millis(250));
         assert!(OsrmConfig::from_lookup(env(&[("LUCKYGAS_OSRM_URL", "osrm:5000")])).is_err());

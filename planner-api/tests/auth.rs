@@ -6,8 +6,8 @@ mod support;
 
 use planner_api::auth::token::new_refresh_token;
 use planner_api::auth::{Claims, JwtKeys};
-use planner_api::store::NewRefreshToken;
 use planner_api::domain::Role;
+use planner_api::store::NewRefreshToken;
 use serde_json::{json, Value};
 use support::{depot, TestApp};
 
@@ -262,8 +262,20 @@ async fn serves_an_openapi_document_listing_every_path(app: &TestApp) {
     assert!(doc["openapi"].as_str().is_some_and(|v| v.starts_with("3.")), "{doc}");
     let paths = doc["paths"].as_object().expect("paths");
     for path in [
-        "/v1/auth/login", "/v1/auth/refresh", "/v1/users", "/v1/users/{id}", "/v1/depots", "/v1/depots/{id}", "/v1/customers",
-        "/v1/customers/{id}", "/v1/vehicle-types", "/v1/vehicles/{id}", "/v1/drivers", "/healthz", "/readyz", "/v1/health/details",
+        "/v1/auth/login",
+        "/v1/auth/refresh",
+        "/v1/users",
+        "/v1/users/{id}",
+        "/v1/depots",
+        "/v1/depots/{id}",
+        "/v1/customers",
+        "/v1/customers/{id}",
+        "/v1/vehicle-types",
+        "/v1/vehicles/{id}",
+        "/v1/drivers",
+        "/healthz",
+        "/readyz",
+        "/v1/health/details",
     ] {
         assert!(paths.contains_key(path), "{path} is described");
     }

@@ -57,8 +57,13 @@ async fn agrees(app: &TestApp, id: i64, orders: &[i64], cancelled: &[i64]) -> Va
 
     // The map shows exactly the stops of the newest version.
     let (_, _, geo) = app.get(&format!("/v1/plans/{id}/geojson")).await;
-    let mut drawn: Vec<i64> =
-        geo["features"].as_array().expect("features").iter().filter(|f| f["properties"]["kind"] == "stop").map(|f| f["properties"]["order_id"].as_i64().expect("order")).collect();
+    let mut drawn: Vec<i64> = geo["features"]
+        .as_array()
+        .expect("features")
+        .iter()
+        .filter(|f| f["properties"]["kind"] == "stop")
+        .map(|f| f["properties"]["order_id"].as_i64().expect("order"))
+        .collect();
     drawn.sort_unstable();
     assert_eq!(drawn, on_routes.keys().copied().collect::<Vec<_>>(), "the map draws the newest version");
 
@@ -106,7 +111,12 @@ async fn agrees(app: &TestApp, id: i64, orders: &[i64], cancelled: &[i64]) -> Va
             .iter()
             .map(|t| solver::Trip {
                 depot: doc.depot_index(&format!("D{}", t["depot_id"])).expect("known depot"),
-                visits: t["stops"].as_array().expect("stops").iter().map(|s| doc.client_index(&format!("O{}", s["order_id"])).expect("a client of the version")).collect(),
+                visits: t["stops"]
+                    .as_array()
+                    .expect("stops")
+                    .iter()
+                    .map(|s| doc.client_index(&format!("O{}", s["order_id"])).expect("a client of the version"))
+                    .collect(),
             })
             .collect();
         routes.push(solver::Route { vehicle_type, trips, breaks: Vec::new() });
@@ -160,7 +170,10 @@ async fn a_dispatchers_day_keeps_one_truth(app: &TestApp) {
     let second = by_arrival(&v2, truck).into_iter().find(|s| s.1 == "planned").expect("a second stop");
     let done_at = clock(secs(&second.2) + 300);
     let v3 = events(app, id, &v2, &done_at, json!([{ "type": "stop_done", "order_id": second.0, "at": done_at }])).await;
-    let v3 = { assert_eq!(v3["version"], 3); agrees(app, id, &orders, &cancelled).await };
+    let v3 = {
+        assert_eq!(v3["version"], 3);
+        agrees(app, id, &orders, &cancelled).await
+    };
     assert_eq!(stops(&v3["plan"])[&second.0].1, "done");
     assert_eq!(stops(&v3["plan"])[&first.0], (truck, "done".to_owned(), first.2.clone()), "a done stop never moves");
     let (_, _, o) = app.get(&format!("/v1/orders/{}", second.0)).await;
@@ -174,7 +187,10 @@ async fn a_dispatchers_day_keeps_one_truth(app: &TestApp) {
     let urgent = urgent["id"].as_i64().expect("order id");
     orders.push(urgent);
     let v4 = events(app, id, &v3, &done_at, json!([{ "type": "order_added", "order_id": urgent }])).await;
-    let v4 = { assert_eq!(v4["diff"]["added"][0]["order_id"], urgent, "{}", v4["diff"]); agrees(app, id, &orders, &cancelled).await };
+    let v4 = {
+        assert_eq!(v4["diff"]["added"][0]["order_id"], urgent, "{}", v4["diff"]);
+        agrees(app, id, &orders, &cancelled).await
+    };
 
     // A customer of the other truck cancels, through the orders API.
     let gone = by_arrival(&v4, other).into_iter().find(|s| s.1 == "planned").or_else(|| by_arrival(&v4, truck).into_iter().find(|s| s.1 == "planned"));
@@ -223,7 +239,8 @@ async fn a_dispatchers_day_keeps_one_truth(app: &TestApp) {
 
     // Held up again for real: the dropped orders can be added again (tried once more).
     let v8 = events(app, id, &v7, &done_at, body_events(&day.vehicle_ids, minutes)).await;
-    let again: Vec<i64> = v8["plan"]["unassigned"].as_array().expect("unassigned").iter().filter_map(|u| u["order_id"].as_i64()).filter(|o| !cancelled.contains(o)).collect();
+    let again: Vec<i64> =
+        v8["plan"]["unassigned"].as_array().expect("unassigned").iter().filter_map(|u| u["order_id"].as_i64()).filter(|o| !cancelled.contains(o)).collect();
     let readd = *again.first().expect("a dropped order");
     let v8 = agrees(app, id, &orders, &cancelled).await;
     let v9 = events(app, id, &v8, late, json!([{ "type": "order_added", "order_id": readd }])).await;
@@ -238,7 +255,10 @@ async fn a_dispatchers_day_keeps_one_truth(app: &TestApp) {
 
     // The other truck breaks down; its executed stops stay, the rest go elsewhere or drop.
     let v10 = events(app, id, &v9, late, json!([{ "type": "vehicle_unavailable", "vehicle_id": other }])).await;
-    let v10 = { assert_eq!(v10["version"], 10); agrees(app, id, &orders, &cancelled).await };
+    let v10 = {
+        assert_eq!(v10["version"], 10);
+        agrees(app, id, &orders, &cancelled).await
+    };
     assert!(stops(&v10["plan"]).values().all(|s| s.0 != other || s.1 != "planned"), "a broken-down truck takes no more stops");
 
     // Events without a time on a day that is not today are refused.

@@ -36,19 +36,13 @@ fn metres(a: (f64, f64), b: (f64, f64)) -> f64 {
     1000.0 * ((a.0 - b.0).abs() + (a.1 - b.1).abs()) * 100.0 + if a.0 < b.0 { 7.0 } else { 0.0 }
 }
 
-async fn table(
-    State(s): State<Shared>,
-    Path((_profile, coords)): Path<(String, String)>,
-    Query(q): Query<HashMap<String, String>>,
-) -> Response {
+async fn table(State(s): State<Shared>, Path((_profile, coords)): Path<(String, String)>, Query(q): Query<HashMap<String, String>>) -> Response {
     s.requests.fetch_add(1, Ordering::SeqCst);
     let mode = s.mode.load(Ordering::SeqCst);
     match mode {
         HTTP_500 => return (StatusCode::INTERNAL_SERVER_ERROR, "upstream exploded").into_response(),
         HANG => std::future::pending::<()>().await,
-        INVALID_QUERY => {
-            return (StatusCode::BAD_REQUEST, Json(json!({"code": "InvalidQuery", "message": "bad"}))).into_response()
-        }
+        INVALID_QUERY => return (StatusCode::BAD_REQUEST, Json(json!({"code": "InvalidQuery", "message": "bad"}))).into_response(),
         _ => {}
     }
     let points: Vec<(f64, f64)> = coords
@@ -60,8 +54,7 @@ async fn table(
         .collect();
     s.largest_seen.fetch_max(points.len(), Ordering::SeqCst);
     if points.len() > s.max_locations {
-        return (StatusCode::BAD_REQUEST, Json(json!({"code": "TooBig", "message": "Too many table coordinates"})))
-            .into_response();
+        return (StatusCode::BAD_REQUEST, Json(json!({"code": "TooBig", "message": "Too many table coordinates"}))).into_response();
     }
     let pick = |key: &str| -> Vec<usize> {
         match q.get(key) {
@@ -86,12 +79,7 @@ async fn table(
 
 /// Starts the server on a thread of its own (the client under test is blocking).
 fn server(max_locations: usize) -> (String, Shared) {
-    let shared = Shared {
-        requests: Arc::default(),
-        mode: Arc::default(),
-        max_locations,
-        largest_seen: Arc::default(),
-    };
+    let shared = Shared { requests: Arc::default(), mode: Arc::default(), max_locations, largest_seen: Arc::default() };
     let app = Router::new().route("/table/v1/{profile}/{coords}", get(table)).with_state(shared.clone());
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     listener.set_nonblocking(true).unwrap();

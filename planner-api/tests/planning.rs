@@ -6,7 +6,7 @@ mod support;
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
 use std::time::Duration;
-use support::{fields, problem_type, check_plan_with_solver, customer, seed_day, wait_for_plan, TestApp};
+use support::{check_plan_with_solver, customer, fields, problem_type, seed_day, wait_for_plan, TestApp};
 
 const DAY: &str = "2026-03-02";
 const DEADLINE: Duration = Duration::from_secs(90);
@@ -107,13 +107,15 @@ async fn refuses_malformed_bodies_unknown_ids_and_impossible_plans_with_problems
     let depot_id = app.post("/v1/depots", &support::depot("板橋站")).await.2["id"].clone();
     let (status, _, body) = app.post("/v1/plans", &json!({ "date": DAY, "depot_ids": [depot_id] })).await;
     assert_eq!((status, fields(&body)), (422, vec![("depot_ids".into(), "no_vehicles".into())]));
-    let moto = json!({ "name": "重型機車", "kind": "heavy_motorcycle", "cylinder_slots": [{ "size_kg": 20, "count": 2 }], "max_load_kg": 80, "max_gas_kg": 60 });
+    let moto =
+        json!({ "name": "重型機車", "kind": "heavy_motorcycle", "cylinder_slots": [{ "size_kg": 20, "count": 2 }], "max_load_kg": 80, "max_gas_kg": 60 });
     let type_id = app.post("/v1/vehicle-types", &moto).await.2["id"].clone();
     assert_eq!(app.post("/v1/vehicles", &json!({ "plate": "MAB-1234", "vehicle_type_id": type_id, "depot_id": depot_id })).await.0, 201);
     let (status, _, body) = app.post("/v1/plans", &json!({ "date": DAY, "depot_ids": [depot_id] })).await;
     assert_eq!((status, fields(&body)), (422, vec![("date".into(), "nothing_to_plan".into())]));
 
-    for path in ["/v1/orders/999", "/v1/orders/abc", "/v1/orders/999/history", "/v1/plans/999", "/v1/plans/0", "/v1/plans/999/geojson", "/v1/plans/999/events"] {
+    for path in ["/v1/orders/999", "/v1/orders/abc", "/v1/orders/999/history", "/v1/plans/999", "/v1/plans/0", "/v1/plans/999/geojson", "/v1/plans/999/events"]
+    {
         let (status, _, body) = app.get(path).await;
         assert_eq!((status, problem_type(&body)), (404, "not-found"), "{path}: {body}");
     }

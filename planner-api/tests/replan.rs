@@ -77,8 +77,7 @@ fn busy_truck(plan: &Value, day: &support::SeededDay) -> (i64, Vec<(i64, String,
 
 async fn new_urgent_order(app: &TestApp, code: &str) -> i64 {
     let c = app.post("/v1/customers", &customer(code, "大安區")).await.2["id"].clone();
-    let order =
-        json!({ "customer_id": c, "delivery_date": DAY, "cylinders": [{ "size_kg": 20, "quantity": 1 }], "priority": "urgent" });
+    let order = json!({ "customer_id": c, "delivery_date": DAY, "cylinders": [{ "size_kg": 20, "quantity": 1 }], "priority": "urgent" });
     let (status, _, o) = app.post("/v1/orders", &order).await;
     assert_eq!(status, 201, "{o}");
     o["id"].as_i64().expect("order id")

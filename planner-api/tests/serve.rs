@@ -114,8 +114,7 @@ async fn migrate_then_serve(url: &str) {
     let anonymous = client.post(format!("{base}/v1/depots")).json(&body).send().await.expect("create depot");
     assert_eq!(anonymous.status().as_u16(), 401, "writes need a token");
     let login = json!({ "email": "ops@luckygas.test", "password": password });
-    let tokens: serde_json::Value =
-        client.post(format!("{base}/v1/auth/login")).json(&login).send().await.expect("login").json().await.expect("token JSON");
+    let tokens: serde_json::Value = client.post(format!("{base}/v1/auth/login")).json(&login).send().await.expect("login").json().await.expect("token JSON");
     let token = tokens["access_token"].as_str().expect("the admin from the environment signs in");
     let created = client.post(format!("{base}/v1/depots")).bearer_auth(token).json(&body).send().await.expect("create depot");
     assert_eq!(created.status().as_u16(), 201);

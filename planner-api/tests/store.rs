@@ -4,7 +4,7 @@
 mod support;
 
 use chrono::{Duration as Span, Utc};
-use planner_api::domain::{CustomerInput, JobStatus, DepotInput, NewCustomer, OrderInput, PlanRequestInput, VehicleInput, VehicleTypeInput};
+use planner_api::domain::{CustomerInput, DepotInput, JobStatus, NewCustomer, OrderInput, PlanRequestInput, VehicleInput, VehicleTypeInput};
 use planner_api::store::plans::epoch_ms;
 use planner_api::store::{CustomerFilter, JobEnd, OrderFilter, PageRequest, Store, StoreError};
 use serde_json::json;
@@ -88,7 +88,8 @@ async fn queue_jobs(s: &Store, days: u32) -> Vec<i64> {
     let mut jobs = Vec::new();
     for d in 1..=days {
         let date = format!("2026-03-{d:02}");
-        let o: OrderInput = serde_json::from_value(json!({ "customer_id": c.id, "delivery_date": date, "cylinders": [{ "size_kg": 20, "quantity": 1 }] })).expect("order");
+        let o: OrderInput =
+            serde_json::from_value(json!({ "customer_id": c.id, "delivery_date": date, "cylinders": [{ "size_kg": 20, "quantity": 1 }] })).expect("order");
         let order = o.validate().expect("valid order");
         s.create_order(&order, "test").await.expect("create order");
         let r: PlanRequestInput = serde_json::from_value(json!({ "date": date, "depot_ids": [depot.id] })).expect("request");

@@ -5,12 +5,7 @@ use crate::model::*;
 
 /// One depot at the origin, three clients on a line, two vehicles of capacity 10.
 pub fn tiny_problem_data() -> ProblemData {
-    let locations = vec![
-        Location { x: 0.0, y: 0.0 },
-        Location { x: 3.0, y: 4.0 },
-        Location { x: 6.0, y: 8.0 },
-        Location { x: -3.0, y: -4.0 },
-    ];
+    let locations = vec![Location { x: 0.0, y: 0.0 }, Location { x: 3.0, y: 4.0 }, Location { x: 6.0, y: 8.0 }, Location { x: -3.0, y: -4.0 }];
     let m = euclidean_matrix(&locations, Rounding::Round).unwrap();
     let clients = (1..4)
         .map(|i| Client {

@@ -23,8 +23,7 @@ const MAX_PARSED_DIMENSION: usize = 11_001;
 const UNPARSED: [(&str, usize); 4] = [("Brussels1", 15_001), ("Brussels2", 16_001), ("Flanders1", 20_001), ("Flanders2", 30_001)];
 
 /// Families (folders) and the `.sol` cost divisor of their own convention.
-const FAMILIES: [(&str, i64); 7] =
-    [("CVRP", 1), ("VRPB", 1), ("VRPTW", 10), ("HFVRP", 100_000), ("MTVRPTWR", 1), ("PCVRPTW", 1), ("MDVRPTW", 1)];
+const FAMILIES: [(&str, i64); 7] = [("CVRP", 1), ("VRPB", 1), ("VRPTW", 10), ("HFVRP", 100_000), ("MTVRPTWR", 1), ("PCVRPTW", 1), ("MDVRPTW", 1)];
 
 fn datasets() -> PathBuf {
     let root = PathBuf::from(DATASETS);

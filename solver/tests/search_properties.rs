@@ -184,7 +184,13 @@ fn trips_instance(seed: u64, n: usize, dims: usize, releases: bool, backhauls: b
         })
         .collect();
     let vehicles = if backhauls { n.max(1) } else { 1 + (seed % 2) as usize };
-    let reload_depots = if !reloads || backhauls && vehicles >= n { vec![] } else if seed.is_multiple_of(3) { vec![1] } else { vec![0, 1] };
+    let reload_depots = if !reloads || backhauls && vehicles >= n {
+        vec![]
+    } else if seed.is_multiple_of(3) {
+        vec![1]
+    } else {
+        vec![0, 1]
+    };
     let max_trips = if reload_depots.is_empty() { 1 } else { n.max(2) };
     let data = ProblemData {
         name: format!("trips-{seed}"),
@@ -371,4 +377,3 @@ fn set_partitioning_survives_a_one_client_instance() {
     assert!(report.is_feasible(), "violations: {:?}", report.violations);
     assert_eq!(report.cost.total, out.cost);
 }
-

@@ -45,19 +45,12 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let criterion_dir = cli.criterion_dir.unwrap_or_else(default_criterion_dir);
     if !criterion_dir.is_dir() {
-        eprintln!(
-            "bench-summary: no criterion results in {} (run the benches first: cargo bench -p benches)",
-            criterion_dir.display()
-        );
+        eprintln!("bench-summary: no criterion results in {} (run the benches first: cargo bench -p benches)", criterion_dir.display());
         return ExitCode::from(2);
     }
     let run = || -> Result<bool, benches::summary::SummaryError> {
         let benches = read_criterion_dir(&criterion_dir)?;
-        let budgets = if cli.check {
-            Some(Budgets::read(&cli.budgets)?)
-        } else {
-            None
-        };
+        let budgets = if cli.check { Some(Budgets::read(&cli.budgets)?) } else { None };
         let rows = summarise(&benches, budgets.as_ref());
         println!("criterion samples from {}", criterion_dir.display());
         print!("{}", render(&rows));
@@ -66,10 +59,7 @@ fn main() -> ExitCode {
             if failed == 0 {
                 println!("every p95 is within its budget ({})", cli.budgets.display());
             } else {
-                println!(
-                    "{failed} bench(es) failed the check against {}",
-                    cli.budgets.display()
-                );
+                println!("{failed} bench(es) failed the check against {}", cli.budgets.display());
             }
         }
         Ok(failed == 0)

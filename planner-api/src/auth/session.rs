@@ -68,13 +68,7 @@ async fn issue(store: &Store, config: &AuthConfig, user: &User, family: &str) ->
 }
 
 fn pair(config: &AuthConfig, user: &User, now: i64, refresh_token: String) -> TokenPair {
-    let claims = token::Claims {
-        sub: user.id.to_string(),
-        role: user.role,
-        driver_id: user.driver_id,
-        iat: now,
-        exp: now + seconds(config.access_ttl),
-    };
+    let claims = token::Claims { sub: user.id.to_string(), role: user.role, driver_id: user.driver_id, iat: now, exp: now + seconds(config.access_ttl) };
     TokenPair { access_token: config.keys.sign(&claims), refresh_token, expires_in: config.access_ttl.as_secs(), token_type: "Bearer".to_owned() }
 }
 

@@ -106,7 +106,8 @@ pub fn run(a: PlanArgs) -> anyhow::Result<ExitCode> {
         }
         plan_routes.push(serde_json::json!({"vehicle_type": doc.vehicle_types[route.vehicle_type].id, "start": clock(rep.start), "end": clock(rep.end), "distance_m": rep.distance, "stops": stops, "breaks": breaks}));
     }
-    let unassigned: Vec<_> = outcome.solution.unassigned.iter().map(|u| serde_json::json!({"customer": doc.clients[u.client].id, "reason": u.reason})).collect();
+    let unassigned: Vec<_> =
+        outcome.solution.unassigned.iter().map(|u| serde_json::json!({"customer": doc.clients[u.client].id, "reason": u.reason})).collect();
     if a.json {
         let out = serde_json::json!({
             "name": doc.name, "date": doc.date, "feasible": checked.is_feasible(),

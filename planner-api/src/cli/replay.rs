@@ -61,7 +61,14 @@ pub fn run(a: ReplayArgs) -> anyhow::Result<ExitCode> {
     if a.seeds.is_empty() {
         anyhow::bail!("--seeds needs at least one seed");
     }
-    let options = ReplayOptions { time_limit, max_iterations: a.max_iterations, threads: a.threads.max(1), seeds: a.seeds, rounding: a.rounding, set_partitioning: a.set_partitioning };
+    let options = ReplayOptions {
+        time_limit,
+        max_iterations: a.max_iterations,
+        threads: a.threads.max(1),
+        seeds: a.seeds,
+        rounding: a.rounding,
+        set_partitioning: a.set_partitioning,
+    };
     let instances = replay::discover(&a.paths);
     if instances.is_empty() {
         anyhow::bail!("no instance (.vrp or Solomon .txt file) found in {}", a.paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "));
@@ -112,8 +119,7 @@ fn create(path: &Path) -> anyhow::Result<(PathBuf, File)> {
 /// terminal), in the style of the `solve` bar.
 fn progress_bar(solves: u64) -> ProgressBar {
     let bar = ProgressBar::with_draw_target(Some(solves.max(1)), ProgressDrawTarget::stderr());
-    let style =
-        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} {msg}").unwrap_or_else(|_| ProgressStyle::default_bar());
+    let style = ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} {msg}").unwrap_or_else(|_| ProgressStyle::default_bar());
     bar.set_style(style);
     bar.enable_steady_tick(Duration::from_millis(200));
     bar
@@ -130,10 +136,7 @@ fn format_row(r: &Row, width: usize) -> String {
     let gap = r.gap_pct.map_or_else(|| "-".to_string(), |g| format!("{g:.3}"));
     let feasible = if r.feasible { "yes" } else { "NO" };
     let time = format!("{:.2} s", r.elapsed_s);
-    let mut line = format!(
-        "{:<width$}  {:>6}  {:>12}  {:>12}  {:>8}  {:>8}  {:>9}  {:>10}",
-        r.instance, r.seed, cost, bks, gap, feasible, time, r.iterations
-    );
+    let mut line = format!("{:<width$}  {:>6}  {:>12}  {:>12}  {:>8}  {:>8}  {:>9}  {:>10}", r.instance, r.seed, cost, bks, gap, feasible, time, r.iterations);
     if let Some(e) = &r.error {
         line.push_str("  error: ");
         line.push_str(e);

@@ -8,15 +8,15 @@
 
 use crate::auth::{bootstrap_admin, AdminBootstrap, AuthConfig, KeySource};
 use crate::http::{app, AppState};
-use crate::store::Store;
 use crate::osrm::{Osrm, OsrmConfig, OsrmMatrix, OsrmProfiles};
+use crate::store::Store;
 use crate::travel::{GreatCircle, TravelConfig, TravelMatrix};
 use crate::worker::{Planner, WorkerConfig};
-use std::sync::Arc;
 use anyhow::Context;
 use clap::Args;
 use std::net::SocketAddr;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 /// The database used when `DATABASE_URL` is not set.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://luckygas.db";
@@ -67,11 +67,7 @@ fn init_tracing() {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     // `try_init` fails only when a subscriber is already set, which is harmless.
-    let _ = if std::env::var("LOG_FORMAT").is_ok_and(|f| f == "json") {
-        builder.json().try_init()
-    } else {
-        builder.try_init()
-    };
+    let _ = if std::env::var("LOG_FORMAT").is_ok_and(|f| f == "json") { builder.json().try_init() } else { builder.try_init() };
 }
 
 /// Runs `luckygas migrate`.
@@ -127,7 +123,10 @@ pub fn serve(a: ServeArgs) -> anyhow::Result<ExitCode> {
             let password = crate::auth::random_hex(12);
             let user = demo_admin(&store, &password).await?;
             println!("--demo: sign in as {user} with password {password}");
-            println!("  curl -s localhost:{port}/v1/auth/login -H 'content-type: application/json' -d '{{\"email\":\"{user}\",\"password\":\"{password}\"}}'", port = a.listen.port());
+            println!(
+                "  curl -s localhost:{port}/v1/auth/login -H 'content-type: application/json' -d '{{\"email\":\"{user}\",\"password\":\"{password}\"}}'",
+                port = a.listen.port()
+            );
             tracing::info!(email = %user, "--demo: the demo admin's password is printed on standard output");
         } else if store.list_users(crate::store::PageRequest { limit: 1, offset: 0 }).await?.total == 0 {
             tracing::warn!("no users yet and no LUCKYGAS_ADMIN_EMAIL: nobody can sign in");

@@ -354,8 +354,7 @@ impl StatusChangeInput {
         let mut errors = Vec::new();
         let status = OrderStatus::parse(self.status.trim());
         if status.is_none() {
-            let problem =
-                if self.status.trim().is_empty() { FieldProblem::Required } else { FieldProblem::NotAllowed { allowed: OrderStatus::NAMES } };
+            let problem = if self.status.trim().is_empty() { FieldProblem::Required } else { FieldProblem::NotAllowed { allowed: OrderStatus::NAMES } };
             errors.push(FieldError::new("status", problem));
         }
         let at_s = self.at.as_deref().and_then(|t| {

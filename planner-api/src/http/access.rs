@@ -72,8 +72,7 @@ pub const RULES: &[Rule] = &[
 
 /// Paths anyone may call: probes, metrics (scraped inside the cluster), signing in, and the API
 /// description.
-pub const PUBLIC_PATHS: &[&str] =
-    &["/healthz", "/readyz", "/metrics", "/v1/auth/login", "/v1/auth/refresh", "/v1/auth/logout", "/v1/openapi.json"];
+pub const PUBLIC_PATHS: &[&str] = &["/healthz", "/readyz", "/metrics", "/v1/auth/login", "/v1/auth/refresh", "/v1/auth/logout", "/v1/openapi.json"];
 
 /// What `role` may do with `resource`, or `None` when it may not.
 pub fn scope(resource: &str, action: Action, role: Role) -> Option<Scope> {

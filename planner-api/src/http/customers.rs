@@ -39,10 +39,7 @@ pub async fn read(State(state): State<AppState>, Path(id): Path<String>) -> Resu
 /// Creates a record.
 #[utoipa::path(post, path = "/v1/customers", tag = "customers", security(("bearer" = [])), request_body = CustomerInput,
     responses((status = 201, body = Customer), (status = 409, description = "A unique field is taken", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid fields", body = crate::http::error::Problem, content_type = "application/problem+json")))]
-pub async fn create(
-    State(state): State<AppState>,
-    ApiJson(input): ApiJson<CustomerInput>,
-) -> Result<(StatusCode, Json<Customer>), ApiError> {
+pub async fn create(State(state): State<AppState>, ApiJson(input): ApiJson<CustomerInput>) -> Result<(StatusCode, Json<Customer>), ApiError> {
     let customer = input.validate().map_err(ApiError::Validation)?;
     Ok((StatusCode::CREATED, Json(state.store.create_customer(&customer).await?)))
 }
@@ -50,11 +47,7 @@ pub async fn create(
 /// Replaces every field of a record.
 #[utoipa::path(put, path = "/v1/customers/{id}", tag = "customers", security(("bearer" = [])), params(("id" = i64, Path)), request_body = CustomerInput,
     responses((status = 200, body = Customer), (status = 404, description = "No such record", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid fields", body = crate::http::error::Problem, content_type = "application/problem+json")))]
-pub async fn replace(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-    ApiJson(input): ApiJson<CustomerInput>,
-) -> Result<Json<Customer>, ApiError> {
+pub async fn replace(State(state): State<AppState>, Path(id): Path<String>, ApiJson(input): ApiJson<CustomerInput>) -> Result<Json<Customer>, ApiError> {
     let id = parse_id(&id, RESOURCE)?;
     let customer = input.validate().map_err(ApiError::Validation)?;
     Ok(Json(state.store.update_customer(id, &customer).await.map_err(ApiError::from_store(RESOURCE))?))

@@ -44,11 +44,7 @@ pub async fn create(State(state): State<AppState>, ApiJson(input): ApiJson<Depot
 /// Replaces every field of a record.
 #[utoipa::path(put, path = "/v1/depots/{id}", tag = "depots", security(("bearer" = [])), params(("id" = i64, Path)), request_body = DepotInput,
     responses((status = 200, body = Depot), (status = 404, description = "No such record", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid fields", body = crate::http::error::Problem, content_type = "application/problem+json")))]
-pub async fn replace(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-    ApiJson(input): ApiJson<DepotInput>,
-) -> Result<Json<Depot>, ApiError> {
+pub async fn replace(State(state): State<AppState>, Path(id): Path<String>, ApiJson(input): ApiJson<DepotInput>) -> Result<Json<Depot>, ApiError> {
     let id = parse_id(&id, RESOURCE)?;
     let depot = input.validate().map_err(ApiError::Validation)?;
     Ok(Json(state.store.update_depot(id, &depot).await.map_err(ApiError::from_store(RESOURCE))?))

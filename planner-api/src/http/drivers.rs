@@ -58,11 +58,7 @@ pub async fn create(State(state): State<AppState>, ApiJson(input): ApiJson<Drive
 /// Replaces every field of a record.
 #[utoipa::path(put, path = "/v1/drivers/{id}", tag = "drivers", security(("bearer" = [])), params(("id" = i64, Path)), request_body = DriverInput,
     responses((status = 200, body = Driver), (status = 404, description = "No such record", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid fields", body = crate::http::error::Problem, content_type = "application/problem+json")))]
-pub async fn replace(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-    ApiJson(input): ApiJson<DriverInput>,
-) -> Result<Json<Driver>, ApiError> {
+pub async fn replace(State(state): State<AppState>, Path(id): Path<String>, ApiJson(input): ApiJson<DriverInput>) -> Result<Json<Driver>, ApiError> {
     let id = parse_id(&id, RESOURCE)?;
     let driver = input.validate().map_err(ApiError::Validation)?;
     Ok(Json(state.store.update_driver(id, &driver).await.map_err(ApiError::from_store(RESOURCE))?))

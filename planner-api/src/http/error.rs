@@ -170,11 +170,9 @@ impl ApiError {
             ApiError::MalformedJson(_) | ApiError::BadQuery(_) | ApiError::BadRequest => StatusCode::BAD_REQUEST,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
-            ApiError::Unauthenticated
-            | ApiError::TokenExpired
-            | ApiError::InvalidToken
-            | ApiError::TokenReused
-            | ApiError::InvalidCredentials => StatusCode::UNAUTHORIZED,
+            ApiError::Unauthenticated | ApiError::TokenExpired | ApiError::InvalidToken | ApiError::TokenReused | ApiError::InvalidCredentials => {
+                StatusCode::UNAUTHORIZED
+            }
             ApiError::Forbidden => StatusCode::FORBIDDEN,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict { .. }
@@ -306,7 +304,9 @@ impl ApiError {
             (ApiError::PlanNotReady { status }, Lang::ZhTw) => format!("此排程目前為「{}」，沒有路線結果", zh_status(status)),
             (ApiError::PlanNotReady { status }, Lang::En) => format!("this plan is {status} and has no routes"),
             (ApiError::VersionConflict { latest }, Lang::ZhTw) => format!("已有其他調度員更新此排程（目前為第 {latest} 版），請重新載入後再送出"),
-            (ApiError::VersionConflict { latest }, Lang::En) => format!("another dispatcher replanned first (the plan is at version {latest}); reload it and send the events again"),
+            (ApiError::VersionConflict { latest }, Lang::En) => {
+                format!("another dispatcher replanned first (the plan is at version {latest}); reload it and send the events again")
+            }
             (ApiError::PayloadTooLarge, Lang::ZhTw) => format!("請求內容不可超過 {} 位元組", super::BODY_LIMIT),
             (ApiError::PayloadTooLarge, Lang::En) => format!("the request body must be at most {} bytes", super::BODY_LIMIT),
             (ApiError::NotReady { check: "workers", .. }, Lang::ZhTw) => "排程工作程序都已停止回應".into(),
@@ -410,9 +410,9 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::Duplicate { field } => ApiError::Conflict { field },
-            StoreError::UnknownReference(fields) => ApiError::Validation(
-                fields.into_iter().map(|f| FieldError::new(f, crate::domain::FieldProblem::UnknownReference)).collect(),
-            ),
+            StoreError::UnknownReference(fields) => {
+                ApiError::Validation(fields.into_iter().map(|f| FieldError::new(f, crate::domain::FieldProblem::UnknownReference)).collect())
+            }
             StoreError::InUse => ApiError::InUse { resource: "record" },
             StoreError::Invalid(errors) => ApiError::Validation(errors),
             StoreError::InvalidTransition { from, to } => ApiError::InvalidTransition { from: from.as_str(), to: to.as_str() },

@@ -45,11 +45,7 @@ pub async fn create(State(state): State<AppState>, ApiJson(input): ApiJson<Vehic
 /// Replaces every field of a record.
 #[utoipa::path(put, path = "/v1/vehicle-types/{id}", tag = "vehicle-types", security(("bearer" = [])), params(("id" = i64, Path)), request_body = VehicleTypeInput,
     responses((status = 200, body = VehicleType), (status = 404, description = "No such record", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid fields", body = crate::http::error::Problem, content_type = "application/problem+json")))]
-pub async fn replace(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-    ApiJson(input): ApiJson<VehicleTypeInput>,
-) -> Result<Json<VehicleType>, ApiError> {
+pub async fn replace(State(state): State<AppState>, Path(id): Path<String>, ApiJson(input): ApiJson<VehicleTypeInput>) -> Result<Json<VehicleType>, ApiError> {
     let id = parse_id(&id, RESOURCE)?;
     let vehicle_type = input.validate().map_err(ApiError::Validation)?;
     Ok(Json(state.store.update_vehicle_type(id, &vehicle_type).await.map_err(ApiError::from_store(RESOURCE))?))

@@ -97,11 +97,7 @@ pub async fn create(State(state): State<AppState>, ApiJson(input): ApiJson<Vehic
 /// Replaces every field of a record.
 #[utoipa::path(put, path = "/v1/vehicles/{id}", tag = "vehicles", security(("bearer" = [])), params(("id" = i64, Path)), request_body = VehicleInput,
     responses((status = 200, body = Vehicle), (status = 404, description = "No such record", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid fields", body = crate::http::error::Problem, content_type = "application/problem+json")))]
-pub async fn replace(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-    ApiJson(input): ApiJson<VehicleInput>,
-) -> Result<Json<Vehicle>, ApiError> {
+pub async fn replace(State(state): State<AppState>, Path(id): Path<String>, ApiJson(input): ApiJson<VehicleInput>) -> Result<Json<Vehicle>, ApiError> {
     let id = parse_id(&id, RESOURCE)?;
     let vehicle = input.validate().map_err(ApiError::Validation)?;
     Ok(Json(state.store.update_vehicle(id, &vehicle).await.map_err(ApiError::from_store(RESOURCE))?))

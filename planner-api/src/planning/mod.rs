@@ -146,7 +146,9 @@ async fn compiled(store: &Store, planner: &Planner, job: &PlanJob, plan: &PlanRe
             // A day none of whose orders any vehicle could serve never reached the solver.
             let Some(text) = text else {
                 let problem =
-                    FieldProblem::State { code: "not_replannable", zh: "此排程沒有可重新排程的路線", en: "no vehicle could serve any order of this plan" };
+                    FieldProblem::State {
+                        code: "not_replannable", zh: "此排程沒有可重新排程的路線", en: "no vehicle could serve any order of this plan"
+                    };
                 return Err(PlanningError::Invalid(vec![FieldError::new("plan", problem)]));
             };
             let doc = tokio::task::spawn_blocking(move || serde_json::from_str(&text)).await.map_err(internal)?.map_err(internal)?;
@@ -250,15 +252,7 @@ pub async fn replan(store: &Store, planner: &Planner, plan_id: i64, input: Event
 }
 
 /// [`replan`] of a validated batch.
-async fn replan_batch(
-    store: &Store,
-    planner: &Planner,
-    job: &PlanJob,
-    stored: i64,
-    batch: EventBatch,
-    who: &str,
-    mode: Mode,
-) -> Result<Made, PlanningError> {
+async fn replan_batch(store: &Store, planner: &Planner, job: &PlanJob, stored: i64, batch: EventBatch, who: &str, mode: Mode) -> Result<Made, PlanningError> {
     let plan_id = job.id;
     let latest_no = stored.max(1);
     if batch.base_version != latest_no {
@@ -369,7 +363,9 @@ pub async fn restore(store: &Store, planner: &Planner, plan_id: i64, n: i64, bas
         return Err(PlanningError::VersionConflict { latest: latest_no });
     }
     if n >= latest_no {
-        let problem = FieldProblem::State { code: "not_older", zh: "只能還原比最新版本更早的版本", en: "only a version older than the newest can be restored" };
+        let problem = FieldProblem::State {
+            code: "not_older", zh: "只能還原比最新版本更早的版本", en: "only a version older than the newest can be restored"
+        };
         return Err(PlanningError::Invalid(vec![FieldError::new("version", problem)]));
     }
     // Once replanned, version 1 is stored like the others: the job's head is enough.
@@ -453,7 +449,8 @@ pub async fn order_status_event(
         let in_model = compiled(store, planner, &job, &base.0.plan, latest_no).await?.client(order_id).is_some();
         let event = match status {
             OrderStatus::Delivered | OrderStatus::Failed if !on_route => {
-                let problem = FieldProblem::State { code: "not_routed", zh: "訂單不在此排程的任何路線上", en: "the order is on no route of its plan" };
+                let problem =
+                    FieldProblem::State { code: "not_routed", zh: "訂單不在此排程的任何路線上", en: "the order is on no route of its plan" };
                 return Err(PlanningError::Invalid(vec![FieldError::new("status", problem)]));
             }
             OrderStatus::Delivered => "stop_done",

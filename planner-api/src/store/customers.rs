@@ -173,7 +173,8 @@ impl Store {
 
     /// Deletes a customer; one with orders gives [`StoreError::InUse`].
     pub async fn delete_customer(&self, id: i64) -> Result<(), StoreError> {
-        let affected = with_pool!(self, pool => sqlx::query("DELETE FROM customers WHERE id = $1").bind(id).execute(pool).await.map_err(in_use)?.rows_affected());
+        let affected =
+            with_pool!(self, pool => sqlx::query("DELETE FROM customers WHERE id = $1").bind(id).execute(pool).await.map_err(in_use)?.rows_affected());
         if affected == 0 {
             Err(StoreError::NotFound)
         } else {

@@ -13,12 +13,7 @@ macro_rules! depot_from_row {
         let row = $row;
         Ok::<Depot, sqlx::Error>(Depot {
             id: row.try_get("id")?,
-            data: NewDepot {
-                name: row.try_get("name")?,
-                address: row.try_get("address")?,
-                lat: row.try_get("lat")?,
-                lon: row.try_get("lon")?,
-            },
+            data: NewDepot { name: row.try_get("name")?, address: row.try_get("address")?, lat: row.try_get("lat")?, lon: row.try_get("lon")? },
             created_at: row.try_get::<DateTime<Utc>, _>("created_at")?,
             updated_at: row.try_get::<DateTime<Utc>, _>("updated_at")?,
         })
@@ -49,9 +44,7 @@ impl Store {
     /// Stores a new depot.
     pub async fn create_depot(&self, d: &NewDepot) -> Result<Depot, StoreError> {
         let now = Utc::now();
-        let sql = format!(
-            "INSERT INTO depots (name, address, lat, lon, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5) RETURNING {COLUMNS}"
-        );
+        let sql = format!("INSERT INTO depots (name, address, lat, lon, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5) RETURNING {COLUMNS}");
         with_pool!(self, pool => {
             let row = sqlx::query(&sql).bind(&d.name).bind(&d.address).bind(d.lat).bind(d.lon).bind(now).fetch_one(pool).await?;
             Ok(depot_from_row!(&row)?)
@@ -61,9 +54,7 @@ impl Store {
     /// Replaces a depot's fields.
     pub async fn update_depot(&self, id: i64, d: &NewDepot) -> Result<Depot, StoreError> {
         let now = Utc::now();
-        let sql = format!(
-            "UPDATE depots SET name = $1, address = $2, lat = $3, lon = $4, updated_at = $5 WHERE id = $6 RETURNING {COLUMNS}"
-        );
+        let sql = format!("UPDATE depots SET name = $1, address = $2, lat = $3, lon = $4, updated_at = $5 WHERE id = $6 RETURNING {COLUMNS}");
         with_pool!(self, pool => {
             let row = sqlx::query(&sql)
                 .bind(&d.name).bind(&d.address).bind(d.lat).bind(d.lon).bind(now).bind(id)

@@ -78,9 +78,7 @@ impl Store {
     pub async fn create_driver(&self, d: &NewDriver) -> Result<Driver, StoreError> {
         let now = Utc::now();
         let skills = skills_json(d)?;
-        let sql = format!(
-            "INSERT INTO drivers (name, phone, skills, active, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5) RETURNING {COLUMNS}"
-        );
+        let sql = format!("INSERT INTO drivers (name, phone, skills, active, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5) RETURNING {COLUMNS}");
         let row = with_pool!(self, pool => {
             let row = sqlx::query(&sql).bind(&d.name).bind(&d.phone).bind(&skills).bind(d.active).bind(now).fetch_one(pool).await?;
             driver_row!(&row)?
@@ -92,9 +90,7 @@ impl Store {
     pub async fn update_driver(&self, id: i64, d: &NewDriver) -> Result<Driver, StoreError> {
         let now = Utc::now();
         let skills = skills_json(d)?;
-        let sql = format!(
-            "UPDATE drivers SET name = $1, phone = $2, skills = $3, active = $4, updated_at = $5 WHERE id = $6 RETURNING {COLUMNS}"
-        );
+        let sql = format!("UPDATE drivers SET name = $1, phone = $2, skills = $3, active = $4, updated_at = $5 WHERE id = $6 RETURNING {COLUMNS}");
         let row = with_pool!(self, pool => {
             let row = sqlx::query(&sql)
                 .bind(&d.name).bind(&d.phone).bind(&skills).bind(d.active).bind(now).bind(id)

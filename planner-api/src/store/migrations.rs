@@ -47,9 +47,7 @@ impl MigrationSource<'static> for EmbeddedSource {
         let migrations = self
             .0
             .iter()
-            .map(|&(version, description, sql)| {
-                Migration::new(version, Cow::Borrowed(description), MigrationType::Simple, Cow::Borrowed(sql), false)
-            })
+            .map(|&(version, description, sql)| Migration::new(version, Cow::Borrowed(description), MigrationType::Simple, Cow::Borrowed(sql), false))
             .collect();
         Box::pin(async move { Ok(migrations) })
     }

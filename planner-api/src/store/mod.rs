@@ -10,13 +10,13 @@ pub mod assignments;
 pub mod customers;
 pub mod depots;
 pub mod drivers;
+mod migrations;
 pub mod orders;
 pub mod plans;
 pub mod users;
+pub mod vehicle_types;
 pub mod vehicles;
 pub mod versions;
-mod migrations;
-pub mod vehicle_types;
 
 use sqlx::migrate::Migrate;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
@@ -214,12 +214,7 @@ impl Store {
         if let Some(version) = dirty {
             return Err(StoreError::NotMigrated(format!("migration {version} failed half-way")));
         }
-        let missing: Vec<String> = self
-            .embedded()
-            .iter()
-            .filter(|(v, _, _)| !applied.iter().any(|a| a.version == *v))
-            .map(|(v, _, _)| v.to_string())
-            .collect();
+        let missing: Vec<String> = self.embedded().iter().filter(|(v, _, _)| !applied.iter().any(|a| a.version == *v)).map(|(v, _, _)| v.to_string()).collect();
         if missing.is_empty() {
             Ok(())
         } else {

@@ -3,8 +3,8 @@
 //! concurrent changes cannot both succeed from the same status.
 
 use super::{with_pool, Page, PageRequest, Store, StoreError};
-use crate::domain::{NewOrder, Order, OrderEvent, OrderStatus, Priority, StatusChange, TimePreference};
 use crate::domain::customer::TimeWindow;
+use crate::domain::{NewOrder, Order, OrderEvent, OrderStatus, Priority, StatusChange, TimePreference};
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::Row;
 
@@ -85,15 +85,7 @@ impl OrderRow {
         let priority = Priority::parse(&self.priority).ok_or_else(|| corrupt("priority", &self.priority))?;
         Ok(Order {
             id: self.id,
-            data: NewOrder {
-                customer_id: self.customer_id,
-                delivery_date: self.delivery_date,
-                cylinders,
-                time_window,
-                preference,
-                priority,
-                note: self.note,
-            },
+            data: NewOrder { customer_id: self.customer_id, delivery_date: self.delivery_date, cylinders, time_window, preference, priority, note: self.note },
             status: status("status", &self.status)?,
             plan_id: self.plan_id,
             created_at: self.created_at,

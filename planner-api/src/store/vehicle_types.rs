@@ -135,7 +135,8 @@ impl Store {
 
     /// Deletes a vehicle type; one that vehicles still use gives [`StoreError::InUse`].
     pub async fn delete_vehicle_type(&self, id: i64) -> Result<(), StoreError> {
-        let affected = with_pool!(self, pool => sqlx::query("DELETE FROM vehicle_types WHERE id = $1").bind(id).execute(pool).await.map_err(in_use)?.rows_affected());
+        let affected =
+            with_pool!(self, pool => sqlx::query("DELETE FROM vehicle_types WHERE id = $1").bind(id).execute(pool).await.map_err(in_use)?.rows_affected());
         if affected == 0 {
             Err(StoreError::NotFound)
         } else {

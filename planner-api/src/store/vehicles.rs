@@ -56,11 +56,7 @@ impl Store {
             (row.try_get("types")?, row.try_get("depots")?, row.try_get("drivers")?)
         });
         let drivers = if v.default_driver_id.is_some() { drivers } else { 1 };
-        Ok([("vehicle_type_id", types), ("depot_id", depots), ("default_driver_id", drivers)]
-            .into_iter()
-            .filter(|(_, n)| *n == 0)
-            .map(|(f, _)| f)
-            .collect())
+        Ok([("vehicle_type_id", types), ("depot_id", depots), ("default_driver_id", drivers)].into_iter().filter(|(_, n)| *n == 0).map(|(f, _)| f).collect())
     }
 
     /// Turns a failed write into the precise error: a foreign-key violation names the missing

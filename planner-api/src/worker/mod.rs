@@ -222,13 +222,8 @@ impl Planner {
         let mut pulses = Vec::new();
         for i in 0..self.inner.config.workers {
             let pulse = Arc::new(Pulse::new());
-            let worker = Worker {
-                store: store.clone(),
-                planner: self.clone(),
-                owner: format!("{process}-{i}"),
-                stop: stopped.clone(),
-                pulse: Arc::clone(&pulse),
-            };
+            let worker =
+                Worker { store: store.clone(), planner: self.clone(), owner: format!("{process}-{i}"), stop: stopped.clone(), pulse: Arc::clone(&pulse) };
             handles.push(tokio::spawn(worker.run()));
             pulses.push(pulse);
         }

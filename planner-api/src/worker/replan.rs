@@ -598,13 +598,7 @@ type SolverPlan = (Solution, Vec<i64>, Vec<VehicleProgress>, Vec<(f64, f64)>);
 
 /// The base version's routes as the solver's plan over `compiled` (executed stops first), with
 /// each route's vehicle id and progress.
-fn solver_plan(
-    base: &Base,
-    compiled: &Compiled,
-    execution: &Execution,
-    now: i64,
-    readded: &[i64],
-) -> SolverPlan {
+fn solver_plan(base: &Base, compiled: &Compiled, execution: &Execution, now: i64, readded: &[i64]) -> SolverPlan {
     let p = &compiled.problem;
     // Where vehicles were seen: location `num_locations() + j` is `seen[j]`.
     let mut seen: Vec<(f64, f64)> = Vec::new();

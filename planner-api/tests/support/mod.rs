@@ -16,14 +16,14 @@ use planner_api::http::{app, AppState};
 use planner_api::store::Store;
 use planner_api::travel::{GreatCircle, TravelConfig};
 use planner_api::worker::{Planner, WorkerConfig, WorkerPool};
-use std::sync::Arc;
-use std::time::Duration;
 use serde_json::{json, Value};
 use sqlx::postgres::{PgConnectOptions, PgPool};
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePool};
 use sqlx::{Connection, PgConnection};
 use std::str::FromStr;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
 
 /// The database behind a test server.
 #[derive(Clone, Copy, Debug)]
@@ -254,18 +254,7 @@ impl TestApp {
         } else {
             (reqwest::Client::new(), Value::Null)
         };
-        TestApp {
-            base,
-            client,
-            anon,
-            jwt_secret: secret,
-            admin_email: admin.email,
-            admin_password: admin.password,
-            admin_tokens,
-            db,
-            server,
-            workers,
-        }
+        TestApp { base, client, anon, jwt_secret: secret, admin_email: admin.email, admin_password: admin.password, admin_tokens, db, server, workers }
     }
 
     /// Starts another server with its own worker and its own pool on the same database, as a

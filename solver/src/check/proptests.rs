@@ -101,8 +101,11 @@ fn type_spec() -> impl Strategy<Value = TypeSpec> {
 }
 
 fn case() -> impl Strategy<Value = Case> {
-    (prop::collection::vec(client_spec(), 2..=12), 1usize..=2, prop::collection::vec(type_spec(), 1..=2))
-        .prop_map(|(clients, dimensions, types)| Case { clients, dimensions, types })
+    (prop::collection::vec(client_spec(), 2..=12), 1usize..=2, prop::collection::vec(type_spec(), 1..=2)).prop_map(|(clients, dimensions, types)| Case {
+        clients,
+        dimensions,
+        types,
+    })
 }
 
 impl Case {
@@ -137,9 +140,7 @@ impl Case {
             .map(|(t, spec)| VehicleType {
                 name: format!("t{t}"),
                 count: clients.len(),
-                capacity: (0..dims)
-                    .map(|d| clients.iter().map(|c| c.delivery[d].max(c.pickup[d])).max().unwrap() + spec.extra_capacity[d])
-                    .collect(),
+                capacity: (0..dims).map(|d| clients.iter().map(|c| c.delivery[d].max(c.pickup[d])).max().unwrap() + spec.extra_capacity[d]).collect(),
                 start_depot: 0,
                 end_depot: 0,
                 shift: TimeWindow::new(0, 10_000),

@@ -107,7 +107,17 @@ impl Breaks<'_> {
     /// `time`, with `travel` to drive; returns the arrival at the leg's end. The driver drives
     /// until a break may start, stops for it, and drives on.
     #[allow(clippy::too_many_arguments)]
-    fn leg(&mut self, leg: (usize, usize), mut time: i64, mut travel: i64, waiting: &mut i64, slack: &mut i64, late: &mut bool, r: usize, out: &mut Vec<Violation>) -> i64 {
+    fn leg(
+        &mut self,
+        leg: (usize, usize),
+        mut time: i64,
+        mut travel: i64,
+        waiting: &mut i64,
+        slack: &mut i64,
+        late: &mut bool,
+        r: usize,
+        out: &mut Vec<Violation>,
+    ) -> i64 {
         while let Some(&k) = self.order.get(self.next) {
             let b = self.route.breaks[k];
             if (b.trip, b.after) != leg {

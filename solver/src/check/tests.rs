@@ -57,8 +57,14 @@ fn assert_only(report: &CheckReport, expected: Violation) {
 fn accepts_the_valid_solution_and_recomputes_its_cost() {
     let report = check(&problem(tiny_problem_data()), &valid());
     assert!(report.is_feasible(), "{:?}", report.violations);
-    assert_eq!(report.routes[0], RouteReport { distance: 20, duration: 22, start: 0, end: 22, arrivals: vec![vec![5, 11]], max_loads: vec![vec![8]], breaks: vec![] });
-    assert_eq!(report.routes[1], RouteReport { distance: 10, duration: 11, start: 0, end: 11, arrivals: vec![vec![5]], max_loads: vec![vec![4]], breaks: vec![] });
+    assert_eq!(
+        report.routes[0],
+        RouteReport { distance: 20, duration: 22, start: 0, end: 22, arrivals: vec![vec![5, 11]], max_loads: vec![vec![8]], breaks: vec![] }
+    );
+    assert_eq!(
+        report.routes[1],
+        RouteReport { distance: 10, duration: 11, start: 0, end: 11, arrivals: vec![vec![5]], max_loads: vec![vec![4]], breaks: vec![] }
+    );
     assert_eq!(report.cost.distance, 30);
     assert_eq!(report.cost.total, 30);
 }
@@ -75,7 +81,17 @@ fn breaks_down_fixed_distance_duration_and_prize_costs() {
     let report = check(&problem(d), &s);
     assert!(report.is_feasible(), "{:?}", report.violations);
     // Distance 5 + 5 + 10 = 20; back at 5 + 1 + 5 + 1 + 10 = 22.
-    let expected = CostBreakdown { distance: 20, duration: 22, fixed_cost: 100, distance_cost: 20, duration_cost: 44, overtime_cost: 0, move_cost: 0, uncollected_prizes: 7, total: 171 };
+    let expected = CostBreakdown {
+        distance: 20,
+        duration: 22,
+        fixed_cost: 100,
+        distance_cost: 20,
+        duration_cost: 44,
+        overtime_cost: 0,
+        move_cost: 0,
+        uncollected_prizes: 7,
+        total: 171,
+    };
     assert_eq!(report.cost, expected);
 }
 
@@ -96,7 +112,10 @@ fn delays_the_start_to_absorb_waiting() {
     let report = check(&problem(d), &routes(&[&[0], &[1, 2]]));
     assert!(report.is_feasible(), "{:?}", report.violations);
     // Earliest: leave 0, arrive 5, wait 15, serve 20, back 26. Leaving at 15 ends at 26 too.
-    assert_eq!(report.routes[0], RouteReport { distance: 10, duration: 11, start: 15, end: 26, arrivals: vec![vec![20]], max_loads: vec![vec![4]], breaks: vec![] });
+    assert_eq!(
+        report.routes[0],
+        RouteReport { distance: 10, duration: 11, start: 15, end: 26, arrivals: vec![vec![20]], max_loads: vec![vec![4]], breaks: vec![] }
+    );
 }
 
 #[test]
@@ -108,7 +127,10 @@ fn caps_the_start_delay_by_forward_time_slack() {
     assert!(report.is_feasible(), "{:?}", report.violations);
     // c0 at 5 (slack 1), c1 arrives 11 and waits 19 until 30, back at 41. Only 1 of the 19
     // waiting units can be moved before the start without missing c0's window.
-    assert_eq!(report.routes[0], RouteReport { distance: 20, duration: 40, start: 1, end: 41, arrivals: vec![vec![6, 30]], max_loads: vec![vec![8]], breaks: vec![] });
+    assert_eq!(
+        report.routes[0],
+        RouteReport { distance: 20, duration: 40, start: 1, end: 41, arrivals: vec![vec![6, 30]], max_loads: vec![vec![8]], breaks: vec![] }
+    );
 }
 
 #[test]
@@ -147,7 +169,18 @@ fn simulates_multi_trip_with_reload_and_release_time() {
     assert!(report.is_feasible(), "{:?}", report.violations);
     // Earliest: c0 5, c1 11, depot 22, reloaded 25, c2 released at 40, c2 45, back 51. The 15
     // units waited at the depot move to the start.
-    assert_eq!(report.routes[0], RouteReport { distance: 30, duration: 36, start: 15, end: 51, arrivals: vec![vec![20, 26], vec![45]], max_loads: vec![vec![8], vec![4]], breaks: vec![] });
+    assert_eq!(
+        report.routes[0],
+        RouteReport {
+            distance: 30,
+            duration: 36,
+            start: 15,
+            end: 51,
+            arrivals: vec![vec![20, 26], vec![45]],
+            max_loads: vec![vec![8], vec![4]],
+            breaks: vec![]
+        }
+    );
 }
 
 #[test]
@@ -242,7 +275,10 @@ fn reports_a_route_with_no_trip_as_empty() {
 
 #[test]
 fn accepts_an_empty_trip_among_others_as_a_stay_at_the_depot() {
-    let s = Solution { routes: vec![Route { vehicle_type: 0, trips: vec![trip(0, &[0, 1]), trip(0, &[])], breaks: vec![] }, Route::single(0, 0, vec![2])], unassigned: vec![] };
+    let s = Solution {
+        routes: vec![Route { vehicle_type: 0, trips: vec![trip(0, &[0, 1]), trip(0, &[])], breaks: vec![] }, Route::single(0, 0, vec![2])],
+        unassigned: vec![],
+    };
     let report = check(&problem(multi_trip_data()), &s);
     assert!(report.is_feasible(), "{:?}", report.violations);
     assert_eq!(report.routes[0].distance, 20);
@@ -258,7 +294,10 @@ fn reports_more_routes_than_vehicles() {
 fn reports_more_trips_than_allowed() {
     let mut d = tiny_problem_data();
     d.vehicle_types[0].reload_depots = vec![0];
-    let s = Solution { routes: vec![Route { vehicle_type: 0, trips: vec![trip(0, &[0]), trip(0, &[1])], breaks: vec![] }, Route::single(0, 0, vec![2])], unassigned: vec![] };
+    let s = Solution {
+        routes: vec![Route { vehicle_type: 0, trips: vec![trip(0, &[0]), trip(0, &[1])], breaks: vec![] }, Route::single(0, 0, vec![2])],
+        unassigned: vec![],
+    };
     assert_only(&check(&problem(d), &s), Violation::TooManyTrips { route: 0, trips: 2, max: 1 });
 }
 

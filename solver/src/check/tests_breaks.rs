@@ -72,11 +72,7 @@ fn reports_a_break_that_starts_too_late() {
 #[test]
 fn reports_breaks_the_type_lacks_repeats_or_that_lie_on_no_leg() {
     let p = with_break(8, 9);
-    for bad in [
-        BreakStop { index: 1, trip: 0, after: 0 },
-        BreakStop { index: 0, trip: 1, after: 0 },
-        BreakStop { index: 0, trip: 0, after: 3 },
-    ] {
+    for bad in [BreakStop { index: 1, trip: 0, after: 0 }, BreakStop { index: 0, trip: 1, after: 0 }, BreakStop { index: 0, trip: 0, after: 3 }] {
         let mut s = solution(None);
         s.routes[0].breaks.push(bad);
         assert!(check(&p, &s).violations.contains(&Violation::BadBreak { route: 0, position: 0 }), "{bad:?}");
@@ -108,8 +104,5 @@ fn serves_a_client_in_its_second_window_when_the_first_has_passed() {
     // 9 later.
     assert_eq!((report.routes[0].start, report.routes[0].arrivals.clone()), (9, vec![vec![14, 20]]));
     d.clients[1].time_windows = vec![TimeWindow::new(0, 8), TimeWindow::new(9, 10)];
-    assert_eq!(
-        check(&Problem::new(d).unwrap(), &plain()).violations,
-        vec![Violation::TimeWindow { route: 0, client: 1, arrival: 11, late: 10 }]
-    );
+    assert_eq!(check(&Problem::new(d).unwrap(), &plain()).violations, vec![Violation::TimeWindow { route: 0, client: 1, arrival: 11, late: 10 }]);
 }

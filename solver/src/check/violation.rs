@@ -327,26 +327,21 @@ impl fmt::Display for Violation {
             Violation::BadTripDepot { route, trip, depot } => {
                 write!(f, "route {route} trip {trip} starts at depot {depot}, which its vehicle type may not start or reload at")
             }
-            Violation::Capacity { route, trip, dimension, max_load, capacity } => write!(
-                f,
-                "route {route} trip {trip} carries {max_load} in dimension {dimension}, above the capacity of {capacity}"
-            ),
-            Violation::OnBoardStock { route, dimension, delivered, stock } => write!(
-                f,
-                "route {route} delivers {delivered} in dimension {dimension} before it reloads, but its vehicle has only {stock} on board"
-            ),
-            Violation::TimeWindow { route, client, arrival, late } => write!(
-                f,
-                "route {route} reaches client {client} at {arrival}, after its last time window closes at {late}"
-            ),
-            Violation::ReloadWindow { route, trip, depot, arrival, late } => write!(
-                f,
-                "route {route} reaches depot {depot} for trip {trip} at {arrival}, after it closes at {late}"
-            ),
-            Violation::ReleaseTime { route, trip, departure, latest } => write!(
-                f,
-                "release times make route {route} trip {trip} leave at {departure}, after the latest departure {latest}"
-            ),
+            Violation::Capacity { route, trip, dimension, max_load, capacity } => {
+                write!(f, "route {route} trip {trip} carries {max_load} in dimension {dimension}, above the capacity of {capacity}")
+            }
+            Violation::OnBoardStock { route, dimension, delivered, stock } => {
+                write!(f, "route {route} delivers {delivered} in dimension {dimension} before it reloads, but its vehicle has only {stock} on board")
+            }
+            Violation::TimeWindow { route, client, arrival, late } => {
+                write!(f, "route {route} reaches client {client} at {arrival}, after its last time window closes at {late}")
+            }
+            Violation::ReloadWindow { route, trip, depot, arrival, late } => {
+                write!(f, "route {route} reaches depot {depot} for trip {trip} at {arrival}, after it closes at {late}")
+            }
+            Violation::ReleaseTime { route, trip, departure, latest } => {
+                write!(f, "release times make route {route} trip {trip} leave at {departure}, after the latest departure {latest}")
+            }
             Violation::Shift { route, end, latest } => {
                 write!(f, "route {route} returns at {end}, after the latest return {latest}")
             }
@@ -359,14 +354,12 @@ impl fmt::Display for Violation {
             Violation::Skills { route, client } => {
                 write!(f, "route {route}'s vehicle lacks a skill client {client} needs")
             }
-            Violation::Backhaul { route, trip, client } => write!(
-                f,
-                "route {route} trip {trip} breaks backhaul precedence at client {client} (a pickup-only client first, or a delivery after one)"
-            ),
-            Violation::BadBreak { route, position } => write!(
-                f,
-                "route {route}'s break {position} names a break its vehicle type lacks, repeats one, or lies on no leg of the route"
-            ),
+            Violation::Backhaul { route, trip, client } => {
+                write!(f, "route {route} trip {trip} breaks backhaul precedence at client {client} (a pickup-only client first, or a delivery after one)")
+            }
+            Violation::BadBreak { route, position } => {
+                write!(f, "route {route}'s break {position} names a break its vehicle type lacks, repeats one, or lies on no leg of the route")
+            }
             Violation::BreakWindow { route, index, start, late } => {
                 write!(f, "route {route} starts break {index} at {start}, after its latest start {late}")
             }
@@ -374,10 +367,9 @@ impl fmt::Display for Violation {
                 write!(f, "route {route} is out at the latest start of break {index} but does not take it")
             }
             Violation::PairIncomplete { pair, served } => write!(f, "pair {pair} has only client {served} served"),
-            Violation::PairSplit { pair, pickup_route, delivery_route } => write!(
-                f,
-                "pair {pair} is split: its pickup is on route {pickup_route}, its delivery on route {delivery_route}, not on one trip"
-            ),
+            Violation::PairSplit { pair, pickup_route, delivery_route } => {
+                write!(f, "pair {pair} is split: its pickup is on route {pickup_route}, its delivery on route {delivery_route}, not on one trip")
+            }
             Violation::PairOrder { route, trip, pair } => write!(f, "route {route} trip {trip} delivers pair {pair} before picking it up"),
         }
     }

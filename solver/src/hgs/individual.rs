@@ -44,15 +44,7 @@ impl Individual {
             warp += r.eval.time_warp;
             dist += r.eval.distance_excess;
         }
-        Individual {
-            routes: state.snapshot(),
-            cost: state.cost(),
-            load_excess: load,
-            time_warp: warp,
-            distance_excess: dist,
-            succ,
-            pred,
-        }
+        Individual { routes: state.snapshot(), cost: state.cost(), load_excess: load, time_warp: warp, distance_excess: dist, succ, pred }
     }
 
     /// Whether no constraint is broken.

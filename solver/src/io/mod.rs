@@ -4,8 +4,8 @@ pub mod json;
 pub mod rounding;
 pub mod sol;
 pub mod solomon;
-pub mod vrplib;
 pub mod vroom;
+pub mod vrplib;
 
 pub use rounding::Rounding;
 

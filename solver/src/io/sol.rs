@@ -47,9 +47,9 @@ pub fn read(text: &str, path: &Path, instance: &Instance) -> Result<SolFile, Rea
             if tokens.is_empty() {
                 continue;
             }
-            let vehicle_type = problem.type_of_vehicle(number - 1).ok_or_else(|| {
-                err(line, format!("route #{number} has no vehicle: the instance has {} vehicles", problem.num_vehicles()))
-            })?;
+            let vehicle_type = problem
+                .type_of_vehicle(number - 1)
+                .ok_or_else(|| err(line, format!("route #{number} has no vehicle: the instance has {} vehicles", problem.num_vehicles())))?;
             let start = problem.vehicle_types.get(vehicle_type).map_or(0, |v| v.start_depot);
             let mut route = Route { vehicle_type, trips: vec![Trip { depot: start, visits: Vec::new() }], breaks: vec![] };
             for token in tokens {
@@ -82,10 +82,8 @@ pub fn read(text: &str, path: &Path, instance: &Instance) -> Result<SolFile, Rea
             *v = true;
         }
     }
-    let unassigned = (0..problem.num_clients())
-        .filter(|&c| !visited[c])
-        .map(|client| Unassigned { client, reason: UnassignedReason::NoFeasibleRoute })
-        .collect();
+    let unassigned =
+        (0..problem.num_clients()).filter(|&c| !visited[c]).map(|client| Unassigned { client, reason: UnassignedReason::NoFeasibleRoute }).collect();
     Ok(SolFile { solution: Solution { routes, unassigned }, stated_cost })
 }
 

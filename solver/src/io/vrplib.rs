@@ -121,11 +121,7 @@ impl Explain<'_, '_, '_> {
 
     /// The line of node `node` (0-based) in the first of `sections` that the file has.
     fn node_line(&self, node: usize, sections: &[&str]) -> usize {
-        sections
-            .iter()
-            .filter_map(|s| self.doc.section(s))
-            .find_map(|s| s.rows.get(node).map(|r| r.line))
-            .unwrap_or(0)
+        sections.iter().filter_map(|s| self.doc.section(s)).find_map(|s| s.rows.get(node).map(|r| r.line)).unwrap_or(0)
     }
 
     fn client_node(&self, client: usize) -> usize {

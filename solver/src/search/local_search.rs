@@ -219,7 +219,14 @@ fn try_pair<const D: usize, const T: usize>(state: &mut State<D, T>, u: usize, v
                 let a = d1(lu, lv) - d1(lu, nu);
                 let b = d2(pv, nu) - d2(pv, lv);
                 // The moved tails keep their own distances; only the joining edges change.
-                cannot_improve(state, r1, a + suffix_dist(state, r2, j) - suffix_dist(state, r1, i + 1), true, r2, b + suffix_dist(state, r1, i + 1) - suffix_dist(state, r2, j))
+                cannot_improve(
+                    state,
+                    r1,
+                    a + suffix_dist(state, r2, j) - suffix_dist(state, r1, i + 1),
+                    true,
+                    r2,
+                    b + suffix_dist(state, r1, i + 1) - suffix_dist(state, r2, j),
+                )
             })
             && improve(state, &[(r1, &[Pre(r1, i + 1), Suf(r2, j)]), (r2, &[Pre(r2, j), Suf(r1, i + 1)])])
         {
@@ -232,7 +239,14 @@ fn try_pair<const D: usize, const T: usize>(state: &mut State<D, T>, u: usize, v
                 // r1: ..pu nv.. ; r2: ..v u..
                 let a = d1(pu, nv) - d1(pu, lu);
                 let b = d2(lv, lu) - d2(lv, nv);
-                cannot_improve(state, r1, a + suffix_dist(state, r2, j + 1) - suffix_dist(state, r1, i), true, r2, b + suffix_dist(state, r1, i) - suffix_dist(state, r2, j + 1))
+                cannot_improve(
+                    state,
+                    r1,
+                    a + suffix_dist(state, r2, j + 1) - suffix_dist(state, r1, i),
+                    true,
+                    r2,
+                    b + suffix_dist(state, r1, i) - suffix_dist(state, r2, j + 1),
+                )
             })
             && improve(state, &[(r1, &[Pre(r1, i), Suf(r2, j + 1)]), (r2, &[Pre(r2, j + 1), Suf(r1, i)])])
         {
@@ -246,11 +260,8 @@ fn try_pair<const D: usize, const T: usize>(state: &mut State<D, T>, u: usize, v
             if p == i || p == i + 1 {
                 continue;
             }
-            let moved: [Part; 4] = if p < i {
-                [Pre(r, p), Client(u), Range(r, p, i), Suf(r, i + 1)]
-            } else {
-                [Pre(r, i), Range(r, i + 1, p), Client(u), Suf(r, p)]
-            };
+            let moved: [Part; 4] =
+                if p < i { [Pre(r, p), Client(u), Range(r, p, i), Suf(r, i + 1)] } else { [Pre(r, i), Range(r, i + 1, p), Client(u), Suf(r, p)] };
             if improve(state, &[(r, &moved)]) {
                 return true;
             }
@@ -429,11 +440,8 @@ fn try_relocate_with_reload<const D: usize, const T: usize>(state: &mut State<D,
             if cannot_improve(state, r1, remove_u, keep1, r2, add) {
                 continue;
             }
-            let inserted: [Part; 4] = if before {
-                [Pre(r2, j + 1), Client(node), Client(u), Suf(r2, j + 1)]
-            } else {
-                [Pre(r2, j + 1), Client(u), Client(node), Suf(r2, j + 1)]
-            };
+            let inserted: [Part; 4] =
+                if before { [Pre(r2, j + 1), Client(node), Client(u), Suf(r2, j + 1)] } else { [Pre(r2, j + 1), Client(u), Client(node), Suf(r2, j + 1)] };
             if improve(state, &[(r1, &[Pre(r1, i), Suf(r1, i + 1)]), (r2, &inserted)]) {
                 return true;
             }

@@ -152,7 +152,9 @@ mod backend {
         if !incumbent.is_empty() {
             model = model.with_initial_solution(incumbent.iter().map(|&i| (x[i], 1.0)));
         }
-        let mut model = model.set_threads(1).set_option("random_seed", 0)
+        let mut model = model
+            .set_threads(1)
+            .set_option("random_seed", 0)
             // Probing in presolve costs more than the whole solve on these models; the rest of
             // presolve matters: once reduced-cost fixing has made enough columns inactive, it
             // lets HiGHS restart on a much smaller model instead of separating cuts for long.

@@ -39,12 +39,8 @@ fn route_badness(problem: &Problem, route: &Route) -> (usize, i64, Vec<Violation
 fn reason(worst: Option<&Violation>) -> UnassignedReason {
     match worst {
         Some(Violation::Capacity { .. } | Violation::OnBoardStock { .. }) => UnassignedReason::Capacity,
-        Some(Violation::TimeWindow { .. } | Violation::ReleaseTime { .. } | Violation::ReloadWindow { .. }) => {
-            UnassignedReason::TimeWindowUnreachable
-        }
-        Some(Violation::Shift { .. } | Violation::MaxDuration { .. } | Violation::MaxDistance { .. }) => {
-            UnassignedReason::ShiftLimits
-        }
+        Some(Violation::TimeWindow { .. } | Violation::ReleaseTime { .. } | Violation::ReloadWindow { .. }) => UnassignedReason::TimeWindowUnreachable,
+        Some(Violation::Shift { .. } | Violation::MaxDuration { .. } | Violation::MaxDistance { .. }) => UnassignedReason::ShiftLimits,
         Some(Violation::Skills { .. }) => UnassignedReason::NoCompatibleVehicle,
         _ => UnassignedReason::NoFeasibleRoute,
     }

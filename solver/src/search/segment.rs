@@ -340,8 +340,8 @@ impl<'a, const D: usize, const T: usize> TypeCtx<'a, D, T> {
     #[inline]
     pub fn join(&self, a: &Seg<D, T>, b: &Seg<D, T>) -> Seg<D, T> {
         let travel = self.problem.duration(self.t, a.last as usize, b.first as usize);
-        let breach = (a.last_kind == kind::BACKHAUL && b.first_kind == kind::LINEHAUL) as u32
-            + (a.last_kind == kind::RELOAD && b.first_kind == kind::BACKHAUL) as u32;
+        let breach =
+            (a.last_kind == kind::BACKHAUL && b.first_kind == kind::LINEHAUL) as u32 + (a.last_kind == kind::RELOAD && b.first_kind == kind::BACKHAUL) as u32;
         let mut s = Seg {
             first: a.first,
             last: b.last,
@@ -385,11 +385,7 @@ impl<'a, const D: usize, const T: usize> TypeCtx<'a, D, T> {
             // `a`'s last trip ends in `b`'s head: apply its release and count its excess.
             let p = self.problem;
             let reload_at = p.depots[x.last_reload as usize].location;
-            let (release, trip_load) = if x.has_tail {
-                (x.tail.release.max(b.time.release), x.tail_load.then(&b.load))
-            } else {
-                (b.time.release, b.load)
-            };
+            let (release, trip_load) = if x.has_tail { (x.tail.release.max(b.time.release), x.tail_load.then(&b.load)) } else { (b.time.release, b.load) };
             let mut time = a.time.then(0, &departure(p, x.last_reload, release));
             if x.has_tail {
                 time = time.then(p.duration(self.t, reload_at, x.tail_first as usize), &released(&x.tail));
@@ -413,13 +409,7 @@ impl<'a, const D: usize, const T: usize> TypeCtx<'a, D, T> {
         // A release after the depot closes is lateness the route cannot avoid.
         let release_warp = (earliest_leave - latest_leave).max(0);
         let depart = TimeSeg { duration: 0, time_warp: 0, early: earliest_leave.min(latest_leave), late: latest_leave, release: 0 };
-        let arrive = TimeSeg {
-            duration: 0,
-            time_warp: 0,
-            early: end.time_window.early,
-            late: vt.shift.late.min(end.time_window.late),
-            release: 0,
-        };
+        let arrive = TimeSeg { duration: 0, time_warp: 0, early: end.time_window.early, late: vt.shift.late.min(end.time_window.late), release: 0 };
         let (sl, el) = (start.location, end.location);
         let first = p.duration(self.t, sl, s.first as usize);
         let back = p.duration(self.t, s.last as usize, el);

@@ -87,10 +87,7 @@ fn explicit(doc: &Document<'_>, nums: Numbers<'_>, n: usize, r: Rounding) -> Res
     let layout = Layout::parse(&format.value.to_ascii_uppercase()).ok_or_else(|| {
         nums.err(
             format.line,
-            format!(
-                "unsupported EDGE_WEIGHT_FORMAT '{}' (expected FULL_MATRIX, LOWER_ROW, LOWER_DIAG_ROW, UPPER_ROW or UPPER_DIAG_ROW)",
-                format.value
-            ),
+            format!("unsupported EDGE_WEIGHT_FORMAT '{}' (expected FULL_MATRIX, LOWER_ROW, LOWER_DIAG_ROW, UPPER_ROW or UPPER_DIAG_ROW)", format.value),
         )
     })?;
     let section = doc.section("EDGE_WEIGHT").ok_or_else(|| nums.err(0, "EDGE_WEIGHT_TYPE EXPLICIT needs an EDGE_WEIGHT_SECTION"))?;

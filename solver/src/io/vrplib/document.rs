@@ -147,10 +147,7 @@ impl<'a> Document<'a> {
         }
         for section in &doc.sections {
             if let Some(spec) = doc.spec(&section.name) {
-                return Err(nums.err(
-                    section.line,
-                    format!("{} is given both as a value (line {}) and as a section", section.name, spec.line),
-                ));
+                return Err(nums.err(section.line, format!("{} is given both as a value (line {}) and as a section", section.name, spec.line)));
             }
         }
         Ok(doc)

@@ -52,10 +52,7 @@ pub(super) fn depot_count(doc: &Document<'_>, nums: Numbers<'_>, n: usize) -> Re
                 return Err(nums.err(row.line, format!("depot node {id} is out of range 1..={n}")));
             }
             if id as u64 != count as u64 + 1 {
-                return Err(nums.err(
-                    row.line,
-                    format!("depot node {id} found where node {} was expected: depots must be nodes 1..=D in order", count + 1),
-                ));
+                return Err(nums.err(row.line, format!("depot node {id} found where node {} was expected: depots must be nodes 1..=D in order", count + 1)));
             }
             count += 1;
         }
@@ -68,13 +65,7 @@ pub(super) fn depot_count(doc: &Document<'_>, nums: Numbers<'_>, n: usize) -> Re
 
 /// The section `name` checked to have one row per node with `columns` values (`None`: as many
 /// as the first row, at least one).
-fn node_section<'d, 'a>(
-    doc: &'d Document<'a>,
-    nums: Numbers<'_>,
-    name: &str,
-    n: usize,
-    columns: Option<usize>,
-) -> Result<Option<&'d Section<'a>>, ReadError> {
+fn node_section<'d, 'a>(doc: &'d Document<'a>, nums: Numbers<'_>, name: &str, n: usize, columns: Option<usize>) -> Result<Option<&'d Section<'a>>, ReadError> {
     let Some(section) = doc.section(name) else { return Ok(None) };
     section.check_ids(nums, n, "node")?;
     let columns = match columns {
@@ -110,11 +101,7 @@ fn per_node_scaled(doc: &Document<'_>, nums: Numbers<'_>, key: &str, n: usize, d
 
 /// Non-negative integer amounts per node (`DEMAND`, `BACKHAUL`), `columns` per row.
 fn amounts(section: &Section<'_>, nums: Numbers<'_>, what: &str) -> Result<Vec<Vec<Load>>, ReadError> {
-    section
-        .rows
-        .iter()
-        .map(|row| row.values().iter().map(|t| nums.amount(row.line, t, what)).collect())
-        .collect()
+    section.rows.iter().map(|row| row.values().iter().map(|t| nums.amount(row.line, t, what)).collect()).collect()
 }
 
 /// Reads all nodes of a file whose `DIMENSION` is `n` and whose first `depots` nodes are depots.
@@ -141,10 +128,9 @@ pub(super) fn read(doc: &Document<'_>, nums: Numbers<'_>, n: usize, depots: usiz
         None => vec![vec![0; dimensions]; n],
         Some(section) => {
             if let Some(row) = section.rows.iter().find(|r| r.values().len() != dimensions) {
-                return Err(nums.err(
-                    row.line,
-                    format!("BACKHAUL_SECTION rows need {dimensions} amounts (as DEMAND_SECTION has), found {}", row.values().len()),
-                ));
+                return Err(
+                    nums.err(row.line, format!("BACKHAUL_SECTION rows need {dimensions} amounts (as DEMAND_SECTION has), found {}", row.values().len()))
+                );
             }
             section.check_ids(nums, n, "node")?;
             amounts(section, nums, "backhaul amount")?
@@ -171,20 +157,14 @@ pub(super) fn read(doc: &Document<'_>, nums: Numbers<'_>, n: usize, depots: usiz
     let release = per_node_scaled(doc, nums, "RELEASE_TIME", n, 0, r)?;
     let prizes = match node_section(doc, nums, "PRIZE", n, Some(1))? {
         None => None,
-        Some(section) => Some(
-            section
-                .rows
-                .iter()
-                .map(|row| nums.scaled(row.line, row.values().first().copied().unwrap_or(""), "prize", r))
-                .collect::<Result<Vec<_>, _>>()?,
-        ),
+        Some(section) => {
+            Some(section.rows.iter().map(|row| nums.scaled(row.line, row.values().first().copied().unwrap_or(""), "prize", r)).collect::<Result<Vec<_>, _>>()?)
+        }
     };
 
     let at = |v: &Option<Vec<i64>>, i: usize| v.as_ref().and_then(|v| v.get(i).copied()).unwrap_or(0);
     let window = |i: usize| windows.get(i).copied().unwrap_or(TimeWindow::ALWAYS);
-    let depot_list = (0..depots)
-        .map(|i| Depot { name: (i + 1).to_string(), location: i, time_window: window(i), reload_duration: 0 })
-        .collect();
+    let depot_list = (0..depots).map(|i| Depot { name: (i + 1).to_string(), location: i, time_window: window(i), reload_duration: 0 }).collect();
     let mut clients = Vec::with_capacity(n.saturating_sub(depots));
     for (i, (delivery, pickup)) in deliveries.into_iter().zip(pickups).enumerate().skip(depots) {
         let prize = at(&prizes, i);

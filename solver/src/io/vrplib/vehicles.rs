@@ -52,7 +52,10 @@ struct Attributes {
 enum Source<'d, 'a> {
     Absent,
     /// One value (or vector) for every vehicle.
-    All { line: usize, values: Vec<&'a str> },
+    All {
+        line: usize,
+        values: Vec<&'a str>,
+    },
     /// One row per vehicle.
     Each(&'d Section<'a>),
 }
@@ -171,9 +174,7 @@ pub(super) fn read(doc: &Document<'_>, nums: Numbers<'_>, nodes: &Nodes, r: Roun
         Ok(a)
     };
 
-    let per_vehicle = [&capacity, &depot_of, &reloads, &max_reloads, &fixed, &unit, &duration, &distance]
-        .iter()
-        .any(|s| matches!(s, Source::Each(_)));
+    let per_vehicle = [&capacity, &depot_of, &reloads, &max_reloads, &fixed, &unit, &duration, &distance].iter().any(|s| matches!(s, Source::Each(_)));
     // Runs of identical vehicles: (first vehicle, count, attributes).
     let mut runs: Vec<(usize, usize, Attributes)> = Vec::new();
     if !per_vehicle {
@@ -194,11 +195,7 @@ pub(super) fn read(doc: &Document<'_>, nums: Numbers<'_>, nodes: &Nodes, r: Roun
     let mut fleet = Fleet { types: Vec::with_capacity(runs.len()), first_vehicle: Vec::with_capacity(runs.len()) };
     for (first, count, a) in runs {
         let shift = nodes.depots.get(a.depot).map_or(TimeWindow::ALWAYS, |d| d.time_window);
-        let max_trips = if a.reload_depots.is_empty() {
-            1
-        } else {
-            a.max_reloads.map_or(trip_cap, |m| m.saturating_add(1).min(trip_cap))
-        };
+        let max_trips = if a.reload_depots.is_empty() { 1 } else { a.max_reloads.map_or(trip_cap, |m| m.saturating_add(1).min(trip_cap)) };
         let name = if count == 1 { format!("vehicle {}", first + 1) } else { format!("vehicles {}-{}", first + 1, first + count) };
         fleet.first_vehicle.push(first);
         fleet.types.push(VehicleType {
