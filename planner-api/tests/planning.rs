@@ -200,7 +200,18 @@ async fn plans_a_day_end_to_end_and_the_solver_checker_agrees(app: &TestApp) {
         assert_eq!((status, o["status"].as_str()), (200, Some(to)), "{o}");
     }
 
-    // The map: one line per route from the depot, one point per stop.
+    // The map (of the newest version: the delivery made version 2): one line per route from the
+    // depot, one point per stop.
+    let (_, _, newest) = app.get(&format!("/v1/plans/{id}")).await;
+    assert_eq!(newest["version"], 2, "{newest}");
+    let plan = &newest["result"];
+    let routed: Vec<i64> = plan["routes"]
+        .as_array()
+        .expect("routes")
+        .iter()
+        .flat_map(|r| r["trips"].as_array().into_iter().flatten().flat_map(|t| t["stops"].as_array().into_iter().flatten()))
+        .filter_map(|s| s["order_id"].as_i64())
+        .collect();
     let res = app.client.get(app.url(&format!("/v1/plans/{id}/geojson"))).send().await.expect("geojson");
     assert_eq!(res.headers().get("content-type").and_then(|v| v.to_str().ok()), Some("application/geo+json"));
     let geo: Value = res.json().await.expect("geojson body");
