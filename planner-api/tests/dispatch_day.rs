@@ -127,11 +127,20 @@ async fn agrees(app: &TestApp, id: i64, orders: &[i64], cancelled: &[i64]) -> Va
     v
 }
 
+/// The newest audit entry is this write, by the test's admin.
+async fn audited(app: &TestApp, method: &str, path: &str) {
+    let (status, _, log) = app.get("/v1/audit?limit=1").await;
+    assert_eq!(status, 200, "{log}");
+    let e = &log["items"][0];
+    assert_eq!((e["method"].as_str(), e["path"].as_str(), e["actor"].as_str()), (Some(method), Some(path), Some("admin@luckygas.test")), "{log}");
+}
+
 async fn events(app: &TestApp, id: i64, base: &Value, at: &str, events: Value) -> Value {
     let body = json!({ "base_version": base["version"], "at": at, "events": events });
     let (status, _, v) = app.post(&format!("/v1/plans/{id}/events"), &body).await;
     assert_eq!(status, 201, "{v}");
     assert_eq!(v["version"].as_i64(), base["version"].as_i64().map(|b| b + 1), "{v}");
+    audited(app, "POST", &format!("/v1/plans/{id}/events")).await;
     v
 }
 
@@ -162,6 +171,7 @@ async fn a_dispatchers_day_keeps_one_truth(app: &TestApp) {
     let first = by_arrival(&v1, truck)[0].clone();
     let (status, _, o) = app.post(&format!("/v1/orders/{}/status", first.0), &json!({ "status": "delivered", "at": first.2 })).await;
     assert_eq!((status, o["status"].as_str()), (200, Some("delivered")), "{o}");
+    audited(app, "POST", &format!("/v1/orders/{}/status", first.0)).await;
     let v2 = agrees(app, id, &orders, &cancelled).await;
     assert_eq!(v2["version"], 2, "the orders API's report is a version of the plan");
     assert_eq!(stops(&v2["plan"])[&first.0], (truck, "done".to_owned(), first.2.clone()));
@@ -195,8 +205,19 @@ async fn a_dispatchers_day_keeps_one_truth(app: &TestApp) {
     // A customer of the other truck cancels, through the orders API.
     let gone = by_arrival(&v4, other).into_iter().find(|s| s.1 == "planned").or_else(|| by_arrival(&v4, truck).into_iter().find(|s| s.1 == "planned"));
     let gone = gone.expect("a planned stop to cancel").0;
-    let (status, _, o) = app.post(&format!("/v1/orders/{gone}/status"), &json!({ "status": "cancelled", "at": done_at, "note": "客戶改期" })).await;
+    // Two dispatchers have the order open: one cancels it, the other's change, based on what
+    // they read before, is refused (412) and changes nothing.
+    let other_dispatcher = app.as_role(planner_api::domain::Role::Dispatcher).await;
+    let read = app.client.get(app.url(&format!("/v1/orders/{gone}"))).send().await.expect("GET order");
+    let etag = read.headers().get("etag").and_then(|v| v.to_str().ok()).expect("an ETag").to_owned();
+    let cancel = app.client.post(app.url(&format!("/v1/orders/{gone}/status"))).header("If-Match", &etag).json(&json!({ "status": "cancelled", "at": done_at, "note": "客戶改期" }));
+    let (status, _, o) = app.send(cancel).await;
     assert_eq!((status, o["status"].as_str()), (200, Some("cancelled")), "{o}");
+    audited(app, "POST", &format!("/v1/orders/{gone}/status")).await;
+    let stale = app.anon.post(app.url(&format!("/v1/orders/{gone}/status"))).header("If-Match", &etag).json(&json!({ "status": "dispatched" }));
+    let (status, _, body) = other_dispatcher.send(stale).await;
+    assert_eq!((status, body["type"].as_str()), (412, Some("https://luckygas.tw/problems/precondition-failed")), "{body}");
+    audited(app, "POST", &format!("/v1/orders/{gone}/status")).await;
     cancelled.push(gone);
     let v5 = agrees(app, id, &orders, &cancelled).await;
     assert_eq!(v5["version"], 5);
@@ -229,6 +250,7 @@ async fn a_dispatchers_day_keeps_one_truth(app: &TestApp) {
     }
     let (status, _, v7) = app.post(&format!("/v1/plans/{id}/versions/5/restore"), &json!({ "base_version": 6 })).await;
     assert_eq!(status, 201, "{v7}");
+    audited(app, "POST", &format!("/v1/plans/{id}/versions/5/restore")).await;
     let v7 = agrees(app, id, &orders, &cancelled).await;
     assert_eq!((v7["version"].as_i64(), &v7["plan"]), (Some(7), &v5["plan"]), "undo restores version 5's routes as version 7");
     // An old base is a conflict, a version that is not older is refused.

@@ -120,6 +120,13 @@ pub enum ApiError {
     /// The body is larger than the limit (413).
     #[error("payload too large")]
     PayloadTooLarge,
+    /// `If-Match` names another version of the resource than the current one (412): someone
+    /// changed it since the client read it. `current` is the resource's ETag now, if it exists.
+    #[error("precondition failed")]
+    PreconditionFailed {
+        /// The current ETag.
+        current: Option<String>,
+    },
     /// No access token was sent (401).
     #[error("unauthenticated")]
     Unauthenticated,
@@ -184,6 +191,7 @@ impl ApiError {
             | ApiError::VersionConflict { .. }
             | ApiError::SelfLockout => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,
             ApiError::NotReady { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -215,6 +223,7 @@ impl ApiError {
             ApiError::PlanNotReady { .. } => "plan-not-ready",
             ApiError::VersionConflict { .. } => "version-conflict",
             ApiError::PayloadTooLarge => "payload-too-large",
+            ApiError::PreconditionFailed { .. } => "precondition-failed",
             ApiError::NotReady { .. } => "not-ready",
             ApiError::Internal(_) => "internal",
         }
@@ -245,6 +254,7 @@ impl ApiError {
             ApiError::PlanNotReady { .. } => ("排程結果尚未產生", "Plan not available"),
             ApiError::VersionConflict { .. } => ("排程版本衝突", "Plan version conflict"),
             ApiError::PayloadTooLarge => ("請求內容過大", "Payload too large"),
+            ApiError::PreconditionFailed { .. } => ("資料已被變更", "Precondition failed"),
             ApiError::NotReady { .. } => ("服務尚未就緒", "Service not ready"),
             ApiError::Internal(_) => ("伺服器內部錯誤", "Internal server error"),
         };
@@ -309,6 +319,10 @@ impl ApiError {
             }
             (ApiError::PayloadTooLarge, Lang::ZhTw) => format!("請求內容不可超過 {} 位元組", super::BODY_LIMIT),
             (ApiError::PayloadTooLarge, Lang::En) => format!("the request body must be at most {} bytes", super::BODY_LIMIT),
+            (ApiError::PreconditionFailed { .. }, Lang::ZhTw) => "此資料在您讀取後已被他人變更（If-Match 不符），請重新載入後再修改".into(),
+            (ApiError::PreconditionFailed { .. }, Lang::En) => {
+                "the resource changed since you read it (If-Match does not match its ETag); reload it and try again".into()
+            }
             (ApiError::NotReady { check: "workers", .. }, Lang::ZhTw) => "排程工作程序都已停止回應".into(),
             (ApiError::NotReady { check: "workers", .. }, Lang::En) => "no planning worker of this process is alive".into(),
             (ApiError::NotReady { check: "migrations", .. }, Lang::ZhTw) => "資料庫尚未完成遷移".into(),
@@ -345,6 +359,9 @@ impl ApiError {
         }
         if let ApiError::VersionConflict { latest } = self {
             body["latest_version"] = json!(latest);
+        }
+        if let ApiError::PreconditionFailed { current: Some(etag) } = self {
+            body["current_etag"] = json!(etag);
         }
         if let ApiError::NotReady { check, .. } = self {
             body["check"] = json!(check);

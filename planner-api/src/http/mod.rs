@@ -3,6 +3,7 @@
 //! authentication with a role table ([`access`]), a body size limit and problem+json errors.
 
 pub mod access;
+pub mod audit;
 pub mod auth;
 pub mod customers;
 pub mod depots;
@@ -14,6 +15,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod orders;
 pub mod plans;
+pub mod precondition;
 pub mod replans;
 pub mod users;
 pub mod vehicle_types;
@@ -85,7 +87,7 @@ impl<T> ListResponse<T> {
 /// Builds the whole application.
 pub fn app(state: AppState) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
-    Router::new()
+    let routes = Router::new()
         .merge(health::router())
         .route("/metrics", get(metrics::metrics))
         .route("/v1/openapi.json", get(openapi::openapi_json))
@@ -101,8 +103,15 @@ pub fn app(state: AppState) -> Router {
         .nest("/v1/plans", plans::router())
         .nest("/v1/plans", replans::router())
         .nest("/v1/vroom", vroom::router())
+        .nest("/v1/audit", audit::router())
         .fallback(|| async { ApiError::NotFound { resource: "route" } })
-        .with_state(state.clone())
+        .with_state(state.clone());
+    // Asked for a resource's current representation when a write names an `If-Match`.
+    let current = routes.clone();
+    let locks = precondition::Locks::default();
+    routes
+        .layer(middleware::from_fn_with_state((current, locks), precondition::conditional))
+        .layer(middleware::from_fn_with_state(state.clone(), audit::record))
         // Layers run outside-in from the last one added: a request first gets an id, then a
         // tracing span carrying it; every error response below (including the body limit's
         // own 413 and the 401/403 of `access`) becomes a problem and is timed by route. Layers

@@ -3,7 +3,7 @@
 //! A test reads the routers' source and checks that every route they serve is described.
 
 use super::error::Problem;
-use super::{auth, customers, depots, drivers, health, metrics, orders, plans, replans, users, vehicle_types, vehicles, vroom};
+use super::{audit, auth, customers, depots, drivers, health, metrics, orders, plans, replans, users, vehicle_types, vehicles, vroom};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use std::sync::OnceLock;
@@ -58,6 +58,7 @@ impl Modify for BearerScheme {
         plans::list, plans::create, plans::read, plans::cancel, plans::events, plans::geojson, plans::problem, plans::my_routes,
         replans::post_events, replans::preview, replans::list_versions, replans::read_version, replans::restore, replans::live,
         vroom::solve,
+        audit::list,
     ),
     tags(
         (name = "auth", description = "Sign in (`POST /v1/auth/login`), rotate refresh tokens, sign out"),
@@ -65,6 +66,7 @@ impl Modify for BearerScheme {
         (name = "health", description = "Liveness, readiness, details and metrics"),
         (name = "orders", description = "Orders and their lifecycle: received → planned → dispatched → delivered | failed, or cancelled"),
         (name = "plans", description = "Planning jobs: queue, progress, cancel, routes (a driver's own routes), GeoJSON, solver input; replanning from events, plan versions and their live stream"),
+        (name = "audit", description = "Who changed what and when: every accepted write, recorded by the server (admins only)"),
         (name = "vroom", description = "A VROOM-compatible solver: VROOM's JSON problem in, VROOM's answer out (jobs and shipments)"),
     )
 )]
@@ -97,6 +99,7 @@ mod tests {
         ("plans", include_str!("plans.rs")),
         ("replans", include_str!("replans.rs")),
         ("vroom", include_str!("vroom.rs")),
+        ("audit", include_str!("audit.rs")),
     ];
 
     /// The body of `fn name(` in `source`, up to the closing brace at the start of a line.

@@ -24,6 +24,7 @@ pub const SQLITE: &[Embedded] = &[
     (10, "users", include_str!("../../migrations/sqlite/0010_users.sql")),
     (11, "driver assignments", include_str!("../../migrations/sqlite/0011_driver_assignments.sql")),
     (12, "plan versions", include_str!("../../migrations/sqlite/0012_plan_versions.sql")),
+    (13, "audit log", include_str!("../../migrations/sqlite/0013_audit_log.sql")),
 ];
 
 /// PostgreSQL migrations, in version order.
@@ -36,6 +37,7 @@ pub const POSTGRES: &[Embedded] = &[
     (10, "users", include_str!("../../migrations/postgres/0010_users.sql")),
     (11, "driver assignments", include_str!("../../migrations/postgres/0011_driver_assignments.sql")),
     (12, "plan versions", include_str!("../../migrations/postgres/0012_plan_versions.sql")),
+    (13, "audit log", include_str!("../../migrations/postgres/0013_audit_log.sql")),
 ];
 
 /// A list of embedded migrations as a sqlx migration source.

@@ -7,6 +7,7 @@
 //! backend so each arm is type-checked against its own driver.
 
 pub mod assignments;
+pub mod audit;
 pub mod customers;
 pub mod depots;
 pub mod drivers;
@@ -24,6 +25,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 use std::str::FromStr;
 use std::time::Duration;
 
+pub use audit::{AuditEntry, AuditFilter, NewAuditEntry};
 pub use customers::CustomerFilter;
 pub use orders::OrderFilter;
 pub use plans::{ClaimedJob, JobEnd, QueueDepth};
