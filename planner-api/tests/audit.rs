@@ -72,7 +72,12 @@ async fn every_accepted_write_is_in_the_audit_log_with_its_user(app: &TestApp) {
         .expect("items")
         .iter()
         .map(|e: &Value| {
-            (e["method"].as_str().unwrap_or("").to_owned(), e["path"].as_str().unwrap_or("").to_owned(), e["actor"].as_str().unwrap_or("").to_owned(), e["status"].as_i64().unwrap_or(0))
+            (
+                e["method"].as_str().unwrap_or("").to_owned(),
+                e["path"].as_str().unwrap_or("").to_owned(),
+                e["actor"].as_str().unwrap_or("").to_owned(),
+                e["status"].as_i64().unwrap_or(0),
+            )
         })
         .collect();
     assert_eq!(entries, vec![("PUT".into(), path.clone(), email.clone(), 200), ("POST".into(), "/v1/customers".into(), email.clone(), 201)], "newest first");

@@ -53,6 +53,7 @@ async fn agrees(app: &TestApp, id: i64, orders: &[i64], cancelled: &[i64]) -> Va
     assert_eq!(job["version"], v["version"], "the plan is served at its newest version");
     assert_eq!(job["result"], v["plan"], "GET /v1/plans/{{id}} serves the newest version's routes");
     let plan = &v["plan"];
+    assert!(plan["cost_ntd"].is_i64() && plan["penalty_ntd"].is_i64(), "operating cost apart from penalties, whole NT$");
     let on_routes = stops(plan);
 
     // The map shows exactly the stops of the newest version.
@@ -92,7 +93,16 @@ async fn agrees(app: &TestApp, id: i64, orders: &[i64], cancelled: &[i64]) -> Va
         // Times are shown to the minute.
         let duration = r["duration_s"].as_i64().expect("duration");
         assert!((duration - (end - start)).abs() < 60, "duration {duration} s, shown {}–{}", r["start"], r["end"]);
+        assert!(r["cost_ntd"].is_i64() && r["plate"].is_string(), "whole NT$ and the vehicle: {r}");
+        for t in r["trips"].as_array().expect("trips") {
+            assert!(t["depart"].is_string() && t["loaded"].is_object(), "each trip leaves its depot at a time with a load: {t}");
+        }
         for s in r["trips"].as_array().expect("trips").iter().flat_map(|t| t["stops"].as_array().expect("stops")) {
+            // What the driver acts on.
+            assert!(s["address"].as_str().is_some_and(|a| !a.is_empty()) && s.as_object().is_some_and(|o| o.contains_key("phone")), "{s}");
+            let cylinders = s["cylinders"].as_array().expect("cylinders");
+            assert!(!cylinders.is_empty() && cylinders.iter().all(|c| c["deliver"].as_u64() >= Some(1) && c["collect"].is_u64()), "{s}");
+            assert!(s["time_windows"].is_array(), "{s}");
             let at = secs(s["arrival"].as_str().expect("arrival"));
             assert!(start <= at && at <= end, "stop {} at {} outside its route {}–{}", s["order_id"], s["arrival"], r["start"], r["end"]);
         }
@@ -210,7 +220,11 @@ async fn a_dispatchers_day_keeps_one_truth(app: &TestApp) {
     let other_dispatcher = app.as_role(planner_api::domain::Role::Dispatcher).await;
     let read = app.client.get(app.url(&format!("/v1/orders/{gone}"))).send().await.expect("GET order");
     let etag = read.headers().get("etag").and_then(|v| v.to_str().ok()).expect("an ETag").to_owned();
-    let cancel = app.client.post(app.url(&format!("/v1/orders/{gone}/status"))).header("If-Match", &etag).json(&json!({ "status": "cancelled", "at": done_at, "note": "客戶改期" }));
+    let cancel = app
+        .client
+        .post(app.url(&format!("/v1/orders/{gone}/status")))
+        .header("If-Match", &etag)
+        .json(&json!({ "status": "cancelled", "at": done_at, "note": "客戶改期" }));
     let (status, _, o) = app.send(cancel).await;
     assert_eq!((status, o["status"].as_str()), (200, Some("cancelled")), "{o}");
     audited(app, "POST", &format!("/v1/orders/{gone}/status")).await;

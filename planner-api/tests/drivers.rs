@@ -100,8 +100,11 @@ async fn a_driver_reads_only_their_own_route_and_reports_only_on_their_own_stops
     assign_default(app, used[0], &driver.user["driver_id"]).await;
     let (status, _, body) = driver.get(&mine).await;
     assert_eq!((status, route_vehicles(&body), body["plan_id"].as_i64()), (200, vec![used[0]], Some(id)), "{body}");
-    let own_route = plan["routes"].as_array().expect("routes").iter().find(|r| r["vehicle_id"] == used[0]).expect("route");
+    // The route as the plan has it, now naming its driver.
+    let (_, _, now) = app.get(&format!("/v1/plans/{id}")).await;
+    let own_route = now["result"]["routes"].as_array().expect("routes").iter().find(|r| r["vehicle_id"] == used[0]).expect("route");
     assert_eq!(&body["routes"][0], own_route, "the route as the plan has it");
+    assert_eq!((&own_route["driver_id"], own_route["driver_name"].is_string()), (&driver.user["driver_id"], true), "{own_route}");
     assert_eq!(body["depots"], plan["depots"]);
 
     // Everything else about plans is closed to drivers.

@@ -257,7 +257,34 @@ pub enum StopStatus {
     Failed,
 }
 
-/// One stop of a route.
+/// Cylinders of one size at a stop: full ones delivered, empty ones collected.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct CylinderMove {
+    /// Size in kg of gas.
+    pub size_kg: u32,
+    /// Full cylinders delivered.
+    pub deliver: u32,
+    /// Empty cylinders collected.
+    pub collect: u32,
+}
+
+/// Whole NT$: money in plans is shown in integer dollars; stored plans written with fractions
+/// are read rounded.
+pub mod ntd {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    /// Writes the integer.
+    pub fn serialize<S: Serializer>(v: &i64, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_i64(*v)
+    }
+
+    /// Reads an integer, or a number rounded to one.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+        Ok(f64::deserialize(d)?.round() as i64)
+    }
+}
+
+/// One stop of a route: what the driver needs to serve it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PlannedStop {
     /// The order delivered.
@@ -268,6 +295,22 @@ pub struct PlannedStop {
     pub customer_code: String,
     /// The customer's name.
     pub name: String,
+    /// The customer's address.
+    #[serde(default)]
+    pub address: String,
+    /// The customer's phone.
+    #[serde(default)]
+    pub phone: Option<String>,
+    /// Cylinders to deliver and collect, per size.
+    #[serde(default)]
+    pub cylinders: Vec<CylinderMove>,
+    /// When the customer can be served (the order's window, else its preference's, else the
+    /// customer's windows; empty: any time of the shift).
+    #[serde(default)]
+    pub time_windows: Vec<super::customer::TimeWindow>,
+    /// The order's note for the driver.
+    #[serde(default)]
+    pub note: Option<String>,
     /// Latitude.
     pub lat: f64,
     /// Longitude.
@@ -281,11 +324,18 @@ pub struct PlannedStop {
     pub load_after: std::collections::BTreeMap<String, i64>,
 }
 
-/// One trip: leave a depot loaded, serve stops, come back.
+/// One trip: leave a depot loaded, serve stops, come back. A trip after the first is a reload
+/// visit: the vehicle is back at `depot_id` and leaves again with `loaded`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PlannedTrip {
     /// The depot the trip leaves from.
     pub depot_id: i64,
+    /// When it leaves the depot at the latest to reach its first stop in time, `HH:MM`.
+    #[serde(default)]
+    pub depart: Option<String>,
+    /// What is loaded at the depot for this trip, by dimension (as `load_after`).
+    #[serde(default)]
+    pub loaded: std::collections::BTreeMap<String, i64>,
     /// Stops in order.
     pub stops: Vec<PlannedStop>,
 }
@@ -299,6 +349,13 @@ pub struct PlannedRoute {
     pub plate: String,
     /// Its home depot.
     pub depot_id: i64,
+    /// Who drives it on the plan's day (assigned for the day, else its usual driver), as known
+    /// when the plan is read.
+    #[serde(default)]
+    pub driver_id: Option<i64>,
+    /// That driver's name.
+    #[serde(default)]
+    pub driver_name: Option<String>,
     /// Departure, `HH:MM`.
     pub start: String,
     /// Return, `HH:MM`.
@@ -307,8 +364,10 @@ pub struct PlannedRoute {
     pub distance_m: i64,
     /// Duration from departure to return, seconds.
     pub duration_s: i64,
-    /// Cost of the route (fixed + distance + time), NT$.
-    pub cost_ntd: f64,
+    /// Operating cost of the route (fixed + distance + time), whole NT$.
+    #[serde(with = "ntd")]
+    #[schema(value_type = i64)]
+    pub cost_ntd: i64,
     /// Trips in order.
     pub trips: Vec<PlannedTrip>,
 }
@@ -348,8 +407,13 @@ pub struct PlanResult {
     pub distance_m: i64,
     /// Total route duration, seconds.
     pub duration_s: i64,
-    /// Cost of the routes plus penalties of left-out orders, NT$.
-    pub cost_ntd: f64,
+    /// Operating cost of the routes, whole NT$.
+    #[serde(with = "ntd")]
+    #[schema(value_type = i64)]
+    pub cost_ntd: i64,
+    /// Penalties of the orders left out (what the search weighs against serving them), whole NT$.
+    #[serde(default)]
+    pub penalty_ntd: i64,
     /// Whether the plan keeps every rule (checked by the solver's independent checker).
     pub feasible: bool,
     /// Search iterations over all threads.

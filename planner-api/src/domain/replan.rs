@@ -680,8 +680,10 @@ pub struct PlanVersionSummary {
     pub retimed: usize,
     /// Orders left out.
     pub unassigned: usize,
-    /// Cost, NT$.
-    pub cost_ntd: f64,
+    /// Operating cost of the routes, whole NT$.
+    pub cost_ntd: i64,
+    /// Penalties of the orders left out, whole NT$.
+    pub penalty_ntd: i64,
     /// Who made it.
     pub created_by: String,
     /// When.
@@ -700,6 +702,7 @@ impl PlanVersion {
             retimed: self.diff.retimed.len(),
             unassigned: self.plan.unassigned.len(),
             cost_ntd: self.plan.cost_ntd,
+            penalty_ntd: self.plan.penalty_ntd,
             created_by: self.created_by.clone(),
             created_at: self.created_at,
         }

@@ -200,7 +200,8 @@ pub fn to_geojson(plan: &PlanResult) -> Value {
             "type": "Feature",
             "geometry": { "type": "LineString", "coordinates": line },
             "properties": {
-                "kind": "route", "vehicle_id": r.vehicle_id, "plate": r.plate, "start": r.start, "end": r.end,
+                "kind": "route", "vehicle_id": r.vehicle_id, "plate": r.plate, "driver_id": r.driver_id, "driver_name": r.driver_name,
+                "start": r.start, "end": r.end,
                 "distance_m": r.distance_m, "duration_s": r.duration_s, "cost_ntd": r.cost_ntd,
             },
         }));
@@ -210,7 +211,8 @@ pub fn to_geojson(plan: &PlanResult) -> Value {
                 "geometry": { "type": "Point", "coordinates": [s.lon, s.lat] },
                 "properties": {
                     "kind": "stop", "vehicle_id": r.vehicle_id, "plate": r.plate, "sequence": k + 1,
-                    "order_id": s.order_id, "customer_code": s.customer_code, "name": s.name, "arrival": s.arrival,
+                    "order_id": s.order_id, "customer_code": s.customer_code, "name": s.name, "address": s.address,
+                    "arrival": s.arrival, "status": s.status,
                 },
             }));
         }

@@ -89,7 +89,10 @@ async fn current_etag(app: &Router, req: Request) -> Result<Option<String>, ApiE
 }
 
 fn is_json(res: &Response) -> bool {
-    res.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|ct| ct.starts_with("application/json") || ct.starts_with("application/geo+json"))
+    res.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("application/json") || ct.starts_with("application/geo+json"))
 }
 
 /// Adds an `ETag` to a 200 JSON answer (and answers `304` to a matching `If-None-Match`).

@@ -88,7 +88,7 @@ pub async fn post_events(
     let plan_id = parse_id(&id, RESOURCE)?;
     let who = caller.actor(&state.store).await;
     let made = planning::replan(&state.store, &state.planner, plan_id, input, &who, Mode::Commit).await?;
-    Ok(created(&made.0))
+    Ok(created(&with_drivers(&state, &made.0).await?))
 }
 
 /// What a replan would make, with its diff; nothing is stored and no order changes.
@@ -107,7 +107,7 @@ pub async fn preview(
     let plan_id = parse_id(&id, RESOURCE)?;
     let who = caller.actor(&state.store).await;
     let made = planning::replan(&state.store, &state.planner, plan_id, input, &who, Mode::Preview).await?;
-    Ok(Json(made.0.clone()))
+    Ok(Json(with_drivers(&state, &made.0).await?))
 }
 
 /// Undo: makes version `version`'s routes the newest version again.
@@ -129,7 +129,17 @@ pub async fn restore(
     let base = input.validate().map_err(ApiError::Validation)?;
     let who = caller.actor(&state.store).await;
     let made = planning::restore(&state.store, &state.planner, plan_id, v, base, &who).await?;
-    Ok(created(&made.0))
+    Ok(created(&with_drivers(&state, &made.0).await?))
+}
+
+/// A version as answered: its routes name their drivers.
+async fn with_drivers(state: &AppState, v: &PlanVersion) -> Result<PlanVersion, ApiError> {
+    // The job head is cached by the replan that made `v`.
+    let date = match state.planner.models().job(v.plan_id) {
+        Some(job) => job.date,
+        None => state.store.get_plan_job_head(v.plan_id).await.map_err(ApiError::from_store("plan"))?.date,
+    };
+    Ok(planning::with_drivers(&state.store, date, v.clone()).await?)
 }
 
 async fn plan_job(state: &AppState, id: &str) -> Result<crate::domain::PlanJob, ApiError> {

@@ -106,13 +106,25 @@ pub async fn job(store: &Store, plan_id: i64) -> Result<PlanJob, PlanningError> 
     store.get_plan_job(plan_id).await.map_err(from_store("plan"))
 }
 
+/// Names each route's driver on the plan's day, as the assignments are now.
+pub async fn with_drivers(store: &Store, date: NaiveDate, mut v: PlanVersion) -> Result<PlanVersion, PlanningError> {
+    let drivers = store.drivers_on(date).await?;
+    for r in &mut v.plan.routes {
+        let d = drivers.get(&r.vehicle_id);
+        r.driver_id = d.map(|d| d.0);
+        r.driver_name = d.map(|d| d.1.clone());
+    }
+    Ok(v)
+}
+
 /// The newest version of a plan (the job's plan when it was never replanned).
 pub async fn latest_version(store: &Store, job: &PlanJob) -> Result<PlanVersion, PlanningError> {
     let plan = planned(job)?;
-    Ok(match store.latest_plan_version(job.id).await? {
+    let v = match store.latest_plan_version(job.id).await? {
         Some((v, _)) => v,
         None => first_version(job, plan),
-    })
+    };
+    with_drivers(store, job.date, v).await
 }
 
 /// Version `n` of a plan, or the newest for `None`.
@@ -122,8 +134,8 @@ pub async fn version(store: &Store, job: &PlanJob, n: Option<i64>) -> Result<Pla
         return Err(PlanningError::NotReady { status: job.status.as_str() });
     }
     match store.plan_version(job.id, n).await {
-        Ok(found) => Ok(found),
-        Err(StoreError::NotFound) if n == 1 => Ok(first_version(job, planned(job)?)),
+        Ok(found) => with_drivers(store, job.date, found).await,
+        Err(StoreError::NotFound) if n == 1 => with_drivers(store, job.date, first_version(job, planned(job)?)).await,
         Err(StoreError::NotFound) => Err(PlanningError::NotFound("plan version")),
         Err(e) => Err(e.into()),
     }

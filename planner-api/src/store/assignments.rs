@@ -67,6 +67,27 @@ impl Store {
         })
     }
 
+    /// Who drives each vehicle on `date`: `vehicle → (driver, name)`, the driver assigned that
+    /// day, else the vehicle's usual driver unless that driver is assigned to another vehicle
+    /// that day (the converse of [`Store::vehicles_driven_by`]).
+    pub async fn drivers_on(&self, date: NaiveDate) -> Result<std::collections::HashMap<i64, (i64, String)>, StoreError> {
+        let sql = "SELECT a.vehicle_id AS vehicle_id, d.id AS driver_id, d.name AS name \
+                   FROM driver_assignments a JOIN drivers d ON d.id = a.driver_id WHERE a.work_date = $1 \
+                   UNION ALL \
+                   SELECT v.id AS vehicle_id, d.id AS driver_id, d.name AS name FROM vehicles v JOIN drivers d ON d.id = v.default_driver_id \
+                   WHERE NOT EXISTS (SELECT 1 FROM driver_assignments a WHERE a.vehicle_id = v.id AND a.work_date = $1) \
+                   AND NOT EXISTS (SELECT 1 FROM driver_assignments b WHERE b.driver_id = v.default_driver_id AND b.work_date = $1)";
+        with_pool!(self, pool => {
+            let rows = sqlx::query(sql).bind(date).fetch_all(pool).await?;
+            let mut m = std::collections::HashMap::new();
+            for r in &rows {
+                let vehicle: i64 = sqlx::Row::try_get(r, "vehicle_id")?;
+                m.insert(vehicle, (sqlx::Row::try_get(r, "driver_id")?, sqlx::Row::try_get(r, "name")?));
+            }
+            Ok(m)
+        })
+    }
+
     /// The vehicles `driver_id` drives on `date`: the one they are assigned to that day, or, if
     /// they have no assignment that day, the vehicles they usually drive that nobody else is
     /// assigned to that day.

@@ -14,7 +14,7 @@
 //!   cost far more), so an overloaded day still gets a plan that says what was left out and why.
 
 use crate::domain::customer::CYLINDER_SIZES_KG;
-use crate::domain::plan::{PlannedDepot, PlannedRoute, PlannedStop, PlannedTrip, UnassignedOrder};
+use crate::domain::plan::{PlannedDepot, PlannedRoute, PlannedTrip, UnassignedOrder};
 use crate::domain::replan::clock_text;
 use crate::domain::{AccessRestriction, Customer, Depot, Order, PlanRequest, PlanResult, Priority, Vehicle, VehicleKind, VehicleType};
 use crate::travel::{RoutingProfile, TravelMatrix};
@@ -137,7 +137,8 @@ impl DayModel {
                 unassigned: left_out,
                 distance_m: 0,
                 duration_s: 0,
-                cost_ntd: left_out_penalty_ntd,
+                cost_ntd: 0,
+                penalty_ntd: left_out_penalty_ntd.round() as i64,
                 feasible: true,
                 iterations: 0,
                 elapsed_s: 0.0,
@@ -245,38 +246,35 @@ impl DayModel {
             let mut trips = Vec::new();
             for (ti, trip) in route.trips.iter().enumerate() {
                 let mut load: Vec<i64> = (0..p.dimensions).map(|d| trip.visits.iter().filter_map(|&c| p.clients.get(c)).map(|c| c.delivery[d]).sum()).collect();
+                let loaded: BTreeMap<String, i64> = self.doc.dimensions.iter().cloned().zip(load.iter().copied()).collect();
                 let mut stops = Vec::new();
                 for (i, &c) in trip.visits.iter().enumerate() {
                     let (Some(cl), Some(stop)) = (p.clients.get(c), self.orders.get(c)) else { continue };
                     for (d, l) in load.iter_mut().enumerate() {
                         *l += cl.pickup[d] - cl.delivery[d];
                     }
-                    let at = rep.arrivals.get(ti).and_then(|v| v.get(i)).copied().unwrap_or(0);
-                    stops.push(PlannedStop {
-                        order_id: stop.order.id,
-                        customer_id: stop.customer.id,
-                        customer_code: stop.customer.data.code.clone(),
-                        name: stop.customer.data.name.clone(),
-                        lat: stop.customer.data.lat,
-                        lon: stop.customer.data.lon,
-                        arrival: clock_text(at),
-                        status: crate::domain::StopStatus::Planned,
-                        load_after: self.doc.dimensions.iter().cloned().zip(load.iter().copied()).collect::<BTreeMap<_, _>>(),
-                    });
+                    let at_s = rep.arrivals.get(ti).and_then(|v| v.get(i)).copied().unwrap_or(0);
+                    let load_after = self.doc.dimensions.iter().cloned().zip(load.iter().copied()).collect();
+                    let info = super::replan::StopInfo::of(stop, 0.0);
+                    let at = (stop.customer.data.lat, stop.customer.data.lon);
+                    stops.push(info.render(at, clock_text(at_s), crate::domain::StopStatus::Planned, load_after));
                 }
                 let depot_id = self.depots.get(trip.depot).map_or(fleet.vehicle.data.depot_id, |d| d.id);
-                trips.push(PlannedTrip { depot_id, stops });
+                let depart = super::replan::departure(p, t, trip, &stops);
+                trips.push(PlannedTrip { depot_id, depart, loaded, stops });
             }
             let cost = vt.fixed_cost + vt.unit_distance_cost * rep.distance + vt.unit_duration_cost * rep.duration;
             routes.push(PlannedRoute {
                 vehicle_id: fleet.vehicle.id,
                 plate: fleet.vehicle.data.plate.clone(),
                 depot_id: fleet.vehicle.data.depot_id,
+                driver_id: None,
+                driver_name: None,
                 start: clock_text(rep.start),
                 end: clock_text(rep.end),
                 distance_m: rep.distance,
                 duration_s: rep.duration,
-                cost_ntd: cost_to_ntd(cost),
+                cost_ntd: cost_to_ntd(cost).round() as i64,
                 trips,
             });
         }
@@ -288,13 +286,16 @@ impl DayModel {
             }
         }
         unassigned.sort_by_key(|u| u.order_id);
+        let route_cost = routes.iter().map(|r| r.cost_ntd).sum();
         PlanResult {
             depots: planned_depots(&self.depots),
             routes,
             unassigned,
             distance_m: checked.cost.distance,
             duration_s: checked.cost.duration,
-            cost_ntd: cost_to_ntd(checked.cost.total) + self.left_out_penalty_ntd,
+            cost_ntd: route_cost,
+            // The prizes of the clients no route visits, and the orders no vehicle can serve.
+            penalty_ntd: (cost_to_ntd(checked.cost.uncollected_prizes) + self.left_out_penalty_ntd).round() as i64,
             feasible: checked.is_feasible(),
             iterations: outcome.iterations,
             elapsed_s: outcome.elapsed.as_secs_f64(),
@@ -452,6 +453,6 @@ pub(crate) mod tests {
         assert_eq!((model.orders.len(), model.left_out_penalty_ntd), (1, 10_000.0));
         let only_lane = vec![stop(2, vec![AccessRestriction::NarrowLane], Priority::Normal)];
         let Ok(Day::Unservable(plan)) = DayModel::build(inputs(only_lane), &travel) else { panic!("nothing to solve") };
-        assert_eq!((plan.routes.len(), plan.unassigned.len(), plan.cost_ntd), (0, 1, 10_000.0));
+        assert_eq!((plan.routes.len(), plan.unassigned.len(), plan.cost_ntd, plan.penalty_ntd), (0, 1, 0, 10_000));
     }
 }

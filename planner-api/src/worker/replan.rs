@@ -22,7 +22,8 @@
 //! places them again).
 
 use super::day::{client, penalty, OrderStop};
-use crate::domain::plan::{PlannedDepot, PlannedRoute, PlannedStop, PlannedTrip, UnassignedOrder};
+use crate::domain::customer::TimeWindow;
+use crate::domain::plan::{CylinderMove, PlannedDepot, PlannedRoute, PlannedStop, PlannedTrip, UnassignedOrder};
 use crate::domain::replan::{
     clock_seconds, clock_text, AddedStop, Event, EventBatch, ExecutedStop, Execution, MovedStop, PlanDiff, PlanVersion, Position, RemovedStop, RetimedStop,
 };
@@ -57,6 +58,80 @@ pub struct StopInfo {
     pub name: String,
     /// NT$ lost when the order is left out.
     pub penalty_ntd: f64,
+    /// The customer's address.
+    #[serde(default)]
+    pub address: String,
+    /// The customer's phone.
+    #[serde(default)]
+    pub phone: Option<String>,
+    /// Cylinders delivered and collected.
+    #[serde(default)]
+    pub cylinders: Vec<CylinderMove>,
+    /// When the stop can be served.
+    #[serde(default)]
+    pub time_windows: Vec<TimeWindow>,
+    /// The order's note.
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+impl StopInfo {
+    /// What a stop of `s` shows, with its penalty.
+    pub fn of(s: &OrderStop, penalty_ntd: f64) -> StopInfo {
+        let c = &s.customer.data;
+        let o = &s.order.data;
+        // Each stop delivers full cylinders and collects as many empties.
+        let cylinders = o.cylinders.iter().map(|l| CylinderMove { size_kg: l.size_kg, deliver: l.quantity, collect: l.quantity }).collect();
+        let time_windows = o.window().map_or_else(|| c.time_windows.clone(), |w| vec![w]);
+        StopInfo {
+            order_id: s.order.id,
+            customer_id: s.customer.id,
+            customer_code: c.code.clone(),
+            name: c.name.clone(),
+            penalty_ntd,
+            address: c.address.clone(),
+            phone: c.phone.clone(),
+            cylinders,
+            time_windows,
+            note: o.note.clone(),
+        }
+    }
+
+    /// What a stop already rendered shows (the first version's stops).
+    fn from_planned(s: &PlannedStop, penalty_ntd: f64) -> StopInfo {
+        StopInfo {
+            order_id: s.order_id,
+            customer_id: s.customer_id,
+            customer_code: s.customer_code.clone(),
+            name: s.name.clone(),
+            penalty_ntd,
+            address: s.address.clone(),
+            phone: s.phone.clone(),
+            cylinders: s.cylinders.clone(),
+            time_windows: s.time_windows.clone(),
+            note: s.note.clone(),
+        }
+    }
+
+    /// The stop as shown in a plan: the one renderer of stops, for the job's plan and replans.
+    pub fn render(&self, (lat, lon): (f64, f64), arrival: String, status: StopStatus, load_after: BTreeMap<String, i64>) -> PlannedStop {
+        PlannedStop {
+            order_id: self.order_id,
+            customer_id: self.customer_id,
+            customer_code: self.customer_code.clone(),
+            name: self.name.clone(),
+            address: self.address.clone(),
+            phone: self.phone.clone(),
+            cylinders: self.cylinders.clone(),
+            time_windows: self.time_windows.clone(),
+            note: self.note.clone(),
+            lat,
+            lon,
+            arrival,
+            status,
+            load_after,
+        }
+    }
 }
 
 /// Who a vehicle type of the model is.
@@ -208,13 +283,7 @@ impl Compiled {
         for (c, s) in added.iter().zip(new_docs) {
             doc.clients.push(s);
             let s = &c.stop;
-            stops.push(StopInfo {
-                order_id: s.order.id,
-                customer_id: s.customer.id,
-                customer_code: s.customer.data.code.clone(),
-                name: s.customer.data.name.clone(),
-                penalty_ntd: penalty(&s.order, request),
-            });
+            stops.push(StopInfo::of(s, penalty(&s.order, request)));
         }
         let data = p0.data();
         let data = solver::model::ProblemData {
@@ -744,6 +813,7 @@ fn run(base: &Base, compiled: &Compiled, execution: &Execution, batch: &EventBat
         let mut n = 0usize;
         for trip in &r.route.trips {
             let mut load: Vec<i64> = (0..p.dimensions).map(|d| trip.visits.iter().map(|&c| p.clients[c].delivery[d]).sum()).collect();
+            let loaded: BTreeMap<String, i64> = m.doc.dimensions.iter().cloned().zip(load.iter().copied()).collect();
             let mut stops = Vec::new();
             for &c in &trip.visits {
                 let cl = &p.clients[c];
@@ -762,20 +832,11 @@ fn run(base: &Base, compiled: &Compiled, execution: &Execution, batch: &EventBat
                     (StopStatus::Planned, next_planned.next().unwrap_or(0))
                 };
                 n += 1;
-                stops.push(PlannedStop {
-                    order_id: info.order_id,
-                    customer_id: info.customer_id,
-                    customer_code: info.customer_code.clone(),
-                    name: info.name.clone(),
-                    lat: doc.lat,
-                    lon: doc.lon,
-                    arrival: clock_text(at),
-                    status,
-                    load_after: m.doc.dimensions.iter().cloned().zip(load.iter().copied()).collect::<BTreeMap<_, _>>(),
-                });
+                stops.push(info.render((doc.lat, doc.lon), clock_text(at), status, m.doc.dimensions.iter().cloned().zip(load.iter().copied()).collect()));
             }
             let depot_id = m.depots.get(trip.depot).map_or(fleet.depot_id, |d| d.id);
-            trips.push(PlannedTrip { depot_id, stops });
+            let depart = departure(p, t, trip, &stops);
+            trips.push(PlannedTrip { depot_id, depart, loaded, stops });
         }
         let (distance, start, day_end) = rep.map_or((0, 0, 0), |x| (x.distance, x.start, x.end));
         // The replanned remainder's return, or the day's schedule when nothing is left to do.
@@ -786,6 +847,7 @@ fn run(base: &Base, compiled: &Compiled, execution: &Execution, batch: &EventBat
         let (start, end) = consistent_times(p, t, &r.route, &trips, start, end);
         let duration = end - start;
         let cost = vt.fixed_cost + vt.unit_distance_cost * distance + vt.unit_duration_cost * duration;
+        let cost = cost_to_ntd(cost).round() as i64;
         routes.push(PlannedRoute {
             vehicle_id: fleet.vehicle_id,
             plate: fleet.plate.clone(),
@@ -794,7 +856,9 @@ fn run(base: &Base, compiled: &Compiled, execution: &Execution, batch: &EventBat
             end: clock_text(end),
             distance_m: distance,
             duration_s: duration,
-            cost_ntd: cost_to_ntd(cost),
+            driver_id: None,
+            driver_name: None,
+            cost_ntd: cost,
             trips,
         });
     }
@@ -807,12 +871,13 @@ fn run(base: &Base, compiled: &Compiled, execution: &Execution, batch: &EventBat
         penalty += info.penalty_ntd;
     }
     unassigned.sort_by_key(|u| u.order_id);
-    let route_cost: f64 = routes.iter().map(|r| r.cost_ntd).sum();
+    let route_cost: i64 = routes.iter().map(|r| r.cost_ntd).sum();
     let result = PlanResult {
         depots: m.depots.clone(),
         distance_m: routes.iter().map(|r| r.distance_m).sum(),
         duration_s: routes.iter().map(|r| r.duration_s).sum(),
-        cost_ntd: route_cost + penalty,
+        cost_ntd: route_cost,
+        penalty_ntd: penalty.round() as i64,
         feasible: out.feasible,
         iterations: out.iterations,
         elapsed_s: started.elapsed().as_secs_f64(),
@@ -821,6 +886,15 @@ fn run(base: &Base, compiled: &Compiled, execution: &Execution, batch: &EventBat
         unassigned,
     };
     Ok(result)
+}
+
+/// When a trip leaves its depot at the latest to reach its first stop at the time shown,
+/// `HH:MM`.
+pub(crate) fn departure(p: &Problem, t: usize, trip: &Trip, stops: &[PlannedStop]) -> Option<String> {
+    let first = *trip.visits.first()?;
+    let at = clock_seconds(&stops.first()?.arrival)?;
+    let from = p.depots.get(trip.depot)?.location;
+    Some(clock_text(at - p.duration(t, from, p.clients.get(first)?.location)))
 }
 
 /// A route's `(start, end)` made to hold its stops as rendered: the start no later than the
@@ -904,10 +978,7 @@ pub(crate) fn route_changes(before: &StopMap, after: &StopMap, changes: &mut Vec
 pub fn first_model(doc: JsonProblem, plan: &PlanResult, request: &PlanRequest, extra: &HashMap<i64, OrderStop>) -> Result<LiveModel, String> {
     let mut info: HashMap<i64, StopInfo> = HashMap::new();
     for s in plan.routes.iter().flat_map(|r| r.trips.iter().flat_map(|t| t.stops.iter())) {
-        info.insert(
-            s.order_id,
-            StopInfo { order_id: s.order_id, customer_id: s.customer_id, customer_code: s.customer_code.clone(), name: s.name.clone(), penalty_ntd: 0.0 },
-        );
+        info.insert(s.order_id, StopInfo::from_planned(s, 0.0));
     }
     let mut stops = Vec::with_capacity(doc.clients.len());
     for c in &doc.clients {
@@ -916,13 +987,7 @@ pub fn first_model(doc: JsonProblem, plan: &PlanResult, request: &PlanRequest, e
         let penalty = c.prize.unwrap_or(0.0);
         let s = match (info.remove(&order_id), extra.get(&order_id)) {
             (Some(s), _) => StopInfo { penalty_ntd: penalty, ..s },
-            (None, Some(o)) => StopInfo {
-                order_id,
-                customer_id: o.customer.id,
-                customer_code: o.customer.data.code.clone(),
-                name: o.customer.data.name.clone(),
-                penalty_ntd: penalty,
-            },
+            (None, Some(o)) => StopInfo::of(o, penalty),
             (None, None) => return Err(format!("order {order_id} of the plan cannot be read")),
         };
         stops.push(s);
@@ -983,17 +1048,7 @@ mod tests {
     fn compiled(ids: &[i64], travel: &GreatCircle) -> Compiled {
         let stops: Vec<OrderStop> = ids.iter().map(|&id| stop(id, vec![], Priority::Normal)).collect();
         let Ok(Day::Solvable(day)) = DayModel::build(inputs(stops), travel) else { panic!("the day is solvable") };
-        let stops = day
-            .orders
-            .iter()
-            .map(|o| StopInfo {
-                order_id: o.order.id,
-                customer_id: o.customer.id,
-                customer_code: o.customer.data.code.clone(),
-                name: o.customer.data.name.clone(),
-                penalty_ntd: penalty(&o.order, &request()),
-            })
-            .collect();
+        let stops = day.orders.iter().map(|o| StopInfo::of(o, penalty(&o.order, &request()))).collect();
         let fleet =
             day.fleet.iter().map(|f| FleetInfo { vehicle_id: f.vehicle.id, plate: f.vehicle.data.plate.clone(), depot_id: f.vehicle.data.depot_id }).collect();
         let depots = day.depots.iter().map(|d| PlannedDepot { id: d.id, name: d.data.name.clone(), lat: d.data.lat, lon: d.data.lon }).collect();

@@ -598,8 +598,12 @@ pub async fn check_plan_with_solver(client: &reqwest::Client, base: &str, job: &
     assert!(report.is_feasible(), "violations: {:?}", report.violations);
     assert_eq!(plan["feasible"], true);
     assert_eq!(plan["distance_m"].as_i64(), Some(report.cost.distance));
+    // Whole NT$: the operating cost and the penalties, each rounded, make the checker's objective.
     let cost = solver::io::json::cost_to_ntd(report.cost.total);
-    assert!((plan["cost_ntd"].as_f64().expect("cost") - cost).abs() < 1e-6, "cost {} vs checker {cost}", plan["cost_ntd"]);
+    let shown = plan["cost_ntd"].as_i64().expect("whole NT$") + plan["penalty_ntd"].as_i64().expect("whole NT$");
+    assert!((shown as f64 - cost).abs() <= 1.0 + plan["routes"].as_array().map_or(0, Vec::len) as f64 * 0.5, "cost {shown} vs checker {cost}");
+    let prizes = solver::io::json::cost_to_ntd(report.cost.uncollected_prizes);
+    assert!((plan["penalty_ntd"].as_i64().expect("penalty") as f64 - prizes).abs() <= 0.5, "penalties {} vs checker {prizes}", plan["penalty_ntd"]);
     for (r, rep) in plan["routes"].as_array().expect("routes").iter().zip(&report.routes) {
         assert_eq!(r["distance_m"].as_i64(), Some(rep.distance));
         assert_eq!(r["duration_s"].as_i64(), Some(rep.duration));
