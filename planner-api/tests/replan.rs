@@ -386,7 +386,30 @@ async fn a_vehicle_seen_on_the_road_goes_on_from_there_and_a_stop_under_way_stay
     assert_eq!(status_of(app, next).await, "delivered");
 }
 
+/// A truck held up so long that its stops would be dropped: vehicles with nothing to do take
+/// them first.
+async fn a_long_delay_gives_the_stops_to_idle_vehicles_before_dropping_them(app: &TestApp) {
+    let (id, plan, day) = planned_day(app, 8).await;
+    let used: Vec<i64> = day.vehicle_ids[..2].iter().copied().filter(|v| !route_of(&plan, *v).is_empty()).collect();
+    let idle: Vec<i64> = day.vehicle_ids[..2].iter().copied().filter(|v| route_of(&plan, *v).is_empty()).collect();
+    assert!(!used.is_empty() && !idle.is_empty(), "eight orders fit on one truck: {plan}");
+    let (truck, stops_before) = used.iter().map(|&v| (v, route_of(&plan, v))).max_by_key(|(_, r)| r.len()).expect("a used truck");
+    // Held until the end of the shift: nothing of its own is served any more.
+    let body = json!({ "base_version": 1, "at": "08:00", "events": [{ "type": "vehicle_delayed", "vehicle_id": truck, "minutes": 600 }] });
+    let (status, _, v2) = app.post(&format!("/v1/plans/{id}/events"), &body).await;
+    assert_eq!(status, 201, "{v2}");
+    assert!(route_of(&v2["plan"], truck).is_empty(), "the held truck serves nothing: {}", v2["plan"]);
+    let moved: Vec<i64> = v2["diff"]["moved"].as_array().expect("moved").iter().filter_map(|m| m["order_id"].as_i64()).collect();
+    let dropped = unassigned(&v2["plan"]);
+    for (order, _, _) in &stops_before {
+        assert!(moved.contains(order) || dropped.contains(order), "order {order} is moved or dropped");
+    }
+    assert!(moved.len() >= stops_before.len() / 2, "the idle truck takes most stops of the held one: moved {moved:?}, dropped {dropped:?}");
+    assert!(moved.iter().all(|o| route_of(&v2["plan"], idle[0]).iter().any(|s| s.0 == *o)), "to the idle truck");
+}
+
 both_backends!(
+    a_long_delay_gives_the_stops_to_idle_vehicles_before_dropping_them,
     replans_from_events_keeps_executed_stops_and_streams_each_version,
     invalid_events_and_version_conflicts_change_nothing,
     a_vehicle_seen_on_the_road_goes_on_from_there_and_a_stop_under_way_stays
