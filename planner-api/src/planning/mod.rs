@@ -11,10 +11,10 @@ use crate::domain::replan::{clock_text, Event, EventBatch, EventsInput, Executio
 use crate::domain::{FieldError, FieldProblem, JobStatus, OrderStatus, PlanJob, PlanRequest, PlanResult};
 use crate::store::{NewVersion, OrderChange, Store, StoreError};
 use crate::worker::day::OrderStop;
-use crate::worker::replan::{first_model, replan_version, Base, Candidate, Compiled, LiveModel};
+use crate::worker::replan::{replan_version, Base, Candidate, Compiled, LiveModel};
 use crate::worker::Planner;
 use chrono::{NaiveDate, Utc};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 /// Taiwan's offset from UTC (no daylight saving time).
@@ -142,8 +142,8 @@ pub async fn version(store: &Store, job: &PlanJob, n: Option<i64>) -> Result<Pla
 }
 
 /// The compiled model of `version`, from the cache, the stored versions, or (for the first
-/// version) the job's solver input.
-async fn compiled(store: &Store, planner: &Planner, job: &PlanJob, plan: &PlanResult, version: i64) -> Result<Arc<Compiled>, PlanningError> {
+/// version) the job's day model.
+async fn compiled(store: &Store, planner: &Planner, job: &PlanJob, version: i64) -> Result<Arc<Compiled>, PlanningError> {
     if let Some(c) = planner.models().get((job.id, version)) {
         return Ok(c);
     }
@@ -154,8 +154,10 @@ async fn compiled(store: &Store, planner: &Planner, job: &PlanJob, plan: &PlanRe
             tokio::task::spawn_blocking(move || LiveModel::load(&text, travel.as_ref())).await.map_err(internal)?.map_err(PlanningError::Internal)?
         }
         None => {
-            let text = store.plan_job_problem(job.id).await.map_err(from_store("plan"))?;
-            // A day none of whose orders any vehicle could serve never reached the solver.
+            // The job's own day model, kept when it finished.
+            let text = store.plan_job_model(job.id).await.map_err(from_store("plan"))?;
+            // A day none of whose orders any vehicle could serve never reached the solver (and
+            // plans made before day models were kept cannot be replanned).
             let Some(text) = text else {
                 let problem =
                     FieldProblem::State {
@@ -163,16 +165,8 @@ async fn compiled(store: &Store, planner: &Planner, job: &PlanJob, plan: &PlanRe
                     };
                 return Err(PlanningError::Invalid(vec![FieldError::new("plan", problem)]));
             };
-            let doc = tokio::task::spawn_blocking(move || serde_json::from_str(&text)).await.map_err(internal)?.map_err(internal)?;
-            // The customers of orders on no route (the routes name the others).
-            let routed: HashSet<i64> = plan.routes.iter().flat_map(|r| r.trips.iter().flat_map(|t| t.stops.iter().map(|s| s.order_id))).collect();
-            let mut extra = HashMap::new();
-            for id in job.order_ids.iter().filter(|o| !routed.contains(o)) {
-                let order = store.get_order(*id).await?;
-                let customer = store.get_customer(order.data.customer_id).await?;
-                extra.insert(*id, OrderStop { order, customer });
-            }
-            first_model(doc, plan, &request_of(job), &extra).map_err(PlanningError::Internal)?
+            let travel = planner.travel();
+            tokio::task::spawn_blocking(move || LiveModel::load(&text, travel.as_ref())).await.map_err(internal)?.map_err(PlanningError::Internal)?
         }
     };
     let c = Arc::new(tokio::task::spawn_blocking(move || Compiled::new(model)).await.map_err(internal)?.map_err(PlanningError::Internal)?);
@@ -271,7 +265,7 @@ async fn replan_batch(store: &Store, planner: &Planner, job: &PlanJob, stored: i
         return Err(PlanningError::VersionConflict { latest: latest_no });
     }
     let base = newest(store, planner, job, latest_no).await?;
-    let compiled = compiled(store, planner, job, &base.0.plan, latest_no).await?;
+    let compiled = compiled(store, planner, job, latest_no).await?;
     let mut candidates = HashMap::new();
     for e in &batch.events {
         if let Event::OrderAdded { order_id } = e {
@@ -392,7 +386,7 @@ pub async fn restore(store: &Store, planner: &Planner, plan_id: i64, n: i64, bas
         };
         return Err(PlanningError::Invalid(vec![FieldError::new("version", problem)]));
     }
-    let model = compiled(store, planner, job_with_plan, &target.plan, n).await?;
+    let model = compiled(store, planner, job_with_plan, n).await?;
     let before = crate::worker::replan::stops_of(&base.0.plan);
     let after = crate::worker::replan::stops_of(&target.plan);
     let diff = crate::worker::replan::diff(&before, &after, &target.plan, &[]);
@@ -458,7 +452,7 @@ pub async fn order_status_event(
         let latest_no = stored.max(1);
         let base = newest(store, planner, &job, latest_no).await?;
         let on_route = base.0.plan.routes.iter().flat_map(|r| r.trips.iter().flat_map(|t| t.stops.iter())).any(|s| s.order_id == order_id);
-        let in_model = compiled(store, planner, &job, &base.0.plan, latest_no).await?.client(order_id).is_some();
+        let in_model = compiled(store, planner, &job, latest_no).await?.client(order_id).is_some();
         let event = match status {
             OrderStatus::Delivered | OrderStatus::Failed if !on_route => {
                 let problem =

@@ -25,6 +25,7 @@ pub const SQLITE: &[Embedded] = &[
     (11, "driver assignments", include_str!("../../migrations/sqlite/0011_driver_assignments.sql")),
     (12, "plan versions", include_str!("../../migrations/sqlite/0012_plan_versions.sql")),
     (13, "audit log", include_str!("../../migrations/sqlite/0013_audit_log.sql")),
+    (14, "plan job model", include_str!("../../migrations/sqlite/0014_plan_job_model.sql")),
 ];
 
 /// PostgreSQL migrations, in version order.
@@ -38,6 +39,7 @@ pub const POSTGRES: &[Embedded] = &[
     (11, "driver assignments", include_str!("../../migrations/postgres/0011_driver_assignments.sql")),
     (12, "plan versions", include_str!("../../migrations/postgres/0012_plan_versions.sql")),
     (13, "audit log", include_str!("../../migrations/postgres/0013_audit_log.sql")),
+    (14, "plan job model", include_str!("../../migrations/postgres/0014_plan_job_model.sql")),
 ];
 
 /// A list of embedded migrations as a sqlx migration source.

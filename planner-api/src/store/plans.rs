@@ -47,6 +47,8 @@ pub enum JobEnd {
         /// The solver's input, kept for replay and checking (JSON problem format); `None` when
         /// no order could be given to the solver.
         problem: Option<String>,
+        /// The day model replans start from (JSON of `LiveModel`); `None` like `problem`.
+        model: Option<String>,
         /// Orders on the plan's routes.
         planned: Vec<i64>,
     },
@@ -223,6 +225,14 @@ impl Store {
         Ok(Page { items: rows.into_iter().map(JobRow::into_job).collect::<Result<_, _>>()?, total })
     }
 
+    /// The day model a succeeded job planned (JSON of `LiveModel`), when it had one.
+    pub async fn plan_job_model(&self, id: i64) -> Result<Option<String>, StoreError> {
+        with_pool!(self, pool => {
+            let row = sqlx::query("SELECT model FROM plan_jobs WHERE id = $1").bind(id).fetch_optional(pool).await?.ok_or(StoreError::NotFound)?;
+            Ok(row.try_get("model")?)
+        })
+    }
+
     /// The solver input a succeeded job planned (JSON problem format).
     pub async fn plan_job_problem(&self, id: i64) -> Result<Option<String>, StoreError> {
         with_pool!(self, pool => {
@@ -286,18 +296,21 @@ impl Store {
     pub async fn finish_plan_job(&self, id: i64, owner: &str, end: &JobEnd, progress: &[ProgressPoint]) -> Result<bool, StoreError> {
         let now = Utc::now();
         let progress = to_json("progress", &progress)?;
-        let (status, result, problem, error, planned): (&str, Option<String>, Option<&str>, Option<&str>, &[i64]) = match end {
-            JobEnd::Succeeded { result, problem, planned } => ("succeeded", Some(to_json("result", result)?), problem.as_deref(), None, planned.as_slice()),
-            JobEnd::Cancelled => ("cancelled", None, None, None, &[]),
-            JobEnd::Failed(e) => ("failed", None, None, Some(e.as_str()), &[]),
+        type Finish<'a> = (&'a str, Option<String>, Option<&'a str>, Option<&'a str>, Option<&'a str>, &'a [i64]);
+        let (status, result, problem, model, error, planned): Finish = match end {
+            JobEnd::Succeeded { result, problem, model, planned } => {
+                ("succeeded", Some(to_json("result", result)?), problem.as_deref(), model.as_deref(), None, planned.as_slice())
+            }
+            JobEnd::Cancelled => ("cancelled", None, None, None, None, &[]),
+            JobEnd::Failed(e) => ("failed", None, None, None, Some(e.as_str()), &[]),
         };
         let finish = "UPDATE plan_jobs SET status = $1, result = $2, problem = $3, error = $4, progress = $5, lease_owner = NULL, \
-                      lease_expires_ms = NULL, finished_at = $6, updated_at = $6 \
+                      lease_expires_ms = NULL, finished_at = $6, updated_at = $6, model = $9 \
                       WHERE id = $7 AND lease_owner = $8 AND status = 'running'";
         with_pool!(self, pool => {
             let mut tx = pool.begin().await?;
             let n = sqlx::query(finish)
-                .bind(status).bind(&result).bind(problem).bind(error).bind(&progress).bind(now).bind(id).bind(owner)
+                .bind(status).bind(&result).bind(problem).bind(error).bind(&progress).bind(now).bind(id).bind(owner).bind(model)
                 .execute(&mut *tx).await?.rows_affected();
             if n == 0 {
                 tx.rollback().await?;

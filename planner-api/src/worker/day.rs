@@ -233,6 +233,28 @@ impl DayModel {
         Ok(Day::Solvable(Box::new(DayModel { doc, problem, orders, fleet, depots, left_out, left_out_penalty_ntd, travel: sources })))
     }
 
+    /// The model replans start from: the solver input without its travel matrices, and the
+    /// orders, vehicles and depots behind its indices.
+    pub fn live_model(&self, request: &PlanRequest) -> super::replan::LiveModel {
+        let mut doc = self.doc.clone();
+        for p in &mut doc.profiles {
+            p.distance_m = None;
+            p.duration_s = None;
+        }
+        super::replan::LiveModel {
+            doc,
+            stops: self.orders.iter().map(|o| super::replan::StopInfo::of(o, penalty(&o.order, request))).collect(),
+            fleet: self
+                .fleet
+                .iter()
+                .map(|f| super::replan::FleetInfo { vehicle_id: f.vehicle.id, plate: f.vehicle.data.plate.clone(), depot_id: f.vehicle.data.depot_id })
+                .collect(),
+            depots: planned_depots(&self.depots),
+            left_out: self.left_out.clone(),
+            left_out_penalty_ntd: self.left_out_penalty_ntd,
+        }
+    }
+
     /// Turns the solver's outcome into a plan, with the checker's arrival times and costs.
     pub fn render(&self, outcome: &Outcome) -> PlanResult {
         let p = &self.problem;

@@ -385,7 +385,7 @@ impl Worker {
         let model = match tokio::task::spawn_blocking(move || DayModel::build(inputs, travel.as_ref())).await {
             Ok(Ok(Day::Solvable(model))) => Arc::new(*model),
             Ok(Ok(Day::Unservable(result))) => {
-                let end = JobEnd::Succeeded { result: Box::new(result), problem: None, planned: vec![] };
+                let end = JobEnd::Succeeded { result: Box::new(result), problem: None, model: None, planned: vec![] };
                 self.store.finish_plan_job(job.id, &self.owner, &end, &[]).await?;
                 return Ok(());
             }
@@ -410,7 +410,8 @@ impl Worker {
             Ending::Done(outcome) => {
                 let result = model.render(&outcome);
                 let planned = result.routes.iter().flat_map(|r| r.trips.iter().flat_map(|t| t.stops.iter().map(|s| s.order_id))).collect();
-                JobEnd::Succeeded { result: Box::new(result), problem: Some(model.doc.to_pretty_json()), planned }
+                let live = model.live_model(&job.request).to_stored_json().map_err(|e| StoreError::Corrupt { column: "model", source: e })?;
+                JobEnd::Succeeded { result: Box::new(result), problem: Some(model.doc.to_pretty_json()), model: Some(live), planned }
             }
             Ending::Cancelled => JobEnd::Cancelled,
             Ending::Crashed(why) => JobEnd::Failed(why),

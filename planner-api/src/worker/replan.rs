@@ -97,22 +97,6 @@ impl StopInfo {
         }
     }
 
-    /// What a stop already rendered shows (the first version's stops).
-    fn from_planned(s: &PlannedStop, penalty_ntd: f64) -> StopInfo {
-        StopInfo {
-            order_id: s.order_id,
-            customer_id: s.customer_id,
-            customer_code: s.customer_code.clone(),
-            name: s.name.clone(),
-            penalty_ntd,
-            address: s.address.clone(),
-            phone: s.phone.clone(),
-            cylinders: s.cylinders.clone(),
-            time_windows: s.time_windows.clone(),
-            note: s.note.clone(),
-        }
-    }
-
     /// The stop as shown in a plan: the one renderer of stops, for the job's plan and replans.
     pub fn render(&self, (lat, lon): (f64, f64), arrival: String, status: StopStatus, load_after: BTreeMap<String, i64>) -> PlannedStop {
         PlannedStop {
@@ -971,45 +955,6 @@ pub(crate) fn route_changes(before: &StopMap, after: &StopMap, changes: &mut Vec
     let mut left: Vec<i64> = before.keys().filter(|o| !after.contains_key(o) && !touched.contains(o)).copied().collect();
     left.sort_unstable();
     changes.extend(left.into_iter().map(|order_id| (None, OrderChange::Release { order_id })));
-}
-
-/// The first version's model, from the job's solver input and plan; `extra` gives the
-/// customers of the orders that are on no route (the routes name the others).
-pub fn first_model(doc: JsonProblem, plan: &PlanResult, request: &PlanRequest, extra: &HashMap<i64, OrderStop>) -> Result<LiveModel, String> {
-    let mut info: HashMap<i64, StopInfo> = HashMap::new();
-    for s in plan.routes.iter().flat_map(|r| r.trips.iter().flat_map(|t| t.stops.iter())) {
-        info.insert(s.order_id, StopInfo::from_planned(s, 0.0));
-    }
-    let mut stops = Vec::with_capacity(doc.clients.len());
-    for c in &doc.clients {
-        let order_id: i64 = c.id.strip_prefix('O').and_then(|x| x.parse().ok()).ok_or_else(|| format!("client {} names no order", c.id))?;
-        // Prizes are the penalties the plan was made with.
-        let penalty = c.prize.unwrap_or(0.0);
-        let s = match (info.remove(&order_id), extra.get(&order_id)) {
-            (Some(s), _) => StopInfo { penalty_ntd: penalty, ..s },
-            (None, Some(o)) => StopInfo::of(o, penalty),
-            (None, None) => return Err(format!("order {order_id} of the plan cannot be read")),
-        };
-        stops.push(s);
-    }
-    let mut fleet = Vec::with_capacity(doc.vehicle_types.len());
-    for vt in &doc.vehicle_types {
-        let vehicle_id: i64 = vt.id.strip_prefix('V').and_then(|x| x.parse().ok()).ok_or_else(|| format!("vehicle type {} names no vehicle", vt.id))?;
-        let depot_id: i64 = vt.start_depot.strip_prefix('D').and_then(|x| x.parse().ok()).ok_or_else(|| format!("depot {} names no depot", vt.start_depot))?;
-        fleet.push(FleetInfo { vehicle_id, plate: vt.name.clone(), depot_id });
-    }
-    let in_doc: HashSet<i64> = stops.iter().map(|s| s.order_id).collect();
-    let left_out: Vec<UnassignedOrder> = plan.unassigned.iter().filter(|u| !in_doc.contains(&u.order_id)).cloned().collect();
-    let left_out_penalty_ntd = left_out.iter().filter_map(|u| extra.get(&u.order_id)).map(|o| penalty(&o.order, request)).sum();
-    let depots = doc
-        .depots
-        .iter()
-        .map(|d| {
-            let id = d.id.strip_prefix('D').and_then(|x| x.parse().ok()).unwrap_or(0);
-            plan.depots.iter().find(|x| x.id == id).cloned().unwrap_or(PlannedDepot { id, name: d.name.clone(), lat: d.lat, lon: d.lon })
-        })
-        .collect();
-    Ok(LiveModel { doc, stops, fleet, depots, left_out, left_out_penalty_ntd })
 }
 
 /// Everything a replan does after its inputs are read, on a blocking thread: check and apply
