@@ -45,7 +45,7 @@ impl From<AuthError> for ApiError {
 }
 
 /// Signs in with email and password.
-#[utoipa::path(post, path = "/v1/auth/login", tag = "auth", request_body = LoginRequest, responses(
+#[utoipa::path(post, operation_id = "login", path = "/v1/auth/login", tag = "auth", request_body = LoginRequest, responses(
     (status = 200, body = TokenPair),
     (status = 401, description = "Wrong email or password (`invalid-credentials`)", body = crate::http::error::Problem, content_type = "application/problem+json"),
     (status = 422, description = "Missing fields", body = crate::http::error::Problem, content_type = "application/problem+json"),
@@ -55,7 +55,7 @@ pub async fn login(State(state): State<AppState>, ApiJson(body): ApiJson<LoginRe
 }
 
 /// Trades a refresh token for a new pair; the old refresh token stops working.
-#[utoipa::path(post, path = "/v1/auth/refresh", tag = "auth", request_body = RefreshRequest, responses(
+#[utoipa::path(post, operation_id = "refreshTokens", path = "/v1/auth/refresh", tag = "auth", request_body = RefreshRequest, responses(
     (status = 200, body = TokenPair),
     (status = 401, description = "Unknown (`invalid-token`), expired (`token-expired`) or already used (`token-reused`)", body = crate::http::error::Problem, content_type = "application/problem+json"),
 ))]
@@ -64,7 +64,7 @@ pub async fn refresh(State(state): State<AppState>, ApiJson(body): ApiJson<Refre
 }
 
 /// Signs out: revokes the refresh token and every token rotated from the same sign-in.
-#[utoipa::path(post, path = "/v1/auth/logout", tag = "auth", request_body = RefreshRequest, responses((status = 204, description = "Signed out")))]
+#[utoipa::path(post, operation_id = "logout", path = "/v1/auth/logout", tag = "auth", request_body = RefreshRequest, responses((status = 204, description = "Signed out")))]
 pub async fn logout(State(state): State<AppState>, ApiJson(body): ApiJson<RefreshRequest>) -> Result<StatusCode, ApiError> {
     auth::logout(&state.store, &body.refresh_token).await?;
     Ok(StatusCode::NO_CONTENT)

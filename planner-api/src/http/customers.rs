@@ -19,7 +19,7 @@ pub fn router() -> Router<AppState> {
 }
 
 /// Lists customers by id, a page at a time.
-#[utoipa::path(get, path = "/v1/customers", tag = "customers", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "listCustomers", path = "/v1/customers", tag = "customers", security(("bearer" = [])),
     params(("limit" = Option<i64>, Query, description = "Page size, 1–200 (default 50)"), ("offset" = Option<i64>, Query), ("district" = Option<String>, Query, description = "Only customers in this district")),
     responses((status = 200, body = ListResponse<Customer>), (status = 422, description = "Bad limit or offset", body = crate::http::error::Problem, content_type = "application/problem+json")))]
 pub async fn list(State(state): State<AppState>, params: ListParams) -> Result<Json<ListResponse<Customer>>, ApiError> {
@@ -29,7 +29,7 @@ pub async fn list(State(state): State<AppState>, params: ListParams) -> Result<J
 }
 
 /// Reads one record.
-#[utoipa::path(get, path = "/v1/customers/{id}", tag = "customers", security(("bearer" = [])), params(("id" = i64, Path)),
+#[utoipa::path(get, operation_id = "getCustomer", path = "/v1/customers/{id}", tag = "customers", security(("bearer" = [])), params(("id" = i64, Path)),
     responses((status = 200, body = Customer), (status = 404, description = "No such record", body = crate::http::error::Problem, content_type = "application/problem+json")))]
 pub async fn read(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Customer>, ApiError> {
     let id = parse_id(&id, RESOURCE)?;
@@ -37,7 +37,7 @@ pub async fn read(State(state): State<AppState>, Path(id): Path<String>) -> Resu
 }
 
 /// Creates a record.
-#[utoipa::path(post, path = "/v1/customers", tag = "customers", security(("bearer" = [])), request_body = CustomerInput,
+#[utoipa::path(post, operation_id = "createCustomer", path = "/v1/customers", tag = "customers", security(("bearer" = [])), request_body = CustomerInput,
     responses((status = 201, body = Customer), (status = 409, description = "A unique field is taken", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid fields", body = crate::http::error::Problem, content_type = "application/problem+json")))]
 pub async fn create(
     State(state): State<AppState>,
@@ -48,7 +48,7 @@ pub async fn create(
 }
 
 /// Replaces every field of a record.
-#[utoipa::path(put, path = "/v1/customers/{id}", tag = "customers", security(("bearer" = [])), params(("id" = i64, Path)), request_body = CustomerInput,
+#[utoipa::path(put, operation_id = "replaceCustomer", path = "/v1/customers/{id}", tag = "customers", security(("bearer" = [])), params(("id" = i64, Path)), request_body = CustomerInput,
     responses((status = 200, body = Customer), (status = 404, description = "No such record", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid fields", body = crate::http::error::Problem, content_type = "application/problem+json")))]
 pub async fn replace(
     State(state): State<AppState>,
@@ -61,7 +61,7 @@ pub async fn replace(
 }
 
 /// Deletes a record.
-#[utoipa::path(delete, path = "/v1/customers/{id}", tag = "customers", security(("bearer" = [])), params(("id" = i64, Path)),
+#[utoipa::path(delete, operation_id = "deleteCustomer", path = "/v1/customers/{id}", tag = "customers", security(("bearer" = [])), params(("id" = i64, Path)),
     responses((status = 204, description = "Deleted"), (status = 404, description = "No such record", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 409, description = "Still in use", body = crate::http::error::Problem, content_type = "application/problem+json")))]
 pub async fn remove(State(state): State<AppState>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
     let id = parse_id(&id, RESOURCE)?;

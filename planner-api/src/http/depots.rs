@@ -17,7 +17,7 @@ pub fn router() -> Router<AppState> {
 }
 
 /// Lists depots by id, a page at a time.
-#[utoipa::path(get, path = "/v1/depots", tag = "depots", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "listDepots", path = "/v1/depots", tag = "depots", security(("bearer" = [])),
     params(("limit" = Option<i64>, Query, description = "Page size, 1–200 (default 50)"), ("offset" = Option<i64>, Query)),
     responses((status = 200, body = ListResponse<Depot>), (status = 422, description = "Bad limit or offset", body = crate::http::error::Problem, content_type = "application/problem+json")))]
 pub async fn list(State(state): State<AppState>, params: ListParams) -> Result<Json<ListResponse<Depot>>, ApiError> {
@@ -26,7 +26,7 @@ pub async fn list(State(state): State<AppState>, params: ListParams) -> Result<J
 }
 
 /// Reads one record.
-#[utoipa::path(get, path = "/v1/depots/{id}", tag = "depots", security(("bearer" = [])), params(("id" = i64, Path)),
+#[utoipa::path(get, operation_id = "getDepot", path = "/v1/depots/{id}", tag = "depots", security(("bearer" = [])), params(("id" = i64, Path)),
     responses((status = 200, body = Depot), (status = 404, description = "No such record", body = crate::http::error::Problem, content_type = "application/problem+json")))]
 pub async fn read(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Depot>, ApiError> {
     let id = parse_id(&id, RESOURCE)?;
@@ -34,7 +34,7 @@ pub async fn read(State(state): State<AppState>, Path(id): Path<String>) -> Resu
 }
 
 /// Creates a record.
-#[utoipa::path(post, path = "/v1/depots", tag = "depots", security(("bearer" = [])), request_body = DepotInput,
+#[utoipa::path(post, operation_id = "createDepot", path = "/v1/depots", tag = "depots", security(("bearer" = [])), request_body = DepotInput,
     responses((status = 201, body = Depot), (status = 409, description = "A unique field is taken", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid fields", body = crate::http::error::Problem, content_type = "application/problem+json")))]
 pub async fn create(State(state): State<AppState>, ApiJson(input): ApiJson<DepotInput>) -> Result<(StatusCode, Json<Depot>), ApiError> {
     let depot = input.validate().map_err(ApiError::Validation)?;
@@ -42,7 +42,7 @@ pub async fn create(State(state): State<AppState>, ApiJson(input): ApiJson<Depot
 }
 
 /// Replaces every field of a record.
-#[utoipa::path(put, path = "/v1/depots/{id}", tag = "depots", security(("bearer" = [])), params(("id" = i64, Path)), request_body = DepotInput,
+#[utoipa::path(put, operation_id = "replaceDepot", path = "/v1/depots/{id}", tag = "depots", security(("bearer" = [])), params(("id" = i64, Path)), request_body = DepotInput,
     responses((status = 200, body = Depot), (status = 404, description = "No such record", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid fields", body = crate::http::error::Problem, content_type = "application/problem+json")))]
 pub async fn replace(
     State(state): State<AppState>,
@@ -55,7 +55,7 @@ pub async fn replace(
 }
 
 /// Deletes a record.
-#[utoipa::path(delete, path = "/v1/depots/{id}", tag = "depots", security(("bearer" = [])), params(("id" = i64, Path)),
+#[utoipa::path(delete, operation_id = "deleteDepot", path = "/v1/depots/{id}", tag = "depots", security(("bearer" = [])), params(("id" = i64, Path)),
     responses((status = 204, description = "Deleted"), (status = 404, description = "No such record", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 409, description = "Still in use", body = crate::http::error::Problem, content_type = "application/problem+json")))]
 pub async fn remove(State(state): State<AppState>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
     let id = parse_id(&id, RESOURCE)?;

@@ -20,7 +20,7 @@ pub fn router() -> Router<AppState> {
 }
 
 /// Lists drivers by id, a page at a time.
-#[utoipa::path(get, path = "/v1/drivers", tag = "drivers", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "listDrivers", path = "/v1/drivers", tag = "drivers", security(("bearer" = [])),
     params(("limit" = Option<i64>, Query, description = "Page size, 1–200 (default 50)"), ("offset" = Option<i64>, Query)),
     responses((status = 200, body = ListResponse<Driver>), (status = 422, description = "Bad limit or offset", body = crate::http::error::Problem, content_type = "application/problem+json")))]
 pub async fn list(State(state): State<AppState>, caller: Caller, params: ListParams) -> Result<Json<ListResponse<Driver>>, ApiError> {
@@ -37,7 +37,7 @@ pub async fn list(State(state): State<AppState>, caller: Caller, params: ListPar
 }
 
 /// Reads one record.
-#[utoipa::path(get, path = "/v1/drivers/{id}", tag = "drivers", security(("bearer" = [])), params(("id" = i64, Path)),
+#[utoipa::path(get, operation_id = "getDriver", path = "/v1/drivers/{id}", tag = "drivers", security(("bearer" = [])), params(("id" = i64, Path)),
     responses((status = 200, body = Driver), (status = 404, description = "No such record", body = crate::http::error::Problem, content_type = "application/problem+json")))]
 pub async fn read(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<Driver>, ApiError> {
     let id = parse_id(&id, RESOURCE)?;
@@ -48,7 +48,7 @@ pub async fn read(State(state): State<AppState>, caller: Caller, Path(id): Path<
 }
 
 /// Creates a record.
-#[utoipa::path(post, path = "/v1/drivers", tag = "drivers", security(("bearer" = [])), request_body = DriverInput,
+#[utoipa::path(post, operation_id = "createDriver", path = "/v1/drivers", tag = "drivers", security(("bearer" = [])), request_body = DriverInput,
     responses((status = 201, body = Driver), (status = 409, description = "A unique field is taken", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid fields", body = crate::http::error::Problem, content_type = "application/problem+json")))]
 pub async fn create(State(state): State<AppState>, ApiJson(input): ApiJson<DriverInput>) -> Result<(StatusCode, Json<Driver>), ApiError> {
     let driver = input.validate().map_err(ApiError::Validation)?;
@@ -56,7 +56,7 @@ pub async fn create(State(state): State<AppState>, ApiJson(input): ApiJson<Drive
 }
 
 /// Replaces every field of a record.
-#[utoipa::path(put, path = "/v1/drivers/{id}", tag = "drivers", security(("bearer" = [])), params(("id" = i64, Path)), request_body = DriverInput,
+#[utoipa::path(put, operation_id = "replaceDriver", path = "/v1/drivers/{id}", tag = "drivers", security(("bearer" = [])), params(("id" = i64, Path)), request_body = DriverInput,
     responses((status = 200, body = Driver), (status = 404, description = "No such record", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid fields", body = crate::http::error::Problem, content_type = "application/problem+json")))]
 pub async fn replace(
     State(state): State<AppState>,
@@ -69,7 +69,7 @@ pub async fn replace(
 }
 
 /// Deletes a record.
-#[utoipa::path(delete, path = "/v1/drivers/{id}", tag = "drivers", security(("bearer" = [])), params(("id" = i64, Path)),
+#[utoipa::path(delete, operation_id = "deleteDriver", path = "/v1/drivers/{id}", tag = "drivers", security(("bearer" = [])), params(("id" = i64, Path)),
     responses((status = 204, description = "Deleted"), (status = 404, description = "No such record", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 409, description = "Still in use", body = crate::http::error::Problem, content_type = "application/problem+json")))]
 pub async fn remove(State(state): State<AppState>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
     let id = parse_id(&id, RESOURCE)?;

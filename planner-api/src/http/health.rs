@@ -153,7 +153,7 @@ pub fn details_router() -> Router<AppState> {
 }
 
 /// Liveness.
-#[utoipa::path(get, path = "/healthz", tag = "health", responses((status = 200, description = "The process answers")))]
+#[utoipa::path(get, operation_id = "checkLiveness", path = "/healthz", tag = "health", responses((status = 200, description = "The process answers")))]
 pub async fn healthz() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
@@ -161,7 +161,7 @@ pub async fn healthz() -> Json<Value> {
 /// Readiness: the database answers, its migrations are applied, and if this process runs
 /// planning workers, at least one of them is alive. A failing check is a `503 not-ready` problem
 /// whose `check` names it (`database`, `migrations`, `workers`).
-#[utoipa::path(get, path = "/readyz", tag = "health", responses(
+#[utoipa::path(get, operation_id = "checkReadiness", path = "/readyz", tag = "health", responses(
     (status = 200, description = "Ready: `{status, database, workers: {alive, registered}}`"),
     (status = 503, description = "Not ready; `check` names the failing check", body = crate::http::error::Problem, content_type = "application/problem+json"),
 ))]
@@ -180,7 +180,7 @@ pub async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiErr
 }
 
 /// Health details (cached for a few seconds).
-#[utoipa::path(get, path = "/v1/health/details", tag = "health", security(("bearer" = [])), responses(
+#[utoipa::path(get, operation_id = "getHealthDetails", path = "/v1/health/details", tag = "health", security(("bearer" = [])), responses(
     (status = 200, body = Details),
     (status = 401, description = "No or bad token", body = crate::http::error::Problem, content_type = "application/problem+json"),
 ))]

@@ -71,7 +71,7 @@ impl Modify for BearerScheme {
 pub struct ApiDoc;
 
 /// `GET /v1/openapi.json`: the document is built once, on first request.
-#[utoipa::path(get, path = "/v1/openapi.json", tag = "health", responses((status = 200, description = "This document", content_type = "application/json")))]
+#[utoipa::path(get, operation_id = "getOpenApiDocument", path = "/v1/openapi.json", tag = "health", responses((status = 200, description = "This document", content_type = "application/json")))]
 pub async fn openapi_json() -> Response {
     static JSON: OnceLock<String> = OnceLock::new();
     let body = JSON.get_or_init(|| ApiDoc::openapi().to_json().expect("the OpenAPI document serializes")).clone();

@@ -21,7 +21,7 @@ pub fn router() -> Router<AppState> {
 }
 
 /// Lists users.
-#[utoipa::path(get, path = "/v1/users", tag = "users", security(("bearer" = [])), params(("limit" = Option<i64>, Query), ("offset" = Option<i64>, Query)),
+#[utoipa::path(get, operation_id = "listUsers", path = "/v1/users", tag = "users", security(("bearer" = [])), params(("limit" = Option<i64>, Query), ("offset" = Option<i64>, Query)),
     responses((status = 200, description = "A page of users `{items, total, limit, offset}`"), (status = 403, description = "Not an admin", body = crate::http::error::Problem, content_type = "application/problem+json")))]
 pub async fn list(State(state): State<AppState>, params: ListParams) -> Result<Json<ListResponse<User>>, ApiError> {
     let page = state.store.list_users(params.page).await?;
@@ -29,7 +29,7 @@ pub async fn list(State(state): State<AppState>, params: ListParams) -> Result<J
 }
 
 /// Reads one user.
-#[utoipa::path(get, path = "/v1/users/{id}", tag = "users", security(("bearer" = [])), params(("id" = i64, Path)),
+#[utoipa::path(get, operation_id = "getUser", path = "/v1/users/{id}", tag = "users", security(("bearer" = [])), params(("id" = i64, Path)),
     responses((status = 200, body = User), (status = 404, description = "No such user", body = crate::http::error::Problem, content_type = "application/problem+json")))]
 pub async fn read(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<User>, ApiError> {
     let id = parse_id(&id, RESOURCE)?;
@@ -37,7 +37,7 @@ pub async fn read(State(state): State<AppState>, Path(id): Path<String>) -> Resu
 }
 
 /// Creates a user; a `driver` needs the `driver_id` of an existing driver.
-#[utoipa::path(post, path = "/v1/users", tag = "users", security(("bearer" = [])), request_body = UserInput,
+#[utoipa::path(post, operation_id = "createUser", path = "/v1/users", tag = "users", security(("bearer" = [])), request_body = UserInput,
     responses((status = 201, body = User), (status = 409, description = "Email taken", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid fields", body = crate::http::error::Problem, content_type = "application/problem+json")))]
 pub async fn create(State(state): State<AppState>, ApiJson(input): ApiJson<UserInput>) -> Result<(StatusCode, Json<User>), ApiError> {
     let user = input.validate().map_err(ApiError::Validation)?;
@@ -46,7 +46,7 @@ pub async fn create(State(state): State<AppState>, ApiJson(input): ApiJson<UserI
 
 /// Changes a user's role, driver, active flag or password; their refresh tokens are revoked, so
 /// the change holds at their next sign-in and at the latest when their access token expires.
-#[utoipa::path(put, path = "/v1/users/{id}", tag = "users", security(("bearer" = [])), params(("id" = i64, Path)), request_body = UserUpdateInput,
+#[utoipa::path(put, operation_id = "replaceUser", path = "/v1/users/{id}", tag = "users", security(("bearer" = [])), params(("id" = i64, Path)), request_body = UserUpdateInput,
     responses((status = 200, body = User), (status = 404, description = "No such user", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 409, description = "`self-lockout`: demoting or deactivating oneself", body = crate::http::error::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = crate::http::error::Problem, content_type = "application/problem+json")))]
 pub async fn replace(
@@ -64,7 +64,7 @@ pub async fn replace(
 }
 
 /// Deletes a user and their refresh tokens (their access tokens run out within minutes).
-#[utoipa::path(delete, path = "/v1/users/{id}", tag = "users", security(("bearer" = [])), params(("id" = i64, Path)),
+#[utoipa::path(delete, operation_id = "deleteUser", path = "/v1/users/{id}", tag = "users", security(("bearer" = [])), params(("id" = i64, Path)),
     responses((status = 204, description = "Deleted"), (status = 404, description = "No such user", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 409, description = "`self-lockout`: deleting oneself", body = crate::http::error::Problem, content_type = "application/problem+json")))]
 pub async fn remove(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
     let id = parse_id(&id, RESOURCE)?;

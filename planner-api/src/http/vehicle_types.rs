@@ -18,7 +18,7 @@ pub fn router() -> Router<AppState> {
 }
 
 /// Lists vehicle-types by id, a page at a time.
-#[utoipa::path(get, path = "/v1/vehicle-types", tag = "vehicle-types", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "listVehicleTypes", path = "/v1/vehicle-types", tag = "vehicle-types", security(("bearer" = [])),
     params(("limit" = Option<i64>, Query, description = "Page size, 1–200 (default 50)"), ("offset" = Option<i64>, Query)),
     responses((status = 200, body = ListResponse<VehicleType>), (status = 422, description = "Bad limit or offset", body = crate::http::error::Problem, content_type = "application/problem+json")))]
 pub async fn list(State(state): State<AppState>, params: ListParams) -> Result<Json<ListResponse<VehicleType>>, ApiError> {
@@ -27,7 +27,7 @@ pub async fn list(State(state): State<AppState>, params: ListParams) -> Result<J
 }
 
 /// Reads one record.
-#[utoipa::path(get, path = "/v1/vehicle-types/{id}", tag = "vehicle-types", security(("bearer" = [])), params(("id" = i64, Path)),
+#[utoipa::path(get, operation_id = "getVehicleType", path = "/v1/vehicle-types/{id}", tag = "vehicle-types", security(("bearer" = [])), params(("id" = i64, Path)),
     responses((status = 200, body = VehicleType), (status = 404, description = "No such record", body = crate::http::error::Problem, content_type = "application/problem+json")))]
 pub async fn read(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<VehicleType>, ApiError> {
     let id = parse_id(&id, RESOURCE)?;
@@ -35,7 +35,7 @@ pub async fn read(State(state): State<AppState>, Path(id): Path<String>) -> Resu
 }
 
 /// Creates a record.
-#[utoipa::path(post, path = "/v1/vehicle-types", tag = "vehicle-types", security(("bearer" = [])), request_body = VehicleTypeInput,
+#[utoipa::path(post, operation_id = "createVehicleType", path = "/v1/vehicle-types", tag = "vehicle-types", security(("bearer" = [])), request_body = VehicleTypeInput,
     responses((status = 201, body = VehicleType), (status = 409, description = "A unique field is taken", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid fields", body = crate::http::error::Problem, content_type = "application/problem+json")))]
 pub async fn create(State(state): State<AppState>, ApiJson(input): ApiJson<VehicleTypeInput>) -> Result<(StatusCode, Json<VehicleType>), ApiError> {
     let vehicle_type = input.validate().map_err(ApiError::Validation)?;
@@ -43,7 +43,7 @@ pub async fn create(State(state): State<AppState>, ApiJson(input): ApiJson<Vehic
 }
 
 /// Replaces every field of a record.
-#[utoipa::path(put, path = "/v1/vehicle-types/{id}", tag = "vehicle-types", security(("bearer" = [])), params(("id" = i64, Path)), request_body = VehicleTypeInput,
+#[utoipa::path(put, operation_id = "replaceVehicleType", path = "/v1/vehicle-types/{id}", tag = "vehicle-types", security(("bearer" = [])), params(("id" = i64, Path)), request_body = VehicleTypeInput,
     responses((status = 200, body = VehicleType), (status = 404, description = "No such record", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid fields", body = crate::http::error::Problem, content_type = "application/problem+json")))]
 pub async fn replace(
     State(state): State<AppState>,
@@ -56,7 +56,7 @@ pub async fn replace(
 }
 
 /// Deletes a record.
-#[utoipa::path(delete, path = "/v1/vehicle-types/{id}", tag = "vehicle-types", security(("bearer" = [])), params(("id" = i64, Path)),
+#[utoipa::path(delete, operation_id = "deleteVehicleType", path = "/v1/vehicle-types/{id}", tag = "vehicle-types", security(("bearer" = [])), params(("id" = i64, Path)),
     responses((status = 204, description = "Deleted"), (status = 404, description = "No such record", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 409, description = "Still in use", body = crate::http::error::Problem, content_type = "application/problem+json")))]
 pub async fn remove(State(state): State<AppState>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
     let id = parse_id(&id, RESOURCE)?;

@@ -34,7 +34,7 @@ fn day(date: &str) -> Result<chrono::NaiveDate, ApiError> {
 }
 
 /// Lists who drives the vehicle on which day.
-#[utoipa::path(get, path = "/v1/vehicles/{id}/assignments", tag = "vehicles", security(("bearer" = [])), params(("id" = i64, Path)),
+#[utoipa::path(get, operation_id = "listVehicleAssignments", path = "/v1/vehicles/{id}/assignments", tag = "vehicles", security(("bearer" = [])), params(("id" = i64, Path)),
     responses((status = 200, body = Vec<Assignment>), (status = 404, description = "No such vehicle", body = crate::http::error::Problem, content_type = "application/problem+json")))]
 pub async fn assignments(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Vec<Assignment>>, ApiError> {
     let id = parse_id(&id, RESOURCE)?;
@@ -42,7 +42,7 @@ pub async fn assignments(State(state): State<AppState>, Path(id): Path<String>) 
 }
 
 /// Assigns a driver to the vehicle for one day.
-#[utoipa::path(put, path = "/v1/vehicles/{id}/assignments/{date}", tag = "vehicles", security(("bearer" = [])),
+#[utoipa::path(put, operation_id = "assignVehicleDriver", path = "/v1/vehicles/{id}/assignments/{date}", tag = "vehicles", security(("bearer" = [])),
     params(("id" = i64, Path), ("date" = String, Path, description = "The day, YYYY-MM-DD")), request_body = AssignmentInput,
     responses((status = 200, body = Assignment), (status = 404, description = "No such vehicle", body = crate::http::error::Problem, content_type = "application/problem+json"),
         (status = 409, description = "The driver drives another vehicle that day", body = crate::http::error::Problem, content_type = "application/problem+json"),
@@ -59,7 +59,7 @@ pub async fn assign(
 }
 
 /// Removes the vehicle's assignment of one day.
-#[utoipa::path(delete, path = "/v1/vehicles/{id}/assignments/{date}", tag = "vehicles", security(("bearer" = [])),
+#[utoipa::path(delete, operation_id = "unassignVehicleDriver", path = "/v1/vehicles/{id}/assignments/{date}", tag = "vehicles", security(("bearer" = [])),
     params(("id" = i64, Path), ("date" = String, Path, description = "The day, YYYY-MM-DD")),
     responses((status = 204, description = "Removed"), (status = 404, description = "No such assignment", body = crate::http::error::Problem, content_type = "application/problem+json")))]
 pub async fn unassign(State(state): State<AppState>, Path((id, date)): Path<(String, String)>) -> Result<StatusCode, ApiError> {
@@ -70,7 +70,7 @@ pub async fn unassign(State(state): State<AppState>, Path((id, date)): Path<(Str
 }
 
 /// Lists vehicles by id, a page at a time.
-#[utoipa::path(get, path = "/v1/vehicles", tag = "vehicles", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "listVehicles", path = "/v1/vehicles", tag = "vehicles", security(("bearer" = [])),
     params(("limit" = Option<i64>, Query, description = "Page size, 1–200 (default 50)"), ("offset" = Option<i64>, Query)),
     responses((status = 200, body = ListResponse<Vehicle>), (status = 422, description = "Bad limit or offset", body = crate::http::error::Problem, content_type = "application/problem+json")))]
 pub async fn list(State(state): State<AppState>, params: ListParams) -> Result<Json<ListResponse<Vehicle>>, ApiError> {
@@ -79,7 +79,7 @@ pub async fn list(State(state): State<AppState>, params: ListParams) -> Result<J
 }
 
 /// Reads one record.
-#[utoipa::path(get, path = "/v1/vehicles/{id}", tag = "vehicles", security(("bearer" = [])), params(("id" = i64, Path)),
+#[utoipa::path(get, operation_id = "getVehicle", path = "/v1/vehicles/{id}", tag = "vehicles", security(("bearer" = [])), params(("id" = i64, Path)),
     responses((status = 200, body = Vehicle), (status = 404, description = "No such record", body = crate::http::error::Problem, content_type = "application/problem+json")))]
 pub async fn read(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Vehicle>, ApiError> {
     let id = parse_id(&id, RESOURCE)?;
@@ -87,7 +87,7 @@ pub async fn read(State(state): State<AppState>, Path(id): Path<String>) -> Resu
 }
 
 /// Creates a record.
-#[utoipa::path(post, path = "/v1/vehicles", tag = "vehicles", security(("bearer" = [])), request_body = VehicleInput,
+#[utoipa::path(post, operation_id = "createVehicle", path = "/v1/vehicles", tag = "vehicles", security(("bearer" = [])), request_body = VehicleInput,
     responses((status = 201, body = Vehicle), (status = 409, description = "A unique field is taken", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid fields", body = crate::http::error::Problem, content_type = "application/problem+json")))]
 pub async fn create(State(state): State<AppState>, ApiJson(input): ApiJson<VehicleInput>) -> Result<(StatusCode, Json<Vehicle>), ApiError> {
     let vehicle = input.validate().map_err(ApiError::Validation)?;
@@ -95,7 +95,7 @@ pub async fn create(State(state): State<AppState>, ApiJson(input): ApiJson<Vehic
 }
 
 /// Replaces every field of a record.
-#[utoipa::path(put, path = "/v1/vehicles/{id}", tag = "vehicles", security(("bearer" = [])), params(("id" = i64, Path)), request_body = VehicleInput,
+#[utoipa::path(put, operation_id = "replaceVehicle", path = "/v1/vehicles/{id}", tag = "vehicles", security(("bearer" = [])), params(("id" = i64, Path)), request_body = VehicleInput,
     responses((status = 200, body = Vehicle), (status = 404, description = "No such record", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid fields", body = crate::http::error::Problem, content_type = "application/problem+json")))]
 pub async fn replace(
     State(state): State<AppState>,
@@ -108,7 +108,7 @@ pub async fn replace(
 }
 
 /// Deletes a record.
-#[utoipa::path(delete, path = "/v1/vehicles/{id}", tag = "vehicles", security(("bearer" = [])), params(("id" = i64, Path)),
+#[utoipa::path(delete, operation_id = "deleteVehicle", path = "/v1/vehicles/{id}", tag = "vehicles", security(("bearer" = [])), params(("id" = i64, Path)),
     responses((status = 204, description = "Deleted"), (status = 404, description = "No such record", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 409, description = "Still in use", body = crate::http::error::Problem, content_type = "application/problem+json")))]
 pub async fn remove(State(state): State<AppState>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
     let id = parse_id(&id, RESOURCE)?;

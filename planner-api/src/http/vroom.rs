@@ -49,7 +49,7 @@ pub fn router() -> Router<AppState> {
 }
 
 /// Solves a VROOM problem.
-#[utoipa::path(post, path = "/v1/vroom", tag = "vroom", security(("bearer" = [])),
+#[utoipa::path(post, operation_id = "solveVroomProblem", path = "/v1/vroom", tag = "vroom", security(("bearer" = [])),
     params(("time_limit_s" = Option<f64>, Query, description = "Search time in seconds (default 2, at most the service's PLAN_MAX_TIME_LIMIT_S)"),
         ("max_iterations" = Option<u64>, Query, description = "Ruin-and-recreate iterations (default 10000); the search ends at whichever limit comes first")),
     request_body(content_type = "application/json", description = "VROOM's problem: `jobs`, `shipments`, `vehicles`, and `matrices` (or the legacy `matrix`) or `[lon, lat]` coordinates"),
