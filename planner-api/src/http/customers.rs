@@ -1,7 +1,7 @@
 //! `/v1/customers`: list (paginated, `?district=` filter), read, create, replace and delete
 //! customers. A taken customer code is a 409 conflict.
 
-use super::error::ApiError;
+use super::error::{ApiError, Problem};
 use super::extract::{parse_id, ApiJson, ListParams};
 use super::{AppState, ListResponse};
 use crate::domain::{Customer, CustomerInput};
@@ -21,7 +21,8 @@ pub fn router() -> Router<AppState> {
 /// Lists customers by id, a page at a time.
 #[utoipa::path(get, operation_id = "listCustomers", path = "/v1/customers", tag = "customers", security(("bearer" = [])),
     params(("limit" = Option<i64>, Query, description = "Page size, 1–200 (default 50)"), ("offset" = Option<i64>, Query), ("district" = Option<String>, Query, description = "Only customers in this district")),
-    responses((status = 200, body = ListResponse<Customer>), (status = 422, description = "Bad limit or offset", body = crate::http::error::Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = ListResponse<Customer>),
+        (status = 422, description = "Bad limit or offset", body = Problem, content_type = "application/problem+json")))]
 pub async fn list(State(state): State<AppState>, params: ListParams) -> Result<Json<ListResponse<Customer>>, ApiError> {
     let filter = CustomerFilter { district: params.district };
     let page = state.store.list_customers(&filter, params.page).await?;
@@ -30,7 +31,8 @@ pub async fn list(State(state): State<AppState>, params: ListParams) -> Result<J
 
 /// Reads one record.
 #[utoipa::path(get, operation_id = "getCustomer", path = "/v1/customers/{id}", tag = "customers", security(("bearer" = [])), params(("id" = i64, Path)),
-    responses((status = 200, body = Customer), (status = 404, description = "No such record", body = crate::http::error::Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = Customer),
+        (status = 404, description = "No such record", body = Problem, content_type = "application/problem+json")))]
 pub async fn read(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Customer>, ApiError> {
     let id = parse_id(&id, RESOURCE)?;
     Ok(Json(state.store.get_customer(id).await.map_err(ApiError::from_store(RESOURCE))?))
@@ -38,7 +40,12 @@ pub async fn read(State(state): State<AppState>, Path(id): Path<String>) -> Resu
 
 /// Creates a record.
 #[utoipa::path(post, operation_id = "createCustomer", path = "/v1/customers", tag = "customers", security(("bearer" = [])), request_body = CustomerInput,
-    responses((status = 201, body = Customer), (status = 409, description = "A unique field is taken", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid fields", body = crate::http::error::Problem, content_type = "application/problem+json")))]
+    responses((status = 201, body = Customer),
+        (status = 400, description = "Malformed JSON (`malformed-json`)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The code is taken (`conflict` on `code`)", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is over 1 MiB (`payload-too-large`)", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not declared as JSON (`unsupported-media-type`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid, unknown or mistyped fields, each named (`validation`)", body = Problem, content_type = "application/problem+json")))]
 pub async fn create(
     State(state): State<AppState>,
     ApiJson(input): ApiJson<CustomerInput>,
@@ -49,7 +56,13 @@ pub async fn create(
 
 /// Replaces every field of a record.
 #[utoipa::path(put, operation_id = "replaceCustomer", path = "/v1/customers/{id}", tag = "customers", security(("bearer" = [])), params(("id" = i64, Path)), request_body = CustomerInput,
-    responses((status = 200, body = Customer), (status = 404, description = "No such record", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid fields", body = crate::http::error::Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = Customer),
+        (status = 400, description = "Malformed JSON (`malformed-json`)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such record", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The code is taken (`conflict` on `code`)", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is over 1 MiB (`payload-too-large`)", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not declared as JSON (`unsupported-media-type`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid, unknown or mistyped fields, each named (`validation`)", body = Problem, content_type = "application/problem+json")))]
 pub async fn replace(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -62,7 +75,9 @@ pub async fn replace(
 
 /// Deletes a record.
 #[utoipa::path(delete, operation_id = "deleteCustomer", path = "/v1/customers/{id}", tag = "customers", security(("bearer" = [])), params(("id" = i64, Path)),
-    responses((status = 204, description = "Deleted"), (status = 404, description = "No such record", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 409, description = "Still in use", body = crate::http::error::Problem, content_type = "application/problem+json")))]
+    responses((status = 204, description = "Deleted"),
+        (status = 404, description = "No such record", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Still in use", body = Problem, content_type = "application/problem+json")))]
 pub async fn remove(State(state): State<AppState>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
     let id = parse_id(&id, RESOURCE)?;
     state.store.delete_customer(id).await.map_err(ApiError::from_store(RESOURCE))?;

@@ -62,8 +62,11 @@ pub(super) fn whole_plans(caller: &Caller) -> Result<(), ApiError> {
 
 /// Queues a planning job for a day and depots; it reserves the day's received orders.
 #[utoipa::path(post, operation_id = "createPlan", path = "/v1/plans", tag = "plans", security(("bearer" = [])), request_body = PlanRequestInput,
-    responses((status = 202, description = "Queued; `Location` names the job", body = PlanJob), (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields, unknown depots, no vehicles or nothing to plan, each named", body = Problem, content_type = "application/problem+json")))]
+    responses((status = 202, description = "Queued; `Location` names the job", body = PlanJob),
+        (status = 400, description = "Malformed JSON (`malformed-json`)", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is over 1 MiB (`payload-too-large`)", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not declared as JSON (`unsupported-media-type`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid, unknown or mistyped fields, unknown depots, no vehicles or nothing to plan, each named (`validation`)", body = Problem, content_type = "application/problem+json")))]
 pub async fn create(State(state): State<AppState>, ApiJson(input): ApiJson<PlanRequestInput>) -> Result<Response, ApiError> {
     let request = input.validate(state.planner.config().max_time_limit_s).map_err(ApiError::Validation)?;
     let job = state.store.create_plan_job(&request).await?;
@@ -78,7 +81,8 @@ pub async fn create(State(state): State<AppState>, ApiJson(input): ApiJson<PlanR
 /// Lists planning jobs, newest first.
 #[utoipa::path(get, operation_id = "listPlans", path = "/v1/plans", tag = "plans", security(("bearer" = [])),
     params(("limit" = Option<i64>, Query, description = "Page size, 1–200 (default 50)"), ("offset" = Option<i64>, Query), ("status" = Option<JobStatus>, Query)),
-    responses((status = 200, body = ListResponse<PlanJob>), (status = 422, description = "A bad status, limit or offset", body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = ListResponse<PlanJob>),
+        (status = 422, description = "A bad status, limit or offset", body = Problem, content_type = "application/problem+json")))]
 pub async fn list(State(state): State<AppState>, caller: Caller, params: ListParams) -> Result<Json<ListResponse<PlanJob>>, ApiError> {
     whole_plans(&caller)?;
     let status = match params.get("status") {
@@ -99,7 +103,8 @@ async fn job(state: &AppState, id: &str) -> Result<PlanJob, ApiError> {
 
 /// Reads a planning job, with its plan once it succeeded.
 #[utoipa::path(get, operation_id = "getPlan", path = "/v1/plans/{id}", tag = "plans", security(("bearer" = [])), params(("id" = i64, Path)),
-    responses((status = 200, body = PlanJob), (status = 404, description = "No such plan", body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = PlanJob),
+        (status = 404, description = "No such plan", body = Problem, content_type = "application/problem+json")))]
 pub async fn read(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<PlanJob>, ApiError> {
     whole_plans(&caller)?;
     Ok(Json(job(&state, &id).await?))
@@ -108,7 +113,8 @@ pub async fn read(State(state): State<AppState>, caller: Caller, Path(id): Path<
 /// The caller's own routes of a plan: those of the vehicles their driver record drives on the
 /// plan's day (assigned for the day, else usually).
 #[utoipa::path(get, operation_id = "getMyPlanRoutes", path = "/v1/plans/{id}/routes/mine", tag = "plans", security(("bearer" = [])), params(("id" = i64, Path)),
-    responses((status = 200, body = DriverRoutes), (status = 404, description = "No such plan", body = Problem, content_type = "application/problem+json"),
+    responses((status = 200, body = DriverRoutes),
+        (status = 404, description = "No such plan", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The plan has no routes yet (`plan-not-ready`)", body = Problem, content_type = "application/problem+json")))]
 pub async fn my_routes(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<DriverRoutes>, ApiError> {
     let job = job(&state, &id).await?;
@@ -126,8 +132,10 @@ pub async fn my_routes(State(state): State<AppState>, caller: Caller, Path(id): 
 
 /// Cancels a job: a queued one at once (200), a running one at its next lease renewal (202).
 #[utoipa::path(delete, operation_id = "cancelPlan", path = "/v1/plans/{id}", tag = "plans", security(("bearer" = [])), params(("id" = i64, Path)),
-    responses((status = 200, description = "Cancelled", body = PlanJob), (status = 202, description = "Cancel requested", body = PlanJob),
-        (status = 404, description = "No such plan", body = Problem, content_type = "application/problem+json"), (status = 409, description = "Already finished (`plan-finished`)", body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, description = "Cancelled", body = PlanJob),
+        (status = 202, description = "Cancel requested", body = PlanJob),
+        (status = 404, description = "No such plan", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Already finished (`plan-finished`)", body = Problem, content_type = "application/problem+json")))]
 pub async fn cancel(State(state): State<AppState>, Path(id): Path<String>) -> Result<(StatusCode, Json<PlanJob>), ApiError> {
     let id = parse_id(&id, RESOURCE)?;
     let job = state.store.cancel_plan_job(id).await.map_err(ApiError::from_store(RESOURCE))?;
@@ -146,7 +154,8 @@ fn result(job: PlanJob) -> Result<PlanResult, ApiError> {
 /// The solver input the job planned, in the JSON problem format.
 #[utoipa::path(get, operation_id = "getPlanSolverInput", path = "/v1/plans/{id}/problem", tag = "plans", security(("bearer" = [])), params(("id" = i64, Path)),
     responses((status = 200, description = "The JSON problem format (`luckygas plan FILE`)", content_type = "application/json"),
-        (status = 404, description = "No such plan, or no solver input", body = Problem, content_type = "application/problem+json"), (status = 409, description = "No plan yet (`plan-not-ready`)", body = Problem, content_type = "application/problem+json")))]
+        (status = 404, description = "No such plan, or no solver input", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "No plan yet (`plan-not-ready`)", body = Problem, content_type = "application/problem+json")))]
 pub async fn problem(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
     whole_plans(&caller)?;
     result(job(&state, &id).await?)?;
@@ -200,7 +209,8 @@ pub fn to_geojson(plan: &PlanResult) -> Value {
 /// The routes as a GeoJSON feature collection.
 #[utoipa::path(get, operation_id = "getPlanGeoJson", path = "/v1/plans/{id}/geojson", tag = "plans", security(("bearer" = [])), params(("id" = i64, Path)),
     responses((status = 200, description = "A FeatureCollection: depot points, a LineString per route, stop points", content_type = "application/geo+json"),
-        (status = 404, description = "No such plan", body = Problem, content_type = "application/problem+json"), (status = 409, description = "No plan yet (`plan-not-ready`)", body = Problem, content_type = "application/problem+json")))]
+        (status = 404, description = "No such plan", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "No plan yet (`plan-not-ready`)", body = Problem, content_type = "application/problem+json")))]
 pub async fn geojson(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
     whole_plans(&caller)?;
     let plan = result(job(&state, &id).await?)?;

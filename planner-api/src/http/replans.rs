@@ -136,8 +136,11 @@ async fn compiled(state: &AppState, job: &PlanJob, plan: &PlanResult, version: i
 /// Replans from events; answers the new version.
 #[utoipa::path(post, operation_id = "replanFromEvents", path = "/v1/plans/{id}/events", tag = "plans", security(("bearer" = [])), params(("id" = i64, Path)), request_body = EventsInput,
     responses((status = 201, description = "The new version; `Location` names it", body = PlanVersion),
+        (status = 400, description = "Malformed JSON (`malformed-json`)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such plan", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "No plan yet (`plan-not-ready`), or another replan came first (`version-conflict`, with `latest_version`)", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is over 1 MiB (`payload-too-large`)", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not declared as JSON (`unsupported-media-type`)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid events, each named (unknown order or vehicle, a stop already executed, a time before what was executed, …)", body = Problem, content_type = "application/problem+json")))]
 pub async fn post_events(
     State(state): State<AppState>,
@@ -263,7 +266,8 @@ pub async fn latest_version(state: &AppState, job: &PlanJob) -> Result<PlanVersi
 
 /// Lists a plan's versions.
 #[utoipa::path(get, operation_id = "listPlanVersions", path = "/v1/plans/{id}/versions", tag = "plans", security(("bearer" = [])), params(("id" = i64, Path)),
-    responses((status = 200, body = PlanVersionList), (status = 404, description = "No such plan", body = Problem, content_type = "application/problem+json"),
+    responses((status = 200, body = PlanVersionList),
+        (status = 404, description = "No such plan", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "No plan yet (`plan-not-ready`)", body = Problem, content_type = "application/problem+json")))]
 pub async fn list_versions(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<PlanVersionList>, ApiError> {
     whole_plans(&caller)?;
@@ -279,7 +283,8 @@ pub async fn list_versions(State(state): State<AppState>, caller: Caller, Path(i
 
 /// Reads one version of a plan (`latest` for the newest).
 #[utoipa::path(get, operation_id = "getPlanVersion", path = "/v1/plans/{id}/versions/{version}", tag = "plans", security(("bearer" = [])), params(("id" = i64, Path), ("version" = String, Path, description = "1, 2, … or `latest`")),
-    responses((status = 200, body = PlanVersion), (status = 404, description = "No such plan or version", body = Problem, content_type = "application/problem+json"),
+    responses((status = 200, body = PlanVersion),
+        (status = 404, description = "No such plan or version", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "No plan yet (`plan-not-ready`)", body = Problem, content_type = "application/problem+json")))]
 pub async fn read_version(State(state): State<AppState>, caller: Caller, Path((id, version)): Path<(String, String)>) -> Result<Json<PlanVersion>, ApiError> {
     whole_plans(&caller)?;
@@ -304,7 +309,8 @@ fn sse(name: &str, data: &impl Serialize) -> SseEvent {
 /// The plan as it changes: `version` events (the newest at once, then each new one).
 #[utoipa::path(get, operation_id = "streamPlanVersions", path = "/v1/plans/{id}/live", tag = "plans", security(("bearer" = [])), params(("id" = i64, Path)),
     responses((status = 200, description = "`text/event-stream` of `version` events (a whole PlanVersion each); `shutdown` when the server stops", content_type = "text/event-stream"),
-        (status = 404, description = "No such plan", body = Problem, content_type = "application/problem+json"), (status = 409, description = "No plan yet (`plan-not-ready`)", body = Problem, content_type = "application/problem+json")))]
+        (status = 404, description = "No such plan", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "No plan yet (`plan-not-ready`)", body = Problem, content_type = "application/problem+json")))]
 pub async fn live(
     State(state): State<AppState>,
     caller: Caller,

@@ -55,9 +55,9 @@ pub fn router() -> Router<AppState> {
     request_body(content_type = "application/json", description = "VROOM's problem: `jobs`, `shipments`, `vehicles`, and `matrices` (or the legacy `matrix`) or `[lon, lat]` coordinates"),
     responses((status = 200, description = "VROOM's answer: `code` 0, `summary`, `unassigned`, `routes` with their `steps`", content_type = "application/json"),
         (status = 400, description = "Malformed JSON or query (`code` 2)", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is over 1 MiB (`payload-too-large`, `code` 2)", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not JSON (`code` 2)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A bad or unsupported field, named with the reader's code (e.g. `unsupported`, `unknown_location`); `code` 2 and `error` as VROOM has them",
-            body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A bad or unsupported field, named with the reader's code (e.g. `unsupported`, `unknown_location`); `code` 2 and `error` as VROOM has them", body = Problem, content_type = "application/problem+json"),
         (status = 500, description = "Internal error (`code` 1)", body = Problem, content_type = "application/problem+json")))]
 pub async fn solve(State(state): State<AppState>, req: Request) -> Result<Response, ApiError> {
     let wrap = |e: ApiError| ApiError::Vroom(Box::new(e));
