@@ -117,7 +117,8 @@ async fn drivers_round_trip_and_default_to_active(app: &TestApp) {
 
 async fn vehicles_need_existing_types_and_depots_which_then_cannot_be_deleted(app: &TestApp) {
     let depot_id = app.post("/v1/depots", &depot("板橋站")).await.2["id"].clone();
-    let moto = json!({ "name": "重型機車", "kind": "heavy_motorcycle", "cylinder_slots": [{ "size_kg": 20, "count": 2 }], "max_load_kg": 80, "max_gas_kg": 60 });
+    let moto =
+        json!({ "name": "重型機車", "kind": "heavy_motorcycle", "cylinder_slots": [{ "size_kg": 20, "count": 2 }], "max_load_kg": 80, "max_gas_kg": 60 });
     let type_id = app.post("/v1/vehicle-types", &moto).await.2["id"].clone();
 
     let (status, _, created) = app.post("/v1/vehicles", &json!({ "plate": "mab-1234", "vehicle_type_id": type_id, "depot_id": depot_id })).await;

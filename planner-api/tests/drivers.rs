@@ -44,7 +44,9 @@ async fn assignments_tie_drivers_to_vehicles_by_day_over_their_usual_vehicle(app
     let a = app.post("/v1/drivers", &json!({ "name": "陳志明" })).await.2["id"].clone();
     let b = app.post("/v1/drivers", &json!({ "name": "林建宏" })).await.2["id"].clone();
     assign_default(app, v0, &a).await;
-    let (status, _, body) = app.put(&format!("/v1/vehicles/{v0}"), &json!({ "plate": "ZZZ-9999", "vehicle_type_id": 1, "depot_id": day.depot_id, "default_driver_id": 999_999 })).await;
+    let (status, _, body) = app
+        .put(&format!("/v1/vehicles/{v0}"), &json!({ "plate": "ZZZ-9999", "vehicle_type_id": 1, "depot_id": day.depot_id, "default_driver_id": 999_999 }))
+        .await;
     assert_eq!((status, body["errors"][0]["field"].as_str()), (422, Some("default_driver_id")), "{body}");
 
     let path = format!("/v1/vehicles/{v1}/assignments/{DAY}");
@@ -103,7 +105,13 @@ async fn a_driver_reads_only_their_own_route_and_reports_only_on_their_own_stops
     assert_eq!(body["depots"], plan["depots"]);
 
     // Everything else about plans is closed to drivers.
-    for path in [format!("/v1/plans/{id}"), "/v1/plans".to_owned(), format!("/v1/plans/{id}/geojson"), format!("/v1/plans/{id}/problem"), format!("/v1/plans/{id}/events")] {
+    for path in [
+        format!("/v1/plans/{id}"),
+        "/v1/plans".to_owned(),
+        format!("/v1/plans/{id}/geojson"),
+        format!("/v1/plans/{id}/problem"),
+        format!("/v1/plans/{id}/events"),
+    ] {
         let (status, _, body) = driver.get(&path).await;
         assert_eq!((status, problem_type(&body)), (403, "forbidden"), "GET {path}");
     }
@@ -135,7 +143,4 @@ async fn a_driver_reads_only_their_own_route_and_reports_only_on_their_own_stops
     assert_eq!(app.get(&format!("/v1/orders/{unplanned}")).await.2["status"], "received", "no write got through");
 }
 
-both_backends!(
-    assignments_tie_drivers_to_vehicles_by_day_over_their_usual_vehicle,
-    a_driver_reads_only_their_own_route_and_reports_only_on_their_own_stops,
-);
+both_backends!(assignments_tie_drivers_to_vehicles_by_day_over_their_usual_vehicle, a_driver_reads_only_their_own_route_and_reports_only_on_their_own_stops,);

@@ -218,27 +218,14 @@ impl CustomerInput {
         }
         let payment_method = PaymentMethod::parse(self.payment_method.trim());
         if payment_method.is_none() {
-            let problem = if self.payment_method.trim().is_empty() {
-                FieldProblem::Required
-            } else {
-                FieldProblem::NotAllowed { allowed: PaymentMethod::NAMES }
-            };
+            let problem =
+                if self.payment_method.trim().is_empty() { FieldProblem::Required } else { FieldProblem::NotAllowed { allowed: PaymentMethod::NAMES } };
             errors.push(FieldError::new("payment_method", problem));
         }
         match payment_method {
-            Some(payment_method) if errors.is_empty() => Ok(NewCustomer {
-                code,
-                name,
-                phone,
-                address,
-                district,
-                lat,
-                lon,
-                time_windows,
-                usual_cylinders,
-                access_restrictions,
-                payment_method,
-            }),
+            Some(payment_method) if errors.is_empty() => {
+                Ok(NewCustomer { code, name, phone, address, district, lat, lon, time_windows, usual_cylinders, access_restrictions, payment_method })
+            }
             _ => Err(errors),
         }
     }
@@ -272,10 +259,7 @@ fn time_windows(errors: &mut Vec<FieldError>, windows: Vec<TimeWindow>) -> Vec<T
             errors.push(FieldError::new(format!("time_windows[{}]", pair[1].2), FieldProblem::WindowOverlap));
         }
     }
-    parsed
-        .iter()
-        .map(|&(_, _, i)| TimeWindow { start: windows[i].start.trim().to_owned(), end: windows[i].end.trim().to_owned() })
-        .collect()
+    parsed.iter().map(|&(_, _, i)| TimeWindow { start: windows[i].start.trim().to_owned(), end: windows[i].end.trim().to_owned() }).collect()
 }
 
 fn usual_cylinders(errors: &mut Vec<FieldError>, cylinders: Vec<UsualCylinder>) -> Vec<UsualCylinder> {

@@ -19,7 +19,7 @@ pub use customer::{AccessRestriction, Customer, CustomerInput, NewCustomer, Paym
 pub use depot::{Depot, DepotInput, NewDepot};
 pub use driver::{Driver, DriverInput, NewDriver};
 pub use order::{NewOrder, Order, OrderEvent, OrderInput, OrderStatus, Priority, StatusChange, StatusChangeInput, TimePreference};
-pub use plan::{StopStatus, DriverRoutes, JobStatus, PlanJob, PlanOptions, PlanRequest, PlanRequestInput, PlanResult, ProgressPoint};
+pub use plan::{DriverRoutes, JobStatus, PlanJob, PlanOptions, PlanRequest, PlanRequestInput, PlanResult, ProgressPoint, StopStatus};
 pub use user::{NewUser, Role, User, UserInput, UserUpdate, UserUpdateInput};
 pub use validation::{FieldError, FieldProblem, Lang};
 pub use vehicle::{NewVehicle, Vehicle, VehicleInput};

@@ -71,11 +71,7 @@ impl OrderStatus {
         use OrderStatus as S;
         matches!(
             (self, to),
-            (S::Received, S::Cancelled)
-                | (S::Planned, S::Dispatched)
-                | (S::Planned, S::Cancelled)
-                | (S::Dispatched, S::Delivered)
-                | (S::Dispatched, S::Failed)
+            (S::Received, S::Cancelled) | (S::Planned, S::Dispatched) | (S::Planned, S::Cancelled) | (S::Dispatched, S::Delivered) | (S::Dispatched, S::Failed)
         )
     }
 }
@@ -351,8 +347,7 @@ impl StatusChangeInput {
         let mut errors = Vec::new();
         let status = OrderStatus::parse(self.status.trim());
         if status.is_none() {
-            let problem =
-                if self.status.trim().is_empty() { FieldProblem::Required } else { FieldProblem::NotAllowed { allowed: OrderStatus::NAMES } };
+            let problem = if self.status.trim().is_empty() { FieldProblem::Required } else { FieldProblem::NotAllowed { allowed: OrderStatus::NAMES } };
             errors.push(FieldError::new("status", problem));
         }
         let changed_by = required_text(&mut errors, "changed_by", &self.changed_by, 100);

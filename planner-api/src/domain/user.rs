@@ -194,9 +194,7 @@ impl UserUpdateInput {
         }
         let role = role_and_driver(&mut errors, &self.role, self.driver_id);
         match role {
-            Some(role) if errors.is_empty() => {
-                Ok(UserUpdate { role, driver_id: self.driver_id, active: self.active.unwrap_or(true), password: self.password })
-            }
+            Some(role) if errors.is_empty() => Ok(UserUpdate { role, driver_id: self.driver_id, active: self.active.unwrap_or(true), password: self.password }),
             _ => Err(errors),
         }
     }
@@ -249,7 +247,8 @@ mod tests {
 
     #[test]
     fn keeps_the_password_unless_a_new_valid_one_is_given() {
-        let change = |password: Option<&str>| UserUpdateInput { role: "analyst".into(), driver_id: None, active: Some(false), password: password.map(Into::into) };
+        let change =
+            |password: Option<&str>| UserUpdateInput { role: "analyst".into(), driver_id: None, active: Some(false), password: password.map(Into::into) };
         assert_eq!(change(None).validate().map(|u| (u.password, u.active)), Ok((None, false)));
         let fields: Vec<String> = change(Some("short")).validate().err().unwrap_or_default().into_iter().map(|e| e.field).collect();
         assert_eq!(fields, ["password"]);

@@ -150,9 +150,7 @@ impl VehicleTypeInput {
         }
         let required_skills = skills(&mut errors, "required_skills", &self.required_skills);
         match kind {
-            Some(kind) if errors.is_empty() => {
-                Ok(NewVehicleType { name, kind, cylinder_slots: self.cylinder_slots, max_load_kg, max_gas_kg, required_skills })
-            }
+            Some(kind) if errors.is_empty() => Ok(NewVehicleType { name, kind, cylinder_slots: self.cylinder_slots, max_load_kg, max_gas_kg, required_skills }),
             _ => Err(errors),
         }
     }

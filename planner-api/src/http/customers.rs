@@ -46,10 +46,7 @@ pub async fn read(State(state): State<AppState>, Path(id): Path<String>) -> Resu
         (status = 413, description = "The body is over 1 MiB (`payload-too-large`)", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "The body is not declared as JSON (`unsupported-media-type`)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid, unknown or mistyped fields, each named (`validation`)", body = Problem, content_type = "application/problem+json")))]
-pub async fn create(
-    State(state): State<AppState>,
-    ApiJson(input): ApiJson<CustomerInput>,
-) -> Result<(StatusCode, Json<Customer>), ApiError> {
+pub async fn create(State(state): State<AppState>, ApiJson(input): ApiJson<CustomerInput>) -> Result<(StatusCode, Json<Customer>), ApiError> {
     let customer = input.validate().map_err(ApiError::Validation)?;
     Ok((StatusCode::CREATED, Json(state.store.create_customer(&customer).await?)))
 }
@@ -63,11 +60,7 @@ pub async fn create(
         (status = 413, description = "The body is over 1 MiB (`payload-too-large`)", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "The body is not declared as JSON (`unsupported-media-type`)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid, unknown or mistyped fields, each named (`validation`)", body = Problem, content_type = "application/problem+json")))]
-pub async fn replace(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-    ApiJson(input): ApiJson<CustomerInput>,
-) -> Result<Json<Customer>, ApiError> {
+pub async fn replace(State(state): State<AppState>, Path(id): Path<String>, ApiJson(input): ApiJson<CustomerInput>) -> Result<Json<Customer>, ApiError> {
     let id = parse_id(&id, RESOURCE)?;
     let customer = input.validate().map_err(ApiError::Validation)?;
     Ok(Json(state.store.update_customer(id, &customer).await.map_err(ApiError::from_store(RESOURCE))?))

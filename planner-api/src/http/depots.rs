@@ -55,11 +55,7 @@ pub async fn create(State(state): State<AppState>, ApiJson(input): ApiJson<Depot
         (status = 413, description = "The body is over 1 MiB (`payload-too-large`)", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "The body is not declared as JSON (`unsupported-media-type`)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid, unknown or mistyped fields, each named (`validation`)", body = Problem, content_type = "application/problem+json")))]
-pub async fn replace(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-    ApiJson(input): ApiJson<DepotInput>,
-) -> Result<Json<Depot>, ApiError> {
+pub async fn replace(State(state): State<AppState>, Path(id): Path<String>, ApiJson(input): ApiJson<DepotInput>) -> Result<Json<Depot>, ApiError> {
     let id = parse_id(&id, RESOURCE)?;
     let depot = input.validate().map_err(ApiError::Validation)?;
     Ok(Json(state.store.update_depot(id, &depot).await.map_err(ApiError::from_store(RESOURCE))?))

@@ -101,8 +101,7 @@ impl<S: Send + Sync> FromRequestParts<S> for ListParams {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
-        let Query(params) =
-            Query::<HashMap<String, String>>::from_request_parts(parts, state).await.map_err(|r| ApiError::BadQuery(r.body_text()))?;
+        let Query(params) = Query::<HashMap<String, String>>::from_request_parts(parts, state).await.map_err(|r| ApiError::BadQuery(r.body_text()))?;
         let mut errors = Vec::new();
         let limit = number(&mut errors, &params, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT);
         let offset = number(&mut errors, &params, "offset", 0, 0, i64::from(i32::MAX));

@@ -65,8 +65,7 @@ impl Metrics {
         )
         .expect("valid histogram");
         let queue_depth = IntGauge::with_opts(Opts::new("luckygas_planning_queue_depth", "Planning jobs waiting to run")).expect("valid gauge");
-        let jobs_running =
-            IntGauge::with_opts(Opts::new("luckygas_planning_jobs_running", "Planning jobs a live worker is solving")).expect("valid gauge");
+        let jobs_running = IntGauge::with_opts(Opts::new("luckygas_planning_jobs_running", "Planning jobs a live worker is solving")).expect("valid gauge");
         let solver_iterations =
             IntCounter::with_opts(Opts::new("luckygas_solver_iterations_total", "Solver iterations run by planning jobs")).expect("valid counter");
         for outcome in JOB_OUTCOMES {

@@ -2,11 +2,11 @@
 //! types' `ToSchema` derives, served at `/v1/openapi.json` (public, like any API description).
 //! A test reads the routers' source and checks that every route they serve is described.
 
+use super::error::Problem;
 use super::{auth, customers, depots, drivers, health, metrics, orders, plans, replans, users, vehicle_types, vehicles, vroom};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use std::sync::OnceLock;
-use super::error::Problem;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
 use utoipa::{Modify, OpenApi};

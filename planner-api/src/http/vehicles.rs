@@ -117,11 +117,7 @@ pub async fn create(State(state): State<AppState>, ApiJson(input): ApiJson<Vehic
         (status = 413, description = "The body is over 1 MiB (`payload-too-large`)", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "The body is not declared as JSON (`unsupported-media-type`)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid, unknown or mistyped fields, each named (`validation`)", body = Problem, content_type = "application/problem+json")))]
-pub async fn replace(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-    ApiJson(input): ApiJson<VehicleInput>,
-) -> Result<Json<Vehicle>, ApiError> {
+pub async fn replace(State(state): State<AppState>, Path(id): Path<String>, ApiJson(input): ApiJson<VehicleInput>) -> Result<Json<Vehicle>, ApiError> {
     let id = parse_id(&id, RESOURCE)?;
     let vehicle = input.validate().map_err(ApiError::Validation)?;
     Ok(Json(state.store.update_vehicle(id, &vehicle).await.map_err(ApiError::from_store(RESOURCE))?))
