@@ -219,6 +219,31 @@ async fn rejects_malformed_json_wrong_types_and_other_media_types(app: &TestApp)
     assert_eq!(problem_type(&body), "https://luckygas.tw/problems/unsupported-media-type");
 }
 
+async fn answers_every_create_with_201_and_the_location_of_the_new_resource(app: &TestApp) {
+    let create = |path: &'static str, body: Value| async move {
+        let res = app.client.post(app.url(path)).json(&body).send().await.expect("request sent");
+        let status = res.status().as_u16();
+        let location = res.headers().get("location").and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let created: Value = res.json().await.expect("JSON body");
+        assert_eq!(status, 201, "POST {path}: {created}");
+        let id = created["id"].as_i64().expect("an id");
+        assert_eq!(location, Some(format!("{path}/{id}")), "POST {path}");
+        let (status, _, read) = app.get(&format!("{path}/{id}")).await;
+        assert_eq!((status, &read), (200, &created), "GET {path}/{id}");
+        created
+    };
+    let depot_id = create("/v1/depots", depot("板橋站")).await["id"].clone();
+    let customer_id = create("/v1/customers", customer("C0001", "信義區")).await["id"].clone();
+    let moto =
+        json!({ "name": "重型機車", "kind": "heavy_motorcycle", "cylinder_slots": [{ "size_kg": 20, "count": 2 }], "max_load_kg": 80, "max_gas_kg": 60 });
+    let type_id = create("/v1/vehicle-types", moto).await["id"].clone();
+    create("/v1/vehicles", json!({ "plate": "MAB-1234", "vehicle_type_id": type_id, "depot_id": depot_id })).await;
+    create("/v1/drivers", json!({ "name": "陳大文", "skills": [] })).await;
+    let order = json!({ "customer_id": customer_id, "delivery_date": "2026-03-02", "cylinders": [{ "size_kg": 20, "quantity": 1 }] });
+    create("/v1/orders", order).await;
+    create("/v1/users", json!({ "email": "dispatcher@luckygas.test", "password": "correct-horse-battery", "role": "dispatcher" })).await;
+}
+
 async fn answers_404_for_unknown_ids_and_routes_and_405_for_wrong_methods(app: &TestApp) {
     for path in ["/v1/customers/999999", "/v1/customers/abc", "/v1/depots/0", "/v1/nothing-here"] {
         let (status, ct, body) = app.get(path).await;
@@ -276,6 +301,7 @@ both_backends!(
     lists_customers_page_by_page_and_by_district,
     names_the_invalid_field_in_chinese_by_default_and_in_english_on_request,
     rejects_malformed_json_wrong_types_and_other_media_types,
+    answers_every_create_with_201_and_the_location_of_the_new_resource,
     answers_404_for_unknown_ids_and_routes_and_405_for_wrong_methods,
     refuses_a_customer_code_that_is_taken,
     refuses_bodies_over_one_mebibyte,

@@ -3,7 +3,7 @@
 
 use super::error::{ApiError, Problem};
 use super::extract::{parse_id, ApiJson, ListParams};
-use super::{AppState, ListResponse};
+use super::{AppState, Created, ListResponse};
 use crate::domain::{Customer, CustomerInput};
 use crate::store::CustomerFilter;
 use axum::extract::{Path, State};
@@ -40,15 +40,16 @@ pub async fn read(State(state): State<AppState>, Path(id): Path<String>) -> Resu
 
 /// Creates a record.
 #[utoipa::path(post, operation_id = "createCustomer", path = "/v1/customers", tag = "customers", security(("bearer" = [])), request_body = CustomerInput,
-    responses((status = 201, body = Customer),
+    responses((status = 201, description = "Created", body = Customer, headers(("Location" = String, description = "The new customer: `/v1/customers/{id}`"))),
         (status = 400, description = "Malformed JSON (`malformed-json`)", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The code is taken (`conflict` on `code`)", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "The body is over 1 MiB (`payload-too-large`)", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "The body is not declared as JSON (`unsupported-media-type`)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid, unknown or mistyped fields, each named (`validation`)", body = Problem, content_type = "application/problem+json")))]
-pub async fn create(State(state): State<AppState>, ApiJson(input): ApiJson<CustomerInput>) -> Result<(StatusCode, Json<Customer>), ApiError> {
+pub async fn create(State(state): State<AppState>, ApiJson(input): ApiJson<CustomerInput>) -> Result<Created<Customer>, ApiError> {
     let customer = input.validate().map_err(ApiError::Validation)?;
-    Ok((StatusCode::CREATED, Json(state.store.create_customer(&customer).await?)))
+    let created = state.store.create_customer(&customer).await?;
+    Ok(Created::at("/v1/customers", created.id, created))
 }
 
 /// Replaces every field of a record.

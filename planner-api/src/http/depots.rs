@@ -2,7 +2,7 @@
 
 use super::error::{ApiError, Problem};
 use super::extract::{parse_id, ApiJson, ListParams};
-use super::{AppState, ListResponse};
+use super::{AppState, Created, ListResponse};
 use crate::domain::{Depot, DepotInput};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -37,14 +37,15 @@ pub async fn read(State(state): State<AppState>, Path(id): Path<String>) -> Resu
 
 /// Creates a record.
 #[utoipa::path(post, operation_id = "createDepot", path = "/v1/depots", tag = "depots", security(("bearer" = [])), request_body = DepotInput,
-    responses((status = 201, body = Depot),
+    responses((status = 201, description = "Created", body = Depot, headers(("Location" = String, description = "The new depot: `/v1/depots/{id}`"))),
         (status = 400, description = "Malformed JSON (`malformed-json`)", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "The body is over 1 MiB (`payload-too-large`)", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "The body is not declared as JSON (`unsupported-media-type`)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid, unknown or mistyped fields, each named (`validation`)", body = Problem, content_type = "application/problem+json")))]
-pub async fn create(State(state): State<AppState>, ApiJson(input): ApiJson<DepotInput>) -> Result<(StatusCode, Json<Depot>), ApiError> {
+pub async fn create(State(state): State<AppState>, ApiJson(input): ApiJson<DepotInput>) -> Result<Created<Depot>, ApiError> {
     let depot = input.validate().map_err(ApiError::Validation)?;
-    Ok((StatusCode::CREATED, Json(state.store.create_depot(&depot).await?)))
+    let created = state.store.create_depot(&depot).await?;
+    Ok(Created::at("/v1/depots", created.id, created))
 }
 
 /// Replaces every field of a record.

@@ -4,7 +4,7 @@
 use super::access::Caller;
 use super::error::{ApiError, Problem};
 use super::extract::{parse_id, ApiJson, ListParams};
-use super::{AppState, ListResponse};
+use super::{AppState, Created, ListResponse};
 use crate::domain::{Driver, DriverInput};
 use crate::store::{Page, StoreError};
 use axum::extract::{Path, State};
@@ -51,14 +51,15 @@ pub async fn read(State(state): State<AppState>, caller: Caller, Path(id): Path<
 
 /// Creates a record.
 #[utoipa::path(post, operation_id = "createDriver", path = "/v1/drivers", tag = "drivers", security(("bearer" = [])), request_body = DriverInput,
-    responses((status = 201, body = Driver),
+    responses((status = 201, description = "Created", body = Driver, headers(("Location" = String, description = "The new driver: `/v1/drivers/{id}`"))),
         (status = 400, description = "Malformed JSON (`malformed-json`)", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "The body is over 1 MiB (`payload-too-large`)", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "The body is not declared as JSON (`unsupported-media-type`)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid, unknown or mistyped fields, each named (`validation`)", body = Problem, content_type = "application/problem+json")))]
-pub async fn create(State(state): State<AppState>, ApiJson(input): ApiJson<DriverInput>) -> Result<(StatusCode, Json<Driver>), ApiError> {
+pub async fn create(State(state): State<AppState>, ApiJson(input): ApiJson<DriverInput>) -> Result<Created<Driver>, ApiError> {
     let driver = input.validate().map_err(ApiError::Validation)?;
-    Ok((StatusCode::CREATED, Json(state.store.create_driver(&driver).await?)))
+    let created = state.store.create_driver(&driver).await?;
+    Ok(Created::at("/v1/drivers", created.id, created))
 }
 
 /// Replaces every field of a record.

@@ -166,8 +166,8 @@ mod tests {
     /// an operationId or with one that is not camelCase or not unique; an operation with a
     /// request body that does not list the problems of `ApiJson` (400 malformed JSON, 413 too
     /// large, 415 not JSON, 422 invalid fields); an operation on an `{id}` path without 404; a
-    /// list (`limit` parameter) without 422; a 4xx or 5xx response that is not an
-    /// `application/problem+json` [`Problem`].
+    /// list (`limit` parameter) without 422; a 201 without a `Location` header; a 4xx or 5xx
+    /// response that is not an `application/problem+json` [`Problem`].
     fn lint(doc: &serde_json::Value) -> Vec<String> {
         let mut faults = Vec::new();
         let mut ids = std::collections::HashMap::new();
@@ -203,6 +203,9 @@ mod tests {
                         faults.push(format!("{at}: no {status} response"));
                     }
                 }
+                if responses.get("201").is_some_and(|created| created["headers"].get("Location").is_none()) {
+                    faults.push(format!("{at}: the 201 response has no Location header"));
+                }
                 for (status, response) in responses.iter().filter(|(s, _)| s.starts_with('4') || s.starts_with('5')) {
                     if response["content"]["application/problem+json"]["schema"]["$ref"] != "#/components/schemas/Problem" {
                         faults.push(format!("{at}: the {status} response is not an application/problem+json Problem"));
@@ -233,11 +236,13 @@ mod tests {
         doc["paths"]["/v1/depots/{id}"]["get"]["responses"]["404"]["content"] = serde_json::json!({ "text/plain": {} });
         doc["paths"]["/v1/things/{id}"] = serde_json::json!({ "put": { "requestBody": {}, "responses": { "200": {} } } });
         doc["paths"]["/v1/depots"]["get"]["responses"].as_object_mut().expect("responses").remove("422");
+        doc["paths"]["/v1/customers"]["post"]["responses"]["201"].as_object_mut().expect("a 201").remove("headers");
         let mut faults = lint(&doc);
         faults.sort();
         let expected = [
             "GET /v1/depots/{id}: the 404 response is not an application/problem+json Problem",
             "GET /v1/depots: no 422 response",
+            "POST /v1/customers: the 201 response has no Location header",
             "POST /v1/orders: no 415 response",
             "POST /v1/orders: operationId createOrder is also that of GET /v1/orders",
             "PUT /v1/things/{id}: no 400 response",
@@ -277,6 +282,8 @@ mod tests {
         let post = &doc["paths"]["/v1/orders"]["post"];
         assert!(post["requestBody"]["content"]["application/json"].is_object(), "{post}");
         assert!(post["responses"]["422"]["content"]["application/problem+json"].is_object(), "{post}");
+        assert_eq!(post["operationId"], "createOrder");
+        assert!(post["responses"]["201"]["headers"]["Location"]["schema"].is_object(), "{post}");
         let read = &doc["paths"]["/v1/plans/{id}"]["get"]["responses"];
         assert!(read["200"]["content"]["application/json"].is_object() && read["404"].is_object() && read["403"].is_object(), "{read}");
     }

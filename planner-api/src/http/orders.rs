@@ -9,12 +9,11 @@
 use super::access::{Caller, Scope};
 use super::error::{ApiError, Problem};
 use super::extract::{parse_id, ApiJson, ListParams};
-use super::{AppState, ListResponse};
+use super::{AppState, Created, ListResponse};
 use crate::domain::order::parse_date;
 use crate::domain::{FieldError, FieldProblem, Order, OrderEvent, OrderInput, OrderStatus, Priority, StatusChangeInput};
 use crate::store::OrderFilter;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 
@@ -110,15 +109,16 @@ async fn on_own_route(state: &AppState, id: i64, driver: i64) -> Result<bool, Ap
 
 /// Takes an order (status `received`).
 #[utoipa::path(post, operation_id = "createOrder", path = "/v1/orders", tag = "orders", security(("bearer" = [])), request_body = OrderInput,
-    responses((status = 201, body = Order),
+    responses((status = 201, description = "Created", body = Order, headers(("Location" = String, description = "The new order: `/v1/orders/{id}`"))),
         (status = 400, description = "Malformed JSON (`malformed-json`)", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "The body is over 1 MiB (`payload-too-large`)", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "The body is not declared as JSON (`unsupported-media-type`)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid, unknown or mistyped fields, or an unknown customer, each named (`validation`)", body = Problem, content_type = "application/problem+json")))]
-pub async fn create(State(state): State<AppState>, caller: Caller, ApiJson(input): ApiJson<OrderInput>) -> Result<(StatusCode, Json<Order>), ApiError> {
+pub async fn create(State(state): State<AppState>, caller: Caller, ApiJson(input): ApiJson<OrderInput>) -> Result<Created<Order>, ApiError> {
     all_orders(&caller)?;
     let (order, created_by) = input.validate().map_err(ApiError::Validation)?;
-    Ok((StatusCode::CREATED, Json(state.store.create_order(&order, &created_by).await?)))
+    let created = state.store.create_order(&order, &created_by).await?;
+    Ok(Created::at("/v1/orders", created.id, created))
 }
 
 /// Replaces every field of an order that is still `received` and held by no plan.

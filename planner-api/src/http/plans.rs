@@ -62,7 +62,7 @@ pub(super) fn whole_plans(caller: &Caller) -> Result<(), ApiError> {
 
 /// Queues a planning job for a day and depots; it reserves the day's received orders.
 #[utoipa::path(post, operation_id = "createPlan", path = "/v1/plans", tag = "plans", security(("bearer" = [])), request_body = PlanRequestInput,
-    responses((status = 202, description = "Queued; `Location` names the job", body = PlanJob),
+    responses((status = 202, description = "Queued", body = PlanJob, headers(("Location" = String, description = "The job: `/v1/plans/{id}`"))),
         (status = 400, description = "Malformed JSON (`malformed-json`)", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "The body is over 1 MiB (`payload-too-large`)", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "The body is not declared as JSON (`unsupported-media-type`)", body = Problem, content_type = "application/problem+json"),

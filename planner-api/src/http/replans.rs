@@ -135,7 +135,7 @@ async fn compiled(state: &AppState, job: &PlanJob, plan: &PlanResult, version: i
 
 /// Replans from events; answers the new version.
 #[utoipa::path(post, operation_id = "replanFromEvents", path = "/v1/plans/{id}/events", tag = "plans", security(("bearer" = [])), params(("id" = i64, Path)), request_body = EventsInput,
-    responses((status = 201, description = "The new version; `Location` names it", body = PlanVersion),
+    responses((status = 201, description = "The new version", body = PlanVersion, headers(("Location" = String, description = "The new version: `/v1/plans/{id}/versions/{version}`"))),
         (status = 400, description = "Malformed JSON (`malformed-json`)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such plan", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "No plan yet (`plan-not-ready`), or another replan came first (`version-conflict`, with `latest_version`)", body = Problem, content_type = "application/problem+json"),

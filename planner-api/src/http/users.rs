@@ -5,7 +5,7 @@
 use super::access::Caller;
 use super::error::{ApiError, Problem};
 use super::extract::{parse_id, ApiJson, ListParams};
-use super::{AppState, ListResponse};
+use super::{AppState, Created, ListResponse};
 use crate::auth::session::{create_user, update_user};
 use crate::domain::{Role, User, UserInput, UserUpdateInput};
 use axum::extract::{Path, State};
@@ -41,15 +41,16 @@ pub async fn read(State(state): State<AppState>, Path(id): Path<String>) -> Resu
 
 /// Creates a user; a `driver` needs the `driver_id` of an existing driver.
 #[utoipa::path(post, operation_id = "createUser", path = "/v1/users", tag = "users", security(("bearer" = [])), request_body = UserInput,
-    responses((status = 201, body = User),
+    responses((status = 201, description = "Created", body = User, headers(("Location" = String, description = "The new user: `/v1/users/{id}`"))),
         (status = 400, description = "Malformed JSON (`malformed-json`)", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The email is taken (`conflict` on `email`)", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "The body is over 1 MiB (`payload-too-large`)", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "The body is not declared as JSON (`unsupported-media-type`)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid, unknown or mistyped fields, each named (`validation`)", body = Problem, content_type = "application/problem+json")))]
-pub async fn create(State(state): State<AppState>, ApiJson(input): ApiJson<UserInput>) -> Result<(StatusCode, Json<User>), ApiError> {
+pub async fn create(State(state): State<AppState>, ApiJson(input): ApiJson<UserInput>) -> Result<Created<User>, ApiError> {
     let user = input.validate().map_err(ApiError::Validation)?;
-    Ok((StatusCode::CREATED, Json(create_user(&state.store, user).await?)))
+    let created = create_user(&state.store, user).await?;
+    Ok(Created::at("/v1/users", created.id, created))
 }
 
 /// Changes a user's role, driver, active flag or password; their refresh tokens are revoked, so

@@ -3,7 +3,7 @@
 
 use super::error::{ApiError, Problem};
 use super::extract::{parse_id, ApiJson, ListParams};
-use super::{AppState, ListResponse};
+use super::{AppState, Created, ListResponse};
 use crate::domain::{VehicleType, VehicleTypeInput};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -38,15 +38,16 @@ pub async fn read(State(state): State<AppState>, Path(id): Path<String>) -> Resu
 
 /// Creates a record.
 #[utoipa::path(post, operation_id = "createVehicleType", path = "/v1/vehicle-types", tag = "vehicle-types", security(("bearer" = [])), request_body = VehicleTypeInput,
-    responses((status = 201, body = VehicleType),
+    responses((status = 201, description = "Created", body = VehicleType, headers(("Location" = String, description = "The new vehicle type: `/v1/vehicle-types/{id}`"))),
         (status = 400, description = "Malformed JSON (`malformed-json`)", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The name is taken (`conflict` on `name`)", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "The body is over 1 MiB (`payload-too-large`)", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "The body is not declared as JSON (`unsupported-media-type`)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid, unknown or mistyped fields, each named (`validation`)", body = Problem, content_type = "application/problem+json")))]
-pub async fn create(State(state): State<AppState>, ApiJson(input): ApiJson<VehicleTypeInput>) -> Result<(StatusCode, Json<VehicleType>), ApiError> {
+pub async fn create(State(state): State<AppState>, ApiJson(input): ApiJson<VehicleTypeInput>) -> Result<Created<VehicleType>, ApiError> {
     let vehicle_type = input.validate().map_err(ApiError::Validation)?;
-    Ok((StatusCode::CREATED, Json(state.store.create_vehicle_type(&vehicle_type).await?)))
+    let created = state.store.create_vehicle_type(&vehicle_type).await?;
+    Ok(Created::at("/v1/vehicle-types", created.id, created))
 }
 
 /// Replaces every field of a record.

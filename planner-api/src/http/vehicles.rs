@@ -9,7 +9,7 @@
 
 use super::error::{ApiError, Problem};
 use super::extract::{parse_id, ApiJson, ListParams};
-use super::{AppState, ListResponse};
+use super::{AppState, Created, ListResponse};
 use crate::domain::order::parse_date;
 use crate::domain::{Assignment, AssignmentInput, FieldError, FieldProblem, Vehicle, VehicleInput};
 use axum::extract::{Path, State};
@@ -97,15 +97,16 @@ pub async fn read(State(state): State<AppState>, Path(id): Path<String>) -> Resu
 
 /// Creates a record.
 #[utoipa::path(post, operation_id = "createVehicle", path = "/v1/vehicles", tag = "vehicles", security(("bearer" = [])), request_body = VehicleInput,
-    responses((status = 201, body = Vehicle),
+    responses((status = 201, description = "Created", body = Vehicle, headers(("Location" = String, description = "The new vehicle: `/v1/vehicles/{id}`"))),
         (status = 400, description = "Malformed JSON (`malformed-json`)", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The plate is taken (`conflict` on `plate`)", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "The body is over 1 MiB (`payload-too-large`)", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "The body is not declared as JSON (`unsupported-media-type`)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid, unknown or mistyped fields, each named (`validation`)", body = Problem, content_type = "application/problem+json")))]
-pub async fn create(State(state): State<AppState>, ApiJson(input): ApiJson<VehicleInput>) -> Result<(StatusCode, Json<Vehicle>), ApiError> {
+pub async fn create(State(state): State<AppState>, ApiJson(input): ApiJson<VehicleInput>) -> Result<Created<Vehicle>, ApiError> {
     let vehicle = input.validate().map_err(ApiError::Validation)?;
-    Ok((StatusCode::CREATED, Json(state.store.create_vehicle(&vehicle).await?)))
+    let created = state.store.create_vehicle(&vehicle).await?;
+    Ok(Created::at("/v1/vehicles", created.id, created))
 }
 
 /// Replaces every field of a record.
