@@ -219,6 +219,41 @@ async fn rejects_malformed_json_wrong_types_and_other_media_types(app: &TestApp)
     assert_eq!(problem_type(&body), "https://luckygas.tw/problems/unsupported-media-type");
 }
 
+/// The field errors' messages of a problem.
+fn messages(body: &Value) -> Vec<String> {
+    body["errors"].as_array().map(|a| a.iter().map(|e| e["message"].as_str().unwrap_or_default().to_owned()).collect()).unwrap_or_default()
+}
+
+async fn explains_a_mistyped_value_in_plain_words_in_both_languages(app: &TestApp) {
+    let mut wrong = customer("C0001", "信義區");
+    wrong["lat"] = json!("north");
+    let (status, _, zh) = app.post("/v1/customers", &wrong).await;
+    assert_eq!((status, fields(&zh)), (422, vec!["lat".to_owned()]), "{zh}");
+    assert_eq!(zh["errors"][0]["code"], "invalid_type");
+    assert_eq!(messages(&zh), ["必須是數字"]);
+    let (status, _, en) = app.send(app.client.post(app.url("/v1/customers")).header("Accept-Language", "en").json(&wrong)).await;
+    assert_eq!((status, fields(&en)), (422, vec!["lat".to_owned()]), "{en}");
+    assert_eq!((en["errors"][0]["code"].as_str(), messages(&en)), (Some("invalid_type"), vec!["must be a number".to_owned()]));
+    for body in [&zh, &en] {
+        assert!(!body.to_string().contains("f64"), "no Rust type names: {body}");
+    }
+
+    // Other types, named in plain words too.
+    wrong = customer("C0001", "信義區");
+    wrong["time_windows"] = json!({ "start": "08:00" });
+    wrong["usual_cylinders"] = json!([{ "size_kg": 20, "quantity": -2 }]);
+    let (_, _, en) = app.send(app.client.post(app.url("/v1/customers")).header("Accept-Language", "en").json(&wrong)).await;
+    assert_eq!((fields(&en), messages(&en)), (vec!["time_windows".to_owned()], vec!["must be a list".to_owned()]), "{en}");
+    wrong["time_windows"] = json!([]);
+    let (_, _, en) = app.send(app.client.post(app.url("/v1/customers")).header("Accept-Language", "en").json(&wrong)).await;
+    assert_eq!(fields(&en), ["usual_cylinders[0].quantity"], "{en}");
+    assert!(!en.to_string().contains("u32"), "{en}");
+    let (_, _, en) =
+        app.send(app.client.post(app.url("/v1/drivers")).header("Accept-Language", "en").json(&json!({ "name": "陳大文", "active": "yes" }))).await;
+    assert_eq!((fields(&en), messages(&en)), (vec!["active".to_owned()], vec!["must be true or false".to_owned()]), "{en}");
+    assert_eq!(app.get("/v1/customers").await.2["total"], 0);
+}
+
 async fn answers_every_create_with_201_and_the_location_of_the_new_resource(app: &TestApp) {
     let create = |path: &'static str, body: Value| async move {
         let res = app.client.post(app.url(path)).json(&body).send().await.expect("request sent");
@@ -301,6 +336,7 @@ both_backends!(
     lists_customers_page_by_page_and_by_district,
     names_the_invalid_field_in_chinese_by_default_and_in_english_on_request,
     rejects_malformed_json_wrong_types_and_other_media_types,
+    explains_a_mistyped_value_in_plain_words_in_both_languages,
     answers_every_create_with_201_and_the_location_of_the_new_resource,
     answers_404_for_unknown_ids_and_routes_and_405_for_wrong_methods,
     refuses_a_customer_code_that_is_taken,

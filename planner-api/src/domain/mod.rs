@@ -21,6 +21,6 @@ pub use driver::{Driver, DriverInput, NewDriver};
 pub use order::{NewOrder, Order, OrderEvent, OrderInput, OrderStatus, Priority, StatusChange, StatusChangeInput, TimePreference};
 pub use plan::{DriverRoutes, JobStatus, PlanJob, PlanOptions, PlanRequest, PlanRequestInput, PlanResult, ProgressPoint, StopStatus};
 pub use user::{NewUser, Role, User, UserInput, UserUpdate, UserUpdateInput};
-pub use validation::{FieldError, FieldProblem, Lang};
+pub use validation::{Expected, FieldError, FieldProblem, Lang};
 pub use vehicle::{NewVehicle, Vehicle, VehicleInput};
 pub use vehicle_type::{CylinderSlots, NewVehicleType, VehicleKind, VehicleType, VehicleTypeInput};

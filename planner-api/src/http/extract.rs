@@ -2,7 +2,7 @@
 //! rejections: a JSON body whose type errors name the field, list parameters, and numeric ids.
 
 use super::error::ApiError;
-use crate::domain::{FieldError, FieldProblem};
+use crate::domain::{Expected, FieldError, FieldProblem};
 use crate::store::{PageRequest, DEFAULT_LIMIT, MAX_LIMIT};
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Query, Request};
@@ -23,26 +23,72 @@ pub(crate) fn is_json(content_type: Option<&str>) -> bool {
     })
 }
 
-/// Turns a serde error at `path` into a field error; "missing field `x`" names `x` itself.
-fn field_error(path: &str, message: String) -> FieldError {
-    let prefix = if path == "." { String::new() } else { format!("{path}.") };
-    if let Some(name) = message.strip_prefix("missing field `").and_then(|m| m.split('`').next()) {
-        return FieldError::new(format!("{prefix}{name}"), FieldProblem::Required);
+/// The backquoted names of a serde expectation: "`a`", "`a` or `b`", "one of `a`, `b`, `c`".
+fn quoted_names(text: &str) -> Vec<String> {
+    text.split('`').skip(1).step_by(2).map(str::to_owned).collect()
+}
+
+/// What serde's `expected …` text (a Rust type name or serde's description of one) asks for,
+/// in the plain terms of [`Expected`].
+fn expected(text: &str) -> Expected {
+    match text.trim() {
+        "f64" | "f32" => Expected::Number,
+        "i8" | "i16" | "i32" | "i64" | "i128" | "isize" => Expected::Integer,
+        "u8" | "u16" | "u32" | "u64" | "u128" | "usize" => Expected::NonNegativeInteger,
+        "a boolean" => Expected::Bool,
+        "a sequence" => Expected::List,
+        "a map" => Expected::Object,
+        t if t.starts_with("a tuple") || t.starts_with("an array") || t.starts_with("tuple") => Expected::List,
+        t if t.starts_with("struct ") => Expected::Object,
+        t if t.ends_with("string") || t == "a character" => Expected::Text,
+        t if t.contains('`') => Expected::OneOf(quoted_names(t)),
+        _ => Expected::Other,
     }
-    let field = if path == "." { "body".to_owned() } else { path.to_owned() };
-    FieldError::new(field, FieldProblem::InvalidJson(message))
+}
+
+/// Reads serde's message about the value at some path: the problem, and the name of the field
+/// under that path it is about when the message names one (a missing field).
+///
+/// serde's messages name Rust types ("invalid type: string \"north\", expected f64"), which
+/// mean nothing to API clients and are English only; they become [`FieldProblem`]s, which have
+/// plain messages in both languages.
+fn serde_problem(message: &str) -> (Option<String>, FieldProblem) {
+    if let Some(name) = message.strip_prefix("missing field `").and_then(|m| m.strip_suffix('`')) {
+        return (Some(name.to_owned()), FieldProblem::Required);
+    }
+    if let Some(rest) = message.strip_prefix("unknown variant `") {
+        let names = rest.rfind("`, expected ").map(|end| quoted_names(&rest[end + 1..])).unwrap_or_default();
+        return (None, FieldProblem::InvalidType(Expected::OneOf(names)));
+    }
+    let shape = ["invalid type: ", "invalid value: ", "invalid length "].iter().any(|p| message.starts_with(p));
+    match message.rsplit_once(", expected ") {
+        Some((_, wanted)) if shape => (None, FieldProblem::InvalidType(expected(wanted))),
+        _ => (None, FieldProblem::InvalidType(Expected::Other)),
+    }
+}
+
+/// Turns a serde error at `path` into a field error; a missing field `x` is named `path.x`
+/// itself.
+fn field_error(path: &str, message: &str) -> FieldError {
+    let (child, problem) = serde_problem(message);
+    let field = match child {
+        Some(name) if path == "." => name,
+        Some(name) => format!("{path}.{name}"),
+        None if path == "." => "body".to_owned(),
+        None => path.to_owned(),
+    };
+    FieldError::new(field, problem)
 }
 
 /// Parses a JSON object body into `T`, mapping every failure to an [`ApiError`].
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| ApiError::MalformedJson(e.to_string()))?;
     if !value.is_object() {
-        let problem = FieldProblem::InvalidJson("expected a JSON object".to_owned());
-        return Err(ApiError::Validation(vec![FieldError::new("body", problem)]));
+        return Err(ApiError::Validation(vec![FieldError::new("body", FieldProblem::InvalidType(Expected::Object))]));
     }
     serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
-        ApiError::Validation(vec![field_error(&path, e.into_inner().to_string())])
+        ApiError::Validation(vec![field_error(&path, &e.into_inner().to_string())])
     })
 }
 
@@ -126,10 +172,36 @@ mod tests {
     #[test]
     fn names_the_field_of_a_wrong_type_and_of_a_missing_field() {
         let e = parse_json::<CustomerInput>(br#"{"lat": "north", "lon": 121.5}"#).err();
-        assert!(matches!(e, Some(ApiError::Validation(ref v)) if v[0].field == "lat"), "{e:?}");
+        let number = FieldProblem::InvalidType(Expected::Number);
+        assert!(matches!(e, Some(ApiError::Validation(ref v)) if v[0].field == "lat" && v[0].problem == number), "{e:?}");
+        let e = parse_json::<CustomerInput>(br#"{"usual_cylinders": [{"size_kg": 20, "quantity": -1}]}"#).err();
+        let natural = FieldProblem::InvalidType(Expected::NonNegativeInteger);
+        assert!(matches!(e, Some(ApiError::Validation(ref v)) if v[0].field == "usual_cylinders[0].quantity" && v[0].problem == natural), "{e:?}");
         let e = parse_json::<CustomerInput>(br#"{"time_windows": [{"start": "08:00"}]}"#).err();
         let missing = FieldProblem::Required;
         assert!(matches!(e, Some(ApiError::Validation(ref v)) if v[0].field == "time_windows[0].end" && v[0].problem == missing), "{e:?}");
+    }
+
+    #[test]
+    fn says_what_a_mistyped_value_should_be_in_plain_words() {
+        let cases = [
+            ("invalid type: string \"north\", expected f64", Expected::Number),
+            ("invalid type: string \"1\", expected i64", Expected::Integer),
+            ("invalid value: integer `-1`, expected u32", Expected::NonNegativeInteger),
+            ("invalid type: integer `1`, expected a boolean", Expected::Bool),
+            ("invalid type: integer `5`, expected a string", Expected::Text),
+            ("invalid type: string \"a, expected b\", expected a sequence", Expected::List),
+            ("invalid length 1, expected a tuple of size 2", Expected::List),
+            ("invalid type: string \"x\", expected struct TimeWindow", Expected::Object),
+            ("invalid type: null, expected a map", Expected::Object),
+            ("invalid value: string \"x\", expected `cash` or `transfer`", Expected::OneOf(vec!["cash".into(), "transfer".into()])),
+            ("something else entirely", Expected::Other),
+        ];
+        for (message, expected) in cases {
+            assert_eq!(serde_problem(message), (None, FieldProblem::InvalidType(expected)), "{message}");
+        }
+        let variant = serde_problem("unknown variant `bitcoin`, expected one of `cash`, `transfer`, `monthly`");
+        assert_eq!(variant.1, FieldProblem::InvalidType(Expected::OneOf(vec!["cash".into(), "transfer".into(), "monthly".into()])));
     }
 
     #[test]
@@ -141,7 +213,8 @@ mod tests {
     #[test]
     fn wants_an_object_at_the_top() {
         let e = parse_json::<CustomerInput>(b"[1, 2]").err();
-        assert!(matches!(e, Some(ApiError::Validation(ref v)) if v[0].field == "body"), "{e:?}");
+        let object = FieldProblem::InvalidType(Expected::Object);
+        assert!(matches!(e, Some(ApiError::Validation(ref v)) if v[0].field == "body" && v[0].problem == object), "{e:?}");
     }
 
     #[test]
