@@ -254,6 +254,34 @@ async fn explains_a_mistyped_value_in_plain_words_in_both_languages(app: &TestAp
     assert_eq!(app.get("/v1/customers").await.2["total"], 0);
 }
 
+async fn refuses_unknown_fields_naming_them_and_the_fields_there_are(app: &TestApp) {
+    let mut typo = customer("C0001", "信義區");
+    typo["colour"] = json!("red");
+    let (status, ct, zh) = app.post("/v1/customers", &typo).await;
+    assert_eq!((status, ct.as_str()), (422, PROBLEM_JSON), "{zh}");
+    assert_eq!(problem_type(&zh), "https://luckygas.tw/problems/validation");
+    assert_eq!((fields(&zh), zh["errors"][0]["code"].as_str()), (vec!["colour".to_owned()], Some("unknown_field")));
+    let message = &messages(&zh)[0];
+    assert!(message.starts_with("不是可用的欄位") && message.contains("payment_method") && message.contains("time_windows"), "{zh}");
+    let (_, _, en) = app.send(app.client.post(app.url("/v1/customers")).header("Accept-Language", "en").json(&typo)).await;
+    assert!(messages(&en)[0].starts_with("is not a known field, use one of: code, name"), "{en}");
+
+    // Inside nested objects, by the JSON path; on replaces as on creates.
+    let id = app.post("/v1/customers", &customer("C0001", "信義區")).await.2["id"].clone();
+    let mut nested = customer("C0001", "大安區");
+    nested["time_windows"][0]["strat"] = json!("09:00");
+    let (status, _, body) = app.put(&format!("/v1/customers/{id}"), &nested).await;
+    assert_eq!((status, fields(&body)), (422, vec!["time_windows[0].strat".to_owned()]), "{body}");
+    assert!(messages(&body)[0].ends_with("start, end"), "{body}");
+    assert_eq!(app.get(&format!("/v1/customers/{id}")).await.2["district"], "信義區", "nothing changed");
+
+    let (status, _, body) = app.post("/v1/depots", &json!({ "name": "板橋站", "address": "x", "lat": 25.0, "lon": 121.4, "phone": "02" })).await;
+    assert_eq!((status, fields(&body)), (422, vec!["phone".to_owned()]), "{body}");
+    let (status, _, body) =
+        app.anonymous().post("/v1/auth/login", &json!({ "email": app.admin_email, "password": app.admin_password, "remember": true })).await;
+    assert_eq!((status, fields(&body)), (422, vec!["remember".to_owned()]), "{body}");
+}
+
 async fn answers_every_create_with_201_and_the_location_of_the_new_resource(app: &TestApp) {
     let create = |path: &'static str, body: Value| async move {
         let res = app.client.post(app.url(path)).json(&body).send().await.expect("request sent");
@@ -337,6 +365,7 @@ both_backends!(
     names_the_invalid_field_in_chinese_by_default_and_in_english_on_request,
     rejects_malformed_json_wrong_types_and_other_media_types,
     explains_a_mistyped_value_in_plain_words_in_both_languages,
+    refuses_unknown_fields_naming_them_and_the_fields_there_are,
     answers_every_create_with_201_and_the_location_of_the_new_resource,
     answers_404_for_unknown_ids_and_routes_and_405_for_wrong_methods,
     refuses_a_customer_code_that_is_taken,

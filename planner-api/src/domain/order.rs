@@ -149,6 +149,7 @@ impl Priority {
 
 /// An order as sent by clients, before validation.
 #[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct OrderInput {
     /// Id of the customer.
     #[serde(default)]
@@ -232,6 +233,7 @@ pub struct OrderEvent {
 
 /// A status change as sent by clients: `{"status": "dispatched", "changed_by": "陳調度"}`.
 #[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct StatusChangeInput {
     /// The new status.
     #[serde(default)]

@@ -68,6 +68,11 @@ pub enum FieldProblem {
     },
     /// The JSON value has the wrong type or shape: it should have been `expected`.
     InvalidType(Expected),
+    /// The object has a field it does not take (a typo, or a field of another resource).
+    UnknownField {
+        /// The fields the object takes, by their JSON names.
+        allowed: Vec<String>,
+    },
     /// The id names no existing row.
     UnknownReference,
     /// No received order waits for planning on this day.
@@ -187,6 +192,7 @@ impl FieldError {
             FieldProblem::TooMany { .. } => "too_many",
             FieldProblem::TooShort { .. } => "too_short",
             FieldProblem::InvalidType(_) => "invalid_type",
+            FieldProblem::UnknownField { .. } => "unknown_field",
             FieldProblem::UnknownReference => "unknown_reference",
             FieldProblem::NothingToPlan => "nothing_to_plan",
             FieldProblem::NoVehicles => "no_vehicles",
@@ -219,6 +225,10 @@ impl FieldError {
             (P::TooShort { min }, Lang::ZhTw) => format!("長度至少 {min} 個字元"),
             (P::TooShort { min }, Lang::En) => format!("must be at least {min} characters long"),
             (P::InvalidType(expected), _) => expected.message(lang),
+            (P::UnknownField { allowed }, Lang::ZhTw) if allowed.is_empty() => "不是可用的欄位：此物件不接受任何欄位".into(),
+            (P::UnknownField { allowed }, Lang::En) if allowed.is_empty() => "is not a known field: this object takes none".into(),
+            (P::UnknownField { allowed }, Lang::ZhTw) => format!("不是可用的欄位，可用欄位：{}", allowed.join(", ")),
+            (P::UnknownField { allowed }, Lang::En) => format!("is not a known field, use one of: {}", allowed.join(", ")),
             (P::UnknownReference, Lang::ZhTw) => "指定的資料不存在".into(),
             (P::UnknownReference, Lang::En) => "names nothing that exists".into(),
             (P::NothingToPlan, Lang::ZhTw) => "這一天沒有待排程的訂單".into(),
@@ -328,6 +338,16 @@ mod tests {
             let e = FieldError::new("lat", FieldProblem::InvalidType(expected));
             assert_eq!((e.code(), e.message(Lang::ZhTw).as_str(), e.message(Lang::En).as_str()), ("invalid_type", zh, en));
         }
+    }
+
+    #[test]
+    fn lists_the_fields_an_object_takes_when_it_gets_an_unknown_one() {
+        let e = FieldError::new("events[0].colour", FieldProblem::UnknownField { allowed: vec!["type".into(), "order_id".into()] });
+        assert_eq!(e.code(), "unknown_field");
+        assert_eq!(e.message(Lang::ZhTw), "不是可用的欄位，可用欄位：type, order_id");
+        assert_eq!(e.message(Lang::En), "is not a known field, use one of: type, order_id");
+        let none = FieldError::new("x", FieldProblem::UnknownField { allowed: vec![] });
+        assert_eq!(none.message(Lang::En), "is not a known field: this object takes none");
     }
 
     #[test]

@@ -12,6 +12,7 @@ use serde::Deserialize;
 
 /// The body of `POST /v1/auth/login`.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct LoginRequest {
     /// Email (case-insensitive).
     pub email: String,
@@ -21,6 +22,7 @@ pub struct LoginRequest {
 
 /// The body of `POST /v1/auth/refresh` and `POST /v1/auth/logout`.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct RefreshRequest {
     /// The refresh token of the last pair.
     pub refresh_token: String,

@@ -10,8 +10,10 @@ use axum::http::{header, request::Parts};
 use serde::de::DeserializeOwned;
 use std::collections::HashMap;
 
-/// A JSON request body. Malformed JSON is a 400 problem; a value of the wrong type or a missing
-/// field is a 422 validation problem naming the field by its JSON path.
+/// A JSON request body. Malformed JSON is a 400 problem; a value of the wrong type, a missing
+/// field or an unknown one (the body types refuse fields they do not know, see
+/// `#[serde(deny_unknown_fields)]` on them) is a 422 validation problem naming the field by its
+/// JSON path.
 #[derive(Debug)]
 pub struct ApiJson<T>(pub T);
 
@@ -47,7 +49,7 @@ fn expected(text: &str) -> Expected {
 }
 
 /// Reads serde's message about the value at some path: the problem, and the name of the field
-/// under that path it is about when the message names one (a missing field).
+/// under that path it is about when the message names one (a missing or unknown field).
 ///
 /// serde's messages name Rust types ("invalid type: string \"north\", expected f64"), which
 /// mean nothing to API clients and are English only; they become [`FieldProblem`]s, which have
@@ -55,6 +57,12 @@ fn expected(text: &str) -> Expected {
 fn serde_problem(message: &str) -> (Option<String>, FieldProblem) {
     if let Some(name) = message.strip_prefix("missing field `").and_then(|m| m.strip_suffix('`')) {
         return (Some(name.to_owned()), FieldProblem::Required);
+    }
+    if let Some(rest) = message.strip_prefix("unknown field `") {
+        // The name is the client's and may hold anything; the list after it is ours.
+        let end = rest.rfind("`, expected ").or_else(|| rest.rfind("`, there are no fields")).unwrap_or(rest.len());
+        let allowed = quoted_names(rest.get(end + 1..).unwrap_or_default());
+        return (Some(rest[..end].to_owned()), FieldProblem::UnknownField { allowed });
     }
     if let Some(rest) = message.strip_prefix("unknown variant `") {
         let names = rest.rfind("`, expected ").map(|end| quoted_names(&rest[end + 1..])).unwrap_or_default();
@@ -67,12 +75,15 @@ fn serde_problem(message: &str) -> (Option<String>, FieldProblem) {
     }
 }
 
-/// Turns a serde error at `path` into a field error; a missing field `x` is named `path.x`
-/// itself.
+/// Turns a serde error at `path` into a field error; a missing or unknown field `x` is named
+/// `path.x` itself.
 fn field_error(path: &str, message: &str) -> FieldError {
     let (child, problem) = serde_problem(message);
+    // serde_path_to_error has already put an unknown key on the path (a missing one it cannot).
+    let on_path = |name: &str| matches!(problem, FieldProblem::UnknownField { .. }) && (path == name || path.ends_with(&format!(".{name}")));
     let field = match child {
         Some(name) if path == "." => name,
+        Some(name) if on_path(&name) => path.to_owned(),
         Some(name) => format!("{path}.{name}"),
         None if path == "." => "body".to_owned(),
         None => path.to_owned(),
@@ -167,7 +178,7 @@ pub fn parse_id(raw: &str, resource: &'static str) -> Result<i64, ApiError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::CustomerInput;
+    use crate::domain::{CustomerInput, Lang};
 
     #[test]
     fn names_the_field_of_a_wrong_type_and_of_a_missing_field() {
@@ -202,6 +213,27 @@ mod tests {
         }
         let variant = serde_problem("unknown variant `bitcoin`, expected one of `cash`, `transfer`, `monthly`");
         assert_eq!(variant.1, FieldProblem::InvalidType(Expected::OneOf(vec!["cash".into(), "transfer".into(), "monthly".into()])));
+    }
+
+    #[test]
+    fn names_unknown_fields_under_their_object_with_the_fields_it_takes() {
+        let (field, problem) = serde_problem("unknown field `colour`, expected `start` or `end`");
+        assert_eq!((field.as_deref(), problem), (Some("colour"), FieldProblem::UnknownField { allowed: vec!["start".into(), "end".into()] }));
+        let (field, problem) = serde_problem("unknown field `a`, expected `b`, x`, expected one of `start`, `end`");
+        assert_eq!(field.as_deref(), Some("a`, expected `b`, x"), "the client's name may look like serde's own text");
+        assert_eq!(problem, FieldProblem::UnknownField { allowed: vec!["start".into(), "end".into()] });
+        assert_eq!(serde_problem("unknown field `x`, there are no fields").1, FieldProblem::UnknownField { allowed: vec![] });
+
+        let e = parse_json::<crate::domain::replan::EventsInput>(
+            br#"{"events": [{"type": "order_added", "order_id": 1}, {"type": "stop_done", "colour": "red"}]}"#,
+        );
+        let Err(ApiError::Validation(errors)) = e else { panic!("{e:?}") };
+        assert_eq!((errors[0].field.as_str(), errors[0].code()), ("events[1].colour", "unknown_field"));
+        let en = errors[0].message(Lang::En);
+        assert!(en.contains("order_id") && en.contains("type") && en.contains("note"), "{en}");
+        assert!(errors[0].message(Lang::ZhTw).starts_with("不是可用的欄位"), "{:?}", errors[0]);
+        let e = parse_json::<CustomerInput>(br#"{"code": "C0001", "nmae": "x"}"#).err();
+        assert!(matches!(e, Some(ApiError::Validation(ref v)) if v[0].field == "nmae" && v[0].code() == "unknown_field"), "{e:?}");
     }
 
     #[test]

@@ -284,6 +284,9 @@ mod tests {
         assert!(post["responses"]["422"]["content"]["application/problem+json"].is_object(), "{post}");
         assert_eq!(post["operationId"], "createOrder");
         assert!(post["responses"]["201"]["headers"]["Location"]["schema"].is_object(), "{post}");
+        for schema in ["OrderInput", "EventInput", "TimeWindow", "PlanOptionsInput", "LoginRequest"] {
+            assert_eq!(doc["components"]["schemas"][schema]["additionalProperties"], false, "{schema} refuses unknown fields");
+        }
         let read = &doc["paths"]["/v1/plans/{id}"]["get"]["responses"];
         assert!(read["200"]["content"]["application/json"].is_object() && read["404"].is_object() && read["403"].is_object(), "{read}");
     }

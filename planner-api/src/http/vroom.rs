@@ -68,6 +68,8 @@ pub async fn solve(State(state): State<AppState>, req: Request) -> Result<Respon
     let bytes = Bytes::from_request(req, &state)
         .await
         .map_err(|r| wrap(if r.status() == StatusCode::PAYLOAD_TOO_LARGE { ApiError::PayloadTooLarge } else { ApiError::MalformedJson(r.body_text()) }))?;
+    // VROOM's own format stays lenient, unlike the service's bodies: VROOM ignores keys it does
+    // not know, and clients written for it may send some (`description`, `options`, …).
     let input: VroomInput = parse_json(&bytes).map_err(wrap)?;
 
     let cancel = CancelOnDrop(Arc::new(AtomicBool::new(false)));
