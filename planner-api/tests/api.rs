@@ -219,6 +219,94 @@ async fn rejects_malformed_json_wrong_types_and_other_media_types(app: &TestApp)
     assert_eq!(problem_type(&body), "https://luckygas.tw/problems/unsupported-media-type");
 }
 
+/// The field errors' messages of a problem.
+fn messages(body: &Value) -> Vec<String> {
+    body["errors"].as_array().map(|a| a.iter().map(|e| e["message"].as_str().unwrap_or_default().to_owned()).collect()).unwrap_or_default()
+}
+
+async fn explains_a_mistyped_value_in_plain_words_in_both_languages(app: &TestApp) {
+    let mut wrong = customer("C0001", "信義區");
+    wrong["lat"] = json!("north");
+    let (status, _, zh) = app.post("/v1/customers", &wrong).await;
+    assert_eq!((status, fields(&zh)), (422, vec!["lat".to_owned()]), "{zh}");
+    assert_eq!(zh["errors"][0]["code"], "invalid_type");
+    assert_eq!(messages(&zh), ["必須是數字"]);
+    let (status, _, en) = app.send(app.client.post(app.url("/v1/customers")).header("Accept-Language", "en").json(&wrong)).await;
+    assert_eq!((status, fields(&en)), (422, vec!["lat".to_owned()]), "{en}");
+    assert_eq!((en["errors"][0]["code"].as_str(), messages(&en)), (Some("invalid_type"), vec!["must be a number".to_owned()]));
+    for body in [&zh, &en] {
+        assert!(!body.to_string().contains("f64"), "no Rust type names: {body}");
+    }
+
+    // Other types, named in plain words too.
+    wrong = customer("C0001", "信義區");
+    wrong["time_windows"] = json!({ "start": "08:00" });
+    wrong["usual_cylinders"] = json!([{ "size_kg": 20, "quantity": -2 }]);
+    let (_, _, en) = app.send(app.client.post(app.url("/v1/customers")).header("Accept-Language", "en").json(&wrong)).await;
+    assert_eq!((fields(&en), messages(&en)), (vec!["time_windows".to_owned()], vec!["must be a list".to_owned()]), "{en}");
+    wrong["time_windows"] = json!([]);
+    let (_, _, en) = app.send(app.client.post(app.url("/v1/customers")).header("Accept-Language", "en").json(&wrong)).await;
+    assert_eq!(fields(&en), ["usual_cylinders[0].quantity"], "{en}");
+    assert!(!en.to_string().contains("u32"), "{en}");
+    let (_, _, en) =
+        app.send(app.client.post(app.url("/v1/drivers")).header("Accept-Language", "en").json(&json!({ "name": "陳大文", "active": "yes" }))).await;
+    assert_eq!((fields(&en), messages(&en)), (vec!["active".to_owned()], vec!["must be true or false".to_owned()]), "{en}");
+    assert_eq!(app.get("/v1/customers").await.2["total"], 0);
+}
+
+async fn refuses_unknown_fields_naming_them_and_the_fields_there_are(app: &TestApp) {
+    let mut typo = customer("C0001", "信義區");
+    typo["colour"] = json!("red");
+    let (status, ct, zh) = app.post("/v1/customers", &typo).await;
+    assert_eq!((status, ct.as_str()), (422, PROBLEM_JSON), "{zh}");
+    assert_eq!(problem_type(&zh), "https://luckygas.tw/problems/validation");
+    assert_eq!((fields(&zh), zh["errors"][0]["code"].as_str()), (vec!["colour".to_owned()], Some("unknown_field")));
+    let message = &messages(&zh)[0];
+    assert!(message.starts_with("不是可用的欄位") && message.contains("payment_method") && message.contains("time_windows"), "{zh}");
+    let (_, _, en) = app.send(app.client.post(app.url("/v1/customers")).header("Accept-Language", "en").json(&typo)).await;
+    assert!(messages(&en)[0].starts_with("is not a known field, use one of: code, name"), "{en}");
+
+    // Inside nested objects, by the JSON path; on replaces as on creates.
+    let id = app.post("/v1/customers", &customer("C0001", "信義區")).await.2["id"].clone();
+    let mut nested = customer("C0001", "大安區");
+    nested["time_windows"][0]["strat"] = json!("09:00");
+    let (status, _, body) = app.put(&format!("/v1/customers/{id}"), &nested).await;
+    assert_eq!((status, fields(&body)), (422, vec!["time_windows[0].strat".to_owned()]), "{body}");
+    assert!(messages(&body)[0].ends_with("start, end"), "{body}");
+    assert_eq!(app.get(&format!("/v1/customers/{id}")).await.2["district"], "信義區", "nothing changed");
+
+    let (status, _, body) = app.post("/v1/depots", &json!({ "name": "板橋站", "address": "x", "lat": 25.0, "lon": 121.4, "phone": "02" })).await;
+    assert_eq!((status, fields(&body)), (422, vec!["phone".to_owned()]), "{body}");
+    let (status, _, body) =
+        app.anonymous().post("/v1/auth/login", &json!({ "email": app.admin_email, "password": app.admin_password, "remember": true })).await;
+    assert_eq!((status, fields(&body)), (422, vec!["remember".to_owned()]), "{body}");
+}
+
+async fn answers_every_create_with_201_and_the_location_of_the_new_resource(app: &TestApp) {
+    let create = |path: &'static str, body: Value| async move {
+        let res = app.client.post(app.url(path)).json(&body).send().await.expect("request sent");
+        let status = res.status().as_u16();
+        let location = res.headers().get("location").and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let created: Value = res.json().await.expect("JSON body");
+        assert_eq!(status, 201, "POST {path}: {created}");
+        let id = created["id"].as_i64().expect("an id");
+        assert_eq!(location, Some(format!("{path}/{id}")), "POST {path}");
+        let (status, _, read) = app.get(&format!("{path}/{id}")).await;
+        assert_eq!((status, &read), (200, &created), "GET {path}/{id}");
+        created
+    };
+    let depot_id = create("/v1/depots", depot("板橋站")).await["id"].clone();
+    let customer_id = create("/v1/customers", customer("C0001", "信義區")).await["id"].clone();
+    let moto =
+        json!({ "name": "重型機車", "kind": "heavy_motorcycle", "cylinder_slots": [{ "size_kg": 20, "count": 2 }], "max_load_kg": 80, "max_gas_kg": 60 });
+    let type_id = create("/v1/vehicle-types", moto).await["id"].clone();
+    create("/v1/vehicles", json!({ "plate": "MAB-1234", "vehicle_type_id": type_id, "depot_id": depot_id })).await;
+    create("/v1/drivers", json!({ "name": "陳大文", "skills": [] })).await;
+    let order = json!({ "customer_id": customer_id, "delivery_date": "2026-03-02", "cylinders": [{ "size_kg": 20, "quantity": 1 }] });
+    create("/v1/orders", order).await;
+    create("/v1/users", json!({ "email": "dispatcher@luckygas.test", "password": "correct-horse-battery", "role": "dispatcher" })).await;
+}
+
 async fn answers_404_for_unknown_ids_and_routes_and_405_for_wrong_methods(app: &TestApp) {
     for path in ["/v1/customers/999999", "/v1/customers/abc", "/v1/depots/0", "/v1/nothing-here"] {
         let (status, ct, body) = app.get(path).await;
@@ -276,6 +364,9 @@ both_backends!(
     lists_customers_page_by_page_and_by_district,
     names_the_invalid_field_in_chinese_by_default_and_in_english_on_request,
     rejects_malformed_json_wrong_types_and_other_media_types,
+    explains_a_mistyped_value_in_plain_words_in_both_languages,
+    refuses_unknown_fields_naming_them_and_the_fields_there_are,
+    answers_every_create_with_201_and_the_location_of_the_new_resource,
     answers_404_for_unknown_ids_and_routes_and_405_for_wrong_methods,
     refuses_a_customer_code_that_is_taken,
     refuses_bodies_over_one_mebibyte,

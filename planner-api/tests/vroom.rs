@@ -202,6 +202,14 @@ async fn solves_vroom_example_2_with_its_matrix_as_vroom_does() {
     let expected = [("start", Value::Null, 0), ("job", json!(1414), 2104), ("job", json!(1515), 4359), ("end", Value::Null, 5461)];
     assert_eq!(steps, expected.map(|(t, id, a)| (t.to_owned(), id, a)));
     assert_eq!((route["vehicle"].as_i64(), route["duration"].as_i64()), (Some(0), Some(5461)));
+
+    // VROOM ignores keys it does not know, and so does this endpoint (the service's own bodies
+    // refuse them).
+    let mut extra = example_2();
+    extra["options"] = json!({ "g": false });
+    extra["jobs"][0]["colour"] = json!("red");
+    let (status, _, lenient) = post(&app, &extra).await;
+    assert_eq!((status, lenient["summary"]["cost"].as_i64()), (200, Some(5461)), "{lenient}");
     app.finish().await;
 }
 

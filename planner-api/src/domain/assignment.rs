@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 /// An assignment as sent by clients (`PUT /v1/vehicles/{id}/assignments/{date}`).
 #[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct AssignmentInput {
     /// The driver who drives the vehicle that day.
     #[serde(default)]

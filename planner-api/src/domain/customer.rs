@@ -15,6 +15,8 @@ pub const MAX_CYLINDERS_PER_SIZE: u32 = 20;
 
 /// A delivery time window as `HH:MM` texts, start before end, within one day.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+// Also the stored form of the `time_windows` column of customers, written from this type: unknown fields never occur there.
+#[serde(deny_unknown_fields)]
 pub struct TimeWindow {
     /// Earliest arrival, `HH:MM`.
     pub start: String,
@@ -24,6 +26,8 @@ pub struct TimeWindow {
 
 /// How many cylinders of one size a customer usually takes.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+// Also the stored form of the `usual_cylinders` and `cylinders` columns, written from this type: unknown fields never occur there.
+#[serde(deny_unknown_fields)]
 pub struct UsualCylinder {
     /// Cylinder size in kg of gas (one of [`CYLINDER_SIZES_KG`]).
     pub size_kg: u32,
@@ -93,6 +97,7 @@ impl AccessRestriction {
 
 /// A customer as sent by clients, before validation.
 #[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CustomerInput {
     /// Customer code, an upper-case letter and at least four digits (`C0001`).
     #[serde(default)]

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 /// A depot as sent by clients, before validation.
 #[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct DepotInput {
     /// Display name, e.g. `信義站`.
     #[serde(default)]

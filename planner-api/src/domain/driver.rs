@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 /// A driver as sent by clients, before validation.
 #[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct DriverInput {
     /// Full name.
     #[serde(default)]

@@ -157,6 +157,7 @@ impl Priority {
 
 /// An order as sent by clients, before validation.
 #[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct OrderInput {
     /// Id of the customer.
     #[serde(default)]
@@ -238,6 +239,7 @@ pub struct OrderEvent {
 /// A status change as sent by clients: `{"status": "delivered", "at": "09:50"}`. Who made it
 /// is the signed-in user, recorded by the server.
 #[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct StatusChangeInput {
     /// The new status.
     #[serde(default)]

@@ -15,6 +15,7 @@ pub const MAX_DEPOTS: usize = 50;
 
 /// Options of a plan as sent by clients; every field has a default.
 #[derive(Clone, Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct PlanOptionsInput {
     /// Search time in seconds.
     #[serde(default)]
@@ -50,6 +51,7 @@ pub struct PlanOptionsInput {
 
 /// A plan request as sent by clients.
 #[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct PlanRequestInput {
     /// The delivery day, `YYYY-MM-DD`.
     #[serde(default)]

@@ -37,6 +37,7 @@ pub const MAX_REPLAN_TIME_MS: u64 = 5_000;
 
 /// One event as sent by clients; `type` says which.
 #[derive(Clone, Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct EventInput {
     /// `order_added`, `order_cancelled`, `vehicle_unavailable`, `vehicle_delayed`,
     /// `vehicle_position`, `stop_arrived`, `stop_done` or `stop_failed`.
@@ -69,6 +70,7 @@ pub struct EventInput {
 
 /// A request to replan, as sent by clients.
 #[derive(Clone, Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct EventsInput {
     /// The plan version the dispatcher saw; the replan is refused (`409 version-conflict`) when
     /// another one has been made since.
@@ -99,6 +101,7 @@ pub struct EventsInput {
 
 /// An undo: restore a version's routes as the newest version.
 #[derive(Clone, Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct RestoreInput {
     /// The newest version, as the dispatcher saw it (`409 version-conflict` otherwise).
     #[serde(default)]

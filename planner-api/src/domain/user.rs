@@ -54,6 +54,7 @@ impl Role {
 
 /// A user as sent by an admin, before validation.
 #[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct UserInput {
     /// Sign-in email (compared case-insensitively; stored lower-case).
     #[serde(default)]
@@ -157,6 +158,7 @@ fn role_and_driver(errors: &mut Vec<FieldError>, role: &str, driver_id: Option<i
 
 /// A change to a user, as sent by an admin (`PUT /v1/users/{id}`): the email stays.
 #[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct UserUpdateInput {
     /// The role.
     #[serde(default)]

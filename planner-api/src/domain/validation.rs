@@ -66,8 +66,13 @@ pub enum FieldProblem {
         /// The maximum number of entries.
         max: usize,
     },
-    /// The JSON value has the wrong type or shape; the text is the parser's description.
-    InvalidJson(String),
+    /// The JSON value has the wrong type or shape: it should have been `expected`.
+    InvalidType(Expected),
+    /// The object has a field it does not take (a typo, or a field of another resource).
+    UnknownField {
+        /// The fields the object takes, by their JSON names.
+        allowed: Vec<String>,
+    },
     /// The id names no existing row.
     UnknownReference,
     /// No received order waits for planning on this day.
@@ -94,6 +99,56 @@ pub enum FieldProblem {
         /// The reader's message, in English.
         detail: String,
     },
+}
+
+/// What a JSON value should have been, in the words of [`FieldProblem::InvalidType`] messages
+/// (rather than the parser's Rust type names).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Expected {
+    /// A number.
+    Number,
+    /// A whole number.
+    Integer,
+    /// A whole number, 0 or more.
+    NonNegativeInteger,
+    /// `true` or `false`.
+    Bool,
+    /// A string.
+    Text,
+    /// A list (a JSON array).
+    List,
+    /// An object.
+    Object,
+    /// One of these values (the names of an enumeration).
+    OneOf(Vec<String>),
+    /// Something the parser described in other terms.
+    Other,
+}
+
+impl Expected {
+    /// "must be …" in `lang`.
+    fn message(&self, lang: Lang) -> String {
+        match (self, lang) {
+            (Expected::Number, Lang::ZhTw) => "必須是數字".into(),
+            (Expected::Number, Lang::En) => "must be a number".into(),
+            (Expected::Integer, Lang::ZhTw) => "必須是整數".into(),
+            (Expected::Integer, Lang::En) => "must be an integer".into(),
+            (Expected::NonNegativeInteger, Lang::ZhTw) => "必須是大於或等於 0 的整數".into(),
+            (Expected::NonNegativeInteger, Lang::En) => "must be an integer, 0 or more".into(),
+            (Expected::Bool, Lang::ZhTw) => "必須是 true 或 false".into(),
+            (Expected::Bool, Lang::En) => "must be true or false".into(),
+            (Expected::Text, Lang::ZhTw) => "必須是字串".into(),
+            (Expected::Text, Lang::En) => "must be a string".into(),
+            (Expected::List, Lang::ZhTw) => "必須是陣列".into(),
+            (Expected::List, Lang::En) => "must be a list".into(),
+            (Expected::Object, Lang::ZhTw) => "必須是物件".into(),
+            (Expected::Object, Lang::En) => "must be an object".into(),
+            (Expected::OneOf(names), Lang::ZhTw) => format!("必須是下列之一：{}", names.join(", ")),
+            (Expected::OneOf(names), Lang::En) => format!("must be one of: {}", names.join(", ")),
+            (Expected::Other, Lang::ZhTw) => "欄位型別或格式錯誤".into(),
+            (Expected::Other, Lang::En) => "has the wrong type or shape".into(),
+        }
+    }
 }
 
 /// One failing field: its JSON path (`lat`, `time_windows[1].end`) and the problem.
@@ -136,7 +191,8 @@ impl FieldError {
             FieldProblem::Duplicate => "duplicate",
             FieldProblem::TooMany { .. } => "too_many",
             FieldProblem::TooShort { .. } => "too_short",
-            FieldProblem::InvalidJson(_) => "invalid_type",
+            FieldProblem::InvalidType(_) => "invalid_type",
+            FieldProblem::UnknownField { .. } => "unknown_field",
             FieldProblem::UnknownReference => "unknown_reference",
             FieldProblem::NothingToPlan => "nothing_to_plan",
             FieldProblem::NoVehicles => "no_vehicles",
@@ -168,8 +224,11 @@ impl FieldError {
             (P::TooMany { max }, Lang::En) => format!("must have at most {max} entries"),
             (P::TooShort { min }, Lang::ZhTw) => format!("長度至少 {min} 個字元"),
             (P::TooShort { min }, Lang::En) => format!("must be at least {min} characters long"),
-            (P::InvalidJson(detail), Lang::ZhTw) => format!("欄位型別或格式錯誤：{detail}"),
-            (P::InvalidJson(detail), Lang::En) => format!("has the wrong type or shape: {detail}"),
+            (P::InvalidType(expected), _) => expected.message(lang),
+            (P::UnknownField { allowed }, Lang::ZhTw) if allowed.is_empty() => "不是可用的欄位：此物件不接受任何欄位".into(),
+            (P::UnknownField { allowed }, Lang::En) if allowed.is_empty() => "is not a known field: this object takes none".into(),
+            (P::UnknownField { allowed }, Lang::ZhTw) => format!("不是可用的欄位，可用欄位：{}", allowed.join(", ")),
+            (P::UnknownField { allowed }, Lang::En) => format!("is not a known field, use one of: {}", allowed.join(", ")),
             (P::UnknownReference, Lang::ZhTw) => "指定的資料不存在".into(),
             (P::UnknownReference, Lang::En) => "names nothing that exists".into(),
             (P::NothingToPlan, Lang::ZhTw) => "這一天沒有待排程的訂單".into(),
@@ -261,6 +320,34 @@ mod tests {
         assert_eq!(Lang::from_accept_language(Some("en-US,en;q=0.9")), Lang::En);
         assert_eq!(Lang::from_accept_language(Some("zh-TW,en;q=0.5")), Lang::ZhTw);
         assert_eq!(Lang::from_accept_language(None), Lang::ZhTw);
+    }
+
+    #[test]
+    fn says_what_a_value_should_be_in_both_languages_without_type_names() {
+        let expected = [
+            (Expected::Number, "必須是數字", "must be a number"),
+            (Expected::Integer, "必須是整數", "must be an integer"),
+            (Expected::NonNegativeInteger, "必須是大於或等於 0 的整數", "must be an integer, 0 or more"),
+            (Expected::Bool, "必須是 true 或 false", "must be true or false"),
+            (Expected::Text, "必須是字串", "must be a string"),
+            (Expected::List, "必須是陣列", "must be a list"),
+            (Expected::Object, "必須是物件", "must be an object"),
+            (Expected::OneOf(vec!["cash".into(), "monthly".into()]), "必須是下列之一：cash, monthly", "must be one of: cash, monthly"),
+        ];
+        for (expected, zh, en) in expected {
+            let e = FieldError::new("lat", FieldProblem::InvalidType(expected));
+            assert_eq!((e.code(), e.message(Lang::ZhTw).as_str(), e.message(Lang::En).as_str()), ("invalid_type", zh, en));
+        }
+    }
+
+    #[test]
+    fn lists_the_fields_an_object_takes_when_it_gets_an_unknown_one() {
+        let e = FieldError::new("events[0].colour", FieldProblem::UnknownField { allowed: vec!["type".into(), "order_id".into()] });
+        assert_eq!(e.code(), "unknown_field");
+        assert_eq!(e.message(Lang::ZhTw), "不是可用的欄位，可用欄位：type, order_id");
+        assert_eq!(e.message(Lang::En), "is not a known field, use one of: type, order_id");
+        let none = FieldError::new("x", FieldProblem::UnknownField { allowed: vec![] });
+        assert_eq!(none.message(Lang::En), "is not a known field: this object takes none");
     }
 
     #[test]

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 /// A vehicle as sent by clients, before validation.
 #[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct VehicleInput {
     /// Licence plate, e.g. `ABC-1234`.
     #[serde(default)]

@@ -45,6 +45,8 @@ impl VehicleKind {
 
 /// How many cylinders of one size fit.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+// Also the stored form of the `cylinder_slots` column, written from this type: unknown fields never occur there.
+#[serde(deny_unknown_fields)]
 pub struct CylinderSlots {
     /// Cylinder size in kg of gas.
     pub size_kg: u32,
@@ -54,6 +56,7 @@ pub struct CylinderSlots {
 
 /// A vehicle type as sent by clients, before validation.
 #[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct VehicleTypeInput {
     /// Unique name, e.g. `3.5 噸貨車`.
     #[serde(default)]

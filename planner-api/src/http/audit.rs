@@ -51,7 +51,7 @@ pub async fn record(State(state): State<AppState>, req: Request, next: Next) -> 
 }
 
 /// Lists the audit log, newest first.
-#[utoipa::path(get, path = "/v1/audit", tag = "audit", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "listAuditEntries", path = "/v1/audit", tag = "audit", security(("bearer" = [])),
     params(("limit" = Option<i64>, Query, description = "Page size, 1–200 (default 50)"), ("offset" = Option<i64>, Query),
         ("user_id" = Option<i64>, Query, description = "Only this user's writes"),
         ("path" = Option<String>, Query, description = "Only writes to this path or under it (`/v1/orders/7`)")),

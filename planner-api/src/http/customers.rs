@@ -1,9 +1,9 @@
 //! `/v1/customers`: list (paginated, `?district=` filter), read, create, replace and delete
 //! customers. A taken customer code is a 409 conflict.
 
-use super::error::ApiError;
+use super::error::{ApiError, Problem};
 use super::extract::{parse_id, ApiJson, ListParams};
-use super::{AppState, ListResponse};
+use super::{AppState, Created, ListResponse};
 use crate::domain::{Customer, CustomerInput};
 use crate::store::CustomerFilter;
 use axum::extract::{Path, State};
@@ -19,9 +19,10 @@ pub fn router() -> Router<AppState> {
 }
 
 /// Lists customers by id, a page at a time.
-#[utoipa::path(get, path = "/v1/customers", tag = "customers", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "listCustomers", path = "/v1/customers", tag = "customers", security(("bearer" = [])),
     params(("limit" = Option<i64>, Query, description = "Page size, 1–200 (default 50)"), ("offset" = Option<i64>, Query), ("district" = Option<String>, Query, description = "Only customers in this district")),
-    responses((status = 200, body = ListResponse<Customer>), (status = 422, description = "Bad limit or offset", body = crate::http::error::Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = ListResponse<Customer>),
+        (status = 422, description = "Bad limit or offset", body = Problem, content_type = "application/problem+json")))]
 pub async fn list(State(state): State<AppState>, params: ListParams) -> Result<Json<ListResponse<Customer>>, ApiError> {
     let filter = CustomerFilter { district: params.district };
     let page = state.store.list_customers(&filter, params.page).await?;
@@ -29,24 +30,37 @@ pub async fn list(State(state): State<AppState>, params: ListParams) -> Result<J
 }
 
 /// Reads one record.
-#[utoipa::path(get, path = "/v1/customers/{id}", tag = "customers", security(("bearer" = [])), params(("id" = i64, Path)),
-    responses((status = 200, body = Customer), (status = 404, description = "No such record", body = crate::http::error::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(get, operation_id = "getCustomer", path = "/v1/customers/{id}", tag = "customers", security(("bearer" = [])), params(("id" = i64, Path)),
+    responses((status = 200, body = Customer),
+        (status = 404, description = "No such record", body = Problem, content_type = "application/problem+json")))]
 pub async fn read(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Customer>, ApiError> {
     let id = parse_id(&id, RESOURCE)?;
     Ok(Json(state.store.get_customer(id).await.map_err(ApiError::from_store(RESOURCE))?))
 }
 
 /// Creates a record.
-#[utoipa::path(post, path = "/v1/customers", tag = "customers", security(("bearer" = [])), request_body = CustomerInput,
-    responses((status = 201, body = Customer), (status = 409, description = "A unique field is taken", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid fields", body = crate::http::error::Problem, content_type = "application/problem+json")))]
-pub async fn create(State(state): State<AppState>, ApiJson(input): ApiJson<CustomerInput>) -> Result<(StatusCode, Json<Customer>), ApiError> {
+#[utoipa::path(post, operation_id = "createCustomer", path = "/v1/customers", tag = "customers", security(("bearer" = [])), request_body = CustomerInput,
+    responses((status = 201, description = "Created", body = Customer, headers(("Location" = String, description = "The new customer: `/v1/customers/{id}`"))),
+        (status = 400, description = "Malformed JSON (`malformed-json`)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The code is taken (`conflict` on `code`)", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is over 1 MiB (`payload-too-large`)", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not declared as JSON (`unsupported-media-type`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid, unknown or mistyped fields, each named (`validation`)", body = Problem, content_type = "application/problem+json")))]
+pub async fn create(State(state): State<AppState>, ApiJson(input): ApiJson<CustomerInput>) -> Result<Created<Customer>, ApiError> {
     let customer = input.validate().map_err(ApiError::Validation)?;
-    Ok((StatusCode::CREATED, Json(state.store.create_customer(&customer).await?)))
+    let created = state.store.create_customer(&customer).await?;
+    Ok(Created::at("/v1/customers", created.id, created))
 }
 
 /// Replaces every field of a record.
-#[utoipa::path(put, path = "/v1/customers/{id}", tag = "customers", security(("bearer" = [])), params(("id" = i64, Path)), request_body = CustomerInput,
-    responses((status = 200, body = Customer), (status = 404, description = "No such record", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid fields", body = crate::http::error::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(put, operation_id = "replaceCustomer", path = "/v1/customers/{id}", tag = "customers", security(("bearer" = [])), params(("id" = i64, Path)), request_body = CustomerInput,
+    responses((status = 200, body = Customer),
+        (status = 400, description = "Malformed JSON (`malformed-json`)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such record", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The code is taken (`conflict` on `code`)", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is over 1 MiB (`payload-too-large`)", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not declared as JSON (`unsupported-media-type`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid, unknown or mistyped fields, each named (`validation`)", body = Problem, content_type = "application/problem+json")))]
 pub async fn replace(State(state): State<AppState>, Path(id): Path<String>, ApiJson(input): ApiJson<CustomerInput>) -> Result<Json<Customer>, ApiError> {
     let id = parse_id(&id, RESOURCE)?;
     let customer = input.validate().map_err(ApiError::Validation)?;
@@ -54,8 +68,10 @@ pub async fn replace(State(state): State<AppState>, Path(id): Path<String>, ApiJ
 }
 
 /// Deletes a record.
-#[utoipa::path(delete, path = "/v1/customers/{id}", tag = "customers", security(("bearer" = [])), params(("id" = i64, Path)),
-    responses((status = 204, description = "Deleted"), (status = 404, description = "No such record", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 409, description = "Still in use", body = crate::http::error::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(delete, operation_id = "deleteCustomer", path = "/v1/customers/{id}", tag = "customers", security(("bearer" = [])), params(("id" = i64, Path)),
+    responses((status = 204, description = "Deleted"),
+        (status = 404, description = "No such record", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Still in use", body = Problem, content_type = "application/problem+json")))]
 pub async fn remove(State(state): State<AppState>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
     let id = parse_id(&id, RESOURCE)?;
     state.store.delete_customer(id).await.map_err(ApiError::from_store(RESOURCE))?;

@@ -2,9 +2,9 @@
 //! [`Scope::Own`](super::access::Scope::Own)) lists and reads only their own driver record.
 
 use super::access::Caller;
-use super::error::ApiError;
+use super::error::{ApiError, Problem};
 use super::extract::{parse_id, ApiJson, ListParams};
-use super::{AppState, ListResponse};
+use super::{AppState, Created, ListResponse};
 use crate::domain::{Driver, DriverInput};
 use crate::store::{Page, StoreError};
 use axum::extract::{Path, State};
@@ -20,9 +20,10 @@ pub fn router() -> Router<AppState> {
 }
 
 /// Lists drivers by id, a page at a time.
-#[utoipa::path(get, path = "/v1/drivers", tag = "drivers", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "listDrivers", path = "/v1/drivers", tag = "drivers", security(("bearer" = [])),
     params(("limit" = Option<i64>, Query, description = "Page size, 1–200 (default 50)"), ("offset" = Option<i64>, Query)),
-    responses((status = 200, body = ListResponse<Driver>), (status = 422, description = "Bad limit or offset", body = crate::http::error::Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = ListResponse<Driver>),
+        (status = 422, description = "Bad limit or offset", body = Problem, content_type = "application/problem+json")))]
 pub async fn list(State(state): State<AppState>, caller: Caller, params: ListParams) -> Result<Json<ListResponse<Driver>>, ApiError> {
     let page = match caller.own_driver_id() {
         None => state.store.list_drivers(params.page).await?,
@@ -37,8 +38,9 @@ pub async fn list(State(state): State<AppState>, caller: Caller, params: ListPar
 }
 
 /// Reads one record.
-#[utoipa::path(get, path = "/v1/drivers/{id}", tag = "drivers", security(("bearer" = [])), params(("id" = i64, Path)),
-    responses((status = 200, body = Driver), (status = 404, description = "No such record", body = crate::http::error::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(get, operation_id = "getDriver", path = "/v1/drivers/{id}", tag = "drivers", security(("bearer" = [])), params(("id" = i64, Path)),
+    responses((status = 200, body = Driver),
+        (status = 404, description = "No such record", body = Problem, content_type = "application/problem+json")))]
 pub async fn read(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<Driver>, ApiError> {
     let id = parse_id(&id, RESOURCE)?;
     if !caller.may_touch_driver(id) {
@@ -48,16 +50,26 @@ pub async fn read(State(state): State<AppState>, caller: Caller, Path(id): Path<
 }
 
 /// Creates a record.
-#[utoipa::path(post, path = "/v1/drivers", tag = "drivers", security(("bearer" = [])), request_body = DriverInput,
-    responses((status = 201, body = Driver), (status = 409, description = "A unique field is taken", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid fields", body = crate::http::error::Problem, content_type = "application/problem+json")))]
-pub async fn create(State(state): State<AppState>, ApiJson(input): ApiJson<DriverInput>) -> Result<(StatusCode, Json<Driver>), ApiError> {
+#[utoipa::path(post, operation_id = "createDriver", path = "/v1/drivers", tag = "drivers", security(("bearer" = [])), request_body = DriverInput,
+    responses((status = 201, description = "Created", body = Driver, headers(("Location" = String, description = "The new driver: `/v1/drivers/{id}`"))),
+        (status = 400, description = "Malformed JSON (`malformed-json`)", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is over 1 MiB (`payload-too-large`)", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not declared as JSON (`unsupported-media-type`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid, unknown or mistyped fields, each named (`validation`)", body = Problem, content_type = "application/problem+json")))]
+pub async fn create(State(state): State<AppState>, ApiJson(input): ApiJson<DriverInput>) -> Result<Created<Driver>, ApiError> {
     let driver = input.validate().map_err(ApiError::Validation)?;
-    Ok((StatusCode::CREATED, Json(state.store.create_driver(&driver).await?)))
+    let created = state.store.create_driver(&driver).await?;
+    Ok(Created::at("/v1/drivers", created.id, created))
 }
 
 /// Replaces every field of a record.
-#[utoipa::path(put, path = "/v1/drivers/{id}", tag = "drivers", security(("bearer" = [])), params(("id" = i64, Path)), request_body = DriverInput,
-    responses((status = 200, body = Driver), (status = 404, description = "No such record", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid fields", body = crate::http::error::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(put, operation_id = "replaceDriver", path = "/v1/drivers/{id}", tag = "drivers", security(("bearer" = [])), params(("id" = i64, Path)), request_body = DriverInput,
+    responses((status = 200, body = Driver),
+        (status = 400, description = "Malformed JSON (`malformed-json`)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such record", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is over 1 MiB (`payload-too-large`)", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not declared as JSON (`unsupported-media-type`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid, unknown or mistyped fields, each named (`validation`)", body = Problem, content_type = "application/problem+json")))]
 pub async fn replace(State(state): State<AppState>, Path(id): Path<String>, ApiJson(input): ApiJson<DriverInput>) -> Result<Json<Driver>, ApiError> {
     let id = parse_id(&id, RESOURCE)?;
     let driver = input.validate().map_err(ApiError::Validation)?;
@@ -65,8 +77,10 @@ pub async fn replace(State(state): State<AppState>, Path(id): Path<String>, ApiJ
 }
 
 /// Deletes a record.
-#[utoipa::path(delete, path = "/v1/drivers/{id}", tag = "drivers", security(("bearer" = [])), params(("id" = i64, Path)),
-    responses((status = 204, description = "Deleted"), (status = 404, description = "No such record", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 409, description = "Still in use", body = crate::http::error::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(delete, operation_id = "deleteDriver", path = "/v1/drivers/{id}", tag = "drivers", security(("bearer" = [])), params(("id" = i64, Path)),
+    responses((status = 204, description = "Deleted"),
+        (status = 404, description = "No such record", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Still in use", body = Problem, content_type = "application/problem+json")))]
 pub async fn remove(State(state): State<AppState>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
     let id = parse_id(&id, RESOURCE)?;
     state.store.delete_driver(id).await.map_err(ApiError::from_store(RESOURCE))?;

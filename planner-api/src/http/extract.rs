@@ -2,7 +2,7 @@
 //! rejections: a JSON body whose type errors name the field, list parameters, and numeric ids.
 
 use super::error::ApiError;
-use crate::domain::{FieldError, FieldProblem};
+use crate::domain::{Expected, FieldError, FieldProblem};
 use crate::store::{PageRequest, DEFAULT_LIMIT, MAX_LIMIT};
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Query, Request};
@@ -10,8 +10,10 @@ use axum::http::{header, request::Parts};
 use serde::de::DeserializeOwned;
 use std::collections::HashMap;
 
-/// A JSON request body. Malformed JSON is a 400 problem; a value of the wrong type or a missing
-/// field is a 422 validation problem naming the field by its JSON path.
+/// A JSON request body. Malformed JSON is a 400 problem; a value of the wrong type, a missing
+/// field or an unknown one (the body types refuse fields they do not know, see
+/// `#[serde(deny_unknown_fields)]` on them) is a 422 validation problem naming the field by its
+/// JSON path.
 #[derive(Debug)]
 pub struct ApiJson<T>(pub T);
 
@@ -23,26 +25,81 @@ pub(crate) fn is_json(content_type: Option<&str>) -> bool {
     })
 }
 
-/// Turns a serde error at `path` into a field error; "missing field `x`" names `x` itself.
-fn field_error(path: &str, message: String) -> FieldError {
-    let prefix = if path == "." { String::new() } else { format!("{path}.") };
-    if let Some(name) = message.strip_prefix("missing field `").and_then(|m| m.split('`').next()) {
-        return FieldError::new(format!("{prefix}{name}"), FieldProblem::Required);
+/// The backquoted names of a serde expectation: "`a`", "`a` or `b`", "one of `a`, `b`, `c`".
+fn quoted_names(text: &str) -> Vec<String> {
+    text.split('`').skip(1).step_by(2).map(str::to_owned).collect()
+}
+
+/// What serde's `expected …` text (a Rust type name or serde's description of one) asks for,
+/// in the plain terms of [`Expected`].
+fn expected(text: &str) -> Expected {
+    match text.trim() {
+        "f64" | "f32" => Expected::Number,
+        "i8" | "i16" | "i32" | "i64" | "i128" | "isize" => Expected::Integer,
+        "u8" | "u16" | "u32" | "u64" | "u128" | "usize" => Expected::NonNegativeInteger,
+        "a boolean" => Expected::Bool,
+        "a sequence" => Expected::List,
+        "a map" => Expected::Object,
+        t if t.starts_with("a tuple") || t.starts_with("an array") || t.starts_with("tuple") => Expected::List,
+        t if t.starts_with("struct ") => Expected::Object,
+        t if t.ends_with("string") || t == "a character" => Expected::Text,
+        t if t.contains('`') => Expected::OneOf(quoted_names(t)),
+        _ => Expected::Other,
     }
-    let field = if path == "." { "body".to_owned() } else { path.to_owned() };
-    FieldError::new(field, FieldProblem::InvalidJson(message))
+}
+
+/// Reads serde's message about the value at some path: the problem, and the name of the field
+/// under that path it is about when the message names one (a missing or unknown field).
+///
+/// serde's messages name Rust types ("invalid type: string \"north\", expected f64"), which
+/// mean nothing to API clients and are English only; they become [`FieldProblem`]s, which have
+/// plain messages in both languages.
+fn serde_problem(message: &str) -> (Option<String>, FieldProblem) {
+    if let Some(name) = message.strip_prefix("missing field `").and_then(|m| m.strip_suffix('`')) {
+        return (Some(name.to_owned()), FieldProblem::Required);
+    }
+    if let Some(rest) = message.strip_prefix("unknown field `") {
+        // The name is the client's and may hold anything; the list after it is ours.
+        let end = rest.rfind("`, expected ").or_else(|| rest.rfind("`, there are no fields")).unwrap_or(rest.len());
+        let allowed = quoted_names(rest.get(end + 1..).unwrap_or_default());
+        return (Some(rest[..end].to_owned()), FieldProblem::UnknownField { allowed });
+    }
+    if let Some(rest) = message.strip_prefix("unknown variant `") {
+        let names = rest.rfind("`, expected ").map(|end| quoted_names(&rest[end + 1..])).unwrap_or_default();
+        return (None, FieldProblem::InvalidType(Expected::OneOf(names)));
+    }
+    let shape = ["invalid type: ", "invalid value: ", "invalid length "].iter().any(|p| message.starts_with(p));
+    match message.rsplit_once(", expected ") {
+        Some((_, wanted)) if shape => (None, FieldProblem::InvalidType(expected(wanted))),
+        _ => (None, FieldProblem::InvalidType(Expected::Other)),
+    }
+}
+
+/// Turns a serde error at `path` into a field error; a missing or unknown field `x` is named
+/// `path.x` itself.
+fn field_error(path: &str, message: &str) -> FieldError {
+    let (child, problem) = serde_problem(message);
+    // serde_path_to_error has already put an unknown key on the path (a missing one it cannot).
+    let on_path = |name: &str| matches!(problem, FieldProblem::UnknownField { .. }) && (path == name || path.ends_with(&format!(".{name}")));
+    let field = match child {
+        Some(name) if path == "." => name,
+        Some(name) if on_path(&name) => path.to_owned(),
+        Some(name) => format!("{path}.{name}"),
+        None if path == "." => "body".to_owned(),
+        None => path.to_owned(),
+    };
+    FieldError::new(field, problem)
 }
 
 /// Parses a JSON object body into `T`, mapping every failure to an [`ApiError`].
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| ApiError::MalformedJson(e.to_string()))?;
     if !value.is_object() {
-        let problem = FieldProblem::InvalidJson("expected a JSON object".to_owned());
-        return Err(ApiError::Validation(vec![FieldError::new("body", problem)]));
+        return Err(ApiError::Validation(vec![FieldError::new("body", FieldProblem::InvalidType(Expected::Object))]));
     }
     serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
-        ApiError::Validation(vec![field_error(&path, e.into_inner().to_string())])
+        ApiError::Validation(vec![field_error(&path, &e.into_inner().to_string())])
     })
 }
 
@@ -121,15 +178,62 @@ pub fn parse_id(raw: &str, resource: &'static str) -> Result<i64, ApiError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::CustomerInput;
+    use crate::domain::{CustomerInput, Lang};
 
     #[test]
     fn names_the_field_of_a_wrong_type_and_of_a_missing_field() {
         let e = parse_json::<CustomerInput>(br#"{"lat": "north", "lon": 121.5}"#).err();
-        assert!(matches!(e, Some(ApiError::Validation(ref v)) if v[0].field == "lat"), "{e:?}");
+        let number = FieldProblem::InvalidType(Expected::Number);
+        assert!(matches!(e, Some(ApiError::Validation(ref v)) if v[0].field == "lat" && v[0].problem == number), "{e:?}");
+        let e = parse_json::<CustomerInput>(br#"{"usual_cylinders": [{"size_kg": 20, "quantity": -1}]}"#).err();
+        let natural = FieldProblem::InvalidType(Expected::NonNegativeInteger);
+        assert!(matches!(e, Some(ApiError::Validation(ref v)) if v[0].field == "usual_cylinders[0].quantity" && v[0].problem == natural), "{e:?}");
         let e = parse_json::<CustomerInput>(br#"{"time_windows": [{"start": "08:00"}]}"#).err();
         let missing = FieldProblem::Required;
         assert!(matches!(e, Some(ApiError::Validation(ref v)) if v[0].field == "time_windows[0].end" && v[0].problem == missing), "{e:?}");
+    }
+
+    #[test]
+    fn says_what_a_mistyped_value_should_be_in_plain_words() {
+        let cases = [
+            ("invalid type: string \"north\", expected f64", Expected::Number),
+            ("invalid type: string \"1\", expected i64", Expected::Integer),
+            ("invalid value: integer `-1`, expected u32", Expected::NonNegativeInteger),
+            ("invalid type: integer `1`, expected a boolean", Expected::Bool),
+            ("invalid type: integer `5`, expected a string", Expected::Text),
+            ("invalid type: string \"a, expected b\", expected a sequence", Expected::List),
+            ("invalid length 1, expected a tuple of size 2", Expected::List),
+            ("invalid type: string \"x\", expected struct TimeWindow", Expected::Object),
+            ("invalid type: null, expected a map", Expected::Object),
+            ("invalid value: string \"x\", expected `cash` or `transfer`", Expected::OneOf(vec!["cash".into(), "transfer".into()])),
+            ("something else entirely", Expected::Other),
+        ];
+        for (message, expected) in cases {
+            assert_eq!(serde_problem(message), (None, FieldProblem::InvalidType(expected)), "{message}");
+        }
+        let variant = serde_problem("unknown variant `bitcoin`, expected one of `cash`, `transfer`, `monthly`");
+        assert_eq!(variant.1, FieldProblem::InvalidType(Expected::OneOf(vec!["cash".into(), "transfer".into(), "monthly".into()])));
+    }
+
+    #[test]
+    fn names_unknown_fields_under_their_object_with_the_fields_it_takes() {
+        let (field, problem) = serde_problem("unknown field `colour`, expected `start` or `end`");
+        assert_eq!((field.as_deref(), problem), (Some("colour"), FieldProblem::UnknownField { allowed: vec!["start".into(), "end".into()] }));
+        let (field, problem) = serde_problem("unknown field `a`, expected `b`, x`, expected one of `start`, `end`");
+        assert_eq!(field.as_deref(), Some("a`, expected `b`, x"), "the client's name may look like serde's own text");
+        assert_eq!(problem, FieldProblem::UnknownField { allowed: vec!["start".into(), "end".into()] });
+        assert_eq!(serde_problem("unknown field `x`, there are no fields").1, FieldProblem::UnknownField { allowed: vec![] });
+
+        let e = parse_json::<crate::domain::replan::EventsInput>(
+            br#"{"events": [{"type": "order_added", "order_id": 1}, {"type": "stop_done", "colour": "red"}]}"#,
+        );
+        let Err(ApiError::Validation(errors)) = e else { panic!("{e:?}") };
+        assert_eq!((errors[0].field.as_str(), errors[0].code()), ("events[1].colour", "unknown_field"));
+        let en = errors[0].message(Lang::En);
+        assert!(en.contains("order_id") && en.contains("type") && en.contains("note"), "{en}");
+        assert!(errors[0].message(Lang::ZhTw).starts_with("不是可用的欄位"), "{:?}", errors[0]);
+        let e = parse_json::<CustomerInput>(br#"{"code": "C0001", "nmae": "x"}"#).err();
+        assert!(matches!(e, Some(ApiError::Validation(ref v)) if v[0].field == "nmae" && v[0].code() == "unknown_field"), "{e:?}");
     }
 
     #[test]
@@ -141,7 +245,8 @@ mod tests {
     #[test]
     fn wants_an_object_at_the_top() {
         let e = parse_json::<CustomerInput>(b"[1, 2]").err();
-        assert!(matches!(e, Some(ApiError::Validation(ref v)) if v[0].field == "body"), "{e:?}");
+        let object = FieldProblem::InvalidType(Expected::Object);
+        assert!(matches!(e, Some(ApiError::Validation(ref v)) if v[0].field == "body" && v[0].problem == object), "{e:?}");
     }
 
     #[test]

@@ -153,7 +153,8 @@ pub fn details_router() -> Router<AppState> {
 }
 
 /// Liveness.
-#[utoipa::path(get, path = "/healthz", tag = "health", responses((status = 200, description = "The process answers")))]
+#[utoipa::path(get, operation_id = "checkLiveness", path = "/healthz", tag = "health",
+    responses((status = 200, description = "The process answers")))]
 pub async fn healthz() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
@@ -161,10 +162,9 @@ pub async fn healthz() -> Json<Value> {
 /// Readiness: the database answers, its migrations are applied, and if this process runs
 /// planning workers, at least one of them is alive. A failing check is a `503 not-ready` problem
 /// whose `check` names it (`database`, `migrations`, `workers`).
-#[utoipa::path(get, path = "/readyz", tag = "health", responses(
-    (status = 200, description = "Ready: `{status, database, workers: {alive, registered}}`"),
-    (status = 503, description = "Not ready; `check` names the failing check", body = crate::http::error::Problem, content_type = "application/problem+json"),
-))]
+#[utoipa::path(get, operation_id = "checkReadiness", path = "/readyz", tag = "health",
+    responses((status = 200, description = "Ready: `{status, database, workers: {alive, registered}}`"),
+        (status = 503, description = "Not ready; `check` names the failing check", body = crate::http::error::Problem, content_type = "application/problem+json")))]
 pub async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     state.store.ready().await.map_err(|e| match e {
         StoreError::NotMigrated(_) | StoreError::Migrate(_) => ApiError::NotReady { check: "migrations", reason: e.to_string() },
@@ -180,10 +180,9 @@ pub async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiErr
 }
 
 /// Health details (cached for a few seconds).
-#[utoipa::path(get, path = "/v1/health/details", tag = "health", security(("bearer" = [])), responses(
-    (status = 200, body = Details),
-    (status = 401, description = "No or bad token", body = crate::http::error::Problem, content_type = "application/problem+json"),
-))]
+#[utoipa::path(get, operation_id = "getHealthDetails", path = "/v1/health/details", tag = "health", security(("bearer" = [])),
+    responses((status = 200, body = Details),
+        (status = 401, description = "No or bad token", body = crate::http::error::Problem, content_type = "application/problem+json")))]
 pub async fn details(State(state): State<AppState>) -> Json<Details> {
     Json(state.health.details(&state.store, Instant::now()).await)
 }

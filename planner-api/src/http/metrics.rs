@@ -119,7 +119,7 @@ pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> R
 
 /// `GET /metrics`: reads the queue depth from the store first (if the database does not
 /// answer, the gauges keep their last values and the rest is served anyway).
-#[utoipa::path(get, path = "/metrics", tag = "health", responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
+#[utoipa::path(get, operation_id = "getMetrics", path = "/metrics", tag = "health", responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
 pub async fn metrics(State(state): State<AppState>) -> Response {
     match state.store.plan_queue_depth(chrono::Utc::now()).await {
         Ok(depth) => state.metrics.set_queue_depth(depth),

@@ -25,9 +25,10 @@ pub mod vroom;
 use crate::auth::AuthConfig;
 use crate::store::{Page, PageRequest, Store};
 use crate::worker::Planner;
-use axum::http::{HeaderName, Request};
+use axum::http::{header, HeaderName, Request, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::{middleware, Router};
+use axum::{middleware, Json, Router};
 use serde::Serialize;
 use std::sync::Arc;
 use tower_http::limit::RequestBodyLimitLayer;
@@ -81,6 +82,28 @@ impl<T> ListResponse<T> {
     /// Wraps a store page with the request's pagination.
     pub fn new(page: Page<T>, request: PageRequest) -> Self {
         ListResponse { items: page.items, total: page.total, limit: request.limit, offset: request.offset }
+    }
+}
+
+/// A `201 Created` answer: the new resource as JSON, with `Location` naming its path.
+#[derive(Debug)]
+pub struct Created<T> {
+    /// The new resource's path, e.g. `/v1/customers/42`.
+    pub location: String,
+    /// The new resource.
+    pub body: T,
+}
+
+impl<T> Created<T> {
+    /// Resource `id` of the collection at `collection` (e.g. `/v1/customers`).
+    pub fn at(collection: &str, id: i64, body: T) -> Self {
+        Created { location: format!("{collection}/{id}"), body }
+    }
+}
+
+impl<T: Serialize> IntoResponse for Created<T> {
+    fn into_response(self) -> Response {
+        (StatusCode::CREATED, [(header::LOCATION, self.location)], Json(self.body)).into_response()
     }
 }
 

@@ -73,7 +73,7 @@ impl Modify for BearerScheme {
 pub struct ApiDoc;
 
 /// `GET /v1/openapi.json`: the document is built once, on first request.
-#[utoipa::path(get, path = "/v1/openapi.json", tag = "health", responses((status = 200, description = "This document", content_type = "application/json")))]
+#[utoipa::path(get, operation_id = "getOpenApiDocument", path = "/v1/openapi.json", tag = "health", responses((status = 200, description = "This document", content_type = "application/json")))]
 pub async fn openapi_json() -> Response {
     static JSON: OnceLock<String> = OnceLock::new();
     let body = JSON.get_or_init(|| ApiDoc::openapi().to_json().expect("the OpenAPI document serializes")).clone();
@@ -158,6 +158,107 @@ mod tests {
         out
     }
 
+    /// The methods of a path item that are operations.
+    const METHODS: [&str; 8] = ["get", "put", "post", "delete", "patch", "head", "options", "trace"];
+
+    /// Whether `id` is camelCase: a lower-case ASCII letter, then ASCII letters and digits.
+    fn camel_case(id: &str) -> bool {
+        id.starts_with(|c: char| c.is_ascii_lowercase()) && id.chars().all(|c| c.is_ascii_alphanumeric())
+    }
+
+    /// Every way `doc` breaks the conventions of this API, one line each: an operation without
+    /// an operationId or with one that is not camelCase or not unique; an operation with a
+    /// request body that does not list the problems of `ApiJson` (400 malformed JSON, 413 too
+    /// large, 415 not JSON, 422 invalid fields); an operation on an `{id}` path without 404; a
+    /// list (`limit` parameter) without 422; a 201 without a `Location` header; a 4xx or 5xx
+    /// response that is not an `application/problem+json` [`Problem`].
+    fn lint(doc: &serde_json::Value) -> Vec<String> {
+        let mut faults = Vec::new();
+        let mut ids = std::collections::HashMap::new();
+        let empty = serde_json::Map::new();
+        for (path, item) in doc["paths"].as_object().unwrap_or(&empty) {
+            for (method, op) in item.as_object().unwrap_or(&empty).iter().filter(|(m, _)| METHODS.contains(&m.as_str())) {
+                let at = format!("{} {path}", method.to_uppercase());
+                match op["operationId"].as_str() {
+                    None => faults.push(format!("{at}: no operationId")),
+                    Some(id) => {
+                        if !camel_case(id) {
+                            faults.push(format!("{at}: operationId {id} is not camelCase"));
+                        }
+                        if let Some(other) = ids.insert(id.to_owned(), at.clone()) {
+                            faults.push(format!("{at}: operationId {id} is also that of {other}"));
+                        }
+                    }
+                }
+                let responses = op["responses"].as_object().unwrap_or(&empty);
+                let mut needed = Vec::new();
+                if op.get("requestBody").is_some() {
+                    needed.extend(["400", "413", "415", "422"]);
+                }
+                if path.contains("{id}") {
+                    needed.push("404");
+                }
+                let params = op["parameters"].as_array().map(Vec::as_slice).unwrap_or_default();
+                if params.iter().any(|p| p["in"] == "query" && p["name"] == "limit") {
+                    needed.push("422");
+                }
+                for status in needed {
+                    if !responses.contains_key(status) {
+                        faults.push(format!("{at}: no {status} response"));
+                    }
+                }
+                if responses.get("201").is_some_and(|created| created["headers"].get("Location").is_none()) {
+                    faults.push(format!("{at}: the 201 response has no Location header"));
+                }
+                for (status, response) in responses.iter().filter(|(s, _)| s.starts_with('4') || s.starts_with('5')) {
+                    if response["content"]["application/problem+json"]["schema"]["$ref"] != "#/components/schemas/Problem" {
+                        faults.push(format!("{at}: the {status} response is not an application/problem+json Problem"));
+                    }
+                }
+            }
+        }
+        faults
+    }
+
+    #[test]
+    fn keeps_the_conventions_on_every_operation() {
+        let doc = serde_json::to_value(ApiDoc::openapi()).expect("serializes");
+        let faults = lint(&doc);
+        assert!(faults.is_empty(), "the OpenAPI document breaks the API's conventions:\n{}", faults.join("\n"));
+        let items = doc["paths"].as_object().expect("paths").values();
+        let operations = items.flat_map(|item| item.as_object().expect("a path item").keys()).filter(|m| METHODS.contains(&m.as_str())).count();
+        assert!(operations > 40, "{operations} operations linted");
+    }
+
+    #[test]
+    fn the_lint_finds_missing_ids_problems_and_statuses() {
+        let mut doc = serde_json::to_value(ApiDoc::openapi()).expect("serializes");
+        assert!(lint(&doc).is_empty());
+        let orders = &mut doc["paths"]["/v1/orders"];
+        orders["post"]["responses"].as_object_mut().expect("responses").remove("415");
+        orders["get"]["operationId"] = serde_json::json!("createOrder");
+        doc["paths"]["/v1/depots/{id}"]["get"]["responses"]["404"]["content"] = serde_json::json!({ "text/plain": {} });
+        doc["paths"]["/v1/things/{id}"] = serde_json::json!({ "put": { "requestBody": {}, "responses": { "200": {} } } });
+        doc["paths"]["/v1/depots"]["get"]["responses"].as_object_mut().expect("responses").remove("422");
+        doc["paths"]["/v1/customers"]["post"]["responses"]["201"].as_object_mut().expect("a 201").remove("headers");
+        let mut faults = lint(&doc);
+        faults.sort();
+        let expected = [
+            "GET /v1/depots/{id}: the 404 response is not an application/problem+json Problem",
+            "GET /v1/depots: no 422 response",
+            "POST /v1/customers: the 201 response has no Location header",
+            "POST /v1/orders: no 415 response",
+            "POST /v1/orders: operationId createOrder is also that of GET /v1/orders",
+            "PUT /v1/things/{id}: no 400 response",
+            "PUT /v1/things/{id}: no 404 response",
+            "PUT /v1/things/{id}: no 413 response",
+            "PUT /v1/things/{id}: no 415 response",
+            "PUT /v1/things/{id}: no 422 response",
+            "PUT /v1/things/{id}: no operationId",
+        ];
+        assert_eq!(faults, expected);
+    }
+
     #[test]
     fn describes_every_route_the_routers_serve() {
         let routes = served_routes();
@@ -185,6 +286,11 @@ mod tests {
         let post = &doc["paths"]["/v1/orders"]["post"];
         assert!(post["requestBody"]["content"]["application/json"].is_object(), "{post}");
         assert!(post["responses"]["422"]["content"]["application/problem+json"].is_object(), "{post}");
+        assert_eq!(post["operationId"], "createOrder");
+        assert!(post["responses"]["201"]["headers"]["Location"]["schema"].is_object(), "{post}");
+        for schema in ["OrderInput", "EventInput", "TimeWindow", "PlanOptionsInput", "LoginRequest"] {
+            assert_eq!(doc["components"]["schemas"][schema]["additionalProperties"], false, "{schema} refuses unknown fields");
+        }
         let read = &doc["paths"]["/v1/plans/{id}"]["get"]["responses"];
         assert!(read["200"]["content"]["application/json"].is_object() && read["404"].is_object() && read["403"].is_object(), "{read}");
     }

@@ -9,13 +9,12 @@
 use super::access::{Caller, Scope};
 use super::error::{ApiError, Problem};
 use super::extract::{parse_id, ApiJson, ListParams};
-use super::{AppState, ListResponse};
+use super::{AppState, Created, ListResponse};
 use crate::domain::order::parse_date;
 use crate::domain::{FieldError, FieldProblem, Order, OrderEvent, OrderInput, OrderStatus, Priority, StatusChangeInput};
 use crate::planning;
 use crate::store::OrderFilter;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 
@@ -68,11 +67,12 @@ fn filter(params: &ListParams) -> Result<OrderFilter, ApiError> {
 }
 
 /// Lists orders by id, filtered, a page at a time.
-#[utoipa::path(get, path = "/v1/orders", tag = "orders", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "listOrders", path = "/v1/orders", tag = "orders", security(("bearer" = [])),
     params(("limit" = Option<i64>, Query, description = "Page size, 1–200 (default 50)"), ("offset" = Option<i64>, Query),
         ("date" = Option<String>, Query, description = "Delivery day, YYYY-MM-DD"), ("status" = Option<OrderStatus>, Query),
         ("customer_id" = Option<i64>, Query), ("priority" = Option<Priority>, Query), ("plan_id" = Option<i64>, Query, description = "Orders reserved or planned by this job")),
-    responses((status = 200, body = ListResponse<Order>), (status = 422, description = "A bad filter, limit or offset, each named", body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = ListResponse<Order>),
+        (status = 422, description = "A bad filter, limit or offset, each named", body = Problem, content_type = "application/problem+json")))]
 pub async fn list(State(state): State<AppState>, params: ListParams) -> Result<Json<ListResponse<Order>>, ApiError> {
     let filter = filter(&params)?;
     let page = state.store.list_orders(&filter, params.page).await?;
@@ -80,8 +80,9 @@ pub async fn list(State(state): State<AppState>, params: ListParams) -> Result<J
 }
 
 /// Reads one order.
-#[utoipa::path(get, path = "/v1/orders/{id}", tag = "orders", security(("bearer" = [])), params(("id" = i64, Path)),
-    responses((status = 200, body = Order), (status = 404, description = "No such order", body = Problem, content_type = "application/problem+json")))]
+#[utoipa::path(get, operation_id = "getOrder", path = "/v1/orders/{id}", tag = "orders", security(("bearer" = [])), params(("id" = i64, Path)),
+    responses((status = 200, body = Order),
+        (status = 404, description = "No such order", body = Problem, content_type = "application/problem+json")))]
 pub async fn read(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Order>, ApiError> {
     let id = parse_id(&id, RESOURCE)?;
     Ok(Json(state.store.get_order(id).await.map_err(ApiError::from_store(RESOURCE))?))
@@ -111,21 +112,29 @@ async fn on_own_route(state: &AppState, id: i64, driver: i64) -> Result<bool, Ap
 }
 
 /// Takes an order (status `received`).
-#[utoipa::path(post, path = "/v1/orders", tag = "orders", security(("bearer" = [])), request_body = OrderInput,
-    responses((status = 201, body = Order), (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields or an unknown customer, each named", body = Problem, content_type = "application/problem+json")))]
-pub async fn create(State(state): State<AppState>, caller: Caller, ApiJson(input): ApiJson<OrderInput>) -> Result<(StatusCode, Json<Order>), ApiError> {
+#[utoipa::path(post, operation_id = "createOrder", path = "/v1/orders", tag = "orders", security(("bearer" = [])), request_body = OrderInput,
+    responses((status = 201, description = "Created", body = Order, headers(("Location" = String, description = "The new order: `/v1/orders/{id}`"))),
+        (status = 400, description = "Malformed JSON (`malformed-json`)", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is over 1 MiB (`payload-too-large`)", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not declared as JSON (`unsupported-media-type`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid, unknown or mistyped fields, or an unknown customer, each named (`validation`)", body = Problem, content_type = "application/problem+json")))]
+pub async fn create(State(state): State<AppState>, caller: Caller, ApiJson(input): ApiJson<OrderInput>) -> Result<Created<Order>, ApiError> {
     all_orders(&caller)?;
     let order = input.validate().map_err(ApiError::Validation)?;
     let created_by = caller.actor(&state.store).await;
-    Ok((StatusCode::CREATED, Json(state.store.create_order(&order, &created_by).await?)))
+    let created = state.store.create_order(&order, &created_by).await?;
+    Ok(Created::at("/v1/orders", created.id, created))
 }
 
 /// Replaces every field of an order that is still `received` and held by no plan.
-#[utoipa::path(put, path = "/v1/orders/{id}", tag = "orders", security(("bearer" = [])), params(("id" = i64, Path)), request_body = OrderInput,
-    responses((status = 200, body = Order), (status = 404, description = "No such order", body = Problem, content_type = "application/problem+json"),
+#[utoipa::path(put, operation_id = "replaceOrder", path = "/v1/orders/{id}", tag = "orders", security(("bearer" = [])), params(("id" = i64, Path)), request_body = OrderInput,
+    responses((status = 200, body = Order),
+        (status = 400, description = "Malformed JSON (`malformed-json`)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such order", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Past `received` or held by a planning job (`order-locked`)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields, each named", body = Problem, content_type = "application/problem+json")))]
+        (status = 413, description = "The body is over 1 MiB (`payload-too-large`)", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not declared as JSON (`unsupported-media-type`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid, unknown or mistyped fields, each named (`validation`)", body = Problem, content_type = "application/problem+json")))]
 pub async fn replace(
     State(state): State<AppState>,
     caller: Caller,
@@ -139,10 +148,14 @@ pub async fn replace(
 }
 
 /// Moves an order along its lifecycle; drivers only report on their own stops.
-#[utoipa::path(post, path = "/v1/orders/{id}/status", tag = "orders", security(("bearer" = [])), params(("id" = i64, Path)), request_body = StatusChangeInput,
-    responses((status = 200, body = Order), (status = 404, description = "No such order", body = Problem, content_type = "application/problem+json"),
+#[utoipa::path(post, operation_id = "changeOrderStatus", path = "/v1/orders/{id}/status", tag = "orders", security(("bearer" = [])), params(("id" = i64, Path)), request_body = StatusChangeInput,
+    responses((status = 200, body = Order),
+        (status = 400, description = "Malformed JSON (`malformed-json`)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such order", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "A move the lifecycle forbids (`invalid-transition`)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields, each named", body = Problem, content_type = "application/problem+json")))]
+        (status = 413, description = "The body is over 1 MiB (`payload-too-large`)", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not declared as JSON (`unsupported-media-type`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid, unknown or mistyped fields, each named (`validation`)", body = Problem, content_type = "application/problem+json")))]
 pub async fn change_status(
     State(state): State<AppState>,
     caller: Caller,
@@ -167,8 +180,9 @@ pub async fn change_status(
 }
 
 /// Every status change of an order, oldest first.
-#[utoipa::path(get, path = "/v1/orders/{id}/history", tag = "orders", security(("bearer" = [])), params(("id" = i64, Path)),
-    responses((status = 200, body = Vec<OrderEvent>), (status = 404, description = "No such order", body = Problem, content_type = "application/problem+json")))]
+#[utoipa::path(get, operation_id = "getOrderHistory", path = "/v1/orders/{id}/history", tag = "orders", security(("bearer" = [])), params(("id" = i64, Path)),
+    responses((status = 200, body = Vec<OrderEvent>),
+        (status = 404, description = "No such order", body = Problem, content_type = "application/problem+json")))]
 pub async fn history(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Vec<OrderEvent>>, ApiError> {
     let id = parse_id(&id, RESOURCE)?;
     Ok(Json(state.store.order_history(id).await.map_err(ApiError::from_store(RESOURCE))?))

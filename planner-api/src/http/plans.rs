@@ -51,9 +51,12 @@ pub fn router() -> Router<AppState> {
 }
 
 /// Queues a planning job for a day and depots; it reserves the day's received orders.
-#[utoipa::path(post, path = "/v1/plans", tag = "plans", security(("bearer" = [])), request_body = PlanRequestInput,
-    responses((status = 202, description = "Queued; `Location` names the job", body = PlanJob), (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields, unknown depots, no vehicles or nothing to plan, each named", body = Problem, content_type = "application/problem+json")))]
+#[utoipa::path(post, operation_id = "createPlan", path = "/v1/plans", tag = "plans", security(("bearer" = [])), request_body = PlanRequestInput,
+    responses((status = 202, description = "Queued", body = PlanJob, headers(("Location" = String, description = "The job: `/v1/plans/{id}`"))),
+        (status = 400, description = "Malformed JSON (`malformed-json`)", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is over 1 MiB (`payload-too-large`)", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not declared as JSON (`unsupported-media-type`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid, unknown or mistyped fields, unknown depots, no vehicles or nothing to plan, each named (`validation`)", body = Problem, content_type = "application/problem+json")))]
 pub async fn create(State(state): State<AppState>, ApiJson(input): ApiJson<PlanRequestInput>) -> Result<Response, ApiError> {
     let request = input.validate(state.planner.config().max_time_limit_s).map_err(ApiError::Validation)?;
     let job = state.store.create_plan_job(&request).await?;
@@ -66,9 +69,10 @@ pub async fn create(State(state): State<AppState>, ApiJson(input): ApiJson<PlanR
 }
 
 /// Lists planning jobs, newest first.
-#[utoipa::path(get, path = "/v1/plans", tag = "plans", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "listPlans", path = "/v1/plans", tag = "plans", security(("bearer" = [])),
     params(("limit" = Option<i64>, Query, description = "Page size, 1–200 (default 50)"), ("offset" = Option<i64>, Query), ("status" = Option<JobStatus>, Query)),
-    responses((status = 200, body = ListResponse<PlanJob>), (status = 422, description = "A bad status, limit or offset", body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = ListResponse<PlanJob>),
+        (status = 422, description = "A bad status, limit or offset", body = Problem, content_type = "application/problem+json")))]
 pub async fn list(State(state): State<AppState>, caller: Caller, params: ListParams) -> Result<Json<ListResponse<PlanJob>>, ApiError> {
     whole_plans(&caller)?;
     let status = match params.get("status") {
@@ -114,7 +118,7 @@ async fn job_at(state: &AppState, id: &str, n: Option<i64>) -> Result<PlanJob, A
 
 /// Reads a planning job, with its plan once it succeeded: the newest version of the plan, or
 /// version `?version=N`.
-#[utoipa::path(get, path = "/v1/plans/{id}", tag = "plans", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "getPlan", path = "/v1/plans/{id}", tag = "plans", security(("bearer" = [])),
     params(("id" = i64, Path), ("version" = Option<String>, Query, description = "The plan version to show (default: the newest)")),
     responses((status = 200, body = PlanJob), (status = 404, description = "No such plan or version", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A bad `version`", body = Problem, content_type = "application/problem+json")))]
@@ -125,8 +129,9 @@ pub async fn read(State(state): State<AppState>, caller: Caller, Path(id): Path<
 
 /// The caller's own routes of a plan: those of the vehicles their driver record drives on the
 /// plan's day (assigned for the day, else usually).
-#[utoipa::path(get, path = "/v1/plans/{id}/routes/mine", tag = "plans", security(("bearer" = [])), params(("id" = i64, Path)),
-    responses((status = 200, body = DriverRoutes), (status = 404, description = "No such plan", body = Problem, content_type = "application/problem+json"),
+#[utoipa::path(get, operation_id = "getMyPlanRoutes", path = "/v1/plans/{id}/routes/mine", tag = "plans", security(("bearer" = [])), params(("id" = i64, Path)),
+    responses((status = 200, body = DriverRoutes),
+        (status = 404, description = "No such plan", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The plan has no routes yet (`plan-not-ready`)", body = Problem, content_type = "application/problem+json")))]
 pub async fn my_routes(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<DriverRoutes>, ApiError> {
     let job = job(&state, &id).await?;
@@ -143,9 +148,11 @@ pub async fn my_routes(State(state): State<AppState>, caller: Caller, Path(id): 
 }
 
 /// Cancels a job: a queued one at once (200), a running one at its next lease renewal (202).
-#[utoipa::path(delete, path = "/v1/plans/{id}", tag = "plans", security(("bearer" = [])), params(("id" = i64, Path)),
-    responses((status = 200, description = "Cancelled", body = PlanJob), (status = 202, description = "Cancel requested", body = PlanJob),
-        (status = 404, description = "No such plan", body = Problem, content_type = "application/problem+json"), (status = 409, description = "Already finished (`plan-finished`)", body = Problem, content_type = "application/problem+json")))]
+#[utoipa::path(delete, operation_id = "cancelPlan", path = "/v1/plans/{id}", tag = "plans", security(("bearer" = [])), params(("id" = i64, Path)),
+    responses((status = 200, description = "Cancelled", body = PlanJob),
+        (status = 202, description = "Cancel requested", body = PlanJob),
+        (status = 404, description = "No such plan", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Already finished (`plan-finished`)", body = Problem, content_type = "application/problem+json")))]
 pub async fn cancel(State(state): State<AppState>, Path(id): Path<String>) -> Result<(StatusCode, Json<PlanJob>), ApiError> {
     let id = parse_id(&id, RESOURCE)?;
     let job = state.store.cancel_plan_job(id).await.map_err(ApiError::from_store(RESOURCE))?;
@@ -162,7 +169,7 @@ fn result(job: PlanJob) -> Result<PlanResult, ApiError> {
 }
 
 /// The solver input of the plan's newest version (or `?version=N`), in the JSON problem format.
-#[utoipa::path(get, path = "/v1/plans/{id}/problem", tag = "plans", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "getPlanSolverInput", path = "/v1/plans/{id}/problem", tag = "plans", security(("bearer" = [])),
     params(("id" = i64, Path), ("version" = Option<String>, Query, description = "The plan version (default: the newest)")),
     responses((status = 200, description = "The JSON problem format (`luckygas plan FILE`)", content_type = "application/json"),
         (status = 404, description = "No such plan or version, or no solver input", body = Problem, content_type = "application/problem+json"), (status = 409, description = "No plan yet (`plan-not-ready`)", body = Problem, content_type = "application/problem+json"),
@@ -221,7 +228,7 @@ pub fn to_geojson(plan: &PlanResult) -> Value {
 }
 
 /// The routes as a GeoJSON feature collection.
-#[utoipa::path(get, path = "/v1/plans/{id}/geojson", tag = "plans", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "getPlanGeoJson", path = "/v1/plans/{id}/geojson", tag = "plans", security(("bearer" = [])),
     params(("id" = i64, Path), ("version" = Option<String>, Query, description = "The plan version to draw (default: the newest)")),
     responses((status = 200, description = "A FeatureCollection: depot points, a LineString per route, stop points", content_type = "application/geo+json"),
         (status = 404, description = "No such plan or version", body = Problem, content_type = "application/problem+json"), (status = 409, description = "No plan yet (`plan-not-ready`)", body = Problem, content_type = "application/problem+json"),
@@ -237,7 +244,7 @@ fn event(name: &str, data: &impl serde::Serialize) -> Event {
 }
 
 /// Progress as Server-Sent Events: `status`, `progress`, then `done` (or `shutdown`).
-#[utoipa::path(get, path = "/v1/plans/{id}/events", tag = "plans", security(("bearer" = [])), params(("id" = i64, Path)),
+#[utoipa::path(get, operation_id = "streamPlanProgress", path = "/v1/plans/{id}/events", tag = "plans", security(("bearer" = [])), params(("id" = i64, Path)),
     responses((status = 200, description = "`text/event-stream` of `status`, `progress` (elapsed_s, iterations, best_cost_ntd, feasible) and `done` events", content_type = "text/event-stream"),
         (status = 404, description = "No such plan", body = Problem, content_type = "application/problem+json")))]
 pub async fn events(

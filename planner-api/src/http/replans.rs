@@ -73,10 +73,13 @@ fn created(v: &PlanVersion) -> Response {
 }
 
 /// Replans from events; answers the new version.
-#[utoipa::path(post, path = "/v1/plans/{id}/events", tag = "plans", security(("bearer" = [])), params(("id" = i64, Path)), request_body = EventsInput,
-    responses((status = 201, description = "The new version; `Location` names it", body = PlanVersion),
+#[utoipa::path(post, operation_id = "replanFromEvents", path = "/v1/plans/{id}/events", tag = "plans", security(("bearer" = [])), params(("id" = i64, Path)), request_body = EventsInput,
+    responses((status = 201, description = "The new version", body = PlanVersion, headers(("Location" = String, description = "The new version: `/v1/plans/{id}/versions/{version}`"))),
+        (status = 400, description = "Malformed JSON (`malformed-json`)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such plan", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "No plan yet (`plan-not-ready`), or another replan came first (`version-conflict`, with `latest_version`)", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is over 1 MiB (`payload-too-large`)", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not declared as JSON (`unsupported-media-type`)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid events, each named (unknown order or vehicle, a stop already executed, a time before what was executed, …)", body = Problem, content_type = "application/problem+json")))]
 pub async fn post_events(
     State(state): State<AppState>,
@@ -92,10 +95,13 @@ pub async fn post_events(
 }
 
 /// What a replan would make, with its diff; nothing is stored and no order changes.
-#[utoipa::path(post, path = "/v1/plans/{id}/preview", tag = "plans", security(("bearer" = [])), params(("id" = i64, Path)), request_body = EventsInput,
+#[utoipa::path(post, operation_id = "previewReplan", path = "/v1/plans/{id}/preview", tag = "plans", security(("bearer" = [])), params(("id" = i64, Path)), request_body = EventsInput,
     responses((status = 200, description = "The version the events would make (not stored: it has no `Location`)", body = PlanVersion),
+        (status = 400, description = "Malformed JSON (`malformed-json`)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such plan", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "No plan yet (`plan-not-ready`), or not based on the newest version (`version-conflict`)", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is over 1 MiB (`payload-too-large`)", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not declared as JSON (`unsupported-media-type`)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid events, each named", body = Problem, content_type = "application/problem+json")))]
 pub async fn preview(
     State(state): State<AppState>,
@@ -111,11 +117,14 @@ pub async fn preview(
 }
 
 /// Undo: makes version `version`'s routes the newest version again.
-#[utoipa::path(post, path = "/v1/plans/{id}/versions/{version}/restore", tag = "plans", security(("bearer" = [])),
+#[utoipa::path(post, operation_id = "restorePlanVersion", path = "/v1/plans/{id}/versions/{version}/restore", tag = "plans", security(("bearer" = [])),
     params(("id" = i64, Path), ("version" = i64, Path, description = "The version to restore")), request_body = RestoreInput,
-    responses((status = 201, description = "The new version, a copy of the restored one's routes; `Location` names it", body = PlanVersion),
+    responses((status = 201, description = "The new version, a copy of the restored one's routes", body = PlanVersion, headers(("Location" = String, description = "The new version: `/v1/plans/{id}/versions/{version}`"))),
+        (status = 400, description = "Malformed JSON (`malformed-json`)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such plan or version", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "No plan yet (`plan-not-ready`), or another change came first (`version-conflict`)", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is over 1 MiB (`payload-too-large`)", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not declared as JSON (`unsupported-media-type`)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Stops were served, attempted or cancelled since that version (`executed_since`), or a bad `base_version`", body = Problem, content_type = "application/problem+json")))]
 pub async fn restore(
     State(state): State<AppState>,
@@ -148,8 +157,9 @@ async fn plan_job(state: &AppState, id: &str) -> Result<crate::domain::PlanJob, 
 }
 
 /// Lists a plan's versions.
-#[utoipa::path(get, path = "/v1/plans/{id}/versions", tag = "plans", security(("bearer" = [])), params(("id" = i64, Path)),
-    responses((status = 200, body = PlanVersionList), (status = 404, description = "No such plan", body = Problem, content_type = "application/problem+json"),
+#[utoipa::path(get, operation_id = "listPlanVersions", path = "/v1/plans/{id}/versions", tag = "plans", security(("bearer" = [])), params(("id" = i64, Path)),
+    responses((status = 200, body = PlanVersionList),
+        (status = 404, description = "No such plan", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "No plan yet (`plan-not-ready`)", body = Problem, content_type = "application/problem+json")))]
 pub async fn list_versions(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<PlanVersionList>, ApiError> {
     whole_plans(&caller)?;
@@ -164,8 +174,9 @@ pub async fn list_versions(State(state): State<AppState>, caller: Caller, Path(i
 }
 
 /// Reads one version of a plan (`latest` for the newest).
-#[utoipa::path(get, path = "/v1/plans/{id}/versions/{version}", tag = "plans", security(("bearer" = [])), params(("id" = i64, Path), ("version" = String, Path, description = "1, 2, … or `latest`")),
-    responses((status = 200, body = PlanVersion), (status = 404, description = "No such plan or version", body = Problem, content_type = "application/problem+json"),
+#[utoipa::path(get, operation_id = "getPlanVersion", path = "/v1/plans/{id}/versions/{version}", tag = "plans", security(("bearer" = [])), params(("id" = i64, Path), ("version" = String, Path, description = "1, 2, … or `latest`")),
+    responses((status = 200, body = PlanVersion),
+        (status = 404, description = "No such plan or version", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "No plan yet (`plan-not-ready`)", body = Problem, content_type = "application/problem+json")))]
 pub async fn read_version(State(state): State<AppState>, caller: Caller, Path((id, version)): Path<(String, String)>) -> Result<Json<PlanVersion>, ApiError> {
     whole_plans(&caller)?;
@@ -179,9 +190,10 @@ fn sse(name: &str, data: &impl Serialize) -> SseEvent {
 }
 
 /// The plan as it changes: `version` events (the newest at once, then each new one).
-#[utoipa::path(get, path = "/v1/plans/{id}/live", tag = "plans", security(("bearer" = [])), params(("id" = i64, Path)),
+#[utoipa::path(get, operation_id = "streamPlanVersions", path = "/v1/plans/{id}/live", tag = "plans", security(("bearer" = [])), params(("id" = i64, Path)),
     responses((status = 200, description = "`text/event-stream` of `version` events (a whole PlanVersion each); `shutdown` when the server stops", content_type = "text/event-stream"),
-        (status = 404, description = "No such plan", body = Problem, content_type = "application/problem+json"), (status = 409, description = "No plan yet (`plan-not-ready`)", body = Problem, content_type = "application/problem+json")))]
+        (status = 404, description = "No such plan", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "No plan yet (`plan-not-ready`)", body = Problem, content_type = "application/problem+json")))]
 pub async fn live(
     State(state): State<AppState>,
     caller: Caller,

@@ -3,9 +3,9 @@
 //! since only admins change users, at least one admin therefore always remains.
 
 use super::access::Caller;
-use super::error::ApiError;
+use super::error::{ApiError, Problem};
 use super::extract::{parse_id, ApiJson, ListParams};
-use super::{AppState, ListResponse};
+use super::{AppState, Created, ListResponse};
 use crate::auth::session::{create_user, update_user};
 use crate::domain::{Role, User, UserInput, UserUpdateInput};
 use axum::extract::{Path, State};
@@ -21,34 +21,48 @@ pub fn router() -> Router<AppState> {
 }
 
 /// Lists users.
-#[utoipa::path(get, path = "/v1/users", tag = "users", security(("bearer" = [])), params(("limit" = Option<i64>, Query), ("offset" = Option<i64>, Query)),
-    responses((status = 200, description = "A page of users `{items, total, limit, offset}`"), (status = 403, description = "Not an admin", body = crate::http::error::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(get, operation_id = "listUsers", path = "/v1/users", tag = "users", security(("bearer" = [])), params(("limit" = Option<i64>, Query, description = "Page size, 1–200 (default 50)"), ("offset" = Option<i64>, Query)),
+    responses((status = 200, body = ListResponse<User>),
+        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Bad limit or offset", body = Problem, content_type = "application/problem+json")))]
 pub async fn list(State(state): State<AppState>, params: ListParams) -> Result<Json<ListResponse<User>>, ApiError> {
     let page = state.store.list_users(params.page).await?;
     Ok(Json(ListResponse::new(page, params.page)))
 }
 
 /// Reads one user.
-#[utoipa::path(get, path = "/v1/users/{id}", tag = "users", security(("bearer" = [])), params(("id" = i64, Path)),
-    responses((status = 200, body = User), (status = 404, description = "No such user", body = crate::http::error::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(get, operation_id = "getUser", path = "/v1/users/{id}", tag = "users", security(("bearer" = [])), params(("id" = i64, Path)),
+    responses((status = 200, body = User),
+        (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json")))]
 pub async fn read(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<User>, ApiError> {
     let id = parse_id(&id, RESOURCE)?;
     Ok(Json(state.store.get_user(id).await.map_err(ApiError::from_store(RESOURCE))?))
 }
 
 /// Creates a user; a `driver` needs the `driver_id` of an existing driver.
-#[utoipa::path(post, path = "/v1/users", tag = "users", security(("bearer" = [])), request_body = UserInput,
-    responses((status = 201, body = User), (status = 409, description = "Email taken", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid fields", body = crate::http::error::Problem, content_type = "application/problem+json")))]
-pub async fn create(State(state): State<AppState>, ApiJson(input): ApiJson<UserInput>) -> Result<(StatusCode, Json<User>), ApiError> {
+#[utoipa::path(post, operation_id = "createUser", path = "/v1/users", tag = "users", security(("bearer" = [])), request_body = UserInput,
+    responses((status = 201, description = "Created", body = User, headers(("Location" = String, description = "The new user: `/v1/users/{id}`"))),
+        (status = 400, description = "Malformed JSON (`malformed-json`)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The email is taken (`conflict` on `email`)", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is over 1 MiB (`payload-too-large`)", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not declared as JSON (`unsupported-media-type`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid, unknown or mistyped fields, each named (`validation`)", body = Problem, content_type = "application/problem+json")))]
+pub async fn create(State(state): State<AppState>, ApiJson(input): ApiJson<UserInput>) -> Result<Created<User>, ApiError> {
     let user = input.validate().map_err(ApiError::Validation)?;
-    Ok((StatusCode::CREATED, Json(create_user(&state.store, user).await?)))
+    let created = create_user(&state.store, user).await?;
+    Ok(Created::at("/v1/users", created.id, created))
 }
 
 /// Changes a user's role, driver, active flag or password; their refresh tokens are revoked, so
 /// the change holds at their next sign-in and at the latest when their access token expires.
-#[utoipa::path(put, path = "/v1/users/{id}", tag = "users", security(("bearer" = [])), params(("id" = i64, Path)), request_body = UserUpdateInput,
-    responses((status = 200, body = User), (status = 404, description = "No such user", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 409, description = "`self-lockout`: demoting or deactivating oneself", body = crate::http::error::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields", body = crate::http::error::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(put, operation_id = "replaceUser", path = "/v1/users/{id}", tag = "users", security(("bearer" = [])), params(("id" = i64, Path)), request_body = UserUpdateInput,
+    responses((status = 200, body = User),
+        (status = 400, description = "Malformed JSON (`malformed-json`)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`self-lockout`: demoting or deactivating oneself", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is over 1 MiB (`payload-too-large`)", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not declared as JSON (`unsupported-media-type`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid, unknown or mistyped fields, each named (`validation`)", body = Problem, content_type = "application/problem+json")))]
 pub async fn replace(
     State(state): State<AppState>,
     caller: Caller,
@@ -64,8 +78,10 @@ pub async fn replace(
 }
 
 /// Deletes a user and their refresh tokens (their access tokens run out within minutes).
-#[utoipa::path(delete, path = "/v1/users/{id}", tag = "users", security(("bearer" = [])), params(("id" = i64, Path)),
-    responses((status = 204, description = "Deleted"), (status = 404, description = "No such user", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 409, description = "`self-lockout`: deleting oneself", body = crate::http::error::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(delete, operation_id = "deleteUser", path = "/v1/users/{id}", tag = "users", security(("bearer" = [])), params(("id" = i64, Path)),
+    responses((status = 204, description = "Deleted"),
+        (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`self-lockout`: deleting oneself", body = Problem, content_type = "application/problem+json")))]
 pub async fn remove(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
     let id = parse_id(&id, RESOURCE)?;
     if id == caller.principal.user_id {

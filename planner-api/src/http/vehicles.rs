@@ -7,9 +7,9 @@
 //! (replacing the day's previous one; a driver already driving another vehicle that day is a
 //! `409 conflict` on `driver_id`), `DELETE` removes the assignment so the usual driver drives.
 
-use super::error::ApiError;
+use super::error::{ApiError, Problem};
 use super::extract::{parse_id, ApiJson, ListParams};
-use super::{AppState, ListResponse};
+use super::{AppState, Created, ListResponse};
 use crate::domain::order::parse_date;
 use crate::domain::{Assignment, AssignmentInput, FieldError, FieldProblem, Vehicle, VehicleInput};
 use axum::extract::{Path, State};
@@ -34,19 +34,24 @@ fn day(date: &str) -> Result<chrono::NaiveDate, ApiError> {
 }
 
 /// Lists who drives the vehicle on which day.
-#[utoipa::path(get, path = "/v1/vehicles/{id}/assignments", tag = "vehicles", security(("bearer" = [])), params(("id" = i64, Path)),
-    responses((status = 200, body = Vec<Assignment>), (status = 404, description = "No such vehicle", body = crate::http::error::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(get, operation_id = "listVehicleAssignments", path = "/v1/vehicles/{id}/assignments", tag = "vehicles", security(("bearer" = [])), params(("id" = i64, Path)),
+    responses((status = 200, body = Vec<Assignment>),
+        (status = 404, description = "No such vehicle", body = Problem, content_type = "application/problem+json")))]
 pub async fn assignments(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Vec<Assignment>>, ApiError> {
     let id = parse_id(&id, RESOURCE)?;
     Ok(Json(state.store.list_assignments(id).await.map_err(ApiError::from_store(RESOURCE))?))
 }
 
 /// Assigns a driver to the vehicle for one day.
-#[utoipa::path(put, path = "/v1/vehicles/{id}/assignments/{date}", tag = "vehicles", security(("bearer" = [])),
+#[utoipa::path(put, operation_id = "assignVehicleDriver", path = "/v1/vehicles/{id}/assignments/{date}", tag = "vehicles", security(("bearer" = [])),
     params(("id" = i64, Path), ("date" = String, Path, description = "The day, YYYY-MM-DD")), request_body = AssignmentInput,
-    responses((status = 200, body = Assignment), (status = 404, description = "No such vehicle", body = crate::http::error::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The driver drives another vehicle that day", body = crate::http::error::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Bad date or unknown driver", body = crate::http::error::Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = Assignment),
+        (status = 400, description = "Malformed JSON (`malformed-json`)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such vehicle", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The driver drives another vehicle that day", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is over 1 MiB (`payload-too-large`)", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not declared as JSON (`unsupported-media-type`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Bad date or unknown driver", body = Problem, content_type = "application/problem+json")))]
 pub async fn assign(
     State(state): State<AppState>,
     Path((id, date)): Path<(String, String)>,
@@ -59,9 +64,11 @@ pub async fn assign(
 }
 
 /// Removes the vehicle's assignment of one day.
-#[utoipa::path(delete, path = "/v1/vehicles/{id}/assignments/{date}", tag = "vehicles", security(("bearer" = [])),
+#[utoipa::path(delete, operation_id = "unassignVehicleDriver", path = "/v1/vehicles/{id}/assignments/{date}", tag = "vehicles", security(("bearer" = [])),
     params(("id" = i64, Path), ("date" = String, Path, description = "The day, YYYY-MM-DD")),
-    responses((status = 204, description = "Removed"), (status = 404, description = "No such assignment", body = crate::http::error::Problem, content_type = "application/problem+json")))]
+    responses((status = 204, description = "Removed"),
+        (status = 404, description = "No such assignment", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A bad date (`validation` on `date`)", body = Problem, content_type = "application/problem+json")))]
 pub async fn unassign(State(state): State<AppState>, Path((id, date)): Path<(String, String)>) -> Result<StatusCode, ApiError> {
     let id = parse_id(&id, RESOURCE)?;
     let date = day(&date)?;
@@ -70,33 +77,47 @@ pub async fn unassign(State(state): State<AppState>, Path((id, date)): Path<(Str
 }
 
 /// Lists vehicles by id, a page at a time.
-#[utoipa::path(get, path = "/v1/vehicles", tag = "vehicles", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "listVehicles", path = "/v1/vehicles", tag = "vehicles", security(("bearer" = [])),
     params(("limit" = Option<i64>, Query, description = "Page size, 1–200 (default 50)"), ("offset" = Option<i64>, Query)),
-    responses((status = 200, body = ListResponse<Vehicle>), (status = 422, description = "Bad limit or offset", body = crate::http::error::Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = ListResponse<Vehicle>),
+        (status = 422, description = "Bad limit or offset", body = Problem, content_type = "application/problem+json")))]
 pub async fn list(State(state): State<AppState>, params: ListParams) -> Result<Json<ListResponse<Vehicle>>, ApiError> {
     let page = state.store.list_vehicles(params.page).await?;
     Ok(Json(ListResponse::new(page, params.page)))
 }
 
 /// Reads one record.
-#[utoipa::path(get, path = "/v1/vehicles/{id}", tag = "vehicles", security(("bearer" = [])), params(("id" = i64, Path)),
-    responses((status = 200, body = Vehicle), (status = 404, description = "No such record", body = crate::http::error::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(get, operation_id = "getVehicle", path = "/v1/vehicles/{id}", tag = "vehicles", security(("bearer" = [])), params(("id" = i64, Path)),
+    responses((status = 200, body = Vehicle),
+        (status = 404, description = "No such record", body = Problem, content_type = "application/problem+json")))]
 pub async fn read(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Vehicle>, ApiError> {
     let id = parse_id(&id, RESOURCE)?;
     Ok(Json(state.store.get_vehicle(id).await.map_err(ApiError::from_store(RESOURCE))?))
 }
 
 /// Creates a record.
-#[utoipa::path(post, path = "/v1/vehicles", tag = "vehicles", security(("bearer" = [])), request_body = VehicleInput,
-    responses((status = 201, body = Vehicle), (status = 409, description = "A unique field is taken", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid fields", body = crate::http::error::Problem, content_type = "application/problem+json")))]
-pub async fn create(State(state): State<AppState>, ApiJson(input): ApiJson<VehicleInput>) -> Result<(StatusCode, Json<Vehicle>), ApiError> {
+#[utoipa::path(post, operation_id = "createVehicle", path = "/v1/vehicles", tag = "vehicles", security(("bearer" = [])), request_body = VehicleInput,
+    responses((status = 201, description = "Created", body = Vehicle, headers(("Location" = String, description = "The new vehicle: `/v1/vehicles/{id}`"))),
+        (status = 400, description = "Malformed JSON (`malformed-json`)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The plate is taken (`conflict` on `plate`)", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is over 1 MiB (`payload-too-large`)", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not declared as JSON (`unsupported-media-type`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid, unknown or mistyped fields, each named (`validation`)", body = Problem, content_type = "application/problem+json")))]
+pub async fn create(State(state): State<AppState>, ApiJson(input): ApiJson<VehicleInput>) -> Result<Created<Vehicle>, ApiError> {
     let vehicle = input.validate().map_err(ApiError::Validation)?;
-    Ok((StatusCode::CREATED, Json(state.store.create_vehicle(&vehicle).await?)))
+    let created = state.store.create_vehicle(&vehicle).await?;
+    Ok(Created::at("/v1/vehicles", created.id, created))
 }
 
 /// Replaces every field of a record.
-#[utoipa::path(put, path = "/v1/vehicles/{id}", tag = "vehicles", security(("bearer" = [])), params(("id" = i64, Path)), request_body = VehicleInput,
-    responses((status = 200, body = Vehicle), (status = 404, description = "No such record", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid fields", body = crate::http::error::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(put, operation_id = "replaceVehicle", path = "/v1/vehicles/{id}", tag = "vehicles", security(("bearer" = [])), params(("id" = i64, Path)), request_body = VehicleInput,
+    responses((status = 200, body = Vehicle),
+        (status = 400, description = "Malformed JSON (`malformed-json`)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such record", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The plate is taken (`conflict` on `plate`)", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is over 1 MiB (`payload-too-large`)", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not declared as JSON (`unsupported-media-type`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid, unknown or mistyped fields, each named (`validation`)", body = Problem, content_type = "application/problem+json")))]
 pub async fn replace(State(state): State<AppState>, Path(id): Path<String>, ApiJson(input): ApiJson<VehicleInput>) -> Result<Json<Vehicle>, ApiError> {
     let id = parse_id(&id, RESOURCE)?;
     let vehicle = input.validate().map_err(ApiError::Validation)?;
@@ -104,8 +125,10 @@ pub async fn replace(State(state): State<AppState>, Path(id): Path<String>, ApiJ
 }
 
 /// Deletes a record.
-#[utoipa::path(delete, path = "/v1/vehicles/{id}", tag = "vehicles", security(("bearer" = [])), params(("id" = i64, Path)),
-    responses((status = 204, description = "Deleted"), (status = 404, description = "No such record", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 409, description = "Still in use", body = crate::http::error::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(delete, operation_id = "deleteVehicle", path = "/v1/vehicles/{id}", tag = "vehicles", security(("bearer" = [])), params(("id" = i64, Path)),
+    responses((status = 204, description = "Deleted"),
+        (status = 404, description = "No such record", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Still in use", body = Problem, content_type = "application/problem+json")))]
 pub async fn remove(State(state): State<AppState>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
     let id = parse_id(&id, RESOURCE)?;
     state.store.delete_vehicle(id).await.map_err(ApiError::from_store(RESOURCE))?;

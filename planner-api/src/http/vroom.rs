@@ -49,15 +49,15 @@ pub fn router() -> Router<AppState> {
 }
 
 /// Solves a VROOM problem.
-#[utoipa::path(post, path = "/v1/vroom", tag = "vroom", security(("bearer" = [])),
+#[utoipa::path(post, operation_id = "solveVroomProblem", path = "/v1/vroom", tag = "vroom", security(("bearer" = [])),
     params(("time_limit_s" = Option<f64>, Query, description = "Search time in seconds (default 2, at most the service's PLAN_MAX_TIME_LIMIT_S)"),
         ("max_iterations" = Option<u64>, Query, description = "Ruin-and-recreate iterations (default 10000); the search ends at whichever limit comes first")),
     request_body(content_type = "application/json", description = "VROOM's problem: `jobs`, `shipments`, `vehicles`, and `matrices` (or the legacy `matrix`) or `[lon, lat]` coordinates"),
     responses((status = 200, description = "VROOM's answer: `code` 0, `summary`, `unassigned`, `routes` with their `steps`", content_type = "application/json"),
         (status = 400, description = "Malformed JSON or query (`code` 2)", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is over 1 MiB (`payload-too-large`, `code` 2)", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not JSON (`code` 2)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A bad or unsupported field, named with the reader's code (e.g. `unsupported`, `unknown_location`); `code` 2 and `error` as VROOM has them",
-            body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A bad or unsupported field, named with the reader's code (e.g. `unsupported`, `unknown_location`); `code` 2 and `error` as VROOM has them", body = Problem, content_type = "application/problem+json"),
         (status = 500, description = "Internal error (`code` 1)", body = Problem, content_type = "application/problem+json")))]
 pub async fn solve(State(state): State<AppState>, req: Request) -> Result<Response, ApiError> {
     let wrap = |e: ApiError| ApiError::Vroom(Box::new(e));
@@ -68,6 +68,8 @@ pub async fn solve(State(state): State<AppState>, req: Request) -> Result<Respon
     let bytes = Bytes::from_request(req, &state)
         .await
         .map_err(|r| wrap(if r.status() == StatusCode::PAYLOAD_TOO_LARGE { ApiError::PayloadTooLarge } else { ApiError::MalformedJson(r.body_text()) }))?;
+    // VROOM's own format stays lenient, unlike the service's bodies: VROOM ignores keys it does
+    // not know, and clients written for it may send some (`description`, `options`, …).
     let input: VroomInput = parse_json(&bytes).map_err(wrap)?;
 
     let cancel = CancelOnDrop(Arc::new(AtomicBool::new(false)));
