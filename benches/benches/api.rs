@@ -83,7 +83,7 @@ fn setup() -> Bench {
     let (store, addr) = server.block_on(async {
         let store = Store::open(&url).await.expect("database");
         let planner = Planner::new(WorkerConfig::default(), Arc::new(GreatCircle::new(TravelConfig::default())));
-        let pool = planner.spawn(&store);
+        let pool = planner_api::worker::spawn(&planner, &store);
         let auth = AuthConfig::with_secret(random_hex(32).as_bytes(), KeySource::Env);
         let state = AppState { planner, ..AppState::new(store.clone(), auth) };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");

@@ -151,7 +151,7 @@ async fn drop_database(admin_url: &str, name: &str) -> anyhow::Result<()> {
 async fn start_server(store: Store) -> anyhow::Result<(std::net::SocketAddr, tokio::sync::oneshot::Sender<()>)> {
     let config = WorkerConfig::from_env().map_err(anyhow::Error::msg)?;
     let planner = Planner::new(config, Arc::new(GreatCircle::new(TravelConfig::default())));
-    let pool = planner.spawn(&store);
+    let pool = planner_api::worker::spawn(&planner, &store);
     let auth = AuthConfig::with_secret(random_hex(32).as_bytes(), KeySource::Env);
     let state = AppState { planner: planner.clone(), ..AppState::new(store, auth) };
     planner.attach_metrics(state.metrics.clone());

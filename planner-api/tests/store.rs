@@ -155,7 +155,7 @@ async fn takes_over_only_expired_leases_and_fences_the_worker_that_lost_one(back
 async fn gives_a_running_job_back_to_the_queue_on_shutdown(backend: Backend) {
     let db = Fresh::new(backend, true).await;
     let job = queue_jobs(&db.store, 1).await[0];
-    let pool = support::test_planner().spawn(&db.store);
+    let pool = planner_api::worker::spawn(&support::test_planner(), &db.store);
     let start = std::time::Instant::now();
     while db.store.get_plan_job(job).await.expect("job").status != JobStatus::Running {
         assert!(start.elapsed() < std::time::Duration::from_secs(30), "the worker never claimed the job");
@@ -179,7 +179,7 @@ async fn fails_a_job_whose_workers_keep_dying_and_releases_its_orders(backend: B
         let claimed = db.store.claim_plan_job(&format!("dead-{k}"), now, epoch_ms(now) - 1).await.expect("claim").expect("claimable");
         assert_eq!(claimed.attempts, k + 1);
     }
-    let pool = support::test_planner().spawn(&db.store);
+    let pool = planner_api::worker::spawn(&support::test_planner(), &db.store);
     let start = std::time::Instant::now();
     let failed = loop {
         let j = db.store.get_plan_job(job).await.expect("job");

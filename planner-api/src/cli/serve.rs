@@ -153,7 +153,7 @@ pub fn serve(a: ServeArgs) -> anyhow::Result<ExitCode> {
             None => Arc::new(GreatCircle::new(travel)),
         };
         let planner = Planner::new(workers, matrices);
-        let pool = planner.spawn(&store);
+        let pool = crate::worker::spawn(&planner, &store);
         let listener = tokio::net::TcpListener::bind(a.listen).await.with_context(|| format!("cannot listen on {}", a.listen))?;
         let addr = listener.local_addr()?;
         tracing::info!(%addr, database = %redacted(&url), backend = store.backend(), workers = planner.config().workers, "listening");

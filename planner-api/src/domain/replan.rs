@@ -6,7 +6,7 @@
 //! Times of day are `HH:MM` (or `HH:MM:SS`) on the plan's day, kept as seconds since midnight.
 //! Checks that need the plan (is the order on a route, is the stop already done, does the time
 //! go back before what was executed) are made by the replan itself, see
-//! [`crate::worker::replan`].
+//! [`crate::planning::replan`].
 
 use super::plan::PlanResult;
 use super::validation::{FieldError, FieldProblem};

@@ -5,15 +5,23 @@
 //! [`latest_version`] or [`version`], so they all follow the newest version.
 //!
 //! The service takes the store and the planner and answers typed errors ([`PlanningError`]);
-//! the HTTP handlers only parse, authorise and render.
+//! the HTTP handlers only parse, authorise and render. Its rooms: [`day`] (a day's orders and
+//! fleet as the solver's problem, and the job's plan rendered), [`replan`] (the serialisable day
+//! model with its own id maps, `LiveModel`, and replanning on it), [`Planner`] (what handlers and
+//! workers share). The job loop that runs planning jobs is [`crate::worker`].
 
 use crate::domain::replan::{clock_text, Event, EventBatch, EventsInput, Execution, PlanDiff, PlanVersion};
 use crate::domain::{FieldError, FieldProblem, JobStatus, OrderStatus, PlanJob, PlanRequest, PlanResult};
+use crate::planning::day::OrderStop;
+use crate::planning::replan::{replan_version, Base, Candidate, Compiled, LiveModel};
 use crate::store::{NewVersion, OrderChange, Store, StoreError};
-use crate::worker::day::OrderStop;
-use crate::worker::replan::{replan_version, Base, Candidate, Compiled, LiveModel};
-use crate::worker::Planner;
 use chrono::{NaiveDate, Utc};
+
+pub mod day;
+mod planner;
+pub mod replan;
+
+pub use planner::{Planner, WorkerConfig};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -387,11 +395,11 @@ pub async fn restore(store: &Store, planner: &Planner, plan_id: i64, n: i64, bas
         return Err(PlanningError::Invalid(vec![FieldError::new("version", problem)]));
     }
     let model = compiled(store, planner, job_with_plan, n).await?;
-    let before = crate::worker::replan::stops_of(&base.0.plan);
-    let after = crate::worker::replan::stops_of(&target.plan);
-    let diff = crate::worker::replan::diff(&before, &after, &target.plan, &[]);
+    let before = crate::planning::replan::stops_of(&base.0.plan);
+    let after = crate::planning::replan::stops_of(&target.plan);
+    let diff = crate::planning::replan::diff(&before, &after, &target.plan, &[]);
     let mut changes = Vec::new();
-    crate::worker::replan::route_changes(&before, &after, &mut changes);
+    crate::planning::replan::route_changes(&before, &after, &mut changes);
     let next = latest_no + 1;
     let at_s = base.1;
     let version = PlanVersion {

@@ -1,234 +1,48 @@
-//! Planning jobs off the async executor: a pool of workers that claim jobs from the store's
-//! queue, hold a lease while the solver runs on a blocking thread, report progress, honour
-//! cancellation, and write the plan.
+//! The job loop: a pool of workers that claim planning jobs from the store's queue, hold a
+//! lease while the solver runs on a blocking thread, report progress, honour cancellation, and
+//! write the plan. What a job plans (the day model, its rendering, replanning) lives in
+//! [`crate::planning`]; this module only runs jobs.
 //!
 //! Each worker loops: claim a job (queued, or running with an expired lease: its worker died),
-//! load the day, build the solver's problem ([`day`]), run `solver::search::solve` in
+//! load the day, build the solver's problem ([`crate::planning::day`]), run `solver::search::solve` in
 //! `spawn_blocking`, and meanwhile renew the lease and store progress every
 //! [`WorkerConfig::heartbeat`]. A cancel request seen at renewal sets the solver's cancel flag; a
 //! lost lease (another worker took over) stops the solver and drops its result; shutting down
 //! gives the job back to the queue. A job claimed more than [`WorkerConfig::max_attempts`] times
 //! fails instead of crashing workers forever.
 
-pub mod day;
-pub mod replan;
+pub use crate::planning::{Planner, WorkerConfig};
 
 use crate::domain::{JobStatus, OrderStatus, ProgressPoint};
+use crate::planning::day::{Day, DayInputs, DayModel, Fleet, OrderStop};
 use crate::store::plans::epoch_ms;
 use crate::store::{ClaimedJob, JobEnd, OrderFilter, PageRequest, Store, StoreError};
-use crate::travel::{GreatCircle, TravelConfig, TravelMatrix};
 use chrono::Utc;
-use day::{Day, DayInputs, DayModel, Fleet, OrderStop};
 use solver::io::json::cost_to_ntd;
 use solver::search::{self, Environment};
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::{watch, Notify};
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 /// At most this many progress points are kept per attempt (later improvements replace the last).
 const MAX_PROGRESS_POINTS: usize = 500;
 
-/// How the workers run.
-#[derive(Clone, Debug, PartialEq)]
-pub struct WorkerConfig {
-    /// Worker loops in this process (each runs one job at a time).
-    pub workers: usize,
-    /// How long a claimed job stays leased without renewal.
-    pub lease: Duration,
-    /// How often an idle worker looks for work (it is also woken when a job is created here).
-    pub poll: Duration,
-    /// Claims after which a job fails.
-    pub max_attempts: i64,
-    /// Solver threads per job.
-    pub solver_threads: usize,
-    /// Longest search time a request may ask for, seconds.
-    pub max_time_limit_s: f64,
-}
-
-impl Default for WorkerConfig {
-    fn default() -> Self {
-        WorkerConfig {
-            workers: 2,
-            lease: Duration::from_secs(30),
-            poll: Duration::from_millis(500),
-            max_attempts: 3,
-            solver_threads: 1,
-            max_time_limit_s: 300.0,
-        }
+/// Starts the configured number of workers of `planner` on `store`.
+pub fn spawn(planner: &Planner, store: &Store) -> WorkerPool {
+    let (stop, stopped) = watch::channel(false);
+    let process = uuid::Uuid::new_v4().simple().to_string();
+    let mut handles = Vec::new();
+    let mut pulses = Vec::new();
+    for i in 0..planner.config().workers {
+        let pulse = Arc::new(Pulse::new());
+        let worker =
+            Worker { store: store.clone(), planner: planner.clone(), owner: format!("{process}-{i}"), stop: stopped.clone(), pulse: Arc::clone(&pulse) };
+        handles.push(tokio::spawn(worker.run()));
+        pulses.push(pulse);
     }
-}
-
-impl WorkerConfig {
-    /// Reads `PLAN_WORKERS`, `PLAN_LEASE_SECONDS`, `PLAN_POLL_MS`, `PLAN_MAX_ATTEMPTS`,
-    /// `PLAN_SOLVER_THREADS` and `PLAN_MAX_TIME_LIMIT_S` through `lookup`, defaults for the
-    /// unset ones; a bad value is an error naming the variable.
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<WorkerConfig, String> {
-        let mut c = WorkerConfig::default();
-        let get = |name: &str, min: f64, max: f64| -> Result<Option<f64>, String> {
-            match lookup(name) {
-                None => Ok(None),
-                Some(v) => match v.trim().parse::<f64>() {
-                    Ok(x) if x.is_finite() && (min..=max).contains(&x) => Ok(Some(x)),
-                    _ => Err(format!("{name} = {v:?}: expected a number between {min} and {max}")),
-                },
-            }
-        };
-        // The bounds keep every value small, so the conversions below are exact.
-        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-        {
-            if let Some(v) = get("PLAN_WORKERS", 0.0, 64.0)? {
-                c.workers = v as usize;
-            }
-            if let Some(v) = get("PLAN_LEASE_SECONDS", 1.0, 3600.0)? {
-                c.lease = Duration::from_secs_f64(v);
-            }
-            if let Some(v) = get("PLAN_POLL_MS", 10.0, 60_000.0)? {
-                c.poll = Duration::from_millis(v as u64);
-            }
-            if let Some(v) = get("PLAN_MAX_ATTEMPTS", 1.0, 100.0)? {
-                c.max_attempts = v as i64;
-            }
-            if let Some(v) = get("PLAN_SOLVER_THREADS", 1.0, 256.0)? {
-                c.solver_threads = v as usize;
-            }
-        }
-        if let Some(v) = get("PLAN_MAX_TIME_LIMIT_S", 0.1, 86_400.0)? {
-            c.max_time_limit_s = v;
-        }
-        Ok(c)
-    }
-
-    /// Reads the configuration from the environment (see [`WorkerConfig::from_lookup`]).
-    pub fn from_env() -> Result<WorkerConfig, String> {
-        WorkerConfig::from_lookup(|name| std::env::var(name).ok())
-    }
-
-    /// How often a running job renews its lease and stores progress: a third of the lease, at
-    /// most every half second so progress streams smoothly.
-    pub fn heartbeat(&self) -> Duration {
-        (self.lease / 3).min(Duration::from_millis(500))
-    }
-
-    /// How long a worker may show no sign of life before its liveness probe says dead: its
-    /// lease plus two polls. An idle worker beats at every poll and a busy one at every
-    /// heartbeat, so only a worker stuck for as long as a lease (after which its job would be
-    /// taken over anyway) goes stale.
-    pub fn stale_after(&self) -> Duration {
-        self.lease + self.poll * 2
-    }
-}
-
-/// The planning side of the service, shared by handlers (to wake workers and know the limits)
-/// and by the workers.
-#[derive(Clone, Debug)]
-pub struct Planner {
-    inner: Arc<PlannerInner>,
-}
-
-#[derive(Debug)]
-struct PlannerInner {
-    config: WorkerConfig,
-    travel: Arc<dyn TravelMatrix>,
-    wake: Notify,
-    /// Set when the process shuts down, so long-lived responses (event streams) end.
-    stopping: watch::Sender<bool>,
-    /// Where job durations and solver iterations are counted, once attached.
-    metrics: std::sync::OnceLock<Arc<crate::http::metrics::Metrics>>,
-    /// Compiled models of recently replanned plan versions.
-    models: replan::ModelCache,
-    /// Rings with `(plan, version)` when this process stores a new plan version.
-    versions: tokio::sync::broadcast::Sender<(i64, i64)>,
-}
-
-impl Planner {
-    /// A planner with `config` and a travel matrix source.
-    pub fn new(config: WorkerConfig, travel: Arc<dyn TravelMatrix>) -> Planner {
-        Planner {
-            inner: Arc::new(PlannerInner {
-                config,
-                travel,
-                wake: Notify::new(),
-                stopping: watch::Sender::new(false),
-                metrics: std::sync::OnceLock::new(),
-                models: replan::ModelCache::default(),
-                versions: tokio::sync::broadcast::channel(256).0,
-            }),
-        }
-    }
-
-    /// A planner with the default configuration and the embedded great-circle matrix.
-    pub fn with_defaults() -> Planner {
-        Planner::new(WorkerConfig::default(), Arc::new(GreatCircle::new(TravelConfig::default())))
-    }
-
-    /// Counts this planner's finished jobs (duration by outcome) and solver iterations in
-    /// `metrics`, the service's registry.
-    pub fn attach_metrics(&self, metrics: Arc<crate::http::metrics::Metrics>) {
-        // A second attachment is ignored: one process has one registry.
-        let _ = self.inner.metrics.set(metrics);
-    }
-
-    /// The limits and settings of the workers.
-    pub fn config(&self) -> &WorkerConfig {
-        &self.inner.config
-    }
-
-    /// The travel matrix source plans use (OSRM with the embedded estimate as fallback, or the
-    /// estimate alone).
-    pub fn travel(&self) -> Arc<dyn TravelMatrix> {
-        Arc::clone(&self.inner.travel)
-    }
-
-    /// Compiled models of recent plan versions.
-    pub fn models(&self) -> &replan::ModelCache {
-        &self.inner.models
-    }
-
-    /// Tells this process's live plan streams that `plan` has a new `version`.
-    pub fn version_made(&self, plan: i64, version: i64) {
-        // No subscriber is fine: nobody follows the plan here.
-        let _ = self.inner.versions.send((plan, version));
-    }
-
-    /// Subscribes to new plan versions stored by this process.
-    pub fn subscribe_versions(&self) -> tokio::sync::broadcast::Receiver<(i64, i64)> {
-        self.inner.versions.subscribe()
-    }
-
-    /// Wakes idle workers of this process (a job was just queued).
-    pub fn wake(&self) {
-        self.inner.wake.notify_waiters();
-    }
-
-    /// Marks the process as shutting down: event streams end so the server can stop.
-    pub fn stop(&self) {
-        self.inner.stopping.send_replace(true);
-    }
-
-    /// Resolves once [`Planner::stop`] was called.
-    pub async fn stopped(&self) {
-        let mut rx = self.inner.stopping.subscribe();
-        // An error means the sender is gone, which cannot happen while `self` holds it.
-        let _ = rx.wait_for(|stopping| *stopping).await;
-    }
-
-    /// Starts the configured number of workers on `store`.
-    pub fn spawn(&self, store: &Store) -> WorkerPool {
-        let (stop, stopped) = watch::channel(false);
-        let process = uuid::Uuid::new_v4().simple().to_string();
-        let mut handles = Vec::new();
-        let mut pulses = Vec::new();
-        for i in 0..self.inner.config.workers {
-            let pulse = Arc::new(Pulse::new());
-            let worker =
-                Worker { store: store.clone(), planner: self.clone(), owner: format!("{process}-{i}"), stop: stopped.clone(), pulse: Arc::clone(&pulse) };
-            handles.push(tokio::spawn(worker.run()));
-            pulses.push(pulse);
-        }
-        WorkerPool { stop, handles, pulses, stale_after: self.inner.config.stale_after() }
-    }
+    WorkerPool { stop, handles, pulses, stale_after: planner.config().stale_after() }
 }
 
 /// A worker's signs of life: whether its loop still runs, and when it last showed progress
@@ -320,7 +134,7 @@ enum Ending {
 
 impl Worker {
     fn config(&self) -> &WorkerConfig {
-        &self.planner.inner.config
+        &self.planner.config()
     }
 
     fn lease_until(&self) -> i64 {
@@ -353,7 +167,7 @@ impl Worker {
 
     async fn idle(&mut self) {
         let poll = self.config().poll;
-        let wake = self.planner.inner.wake.notified();
+        let wake = self.planner.woken();
         tokio::select! {
             () = wake => {},
             () = tokio::time::sleep(poll) => {},
@@ -380,7 +194,7 @@ impl Worker {
                 return Ok(());
             }
         };
-        let travel = Arc::clone(&self.planner.inner.travel);
+        let travel = self.planner.travel();
         // Building matrices is CPU work too: off the executor.
         let model = match tokio::task::spawn_blocking(move || DayModel::build(inputs, travel.as_ref())).await {
             Ok(Ok(Day::Solvable(model))) => Arc::new(*model),
@@ -402,7 +216,7 @@ impl Worker {
         let progress: Arc<Mutex<Vec<ProgressPoint>>> = Arc::new(Mutex::new(Vec::new()));
         let solve_started = std::time::Instant::now();
         let ending = self.solve(&job, Arc::clone(&model), Arc::clone(&progress)).await;
-        if let (Some(m), Ending::Done(outcome)) = (self.planner.inner.metrics.get(), &ending) {
+        if let (Some(m), Ending::Done(outcome)) = (self.planner.metrics(), &ending) {
             m.add_solver_iterations(outcome.iterations);
         }
         let points = progress.lock().map(|p| p.clone()).unwrap_or_default();
@@ -432,7 +246,7 @@ impl Worker {
         };
         if self.store.finish_plan_job(job.id, &self.owner, &end, &points).await? {
             tracing::info!(job = job.id, status = status.as_str(), "planning job finished");
-            if let Some(m) = self.planner.inner.metrics.get() {
+            if let Some(m) = self.planner.metrics() {
                 m.observe_job(status.as_str(), solve_started.elapsed().as_secs_f64());
             }
         } else {
@@ -539,19 +353,6 @@ impl Worker {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn reads_worker_settings_and_names_a_bad_one() {
-        let env = |k: &str| match k {
-            "PLAN_WORKERS" => Some("4".to_owned()),
-            "PLAN_LEASE_SECONDS" => Some("2".to_owned()),
-            _ => None,
-        };
-        let c = WorkerConfig::from_lookup(env).expect("valid");
-        assert_eq!((c.workers, c.lease, c.heartbeat()), (4, Duration::from_secs(2), Duration::from_millis(500)));
-        let bad = |k: &str| (k == "PLAN_LEASE_SECONDS").then(|| "soon".to_owned());
-        assert!(WorkerConfig::from_lookup(bad).unwrap_err().contains("PLAN_LEASE_SECONDS"));
-    }
 
     #[test]
     fn a_worker_pulse_reads_dead_once_stale_or_once_its_loop_ended() {

@@ -228,7 +228,7 @@ impl TestApp {
         let addr = listener.local_addr().expect("local addr");
         let store = db.store.clone();
         let planner = planner_with_travel(workers, travel);
-        let workers = planner.spawn(&store);
+        let workers = planner_api::worker::spawn(&planner, &store);
         let state = AppState { planner, ..AppState::new(store, auth) };
         state.planner.attach_metrics(state.metrics.clone());
         for (name, probe) in workers.probes() {
@@ -264,7 +264,7 @@ impl TestApp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0");
         let addr = listener.local_addr().expect("local addr");
         let planner = test_planner();
-        let workers = planner.spawn(&store);
+        let workers = planner_api::worker::spawn(&planner, &store);
         let served = store.clone();
         let auth = AuthConfig::with_secret(self.jwt_secret.as_bytes(), KeySource::Env);
         let server = tokio::spawn(async move {
