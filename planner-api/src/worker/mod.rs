@@ -134,7 +134,7 @@ enum Ending {
 
 impl Worker {
     fn config(&self) -> &WorkerConfig {
-        &self.planner.config()
+        self.planner.config()
     }
 
     fn lease_until(&self) -> i64 {
