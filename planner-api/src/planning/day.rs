@@ -14,14 +14,12 @@
 //!   cost far more), so an overloaded day still gets a plan that says what was left out and why.
 
 use crate::domain::customer::CYLINDER_SIZES_KG;
-use crate::domain::plan::{PlannedDepot, PlannedRoute, PlannedTrip, UnassignedOrder};
-use crate::domain::replan::clock_text;
+use crate::domain::plan::{PlannedDepot, UnassignedOrder};
 use crate::domain::{AccessRestriction, Customer, Depot, Order, PlanRequest, PlanResult, Priority, Vehicle, VehicleKind, VehicleType};
 use crate::travel::{RoutingProfile, TravelMatrix};
 use solver::io::json::{build, cost_to_ntd, Amounts, JsonClient, JsonDepot, JsonProblem, JsonProfile, JsonTimeWindow, JsonVehicleType};
 use solver::search::Outcome;
 use solver::Problem;
-use std::collections::BTreeMap;
 
 /// The skill of vehicles that reach narrow lanes and stop where trucks cannot.
 pub const TWO_WHEELER: &str = "two_wheeler";
@@ -236,6 +234,11 @@ impl DayModel {
     /// The model replans start from: the solver input without its travel matrices, and the
     /// orders, vehicles and depots behind its indices.
     pub fn live_model(&self, request: &PlanRequest) -> super::replan::LiveModel {
+        self.model_with(|o| penalty(o, request))
+    }
+
+    /// [`DayModel::live_model`] with `penalty` of each order.
+    fn model_with(&self, penalty: impl Fn(&Order) -> f64) -> super::replan::LiveModel {
         let mut doc = self.doc.clone();
         for p in &mut doc.profiles {
             p.distance_m = None;
@@ -243,7 +246,7 @@ impl DayModel {
         }
         super::replan::LiveModel {
             doc,
-            stops: self.orders.iter().map(|o| super::replan::StopInfo::of(o, penalty(&o.order, request))).collect(),
+            stops: self.orders.iter().map(|o| super::replan::StopInfo::of(o, penalty(&o.order))).collect(),
             fleet: self
                 .fleet
                 .iter()
@@ -259,46 +262,15 @@ impl DayModel {
     pub fn render(&self, outcome: &Outcome) -> PlanResult {
         let p = &self.problem;
         let checked = solver::check::check(p, &outcome.solution);
+        // The model as replans see it, for the one renderer of routes.
+        let m = self.model_with(|_| 0.0);
         let mut routes = Vec::new();
         for (k, route) in outcome.solution.routes.iter().enumerate() {
-            let t = route.vehicle_type;
-            let (Some(vt), Some(fleet), Some(rep)) = (p.vehicle_types.get(t), self.fleet.get(t), checked.routes.get(k)) else {
-                continue;
-            };
-            let mut trips = Vec::new();
-            for (ti, trip) in route.trips.iter().enumerate() {
-                let mut load: Vec<i64> = (0..p.dimensions).map(|d| trip.visits.iter().filter_map(|&c| p.clients.get(c)).map(|c| c.delivery[d]).sum()).collect();
-                let loaded: BTreeMap<String, i64> = self.doc.dimensions.iter().cloned().zip(load.iter().copied()).collect();
-                let mut stops = Vec::new();
-                for (i, &c) in trip.visits.iter().enumerate() {
-                    let (Some(cl), Some(stop)) = (p.clients.get(c), self.orders.get(c)) else { continue };
-                    for (d, l) in load.iter_mut().enumerate() {
-                        *l += cl.pickup[d] - cl.delivery[d];
-                    }
-                    let at_s = rep.arrivals.get(ti).and_then(|v| v.get(i)).copied().unwrap_or(0);
-                    let load_after = self.doc.dimensions.iter().cloned().zip(load.iter().copied()).collect();
-                    let info = super::replan::StopInfo::of(stop, 0.0);
-                    let at = (stop.customer.data.lat, stop.customer.data.lon);
-                    stops.push(info.render(at, clock_text(at_s), crate::domain::StopStatus::Planned, load_after));
-                }
-                let depot_id = self.depots.get(trip.depot).map_or(fleet.vehicle.data.depot_id, |d| d.id);
-                let depart = super::replan::departure(p, t, trip, &stops);
-                trips.push(PlannedTrip { depot_id, depart, loaded, stops });
-            }
-            let cost = vt.fixed_cost + vt.unit_distance_cost * rep.distance + vt.unit_duration_cost * rep.duration;
-            routes.push(PlannedRoute {
-                vehicle_id: fleet.vehicle.id,
-                plate: fleet.vehicle.data.plate.clone(),
-                depot_id: fleet.vehicle.data.depot_id,
-                driver_id: None,
-                driver_name: None,
-                start: clock_text(rep.start),
-                end: clock_text(rep.end),
-                distance_m: rep.distance,
-                duration_s: rep.duration,
-                cost_ntd: cost_to_ntd(cost).round() as i64,
-                trips,
-            });
+            let Some(rep) = checked.routes.get(k) else { continue };
+            // The checker's service starts, in route order.
+            let mut arrivals = rep.arrivals.iter().flatten().copied();
+            let at = |_: usize| (crate::domain::StopStatus::Planned, arrivals.next().unwrap_or(0));
+            routes.extend(super::replan::render_route(p, &m, route, at, rep.distance, (rep.start, rep.end)));
         }
         let mut unassigned = self.left_out.clone();
         for u in &outcome.solution.unassigned {

@@ -788,63 +788,27 @@ fn run(base: &Base, compiled: &Compiled, execution: &Execution, batch: &EventBat
         }
         let rep = day_check.routes.get(k);
         k += 1;
-        let t = r.route.vehicle_type;
-        let Some(fleet) = m.fleet.get(t) else { continue };
-        let vt = &p.vehicle_types[t];
         let (arrivals, end) = planned_arrivals.get(&r.vehicle).cloned().unwrap_or_default();
         let mut next_planned = arrivals.into_iter();
-        let mut trips = Vec::new();
         let mut n = 0usize;
-        for trip in &r.route.trips {
-            let mut load: Vec<i64> = (0..p.dimensions).map(|d| trip.visits.iter().map(|&c| p.clients[c].delivery[d]).sum()).collect();
-            let loaded: BTreeMap<String, i64> = m.doc.dimensions.iter().cloned().zip(load.iter().copied()).collect();
-            let mut stops = Vec::new();
-            for &c in &trip.visits {
-                let cl = &p.clients[c];
-                for (d, l) in load.iter_mut().enumerate() {
-                    *l += cl.pickup[d] - cl.delivery[d];
+        let at = |c: usize| {
+            let info = &m.stops[c];
+            let shown = if n < r.fixed {
+                match executed_at.get(&info.order_id) {
+                    Some(e) if e.in_progress => (StopStatus::InProgress, e.at_s),
+                    Some(e) => (if e.failed { StopStatus::Failed } else { StopStatus::Done }, e.at_s),
+                    None => (StopStatus::Done, 0),
                 }
-                let info = &m.stops[c];
-                let doc = &m.doc.clients[c];
-                let (status, at) = if n < r.fixed {
-                    match executed_at.get(&info.order_id) {
-                        Some(e) if e.in_progress => (StopStatus::InProgress, e.at_s),
-                        Some(e) => (if e.failed { StopStatus::Failed } else { StopStatus::Done }, e.at_s),
-                        None => (StopStatus::Done, 0),
-                    }
-                } else {
-                    (StopStatus::Planned, next_planned.next().unwrap_or(0))
-                };
-                n += 1;
-                stops.push(info.render((doc.lat, doc.lon), clock_text(at), status, m.doc.dimensions.iter().cloned().zip(load.iter().copied()).collect()));
-            }
-            let depot_id = m.depots.get(trip.depot).map_or(fleet.depot_id, |d| d.id);
-            let depart = departure(p, t, trip, &stops);
-            trips.push(PlannedTrip { depot_id, depart, loaded, stops });
-        }
+            } else {
+                (StopStatus::Planned, next_planned.next().unwrap_or(0))
+            };
+            n += 1;
+            shown
+        };
         let (distance, start, day_end) = rep.map_or((0, 0, 0), |x| (x.distance, x.start, x.end));
         // The replanned remainder's return, or the day's schedule when nothing is left to do.
         let end = if end > 0 { end.max(start) } else { day_end };
-        // Executed stops keep their reported times, which the checker's schedule does not know:
-        // the route starts no later than its first stop and ends no sooner than the way back
-        // from its last one.
-        let (start, end) = consistent_times(p, t, &r.route, &trips, start, end);
-        let duration = end - start;
-        let cost = vt.fixed_cost + vt.unit_distance_cost * distance + vt.unit_duration_cost * duration;
-        let cost = cost_to_ntd(cost).round() as i64;
-        routes.push(PlannedRoute {
-            vehicle_id: fleet.vehicle_id,
-            plate: fleet.plate.clone(),
-            depot_id: fleet.depot_id,
-            start: clock_text(start),
-            end: clock_text(end),
-            distance_m: distance,
-            duration_s: duration,
-            driver_id: None,
-            driver_name: None,
-            cost_ntd: cost,
-            trips,
-        });
+        routes.extend(render_route(p, m, &r.route, at, distance, (start, end)));
     }
     let mut unassigned = m.left_out.clone();
     let mut penalty = m.left_out_penalty_ntd;
@@ -872,11 +836,64 @@ fn run(base: &Base, compiled: &Compiled, execution: &Execution, batch: &EventBat
     Ok(result)
 }
 
+/// One route as shown, the one renderer of routes (the job's plan and every replan): its trips,
+/// each leaving its depot at `depart` with `loaded`, and its stops with the status and time
+/// `at` gives each client in route order. `(start, end)` are the checker's; they are widened to
+/// hold the stops as shown (executed stops keep their reported times, which the checker's
+/// schedule does not know), and the operating cost follows.
+pub(crate) fn render_route(
+    p: &Problem,
+    m: &LiveModel,
+    route: &Route,
+    mut at: impl FnMut(usize) -> (StopStatus, i64),
+    distance: i64,
+    (start, end): (i64, i64),
+) -> Option<PlannedRoute> {
+    let t = route.vehicle_type;
+    let (fleet, vt) = (m.fleet.get(t)?, p.vehicle_types.get(t)?);
+    let dims = &m.doc.dimensions;
+    let mut trips = Vec::new();
+    let mut times = Vec::new();
+    for trip in &route.trips {
+        let mut load: Vec<i64> = (0..p.dimensions).map(|d| trip.visits.iter().filter_map(|&c| p.clients.get(c)).map(|c| c.delivery[d]).sum()).collect();
+        let loaded: BTreeMap<String, i64> = dims.iter().cloned().zip(load.iter().copied()).collect();
+        let mut stops = Vec::new();
+        for &c in &trip.visits {
+            let (Some(cl), Some(info), Some(doc)) = (p.clients.get(c), m.stops.get(c), m.doc.clients.get(c)) else { continue };
+            for (d, l) in load.iter_mut().enumerate() {
+                *l += cl.pickup[d] - cl.delivery[d];
+            }
+            let (status, when) = at(c);
+            times.push(when);
+            stops.push(info.render((doc.lat, doc.lon), clock_text(when), status, dims.iter().cloned().zip(load.iter().copied()).collect()));
+        }
+        let depot_id = m.depots.get(trip.depot).map_or(fleet.depot_id, |d| d.id);
+        let depart = departure(p, t, trip, times.get(times.len() - stops.len()).copied());
+        trips.push(PlannedTrip { depot_id, depart, loaded, stops });
+    }
+    let (start, end) = consistent_times(p, t, route, &times, start, end);
+    let duration = end - start;
+    let cost = vt.fixed_cost + vt.unit_distance_cost * distance + vt.unit_duration_cost * duration;
+    Some(PlannedRoute {
+        vehicle_id: fleet.vehicle_id,
+        plate: fleet.plate.clone(),
+        depot_id: fleet.depot_id,
+        driver_id: None,
+        driver_name: None,
+        start: clock_text(start),
+        end: clock_text(end),
+        distance_m: distance,
+        duration_s: duration,
+        cost_ntd: cost_to_ntd(cost).round() as i64,
+        trips,
+    })
+}
+
 /// When a trip leaves its depot at the latest to reach its first stop at the time shown,
 /// `HH:MM`.
-pub(crate) fn departure(p: &Problem, t: usize, trip: &Trip, stops: &[PlannedStop]) -> Option<String> {
+fn departure(p: &Problem, t: usize, trip: &Trip, first_time: Option<i64>) -> Option<String> {
     let first = *trip.visits.first()?;
-    let at = clock_seconds(&stops.first()?.arrival)?;
+    let at = first_time?;
     let from = p.depots.get(trip.depot)?.location;
     Some(clock_text(at - p.duration(t, from, p.clients.get(first)?.location)))
 }
@@ -884,10 +901,9 @@ pub(crate) fn departure(p: &Problem, t: usize, trip: &Trip, stops: &[PlannedStop
 /// A route's `(start, end)` made to hold its stops as rendered: the start no later than the
 /// first stop's time less the drive to it, the end no sooner than the last stop's time plus its
 /// service and the drive back to the vehicle's end depot.
-fn consistent_times(p: &Problem, t: usize, route: &Route, trips: &[PlannedTrip], start: i64, end: i64) -> (i64, i64) {
+fn consistent_times(p: &Problem, t: usize, route: &Route, times: &[i64], start: i64, end: i64) -> (i64, i64) {
     let vt = &p.vehicle_types[t];
     let visits: Vec<usize> = route.trips.iter().flat_map(|x| x.visits.iter().copied()).collect();
-    let times: Vec<i64> = trips.iter().flat_map(|x| x.stops.iter()).filter_map(|s| clock_seconds(&s.arrival)).collect();
     let (Some(&first), Some(&last), Some(&t0), Some(&t1)) = (visits.first(), visits.last(), times.first(), times.last()) else {
         return (start, end.max(start));
     };
