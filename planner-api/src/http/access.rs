@@ -132,10 +132,18 @@ impl Caller {
     /// Who the caller is in records the server writes (order history, plan versions): the
     /// signed-in user's email, never a name the request claims; `user N` once the account is
     /// gone.
-    pub async fn actor(&self, store: &crate::store::Store) -> String {
-        match store.get_user(self.principal.user_id).await {
-            Ok(u) => u.email,
-            Err(_) => format!("user {}", self.principal.user_id),
+    pub async fn actor(&self, state: &AppState) -> String {
+        let id = self.principal.user_id;
+        // A user's email never changes, so it is read once per process.
+        if let Some(email) = state.actors.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(&id) {
+            return email.clone();
+        }
+        match state.store.get_user(id).await {
+            Ok(u) => {
+                state.actors.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(id, u.email.clone());
+                u.email
+            }
+            Err(_) => format!("user {id}"),
         }
     }
 

@@ -33,7 +33,7 @@ pub async fn record(State(state): State<AppState>, req: Request, next: Next) -> 
     let request_id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_owned);
     let res = next.run(req).await;
     if res.status().is_success() {
-        let actor = caller.actor(&state.store).await;
+        let actor = caller.actor(&state).await;
         let entry = NewAuditEntry {
             user_id: caller.principal.user_id,
             actor: &actor,

@@ -54,6 +54,8 @@ pub struct AppState {
     pub metrics: Arc<metrics::Metrics>,
     /// Worker probes and the health details cache.
     pub health: Arc<health::HealthState>,
+    /// Signed-in users' emails by id, as written in records (emails never change).
+    pub actors: Arc<std::sync::Mutex<std::collections::HashMap<i64, String>>>,
 }
 
 impl AppState {
@@ -61,7 +63,7 @@ impl AppState {
     /// (workers are started separately, see [`Planner::spawn`]), fresh metrics and no worker
     /// probes.
     pub fn new(store: Store, auth: AuthConfig) -> AppState {
-        AppState { store, planner: Planner::with_defaults(), auth: Arc::new(auth), metrics: Arc::default(), health: Arc::default() }
+        AppState { store, planner: Planner::with_defaults(), auth: Arc::new(auth), metrics: Arc::default(), health: Arc::default(), actors: Arc::default() }
     }
 }
 

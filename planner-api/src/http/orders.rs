@@ -121,7 +121,7 @@ async fn on_own_route(state: &AppState, id: i64, driver: i64) -> Result<bool, Ap
 pub async fn create(State(state): State<AppState>, caller: Caller, ApiJson(input): ApiJson<OrderInput>) -> Result<Created<Order>, ApiError> {
     all_orders(&caller)?;
     let order = input.validate().map_err(ApiError::Validation)?;
-    let created_by = caller.actor(&state.store).await;
+    let created_by = caller.actor(&state).await;
     let created = state.store.create_order(&order, &created_by).await?;
     Ok(Created::at("/v1/orders", created.id, created))
 }
@@ -163,7 +163,7 @@ pub async fn change_status(
     ApiJson(input): ApiJson<StatusChangeInput>,
 ) -> Result<Json<Order>, ApiError> {
     let id = parse_id(&id, RESOURCE)?;
-    let change = input.validate(caller.actor(&state.store).await).map_err(ApiError::Validation)?;
+    let change = input.validate(caller.actor(&state).await).map_err(ApiError::Validation)?;
     if let Some(driver) = caller.own_driver_id() {
         let reportable = matches!(change.status, OrderStatus::Dispatched | OrderStatus::Delivered | OrderStatus::Failed);
         if !reportable || !on_own_route(&state, id, driver).await? {

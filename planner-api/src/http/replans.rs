@@ -89,7 +89,7 @@ pub async fn post_events(
 ) -> Result<Response, ApiError> {
     whole_plans(&caller)?;
     let plan_id = parse_id(&id, RESOURCE)?;
-    let who = caller.actor(&state.store).await;
+    let who = caller.actor(&state).await;
     let made = planning::replan(&state.store, &state.planner, plan_id, input, &who, Mode::Commit).await?;
     Ok(created(&with_drivers(&state, &made.0).await?))
 }
@@ -111,7 +111,7 @@ pub async fn preview(
 ) -> Result<Json<PlanVersion>, ApiError> {
     whole_plans(&caller)?;
     let plan_id = parse_id(&id, RESOURCE)?;
-    let who = caller.actor(&state.store).await;
+    let who = caller.actor(&state).await;
     let made = planning::replan(&state.store, &state.planner, plan_id, input, &who, Mode::Preview).await?;
     Ok(Json(with_drivers(&state, &made.0).await?))
 }
@@ -136,7 +136,7 @@ pub async fn restore(
     let plan_id = parse_id(&id, RESOURCE)?;
     let v = parse_id(&version, "plan version")?;
     let base = input.validate().map_err(ApiError::Validation)?;
-    let who = caller.actor(&state.store).await;
+    let who = caller.actor(&state).await;
     let made = planning::restore(&state.store, &state.planner, plan_id, v, base, &who).await?;
     Ok(created(&with_drivers(&state, &made.0).await?))
 }
