@@ -292,8 +292,8 @@ pub fn cheapest_in_route<const D: usize, const T: usize>(state: &State<D, T>, r:
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::segment::Penalties;
     use crate::model::Problem;
-    use crate::search::segment::Penalties;
     use crate::test_support::tiny_problem_data;
 
     #[test]
