@@ -1,6 +1,6 @@
 //! The search engine that both metaheuristics run on, and that depends on neither of them:
 //!
-//! - [`env`]: what decides when and how a run goes (seed, limits, cancellation, progress
+//! - [`env`](mod@env): what decides when and how a run goes (seed, limits, cancellation, progress
 //!   reports) and what a run returns;
 //! - [`segment`], [`schedule`], [`state`]: the solution being searched, one route per vehicle,
 //!   with cached route segments so that a candidate route is evaluated by concatenating a

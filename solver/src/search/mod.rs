@@ -1,6 +1,6 @@
 //! The driver: [`solve`] runs the chosen metaheuristic ([`crate::ruin_recreate`] or
 //! [`crate::hgs`], both built on [`crate::engine`]) as a deterministic portfolio over threads
-//! ([`parallel`]), optionally ends with set partitioning over the routes met
+//! (its `parallel` module), optionally ends with set partitioning over the routes met
 //! ([`crate::partition`]), and lets the checker have the last word ([`crate::repair`]).
 //!
 //! Randomness, deadlines, iteration limits and cancellation come in through one
