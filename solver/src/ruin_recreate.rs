@@ -325,7 +325,7 @@ fn ruin<const D: usize, const T: usize>(state: &mut State<D, T>, nb: &Neighbours
             victims.extend(route.iter().skip(start).take(per).map(|&v| v as usize).filter(|&v| v < n));
         }
     }
-    if state.has_pairs {
+    if state.features.pairs {
         // A client of a pair leaves with its partner.
         let partners: Vec<usize> = victims.iter().filter_map(|&c| state.problem.partner(c)).collect();
         victims.extend(partners);

@@ -7,7 +7,8 @@
 //!   handful of them (exact stop-by-stop schedules where breaks or several windows need one);
 //! - [`neighbours`], [`rng`]: granular neighbourhoods and the seeded random numbers;
 //! - [`construct`], [`pairs`]: insertion (cheapest, regret, from a warm start), pairs as units;
-//! - [`local_search`], [`swap_star`]: the granular local search to a local optimum.
+//! - [`moves`], [`local_search`]: the local-search moves behind one registry, and the granular
+//!   local search that tries them to a local optimum.
 //!
 //! Modules here depend only on `model` and `solution` and on each other, without cycles (the
 //! test `solver/tests/module_graph.rs` checks both).
@@ -15,10 +16,10 @@
 pub mod construct;
 pub mod env;
 pub mod local_search;
+pub mod moves;
 pub mod neighbours;
 pub mod pairs;
 pub mod rng;
 pub mod schedule;
 pub mod segment;
 pub mod state;
-pub mod swap_star;

@@ -132,7 +132,7 @@ fn place<const D: usize, const T: usize>(state: &mut State<D, T>, vt: usize, vis
 
 /// Inserts every unrouted client (and pair) at its cheapest place; returns the penalised cost.
 fn repair_missing<const D: usize, const T: usize>(state: &mut State<D, T>, nb: &Neighbours, rng: &mut Rng) -> i64 {
-    if state.has_pairs {
+    if state.features.pairs {
         // Both exchanges keep whole pairs of whole parents together, but a child must never
         // hold a broken one: reinsert any.
         crate::engine::pairs::unroute_broken(state);
