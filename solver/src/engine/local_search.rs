@@ -9,7 +9,7 @@
 //! pickup-and-delivery pairs, a move that would split or reorder one is rejected, and pairs move
 //! as units (see [`super::pairs`]).
 
-use super::moves::{Active, Site};
+use super::moves::{Active, Around, Scope, Site};
 use super::neighbours::Neighbours;
 use super::rng::Rng;
 use super::state::{State, UNROUTED};
@@ -43,7 +43,7 @@ pub fn run<const D: usize, const T: usize>(state: &mut State<D, T>, nb: &Neighbo
             let last = state.last_tested[u];
             state.last_tested[u] = state.step;
             if state.pos[u].0 == UNROUTED {
-                for m in &active.unrouted {
+                for m in active.of(Scope::Unrouted) {
                     if m.try_at(state, nb, Site::Client { u, last }) {
                         moves += 1;
                         improved = true;
@@ -62,7 +62,8 @@ pub fn run<const D: usize, const T: usize>(state: &mut State<D, T>, nb: &Neighbo
                     continue;
                 }
                 // The first move with an improving candidate wins; then the next neighbour.
-                if active.neighbour.iter().any(|m| m.try_at(state, nb, Site::Neighbour { u, v })) {
+                let at = Around::new(state, u, v);
+                if active.try_neighbour(state, nb, &at) {
                     moves += 1;
                     improved = true;
                 }
@@ -70,7 +71,7 @@ pub fn run<const D: usize, const T: usize>(state: &mut State<D, T>, nb: &Neighbo
                     break;
                 }
             }
-            for m in &active.client {
+            for m in active.of(Scope::Client) {
                 if m.try_at(state, nb, Site::Client { u, last }) {
                     moves += 1;
                     improved = true;
@@ -80,7 +81,7 @@ pub fn run<const D: usize, const T: usize>(state: &mut State<D, T>, nb: &Neighbo
         if !improved {
             // Node moves are exhausted: the first route move that changes something (reloads,
             // vehicle types, SWAP*) starts another pass.
-            if active.routes.iter().any(|m| m.try_at(state, nb, Site::Routes)) {
+            if active.of(Scope::Routes).any(|m| m.try_at(state, nb, Site::Routes)) {
                 moves += 1;
                 continue;
             }

@@ -56,17 +56,65 @@ fn suffix_dist<const D: usize, const T: usize>(s: &State<D, T>, r: usize, i: usi
     }
 }
 
+/// A client `u`, its neighbour `v` (both routed), where they are and what surrounds them:
+/// what every node move starts from, worked out once per pair of clients.
+#[derive(Clone, Copy, Debug)]
+pub struct Around {
+    /// The client.
+    pub u: usize,
+    /// Its neighbour.
+    pub v: usize,
+    /// Route of `u`.
+    pub r1: usize,
+    /// Position of `u` in `r1`.
+    pub i: usize,
+    /// Route of `v`.
+    pub r2: usize,
+    /// Position of `v` in `r2`.
+    pub j: usize,
+    /// Vehicle type of `r1`.
+    pub t1: usize,
+    /// Vehicle type of `r2`.
+    pub t2: usize,
+    // Locations of `u` and `v`, of `u`'s predecessor and successor, and of `v`'s (between
+    // routes only; 0 within one route).
+    lu: usize,
+    lv: usize,
+    pu: usize,
+    nu: usize,
+    pv: usize,
+    nv: usize,
+}
+
+impl Around {
+    /// Client `u` and its neighbour `v` in `state` (both routed).
+    #[inline]
+    pub fn new<const D: usize, const T: usize>(state: &State<D, T>, u: usize, v: usize) -> Around {
+        let (r1, i) = (state.pos[u].0 as usize, state.pos[u].1 as usize);
+        let (r2, j) = (state.pos[v].0 as usize, state.pos[v].1 as usize);
+        let (t1, t2) = (state.routes[r1].vt, state.routes[r2].vt);
+        let mut at = Around { u, v, r1, i, r2, j, t1, t2, lu: 0, lv: 0, pu: 0, nu: 0, pv: 0, nv: 0 };
+        if r1 != r2 {
+            (at.lu, at.lv) = (state.problem.clients[u].location, state.problem.clients[v].location);
+            (at.pu, at.nu) = (loc_before(state, r1, i), loc_at(state, r1, i + 1));
+            (at.pv, at.nv) = (loc_before(state, r2, j), loc_at(state, r2, j + 1));
+        }
+        at
+    }
+
+    /// Whether `u` and `v` are in the same route.
+    #[inline]
+    pub fn same_route(&self) -> bool {
+        self.r1 == self.r2
+    }
+}
+
 /// Relocate between routes: `u` right after `v`, then right before `v`.
-pub fn relocate_between<const D: usize, const T: usize>(state: &mut State<D, T>, u: usize, v: usize) -> bool {
-    let (r1, i) = (state.pos[u].0 as usize, state.pos[u].1 as usize);
-    let (r2, j) = (state.pos[v].0 as usize, state.pos[v].1 as usize);
-    let (t1, t2) = (state.routes[r1].vt, state.routes[r2].vt);
+pub fn relocate_between<const D: usize, const T: usize>(state: &mut State<D, T>, at: &Around) -> bool {
+    let &Around { u, r1, i, r2, j, t1, t2, lu, lv, pu, nu, pv, nv, .. } = at;
     if !state.can_serve(t2, u) {
         return false;
     }
-    let (lu, lv) = (state.problem.clients[u].location, state.problem.clients[v].location);
-    let (pu, nu) = (loc_before(state, r1, i), loc_at(state, r1, i + 1));
-    let (pv, nv) = (loc_before(state, r2, j), loc_at(state, r2, j + 1));
     let d1 = |a: usize, b: usize| state.problem.distance(t1, a, b);
     let d2 = |a: usize, b: usize| state.problem.distance(t2, a, b);
     let remove_u = d1(pu, nu) - d1(pu, lu) - d1(lu, nu);
@@ -84,16 +132,11 @@ pub fn relocate_between<const D: usize, const T: usize>(state: &mut State<D, T>,
 }
 
 /// Swap between routes: `u` takes `v`'s place and `v` takes `u`'s.
-pub fn swap_between<const D: usize, const T: usize>(state: &mut State<D, T>, u: usize, v: usize) -> bool {
-    let (r1, i) = (state.pos[u].0 as usize, state.pos[u].1 as usize);
-    let (r2, j) = (state.pos[v].0 as usize, state.pos[v].1 as usize);
-    let (t1, t2) = (state.routes[r1].vt, state.routes[r2].vt);
+pub fn swap_between<const D: usize, const T: usize>(state: &mut State<D, T>, at: &Around) -> bool {
+    let &Around { u, v, r1, i, r2, j, t1, t2, lu, lv, pu, nu, pv, nv } = at;
     if !(state.can_serve(t2, u) && state.can_serve(t1, v)) {
         return false;
     }
-    let (lu, lv) = (state.problem.clients[u].location, state.problem.clients[v].location);
-    let (pu, nu) = (loc_before(state, r1, i), loc_at(state, r1, i + 1));
-    let (pv, nv) = (loc_before(state, r2, j), loc_at(state, r2, j + 1));
     let d1 = |a: usize, b: usize| state.problem.distance(t1, a, b);
     let d2 = |a: usize, b: usize| state.problem.distance(t2, a, b);
     let in1 = d1(pu, lv) + d1(lv, nu) - d1(pu, lu) - d1(lu, nu);
@@ -104,18 +147,12 @@ pub fn swap_between<const D: usize, const T: usize>(state: &mut State<D, T>, u: 
 
 /// Relocates `u` right after `v` into a route that may reload, with a reload visit just before
 /// or just after `u` (a new trip starting at `u`, or ending with it).
-pub fn relocate_with_reload<const D: usize, const T: usize>(state: &mut State<D, T>, u: usize, v: usize) -> bool {
-    let (r1, i) = (state.pos[u].0 as usize, state.pos[u].1 as usize);
-    let (r2, j) = (state.pos[v].0 as usize, state.pos[v].1 as usize);
-    let t2 = state.routes[r2].vt;
+pub fn relocate_with_reload<const D: usize, const T: usize>(state: &mut State<D, T>, at: &Around) -> bool {
+    let &Around { u, r1, i, r2, j, t1, t2, lu, lv, pu, nu, nv, .. } = at;
     if !state.can_serve(t2, u) || !may_reload(state, t2) {
         return false;
     }
-    let t1 = state.routes[r1].vt;
     let p = state.problem;
-    let (pu, nu) = (loc_before(state, r1, i), loc_at(state, r1, i + 1));
-    let lu = p.clients[u].location;
-    let (lv, nv) = (p.clients[v].location, loc_at(state, r2, j + 1));
     let remove_u = p.distance(t1, pu, nu) - p.distance(t1, pu, lu) - p.distance(t1, lu, nu);
     let keep1 = state.routes[r1].visits.len() > 1;
     for k in 0..p.vehicle_types[t2].reload_depots.len() {
@@ -140,9 +177,8 @@ pub fn relocate_with_reload<const D: usize, const T: usize>(state: &mut State<D,
 /// Moves of two consecutive clients between routes (Vidal et al. 2012's M2, M3, M5, M6): `u`
 /// and its successor `x` after `v` (as `u x` or `x u`), swapped with `v`, or swapped with `v`
 /// and its successor `y`.
-pub fn two_clients<const D: usize, const T: usize>(state: &mut State<D, T>, u: usize, v: usize) -> bool {
-    let (r1, i) = (state.pos[u].0 as usize, state.pos[u].1 as usize);
-    let (r2, j) = (state.pos[v].0 as usize, state.pos[v].1 as usize);
+pub fn two_clients<const D: usize, const T: usize>(state: &mut State<D, T>, at: &Around) -> bool {
+    let &Around { u, v, r1, i, r2, j, t1, t2, lu, lv, pu, nv, pv, .. } = at;
     let (n1, n2) = (state.routes[r1].visits.len(), state.routes[r2].visits.len());
     if i + 1 >= n1 {
         return false;
@@ -151,14 +187,11 @@ pub fn two_clients<const D: usize, const T: usize>(state: &mut State<D, T>, u: u
     if !state.is_client(x as u32) {
         return false;
     }
-    let (t1, t2) = (state.routes[r1].vt, state.routes[r2].vt);
     if !state.can_serve(t2, u) || !state.can_serve(t2, x) {
         return false;
     }
     let p = state.problem;
-    let (lu, lx, lv) = (p.clients[u].location, p.clients[x].location, p.clients[v].location);
-    let (pu, nx) = (loc_before(state, r1, i), loc_at(state, r1, i + 2));
-    let nv = loc_at(state, r2, j + 1);
+    let (lx, nx) = (p.clients[x].location, loc_at(state, r1, i + 2));
     let d1 = |a: usize, b: usize| p.distance(t1, a, b);
     let d2 = |a: usize, b: usize| p.distance(t2, a, b);
     let remove_ux = d1(pu, nx) - d1(pu, lu) - d1(lu, lx) - d1(lx, nx);
@@ -176,7 +209,6 @@ pub fn two_clients<const D: usize, const T: usize>(state: &mut State<D, T>, u: u
         return false;
     }
     // u x swapped with v.
-    let pv = loc_before(state, r2, j);
     let in1 = d1(pu, lv) + d1(lv, nx) - d1(pu, lu) - d1(lu, lx) - d1(lx, nx);
     let in2 = d2(pv, lu) + d2(lu, lx) + d2(lx, nv) - d2(pv, lv) - d2(lv, nv);
     if !cannot_improve(state, r1, in1, true, r2, in2)
@@ -204,13 +236,8 @@ pub fn two_clients<const D: usize, const T: usize>(state: &mut State<D, T>, u: u
 
 /// 2-opt* between routes: `u` followed by `v`'s tail and `v`'s head by `u`'s tail, then `v`
 /// followed by `u`'s tail and `u`'s head by `v`'s successor.
-pub fn two_opt_star<const D: usize, const T: usize>(state: &mut State<D, T>, u: usize, v: usize) -> bool {
-    let (r1, i) = (state.pos[u].0 as usize, state.pos[u].1 as usize);
-    let (r2, j) = (state.pos[v].0 as usize, state.pos[v].1 as usize);
-    let (t1, t2) = (state.routes[r1].vt, state.routes[r2].vt);
-    let (lu, lv) = (state.problem.clients[u].location, state.problem.clients[v].location);
-    let (pu, nu) = (loc_before(state, r1, i), loc_at(state, r1, i + 1));
-    let (pv, nv) = (loc_before(state, r2, j), loc_at(state, r2, j + 1));
+pub fn two_opt_star<const D: usize, const T: usize>(state: &mut State<D, T>, at: &Around) -> bool {
+    let &Around { r1, i, r2, j, t1, t2, lu, lv, pu, nu, pv, nv, .. } = at;
     let d1 = |a: usize, b: usize| state.problem.distance(t1, a, b);
     let d2 = |a: usize, b: usize| state.problem.distance(t2, a, b);
     let same_profile = state.problem.vehicle_types[t1].profile == state.problem.vehicle_types[t2].profile;
@@ -263,9 +290,8 @@ pub fn two_opt_star<const D: usize, const T: usize>(state: &mut State<D, T>, u: 
 }
 
 /// Relocate within a route: `u` right after `v`, then right before `v`.
-pub fn relocate_within<const D: usize, const T: usize>(state: &mut State<D, T>, u: usize, v: usize) -> bool {
-    let (r, i) = (state.pos[u].0 as usize, state.pos[u].1 as usize);
-    let j = state.pos[v].1 as usize;
+pub fn relocate_within<const D: usize, const T: usize>(state: &mut State<D, T>, at: &Around) -> bool {
+    let &Around { u, r1: r, i, j, .. } = at;
     for p in [j + 1, j] {
         if p == i || p == i + 1 {
             continue;
@@ -280,9 +306,8 @@ pub fn relocate_within<const D: usize, const T: usize>(state: &mut State<D, T>, 
 }
 
 /// Swap within a route.
-pub fn swap_within<const D: usize, const T: usize>(state: &mut State<D, T>, u: usize, v: usize) -> bool {
-    let (r, i) = (state.pos[u].0 as usize, state.pos[u].1 as usize);
-    let j = state.pos[v].1 as usize;
+pub fn swap_within<const D: usize, const T: usize>(state: &mut State<D, T>, at: &Around) -> bool {
+    let &Around { r1: r, i, j, .. } = at;
     let (a, b) = (i.min(j), i.max(j));
     let (ca, cb) = (state.routes[r].visits[a] as usize, state.routes[r].visits[b] as usize);
     improve(state, &[(r, &[Pre(r, a), Client(cb), Range(r, a + 1, b), Client(ca), Suf(r, b + 1)])])
@@ -290,9 +315,8 @@ pub fn swap_within<const D: usize, const T: usize>(state: &mut State<D, T>, u: u
 
 /// 2-opt within a route: reverse so that `u` is followed by `v` (`u` before `v`), or so that
 /// `v`'s predecessor is followed by `u` (`v` before `u`).
-pub fn two_opt<const D: usize, const T: usize>(state: &mut State<D, T>, u: usize, v: usize) -> bool {
-    let (r, i) = (state.pos[u].0 as usize, state.pos[u].1 as usize);
-    let j = state.pos[v].1 as usize;
+pub fn two_opt<const D: usize, const T: usize>(state: &mut State<D, T>, at: &Around) -> bool {
+    let &Around { r1: r, i, j, .. } = at;
     let rev: [Part; 3] = if i < j { [Pre(r, i + 1), Rev(r, i + 1, j + 1), Suf(r, j + 1)] } else { [Pre(r, j), Rev(r, j, i + 1), Suf(r, i + 1)] };
     improve(state, &[(r, &rev)])
 }
