@@ -1,20 +1,33 @@
-//! The LuckyGas routing engine.
+//! The LuckyGas routing engine, in rooms that depend on each other in one direction only
+//! (`solver/tests/module_graph.rs` fails on a cycle):
 //!
-//! - [`model`]: the immutable, validated problem (depots, clients, vehicle types, matrices);
-//! - [`solution`]: routes, trips and unassigned clients;
-//! - [`io`]: VRPLIB, Solomon and `.sol` readers and writers (all rounding happens there);
-//! - [`check`]: an independent checker that recomputes costs and lists every violation;
-//! - [`search`]: construction and local search with concatenation-based move evaluation;
-//! - [`hgs`]: the hybrid genetic search built on that local search.
+//! - data: [`model`] (the immutable, validated problem: depots, clients, vehicle types,
+//!   matrices), [`solution`] (routes, trips and unassigned clients), [`error`];
+//! - [`check`]: an independent checker that recomputes costs and lists every violation, and
+//!   [`repair`], which takes optional clients out of a solution until the checker accepts it;
+//! - [`io`]: VRPLIB, Solomon, `.sol`, JSON and VROOM readers and writers (all rounding happens
+//!   there);
+//! - [`engine`]: the machinery both metaheuristics share (search state with concatenation-based
+//!   route evaluation, neighbours, randomness, construction, the granular local search and its
+//!   moves, the run environment), which depends on neither;
+//! - the metaheuristics, each built on [`engine`] alone: [`ruin_recreate`] (the default) and
+//!   [`hgs`] (the hybrid genetic search);
+//! - [`partition`]: set partitioning over a pool of routes;
+//! - [`search`]: the driver, [`search::solve`], which runs either metaheuristic on threads;
+//! - [`replan`]: replanning a day under way, on top of [`search`].
 //!
 //! The crate has no async runtime and no database: the service wraps it.
 
 pub mod check;
+pub mod engine;
 pub mod error;
 pub mod hgs;
 pub mod io;
 pub mod model;
+pub mod partition;
+pub mod repair;
 pub mod replan;
+pub mod ruin_recreate;
 pub mod search;
 pub mod solution;
 

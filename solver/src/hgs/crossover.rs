@@ -9,11 +9,11 @@
 //! exchange changed.
 
 use super::individual::Individual;
+use crate::engine::construct;
+use crate::engine::neighbours::Neighbours;
+use crate::engine::rng::Rng;
+use crate::engine::state::{State, UNROUTED};
 use crate::model::Problem;
-use crate::search::construct;
-use crate::search::neighbours::Neighbours;
-use crate::search::rng::Rng;
-use crate::search::state::{State, UNROUTED};
 
 /// Indices of the non-empty routes of `routes`, ordered by the polar angle of their centroid
 /// around their start depot, so that neighbouring positions are neighbouring routes.
@@ -132,10 +132,10 @@ fn place<const D: usize, const T: usize>(state: &mut State<D, T>, vt: usize, vis
 
 /// Inserts every unrouted client (and pair) at its cheapest place; returns the penalised cost.
 fn repair_missing<const D: usize, const T: usize>(state: &mut State<D, T>, nb: &Neighbours, rng: &mut Rng) -> i64 {
-    if state.has_pairs {
+    if state.features.pairs {
         // Both exchanges keep whole pairs of whole parents together, but a child must never
         // hold a broken one: reinsert any.
-        crate::search::pairs::unroute_broken(state);
+        crate::engine::pairs::unroute_broken(state);
     }
     let mut missing: Vec<usize> = (0..state.problem.num_clients()).filter(|&c| state.pos[c].0 == UNROUTED).collect();
     rng.shuffle(&mut missing);

@@ -2,8 +2,8 @@
 //! parts (so it can be re-weighted when penalties change), and its neighbour structure for the
 //! broken-pairs distance.
 
-use crate::search::segment::Penalties;
-use crate::search::state::State;
+use crate::engine::segment::Penalties;
+use crate::engine::state::State;
 
 /// Marks the depot in `succ` / `pred`.
 pub const DEPOT: u32 = u32::MAX;

@@ -7,14 +7,14 @@ pub mod crossover;
 pub mod individual;
 pub mod population;
 
+use crate::engine::construct;
+use crate::engine::env::{Environment, Progress, RunResult};
+use crate::engine::local_search::{self, StopCheck};
+use crate::engine::neighbours::Neighbours;
+use crate::engine::rng::Rng;
+use crate::engine::segment::{initial_penalties, Penalties};
+use crate::engine::state::State;
 use crate::model::Problem;
-use crate::search::ils::{initial_penalties, RunResult};
-use crate::search::local_search::{self, StopCheck};
-use crate::search::neighbours::Neighbours;
-use crate::search::rng::Rng;
-use crate::search::segment::Penalties;
-use crate::search::state::State;
-use crate::search::{construct, Environment, Progress};
 use individual::Individual;
 use population::{Population, PopulationParams};
 

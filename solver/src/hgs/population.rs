@@ -4,8 +4,8 @@
 //! removes clones first, and binary-tournament parent selection.
 
 use super::individual::Individual;
-use crate::search::rng::Rng;
-use crate::search::segment::Penalties;
+use crate::engine::rng::Rng;
+use crate::engine::segment::Penalties;
 
 /// Sizes and weights of the population.
 #[derive(Clone, Copy, Debug)]

@@ -12,7 +12,7 @@
 //! optional pair earns the prizes of both its clients only when both are served.
 //!
 //! The search sees a pair's amount as a delivery of `-amount` at the pickup and `+amount` at
-//! the delivery (see `search::segment::LoadSeg::client`): the depot load of the pair is then 0
+//! the delivery (see `engine::segment::LoadSeg::client`): the depot load of the pair is then 0
 //! and the load on board rises by `amount` at the pickup and falls by it at the delivery, which
 //! is exact whenever the pickup precedes the delivery on one trip (an invariant the search
 //! keeps). The checker simulates the amounts directly. Clients' own amounts stay

@@ -107,7 +107,7 @@ pub struct VehicleType {
     /// Most trips per route (1 when the vehicle cannot reload).
     pub max_trips: usize,
     /// Driver breaks, in the order they are taken (e.g. lunch): a route that is out at a
-    /// break's latest start takes it on the way (see `search::schedule` for the rules).
+    /// break's latest start takes it on the way (see `engine::schedule` for the rules).
     pub breaks: Vec<Break>,
     /// Route duration from which overtime is paid ([`UNLIMITED`] when never): the normal
     /// working time; `max_duration` stays the hard limit.

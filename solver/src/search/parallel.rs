@@ -3,15 +3,14 @@
 //! that lag behind adopt the best solution found so far. Epochs end at fixed iteration counts
 //! and ties go to the lowest walk index, so with an iteration limit the outcome does not depend
 //! on scheduling. Optionally, the routes the walks meet are pooled and recombined at the end by
-//! set partitioning ([`super::partition`]). The genetic search runs as independent searches, the
+//! set partitioning ([`crate::partition`]). The genetic search runs as independent searches, the
 //! best one winning.
 
-use super::ils::{self, RunResult};
-use super::neighbours::Neighbours;
-use super::partition;
-use super::pool::RoutePool;
-use super::Environment;
+use crate::engine::env::{Algorithm, Environment, Progress, RunResult};
+use crate::engine::neighbours::Neighbours;
 use crate::model::Problem;
+use crate::partition::{self, pool::RoutePool};
+use crate::{hgs, ruin_recreate};
 use rayon::prelude::*;
 
 /// Calls `$f::<D, T>(args)` with `D` the problem's number of capacity dimensions (rounded up to
@@ -21,15 +20,15 @@ use rayon::prelude::*;
 /// down; four covers the service's gas days (20 and 50 kg cylinder slots, weight and gas).
 macro_rules! by_dimensions {
     ($problem:expr, $f:ident($($arg:expr),*)) => {
-        match ($problem.dimensions, super::state::is_multi_trip($problem)) {
+        match ($problem.dimensions, crate::engine::state::is_multi_trip($problem)) {
             (0 | 1, true) => $f::<1, 1>($($arg),*),
             (2..=4, true) => $f::<4, 1>($($arg),*),
-            (_, true) => $f::<{ super::segment::MAX_DIMS }, 1>($($arg),*),
+            (_, true) => $f::<{ crate::engine::segment::MAX_DIMS }, 1>($($arg),*),
             (0 | 1, false) => $f::<1, 0>($($arg),*),
             (2, false) => $f::<2, 0>($($arg),*),
             (3, false) => $f::<3, 0>($($arg),*),
             (4, false) => $f::<4, 0>($($arg),*),
-            (_, false) => $f::<{ super::segment::MAX_DIMS }, 0>($($arg),*),
+            (_, false) => $f::<{ crate::engine::segment::MAX_DIMS }, 0>($($arg),*),
         }
     };
 }
@@ -44,8 +43,8 @@ fn seed_of(env: &Environment, k: usize) -> u64 {
 
 /// One run of the genetic search for `D` capacity dimensions (ruin and recreate always goes
 /// through [`cooperate`], even on one thread).
-fn run_hgs<const D: usize, const T: usize>(problem: &Problem, nb: &Neighbours, env: &Environment, seed: u64, report: &dyn Fn(super::Progress)) -> RunResult {
-    crate::hgs::run::<D, T>(problem, nb, env, seed, report)
+fn run_hgs<const D: usize, const T: usize>(problem: &Problem, nb: &Neighbours, env: &Environment, seed: u64, report: &dyn Fn(Progress)) -> RunResult {
+    hgs::run::<D, T>(problem, nb, env, seed, report)
 }
 
 /// Routes the set-partitioning pool keeps.
@@ -71,14 +70,15 @@ fn cooperate<const D: usize, const T: usize>(
     nb: &Neighbours,
     env: &Environment,
     threads: usize,
-    report: &(dyn Fn(super::Progress) + Sync),
+    report: &(dyn Fn(Progress) + Sync),
 ) -> (RunResult, u64) {
     // Routes with reload visits are not pooled: the partition is over clients of one-trip routes.
     let sp = env.set_partitioning.enabled() && T == 0;
     let walk_env = Environment { time_limit: env.time_limit.map(|t| if sp { t.mul_f64(1.0 - SP_SHARE) } else { t }), ..env.clone() };
-    let mut walks: Vec<ils::Walk<D, T>> = (0..threads).into_par_iter().map(|k| ils::Walk::new(problem, nb, &walk_env, seed_of(env, k))).collect();
+    let mut walks: Vec<ruin_recreate::Walk<D, T>> =
+        (0..threads).into_par_iter().map(|k| ruin_recreate::Walk::new(problem, nb, &walk_env, seed_of(env, k))).collect();
     if let Some((f, c)) = walks.iter().map(|w| w.best()).min_by_key(|&(f, c)| (!f, c)) {
-        report(super::Progress { iterations: 0, best_cost: c, feasible: f, elapsed: env.started.elapsed() });
+        report(Progress { iterations: 0, best_cost: c, feasible: f, elapsed: env.started.elapsed() });
     }
     let mut pool = RoutePool::new(POOL_CAPACITY);
     if sp {
@@ -121,12 +121,18 @@ fn cooperate<const D: usize, const T: usize>(
         recombine(problem, &mut pool, &mut walks, &limits, env, report);
     }
     let iterations = walks.iter().map(|w| w.iterations).sum();
-    let best = walks.into_iter().map(ils::Walk::finish).enumerate().min_by_key(|(k, r)| (!r.feasible, r.cost, *k)).map(|(_, r)| r).expect("at least one walk");
+    let best = walks
+        .into_iter()
+        .map(ruin_recreate::Walk::finish)
+        .enumerate()
+        .min_by_key(|(k, r)| (!r.feasible, r.cost, *k))
+        .map(|(_, r)| r)
+        .expect("at least one walk");
     (best, iterations)
 }
 
 /// The walk with the best solution (feasible first, then cheapest, then lowest index).
-fn leader<const D: usize, const T: usize>(walks: &[ils::Walk<D, T>]) -> usize {
+fn leader<const D: usize, const T: usize>(walks: &[ruin_recreate::Walk<D, T>]) -> usize {
     (0..walks.len()).min_by_key(|&k| (!walks[k].best().0, walks[k].best().1, k)).unwrap_or(0)
 }
 
@@ -136,10 +142,10 @@ fn leader<const D: usize, const T: usize>(walks: &[ils::Walk<D, T>]) -> usize {
 fn recombine<const D: usize, const T: usize>(
     problem: &Problem,
     pool: &mut RoutePool,
-    walks: &mut [ils::Walk<D, T>],
+    walks: &mut [ruin_recreate::Walk<D, T>],
     limits: &partition::Limits,
     env: &Environment,
-    report: &(dyn Fn(super::Progress) + Sync),
+    report: &(dyn Fn(Progress) + Sync),
 ) -> bool {
     let leader = leader(walks);
     let (feasible, best_cost) = walks[leader].best();
@@ -161,7 +167,7 @@ fn recombine<const D: usize, const T: usize>(
         }
     }
     let iterations = walks.iter().map(|w| w.iterations).max().unwrap_or(0);
-    report(super::Progress { iterations, best_cost: selection.cost, feasible: true, elapsed: env.started.elapsed() });
+    report(Progress { iterations, best_cost: selection.cost, feasible: true, elapsed: env.started.elapsed() });
     true
 }
 
@@ -205,8 +211,8 @@ fn portfolio(problem: &Problem, nb: &Neighbours, env: &Environment) -> (RunResul
             f(p)
         }
     };
-    let report: &(dyn Fn(super::Progress) + Sync) = if env.progress.is_some() { &report } else { &noop };
-    if env.algorithm == super::Algorithm::RuinRecreate {
+    let report: &(dyn Fn(Progress) + Sync) = if env.progress.is_some() { &report } else { &noop };
+    if env.algorithm == Algorithm::RuinRecreate {
         return by_dimensions!(problem, cooperate(problem, nb, env, threads, report));
     }
     let run = |k: usize| {

@@ -16,7 +16,7 @@ use super::build::{Task, VroomModel};
 use super::{Coordinates, Id};
 use crate::check::{CheckReport, RouteReport};
 use crate::model::Problem;
-use crate::search::repair;
+use crate::repair;
 use crate::solution::{Route, Solution, Unassigned, UnassignedReason};
 use serde::Serialize;
 

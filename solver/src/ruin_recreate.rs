@@ -1,14 +1,16 @@
-//! One search run: a first solution improved by ruin-and-recreate (Schrimpf et al. 2000) with
-//! local search after every recreation, threshold acceptance, and adaptive penalties for
-//! capacity excess and time warp so the search may cross infeasible space (Vidal et al. 2012).
+//! Ruin and recreate, the default metaheuristic: a first solution improved by ruin-and-recreate
+//! (Schrimpf et al. 2000) with local search after every recreation, threshold acceptance, and
+//! adaptive penalties for capacity excess and time warp so the search may cross infeasible
+//! space (Vidal et al. 2012). Built on [`crate::engine`] only; the driver ([`crate::search`])
+//! runs several walks side by side.
 
-use super::construct;
-use super::local_search::{self, StopCheck};
-use super::neighbours::Neighbours;
-use super::rng::Rng;
-use super::segment::Penalties;
-use super::state::{State, UNROUTED};
-use super::{Environment, Progress};
+use crate::engine::construct;
+use crate::engine::env::{Environment, Progress, RunResult};
+use crate::engine::local_search::{self, StopCheck};
+use crate::engine::neighbours::Neighbours;
+use crate::engine::rng::Rng;
+use crate::engine::segment::{initial_penalties, Penalties};
+use crate::engine::state::{State, UNROUTED};
 use crate::model::Problem;
 
 /// Iterations between two penalty updates: short, so that on large instances (where one
@@ -17,51 +19,6 @@ const PENALTY_WINDOW: u32 = 10;
 
 /// Share of solutions after local search that should be feasible in each respect.
 const TARGET_FEASIBLE: f64 = 0.5;
-
-/// The outcome of one run.
-pub struct RunResult {
-    /// Best routes found (vehicle type, visits), feasible if `feasible`.
-    pub routes: Vec<(usize, Vec<u32>)>,
-    /// Their objective value.
-    pub cost: i64,
-    /// Whether they are feasible.
-    pub feasible: bool,
-    /// Ruin-and-recreate iterations done.
-    pub iterations: u64,
-}
-
-/// First penalty weights: one unit of excess costs about as much as an average edge.
-pub fn initial_penalties(problem: &Problem) -> Penalties {
-    let n = problem.num_locations();
-    let step = (n / 200).max(1);
-    let vt = &problem.vehicle_types[0];
-    let (mut cost, mut dur, mut count) = (0i64, 0i64, 0i64);
-    for i in (0..n).step_by(step) {
-        for j in (0..n).step_by(step) {
-            cost += vt.unit_distance_cost * problem.distance(0, i, j) + vt.unit_duration_cost * problem.duration(0, i, j);
-            dur += problem.duration(0, i, j);
-            count += 1;
-        }
-    }
-    let count = count.max(1);
-    let avg_cost = (cost / count).max(1);
-    let avg_dur = (dur / count).max(1);
-    let mut demand = 0i64;
-    for c in &problem.clients {
-        demand += c.delivery.iter().chain(&c.pickup).copied().max().unwrap_or(0);
-    }
-    let avg_demand = (demand / problem.num_clients().max(1) as i64).max(1);
-    // With backhaul precedence, excess load is much harder to undo (a route must give away
-    // linehauls and backhauls both), so construction should not count on it: start ten times
-    // dearer (on VRPB instances with vehicles for five clients, the search otherwise built a
-    // fifth of the routes needed and stayed infeasible for the whole 10 s).
-    let load_factor = if problem.backhaul_precedence { 10 } else { 1 };
-    Penalties {
-        load: (load_factor * avg_cost / avg_demand).clamp(1, 1_000_000_000),
-        time_warp: (avg_cost / avg_dur).clamp(1, 1_000_000_000),
-        distance: vt.unit_distance_cost.max(1) * 10,
-    }
-}
 
 /// One ruin-and-recreate walk that can be advanced in steps, so that parallel walks can share
 /// their best solution between steps.
@@ -296,7 +253,7 @@ const MAX_GLOBAL_RELOCATIONS: usize = 200;
 /// no move improves; returns whether any move was made. Costs one full scan per move, so it is
 /// kept for repairs.
 fn relocate_anywhere<const D: usize, const T: usize>(state: &mut State<D, T>, stop: &dyn StopCheck) -> bool {
-    use super::state::Part::{Client, Pre, Suf};
+    use crate::engine::state::Part::{Client, Pre, Suf};
     let n = state.problem.num_clients();
     let mut moved = false;
     for _ in 0..MAX_GLOBAL_RELOCATIONS {
@@ -368,7 +325,7 @@ fn ruin<const D: usize, const T: usize>(state: &mut State<D, T>, nb: &Neighbours
             victims.extend(route.iter().skip(start).take(per).map(|&v| v as usize).filter(|&v| v < n));
         }
     }
-    if state.has_pairs {
+    if state.features.pairs {
         // A client of a pair leaves with its partner.
         let partners: Vec<usize> = victims.iter().filter_map(|&c| state.problem.partner(c)).collect();
         victims.extend(partners);

@@ -7,7 +7,7 @@
 //! Only pairs of routes whose polar sectors around the depot overlap are tried, and only when
 //! one of them changed since the pair was last tried.
 
-use super::state::{Part, State};
+use crate::engine::state::{Part, State};
 use Part::*;
 
 /// The polar sector of a route around its start depot: centre angle and half-width (radians).

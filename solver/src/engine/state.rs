@@ -68,16 +68,43 @@ pub struct State<'p, const D: usize, const T: usize> {
     empty_hint: Vec<usize>,
     /// `swap_star_tested[r]`: step of route `r`'s last SWAP* pass.
     pub swap_star_tested: Vec<u64>,
-    /// Whether SWAP* is worth its cost here: its distance estimates only guide well when time
-    /// windows do not constrain (on 1000-client VRPTW it cut iterations threefold for no gain).
-    pub use_swap_star: bool,
-    /// Whether some vehicle type may reload (routes then hold reload nodes).
-    pub multi_trip: bool,
+    /// What the problem has that the search must know of (which moves apply, whether routes
+    /// hold reload nodes, whether moves must keep pairs whole).
+    pub features: Features,
     /// Whether some route may need an exact schedule (see [`needs_exact`]).
     pub exact_possible: bool,
-    /// Whether the problem has pickup-and-delivery pairs, which moves must keep whole (see
-    /// [`super::pairs`]).
-    pub has_pairs: bool,
+}
+
+/// What a problem has, beyond plain capacitated routing, that decides how the search treats it
+/// and which local-search moves apply to it (`Move::applies` in [`super::moves`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Features {
+    /// Pickup-and-delivery pairs, which every move must keep whole (see [`super::pairs`]).
+    pub pairs: bool,
+    /// Some vehicle type may reload, so routes hold reload nodes between trips.
+    pub multi_trip: bool,
+    /// More than one vehicle type.
+    pub heterogeneous: bool,
+    /// Some client is optional (it has a prize and may be left out).
+    pub optional: bool,
+    /// Some client's time windows are narrower than every vehicle's shift, or several.
+    pub binding_windows: bool,
+    /// Some vehicle type has driver breaks.
+    pub breaks: bool,
+}
+
+impl Features {
+    /// The features of `problem`.
+    pub fn of(problem: &Problem) -> Features {
+        Features {
+            pairs: problem.has_pairs(),
+            multi_trip: is_multi_trip(problem),
+            heterogeneous: problem.vehicle_types.len() > 1,
+            optional: problem.clients.iter().any(|c| !c.required),
+            binding_windows: has_binding_windows(problem),
+            breaks: has_breaks(problem),
+        }
+    }
 }
 
 impl<'p, const D: usize, const T: usize> State<'p, D, T> {
@@ -109,12 +136,8 @@ impl<'p, const D: usize, const T: usize> State<'p, D, T> {
             last_tested: vec![0; problem.num_clients()],
             empty_hint: vec![0; problem.vehicle_types.len()],
             swap_star_tested: Vec::new(),
-            // SWAP*'s insertion estimates know nothing of trips, and it moves one client of a
-            // pair without the other.
-            use_swap_star: !has_binding_windows(problem) && !is_multi_trip(problem) && !has_breaks(problem) && !problem.has_pairs(),
-            multi_trip: is_multi_trip(problem),
+            features: Features::of(problem),
             exact_possible: has_breaks(problem) || problem.clients.iter().any(|c| c.time_windows.len() > 1) || problem.stability_active(),
-            has_pairs: problem.has_pairs(),
         }
     }
 
@@ -145,13 +168,13 @@ impl<'p, const D: usize, const T: usize> State<'p, D, T> {
     #[inline]
     fn shares_segments(&self, a: usize, b: usize) -> bool {
         let (ta, tb) = (&self.problem.vehicle_types[a], &self.problem.vehicle_types[b]);
-        ta.profile == tb.profile && (!self.multi_trip || ta.capacity == tb.capacity)
+        ta.profile == tb.profile && (!self.features.multi_trip || ta.capacity == tb.capacity)
     }
 
     /// Drops reload visits that start or end a route or follow another reload: their trips
     /// are empty, so they only add travel.
     fn tidy(&mut self, r: usize) {
-        if !self.multi_trip {
+        if !self.features.multi_trip {
             return;
         }
         let n = self.problem.num_clients() as u32;

@@ -1,5 +1,5 @@
 //! A bounded pool of distinct feasible routes met during the search, the columns of the
-//! set-partitioning step ([`super::partition`]).
+//! set-partitioning step ([`super`]).
 //!
 //! A route is kept per vehicle type and *set* of clients: when the search finds the same clients
 //! served by the same type in another order, only the cheaper order stays (set partitioning

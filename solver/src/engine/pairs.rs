@@ -330,7 +330,7 @@ pub fn try_relocate_pair<const D: usize, const T: usize>(state: &mut State<D, T>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::search::segment::Penalties;
+    use crate::engine::segment::Penalties;
     use crate::test_support::tiny_problem_data;
 
     /// The tiny problem where client 1 (delivering nothing of its own) picks up 5 for client 2

@@ -1,4 +1,4 @@
-//! Set partitioning over the route pool: choose routes from [`RoutePool`] so that every required
+//! Set partitioning over the route pool ([`pool`]): choose routes from [`RoutePool`] so that every required
 //! client is served exactly once and every optional client at most once, with no more routes of
 //! a vehicle type than there are vehicles, at the least total cost (route costs plus the prizes
 //! of optional clients left out).
@@ -13,8 +13,10 @@
 //! Both run on one thread with their output off. Within the node limit (and without hitting
 //! the time limit) they are deterministic, which keeps iteration-limited searches reproducible.
 
-use super::pool::RoutePool;
+pub mod pool;
+
 use crate::model::Problem;
+use pool::RoutePool;
 use std::time::Duration;
 
 /// How long HiGHS may work on one model.
@@ -105,7 +107,7 @@ pub fn solve(problem: &Problem, pool: &RoutePool, incumbent: &[usize], limits: &
 /// A route's objective coefficient: its cost less the prizes it collects (the constant sum of
 /// all prizes is left out of the model).
 #[cfg(any(feature = "highs", feature = "microlp"))]
-fn coefficient(problem: &Problem, route: &super::pool::PoolRoute) -> i64 {
+fn coefficient(problem: &Problem, route: &pool::PoolRoute) -> i64 {
     let prizes: i64 = route.visits.iter().map(|&c| &problem.clients[c as usize]).filter(|c| !c.required).map(|c| c.prize).sum();
     route.cost - prizes
 }
@@ -235,8 +237,8 @@ mod backend {
 mod tests {
     use super::*;
     use crate::check::check;
-    use crate::search::state::{solution_from_routes, State};
-    use crate::search::{ils, segment::MAX_DIMS};
+    use crate::engine::segment::{initial_penalties, MAX_DIMS};
+    use crate::engine::state::{solution_from_routes, State};
     use crate::test_support::tiny_problem_data;
 
     fn problem(vehicles: usize, optional_prize: Option<i64>) -> Problem {
@@ -315,7 +317,7 @@ mod tests {
     #[test]
     fn the_partition_of_real_routes_is_a_solution_the_checker_accepts() {
         let p = problem(2, None);
-        let state = State::<MAX_DIMS, 0>::empty(&p, ils::initial_penalties(&p));
+        let state = State::<MAX_DIMS, 0>::empty(&p, initial_penalties(&p));
         let mut pool = RoutePool::new(100);
         let candidates: &[&[u32]] = &[&[0], &[1], &[2], &[0, 1], &[1, 0], &[1, 2], &[0, 2], &[2, 0, 1], &[0, 1, 2]];
         for visits in candidates {

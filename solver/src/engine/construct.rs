@@ -52,7 +52,7 @@ pub fn best_insertion<const D: usize, const T: usize>(state: &mut State<D, T>, n
                 for before in [true, false] {
                     let (parts, k) = inserted_parts(r, p, c, Some((node, before)));
                     // A new trip must not start or end inside a pair's trip.
-                    if state.has_pairs && !super::pairs::changes_keep_pairs(state, &[(r, &parts[..k])]) {
+                    if state.features.pairs && !super::pairs::changes_keep_pairs(state, &[(r, &parts[..k])]) {
                         continue;
                     }
                     if let Some(delta) = beats(state, &parts[..k], best) {
@@ -166,7 +166,7 @@ pub fn from_solution<const D: usize, const T: usize>(state: &mut State<D, T>, nb
             None => visits.iter().filter(|&&v| (v as usize) < n).for_each(|&v| seen[v as usize] = false),
         }
     }
-    if state.has_pairs {
+    if state.features.pairs {
         super::pairs::unroute_broken(state);
     }
     // Clients the start lists as left out stay out (unless required): regret insertion is for
@@ -187,7 +187,7 @@ pub fn from_solution<const D: usize, const T: usize>(state: &mut State<D, T>, nb
 /// orders in a replan); optional clients go in only where their prize pays.
 pub fn insert_regret<const D: usize, const T: usize>(state: &mut State<D, T>, nb: &Neighbours, clients: &[usize]) {
     let mut left: Vec<usize> = clients.iter().copied().filter(|&c| state.pos[c].0 == UNROUTED).collect();
-    if state.has_pairs {
+    if state.features.pairs {
         // A pair is one unit, standing as its pickup.
         for c in &mut left {
             if let Some(role) = state.problem.pair_role(*c) {
@@ -292,8 +292,8 @@ pub fn cheapest_in_route<const D: usize, const T: usize>(state: &State<D, T>, r:
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::segment::Penalties;
     use crate::model::Problem;
-    use crate::search::segment::Penalties;
     use crate::test_support::tiny_problem_data;
 
     #[test]
