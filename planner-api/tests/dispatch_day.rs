@@ -112,25 +112,7 @@ async fn agrees(app: &TestApp, id: i64, orders: &[i64], cancelled: &[i64]) -> Va
     let n = v["version"].as_i64().expect("version");
     let text = app.client.get(app.url(&format!("/v1/plans/{id}/problem?version={n}"))).send().await.expect("problem").text().await.expect("text");
     let (doc, problem) = solver::io::json::parse(&text).expect("the version's solver input parses and builds");
-    let mut routes = Vec::new();
-    for r in plan["routes"].as_array().expect("routes") {
-        let vehicle_type = doc.vehicle_type_index(&format!("V{}", r["vehicle_id"])).expect("known vehicle");
-        let trips = r["trips"]
-            .as_array()
-            .expect("trips")
-            .iter()
-            .map(|t| solver::Trip {
-                depot: doc.depot_index(&format!("D{}", t["depot_id"])).expect("known depot"),
-                visits: t["stops"]
-                    .as_array()
-                    .expect("stops")
-                    .iter()
-                    .map(|s| doc.client_index(&format!("O{}", s["order_id"])).expect("a client of the version"))
-                    .collect(),
-            })
-            .collect();
-        routes.push(solver::Route { vehicle_type, trips, breaks: Vec::new() });
-    }
+    let routes = support::solver_routes(&doc, plan);
     let report = solver::check::check(&problem, &solver::Solution { routes, unassigned: Vec::new() });
     let broken: Vec<_> = report.violations.iter().filter(|v| !format!("{v:?}").contains("Unassigned") && !format!("{v:?}").contains("Missing")).collect();
     assert!(broken.is_empty(), "version {n}: {broken:?}");

@@ -558,15 +558,9 @@ pub async fn wait_for_plan(client: &reqwest::Client, base: &str, id: i64, deadli
     }
 }
 
-/// Checks a succeeded plan with the solver's independent checker: rebuilds the solver input the
-/// service planned (`GET /v1/plans/{id}/problem`), maps the returned routes (plates, order ids,
-/// depots) back to solver indices, and asserts that the solution is feasible and that the
-/// service's distances and cost are the checker's.
-pub async fn check_plan_with_solver(client: &reqwest::Client, base: &str, job: &Value) {
-    let id = job["id"].as_i64().expect("plan id");
-    let text = client.get(format!("{base}/v1/plans/{id}/problem")).send().await.expect("GET problem").text().await.expect("text");
-    let (doc, problem) = solver::io::json::parse(&text).expect("the stored problem parses and builds");
-    let plan = &job["result"];
+/// A plan's routes (as the API answers them) as the solver's routes over `doc`, the solver input
+/// they were planned on: vehicles, depots and orders named `V{id}`, `D{id}`, `O{id}`.
+pub fn solver_routes(doc: &solver::io::json::JsonProblem, plan: &Value) -> Vec<solver::Route> {
     let mut routes = Vec::new();
     for r in plan["routes"].as_array().expect("routes") {
         let vehicle_type = doc.vehicle_type_index(&format!("V{}", r["vehicle_id"])).expect("route of a known vehicle");
@@ -586,6 +580,19 @@ pub async fn check_plan_with_solver(client: &reqwest::Client, base: &str, job: &
             .collect();
         routes.push(solver::Route { vehicle_type, trips, breaks: Vec::new() });
     }
+    routes
+}
+
+/// Checks a succeeded plan with the solver's independent checker: rebuilds the solver input the
+/// service planned (`GET /v1/plans/{id}/problem`), maps the returned routes (plates, order ids,
+/// depots) back to solver indices, and asserts that the solution is feasible and that the
+/// service's distances and cost are the checker's.
+pub async fn check_plan_with_solver(client: &reqwest::Client, base: &str, job: &Value) {
+    let id = job["id"].as_i64().expect("plan id");
+    let text = client.get(format!("{base}/v1/plans/{id}/problem")).send().await.expect("GET problem").text().await.expect("text");
+    let (doc, problem) = solver::io::json::parse(&text).expect("the stored problem parses and builds");
+    let plan = &job["result"];
+    let routes = solver_routes(&doc, plan);
     let unassigned = plan["unassigned"]
         .as_array()
         .expect("unassigned")
