@@ -26,6 +26,8 @@ pub const SQLITE: &[Embedded] = &[
     (12, "plan versions", include_str!("../../migrations/sqlite/0012_plan_versions.sql")),
     (13, "audit log", include_str!("../../migrations/sqlite/0013_audit_log.sql")),
     (14, "plan job model", include_str!("../../migrations/sqlite/0014_plan_job_model.sql")),
+    (15, "jobs outbox idempotency", include_str!("../../migrations/sqlite/0015_jobs_outbox_idempotency.sql")),
+    (16, "invoicing", include_str!("../../migrations/sqlite/0016_invoicing.sql")),
 ];
 
 /// PostgreSQL migrations, in version order.
@@ -40,6 +42,8 @@ pub const POSTGRES: &[Embedded] = &[
     (12, "plan versions", include_str!("../../migrations/postgres/0012_plan_versions.sql")),
     (13, "audit log", include_str!("../../migrations/postgres/0013_audit_log.sql")),
     (14, "plan job model", include_str!("../../migrations/postgres/0014_plan_job_model.sql")),
+    (15, "jobs outbox idempotency", include_str!("../../migrations/postgres/0015_jobs_outbox_idempotency.sql")),
+    (16, "invoicing", include_str!("../../migrations/postgres/0016_invoicing.sql")),
 ];
 
 /// A list of embedded migrations as a sqlx migration source.

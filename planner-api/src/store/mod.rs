@@ -9,6 +9,7 @@
 pub mod assignments;
 pub mod audit;
 pub mod customers;
+pub mod jobs;
 pub mod depots;
 pub mod drivers;
 mod migrations;

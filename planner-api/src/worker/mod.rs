@@ -20,107 +20,52 @@ use crate::store::{ClaimedJob, JobEnd, OrderFilter, PageRequest, Store, StoreErr
 use chrono::Utc;
 use solver::io::json::cost_to_ntd;
 use solver::search::{self, Environment};
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use crate::jobs::runner::{self, Lane};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::watch;
-use tokio::task::JoinHandle;
 
 /// At most this many progress points are kept per attempt (later improvements replace the last).
 const MAX_PROGRESS_POINTS: usize = 500;
 
-/// Starts the configured number of workers of `planner` on `store`.
+/// Starts the configured number of planning workers of `planner` on `store`.
 pub fn spawn(planner: &Planner, store: &Store) -> WorkerPool {
-    let (stop, stopped) = watch::channel(false);
-    let process = uuid::Uuid::new_v4().simple().to_string();
-    let mut handles = Vec::new();
-    let mut pulses = Vec::new();
-    for i in 0..planner.config().workers {
-        let pulse = Arc::new(Pulse::new());
-        let worker =
-            Worker { store: store.clone(), planner: planner.clone(), owner: format!("{process}-{i}"), stop: stopped.clone(), pulse: Arc::clone(&pulse) };
-        handles.push(tokio::spawn(worker.run()));
-        pulses.push(pulse);
-    }
-    WorkerPool { stop, handles, pulses, stale_after: planner.config().stale_after() }
+    let work = Worker { store: store.clone(), planner: planner.clone() };
+    runner::spawn("planner", work, planner.config().workers, planner.config().stale_after())
 }
 
-/// A worker's signs of life: whether its loop still runs, and when it last showed progress
-/// (epoch milliseconds). Written by the worker, read by its liveness probe.
-#[derive(Debug)]
-struct Pulse {
-    running: AtomicBool,
-    last_beat_ms: AtomicI64,
-}
+/// Running planning workers (the shared runner's pool).
+pub type WorkerPool = runner::Pool;
 
-impl Pulse {
-    fn new() -> Pulse {
-        Pulse { running: AtomicBool::new(true), last_beat_ms: AtomicI64::new(epoch_ms(Utc::now())) }
-    }
-
-    fn beat(&self) {
-        self.last_beat_ms.store(epoch_ms(Utc::now()), Ordering::Relaxed);
-    }
-
-    fn alive(&self, stale_after: Duration) -> bool {
-        let stale_ms = i64::try_from(stale_after.as_millis()).unwrap_or(i64::MAX);
-        self.running.load(Ordering::Relaxed) && epoch_ms(Utc::now()).saturating_sub(self.last_beat_ms.load(Ordering::Relaxed)) <= stale_ms
-    }
-}
-
-/// Marks the worker's loop as ended when dropped, so a loop that returns or panics reads dead.
-struct Running(Arc<Pulse>);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        self.0.running.store(false, Ordering::Relaxed);
-    }
-}
-
-/// Running workers; [`WorkerPool::shutdown`] stops them.
-#[derive(Debug)]
-pub struct WorkerPool {
-    stop: watch::Sender<bool>,
-    handles: Vec<JoinHandle<()>>,
-    pulses: Vec<Arc<Pulse>>,
-    stale_after: Duration,
-}
-
-impl WorkerPool {
-    /// One liveness probe per worker, named `planner-<i>`: alive while the worker's loop runs and
-    /// it showed a sign of life within [`WorkerConfig::stale_after`]. Register them with
-    /// [`crate::http::health::HealthState::register_worker`]; a pool of no workers (a serve-only
-    /// replica) has none.
-    pub fn probes(&self) -> Vec<(String, crate::http::health::Probe)> {
-        let stale_after = self.stale_after;
-        self.pulses
-            .iter()
-            .enumerate()
-            .map(|(i, pulse)| {
-                let pulse = Arc::clone(pulse);
-                let probe: crate::http::health::Probe = Arc::new(move || pulse.alive(stale_after));
-                (format!("planner-{i}"), probe)
-            })
-            .collect()
-    }
-
-    /// Stops claiming, gives running jobs back to the queue and waits for the workers.
-    pub async fn shutdown(self) {
-        let _ = self.stop.send(true);
-        for h in self.handles {
-            if let Err(e) = h.await {
-                tracing::error!(error = %e, "a planning worker ended abnormally");
-            }
-        }
-    }
-}
-
+/// Planning jobs, as work of the shared runner.
+#[derive(Clone)]
 struct Worker {
     store: Store,
     planner: Planner,
-    owner: String,
-    stop: watch::Receiver<bool>,
-    pulse: Arc<Pulse>,
+}
+
+impl runner::Work for Worker {
+    async fn run_one(&self, lane: &mut Lane) -> Result<bool, String> {
+        match self.store.claim_plan_job(&lane.owner, Utc::now(), self.lease_until()).await {
+            Ok(Some(job)) => {
+                let id = job.id;
+                if let Err(e) = self.run_job(job, lane).await {
+                    tracing::error!(job = id, error = %e, "planning job could not be recorded");
+                }
+                Ok(true)
+            }
+            Ok(None) => Ok(false),
+            Err(e) => Err(format!("cannot claim planning jobs: {e}")),
+        }
+    }
+
+    fn woken(&self) -> impl std::future::Future<Output = ()> + Send {
+        self.planner.woken()
+    }
+
+    fn poll(&self) -> Duration {
+        self.config().poll
+    }
 }
 
 /// How a solve ended, seen from the worker.
@@ -142,55 +87,22 @@ impl Worker {
         epoch_ms(Utc::now()).saturating_add(lease)
     }
 
-    async fn run(mut self) {
-        tracing::debug!(owner = %self.owner, "planning worker started");
-        let _running = Running(Arc::clone(&self.pulse));
-        // A dropped pool (its sender gone) stops the workers too, instead of waking them forever.
-        while !*self.stop.borrow() && self.stop.has_changed().is_ok() {
-            self.pulse.beat();
-            match self.store.claim_plan_job(&self.owner, Utc::now(), self.lease_until()).await {
-                Ok(Some(job)) => {
-                    let id = job.id;
-                    if let Err(e) = self.run_job(job).await {
-                        tracing::error!(job = id, error = %e, "planning job could not be recorded");
-                    }
-                }
-                Ok(None) => self.idle().await,
-                Err(e) => {
-                    tracing::error!(error = %e, "cannot claim planning jobs");
-                    self.idle().await;
-                }
-            }
-        }
-        tracing::debug!(owner = %self.owner, "planning worker stopped");
-    }
-
-    async fn idle(&mut self) {
-        let poll = self.config().poll;
-        let wake = self.planner.woken();
-        tokio::select! {
-            () = wake => {},
-            () = tokio::time::sleep(poll) => {},
-            _ = self.stop.changed() => {},
-        }
-    }
-
-    async fn run_job(&mut self, job: ClaimedJob) -> Result<(), StoreError> {
-        tracing::info!(job = job.id, attempt = job.attempts, owner = %self.owner, "planning job claimed");
+    async fn run_job(&self, job: ClaimedJob, lane: &mut Lane) -> Result<(), StoreError> {
+        tracing::info!(job = job.id, attempt = job.attempts, owner = %lane.owner, "planning job claimed");
         if job.cancel_requested {
             // Asked to cancel while its previous worker held it: no need to start again.
-            self.store.finish_plan_job(job.id, &self.owner, &JobEnd::Cancelled, &[]).await?;
+            self.store.finish_plan_job(job.id, &lane.owner, &JobEnd::Cancelled, &[]).await?;
             return Ok(());
         }
         if job.attempts > self.config().max_attempts {
             let why = format!("gave up after {} attempts: the worker stopped each time", job.attempts - 1);
-            self.store.finish_plan_job(job.id, &self.owner, &JobEnd::Failed(why), &[]).await?;
+            self.store.finish_plan_job(job.id, &lane.owner, &JobEnd::Failed(why), &[]).await?;
             return Ok(());
         }
         let inputs = match self.load(&job).await {
             Ok(inputs) => inputs,
             Err(e) => {
-                self.store.finish_plan_job(job.id, &self.owner, &JobEnd::Failed(e), &[]).await?;
+                self.store.finish_plan_job(job.id, &lane.owner, &JobEnd::Failed(e), &[]).await?;
                 return Ok(());
             }
         };
@@ -200,22 +112,22 @@ impl Worker {
             Ok(Ok(Day::Solvable(model))) => Arc::new(*model),
             Ok(Ok(Day::Unservable(result))) => {
                 let end = JobEnd::Succeeded { result: Box::new(result), problem: None, model: None, planned: vec![] };
-                self.store.finish_plan_job(job.id, &self.owner, &end, &[]).await?;
+                self.store.finish_plan_job(job.id, &lane.owner, &end, &[]).await?;
                 return Ok(());
             }
             Ok(Err(e)) => {
-                self.store.finish_plan_job(job.id, &self.owner, &JobEnd::Failed(e), &[]).await?;
+                self.store.finish_plan_job(job.id, &lane.owner, &JobEnd::Failed(e), &[]).await?;
                 return Ok(());
             }
             Err(e) => {
                 let why = format!("building the day stopped unexpectedly: {e}");
-                self.store.finish_plan_job(job.id, &self.owner, &JobEnd::Failed(why), &[]).await?;
+                self.store.finish_plan_job(job.id, &lane.owner, &JobEnd::Failed(why), &[]).await?;
                 return Ok(());
             }
         };
         let progress: Arc<Mutex<Vec<ProgressPoint>>> = Arc::new(Mutex::new(Vec::new()));
         let solve_started = std::time::Instant::now();
-        let ending = self.solve(&job, Arc::clone(&model), Arc::clone(&progress)).await;
+        let ending = self.solve(&job, Arc::clone(&model), Arc::clone(&progress), lane).await;
         if let (Some(m), Ending::Done(outcome)) = (self.planner.metrics(), &ending) {
             m.add_solver_iterations(outcome.iterations);
         }
@@ -234,7 +146,7 @@ impl Worker {
                 return Ok(());
             }
             Ending::ShuttingDown => {
-                self.store.requeue_plan_job(job.id, &self.owner).await?;
+                self.store.requeue_plan_job(job.id, &lane.owner).await?;
                 tracing::info!(job = job.id, "planning job given back to the queue");
                 return Ok(());
             }
@@ -244,7 +156,7 @@ impl Worker {
             JobEnd::Cancelled => JobStatus::Cancelled,
             JobEnd::Failed(_) => JobStatus::Failed,
         };
-        if self.store.finish_plan_job(job.id, &self.owner, &end, &points).await? {
+        if self.store.finish_plan_job(job.id, &lane.owner, &end, &points).await? {
             tracing::info!(job = job.id, status = status.as_str(), "planning job finished");
             if let Some(m) = self.planner.metrics() {
                 m.observe_job(status.as_str(), solve_started.elapsed().as_secs_f64());
@@ -286,7 +198,7 @@ impl Worker {
 
     /// Runs the solver on a blocking thread while renewing the lease and watching for cancel
     /// requests and shutdown.
-    async fn solve(&mut self, job: &ClaimedJob, model: Arc<DayModel>, progress: Arc<Mutex<Vec<ProgressPoint>>>) -> Ending {
+    async fn solve(&self, job: &ClaimedJob, model: Arc<DayModel>, progress: Arc<Mutex<Vec<ProgressPoint>>>, lane: &mut Lane) -> Ending {
         let cancel = Arc::new(AtomicBool::new(false));
         let sink = Arc::clone(&progress);
         let env = Environment {
@@ -314,6 +226,7 @@ impl Worker {
         let mut tick = tokio::time::interval(self.config().heartbeat());
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut why_stopped: Option<Ending> = None;
+        let mut stop = lane.stop_signal();
         loop {
             tokio::select! {
                 joined = &mut handle => {
@@ -324,9 +237,9 @@ impl Worker {
                     };
                 }
                 _ = tick.tick() => {
-                    self.pulse.beat();
+                    lane.beat();
                     let points = progress.lock().map(|p| p.clone()).unwrap_or_default();
-                    match self.store.renew_plan_lease(job.id, &self.owner, self.lease_until(), &points).await {
+                    match self.store.renew_plan_lease(job.id, &lane.owner, self.lease_until(), &points).await {
                         Ok(Some(false)) => {}
                         Ok(Some(true)) => {
                             why_stopped.get_or_insert(Ending::Cancelled);
@@ -341,28 +254,11 @@ impl Worker {
                         Err(e) => tracing::warn!(job = job.id, error = %e, "cannot renew the lease"),
                     }
                 }
-                _ = self.stop.changed(), if why_stopped.is_none() => {
+                _ = stop.changed(), if why_stopped.is_none() => {
                     why_stopped = Some(Ending::ShuttingDown);
                     cancel.store(true, Ordering::Relaxed);
                 }
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_worker_pulse_reads_dead_once_stale_or_once_its_loop_ended() {
-        let pulse = Arc::new(Pulse::new());
-        assert!(pulse.alive(Duration::from_secs(1)));
-        pulse.last_beat_ms.store(epoch_ms(Utc::now()) - 5_000, Ordering::Relaxed);
-        assert!(!pulse.alive(Duration::from_secs(1)), "no beat for 5 s");
-        pulse.beat();
-        assert!(pulse.alive(Duration::from_secs(1)));
-        drop(Running(Arc::clone(&pulse)));
-        assert!(!pulse.alive(Duration::from_secs(1)), "the loop ended");
     }
 }
