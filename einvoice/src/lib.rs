@@ -3,10 +3,12 @@
 //! The service's invoicing module (`planner-api/src/invoicing`) stores and issues invoices; this
 //! crate knows what a valid invoice is and how it is written down:
 //! - [`money`]: the one money type of the product, integer New Taiwan dollars ([`money::Ntd`]);
-//! - [`calendar`]: the one clock and calendar (Asia/Taipei), two-month invoice periods, ROC dates;
+//! - [`calendar`]: the one clock and calendar (Asia/Taipei), two-month invoice periods, ROC dates,
+//!   upload and blank-number report deadlines;
 //!
 //! Sources are cited where a rule is implemented; facts that could not be checked against the
 //! Ministry of Finance's published texts are marked *unverified* and kept configurable.
 
 pub mod calendar;
 pub mod money;
+mod serde_str;
