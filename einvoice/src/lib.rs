@@ -6,11 +6,13 @@
 //! - [`calendar`]: the one clock and calendar (Asia/Taipei), two-month invoice periods, ROC dates,
 //!   upload and blank-number report deadlines;
 //! - [`ban`]: 統一編號 (Unified Business Number) and its check;
+//! - [`carrier`]: how a B2C invoice reaches its buyer: printed, on a carrier, or donated;
 //!
 //! Sources are cited where a rule is implemented; facts that could not be checked against the
 //! Ministry of Finance's published texts are marked *unverified* and kept configurable.
 
 pub mod ban;
 pub mod calendar;
+pub mod carrier;
 pub mod money;
 mod serde_str;
