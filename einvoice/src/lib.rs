@@ -7,6 +7,7 @@
 //!   upload and blank-number report deadlines;
 //! - [`ban`]: 統一編號 (Unified Business Number) and its check;
 //! - [`carrier`]: how a B2C invoice reaches its buyer: printed, on a carrier, or donated;
+//! - [`number`]: invoice numbers, tracks (字軌) and the four-digit random code;
 //!
 //! Sources are cited where a rule is implemented; facts that could not be checked against the
 //! Ministry of Finance's published texts are marked *unverified* and kept configurable.
@@ -15,4 +16,5 @@ pub mod ban;
 pub mod calendar;
 pub mod carrier;
 pub mod money;
+pub mod number;
 mod serde_str;
