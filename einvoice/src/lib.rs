@@ -8,6 +8,7 @@
 //! - [`ban`]: 統一編號 (Unified Business Number) and its check;
 //! - [`carrier`]: how a B2C invoice reaches its buyer: printed, on a carrier, or donated;
 //! - [`number`]: invoice numbers, tracks (字軌) and the four-digit random code;
+//! - [`tax`]: the amounts of an invoice (B2B and B2C), their tax and the split of allowances;
 //!
 //! Sources are cited where a rule is implemented; facts that could not be checked against the
 //! Ministry of Finance's published texts are marked *unverified* and kept configurable.
@@ -18,3 +19,4 @@ pub mod carrier;
 pub mod money;
 pub mod number;
 mod serde_str;
+pub mod tax;
