@@ -21,11 +21,14 @@ impl Ntd {
     pub const ZERO: Ntd = Ntd(0);
 
     /// `self + other`, or [`Overflow`].
+    // Checked, returning a `Result`: not `std::ops::Add`, whose `add` cannot fail.
+    #[allow(clippy::should_implement_trait)]
     pub fn add(self, other: Ntd) -> Result<Ntd, Overflow> {
         self.0.checked_add(other.0).map(Ntd).ok_or(Overflow)
     }
 
     /// `self − other`, or [`Overflow`].
+    #[allow(clippy::should_implement_trait)]
     pub fn sub(self, other: Ntd) -> Result<Ntd, Overflow> {
         self.0.checked_sub(other.0).map(Ntd).ok_or(Overflow)
     }
@@ -52,7 +55,7 @@ impl fmt::Display for Ntd {
         let digits = self.0.unsigned_abs().to_string();
         let mut grouped = String::with_capacity(digits.len() + digits.len() / 3);
         for (i, c) in digits.chars().enumerate() {
-            if i > 0 && (digits.len() - i) % 3 == 0 {
+            if i > 0 && (digits.len() - i).is_multiple_of(3) {
                 grouped.push(',');
             }
             grouped.push(c);
