@@ -12,6 +12,7 @@ pub mod assignment;
 pub mod customer;
 pub mod depot;
 pub mod driver;
+pub mod invoice;
 pub mod order;
 pub mod plan;
 pub mod replan;

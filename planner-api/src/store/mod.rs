@@ -9,6 +9,7 @@
 pub mod assignments;
 pub mod audit;
 pub mod customers;
+pub mod invoicing;
 pub mod jobs;
 pub mod depots;
 pub mod drivers;
@@ -75,6 +76,22 @@ pub enum StoreError {
     /// Another replan took the version number first.
     #[error("another replan made this plan version first")]
     VersionConflict,
+    /// No open number block (字軌) of the period and branch has numbers left.
+    #[error("no invoice numbers left for period {period} branch {branch:?}")]
+    NoNumbers {
+        /// The period (`2026-11`).
+        period: String,
+        /// The branch.
+        branch: String,
+    },
+    /// The order is already billed by an invoice in force.
+    #[error("order {order_id} is already billed by invoice {invoice_id}")]
+    AlreadyInvoiced {
+        /// The order.
+        order_id: i64,
+        /// The invoice billing it (0 when it was found at insert time).
+        invoice_id: i64,
+    },
     /// Applying or listing migrations failed.
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
