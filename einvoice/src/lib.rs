@@ -9,6 +9,7 @@
 //! - [`carrier`]: how a B2C invoice reaches its buyer: printed, on a carrier, or donated;
 //! - [`number`]: invoice numbers, tracks (字軌) and the four-digit random code;
 //! - [`tax`]: the amounts of an invoice (B2B and B2C), their tax and the split of allowances;
+//! - [`proof`]: the printed invoice proof (電子發票證明聯): barcode and QR contents, PNG and PDF;
 //!
 //! Sources are cited where a rule is implemented; facts that could not be checked against the
 //! Ministry of Finance's published texts are marked *unverified* and kept configurable.
@@ -18,5 +19,6 @@ pub mod calendar;
 pub mod carrier;
 pub mod money;
 pub mod number;
+pub mod proof;
 mod serde_str;
 pub mod tax;
