@@ -4,9 +4,11 @@
 //! crate knows what a valid invoice is and how it is written down:
 //! - [`money`]: the one money type of the product, integer New Taiwan dollars ([`money::Ntd`]);
 //! - [`calendar`]: the one clock and calendar (Asia/Taipei), two-month invoice periods, ROC dates;
+//! - [`mig`]: the MIG 4.1 messages (F0401, F0501, F0701, G0401, G0501, E0402) and their XML;
 //!
 //! Sources are cited where a rule is implemented; facts that could not be checked against the
 //! Ministry of Finance's published texts are marked *unverified* and kept configurable.
 
 pub mod calendar;
+pub mod mig;
 pub mod money;
