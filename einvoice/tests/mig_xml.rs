@@ -2,7 +2,10 @@
 //! values, element order, totals; and every limit the writer enforces gives its `MigError`.
 
 use chrono::{NaiveDate, NaiveTime};
-use einvoice::mig::{Carrier, Invoice, InvoiceAmount, InvoiceType, MessageType, MigError, MigLimits, MigMessage, Party, ProductItem, TaxType};
+use einvoice::mig::{
+    Allowance, AllowanceItem, AllowanceType, BlankRange, BranchTrackBlank, CancelAllowance, CancelInvoice, Carrier, Invoice, InvoiceAmount, InvoiceType,
+    MessageType, MigError, MigLimits, MigMessage, Party, ProductItem, TaxType, VoidInvoice,
+};
 use einvoice::money::Ntd;
 use roxmltree::{Document, Node};
 
@@ -385,4 +388,235 @@ fn file_names_are_unique_per_revision_and_safe() {
     assert_ne!(inv.suggested_file_name(1), inv.suggested_file_name(2));
     let odd = Invoice { invoice_number: "../../x".into(), ..b2c() };
     assert!(!odd.suggested_file_name(1).contains('/'));
+}
+
+fn time(h: u32, m: u32, s: u32) -> NaiveTime {
+    NaiveTime::from_hms_opt(h, m, s).unwrap()
+}
+
+fn cancel() -> CancelInvoice {
+    CancelInvoice {
+        cancel_invoice_number: "FN53067850".into(),
+        invoice_date: date(2025, 3, 14),
+        buyer_id: "10458575".into(),
+        seller_id: "04595252".into(),
+        cancel_date: date(2025, 3, 15),
+        cancel_time: time(10, 0, 0),
+        cancel_reason: "品項錯誤".into(),
+        return_tax_document_number: None,
+        remark: Some("客戶要求 <重開>".into()),
+    }
+}
+
+#[test]
+fn f0501_cancel_invoice_reads_back() {
+    let c = cancel();
+    let xml = c.to_xml().unwrap();
+    let doc = parse(&xml, MessageType::F0501);
+    let root = doc.root_element();
+    assert_eq!(root.tag_name().name(), "CancelInvoice");
+    assert_eq!(element_names(root), ["CancelInvoiceNumber", "InvoiceDate", "BuyerId", "SellerId", "CancelDate", "CancelTime", "CancelReason", "Remark"]);
+    assert_eq!(text_at(root, "CancelInvoiceNumber"), "FN53067850");
+    assert_eq!(text_at(root, "CancelDate"), "20250315");
+    assert_eq!(text_at(root, "CancelTime"), "10:00:00");
+    assert_eq!(text_at(root, "Remark"), "客戶要求 <重開>");
+    assert_eq!(c.suggested_file_name(1), "F0501_FN53067850_001.xml");
+
+    let e = CancelInvoice { cancel_reason: "因".repeat(21), ..cancel() }.to_xml().unwrap_err();
+    assert_eq!(e, MigError::TooLong { field: "CancelReason".into(), max: 20, actual: 21 });
+    let e = CancelInvoice { cancel_date: date(2025, 3, 13), ..cancel() }.to_xml().unwrap_err();
+    assert_eq!(field_of(&e), "CancelDate");
+    let e = CancelInvoice { seller_id: "0000000000".into(), ..cancel() }.to_xml().unwrap_err();
+    assert_eq!(field_of(&e), "SellerId");
+}
+
+#[test]
+fn f0701_void_invoice_reads_back() {
+    let v = VoidInvoice {
+        void_invoice_number: "FN53067850".into(),
+        invoice_date: date(2025, 3, 14),
+        buyer_id: "0000000000".into(),
+        seller_id: "04595252".into(),
+        void_date: date(2025, 3, 14),
+        void_time: time(18, 30, 0),
+        void_reason: "資料錯誤重開".into(),
+        remark: None,
+    };
+    let xml = v.to_xml().unwrap();
+    let doc = parse(&xml, MessageType::F0701);
+    let root = doc.root_element();
+    assert_eq!(root.tag_name().name(), "VoidInvoice");
+    assert_eq!(element_names(root), ["VoidInvoiceNumber", "InvoiceDate", "BuyerId", "SellerId", "VoidDate", "VoidTime", "VoidReason"]);
+    assert_eq!(text_at(root, "BuyerId"), "0000000000");
+    assert_eq!(text_at(root, "VoidReason"), "資料錯誤重開");
+    let e = VoidInvoice { void_reason: String::new(), ..v }.to_xml().unwrap_err();
+    assert_eq!(e, MigError::Missing { field: "VoidReason".into() });
+}
+
+fn allowance() -> Allowance {
+    let line = |seq: u16, original_seq: u16, quantity: i64, unit_price: i64, tax: i64| AllowanceItem {
+        original_invoice_date: date(2025, 3, 14),
+        original_invoice_number: "FN53067850".into(),
+        original_sequence_number: Some(original_seq),
+        original_description: "20公斤桶裝瓦斯".into(),
+        quantity,
+        unit: Some("桶".into()),
+        unit_price: Ntd(unit_price),
+        amount: Ntd(unit_price * quantity),
+        tax: Ntd(tax),
+        allowance_sequence_number: seq,
+        tax_type: TaxType::Taxable,
+    };
+    Allowance {
+        allowance_number: "AL2025031600001".into(),
+        allowance_date: date(2025, 3, 16),
+        seller: seller(),
+        buyer: Party::new("10458575", "好客餐廳有限公司"),
+        allowance_type: AllowanceType::SellerIssued,
+        items: vec![line(1, 1, 1, 200, 10), line(2, 2, 2, 50, 5)],
+        tax_amount: Ntd(15),
+        total_amount: Ntd(300),
+    }
+}
+
+#[test]
+fn g0401_allowance_reads_back() {
+    let a = allowance();
+    let xml = a.to_xml().unwrap();
+    let doc = parse(&xml, MessageType::G0401);
+    let root = doc.root_element();
+    assert_eq!(element_names(root), ["Main", "Details", "Amount"]);
+    let main = child(root, "Main");
+    assert_eq!(element_names(main), ["AllowanceNumber", "AllowanceDate", "Seller", "Buyer", "AllowanceType"]);
+    assert_eq!(text_at(main, "AllowanceType"), "2");
+    let items: Vec<_> = child(root, "Details").children().filter(Node::is_element).collect();
+    assert_eq!(
+        element_names(items[0]),
+        [
+            "OriginalInvoiceDate",
+            "OriginalInvoiceNumber",
+            "OriginalSequenceNumber",
+            "OriginalDescription",
+            "Quantity",
+            "Unit",
+            "UnitPrice",
+            "Amount",
+            "Tax",
+            "AllowanceSequenceNumber",
+            "TaxType"
+        ]
+    );
+    assert_eq!(text_at(items[1], "OriginalInvoiceNumber"), "FN53067850");
+    assert_eq!(text_at(items[1], "OriginalInvoiceDate"), "20250314");
+    let amount = child(root, "Amount");
+    assert_eq!(items.iter().map(|i| num(*i, "Amount")).sum::<i64>(), num(amount, "TotalAmount"));
+    assert_eq!(items.iter().map(|i| num(*i, "Tax")).sum::<i64>(), num(amount, "TaxAmount"));
+    assert_eq!(a.suggested_file_name(1), "G0401_AL2025031600001_001.xml");
+}
+
+#[test]
+fn g0401_limits() {
+    let e = Allowance { allowance_type: AllowanceType::BuyerIssued, ..allowance() }.to_xml().unwrap_err();
+    assert_eq!(field_of(&e), "Main/AllowanceType", "type 1 is gone since 2025: {e}");
+    // Before 2025 a buyer-issued allowance was fine.
+    let mut old = Allowance { allowance_type: AllowanceType::BuyerIssued, allowance_date: date(2024, 12, 31), ..allowance() };
+    for i in &mut old.items {
+        i.original_invoice_date = date(2024, 12, 1);
+    }
+    assert!(old.to_xml().is_ok());
+
+    let e = Allowance { tax_amount: Ntd(16), ..allowance() }.to_xml().unwrap_err();
+    assert!(matches!(e, MigError::Mismatch { ref field, .. } if field == "Amount/TaxAmount"));
+    let e = Allowance { total_amount: Ntd(299), ..allowance() }.to_xml().unwrap_err();
+    assert!(matches!(e, MigError::Mismatch { ref field, .. } if field == "Amount/TotalAmount"));
+    let e = Allowance { allowance_number: "AL-1".into(), ..allowance() }.to_xml().unwrap_err();
+    assert_eq!(field_of(&e), "Main/AllowanceNumber");
+    let e = Allowance { allowance_number: "A".repeat(17), ..allowance() }.to_xml().unwrap_err();
+    assert!(matches!(e, MigError::TooLong { max: 16, .. }));
+    let mut a = allowance();
+    a.items[0].original_invoice_date = date(2025, 3, 17);
+    assert_eq!(field_of(&a.to_xml().unwrap_err()), "Details/ProductItem[1]/OriginalInvoiceDate");
+    let mut a = allowance();
+    a.items[1].allowance_sequence_number = 1;
+    assert!(matches!(a.to_xml().unwrap_err(), MigError::Duplicate { .. }));
+    let mut a = allowance();
+    a.items[0].tax = Ntd(-10);
+    a.tax_amount = Ntd(-5);
+    assert_eq!(a.to_xml().unwrap_err(), MigError::Negative { field: "Details/ProductItem[1]/Tax".into(), value: Ntd(-10) });
+    let e = Allowance { items: vec![], tax_amount: Ntd(0), total_amount: Ntd(0), ..allowance() }.to_xml().unwrap_err();
+    assert!(matches!(e, MigError::Count { count: 0, .. }));
+}
+
+#[test]
+fn g0501_cancel_allowance_reads_back() {
+    let c = CancelAllowance {
+        cancel_allowance_number: "AL2025031600001".into(),
+        allowance_type: Some(AllowanceType::SellerIssued),
+        allowance_date: date(2025, 3, 16),
+        buyer_id: "10458575".into(),
+        seller_id: "04595252".into(),
+        cancel_date: date(2025, 3, 17),
+        cancel_time: time(8, 0, 1),
+        cancel_reason: "金額錯誤".into(),
+        remark: None,
+    };
+    let xml = c.to_xml().unwrap();
+    let doc = parse(&xml, MessageType::G0501);
+    let root = doc.root_element();
+    assert_eq!(
+        element_names(root),
+        ["CancelAllowanceNumber", "AllowanceType", "AllowanceDate", "BuyerId", "SellerId", "CancelDate", "CancelTime", "CancelReason"]
+    );
+    assert_eq!(text_at(root, "CancelTime"), "08:00:01");
+    let xml = CancelAllowance { allowance_type: None, ..c.clone() }.to_xml().unwrap();
+    assert!(!xml.contains("AllowanceType"));
+    let e = CancelAllowance { cancel_date: date(2025, 3, 15), ..c }.to_xml().unwrap_err();
+    assert_eq!(field_of(&e), "CancelDate");
+}
+
+fn blank() -> BranchTrackBlank {
+    BranchTrackBlank {
+        head_ban: "04595252".into(),
+        branch_ban: "04595252".into(),
+        invoice_type: InvoiceType::General,
+        year: 2025,
+        month: 4,
+        invoice_track: "FN".into(),
+        ranges: vec![BlankRange { begin: 53_067_851, end: 53_067_899 }, BlankRange { begin: 1_080, end: 1_499 }],
+    }
+}
+
+#[test]
+fn e0402_blank_numbers_read_back() {
+    let b = blank();
+    let xml = b.to_xml().unwrap();
+    let doc = parse(&xml, MessageType::E0402);
+    let root = doc.root_element();
+    let main = child(root, "Main");
+    assert_eq!(element_names(main), ["HeadBan", "BranchBan", "InvoiceType", "YearMonth", "InvoiceTrack"]);
+    assert_eq!(text_at(main, "YearMonth"), "11404");
+    assert_eq!(text_at(main, "InvoiceTrack"), "FN");
+    let items: Vec<_> = child(root, "Details").children().filter(Node::is_element).collect();
+    assert_eq!(items.len(), 2);
+    assert_eq!(text_at(items[1], "InvoiceBeginNo"), "00001080");
+    assert_eq!(text_at(items[1], "InvoiceEndNo"), "00001499");
+    assert_eq!(b.suggested_file_name(1), "E0402_04595252_11404_FN_001.xml");
+}
+
+#[test]
+fn e0402_limits() {
+    let mut b = blank();
+    b.ranges.push(BlankRange { begin: 53_067_899, end: 53_067_900 });
+    assert_eq!(field_of(&b.to_xml().unwrap_err()), "Details/BranchTrackBlankItem[3]");
+    let mut b = blank();
+    b.ranges[0] = BlankRange { begin: 10, end: 9 };
+    assert_eq!(field_of(&b.to_xml().unwrap_err()), "Details/BranchTrackBlankItem[1]/InvoiceBeginNo");
+    let e = BranchTrackBlank { month: 3, ..blank() }.to_xml().unwrap_err();
+    assert_eq!(field_of(&e), "Main/YearMonth");
+    let e = BranchTrackBlank { invoice_track: "Fn".into(), ..blank() }.to_xml().unwrap_err();
+    assert_eq!(field_of(&e), "Main/InvoiceTrack");
+    let e = BranchTrackBlank { ranges: vec![], ..blank() }.to_xml().unwrap_err();
+    assert!(matches!(e, MigError::Count { count: 0, .. }));
+    let e = BranchTrackBlank { ranges: vec![BlankRange { begin: 0, end: 100_000_000 }], ..blank() }.to_xml().unwrap_err();
+    assert!(matches!(e, MigError::Range { .. }));
 }
