@@ -5,6 +5,7 @@
 //! - [`money`]: the one money type of the product, integer New Taiwan dollars ([`money::Ntd`]);
 //! - [`calendar`]: the one clock and calendar (Asia/Taipei), two-month invoice periods, ROC dates;
 //! - [`mig`]: the MIG 4.1 messages (F0401, F0501, F0701, G0401, G0501, E0402) and their XML;
+//! - [`turnkey`]: Turnkey's outbox folders, atomic writes into them, and its result files;
 //!
 //! Sources are cited where a rule is implemented; facts that could not be checked against the
 //! Ministry of Finance's published texts are marked *unverified* and kept configurable.
@@ -12,3 +13,4 @@
 pub mod calendar;
 pub mod mig;
 pub mod money;
+pub mod turnkey;
