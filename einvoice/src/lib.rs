@@ -10,15 +10,19 @@
 //! - [`number`]: invoice numbers, tracks (字軌) and the four-digit random code;
 //! - [`tax`]: the amounts of an invoice (B2B and B2C), their tax and the split of allowances;
 //! - [`proof`]: the printed invoice proof (電子發票證明聯): barcode and QR contents, PNG and PDF;
+//! - [`mig`]: the MIG 4.1 messages (F0401, F0501, F0701, G0401, G0501, E0402) and their XML;
+//! - [`turnkey`]: Turnkey's outbox folders, atomic writes into them, and its result files;
 //!
 //! Sources are cited where a rule is implemented; facts that could not be checked against the
 //! Ministry of Finance's published texts are marked *unverified* and kept configurable.
 
 pub mod ban;
 pub mod calendar;
+mod serde_str;
 pub mod carrier;
+pub mod mig;
 pub mod money;
 pub mod number;
 pub mod proof;
-mod serde_str;
 pub mod tax;
+pub mod turnkey;
