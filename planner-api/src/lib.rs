@@ -15,6 +15,7 @@ pub mod cli;
 pub mod demo;
 pub mod domain;
 pub mod http;
+pub mod invoicing;
 pub mod jobs;
 pub mod osrm;
 pub mod planning;

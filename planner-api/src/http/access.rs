@@ -63,7 +63,11 @@ pub const RULES: &[Rule] = &[
     // Drivers read only their own routes of a plan (`/v1/plans/{id}/routes/mine`; the other plan
     // reads answer them 403).
     Rule { resource: "plans", read: &[(Dispatcher, All), (Analyst, All), (Driver, Own)], write: &[(Dispatcher, All)] },
-    Rule { resource: "invoices", read: &[(Analyst, All), (Accountant, All)], write: &[(Accountant, All)] },
+    // Dispatchers read invoices to see whether a delivery was billed; only accountants issue.
+    Rule { resource: "invoices", read: &[(Dispatcher, All), (Analyst, All), (Accountant, All)], write: &[(Accountant, All)] },
+    Rule { resource: "number-blocks", read: &[(Analyst, All), (Accountant, All)], write: &[(Accountant, All)] },
+    Rule { resource: "prices", read: &[(Dispatcher, All), (Analyst, All), (Accountant, All)], write: &[(Accountant, All)] },
+    Rule { resource: "invoice-preferences", read: &[(Dispatcher, All), (Analyst, All), (Accountant, All)], write: &[(Accountant, All)] },
     Rule { resource: "health", read: &[(Dispatcher, All), (Analyst, All), (Accountant, All), (Driver, All)], write: &[] },
     Rule { resource: "users", read: &[], write: &[] },
     // `POST /v1/vroom` solves a VROOM problem given in full and stores nothing: a planning tool.
@@ -220,7 +224,7 @@ mod tests {
         assert_eq!(scope("plans", Action::Write, Driver), None);
         assert_eq!(scope("orders", Action::Read, Driver), None);
         assert_eq!(scope("orders", Action::Write, Driver), Some(Scope::Own), "reports on their own stops only");
-        for resource in ["depots", "vehicles", "vehicle-types", "drivers", "users", "invoices"] {
+        for resource in ["depots", "vehicles", "vehicle-types", "drivers", "users", "invoices", "number-blocks", "prices", "invoice-preferences"] {
             assert_eq!(scope(resource, Action::Write, Driver), None, "{resource}");
         }
         assert_eq!(scope("customers", Action::Read, Driver), None);

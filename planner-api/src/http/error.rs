@@ -158,6 +158,31 @@ pub enum ApiError {
         /// What failed, for the log.
         reason: String,
     },
+    /// No number block of the period has numbers left (409): register the next block.
+    #[error("no invoice numbers left")]
+    NoInvoiceNumbers {
+        /// The period (`2026-11`).
+        period: String,
+        /// The branch.
+        branch: String,
+    },
+    /// The order is already billed by an invoice in force (409).
+    #[error("already invoiced")]
+    AlreadyInvoiced {
+        /// The order.
+        order_id: i64,
+        /// The invoice.
+        invoice_id: i64,
+    },
+    /// The `Idempotency-Key` header is empty, too long or not printable ASCII (400).
+    #[error("bad idempotency key")]
+    BadIdempotencyKey,
+    /// The `Idempotency-Key` was used before for another request (422).
+    #[error("idempotency key reused")]
+    IdempotencyKeyReused,
+    /// The first request with this `Idempotency-Key` is still running (409).
+    #[error("idempotent request in flight")]
+    IdempotencyInFlight,
     /// An unexpected failure (500); the detail is logged, never shown.
     #[error("internal error: {0}")]
     Internal(String),
@@ -174,7 +199,8 @@ impl ApiError {
         match self {
             ApiError::Vroom(inner) => inner.status(),
             ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::MalformedJson(_) | ApiError::BadQuery(_) | ApiError::BadRequest => StatusCode::BAD_REQUEST,
+            ApiError::MalformedJson(_) | ApiError::BadQuery(_) | ApiError::BadRequest | ApiError::BadIdempotencyKey => StatusCode::BAD_REQUEST,
+            ApiError::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
             ApiError::Unauthenticated | ApiError::TokenExpired | ApiError::InvalidToken | ApiError::TokenReused | ApiError::InvalidCredentials => {
@@ -189,7 +215,10 @@ impl ApiError {
             | ApiError::PlanFinished { .. }
             | ApiError::PlanNotReady { .. }
             | ApiError::VersionConflict { .. }
-            | ApiError::SelfLockout => StatusCode::CONFLICT,
+            | ApiError::SelfLockout
+            | ApiError::NoInvoiceNumbers { .. }
+            | ApiError::AlreadyInvoiced { .. }
+            | ApiError::IdempotencyInFlight => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,
             ApiError::NotReady { .. } => StatusCode::SERVICE_UNAVAILABLE,
@@ -225,6 +254,11 @@ impl ApiError {
             ApiError::PayloadTooLarge => "payload-too-large",
             ApiError::PreconditionFailed { .. } => "precondition-failed",
             ApiError::NotReady { .. } => "not-ready",
+            ApiError::NoInvoiceNumbers { .. } => "no-invoice-numbers",
+            ApiError::AlreadyInvoiced { .. } => "already-invoiced",
+            ApiError::BadIdempotencyKey => "bad-idempotency-key",
+            ApiError::IdempotencyKeyReused => "idempotency-key-reused",
+            ApiError::IdempotencyInFlight => "idempotency-in-flight",
             ApiError::Internal(_) => "internal",
         }
     }
@@ -256,6 +290,11 @@ impl ApiError {
             ApiError::PayloadTooLarge => ("請求內容過大", "Payload too large"),
             ApiError::PreconditionFailed { .. } => ("資料已被變更", "Precondition failed"),
             ApiError::NotReady { .. } => ("服務尚未就緒", "Service not ready"),
+            ApiError::NoInvoiceNumbers { .. } => ("發票字軌號碼已用完", "No invoice numbers left"),
+            ApiError::AlreadyInvoiced { .. } => ("訂單已開立發票", "Already invoiced"),
+            ApiError::BadIdempotencyKey => ("Idempotency-Key 格式錯誤", "Bad Idempotency-Key"),
+            ApiError::IdempotencyKeyReused => ("Idempotency-Key 已用於其他請求", "Idempotency-Key reused"),
+            ApiError::IdempotencyInFlight => ("相同的請求仍在處理中", "Request in flight"),
             ApiError::Internal(_) => ("伺服器內部錯誤", "Internal server error"),
         };
         match lang {
@@ -323,6 +362,20 @@ impl ApiError {
             (ApiError::PreconditionFailed { .. }, Lang::En) => {
                 "the resource changed since you read it (If-Match does not match its ETag); reload it and try again".into()
             }
+            (ApiError::NoInvoiceNumbers { period, branch }, Lang::ZhTw) => format!("期別 {period}（分支「{branch}」）的字軌號碼已用完，請先登錄下一本字軌"),
+            (ApiError::NoInvoiceNumbers { period, branch }, Lang::En) => {
+                format!("no invoice numbers are left for period {period} (branch {branch:?}); register the next number block")
+            }
+            (ApiError::AlreadyInvoiced { order_id, invoice_id }, Lang::ZhTw) => format!("訂單 {order_id} 已由發票 {invoice_id} 開立"),
+            (ApiError::AlreadyInvoiced { order_id, invoice_id }, Lang::En) => format!("order {order_id} is already billed by invoice {invoice_id}"),
+            (ApiError::BadIdempotencyKey, Lang::ZhTw) => "Idempotency-Key 必須是 1 至 255 個可列印的 ASCII 字元".into(),
+            (ApiError::BadIdempotencyKey, Lang::En) => "the Idempotency-Key must be 1 to 255 printable ASCII characters".into(),
+            (ApiError::IdempotencyKeyReused, Lang::ZhTw) => "此 Idempotency-Key 已用於內容不同的請求，請換一個新的".into(),
+            (ApiError::IdempotencyKeyReused, Lang::En) => "this Idempotency-Key was used for a different request; use a new key".into(),
+            (ApiError::IdempotencyInFlight, Lang::ZhTw) => "使用相同 Idempotency-Key 的請求仍在處理中，請稍後重試".into(),
+            (ApiError::IdempotencyInFlight, Lang::En) => "the first request with this Idempotency-Key is still being processed; retry shortly".into(),
+            (ApiError::NotReady { check: "invoicing", .. }, Lang::ZhTw) => "尚未設定發票開立資料（LUCKYGAS_SELLER_BAN 等）".into(),
+            (ApiError::NotReady { check: "invoicing", .. }, Lang::En) => "invoicing is not configured (LUCKYGAS_SELLER_BAN and friends)".into(),
             (ApiError::NotReady { check: "workers", .. }, Lang::ZhTw) => "排程工作程序都已停止回應".into(),
             (ApiError::NotReady { check: "workers", .. }, Lang::En) => "no planning worker of this process is alive".into(),
             (ApiError::NotReady { check: "migrations", .. }, Lang::ZhTw) => "資料庫尚未完成遷移".into(),
@@ -419,6 +472,10 @@ fn zh_resource(resource: &str) -> &'static str {
         "solver input" => "求解資料",
         "user" => "使用者",
         "assignment" => "派車紀錄",
+        "invoice" => "發票",
+        "allowance" => "折讓",
+        "message" => "發票訊息",
+        "invoice preferences" => "發票設定",
         _ => "路徑",
     }
 }
@@ -437,6 +494,8 @@ impl From<StoreError> for ApiError {
             StoreError::AlreadyFinished(status) => ApiError::PlanFinished { status: status.as_str() },
             // Callers map NotFound to their resource; this is the fallback.
             StoreError::NotFound => ApiError::NotFound { resource: "route" },
+            StoreError::NoNumbers { period, branch } => ApiError::NoInvoiceNumbers { period, branch },
+            StoreError::AlreadyInvoiced { order_id, invoice_id } => ApiError::AlreadyInvoiced { order_id, invoice_id },
             other => ApiError::Internal(other.to_string()),
         }
     }

@@ -11,6 +11,8 @@ pub mod drivers;
 pub mod error;
 pub mod extract;
 pub mod health;
+pub mod idempotency;
+pub mod invoices;
 pub mod metrics;
 pub mod openapi;
 pub mod orders;
@@ -56,6 +58,10 @@ pub struct AppState {
     pub health: Arc<health::HealthState>,
     /// Signed-in users' emails by id, as written in records (emails never change).
     pub actors: Arc<std::sync::Mutex<std::collections::HashMap<i64, String>>>,
+    /// Invoicing, when a seller is configured.
+    pub invoicing: Option<crate::invoicing::Invoicing>,
+    /// Wakes this process's background workers after a job is queued.
+    pub jobs_bell: Option<Arc<tokio::sync::Notify>>,
 }
 
 impl AppState {
@@ -63,7 +69,7 @@ impl AppState {
     /// (workers are started separately, see [`Planner::spawn`]), fresh metrics and no worker
     /// probes.
     pub fn new(store: Store, auth: AuthConfig) -> AppState {
-        AppState { store, planner: Planner::with_defaults(), auth: Arc::new(auth), metrics: Arc::default(), health: Arc::default(), actors: Arc::default() }
+        AppState { store, planner: Planner::with_defaults(), auth: Arc::new(auth), metrics: Arc::default(), health: Arc::default(), actors: Arc::default(), invoicing: None, jobs_bell: None }
     }
 }
 
@@ -129,6 +135,10 @@ pub fn app(state: AppState) -> Router {
         .nest("/v1/plans", replans::router())
         .nest("/v1/vroom", vroom::router())
         .nest("/v1/audit", audit::router())
+        .nest("/v1/invoices", invoices::router())
+        .nest("/v1/number-blocks", invoices::blocks_router())
+        .nest("/v1/prices", invoices::prices_router())
+        .nest("/v1/invoice-preferences", invoices::preferences_router())
         .fallback(|| async { ApiError::NotFound { resource: "route" } })
         .with_state(state.clone());
     // Asked for a resource's current representation when a write names an `If-Match`.
@@ -136,6 +146,7 @@ pub fn app(state: AppState) -> Router {
     let locks = precondition::Locks::default();
     routes
         .layer(middleware::from_fn_with_state((current, locks), precondition::conditional))
+        .layer(middleware::from_fn_with_state(state.clone(), idempotency::replay))
         .layer(middleware::from_fn_with_state(state.clone(), audit::record))
         // Layers run outside-in from the last one added: a request first gets an id, then a
         // tracing span carrying it; every error response below (including the body limit's

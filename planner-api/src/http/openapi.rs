@@ -3,7 +3,7 @@
 //! A test reads the routers' source and checks that every route they serve is described.
 
 use super::error::Problem;
-use super::{audit, auth, customers, depots, drivers, health, metrics, orders, plans, replans, users, vehicle_types, vehicles, vroom};
+use super::{audit, auth, customers, depots, drivers, health, invoices, metrics, orders, plans, replans, users, vehicle_types, vehicles, vroom};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use std::sync::OnceLock;
@@ -59,6 +59,10 @@ impl Modify for BearerScheme {
         replans::post_events, replans::preview, replans::list_versions, replans::read_version, replans::restore, replans::live,
         vroom::solve,
         audit::list,
+        invoices::list, invoices::issue, invoices::read, invoices::void, invoices::cancel, invoices::allowances, invoices::allow, invoices::void_allowance,
+        invoices::proof, invoices::messages, invoices::resend, invoices::monthly_run, invoices::report,
+        invoices::list_blocks, invoices::create_block, invoices::close_period, invoices::list_prices, invoices::create_price,
+        invoices::put_preferences, invoices::get_preferences,
     ),
     tags(
         (name = "auth", description = "Sign in (`POST /v1/auth/login`), rotate refresh tokens, sign out"),
@@ -67,6 +71,7 @@ impl Modify for BearerScheme {
         (name = "orders", description = "Orders and their lifecycle: received → planned → dispatched → delivered | failed, or cancelled"),
         (name = "plans", description = "Planning jobs: queue, progress, cancel, routes (a driver's own routes), GeoJSON, solver input; replanning from events, plan versions and their live stream"),
         (name = "audit", description = "Who changed what and when: every accepted write, recorded by the server (admins only)"),
+        (name = "invoices", description = "Taiwan e-invoices (電子發票) for delivered orders: number blocks, prices, buyers' preferences, voids, cancels, allowances, the printed proof, Turnkey messages, the period report (accountants)"),
         (name = "vroom", description = "A VROOM-compatible solver: VROOM's JSON problem in, VROOM's answer out (jobs and shipments)"),
     )
 )]
@@ -100,6 +105,7 @@ mod tests {
         ("replans", include_str!("replans.rs")),
         ("vroom", include_str!("vroom.rs")),
         ("audit", include_str!("audit.rs")),
+        ("invoices", include_str!("invoices.rs")),
     ];
 
     /// The body of `fn name(` in `source`, up to the closing brace at the start of a line.

@@ -91,6 +91,18 @@ macro_rules! enqueue_outbox {
 }
 pub(crate) use enqueue_outbox;
 
+/// Enqueues the `invoice.issue` job of a delivered order in the caller's transaction, keyed by
+/// the order: a delivery recorded again (a replay, a retry) enqueues nothing more.
+macro_rules! enqueue_delivery_invoice {
+    ($conn:expr, $order_id:expr, $now:expr) => {{
+        let order_id: i64 = $order_id;
+        let key = format!("invoice.issue:order:{order_id}");
+        let payload = format!("{{\"order_id\":{order_id}}}");
+        $crate::store::jobs::enqueue_job!($conn, $crate::invoicing::kinds::ISSUE, Some(key.as_str()), payload.as_str(), $now)?;
+    }};
+}
+pub(crate) use enqueue_delivery_invoice;
+
 const CLAIMABLE_JOB: &str = "((status = 'queued' AND run_at_ms <= $3) OR (status = 'running' AND lease_expires_ms < $3))";
 const CLAIMABLE_EFFECT: &str = "(delivered_at IS NULL AND (lease_expires_ms IS NULL OR lease_expires_ms < $3))";
 

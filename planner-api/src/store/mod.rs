@@ -10,6 +10,7 @@ pub mod assignments;
 pub mod audit;
 pub mod customers;
 pub mod invoicing;
+pub mod idempotency;
 pub mod jobs;
 pub mod depots;
 pub mod drivers;

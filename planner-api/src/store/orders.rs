@@ -229,6 +229,9 @@ impl Store {
                         .bind(id).bind(current.status.as_str()).bind(change.status.as_str()).bind(&change.changed_by)
                         .bind(&change.note).bind(current.plan_id).bind(now)
                         .execute(&mut *tx).await?;
+                    if change.status == crate::domain::OrderStatus::Delivered {
+                        super::jobs::enqueue_delivery_invoice!(&mut *tx, id, now);
+                    }
                     tx.commit().await?;
                     Some(row)
                 }

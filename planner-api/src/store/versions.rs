@@ -252,6 +252,9 @@ impl Store {
                     .bind(order_id).bind(&before).bind(to).bind(&new.version.created_by).bind(format!("plan {plan_id} version {}", new.version.version))
                     .bind(plan_id).bind(now).execute(&mut *tx).await?;
                 }
+                if to == "delivered" {
+                    super::jobs::enqueue_delivery_invoice!(&mut *tx, order_id, now);
+                }
             }
             tx.commit().await?;
             Ok(())
