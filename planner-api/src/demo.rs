@@ -136,3 +136,48 @@ pub async fn load(store: &Store, date: NaiveDate) -> anyhow::Result<DemoSummary>
     }
     Ok(summary)
 }
+
+/// The demo seller: a made-up distributor whose 統一編號 passes the checksum (it is one of the
+/// Ministry's published test vectors, not a real company's).
+pub fn demo_seller() -> crate::invoicing::Seller {
+    crate::invoicing::Seller {
+        ban: einvoice::ban::Ban::parse("04595252").expect("a valid 統一編號"),
+        name: "幸運瓦斯示範行".into(),
+        address: "臺北市信義區信義路五段7號".into(),
+    }
+}
+
+/// Demo list prices per cylinder (tax-inclusive NT$), in effect from the first of `date`'s month.
+pub const DEMO_PRICES: &[(u32, i64, i64)] = &[(4, 260, 500), (10, 560, 1_000), (16, 880, 1_200), (20, 1_050, 1_500), (50, 2_600, 2_500)];
+
+/// Loads what invoicing needs for a demo: list prices from the first of `date`'s month and a
+/// number block of its period (字軌 `LG`, 1,000 numbers), unless there already are some.
+pub async fn load_invoicing(store: &Store, date: NaiveDate) -> anyhow::Result<()> {
+    use chrono::Datelike;
+    let first = date.with_day(1).unwrap_or(date);
+    if store.list_prices(None).await?.is_empty() {
+        for &(kg, price, deposit) in DEMO_PRICES {
+            let new = crate::domain::invoice::NewPrice {
+                customer_id: None,
+                cylinder_kg: kg,
+                basis: crate::domain::invoice::PriceBasis::Cylinder,
+                unit_price: price,
+                deposit,
+                effective_from: first,
+            };
+            store.create_price(&new, "demo").await?;
+        }
+    }
+    let period = einvoice::calendar::Period::of(date).map_err(|e| anyhow::anyhow!("{e}"))?;
+    if store.list_number_blocks(Some(&period.key())).await?.is_empty() {
+        let block = crate::domain::invoice::NewNumberBlock {
+            period,
+            branch: String::new(),
+            track: einvoice::number::Track::parse("LG").map_err(|e| anyhow::anyhow!("{e}"))?,
+            first: 0,
+            last: 999,
+        };
+        store.create_number_block(&block, "demo").await?;
+    }
+    Ok(())
+}

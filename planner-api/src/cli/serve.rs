@@ -154,13 +154,43 @@ pub fn serve(a: ServeArgs) -> anyhow::Result<ExitCode> {
         };
         let planner = Planner::new(workers, matrices);
         let pool = crate::worker::spawn(&planner, &store);
+        // Invoicing: a seller from the environment, or the demo seller with --demo.
+        let invoicing_config = match crate::invoicing::InvoicingConfig::from_env().map_err(anyhow::Error::msg)? {
+            Some(config) => Some(config),
+            None if a.demo => {
+                let taipei = chrono::FixedOffset::east_opt(8 * 3600).context("UTC+8")?;
+                let date = a.demo_date.unwrap_or_else(|| chrono::Utc::now().with_timezone(&taipei).date_naive());
+                crate::demo::load_invoicing(&store, date).await.context("cannot load the demo prices and number block")?;
+                let root = std::env::var("LUCKYGAS_TURNKEY_DIR").unwrap_or_else(|_| "turnkey".into());
+                let mut config = crate::invoicing::InvoicingConfig::new(crate::demo::demo_seller(), root.into());
+                // A throwaway QR key, so demo proofs print; a real one comes from LUCKYGAS_QR_AES_KEY_FILE.
+                config.qr_key = einvoice::proof::QrKey::from_hex(&crate::auth::random_hex(16)).ok();
+                tracing::info!(turnkey = %config.turnkey_root.display(), "--demo: invoicing as the demo seller");
+                Some(config)
+            }
+            None => {
+                tracing::warn!("no LUCKYGAS_SELLER_BAN: invoicing is off (deliveries queue their invoices until it is configured)");
+                None
+            }
+        };
+        let invoicing = invoicing_config.map(|config| crate::invoicing::Invoicing::new(store.clone(), config));
+        let mut handlers = crate::jobs::Handlers::default();
+        let mut channels = crate::jobs::Channels::default();
+        if let Some(invoicing) = &invoicing {
+            invoicing.register(&mut handlers, &mut channels);
+            invoicing.schedule().await.context("cannot schedule the invoicing jobs")?;
+        }
+        let background = crate::jobs::Background::new(store.clone(), handlers, channels);
+        let jobs_bell = background.bell();
+        let background_workers = if invoicing.is_some() { background_workers()? } else { 0 };
+        let background = background.spawn(background_workers);
         let listener = tokio::net::TcpListener::bind(a.listen).await.with_context(|| format!("cannot listen on {}", a.listen))?;
         let addr = listener.local_addr()?;
         tracing::info!(%addr, database = %redacted(&url), backend = store.backend(), workers = planner.config().workers, "listening");
-        let state = AppState { planner: planner.clone(), ..AppState::new(store.clone(), auth) };
+        let state = AppState { planner: planner.clone(), invoicing, jobs_bell: Some(jobs_bell), ..AppState::new(store.clone(), auth) };
         planner.attach_metrics(state.metrics.clone());
         // `/readyz` wants at least one live worker, unless this is a serve-only replica.
-        for (name, probe) in pool.probes() {
+        for (name, probe) in pool.probes().into_iter().chain(background.probes()) {
             state.health.register_worker(name, probe);
         }
         let stopping = async move {
@@ -171,10 +201,20 @@ pub fn serve(a: ServeArgs) -> anyhow::Result<ExitCode> {
         axum::serve(listener, app(state)).with_graceful_shutdown(stopping).await?;
         // Running plans go back to the queue for the next process or another replica.
         pool.shutdown().await;
+        background.shutdown().await;
         store.close().await;
         tracing::info!("stopped");
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// `LUCKYGAS_BACKGROUND_WORKERS`: workers of the background queue and outbox (default 1; 0 for
+/// a replica that only serves).
+fn background_workers() -> anyhow::Result<usize> {
+    match std::env::var("LUCKYGAS_BACKGROUND_WORKERS") {
+        Ok(v) => v.trim().parse::<usize>().map_err(|_| anyhow::anyhow!("LUCKYGAS_BACKGROUND_WORKERS must be a whole number, not {v:?}")),
+        Err(_) => Ok(1),
+    }
 }
 
 /// Completes on Ctrl-C or (on Unix) SIGTERM.
