@@ -18,11 +18,11 @@
 
 pub mod ban;
 pub mod calendar;
-mod serde_str;
 pub mod carrier;
 pub mod mig;
 pub mod money;
 pub mod number;
 pub mod proof;
+mod serde_str;
 pub mod tax;
 pub mod turnkey;

@@ -258,7 +258,12 @@ pub fn b2c_delivery(
     match delivery.unwrap_or("print") {
         "print" => {
             if carrier_type.is_some() || carrier_id.is_some() || donation_code.is_some() {
-                errors.push(state("delivery", "print_without_carrier", "列印的發票不得指定載具或捐贈碼", "a printed invoice takes no carrier or donation code"));
+                errors.push(state(
+                    "delivery",
+                    "print_without_carrier",
+                    "列印的發票不得指定載具或捐贈碼",
+                    "a printed invoice takes no carrier or donation code",
+                ));
             }
             B2cDelivery::Print
         }
@@ -271,15 +276,24 @@ pub fn b2c_delivery(
                     Ok(c) => B2cDelivery::Carrier(c),
                     Err(e) => {
                         let (field, code, zh, en) = match e {
-                            einvoice::carrier::CarrierError::UnknownType(_) => {
-                                ("carrier_type", "unknown_carrier_type", "載具類別須為 3J0002（手機條碼）或 CQ0001（自然人憑證）", "carrier_type must be 3J0002 (mobile barcode) or CQ0001 (citizen certificate)")
-                            }
-                            einvoice::carrier::CarrierError::MobileBarcode(_) => {
-                                ("carrier_id", "invalid_mobile_barcode", "手機條碼須為 / 加 7 碼（0-9、A-Z、.、+、-）", "a mobile barcode is / and 7 characters of 0-9 A-Z . + -")
-                            }
-                            einvoice::carrier::CarrierError::CitizenCertificate(_) => {
-                                ("carrier_id", "invalid_citizen_certificate", "自然人憑證條碼須為 2 個大寫英文字母加 14 位數字", "a citizen certificate id is 2 upper-case letters and 14 digits")
-                            }
+                            einvoice::carrier::CarrierError::UnknownType(_) => (
+                                "carrier_type",
+                                "unknown_carrier_type",
+                                "載具類別須為 3J0002（手機條碼）或 CQ0001（自然人憑證）",
+                                "carrier_type must be 3J0002 (mobile barcode) or CQ0001 (citizen certificate)",
+                            ),
+                            einvoice::carrier::CarrierError::MobileBarcode(_) => (
+                                "carrier_id",
+                                "invalid_mobile_barcode",
+                                "手機條碼須為 / 加 7 碼（0-9、A-Z、.、+、-）",
+                                "a mobile barcode is / and 7 characters of 0-9 A-Z . + -",
+                            ),
+                            einvoice::carrier::CarrierError::CitizenCertificate(_) => (
+                                "carrier_id",
+                                "invalid_citizen_certificate",
+                                "自然人憑證條碼須為 2 個大寫英文字母加 14 位數字",
+                                "a citizen certificate id is 2 upper-case letters and 14 digits",
+                            ),
                             einvoice::carrier::CarrierError::DonationCode(_) => ("carrier_id", "invalid_carrier", "載具號碼錯誤", "invalid carrier id"),
                         };
                         errors.push(state(field, code, zh, en));
@@ -466,7 +480,12 @@ impl NumberBlockInput {
             if f > l {
                 errors.push(state("last", "block_order", "字軌迄號須大於或等於起號", "last must not be below first"));
             } else if f % 50 != 0 || (l + 1) % 50 != 0 {
-                errors.push(state("first", "block_booklets", "字軌號碼以 50 號為一本：起號須為 50 的倍數，迄號加 1 亦同", "blocks are whole booklets of 50: first a multiple of 50, last + 1 too"));
+                errors.push(state(
+                    "first",
+                    "block_booklets",
+                    "字軌號碼以 50 號為一本：起號須為 50 的倍數，迄號加 1 亦同",
+                    "blocks are whole booklets of 50: first a multiple of 50, last + 1 too",
+                ));
             }
         }
         match (period, track, first, last) {

@@ -83,7 +83,12 @@ pub async fn replay(State(state): State<AppState>, req: Request, next: Next) -> 
         return Err(ApiError::Internal("an answer too large to store for Idempotency-Key replay".into()));
     };
     let header_text = |name: header::HeaderName| parts.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
-    let answer = StoredAnswer { status: parts.status.as_u16(), content_type: header_text(header::CONTENT_TYPE), location: header_text(header::LOCATION), body: bytes.to_vec() };
+    let answer = StoredAnswer {
+        status: parts.status.as_u16(),
+        content_type: header_text(header::CONTENT_TYPE),
+        location: header_text(header::LOCATION),
+        body: bytes.to_vec(),
+    };
     state.store.answer_idempotency_key(user_id, &key, &answer).await?;
     Ok(Response::from_parts(parts, Body::from(bytes)))
 }

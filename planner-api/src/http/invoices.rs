@@ -14,7 +14,8 @@ use super::error::{ApiError, Problem};
 use super::extract::{parse_id, ApiJson, ListParams};
 use super::{AppState, Created, ListResponse};
 use crate::domain::invoice::{
-    parse_period, Allowance, Invoice, InvoiceSource, InvoiceStatus, MessageInfo, NumberBlock, NumberBlockInput, Preferences, PreferencesInput, Price, PriceInput,
+    parse_period, Allowance, Invoice, InvoiceSource, InvoiceStatus, MessageInfo, NumberBlock, NumberBlockInput, Preferences, PreferencesInput, Price,
+    PriceInput,
 };
 use crate::domain::{FieldError, FieldProblem};
 use crate::invoicing::{kinds, Invoicing, InvoicingError};
@@ -85,7 +86,8 @@ impl From<InvoicingError> for ApiError {
     responses((status = 200, body = ListResponse<Invoice>), (status = 422, description = "Bad filter", body = Problem, content_type = "application/problem+json")))]
 pub async fn list(State(state): State<AppState>, params: ListParams) -> Result<Json<ListResponse<Invoice>>, ApiError> {
     let mut errors = Vec::new();
-    let period = params.get("period").map(|p| parse_period(p).map(|p| p.key()).ok_or_else(|| FieldError::new("period", FieldProblem::Pattern { expected: "2026-11" })));
+    let period =
+        params.get("period").map(|p| parse_period(p).map(|p| p.key()).ok_or_else(|| FieldError::new("period", FieldProblem::Pattern { expected: "2026-11" })));
     let period = match period {
         Some(Ok(p)) => Some(p),
         Some(Err(e)) => {
@@ -224,10 +226,12 @@ pub struct CancelInput {
 pub async fn cancel(State(state): State<AppState>, Path(id): Path<String>, ApiJson(input): ApiJson<CancelInput>) -> Result<Json<Invoice>, ApiError> {
     let id = parse_id(&id, RESOURCE)?;
     let mut errors = Vec::new();
-    let why = reason(&input.reason).map_err(|e| errors.extend(match e {
-        ApiError::Validation(v) => v,
-        _ => vec![],
-    }));
+    let why = reason(&input.reason).map_err(|e| {
+        errors.extend(match e {
+            ApiError::Validation(v) => v,
+            _ => vec![],
+        })
+    });
     let delivery = crate::domain::invoice::b2c_delivery(
         input.delivery.as_deref(),
         input.carrier_type.as_deref(),
@@ -275,7 +279,12 @@ pub async fn allowances(State(state): State<AppState>, Path(id): Path<String>) -
         (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Above what is left, voided invoice, bad amount", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "Invoicing is not configured", body = Problem, content_type = "application/problem+json")))]
-pub async fn allow(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, ApiJson(input): ApiJson<AllowanceInput>) -> Result<Created<Allowance>, ApiError> {
+pub async fn allow(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(input): ApiJson<AllowanceInput>,
+) -> Result<Created<Allowance>, ApiError> {
     let id = parse_id(&id, RESOURCE)?;
     let mut errors = Vec::new();
     let amount = match input.amount {
@@ -447,7 +456,13 @@ pub async fn report(State(state): State<AppState>, params: ListParams) -> Result
     let net = |f: fn(&ReportRow) -> i64| -> i64 {
         rows.iter().filter(|r| r.kind == "sales").map(f).sum::<i64>() - rows.iter().filter(|r| r.kind == "allowances").map(f).sum::<i64>()
     };
-    let report = PeriodReport { period: period.key(), roc_code: period.roc_code(), net_sales_amount: net(|r| r.sales_amount), net_tax_amount: net(|r| r.tax_amount), rows };
+    let report = PeriodReport {
+        period: period.key(),
+        roc_code: period.roc_code(),
+        net_sales_amount: net(|r| r.sales_amount),
+        net_tax_amount: net(|r| r.tax_amount),
+        rows,
+    };
     if !csv {
         return Ok(Json(report).into_response());
     }
@@ -479,7 +494,9 @@ pub async fn report(State(state): State<AppState>, params: ListParams) -> Result
 pub async fn list_blocks(State(state): State<AppState>, params: ListParams) -> Result<Json<Vec<NumberBlock>>, ApiError> {
     let period = match params.get("period") {
         None => None,
-        Some(p) => Some(parse_period(p).ok_or_else(|| ApiError::Validation(vec![FieldError::new("period", FieldProblem::Pattern { expected: "2026-11" })]))?.key()),
+        Some(p) => {
+            Some(parse_period(p).ok_or_else(|| ApiError::Validation(vec![FieldError::new("period", FieldProblem::Pattern { expected: "2026-11" })]))?.key())
+        }
     };
     Ok(Json(state.store.list_number_blocks(period.as_deref()).await?))
 }
@@ -559,7 +576,12 @@ pub async fn create_price(State(state): State<AppState>, caller: Caller, ApiJson
         (status = 413, description = "Too large", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid 統一編號, carrier or donation code", body = Problem, content_type = "application/problem+json")))]
-pub async fn put_preferences(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, ApiJson(input): ApiJson<PreferencesInput>) -> Result<Json<Preferences>, ApiError> {
+pub async fn put_preferences(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(input): ApiJson<PreferencesInput>,
+) -> Result<Json<Preferences>, ApiError> {
     let id = parse_id(&id, "customer")?;
     let buyer = input.validate().map_err(ApiError::Validation)?;
     state.store.get_customer(id).await.map_err(ApiError::from_store("customer"))?;

@@ -69,7 +69,16 @@ impl AppState {
     /// (workers are started separately, see [`Planner::spawn`]), fresh metrics and no worker
     /// probes.
     pub fn new(store: Store, auth: AuthConfig) -> AppState {
-        AppState { store, planner: Planner::with_defaults(), auth: Arc::new(auth), metrics: Arc::default(), health: Arc::default(), actors: Arc::default(), invoicing: None, jobs_bell: None }
+        AppState {
+            store,
+            planner: Planner::with_defaults(),
+            auth: Arc::new(auth),
+            metrics: Arc::default(),
+            health: Arc::default(),
+            actors: Arc::default(),
+            invoicing: None,
+            jobs_bell: None,
+        }
     }
 }
 

@@ -81,7 +81,11 @@ pub struct InvoicingConfig {
 
 impl std::fmt::Debug for InvoicingConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("InvoicingConfig").field("seller", &self.seller).field("turnkey_root", &self.turnkey_root).field("branch", &self.branch).finish_non_exhaustive()
+        f.debug_struct("InvoicingConfig")
+            .field("seller", &self.seller)
+            .field("turnkey_root", &self.turnkey_root)
+            .field("branch", &self.branch)
+            .finish_non_exhaustive()
     }
 }
 
@@ -202,7 +206,8 @@ impl Invoicing {
         handlers.on(kinds::ISSUE, move |_store, task| {
             let this = this.clone();
             async move {
-                let order_id = serde_json::from_str::<serde_json::Value>(&task.payload).ok().and_then(|v| v.get("order_id").and_then(serde_json::Value::as_i64));
+                let order_id =
+                    serde_json::from_str::<serde_json::Value>(&task.payload).ok().and_then(|v| v.get("order_id").and_then(serde_json::Value::as_i64));
                 let Some(order_id) = order_id else { return Outcome::Fail(format!("bad payload {}", task.payload)) };
                 match this.issue_for_delivery(order_id).await {
                     Ok(_) => Outcome::Done,
@@ -219,7 +224,8 @@ impl Invoicing {
         handlers.on(kinds::MONTHLY, move |_store, task| {
             let this = this.clone();
             async move {
-                let month = serde_json::from_str::<serde_json::Value>(&task.payload).ok().and_then(|v| v.get("month").and_then(|m| m.as_str().map(str::to_owned)));
+                let month =
+                    serde_json::from_str::<serde_json::Value>(&task.payload).ok().and_then(|v| v.get("month").and_then(|m| m.as_str().map(str::to_owned)));
                 let Some(month) = month else { return Outcome::Fail(format!("bad payload {}", task.payload)) };
                 match this.monthly_run(&month).await {
                     Ok(report) if report.failed.is_empty() => Outcome::Done,
@@ -282,7 +288,9 @@ impl Invoicing {
         for (i, &id) in order_ids.iter().enumerate() {
             match self.store.get_order(id).await {
                 Ok(o) => orders.push(o),
-                Err(StoreError::NotFound) => return Err(InvoicingError::Invalid(vec![FieldError::new(format!("order_ids[{i}]"), FieldProblem::UnknownReference)])),
+                Err(StoreError::NotFound) => {
+                    return Err(InvoicingError::Invalid(vec![FieldError::new(format!("order_ids[{i}]"), FieldProblem::UnknownReference)]))
+                }
                 Err(e) => return Err(e.into()),
             }
         }
@@ -422,7 +430,12 @@ impl Invoicing {
     pub async fn void(&self, id: i64, reason: &str) -> Result<Invoice, InvoicingError> {
         let invoice = self.store.get_invoice(id).await?;
         if invoice.period != self.period_now()?.key() {
-            return Err(invalid("id", "period_closed", "發票已跨期，不能作廢，請改開折讓", "the invoice belongs to an earlier period: issue an allowance instead"));
+            return Err(invalid(
+                "id",
+                "period_closed",
+                "發票已跨期，不能作廢，請改開折讓",
+                "the invoice belongs to an earlier period: issue an allowance instead",
+            ));
         }
         let seller = self.config.seller.clone();
         let now = Utc::now();
@@ -442,7 +455,13 @@ impl Invoicing {
         let issue_revision = render::revision(&invoice, "F0401");
         Ok(self
             .store
-            .cancel_and_reissue(id, delivery, &move |inv: &Invoice| render::cancel(&s1, inv, &reason, now), &move |inv: &Invoice| render::issue(&s2, inv, issue_revision), now)
+            .cancel_and_reissue(
+                id,
+                delivery,
+                &move |inv: &Invoice| render::cancel(&s1, inv, &reason, now),
+                &move |inv: &Invoice| render::issue(&s2, inv, issue_revision),
+                now,
+            )
             .await?)
     }
 
@@ -453,23 +472,28 @@ impl Invoicing {
             return Err(InvoicingError::Invalid(vec![FieldError::new("amount", FieldProblem::OutOfRange { min: 1.0, max: invoice.total_amount as f64 })]));
         }
         let kind = if invoice.b2b { BuyerKind::Business } else { BuyerKind::Consumer };
-        let split = tax::allowance_split(Ntd(total), kind)
-            .map_err(|e| InvoicingError::Invalid(vec![FieldError::new("amount", FieldProblem::Input { code: "amounts", zh: "折讓金額無法計算", detail: e.to_string() })]))?;
+        let split = tax::allowance_split(Ntd(total), kind).map_err(|e| {
+            InvoicingError::Invalid(vec![FieldError::new("amount", FieldProblem::Input { code: "amounts", zh: "折讓金額無法計算", detail: e.to_string() })])
+        })?;
         let seller = self.config.seller.clone();
         let period = self.period_now()?.key();
         let now = Utc::now();
         Ok(self
             .store
-            .issue_allowance(invoice_id, &period, split.amount.0, split.tax.0, reason, created_by, now, &move |inv: &Invoice, a: &Allowance| render::allowance(&seller, inv, a))
+            .issue_allowance(invoice_id, &period, split.amount.0, split.tax.0, reason, created_by, now, &move |inv: &Invoice, a: &Allowance| {
+                render::allowance(&seller, inv, a)
+            })
             .await?)
     }
 
     /// Voids an allowance (G0501).
     pub async fn void_allowance(&self, allowance_id: i64) -> Result<Allowance, InvoicingError> {
         let seller = self.config.seller.clone();
-        self.store.void_allowance(allowance_id, Utc::now(), &move |inv: &Invoice, a: &Allowance| render::void_allowance(&seller, inv, a)).await.map_err(|e| match e {
-            StoreError::NotFound => InvoicingError::NotFound("allowance"),
-            other => other.into(),
+        self.store.void_allowance(allowance_id, Utc::now(), &move |inv: &Invoice, a: &Allowance| render::void_allowance(&seller, inv, a)).await.map_err(|e| {
+            match e {
+                StoreError::NotFound => InvoicingError::NotFound("allowance"),
+                other => other.into(),
+            }
         })
     }
 
@@ -516,7 +540,9 @@ impl Invoicing {
             }
             _ => return Err(invalid("id", "not_resendable", "此訊息無法重送", "this message cannot be re-sent")),
         }
-        .map_err(|e| InvoicingError::Invalid(vec![FieldError::new("id", FieldProblem::Input { code: "mig_limit", zh: "電子發票訊息超出 MIG 4.1 欄位限制", detail: e })]))?;
+        .map_err(|e| {
+            InvoicingError::Invalid(vec![FieldError::new("id", FieldProblem::Input { code: "mig_limit", zh: "電子發票訊息超出 MIG 4.1 欄位限制", detail: e })])
+        })?;
         Ok(self.store.resend_message(message_id, &rendered, Utc::now()).await?)
     }
 
@@ -534,7 +560,8 @@ impl Invoicing {
                     for r in parsed.results() {
                         let (Some(kind), Some(reference)) = (&r.message_type, &r.reference_number) else { continue };
                         let accepted = r.status == einvoice::turnkey::Status::Accepted;
-                        match self.store.record_message_result(kind, reference, accepted, r.error_code.as_deref(), r.error_message.as_deref(), Utc::now()).await {
+                        match self.store.record_message_result(kind, reference, accepted, r.error_code.as_deref(), r.error_message.as_deref(), Utc::now()).await
+                        {
                             Ok(true) => recorded += 1,
                             Ok(false) => tracing::warn!(kind = %kind, reference = %reference, "Turnkey result for a message we did not send"),
                             Err(e) => return Err(e.to_string()),
@@ -561,11 +588,18 @@ impl Invoicing {
             return Err(invalid("id", "not_printed", "此發票存於載具或已捐贈，不印證明聯", "this invoice is on a carrier or donated: it has no printed proof"));
         }
         let Some(key) = &self.config.qr_key else {
-            return Err(invalid("id", "no_qr_key", "尚未設定 QR Code 加密金鑰（LUCKYGAS_QR_AES_KEY_FILE）", "no QR key is configured (LUCKYGAS_QR_AES_KEY_FILE)"));
+            return Err(invalid(
+                "id",
+                "no_qr_key",
+                "尚未設定 QR Code 加密金鑰（LUCKYGAS_QR_AES_KEY_FILE）",
+                "no QR key is configured (LUCKYGAS_QR_AES_KEY_FILE)",
+            ));
         };
         let data = render::proof_data(&self.config.seller, invoice);
         let out = if png { einvoice::proof::render_png(&data, key) } else { einvoice::proof::render_pdf(&data, key) };
-        out.map_err(|e| InvoicingError::Invalid(vec![FieldError::new("id", FieldProblem::Input { code: "proof", zh: "證明聯無法產生", detail: e.to_string() })]))
+        out.map_err(|e| {
+            InvoicingError::Invalid(vec![FieldError::new("id", FieldProblem::Input { code: "proof", zh: "證明聯無法產生", detail: e.to_string() })])
+        })
     }
 }
 

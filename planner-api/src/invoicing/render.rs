@@ -74,7 +74,8 @@ pub fn issue(seller: &Seller, invoice: &Invoice, revision: u32) -> Result<Render
                 return Err(format!("line {}: quantity {} is not a whole number", item.seq, item.quantity));
             }
             // The printed unit price of a B2B line is its tax-exclusive share, rounded.
-            let unit_price = if invoice.b2b { Ntd(einvoice::money::div_round_half_up(i128::from(item.amount), i128::from(whole)) as i64) } else { Ntd(item.unit_price) };
+            let unit_price =
+                if invoice.b2b { Ntd(einvoice::money::div_round_half_up(i128::from(item.amount), i128::from(whole)) as i64) } else { Ntd(item.unit_price) };
             Ok(mig::ProductItem {
                 description: item.description.clone(),
                 quantity: whole,
@@ -235,7 +236,12 @@ pub fn proof_data(seller: &Seller, invoice: &Invoice) -> einvoice::proof::ProofD
         items: invoice
             .items
             .iter()
-            .map(|i| einvoice::proof::ProofItem { description: i.description.clone(), quantity: i.quantity.clone(), unit_price: Ntd(i.unit_price), amount: Ntd(i.amount) })
+            .map(|i| einvoice::proof::ProofItem {
+                description: i.description.clone(),
+                quantity: i.quantity.clone(),
+                unit_price: Ntd(i.unit_price),
+                amount: Ntd(i.amount),
+            })
             .collect(),
     }
 }

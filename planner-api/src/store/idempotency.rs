@@ -34,7 +34,14 @@ pub enum Claim {
 impl Store {
     /// Claims `key` of `user_id` for a request hashing to `hash`. A claim older than
     /// `stale_before` that never got an answer (its process died) is taken over.
-    pub async fn claim_idempotency_key(&self, user_id: i64, key: &str, hash: &str, now: DateTime<Utc>, stale_before: DateTime<Utc>) -> Result<Claim, StoreError> {
+    pub async fn claim_idempotency_key(
+        &self,
+        user_id: i64,
+        key: &str,
+        hash: &str,
+        now: DateTime<Utc>,
+        stale_before: DateTime<Utc>,
+    ) -> Result<Claim, StoreError> {
         with_pool!(self, pool => {
             let inserted = sqlx::query("INSERT INTO idempotency_keys (user_id, key, request_hash, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (user_id, key) DO NOTHING")
                 .bind(user_id).bind(key).bind(hash).bind(now).execute(pool).await?.rows_affected();

@@ -162,7 +162,8 @@ pub struct ReportRow {
     pub total_amount: i64,
 }
 
-const INVOICE_COLUMNS: &str = "id, number, period, branch, customer_id, source, month, buyer_ban, buyer_name, b2b, print_mark, carrier_type, carrier_id, npoban, \
+const INVOICE_COLUMNS: &str =
+    "id, number, period, branch, customer_id, source, month, buyer_ban, buyer_name, b2b, print_mark, carrier_type, carrier_id, npoban, \
      random_code, issued_at, sales_amount, free_tax_sales_amount, zero_tax_sales_amount, tax_type, tax_amount, total_amount, allowed_amount, status, \
      status_reason, status_at, created_by";
 const MESSAGE_COLUMNS: &str = "id, message_type, reference, file_name, status, error_code, error_message, created_at, deadline_at, acknowledged_at";
@@ -492,7 +493,8 @@ impl Store {
 
     /// Numbers left in the open blocks of `period` and `branch`, and the numbers they held.
     pub async fn numbers_left(&self, period: &str, branch: &str) -> Result<(i64, i64), StoreError> {
-        let sql = "SELECT CAST(COALESCE(SUM(last_no + 1 - next_no), 0) AS BIGINT) AS left_, CAST(COALESCE(SUM(last_no + 1 - first_no), 0) AS BIGINT) AS total_ \
+        let sql =
+            "SELECT CAST(COALESCE(SUM(last_no + 1 - next_no), 0) AS BIGINT) AS left_, CAST(COALESCE(SUM(last_no + 1 - first_no), 0) AS BIGINT) AS total_ \
                    FROM number_blocks WHERE period = $1 AND branch = $2 AND closed_at IS NULL";
         with_pool!(self, pool => {
             let r = sqlx::query(sql).bind(period).bind(branch).fetch_one(pool).await?;

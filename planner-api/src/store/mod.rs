@@ -9,11 +9,11 @@
 pub mod assignments;
 pub mod audit;
 pub mod customers;
-pub mod invoicing;
-pub mod idempotency;
-pub mod jobs;
 pub mod depots;
 pub mod drivers;
+pub mod idempotency;
+pub mod invoicing;
+pub mod jobs;
 mod migrations;
 pub mod orders;
 pub mod plans;

@@ -14,13 +14,13 @@
 pub use crate::planning::{Planner, WorkerConfig};
 
 use crate::domain::{JobStatus, OrderStatus, ProgressPoint};
+use crate::jobs::runner::{self, Lane};
 use crate::planning::day::{Day, DayInputs, DayModel, Fleet, OrderStop};
 use crate::store::plans::epoch_ms;
 use crate::store::{ClaimedJob, JobEnd, OrderFilter, PageRequest, Store, StoreError};
 use chrono::Utc;
 use solver::io::json::cost_to_ntd;
 use solver::search::{self, Environment};
-use crate::jobs::runner::{self, Lane};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

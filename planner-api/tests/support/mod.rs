@@ -136,6 +136,33 @@ pub struct TestApp {
     db: Fresh,
     server: tokio::task::JoinHandle<()>,
     workers: Option<WorkerPool>,
+    /// Invoicing, when started with [`TestApp::start_invoicing`].
+    pub invoicing: Option<Invoicing>,
+}
+
+/// Invoicing of a test server: the service, its background queue (not spawned: a test drains it
+/// with [`Invoicing::drain`], so nothing waits on a timer) and Turnkey's folder.
+pub struct Invoicing {
+    /// The service.
+    pub service: planner_api::invoicing::Invoicing,
+    /// The queue and outbox.
+    pub background: planner_api::jobs::Background,
+    /// Turnkey's root folder.
+    pub turnkey: tempfile::TempDir,
+}
+
+impl Invoicing {
+    /// Runs every due job and delivers every outbox row, until none is left.
+    pub async fn drain(&self) {
+        for _ in 0..100_000 {
+            let delivered = self.background.deliver_one("test-drain").await.expect("outbox delivery");
+            let ran = self.background.run_task("test-drain").await.expect("job run");
+            if !delivered && !ran {
+                return;
+            }
+        }
+        panic!("the background queue does not drain");
+    }
 }
 
 /// A second server on the database of a [`TestApp`].
@@ -196,6 +223,25 @@ impl TestApp {
         TestApp::on_configured_with_travel(Fresh::new(backend, true).await, secret, auth, 1, travel).await
     }
 
+    /// Starts the application on a fresh, migrated database of `backend` with invoicing as the
+    /// demo seller (a fresh QR key), writing Turnkey files into a temporary folder.
+    pub async fn start_invoicing(backend: Backend) -> TestApp {
+        let secret = random_hex(32);
+        let auth = AuthConfig::with_secret(secret.as_bytes(), KeySource::Env);
+        let db = Fresh::new(backend, true).await;
+        let turnkey = tempfile::tempdir().expect("turnkey dir");
+        let mut config = planner_api::invoicing::InvoicingConfig::new(planner_api::demo::demo_seller(), turnkey.path().to_path_buf());
+        config.qr_key = Some(einvoice::proof::QrKey::from_hex(&random_hex(16)).expect("a QR key"));
+        let service = planner_api::invoicing::Invoicing::new(db.store.clone(), config);
+        let mut handlers = planner_api::jobs::Handlers::default();
+        let mut channels = planner_api::jobs::Channels::default();
+        service.register(&mut handlers, &mut channels);
+        service.schedule().await.expect("schedule the invoicing jobs");
+        let background = planner_api::jobs::Background::new(db.store.clone(), handlers, channels);
+        let invoicing = Invoicing { service, background, turnkey };
+        TestApp::on_full(db, secret, auth, 1, TravelConfig::default(), Some(invoicing)).await
+    }
+
     /// Starts the application on `db` with default token lifetimes.
     pub async fn on(db: Fresh) -> TestApp {
         let secret = random_hex(32);
@@ -224,12 +270,21 @@ impl TestApp {
 
     /// [`TestApp::on_configured`] with the travel estimate using `travel`.
     pub async fn on_configured_with_travel(db: Fresh, secret: String, auth: AuthConfig, workers: usize, travel: TravelConfig) -> TestApp {
+        TestApp::on_full(db, secret, auth, workers, travel, None).await
+    }
+
+    async fn on_full(db: Fresh, secret: String, auth: AuthConfig, workers: usize, travel: TravelConfig, invoicing: Option<Invoicing>) -> TestApp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0");
         let addr = listener.local_addr().expect("local addr");
         let store = db.store.clone();
         let planner = planner_with_travel(workers, travel);
         let workers = planner_api::worker::spawn(&planner, &store);
-        let state = AppState { planner, ..AppState::new(store, auth) };
+        let state = AppState {
+            planner,
+            invoicing: invoicing.as_ref().map(|i| i.service.clone()),
+            jobs_bell: invoicing.as_ref().map(|i| i.background.bell()),
+            ..AppState::new(store, auth)
+        };
         state.planner.attach_metrics(state.metrics.clone());
         for (name, probe) in workers.probes() {
             state.health.register_worker(name, probe);
@@ -254,7 +309,19 @@ impl TestApp {
         } else {
             (reqwest::Client::new(), Value::Null)
         };
-        TestApp { base, client, anon, jwt_secret: secret, admin_email: admin.email, admin_password: admin.password, admin_tokens, db, server, workers }
+        TestApp {
+            base,
+            client,
+            anon,
+            jwt_secret: secret,
+            admin_email: admin.email,
+            admin_password: admin.password,
+            admin_tokens,
+            db,
+            server,
+            workers,
+            invoicing,
+        }
     }
 
     /// Starts another server with its own worker and its own pool on the same database, as a
