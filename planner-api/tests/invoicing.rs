@@ -344,6 +344,11 @@ async fn an_accountants_period(app: &TestApp) {
     let (_, _, blocks) = accountant.get(&format!("/v1/number-blocks?period={period}")).await;
     let used: i64 = blocks.as_array().expect("blocks").iter().map(|b| b["used"].as_i64().expect("used")).sum();
     assert_eq!(used, 7, "{blocks}");
+    let metrics = app.anon.get(app.url("/metrics")).send().await.expect("metrics").text().await.expect("text");
+    let remaining = format!("luckygas_invoice_numbers_remaining{{branch=\"\",period=\"{period}\"}} 93");
+    assert!(metrics.contains(&remaining), "{remaining} in:\n{metrics}");
+    assert!(metrics.contains("luckygas_einvoice_messages_rejected 0"), "the rejected message was re-sent");
+    assert!(metrics.contains("luckygas_outbox_pending 0"), "every file delivered");
 }
 
 #[tokio::test]

@@ -11,6 +11,16 @@
 //!   `luckygas_planning_jobs_running` (jobs on a live lease): read from the store at every scrape
 //!   ([`crate::store::Store::plan_queue_depth`]), because the queue is shared by every replica on
 //!   the database and no single process sees all its changes.
+//! - `luckygas_background_jobs_due`, `luckygas_background_jobs_failed`,
+//!   `luckygas_outbox_pending` and `luckygas_outbox_oldest_seconds`: the shared job queue and
+//!   the outbox (effects not yet delivered, e.g. Turnkey files);
+//! - `luckygas_einvoice_messages_pending`, `…_oldest_unacknowledged_seconds`,
+//!   `…_messages_near_deadline` (due within 12 h), `…_messages_overdue`, `…_messages_rejected`:
+//!   MIG messages Turnkey has not acknowledged, against their upload deadlines (48 h B2C, 7 days
+//!   B2B);
+//! - `luckygas_invoice_numbers_remaining{period,branch}` and
+//!   `luckygas_invoice_numbers_used_ratio{period,branch}`: what is left of the open number blocks
+//!   (alert at 0.9, before issuing fails).
 
 use super::AppState;
 use crate::store::QueueDepth;
@@ -18,8 +28,21 @@ use axum::extract::{MatchedPath, Request, State};
 use axum::http::{header, HeaderValue};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use prometheus::{HistogramOpts, HistogramVec, IntCounter, IntGauge, Opts, Registry, TextEncoder};
+use prometheus::{GaugeVec, HistogramOpts, HistogramVec, IntCounter, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder};
 use std::time::Instant;
+
+/// The label-less gauges of the background queue, the outbox and the e-invoice backlog.
+const BACKGROUND_GAUGES: &[(&str, &str)] = &[
+    ("luckygas_background_jobs_due", "Background jobs due and not yet claimed"),
+    ("luckygas_background_jobs_failed", "Background jobs that gave up"),
+    ("luckygas_outbox_pending", "Effects outside the database not yet delivered"),
+    ("luckygas_outbox_oldest_seconds", "Age of the oldest undelivered effect"),
+    ("luckygas_einvoice_messages_pending", "MIG messages Turnkey has not acknowledged"),
+    ("luckygas_einvoice_oldest_unacknowledged_seconds", "Age of the oldest unacknowledged MIG message"),
+    ("luckygas_einvoice_messages_near_deadline", "Unacknowledged MIG messages due within 12 hours"),
+    ("luckygas_einvoice_messages_overdue", "Unacknowledged MIG messages past their upload deadline"),
+    ("luckygas_einvoice_messages_rejected", "MIG messages Turnkey rejected, not yet re-sent"),
+];
 
 /// Outcomes of planning jobs, pre-registered so their series exist before the first job.
 pub const JOB_OUTCOMES: &[&str] = &["succeeded", "failed", "cancelled"];
@@ -33,6 +56,9 @@ pub struct Metrics {
     queue_depth: IntGauge,
     jobs_running: IntGauge,
     solver_iterations: IntCounter,
+    background: std::collections::HashMap<&'static str, IntGauge>,
+    numbers_remaining: IntGaugeVec,
+    numbers_used: GaugeVec,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -68,6 +94,10 @@ impl Metrics {
         let jobs_running = IntGauge::with_opts(Opts::new("luckygas_planning_jobs_running", "Planning jobs a live worker is solving")).expect("valid gauge");
         let solver_iterations =
             IntCounter::with_opts(Opts::new("luckygas_solver_iterations_total", "Solver iterations run by planning jobs")).expect("valid counter");
+        let numbers_remaining = IntGaugeVec::new(Opts::new("luckygas_invoice_numbers_remaining", "Invoice numbers left in open blocks"), &["period", "branch"])
+            .expect("valid gauge");
+        let numbers_used = GaugeVec::new(Opts::new("luckygas_invoice_numbers_used_ratio", "Share of the open blocks' numbers used"), &["period", "branch"])
+            .expect("valid gauge");
         for outcome in JOB_OUTCOMES {
             job_duration.with_label_values(&[*outcome]);
         }
@@ -76,7 +106,15 @@ impl Metrics {
         registry.register(Box::new(queue_depth.clone())).expect("unique metric");
         registry.register(Box::new(jobs_running.clone())).expect("unique metric");
         registry.register(Box::new(solver_iterations.clone())).expect("unique metric");
-        Metrics { registry, http_duration, job_duration, queue_depth, jobs_running, solver_iterations }
+        registry.register(Box::new(numbers_remaining.clone())).expect("unique metric");
+        registry.register(Box::new(numbers_used.clone())).expect("unique metric");
+        let mut background = std::collections::HashMap::new();
+        for (name, help) in BACKGROUND_GAUGES {
+            let gauge = IntGauge::with_opts(Opts::new(*name, *help)).expect("valid gauge");
+            registry.register(Box::new(gauge.clone())).expect("unique metric");
+            background.insert(*name, gauge);
+        }
+        Metrics { registry, http_duration, job_duration, queue_depth, jobs_running, solver_iterations, background, numbers_remaining, numbers_used }
     }
 
     /// Records one HTTP request.
@@ -93,6 +131,21 @@ impl Metrics {
     pub fn set_queue_depth(&self, depth: QueueDepth) {
         self.queue_depth.set(depth.queued);
         self.jobs_running.set(depth.running);
+    }
+
+    /// Sets one of the background gauges by name (see the module docs).
+    pub fn set_background(&self, name: &str, value: i64) {
+        if let Some(gauge) = self.background.get(name) {
+            gauge.set(value);
+        }
+    }
+
+    /// Sets what is left of the open number blocks of `period` and `branch`.
+    pub fn set_numbers(&self, period: &str, branch: &str, remaining: i64, total: i64) {
+        self.numbers_remaining.with_label_values(&[period, branch]).set(remaining);
+        #[allow(clippy::cast_precision_loss)]
+        let used = if total > 0 { (total - remaining) as f64 / total as f64 } else { 0.0 };
+        self.numbers_used.with_label_values(&[period, branch]).set(used);
     }
 
     /// Adds solver iterations.
@@ -121,9 +174,45 @@ pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> R
 /// answer, the gauges keep their last values and the rest is served anyway).
 #[utoipa::path(get, operation_id = "getMetrics", path = "/metrics", tag = "health", responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
 pub async fn metrics(State(state): State<AppState>) -> Response {
-    match state.store.plan_queue_depth(chrono::Utc::now()).await {
+    let now = chrono::Utc::now();
+    match state.store.plan_queue_depth(now).await {
         Ok(depth) => state.metrics.set_queue_depth(depth),
         Err(e) => tracing::warn!(error = %e, "metrics: cannot read the planning queue depth"),
+    }
+    match state.store.background_depth(now).await {
+        Ok(d) => {
+            let m = &state.metrics;
+            m.set_background("luckygas_background_jobs_due", d.jobs_due);
+            m.set_background("luckygas_background_jobs_failed", d.jobs_failed);
+            m.set_background("luckygas_outbox_pending", d.outbox_pending);
+            m.set_background("luckygas_outbox_oldest_seconds", d.outbox_oldest_s);
+        }
+        Err(e) => tracing::warn!(error = %e, "metrics: cannot read the background queue"),
+    }
+    match state.store.message_backlog(now, chrono::Duration::hours(12)).await {
+        Ok(b) => {
+            let m = &state.metrics;
+            m.set_background("luckygas_einvoice_messages_pending", b.pending);
+            m.set_background("luckygas_einvoice_oldest_unacknowledged_seconds", b.oldest_s);
+            m.set_background("luckygas_einvoice_messages_near_deadline", b.near_deadline);
+            m.set_background("luckygas_einvoice_messages_overdue", b.overdue);
+            m.set_background("luckygas_einvoice_messages_rejected", b.rejected);
+        }
+        Err(e) => tracing::warn!(error = %e, "metrics: cannot read the e-invoice backlog"),
+    }
+    match state.store.list_number_blocks(None).await {
+        Ok(blocks) => {
+            let mut open: std::collections::BTreeMap<(String, String), (i64, i64)> = std::collections::BTreeMap::new();
+            for b in blocks.iter().filter(|b| b.closed_at.is_none()) {
+                let e = open.entry((b.period.clone(), b.branch.clone())).or_default();
+                e.0 += b.remaining;
+                e.1 += b.used + b.remaining;
+            }
+            for ((period, branch), (remaining, total)) in open {
+                state.metrics.set_numbers(&period, &branch, remaining, total);
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "metrics: cannot read the number blocks"),
     }
     let mut res = state.metrics.render().into_response();
     res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"));

@@ -212,7 +212,7 @@ pub fn blank(seller: &Seller, range: &BlankRange, now: DateTime<Utc>) -> Result<
         ranges: vec![mig::BlankRange { begin: range.first, end: range.last }],
     };
     // Due by the 10th of the next period's first month; the file is written at once.
-    let due = period.blank_report_due().and_hms_opt(23, 59, 59).map(|t| t.and_local_timezone(taipei()).single()).flatten();
+    let due = period.blank_report_due().and_hms_opt(23, 59, 59).and_then(|t| t.and_local_timezone(taipei()).single());
     let deadline = due.map_or(now, |d| d.with_timezone(&Utc));
     let mut rendered = file(&message, 1, false, deadline)?;
     // One block per report: the block id keeps two blocks of one track apart.
