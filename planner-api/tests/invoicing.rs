@@ -300,6 +300,35 @@ async fn an_accountants_period(app: &TestApp) {
     let (status, _, p) = accountant.get(&format!("/v1/invoices/{}/proof", carrier_invoice["id"])).await;
     assert_eq!((status, p["errors"][0]["code"].as_str()), (422, Some("not_printed")), "{p}");
 
+    // Cancelled (註銷, F0701) and issued again under its number, now donated.
+    let carrier_id = carrier_invoice["id"].as_i64().expect("id");
+    let (status, _, bad) =
+        accountant.post(&format!("/v1/invoices/{carrier_id}/cancel"), &json!({ "reason": "改捐贈", "delivery": "donate", "donation_code": "x" })).await;
+    assert_eq!((status, bad["errors"][0]["code"].as_str()), (422, Some("invalid_donation_code")), "{bad}");
+    let (status, _, c) =
+        accountant.post(&format!("/v1/invoices/{carrier_id}/cancel"), &json!({ "reason": "改捐贈", "delivery": "donate", "donation_code": "8585" })).await;
+    assert_eq!(status, 200, "{c}");
+    assert_eq!(
+        (c["number"].clone(), c["npoban"].clone(), c["carrier_id"].clone(), c["status"].clone()),
+        (carrier_invoice["number"].clone(), json!("8585"), Value::Null, json!("issued"))
+    );
+    invoicing.drain().await;
+    assert_eq!(xml_files(&invoicing.turnkey.path().join("UpCast/B2SSTORAGE/F0701/SRC")).len(), 1);
+    let reissued: Vec<F0401> = xml_files(&src).values().map(|x| read_f0401(x)).filter(|(n, _)| *n == carrier_invoice["number"]).map(|(_, x)| x).collect();
+    assert_eq!(reissued.len(), 2, "the first issue and the re-issue under the same number");
+    assert!(reissued.iter().any(|x| x.npoban.as_deref() == Some("8585") && x.donate == "1" && x.carrier.is_none()));
+    let b2b_invoice = invoices.iter().find(|i| i["b2b"] == true).expect("a B2B invoice");
+    let (status, _, refused) =
+        accountant.post(&format!("/v1/invoices/{}/cancel", b2b_invoice["id"]), &json!({ "reason": "改載具", "delivery": "print" })).await;
+    assert_eq!((status, refused["errors"][0]["code"].as_str()), (422, Some("not_cancellable")), "{refused}");
+
+    // Bad input loses nothing: too many orders, mistyped fields.
+    let many: Vec<i64> = (1..=10_000).collect();
+    let (status, _, p) = accountant.post("/v1/invoices", &json!({ "order_ids": many })).await;
+    assert_eq!((status, p["errors"][0]["code"].as_str()), (422, Some("too_many")), "{p}");
+    let (status, _, p) = accountant.post("/v1/invoices", &json!({ "order_ids": "all" })).await;
+    assert_eq!(status, 422, "{p}");
+
     // An allowance on the B2B invoice, one too many, and its void.
     let b2b = invoices.iter().find(|i| i["b2b"] == true).expect("a B2B invoice");
     let b2b_id = b2b["id"].as_i64().expect("id");
@@ -340,10 +369,26 @@ async fn an_accountants_period(app: &TestApp) {
     assert!(csv.starts_with("period,kind,tax_type,buyer,count,"), "{csv}");
     assert_eq!(csv.lines().count(), rows.len() + 2, "header, rows, net: {csv}");
 
+    // The last period closed: its unused numbers are reported (E0402); this one cannot be closed yet.
+    let last = einvoice::calendar::Period::of(date).expect("period").prev().expect("a previous period").key();
+    let (status, _, b) = accountant.post("/v1/number-blocks", &json!({ "period": last, "track": "AC", "first": "00000100", "last": "00000149" })).await;
+    assert_eq!(status, 201, "{b}");
+    let (status, _, closed) = accountant.post(&format!("/v1/number-blocks/periods/{last}/close"), &json!({})).await;
+    assert_eq!((status, closed["blank"].clone()), (200, json!([["AC", "00000100", "00000149"]])), "{closed}");
+    let (status, _, open) = accountant.post(&format!("/v1/number-blocks/periods/{period}/close"), &json!({})).await;
+    assert_eq!((status, open["errors"][0]["code"].as_str()), (422, Some("period_open")), "{open}");
+    invoicing.drain().await;
+    let e0402 = xml_files(&invoicing.turnkey.path().join("UpCast/B2PMESSAGE/E0402/SRC"));
+    assert_eq!(e0402.len(), 1, "{:?}", e0402.keys());
+    let doc = e0402.values().next().expect("E0402");
+    assert!(doc.contains("urn:GEINV:eInvoiceMessage:E0402:4.1") && doc.contains("00000100") && doc.contains("00000149"), "{doc}");
+
     // Numbers run out: a clear error, nothing issued, and the block listing says so.
     let (_, _, blocks) = accountant.get(&format!("/v1/number-blocks?period={period}")).await;
     let used: i64 = blocks.as_array().expect("blocks").iter().map(|b| b["used"].as_i64().expect("used")).sum();
     assert_eq!(used, 7, "{blocks}");
+    let (_, _, p) = accountant.get("/v1/number-blocks?period=garbage").await;
+    assert_eq!(p["errors"][0]["field"], "period", "{p}");
     let metrics = app.anon.get(app.url("/metrics")).send().await.expect("metrics").text().await.expect("text");
     let remaining = format!("luckygas_invoice_numbers_remaining{{branch=\"\",period=\"{period}\"}} 93");
     assert!(metrics.contains(&remaining), "{remaining} in:\n{metrics}");
