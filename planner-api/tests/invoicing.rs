@@ -300,6 +300,46 @@ async fn an_accountants_period(app: &TestApp) {
     let (status, _, p) = accountant.get(&format!("/v1/invoices/{}/proof", carrier_invoice["id"])).await;
     assert_eq!((status, p["errors"][0]["code"].as_str()), (422, Some("not_printed")), "{p}");
 
+    // A driver reads, and prints the proof of, the invoices of their own stops only.
+    let (_, _, plan) = app.get(&format!("/v1/plans/{plan_id}")).await;
+    let vehicle_of: HashMap<i64, i64> = plan["result"]["routes"]
+        .as_array()
+        .or_else(|| plan["routes"].as_array())
+        .expect("routes")
+        .iter()
+        .flat_map(|r| {
+            let v = r["vehicle_id"].as_i64().expect("vehicle");
+            r["trips"]
+                .as_array()
+                .expect("trips")
+                .iter()
+                .flat_map(move |t| t["stops"].as_array().expect("stops").iter().map(move |st| (st["order_id"].as_i64().expect("order"), v)))
+        })
+        .collect();
+    let printed_order = first_body["order_ids"][0].as_i64().expect("order");
+    let own_vehicle = vehicle_of[&printed_order];
+    let driver = app.as_role(planner_api::domain::Role::Driver).await;
+    let (status, _, a) = app.put(&format!("/v1/vehicles/{own_vehicle}/assignments/{date}"), &json!({ "driver_id": driver.user["driver_id"] })).await;
+    assert_eq!(status, 200, "{a}");
+    let (status, _, mine) = driver.get(&format!("/v1/invoices?order_id={printed_order}&status=issued")).await;
+    assert_eq!((status, mine["total"].as_i64()), (200, Some(1)), "{mine}");
+    let (status, _, one) = driver.get(&format!("/v1/invoices/{reissued_id}")).await;
+    assert_eq!((status, one["number"].clone()), (200, first_body["number"].clone()), "{one}");
+    let driver_token = driver.token.clone().expect("driver token");
+    let proof = app.anon.get(app.url(&format!("/v1/invoices/{reissued_id}/proof?format=png"))).bearer_auth(&driver_token).send().await.expect("proof");
+    assert_eq!(proof.status().as_u16(), 200, "the driver prints the proof at the door");
+    let other = invoices.iter().find(|i| vehicle_of[&i["order_ids"][0].as_i64().unwrap_or(printed_order)] != own_vehicle);
+    if let Some(other) = other {
+        let (status, _, p) = driver.get(&format!("/v1/invoices/{}", other["id"])).await;
+        assert_eq!(status, 403, "another vehicle's stop: {p}");
+    }
+    for path in ["/v1/invoices".to_owned(), format!("/v1/invoices/report?period={period}"), "/v1/invoices/messages".to_owned()] {
+        let (status, _, p) = driver.get(&path).await;
+        assert_eq!(status, 403, "{path}: {p}");
+    }
+    let (status, _, p) = driver.post(&format!("/v1/invoices/{reissued_id}/void"), &json!({ "reason": "x" })).await;
+    assert_eq!(status, 403, "{p}");
+
     // Cancelled (註銷, F0701) and issued again under its number, now donated.
     let carrier_id = carrier_invoice["id"].as_i64().expect("id");
     let (status, _, bad) =

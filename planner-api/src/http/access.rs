@@ -63,8 +63,9 @@ pub const RULES: &[Rule] = &[
     // Drivers read only their own routes of a plan (`/v1/plans/{id}/routes/mine`; the other plan
     // reads answer them 403).
     Rule { resource: "plans", read: &[(Dispatcher, All), (Analyst, All), (Driver, Own)], write: &[(Dispatcher, All)] },
-    // Dispatchers read invoices to see whether a delivery was billed; only accountants issue.
-    Rule { resource: "invoices", read: &[(Dispatcher, All), (Analyst, All), (Accountant, All)], write: &[(Accountant, All)] },
+    // Dispatchers read invoices to see whether a delivery was billed; drivers read (and print the
+    // proof of) the invoices of their own stops; only accountants issue.
+    Rule { resource: "invoices", read: &[(Dispatcher, All), (Analyst, All), (Accountant, All), (Driver, Own)], write: &[(Accountant, All)] },
     Rule { resource: "number-blocks", read: &[(Analyst, All), (Accountant, All)], write: &[(Accountant, All)] },
     Rule { resource: "prices", read: &[(Dispatcher, All), (Analyst, All), (Accountant, All)], write: &[(Accountant, All)] },
     Rule { resource: "invoice-preferences", read: &[(Dispatcher, All), (Analyst, All), (Accountant, All)], write: &[(Accountant, All)] },
@@ -228,6 +229,7 @@ mod tests {
             assert_eq!(scope(resource, Action::Write, Driver), None, "{resource}");
         }
         assert_eq!(scope("customers", Action::Read, Driver), None);
+        assert_eq!(scope("invoices", Action::Read, Driver), Some(Scope::Own), "the invoices of their own stops");
         assert_eq!(scope("vroom", Action::Write, Driver), None);
         assert_eq!(scope("vroom", Action::Write, Dispatcher), Some(Scope::All));
         assert_eq!(scope("vroom", Action::Write, Analyst), None);

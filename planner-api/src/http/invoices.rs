@@ -63,6 +63,30 @@ pub fn preferences_router() -> Router<AppState> {
     Router::new().route("/{id}", put(put_preferences).get(get_preferences))
 }
 
+/// Refuses callers whose grant covers only their own records (drivers): this read is about
+/// every invoice.
+fn every_invoice(caller: &Caller) -> Result<(), ApiError> {
+    match caller.scope {
+        super::access::Scope::All => Ok(()),
+        super::access::Scope::Own => Err(ApiError::Forbidden),
+    }
+}
+
+/// A driver may read an invoice only when every order it bills is a stop of their own routes.
+async fn may_read(state: &AppState, caller: &Caller, invoice: &Invoice) -> Result<(), ApiError> {
+    let Some(driver) = caller.own_driver_id() else { return Ok(()) };
+    let orders: Vec<i64> = invoice.items.iter().filter_map(|i| i.order_id).collect();
+    if orders.is_empty() {
+        return Err(ApiError::Forbidden);
+    }
+    for order_id in orders {
+        if !super::orders::on_own_route(state, order_id, driver).await? {
+            return Err(ApiError::Forbidden);
+        }
+    }
+    Ok(())
+}
+
 fn service(state: &AppState) -> Result<&Invoicing, ApiError> {
     state.invoicing.as_ref().ok_or(ApiError::NotReady { check: "invoicing", reason: "no seller configured (LUCKYGAS_SELLER_BAN)".into() })
 }
@@ -83,8 +107,10 @@ impl From<InvoicingError> for ApiError {
 #[utoipa::path(get, operation_id = "listInvoices", path = "/v1/invoices", tag = "invoices", security(("bearer" = [])),
     params(("limit" = Option<i64>, Query), ("offset" = Option<i64>, Query), ("period" = Option<String>, Query, description = "`2026-11` or `11512`"),
         ("status" = Option<String>, Query, description = "`issued` or `voided`"), ("customer_id" = Option<i64>, Query), ("order_id" = Option<i64>, Query)),
-    responses((status = 200, body = ListResponse<Invoice>), (status = 422, description = "Bad filter", body = Problem, content_type = "application/problem+json")))]
-pub async fn list(State(state): State<AppState>, params: ListParams) -> Result<Json<ListResponse<Invoice>>, ApiError> {
+    responses((status = 200, body = ListResponse<Invoice>),
+        (status = 403, description = "A driver asking for more than the invoice of one of their own stops (`?order_id=`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Bad filter", body = Problem, content_type = "application/problem+json")))]
+pub async fn list(State(state): State<AppState>, caller: Caller, params: ListParams) -> Result<Json<ListResponse<Invoice>>, ApiError> {
     let mut errors = Vec::new();
     let period =
         params.get("period").map(|p| parse_period(p).map(|p| p.key()).ok_or_else(|| FieldError::new("period", FieldProblem::Pattern { expected: "2026-11" })));
@@ -115,6 +141,13 @@ pub async fn list(State(state): State<AppState>, params: ListParams) -> Result<J
     let order_id = id("order_id");
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));
+    }
+    if let Some(driver) = caller.own_driver_id() {
+        // A driver asks for the invoice of one of their own stops.
+        let Some(order_id) = order_id else { return Err(ApiError::Forbidden) };
+        if !super::orders::on_own_route(&state, order_id, driver).await? {
+            return Err(ApiError::Forbidden);
+        }
     }
     let filter = InvoiceFilter { period, status, customer_id, order_id };
     Ok(Json(ListResponse::new(state.store.list_invoices(&filter, params.page).await?, params.page)))
@@ -150,9 +183,11 @@ pub async fn issue(State(state): State<AppState>, caller: Caller, ApiJson(input)
 /// Reads one invoice with its items, orders and Turnkey messages.
 #[utoipa::path(get, operation_id = "getInvoice", path = "/v1/invoices/{id}", tag = "invoices", security(("bearer" = [])), params(("id" = i64, Path)),
     responses((status = 200, body = Invoice), (status = 404, description = "No such invoice", body = Problem, content_type = "application/problem+json")))]
-pub async fn read(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Invoice>, ApiError> {
+pub async fn read(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<Invoice>, ApiError> {
     let id = parse_id(&id, RESOURCE)?;
-    Ok(Json(state.store.get_invoice(id).await.map_err(ApiError::from_store(RESOURCE))?))
+    let invoice = state.store.get_invoice(id).await.map_err(ApiError::from_store(RESOURCE))?;
+    may_read(&state, &caller, &invoice).await?;
+    Ok(Json(invoice))
 }
 
 /// A reason for a void or cancel.
@@ -263,7 +298,8 @@ pub struct AllowanceInput {
 /// An invoice's allowances.
 #[utoipa::path(get, operation_id = "listAllowances", path = "/v1/invoices/{id}/allowances", tag = "invoices", security(("bearer" = [])), params(("id" = i64, Path)),
     responses((status = 200, body = Vec<Allowance>), (status = 404, description = "No such invoice", body = Problem, content_type = "application/problem+json")))]
-pub async fn allowances(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Vec<Allowance>>, ApiError> {
+pub async fn allowances(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<Vec<Allowance>>, ApiError> {
+    every_invoice(&caller)?;
     let id = parse_id(&id, RESOURCE)?;
     state.store.get_invoice(id).await.map_err(ApiError::from_store(RESOURCE))?;
     Ok(Json(state.store.list_allowances(id).await?))
@@ -339,7 +375,7 @@ pub async fn void_allowance(State(state): State<AppState>, Path((id, allowance_i
         (status = 404, description = "No such invoice", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Not a printed invoice, or no QR key configured", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "Invoicing is not configured", body = Problem, content_type = "application/problem+json")))]
-pub async fn proof(State(state): State<AppState>, Path(id): Path<String>, params: ListParams) -> Result<Response, ApiError> {
+pub async fn proof(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, params: ListParams) -> Result<Response, ApiError> {
     let id = parse_id(&id, RESOURCE)?;
     let png = match params.get("format") {
         None | Some("pdf") => false,
@@ -348,6 +384,7 @@ pub async fn proof(State(state): State<AppState>, Path(id): Path<String>, params
     };
     let service = service(&state)?;
     let invoice = state.store.get_invoice(id).await.map_err(ApiError::from_store(RESOURCE))?;
+    may_read(&state, &caller, &invoice).await?;
     let bytes = service.proof(&invoice, png)?;
     let (kind, ext) = if png { ("image/png", "png") } else { ("application/pdf", "pdf") };
     let disposition = format!("inline; filename=\"{}.{ext}\"", invoice.number);
@@ -358,7 +395,8 @@ pub async fn proof(State(state): State<AppState>, Path(id): Path<String>, params
 #[utoipa::path(get, operation_id = "listInvoiceMessages", path = "/v1/invoices/messages", tag = "invoices", security(("bearer" = [])),
     params(("limit" = Option<i64>, Query), ("offset" = Option<i64>, Query), ("status" = Option<String>, Query)),
     responses((status = 200, body = ListResponse<MessageInfo>), (status = 422, description = "Bad filter", body = Problem, content_type = "application/problem+json")))]
-pub async fn messages(State(state): State<AppState>, params: ListParams) -> Result<Json<ListResponse<MessageInfo>>, ApiError> {
+pub async fn messages(State(state): State<AppState>, caller: Caller, params: ListParams) -> Result<Json<ListResponse<MessageInfo>>, ApiError> {
+    every_invoice(&caller)?;
     const STATUSES: &[&str] = &["pending", "accepted", "rejected", "superseded"];
     let status = params.get("status");
     if let Some(s) = status {
@@ -442,7 +480,8 @@ pub struct PeriodReport {
 #[utoipa::path(get, operation_id = "getPeriodReport", path = "/v1/invoices/report", tag = "invoices", security(("bearer" = [])),
     params(("period" = String, Query, description = "`2026-11` or `11512`"), ("format" = Option<String>, Query, description = "`json` (default) or `csv`")),
     responses((status = 200, body = PeriodReport), (status = 422, description = "Bad period or format", body = Problem, content_type = "application/problem+json")))]
-pub async fn report(State(state): State<AppState>, params: ListParams) -> Result<Response, ApiError> {
+pub async fn report(State(state): State<AppState>, caller: Caller, params: ListParams) -> Result<Response, ApiError> {
+    every_invoice(&caller)?;
     let period = params
         .get("period")
         .and_then(parse_period)

@@ -98,7 +98,7 @@ fn all_orders(caller: &Caller) -> Result<(), ApiError> {
 
 /// Whether order `id` is a stop of a route that `driver` drives: the newest version of its plan
 /// has it on the route of a vehicle the driver drives on the plan's day.
-async fn on_own_route(state: &AppState, id: i64, driver: i64) -> Result<bool, ApiError> {
+pub(crate) async fn on_own_route(state: &AppState, id: i64, driver: i64) -> Result<bool, ApiError> {
     let order = state.store.get_order(id).await.map_err(ApiError::from_store(RESOURCE))?;
     let Some(plan_id) = order.plan_id else { return Ok(false) };
     let job = planning::job(&state.store, plan_id).await?;
