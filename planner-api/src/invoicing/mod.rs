@@ -259,7 +259,12 @@ impl Invoicing {
     }
 
     fn period_now(&self) -> Result<Period, InvoicingError> {
-        Period::of(Self::today()).map_err(|e| InvoicingError::Store(StoreError::Database(sqlx::Error::Protocol(e.to_string()))))
+        Self::period_at(Utc::now())
+    }
+
+    /// The period of the Taipei date of `t` (an invoice's date decides its period).
+    fn period_at(t: DateTime<Utc>) -> Result<Period, InvoicingError> {
+        Period::of(local_time(t).date_naive()).map_err(|e| InvoicingError::Store(StoreError::Database(sqlx::Error::Protocol(e.to_string()))))
     }
 
     /// Issues the invoice of one delivered order, unless its customer is billed monthly.
@@ -362,8 +367,11 @@ impl Invoicing {
         let mut unique_orders = order_ids.to_vec();
         unique_orders.sort_unstable();
         unique_orders.dedup();
+        // One instant decides both the invoice's date and its period, also at midnight of a
+        // period's last day.
+        let issued_at = Utc::now();
         let draft = InvoiceDraft {
-            period: self.period_now()?.key(),
+            period: Self::period_at(issued_at)?.key(),
             branch: self.config.branch.clone(),
             customer_id,
             source,
@@ -376,7 +384,7 @@ impl Invoicing {
             carrier_id: delivery.carrier_id().map(str::to_owned),
             npoban: delivery.npoban().map(str::to_owned),
             random_code: random_code(),
-            issued_at: Utc::now(),
+            issued_at,
             sales_amount: totals.sales_amount.0,
             free_tax_sales_amount: totals.free_tax_sales_amount.0,
             zero_tax_sales_amount: totals.zero_tax_sales_amount.0,
@@ -476,8 +484,8 @@ impl Invoicing {
             InvoicingError::Invalid(vec![FieldError::new("amount", FieldProblem::Input { code: "amounts", zh: "折讓金額無法計算", detail: e.to_string() })])
         })?;
         let seller = self.config.seller.clone();
-        let period = self.period_now()?.key();
         let now = Utc::now();
+        let period = Self::period_at(now)?.key();
         Ok(self
             .store
             .issue_allowance(invoice_id, &period, split.amount.0, split.tax.0, reason, created_by, now, &move |inv: &Invoice, a: &Allowance| {
