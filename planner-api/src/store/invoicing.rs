@@ -909,11 +909,12 @@ impl Store {
 
     // ----- deliveries to bill -------------------------------------------------------------
 
-    /// Delivered orders no invoice in force bills, of `customer_id` (all when none) with a
+    /// Delivered orders no invoice in force bills (an anti-join on `invoice_orders`' key, so a
+    /// month-end run stays linear in its customers), of `customer_id` (all when none) with a
     /// delivery date in `from..=until`, oldest first.
     pub async fn unbilled_deliveries(&self, customer_id: Option<i64>, from: NaiveDate, until: NaiveDate) -> Result<Vec<(i64, i64)>, StoreError> {
         let sql = "SELECT id, customer_id FROM orders WHERE status = 'delivered' AND ($1 IS NULL OR customer_id = $1) AND delivery_date >= $2 AND delivery_date <= $3 \
-                   AND id NOT IN (SELECT order_id FROM invoice_orders) ORDER BY customer_id, delivery_date, id";
+                   AND NOT EXISTS (SELECT 1 FROM invoice_orders io WHERE io.order_id = orders.id) ORDER BY customer_id, delivery_date, id";
         with_pool!(self, pool => {
             let rows = sqlx::query(sql).bind(customer_id).bind(from).bind(until).fetch_all(pool).await?;
             rows.iter().map(|r| Ok((r.try_get("id")?, r.try_get("customer_id")?))).collect()
@@ -924,7 +925,7 @@ impl Store {
     pub async fn monthly_customers_to_bill(&self, from: NaiveDate, until: NaiveDate) -> Result<Vec<i64>, StoreError> {
         let sql = "SELECT DISTINCT o.customer_id FROM orders o JOIN customers c ON c.id = o.customer_id \
                    WHERE c.payment_method = 'monthly' AND o.status = 'delivered' AND o.delivery_date >= $1 AND o.delivery_date <= $2 \
-                   AND o.id NOT IN (SELECT order_id FROM invoice_orders) ORDER BY o.customer_id";
+                   AND NOT EXISTS (SELECT 1 FROM invoice_orders io WHERE io.order_id = o.id) ORDER BY o.customer_id";
         with_pool!(self, pool => Ok(sqlx::query_scalar(sql).bind(from).bind(until).fetch_all(pool).await?))
     }
 
