@@ -562,3 +562,29 @@ async fn delivery_jobs_claimed_twice_bill_each_order_once() {
     }
     db.cleanup().await;
 }
+
+/// The last number of the last block is used, then issuing stops with a clear error that stores
+/// nothing and uses no number, until the next block is registered.
+#[tokio::test]
+async fn running_out_of_numbers_is_a_clear_error_that_stores_nothing() {
+    let db = Fresh::new(Backend::Sqlite, true).await;
+    let turnkey = tempfile::tempdir().expect("turnkey dir");
+    prices_and_blocks(&db.store, &[("RN", 0, 49)]).await;
+    let orders = delivered_orders(&db.store, "R", 51, 1).await;
+    let inv = invoicing(&db.store, turnkey.path());
+    for &order in &orders[..50] {
+        inv.issue(&[order], InvoiceSource::Manual, None, "test").await.expect("a number is left");
+    }
+    let (left, total) = db.store.numbers_left(&period().key(), "").await.expect("numbers left");
+    assert_eq!((left, total), (0, 50));
+    let last = inv.issue(&[orders[50]], InvoiceSource::Manual, None, "test").await;
+    assert!(matches!(last, Err(InvoicingError::NoNumbers { ref period, .. }) if *period == self::period().key()), "{last:?}");
+    let filter = planner_api::store::invoicing::InvoiceFilter { order_id: Some(orders[50]), ..Default::default() };
+    let billed = db.store.list_invoices(&filter, planner_api::store::PageRequest { limit: 10, offset: 0 }).await.expect("list");
+    assert_eq!(billed.total, 0, "nothing half-issued");
+    let b = NewNumberBlock { period: period(), branch: String::new(), track: Track::parse("RP").expect("track"), first: 50, last: 99 };
+    db.store.create_number_block(&b, "test").await.expect("the next block");
+    let issued = inv.issue(&[orders[50]], InvoiceSource::Manual, None, "test").await.expect("issued from the new block");
+    assert_eq!(issued.number, "RP00000050");
+    db.cleanup().await;
+}
