@@ -223,7 +223,6 @@ pub async fn void(State(state): State<AppState>, Path(id): Path<String>, ApiJson
     let id = parse_id(&id, RESOURCE)?;
     let reason = reason(&input.reason)?;
     let service = service(&state)?;
-    state.store.get_invoice(id).await.map_err(ApiError::from_store(RESOURCE))?;
     Ok(Json(service.void(id, &reason).await?))
 }
 
@@ -279,7 +278,6 @@ pub async fn cancel(State(state): State<AppState>, Path(id): Path<String>, ApiJs
         return Err(ApiError::Validation(errors));
     }
     let service = service(&state)?;
-    state.store.get_invoice(id).await.map_err(ApiError::from_store(RESOURCE))?;
     Ok(Json(service.cancel(id, &why, &delivery).await?))
 }
 
@@ -344,7 +342,6 @@ pub async fn allow(
         return Err(ApiError::Validation(errors));
     }
     let service = service(&state)?;
-    state.store.get_invoice(id).await.map_err(ApiError::from_store(RESOURCE))?;
     let actor = caller.actor(&state).await;
     let allowance = service.allowance(id, amount, why, &actor).await?;
     Ok(Created { location: format!("/v1/invoices/{id}/allowances/{}", allowance.id), body: allowance })

@@ -26,7 +26,7 @@ use crate::jobs::{Channels, Handlers, Outcome};
 use crate::store::invoicing::{BlankRange, InvoiceDraft};
 use crate::store::jobs::ClaimedEffect;
 use crate::store::{Store, StoreError};
-use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use einvoice::ban::Ban;
 use einvoice::calendar::{taipei, Period};
 use einvoice::carrier::B2cDelivery;
@@ -313,9 +313,16 @@ impl Invoicing {
         // The lines: one per order and cylinder size, at the price in effect on its delivery day.
         let mut lines = Vec::new();
         let mut line_orders = Vec::new();
+        // A month's orders mostly share sizes and days: each price is read once.
+        let mut prices: std::collections::HashMap<_, Option<crate::domain::invoice::Price>> = std::collections::HashMap::new();
         for (i, o) in orders.iter().enumerate() {
             for c in &o.data.cylinders {
-                let Some(price) = self.store.price_on(customer_id, c.size_kg, o.data.delivery_date).await? else {
+                let key = (c.size_kg, o.data.delivery_date);
+                let price = match prices.entry(key) {
+                    std::collections::hash_map::Entry::Occupied(e) => e.get().clone(),
+                    std::collections::hash_map::Entry::Vacant(e) => e.insert(self.store.price_on(customer_id, c.size_kg, o.data.delivery_date).await?).clone(),
+                };
+                let Some(price) = price else {
                     return Err(invalid(
                         format!("order_ids[{i}]"),
                         "no_price",
@@ -329,7 +336,7 @@ impl Invoicing {
                 };
                 lines.push(Line {
                     description: description(c.size_kg),
-                    quantity: Quantity::whole(quantity).map_err(|e| invalid("order_ids", "quantity", "數量超出範圍", leak_free(&e)))?,
+                    quantity: Quantity::whole(quantity).map_err(|e| invalid("order_ids", "quantity", "數量超出範圍", quantity_problem(&e)))?,
                     unit: unit.to_owned(),
                     unit_price: Ntd(unit_price),
                     tax_type: TaxType::Taxable,
@@ -611,8 +618,8 @@ impl Invoicing {
     }
 }
 
-/// Turns a tax error into text for a problem.
-fn leak_free(e: &tax::TaxError) -> &'static str {
+/// The English text of a quantity that does not fit.
+fn quantity_problem(e: &tax::TaxError) -> &'static str {
     match e {
         tax::TaxError::Overflow => "amount out of range",
         _ => "invalid quantity",
@@ -655,12 +662,6 @@ fn move_aside(inbound: &Path, path: &Path, folder: &str) -> std::io::Result<()> 
         std::fs::create_dir_all(dir)?;
     }
     std::fs::rename(path, target)
-}
-
-/// The month (`YYYY-MM`) before the one of `date`.
-pub fn previous_month(date: NaiveDate) -> String {
-    let d = date.with_day(1).and_then(|d| d.pred_opt()).unwrap_or(date);
-    format!("{:04}-{:02}", d.year(), d.month())
 }
 
 /// When an invoice was issued, in Taipei.

@@ -40,7 +40,7 @@ fn buyer_party(invoice: &Invoice) -> Party {
 }
 
 /// The outbox file of `message` with `revision` (1 for the first message of its type and key).
-fn file(message: &impl MigMessage, revision: u32, b2b: bool, deadline: DateTime<Utc>) -> Result<Rendered, String> {
+fn file(message: &impl MigMessage, revision: u32, deadline: DateTime<Utc>) -> Result<Rendered, String> {
     let xml = message.to_xml().map_err(|e| e.to_string())?;
     let file_name = message.suggested_file_name(revision);
     let message_type = message.message_type();
@@ -48,7 +48,6 @@ fn file(message: &impl MigMessage, revision: u32, b2b: bool, deadline: DateTime<
     // invoices with its buyers over the platform.
     let dir = TurnkeyLayout::default().outbound_dir(Path::new(""), message_type, Route::Storage);
     let destination = dir.join(&file_name).to_string_lossy().into_owned();
-    let _ = b2b;
     Ok(Rendered { message_type: message_type.as_str(), reference: message.file_key(), file_name, destination, body: xml.into_bytes(), deadline })
 }
 
@@ -116,7 +115,7 @@ pub fn issue(seller: &Seller, invoice: &Invoice, revision: u32) -> Result<Render
         },
     };
     let deadline = upload_deadline(at, invoice.b2b).with_timezone(&Utc);
-    file(&message, revision, invoice.b2b, deadline)
+    file(&message, revision, deadline)
 }
 
 /// F0501 (作廢發票): void an invoice within its period.
@@ -133,7 +132,7 @@ pub fn void(seller: &Seller, invoice: &Invoice, now: DateTime<Utc>) -> Result<Re
         return_tax_document_number: None,
         remark: None,
     };
-    file(&message, revision(invoice, "F0501"), invoice.b2b, upload_deadline(at, invoice.b2b).with_timezone(&Utc))
+    file(&message, revision(invoice, "F0501"), upload_deadline(at, invoice.b2b).with_timezone(&Utc))
 }
 
 /// F0701 (註銷發票): cancel a B2C invoice so it can be issued again under its number with
@@ -150,7 +149,7 @@ pub fn cancel(seller: &Seller, invoice: &Invoice, reason: &str, now: DateTime<Ut
         void_reason: reason.to_owned(),
         remark: None,
     };
-    file(&message, revision(invoice, "F0701"), invoice.b2b, upload_deadline(at, invoice.b2b).with_timezone(&Utc))
+    file(&message, revision(invoice, "F0701"), upload_deadline(at, invoice.b2b).with_timezone(&Utc))
 }
 
 /// G0401: an allowance on an invoice, one line referring to the whole invoice.
@@ -178,7 +177,7 @@ pub fn allowance(seller: &Seller, invoice: &Invoice, allowance: &Allowance) -> R
         tax_amount: Ntd(allowance.tax_amount),
         total_amount: Ntd(allowance.amount),
     };
-    file(&message, 1, invoice.b2b, upload_deadline(at, invoice.b2b).with_timezone(&Utc))
+    file(&message, 1, upload_deadline(at, invoice.b2b).with_timezone(&Utc))
 }
 
 /// G0501: void an allowance.
@@ -196,7 +195,7 @@ pub fn void_allowance(seller: &Seller, invoice: &Invoice, allowance: &Allowance)
         cancel_reason: "折讓作廢".into(),
         remark: None,
     };
-    file(&message, 1, invoice.b2b, upload_deadline(at, invoice.b2b).with_timezone(&Utc))
+    file(&message, 1, upload_deadline(at, invoice.b2b).with_timezone(&Utc))
 }
 
 /// E0402: the unused numbers of a closed block.
@@ -214,7 +213,7 @@ pub fn blank(seller: &Seller, range: &BlankRange, now: DateTime<Utc>) -> Result<
     // Due by the 10th of the next period's first month; the file is written at once.
     let due = period.blank_report_due().and_hms_opt(23, 59, 59).and_then(|t| t.and_local_timezone(taipei()).single());
     let deadline = due.map_or(now, |d| d.with_timezone(&Utc));
-    let mut rendered = file(&message, 1, false, deadline)?;
+    let mut rendered = file(&message, 1, deadline)?;
     // One block per report: the block id keeps two blocks of one track apart.
     rendered.file_name = rendered.file_name.replace(".xml", &format!("_{}.xml", range.block_id));
     rendered.destination = rendered.destination.replace(".xml", &format!("_{}.xml", range.block_id));
