@@ -136,10 +136,11 @@ async fn doubles_the_lock_and_forgets_after_the_window(backend: Backend) {
 /// messages in both languages; a hash stored before the policy still signs in.
 async fn refuses_trivial_passwords(backend: Backend) {
     let app = TestApp::start(backend).await;
+    let a = &app;
     let create = |password: String| {
         let body = json!({ "email": "wang@luckygas.test", "password": password, "role": "analyst" });
-        let req = app.anon.post(app.url("/v1/users")).header("Accept-Language", "en").json(&body);
-        async move { app.with_token(app.admin_tokens["access_token"].as_str().unwrap_or_default()).send(req).await }
+        let req = a.anon.post(a.url("/v1/users")).header("Accept-Language", "en").json(&body);
+        async move { a.with_token(a.admin_tokens["access_token"].as_str().unwrap_or_default()).send(req).await }
     };
     for (password, code) in [
         (" ".repeat(12), "blank"),
@@ -194,9 +195,10 @@ async fn keeps_sessions_through_a_key_rotation(backend: Backend) {
 
     // The old key removed (a replica started with the new key only).
     let replica = app.replica().await;
+    let a = &app;
     let get = |token: String| {
-        let req = app.anon.get(format!("{}/v1/depots", replica.base)).bearer_auth(token);
-        async move { app.send(req).await }
+        let req = a.anon.get(format!("{}/v1/depots", replica.base)).bearer_auth(token);
+        async move { a.send(req).await }
     };
     let (status, _, body) = get(old_token.clone()).await;
     assert_eq!((status, problem_type(&body)), (401, "invalid-token"));

@@ -372,7 +372,10 @@ mod tests {
     #[test]
     fn reads_grace_throttling_and_hashing_limits() {
         let config = AuthConfig::from_lookup(env(&[])).expect("config");
-        assert_eq!((config.refresh_grace, config.throttle, config.hash_limits.queue_timeout), (DEFAULT_REFRESH_GRACE, ThrottlePolicy::default(), Duration::from_secs(5)));
+        assert_eq!(
+            (config.refresh_grace, config.throttle, config.hash_limits.queue_timeout),
+            (DEFAULT_REFRESH_GRACE, ThrottlePolicy::default(), Duration::from_secs(5))
+        );
         let lookup = env(&[
             ("LUCKYGAS_REFRESH_GRACE_SECS", "0"),
             ("LUCKYGAS_LOGIN_ACCOUNT_MAX_FAILURES", "3"),
@@ -382,7 +385,10 @@ mod tests {
         ]);
         let config = AuthConfig::from_lookup(lookup).expect("config");
         assert_eq!(config.refresh_grace, Duration::ZERO);
-        assert_eq!((config.throttle.account.max_failures, config.throttle.account.lock, config.throttle.address.max_failures), (3, Duration::from_secs(10), 50));
+        assert_eq!(
+            (config.throttle.account.max_failures, config.throttle.account.lock, config.throttle.address.max_failures),
+            (3, Duration::from_secs(10), 50)
+        );
         assert_eq!((config.hash_limits.permits, config.hash_limits.queue, config.hash_limits.queue_timeout), (2, 32, Duration::from_millis(250)));
     }
 }

@@ -192,7 +192,9 @@ fn hash_with(password: &str, area: &mut [Block]) -> String {
     let mut salt_bytes = [0u8; 64];
     let salt_raw = salt.decode_b64(&mut salt_bytes).expect("a salt we encoded decodes");
     let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
-    Argon2::default().hash_password_into_with_memory(password.as_bytes(), salt_raw, &mut out, area).expect("argon2 with default parameters hashes any password");
+    Argon2::default()
+        .hash_password_into_with_memory(password.as_bytes(), salt_raw, &mut out, area)
+        .expect("argon2 with default parameters hashes any password");
     let phc = PasswordHash {
         algorithm: Algorithm::Argon2id.ident(),
         version: Some(Version::V0x13.into()),

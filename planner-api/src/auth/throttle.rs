@@ -46,7 +46,8 @@ pub struct ThrottlePolicy {
 
 impl Default for ThrottlePolicy {
     fn default() -> Self {
-        let limit = |max_failures| Limit { max_failures, window: Duration::from_secs(15 * 60), lock: Duration::from_secs(60), max_lock: Duration::from_secs(3600) };
+        let limit =
+            |max_failures| Limit { max_failures, window: Duration::from_secs(15 * 60), lock: Duration::from_secs(60), max_lock: Duration::from_secs(3600) };
         ThrottlePolicy { account: limit(5), address: limit(50) }
     }
 }

@@ -135,18 +135,56 @@ pub const MIN_PASSWORD_DISTINCT_CHARS: usize = 5;
 /// The most common passwords of 12 characters or more (shorter ones fail the length check),
 /// compared ignoring case and spaces.
 const COMMON_PASSWORDS: &[&str] = &[
-    "123456789012", "1234567890123", "12345678901234", "123456123456", "123123123123", "111111111111",
-    "000000000000", "121212121212", "987654321098", "123456789abc", "1234567890ab", "abc123456789",
-    "abcd12345678", "abcdefghijkl", "password1234", "password12345", "password123456", "passwordpassword",
-    "p@ssw0rd1234", "passw0rd1234", "qwertyuiop12", "qwertyuiopasdf", "qwerty123456", "123456qwerty",
-    "qwertyqwerty", "1q2w3e4r5t6y", "1qaz2wsx3edc", "zaq12wsxcde3", "asdfghjkl123", "zxcvbnm12345",
-    "iloveyou1234", "welcome12345", "letmein12345", "changeme1234", "administrator", "admin1234567",
-    "football1234", "baseball1234", "sunshine1234", "princess1234", "luckygas1234", "luckygas123456",
-    "trustno1trustno1", "aa123456789a", "a123456789012", "1234qwerasdf",
+    "123456789012",
+    "1234567890123",
+    "12345678901234",
+    "123456123456",
+    "123123123123",
+    "111111111111",
+    "000000000000",
+    "121212121212",
+    "987654321098",
+    "123456789abc",
+    "1234567890ab",
+    "abc123456789",
+    "abcd12345678",
+    "abcdefghijkl",
+    "password1234",
+    "password12345",
+    "password123456",
+    "passwordpassword",
+    "p@ssw0rd1234",
+    "passw0rd1234",
+    "qwertyuiop12",
+    "qwertyuiopasdf",
+    "qwerty123456",
+    "123456qwerty",
+    "qwertyqwerty",
+    "1q2w3e4r5t6y",
+    "1qaz2wsx3edc",
+    "zaq12wsxcde3",
+    "asdfghjkl123",
+    "zxcvbnm12345",
+    "iloveyou1234",
+    "welcome12345",
+    "letmein12345",
+    "changeme1234",
+    "administrator",
+    "admin1234567",
+    "football1234",
+    "baseball1234",
+    "sunshine1234",
+    "princess1234",
+    "luckygas1234",
+    "luckygas123456",
+    "trustno1trustno1",
+    "aa123456789a",
+    "a123456789012",
+    "1234qwerasdf",
 ];
 
 /// Checks a password: length, not blank, enough distinct characters, not one of the most
-/// common passwords, and not the user's email or its name part (`email`: the lower-case email,
+/// common passwords, not containing the user's email and not just its name part (`email`: the lower-case email,
 /// when known). Stored hashes are not re-checked: existing passwords keep working.
 pub fn check_password(errors: &mut Vec<FieldError>, password: &str, email: Option<&str>) {
     let n = password.chars().count();
@@ -173,20 +211,27 @@ fn policy_problem(password: &str, email: Option<&str>) -> Option<FieldProblem> {
     distinct.dedup();
     if distinct.len() < MIN_PASSWORD_DISTINCT_CHARS {
         return Some(FieldProblem::State {
-            code: "too_few_distinct",
-            zh: "密碼至少要有 5 種不同的字元",
-            en: "must have at least 5 different characters",
+            code: "too_few_distinct", zh: "密碼至少要有 5 種不同的字元", en: "must have at least 5 different characters"
         });
     }
     let folded: String = password.chars().filter(|c| !c.is_whitespace()).flat_map(char::to_lowercase).collect();
     if COMMON_PASSWORDS.contains(&folded.as_str()) {
-        return Some(FieldProblem::State { code: "too_common", zh: "這是最常被使用的密碼之一，請換一個", en: "is one of the most common passwords; choose another" });
+        return Some(FieldProblem::State {
+            code: "too_common",
+            zh: "這是最常被使用的密碼之一，請換一個",
+            en: "is one of the most common passwords; choose another",
+        });
     }
     let email = email.map(str::to_lowercase).filter(|e| !e.is_empty());
     let name = email.as_deref().and_then(|e| e.split_once('@')).map(|(name, _)| name.to_owned());
-    let same = |candidate: &Option<String>| candidate.as_ref().is_some_and(|c| c.chars().count() >= 4 && folded.contains(c.as_str()));
-    if same(&email) || same(&name) {
-        return Some(FieldProblem::State { code: "contains_email", zh: "密碼不可包含電子郵件帳號", en: "must not contain the email address" });
+    // The whole email anywhere in it, or the password being just the email's name part (a
+    // name merely appearing is fine: `admin` in "a new admin password").
+    if email.as_ref().is_some_and(|e| folded.contains(e.as_str())) || name.as_ref().is_some_and(|n| folded == *n) {
+        return Some(FieldProblem::State {
+            code: "contains_email",
+            zh: "密碼不可包含電子郵件地址或只是帳號名稱",
+            en: "must not contain the email address or be its name part",
+        });
     }
     None
 }
@@ -326,7 +371,9 @@ mod tests {
         assert_eq!(password_codes("Password1234", None), ["too_common"]);
         assert_eq!(password_codes("qwerty 123456", None), ["too_common"], "spaces and case do not hide a common password");
         assert_eq!(password_codes("wang.xiaoming@luckygas.tw", Some("wang.xiaoming@luckygas.tw")), ["contains_email"]);
-        assert_eq!(password_codes("Wang.XiaoMing-2026!", Some("wang.xiaoming@luckygas.tw")), ["contains_email"]);
+        assert_eq!(password_codes("Wang.XiaoMing", Some("wang.xiaoming@luckygas.tw")), ["contains_email"]);
+        assert_eq!(password_codes("my wang.xiaoming@luckygas.tw!", Some("wang.xiaoming@luckygas.tw")), ["contains_email"]);
+        assert!(password_codes("a new admin password", Some("admin@luckygas.tw")).is_empty(), "the name part may appear");
         assert!(password_codes("correct horse battery", Some("wang.xiaoming@luckygas.tw")).is_empty());
         assert!(password_codes("a long enough password", None).is_empty());
         let mut errors = Vec::new();

@@ -114,8 +114,8 @@ impl Metrics {
         registry.register(Box::new(numbers_remaining.clone())).expect("unique metric");
         registry.register(Box::new(numbers_used.clone())).expect("unique metric");
         let login_failures = IntCounterVec::new(Opts::new("luckygas_login_failures_total", "Refused sign-ins by reason"), &["reason"]).expect("valid counter");
-        let login_throttled =
-            IntCounterVec::new(Opts::new("luckygas_login_throttled_total", "Sign-ins refused by a lock, by what was locked"), &["scope"]).expect("valid counter");
+        let login_throttled = IntCounterVec::new(Opts::new("luckygas_login_throttled_total", "Sign-ins refused by a lock, by what was locked"), &["scope"])
+            .expect("valid counter");
         for reason in ["unknown_email", "wrong_password", "inactive", "busy"] {
             login_failures.with_label_values(&[reason]);
         }
