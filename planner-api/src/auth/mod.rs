@@ -1,14 +1,16 @@
-//! Authentication without HTTP: argon2 password hashes ([`password`]), signed JWT access tokens
-//! and opaque rotating refresh tokens ([`token`]), the settings read from the environment
-//! ([`config`]), and the sign-in, refresh and first-admin flows over the store ([`session`]).
+//! Authentication without HTTP: argon2 password hashes under a process-wide bound
+//! ([`password`]), signed JWT access tokens and opaque rotating refresh tokens ([`token`]),
+//! sign-in throttling ([`throttle`]), the settings read from the environment ([`config`]), and
+//! the sign-in, refresh and first-admin flows over the store ([`session`]).
 
 pub mod config;
 pub mod password;
 pub mod session;
+pub mod throttle;
 pub mod token;
 
 pub use config::{AdminBootstrap, AuthConfig, ConfigError, KeySource};
-pub use session::{bootstrap_admin, login, logout, refresh, AuthError, TokenPair};
+pub use session::{bootstrap_admin, login, logout, refresh, AuthError, LoginFailure, TokenPair};
 pub use token::{Claims, JwtKeys, Principal, TokenError};
 
 /// `n` random bytes from the operating system as lower-case hex (`2n` characters).

@@ -2,7 +2,9 @@
 //! and create the first admin from the environment.
 
 use super::config::{AdminBootstrap, AuthConfig};
-use super::{password, token};
+use super::password::{self, Busy};
+use super::throttle::Scope;
+use super::token;
 use crate::domain::{user, FieldError, Role, User};
 use crate::store::{NewRefreshToken, Rotation, Store, StoreError};
 use chrono::Utc;
@@ -21,12 +23,45 @@ pub struct TokenPair {
     pub token_type: String,
 }
 
+/// Why a sign-in was refused, for the log and the metrics (clients see one answer for all).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LoginFailure {
+    /// No user has this email.
+    UnknownEmail,
+    /// The password is wrong.
+    WrongPassword,
+    /// The user is deactivated.
+    Inactive,
+}
+
+impl LoginFailure {
+    /// The metrics label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LoginFailure::UnknownEmail => "unknown_email",
+            LoginFailure::WrongPassword => "wrong_password",
+            LoginFailure::Inactive => "inactive",
+        }
+    }
+}
+
 /// Why a flow failed.
 #[derive(Debug, thiserror::Error)]
 pub enum AuthError {
-    /// Unknown email, wrong password or inactive user (not told apart, on purpose).
-    #[error("invalid credentials")]
-    InvalidCredentials,
+    /// Unknown email, wrong password or inactive user (not told apart to clients, on purpose).
+    #[error("invalid credentials ({})", .0.as_str())]
+    InvalidCredentials(LoginFailure),
+    /// Too many failed sign-ins of this account or from this address: no password was checked.
+    #[error("sign-in throttled ({scope}) for {retry_after} s")]
+    Throttled {
+        /// `account` or `address`.
+        scope: &'static str,
+        /// Seconds until the lock ends.
+        retry_after: u64,
+    },
+    /// Password hashing is saturated (too many sign-ins at once).
+    #[error(transparent)]
+    Busy(#[from] Busy),
     /// The refresh token is unknown.
     #[error("invalid refresh token")]
     InvalidToken,
@@ -39,6 +74,10 @@ pub enum AuthError {
     /// The first admin's settings are invalid.
     #[error("invalid admin settings: {}", describe(.0))]
     InvalidAdmin(Vec<FieldError>),
+    /// A user's fields are invalid in the light of stored data (a new password containing
+    /// the user's email).
+    #[error("invalid: {}", describe(.0))]
+    Invalid(Vec<FieldError>),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -51,11 +90,6 @@ fn describe(errors: &[FieldError]) -> String {
 
 fn seconds(d: std::time::Duration) -> i64 {
     i64::try_from(d.as_secs()).unwrap_or(i64::MAX / 2)
-}
-
-/// Runs CPU-heavy hashing off the async executor.
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
-    tokio::task::spawn_blocking(f).await.expect("password hashing does not panic")
 }
 
 /// Issues an access token for `user` and stores a new refresh token in `family`.
@@ -72,31 +106,70 @@ fn pair(config: &AuthConfig, user: &User, now: i64, refresh_token: String) -> To
     TokenPair { access_token: config.keys.sign(&claims), refresh_token, expires_in: config.access_ttl.as_secs(), token_type: "Bearer".to_owned() }
 }
 
-/// Signs in: checks the password and returns a new token pair starting a new refresh family.
-pub async fn login(store: &Store, config: &AuthConfig, email: &str, password: &str) -> Result<TokenPair, AuthError> {
+/// Refuses the attempt when the account or the address is locked.
+async fn unless_locked(store: &Store, email: &str, address: &str) -> Result<(), AuthError> {
+    let now = Utc::now().timestamp();
+    match store.login_lock(email, address, now).await? {
+        Some((scope, until)) => Err(AuthError::Throttled { scope, retry_after: u64::try_from(until - now).unwrap_or(1).max(1) }),
+        None => Ok(()),
+    }
+}
+
+/// Counts a failed sign-in against the account and the address (see [`super::throttle`]).
+async fn count_failure(store: &Store, config: &AuthConfig, email: &str, address: &str) -> Result<(), AuthError> {
+    let now = Utc::now().timestamp();
+    for (scope, subject, limit) in [(Scope::Account, email, config.throttle.account), (Scope::Address, address, config.throttle.address)] {
+        let forgotten_before = now - seconds(limit.window);
+        store.record_login_failure(scope.as_str(), subject, now, forgotten_before, |n| seconds(limit.lock_after(n))).await?;
+    }
+    Ok(())
+}
+
+/// Signs in from client `address`: unless the email or the address is locked by earlier
+/// failures, waits for a hashing slot, checks the password and returns a new token pair
+/// starting a new refresh family. A failure is counted against both; a success clears the
+/// account's count.
+pub async fn login(store: &Store, config: &AuthConfig, email: &str, password: &str, address: &str) -> Result<TokenPair, AuthError> {
     let email = email.trim().to_lowercase();
+    // Cheap refusal first: a locked attempt neither queues nor hashes.
+    unless_locked(store, &email, address).await?;
     let credentials = store.find_credentials(&email).await?;
-    let pw = password.to_owned();
+    let slot = password::limiter().slot().await?;
+    // Attempts queued together: failures counted while this one waited may have locked it.
+    unless_locked(store, &email, address).await?;
     let (user, ok) = match credentials {
         Some(c) => {
-            let hash = c.password_hash;
-            (Some(c.user), blocking(move || password::verify(&pw, &hash)).await)
+            let ok = slot.verify(password, &c.password_hash).await;
+            (Some(c.user), ok)
         }
-        None => (None, blocking(move || password::verify_against_nothing(&pw)).await),
+        None => (None, slot.verify_against_nothing(password).await),
     };
-    match user {
-        Some(user) if ok && user.active => issue(store, config, &user, &super::random_hex(16)).await,
-        _ => Err(AuthError::InvalidCredentials),
+    let failure = match &user {
+        Some(user) if ok && user.active => None,
+        Some(user) if ok && !user.active => Some(LoginFailure::Inactive),
+        Some(_) => Some(LoginFailure::WrongPassword),
+        None => Some(LoginFailure::UnknownEmail),
+    };
+    match (failure, user) {
+        (None, Some(user)) => {
+            store.clear_login_failures(&email).await?;
+            issue(store, config, &user, &super::random_hex(16)).await
+        }
+        (failure, _) => {
+            count_failure(store, config, &email, address).await?;
+            Err(AuthError::InvalidCredentials(failure.unwrap_or(LoginFailure::UnknownEmail)))
+        }
     }
 }
 
 /// Trades a refresh token for a new pair; the old token is revoked. Presenting a revoked token
-/// again revokes its family (someone else may hold a copy).
+/// again revokes its family (someone else may hold a copy), unless it was rotated within the
+/// grace window and its family is live (two tabs refreshing at once).
 pub async fn refresh(store: &Store, config: &AuthConfig, refresh_token: &str) -> Result<TokenPair, AuthError> {
     let now = Utc::now().timestamp();
     let old = token::refresh_digest(refresh_token.trim());
     let (new, new_digest) = token::new_refresh_token();
-    match store.rotate_refresh_token(&old, &new_digest, now, now + seconds(config.refresh_ttl)).await? {
+    match store.rotate_refresh_token(&old, &new_digest, now, now + seconds(config.refresh_ttl), seconds(config.refresh_grace)).await? {
         Rotation::Rotated(user) => Ok(pair(config, &user, now, new)),
         Rotation::Reused => {
             tracing::warn!("a used refresh token was presented again; its family is revoked");
@@ -114,19 +187,19 @@ pub async fn logout(store: &Store, refresh_token: &str) -> Result<(), AuthError>
 }
 
 /// Creates the admin from the environment unless a user with that email exists (an existing
-/// user is left as it is: the environment does not reset passwords). Returns the new admin.
+/// user is left as it is: the environment does not reset passwords). The password must pass
+/// the password policy. Returns the new admin.
 pub async fn bootstrap_admin(store: &Store, admin: &AdminBootstrap) -> Result<Option<User>, AuthError> {
     let mut errors = Vec::new();
     let email = user::normalize_email(&mut errors, &admin.email);
-    user::check_password(&mut errors, &admin.password);
+    user::check_password(&mut errors, &admin.password, Some(&email));
     if !errors.is_empty() {
         return Err(AuthError::InvalidAdmin(errors));
     }
     if store.find_credentials(&email).await?.is_some() {
         return Ok(None);
     }
-    let pw = admin.password.clone();
-    let hash = blocking(move || password::hash(&pw)).await;
+    let hash = password::limiter().hash(&admin.password).await?;
     match store.create_user(&email, &hash, Role::Admin, None).await {
         Ok(user) => Ok(Some(user)),
         // Another replica created it at the same moment.
@@ -135,18 +208,28 @@ pub async fn bootstrap_admin(store: &Store, admin: &AdminBootstrap) -> Result<Op
     }
 }
 
-/// Changes a user, hashing a new password (off the executor) if there is one.
-pub async fn update_user(store: &Store, id: i64, update: crate::domain::UserUpdate) -> Result<User, StoreError> {
-    let hash = match update.password.clone() {
-        Some(pw) => Some(blocking(move || password::hash(&pw)).await),
+/// Changes a user, checking a new password against their email and hashing it (under the
+/// hashing bound). The store revokes the user's refresh tokens in the same transaction, so a
+/// deactivated or demoted user's sessions end (their access tokens stop at the next request:
+/// the bearer middleware reads the user's row).
+pub async fn update_user(store: &Store, id: i64, update: crate::domain::UserUpdate) -> Result<User, AuthError> {
+    let hash = match &update.password {
+        Some(pw) => {
+            let current = store.get_user(id).await?;
+            let mut errors = Vec::new();
+            user::check_password(&mut errors, pw, Some(&current.email));
+            if !errors.is_empty() {
+                return Err(AuthError::Invalid(errors));
+            }
+            Some(password::limiter().hash(pw).await?)
+        }
         None => None,
     };
-    store.update_user(id, &update, hash.as_deref()).await
+    Ok(store.update_user(id, &update, hash.as_deref()).await?)
 }
 
-/// Hashes a new user's password (off the executor) and stores the user.
-pub async fn create_user(store: &Store, new: crate::domain::NewUser) -> Result<User, StoreError> {
-    let pw = new.password;
-    let hash = blocking(move || password::hash(&pw)).await;
-    store.create_user(&new.email, &hash, new.role, new.driver_id).await
+/// Hashes a new user's password (under the hashing bound) and stores the user.
+pub async fn create_user(store: &Store, new: crate::domain::NewUser) -> Result<User, AuthError> {
+    let hash = password::limiter().hash(&new.password).await?;
+    Ok(store.create_user(&new.email, &hash, new.role, new.driver_id).await?)
 }

@@ -59,7 +59,8 @@ pub struct UserInput {
     /// Sign-in email (compared case-insensitively; stored lower-case).
     #[serde(default)]
     pub email: String,
-    /// Initial password, at least 12 characters.
+    /// Initial password: at least 12 characters, not blank, at least 5 different characters,
+    /// not a common password, not containing the email.
     #[serde(default)]
     pub password: String,
     /// One of `admin`, `dispatcher`, `driver`, `analyst`, `accountant`.
@@ -128,16 +129,111 @@ pub fn normalize_email(errors: &mut Vec<FieldError>, email: &str) -> String {
     email
 }
 
-/// Checks a password's length (not its contents: length is what makes passwords strong).
-pub fn check_password(errors: &mut Vec<FieldError>, password: &str) {
+/// Fewest distinct characters in a password (`aaaaaaaaaaaa` has one, `abababababab` two).
+pub const MIN_PASSWORD_DISTINCT_CHARS: usize = 5;
+
+/// The most common passwords of 12 characters or more (shorter ones fail the length check),
+/// compared ignoring case and spaces.
+const COMMON_PASSWORDS: &[&str] = &[
+    "123456789012",
+    "1234567890123",
+    "12345678901234",
+    "123456123456",
+    "123123123123",
+    "111111111111",
+    "000000000000",
+    "121212121212",
+    "987654321098",
+    "123456789abc",
+    "1234567890ab",
+    "abc123456789",
+    "abcd12345678",
+    "abcdefghijkl",
+    "password1234",
+    "password12345",
+    "password123456",
+    "passwordpassword",
+    "p@ssw0rd1234",
+    "passw0rd1234",
+    "qwertyuiop12",
+    "qwertyuiopasdf",
+    "qwerty123456",
+    "123456qwerty",
+    "qwertyqwerty",
+    "1q2w3e4r5t6y",
+    "1qaz2wsx3edc",
+    "zaq12wsxcde3",
+    "asdfghjkl123",
+    "zxcvbnm12345",
+    "iloveyou1234",
+    "welcome12345",
+    "letmein12345",
+    "changeme1234",
+    "administrator",
+    "admin1234567",
+    "football1234",
+    "baseball1234",
+    "sunshine1234",
+    "princess1234",
+    "luckygas1234",
+    "luckygas123456",
+    "trustno1trustno1",
+    "aa123456789a",
+    "a123456789012",
+    "1234qwerasdf",
+];
+
+/// Checks a password: length, not blank, enough distinct characters, not one of the most
+/// common passwords, not containing the user's email and not just its name part (`email`: the lower-case email,
+/// when known). Stored hashes are not re-checked: existing passwords keep working.
+pub fn check_password(errors: &mut Vec<FieldError>, password: &str, email: Option<&str>) {
     let n = password.chars().count();
-    if n == 0 {
-        errors.push(FieldError::new("password", FieldProblem::Required));
-    } else if n < MIN_PASSWORD_CHARS {
-        errors.push(FieldError::new("password", FieldProblem::TooShort { min: MIN_PASSWORD_CHARS }));
+    let problem = if n == 0 {
+        Some(FieldProblem::Required)
     } else if n > MAX_PASSWORD_CHARS {
-        errors.push(FieldError::new("password", FieldProblem::TooLong { max: MAX_PASSWORD_CHARS }));
+        Some(FieldProblem::TooLong { max: MAX_PASSWORD_CHARS })
+    } else if password.trim().is_empty() {
+        Some(FieldProblem::State { code: "blank", zh: "密碼不可只有空白字元", en: "must not be only spaces" })
+    } else if n < MIN_PASSWORD_CHARS {
+        Some(FieldProblem::TooShort { min: MIN_PASSWORD_CHARS })
+    } else {
+        policy_problem(password, email)
+    };
+    if let Some(problem) = problem {
+        errors.push(FieldError::new("password", problem));
     }
+}
+
+/// What the password policy has against a long-enough, non-blank password.
+fn policy_problem(password: &str, email: Option<&str>) -> Option<FieldProblem> {
+    let mut distinct: Vec<char> = password.chars().collect();
+    distinct.sort_unstable();
+    distinct.dedup();
+    if distinct.len() < MIN_PASSWORD_DISTINCT_CHARS {
+        return Some(FieldProblem::State {
+            code: "too_few_distinct", zh: "密碼至少要有 5 種不同的字元", en: "must have at least 5 different characters"
+        });
+    }
+    let folded: String = password.chars().filter(|c| !c.is_whitespace()).flat_map(char::to_lowercase).collect();
+    if COMMON_PASSWORDS.contains(&folded.as_str()) {
+        return Some(FieldProblem::State {
+            code: "too_common",
+            zh: "這是最常被使用的密碼之一，請換一個",
+            en: "is one of the most common passwords; choose another",
+        });
+    }
+    let email = email.map(str::to_lowercase).filter(|e| !e.is_empty());
+    let name = email.as_deref().and_then(|e| e.split_once('@')).map(|(name, _)| name.to_owned());
+    // The whole email anywhere in it, or the password being just the email's name part (a
+    // name merely appearing is fine: `admin` in "a new admin password").
+    if email.as_ref().is_some_and(|e| folded.contains(e.as_str())) || name.as_ref().is_some_and(|n| folded == *n) {
+        return Some(FieldProblem::State {
+            code: "contains_email",
+            zh: "密碼不可包含電子郵件地址或只是帳號名稱",
+            en: "must not contain the email address or be its name part",
+        });
+    }
+    None
 }
 
 /// Checks a role name and that `driver_id` is given for drivers and only for them.
@@ -191,8 +287,10 @@ impl UserUpdateInput {
     /// Validates every field; returns all failing fields at once.
     pub fn validate(self) -> Result<UserUpdate, Vec<FieldError>> {
         let mut errors = Vec::new();
+        // The email is not part of the change; `auth::session::update_user` checks the
+        // password against it.
         if let Some(pw) = &self.password {
-            check_password(&mut errors, pw);
+            check_password(&mut errors, pw, None);
         }
         let role = role_and_driver(&mut errors, &self.role, self.driver_id);
         match role {
@@ -207,7 +305,7 @@ impl UserInput {
     pub fn validate(self) -> Result<NewUser, Vec<FieldError>> {
         let mut errors = Vec::new();
         let email = normalize_email(&mut errors, &self.email);
-        check_password(&mut errors, &self.password);
+        check_password(&mut errors, &self.password, Some(&email));
         let role = role_and_driver(&mut errors, &self.role, self.driver_id);
         match role {
             Some(role) if errors.is_empty() => Ok(NewUser { email, password: self.password, role, driver_id: self.driver_id }),
@@ -254,6 +352,36 @@ mod tests {
         assert_eq!(change(None).validate().map(|u| (u.password, u.active)), Ok((None, false)));
         let fields: Vec<String> = change(Some("short")).validate().err().unwrap_or_default().into_iter().map(|e| e.field).collect();
         assert_eq!(fields, ["password"]);
+    }
+
+    fn password_codes(password: &str, email: Option<&str>) -> Vec<&'static str> {
+        let mut errors = Vec::new();
+        check_password(&mut errors, password, email);
+        errors.iter().map(FieldError::code).collect()
+    }
+
+    #[test]
+    fn refuses_blank_repetitive_common_and_email_passwords_with_clear_messages() {
+        assert_eq!(password_codes("", None), ["required"]);
+        assert_eq!(password_codes(&" ".repeat(12), None), ["blank"]);
+        assert_eq!(password_codes("\t\n   \t   \n  ", None), ["blank"]);
+        assert_eq!(password_codes("   ", None), ["blank"], "blank is the clearer message even when short");
+        assert_eq!(password_codes("aaaaaaaaaaaa", None), ["too_few_distinct"]);
+        assert_eq!(password_codes("abababababababab", None), ["too_few_distinct"]);
+        assert_eq!(password_codes("Password1234", None), ["too_common"]);
+        assert_eq!(password_codes("qwerty 123456", None), ["too_common"], "spaces and case do not hide a common password");
+        assert_eq!(password_codes("wang.xiaoming@luckygas.tw", Some("wang.xiaoming@luckygas.tw")), ["contains_email"]);
+        assert_eq!(password_codes("Wang.XiaoMing", Some("wang.xiaoming@luckygas.tw")), ["contains_email"]);
+        assert_eq!(password_codes("my wang.xiaoming@luckygas.tw!", Some("wang.xiaoming@luckygas.tw")), ["contains_email"]);
+        assert!(password_codes("a new admin password", Some("admin@luckygas.tw")).is_empty(), "the name part may appear");
+        assert!(password_codes("correct horse battery", Some("wang.xiaoming@luckygas.tw")).is_empty());
+        assert!(password_codes("a long enough password", None).is_empty());
+        let mut errors = Vec::new();
+        check_password(&mut errors, "aaaaaaaaaaaa", None);
+        assert_eq!(errors[0].message(crate::domain::Lang::ZhTw), "密碼至少要有 5 種不同的字元");
+        assert_eq!(errors[0].message(crate::domain::Lang::En), "must have at least 5 different characters");
+        assert_eq!(fields(input("d@lg.tw", &" ".repeat(12), "analyst", None).validate()), ["password"]);
+        assert_eq!(fields(input("dispatch@lg.tw", "dispatch@lg.tw", "analyst", None).validate()), ["password"]);
     }
 
     #[test]

@@ -13,6 +13,7 @@ use super::error::ApiError;
 use super::AppState;
 use crate::auth::{Principal, TokenError};
 use crate::domain::Role;
+use crate::store::StoreError;
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, Method};
@@ -176,16 +177,30 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
 }
 
 /// Middleware: lets public paths through; otherwise checks the bearer token (401 when missing,
-/// expired or invalid) and the permission table (403), and records the [`Caller`] for handlers.
+/// expired or invalid), then the user's row (401 when the user is gone or deactivated; the
+/// stored role and driver id, not the token's, decide from here on, so a demotion holds at
+/// once), then the permission table (403), and records the [`Caller`] for handlers.
+///
+/// The row is read on every request (one primary-key lookup), so that a change made on any
+/// replica holds at the next request everywhere.
 pub async fn authorize(State(state): State<AppState>, mut req: Request, next: Next) -> Result<Response, ApiError> {
     let path = req.uri().path();
     if PUBLIC_PATHS.contains(&path) {
         return Ok(next.run(req).await);
     }
-    let principal = state.auth.keys.verify(bearer(req.headers())?).map_err(|e| match e {
+    let token = state.auth.keys.verify(bearer(req.headers())?).map_err(|e| match e {
         TokenError::Expired => ApiError::TokenExpired,
         TokenError::Invalid => ApiError::InvalidToken,
     })?;
+    let user = match state.store.get_user(token.user_id).await {
+        Ok(user) if user.active => user,
+        Ok(_) | Err(StoreError::NotFound) => return Err(ApiError::InvalidToken),
+        Err(e) => return Err(e.into()),
+    };
+    let principal = Principal { user_id: user.id, role: user.role, driver_id: user.driver_id };
+    // The email is at hand: keep it for `Caller::actor`.
+    state.actors.lock().unwrap_or_else(std::sync::PoisonError::into_inner).entry(user.id).or_insert(user.email);
+    let path = req.uri().path();
     let scope = scope(resource_of(path), action_of(req.method()), principal.role).ok_or(ApiError::Forbidden)?;
     req.extensions_mut().insert(Caller { principal, scope });
     Ok(next.run(req).await)

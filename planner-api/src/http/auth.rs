@@ -1,14 +1,35 @@
 //! `/v1/auth`: sign in, refresh, sign out. Public paths: the credentials are in the body.
+//!
+//! Every refused sign-in is logged (a warning with the email and the client address, never the
+//! password) and counted (`luckygas_login_failures_total`, `luckygas_login_throttled_total`).
+//! The client address is the connection's peer as `ConnectInfo` gives it (which a trusted proxy
+//! layer may have rewritten); without one it is `unknown`.
 
 use super::error::{ApiError, Problem};
 use super::extract::ApiJson;
 use super::AppState;
 use crate::auth::{self, AuthError, TokenPair};
-use axum::extract::State;
+use axum::extract::{ConnectInfo, FromRequestParts, State};
+use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Json, Router};
 use serde::Deserialize;
+use std::net::SocketAddr;
+
+/// The client's address (its IP, without the port), or `unknown` when the server was not
+/// started with connection info.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClientAddr(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let addr = parts.extensions.get::<ConnectInfo<SocketAddr>>().map_or_else(|| "unknown".to_owned(), |c| c.0.ip().to_string());
+        Ok(ClientAddr(addr))
+    }
+}
 
 /// The body of `POST /v1/auth/login`.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -36,13 +57,24 @@ pub fn router() -> Router<AppState> {
 impl From<AuthError> for ApiError {
     fn from(e: AuthError) -> Self {
         match e {
-            AuthError::InvalidCredentials => ApiError::InvalidCredentials,
+            AuthError::InvalidCredentials(_) => ApiError::InvalidCredentials,
+            AuthError::Throttled { retry_after, .. } => ApiError::LoginThrottled { retry_after },
+            AuthError::Busy(busy) => ApiError::HashingBusy { retry_after: busy.retry_after.as_secs().max(1) },
+            AuthError::Invalid(errors) => ApiError::Validation(errors),
             AuthError::InvalidToken => ApiError::InvalidToken,
             AuthError::Expired => ApiError::TokenExpired,
             AuthError::Reused => ApiError::TokenReused,
             AuthError::InvalidAdmin(errors) => ApiError::Validation(errors),
             AuthError::Store(e) => e.into(),
         }
+    }
+}
+
+/// Maps an auth flow's error for `resource`, so a missing row reads as "no such user".
+pub fn for_resource(resource: &'static str) -> impl Fn(AuthError) -> ApiError {
+    move |e| match e {
+        AuthError::Store(e) => ApiError::from_store(resource)(e),
+        other => other.into(),
     }
 }
 
@@ -53,9 +85,28 @@ impl From<AuthError> for ApiError {
         (status = 401, description = "Wrong email or password (`invalid-credentials`)", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "The body is over 1 MiB (`payload-too-large`)", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "The body is not declared as JSON (`unsupported-media-type`)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid, unknown or mistyped fields, each named (`validation`)", body = Problem, content_type = "application/problem+json")))]
-pub async fn login(State(state): State<AppState>, ApiJson(body): ApiJson<LoginRequest>) -> Result<Json<TokenPair>, ApiError> {
-    Ok(Json(auth::login(&state.store, &state.auth, &body.email, &body.password).await?))
+        (status = 422, description = "Invalid, unknown or mistyped fields, each named (`validation`)", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many failed sign-ins of this account or from this address (`login-throttled`); `Retry-After` says when to try again", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Too many sign-ins being checked at once (`busy`); `Retry-After` says when to try again", body = Problem, content_type = "application/problem+json")))]
+pub async fn login(State(state): State<AppState>, ClientAddr(client): ClientAddr, ApiJson(body): ApiJson<LoginRequest>) -> Result<Json<TokenPair>, ApiError> {
+    let result = auth::login(&state.store, &state.auth, &body.email, &body.password, &client).await;
+    let email = body.email.trim().to_lowercase();
+    match &result {
+        Err(AuthError::InvalidCredentials(reason)) => {
+            tracing::warn!(email = %email, client = %client, reason = reason.as_str(), "sign-in refused");
+            state.metrics.login_failed(reason.as_str());
+        }
+        Err(AuthError::Throttled { scope, retry_after }) => {
+            tracing::warn!(email = %email, client = %client, locked = *scope, retry_after = *retry_after, "sign-in throttled");
+            state.metrics.login_throttled(scope);
+        }
+        Err(AuthError::Busy(_)) => {
+            tracing::warn!(email = %email, client = %client, "sign-in refused: password hashing saturated");
+            state.metrics.login_failed("busy");
+        }
+        _ => {}
+    }
+    Ok(Json(result?))
 }
 
 /// Trades a refresh token for a new pair; the old refresh token stops working.

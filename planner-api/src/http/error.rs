@@ -142,6 +142,20 @@ pub enum ApiError {
     /// Wrong email or password, or an inactive user (401).
     #[error("invalid credentials")]
     InvalidCredentials,
+    /// Too many failed sign-ins of this account or from this address (429, with
+    /// `Retry-After`): no password was checked.
+    #[error("sign-in throttled")]
+    LoginThrottled {
+        /// Seconds until the lock ends.
+        retry_after: u64,
+    },
+    /// Too many sign-ins are being checked at once (503, with `Retry-After`): the password
+    /// hashing queue is full or the wait for it timed out.
+    #[error("password hashing saturated")]
+    HashingBusy {
+        /// Seconds after which to try again.
+        retry_after: u64,
+    },
     /// An admin tried to delete, demote or deactivate their own account (409): refused so that
     /// at least one admin always remains.
     #[error("self lockout")]
@@ -221,7 +235,8 @@ impl ApiError {
             | ApiError::IdempotencyInFlight => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,
-            ApiError::NotReady { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::NotReady { .. } | ApiError::HashingBusy { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::LoginThrottled { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -241,6 +256,8 @@ impl ApiError {
             ApiError::InvalidToken => "invalid-token",
             ApiError::TokenReused => "token-reused",
             ApiError::InvalidCredentials => "invalid-credentials",
+            ApiError::LoginThrottled { .. } => "login-throttled",
+            ApiError::HashingBusy { .. } => "busy",
             ApiError::Forbidden => "forbidden",
             ApiError::SelfLockout => "self-lockout",
             ApiError::MethodNotAllowed => "method-not-allowed",
@@ -277,6 +294,8 @@ impl ApiError {
             ApiError::InvalidToken => ("權杖無效", "Invalid token"),
             ApiError::TokenReused => ("更新權杖已被使用", "Refresh token reused"),
             ApiError::InvalidCredentials => ("帳號或密碼錯誤", "Invalid credentials"),
+            ApiError::LoginThrottled { .. } => ("登入失敗次數過多", "Too many failed sign-ins"),
+            ApiError::HashingBusy { .. } => ("伺服器忙碌中", "Server busy"),
             ApiError::Forbidden => ("權限不足", "Forbidden"),
             ApiError::SelfLockout => ("不能鎖住自己", "Self lockout"),
             ApiError::MethodNotAllowed => ("不允許的方法", "Method not allowed"),
@@ -382,6 +401,12 @@ impl ApiError {
             (ApiError::NotReady { check: "migrations", .. }, Lang::En) => "the database migrations are not all applied".into(),
             (ApiError::NotReady { .. }, Lang::ZhTw) => "資料庫無法連線".into(),
             (ApiError::NotReady { .. }, Lang::En) => "the database is unreachable".into(),
+            (ApiError::LoginThrottled { retry_after }, Lang::ZhTw) => format!("此帳號或來源的登入失敗次數過多，請於 {retry_after} 秒後再試"),
+            (ApiError::LoginThrottled { retry_after }, Lang::En) => {
+                format!("too many failed sign-ins for this account or from this address; try again in {retry_after} seconds")
+            }
+            (ApiError::HashingBusy { retry_after }, Lang::ZhTw) => format!("目前同時登入的請求過多，請於 {retry_after} 秒後再試"),
+            (ApiError::HashingBusy { retry_after }, Lang::En) => format!("too many sign-ins are being checked right now; try again in {retry_after} seconds"),
             (ApiError::Internal(_), Lang::ZhTw) => "發生未預期的錯誤，請稍後再試".into(),
             (ApiError::Internal(_), Lang::En) => "an unexpected error occurred, please try again later".into(),
         }
@@ -419,6 +444,9 @@ impl ApiError {
         if let ApiError::NotReady { check, .. } = self {
             body["check"] = json!(check);
         }
+        if let Some(seconds) = self.retry_after() {
+            body["retry_after"] = json!(seconds);
+        }
         if let ApiError::Conflict { field } = self {
             body["errors"] = json!([{ "field": field, "code": "duplicate", "message": match lang {
                 Lang::ZhTw => "值已被使用",
@@ -428,10 +456,22 @@ impl ApiError {
         body
     }
 
+    /// Seconds the client should wait before trying again (`Retry-After`), if any.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            ApiError::Vroom(inner) => inner.retry_after(),
+            ApiError::LoginThrottled { retry_after } | ApiError::HashingBusy { retry_after } => Some(*retry_after),
+            _ => None,
+        }
+    }
+
     /// The response in `lang`.
     pub fn render(&self, lang: Lang, instance: Option<&str>) -> Response {
         let mut res = (self.status(), self.problem(lang, instance).to_string()).into_response();
         res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        if let Some(seconds) = self.retry_after() {
+            res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
         if self.status() == StatusCode::UNAUTHORIZED {
             let challenge = match self {
                 ApiError::TokenExpired | ApiError::InvalidToken => "Bearer error=\"invalid_token\"",
@@ -616,6 +656,22 @@ mod tests {
         let body = e.problem(Lang::ZhTw, None);
         assert_eq!((body["code"].as_u64(), body["status"].as_u64()), (Some(1), Some(500)));
         assert!(!body.to_string().contains("secret"));
+    }
+
+    #[test]
+    fn tells_throttled_and_busy_sign_ins_when_to_retry_in_both_languages() {
+        let throttled = ApiError::LoginThrottled { retry_after: 120 };
+        let res = throttled.render(Lang::En, Some("/v1/auth/login"));
+        assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(res.headers().get(header::RETRY_AFTER).and_then(|v| v.to_str().ok()), Some("120"));
+        let body = throttled.problem(Lang::ZhTw, None);
+        assert_eq!((body["type"].as_str(), body["retry_after"].as_u64()), (Some("https://luckygas.tw/problems/login-throttled"), Some(120)));
+        assert!(body["detail"].as_str().is_some_and(|d| d.contains("120 秒")), "{body}");
+        let busy = ApiError::HashingBusy { retry_after: 5 };
+        let res = busy.render(Lang::ZhTw, None);
+        assert_eq!((res.status(), res.headers().get(header::RETRY_AFTER).and_then(|v| v.to_str().ok())), (StatusCode::SERVICE_UNAVAILABLE, Some("5")));
+        assert_eq!(busy.problem(Lang::En, None)["title"], "Server busy");
+        assert_eq!(ApiError::Forbidden.retry_after(), None);
     }
 
     #[test]

@@ -21,6 +21,9 @@
 //! - `luckygas_invoice_numbers_remaining{period,branch}` and
 //!   `luckygas_invoice_numbers_used_ratio{period,branch}`: what is left of the open number blocks
 //!   (alert at 0.9, before issuing fails).
+//! - `luckygas_login_failures_total{reason}` (`unknown_email`, `wrong_password`, `inactive`,
+//!   `busy`) and `luckygas_login_throttled_total{scope}` (`account`, `address`): refused
+//!   sign-ins, fed by `POST /v1/auth/login`.
 
 use super::AppState;
 use crate::store::QueueDepth;
@@ -28,7 +31,7 @@ use axum::extract::{MatchedPath, Request, State};
 use axum::http::{header, HeaderValue};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use prometheus::{GaugeVec, HistogramOpts, HistogramVec, IntCounter, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder};
+use prometheus::{GaugeVec, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder};
 use std::time::Instant;
 
 /// The label-less gauges of the background queue, the outbox and the e-invoice backlog.
@@ -59,6 +62,8 @@ pub struct Metrics {
     background: std::collections::HashMap<&'static str, IntGauge>,
     numbers_remaining: IntGaugeVec,
     numbers_used: GaugeVec,
+    login_failures: IntCounterVec,
+    login_throttled: IntCounterVec,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -108,13 +113,36 @@ impl Metrics {
         registry.register(Box::new(solver_iterations.clone())).expect("unique metric");
         registry.register(Box::new(numbers_remaining.clone())).expect("unique metric");
         registry.register(Box::new(numbers_used.clone())).expect("unique metric");
+        let login_failures = IntCounterVec::new(Opts::new("luckygas_login_failures_total", "Refused sign-ins by reason"), &["reason"]).expect("valid counter");
+        let login_throttled = IntCounterVec::new(Opts::new("luckygas_login_throttled_total", "Sign-ins refused by a lock, by what was locked"), &["scope"])
+            .expect("valid counter");
+        for reason in ["unknown_email", "wrong_password", "inactive", "busy"] {
+            login_failures.with_label_values(&[reason]);
+        }
+        for scope in ["account", "address"] {
+            login_throttled.with_label_values(&[scope]);
+        }
+        registry.register(Box::new(login_failures.clone())).expect("unique metric");
+        registry.register(Box::new(login_throttled.clone())).expect("unique metric");
         let mut background = std::collections::HashMap::new();
         for (name, help) in BACKGROUND_GAUGES {
             let gauge = IntGauge::with_opts(Opts::new(*name, *help)).expect("valid gauge");
             registry.register(Box::new(gauge.clone())).expect("unique metric");
             background.insert(*name, gauge);
         }
-        Metrics { registry, http_duration, job_duration, queue_depth, jobs_running, solver_iterations, background, numbers_remaining, numbers_used }
+        Metrics {
+            registry,
+            http_duration,
+            job_duration,
+            queue_depth,
+            jobs_running,
+            solver_iterations,
+            background,
+            numbers_remaining,
+            numbers_used,
+            login_failures,
+            login_throttled,
+        }
     }
 
     /// Records one HTTP request.
@@ -146,6 +174,16 @@ impl Metrics {
         #[allow(clippy::cast_precision_loss)]
         let used = if total > 0 { (total - remaining) as f64 / total as f64 } else { 0.0 };
         self.numbers_used.with_label_values(&[period, branch]).set(used);
+    }
+
+    /// Counts a refused sign-in (`reason`: `unknown_email`, `wrong_password`, `inactive`, `busy`).
+    pub fn login_failed(&self, reason: &str) {
+        self.login_failures.with_label_values(&[reason]).inc();
+    }
+
+    /// Counts a sign-in refused by a lock on the `account` or the `address`.
+    pub fn login_throttled(&self, scope: &str) {
+        self.login_throttled.with_label_values(&[scope]).inc();
     }
 
     /// Adds solver iterations.

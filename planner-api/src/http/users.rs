@@ -74,7 +74,7 @@ pub async fn replace(
     if id == caller.principal.user_id && (update.role != Role::Admin || !update.active) {
         return Err(ApiError::SelfLockout);
     }
-    Ok(Json(update_user(&state.store, id, update).await.map_err(ApiError::from_store(RESOURCE))?))
+    Ok(Json(update_user(&state.store, id, update).await.map_err(super::auth::for_resource(RESOURCE))?))
 }
 
 /// Deletes a user and their refresh tokens (their access tokens run out within minutes).

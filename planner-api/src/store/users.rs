@@ -162,13 +162,19 @@ impl Store {
     /// it is live and its user active, and stores `new` in the same family (its `user_id` and
     /// `family` are taken from the old token). The revoking `UPDATE … WHERE revoked_at IS NULL`
     /// is what makes a token single-use even under concurrent requests: only one of them
-    /// changes the row. A token that was already revoked revokes its whole family.
-    pub async fn rotate_refresh_token(&self, old_hash: &str, new_hash: &str, now: i64, new_expires_at: i64) -> Result<Rotation, StoreError> {
-        let revoke = "UPDATE refresh_tokens SET revoked_at = $1 WHERE token_hash = $2 AND revoked_at IS NULL AND expires_at > $1 \
+    /// changes the row.
+    ///
+    /// A token rotated at most `grace_secs` ago whose family is still live (not signed out,
+    /// not revoked) may be traded once more: two tabs refreshing at the same moment each get a
+    /// working pair in the same family. Any other revoked token, or a rotated one presented
+    /// after the grace window, revokes its whole family (someone else holds a copy).
+    pub async fn rotate_refresh_token(&self, old_hash: &str, new_hash: &str, now: i64, new_expires_at: i64, grace_secs: i64) -> Result<Rotation, StoreError> {
+        let revoke = "UPDATE refresh_tokens SET revoked_at = $1, rotated_at = $1 WHERE token_hash = $2 AND revoked_at IS NULL AND expires_at > $1 \
                       RETURNING user_id, family";
         let user_sql = format!("SELECT {COLUMNS} FROM users WHERE id = $1 AND active");
         let insert = "INSERT INTO refresh_tokens (user_id, token_hash, family, issued_at, expires_at) VALUES ($1, $2, $3, $4, $5)";
-        let status = "SELECT revoked_at, family FROM refresh_tokens WHERE token_hash = $1";
+        let status = "SELECT user_id, family, revoked_at, rotated_at FROM refresh_tokens WHERE token_hash = $1";
+        let family_live = "SELECT COUNT(*) FROM refresh_tokens WHERE family = $1 AND revoked_at IS NULL AND expires_at > $2";
         let revoke_family = "UPDATE refresh_tokens SET revoked_at = $1 WHERE family = $2 AND revoked_at IS NULL";
         // SQLite: take the write lock up front. A deferred transaction would read a snapshot
         // first and fail with SQLITE_BUSY when a concurrent rotation commits in between.
@@ -178,32 +184,102 @@ impl Store {
         };
         with_pool!(self, pool => {
             let mut tx = pool.begin_with(begin).await?;
-            if let Some(row) = sqlx::query(revoke).bind(now).bind(old_hash).fetch_optional(&mut *tx).await? {
-                let (user_id, family): (i64, String) = (row.try_get("user_id")?, row.try_get("family")?);
-                let Some(user_row) = sqlx::query(&user_sql).bind(user_id).fetch_optional(&mut *tx).await? else {
-                    tx.commit().await?;
-                    return Ok(Rotation::Unknown);
-                };
-                let user = user_from_row!(&user_row)?;
-                sqlx::query(insert).bind(user_id).bind(new_hash).bind(&family).bind(now).bind(new_expires_at).execute(&mut *tx).await?;
-                tx.commit().await?;
-                return Ok(Rotation::Rotated(user));
-            }
-            let found = sqlx::query(status).bind(old_hash).fetch_optional(&mut *tx).await?;
-            let outcome = match found {
-                None => Rotation::Unknown,
-                Some(row) => match row.try_get::<Option<i64>, _>("revoked_at")? {
-                    Some(_) => {
-                        let family: String = row.try_get("family")?;
+            let (user_id, family) = match sqlx::query(revoke).bind(now).bind(old_hash).fetch_optional(&mut *tx).await? {
+                Some(row) => (row.try_get::<i64, _>("user_id")?, row.try_get::<String, _>("family")?),
+                None => {
+                    let Some(row) = sqlx::query(status).bind(old_hash).fetch_optional(&mut *tx).await? else {
+                        tx.commit().await?;
+                        return Ok(Rotation::Unknown);
+                    };
+                    let (revoked_at, rotated_at): (Option<i64>, Option<i64>) = (row.try_get("revoked_at")?, row.try_get("rotated_at")?);
+                    let (user_id, family): (i64, String) = (row.try_get("user_id")?, row.try_get("family")?);
+                    let Some(revoked_at) = revoked_at else {
+                        tx.commit().await?;
+                        return Ok(Rotation::Expired);
+                    };
+                    // Rotated (not revoked otherwise) within the grace window, and the family
+                    // still has its live successor: a concurrent refresh.
+                    let in_grace = rotated_at == Some(revoked_at) && now - revoked_at <= grace_secs;
+                    let live: i64 = if in_grace { sqlx::query_scalar(family_live).bind(&family).bind(now).fetch_one(&mut *tx).await? } else { 0 };
+                    if live == 0 {
                         sqlx::query(revoke_family).bind(now).bind(&family).execute(&mut *tx).await?;
-                        Rotation::Reused
+                        tx.commit().await?;
+                        return Ok(Rotation::Reused);
                     }
-                    None => Rotation::Expired,
-                },
+                    (user_id, family)
+                }
             };
+            let Some(user_row) = sqlx::query(&user_sql).bind(user_id).fetch_optional(&mut *tx).await? else {
+                tx.commit().await?;
+                return Ok(Rotation::Unknown);
+            };
+            let user = user_from_row!(&user_row)?;
+            sqlx::query(insert).bind(user_id).bind(new_hash).bind(&family).bind(now).bind(new_expires_at).execute(&mut *tx).await?;
             tx.commit().await?;
-            Ok(outcome)
+            Ok(Rotation::Rotated(user))
         })
+    }
+
+    /// The latest lock, if any, on the sign-ins of `account` (an email) or from `address`:
+    /// which of the two (`account` or `address`) and until when (Unix seconds).
+    pub async fn login_lock(&self, account: &str, address: &str, now: i64) -> Result<Option<(&'static str, i64)>, StoreError> {
+        let sql = "SELECT scope, locked_until FROM login_throttle \
+                   WHERE ((scope = 'account' AND subject = $1) OR (scope = 'address' AND subject = $2)) AND locked_until > $3 \
+                   ORDER BY locked_until DESC LIMIT 1";
+        with_pool!(self, pool => {
+            let row = sqlx::query(sql).bind(account).bind(address).bind(now).fetch_optional(pool).await?;
+            match row {
+                Some(row) => {
+                    let scope: String = row.try_get("scope")?;
+                    let scope = if scope == "account" { "account" } else { "address" };
+                    Ok(Some((scope, row.try_get("locked_until")?)))
+                }
+                None => Ok(None),
+            }
+        })
+    }
+
+    /// Counts a failed sign-in of `subject` in `scope` (`account`: an email, `address`: a
+    /// client address), forgetting earlier failures when neither a failure nor a lock came after
+    /// `forgotten_before`, and locks it for `lock_after(failures)` seconds (0: no lock); returns
+    /// the failures counted in a row and the lock's end (Unix seconds, `0` when none). Each
+    /// statement is atomic, so concurrent failures on any replica all count, and a lock only
+    /// ever grows.
+    pub async fn record_login_failure(
+        &self,
+        scope: &'static str,
+        subject: &str,
+        now: i64,
+        forgotten_before: i64,
+        lock_after: impl Fn(u32) -> i64,
+    ) -> Result<(u32, i64), StoreError> {
+        let count = "INSERT INTO login_throttle (scope, subject, failures, last_failure_at, locked_until) VALUES ($1, $2, 1, $3, 0) \
+                     ON CONFLICT (scope, subject) DO UPDATE SET \
+                     failures = CASE WHEN login_throttle.last_failure_at < $4 AND login_throttle.locked_until < $4 THEN 1 \
+                                     ELSE login_throttle.failures + 1 END, \
+                     last_failure_at = $3 \
+                     RETURNING failures, locked_until";
+        let lock = "UPDATE login_throttle SET locked_until = $1 WHERE scope = $2 AND subject = $3 AND locked_until < $1 RETURNING locked_until";
+        with_pool!(self, pool => {
+            let row = sqlx::query(count).bind(scope).bind(subject).bind(now).bind(forgotten_before).fetch_one(pool).await?;
+            let failures = u32::try_from(row.try_get::<i64, _>("failures")?).unwrap_or(u32::MAX);
+            let mut locked_until: i64 = row.try_get("locked_until")?;
+            let lock_for = lock_after(failures);
+            if lock_for > 0 {
+                let until = now.saturating_add(lock_for);
+                let updated = sqlx::query_scalar::<_, i64>(lock).bind(until).bind(scope).bind(subject).fetch_optional(pool).await?;
+                locked_until = locked_until.max(updated.unwrap_or(until));
+            }
+            Ok((failures, locked_until))
+        })
+    }
+
+    /// Forgets the failed sign-ins of `account` (after a successful one).
+    pub async fn clear_login_failures(&self, account: &str) -> Result<(), StoreError> {
+        with_pool!(self, pool => {
+            sqlx::query("DELETE FROM login_throttle WHERE scope = 'account' AND subject = $1").bind(account).execute(pool).await?;
+        });
+        Ok(())
     }
 
     /// Revokes every live refresh token of the family the token with digest `token_hash`

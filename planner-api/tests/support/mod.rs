@@ -290,7 +290,7 @@ impl TestApp {
             state.health.register_worker(name, probe);
         }
         let server = tokio::spawn(async move {
-            axum::serve(listener, app(state)).await.expect("server runs");
+            axum::serve(listener, app(state).into_make_service_with_connect_info::<std::net::SocketAddr>()).await.expect("server runs");
         });
         let workers = Some(workers);
         let base = format!("http://{addr}");
@@ -335,7 +335,8 @@ impl TestApp {
         let served = store.clone();
         let auth = AuthConfig::with_secret(self.jwt_secret.as_bytes(), KeySource::Env);
         let server = tokio::spawn(async move {
-            axum::serve(listener, app(AppState { planner, ..AppState::new(served, auth) })).await.expect("replica runs");
+            let state = AppState { planner, ..AppState::new(served, auth) };
+            axum::serve(listener, app(state).into_make_service_with_connect_info::<std::net::SocketAddr>()).await.expect("replica runs");
         });
         Replica { base: format!("http://{addr}"), store, server, workers }
     }
