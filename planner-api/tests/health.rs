@@ -1,7 +1,8 @@
 //! Readiness and the planning-queue gauges over HTTP, on a fresh SQLite file and a fresh
 //! PostgreSQL schema: `/readyz` names its failing check (workers, database, migrations) and
 //! does not want workers from a serve-only replica; `/metrics` follows the queue as jobs are
-//! queued, claimed and finished.
+//! queued, claimed and finished, and shows the database's state, its connection pool and the
+//! process (memory, descriptors, CPU).
 
 mod support;
 
@@ -19,6 +20,16 @@ async fn gauge(app: &TestApp, name: &str) -> i64 {
     let text = app.anon.get(app.url("/metrics")).send().await.expect("metrics").text().await.expect("body");
     let prefix = format!("{name} ");
     text.lines().find_map(|l| l.strip_prefix(prefix.as_str())).and_then(|v| v.trim().parse().ok()).unwrap_or_else(|| panic!("{name} in {text}"))
+}
+
+/// Every unlabelled series of a `/metrics` scrape, by name.
+async fn scrape(app: &TestApp) -> std::collections::HashMap<String, f64> {
+    let text = app.anon.get(app.url("/metrics")).send().await.expect("metrics").text().await.expect("body");
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.contains('{'))
+        .filter_map(|l| l.split_once(' '))
+        .filter_map(|(name, value)| Some((name.to_owned(), value.trim().parse().ok()?)))
+        .collect()
 }
 
 async fn queue(app: &TestApp) -> (i64, i64) {
@@ -89,7 +100,31 @@ async fn queue_gauges_follow_jobs_as_they_are_queued_claimed_and_finish(backend:
     app.finish().await;
 }
 
+async fn metrics_show_the_database_up_its_pool_and_the_process_until_the_database_goes(backend: Backend) {
+    let app = TestApp::serve_only(backend).await;
+    let m = scrape(&app).await;
+    let get = |name: &str| *m.get(name).unwrap_or_else(|| panic!("{name} in {m:?}"));
+    assert_eq!(get("luckygas_database_up"), 1.0, "{m:?}");
+    let (size, idle, in_use, max) =
+        (get("luckygas_database_pool_size"), get("luckygas_database_pool_idle"), get("luckygas_database_pool_in_use"), get("luckygas_database_pool_max"));
+    assert!(size >= 1.0 && size <= max && idle + in_use == size, "pool {size} = {idle} idle + {in_use} in use, max {max}");
+    assert!((0.0..2.0).contains(&get("luckygas_database_check_seconds")), "{m:?}");
+    let resident = get("process_resident_memory_bytes");
+    assert!(resident > 1e6 && get("process_virtual_memory_bytes") >= resident, "{m:?}");
+    assert!(get("process_open_fds") >= 3.0 && get("process_max_fds") >= get("process_open_fds"), "{m:?}");
+    assert!(get("process_cpu_seconds_total") > 0.0 && get("process_threads") >= 2.0, "{m:?}");
+
+    // The database gone: the scrape still answers, and says so.
+    app.store().close().await;
+    let m = scrape(&app).await;
+    assert_eq!(m.get("luckygas_database_up"), Some(&0.0), "{m:?}");
+    assert_eq!(m.get("luckygas_database_pool_size"), Some(&0.0), "a closed pool holds no connection: {m:?}");
+    assert!(m.get("process_resident_memory_bytes").is_some_and(|r| *r > 0.0), "{m:?}");
+    app.finish().await;
+}
+
 each_backend!(
+    metrics_show_the_database_up_its_pool_and_the_process_until_the_database_goes,
     readyz_wants_a_live_worker_and_names_the_failing_check,
     a_serve_only_replica_is_ready_without_workers_until_its_database_goes,
     readyz_names_missing_migrations,

@@ -24,15 +24,29 @@
 //! - `luckygas_login_failures_total{reason}` (`unknown_email`, `wrong_password`, `inactive`,
 //!   `busy`) and `luckygas_login_throttled_total{scope}` (`account`, `address`): refused
 //!   sign-ins, fed by `POST /v1/auth/login`.
+//! - `luckygas_database_up` (1 when `SELECT 1` answered within [`DATABASE_CHECK_TIMEOUT`] at
+//!   this scrape, else 0), `luckygas_database_check_seconds` (how long that took), and the
+//!   connection pool's `luckygas_database_pool_size` (open connections), `…_pool_idle`,
+//!   `…_pool_in_use` and `…_pool_max`, sampled before the scrape's own queries so that it does
+//!   not count itself. While the database is down the scrape skips its other store reads (each
+//!   would wait out the pool's acquire timeout and the scrape would time out, hiding the very
+//!   gauge that says why); their gauges keep their last values;
+//! - the process's `process_resident_memory_bytes`, `process_virtual_memory_bytes`,
+//!   `process_open_fds`, `process_max_fds`, `process_cpu_seconds_total`, `process_threads` and
+//!   `process_start_time_seconds`, read from `/proc/self` at every scrape ([`process`]).
+//!
+//! The alert rules over these live in `ops/prometheus/alerts.yml`, with a runbook entry each.
+
+mod process;
 
 use super::AppState;
-use crate::store::QueueDepth;
+use crate::store::{PoolStats, QueueDepth};
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{header, HeaderValue};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use prometheus::{GaugeVec, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder};
-use std::time::Instant;
+use prometheus::{Gauge, GaugeVec, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder};
+use std::time::{Duration, Instant};
 
 /// The label-less gauges of the background queue, the outbox and the e-invoice backlog.
 const BACKGROUND_GAUGES: &[(&str, &str)] = &[
@@ -64,6 +78,7 @@ pub struct Metrics {
     numbers_used: GaugeVec,
     login_failures: IntCounterVec,
     login_throttled: IntCounterVec,
+    database: DatabaseGauges,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -130,6 +145,8 @@ impl Metrics {
             registry.register(Box::new(gauge.clone())).expect("unique metric");
             background.insert(*name, gauge);
         }
+        let database = DatabaseGauges::register(&registry);
+        registry.register(Box::new(process::ProcessCollector::new())).expect("unique metric");
         Metrics {
             registry,
             http_duration,
@@ -142,6 +159,7 @@ impl Metrics {
             numbers_used,
             login_failures,
             login_throttled,
+            database,
         }
     }
 
@@ -191,6 +209,11 @@ impl Metrics {
         self.solver_iterations.inc_by(n);
     }
 
+    /// Sets the database gauges: whether it answered (and how fast) and the pool's counts.
+    pub fn set_database(&self, up: bool, check_seconds: f64, pool: PoolStats) {
+        self.database.set(up, check_seconds, pool);
+    }
+
     /// The metrics in Prometheus' text format.
     pub fn render(&self) -> String {
         // Encoding gathered families into a String cannot fail.
@@ -212,6 +235,16 @@ pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> R
 /// answer, the gauges keep their last values and the rest is served anyway).
 #[utoipa::path(get, operation_id = "getMetrics", path = "/metrics", tag = "health", responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
 pub async fn metrics(State(state): State<AppState>) -> Response {
+    if check_database(&state).await {
+        read_store_gauges(&state).await;
+    }
+    let mut res = state.metrics.render().into_response();
+    res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"));
+    res
+}
+
+/// Reads the queue, outbox, e-invoice and number-block gauges from the store.
+async fn read_store_gauges(state: &AppState) {
     let now = chrono::Utc::now();
     match state.store.plan_queue_depth(now).await {
         Ok(depth) => state.metrics.set_queue_depth(depth),
@@ -252,9 +285,72 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
         }
         Err(e) => tracing::warn!(error = %e, "metrics: cannot read the number blocks"),
     }
-    let mut res = state.metrics.render().into_response();
-    res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"));
-    res
+}
+
+// Database and connection pool gauges (issue 16, point 8).
+
+/// How long the scrape's database check waits for `SELECT 1` before it counts the database as
+/// down (well under Prometheus' default scrape timeout of 10 s).
+pub const DATABASE_CHECK_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// `luckygas_database_*`: whether the database answers and the connection pool's counts.
+#[derive(Clone)]
+struct DatabaseGauges {
+    up: IntGauge,
+    check_seconds: Gauge,
+    pool_size: IntGauge,
+    pool_idle: IntGauge,
+    pool_in_use: IntGauge,
+    pool_max: IntGauge,
+}
+
+impl DatabaseGauges {
+    fn register(registry: &Registry) -> DatabaseGauges {
+        let gauge = |name: &str, help: &str| {
+            let g = IntGauge::with_opts(Opts::new(name, help)).expect("valid gauge");
+            registry.register(Box::new(g.clone())).expect("unique metric");
+            g
+        };
+        let check_seconds = Gauge::with_opts(Opts::new("luckygas_database_check_seconds", "Time the last database check took")).expect("valid gauge");
+        registry.register(Box::new(check_seconds.clone())).expect("unique metric");
+        DatabaseGauges {
+            up: gauge("luckygas_database_up", "1 if the database answered the last check in time, else 0"),
+            check_seconds,
+            pool_size: gauge("luckygas_database_pool_size", "Connections the pool holds open"),
+            pool_idle: gauge("luckygas_database_pool_idle", "Open connections idle in the pool"),
+            pool_in_use: gauge("luckygas_database_pool_in_use", "Open connections lent out to queries"),
+            pool_max: gauge("luckygas_database_pool_max", "Most connections the pool may open"),
+        }
+    }
+
+    fn set(&self, up: bool, check_seconds: f64, pool: PoolStats) {
+        self.up.set(i64::from(up));
+        self.check_seconds.set(check_seconds);
+        self.pool_size.set(i64::from(pool.size));
+        self.pool_idle.set(i64::from(pool.idle));
+        self.pool_in_use.set(i64::from(pool.in_use));
+        self.pool_max.set(i64::from(pool.max));
+    }
+}
+
+/// Samples the pool, then checks that the database answers within [`DATABASE_CHECK_TIMEOUT`];
+/// returns whether it did.
+async fn check_database(state: &AppState) -> bool {
+    let pool = state.store.pool_stats();
+    let start = Instant::now();
+    let up = match tokio::time::timeout(DATABASE_CHECK_TIMEOUT, state.store.ping()).await {
+        Ok(Ok(())) => true,
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "metrics: the database does not answer");
+            false
+        }
+        Err(_) => {
+            tracing::warn!(timeout_s = DATABASE_CHECK_TIMEOUT.as_secs_f64(), "metrics: the database check timed out");
+            false
+        }
+    };
+    state.metrics.set_database(up, start.elapsed().as_secs_f64(), pool);
+    up
 }
 
 #[cfg(test)]
@@ -276,5 +372,37 @@ mod tests {
         assert!(text.contains("luckygas_planning_queue_depth 4") && text.contains("luckygas_planning_jobs_running 2"), "{text}");
         assert!(text.contains("luckygas_solver_iterations_total 250"));
         assert!(text.contains("route=\"/v1/depots/{id}\",status=\"200\""), "{text}");
+    }
+
+    #[test]
+    fn exposes_the_database_check_and_the_pool_as_set() {
+        let m = Metrics::new();
+        m.set_database(true, 0.004, PoolStats { size: 3, idle: 1, in_use: 2, max: 8 });
+        let text = m.render();
+        for line in [
+            "luckygas_database_up 1",
+            "luckygas_database_check_seconds 0.004",
+            "luckygas_database_pool_size 3",
+            "luckygas_database_pool_idle 1",
+            "luckygas_database_pool_in_use 2",
+            "luckygas_database_pool_max 8",
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line} in:\n{text}");
+        }
+        m.set_database(false, 2.0, PoolStats { size: 0, idle: 0, in_use: 0, max: 8 });
+        assert!(m.render().lines().any(|l| l == "luckygas_database_up 0"));
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn exposes_the_process_gauges_read_at_each_render() {
+        let text = Metrics::new().render();
+        assert!(text.contains("# TYPE process_cpu_seconds_total counter"), "{text}");
+        let value = |name: &str| {
+            text.lines().find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse::<f64>().ok()).unwrap_or_else(|| panic!("{name} in:\n{text}"))
+        };
+        assert!(value("process_resident_memory_bytes") > 0.0 && value("process_virtual_memory_bytes") >= value("process_resident_memory_bytes"));
+        assert!(value("process_open_fds") >= 1.0 && value("process_max_fds") >= value("process_open_fds"));
+        assert!(value("process_threads") >= 1.0 && value("process_start_time_seconds") > 1.7e9);
     }
 }

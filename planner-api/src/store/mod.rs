@@ -17,6 +17,7 @@ pub mod jobs;
 mod migrations;
 pub mod orders;
 pub mod plans;
+mod pool;
 pub mod users;
 pub mod vehicle_types;
 pub mod vehicles;
@@ -32,6 +33,7 @@ pub use audit::{AuditEntry, AuditFilter, NewAuditEntry};
 pub use customers::CustomerFilter;
 pub use orders::OrderFilter;
 pub use plans::{ClaimedJob, JobEnd, QueueDepth};
+pub use pool::PoolStats;
 pub use users::{Credentials, NewRefreshToken, Rotation};
 pub use versions::{NewVersion, OrderChange};
 
