@@ -20,7 +20,9 @@
 //!   B2B);
 //! - `luckygas_invoice_numbers_remaining{period,branch}` and
 //!   `luckygas_invoice_numbers_used_ratio{period,branch}`: what is left of the open number blocks
-//!   (alert at 0.9, before issuing fails).
+//!   (alert at 0.9, before issuing fails);
+//! - `luckygas_rate_limited_total{scope}`: requests refused with 429 by the rate limits, per
+//!   `anonymous` (address) or `user`.
 
 use super::AppState;
 use crate::store::QueueDepth;
@@ -28,7 +30,7 @@ use axum::extract::{MatchedPath, Request, State};
 use axum::http::{header, HeaderValue};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use prometheus::{GaugeVec, HistogramOpts, HistogramVec, IntCounter, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder};
+use prometheus::{GaugeVec, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder};
 use std::time::Instant;
 
 /// The label-less gauges of the background queue, the outbox and the e-invoice backlog.
@@ -59,6 +61,7 @@ pub struct Metrics {
     background: std::collections::HashMap<&'static str, IntGauge>,
     numbers_remaining: IntGaugeVec,
     numbers_used: GaugeVec,
+    rate_limited: IntCounterVec,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -114,7 +117,24 @@ impl Metrics {
             registry.register(Box::new(gauge.clone())).expect("unique metric");
             background.insert(*name, gauge);
         }
-        Metrics { registry, http_duration, job_duration, queue_depth, jobs_running, solver_iterations, background, numbers_remaining, numbers_used }
+        let rate_limited =
+            IntCounterVec::new(Opts::new("luckygas_rate_limited_total", "Requests refused by the rate limits"), &["scope"]).expect("valid counter");
+        for scope in ["anonymous", "user"] {
+            rate_limited.with_label_values(&[scope]);
+        }
+        registry.register(Box::new(rate_limited.clone())).expect("unique metric");
+        Metrics {
+            registry,
+            http_duration,
+            job_duration,
+            queue_depth,
+            jobs_running,
+            solver_iterations,
+            background,
+            numbers_remaining,
+            numbers_used,
+            rate_limited,
+        }
     }
 
     /// Records one HTTP request.
@@ -146,6 +166,11 @@ impl Metrics {
         #[allow(clippy::cast_precision_loss)]
         let used = if total > 0 { (total - remaining) as f64 / total as f64 } else { 0.0 };
         self.numbers_used.with_label_values(&[period, branch]).set(used);
+    }
+
+    /// Counts a request refused by the rate limit of `scope` (`anonymous` or `user`).
+    pub fn count_rate_limited(&self, scope: &str) {
+        self.rate_limited.with_label_values(&[scope]).inc();
     }
 
     /// Adds solver iterations.

@@ -17,6 +17,7 @@ pub mod jobs;
 mod migrations;
 pub mod orders;
 pub mod plans;
+pub mod ratelimit;
 pub mod users;
 pub mod vehicle_types;
 pub mod vehicles;
