@@ -316,21 +316,28 @@ pub async fn run(listener: TcpListener, router: Router, config: ServerConfig, sh
                 Err(_) => break,
             },
         };
-        let (stream, peer) = tokio::select! {
-            () = &mut shutdown => break,
-            accepted = listener.accept() => match accepted {
-                Ok(accepted) => accepted,
-                Err(e) => {
-                    accept_failed(&e).await;
-                    continue;
-                }
-            },
+        // Finished connections are reaped while waiting, so the set holds only open ones.
+        let accepted = loop {
+            tokio::select! {
+                () = &mut shutdown => break None,
+                Some(_) = connections.join_next(), if !connections.is_empty() => {}
+                accepted = listener.accept() => break Some(accepted),
+            }
+        };
+        let (stream, peer) = match accepted {
+            None => break,
+            Some(Ok(accepted)) => accepted,
+            Some(Err(e)) => {
+                accept_failed(&e).await;
+                continue;
+            }
         };
         let _ = stream.set_nodelay(true);
         connections.spawn(serve_connection(stream, peer, router.clone(), config.clone(), stop.clone(), slot));
     }
     drop(listener);
     let _ = stopping.send(true);
+    while connections.try_join_next().is_some() {}
     let open = connections.len();
     let drained = tokio::time::timeout(config.drain, async { while connections.join_next().await.is_some() {} }).await;
     if drained.is_err() {
