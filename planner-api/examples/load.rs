@@ -146,14 +146,20 @@ async fn drop_database(admin_url: &str, name: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Starts the application as `luckygas serve` does (worker settings from `PLAN_*`), on the
-/// current runtime; sending on the returned channel stops it.
+/// Starts the application as `luckygas serve` does (worker settings from `PLAN_*`, rate limits and
+/// connection settings from `LUCKYGAS_*`, the same accept loop), on the current runtime; sending
+/// on the returned channel stops it. The clients all sign in as one admin from one address, so
+/// the default limits (1,000 requests a minute per user) refuse most of a run: raise them, e.g.
+/// `LUCKYGAS_RATE_LIMIT_USER_PER_MIN=1000000`, to measure what counting costs.
 async fn start_server(store: Store) -> anyhow::Result<(std::net::SocketAddr, tokio::sync::oneshot::Sender<()>)> {
     let config = WorkerConfig::from_env().map_err(anyhow::Error::msg)?;
     let planner = Planner::new(config, Arc::new(GreatCircle::new(TravelConfig::default())));
     let pool = planner_api::worker::spawn(&planner, &store);
     let auth = AuthConfig::with_secret(random_hex(32).as_bytes(), KeySource::Env);
-    let state = AppState { planner: planner.clone(), ..AppState::new(store, auth) };
+    let env = |k: &str| std::env::var(k).ok();
+    let edge = planner_api::http::edge::EdgeConfig::from_lookup(env).map_err(anyhow::Error::msg)?;
+    let server = planner_api::http::server::ServerConfig::from_lookup(env).map_err(anyhow::Error::msg)?;
+    let state = AppState { planner: planner.clone(), edge: Arc::new(planner_api::http::edge::Edge::new(edge)), ..AppState::new(store, auth) };
     planner.attach_metrics(state.metrics.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
@@ -163,9 +169,7 @@ async fn start_server(store: Store) -> anyhow::Result<(std::net::SocketAddr, tok
             let _ = stopped.await;
             planner.stop();
         };
-        if let Err(e) = axum::serve(listener, app(state)).with_graceful_shutdown(shutdown).await {
-            eprintln!("server stopped: {e}");
-        }
+        planner_api::http::server::run(listener, app(state), server, shutdown).await;
         pool.shutdown().await;
     });
     Ok((addr, stop))

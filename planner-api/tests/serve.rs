@@ -378,3 +378,92 @@ async fn the_demo_distributor_loads_once_and_plans_on_postgres() {
     the_demo_distributor_loads_once_and_plans(&url).await;
     schema.cleanup().await;
 }
+
+/// SIGTERM while one client has sent half a request head and another half a request body: the
+/// server stops accepting, and when the drain deadline passes it drops both and exits 0. Before
+/// that, the request in flight outlived the header-read and idle timeouts (they never cut a
+/// request being served), and the request log carried the client address and the user id.
+#[tokio::test]
+async fn sigterm_with_half_open_clients_exits_within_the_drain_deadline() {
+    use tokio::io::AsyncWriteExt;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}", dir.path().join("lg.db").display());
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let password = planner_api::auth::random_hex(12);
+    let mut child = luckygas()
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .env("DATABASE_URL", &url)
+        .env("LUCKYGAS_JWT_SECRET", test_secret())
+        .env("LUCKYGAS_ADMIN_EMAIL", "admin@luckygas.test")
+        .env("LUCKYGAS_ADMIN_PASSWORD", &password)
+        .env("LUCKYGAS_HEADER_READ_TIMEOUT_SECS", "1")
+        .env("LUCKYGAS_IDLE_TIMEOUT_SECS", "1")
+        .env("LUCKYGAS_DRAIN_SECONDS", "2")
+        .env("LOG_FORMAT", "json")
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn luckygas serve");
+    // Collect the log as it comes, so the pipe never fills.
+    let stderr = child.stderr.take().expect("stderr");
+    let log = std::thread::spawn(move || std::io::read_to_string(stderr).unwrap_or_default());
+    let mut server = Server(child);
+    let client = reqwest::Client::new();
+    let start = std::time::Instant::now();
+    while !client.get(format!("{base}/healthz")).send().await.is_ok_and(|r| r.status().is_success()) {
+        assert!(server.0.try_wait().ok().flatten().is_none(), "luckygas serve exited early");
+        assert!(start.elapsed() < Duration::from_secs(30), "luckygas serve did not answer /healthz within 30 s");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let login = json!({ "email": "admin@luckygas.test", "password": password });
+    let tokens: Value = client.post(format!("{base}/v1/auth/login")).json(&login).send().await.expect("login").json().await.expect("JSON");
+    let token = tokens["access_token"].as_str().expect("access token").to_owned();
+
+    // Half a body: the request is in flight, its handler waits for the rest.
+    let mut half_body = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.expect("connect");
+    half_body
+        .write_all(b"POST /v1/auth/login HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n{\"email\":")
+        .await
+        .expect("write");
+    // A signed-in request on a third connection: once it is answered, the loop (which accepts in
+    // order) has accepted both half-open connections.
+    let mut half_head = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.expect("connect");
+    half_head.write_all(b"GET /healthz HTTP/1.1\r\nhost: x\r\nx-").await.expect("write");
+    let res = client.get(format!("{base}/v1/depots")).bearer_auth(&token).send().await.expect("GET");
+    assert_eq!(res.status().as_u16(), 200);
+    // Past both timeouts: the half head is cut, the half body (in flight) is not.
+    let cut = tokio::time::timeout(Duration::from_secs(15), async {
+        let mut buf = [0u8; 256];
+        loop {
+            match tokio::io::AsyncReadExt::read(&mut half_head, &mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {}
+            }
+        }
+    });
+    cut.await.expect("the header-read timeout closes the half-open head");
+
+    let term = Command::new("kill").args(["-TERM", &server.0.id().to_string()]).status().expect("run kill");
+    assert!(term.success());
+    let stopping = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = server.0.try_wait().expect("wait") {
+            break status;
+        }
+        assert!(stopping.elapsed() < Duration::from_secs(15), "serve still running 15 s after SIGTERM with a 2 s drain deadline");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(status.success(), "{status:?}");
+    drop(half_body);
+    let log = log.join().expect("log reader");
+    assert!(log.contains("drain deadline passed"), "the half body was still in flight at the deadline:\n{log}");
+    let served = log
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|l| l["span"]["path"] == "/v1/depots" && l["fields"]["message"] == "finished processing request")
+        .unwrap_or_else(|| panic!("a request log line for /v1/depots:\n{log}"));
+    assert_eq!(served["span"]["client"], "127.0.0.1", "{served}");
+    assert_eq!(served["span"]["user_id"], 1, "{served}");
+}

@@ -3,10 +3,14 @@
 //! `sqlite://luckygas.db`, created when missing); planning workers and travel matrices are
 //! configured by `PLAN_*`, `TRAVEL_*` and `LUCKYGAS_OSRM_*` variables (see [`WorkerConfig`],
 //! [`TravelConfig`] and [`crate::osrm`]); token settings and the first admin by the
-//! `LUCKYGAS_*` variables of [`crate::auth::config`]. Each command builds its own tokio runtime,
-//! so the rest of the command line stays synchronous.
+//! `LUCKYGAS_*` variables of [`crate::auth::config`]; CORS, security headers and rate limits by
+//! those of [`crate::http::edge::EdgeConfig`]; timeouts, the connection limit, the drain deadline
+//! and trusted proxies by those of [`crate::http::server::ServerConfig`]. Each command builds its
+//! own tokio runtime, so the rest of the command line stays synchronous.
 
 use crate::auth::{bootstrap_admin, AdminBootstrap, AuthConfig, KeySource};
+use crate::http::edge::{Edge, EdgeConfig};
+use crate::http::server::ServerConfig;
 use crate::http::{app, AppState};
 use crate::osrm::{Osrm, OsrmConfig, OsrmMatrix, OsrmProfiles};
 use crate::store::Store;
@@ -96,13 +100,16 @@ async fn demo_admin(store: &Store, password: &str) -> anyhow::Result<String> {
     Ok(DEMO_ADMIN.to_owned())
 }
 
-/// Runs `luckygas serve` until Ctrl-C or SIGTERM, then finishes in-flight requests.
+/// Runs `luckygas serve` until Ctrl-C or SIGTERM, then finishes in-flight requests within the
+/// drain deadline.
 pub fn serve(a: ServeArgs) -> anyhow::Result<ExitCode> {
     init_tracing();
     let url = database_url();
     let env = |name: &str| std::env::var(name).ok();
     let auth = AuthConfig::from_lookup(env).context("invalid authentication settings")?;
     let admin = AdminBootstrap::from_lookup(env).context("invalid first-admin settings")?;
+    let edge = EdgeConfig::from_lookup(env).map_err(anyhow::Error::msg).context("invalid CORS, security header or rate-limit settings")?;
+    let server = ServerConfig::from_lookup(env).map_err(anyhow::Error::msg).context("invalid connection settings")?;
     if auth.key_source == KeySource::Generated {
         tracing::warn!(
             "no LUCKYGAS_JWT_SECRET or LUCKYGAS_JWT_SECRET_FILE: signing tokens with a random key; \
@@ -186,8 +193,11 @@ pub fn serve(a: ServeArgs) -> anyhow::Result<ExitCode> {
         let background = background.spawn(background_workers);
         let listener = tokio::net::TcpListener::bind(a.listen).await.with_context(|| format!("cannot listen on {}", a.listen))?;
         let addr = listener.local_addr()?;
-        tracing::info!(%addr, database = %redacted(&url), backend = store.backend(), workers = planner.config().workers, "listening");
-        let state = AppState { planner: planner.clone(), invoicing, jobs_bell: Some(jobs_bell), ..AppState::new(store.clone(), auth) };
+        tracing::info!(%addr, database = %redacted(&url), backend = store.backend(), workers = planner.config().workers,
+            anonymous_per_min = edge.rate_limits.anonymous_per_min, user_per_min = edge.rate_limits.user_per_min,
+            max_connections = server.max_connections, "listening");
+        let state =
+            AppState { planner: planner.clone(), invoicing, jobs_bell: Some(jobs_bell), edge: Arc::new(Edge::new(edge)), ..AppState::new(store.clone(), auth) };
         planner.attach_metrics(state.metrics.clone());
         // `/readyz` wants at least one live worker, unless this is a serve-only replica.
         for (name, probe) in pool.probes().into_iter().chain(background.probes()) {
@@ -198,7 +208,7 @@ pub fn serve(a: ServeArgs) -> anyhow::Result<ExitCode> {
             // End event streams, which would otherwise hold the graceful shutdown open.
             planner.stop();
         };
-        axum::serve(listener, app(state)).with_graceful_shutdown(stopping).await?;
+        crate::http::server::run(listener, app(state), server, stopping).await;
         // Running plans go back to the queue for the next process or another replica.
         pool.shutdown().await;
         background.shutdown().await;

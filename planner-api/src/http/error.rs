@@ -197,6 +197,13 @@ pub enum ApiError {
     /// The first request with this `Idempotency-Key` is still running (409).
     #[error("idempotent request in flight")]
     IdempotencyInFlight,
+    /// Too many requests from this address or user in the current minute (429); retry after
+    /// `retry_after_s` seconds (sent as `Retry-After`).
+    #[error("rate limited")]
+    RateLimited {
+        /// Seconds until the window ends.
+        retry_after_s: u64,
+    },
     /// An unexpected failure (500); the detail is logged, never shown.
     #[error("internal error: {0}")]
     Internal(String),
@@ -236,7 +243,7 @@ impl ApiError {
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,
             ApiError::NotReady { .. } | ApiError::HashingBusy { .. } => StatusCode::SERVICE_UNAVAILABLE,
-            ApiError::LoginThrottled { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::LoginThrottled { .. } | ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -276,6 +283,7 @@ impl ApiError {
             ApiError::BadIdempotencyKey => "bad-idempotency-key",
             ApiError::IdempotencyKeyReused => "idempotency-key-reused",
             ApiError::IdempotencyInFlight => "idempotency-in-flight",
+            ApiError::RateLimited { .. } => "rate-limited",
             ApiError::Internal(_) => "internal",
         }
     }
@@ -314,6 +322,7 @@ impl ApiError {
             ApiError::BadIdempotencyKey => ("Idempotency-Key 格式錯誤", "Bad Idempotency-Key"),
             ApiError::IdempotencyKeyReused => ("Idempotency-Key 已用於其他請求", "Idempotency-Key reused"),
             ApiError::IdempotencyInFlight => ("相同的請求仍在處理中", "Request in flight"),
+            ApiError::RateLimited { .. } => ("請求過於頻繁", "Too many requests"),
             ApiError::Internal(_) => ("伺服器內部錯誤", "Internal server error"),
         };
         match lang {
@@ -393,6 +402,8 @@ impl ApiError {
             (ApiError::IdempotencyKeyReused, Lang::En) => "this Idempotency-Key was used for a different request; use a new key".into(),
             (ApiError::IdempotencyInFlight, Lang::ZhTw) => "使用相同 Idempotency-Key 的請求仍在處理中，請稍後重試".into(),
             (ApiError::IdempotencyInFlight, Lang::En) => "the first request with this Idempotency-Key is still being processed; retry shortly".into(),
+            (ApiError::RateLimited { retry_after_s }, Lang::ZhTw) => format!("一分鐘內的請求次數已達上限，請於 {retry_after_s} 秒後再試"),
+            (ApiError::RateLimited { retry_after_s }, Lang::En) => format!("too many requests this minute; try again in {retry_after_s} s"),
             (ApiError::NotReady { check: "invoicing", .. }, Lang::ZhTw) => "尚未設定發票開立資料（LUCKYGAS_SELLER_BAN 等）".into(),
             (ApiError::NotReady { check: "invoicing", .. }, Lang::En) => "invoicing is not configured (LUCKYGAS_SELLER_BAN and friends)".into(),
             (ApiError::NotReady { check: "workers", .. }, Lang::ZhTw) => "排程工作程序都已停止回應".into(),
@@ -461,6 +472,7 @@ impl ApiError {
         match self {
             ApiError::Vroom(inner) => inner.retry_after(),
             ApiError::LoginThrottled { retry_after } | ApiError::HashingBusy { retry_after } => Some(*retry_after),
+            ApiError::RateLimited { retry_after_s } => Some(*retry_after_s),
             _ => None,
         }
     }
@@ -672,6 +684,16 @@ mod tests {
         assert_eq!((res.status(), res.headers().get(header::RETRY_AFTER).and_then(|v| v.to_str().ok())), (StatusCode::SERVICE_UNAVAILABLE, Some("5")));
         assert_eq!(busy.problem(Lang::En, None)["title"], "Server busy");
         assert_eq!(ApiError::Forbidden.retry_after(), None);
+    }
+
+    #[test]
+    fn tells_rate_limited_clients_when_to_retry_in_both_languages() {
+        let e = ApiError::RateLimited { retry_after_s: 17 };
+        let res = e.render(Lang::ZhTw, None);
+        assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(res.headers().get(header::RETRY_AFTER).and_then(|v| v.to_str().ok()), Some("17"));
+        assert_eq!(e.problem(Lang::En, None)["type"], "https://luckygas.tw/problems/rate-limited");
+        assert!(e.problem(Lang::ZhTw, None)["detail"].as_str().is_some_and(|d| d.contains("17 秒")));
     }
 
     #[test]

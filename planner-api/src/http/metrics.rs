@@ -20,7 +20,9 @@
 //!   B2B);
 //! - `luckygas_invoice_numbers_remaining{period,branch}` and
 //!   `luckygas_invoice_numbers_used_ratio{period,branch}`: what is left of the open number blocks
-//!   (alert at 0.9, before issuing fails).
+//!   (alert at 0.9, before issuing fails);
+//! - `luckygas_rate_limited_total{scope}`: requests refused with 429 by the rate limits, per
+//!   `anonymous` (address) or `user`;
 //! - `luckygas_login_failures_total{reason}` (`unknown_email`, `wrong_password`, `inactive`,
 //!   `busy`) and `luckygas_login_throttled_total{scope}` (`account`, `address`): refused
 //!   sign-ins, fed by `POST /v1/auth/login`.
@@ -79,6 +81,7 @@ pub struct Metrics {
     login_failures: IntCounterVec,
     login_throttled: IntCounterVec,
     database: DatabaseGauges,
+    rate_limited: IntCounterVec,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -147,6 +150,12 @@ impl Metrics {
         }
         let database = DatabaseGauges::register(&registry);
         registry.register(Box::new(process::ProcessCollector::new())).expect("unique metric");
+        let rate_limited =
+            IntCounterVec::new(Opts::new("luckygas_rate_limited_total", "Requests refused by the rate limits"), &["scope"]).expect("valid counter");
+        for scope in ["anonymous", "user"] {
+            rate_limited.with_label_values(&[scope]);
+        }
+        registry.register(Box::new(rate_limited.clone())).expect("unique metric");
         Metrics {
             registry,
             http_duration,
@@ -160,6 +169,7 @@ impl Metrics {
             login_failures,
             login_throttled,
             database,
+            rate_limited,
         }
     }
 
@@ -202,6 +212,9 @@ impl Metrics {
     /// Counts a sign-in refused by a lock on the `account` or the `address`.
     pub fn login_throttled(&self, scope: &str) {
         self.login_throttled.with_label_values(&[scope]).inc();
+    /// Counts a request refused by the rate limit of `scope` (`anonymous` or `user`).
+    pub fn count_rate_limited(&self, scope: &str) {
+        self.rate_limited.with_label_values(&[scope]).inc();
     }
 
     /// Adds solver iterations.

@@ -1,6 +1,8 @@
 //! The HTTP API: [`app`] builds the router (one router per resource under `/v1`, health checks
-//! and metrics at the root) with request ids, tracing spans, latency metrics, bearer-token
-//! authentication with a role table ([`access`]), a body size limit and problem+json errors.
+//! and metrics at the root) with request ids, tracing spans, CORS and security headers
+//! ([`edge`]), latency metrics, rate limits ([`ratelimit`]), bearer-token authentication with a
+//! role table ([`access`]), a body size limit and problem+json errors; [`server::run`] serves it
+//! with timeouts, a connection limit and a drain deadline.
 
 pub mod access;
 pub mod audit;
@@ -8,6 +10,7 @@ pub mod auth;
 pub mod customers;
 pub mod depots;
 pub mod drivers;
+pub mod edge;
 pub mod error;
 pub mod extract;
 pub mod health;
@@ -18,7 +21,9 @@ pub mod openapi;
 pub mod orders;
 pub mod plans;
 pub mod precondition;
+pub mod ratelimit;
 pub mod replans;
+pub mod server;
 pub mod users;
 pub mod vehicle_types;
 pub mod vehicles;
@@ -27,7 +32,8 @@ pub mod vroom;
 use crate::auth::AuthConfig;
 use crate::store::{Page, PageRequest, Store};
 use crate::worker::Planner;
-use axum::http::{header, HeaderName, Request, StatusCode};
+use axum::extract::ConnectInfo;
+use axum::http::{header, Request, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{middleware, Json, Router};
@@ -62,12 +68,15 @@ pub struct AppState {
     pub invoicing: Option<crate::invoicing::Invoicing>,
     /// Wakes this process's background workers after a job is queued.
     pub jobs_bell: Option<Arc<tokio::sync::Notify>>,
+    /// CORS origins, security headers and the rate limits with their counters.
+    pub edge: Arc<edge::Edge>,
 }
 
 impl AppState {
     /// State over `store` with the token settings `auth`, the default planner configuration
     /// (workers are started separately, see [`Planner::spawn`]), fresh metrics and no worker
-    /// probes.
+    /// probes, and no rate limits or CORS origins (`luckygas serve` reads them with
+    /// [`edge::EdgeConfig::from_lookup`]).
     pub fn new(store: Store, auth: AuthConfig) -> AppState {
         AppState {
             store,
@@ -78,6 +87,7 @@ impl AppState {
             actors: Arc::default(),
             invoicing: None,
             jobs_bell: None,
+            edge: Arc::new(edge::Edge::new(edge::EdgeConfig { rate_limits: ratelimit::RateLimits::OFF, ..edge::EdgeConfig::default() })),
         }
     }
 }
@@ -126,7 +136,7 @@ impl<T: Serialize> IntoResponse for Created<T> {
 
 /// Builds the whole application.
 pub fn app(state: AppState) -> Router {
-    let request_id = HeaderName::from_static("x-request-id");
+    let request_id = edge::request_id_header();
     let routes = Router::new()
         .merge(health::router())
         .route("/metrics", get(metrics::metrics))
@@ -157,22 +167,39 @@ pub fn app(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state((current, locks), precondition::conditional))
         .layer(middleware::from_fn_with_state(state.clone(), idempotency::replay))
         .layer(middleware::from_fn_with_state(state.clone(), audit::record))
-        // Layers run outside-in from the last one added: a request first gets an id, then a
-        // tracing span carrying it; every error response below (including the body limit's
-        // own 413 and the 401/403 of `access`) becomes a problem and is timed by route. Layers
-        // of `Router::layer` run after routing, so the metrics see the matched route template.
+        // Layers run outside-in from the last one added: a request first loses an unsafe id and
+        // gets a fresh one, then a tracing span carrying it and the client's address; the edge
+        // answers CORS preflights (before authentication) and adds the CORS, security and
+        // rate-limit headers to every response; every error response below (including the body
+        // limit's own 413, the 401/403 of `access` and the 429 of the rate limits) becomes a
+        // problem and is timed by route. Requests without a token are counted against their
+        // address before authentication, those with one against their user right after it.
+        // Layers of `Router::layer` run after routing, so the metrics see the matched route
+        // template.
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        .layer(middleware::from_fn_with_state(state.clone(), ratelimit::signed_in))
         .layer(middleware::from_fn_with_state(state.clone(), access::authorize))
-        .layer(middleware::from_fn_with_state(state, metrics::track))
+        .layer(middleware::from_fn_with_state(state.clone(), ratelimit::anonymous))
+        .layer(middleware::from_fn_with_state(state.clone(), metrics::track))
         .layer(middleware::from_fn(error::problem_details))
+        .layer(middleware::from_fn_with_state(state, edge::headers))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(|req: &Request<_>| {
-                    let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
-                    tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+                    let id = req.headers().get(edge::REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
+                    let client = req.extensions().get::<ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
+                    tracing::info_span!(
+                        "request",
+                        method = %req.method(),
+                        path = %req.uri().path(),
+                        request_id = %id,
+                        client = client.map(tracing::field::display),
+                        user_id = tracing::field::Empty,
+                    )
                 })
                 .on_response(DefaultOnResponse::new().level(Level::INFO)),
         )
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+        .layer(middleware::map_request(edge::sanitize_request_id))
 }

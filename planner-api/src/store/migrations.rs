@@ -29,6 +29,7 @@ pub const SQLITE: &[Embedded] = &[
     (15, "jobs outbox idempotency", include_str!("../../migrations/sqlite/0015_jobs_outbox_idempotency.sql")),
     (16, "invoicing", include_str!("../../migrations/sqlite/0016_invoicing.sql")),
     (17, "login throttle", include_str!("../../migrations/sqlite/0017_login_throttle.sql")),
+    (18, "rate limits", include_str!("../../migrations/sqlite/0018_rate_limits.sql")),
 ];
 
 /// PostgreSQL migrations, in version order.
@@ -46,6 +47,7 @@ pub const POSTGRES: &[Embedded] = &[
     (15, "jobs outbox idempotency", include_str!("../../migrations/postgres/0015_jobs_outbox_idempotency.sql")),
     (16, "invoicing", include_str!("../../migrations/postgres/0016_invoicing.sql")),
     (17, "login throttle", include_str!("../../migrations/postgres/0017_login_throttle.sql")),
+    (18, "rate limits", include_str!("../../migrations/postgres/0018_rate_limits.sql")),
 ];
 
 /// A list of embedded migrations as a sqlx migration source.

@@ -18,6 +18,7 @@ mod migrations;
 pub mod orders;
 pub mod plans;
 mod pool;
+pub mod ratelimit;
 pub mod users;
 pub mod vehicle_types;
 pub mod vehicles;

@@ -12,6 +12,9 @@
 
 use planner_api::auth::{bootstrap_admin, random_hex, AdminBootstrap, AuthConfig, KeySource};
 use planner_api::domain::Role;
+use planner_api::http::edge::{Edge, EdgeConfig};
+use planner_api::http::ratelimit::RateLimits;
+use planner_api::http::server::ServerConfig;
 use planner_api::http::{app, AppState};
 use planner_api::store::Store;
 use planner_api::travel::{GreatCircle, TravelConfig};
@@ -138,6 +141,8 @@ pub struct TestApp {
     workers: Option<WorkerPool>,
     /// Invoicing, when started with [`TestApp::start_invoicing`].
     pub invoicing: Option<Invoicing>,
+    /// The edge settings of this server and its replicas.
+    edge: EdgeConfig,
 }
 
 /// Invoicing of a test server: the service, its background queue (not spawned: a test drains it
@@ -182,6 +187,11 @@ impl Replica {
         let _ = self.server.await;
         self.store.close().await;
     }
+}
+
+/// The edge of test servers that do not test it: no rate limits, no CORS origins.
+pub fn unlimited() -> EdgeConfig {
+    EdgeConfig { rate_limits: RateLimits::OFF, ..EdgeConfig::default() }
 }
 
 /// The planner of test servers: one worker that looks for work every 50 ms.
@@ -239,7 +249,7 @@ impl TestApp {
         service.schedule().await.expect("schedule the invoicing jobs");
         let background = planner_api::jobs::Background::new(db.store.clone(), handlers, channels);
         let invoicing = Invoicing { service, background, turnkey };
-        TestApp::on_full(db, secret, auth, 1, TravelConfig::default(), Some(invoicing)).await
+        TestApp::on_full(db, secret, auth, 1, TravelConfig::default(), Some(invoicing), unlimited()).await
     }
 
     /// Starts the application on `db` with default token lifetimes.
@@ -270,10 +280,26 @@ impl TestApp {
 
     /// [`TestApp::on_configured`] with the travel estimate using `travel`.
     pub async fn on_configured_with_travel(db: Fresh, secret: String, auth: AuthConfig, workers: usize, travel: TravelConfig) -> TestApp {
-        TestApp::on_full(db, secret, auth, workers, travel, None).await
+        TestApp::on_full(db, secret, auth, workers, travel, None, unlimited()).await
     }
 
-    async fn on_full(db: Fresh, secret: String, auth: AuthConfig, workers: usize, travel: TravelConfig, invoicing: Option<Invoicing>) -> TestApp {
+    /// Starts the application on a fresh, migrated database of `backend` with the CORS origins,
+    /// security headers and rate limits of `edge` (other test servers have no rate limits).
+    pub async fn start_with_edge(backend: Backend, edge: EdgeConfig) -> TestApp {
+        let secret = random_hex(32);
+        let auth = AuthConfig::with_secret(secret.as_bytes(), KeySource::Env);
+        TestApp::on_full(Fresh::new(backend, true).await, secret, auth, 1, TravelConfig::default(), None, edge).await
+    }
+
+    async fn on_full(
+        db: Fresh,
+        secret: String,
+        auth: AuthConfig,
+        workers: usize,
+        travel: TravelConfig,
+        invoicing: Option<Invoicing>,
+        edge: EdgeConfig,
+    ) -> TestApp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0");
         let addr = listener.local_addr().expect("local addr");
         let store = db.store.clone();
@@ -283,15 +309,15 @@ impl TestApp {
             planner,
             invoicing: invoicing.as_ref().map(|i| i.service.clone()),
             jobs_bell: invoicing.as_ref().map(|i| i.background.bell()),
+            edge: Arc::new(Edge::new(edge.clone())),
             ..AppState::new(store, auth)
         };
         state.planner.attach_metrics(state.metrics.clone());
         for (name, probe) in workers.probes() {
             state.health.register_worker(name, probe);
         }
-        let server = tokio::spawn(async move {
-            axum::serve(listener, app(state).into_make_service_with_connect_info::<std::net::SocketAddr>()).await.expect("server runs");
-        });
+        // The accept loop of `luckygas serve`, never asked to stop (the task is aborted).
+        let server = tokio::spawn(planner_api::http::server::run(listener, app(state), ServerConfig::default(), std::future::pending()));
         let workers = Some(workers);
         let base = format!("http://{addr}");
         let anon = reqwest::Client::new();
@@ -321,6 +347,7 @@ impl TestApp {
             server,
             workers,
             invoicing,
+            edge,
         }
     }
 
@@ -334,10 +361,8 @@ impl TestApp {
         let workers = planner_api::worker::spawn(&planner, &store);
         let served = store.clone();
         let auth = AuthConfig::with_secret(self.jwt_secret.as_bytes(), KeySource::Env);
-        let server = tokio::spawn(async move {
-            let state = AppState { planner, ..AppState::new(served, auth) };
-            axum::serve(listener, app(state).into_make_service_with_connect_info::<std::net::SocketAddr>()).await.expect("replica runs");
-        });
+        let state = AppState { planner, edge: Arc::new(Edge::new(self.edge.clone())), ..AppState::new(served, auth) };
+        let server = tokio::spawn(planner_api::http::server::run(listener, app(state), ServerConfig::default(), std::future::pending()));
         Replica { base: format!("http://{addr}"), store, server, workers }
     }
 

@@ -1,0 +1,462 @@
+//! The accept loop of `luckygas serve` and of the test servers ([`run`]): HTTP/1 connections of
+//! hyper, each watched for slow and idle clients, under a connection limit, with a drain
+//! deadline on shutdown. It replaces `axum::serve`, which has none of these: one client sending
+//! partial headers kept the process alive after SIGTERM for ever.
+//!
+//! - **Header-read timeout** ([`ServerConfig::header_read_timeout`]): a request's headers must
+//!   arrive in full within it, counted from the connection's accept or from the first byte of a
+//!   later request; a client that is slower is disconnected.
+//! - **Idle timeout** ([`ServerConfig::idle_timeout`]): a keep-alive connection with no request
+//!   for this long is closed. A connection serving a request (including an event stream) is never
+//!   idle.
+//! - **Connection limit** ([`ServerConfig::max_connections`]): at the limit, new connections
+//!   *wait*: the loop stops accepting, and the kernel's listen backlog holds them until a slot
+//!   frees (the two timeouts above bound how long a slot can be held by a client that sends
+//!   nothing). Waiting rather than refusing lets a burst through a little later instead of
+//!   failing it; a load balancer's connect timeout moves clients to another replica.
+//! - **Shutdown**: when the `shutdown` future completes, the listener is closed, every connection
+//!   finishes the request it is serving and closes, and after [`ServerConfig::drain`] whatever is
+//!   left is dropped, so the process can exit.
+//! - **Client address**: every request carries `ConnectInfo<SocketAddr>` in its extensions, the
+//!   client's address: the peer, or, when the peer is one of [`ServerConfig::trusted_proxies`],
+//!   the address `X-Forwarded-For` names (the right-most one that is not itself a trusted proxy;
+//!   its port is then 0). Handlers and the rate limits read it from there.
+
+use axum::body::{Body, Bytes};
+use axum::extract::ConnectInfo;
+use axum::http::{HeaderMap, Request};
+use axum::Router;
+use hyper::body::{Body as HttpBody, Frame, Incoming, SizeHint};
+use hyper_util::rt::TokioIo;
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::{IpAddr, SocketAddr};
+use std::pin::{pin, Pin};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context, Poll};
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+use tower::ServiceExt;
+
+/// Settings of the accept loop, read from `LUCKYGAS_*` variables by [`ServerConfig::from_lookup`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServerConfig {
+    /// `LUCKYGAS_HEADER_READ_TIMEOUT_SECS` (default 10): the longest a request's headers may take.
+    pub header_read_timeout: Duration,
+    /// `LUCKYGAS_IDLE_TIMEOUT_SECS` (default 60): the longest a keep-alive connection may wait
+    /// for its next request.
+    pub idle_timeout: Duration,
+    /// `LUCKYGAS_MAX_CONNECTIONS` (default 1024): connections served at once; more wait.
+    pub max_connections: usize,
+    /// `LUCKYGAS_DRAIN_SECONDS` (default 20): how long connections may finish after shutdown
+    /// begins before they are dropped.
+    pub drain: Duration,
+    /// `LUCKYGAS_TRUSTED_PROXIES` (default none): comma-separated addresses or CIDR blocks of
+    /// reverse proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<IpNet>,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            header_read_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+            max_connections: 1024,
+            drain: Duration::from_secs(20),
+            trusted_proxies: Vec::new(),
+        }
+    }
+}
+
+/// Reads a whole number setting, `default` when unset or blank.
+pub(crate) fn number<T: std::str::FromStr>(get: &impl Fn(&str) -> Option<String>, name: &str, default: T) -> Result<T, String> {
+    match get(name).filter(|v| !v.trim().is_empty()) {
+        None => Ok(default),
+        Some(v) => v.trim().parse().map_err(|_| format!("{name} must be a whole number, not {v:?}")),
+    }
+}
+
+impl ServerConfig {
+    /// Reads the settings through `get` (e.g. `|k| std::env::var(k).ok()`); unset ones take their
+    /// defaults. Timeouts and the connection limit must be at least 1.
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<ServerConfig, String> {
+        let d = ServerConfig::default();
+        let positive = |name: &str, value: u64| if value == 0 { Err(format!("{name} must be at least 1")) } else { Ok(value) };
+        let header = positive("LUCKYGAS_HEADER_READ_TIMEOUT_SECS", number(&get, "LUCKYGAS_HEADER_READ_TIMEOUT_SECS", d.header_read_timeout.as_secs())?)?;
+        let idle = positive("LUCKYGAS_IDLE_TIMEOUT_SECS", number(&get, "LUCKYGAS_IDLE_TIMEOUT_SECS", d.idle_timeout.as_secs())?)?;
+        let max_connections = number(&get, "LUCKYGAS_MAX_CONNECTIONS", d.max_connections)?;
+        if max_connections == 0 {
+            return Err("LUCKYGAS_MAX_CONNECTIONS must be at least 1".into());
+        }
+        let drain = number(&get, "LUCKYGAS_DRAIN_SECONDS", d.drain.as_secs())?;
+        let trusted_proxies = match get("LUCKYGAS_TRUSTED_PROXIES") {
+            None => Vec::new(),
+            Some(list) => list
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|s| s.parse::<IpNet>().map_err(|()| format!("LUCKYGAS_TRUSTED_PROXIES: {s:?} is not an address or CIDR block")))
+                .collect::<Result<_, _>>()?,
+        };
+        Ok(ServerConfig {
+            header_read_timeout: Duration::from_secs(header),
+            idle_timeout: Duration::from_secs(idle),
+            max_connections,
+            drain: Duration::from_secs(drain),
+            trusted_proxies,
+        })
+    }
+}
+
+/// An address block: `10.0.0.0/8`, `fd00::/8`, or one address.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IpNet {
+    addr: IpAddr,
+    prefix: u8,
+}
+
+impl IpNet {
+    /// Whether `ip` lies in the block.
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        match (self.addr, ip.to_canonical()) {
+            (IpAddr::V4(net), IpAddr::V4(ip)) => {
+                let mask = u32::MAX.checked_shl(32 - u32::from(self.prefix)).unwrap_or(0);
+                u32::from(net) & mask == u32::from(ip) & mask
+            }
+            (IpAddr::V6(net), IpAddr::V6(ip)) => {
+                let mask = u128::MAX.checked_shl(128 - u32::from(self.prefix)).unwrap_or(0);
+                u128::from(net) & mask == u128::from(ip) & mask
+            }
+            _ => false,
+        }
+    }
+}
+
+impl std::str::FromStr for IpNet {
+    type Err = ();
+
+    fn from_str(s: &str) -> Result<Self, ()> {
+        let (addr, prefix) = match s.split_once('/') {
+            Some((a, p)) => (a.parse::<IpAddr>().map_err(|_| ())?, Some(p.parse::<u8>().map_err(|_| ())?)),
+            None => (s.parse::<IpAddr>().map_err(|_| ())?, None),
+        };
+        let addr = addr.to_canonical();
+        let bits = if addr.is_ipv4() { 32 } else { 128 };
+        match prefix.unwrap_or(bits) {
+            p if p <= bits => Ok(IpNet { addr, prefix: p }),
+            _ => Err(()),
+        }
+    }
+}
+
+/// The client of a request from `peer`: the peer itself, or when the peer is a trusted proxy,
+/// the right-most address of `X-Forwarded-For` that is not a trusted proxy (proxies append the
+/// address they saw on the right, so everything left of the first untrusted hop may be forged).
+pub fn client_addr(peer: SocketAddr, headers: &HeaderMap, trusted: &[IpNet]) -> SocketAddr {
+    let peer_ip = peer.ip().to_canonical();
+    if !trusted.iter().any(|n| n.contains(peer_ip)) {
+        return SocketAddr::new(peer_ip, peer.port());
+    }
+    let hops: Vec<&str> = headers.get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(',')).map(str::trim).collect();
+    let mut client = None;
+    for hop in hops.iter().rev() {
+        let Ok(ip) = hop.parse::<IpAddr>() else { break };
+        let ip = ip.to_canonical();
+        client = Some(ip);
+        if !trusted.iter().any(|n| n.contains(ip)) {
+            break;
+        }
+    }
+    client.map_or(SocketAddr::new(peer_ip, peer.port()), |ip| SocketAddr::new(ip, 0))
+}
+
+/// What a connection is doing, for its timeouts.
+#[derive(Debug)]
+struct Phase {
+    /// Requests being served, until their response body is dropped.
+    in_flight: usize,
+    /// When the current wait began: the accept, the end of the last response, or the first byte
+    /// of the next request.
+    since: Instant,
+    /// Whether a request's head is being read (bytes have come since `since`).
+    reading_head: bool,
+}
+
+/// One connection's [`Phase`], shared by its reader, its requests and its watcher.
+#[derive(Debug)]
+struct Activity(Mutex<Phase>);
+
+impl Activity {
+    fn new() -> Activity {
+        // A new connection is waiting for its first request's head.
+        Activity(Mutex::new(Phase { in_flight: 0, since: Instant::now(), reading_head: true }))
+    }
+
+    fn phase(&self) -> std::sync::MutexGuard<'_, Phase> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn bytes_read(&self) {
+        let mut p = self.phase();
+        if p.in_flight == 0 && !p.reading_head {
+            p.reading_head = true;
+            p.since = Instant::now();
+        }
+    }
+
+    fn begin(self: &Arc<Self>) -> Busy {
+        self.phase().in_flight += 1;
+        Busy(self.clone())
+    }
+
+    /// When the connection must be closed if nothing changes; `None` while a request is served.
+    fn deadline(&self, config: &ServerConfig) -> Option<Instant> {
+        let p = self.phase();
+        (p.in_flight == 0).then(|| p.since + if p.reading_head { config.header_read_timeout } else { config.idle_timeout })
+    }
+}
+
+/// A request in flight; dropped with its response body (or with the request, if it never got one).
+#[derive(Debug)]
+struct Busy(Arc<Activity>);
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        let mut p = self.0.phase();
+        p.in_flight = p.in_flight.saturating_sub(1);
+        if p.in_flight == 0 {
+            p.since = Instant::now();
+            p.reading_head = false;
+        }
+    }
+}
+
+/// A response body that keeps its request [`Busy`] until it has been sent (or dropped).
+struct Tracked {
+    body: Body,
+    _busy: Busy,
+}
+
+impl HttpBody for Tracked {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
+        Pin::new(&mut self.get_mut().body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.body.size_hint()
+    }
+}
+
+/// The socket, noting when bytes arrive.
+struct Watched {
+    io: TcpStream,
+    activity: Arc<Activity>,
+}
+
+impl AsyncRead for Watched {
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {
+        let this = self.get_mut();
+        let before = buf.filled().len();
+        let polled = Pin::new(&mut this.io).poll_read(cx, buf);
+        if matches!(polled, Poll::Ready(Ok(()))) && buf.filled().len() > before {
+            this.activity.bytes_read();
+        }
+        polled
+    }
+}
+
+impl AsyncWrite for Watched {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.get_mut().io).poll_write(cx, buf)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.get_mut().io).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.get_mut().io).poll_shutdown(cx)
+    }
+
+    fn poll_write_vectored(self: Pin<&mut Self>, cx: &mut Context<'_>, bufs: &[std::io::IoSlice<'_>]) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.get_mut().io).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
+    }
+}
+
+/// Serves `router` on `listener` until `shutdown` completes, then drains (see the module docs).
+/// Returns once every connection is closed or dropped.
+pub async fn run(listener: TcpListener, router: Router, config: ServerConfig, shutdown: impl Future<Output = ()>) {
+    let config = Arc::new(config);
+    let slots = Arc::new(Semaphore::new(config.max_connections));
+    let (stopping, stop) = watch::channel(false);
+    let mut connections = JoinSet::new();
+    let mut shutdown = pin!(shutdown);
+    loop {
+        // At the limit, wait for a slot before accepting: new connections queue in the backlog.
+        let slot = tokio::select! {
+            () = &mut shutdown => break,
+            Some(_) = connections.join_next(), if !connections.is_empty() => continue,
+            slot = slots.clone().acquire_owned() => match slot {
+                Ok(slot) => slot,
+                Err(_) => break,
+            },
+        };
+        // Finished connections are reaped while waiting, so the set holds only open ones.
+        let accepted = loop {
+            tokio::select! {
+                () = &mut shutdown => break None,
+                Some(_) = connections.join_next(), if !connections.is_empty() => {}
+                accepted = listener.accept() => break Some(accepted),
+            }
+        };
+        let (stream, peer) = match accepted {
+            None => break,
+            Some(Ok(accepted)) => accepted,
+            Some(Err(e)) => {
+                accept_failed(&e).await;
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        connections.spawn(serve_connection(stream, peer, router.clone(), config.clone(), stop.clone(), slot));
+    }
+    drop(listener);
+    let _ = stopping.send(true);
+    while connections.try_join_next().is_some() {}
+    let open = connections.len();
+    let drained = tokio::time::timeout(config.drain, async { while connections.join_next().await.is_some() {} }).await;
+    if drained.is_err() {
+        tracing::warn!(open, left = connections.len(), drain_s = config.drain.as_secs(), "drain deadline passed: dropping the connections left");
+        connections.shutdown().await;
+    }
+}
+
+/// An error of `accept`: a connection that died in the backlog is nothing; anything else (out of
+/// file descriptors) is logged and the loop pauses briefly, as hyper's server did.
+async fn accept_failed(e: &std::io::Error) {
+    use std::io::ErrorKind::{ConnectionAborted, ConnectionRefused, ConnectionReset};
+    if matches!(e.kind(), ConnectionRefused | ConnectionAborted | ConnectionReset) {
+        return;
+    }
+    tracing::error!(error = %e, "accept failed; pausing");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+}
+
+/// Serves one connection until it ends, times out or is dropped at the drain deadline.
+async fn serve_connection(
+    stream: TcpStream,
+    peer: SocketAddr,
+    router: Router,
+    config: Arc<ServerConfig>,
+    mut stop: watch::Receiver<bool>,
+    _slot: OwnedSemaphorePermit,
+) {
+    let activity = Arc::new(Activity::new());
+    let io = TokioIo::new(Watched { io: stream, activity: activity.clone() });
+    let proxies = config.clone();
+    let requests = activity.clone();
+    let service = hyper::service::service_fn(move |req: Request<Incoming>| {
+        let busy = requests.begin();
+        let client = client_addr(peer, req.headers(), &proxies.trusted_proxies);
+        let mut req = req.map(Body::new);
+        req.extensions_mut().insert(ConnectInfo(client));
+        let router = router.clone();
+        async move {
+            let Ok(res) = router.oneshot(req).await;
+            Ok::<_, Infallible>(res.map(|body| Body::new(Tracked { body, _busy: busy })))
+        }
+    });
+    let mut conn = pin!(hyper::server::conn::http1::Builder::new().serve_connection(io, service));
+    // The watcher looks again at least this often, to notice a wait that began after it slept.
+    let recheck = config.header_read_timeout.min(config.idle_timeout);
+    let mut draining = false;
+    loop {
+        let now = Instant::now();
+        let wake = match activity.deadline(&config) {
+            Some(deadline) if deadline <= now => {
+                tracing::debug!(%peer, "closing a connection that is idle or too slow to send its headers");
+                return;
+            }
+            Some(deadline) => deadline.min(now + recheck),
+            None => now + recheck,
+        };
+        tokio::select! {
+            served = conn.as_mut() => {
+                if let Err(e) = served {
+                    tracing::debug!(%peer, error = %e, "connection ended with an error");
+                }
+                return;
+            }
+            () = tokio::time::sleep_until(wake) => {}
+            _ = stop.changed(), if !draining => {
+                draining = true;
+                conn.as_mut().graceful_shutdown();
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lookup(vars: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+        move |k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| (*v).to_owned())
+    }
+
+    #[test]
+    fn reads_settings_with_defaults_and_refuses_nonsense() {
+        assert_eq!(ServerConfig::from_lookup(lookup(&[])), Ok(ServerConfig::default()));
+        let c = ServerConfig::from_lookup(lookup(&[
+            ("LUCKYGAS_HEADER_READ_TIMEOUT_SECS", "3"),
+            ("LUCKYGAS_DRAIN_SECONDS", "0"),
+            ("LUCKYGAS_TRUSTED_PROXIES", "10.0.0.0/8, ::1"),
+        ]))
+        .expect("valid");
+        assert_eq!((c.header_read_timeout, c.drain, c.trusted_proxies.len()), (Duration::from_secs(3), Duration::ZERO, 2));
+        assert!(ServerConfig::from_lookup(lookup(&[("LUCKYGAS_MAX_CONNECTIONS", "0")])).is_err());
+        assert!(ServerConfig::from_lookup(lookup(&[("LUCKYGAS_IDLE_TIMEOUT_SECS", "soon")])).is_err());
+        assert!(ServerConfig::from_lookup(lookup(&[("LUCKYGAS_TRUSTED_PROXIES", "10.0.0.0/33")])).is_err());
+    }
+
+    #[test]
+    fn matches_addresses_against_blocks() {
+        let net: IpNet = "10.1.0.0/16".parse().expect("block");
+        assert!(net.contains("10.1.200.3".parse().expect("ip")));
+        assert!(net.contains("::ffff:10.1.0.9".parse().expect("mapped ip")));
+        assert!(!net.contains("10.2.0.1".parse().expect("ip")));
+        let all: IpNet = "0.0.0.0/0".parse().expect("block");
+        assert!(all.contains("192.0.2.1".parse().expect("ip")));
+        let v6: IpNet = "fd00::/8".parse().expect("block");
+        assert!(v6.contains("fd12::1".parse().expect("ip")) && !v6.contains("fe80::1".parse().expect("ip")));
+    }
+
+    #[test]
+    fn believes_forwarded_addresses_only_from_trusted_proxies() {
+        let mut headers = HeaderMap::new();
+        headers.insert("x-forwarded-for", "6.6.6.6, 203.0.113.7, 10.0.0.2".parse().expect("header"));
+        let proxy: SocketAddr = "10.0.0.1:5000".parse().expect("addr");
+        let trusted = ["10.0.0.0/8".parse().expect("block")];
+        assert_eq!(client_addr(proxy, &headers, &trusted), "203.0.113.7:0".parse().expect("addr"), "the right-most untrusted hop");
+        let stranger: SocketAddr = "198.51.100.4:4000".parse().expect("addr");
+        assert_eq!(client_addr(stranger, &headers, &trusted), stranger, "a client's own header is ignored");
+        assert_eq!(client_addr(proxy, &HeaderMap::new(), &trusted), proxy, "no header: the proxy itself");
+        headers.insert("x-forwarded-for", "not an address".parse().expect("header"));
+        assert_eq!(client_addr(proxy, &headers, &trusted), proxy);
+    }
+}
