@@ -212,6 +212,8 @@ impl Metrics {
     /// Counts a sign-in refused by a lock on the `account` or the `address`.
     pub fn login_throttled(&self, scope: &str) {
         self.login_throttled.with_label_values(&[scope]).inc();
+    }
+
     /// Counts a request refused by the rate limit of `scope` (`anonymous` or `user`).
     pub fn count_rate_limited(&self, scope: &str) {
         self.rate_limited.with_label_values(&[scope]).inc();
