@@ -93,6 +93,9 @@ pub struct Args {
     /// Longest wait for the big day's plan to finish, seconds (then it is cancelled).
     #[arg(long, default_value_t = 300)]
     big_deadline_s: u64,
+    /// Longest wait for one costly request (`costly`), seconds; then it is given up.
+    #[arg(long, default_value_t = 60)]
+    heavy_timeout_s: u64,
     /// An origin the servers are configured to allow (via `--server-env`), checked by `edge`.
     #[arg(long)]
     cors_origin: Option<String>,
@@ -262,7 +265,7 @@ async fn run(name: &str, args: &Args, harness: &Harness, out: &mut Rows) -> anyh
         "passwords" => attacks::passwords(harness, out).await,
         "edge" => attacks::edge(args, harness, out).await,
         "big-day" => costs::big_day(args, harness, out).await,
-        "costly" => costs::costly(harness, out).await,
+        "costly" => costs::costly(args, harness, out).await,
         "faults" => faults::faults(harness, out).await,
         "slow-clients" => faults::slow_clients(args, harness, out).await,
         "keys" => attacks::keys(harness, out).await,
