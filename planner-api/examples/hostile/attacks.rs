@@ -48,7 +48,12 @@ pub async fn login_flood(args: &Args, harness: &Harness, out: &mut Rows) -> anyh
         if !capped {
             tokio::time::sleep(Duration::from_secs(args.flood_settle_s)).await;
             let (rss, _) = server.memory_now();
-            out.add(format!("resident {} s after the flood", args.flood_settle_s), format!("{:.0} MiB", mib(rss)), "4.4 GiB 30 s later", Verdict::of(rss < 256 * 1024));
+            out.add(
+                format!("resident {} s after the flood", args.flood_settle_s),
+                format!("{:.0} MiB", mib(rss)),
+                "4.4 GiB 30 s later",
+                Verdict::of(rss < 256 * 1024),
+            );
         }
         Ok(())
     })
@@ -61,7 +66,7 @@ pub async fn guessing(args: &Args, harness: &Harness, out: &mut Rows) -> anyhow:
     with_server(harness, "guessing", async |server| {
         let admin = server.admin().await?;
         let (email, password) = ("guess-target@luckygas.test".to_owned(), strong_password());
-        let (status, body) = create_user(&admin, &server, &email, &password, "dispatcher").await?;
+        let (status, body) = create_user(&admin, server, &email, &password, "dispatcher").await?;
         anyhow::ensure!(status == 201, "creating the target user answered {status}: {body}");
         let log_before = server.log_text().len();
         let deadline = Instant::now() + Duration::from_secs(args.guess_s);
@@ -121,7 +126,9 @@ pub async fn guessing(args: &Args, harness: &Harness, out: &mut Rows) -> anyhow:
             .lines()
             .filter(|l| {
                 let l = l.to_lowercase();
-                l.contains(&email) || ((l.contains("login") || l.contains("sign-in") || l.contains("sign in")) && (l.contains("fail") || l.contains("wrong") || l.contains("invalid")))
+                l.contains(&email)
+                    || ((l.contains("login") || l.contains("sign-in") || l.contains("sign in"))
+                        && (l.contains("fail") || l.contains("wrong") || l.contains("invalid")))
             })
             .count();
         out.add("log lines about the failed sign-ins", format!("{lines}"), "not logged", Verdict::of(lines > 0));
@@ -134,9 +141,9 @@ pub async fn guessing(args: &Args, harness: &Harness, out: &mut Rows) -> anyhow:
 pub async fn passwords(harness: &Harness, out: &mut Rows) -> anyhow::Result<()> {
     with_server(harness, "passwords", async |server| {
         let admin = server.admin().await?;
-        let (a, _) = create_user(&admin, &server, "trivial-a@luckygas.test", "aaaaaaaaaaaa", "dispatcher").await?;
-        let (blank, _) = create_user(&admin, &server, "trivial-blank@luckygas.test", "            ", "dispatcher").await?;
-        let (strong, body) = create_user(&admin, &server, "strong@luckygas.test", &strong_password(), "dispatcher").await?;
+        let (a, _) = create_user(&admin, server, "trivial-a@luckygas.test", "aaaaaaaaaaaa", "dispatcher").await?;
+        let (blank, _) = create_user(&admin, server, "trivial-blank@luckygas.test", "            ", "dispatcher").await?;
+        let (strong, body) = create_user(&admin, server, "strong@luckygas.test", &strong_password(), "dispatcher").await?;
         out.add("`aaaaaaaaaaaa` as a password", format!("{a}"), "accepted", Verdict::of((400..500).contains(&a)));
         out.add("twelve spaces as a password", format!("{blank}"), "accepted", Verdict::of((400..500).contains(&blank)));
         let note = if strong == 201 { String::new() } else { format!(": {body}") };
@@ -187,7 +194,8 @@ pub async fn edge(args: &Args, harness: &Harness, out: &mut Rows) -> anyhow::Res
         let h = res.headers();
         let wanted = ["x-content-type-options", "x-frame-options", "content-security-policy", "referrer-policy", "strict-transport-security"];
         let present: Vec<&str> = wanted.iter().copied().filter(|k| h.contains_key(*k)).collect();
-        let frames = h.contains_key("x-frame-options") || h.get("content-security-policy").and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("frame-ancestors"));
+        let frames =
+            h.contains_key("x-frame-options") || h.get("content-security-policy").and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("frame-ancestors"));
         out.add(
             "security headers on GET /v1/depots",
             if present.is_empty() { "none".to_owned() } else { present.join(", ") },
@@ -333,7 +341,7 @@ pub async fn keys(harness: &Harness, out: &mut Rows) -> anyhow::Result<()> {
         // A deactivated user's access token.
         let admin = bearer(&access)?;
         let (email, password) = ("leaver@luckygas.test", strong_password());
-        let (status, user) = create_user(&admin, &server, email, &password, "dispatcher").await?;
+        let (status, user) = create_user(&admin, server, email, &password, "dispatcher").await?;
         anyhow::ensure!(status == 201, "creating the user answered {status}: {user}");
         let id = user["id"].as_i64().context("user id")?;
         let (_, user_tokens) = server.login(&anon, email, &password).await?;

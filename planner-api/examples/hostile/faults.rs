@@ -213,6 +213,9 @@ pub async fn slow_clients(args: &Args, harness: &Harness, out: &mut Rows) -> any
     Ok(())
 }
 
+/// Whether a metric name is of a family.
+type NameTest = fn(&str) -> bool;
+
 /// The metric families an operator needs, and what a request's log lines carry.
 pub async fn observability(harness: &Harness, out: &mut Rows) -> anyhow::Result<()> {
     with_server(harness, "observability", async |server| {
@@ -221,15 +224,11 @@ pub async fn observability(harness: &Harness, out: &mut Rows) -> anyhow::Result<
         let request_id = format!("hostile-{}", planner_api::auth::random_hex(6));
         let _ = http.get(format!("{}/v1/depots", server.base)).header("x-request-id", &request_id).send().await?;
         let text = reqwest::Client::new().get(format!("{}/metrics", server.base)).send().await?.text().await?;
-        let mut names: Vec<String> = text
-            .lines()
-            .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
-            .filter_map(|l| l.split(['{', ' ']).next())
-            .map(str::to_owned)
-            .collect();
+        let mut names: Vec<String> =
+            text.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()).filter_map(|l| l.split(['{', ' ']).next()).map(str::to_owned).collect();
         names.sort();
         names.dedup();
-        let families: [(&str, fn(&str) -> bool); 5] = [
+        let families: [(&str, NameTest); 5] = [
             ("database up", |n| n.contains("database_up") || n.contains("db_up") || (n.contains("database") && n.ends_with("_up"))),
             ("connection pool", |n| n.contains("pool")),
             ("process memory", |n| n.contains("resident_memory") || n.contains("memory_bytes") || n.contains("rss")),

@@ -179,9 +179,7 @@ pub struct MemoryWatch {
 /// `VmRSS` and `VmHWM` (peak) of `pid` in KiB, from `/proc/PID/status`; `None` once it is gone.
 pub fn proc_memory(pid: u32) -> Option<(u64, u64)> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let field = |name: &str| {
-        status.lines().find_map(|l| l.strip_prefix(name)).and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-    };
+    let field = |name: &str| status.lines().find_map(|l| l.strip_prefix(name)).and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse::<u64>().ok());
     Some((field("VmRSS:")?, field("VmHWM:")?))
 }
 
