@@ -125,6 +125,11 @@ pub async fn big_day(args: &Args, harness: &Harness, out: &mut Rows) -> anyhow::
             "4,200 orders: fails after 234 s",
             Verdict::of(succeeded),
         );
+        if !succeeded {
+            for line in server.log_problems(6) {
+                println!("  server: {}", line.chars().take(300).collect::<String>());
+            }
+        }
         let over = capped || hwm >= 2 * 1024 * 1024;
         let peak = if capped { format!("≥ {:.0} MiB (cap: killed)", mib(harness.rss_cap_kib)) } else { format!("{:.0} MiB (VmHWM)", mib(hwm)) };
         // Below the goal only counts for a plan that got through.

@@ -93,6 +93,9 @@ pub struct Args {
     /// Longest wait for the big day's plan to finish, seconds (then it is cancelled).
     #[arg(long, default_value_t = 300)]
     big_deadline_s: u64,
+    /// Keep the temporary folder of the servers' logs and SQLite files, and print its path.
+    #[arg(long)]
+    keep: bool,
     /// Longest wait for one costly request (`costly`), seconds; then it is given up.
     #[arg(long, default_value_t = 60)]
     heavy_timeout_s: u64,
@@ -247,6 +250,9 @@ fn main() -> anyhow::Result<()> {
         rows.extend(out.rows);
     }
     print_table(&rows, started.elapsed().as_secs_f64());
+    if args.keep {
+        println!("servers' logs and SQLite files kept in {}", harness.work.keep().display());
+    }
     if let Some(path) = &args.json {
         let json: Vec<serde_json::Value> = rows
             .iter()

@@ -336,6 +336,30 @@ impl Server {
         lines[lines.len().saturating_sub(n)..].join("\n")
     }
 
+    /// The server's warnings and errors so far, without terminal colours.
+    pub fn log_problems(&self, n: usize) -> Vec<String> {
+        let plain: String = {
+            let text = self.log_text();
+            let mut out = String::with_capacity(text.len());
+            let mut chars = text.chars();
+            while let Some(c) = chars.next() {
+                if c == '\u{1b}' {
+                    // An escape sequence: `ESC [ … letter`.
+                    for d in chars.by_ref() {
+                        if d.is_ascii_alphabetic() {
+                            break;
+                        }
+                    }
+                } else {
+                    out.push(c);
+                }
+            }
+            out
+        };
+        let lines: Vec<String> = plain.lines().filter(|l| l.contains(" WARN ") || l.contains(" ERROR ")).map(str::to_owned).collect();
+        lines[lines.len().saturating_sub(n)..].to_vec()
+    }
+
     /// The server's log so far.
     pub fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
