@@ -18,6 +18,10 @@ use serde_json::{json, Value};
 /// Base of the `type` URIs of our problems.
 pub const PROBLEM_BASE: &str = "https://luckygas.tw/problems/";
 
+/// Seconds a client is told to wait (`Retry-After`) before retrying after a 503 that a retry can
+/// mend: the database unavailable or not ready, or the heavy-work bound reached.
+pub const RETRY_AFTER_S: u64 = 5;
+
 /// The shape of every error body, as the OpenAPI document describes it (responses are built by
 /// [`ApiError::problem`]).
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
@@ -183,6 +187,14 @@ pub enum ApiError {
     /// The first request with this `Idempotency-Key` is still running (409).
     #[error("idempotent request in flight")]
     IdempotencyInFlight,
+    /// The database cannot answer now (503 with `Retry-After`): down, restarting, out of
+    /// connections or (SQLite) write-locked by another connection. The detail is logged only.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    /// Heavy requests of this kind already take every permit (503 with `Retry-After`): see
+    /// [`super::heavy::HeavyWork`].
+    #[error("too busy")]
+    Busy,
     /// An unexpected failure (500); the detail is logged, never shown.
     #[error("internal error: {0}")]
     Internal(String),
@@ -221,7 +233,7 @@ impl ApiError {
             | ApiError::IdempotencyInFlight => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,
-            ApiError::NotReady { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::NotReady { .. } | ApiError::Unavailable(_) | ApiError::Busy => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -259,6 +271,8 @@ impl ApiError {
             ApiError::BadIdempotencyKey => "bad-idempotency-key",
             ApiError::IdempotencyKeyReused => "idempotency-key-reused",
             ApiError::IdempotencyInFlight => "idempotency-in-flight",
+            ApiError::Unavailable(_) => "database-unavailable",
+            ApiError::Busy => "busy",
             ApiError::Internal(_) => "internal",
         }
     }
@@ -295,6 +309,8 @@ impl ApiError {
             ApiError::BadIdempotencyKey => ("Idempotency-Key 格式錯誤", "Bad Idempotency-Key"),
             ApiError::IdempotencyKeyReused => ("Idempotency-Key 已用於其他請求", "Idempotency-Key reused"),
             ApiError::IdempotencyInFlight => ("相同的請求仍在處理中", "Request in flight"),
+            ApiError::Unavailable(_) => ("資料庫暫時無法使用", "Database unavailable"),
+            ApiError::Busy => ("服務忙碌中", "Service busy"),
             ApiError::Internal(_) => ("伺服器內部錯誤", "Internal server error"),
         };
         match lang {
@@ -382,6 +398,14 @@ impl ApiError {
             (ApiError::NotReady { check: "migrations", .. }, Lang::En) => "the database migrations are not all applied".into(),
             (ApiError::NotReady { .. }, Lang::ZhTw) => "資料庫無法連線".into(),
             (ApiError::NotReady { .. }, Lang::En) => "the database is unreachable".into(),
+            (ApiError::Unavailable(_), Lang::ZhTw) => format!("資料庫暫時無法回應，請於 {RETRY_AFTER_S} 秒後重試"),
+            (ApiError::Unavailable(_), Lang::En) => {
+                format!("the database cannot answer right now; retry in {RETRY_AFTER_S} seconds")
+            }
+            (ApiError::Busy, Lang::ZhTw) => format!("同類的大型計算正在進行，已達上限，請於 {RETRY_AFTER_S} 秒後重試"),
+            (ApiError::Busy, Lang::En) => {
+                format!("as many heavy requests of this kind as the service runs at once are running; retry in {RETRY_AFTER_S} seconds")
+            }
             (ApiError::Internal(_), Lang::ZhTw) => "發生未預期的錯誤，請稍後再試".into(),
             (ApiError::Internal(_), Lang::En) => "an unexpected error occurred, please try again later".into(),
         }
@@ -391,7 +415,7 @@ impl ApiError {
     pub fn problem(&self, lang: Lang, instance: Option<&str>) -> Value {
         if let ApiError::Vroom(inner) = self {
             let mut body = inner.problem(lang, instance);
-            body["code"] = json!(if matches!(**inner, ApiError::Internal(_)) { 1 } else { 2 });
+            body["code"] = json!(if matches!(**inner, ApiError::Internal(_) | ApiError::Busy | ApiError::Unavailable(_)) { 1 } else { 2 });
             body["error"] = json!(match &**inner {
                 ApiError::Validation(errors) if !errors.is_empty() => format!("{}: {}", errors[0].field, errors[0].message(lang)),
                 other => other.detail(lang),
@@ -428,6 +452,15 @@ impl ApiError {
         body
     }
 
+    /// Whether a retry may mend it (a passing 503): `Retry-After` goes with its answer.
+    fn retry_later(&self) -> bool {
+        match self {
+            ApiError::Vroom(inner) => inner.retry_later(),
+            ApiError::Unavailable(_) | ApiError::Busy | ApiError::NotReady { check: "database", .. } => true,
+            _ => false,
+        }
+    }
+
     /// The response in `lang`.
     pub fn render(&self, lang: Lang, instance: Option<&str>) -> Response {
         let mut res = (self.status(), self.problem(lang, instance).to_string()).into_response();
@@ -438,6 +471,9 @@ impl ApiError {
                 _ => "Bearer",
             };
             res.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(challenge));
+        }
+        if self.retry_later() {
+            res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_S));
         }
         res
     }
@@ -496,6 +532,7 @@ impl From<StoreError> for ApiError {
             StoreError::NotFound => ApiError::NotFound { resource: "route" },
             StoreError::NoNumbers { period, branch } => ApiError::NoInvoiceNumbers { period, branch },
             StoreError::AlreadyInvoiced { order_id, invoice_id } => ApiError::AlreadyInvoiced { order_id, invoice_id },
+            other if other.is_unavailable() => ApiError::Unavailable(other.to_string()),
             other => ApiError::Internal(other.to_string()),
         }
     }
@@ -534,6 +571,9 @@ impl IntoResponse for ApiError {
         };
         if let ApiError::Internal(detail) | ApiError::NotReady { reason: detail, .. } = logged {
             tracing::error!(error = %detail, kind = self.kind(), "request failed");
+        }
+        if let ApiError::Unavailable(detail) = logged {
+            tracing::warn!(error = %detail, "request failed: database unavailable");
         }
         let mut res = self.render(Lang::ZhTw, None);
         res.extensions_mut().insert(self);
@@ -616,6 +656,26 @@ mod tests {
         let body = e.problem(Lang::ZhTw, None);
         assert_eq!((body["code"].as_u64(), body["status"].as_u64()), (Some(1), Some(500)));
         assert!(!body.to_string().contains("secret"));
+    }
+
+    #[test]
+    fn a_busy_or_absent_database_is_a_503_to_retry_later_in_both_languages() {
+        for e in [sqlx::Error::PoolTimedOut, sqlx::Error::PoolClosed, sqlx::Error::Io(std::io::ErrorKind::ConnectionRefused.into())] {
+            let store = StoreError::from(e);
+            assert!(matches!(store, StoreError::Unavailable(_)), "{store:?}");
+            let api = ApiError::from(store);
+            let res = api.render(Lang::En, Some("/v1/depots"));
+            assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+            assert_eq!(res.headers().get(header::RETRY_AFTER).and_then(|v| v.to_str().ok()), Some("5"));
+            let zh = api.problem(Lang::ZhTw, None);
+            assert_eq!(zh["type"], "https://luckygas.tw/problems/database-unavailable");
+            assert!(zh["detail"].as_str().is_some_and(|d| d.contains("資料庫")), "{zh}");
+            assert!(!api.problem(Lang::En, None).to_string().contains("pool"), "no raw error text");
+        }
+        let by_hand = StoreError::Database(sqlx::Error::PoolTimedOut);
+        assert_eq!(ApiError::from(by_hand).status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(ApiError::from(StoreError::from(sqlx::Error::RowNotFound)).status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(ApiError::Internal("x".into()).render(Lang::En, None).headers().get(header::RETRY_AFTER).is_none());
     }
 
     #[test]
