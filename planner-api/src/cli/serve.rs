@@ -187,7 +187,8 @@ pub fn serve(a: ServeArgs) -> anyhow::Result<ExitCode> {
         let listener = tokio::net::TcpListener::bind(a.listen).await.with_context(|| format!("cannot listen on {}", a.listen))?;
         let addr = listener.local_addr()?;
         tracing::info!(%addr, database = %redacted(&url), backend = store.backend(), workers = planner.config().workers, "listening");
-        let state = AppState { planner: planner.clone(), invoicing, jobs_bell: Some(jobs_bell), ..AppState::new(store.clone(), auth) };
+        let heavy = crate::http::heavy::HeavyWork::from_lookup(env).map_err(anyhow::Error::msg)?;
+        let state = AppState { planner: planner.clone(), invoicing, jobs_bell: Some(jobs_bell), heavy, ..AppState::new(store.clone(), auth) };
         planner.attach_metrics(state.metrics.clone());
         // `/readyz` wants at least one live worker, unless this is a serve-only replica.
         for (name, probe) in pool.probes().into_iter().chain(background.probes()) {

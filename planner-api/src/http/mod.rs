@@ -11,6 +11,7 @@ pub mod drivers;
 pub mod error;
 pub mod extract;
 pub mod health;
+pub mod heavy;
 pub mod idempotency;
 pub mod invoices;
 pub mod metrics;
@@ -62,6 +63,8 @@ pub struct AppState {
     pub invoicing: Option<crate::invoicing::Invoicing>,
     /// Wakes this process's background workers after a job is queued.
     pub jobs_bell: Option<Arc<tokio::sync::Notify>>,
+    /// The bound on CPU-heavy request work (VROOM solves).
+    pub heavy: heavy::HeavyWork,
 }
 
 impl AppState {
@@ -78,6 +81,7 @@ impl AppState {
             actors: Arc::default(),
             invoicing: None,
             jobs_bell: None,
+            heavy: heavy::HeavyWork::default(),
         }
     }
 }
