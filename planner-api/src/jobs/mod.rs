@@ -159,10 +159,7 @@ impl Background {
                 let mut run = tokio::spawn(handler(self.store.clone(), task));
                 let joined = tokio::select! {
                     joined = &mut run => Some(joined),
-                    () = stopping => match tokio::time::timeout(self.grace, &mut run).await {
-                        Ok(joined) => Some(joined),
-                        Err(_) => None,
-                    },
+                    () = stopping => tokio::time::timeout(self.grace, &mut run).await.ok(),
                 };
                 match joined {
                     Some(Ok(outcome)) => outcome,
