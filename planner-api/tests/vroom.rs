@@ -315,3 +315,62 @@ async fn lets_dispatchers_solve_and_keeps_drivers_and_strangers_out() {
     assert_eq!((status, body["type"].as_str()), (401, Some("https://luckygas.tw/problems/unauthenticated")));
     app.finish().await;
 }
+
+/// `n` jobs at distinct places around Taipei.
+fn jobs(n: usize) -> Vec<Value> {
+    (0..n).map(|i| json!({ "id": i, "location": [121.45 + (i % 100) as f64 * 0.002, 25.00 + (i / 100) as f64 * 0.002] })).collect()
+}
+
+#[tokio::test]
+async fn refuses_problems_over_its_counts_before_computing_anything() {
+    let app = TestApp::start(Backend::Sqlite).await;
+    // 4,990 jobs used to be accepted and cost 30 s and 2.5 GiB; now they are counted first.
+    let body = json!({ "vehicles": [{ "id": 1, "start": [121.5, 25.05] }], "jobs": jobs(4_990) });
+    let (status, ct, answer) = app.send(app.client.post(app.url("/v1/vroom?time_limit_s=30")).header("accept-language", "en").json(&body)).await;
+    assert_eq!((status, ct.as_str(), int(&answer["code"])), (422, PROBLEM_JSON, 2), "{answer}");
+    assert_eq!((answer["errors"][0]["field"].as_str(), answer["errors"][0]["code"].as_str()), (Some("jobs"), Some("too_large")), "{answer}");
+    assert!(answer["error"].as_str().is_some_and(|e| e.contains("at most 1000")), "{answer}");
+
+    let vehicles: Vec<Value> = (0..201).map(|i| json!({ "id": i, "start": [121.5, 25.05] })).collect();
+    let (status, _, answer) = post(&app, &json!({ "vehicles": vehicles, "jobs": jobs(3) })).await;
+    assert_eq!((status, answer["errors"][0]["field"].as_str()), (422, Some("vehicles")), "{answer}");
+    app.finish().await;
+}
+
+/// Solves as long as asked, so that they hold their permits while the test looks around.
+const SLOW: &str = "/v1/vroom?time_limit_s=60&max_iterations=100000000";
+
+#[tokio::test]
+async fn heavy_solves_beyond_the_bound_are_turned_away_while_health_still_answers() {
+    let app = TestApp::start(Backend::Sqlite).await;
+    let limit = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    let body = json!({ "vehicles": [{ "id": 1, "start": [121.5, 25.05] }], "jobs": jobs(60) });
+    // Every permit taken by a long solve (each stops when its client goes away at the end).
+    let solves: Vec<_> = (0..limit).map(|_| tokio::spawn(app.client.post(app.url(SLOW)).json(&body).send())).collect();
+    let start = std::time::Instant::now();
+    let (status, retry, answer) = loop {
+        let res = app.client.post(app.url(FAST)).json(&example_2()).send().await.expect("POST");
+        let (status, retry) = (res.status().as_u16(), res.headers().get("retry-after").and_then(|v| v.to_str().ok()).map(str::to_owned));
+        let answer: Value = res.json().await.expect("JSON");
+        if status == 503 {
+            break (status, retry, answer);
+        }
+        // Until every slow solve has its permit, small ones still get through.
+        assert_eq!(status, 200, "{answer}");
+        assert!(start.elapsed() < std::time::Duration::from_secs(30), "the slow solves never took every permit");
+    };
+    assert_eq!(
+        (status, retry.as_deref(), answer["type"].as_str(), int(&answer["code"])),
+        (503, Some("5"), Some("https://luckygas.tw/problems/busy"), 1),
+        "{answer}"
+    );
+    // The executor is free: health and readiness answer while the solves run.
+    let (status, _, health) = app.anonymous().get("/healthz").await;
+    assert_eq!((status, health["status"].as_str()), (200, Some("ok")));
+    assert_eq!(app.anonymous().get("/readyz").await.0, 200);
+    assert!(solves.iter().all(|s| !s.is_finished()), "the slow solves were still running");
+    for s in solves {
+        s.abort();
+    }
+    app.finish().await;
+}

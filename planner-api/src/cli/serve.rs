@@ -196,8 +196,15 @@ pub fn serve(a: ServeArgs) -> anyhow::Result<ExitCode> {
         tracing::info!(%addr, database = %redacted(&url), backend = store.backend(), workers = planner.config().workers,
             anonymous_per_min = edge.rate_limits.anonymous_per_min, user_per_min = edge.rate_limits.user_per_min,
             max_connections = server.max_connections, "listening");
-        let state =
-            AppState { planner: planner.clone(), invoicing, jobs_bell: Some(jobs_bell), edge: Arc::new(Edge::new(edge)), ..AppState::new(store.clone(), auth) };
+        let heavy = crate::http::heavy::HeavyWork::from_lookup(env).map_err(anyhow::Error::msg)?;
+        let state = AppState {
+            planner: planner.clone(),
+            invoicing,
+            jobs_bell: Some(jobs_bell),
+            edge: Arc::new(Edge::new(edge)),
+            heavy,
+            ..AppState::new(store.clone(), auth)
+        };
         planner.attach_metrics(state.metrics.clone());
         // `/readyz` wants at least one live worker, unless this is a serve-only replica.
         for (name, probe) in pool.probes().into_iter().chain(background.probes()) {

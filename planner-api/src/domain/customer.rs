@@ -1,7 +1,7 @@
 //! Customers: households, restaurants and factories that receive cylinders, with their delivery
 //! time windows, usual cylinders, access restrictions and payment method.
 
-use super::validation::{coordinates, optional_phone, required_text, FieldError, FieldProblem};
+use super::validation::{at_most, coordinates, optional_phone, required_text, FieldError, FieldProblem};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -213,7 +213,13 @@ impl CustomerInput {
         let time_windows = time_windows(&mut errors, self.time_windows);
         let usual_cylinders = usual_cylinders(&mut errors, self.usual_cylinders);
         let mut access_restrictions = Vec::new();
-        for (i, name) in self.access_restrictions.iter().enumerate() {
+        // Each restriction once: a longer list cannot be right, and is not checked entry by entry.
+        let listed = if at_most(&mut errors, "access_restrictions", &self.access_restrictions, AccessRestriction::NAMES.len()) {
+            self.access_restrictions.as_slice()
+        } else {
+            &[]
+        };
+        for (i, name) in listed.iter().enumerate() {
             let field = format!("access_restrictions[{i}]");
             match AccessRestriction::parse(name.trim()) {
                 None => errors.push(FieldError::new(field, FieldProblem::NotAllowed { allowed: AccessRestriction::NAMES })),
@@ -268,12 +274,16 @@ fn time_windows(errors: &mut Vec<FieldError>, windows: Vec<TimeWindow>) -> Vec<T
 }
 
 fn usual_cylinders(errors: &mut Vec<FieldError>, cylinders: Vec<UsualCylinder>) -> Vec<UsualCylinder> {
-    cylinder_lines(errors, "usual_cylinders", cylinders)
+    cylinder_lines(errors, "usual_cylinders", cylinders, CYLINDER_SIZES_KG.len())
 }
 
-/// Checks cylinder lines at `field`: known sizes, each once, 1–[`MAX_CYLINDERS_PER_SIZE`] each.
-pub(crate) fn cylinder_lines(errors: &mut Vec<FieldError>, field: &str, cylinders: Vec<UsualCylinder>) -> Vec<UsualCylinder> {
-    let mut seen = Vec::new();
+/// Checks cylinder lines at `field`: at most `max` lines (a longer list is refused as a whole,
+/// its lines unchecked), known sizes, each once, 1–[`MAX_CYLINDERS_PER_SIZE`] each.
+pub(crate) fn cylinder_lines(errors: &mut Vec<FieldError>, field: &str, cylinders: Vec<UsualCylinder>, max: usize) -> Vec<UsualCylinder> {
+    if !at_most(errors, field, &cylinders, max) {
+        return cylinders;
+    }
+    let mut seen = Vec::with_capacity(max);
     for (i, c) in cylinders.iter().enumerate() {
         if !CYLINDER_SIZES_KG.contains(&c.size_kg) {
             errors.push(FieldError::new(format!("{field}[{i}].size_kg"), FieldProblem::NotAllowed { allowed: CYLINDER_SIZE_NAMES }));

@@ -15,7 +15,7 @@ pub struct DriverInput {
     /// Phone number (optional).
     #[serde(default)]
     pub phone: Option<String>,
-    /// Skills by name.
+    /// Skills by name, each once, at most 64.
     #[serde(default)]
     pub skills: Vec<String>,
     /// Whether the driver can be planned (default `true`).
@@ -73,6 +73,14 @@ mod tests {
     fn is_active_unless_told_otherwise() {
         let d = DriverInput { name: "陳大文".into(), phone: None, skills: vec!["hazmat_permit".into()], active: None };
         assert_eq!(d.validate().map(|d| d.active), Ok(true));
+    }
+
+    #[test]
+    fn refuses_a_hundred_thousand_skills_as_one_error() {
+        let skills = (0..100_000).map(|i| format!("s{i}")).collect();
+        let d = DriverInput { name: "陳大文".into(), phone: None, skills, active: None };
+        let errors = d.validate().err().unwrap_or_default();
+        assert_eq!(errors.iter().map(|e| (e.field.as_str(), e.code())).collect::<Vec<_>>(), [("skills", "too_many")]);
     }
 
     #[test]

@@ -307,10 +307,8 @@ impl OrderInput {
         };
         if self.cylinders.is_empty() {
             errors.push(FieldError::new("cylinders", FieldProblem::Required));
-        } else if self.cylinders.len() > MAX_ORDER_LINES {
-            errors.push(FieldError::new("cylinders", FieldProblem::TooMany { max: MAX_ORDER_LINES }));
         }
-        let cylinders = cylinder_lines(&mut errors, "cylinders", self.cylinders);
+        let cylinders = cylinder_lines(&mut errors, "cylinders", self.cylinders, MAX_ORDER_LINES);
         let time_window = self.time_window.map(|w| {
             let (s, e) = (minutes(w.start.trim()), minutes(w.end.trim()));
             for (part, v) in [("start", s), ("end", e)] {

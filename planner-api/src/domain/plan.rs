@@ -131,7 +131,10 @@ impl PlanRequestInput {
         } else if self.depot_ids.len() > MAX_DEPOTS {
             errors.push(FieldError::new("depot_ids", FieldProblem::TooMany { max: MAX_DEPOTS }));
         }
-        for (i, &id) in self.depot_ids.iter().enumerate() {
+        // Ids of a list over the limit are not checked one by one (the duplicate check is
+        // quadratic in the list's length, which stays small once bounded).
+        let listed = if self.depot_ids.len() > MAX_DEPOTS { &[] } else { self.depot_ids.as_slice() };
+        for (i, &id) in listed.iter().enumerate() {
             if id <= 0 {
                 errors.push(FieldError::new(format!("depot_ids[{i}]"), FieldProblem::UnknownReference));
             } else if depot_ids.contains(&id) {

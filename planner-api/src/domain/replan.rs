@@ -360,8 +360,10 @@ impl EventsInput {
         } else if self.events.len() > MAX_EVENTS {
             errors.push(FieldError::new("events", FieldProblem::TooMany { max: MAX_EVENTS }));
         }
+        // Events of a batch over the limit are not checked one by one.
+        let listed = if self.events.len() > MAX_EVENTS { &[] } else { self.events.as_slice() };
         let mut events = Vec::new();
-        for (i, e) in self.events.iter().enumerate() {
+        for (i, e) in listed.iter().enumerate() {
             let field = |name: &str| format!("events[{i}].{name}");
             let order = |errors: &mut Vec<FieldError>| match e.order_id {
                 Some(id) if id > 0 => Some(id),
@@ -452,13 +454,12 @@ impl EventsInput {
             }
         }
         // An order named by two events of one request is ambiguous.
-        let mut seen: Vec<i64> = Vec::new();
-        for (i, e) in self.events.iter().enumerate() {
+        let mut seen = std::collections::HashSet::new();
+        for (i, e) in listed.iter().enumerate() {
             if let Some(id) = e.order_id.filter(|id| *id > 0) {
-                if seen.contains(&id) {
+                if !seen.insert(id) {
                     errors.push(FieldError::new(format!("events[{i}].order_id"), FieldProblem::Duplicate));
                 }
-                seen.push(id);
             }
         }
         let move_cost_ntd = match self.move_cost_ntd {

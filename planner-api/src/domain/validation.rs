@@ -66,6 +66,9 @@ pub enum FieldProblem {
         /// The maximum number of entries.
         max: usize,
     },
+    /// The text holds a control character (U+0000 NUL, or another C0 control other than tab
+    /// and line breaks), which no field of the service takes and PostgreSQL cannot store.
+    ControlCharacter,
     /// The JSON value has the wrong type or shape: it should have been `expected`.
     InvalidType(Expected),
     /// The object has a field it does not take (a typo, or a field of another resource).
@@ -191,6 +194,7 @@ impl FieldError {
             FieldProblem::Duplicate => "duplicate",
             FieldProblem::TooMany { .. } => "too_many",
             FieldProblem::TooShort { .. } => "too_short",
+            FieldProblem::ControlCharacter => "control_character",
             FieldProblem::InvalidType(_) => "invalid_type",
             FieldProblem::UnknownField { .. } => "unknown_field",
             FieldProblem::UnknownReference => "unknown_reference",
@@ -224,6 +228,8 @@ impl FieldError {
             (P::TooMany { max }, Lang::En) => format!("must have at most {max} entries"),
             (P::TooShort { min }, Lang::ZhTw) => format!("長度至少 {min} 個字元"),
             (P::TooShort { min }, Lang::En) => format!("must be at least {min} characters long"),
+            (P::ControlCharacter, Lang::ZhTw) => "含有不允許的控制字元（例如 NUL）".into(),
+            (P::ControlCharacter, Lang::En) => "must not contain control characters (such as NUL)".into(),
             (P::InvalidType(expected), _) => expected.message(lang),
             (P::UnknownField { allowed }, Lang::ZhTw) if allowed.is_empty() => "不是可用的欄位：此物件不接受任何欄位".into(),
             (P::UnknownField { allowed }, Lang::En) if allowed.is_empty() => "is not a known field: this object takes none".into(),
@@ -248,14 +254,17 @@ impl FieldError {
     }
 }
 
-/// Checks a required text field: trimmed, non-empty and at most `max` characters; returns the
-/// trimmed text.
+/// Checks a required text field: trimmed, non-empty, at most `max` characters and on one line
+/// (no control character at all, tabs and line breaks included: names and addresses are
+/// printed on labels and invoices); returns the trimmed text.
 pub(crate) fn required_text(errors: &mut Vec<FieldError>, field: &str, value: &str, max: usize) -> String {
     let v = value.trim();
     if v.is_empty() {
         errors.push(FieldError::new(field, FieldProblem::Required));
     } else if v.chars().count() > max {
         errors.push(FieldError::new(field, FieldProblem::TooLong { max }));
+    } else if v.chars().any(char::is_control) {
+        errors.push(FieldError::new(field, FieldProblem::ControlCharacter));
     }
     v.to_owned()
 }
@@ -273,16 +282,42 @@ pub(crate) fn optional_phone(errors: &mut Vec<FieldError>, phone: Option<String>
     phone
 }
 
-/// Checks a list of skill names (`snake_case`, 1–32 characters, each once) at `field`; returns
-/// the valid ones.
+/// Most skills a driver has or a vehicle type requires (the solver tells skills apart as the
+/// bits of a 64-bit word).
+pub const MAX_SKILLS: usize = 64;
+
+/// Whether `text` holds a character no text field takes: a C0 control other than tab, line feed
+/// and carriage return (NUL above all, which PostgreSQL cannot store), or DEL.
+pub fn has_control_character(text: &str) -> bool {
+    text.chars().any(|c| c.is_ascii_control() && !matches!(c, '\t' | '\n' | '\r'))
+}
+
+/// Checks that the list at `field` has at most `max` entries; records a `too_many` error and
+/// returns `false` when it has more, so that callers skip checking its entries one by one (a
+/// list of a hundred thousand entries costs no more than one of `max + 1`).
+pub(crate) fn at_most<T>(errors: &mut Vec<FieldError>, field: &str, list: &[T], max: usize) -> bool {
+    if list.len() > max {
+        errors.push(FieldError::new(field, FieldProblem::TooMany { max }));
+        false
+    } else {
+        true
+    }
+}
+
+/// Checks a list of skill names (`snake_case`, 1–32 characters, each once, at most
+/// [`MAX_SKILLS`]) at `field`; returns the valid ones. Linear in the list's length.
 pub(crate) fn skills(errors: &mut Vec<FieldError>, field: &str, names: &[String]) -> Vec<String> {
+    if !at_most(errors, field, names, MAX_SKILLS) {
+        return Vec::new();
+    }
+    let mut seen = std::collections::HashSet::new();
     let mut out: Vec<String> = Vec::new();
     for (i, name) in names.iter().enumerate() {
         let name = name.trim();
         let valid = (1..=32).contains(&name.len()) && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
         if !valid {
             errors.push(FieldError::new(format!("{field}[{i}]"), FieldProblem::Pattern { expected: "hazmat_permit" }));
-        } else if out.iter().any(|s| s == name) {
+        } else if !seen.insert(name) {
             errors.push(FieldError::new(format!("{field}[{i}]"), FieldProblem::Duplicate));
         } else {
             out.push(name.to_owned());
@@ -348,6 +383,31 @@ mod tests {
         assert_eq!(e.message(Lang::En), "is not a known field, use one of: type, order_id");
         let none = FieldError::new("x", FieldProblem::UnknownField { allowed: vec![] });
         assert_eq!(none.message(Lang::En), "is not a known field: this object takes none");
+    }
+
+    #[test]
+    fn refuses_more_skills_than_the_solver_tells_apart_without_checking_each() {
+        let names: Vec<String> = (0..100_000).map(|i| format!("s{i}")).collect();
+        let mut e = Vec::new();
+        assert!(skills(&mut e, "skills", &names).is_empty());
+        assert_eq!(e, [FieldError::new("skills", FieldProblem::TooMany { max: MAX_SKILLS })]);
+        let mut e = Vec::new();
+        let names: Vec<String> = (0..MAX_SKILLS).map(|i| format!("s{}", i % 32)).collect();
+        assert_eq!(skills(&mut e, "skills", &names).len(), 32);
+        assert_eq!((e.len(), e[0].field.as_str(), e[0].code()), (32, "skills[32]", "duplicate"));
+    }
+
+    #[test]
+    fn tells_control_characters_from_tabs_and_line_breaks() {
+        assert!(has_control_character("a\u{0}b") && has_control_character("\u{1b}[31m") && has_control_character("x\u{7f}"));
+        assert!(!has_control_character("第一行\n第二行\tok\r\n"));
+        let mut errors = Vec::new();
+        assert_eq!(required_text(&mut errors, "name", " 陳大文\n", 100), "陳大文", "trimmed first");
+        required_text(&mut errors, "address", "台北市\n信義區", 100);
+        assert_eq!(errors, [FieldError::new("address", FieldProblem::ControlCharacter)], "single-line fields take no line break");
+        let e = FieldError::new("email", FieldProblem::ControlCharacter);
+        assert_eq!(e.code(), "control_character");
+        assert!(e.message(Lang::En).contains("NUL") && e.message(Lang::ZhTw).contains("NUL"));
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! permit) are data entered here, not hard-coded rules.
 
 use super::customer::CYLINDER_SIZES_KG;
-use super::validation::{required_text, skills, FieldError, FieldProblem};
+use super::validation::{at_most, required_text, skills, FieldError, FieldProblem};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -133,8 +133,10 @@ impl VehicleTypeInput {
         if self.cylinder_slots.is_empty() {
             errors.push(FieldError::new("cylinder_slots", FieldProblem::Required));
         }
+        // One slot line per size: a longer list is refused as a whole, its lines unchecked.
+        let slots = if at_most(&mut errors, "cylinder_slots", &self.cylinder_slots, CYLINDER_SIZES_KG.len()) { self.cylinder_slots.as_slice() } else { &[] };
         let mut seen = Vec::new();
-        for (i, s) in self.cylinder_slots.iter().enumerate() {
+        for (i, s) in slots.iter().enumerate() {
             if !CYLINDER_SIZES_KG.contains(&s.size_kg) {
                 errors.push(FieldError::new(format!("cylinder_slots[{i}].size_kg"), FieldProblem::NotAllowed { allowed: CYLINDER_SIZE_NAMES }));
             } else if seen.contains(&s.size_kg) {

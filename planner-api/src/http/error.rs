@@ -18,6 +18,10 @@ use serde_json::{json, Value};
 /// Base of the `type` URIs of our problems.
 pub const PROBLEM_BASE: &str = "https://luckygas.tw/problems/";
 
+/// Seconds a client is told to wait (`Retry-After`) before retrying after a 503 that a retry can
+/// mend: the database unavailable or not ready, or the heavy-work bound reached.
+pub const RETRY_AFTER_S: u64 = 5;
+
 /// The shape of every error body, as the OpenAPI document describes it (responses are built by
 /// [`ApiError::problem`]).
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
@@ -204,6 +208,14 @@ pub enum ApiError {
         /// Seconds until the window ends.
         retry_after_s: u64,
     },
+    /// The database cannot answer now (503 with `Retry-After`): down, restarting, out of
+    /// connections or (SQLite) write-locked by another connection. The detail is logged only.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    /// Heavy requests of this kind already take every permit (503 with `Retry-After`): see
+    /// [`super::heavy::HeavyWork`].
+    #[error("too busy")]
+    Busy,
     /// An unexpected failure (500); the detail is logged, never shown.
     #[error("internal error: {0}")]
     Internal(String),
@@ -242,7 +254,7 @@ impl ApiError {
             | ApiError::IdempotencyInFlight => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,
-            ApiError::NotReady { .. } | ApiError::HashingBusy { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::NotReady { .. } | ApiError::HashingBusy { .. } | ApiError::Unavailable(_) | ApiError::Busy => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::LoginThrottled { .. } | ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -284,6 +296,8 @@ impl ApiError {
             ApiError::IdempotencyKeyReused => "idempotency-key-reused",
             ApiError::IdempotencyInFlight => "idempotency-in-flight",
             ApiError::RateLimited { .. } => "rate-limited",
+            ApiError::Unavailable(_) => "database-unavailable",
+            ApiError::Busy => "busy",
             ApiError::Internal(_) => "internal",
         }
     }
@@ -323,6 +337,8 @@ impl ApiError {
             ApiError::IdempotencyKeyReused => ("Idempotency-Key 已用於其他請求", "Idempotency-Key reused"),
             ApiError::IdempotencyInFlight => ("相同的請求仍在處理中", "Request in flight"),
             ApiError::RateLimited { .. } => ("請求過於頻繁", "Too many requests"),
+            ApiError::Unavailable(_) => ("資料庫暫時無法使用", "Database unavailable"),
+            ApiError::Busy => ("服務忙碌中", "Service busy"),
             ApiError::Internal(_) => ("伺服器內部錯誤", "Internal server error"),
         };
         match lang {
@@ -418,6 +434,14 @@ impl ApiError {
             }
             (ApiError::HashingBusy { retry_after }, Lang::ZhTw) => format!("目前同時登入的請求過多，請於 {retry_after} 秒後再試"),
             (ApiError::HashingBusy { retry_after }, Lang::En) => format!("too many sign-ins are being checked right now; try again in {retry_after} seconds"),
+            (ApiError::Unavailable(_), Lang::ZhTw) => format!("資料庫暫時無法回應，請於 {RETRY_AFTER_S} 秒後重試"),
+            (ApiError::Unavailable(_), Lang::En) => {
+                format!("the database cannot answer right now; retry in {RETRY_AFTER_S} seconds")
+            }
+            (ApiError::Busy, Lang::ZhTw) => format!("同類的大型計算正在進行，已達上限，請於 {RETRY_AFTER_S} 秒後重試"),
+            (ApiError::Busy, Lang::En) => {
+                format!("as many heavy requests of this kind as the service runs at once are running; retry in {RETRY_AFTER_S} seconds")
+            }
             (ApiError::Internal(_), Lang::ZhTw) => "發生未預期的錯誤，請稍後再試".into(),
             (ApiError::Internal(_), Lang::En) => "an unexpected error occurred, please try again later".into(),
         }
@@ -427,7 +451,7 @@ impl ApiError {
     pub fn problem(&self, lang: Lang, instance: Option<&str>) -> Value {
         if let ApiError::Vroom(inner) = self {
             let mut body = inner.problem(lang, instance);
-            body["code"] = json!(if matches!(**inner, ApiError::Internal(_)) { 1 } else { 2 });
+            body["code"] = json!(if matches!(**inner, ApiError::Internal(_) | ApiError::Busy | ApiError::Unavailable(_)) { 1 } else { 2 });
             body["error"] = json!(match &**inner {
                 ApiError::Validation(errors) if !errors.is_empty() => format!("{}: {}", errors[0].field, errors[0].message(lang)),
                 other => other.detail(lang),
@@ -467,12 +491,14 @@ impl ApiError {
         body
     }
 
-    /// Seconds the client should wait before trying again (`Retry-After`), if any.
+    /// Seconds the client should wait before trying again (`Retry-After`), if any: a passing
+    /// 503 (database unavailable, heavy work or hashing at capacity) or a 429.
     pub fn retry_after(&self) -> Option<u64> {
         match self {
             ApiError::Vroom(inner) => inner.retry_after(),
             ApiError::LoginThrottled { retry_after } | ApiError::HashingBusy { retry_after } => Some(*retry_after),
             ApiError::RateLimited { retry_after_s } => Some(*retry_after_s),
+            ApiError::Unavailable(_) | ApiError::Busy | ApiError::NotReady { check: "database", .. } => Some(RETRY_AFTER_S),
             _ => None,
         }
     }
@@ -548,6 +574,7 @@ impl From<StoreError> for ApiError {
             StoreError::NotFound => ApiError::NotFound { resource: "route" },
             StoreError::NoNumbers { period, branch } => ApiError::NoInvoiceNumbers { period, branch },
             StoreError::AlreadyInvoiced { order_id, invoice_id } => ApiError::AlreadyInvoiced { order_id, invoice_id },
+            other if other.is_unavailable() => ApiError::Unavailable(other.to_string()),
             other => ApiError::Internal(other.to_string()),
         }
     }
@@ -586,6 +613,9 @@ impl IntoResponse for ApiError {
         };
         if let ApiError::Internal(detail) | ApiError::NotReady { reason: detail, .. } = logged {
             tracing::error!(error = %detail, kind = self.kind(), "request failed");
+        }
+        if let ApiError::Unavailable(detail) = logged {
+            tracing::warn!(error = %detail, "request failed: database unavailable");
         }
         let mut res = self.render(Lang::ZhTw, None);
         res.extensions_mut().insert(self);
@@ -694,6 +724,26 @@ mod tests {
         assert_eq!(res.headers().get(header::RETRY_AFTER).and_then(|v| v.to_str().ok()), Some("17"));
         assert_eq!(e.problem(Lang::En, None)["type"], "https://luckygas.tw/problems/rate-limited");
         assert!(e.problem(Lang::ZhTw, None)["detail"].as_str().is_some_and(|d| d.contains("17 秒")));
+    }
+
+    #[test]
+    fn a_busy_or_absent_database_is_a_503_to_retry_later_in_both_languages() {
+        for e in [sqlx::Error::PoolTimedOut, sqlx::Error::PoolClosed, sqlx::Error::Io(std::io::ErrorKind::ConnectionRefused.into())] {
+            let store = StoreError::from(e);
+            assert!(matches!(store, StoreError::Unavailable(_)), "{store:?}");
+            let api = ApiError::from(store);
+            let res = api.render(Lang::En, Some("/v1/depots"));
+            assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+            assert_eq!(res.headers().get(header::RETRY_AFTER).and_then(|v| v.to_str().ok()), Some("5"));
+            let zh = api.problem(Lang::ZhTw, None);
+            assert_eq!(zh["type"], "https://luckygas.tw/problems/database-unavailable");
+            assert!(zh["detail"].as_str().is_some_and(|d| d.contains("資料庫")), "{zh}");
+            assert!(!api.problem(Lang::En, None).to_string().contains("pool"), "no raw error text");
+        }
+        let by_hand = StoreError::Database(sqlx::Error::PoolTimedOut);
+        assert_eq!(ApiError::from(by_hand).status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(ApiError::from(StoreError::from(sqlx::Error::RowNotFound)).status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(ApiError::Internal("x".into()).render(Lang::En, None).headers().get(header::RETRY_AFTER).is_none());
     }
 
     #[test]

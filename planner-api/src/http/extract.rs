@@ -1,7 +1,13 @@
 //! Request extractors that fail with [`ApiError`] problems instead of axum's plain-text
 //! rejections: a JSON body whose type errors name the field, list parameters, and numeric ids.
+//!
+//! Text that no field takes is refused here, once for every resource, before any handler or the
+//! database sees it: a control character (NUL above all, which PostgreSQL cannot store and
+//! answered with a 500) in any string or key of a JSON body, or in a query parameter, is a 422
+//! naming the field (`control_character`).
 
 use super::error::ApiError;
+use crate::domain::validation::has_control_character;
 use crate::domain::{Expected, FieldError, FieldProblem};
 use crate::store::{PageRequest, DEFAULT_LIMIT, MAX_LIMIT};
 use axum::body::Bytes;
@@ -91,11 +97,48 @@ fn field_error(path: &str, message: &str) -> FieldError {
     FieldError::new(field, problem)
 }
 
-/// Parses a JSON object body into `T`, mapping every failure to an [`ApiError`].
+/// Most fields named in one `control_character` problem (a body full of NULs gets a short answer).
+const MAX_CONTROL_ERRORS: usize = 20;
+
+/// Records a `control_character` error for every string (or object key) under `value` at `path`
+/// that holds a control character (see [`has_control_character`]), up to
+/// [`MAX_CONTROL_ERRORS`]. Paths read like serde's: `name`, `items[2].note`. Iterative, so a
+/// deeply nested body cannot exhaust the stack (serde_json refuses nesting over 128 anyway).
+fn control_characters(value: &serde_json::Value, errors: &mut Vec<FieldError>) {
+    use serde_json::Value;
+    let mut stack: Vec<(String, &Value)> = vec![(String::new(), value)];
+    while let Some((path, value)) = stack.pop() {
+        if errors.len() >= MAX_CONTROL_ERRORS {
+            return;
+        }
+        let join = |name: &str| if path.is_empty() { name.to_owned() } else { format!("{path}.{name}") };
+        match value {
+            Value::String(text) if has_control_character(text) => {
+                errors.push(FieldError::new(if path.is_empty() { "body".to_owned() } else { path.clone() }, FieldProblem::ControlCharacter));
+            }
+            Value::Array(items) => stack.extend(items.iter().enumerate().rev().map(|(i, v)| (format!("{path}[{i}]"), v))),
+            Value::Object(fields) => {
+                for (key, _) in fields.iter().filter(|(key, _)| has_control_character(key)) {
+                    errors.push(FieldError::new(join(&key.escape_debug().to_string()), FieldProblem::ControlCharacter));
+                }
+                stack.extend(fields.iter().rev().filter(|(key, _)| !has_control_character(key)).map(|(key, v)| (join(key), v)));
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Parses a JSON object body into `T`, mapping every failure to an [`ApiError`]. A control
+/// character in any string or key is a validation error naming where it is.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| ApiError::MalformedJson(e.to_string()))?;
     if !value.is_object() {
         return Err(ApiError::Validation(vec![FieldError::new("body", FieldProblem::InvalidType(Expected::Object))]));
+    }
+    let mut errors = Vec::new();
+    control_characters(&value, &mut errors);
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
     }
     serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
@@ -160,6 +203,10 @@ impl<S: Send + Sync> FromRequestParts<S> for ListParams {
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
         let Query(params) = Query::<HashMap<String, String>>::from_request_parts(parts, state).await.map_err(|r| ApiError::BadQuery(r.body_text()))?;
         let mut errors = Vec::new();
+        // Filters reach the database: a NUL there was a 500 on PostgreSQL.
+        let mut bad: Vec<&String> = params.iter().filter(|(k, v)| has_control_character(k) || has_control_character(v)).map(|(k, _)| k).collect();
+        bad.sort();
+        errors.extend(bad.into_iter().map(|k| FieldError::new(k.escape_debug().to_string(), FieldProblem::ControlCharacter)));
         let limit = number(&mut errors, &params, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT);
         let offset = number(&mut errors, &params, "offset", 0, 0, i64::from(i32::MAX));
         if !errors.is_empty() {
@@ -240,6 +287,20 @@ mod tests {
     fn treats_broken_and_trailing_json_as_malformed() {
         assert!(matches!(parse_json::<CustomerInput>(b"{\"lat\": "), Err(ApiError::MalformedJson(_))));
         assert!(matches!(parse_json::<serde_json::Value>(b"{} x"), Err(ApiError::MalformedJson(_))));
+    }
+
+    #[test]
+    fn refuses_control_characters_anywhere_in_a_body_naming_where() {
+        let e = parse_json::<serde_json::Value>(br#"{"email": "a\u0000@x.tw", "password": "ok"}"#).err();
+        assert!(matches!(e, Some(ApiError::Validation(ref v)) if v.len() == 1 && v[0].field == "email" && v[0].code() == "control_character"), "{e:?}");
+        let e = parse_json::<serde_json::Value>(br#"{"events": [{"note": "fine\nline"}, {"note": "bell\u0007"}], "k\u0000": 1}"#).err();
+        let Some(ApiError::Validation(v)) = e else { panic!("{e:?}") };
+        let fields: Vec<&str> = v.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["k\\0", "events[1].note"]);
+        let flood = format!("{{\"xs\": [{}]}}", vec!["\"\\u0000\""; 1000].join(","));
+        let Err(ApiError::Validation(v)) = parse_json::<serde_json::Value>(flood.as_bytes()) else { panic!("refused") };
+        assert_eq!(v.len(), MAX_CONTROL_ERRORS);
+        assert!(parse_json::<serde_json::Value>("{\"name\": \"陳大文\\t\\r\\n\"}".as_bytes()).is_ok(), "tabs and line breaks pass");
     }
 
     #[test]

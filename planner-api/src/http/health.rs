@@ -26,6 +26,15 @@ use std::time::{Duration, Instant};
 /// How long `/v1/health/details` answers from its cache.
 pub const DETAILS_TTL: Duration = Duration::from_secs(5);
 
+/// How long the readiness checks wait for the database: a database that does not answer within
+/// this is not ready (rather than `/readyz` hanging for the pool's acquire timeout).
+pub const DATABASE_CHECK_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// [`Store::ready`] within [`DATABASE_CHECK_TIMEOUT`]; a timeout reads as unavailable.
+async fn database_ready(store: &Store) -> Result<(), StoreError> {
+    tokio::time::timeout(DATABASE_CHECK_TIMEOUT, store.ready()).await.unwrap_or(Err(StoreError::Unavailable(sqlx::Error::PoolTimedOut)))
+}
+
 /// A worker's liveness probe.
 pub type Probe = Arc<dyn Fn() -> bool + Send + Sync>;
 
@@ -105,7 +114,7 @@ impl HealthState {
 
     async fn check(&self, store: &Store) -> Details {
         let start = Instant::now();
-        let status = match store.ready().await {
+        let status = match database_ready(store).await {
             Ok(()) => "ok",
             Err(StoreError::NotMigrated(_) | StoreError::Migrate(_)) => "not_migrated",
             Err(e) => {
@@ -159,14 +168,15 @@ pub async fn healthz() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
 
-/// Readiness: the database answers, its migrations are applied, and if this process runs
-/// planning workers, at least one of them is alive. A failing check is a `503 not-ready` problem
+/// Readiness: the database answers (within [`DATABASE_CHECK_TIMEOUT`]), its migrations are
+/// applied, and if this process runs planning workers, at least one of them is alive. Nothing is
+/// cached: once the database answers again, so does `/readyz`. A failing check is a `503 not-ready` problem
 /// whose `check` names it (`database`, `migrations`, `workers`).
 #[utoipa::path(get, operation_id = "checkReadiness", path = "/readyz", tag = "health",
     responses((status = 200, description = "Ready: `{status, database, workers: {alive, registered}}`"),
         (status = 503, description = "Not ready; `check` names the failing check", body = crate::http::error::Problem, content_type = "application/problem+json")))]
 pub async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
-    state.store.ready().await.map_err(|e| match e {
+    database_ready(&state.store).await.map_err(|e| match e {
         StoreError::NotMigrated(_) | StoreError::Migrate(_) => ApiError::NotReady { check: "migrations", reason: e.to_string() },
         other => ApiError::NotReady { check: "database", reason: other.to_string() },
     })?;

@@ -14,6 +14,7 @@ pub mod edge;
 pub mod error;
 pub mod extract;
 pub mod health;
+pub mod heavy;
 pub mod idempotency;
 pub mod invoices;
 pub mod metrics;
@@ -70,6 +71,8 @@ pub struct AppState {
     pub jobs_bell: Option<Arc<tokio::sync::Notify>>,
     /// CORS origins, security headers and the rate limits with their counters.
     pub edge: Arc<edge::Edge>,
+    /// The bound on CPU-heavy request work (VROOM solves).
+    pub heavy: heavy::HeavyWork,
 }
 
 impl AppState {
@@ -88,6 +91,7 @@ impl AppState {
             invoicing: None,
             jobs_bell: None,
             edge: Arc::new(edge::Edge::new(edge::EdgeConfig { rate_limits: ratelimit::RateLimits::OFF, ..edge::EdgeConfig::default() })),
+            heavy: heavy::HeavyWork::default(),
         }
     }
 }

@@ -10,6 +10,14 @@
 //! profile as its trucks), a time limit, and the search on a blocking thread, stopped when the
 //! client goes away.
 //!
+//! The cost of a request is bounded before any of it is spent: the body is at most 1 MiB (read
+//! under the limit, nothing parsed before), then counts are checked on the parsed input before a
+//! matrix is computed or the model built — at most [`MAX_TASKS`] tasks (a shipment counts two),
+//! [`MAX_VEHICLES`] vehicles, [`MAX_PROFILES`] routing profiles and custom matrices of at most
+//! as many rows as there can be places — each over its limit a `422` naming it with the code
+//! `too_large`. The build and the search then run on the blocking pool under the service's
+//! bound on heavy requests ([`super::heavy`]; over it: `503 busy` with `Retry-After`).
+//!
 //! Query parameters: `time_limit_s` (default [`DEFAULT_TIME_LIMIT_S`], at most the service's
 //! `PLAN_MAX_TIME_LIMIT_S`) and `max_iterations` (default [`DEFAULT_MAX_ITERATIONS`]), whichever
 //! ends the search first. The answer is `200` with VROOM's `code: 0`. Errors are problems like
@@ -42,6 +50,13 @@ pub const DEFAULT_TIME_LIMIT_S: f64 = 2.0;
 pub const DEFAULT_MAX_ITERATIONS: u64 = 10_000;
 /// Most iterations a request may ask for.
 const MAX_ITERATIONS: u64 = 100_000_000;
+/// Most tasks (jobs, and the pickup and the delivery of each shipment) of one request: the
+/// travel matrices grow with the square of the places (4,990 jobs took 2.5 GiB and 30 s).
+pub const MAX_TASKS: usize = 1_000;
+/// Most vehicles of one request.
+pub const MAX_VEHICLES: usize = 200;
+/// Most routing profiles (and custom matrix sets) of one request: each has its own matrices.
+pub const MAX_PROFILES: usize = 8;
 
 /// The VROOM router, mounted at `/v1/vroom`.
 pub fn router() -> Router<AppState> {
@@ -57,7 +72,8 @@ pub fn router() -> Router<AppState> {
         (status = 400, description = "Malformed JSON or query (`code` 2)", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "The body is over 1 MiB (`payload-too-large`, `code` 2)", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not JSON (`code` 2)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A bad or unsupported field, named with the reader's code (e.g. `unsupported`, `unknown_location`); `code` 2 and `error` as VROOM has them", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A bad or unsupported field, named with the reader's code (e.g. `unsupported`, `unknown_location`, `too_large` over the counts); `code` 2 and `error` as VROOM has them", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "As many heavy requests as the service runs at once are running (`busy`, `code` 1); retry after `Retry-After` seconds", body = Problem, content_type = "application/problem+json"),
         (status = 500, description = "Internal error (`code` 1)", body = Problem, content_type = "application/problem+json")))]
 pub async fn solve(State(state): State<AppState>, req: Request) -> Result<Response, ApiError> {
     let wrap = |e: ApiError| ApiError::Vroom(Box::new(e));
@@ -71,6 +87,7 @@ pub async fn solve(State(state): State<AppState>, req: Request) -> Result<Respon
     // VROOM's own format stays lenient, unlike the service's bodies: VROOM ignores keys it does
     // not know, and clients written for it may send some (`description`, `options`, …).
     let input: VroomInput = parse_json(&bytes).map_err(wrap)?;
+    check_size(&input).map_err(wrap)?;
 
     let cancel = CancelOnDrop(Arc::new(AtomicBool::new(false)));
     let env = Environment {
@@ -82,9 +99,7 @@ pub async fn solve(State(state): State<AppState>, req: Request) -> Result<Respon
         ..Environment::default()
     };
     let travel = state.planner.travel();
-    let answer = tokio::task::spawn_blocking(move || run(input, travel.as_ref(), &env))
-        .await
-        .map_err(|e| wrap(ApiError::Internal(format!("the VROOM solve task failed: {e}"))))?;
+    let answer = state.heavy.run(move || run(input, travel.as_ref(), &env)).await.map_err(wrap)?;
     drop(cancel);
     Ok(Json(answer.map_err(wrap)?).into_response())
 }
@@ -96,6 +111,42 @@ impl Drop for CancelOnDrop {
     fn drop(&mut self) {
         self.0.store(true, Ordering::Relaxed);
     }
+}
+
+/// Refuses an input over the counts this endpoint solves (see the module documentation), before
+/// any work that grows with them. Cheap: linear in the vehicles, constant otherwise.
+fn check_size(input: &VroomInput) -> Result<(), ApiError> {
+    let too_large = |field: &str, message: String| Err(input_error(VroomError::invalid(field, "too_large", message)));
+    let tasks = input.jobs.len().saturating_add(input.shipments.len().saturating_mul(2));
+    if tasks > MAX_TASKS {
+        let field = if input.jobs.len() > MAX_TASKS { "jobs" } else { "shipments" };
+        return too_large(field, format!("{tasks} tasks (jobs, and two per shipment), at most {MAX_TASKS}"));
+    }
+    if input.vehicles.len() > MAX_VEHICLES {
+        return too_large("vehicles", format!("{} vehicles, at most {MAX_VEHICLES}", input.vehicles.len()));
+    }
+    let mut profiles: Vec<&str> = input.vehicles.iter().map(|v| v.profile.as_str()).collect();
+    profiles.sort_unstable();
+    profiles.dedup();
+    if profiles.len() > MAX_PROFILES {
+        return too_large("vehicles", format!("{} routing profiles, at most {MAX_PROFILES}", profiles.len()));
+    }
+    if input.matrices.len() > MAX_PROFILES {
+        return too_large("matrices", format!("{} profiles of custom matrices, at most {MAX_PROFILES}", input.matrices.len()));
+    }
+    // Every place has a row: tasks, the vehicles' starts and ends.
+    let rows = MAX_TASKS + 2 * MAX_VEHICLES;
+    let custom = input.matrix.iter().map(|m| ("matrix".to_owned(), m.len())).chain(input.matrices.iter().flat_map(|(profile, m)| {
+        [("durations", &m.durations), ("distances", &m.distances), ("costs", &m.costs)]
+            .into_iter()
+            .filter_map(move |(name, rows)| rows.as_ref().map(|r| (format!("matrices.{profile}.{name}"), r.len())))
+    }));
+    for (field, n) in custom {
+        if n > rows {
+            return too_large(&field, format!("{n} rows, at most {rows}"));
+        }
+    }
+    Ok(())
 }
 
 /// `time_limit_s` and `max_iterations` of the query, with their defaults.
@@ -191,6 +242,31 @@ mod tests {
         let Err(ApiError::Validation(errors)) = limits(&uri("/v1/vroom?time_limit_s=301&max_iterations=0"), 300.0) else { panic!("refused") };
         let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, ["time_limit_s", "max_iterations"]);
+    }
+
+    #[test]
+    fn refuses_inputs_over_the_counts_naming_the_field() {
+        let parse = |v: serde_json::Value| serde_json::from_value::<VroomInput>(v).expect("a VROOM input");
+        let job = |i: usize| serde_json::json!({ "id": i, "location": [121.5, 25.0] });
+        let vehicle = |i: usize, profile: &str| serde_json::json!({ "id": i, "profile": profile });
+        let field = |input: &VroomInput| match check_size(input) {
+            Err(ApiError::Validation(e)) => Some((e[0].field.clone(), e[0].code())),
+            _ => None,
+        };
+        let ok = parse(serde_json::json!({ "jobs": (0..MAX_TASKS).map(job).collect::<Vec<_>>(), "vehicles": [vehicle(0, "car")] }));
+        assert_eq!(field(&ok), None);
+        let jobs = parse(serde_json::json!({ "jobs": (0..=MAX_TASKS).map(job).collect::<Vec<_>>(), "vehicles": [vehicle(0, "car")] }));
+        assert_eq!(field(&jobs), Some(("jobs".into(), "too_large")));
+        let shipment = serde_json::json!({ "pickup": { "id": 1, "location": [121.5, 25.0] }, "delivery": { "id": 1, "location": [121.5, 25.1] } });
+        let shipments = parse(serde_json::json!({ "jobs": [job(0)], "shipments": vec![shipment; MAX_TASKS / 2], "vehicles": [vehicle(0, "car")] }));
+        assert_eq!(field(&shipments), Some(("shipments".into(), "too_large")));
+        let vehicles = parse(serde_json::json!({ "vehicles": (0..=MAX_VEHICLES).map(|i| vehicle(i, "car")).collect::<Vec<_>>() }));
+        assert_eq!(field(&vehicles), Some(("vehicles".into(), "too_large")));
+        let profiles = parse(serde_json::json!({ "vehicles": (0..=MAX_PROFILES).map(|i| vehicle(i, &format!("p{i}"))).collect::<Vec<_>>() }));
+        assert_eq!(field(&profiles), Some(("vehicles".into(), "too_large")));
+        let rows = MAX_TASKS + 2 * MAX_VEHICLES + 1;
+        let matrix = parse(serde_json::json!({ "vehicles": [vehicle(0, "car")], "matrices": { "car": { "durations": vec![Vec::<u64>::new(); rows] } } }));
+        assert_eq!(field(&matrix), Some(("matrices.car.durations".into(), "too_large")));
     }
 
     #[test]

@@ -6,6 +6,11 @@
 //!   legacy writes and SMS) written in the transaction of their change (`enqueue_outbox!`) and
 //!   delivered here, at least once, by the channel's deliverer ([`Channels`]);
 //! - planning jobs ([`crate::worker`]) run on the same runner with their own queue table.
+//!
+//! A clean shutdown is no failed attempt: a job still running when its runner is told to stop
+//! gets [`Background::grace`] to finish; past that it is stopped and given back to the queue
+//! with its attempt uncounted, as a planning job is (a killed process's jobs are retaken once
+//! their lease expires, and that claim does count).
 
 pub mod runner;
 
@@ -81,6 +86,9 @@ pub struct Background {
     pub poll: Duration,
     /// A job retried this many times fails.
     pub max_attempts: i64,
+    /// How long a running job may still take once its runner is told to stop, before it is
+    /// stopped and given back to the queue.
+    pub grace: Duration,
 }
 
 impl Background {
@@ -94,6 +102,7 @@ impl Background {
             lease: Duration::from_secs(60),
             poll: Duration::from_millis(500),
             max_attempts: 8,
+            grace: Duration::from_secs(5),
         }
     }
 
@@ -134,6 +143,12 @@ impl Background {
 
     /// Runs one due job if there is one; `Ok(false)` when none.
     pub async fn run_task(&self, owner: &str) -> Result<bool, String> {
+        self.run_task_until(owner, std::future::pending()).await
+    }
+
+    /// Runs one due job if there is one, until `stopping` resolves: then the job has
+    /// [`Background::grace`] to end, else it is stopped and released uncounted.
+    async fn run_task_until(&self, owner: &str, stopping: impl Future<Output = ()> + Send) -> Result<bool, String> {
         let Some(task) = self.store.claim_task(owner, Utc::now(), self.lease_until()).await.map_err(|e| e.to_string())? else {
             return Ok(false);
         };
@@ -141,10 +156,21 @@ impl Background {
         let outcome = match self.handlers.0.get(task.kind.as_str()).cloned() {
             Some(handler) => {
                 let kind = task.kind.clone();
-                // A handler that panics fails its job instead of killing the worker.
-                match tokio::spawn(handler(self.store.clone(), task)).await {
-                    Ok(outcome) => outcome,
-                    Err(e) => Outcome::Fail(format!("the {kind} handler stopped: {e}")),
+                let mut run = tokio::spawn(handler(self.store.clone(), task));
+                let joined = tokio::select! {
+                    joined = &mut run => Some(joined),
+                    () = stopping => tokio::time::timeout(self.grace, &mut run).await.ok(),
+                };
+                match joined {
+                    Some(Ok(outcome)) => outcome,
+                    // A handler that panics fails its job instead of killing the worker.
+                    Some(Err(e)) => Outcome::Fail(format!("the {kind} handler stopped: {e}")),
+                    None => {
+                        run.abort();
+                        let released = self.store.release_task(id, owner).await.map_err(|e| e.to_string())?;
+                        tracing::info!(job = id, kind = %kind, released, "background job stopped by the shutdown; given back to the queue uncounted");
+                        return Ok(true);
+                    }
                 }
             }
             None => Outcome::Fail(format!("no handler for jobs of kind {}", task.kind)),
@@ -178,7 +204,12 @@ impl runner::Work for Background {
         if self.deliver_one(&lane.owner).await? {
             return Ok(true);
         }
-        self.run_task(&lane.owner).await
+        let mut stop = lane.stop_signal();
+        // A closed channel means the pool is gone: stopping too.
+        let stopping = async move {
+            let _ = stop.wait_for(|stopping| *stopping).await;
+        };
+        self.run_task_until(&lane.owner, stopping).await
     }
 
     fn woken(&self) -> impl Future<Output = ()> + Send {

@@ -2,6 +2,11 @@
 //! work, do it, else wait for a bell or a poll interval", with a liveness probe per worker and a
 //! clean shutdown. What is claimed and how it is done is a [`Work`]: planning jobs
 //! ([`crate::worker`]) and the background queue and outbox ([`super::Background`]) are two.
+//!
+//! A worker that cannot claim (the database is down) backs off exponentially, from its poll
+//! interval up to [`MAX_BACKOFF`] (and never so long that its liveness probe would read it dead),
+//! and logs the state changes — "cannot claim work" once when it starts failing, "claims work
+//! again" once it recovers — rather than an error at every poll.
 
 use crate::store::plans::epoch_ms;
 use chrono::Utc;
@@ -57,6 +62,17 @@ impl Lane {
     }
 }
 
+/// Longest wait between two claims of a worker that cannot claim (the database is down).
+pub const MAX_BACKOFF: Duration = Duration::from_secs(30);
+
+/// How long a worker that failed to claim `failures` times in a row waits before trying again:
+/// its poll interval, doubled at every failure, at most [`MAX_BACKOFF`] and at most half of
+/// `stale_after` (so that its liveness probe still reads it alive while it waits).
+pub fn backoff(poll: Duration, failures: u32, stale_after: Duration) -> Duration {
+    let doubled = poll.saturating_mul(1u32 << failures.saturating_sub(1).min(16));
+    doubled.min(MAX_BACKOFF).min(stale_after / 2).max(poll.min(stale_after / 2))
+}
+
 /// Starts `workers` workers doing `work`; probes are named `<name>-<i>`.
 pub fn spawn<W: Work>(name: &'static str, work: W, workers: usize, stale_after: Duration) -> Pool {
     let (stop, stopped) = watch::channel(false);
@@ -66,23 +82,42 @@ pub fn spawn<W: Work>(name: &'static str, work: W, workers: usize, stale_after: 
     for i in 0..workers {
         let pulse = Arc::new(Pulse::new());
         let lane = Lane { owner: format!("{process}-{name}-{i}"), stop: stopped.clone(), pulse: Arc::clone(&pulse) };
-        handles.push(tokio::spawn(run(name, work.clone(), lane)));
+        handles.push(tokio::spawn(run(name, work.clone(), lane, stale_after)));
         pulses.push(pulse);
     }
     Pool { name, stop, handles, pulses, stale_after }
 }
 
-async fn run<W: Work>(name: &'static str, work: W, mut lane: Lane) {
+async fn run<W: Work>(name: &'static str, work: W, mut lane: Lane, stale_after: Duration) {
     tracing::debug!(owner = %lane.owner, "{name} worker started");
     let _running = Running(Arc::clone(&lane.pulse));
+    // Claims failed in a row.
+    let mut failures: u32 = 0;
     while !lane.stopping() {
         lane.beat();
         match work.run_one(&mut lane).await {
-            Ok(true) => {}
-            Ok(false) => idle(&work, &mut lane).await,
+            Ok(claimed) => {
+                if failures > 0 {
+                    tracing::info!(owner = %lane.owner, failures, "{name} worker claims work again");
+                    failures = 0;
+                }
+                if !claimed {
+                    idle(&work, &mut lane).await;
+                }
+            }
             Err(e) => {
-                tracing::error!(error = %e, "{name} worker: cannot claim work");
-                idle(&work, &mut lane).await;
+                failures = failures.saturating_add(1);
+                let wait = backoff(work.poll(), failures, stale_after);
+                if failures == 1 {
+                    tracing::error!(owner = %lane.owner, error = %e, "{name} worker cannot claim work; backing off until it can");
+                } else {
+                    tracing::debug!(owner = %lane.owner, error = %e, failures, wait_ms = wait.as_millis(), "{name} worker still cannot claim work");
+                }
+                // No bell here: while claims fail, a rung bell must not make the worker spin.
+                tokio::select! {
+                    () = tokio::time::sleep(wait) => {},
+                    () = lane.stopped() => {},
+                }
             }
         }
     }
@@ -171,6 +206,15 @@ impl Pool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn backs_off_from_the_poll_interval_doubling_up_to_a_cap() {
+        let (poll, stale) = (Duration::from_millis(500), Duration::from_secs(120));
+        let waits: Vec<u128> = (1..=9).map(|f| backoff(poll, f, stale).as_millis()).collect();
+        assert_eq!(waits, [500, 1_000, 2_000, 4_000, 8_000, 16_000, 30_000, 30_000, 30_000]);
+        assert_eq!(backoff(poll, u32::MAX, stale), MAX_BACKOFF);
+        assert_eq!(backoff(poll, 9, Duration::from_secs(5)), Duration::from_millis(2_500), "half the staleness limit");
+    }
 
     #[test]
     fn a_worker_pulse_reads_dead_once_stale_or_once_its_loop_ended() {

@@ -166,6 +166,26 @@ impl Store {
         })
     }
 
+    /// Gives job `id` back to the queue without counting the claim (its runner is shutting down
+    /// cleanly, so this run was no failed attempt): queued again, due at once, `attempts` as it
+    /// was before the claim. Returns whether `owner` still held it.
+    pub async fn release_task(&self, id: i64, owner: &str) -> Result<bool, StoreError> {
+        let sql = "UPDATE jobs SET status = 'queued', attempts = attempts - 1, lease_owner = NULL, lease_expires_ms = NULL \
+                   WHERE id = $1 AND lease_owner = $2 AND status = 'running'";
+        with_pool!(self, pool => {
+            let done = sqlx::query(sql).bind(id).bind(owner).execute(pool).await?;
+            Ok(done.rows_affected() == 1)
+        })
+    }
+
+    /// A job's status and attempts (for tests and operators).
+    pub async fn task_state(&self, id: i64) -> Result<(String, i64), StoreError> {
+        with_pool!(self, pool => {
+            let row = sqlx::query("SELECT status, attempts FROM jobs WHERE id = $1").bind(id).fetch_optional(pool).await?.ok_or(StoreError::NotFound)?;
+            Ok((row.try_get("status")?, row.try_get("attempts")?))
+        })
+    }
+
     /// Claims the oldest undelivered outbox row for `owner` until `lease_until` (epoch ms).
     pub async fn claim_effect(&self, owner: &str, now: DateTime<Utc>, lease_until: i64) -> Result<Option<ClaimedEffect>, StoreError> {
         let sql = format!(

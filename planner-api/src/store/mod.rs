@@ -110,9 +110,57 @@ pub enum StoreError {
         /// The parser's error.
         source: serde_json::Error,
     },
+    /// The database cannot answer now: it is down or restarting, the pool found no connection in
+    /// time, or (SQLite) another connection held the write lock past the busy timeout. A retry
+    /// later may work; the API answers 503 with `Retry-After`.
+    #[error("database unavailable: {0}")]
+    Unavailable(sqlx::Error),
     /// Any other database error.
     #[error("database error: {0}")]
-    Database(#[from] sqlx::Error),
+    Database(sqlx::Error),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        if unavailable(&e) {
+            StoreError::Unavailable(e)
+        } else {
+            StoreError::Database(e)
+        }
+    }
+}
+
+impl StoreError {
+    /// Whether the database could not answer (see [`StoreError::Unavailable`]); also true of a
+    /// [`StoreError::Database`] built by hand around such an error.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            StoreError::Unavailable(_) => true,
+            StoreError::Database(e) => unavailable(e),
+            _ => false,
+        }
+    }
+}
+
+/// Whether `e` says that the database could not answer now (as opposed to refusing the query):
+/// no connection in time or a closed pool, a broken or refused connection, PostgreSQL shutting
+/// down, starting up or out of connections (SQLSTATE classes 08 and 57P, 53300), SQLite busy or
+/// locked (primary result codes 5 and 6, extended codes included).
+pub(crate) fn unavailable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_) | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => {
+            let code = db.code();
+            let code = code.as_deref().unwrap_or_default();
+            if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
+                // sqlx reports SQLite's extended result code; its low byte is the primary one.
+                code.parse::<i64>().is_ok_and(|c| matches!(c & 0xff, 5 | 6))
+            } else {
+                code.starts_with("08") || code.starts_with("57P") || code == "53300"
+            }
+        }
+        _ => false,
+    }
 }
 
 /// A connection pool to one of the supported databases.
@@ -256,7 +304,7 @@ impl Store {
 fn unique(field: &'static str) -> impl Fn(sqlx::Error) -> StoreError {
     move |e| match &e {
         sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Duplicate { field },
-        _ => StoreError::Database(e),
+        _ => e.into(),
     }
 }
 
@@ -264,6 +312,6 @@ fn unique(field: &'static str) -> impl Fn(sqlx::Error) -> StoreError {
 fn in_use(e: sqlx::Error) -> StoreError {
     match &e {
         sqlx::Error::Database(db) if db.is_foreign_key_violation() => StoreError::InUse,
-        _ => StoreError::Database(e),
+        _ => e.into(),
     }
 }

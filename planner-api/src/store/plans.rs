@@ -281,10 +281,11 @@ impl Store {
         })
     }
 
-    /// Gives a running job back to the queue (the worker is shutting down). Returns whether
+    /// Gives a running job back to the queue (the worker is shutting down cleanly), without
+    /// counting the claim as an attempt: restarts never use up a job's attempts. Returns whether
     /// `owner` still held it.
     pub async fn requeue_plan_job(&self, id: i64, owner: &str) -> Result<bool, StoreError> {
-        let sql = "UPDATE plan_jobs SET status = 'queued', lease_owner = NULL, lease_expires_ms = NULL, updated_at = $1 \
+        let sql = "UPDATE plan_jobs SET status = 'queued', attempts = attempts - 1, lease_owner = NULL, lease_expires_ms = NULL, updated_at = $1 \
                    WHERE id = $2 AND lease_owner = $3 AND status = 'running'";
         with_pool!(self, pool => {
             let n = sqlx::query(sql).bind(Utc::now()).bind(id).bind(owner).execute(pool).await?.rows_affected();

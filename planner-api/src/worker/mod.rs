@@ -8,7 +8,7 @@
 //! `spawn_blocking`, and meanwhile renew the lease and store progress every
 //! [`WorkerConfig::heartbeat`]. A cancel request seen at renewal sets the solver's cancel flag; a
 //! lost lease (another worker took over) stops the solver and drops its result; shutting down
-//! gives the job back to the queue. A job claimed more than [`WorkerConfig::max_attempts`] times
+//! gives the job back to the queue without counting the attempt (a restart is no failure). A job claimed more than [`WorkerConfig::max_attempts`] times
 //! fails instead of crashing workers forever.
 
 pub use crate::planning::{Planner, WorkerConfig};
