@@ -28,6 +28,7 @@ pub const SQLITE: &[Embedded] = &[
     (14, "plan job model", include_str!("../../migrations/sqlite/0014_plan_job_model.sql")),
     (15, "jobs outbox idempotency", include_str!("../../migrations/sqlite/0015_jobs_outbox_idempotency.sql")),
     (16, "invoicing", include_str!("../../migrations/sqlite/0016_invoicing.sql")),
+    (19, "big days", include_str!("../../migrations/sqlite/0019_big_days.sql")),
 ];
 
 /// PostgreSQL migrations, in version order.
@@ -44,6 +45,7 @@ pub const POSTGRES: &[Embedded] = &[
     (14, "plan job model", include_str!("../../migrations/postgres/0014_plan_job_model.sql")),
     (15, "jobs outbox idempotency", include_str!("../../migrations/postgres/0015_jobs_outbox_idempotency.sql")),
     (16, "invoicing", include_str!("../../migrations/postgres/0016_invoicing.sql")),
+    (19, "big days", include_str!("../../migrations/postgres/0019_big_days.sql")),
 ];
 
 /// A list of embedded migrations as a sqlx migration source.
