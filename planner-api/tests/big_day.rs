@@ -171,7 +171,10 @@ async fn a_day_of_ten_thousand_orders_plans_saves_replans_and_lists_on_sqlite() 
     ten_thousand_orders_round_trip(Backend::Sqlite).await;
 }
 
+/// The same on PostgreSQL: not measured yet on the shared 2-core machine, so it runs on demand
+/// (`cargo test -p planner-api --test big_day -- --ignored`).
 #[tokio::test]
+#[ignore = "minutes on a shared 2-core machine; run with --ignored"]
 async fn a_day_of_ten_thousand_orders_plans_saves_replans_and_lists_on_postgres() {
     ten_thousand_orders_round_trip(Backend::Postgres).await;
 }

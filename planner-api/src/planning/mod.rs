@@ -306,7 +306,7 @@ async fn replan_batch(store: &Store, planner: &Planner, job: &PlanJob, stored: i
         let (plan, execution, at_s) = (&shared.0.plan, &shared.0.execution, shared.1);
         let made = match &*base_model {
             VersionModel::Built(compiled) => {
-                let base = Base { version: latest_no, compiled: &**compiled, plan, execution, at_s, request: &request };
+                let base = Base { version: latest_no, compiled, plan, execution, at_s, request: &request };
                 replan_version(plan_id, &base, &batch, &candidates, travel.as_ref()).map(|made| {
                     made.map(|mut r| {
                         let model = r.model.take().map(|c| Arc::new(VersionModel::Built(c)));
@@ -318,7 +318,7 @@ async fn replan_batch(store: &Store, planner: &Planner, job: &PlanJob, stored: i
                 // Only the parts the events touch are built.
                 let base = parts::DayBase { version: latest_no, plan, execution, at_s, request: &request };
                 parts::replan_parts(plan_id, whole, &base, &batch, &candidates, travel.as_ref())
-                    .map(|made| made.map(|(r, model)| (r, model.map(|m| Arc::new(VersionModel::Split(m))))))
+                    .map(|made| made.map(|(r, model)| (r, model.map(|m| Arc::new(VersionModel::Split(Box::new(m)))))))
             }
         };
         made.map(|m| m.map(|r| (r, batch)))

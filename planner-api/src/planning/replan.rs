@@ -358,7 +358,7 @@ pub enum VersionModel {
     Built(Arc<Compiled>),
     /// A big day of several depots ([`super::parts`]), held without a problem: a replan builds
     /// only the parts its events touch.
-    Split(LiveModel),
+    Split(Box<LiveModel>),
 }
 
 impl VersionModel {
@@ -370,7 +370,7 @@ impl VersionModel {
                 p.distance_m = None;
                 p.duration_s = None;
             }
-            return Ok(VersionModel::Split(model));
+            return Ok(VersionModel::Split(Box::new(model)));
         }
         model.fill_matrices(travel)?;
         Ok(VersionModel::Built(Arc::new(Compiled::new(model)?)))
