@@ -275,7 +275,13 @@ async fn keyset_queries_scan_an_index_in_id_order(backend: Backend) {
                 rows.join("\n")
             }
         };
-        assert!(plan.contains(index), "{filter}: {plan}");
+        // SQLite picks the index of the filters; PostgreSQL, without statistics on an empty
+        // table, may pick another of them: what matters is an index range scan in id order.
+        let named = match backend {
+            Backend::Sqlite => plan.contains(index),
+            Backend::Postgres => plan.contains("Index Scan using orders_") || plan.contains("Index Only Scan using orders_"),
+        };
+        assert!(named, "{filter}: {plan}");
         assert!(!plan.contains("TEMP B-TREE") && !plan.contains("Sort"), "{filter} needs no sort: {plan}");
     }
     db.cleanup().await;
