@@ -158,7 +158,7 @@ async fn plan(store: &Store, date: NaiveDate, tag: &str, expected: &[i64]) {
         serde_json::from_value(json!({ "plate": format!("{tag}{tag}-0001"), "vehicle_type_id": vt.id, "depot_id": depot.id })).expect("vehicle");
     store.create_vehicle(&v.validate().expect("valid vehicle")).await.expect("create vehicle");
     let r: PlanRequestInput = serde_json::from_value(json!({ "date": date.to_string(), "depot_ids": [depot.id] })).expect("request");
-    let job = store.create_plan_job(&r.validate(60.0).expect("valid request")).await.expect("queue plan job");
+    let job = store.create_plan_job(&r.validate(60.0).expect("valid request"), planner_api::planning::DEFAULT_MAX_ORDERS).await.expect("queue plan job");
     assert_eq!(job.order_ids, expected, "the plan job holds exactly the orders made for it");
     let now = Utc::now();
     let claimed = store.claim_plan_job("test-planner", now, epoch_ms(now) + 60_000).await.expect("claim").expect("the plan job");

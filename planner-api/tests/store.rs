@@ -93,7 +93,7 @@ async fn queue_jobs(s: &Store, days: u32) -> Vec<i64> {
         let order = o.validate().expect("valid order");
         s.create_order(&order, "test").await.expect("create order");
         let r: PlanRequestInput = serde_json::from_value(json!({ "date": date, "depot_ids": [depot.id] })).expect("request");
-        jobs.push(s.create_plan_job(&r.validate(60.0).expect("valid request")).await.expect("queue job").id);
+        jobs.push(s.create_plan_job(&r.validate(60.0).expect("valid request"), planner_api::planning::DEFAULT_MAX_ORDERS).await.expect("queue job").id);
     }
     jobs
 }

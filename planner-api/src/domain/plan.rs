@@ -47,6 +47,10 @@ pub struct PlanOptionsInput {
     /// Seed of the search.
     #[serde(default)]
     pub seed: Option<u64>,
+    /// Most search iterations (per part of a day planned depot by depot), 1–1,000,000: with a
+    /// seed, a plan that ends on this limit rather than on time is the same on every run.
+    #[serde(default)]
+    pub max_iterations: Option<u64>,
 }
 
 /// A plan request as sent by clients.
@@ -87,6 +91,9 @@ pub struct PlanOptions {
     pub max_trips: usize,
     /// Seed of the search.
     pub seed: u64,
+    /// Most search iterations (per part of the day), if limited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_iterations: Option<u64>,
 }
 
 /// A validated plan request (the store checks that the depots exist).
@@ -169,6 +176,9 @@ impl PlanRequestInput {
         if !(1..=10).contains(&max_trips) {
             errors.push(FieldError::new("options.max_trips", FieldProblem::OutOfRange { min: 1.0, max: 10.0 }));
         }
+        if o.max_iterations.is_some_and(|n| !(1..=1_000_000).contains(&n)) {
+            errors.push(FieldError::new("options.max_iterations", FieldProblem::OutOfRange { min: 1.0, max: 1_000_000.0 }));
+        }
         let options = PlanOptions {
             time_limit_s,
             fixed_cost_ntd,
@@ -180,6 +190,7 @@ impl PlanRequestInput {
             shift_end,
             max_trips,
             seed: o.seed.unwrap_or(1),
+            max_iterations: o.max_iterations,
         };
         match date {
             Some(date) if errors.is_empty() => Ok(PlanRequest { date, depot_ids, options }),

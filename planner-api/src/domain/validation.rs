@@ -82,6 +82,14 @@ pub enum FieldProblem {
     NothingToPlan,
     /// None of these depots has an active vehicle.
     NoVehicles,
+    /// The day has `count` orders to plan, more than the `max` one plan may hold
+    /// (`PLAN_MAX_ORDERS`).
+    TooManyOrders {
+        /// Orders the plan would hold.
+        count: usize,
+        /// The most a plan may hold.
+        max: usize,
+    },
     /// The value does not fit what is stored now (a replan's event against its plan): a stable
     /// `code` with its message in both languages.
     State {
@@ -200,6 +208,7 @@ impl FieldError {
             FieldProblem::UnknownReference => "unknown_reference",
             FieldProblem::NothingToPlan => "nothing_to_plan",
             FieldProblem::NoVehicles => "no_vehicles",
+            FieldProblem::TooManyOrders { .. } => "too_many_orders",
             FieldProblem::Input { code, .. } | FieldProblem::State { code, .. } => code,
         }
     }
@@ -239,6 +248,10 @@ impl FieldError {
             (P::UnknownReference, Lang::En) => "names nothing that exists".into(),
             (P::NothingToPlan, Lang::ZhTw) => "這一天沒有待排程的訂單".into(),
             (P::NothingToPlan, Lang::En) => "no received order waits for planning on this day".into(),
+            (P::TooManyOrders { count, max }, Lang::ZhTw) => format!("這一天有 {count} 筆待排程的訂單，超過一個排程的上限 {max} 筆"),
+            (P::TooManyOrders { count, max }, Lang::En) => {
+                format!("the day has {count} orders waiting for planning, more than the {max} one plan may hold")
+            }
             (P::NoVehicles, Lang::ZhTw) => "這些站點沒有可用的車輛".into(),
             (P::NoVehicles, Lang::En) => "none of these depots has an active vehicle".into(),
             (P::State { zh, .. }, Lang::ZhTw) => (*zh).to_owned(),

@@ -56,10 +56,10 @@ pub fn router() -> Router<AppState> {
         (status = 400, description = "Malformed JSON (`malformed-json`)", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "The body is over 1 MiB (`payload-too-large`)", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "The body is not declared as JSON (`unsupported-media-type`)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid, unknown or mistyped fields, unknown depots, no vehicles or nothing to plan, each named (`validation`)", body = Problem, content_type = "application/problem+json")))]
+        (status = 422, description = "Invalid, unknown or mistyped fields, unknown depots, no vehicles, nothing to plan, or more orders than `PLAN_MAX_ORDERS` (`too_many_orders`, nothing stored), each named (`validation`)", body = Problem, content_type = "application/problem+json")))]
 pub async fn create(State(state): State<AppState>, ApiJson(input): ApiJson<PlanRequestInput>) -> Result<Response, ApiError> {
     let request = input.validate(state.planner.config().max_time_limit_s).map_err(ApiError::Validation)?;
-    let job = state.store.create_plan_job(&request).await?;
+    let job = state.store.create_plan_job(&request, state.planner.config().max_orders).await?;
     state.planner.wake();
     let mut res = (StatusCode::ACCEPTED, Json(&job)).into_response();
     if let Ok(location) = HeaderValue::from_str(&format!("/v1/plans/{}", job.id)) {
@@ -168,20 +168,44 @@ fn result(job: PlanJob) -> Result<PlanResult, ApiError> {
     }
 }
 
-/// The solver input of the plan's newest version (or `?version=N`), in the JSON problem format.
+/// The solver input of the plan's newest version (or `?version=N`), in the JSON problem format,
+/// streamed: plans are stored without travel matrices, and the download computes them again
+/// from the travel source a block of rows at a time (see [`planning::solver_input`]), so a big
+/// day's body never sits in memory. `?matrices=false` gives the matrix-free form.
 #[utoipa::path(get, operation_id = "getPlanSolverInput", path = "/v1/plans/{id}/problem", tag = "plans", security(("bearer" = [])),
-    params(("id" = i64, Path), ("version" = Option<String>, Query, description = "The plan version (default: the newest)")),
+    params(("id" = i64, Path), ("version" = Option<String>, Query, description = "The plan version (default: the newest)"),
+        ("matrices" = Option<bool>, Query, description = "`false`: without travel matrices (default `true`: computed again from the travel source and streamed)")),
     responses((status = 200, description = "The JSON problem format (`luckygas plan FILE`)", content_type = "application/json"),
         (status = 404, description = "No such plan or version, or no solver input", body = Problem, content_type = "application/problem+json"), (status = 409, description = "No plan yet (`plan-not-ready`)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A bad `version`", body = Problem, content_type = "application/problem+json")))]
+        (status = 422, description = "A bad `version` or `matrices`", body = Problem, content_type = "application/problem+json")))]
 pub async fn problem(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, params: ListParams) -> Result<Response, ApiError> {
     whole_plans(&caller)?;
     let n = version_param(&params)?;
+    let matrices = match params.get("matrices") {
+        None | Some("true") => true,
+        Some("false") => false,
+        Some(_) => return Err(ApiError::Validation(vec![FieldError::new("matrices", FieldProblem::NotAllowed { allowed: &["true", "false"] })])),
+    };
     let job = job(&state, &id).await?;
-    let text = planning::problem_text(&state.store, &state.planner, &job, n).await?;
+    let doc = planning::solver_doc(&state.store, &job, n).await?;
     // A plan none of whose orders any vehicle could serve never reached the solver.
-    let text = text.ok_or(ApiError::NotFound { resource: "solver input" })?;
-    Ok(([(header::CONTENT_TYPE, "application/json")], text).into_response())
+    let doc = doc.ok_or(ApiError::NotFound { resource: "solver input" })?;
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, String>>(4);
+    let travel = state.planner.travel();
+    tokio::task::spawn_blocking(move || {
+        let mut send = |chunk: Vec<u8>| tx.blocking_send(Ok(chunk)).is_ok();
+        if let Err(e) = planning::solver_input::write(&doc, matrices, travel.as_ref(), &mut send) {
+            tracing::warn!(error = %e, "solver input download broke off");
+            // The body ends with an error, so the client sees a broken download, not a short one.
+            let _ = tx.blocking_send(Err(e));
+        }
+    });
+    let stream = async_stream::stream! {
+        while let Some(chunk) = rx.recv().await {
+            yield chunk.map(axum::body::Bytes::from).map_err(std::io::Error::other);
+        }
+    };
+    Ok(([(header::CONTENT_TYPE, "application/json")], axum::body::Body::from_stream(stream)).into_response())
 }
 
 /// The routes as a GeoJSON feature collection: a point per depot, a line per route (depot,

@@ -1,7 +1,8 @@
 //! The bridge between stored data and the solver: [`DayModel::build`] turns a job's orders,
-//! customers, depots and vehicles into the solver's JSON delivery day (with travel matrices from
-//! a [`TravelMatrix`]), and [`DayModel::render`] turns the solver's routes back into orders,
-//! arrival times and loads.
+//! customers, depots and vehicles into the solver's JSON delivery day and the problems to solve
+//! (with travel matrices from a [`TravelMatrix`]; a big day of several depots is solved depot by
+//! depot, see [`super::parts`]), [`DayModel::solve`] searches, and [`DayModel::render`] turns the
+//! solver's routes back into orders, arrival times and loads.
 //!
 //! Modelling choices (domain facts from `DOMAIN.md`):
 //! - capacity dimensions are slots per cylinder size (`cylinders_20kg`, …), `weight_kg` and
@@ -13,13 +14,16 @@
 //! - orders are optional clients whose prize is the penalty for leaving them out (urgent orders
 //!   cost far more), so an overloaded day still gets a plan that says what was left out and why.
 
+use super::parts::{split, PartIdx};
+use super::replan::{Compiled, FleetInfo, LiveModel, StopInfo};
 use crate::domain::customer::CYLINDER_SIZES_KG;
 use crate::domain::plan::{PlannedDepot, UnassignedOrder};
 use crate::domain::{AccessRestriction, Customer, Depot, Order, PlanRequest, PlanResult, Priority, Vehicle, VehicleKind, VehicleType};
 use crate::travel::{RoutingProfile, TravelMatrix};
-use solver::io::json::{build, cost_to_ntd, Amounts, JsonClient, JsonDepot, JsonProblem, JsonProfile, JsonTimeWindow, JsonVehicleType};
-use solver::search::Outcome;
-use solver::Problem;
+use solver::io::json::{cost_to_ntd, Amounts, JsonClient, JsonDepot, JsonProblem, JsonProfile, JsonTimeWindow, JsonVehicleType};
+use solver::search::{self, Environment, Outcome, Progress, ProgressFn};
+use std::sync::Arc;
+use std::time::Instant;
 
 /// The skill of vehicles that reach narrow lanes and stop where trucks cannot.
 pub const TWO_WHEELER: &str = "two_wheeler";
@@ -61,25 +65,48 @@ pub struct DayInputs {
     pub fleet: Vec<Fleet>,
 }
 
-/// A delivery day ready for the solver, with the maps back to stored ids.
+/// A delivery day ready for the solver, with the maps back to stored ids: the whole day as one
+/// model (what is stored with the plan, without travel matrices) and the parts it is solved in
+/// (one, or one per depot for a big day: see [`super::parts`]).
 #[derive(Debug)]
 pub struct DayModel {
-    /// The solver input (kept with the plan for replay and checking).
+    /// The whole day in the solver's JSON format, without travel matrices (kept with the plan,
+    /// whose downloads and replans compute them again from the travel source).
     pub doc: JsonProblem,
-    /// The built problem.
-    pub problem: Problem,
-    /// `orders[c]` is client `c` of the problem.
+    /// `orders[c]` is client `c` of `doc`.
     pub orders: Vec<OrderStop>,
-    /// `fleet[t]` is vehicle type `t` of the problem.
+    /// `fleet[t]` is vehicle type `t` of `doc`.
     pub fleet: Vec<Fleet>,
-    /// `depots[d]` is depot `d` of the problem.
+    /// `depots[d]` is depot `d` of `doc`.
     pub depots: Vec<Depot>,
+    /// The problems solved, each with its travel matrices.
+    pub parts: Vec<DayPart>,
+    /// The request (search options, penalties).
+    pub request: PlanRequest,
     /// Orders left out before solving (no vehicle can ever reach them).
     pub left_out: Vec<UnassignedOrder>,
     /// The penalties of those orders, NT$.
     pub left_out_penalty_ntd: f64,
     /// Where the travel matrices came from, per profile.
     pub travel: Vec<crate::travel::TravelSource>,
+}
+
+/// One problem of a day: the whole day, or the orders of one depot and its vehicles.
+#[derive(Debug)]
+pub struct DayPart {
+    /// Its place in the whole day.
+    pub idx: PartIdx,
+    /// Its model (`compiled.model` without matrices) and built problem.
+    pub compiled: Compiled,
+}
+
+/// What the search made of each part of a day.
+#[derive(Debug)]
+pub struct DayOutcome {
+    /// `parts[k]` is the outcome of part `k`.
+    pub parts: Vec<Outcome>,
+    /// Iterations over all parts.
+    pub iterations: u64,
 }
 
 /// A day as the worker meets it: something to solve, or a plan that is already known because no
@@ -202,21 +229,11 @@ impl DayModel {
             .collect();
         let clients: Vec<JsonClient> = orders.iter().map(|s| client(s, &request)).collect();
 
-        let points: Vec<(f64, f64)> =
-            depots.iter().map(|d| (d.data.lat, d.data.lon)).chain(orders.iter().map(|s| (s.customer.data.lat, s.customer.data.lon))).collect();
-        let mut profiles = Vec::new();
-        let mut sources = Vec::new();
-        for profile in [RoutingProfile::Truck, RoutingProfile::Motorcycle] {
-            let m = travel.matrices(profile, &points).map_err(|e| format!("travel matrix: {e}"))?;
-            sources.push(m.source);
-            profiles.push(JsonProfile {
-                name: profile.name().to_owned(),
-                speed_kmh: None,
-                detour_factor: None,
-                distance_m: Some(m.distance_m),
-                duration_s: Some(m.duration_s),
-            });
-        }
+        // Travel matrices are computed per part, never for the whole of a big day.
+        let profiles = [RoutingProfile::Truck, RoutingProfile::Motorcycle]
+            .into_iter()
+            .map(|profile| JsonProfile { name: profile.name().to_owned(), speed_kmh: None, detour_factor: None, distance_m: None, duration_s: None })
+            .collect();
         let doc = JsonProblem {
             name: format!("plan-{}", request.date),
             date: request.date.to_string(),
@@ -227,30 +244,32 @@ impl DayModel {
             clients,
             pairs: Vec::new(),
         };
-        let problem = build(&doc).map_err(|e| format!("the day cannot be planned: {e}"))?;
-        Ok(Day::Solvable(Box::new(DayModel { doc, problem, orders, fleet, depots, left_out, left_out_penalty_ntd, travel: sources })))
-    }
-
-    /// The model replans start from: the solver input without its travel matrices, and the
-    /// orders, vehicles and depots behind its indices.
-    pub fn live_model(&self, request: &PlanRequest) -> super::replan::LiveModel {
-        self.model_with(|o| penalty(o, request))
-    }
-
-    /// [`DayModel::live_model`] with `penalty` of each order.
-    fn model_with(&self, penalty: impl Fn(&Order) -> f64) -> super::replan::LiveModel {
-        let mut doc = self.doc.clone();
-        for p in &mut doc.profiles {
-            p.distance_m = None;
-            p.duration_s = None;
+        let mut model = DayModel { doc, orders, fleet, depots, parts: Vec::new(), request, left_out, left_out_penalty_ntd, travel: Vec::new() };
+        let whole = model.live_model();
+        let idx = split(&whole, &std::collections::HashMap::new()).unwrap_or_else(|| vec![PartIdx::whole(&whole)]);
+        for idx in idx.into_iter().filter(|p| !p.clients.is_empty()) {
+            let mut part = whole.restricted(&idx);
+            for source in part.fill_matrices(travel)? {
+                if !model.travel.contains(&source) {
+                    model.travel.push(source);
+                }
+            }
+            let compiled = Compiled::new(part).map_err(|e| format!("the day cannot be planned: {e}"))?;
+            model.parts.push(DayPart { idx, compiled });
         }
-        super::replan::LiveModel {
-            doc,
-            stops: self.orders.iter().map(|o| super::replan::StopInfo::of(o, penalty(&o.order))).collect(),
+        Ok(Day::Solvable(Box::new(model)))
+    }
+
+    /// The model replans start from: the whole day's solver input without its travel matrices,
+    /// and the orders, vehicles and depots behind its indices.
+    pub fn live_model(&self) -> LiveModel {
+        LiveModel {
+            doc: self.doc.clone(),
+            stops: self.orders.iter().map(|o| StopInfo::of(o, penalty(&o.order, &self.request))).collect(),
             fleet: self
                 .fleet
                 .iter()
-                .map(|f| super::replan::FleetInfo { vehicle_id: f.vehicle.id, plate: f.vehicle.data.plate.clone(), depot_id: f.vehicle.data.depot_id })
+                .map(|f| FleetInfo { vehicle_id: f.vehicle.id, plate: f.vehicle.data.plate.clone(), depot_id: f.vehicle.data.depot_id })
                 .collect(),
             depots: planned_depots(&self.depots),
             left_out: self.left_out.clone(),
@@ -258,26 +277,70 @@ impl DayModel {
         }
     }
 
-    /// Turns the solver's outcome into a plan, with the checker's arrival times and costs.
-    pub fn render(&self, outcome: &Outcome) -> PlanResult {
-        let p = &self.problem;
-        let checked = solver::check::check(p, &outcome.solution);
-        // The model as replans see it, for the one renderer of routes.
-        let m = self.model_with(|_| 0.0);
-        let mut routes = Vec::new();
-        for (k, route) in outcome.solution.routes.iter().enumerate() {
-            let Some(rep) = checked.routes.get(k) else { continue };
-            // The checker's service starts, in route order.
-            let mut arrivals = rep.arrivals.iter().flatten().copied();
-            let at = |_: usize| (crate::domain::StopStatus::Planned, arrivals.next().unwrap_or(0));
-            routes.extend(super::replan::render_route(p, &m, route, at, rep.distance, (rep.start, rep.end)));
+    /// Solves the parts one after the other (so only one search runs at a time), within `env`:
+    /// each part gets the share of the time left that its orders are of the orders left, and
+    /// the request's iteration limit. Progress reports add the parts already solved.
+    pub fn solve(&self, env: &Environment) -> DayOutcome {
+        let started = Instant::now();
+        let mut left: usize = self.parts.iter().map(|p| p.idx.clients.len()).sum();
+        let mut outcomes = Vec::with_capacity(self.parts.len());
+        let (mut done_cost, mut done_iterations, mut done_feasible) = (0i64, 0u64, true);
+        for part in &self.parts {
+            let n = part.idx.clients.len();
+            // Orders are few enough that the share is exact in f64.
+            #[allow(clippy::cast_precision_loss)]
+            let share = n as f64 / left.max(1) as f64;
+            let time_limit = env.time_limit.map(|t| t.saturating_sub(started.elapsed()).mul_f64(share));
+            let offset = started.elapsed();
+            let progress = env.progress.clone().map(|report| {
+                let (cost, iterations, feasible) = (done_cost, done_iterations, done_feasible);
+                Arc::new(move |p: Progress| {
+                    report(Progress {
+                        iterations: p.iterations + iterations,
+                        best_cost: p.best_cost.saturating_add(cost),
+                        feasible: p.feasible && feasible,
+                        elapsed: p.elapsed + offset,
+                    });
+                }) as ProgressFn
+            });
+            let part_env = Environment { time_limit, progress, max_iterations: self.request.options.max_iterations.or(env.max_iterations), ..env.clone() };
+            let outcome = search::solve(&part.compiled.problem, &part_env);
+            done_cost = done_cost.saturating_add(outcome.cost);
+            done_iterations += outcome.iterations;
+            done_feasible &= outcome.feasible;
+            left -= n;
+            outcomes.push(outcome);
         }
+        DayOutcome { parts: outcomes, iterations: done_iterations }
+    }
+
+    /// Turns the search's outcome into one plan, with the checker's arrival times and costs of
+    /// each part.
+    pub fn render(&self, outcome: &DayOutcome) -> PlanResult {
+        let mut routes = Vec::new();
         let mut unassigned = self.left_out.clone();
-        for u in &outcome.solution.unassigned {
-            if let Some(stop) = self.orders.get(u.client) {
-                let reason = serde_json::to_value(u.reason).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
-                unassigned.push(UnassignedOrder { order_id: stop.order.id, reason });
+        let (mut distance, mut duration, mut lost_prizes, mut feasible, mut elapsed) = (0, 0, 0, true, 0.0);
+        for (part, out) in self.parts.iter().zip(&outcome.parts) {
+            let (p, m) = (&part.compiled.problem, &part.compiled.model);
+            let checked = solver::check::check(p, &out.solution);
+            for (k, route) in out.solution.routes.iter().enumerate() {
+                let Some(rep) = checked.routes.get(k) else { continue };
+                // The checker's service starts, in route order.
+                let mut arrivals = rep.arrivals.iter().flatten().copied();
+                let at = |_: usize| (crate::domain::StopStatus::Planned, arrivals.next().unwrap_or(0));
+                routes.extend(super::replan::render_route(p, m, route, at, rep.distance, (rep.start, rep.end)));
             }
+            for u in &out.solution.unassigned {
+                if let Some(stop) = m.stops.get(u.client) {
+                    let reason = serde_json::to_value(u.reason).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+                    unassigned.push(UnassignedOrder { order_id: stop.order_id, reason });
+                }
+            }
+            distance += checked.cost.distance;
+            duration += checked.cost.duration;
+            lost_prizes += checked.cost.uncollected_prizes;
+            feasible &= checked.is_feasible();
+            elapsed += out.elapsed.as_secs_f64();
         }
         unassigned.sort_by_key(|u| u.order_id);
         let route_cost = routes.iter().map(|r| r.cost_ntd).sum();
@@ -285,14 +348,14 @@ impl DayModel {
             depots: planned_depots(&self.depots),
             routes,
             unassigned,
-            distance_m: checked.cost.distance,
-            duration_s: checked.cost.duration,
+            distance_m: distance,
+            duration_s: duration,
             cost_ntd: route_cost,
             // The prizes of the clients no route visits, and the orders no vehicle can serve.
-            penalty_ntd: (cost_to_ntd(checked.cost.uncollected_prizes) + self.left_out_penalty_ntd).round() as i64,
-            feasible: checked.is_feasible(),
+            penalty_ntd: (cost_to_ntd(lost_prizes) + self.left_out_penalty_ntd).round() as i64,
+            feasible,
             iterations: outcome.iterations,
-            elapsed_s: outcome.elapsed.as_secs_f64(),
+            elapsed_s: elapsed,
             travel: self.travel.clone(),
         }
     }
@@ -435,7 +498,7 @@ pub(crate) mod tests {
         assert_eq!((v.id.as_str(), v.name.as_str(), v.count), ("V3", "ABC-1234", 1));
         assert_eq!(v.capacity, amounts(&[("cylinders_20kg", 30), ("cylinders_50kg", 8), ("gas_kg", 900), ("weight_kg", 1500)]));
         assert_eq!(model.doc.dimensions, ["cylinders_20kg", "cylinders_50kg", "weight_kg", "gas_kg"]);
-        assert_eq!(model.problem.num_clients(), 1);
+        assert_eq!((model.parts.len(), model.parts[0].compiled.problem.num_clients()), (1, 1));
     }
 
     #[test]

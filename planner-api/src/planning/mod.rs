@@ -13,15 +13,19 @@
 use crate::domain::replan::{clock_text, Event, EventBatch, EventsInput, Execution, PlanDiff, PlanVersion};
 use crate::domain::{FieldError, FieldProblem, JobStatus, OrderStatus, PlanJob, PlanRequest, PlanResult};
 use crate::planning::day::OrderStop;
-use crate::planning::replan::{replan_version, Base, Candidate, Compiled, LiveModel};
+use crate::planning::replan::{replan_version, Base, Candidate, LiveModel, VersionModel};
 use crate::store::{NewVersion, OrderChange, Store, StoreError};
 use chrono::{NaiveDate, Utc};
+use solver::io::json::JsonProblem;
 
 pub mod day;
+pub mod parts;
 mod planner;
 pub mod replan;
+pub mod sample;
+pub mod solver_input;
 
-pub use planner::{Planner, WorkerConfig};
+pub use planner::{Planner, WorkerConfig, DEFAULT_MAX_ORDERS};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -149,43 +153,43 @@ pub async fn version(store: &Store, job: &PlanJob, n: Option<i64>) -> Result<Pla
     }
 }
 
-/// The compiled model of `version`, from the cache, the stored versions, or (for the first
-/// version) the job's day model.
-async fn compiled(store: &Store, planner: &Planner, job: &PlanJob, version: i64) -> Result<Arc<Compiled>, PlanningError> {
+/// The model of `version`, from the cache, the stored versions, or (for the first version) the
+/// job's day model: built whole, or split for a big day of several depots.
+async fn model_of(store: &Store, planner: &Planner, job: &PlanJob, version: i64) -> Result<Arc<VersionModel>, PlanningError> {
     if let Some(c) = planner.models().get((job.id, version)) {
         return Ok(c);
     }
-    let stored = store.plan_version_model(job.id, version).await?;
-    let model: LiveModel = match stored {
-        Some(text) => {
-            let travel = planner.travel();
-            tokio::task::spawn_blocking(move || LiveModel::load(&text, travel.as_ref())).await.map_err(internal)?.map_err(PlanningError::Internal)?
-        }
-        None => {
-            // The job's own day model, kept when it finished.
-            let text = store.plan_job_model(job.id).await.map_err(from_store("plan"))?;
+    let text = match store.plan_version_model(job.id, version).await? {
+        Some(text) => text,
+        // The job's own day model, kept when it finished.
+        None => match store.plan_job_model(job.id).await.map_err(from_store("plan"))? {
+            Some(text) => text,
             // A day none of whose orders any vehicle could serve never reached the solver (and
             // plans made before day models were kept cannot be replanned).
-            let Some(text) = text else {
+            None => {
                 let problem =
                     FieldProblem::State {
                         code: "not_replannable", zh: "此排程沒有可重新排程的路線", en: "no vehicle could serve any order of this plan"
                     };
                 return Err(PlanningError::Invalid(vec![FieldError::new("plan", problem)]));
-            };
-            let travel = planner.travel();
-            tokio::task::spawn_blocking(move || LiveModel::load(&text, travel.as_ref())).await.map_err(internal)?.map_err(PlanningError::Internal)?
-        }
+            }
+        },
     };
-    let c = Arc::new(tokio::task::spawn_blocking(move || Compiled::new(model)).await.map_err(internal)?.map_err(PlanningError::Internal)?);
-    planner.models().put((job.id, version), Arc::clone(&c));
-    Ok(c)
+    let travel = planner.travel();
+    let model = tokio::task::spawn_blocking(move || LiveModel::parse(&text).and_then(|m| VersionModel::of(m, travel.as_ref())))
+        .await
+        .map_err(internal)?
+        .map_err(PlanningError::Internal)?;
+    let model = Arc::new(model);
+    planner.models().put((job.id, version), Arc::clone(&model));
+    Ok(model)
 }
 
-/// The solver input (JSON problem format, with its travel matrices) of version `n` of a plan:
-/// the job's for version 1 and for versions that did not change the orders, else the
-/// version's own model. `None` when the day never reached the solver.
-pub async fn problem_text(store: &Store, planner: &Planner, job: &PlanJob, n: Option<i64>) -> Result<Option<String>, PlanningError> {
+/// The solver input of version `n` of a plan (the newest for `None`), without travel matrices
+/// (see [`solver_input`] for the download that computes them): the newest model stored with a
+/// version up to `n`, else the job's day model, else (a job from before day models were kept,
+/// migration 0014) its stored input. `None` when the day never reached the solver.
+pub async fn solver_doc(store: &Store, job: &PlanJob, n: Option<i64>) -> Result<Option<JsonProblem>, PlanningError> {
     planned(job)?;
     let n = match n {
         Some(n) => {
@@ -194,20 +198,26 @@ pub async fn problem_text(store: &Store, planner: &Planner, job: &PlanJob, n: Op
         }
         None => store.latest_plan_version_number(job.id).await?.max(1),
     };
-    let stored = if n > 1 { store.plan_version_model(job.id, n).await? } else { None };
-    match stored {
-        // The first version's model is the job's input; later ones are stored without matrices.
-        Some(text) if n > 1 => {
-            let travel = planner.travel();
-            let doc = tokio::task::spawn_blocking(move || LiveModel::load(&text, travel.as_ref()).map(|m| serde_json::to_string(&m.doc)))
-                .await
-                .map_err(internal)?
-                .map_err(PlanningError::Internal)?
-                .map_err(internal)?;
-            Ok(Some(doc))
+    let (text, legacy) = match store.plan_version_model(job.id, n).await? {
+        Some(text) => (Some(text), false),
+        None => match store.plan_job_model(job.id).await.map_err(from_store("plan"))? {
+            Some(text) => (Some(text), false),
+            None => (store.plan_job_problem(job.id).await.map_err(from_store("plan"))?, true),
+        },
+    };
+    let Some(text) = text else { return Ok(None) };
+    // A big day's model is megabytes of JSON: parsed off the executor.
+    let doc = tokio::task::spawn_blocking(move || {
+        if legacy {
+            serde_json::from_str::<JsonProblem>(&text).map_err(|e| format!("stored solver input: {e}"))
+        } else {
+            LiveModel::parse(&text).map(|m| m.doc)
         }
-        _ => Ok(store.plan_job_problem(job.id).await.map_err(from_store("plan"))?),
-    }
+    })
+    .await
+    .map_err(internal)?
+    .map_err(PlanningError::Internal)?;
+    Ok(Some(doc))
 }
 
 /// Whether a replan is kept or only shown.
@@ -273,7 +283,7 @@ async fn replan_batch(store: &Store, planner: &Planner, job: &PlanJob, stored: i
         return Err(PlanningError::VersionConflict { latest: latest_no });
     }
     let base = newest(store, planner, job, latest_no).await?;
-    let compiled = compiled(store, planner, job, latest_no).await?;
+    let model = model_of(store, planner, job, latest_no).await?;
     let mut candidates = HashMap::new();
     for e in &batch.events {
         if let Event::OrderAdded { order_id } = e {
@@ -290,17 +300,32 @@ async fn replan_batch(store: &Store, planner: &Planner, job: &PlanJob, stored: i
     }
     let request = request_of(job);
     let travel = planner.travel();
-    let base_compiled = Arc::clone(&compiled);
+    let base_model = Arc::clone(&model);
     let shared = Arc::clone(&base);
     let made = tokio::task::spawn_blocking(move || {
-        let base =
-            Base { version: latest_no, compiled: &base_compiled, plan: &shared.0.plan, execution: &shared.0.execution, at_s: shared.1, request: &request };
-        let made = replan_version(plan_id, &base, &batch, &candidates, travel.as_ref());
+        let (plan, execution, at_s) = (&shared.0.plan, &shared.0.execution, shared.1);
+        let made = match &*base_model {
+            VersionModel::Built(compiled) => {
+                let base = Base { version: latest_no, compiled, plan, execution, at_s, request: &request };
+                replan_version(plan_id, &base, &batch, &candidates, travel.as_ref()).map(|made| {
+                    made.map(|mut r| {
+                        let model = r.model.take().map(|c| Arc::new(VersionModel::Built(c)));
+                        (r, model)
+                    })
+                })
+            }
+            VersionModel::Split(whole) => {
+                // Only the parts the events touch are built.
+                let base = parts::DayBase { version: latest_no, plan, execution, at_s, request: &request };
+                parts::replan_parts(plan_id, whole, &base, &batch, &candidates, travel.as_ref())
+                    .map(|made| made.map(|(r, model)| (r, model.map(|m| Arc::new(VersionModel::Split(Box::new(m)))))))
+            }
+        };
         made.map(|m| m.map(|r| (r, batch)))
     })
     .await
     .map_err(internal)?;
-    let (made, batch) = made.map_err(PlanningError::Internal)?.map_err(PlanningError::Invalid)?;
+    let ((made, new_model), batch) = made.map_err(PlanningError::Internal)?.map_err(PlanningError::Invalid)?;
 
     let next = latest_no + 1;
     let version = PlanVersion {
@@ -322,15 +347,15 @@ async fn replan_batch(store: &Store, planner: &Planner, job: &PlanJob, stored: i
     }
     // The first version is stored with the first replan.
     let first = if stored == 0 {
-        let model = compiled.model.to_stored_json().map_err(internal)?;
+        let model = model.live().to_stored_json().map_err(internal)?;
         Some(NewVersion { version: &base.0, at_s: None, model: Some(model) })
     } else {
         None
     };
-    let model_text = made.model.as_ref().map(|c| c.model.to_stored_json()).transpose().map_err(internal)?;
+    let model_text = new_model.as_ref().map(|m| m.live().to_stored_json()).transpose().map_err(internal)?;
     let row = NewVersion { version: &made_version.0, at_s: Some(batch.at_s), model: model_text };
     store_version(store, plan_id, first.as_ref(), &row, &made.changes).await?;
-    planner.models().put((plan_id, next), made.model.unwrap_or(compiled));
+    planner.models().put((plan_id, next), new_model.unwrap_or(model));
     planner.models().put_version((plan_id, next), Arc::clone(&made_version));
     planner.version_made(plan_id, next);
     Ok(made_version)
@@ -394,7 +419,7 @@ pub async fn restore(store: &Store, planner: &Planner, plan_id: i64, n: i64, bas
         };
         return Err(PlanningError::Invalid(vec![FieldError::new("version", problem)]));
     }
-    let model = compiled(store, planner, job_with_plan, n).await?;
+    let model = model_of(store, planner, job_with_plan, n).await?;
     let before = crate::planning::replan::stops_of(&base.0.plan);
     let after = crate::planning::replan::stops_of(&target.plan);
     let diff = crate::planning::replan::diff(&before, &after, &target.plan, &[]);
@@ -418,7 +443,7 @@ pub async fn restore(store: &Store, planner: &Planner, plan_id: i64, n: i64, bas
     };
     let made_version = Arc::new((version, at_s));
     // Never replanned (`stored` 0) means version 1 is the newest, and nothing older exists.
-    let row = NewVersion { version: &made_version.0, at_s, model: Some(model.model.to_stored_json().map_err(internal)?) };
+    let row = NewVersion { version: &made_version.0, at_s, model: Some(model.live().to_stored_json().map_err(internal)?) };
     store_version(store, plan_id, None, &row, &changes).await?;
     planner.models().put((plan_id, next), model);
     planner.models().put_version((plan_id, next), Arc::clone(&made_version));
@@ -460,7 +485,7 @@ pub async fn order_status_event(
         let latest_no = stored.max(1);
         let base = newest(store, planner, &job, latest_no).await?;
         let on_route = base.0.plan.routes.iter().flat_map(|r| r.trips.iter().flat_map(|t| t.stops.iter())).any(|s| s.order_id == order_id);
-        let in_model = compiled(store, planner, &job, latest_no).await?.client(order_id).is_some();
+        let in_model = model_of(store, planner, &job, latest_no).await?.has_client(order_id);
         let event = match status {
             OrderStatus::Delivered | OrderStatus::Failed if !on_route => {
                 let problem =

@@ -23,7 +23,13 @@ pub struct WorkerConfig {
     pub solver_threads: usize,
     /// Longest search time a request may ask for, seconds.
     pub max_time_limit_s: f64,
+    /// Most orders one plan may hold: a day with more is refused before a job is queued.
+    pub max_orders: usize,
 }
+
+/// Default of [`WorkerConfig::max_orders`] (`PLAN_MAX_ORDERS`): a day of 10,000 orders across
+/// several depots plans within the memory and time the README states.
+pub const DEFAULT_MAX_ORDERS: usize = 10_000;
 
 impl Default for WorkerConfig {
     fn default() -> Self {
@@ -34,13 +40,14 @@ impl Default for WorkerConfig {
             max_attempts: 3,
             solver_threads: 1,
             max_time_limit_s: 300.0,
+            max_orders: DEFAULT_MAX_ORDERS,
         }
     }
 }
 
 impl WorkerConfig {
     /// Reads `PLAN_WORKERS`, `PLAN_LEASE_SECONDS`, `PLAN_POLL_MS`, `PLAN_MAX_ATTEMPTS`,
-    /// `PLAN_SOLVER_THREADS` and `PLAN_MAX_TIME_LIMIT_S` through `lookup`, defaults for the
+    /// `PLAN_SOLVER_THREADS`, `PLAN_MAX_TIME_LIMIT_S` and `PLAN_MAX_ORDERS` through `lookup`, defaults for the
     /// unset ones; a bad value is an error naming the variable.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<WorkerConfig, String> {
         let mut c = WorkerConfig::default();
@@ -70,6 +77,9 @@ impl WorkerConfig {
             }
             if let Some(v) = get("PLAN_SOLVER_THREADS", 1.0, 256.0)? {
                 c.solver_threads = v as usize;
+            }
+            if let Some(v) = get("PLAN_MAX_ORDERS", 1.0, 1_000_000.0)? {
+                c.max_orders = v as usize;
             }
         }
         if let Some(v) = get("PLAN_MAX_TIME_LIMIT_S", 0.1, 86_400.0)? {
@@ -218,5 +228,10 @@ mod tests {
         assert_eq!((c.workers, c.lease, c.heartbeat()), (4, Duration::from_secs(2), Duration::from_millis(500)));
         let bad = |k: &str| (k == "PLAN_LEASE_SECONDS").then(|| "soon".to_owned());
         assert!(WorkerConfig::from_lookup(bad).unwrap_err().contains("PLAN_LEASE_SECONDS"));
+        assert_eq!(c.max_orders, DEFAULT_MAX_ORDERS);
+        let cap = |k: &str| (k == "PLAN_MAX_ORDERS").then(|| "2500".to_owned());
+        assert_eq!(WorkerConfig::from_lookup(cap).map(|c| c.max_orders), Ok(2500));
+        let bad = |k: &str| (k == "PLAN_MAX_ORDERS").then(|| "0".to_owned());
+        assert!(WorkerConfig::from_lookup(bad).unwrap_err().contains("PLAN_MAX_ORDERS"));
     }
 }

@@ -169,9 +169,14 @@ impl LiveModel {
     /// A stored model, with its matrices computed again from `travel` for every profile that
     /// has no speed of its own.
     pub fn load(text: &str, travel: &dyn TravelMatrix) -> Result<LiveModel, String> {
-        let mut m: LiveModel = serde_json::from_str(text).map_err(|e| format!("stored plan model: {e}"))?;
+        let mut m = LiveModel::parse(text)?;
         m.fill_matrices(travel)?;
         Ok(m)
+    }
+
+    /// A stored model as it is, without matrices.
+    pub fn parse(text: &str) -> Result<LiveModel, String> {
+        serde_json::from_str(text).map_err(|e| format!("stored plan model: {e}"))
     }
 
     /// The locations of the model: depots, then clients.
@@ -180,8 +185,9 @@ impl LiveModel {
     }
 
     /// Computes the travel matrices of the profiles without matrices (or of the wrong size)
-    /// that have no speed of their own.
-    fn fill_matrices(&mut self, travel: &dyn TravelMatrix) -> Result<(), String> {
+    /// that have no speed of their own; says where the numbers came from.
+    pub(crate) fn fill_matrices(&mut self, travel: &dyn TravelMatrix) -> Result<Vec<crate::travel::TravelSource>, String> {
+        let mut sources = Vec::new();
         let points = self.points();
         for p in &mut self.doc.profiles {
             let Some(profile) = routing_profile(&p.name) else { continue };
@@ -194,8 +200,9 @@ impl LiveModel {
             let x = travel.matrices(profile, &points).map_err(|e| format!("travel matrix: {e}"))?;
             p.distance_m = Some(x.distance_m);
             p.duration_s = Some(x.duration_s);
+            sources.push(x.source);
         }
-        Ok(())
+        Ok(sources)
     }
 }
 
@@ -344,6 +351,48 @@ fn with_places(compiled: &Compiled, places: &[(f64, f64)], travel: &dyn TravelMa
     Problem::new(data).map_err(|e| format!("the plan with vehicle positions does not build: {e}"))
 }
 
+/// A plan version's model as replans hold it.
+#[derive(Debug)]
+pub enum VersionModel {
+    /// Built whole, with its problem (and travel matrices).
+    Built(Arc<Compiled>),
+    /// A big day of several depots ([`super::parts`]), held without a problem: a replan builds
+    /// only the parts its events touch.
+    Split(Box<LiveModel>),
+}
+
+impl VersionModel {
+    /// The model of `model`: split when the day is big enough, else built whole (its matrices
+    /// computed from `travel`).
+    pub fn of(mut model: LiveModel, travel: &dyn TravelMatrix) -> Result<VersionModel, String> {
+        if super::parts::split(&model, &HashMap::new()).is_some() {
+            for p in &mut model.doc.profiles {
+                p.distance_m = None;
+                p.duration_s = None;
+            }
+            return Ok(VersionModel::Split(Box::new(model)));
+        }
+        model.fill_matrices(travel)?;
+        Ok(VersionModel::Built(Arc::new(Compiled::new(model)?)))
+    }
+
+    /// The model, without matrices.
+    pub fn live(&self) -> &LiveModel {
+        match self {
+            VersionModel::Built(c) => &c.model,
+            VersionModel::Split(m) => m,
+        }
+    }
+
+    /// Whether the order is a client of the model.
+    pub fn has_client(&self, order_id: i64) -> bool {
+        match self {
+            VersionModel::Built(c) => c.client(order_id).is_some(),
+            VersionModel::Split(m) => m.stops.iter().any(|s| s.order_id == order_id),
+        }
+    }
+}
+
 /// Values by `(plan, version)`, oldest first.
 type Cached<V> = Mutex<VecDeque<((i64, i64), V)>>;
 
@@ -351,7 +400,7 @@ type Cached<V> = Mutex<VecDeque<((i64, i64), V)>>;
 /// each), so a dispatcher's next replan does not read, parse and build the day again.
 #[derive(Debug, Default)]
 pub struct ModelCache {
-    entries: Cached<Arc<Compiled>>,
+    entries: Cached<Arc<VersionModel>>,
     /// The newest versions made here, with their time in seconds, so the next replan of a plan
     /// does not read its routes back from the database.
     versions: Cached<Arc<(PlanVersion, Option<i64>)>>,
@@ -365,12 +414,12 @@ const CACHED_PLANS: usize = 64;
 
 impl ModelCache {
     /// The model of a version, if cached.
-    pub fn get(&self, key: (i64, i64)) -> Option<Arc<Compiled>> {
+    pub fn get(&self, key: (i64, i64)) -> Option<Arc<VersionModel>> {
         find(&self.entries, key)
     }
 
     /// Keeps the model of a version (in place of an older version's of the same plan).
-    pub fn put(&self, key: (i64, i64), model: Arc<Compiled>) {
+    pub fn put(&self, key: (i64, i64), model: Arc<VersionModel>) {
         keep(&self.entries, key, model);
     }
 
@@ -1009,11 +1058,9 @@ mod tests {
     fn compiled(ids: &[i64], travel: &GreatCircle) -> Compiled {
         let stops: Vec<OrderStop> = ids.iter().map(|&id| stop(id, vec![], Priority::Normal)).collect();
         let Ok(Day::Solvable(day)) = DayModel::build(inputs(stops), travel) else { panic!("the day is solvable") };
-        let stops = day.orders.iter().map(|o| StopInfo::of(o, penalty(&o.order, &request()))).collect();
-        let fleet =
-            day.fleet.iter().map(|f| FleetInfo { vehicle_id: f.vehicle.id, plate: f.vehicle.data.plate.clone(), depot_id: f.vehicle.data.depot_id }).collect();
-        let depots = day.depots.iter().map(|d| PlannedDepot { id: d.id, name: d.data.name.clone(), lat: d.data.lat, lon: d.data.lon }).collect();
-        let model = LiveModel { doc: day.doc, stops, fleet, depots, left_out: Vec::new(), left_out_penalty_ntd: 0.0 };
+        let mut model = day.live_model();
+        assert!(model.doc.profiles.iter().all(|p| p.distance_m.is_none() && p.duration_s.is_none()), "the day model keeps no matrices");
+        model.fill_matrices(travel).expect("travel matrices");
         Compiled::new(model).expect("compiles")
     }
 

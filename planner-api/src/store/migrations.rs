@@ -30,6 +30,7 @@ pub const SQLITE: &[Embedded] = &[
     (16, "invoicing", include_str!("../../migrations/sqlite/0016_invoicing.sql")),
     (17, "login throttle", include_str!("../../migrations/sqlite/0017_login_throttle.sql")),
     (18, "rate limits", include_str!("../../migrations/sqlite/0018_rate_limits.sql")),
+    (19, "big days", include_str!("../../migrations/sqlite/0019_big_days.sql")),
 ];
 
 /// PostgreSQL migrations, in version order.
@@ -48,6 +49,7 @@ pub const POSTGRES: &[Embedded] = &[
     (16, "invoicing", include_str!("../../migrations/postgres/0016_invoicing.sql")),
     (17, "login throttle", include_str!("../../migrations/postgres/0017_login_throttle.sql")),
     (18, "rate limits", include_str!("../../migrations/postgres/0018_rate_limits.sql")),
+    (19, "big days", include_str!("../../migrations/postgres/0019_big_days.sql")),
 ];
 
 /// A list of embedded migrations as a sqlx migration source.

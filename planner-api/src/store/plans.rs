@@ -141,9 +141,10 @@ pub fn epoch_ms(t: DateTime<Utc>) -> i64 {
 
 impl Store {
     /// Checks the request's depots, then creates a queued job holding every `received` order of
-    /// the day that no other job holds. Unknown depots, depots without an active vehicle and a
-    /// day without such orders give [`StoreError::Invalid`].
-    pub async fn create_plan_job(&self, request: &PlanRequest) -> Result<PlanJob, StoreError> {
+    /// the day that no other job holds. Unknown depots, depots without an active vehicle, a day
+    /// without such orders and a day with more than `max_orders` of them give
+    /// [`StoreError::Invalid`], and store nothing.
+    pub async fn create_plan_job(&self, request: &PlanRequest, max_orders: usize) -> Result<PlanJob, StoreError> {
         let mut errors = Vec::new();
         let mut vehicles = 0i64;
         for (i, &id) in request.depot_ids.iter().enumerate() {
@@ -166,6 +167,17 @@ impl Store {
         if !errors.is_empty() {
             return Err(StoreError::Invalid(errors));
         }
+        // Counted first through `orders_date_status_id`, so an oversized day is refused before
+        // anything is written; counted again below, as reserved, against orders taken meanwhile.
+        let waiting: i64 = with_pool!(self, pool => {
+            sqlx::query_scalar("SELECT COUNT(*) FROM orders WHERE delivery_date = $1 AND status = 'received' AND plan_id IS NULL")
+                .bind(request.date).fetch_one(pool).await?
+        });
+        let too_many = |count: usize| StoreError::Invalid(vec![FieldError::new("date", FieldProblem::TooManyOrders { count, max: max_orders })]);
+        let waiting = usize::try_from(waiting).unwrap_or(usize::MAX);
+        if waiting > max_orders {
+            return Err(too_many(waiting));
+        }
         let now = Utc::now();
         let request_json = to_json("request", request)?;
         let insert = "INSERT INTO plan_jobs (plan_date, request, order_ids, status, created_at, updated_at) \
@@ -179,6 +191,10 @@ impl Store {
             if orders.is_empty() {
                 tx.rollback().await?;
                 return Err(StoreError::Invalid(vec![FieldError::new("date", FieldProblem::NothingToPlan)]));
+            }
+            if orders.len() > max_orders {
+                tx.rollback().await?;
+                return Err(too_many(orders.len()));
             }
             orders.sort_unstable();
             sqlx::query("UPDATE plan_jobs SET order_ids = $1 WHERE id = $2")

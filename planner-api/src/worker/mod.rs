@@ -15,7 +15,7 @@ pub use crate::planning::{Planner, WorkerConfig};
 
 use crate::domain::{JobStatus, OrderStatus, ProgressPoint};
 use crate::jobs::runner::{self, Lane};
-use crate::planning::day::{Day, DayInputs, DayModel, Fleet, OrderStop};
+use crate::planning::day::{Day, DayInputs, DayModel, DayOutcome, Fleet, OrderStop};
 use crate::store::plans::epoch_ms;
 use crate::store::{ClaimedJob, JobEnd, OrderFilter, PageRequest, Store, StoreError};
 use chrono::Utc;
@@ -70,7 +70,7 @@ impl runner::Work for Worker {
 
 /// How a solve ended, seen from the worker.
 enum Ending {
-    Done(search::Outcome),
+    Done(DayOutcome),
     Cancelled,
     LostLease,
     ShuttingDown,
@@ -136,8 +136,10 @@ impl Worker {
             Ending::Done(outcome) => {
                 let result = model.render(&outcome);
                 let planned = result.routes.iter().flat_map(|r| r.trips.iter().flat_map(|t| t.stops.iter().map(|s| s.order_id))).collect();
-                let live = model.live_model(&job.request).to_stored_json().map_err(|e| StoreError::Corrupt { column: "model", source: e })?;
-                JobEnd::Succeeded { result: Box::new(result), problem: Some(model.doc.to_pretty_json()), model: Some(live), planned }
+                // The day model holds the solver input without travel matrices: downloads
+                // compute them again, so nothing stored grows with the square of the orders.
+                let live = model.live_model().to_stored_json().map_err(|e| StoreError::Corrupt { column: "model", source: e })?;
+                JobEnd::Succeeded { result: Box::new(result), problem: None, model: Some(live), planned }
             }
             Ending::Cancelled => JobEnd::Cancelled,
             Ending::Crashed(why) => JobEnd::Failed(why),
@@ -222,7 +224,7 @@ impl Worker {
             })),
             ..Environment::default()
         };
-        let mut handle = tokio::task::spawn_blocking(move || search::solve(&model.problem, &env));
+        let mut handle = tokio::task::spawn_blocking(move || model.solve(&env));
         let mut tick = tokio::time::interval(self.config().heartbeat());
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut why_stopped: Option<Ending> = None;
