@@ -118,7 +118,9 @@ async fn metrics_show_the_database_up_its_pool_and_the_process_until_the_databas
     app.store().close().await;
     let m = scrape(&app).await;
     assert_eq!(m.get("luckygas_database_up"), Some(&0.0), "{m:?}");
-    assert_eq!(m.get("luckygas_database_pool_size"), Some(&0.0), "a closed pool holds no connection: {m:?}");
+    // (No assertion on the pool's size here: sqlx may return a connection released just before
+    // `close` to the idle list afterwards, so a closed pool can still count one.)
+    assert_eq!(m.get("luckygas_database_pool_in_use"), Some(&0.0), "a closed pool lends nothing: {m:?}");
     assert!(m.get("process_resident_memory_bytes").is_some_and(|r| *r > 0.0), "{m:?}");
     app.finish().await;
 }
