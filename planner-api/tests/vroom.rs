@@ -345,19 +345,27 @@ async fn heavy_solves_beyond_the_bound_are_turned_away_while_health_still_answer
     let app = TestApp::start(Backend::Sqlite).await;
     let limit = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
     let body = json!({ "vehicles": [{ "id": 1, "start": [121.5, 25.05] }], "jobs": jobs(60) });
-    // Every permit taken by a long solve (each stops when its client goes away at the end).
-    let solves: Vec<_> = (0..limit).map(|_| tokio::spawn(app.client.post(app.url(SLOW)).json(&body).send())).collect();
+    // Every permit taken by a long solve (each stops when its client goes away at the end). A
+    // slow solve that arrives while a probe below holds a permit is itself turned away (503):
+    // it is sent again until every permit is held by a slow solve.
+    let slow = || tokio::spawn(app.client.post(app.url(SLOW)).json(&body).send());
+    let mut solves: Vec<_> = (0..limit).map(|_| slow()).collect();
     let start = std::time::Instant::now();
     let (status, retry, answer) = loop {
+        for s in &mut solves {
+            if s.is_finished() {
+                *s = slow();
+            }
+        }
         let res = app.client.post(app.url(FAST)).json(&example_2()).send().await.expect("POST");
         let (status, retry) = (res.status().as_u16(), res.headers().get("retry-after").and_then(|v| v.to_str().ok()).map(str::to_owned));
         let answer: Value = res.json().await.expect("JSON");
-        if status == 503 {
+        if status == 503 && solves.iter().all(|s| !s.is_finished()) {
             break (status, retry, answer);
         }
-        // Until every slow solve has its permit, small ones still get through.
-        assert_eq!(status, 200, "{answer}");
-        assert!(start.elapsed() < std::time::Duration::from_secs(30), "the slow solves never took every permit");
+        // Until every slow solve has its permit, small ones get through or are turned away.
+        assert!(status == 200 || status == 503, "{answer}");
+        assert!(start.elapsed() < std::time::Duration::from_secs(60), "the slow solves never took every permit");
     };
     assert_eq!(
         (status, retry.as_deref(), answer["type"].as_str(), int(&answer["code"])),
