@@ -100,6 +100,11 @@ async fn tagged(res: Response, if_none_match: Option<String>) -> Response {
     if !matches!(res.status(), StatusCode::OK | StatusCode::CREATED) || !is_json(&res) {
         return res;
     }
+    // A streamed answer (no exact size: e.g. a big day's solver input) goes out as it is made,
+    // untagged, rather than being gathered in memory to hash.
+    if axum::body::HttpBody::size_hint(res.body()).exact().is_none() {
+        return res;
+    }
     let (mut parts, body) = res.into_parts();
     let body = match to_bytes(body, MAX_BODY).await {
         Ok(b) => b,
