@@ -41,6 +41,7 @@
 
 mod process;
 
+use super::health::DATABASE_CHECK_TIMEOUT;
 use super::AppState;
 use crate::store::{PoolStats, QueueDepth};
 use axum::extract::{MatchedPath, Request, State};
@@ -48,7 +49,7 @@ use axum::http::{header, HeaderValue};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use prometheus::{Gauge, GaugeVec, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 /// The label-less gauges of the background queue, the outbox and the e-invoice backlog.
 const BACKGROUND_GAUGES: &[(&str, &str)] = &[
@@ -303,10 +304,6 @@ async fn read_store_gauges(state: &AppState) {
 }
 
 // Database and connection pool gauges (issue 16, point 8).
-
-/// How long the scrape's database check waits for `SELECT 1` before it counts the database as
-/// down (well under Prometheus' default scrape timeout of 10 s).
-pub const DATABASE_CHECK_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// `luckygas_database_*`: whether the database answers and the connection pool's counts.
 #[derive(Clone)]

@@ -278,8 +278,8 @@ impl Store {
 
     /// Checks that the database answers and that every embedded migration is applied.
     pub async fn ready(&self) -> Result<(), StoreError> {
+        self.ping().await?;
         let (applied, dirty) = with_pool!(self, pool => {
-            sqlx::query("SELECT 1").execute(pool).await?;
             let mut conn = pool.acquire().await?;
             (conn.list_applied_migrations().await?, conn.dirty_version().await?)
         });
