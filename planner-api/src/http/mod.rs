@@ -71,7 +71,7 @@ pub struct AppState {
     pub jobs_bell: Option<Arc<tokio::sync::Notify>>,
     /// CORS origins, security headers and the rate limits with their counters.
     pub edge: Arc<edge::Edge>,
-    /// The bound on CPU-heavy request work (VROOM solves).
+    /// The bound on CPU-heavy request work (solves, replans, travel matrices).
     pub heavy: heavy::HeavyWork,
 }
 

@@ -143,6 +143,8 @@ pub struct TestApp {
     pub invoicing: Option<Invoicing>,
     /// The edge settings of this server and its replicas.
     edge: EdgeConfig,
+    /// The server's bound on heavy request work (a test takes its permits to fill it).
+    pub heavy: planner_api::http::heavy::HeavyWork,
 }
 
 /// Invoicing of a test server: the service, its background queue (not spawned: a test drains it
@@ -313,6 +315,7 @@ impl TestApp {
             ..AppState::new(store, auth)
         };
         state.planner.attach_metrics(state.metrics.clone());
+        let heavy = state.heavy.clone();
         for (name, probe) in workers.probes() {
             state.health.register_worker(name, probe);
         }
@@ -348,6 +351,7 @@ impl TestApp {
             workers,
             invoicing,
             edge,
+            heavy,
         }
     }
 
