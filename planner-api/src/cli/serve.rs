@@ -218,7 +218,8 @@ pub fn serve(a: ServeArgs) -> anyhow::Result<ExitCode> {
             // End event streams, which would otherwise hold the graceful shutdown open.
             planner.stop();
         };
-        crate::http::server::run(listener, app(state), server, stopping).await;
+        let connections = state.metrics.connections();
+        crate::http::server::run(listener, app(state), server, connections, stopping).await;
         // Running plans go back to the queue for the next process or another replica.
         pool.shutdown().await;
         background.shutdown().await;

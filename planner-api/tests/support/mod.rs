@@ -320,7 +320,8 @@ impl TestApp {
             state.health.register_worker(name, probe);
         }
         // The accept loop of `luckygas serve`, never asked to stop (the task is aborted).
-        let server = tokio::spawn(planner_api::http::server::run(listener, app(state), ServerConfig::default(), std::future::pending()));
+        let connections = state.metrics.connections();
+        let server = tokio::spawn(planner_api::http::server::run(listener, app(state), ServerConfig::default(), connections, std::future::pending()));
         let workers = Some(workers);
         let base = format!("http://{addr}");
         let anon = reqwest::Client::new();
@@ -366,7 +367,8 @@ impl TestApp {
         let served = store.clone();
         let auth = AuthConfig::with_secret(self.jwt_secret.as_bytes(), KeySource::Env);
         let state = AppState { planner, edge: Arc::new(Edge::new(self.edge.clone())), ..AppState::new(served, auth) };
-        let server = tokio::spawn(planner_api::http::server::run(listener, app(state), ServerConfig::default(), std::future::pending()));
+        let connections = state.metrics.connections();
+        let server = tokio::spawn(planner_api::http::server::run(listener, app(state), ServerConfig::default(), connections, std::future::pending()));
         Replica { base: format!("http://{addr}"), store, server, workers }
     }
 
