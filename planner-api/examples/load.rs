@@ -169,7 +169,8 @@ async fn start_server(store: Store) -> anyhow::Result<(std::net::SocketAddr, tok
             let _ = stopped.await;
             planner.stop();
         };
-        planner_api::http::server::run(listener, app(state), server, shutdown).await;
+        let connections = state.metrics.connections();
+        planner_api::http::server::run(listener, app(state), server, connections, shutdown).await;
         pool.shutdown().await;
     });
     Ok((addr, stop))

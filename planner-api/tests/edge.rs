@@ -1,18 +1,19 @@
 //! The edge of the service over real HTTP on loopback: rate limits per address and per user (on
 //! PostgreSQL across two replicas sharing the counters), CORS preflights from listed and other
 //! origins, security headers, request ids that are replaced when hostile, and the accept loop's
-//! connection limit.
+//! connection limit, timeouts (headers, idle, a body that trickles in) and their metrics.
 
 mod support;
 
 use planner_api::domain::Role;
 use planner_api::http::edge::EdgeConfig;
+use planner_api::http::metrics::ConnectionMetrics;
 use planner_api::http::ratelimit::RateLimits;
 use planner_api::http::server::{self, ServerConfig};
 use serde_json::Value;
 use std::time::Duration;
-use support::{Backend, TestApp};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use support::{Backend, Fresh, TestApp};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 
 const CONSOLE: &str = "https://console.luckygas.tw";
 
@@ -202,7 +203,7 @@ async fn hostile_request_ids_are_replaced_and_good_ones_kept() {
 }
 
 /// Reads from `stream` until the server closes it (or resets it); fails after `within`.
-async fn closed_within(stream: &mut tokio::net::TcpStream, within: Duration) -> Vec<u8> {
+async fn closed_within(stream: &mut (impl AsyncRead + Unpin), within: Duration) -> Vec<u8> {
     let mut seen = Vec::new();
     let read_all = async {
         let mut buf = [0u8; 4096];
@@ -223,8 +224,9 @@ async fn at_the_connection_limit_new_connections_wait_for_a_free_slot() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     let config = ServerConfig { max_connections: 1, ..ServerConfig::default() };
+    let metrics = ConnectionMetrics::default();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let served = tokio::spawn(server::run(listener, router, config, async {
+    let served = tokio::spawn(server::run(listener, router, config, metrics.clone(), async {
         let _ = stopped.await;
     }));
     let request = b"GET / HTTP/1.1\r\nhost: x\r\n\r\n";
@@ -233,6 +235,8 @@ async fn at_the_connection_limit_new_connections_wait_for_a_free_slot() {
     let mut buf = [0u8; 1024];
     let n = first.read(&mut buf).await.expect("answer");
     assert!(buf[..n].starts_with(b"HTTP/1.1 200"), "{}", String::from_utf8_lossy(&buf[..n]));
+    let counts = metrics.counts();
+    assert_eq!((counts.open, counts.max, counts.accepted, counts.limit_reached), (1, 1, 1, 1), "the first connection took the only slot");
 
     // The first connection stays open (keep-alive): the second waits in the backlog.
     let mut second = tokio::net::TcpStream::connect(addr).await.expect("the kernel queues the connection");
@@ -243,10 +247,13 @@ async fn at_the_connection_limit_new_connections_wait_for_a_free_slot() {
     let n = tokio::time::timeout(Duration::from_secs(10), second.read(&mut buf)).await.expect("served once the slot frees").expect("read");
     assert!(buf[..n].starts_with(b"HTTP/1.1 200"), "{}", String::from_utf8_lossy(&buf[..n]));
 
+    assert_eq!((metrics.counts().accepted, metrics.counts().limit_reached), (2, 2));
+
     // Shutdown closes the idle keep-alive connection at once and returns.
     let _ = stop.send(());
     closed_within(&mut second, Duration::from_secs(10)).await;
     tokio::time::timeout(Duration::from_secs(10), served).await.expect("the loop returns").expect("no panic");
+    assert_eq!(metrics.counts().open, 0);
 }
 
 #[tokio::test]
@@ -255,21 +262,100 @@ async fn slow_headers_and_idle_connections_are_cut_off() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     let config = ServerConfig { header_read_timeout: Duration::from_secs(1), idle_timeout: Duration::from_secs(2), ..ServerConfig::default() };
-    tokio::spawn(server::run(listener, router, config, std::future::pending()));
+    let metrics = ConnectionMetrics::default();
+    tokio::spawn(server::run(listener, router, config, metrics.clone(), std::future::pending()));
 
     // Half a request head, never finished: closed without an answer.
     let mut slow = tokio::net::TcpStream::connect(addr).await.expect("connect");
     slow.write_all(b"GET / HTTP/1.1\r\nhost: x\r\nx-slow: ").await.expect("write");
     let answer = closed_within(&mut slow, Duration::from_secs(15)).await;
     assert!(answer.is_empty() || !answer.starts_with(b"HTTP/1.1 200"), "{}", String::from_utf8_lossy(&answer));
+    // Counted before the socket closes.
+    assert_eq!((metrics.counts().header_read_timeouts, metrics.counts().open), (1, 0));
 
     // A connection that said nothing at all is cut the same way.
     let mut silent = tokio::net::TcpStream::connect(addr).await.expect("connect");
     closed_within(&mut silent, Duration::from_secs(15)).await;
+    assert_eq!(metrics.counts().header_read_timeouts, 2);
 
     // A served keep-alive connection is closed once idle.
     let mut idle = tokio::net::TcpStream::connect(addr).await.expect("connect");
     idle.write_all(b"GET / HTTP/1.1\r\nhost: x\r\n\r\n").await.expect("write");
     let answer = closed_within(&mut idle, Duration::from_secs(15)).await;
     assert!(answer.starts_with(b"HTTP/1.1 200"), "answered before being closed: {}", String::from_utf8_lossy(&answer));
+    let counts = metrics.counts();
+    assert_eq!((counts.idle_closes, counts.header_read_timeouts, counts.open, counts.accepted, counts.limit_reached), (1, 2, 0, 3, 0));
+}
+
+/// The real application on a fresh SQLite file, served by the accept loop with `config`.
+async fn serve_app(config: ServerConfig) -> (std::net::SocketAddr, std::sync::Arc<planner_api::http::metrics::Metrics>, Fresh) {
+    let db = Fresh::new(Backend::Sqlite, true).await;
+    let auth = planner_api::auth::AuthConfig::with_secret(planner_api::auth::random_hex(32).as_bytes(), planner_api::auth::KeySource::Env);
+    let state = planner_api::http::AppState::new(db.store.clone(), auth);
+    let metrics = state.metrics.clone();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(server::run(listener, planner_api::http::app(state), config, metrics.connections(), std::future::pending()));
+    (addr, metrics, db)
+}
+
+/// The value of the series named exactly `series` (with its labels) in a `/metrics` text.
+fn series(text: &str, series: &str) -> Option<f64> {
+    text.lines().find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.trim().parse().ok())
+}
+
+#[tokio::test]
+async fn a_body_that_trickles_in_is_cut_off_at_the_body_deadline_with_a_408() {
+    let config = ServerConfig { body_timeout: Duration::from_secs(1), ..ServerConfig::default() };
+    let (addr, metrics, _db) = serve_app(config).await;
+    let mut slow = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let head = "POST /v1/auth/login HTTP/1.1\r\nhost: x\r\naccept-language: en\r\ncontent-type: application/json\r\ncontent-length: 200\r\n\r\n{";
+    slow.write_all(head.as_bytes()).await.expect("write");
+    let started = std::time::Instant::now();
+    let (mut from_server, mut to_server) = slow.split();
+    // A byte every 200 ms: the 200-byte body would take 40 s. Each byte comes long before any
+    // per-read timeout would fire; the body as a whole never comes in time.
+    let dribble = async {
+        let mut every = tokio::time::interval(Duration::from_millis(200));
+        loop {
+            every.tick().await;
+            if to_server.write_all(b" ").await.is_err() {
+                // The server has closed the connection; the reader sees the rest.
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    let answer = tokio::select! {
+        answer = closed_within(&mut from_server, Duration::from_secs(20)) => answer,
+        () = dribble => unreachable!("the dribble never ends by itself"),
+    };
+    let took = started.elapsed();
+    let text = String::from_utf8_lossy(&answer);
+    assert!(text.starts_with("HTTP/1.1 408"), "{text}");
+    let (head, body) = text.split_once("\r\n\r\n").expect("a head and a body");
+    let head = head.to_ascii_lowercase();
+    assert!(head.contains("\r\ncontent-type: application/problem+json"), "{head}");
+    assert!(head.contains("\r\nconnection: close"), "{head}");
+    assert!(head.contains("\r\nx-request-id: "), "the edge's headers are there too: {head}");
+    let problem: Value = serde_json::from_str(body).expect("a problem");
+    assert_eq!((problem["type"].as_str(), problem["status"].as_u64()), (Some("https://luckygas.tw/problems/request-timeout"), Some(408)), "{problem}");
+    assert_eq!(problem["detail"], "the request body did not arrive within 1 seconds; the connection is closed", "{problem}");
+    assert!(took >= Duration::from_secs(1) && took < Duration::from_secs(10), "cut at the deadline, not by the dribble's end: {took:?}");
+    assert_eq!(metrics.connections().counts().body_timeouts, 1);
+
+    // Counted in the metrics, with the 408 timed under its route.
+    let text = reqwest::get(format!("http://{addr}/metrics")).await.expect("metrics").text().await.expect("text");
+    assert_eq!(series(&text, "luckygas_http_body_timeouts_total"), Some(1.0), "{text}");
+    assert_eq!(series(&text, "luckygas_http_request_duration_seconds_count{method=\"POST\",route=\"/v1/auth/login\",status=\"408\"}"), Some(1.0), "{text}");
+    assert!(series(&text, "luckygas_http_connections_open").is_some_and(|open| open >= 1.0), "the scrape's own connection: {text}");
+    assert_eq!(series(&text, "luckygas_http_connections_max"), Some(1024.0));
+
+    // A body that arrives in time is served as usual on the same server.
+    let res = reqwest::Client::new()
+        .post(format!("http://{addr}/v1/auth/login"))
+        .json(&serde_json::json!({ "email": "nobody@luckygas.test", "password": "not the password" }))
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(res.status().as_u16(), 401);
 }

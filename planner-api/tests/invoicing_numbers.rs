@@ -521,7 +521,7 @@ async fn delivery_jobs_claimed_twice_bill_each_order_once() {
     // that the job is done: its lease runs out and another runner claims the job again.
     let inv = invoicing(&db.store, turnkey.path());
     let now = Utc::now();
-    let dead = db.store.claim_task("dead-runner", now, epoch_ms(now) + 100).await.expect("claim").expect("a job");
+    let dead = db.store.claim_task("dead-runner", now, epoch_ms(now) + 100, &[kinds::ISSUE]).await.expect("claim").expect("a job");
     assert_eq!(dead.kind, kinds::ISSUE);
     let order: i64 = serde_json::from_str::<serde_json::Value>(&dead.payload).expect("payload")["order_id"].as_i64().expect("order id");
     inv.issue_for_delivery(order).await.expect("issue").expect("a B2C invoice");

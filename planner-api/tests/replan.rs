@@ -408,7 +408,55 @@ async fn a_long_delay_gives_the_stops_to_idle_vehicles_before_dropping_them(app:
     assert!(moved.iter().all(|o| route_of(&v2["plan"], idle[0]).iter().any(|s| s.0 == *o)), "to the idle truck");
 }
 
+/// Everything a request does that runs the solver or builds travel matrices takes one of the
+/// server's heavy-work permits: with every permit taken (as long solves would hold them) a
+/// replan, its preview, an undo, a delivery reported on a planned stop and the solver-input
+/// download with matrices are each a `503 busy` with `Retry-After`, and change nothing, while
+/// cheap requests and the health check still answer; once a permit is free the replan runs.
+async fn replans_and_matrix_downloads_are_turned_away_while_every_heavy_permit_is_taken(app: &TestApp) {
+    let (id, v1, day) = planned_day(app, 12).await;
+    let (_, route) = busy_truck(&v1, &day);
+    let done = route[0].0;
+    let unplanned = new_urgent_order(app, "C09101").await;
+    let mut held = Vec::new();
+    while let Ok(permit) = app.heavy.try_permit() {
+        held.push(permit);
+    }
+    assert_eq!(held.len(), app.heavy.limit());
+
+    let events = json!({ "base_version": 1, "at": "10:00", "events": [{ "type": "stop_done", "order_id": done, "at": "09:50" }] });
+    let heavy = [
+        (format!("/v1/plans/{id}/events"), events.clone()),
+        (format!("/v1/plans/{id}/preview"), events.clone()),
+        (format!("/v1/plans/{id}/versions/1/restore"), json!({ "base_version": 1 })),
+        (format!("/v1/orders/{done}/status"), json!({ "status": "delivered", "at": "09:50" })),
+    ];
+    for (path, body) in &heavy {
+        let res = app.client.post(app.url(path)).json(body).send().await.expect("POST");
+        let retry = res.headers().get("retry-after").and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let (status, problem): (u16, Value) = (res.status().as_u16(), res.json().await.expect("problem"));
+        assert_eq!((status, retry.as_deref(), problem_type(&problem)), (503, Some("5"), "busy"), "{path}: {problem}");
+    }
+    let res = app.client.get(app.url(&format!("/v1/plans/{id}/problem"))).send().await.expect("GET problem");
+    assert_eq!(res.status().as_u16(), 503, "the download with matrices builds them");
+    // What runs no solver and builds no matrix is answered as usual.
+    let (status, _, doc) = app.get(&format!("/v1/plans/{id}/problem?matrices=false")).await;
+    assert_eq!(status, 200, "{doc}");
+    let (status, _, order) = app.post(&format!("/v1/orders/{unplanned}/status"), &json!({ "status": "cancelled" })).await;
+    assert_eq!((status, order["status"].as_str()), (200, Some("cancelled")), "an order on no plan changes without replanning");
+    assert_eq!(app.anonymous().get("/healthz").await.0, 200);
+    assert_eq!(latest(app, id).await, 1, "nothing was replanned");
+    assert_eq!(status_of(app, done).await, "planned");
+
+    drop(held);
+    let (status, _, v2) = app.post(&format!("/v1/plans/{id}/events"), &events).await;
+    assert_eq!(status, 201, "{v2}");
+    assert_eq!(status_of(app, done).await, "delivered");
+    assert_eq!(app.heavy.available(), app.heavy.limit(), "the replan gave its permit back");
+}
+
 both_backends!(
+    replans_and_matrix_downloads_are_turned_away_while_every_heavy_permit_is_taken,
     a_long_delay_gives_the_stops_to_idle_vehicles_before_dropping_them,
     replans_from_events_keeps_executed_stops_and_streams_each_version,
     invalid_events_and_version_conflicts_change_nothing,

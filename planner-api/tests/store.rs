@@ -197,7 +197,76 @@ async fn fails_a_job_whose_workers_keep_dying_and_releases_its_orders(backend: B
     db.cleanup().await;
 }
 
+/// The rows of one column of a query, as text.
+async fn texts(store: &Store, sql: &str) -> Vec<String> {
+    match store {
+        Store::Sqlite(pool) => sqlx::query_scalar(sql).fetch_all(pool).await.expect("query"),
+        Store::Postgres(pool) => sqlx::query_scalar(sql).fetch_all(pool).await.expect("query"),
+    }
+}
+
+async fn the_pruning_job_deletes_spent_counters_in_batches_and_keeps_live_ones(backend: Backend) {
+    use planner_api::auth::throttle::ThrottlePolicy;
+    use planner_api::jobs::prune::{Pruned, Pruning, KIND};
+    use planner_api::jobs::{Background, Channels, Handlers};
+    let db = Fresh::new(backend, true).await;
+    let s = &db.store;
+    let policy = ThrottlePolicy::default();
+    assert_eq!(policy.account.window, std::time::Duration::from_secs(15 * 60), "the cases below assume 15 minutes");
+    let now = Utc::now().timestamp();
+    let fail = |scope: &'static str, subject: &'static str, at: i64, lock_s: i64| async move {
+        s.record_login_failure(scope, subject, at, at - 3600, move |_| lock_s).await.expect("failure recorded");
+    };
+    // Spent: failures long ago, and a lock that ended long ago.
+    fail("account", "old@luckygas.test", now - 3600, 0).await;
+    fail("account", "old-locked@luckygas.test", now - 1200, 60).await;
+    fail("address", "192.0.2.1", now - 7200, 0).await;
+    // Live: a recent failure; a lock still running; a lock that ended within the window.
+    fail("account", "recent@luckygas.test", now - 300, 0).await;
+    fail("address", "192.0.2.2", now - 7200, 3 * 3600).await;
+    fail("account", "lock-ended@luckygas.test", now - 1200, 600).await;
+    let window = now - now.rem_euclid(60);
+    for key in ["a:old-1", "a:old-2", "u:7"] {
+        s.hit_rate_window(key, window - 120).await.expect("hit");
+    }
+    s.hit_rate_window("a:last-minute", window - 60).await.expect("hit");
+    // A window that has not ended (the next one, so that the clock passing a minute while the
+    // test runs changes nothing).
+    s.hit_rate_window("a:not-ended", window + 60).await.expect("hit");
+    // A job of a module this runner does not run (invoicing off): left for another process.
+    s.enqueue_job("invoice.issue", Some("invoice.issue:order:1"), "{\"order_id\":1}", Utc::now() - Span::minutes(5)).await.expect("enqueue");
+
+    let mut handlers = Handlers::default();
+    Pruning::new(policy, std::time::Duration::from_secs(60)).register(&mut handlers);
+    Pruning::schedule(s).await.expect("schedule");
+    Pruning::schedule(s).await.expect("a second replica schedules it too");
+    assert_eq!(s.count_tasks(KIND, "queued").await.expect("count"), 1, "one job, keyed by its kind");
+    let background = Background::new(s.clone(), handlers, Channels::default());
+    assert!(background.run_task("test-runner").await.expect("run"), "the pruning job ran");
+    assert_eq!(
+        texts(s, "SELECT subject FROM login_throttle ORDER BY subject").await,
+        ["192.0.2.2", "lock-ended@luckygas.test", "recent@luckygas.test"],
+        "spent throttle rows are gone, live ones stay"
+    );
+    assert_eq!(texts(s, "SELECT key FROM rate_limit_windows ORDER BY key").await, ["a:not-ended"], "only the current window stays");
+    // Due again in a minute, not failed; the invoicing job was not claimed.
+    assert_eq!(s.count_tasks(KIND, "queued").await.expect("count"), 1);
+    assert_eq!(s.count_tasks("invoice.issue", "queued").await.expect("count"), 1, "a job without a handler here is not failed");
+    assert!(!background.run_task("test-runner").await.expect("run"), "nothing else this runner handles is due");
+
+    // In bounded batches: two rows a statement, two statements a run, then it says more are left.
+    for key in ["b:1", "b:2", "b:3", "b:4", "b:5"] {
+        s.hit_rate_window(key, window - 60).await.expect("hit");
+    }
+    let small = Pruning { batch: 2, max_batches: 2, ..Pruning::new(policy, std::time::Duration::from_secs(60)) };
+    assert_eq!(small.run(s, now).await.expect("prune"), Pruned { login_throttle: 0, rate_windows: 4, more: true });
+    assert_eq!(small.run(s, now).await.expect("prune"), Pruned { login_throttle: 0, rate_windows: 1, more: false });
+    assert_eq!(texts(s, "SELECT key FROM rate_limit_windows ORDER BY key").await, ["a:not-ended"]);
+    db.cleanup().await;
+}
+
 each_backend!(
+    the_pruning_job_deletes_spent_counters_in_batches_and_keeps_live_ones,
     fails_a_job_whose_workers_keep_dying_and_releases_its_orders,
     gives_a_running_job_back_to_the_queue_on_shutdown,
     two_stores_on_one_database_never_claim_the_same_job,

@@ -187,10 +187,13 @@ pub fn serve(a: ServeArgs) -> anyhow::Result<ExitCode> {
             invoicing.register(&mut handlers, &mut channels);
             invoicing.schedule().await.context("cannot schedule the invoicing jobs")?;
         }
+        // Spent sign-in throttle rows and ended rate-limit windows, deleted once a minute.
+        let pruning = crate::jobs::prune::Pruning::new(auth.throttle, std::time::Duration::from_secs(crate::http::ratelimit::WINDOW_S.unsigned_abs()));
+        pruning.register(&mut handlers);
+        crate::jobs::prune::Pruning::schedule(&store).await.context("cannot schedule the pruning job")?;
         let background = crate::jobs::Background::new(store.clone(), handlers, channels);
         let jobs_bell = background.bell();
-        let background_workers = if invoicing.is_some() { background_workers()? } else { 0 };
-        let background = background.spawn(background_workers);
+        let background = background.spawn(background_workers()?);
         let listener = tokio::net::TcpListener::bind(a.listen).await.with_context(|| format!("cannot listen on {}", a.listen))?;
         let addr = listener.local_addr()?;
         tracing::info!(%addr, database = %redacted(&url), backend = store.backend(), workers = planner.config().workers,
@@ -215,7 +218,8 @@ pub fn serve(a: ServeArgs) -> anyhow::Result<ExitCode> {
             // End event streams, which would otherwise hold the graceful shutdown open.
             planner.stop();
         };
-        crate::http::server::run(listener, app(state), server, stopping).await;
+        let connections = state.metrics.connections();
+        crate::http::server::run(listener, app(state), server, connections, stopping).await;
         // Running plans go back to the queue for the next process or another replica.
         pool.shutdown().await;
         background.shutdown().await;
@@ -226,7 +230,7 @@ pub fn serve(a: ServeArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// `LUCKYGAS_BACKGROUND_WORKERS`: workers of the background queue and outbox (default 1; 0 for
-/// a replica that only serves).
+/// a replica that only serves). They run the pruning job, and with invoicing on its jobs too.
 fn background_workers() -> anyhow::Result<usize> {
     match std::env::var("LUCKYGAS_BACKGROUND_WORKERS") {
         Ok(v) => v.trim().parse::<usize>().map_err(|_| anyhow::anyhow!("LUCKYGAS_BACKGROUND_WORKERS must be a whole number, not {v:?}")),

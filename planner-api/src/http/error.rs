@@ -124,6 +124,13 @@ pub enum ApiError {
     /// The body is larger than the limit (413).
     #[error("payload too large")]
     PayloadTooLarge,
+    /// The body did not arrive in full within the body-read deadline (408); see
+    /// [`super::server::ServerConfig::body_timeout`].
+    #[error("request body timed out")]
+    BodyTimeout {
+        /// The deadline, in seconds from the end of the headers.
+        after_s: u64,
+    },
     /// `If-Match` names another version of the resource than the current one (412): someone
     /// changed it since the client read it. `current` is the resource's ETag now, if it exists.
     #[error("precondition failed")]
@@ -253,6 +260,7 @@ impl ApiError {
             | ApiError::AlreadyInvoiced { .. }
             | ApiError::IdempotencyInFlight => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::BodyTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
             ApiError::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,
             ApiError::NotReady { .. } | ApiError::HashingBusy { .. } | ApiError::Unavailable(_) | ApiError::Busy => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::LoginThrottled { .. } | ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -288,6 +296,7 @@ impl ApiError {
             ApiError::PlanNotReady { .. } => "plan-not-ready",
             ApiError::VersionConflict { .. } => "version-conflict",
             ApiError::PayloadTooLarge => "payload-too-large",
+            ApiError::BodyTimeout { .. } => "request-timeout",
             ApiError::PreconditionFailed { .. } => "precondition-failed",
             ApiError::NotReady { .. } => "not-ready",
             ApiError::NoInvoiceNumbers { .. } => "no-invoice-numbers",
@@ -329,6 +338,7 @@ impl ApiError {
             ApiError::PlanNotReady { .. } => ("排程結果尚未產生", "Plan not available"),
             ApiError::VersionConflict { .. } => ("排程版本衝突", "Plan version conflict"),
             ApiError::PayloadTooLarge => ("請求內容過大", "Payload too large"),
+            ApiError::BodyTimeout { .. } => ("請求內容傳送逾時", "Request timeout"),
             ApiError::PreconditionFailed { .. } => ("資料已被變更", "Precondition failed"),
             ApiError::NotReady { .. } => ("服務尚未就緒", "Service not ready"),
             ApiError::NoInvoiceNumbers { .. } => ("發票字軌號碼已用完", "No invoice numbers left"),
@@ -402,6 +412,8 @@ impl ApiError {
             }
             (ApiError::PayloadTooLarge, Lang::ZhTw) => format!("請求內容不可超過 {} 位元組", super::BODY_LIMIT),
             (ApiError::PayloadTooLarge, Lang::En) => format!("the request body must be at most {} bytes", super::BODY_LIMIT),
+            (ApiError::BodyTimeout { after_s }, Lang::ZhTw) => format!("請求內容未在 {after_s} 秒內傳送完畢，連線已關閉"),
+            (ApiError::BodyTimeout { after_s }, Lang::En) => format!("the request body did not arrive within {after_s} seconds; the connection is closed"),
             (ApiError::PreconditionFailed { .. }, Lang::ZhTw) => "此資料在您讀取後已被他人變更（If-Match 不符），請重新載入後再修改".into(),
             (ApiError::PreconditionFailed { .. }, Lang::En) => {
                 "the resource changed since you read it (If-Match does not match its ETag); reload it and try again".into()
@@ -714,6 +726,14 @@ mod tests {
         assert_eq!((res.status(), res.headers().get(header::RETRY_AFTER).and_then(|v| v.to_str().ok())), (StatusCode::SERVICE_UNAVAILABLE, Some("5")));
         assert_eq!(busy.problem(Lang::En, None)["title"], "Server busy");
         assert_eq!(ApiError::Forbidden.retry_after(), None);
+    }
+
+    #[test]
+    fn tells_a_slow_client_that_its_body_timed_out_in_both_languages() {
+        let e = ApiError::BodyTimeout { after_s: 30 };
+        assert_eq!((e.status(), e.kind(), e.retry_after()), (StatusCode::REQUEST_TIMEOUT, "request-timeout", None));
+        assert_eq!(e.problem(Lang::ZhTw, None)["detail"], "請求內容未在 30 秒內傳送完畢，連線已關閉");
+        assert_eq!(e.problem(Lang::En, None)["title"], "Request timeout");
     }
 
     #[test]

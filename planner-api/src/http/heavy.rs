@@ -1,13 +1,22 @@
-//! A bound on CPU-heavy request work (a VROOM solve today): it runs on the blocking pool, never
-//! on the async executor that answers `/healthz` and `/readyz`, and at most
-//! [`HeavyWork::limit`] such requests run at once. A request over the bound is not queued (a
-//! queue of solves would only answer late): it gets `503 busy` with `Retry-After` at once.
+//! A bound on CPU-heavy request work: everything a request does that runs the solver or builds
+//! travel matrices. That is a VROOM solve (`POST /v1/vroom`), a replan or its preview
+//! (`POST /v1/plans/{id}/events`, `…/preview`), an undo (`…/versions/{v}/restore`, which may
+//! build the version's matrices), an order's status change that replans its plan
+//! (`POST /v1/orders/{id}/status` for an order on a plan), and the solver-input download with
+//! matrices (`GET /v1/plans/{id}/problem`). The heavy parts run on the blocking pool, never on
+//! the async executor that answers `/healthz` and `/readyz`, and at most [`HeavyWork::limit`]
+//! such requests run at once. A request over the bound is not queued (a queue of solves would
+//! only answer late): it gets `503 busy` with `Retry-After` at once.
+//!
+//! Planning jobs are not requests: they run in the planning workers, whose number
+//! (`PLAN_WORKERS`) bounds them, each on `PLAN_SOLVER_THREADS` threads.
 //!
 //! The bound is `LUCKYGAS_HEAVY_REQUESTS` (default: the number of CPUs the process may use).
 
 use super::error::ApiError;
+use std::future::Future;
 use std::sync::Arc;
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// Permits for heavy request work, shared by every request of the process.
 #[derive(Clone, Debug)]
@@ -51,11 +60,17 @@ impl HeavyWork {
         self.permits.available_permits()
     }
 
+    /// A permit, or [`ApiError::Busy`] at once when every permit is taken. Held until dropped:
+    /// move it into the work it bounds (e.g. a streamed answer's blocking writer).
+    pub fn try_permit(&self) -> Result<HeavyPermit, ApiError> {
+        Arc::clone(&self.permits).try_acquire_owned().map(|p| HeavyPermit { _permit: p }).map_err(|_| ApiError::Busy)
+    }
+
     /// Runs `work` on the blocking pool under a permit, or answers [`ApiError::Busy`] at once
     /// when every permit is taken. The permit is held until `work` returns, even when the client
     /// has gone (the work should watch a cancel flag, as the solver does).
     pub async fn run<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Result<T, ApiError> {
-        let permit = Arc::clone(&self.permits).try_acquire_owned().map_err(|_| ApiError::Busy)?;
+        let permit = self.try_permit()?;
         tokio::task::spawn_blocking(move || {
             let _permit = permit;
             work()
@@ -63,6 +78,32 @@ impl HeavyWork {
         .await
         .map_err(|e| ApiError::Internal(format!("a heavy request's task failed: {e}")))
     }
+
+    /// Runs `work`, a future that puts its own CPU-heavy parts on the blocking pool (as the
+    /// replanning service does), on a task of its own under a permit, or answers
+    /// [`ApiError::Busy`] at once when every permit is taken. The task holds the permit until
+    /// `work` ends, even when the client has gone: dropping the request does not stop it (a
+    /// replan then still stores the version it made), so a client that sends and hangs up
+    /// cannot start more heavy work than the bound.
+    pub async fn spawn<F>(&self, work: F) -> Result<F::Output, ApiError>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let permit = self.try_permit()?;
+        tokio::spawn(async move {
+            let _permit = permit;
+            work.await
+        })
+        .await
+        .map_err(|e| ApiError::Internal(format!("a heavy request's task failed: {e}")))
+    }
+}
+
+/// One of [`HeavyWork`]'s permits; given back when dropped.
+#[derive(Debug)]
+pub struct HeavyPermit {
+    _permit: OwnedSemaphorePermit,
 }
 
 #[cfg(test)]
@@ -92,6 +133,42 @@ mod tests {
         release_tx.send(()).expect("release");
         assert_eq!(first.await.expect("joined").ok(), Some(7));
         assert_eq!(heavy.run(|| 9).await.ok(), Some(9), "the permit came back");
+    }
+
+    #[tokio::test]
+    async fn a_spawned_future_keeps_its_permit_after_its_caller_is_dropped() {
+        let heavy = HeavyWork::new(1);
+        let (release_tx, release_rx) = tokio::sync::oneshot::channel::<()>();
+        let (done_tx, done_rx) = tokio::sync::oneshot::channel::<()>();
+        let caller = {
+            let heavy = heavy.clone();
+            tokio::spawn(async move {
+                heavy
+                    .spawn(async move {
+                        let _ = release_rx.await;
+                        let _ = done_tx.send(());
+                    })
+                    .await
+            })
+        };
+        // The caller is gone (a client that hung up); the work goes on and keeps the permit.
+        while heavy.available() != 0 {
+            tokio::task::yield_now().await;
+        }
+        caller.abort();
+        assert!(caller.await.is_err_and(|e| e.is_cancelled()));
+        assert!(matches!(heavy.try_permit(), Err(ApiError::Busy)), "the abandoned work still holds its permit");
+        release_tx.send(()).expect("the work waits");
+        done_rx.await.expect("the work finished");
+        // The permit is given back when the task ends, just after it said it was done.
+        let permit = loop {
+            match heavy.try_permit() {
+                Ok(p) => break p,
+                Err(_) => tokio::task::yield_now().await,
+            }
+        };
+        drop(permit);
+        assert_eq!(heavy.available(), 1);
     }
 
     #[test]

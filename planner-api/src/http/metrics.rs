@@ -33,12 +33,17 @@
 //!   not count itself. While the database is down the scrape skips its other store reads (each
 //!   would wait out the pool's acquire timeout and the scrape would time out, hiding the very
 //!   gauge that says why); their gauges keep their last values;
+//! - the accept loop's `luckygas_http_connections_open`, `luckygas_http_connections_max`,
+//!   `luckygas_http_connections_accepted_total`, `luckygas_http_connection_limit_reached_total`,
+//!   `luckygas_http_header_read_timeouts_total`, `luckygas_http_idle_closes_total` and
+//!   `luckygas_http_body_timeouts_total` ([`connections`]), fed by [`super::server::run`];
 //! - the process's `process_resident_memory_bytes`, `process_virtual_memory_bytes`,
 //!   `process_open_fds`, `process_max_fds`, `process_cpu_seconds_total`, `process_threads` and
 //!   `process_start_time_seconds`, read from `/proc/self` at every scrape ([`process`]).
 //!
 //! The alert rules over these live in `ops/prometheus/alerts.yml`, with a runbook entry each.
 
+pub mod connections;
 mod process;
 
 use super::health::DATABASE_CHECK_TIMEOUT;
@@ -48,6 +53,7 @@ use axum::extract::{MatchedPath, Request, State};
 use axum::http::{header, HeaderValue};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+pub use connections::{ConnectionCounts, ConnectionMetrics};
 use prometheus::{Gauge, GaugeVec, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder};
 use std::time::Instant;
 
@@ -83,6 +89,7 @@ pub struct Metrics {
     login_throttled: IntCounterVec,
     database: DatabaseGauges,
     rate_limited: IntCounterVec,
+    connections: ConnectionMetrics,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -157,6 +164,7 @@ impl Metrics {
             rate_limited.with_label_values(&[scope]);
         }
         registry.register(Box::new(rate_limited.clone())).expect("unique metric");
+        let connections = ConnectionMetrics::register(&registry);
         Metrics {
             registry,
             http_duration,
@@ -171,7 +179,13 @@ impl Metrics {
             login_throttled,
             database,
             rate_limited,
+            connections,
         }
+    }
+
+    /// The accept loop's series, for [`super::server::run`] to feed.
+    pub fn connections(&self) -> ConnectionMetrics {
+        self.connections.clone()
     }
 
     /// Records one HTTP request.
@@ -403,6 +417,31 @@ mod tests {
         }
         m.set_database(false, 2.0, PoolStats { size: 0, idle: 0, in_use: 0, max: 8 });
         assert!(m.render().lines().any(|l| l == "luckygas_database_up 0"));
+    }
+
+    #[test]
+    fn exposes_the_connection_series_at_zero_and_as_fed() {
+        let m = Metrics::new();
+        let text = m.render();
+        for name in [
+            "luckygas_http_connections_open",
+            "luckygas_http_connections_max",
+            "luckygas_http_connections_accepted_total",
+            "luckygas_http_connection_limit_reached_total",
+            "luckygas_http_header_read_timeouts_total",
+            "luckygas_http_idle_closes_total",
+            "luckygas_http_body_timeouts_total",
+        ] {
+            assert!(text.lines().any(|l| l == format!("{name} 0")), "{name} 0 in:\n{text}");
+        }
+        let c = m.connections();
+        c.open.inc();
+        c.max.set(1024);
+        c.body_timeouts.inc();
+        let text = m.render();
+        for line in ["luckygas_http_connections_open 1", "luckygas_http_connections_max 1024", "luckygas_http_body_timeouts_total 1"] {
+            assert!(text.lines().any(|l| l == line), "{line} in:\n{text}");
+        }
     }
 
     #[cfg(target_os = "linux")]

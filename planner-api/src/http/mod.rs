@@ -2,7 +2,7 @@
 //! and metrics at the root) with request ids, tracing spans, CORS and security headers
 //! ([`edge`]), latency metrics, rate limits ([`ratelimit`]), bearer-token authentication with a
 //! role table ([`access`]), a body size limit and problem+json errors; [`server::run`] serves it
-//! with timeouts, a connection limit and a drain deadline.
+//! with header, body and idle timeouts, a connection limit and a drain deadline.
 
 pub mod access;
 pub mod audit;
@@ -71,7 +71,7 @@ pub struct AppState {
     pub jobs_bell: Option<Arc<tokio::sync::Notify>>,
     /// CORS origins, security headers and the rate limits with their counters.
     pub edge: Arc<edge::Edge>,
-    /// The bound on CPU-heavy request work (VROOM solves).
+    /// The bound on CPU-heavy request work (solves, replans, travel matrices).
     pub heavy: heavy::HeavyWork,
 }
 
@@ -175,15 +175,16 @@ pub fn app(state: AppState) -> Router {
         // gets a fresh one, then a tracing span carrying it and the client's address; the edge
         // answers CORS preflights (before authentication) and adds the CORS, security and
         // rate-limit headers to every response; every error response below (including the body
-        // limit's own 413, the 401/403 of `access` and the 429 of the rate limits) becomes a
-        // problem and is timed by route. Requests without a token are counted against their
-        // address before authentication, those with one against their user right after it.
-        // Layers of `Router::layer` run after routing, so the metrics see the matched route
-        // template.
+        // limit's own 413, the 401/403 of `access`, the 429 of the rate limits and the 408 of a
+        // body that came too slowly) becomes a problem and is timed by route. Requests without a
+        // token are counted against their address before authentication, those with one against
+        // their user right after it. Layers of `Router::layer` run after routing, so the metrics
+        // see the matched route template.
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
         .layer(middleware::from_fn_with_state(state.clone(), ratelimit::signed_in))
         .layer(middleware::from_fn_with_state(state.clone(), access::authorize))
         .layer(middleware::from_fn_with_state(state.clone(), ratelimit::anonymous))
+        .layer(middleware::from_fn(server::answer_body_timeouts))
         .layer(middleware::from_fn_with_state(state.clone(), metrics::track))
         .layer(middleware::from_fn(error::problem_details))
         .layer(middleware::from_fn_with_state(state, edge::headers))

@@ -211,7 +211,8 @@ pub async fn replace(
         (status = 409, description = "A move the lifecycle forbids (`invalid-transition`)", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "The body is over 1 MiB (`payload-too-large`)", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "The body is not declared as JSON (`unsupported-media-type`)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid, unknown or mistyped fields, each named (`validation`)", body = Problem, content_type = "application/problem+json")))]
+        (status = 422, description = "Invalid, unknown or mistyped fields, each named (`validation`)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The change replans the order's plan and as many heavy requests as the service runs at once are running (`busy`); retry after `Retry-After` seconds", body = Problem, content_type = "application/problem+json")))]
 pub async fn change_status(
     State(state): State<AppState>,
     caller: Caller,
@@ -227,9 +228,18 @@ pub async fn change_status(
         }
     }
     // An order on a plan with routes changes through the plan: the stop is done, failed or
-    // cancelled in a new version, and the order's status with it.
-    let event = planning::order_status_event(&state.store, &state.planner, id, change.status, change.at_s, change.note.clone(), &change.changed_by);
-    if event.await?.is_some() {
+    // cancelled in a new version, and the order's status with it. That replans (runs the
+    // solver), so it takes a heavy-work permit; other changes do not.
+    let replans = matches!(change.status, OrderStatus::Delivered | OrderStatus::Failed | OrderStatus::Cancelled)
+        && state.store.get_order(id).await.map_err(ApiError::from_store(RESOURCE))?.plan_id.is_some();
+    let event = if replans {
+        let (store, planner) = (state.store.clone(), state.planner.clone());
+        let (status, at_s, note, who) = (change.status, change.at_s, change.note.clone(), change.changed_by.clone());
+        state.heavy.spawn(async move { planning::order_status_event(&store, &planner, id, status, at_s, note, &who).await }).await??
+    } else {
+        None
+    };
+    if event.is_some() {
         return Ok(Json(state.store.get_order(id).await.map_err(ApiError::from_store(RESOURCE))?));
     }
     Ok(Json(state.store.change_order_status(id, &change).await.map_err(ApiError::from_store(RESOURCE))?))

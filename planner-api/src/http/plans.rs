@@ -171,13 +171,15 @@ fn result(job: PlanJob) -> Result<PlanResult, ApiError> {
 /// The solver input of the plan's newest version (or `?version=N`), in the JSON problem format,
 /// streamed: plans are stored without travel matrices, and the download computes them again
 /// from the travel source a block of rows at a time (see [`planning::solver_input`]), so a big
-/// day's body never sits in memory. `?matrices=false` gives the matrix-free form.
+/// day's body never sits in memory. `?matrices=false` gives the matrix-free form. Computing the
+/// matrices takes a heavy-work permit ([`super::heavy`]) for the whole download.
 #[utoipa::path(get, operation_id = "getPlanSolverInput", path = "/v1/plans/{id}/problem", tag = "plans", security(("bearer" = [])),
     params(("id" = i64, Path), ("version" = Option<String>, Query, description = "The plan version (default: the newest)"),
         ("matrices" = Option<bool>, Query, description = "`false`: without travel matrices (default `true`: computed again from the travel source and streamed)")),
     responses((status = 200, description = "The JSON problem format (`luckygas plan FILE`)", content_type = "application/json"),
         (status = 404, description = "No such plan or version, or no solver input", body = Problem, content_type = "application/problem+json"), (status = 409, description = "No plan yet (`plan-not-ready`)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A bad `version` or `matrices`", body = Problem, content_type = "application/problem+json")))]
+        (status = 422, description = "A bad `version` or `matrices`", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "With matrices: as many heavy requests as the service runs at once are running (`busy`); retry after `Retry-After` seconds", body = Problem, content_type = "application/problem+json")))]
 pub async fn problem(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, params: ListParams) -> Result<Response, ApiError> {
     whole_plans(&caller)?;
     let n = version_param(&params)?;
@@ -186,6 +188,9 @@ pub async fn problem(State(state): State<AppState>, caller: Caller, Path(id): Pa
         Some("false") => false,
         Some(_) => return Err(ApiError::Validation(vec![FieldError::new("matrices", FieldProblem::NotAllowed { allowed: &["true", "false"] })])),
     };
+    // Computing the matrices is heavy work: its permit is held until the last row is written
+    // (or the client went away).
+    let permit = if matrices { Some(state.heavy.try_permit()?) } else { None };
     let job = job(&state, &id).await?;
     let doc = planning::solver_doc(&state.store, &job, n).await?;
     // A plan none of whose orders any vehicle could serve never reached the solver.
@@ -193,6 +198,7 @@ pub async fn problem(State(state): State<AppState>, caller: Caller, Path(id): Pa
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, String>>(4);
     let travel = state.planner.travel();
     tokio::task::spawn_blocking(move || {
+        let _permit = permit;
         let mut send = |chunk: Vec<u8>| tx.blocking_send(Ok(chunk)).is_ok();
         if let Err(e) = planning::solver_input::write(&doc, matrices, travel.as_ref(), &mut send) {
             tracing::warn!(error = %e, "solver input download broke off");

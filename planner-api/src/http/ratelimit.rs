@@ -7,8 +7,8 @@
 //!
 //! Where the counters live: on PostgreSQL in the database (table `rate_limit_windows`, one row per
 //! key and window, bumped by one `INSERT … ON CONFLICT … DO UPDATE … RETURNING`), so that every
-//! replica on the database sees the same counts; each process deletes the past windows once per
-//! minute. On SQLite in this process: a SQLite file is served by one process, and a write per
+//! replica on the database sees the same counts; the recurring pruning job
+//! ([`crate::jobs::prune`]) deletes the windows that have ended. On SQLite in this process: a SQLite file is served by one process, and a write per
 //! request would queue behind the file's single writer. If the database does not answer, the
 //! request is let through (a limit is no reason to fail a request the database may still serve).
 //!
@@ -35,7 +35,6 @@ use axum::middleware::Next;
 use axum::response::Response;
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 /// Length of a window, in seconds.
@@ -129,13 +128,11 @@ impl RateLimitSlot {
     }
 }
 
-/// This process's side of the limits: the in-process counters (SQLite) and when the past
-/// windows were last deleted (PostgreSQL).
+/// This process's side of the limits: the in-process counters (SQLite).
 #[derive(Debug)]
 pub struct RateLimiter {
     limits: RateLimits,
     local: Mutex<LocalWindow>,
-    swept: AtomicI64,
 }
 
 /// The in-process counters of one window.
@@ -148,7 +145,7 @@ struct LocalWindow {
 impl RateLimiter {
     /// Counters for `limits`.
     pub fn new(limits: RateLimits) -> RateLimiter {
-        RateLimiter { limits, local: Mutex::default(), swept: AtomicI64::new(i64::MIN) }
+        RateLimiter { limits, local: Mutex::default() }
     }
 
     /// The limits applied.
@@ -162,23 +159,13 @@ impl RateLimiter {
         let start = now_s - now_s.rem_euclid(WINDOW_S);
         let hits = match store {
             Store::Sqlite(_) => i64::from(self.hit_local(key, start)),
-            Store::Postgres(_) => {
-                if self.swept.swap(start, Ordering::Relaxed) != start {
-                    let store = store.clone();
-                    tokio::spawn(async move {
-                        if let Err(e) = store.expire_rate_windows(start).await {
-                            tracing::warn!(error = %e, "cannot delete past rate-limit windows");
-                        }
-                    });
+            Store::Postgres(_) => match store.hit_rate_window(key, start).await {
+                Ok(hits) => hits,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot count the request against its rate limit; letting it through");
+                    return None;
                 }
-                match store.hit_rate_window(key, start).await {
-                    Ok(hits) => hits,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "cannot count the request against its rate limit; letting it through");
-                        return None;
-                    }
-                }
-            }
+            },
         };
         let remaining = u32::try_from((i64::from(limit) - hits).max(0)).unwrap_or(0);
         let reset_s = u64::try_from(start + WINDOW_S - now_s).unwrap_or(1);

@@ -6,7 +6,9 @@
 //!   executed keep their reported times), and its diff against the base (stops moved to another
 //!   vehicle, retimed, added, removed). An invalid event is a `422` naming it; a replan based
 //!   on a version that is no longer the newest (another dispatcher replanned first) is a
-//!   `409 version-conflict` with `latest_version`. Either way nothing changes.
+//!   `409 version-conflict` with `latest_version`. Either way nothing changes. Replanning runs
+//!   the solver: it takes one of the service's heavy-work permits ([`super::heavy`]), and over
+//!   that bound it is a `503 busy` with `Retry-After` (so are the preview and the undo below).
 //! - `POST /v1/plans/{id}/preview` answers what the same events would make, with its diff,
 //!   and stores nothing.
 //! - `GET /v1/plans/{id}/versions` lists the versions (the first is the job's plan),
@@ -80,7 +82,8 @@ fn created(v: &PlanVersion) -> Response {
         (status = 409, description = "No plan yet (`plan-not-ready`), or another replan came first (`version-conflict`, with `latest_version`)", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "The body is over 1 MiB (`payload-too-large`)", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "The body is not declared as JSON (`unsupported-media-type`)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid events, each named (unknown order or vehicle, a stop already executed, a time before what was executed, …)", body = Problem, content_type = "application/problem+json")))]
+        (status = 422, description = "Invalid events, each named (unknown order or vehicle, a stop already executed, a time before what was executed, …)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "As many heavy requests as the service runs at once are running (`busy`); retry after `Retry-After` seconds", body = Problem, content_type = "application/problem+json")))]
 pub async fn post_events(
     State(state): State<AppState>,
     caller: Caller,
@@ -90,7 +93,8 @@ pub async fn post_events(
     whole_plans(&caller)?;
     let plan_id = parse_id(&id, RESOURCE)?;
     let who = caller.actor(&state).await;
-    let made = planning::replan(&state.store, &state.planner, plan_id, input, &who, Mode::Commit).await?;
+    let (store, planner) = (state.store.clone(), state.planner.clone());
+    let made = state.heavy.spawn(async move { planning::replan(&store, &planner, plan_id, input, &who, Mode::Commit).await }).await??;
     Ok(created(&with_drivers(&state, &made.0).await?))
 }
 
@@ -102,7 +106,8 @@ pub async fn post_events(
         (status = 409, description = "No plan yet (`plan-not-ready`), or not based on the newest version (`version-conflict`)", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "The body is over 1 MiB (`payload-too-large`)", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "The body is not declared as JSON (`unsupported-media-type`)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid events, each named", body = Problem, content_type = "application/problem+json")))]
+        (status = 422, description = "Invalid events, each named", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "As many heavy requests as the service runs at once are running (`busy`); retry after `Retry-After` seconds", body = Problem, content_type = "application/problem+json")))]
 pub async fn preview(
     State(state): State<AppState>,
     caller: Caller,
@@ -112,7 +117,8 @@ pub async fn preview(
     whole_plans(&caller)?;
     let plan_id = parse_id(&id, RESOURCE)?;
     let who = caller.actor(&state).await;
-    let made = planning::replan(&state.store, &state.planner, plan_id, input, &who, Mode::Preview).await?;
+    let (store, planner) = (state.store.clone(), state.planner.clone());
+    let made = state.heavy.spawn(async move { planning::replan(&store, &planner, plan_id, input, &who, Mode::Preview).await }).await??;
     Ok(Json(with_drivers(&state, &made.0).await?))
 }
 
@@ -125,7 +131,8 @@ pub async fn preview(
         (status = 409, description = "No plan yet (`plan-not-ready`), or another change came first (`version-conflict`)", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "The body is over 1 MiB (`payload-too-large`)", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "The body is not declared as JSON (`unsupported-media-type`)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Stops were served, attempted or cancelled since that version (`executed_since`), or a bad `base_version`", body = Problem, content_type = "application/problem+json")))]
+        (status = 422, description = "Stops were served, attempted or cancelled since that version (`executed_since`), or a bad `base_version`", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "As many heavy requests as the service runs at once are running (`busy`); retry after `Retry-After` seconds", body = Problem, content_type = "application/problem+json")))]
 pub async fn restore(
     State(state): State<AppState>,
     caller: Caller,
@@ -137,7 +144,9 @@ pub async fn restore(
     let v = parse_id(&version, "plan version")?;
     let base = input.validate().map_err(ApiError::Validation)?;
     let who = caller.actor(&state).await;
-    let made = planning::restore(&state.store, &state.planner, plan_id, v, base, &who).await?;
+    // Undoing may build the restored version's travel matrices: heavy work.
+    let (store, planner) = (state.store.clone(), state.planner.clone());
+    let made = state.heavy.spawn(async move { planning::restore(&store, &planner, plan_id, v, base, &who).await }).await??;
     Ok(created(&with_drivers(&state, &made.0).await?))
 }
 

@@ -9,6 +9,11 @@
 //! - **Idle timeout** ([`ServerConfig::idle_timeout`]): a keep-alive connection with no request
 //!   for this long is closed. A connection serving a request (including an event stream) is never
 //!   idle.
+//! - **Body timeout** ([`ServerConfig::body_timeout`]): a request's body must arrive in full
+//!   within it, counted from the end of its headers, however it trickles in. Past it, reading
+//!   the body fails, the request is answered `408 request-timeout` (by [`answer_body_timeouts`],
+//!   whatever the handler made of the broken body) with `Connection: close`, and a connection
+//!   that has not closed a header-read timeout after that is dropped.
 //! - **Connection limit** ([`ServerConfig::max_connections`]): at the limit, new connections
 //!   *wait*: the loop stops accepting, and the kernel's listen backlog holds them until a slot
 //!   frees (the two timeouts above bound how long a slot can be held by a client that sends
@@ -21,10 +26,17 @@
 //!   client's address: the peer, or, when the peer is one of [`ServerConfig::trusted_proxies`],
 //!   the address `X-Forwarded-For` names (the right-most one that is not itself a trusted proxy;
 //!   its port is then 0). Handlers and the rate limits read it from there.
+//! - **Metrics**: open connections, the limit, accepted connections, the times the limit was
+//!   reached, and the closes for each timeout, in the [`ConnectionMetrics`] given to [`run`].
 
+mod body;
+
+pub use body::{answer_body_timeouts, BodyDeadline};
+
+use super::metrics::ConnectionMetrics;
 use axum::body::{Body, Bytes};
 use axum::extract::ConnectInfo;
-use axum::http::{HeaderMap, Request};
+use axum::http::{header, HeaderMap, HeaderValue, Request};
 use axum::Router;
 use hyper::body::{Body as HttpBody, Frame, Incoming, SizeHint};
 use hyper_util::rt::TokioIo;
@@ -37,7 +49,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tower::ServiceExt;
@@ -50,6 +62,9 @@ pub struct ServerConfig {
     /// `LUCKYGAS_IDLE_TIMEOUT_SECS` (default 60): the longest a keep-alive connection may wait
     /// for its next request.
     pub idle_timeout: Duration,
+    /// `LUCKYGAS_BODY_TIMEOUT_SECS` (default 30): the longest a request's body may take to
+    /// arrive, from the end of its headers.
+    pub body_timeout: Duration,
     /// `LUCKYGAS_MAX_CONNECTIONS` (default 1024): connections served at once; more wait.
     pub max_connections: usize,
     /// `LUCKYGAS_DRAIN_SECONDS` (default 20): how long connections may finish after shutdown
@@ -65,6 +80,7 @@ impl Default for ServerConfig {
         ServerConfig {
             header_read_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(60),
+            body_timeout: Duration::from_secs(30),
             max_connections: 1024,
             drain: Duration::from_secs(20),
             trusted_proxies: Vec::new(),
@@ -88,6 +104,7 @@ impl ServerConfig {
         let positive = |name: &str, value: u64| if value == 0 { Err(format!("{name} must be at least 1")) } else { Ok(value) };
         let header = positive("LUCKYGAS_HEADER_READ_TIMEOUT_SECS", number(&get, "LUCKYGAS_HEADER_READ_TIMEOUT_SECS", d.header_read_timeout.as_secs())?)?;
         let idle = positive("LUCKYGAS_IDLE_TIMEOUT_SECS", number(&get, "LUCKYGAS_IDLE_TIMEOUT_SECS", d.idle_timeout.as_secs())?)?;
+        let body = positive("LUCKYGAS_BODY_TIMEOUT_SECS", number(&get, "LUCKYGAS_BODY_TIMEOUT_SECS", d.body_timeout.as_secs())?)?;
         let max_connections = number(&get, "LUCKYGAS_MAX_CONNECTIONS", d.max_connections)?;
         if max_connections == 0 {
             return Err("LUCKYGAS_MAX_CONNECTIONS must be at least 1".into());
@@ -105,6 +122,7 @@ impl ServerConfig {
         Ok(ServerConfig {
             header_read_timeout: Duration::from_secs(header),
             idle_timeout: Duration::from_secs(idle),
+            body_timeout: Duration::from_secs(body),
             max_connections,
             drain: Duration::from_secs(drain),
             trusted_proxies,
@@ -184,6 +202,20 @@ struct Phase {
     since: Instant,
     /// Whether a request's head is being read (bytes have come since `since`).
     reading_head: bool,
+    /// When to drop the connection even while it serves a request: set when a request's body
+    /// timed out, leaving the `408` time to be written.
+    cut_at: Option<Instant>,
+}
+
+/// Why a connection is closed by its watcher.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Close {
+    /// A request's head did not arrive in time (or nothing came on a new connection).
+    HeaderRead,
+    /// No new request came on a keep-alive connection.
+    Idle,
+    /// A body timed out and the connection did not close after its `408`.
+    AfterBodyTimeout,
 }
 
 /// One connection's [`Phase`], shared by its reader, its requests and its watcher.
@@ -193,7 +225,7 @@ struct Activity(Mutex<Phase>);
 impl Activity {
     fn new() -> Activity {
         // A new connection is waiting for its first request's head.
-        Activity(Mutex::new(Phase { in_flight: 0, since: Instant::now(), reading_head: true }))
+        Activity(Mutex::new(Phase { in_flight: 0, since: Instant::now(), reading_head: true, cut_at: None }))
     }
 
     fn phase(&self) -> std::sync::MutexGuard<'_, Phase> {
@@ -213,10 +245,29 @@ impl Activity {
         Busy(self.clone())
     }
 
-    /// When the connection must be closed if nothing changes; `None` while a request is served.
-    fn deadline(&self, config: &ServerConfig) -> Option<Instant> {
+    /// Drops the connection after `grace` even if a request is still being served.
+    fn cut_after(&self, grace: Duration) {
+        let mut p = self.phase();
+        let at = Instant::now() + grace;
+        p.cut_at = Some(p.cut_at.map_or(at, |c| c.min(at)));
+    }
+
+    /// When the connection must be closed if nothing changes, and why; while a request is
+    /// served only a cut (after a body timeout) closes it.
+    fn deadline(&self, config: &ServerConfig) -> Option<(Instant, Close)> {
         let p = self.phase();
-        (p.in_flight == 0).then(|| p.since + if p.reading_head { config.header_read_timeout } else { config.idle_timeout })
+        let waiting = (p.in_flight == 0).then(|| {
+            if p.reading_head {
+                (p.since + config.header_read_timeout, Close::HeaderRead)
+            } else {
+                (p.since + config.idle_timeout, Close::Idle)
+            }
+        });
+        match (waiting, p.cut_at) {
+            (Some(w), Some(cut)) if w.0 <= cut => Some(w),
+            (_, Some(cut)) => Some((cut, Close::AfterBodyTimeout)),
+            (w, None) => w,
+        }
     }
 }
 
@@ -298,9 +349,10 @@ impl AsyncWrite for Watched {
     }
 }
 
-/// Serves `router` on `listener` until `shutdown` completes, then drains (see the module docs).
-/// Returns once every connection is closed or dropped.
-pub async fn run(listener: TcpListener, router: Router, config: ServerConfig, shutdown: impl Future<Output = ()>) {
+/// Serves `router` on `listener` until `shutdown` completes, then drains (see the module docs),
+/// feeding `metrics`. Returns once every connection is closed or dropped.
+pub async fn run(listener: TcpListener, router: Router, config: ServerConfig, metrics: ConnectionMetrics, shutdown: impl Future<Output = ()>) {
+    metrics.max.set(i64::try_from(config.max_connections).unwrap_or(i64::MAX));
     let config = Arc::new(config);
     let slots = Arc::new(Semaphore::new(config.max_connections));
     let (stopping, stop) = watch::channel(false);
@@ -333,7 +385,17 @@ pub async fn run(listener: TcpListener, router: Router, config: ServerConfig, sh
             }
         };
         let _ = stream.set_nodelay(true);
-        connections.spawn(serve_connection(stream, peer, router.clone(), config.clone(), stop.clone(), slot));
+        metrics.accepted.inc();
+        if slots.available_permits() == 0 {
+            // The next connection waits in the backlog until one of these ends.
+            metrics.limit_reached.inc();
+            tracing::debug!(max = config.max_connections, "every connection slot is taken; new connections wait");
+        }
+        let served = serve_connection(stream, peer, router.clone(), config.clone(), metrics.clone(), stop.clone());
+        connections.spawn(async move {
+            served.await;
+            drop(slot);
+        });
     }
     drop(listener);
     let _ = stopping.send(true);
@@ -363,36 +425,57 @@ async fn serve_connection(
     peer: SocketAddr,
     router: Router,
     config: Arc<ServerConfig>,
+    metrics: ConnectionMetrics,
     mut stop: watch::Receiver<bool>,
-    _slot: OwnedSemaphorePermit,
 ) {
     let activity = Arc::new(Activity::new());
     let io = TokioIo::new(Watched { io: stream, activity: activity.clone() });
-    let proxies = config.clone();
+    let settings = config.clone();
     let requests = activity.clone();
+    let body_metrics = metrics.clone();
     let service = hyper::service::service_fn(move |req: Request<Incoming>| {
         let busy = requests.begin();
-        let client = client_addr(peer, req.headers(), &proxies.trusted_proxies);
-        let mut req = req.map(Body::new);
+        let client = client_addr(peer, req.headers(), &settings.trusted_proxies);
+        // A body still to come gets its deadline, counted from now (the end of the headers).
+        let deadline = (!req.body().is_end_stream()).then(|| BodyDeadline::new(settings.body_timeout));
+        let mut req = req.map(|body| match &deadline {
+            Some(state) => Body::new(body::TimedBody::new(body, state.clone(), requests.clone(), settings.header_read_timeout, body_metrics.clone())),
+            None => Body::new(body),
+        });
         req.extensions_mut().insert(ConnectInfo(client));
+        if let Some(d) = &deadline {
+            req.extensions_mut().insert(d.clone());
+        }
         let router = router.clone();
         async move {
-            let Ok(res) = router.oneshot(req).await;
+            let Ok(mut res) = router.oneshot(req).await;
+            if deadline.is_some_and(|d| d.expired()) {
+                // The rest of the body may still be on its way: this connection is done.
+                res.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+            }
             Ok::<_, Infallible>(res.map(|body| Body::new(Tracked { body, _busy: busy })))
         }
     });
     let mut conn = pin!(hyper::server::conn::http1::Builder::new().serve_connection(io, service));
+    // Declared after the connection so that it is dropped first: the gauge is down by the time
+    // the socket closes (also when the task is dropped at the drain deadline).
+    let _open = OpenConnection::new(&metrics);
     // The watcher looks again at least this often, to notice a wait that began after it slept.
     let recheck = config.header_read_timeout.min(config.idle_timeout);
     let mut draining = false;
     loop {
         let now = Instant::now();
         let wake = match activity.deadline(&config) {
-            Some(deadline) if deadline <= now => {
-                tracing::debug!(%peer, "closing a connection that is idle or too slow to send its headers");
+            Some((deadline, why)) if deadline <= now => {
+                match why {
+                    Close::HeaderRead => metrics.header_read_timeouts.inc(),
+                    Close::Idle => metrics.idle_closes.inc(),
+                    Close::AfterBodyTimeout => {}
+                }
+                tracing::debug!(%peer, ?why, "closing a connection that is idle or too slow");
                 return;
             }
-            Some(deadline) => deadline.min(now + recheck),
+            Some((deadline, _)) => deadline.min(now + recheck),
             None => now + recheck,
         };
         tokio::select! {
@@ -411,6 +494,22 @@ async fn serve_connection(
     }
 }
 
+/// One open connection, counted in `luckygas_http_connections_open` while it lives.
+struct OpenConnection(prometheus::IntGauge);
+
+impl OpenConnection {
+    fn new(metrics: &ConnectionMetrics) -> OpenConnection {
+        metrics.open.inc();
+        OpenConnection(metrics.open.clone())
+    }
+}
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -425,10 +524,13 @@ mod tests {
         let c = ServerConfig::from_lookup(lookup(&[
             ("LUCKYGAS_HEADER_READ_TIMEOUT_SECS", "3"),
             ("LUCKYGAS_DRAIN_SECONDS", "0"),
+            ("LUCKYGAS_BODY_TIMEOUT_SECS", "7"),
             ("LUCKYGAS_TRUSTED_PROXIES", "10.0.0.0/8, ::1"),
         ]))
         .expect("valid");
         assert_eq!((c.header_read_timeout, c.drain, c.trusted_proxies.len()), (Duration::from_secs(3), Duration::ZERO, 2));
+        assert_eq!((c.body_timeout, ServerConfig::default().body_timeout), (Duration::from_secs(7), Duration::from_secs(30)));
+        assert!(ServerConfig::from_lookup(lookup(&[("LUCKYGAS_BODY_TIMEOUT_SECS", "0")])).is_err());
         assert!(ServerConfig::from_lookup(lookup(&[("LUCKYGAS_MAX_CONNECTIONS", "0")])).is_err());
         assert!(ServerConfig::from_lookup(lookup(&[("LUCKYGAS_IDLE_TIMEOUT_SECS", "soon")])).is_err());
         assert!(ServerConfig::from_lookup(lookup(&[("LUCKYGAS_TRUSTED_PROXIES", "10.0.0.0/33")])).is_err());

@@ -5,13 +5,20 @@
 //! - the transactional outbox (`outbox` table): effects outside the database (Turnkey files, later
 //!   legacy writes and SMS) written in the transaction of their change (`enqueue_outbox!`) and
 //!   delivered here, at least once, by the channel's deliverer ([`Channels`]);
-//! - planning jobs ([`crate::worker`]) run on the same runner with their own queue table.
+//! - planning jobs ([`crate::worker`]) run on the same runner with their own queue table;
+//! - [`prune`]: the recurring job that deletes spent sign-in throttle rows and ended rate-limit
+//!   windows.
+//!
+//! A runner claims only the job kinds it has handlers for and the outbox channels it delivers:
+//! the jobs of a module that is off in this process (invoicing without a seller) wait for one
+//! that runs it.
 //!
 //! A clean shutdown is no failed attempt: a job still running when its runner is told to stop
 //! gets [`Background::grace`] to finish; past that it is stopped and given back to the queue
 //! with its attempt uncounted, as a planning job is (a killed process's jobs are retaken once
 //! their lease expires, and that claim does count).
 
+pub mod prune;
 pub mod runner;
 
 use crate::store::jobs::{ClaimedEffect, ClaimedTask, TaskEnd};
@@ -50,6 +57,15 @@ pub type Deliverer = Arc<dyn Fn(&ClaimedEffect) -> Result<(), String> + Send + S
 pub struct Handlers(HashMap<&'static str, Handler>);
 
 impl Handlers {
+    /// The kinds handled (the only ones a runner claims).
+    fn kinds(&self) -> Vec<&'static str> {
+        let mut kinds: Vec<_> = self.0.keys().copied().collect();
+        kinds.sort_unstable();
+        kinds
+    }
+}
+
+impl Handlers {
     /// Registers `handler` for jobs of `kind`.
     pub fn on<F, Fut>(&mut self, kind: &'static str, handler: F) -> &mut Self
     where
@@ -66,6 +82,15 @@ impl Handlers {
 pub struct Channels(HashMap<&'static str, Deliverer>);
 
 impl Channels {
+    /// The channels delivered (the only ones a runner claims).
+    fn names(&self) -> Vec<&'static str> {
+        let mut names: Vec<_> = self.0.keys().copied().collect();
+        names.sort_unstable();
+        names
+    }
+}
+
+impl Channels {
     /// Registers the deliverer of `channel`.
     pub fn on(&mut self, channel: &'static str, deliver: impl Fn(&ClaimedEffect) -> Result<(), String> + Send + Sync + 'static) -> &mut Self {
         self.0.insert(channel, Arc::new(deliver));
@@ -79,6 +104,9 @@ pub struct Background {
     store: Store,
     handlers: Arc<Handlers>,
     channels: Arc<Channels>,
+    /// The kinds of `handlers` and the names of `channels`: what this runner claims.
+    kinds: Arc<[&'static str]>,
+    channel_names: Arc<[&'static str]>,
     bell: Arc<Notify>,
     /// How long a claim holds a job or an outbox row (a dead runner's work is retaken after it).
     pub lease: Duration,
@@ -96,6 +124,8 @@ impl Background {
     pub fn new(store: Store, handlers: Handlers, channels: Channels) -> Background {
         Background {
             store,
+            kinds: handlers.kinds().into(),
+            channel_names: channels.names().into(),
             handlers: Arc::new(handlers),
             channels: Arc::new(channels),
             bell: Arc::new(Notify::new()),
@@ -123,7 +153,7 @@ impl Background {
 
     /// Delivers one outbox row if one is waiting; `Ok(false)` when none.
     pub async fn deliver_one(&self, owner: &str) -> Result<bool, String> {
-        let Some(effect) = self.store.claim_effect(owner, Utc::now(), self.lease_until()).await.map_err(|e| e.to_string())? else {
+        let Some(effect) = self.store.claim_effect(owner, Utc::now(), self.lease_until(), &self.channel_names).await.map_err(|e| e.to_string())? else {
             return Ok(false);
         };
         let outcome = match self.channels.0.get(effect.channel.as_str()).cloned() {
@@ -149,7 +179,7 @@ impl Background {
     /// Runs one due job if there is one, until `stopping` resolves: then the job has
     /// [`Background::grace`] to end, else it is stopped and released uncounted.
     async fn run_task_until(&self, owner: &str, stopping: impl Future<Output = ()> + Send) -> Result<bool, String> {
-        let Some(task) = self.store.claim_task(owner, Utc::now(), self.lease_until()).await.map_err(|e| e.to_string())? else {
+        let Some(task) = self.store.claim_task(owner, Utc::now(), self.lease_until(), &self.kinds).await.map_err(|e| e.to_string())? else {
             return Ok(false);
         };
         let (id, attempts) = (task.id, task.attempts);

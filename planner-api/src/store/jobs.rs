@@ -103,6 +103,11 @@ macro_rules! enqueue_delivery_invoice {
 }
 pub(crate) use enqueue_delivery_invoice;
 
+/// `$first, $first+1, …`: `count` numbered parameters.
+fn placeholders(first: usize, count: usize) -> String {
+    (first..first + count).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+}
+
 const CLAIMABLE_JOB: &str = "((status = 'queued' AND run_at_ms <= $3) OR (status = 'running' AND lease_expires_ms < $3))";
 const CLAIMABLE_EFFECT: &str = "(delivered_at IS NULL AND (lease_expires_ms IS NULL OR lease_expires_ms < $3))";
 
@@ -120,17 +125,27 @@ impl Store {
         Ok(done == 1)
     }
 
-    /// Claims the oldest due job (or one whose runner's lease expired) for `owner` until
-    /// `lease_until` (epoch ms).
-    pub async fn claim_task(&self, owner: &str, now: DateTime<Utc>, lease_until: i64) -> Result<Option<ClaimedTask>, StoreError> {
+    /// Claims the oldest due job of one of `kinds` (or one whose runner's lease expired) for
+    /// `owner` until `lease_until` (epoch ms). A runner names the kinds it has handlers for, so
+    /// the jobs of a module that is off in this process (invoicing without a seller) wait for a
+    /// process that runs it instead of failing for want of a handler.
+    pub async fn claim_task(&self, owner: &str, now: DateTime<Utc>, lease_until: i64, kinds: &[&str]) -> Result<Option<ClaimedTask>, StoreError> {
+        if kinds.is_empty() {
+            return Ok(None);
+        }
         let sql = format!(
             "UPDATE jobs SET status = 'running', lease_owner = $1, lease_expires_ms = $2, attempts = attempts + 1 \
-             WHERE id = (SELECT id FROM jobs WHERE {CLAIMABLE_JOB} ORDER BY run_at_ms, id LIMIT 1 {}) AND {CLAIMABLE_JOB} \
+             WHERE id = (SELECT id FROM jobs WHERE {CLAIMABLE_JOB} AND kind IN ({}) ORDER BY run_at_ms, id LIMIT 1 {}) AND {CLAIMABLE_JOB} \
              RETURNING id, kind, dedupe_key, payload, attempts",
+            placeholders(4, kinds.len()),
             self.skip_locked()
         );
         with_pool!(self, pool => {
-            let row = sqlx::query(&sql).bind(owner).bind(lease_until).bind(epoch_ms(now)).fetch_optional(pool).await?;
+            let mut query = sqlx::query(&sql).bind(owner).bind(lease_until).bind(epoch_ms(now));
+            for kind in kinds {
+                query = query.bind(*kind);
+            }
+            let row = query.fetch_optional(pool).await?;
             match row {
                 Some(r) => Ok(Some(ClaimedTask {
                     id: r.try_get("id")?,
@@ -186,16 +201,26 @@ impl Store {
         })
     }
 
-    /// Claims the oldest undelivered outbox row for `owner` until `lease_until` (epoch ms).
-    pub async fn claim_effect(&self, owner: &str, now: DateTime<Utc>, lease_until: i64) -> Result<Option<ClaimedEffect>, StoreError> {
+    /// Claims the oldest undelivered outbox row of one of `channels` for `owner` until
+    /// `lease_until` (epoch ms); like [`Store::claim_task`], a runner names the channels it
+    /// delivers.
+    pub async fn claim_effect(&self, owner: &str, now: DateTime<Utc>, lease_until: i64, channels: &[&str]) -> Result<Option<ClaimedEffect>, StoreError> {
+        if channels.is_empty() {
+            return Ok(None);
+        }
         let sql = format!(
             "UPDATE outbox SET lease_owner = $1, lease_expires_ms = $2, attempts = attempts + 1 \
-             WHERE id = (SELECT id FROM outbox WHERE {CLAIMABLE_EFFECT} ORDER BY id LIMIT 1 {}) AND {CLAIMABLE_EFFECT} \
+             WHERE id = (SELECT id FROM outbox WHERE {CLAIMABLE_EFFECT} AND channel IN ({}) ORDER BY id LIMIT 1 {}) AND {CLAIMABLE_EFFECT} \
              RETURNING id, channel, destination, body, attempts",
+            placeholders(4, channels.len()),
             self.skip_locked()
         );
         with_pool!(self, pool => {
-            let row = sqlx::query(&sql).bind(owner).bind(lease_until).bind(epoch_ms(now)).fetch_optional(pool).await?;
+            let mut query = sqlx::query(&sql).bind(owner).bind(lease_until).bind(epoch_ms(now));
+            for channel in channels {
+                query = query.bind(*channel);
+            }
+            let row = query.fetch_optional(pool).await?;
             match row {
                 Some(r) => Ok(Some(ClaimedEffect {
                     id: r.try_get("id")?,

@@ -1,5 +1,6 @@
 //! SQL of the shared rate-limit counters ([`crate::http::ratelimit`]): one row per key and
-//! one-minute window, counted up in one statement so that replicas never lose a hit.
+//! one-minute window, counted up in one statement so that replicas never lose a hit, and deleted
+//! once the window has ended by the pruning job ([`crate::jobs::prune`]).
 
 use super::{with_pool, Store, StoreError};
 
@@ -20,10 +21,13 @@ impl Store {
         })
     }
 
-    /// Deletes the windows that started before `window_start`; returns how many.
-    pub async fn expire_rate_windows(&self, window_start: i64) -> Result<u64, StoreError> {
+    /// Deletes at most `batch` windows that started before `window_start` (ended ones; see
+    /// [`crate::jobs::prune`]); returns how many.
+    pub async fn prune_rate_windows(&self, window_start: i64, batch: i64) -> Result<u64, StoreError> {
+        let sql = "DELETE FROM rate_limit_windows WHERE (key, window_start) IN \
+                   (SELECT key, window_start FROM rate_limit_windows WHERE window_start < $1 LIMIT $2)";
         with_pool!(self, pool => {
-            Ok(sqlx::query("DELETE FROM rate_limit_windows WHERE window_start < $1").bind(window_start).execute(pool).await?.rows_affected())
+            Ok(sqlx::query(sql).bind(window_start).bind(batch).execute(pool).await?.rows_affected())
         })
     }
 }

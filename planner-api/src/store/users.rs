@@ -282,6 +282,18 @@ impl Store {
         Ok(())
     }
 
+    /// Deletes at most `batch` sign-in throttle rows of `scope` (`account` or `address`) that
+    /// are spent: no failure and no lock since `forgotten_before`, so the next failure would
+    /// count from 1 anyway and no lock is running (see [`Store::record_login_failure`]);
+    /// returns how many.
+    pub async fn prune_login_throttle(&self, scope: &'static str, forgotten_before: i64, batch: i64) -> Result<u64, StoreError> {
+        let sql = "DELETE FROM login_throttle WHERE (scope, subject) IN \
+                   (SELECT scope, subject FROM login_throttle WHERE scope = $1 AND last_failure_at < $2 AND locked_until < $2 LIMIT $3)";
+        with_pool!(self, pool => {
+            Ok(sqlx::query(sql).bind(scope).bind(forgotten_before).bind(batch).execute(pool).await?.rows_affected())
+        })
+    }
+
     /// Revokes every live refresh token of the family the token with digest `token_hash`
     /// belongs to (sign-out); unknown tokens are ignored.
     pub async fn revoke_refresh_family(&self, token_hash: &str, now: i64) -> Result<(), StoreError> {

@@ -143,6 +143,8 @@ pub struct TestApp {
     pub invoicing: Option<Invoicing>,
     /// The edge settings of this server and its replicas.
     edge: EdgeConfig,
+    /// The server's bound on heavy request work (a test takes its permits to fill it).
+    pub heavy: planner_api::http::heavy::HeavyWork,
 }
 
 /// Invoicing of a test server: the service, its background queue (not spawned: a test drains it
@@ -313,11 +315,13 @@ impl TestApp {
             ..AppState::new(store, auth)
         };
         state.planner.attach_metrics(state.metrics.clone());
+        let heavy = state.heavy.clone();
         for (name, probe) in workers.probes() {
             state.health.register_worker(name, probe);
         }
         // The accept loop of `luckygas serve`, never asked to stop (the task is aborted).
-        let server = tokio::spawn(planner_api::http::server::run(listener, app(state), ServerConfig::default(), std::future::pending()));
+        let connections = state.metrics.connections();
+        let server = tokio::spawn(planner_api::http::server::run(listener, app(state), ServerConfig::default(), connections, std::future::pending()));
         let workers = Some(workers);
         let base = format!("http://{addr}");
         let anon = reqwest::Client::new();
@@ -348,6 +352,7 @@ impl TestApp {
             workers,
             invoicing,
             edge,
+            heavy,
         }
     }
 
@@ -362,7 +367,8 @@ impl TestApp {
         let served = store.clone();
         let auth = AuthConfig::with_secret(self.jwt_secret.as_bytes(), KeySource::Env);
         let state = AppState { planner, edge: Arc::new(Edge::new(self.edge.clone())), ..AppState::new(served, auth) };
-        let server = tokio::spawn(planner_api::http::server::run(listener, app(state), ServerConfig::default(), std::future::pending()));
+        let connections = state.metrics.connections();
+        let server = tokio::spawn(planner_api::http::server::run(listener, app(state), ServerConfig::default(), connections, std::future::pending()));
         Replica { base: format!("http://{addr}"), store, server, workers }
     }
 
