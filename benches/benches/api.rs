@@ -108,15 +108,9 @@ fn setup() -> Bench {
             .expect("login");
         let token = login.json::<Value>().await.expect("tokens")["access_token"].as_str().expect("token").to_owned();
         let http = client(&token);
-        let depots: Vec<i64> = store.list_depots(PageRequest { limit: 200, offset: 0 }).await.expect("depots").items.iter().map(|d| d.id).collect();
-        let customers: Vec<i64> = store
-            .list_customers(&CustomerFilter::default(), PageRequest { limit: 10_000, offset: 0 })
-            .await
-            .expect("customers")
-            .items
-            .iter()
-            .map(|c| c.id)
-            .collect();
+        let depots: Vec<i64> = store.list_depots(PageRequest::offset(200, 0)).await.expect("depots").items.iter().map(|d| d.id).collect();
+        let customers: Vec<i64> =
+            store.list_customers(&CustomerFilter::default(), PageRequest::offset(10_000, 0)).await.expect("customers").items.iter().map(|c| c.id).collect();
         let mut plans = Vec::new();
         let clients: usize = std::env::var("API_BENCH_CLIENTS").ok().and_then(|v| v.parse().ok()).unwrap_or(CLIENTS);
         for k in 1..=clients {

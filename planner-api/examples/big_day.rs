@@ -168,23 +168,23 @@ async fn main() -> anyhow::Result<()> {
     let mut listed = 0;
     loop {
         let t = Instant::now();
-        let page = store.list_orders_after(&filter, after, 200).await?;
+        let page = store.list_orders(&filter, PageRequest::after(200, after)).await?;
         pages.push(t.elapsed().as_secs_f64() * 1000.0);
-        listed += page.len();
-        match page.last() {
-            Some(o) if page.len() == 200 => after = Some(o.id),
-            _ => break,
+        listed += page.items.len();
+        match page.next {
+            Some(next) => after = Some(next),
+            None => break,
         }
     }
     let t = Instant::now();
-    let counted = store.list_orders(&filter, PageRequest { limit: 200, offset: 5000 }).await?;
+    let counted = store.list_orders(&filter, PageRequest::offset(200, 5000)).await?;
     let offset_ms = t.elapsed().as_secs_f64() * 1000.0;
     println!(
         "listed {listed} orders in {} keyset pages of 200: p50 {:.1} ms, max {:.1} ms; one offset page with its count ({}): {offset_ms:.1} ms",
         pages.len(),
         median(pages.clone()),
         pages.iter().copied().fold(0.0, f64::max),
-        counted.total
+        counted.total.unwrap_or_default()
     );
 
     if args.download {

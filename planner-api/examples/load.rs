@@ -191,9 +191,8 @@ async fn run(args: &Args, store: &Store, base: &str) -> anyhow::Result<usize> {
     }
     let token = res.json::<Value>().await?["access_token"].as_str().context("no access token")?.to_owned();
     let authed = client(&token)?;
-    let depots: Vec<i64> = store.list_depots(PageRequest { limit: 200, offset: 0 }).await?.items.iter().map(|d| d.id).collect();
-    let customers: Vec<i64> =
-        store.list_customers(&CustomerFilter::default(), PageRequest { limit: 10_000, offset: 0 }).await?.items.iter().map(|c| c.id).collect();
+    let depots: Vec<i64> = store.list_depots(PageRequest::offset(200, 0)).await?.items.iter().map(|d| d.id).collect();
+    let customers: Vec<i64> = store.list_customers(&CustomerFilter::default(), PageRequest::offset(10_000, 0)).await?.items.iter().map(|c| c.id).collect();
     let plan_id = plan_day(&authed, base, &depots, args.plan_time_limit).await?;
     println!(
         "setup: {} depots, {} vehicles, {} customers, {} orders loaded; plan {plan_id} of {DAY} succeeded ({:.1} s)",

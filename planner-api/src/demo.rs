@@ -49,19 +49,18 @@ fn valid<T>(what: &str, r: Result<T, Vec<FieldError>>) -> anyhow::Result<T> {
 async fn add_day(store: &Store, data: &Value, date: NaiveDate) -> anyhow::Result<DemoSummary> {
     let mut summary = DemoSummary::default();
     let day = crate::store::OrderFilter { date: Some(date), ..Default::default() };
-    if store.list_orders(&day, PageRequest { limit: 1, offset: 0 }).await?.total > 0 {
+    if !store.list_orders(&day, PageRequest::after(1, None)).await?.items.is_empty() {
         return Ok(summary);
     }
     let mut by_code = std::collections::HashMap::new();
     let filter = crate::store::CustomerFilter::default();
-    let mut offset = 0;
+    let mut after = None;
     loop {
-        let page = store.list_customers(&filter, PageRequest { limit: crate::store::MAX_LIMIT, offset }).await?;
-        let n = page.items.len() as i64;
+        let page = store.list_customers(&filter, PageRequest::after(crate::store::MAX_LIMIT, after)).await?;
         by_code.extend(page.items.into_iter().map(|c| (c.data.code, c.id)));
-        offset += n;
-        if n == 0 || offset >= page.total {
-            break;
+        match page.next {
+            Some(next) => after = Some(next),
+            None => break,
         }
     }
     let customers = data["customers"].as_array().cloned().unwrap_or_default();
@@ -91,7 +90,7 @@ fn take_index(v: &mut Value, key: &str) -> anyhow::Result<usize> {
 /// demo restarted on another day has a day to plan.
 pub async fn load(store: &Store, date: NaiveDate) -> anyhow::Result<DemoSummary> {
     let data = datasets::distributor::distributor(DEMO_SEED, DEMO_CUSTOMERS, &date.to_string());
-    if store.list_depots(PageRequest { limit: 1, offset: 0 }).await?.total > 0 {
+    if !store.list_depots(PageRequest::after(1, None)).await?.items.is_empty() {
         return add_day(store, &data, date).await;
     }
     let list = |k: &str| data[k].as_array().cloned().unwrap_or_default();

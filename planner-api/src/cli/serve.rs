@@ -135,7 +135,7 @@ pub fn serve(a: ServeArgs) -> anyhow::Result<ExitCode> {
                 port = a.listen.port()
             );
             tracing::info!(email = %user, "--demo: the demo admin's password is printed on standard output");
-        } else if store.list_users(crate::store::PageRequest { limit: 1, offset: 0 }).await?.total == 0 {
+        } else if store.list_users(crate::store::PageRequest::after(1, None)).await?.items.is_empty() {
             tracing::warn!("no users yet and no LUCKYGAS_ADMIN_EMAIL: nobody can sign in");
         }
         if a.demo {

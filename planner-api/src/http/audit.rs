@@ -6,6 +6,7 @@
 use super::access::Caller;
 use super::error::{ApiError, Problem};
 use super::extract::ListParams;
+use super::page::PageQuery;
 use super::{AppState, ListResponse};
 use crate::domain::{FieldError, FieldProblem};
 use crate::store::{AuditEntry, AuditFilter, NewAuditEntry};
@@ -52,7 +53,7 @@ pub async fn record(State(state): State<AppState>, req: Request, next: Next) -> 
 
 /// Lists the audit log, newest first.
 #[utoipa::path(get, operation_id = "listAuditEntries", path = "/v1/audit", tag = "audit", security(("bearer" = [])),
-    params(("limit" = Option<i64>, Query, description = "Page size, 1–200 (default 50)"), ("offset" = Option<i64>, Query),
+    params(PageQuery,
         ("user_id" = Option<i64>, Query, description = "Only this user's writes"),
         ("path" = Option<String>, Query, description = "Only writes to this path or under it (`/v1/orders/7`)")),
     responses((status = 200, body = ListResponse<AuditEntry>), (status = 422, description = "A bad filter, limit or offset", body = Problem, content_type = "application/problem+json")))]

@@ -3,6 +3,7 @@
 
 use super::error::{ApiError, Problem};
 use super::extract::{parse_id, ApiJson, ListParams};
+use super::page::PageQuery;
 use super::{AppState, Created, ListResponse};
 use crate::domain::{Customer, CustomerInput};
 use crate::store::CustomerFilter;
@@ -20,7 +21,7 @@ pub fn router() -> Router<AppState> {
 
 /// Lists customers by id, a page at a time.
 #[utoipa::path(get, operation_id = "listCustomers", path = "/v1/customers", tag = "customers", security(("bearer" = [])),
-    params(("limit" = Option<i64>, Query, description = "Page size, 1–200 (default 50)"), ("offset" = Option<i64>, Query), ("district" = Option<String>, Query, description = "Only customers in this district")),
+    params(PageQuery, ("district" = Option<String>, Query, description = "Only customers in this district")),
     responses((status = 200, body = ListResponse<Customer>),
         (status = 422, description = "Bad limit or offset", body = Problem, content_type = "application/problem+json")))]
 pub async fn list(State(state): State<AppState>, params: ListParams) -> Result<Json<ListResponse<Customer>>, ApiError> {

@@ -2,6 +2,7 @@
 
 use super::error::{ApiError, Problem};
 use super::extract::{parse_id, ApiJson, ListParams};
+use super::page::PageQuery;
 use super::{AppState, Created, ListResponse};
 use crate::domain::{Depot, DepotInput};
 use axum::extract::{Path, State};
@@ -18,7 +19,7 @@ pub fn router() -> Router<AppState> {
 
 /// Lists depots by id, a page at a time.
 #[utoipa::path(get, operation_id = "listDepots", path = "/v1/depots", tag = "depots", security(("bearer" = [])),
-    params(("limit" = Option<i64>, Query, description = "Page size, 1–200 (default 50)"), ("offset" = Option<i64>, Query)),
+    params(PageQuery),
     responses((status = 200, body = ListResponse<Depot>),
         (status = 422, description = "Bad limit or offset", body = Problem, content_type = "application/problem+json")))]
 pub async fn list(State(state): State<AppState>, params: ListParams) -> Result<Json<ListResponse<Depot>>, ApiError> {

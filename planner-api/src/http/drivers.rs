@@ -4,9 +4,10 @@
 use super::access::Caller;
 use super::error::{ApiError, Problem};
 use super::extract::{parse_id, ApiJson, ListParams};
+use super::page::PageQuery;
 use super::{AppState, Created, ListResponse};
 use crate::domain::{Driver, DriverInput};
-use crate::store::{Page, StoreError};
+use crate::store::{Page, PageStart, StoreError};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::get;
@@ -21,18 +22,26 @@ pub fn router() -> Router<AppState> {
 
 /// Lists drivers by id, a page at a time.
 #[utoipa::path(get, operation_id = "listDrivers", path = "/v1/drivers", tag = "drivers", security(("bearer" = [])),
-    params(("limit" = Option<i64>, Query, description = "Page size, 1–200 (default 50)"), ("offset" = Option<i64>, Query)),
+    params(PageQuery),
     responses((status = 200, body = ListResponse<Driver>),
         (status = 422, description = "Bad limit or offset", body = Problem, content_type = "application/problem+json")))]
 pub async fn list(State(state): State<AppState>, caller: Caller, params: ListParams) -> Result<Json<ListResponse<Driver>>, ApiError> {
     let page = match caller.own_driver_id() {
         None => state.store.list_drivers(params.page).await?,
-        Some(own) => match state.store.get_driver(own).await {
-            Ok(d) if params.page.offset == 0 => Page { items: vec![d], total: 1 },
-            Ok(_) => Page { items: vec![], total: 1 },
-            Err(StoreError::NotFound) => Page { items: vec![], total: 0 },
-            Err(e) => return Err(e.into()),
-        },
+        Some(own) => {
+            let driver = match state.store.get_driver(own).await {
+                Ok(d) => Some(d),
+                Err(StoreError::NotFound) => None,
+                Err(e) => return Err(e.into()),
+            };
+            // Their one record is on the first page, by offset or by key.
+            let first = match params.page.start {
+                PageStart::Offset(offset) => offset == 0,
+                PageStart::After(key) => key.is_none_or(|k| k < own),
+            };
+            let total = params.page.offset_value().map(|_| i64::from(driver.is_some()));
+            Page { items: driver.filter(|_| first).into_iter().collect(), total, next: None }
+        }
     };
     Ok(Json(ListResponse::new(page, params.page)))
 }

@@ -7,6 +7,7 @@
 //! naming the field (`control_character`).
 
 use super::error::ApiError;
+use super::page::cursor_key;
 use crate::domain::validation::has_control_character;
 use crate::domain::{Expected, FieldError, FieldProblem};
 use crate::store::{PageRequest, DEFAULT_LIMIT, MAX_LIMIT};
@@ -164,8 +165,9 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     }
 }
 
-/// Pagination (`limit`, `offset`) and filters of list endpoints; bad numbers are validation
-/// errors naming the parameter.
+/// Pagination and filters of list endpoints: `limit` with `offset` (offset pages) or `after`
+/// (keyset pages, see [`super::page`]); bad numbers, a cursor no page wrote and `offset` with
+/// `after` are validation errors naming the parameter.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ListParams {
     /// The page.
@@ -197,6 +199,22 @@ fn number(errors: &mut Vec<FieldError>, params: &HashMap<String, String>, name: 
     }
 }
 
+/// The page asked for: by key when `after` is given (empty: from the first item), else by offset.
+fn page_request(errors: &mut Vec<FieldError>, params: &HashMap<String, String>) -> PageRequest {
+    let limit = number(errors, params, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT);
+    let offset = number(errors, params, "offset", 0, 0, i64::from(i32::MAX));
+    let Some(raw) = params.get("after").map(|a| a.trim()) else { return PageRequest::offset(limit, offset) };
+    if params.contains_key("offset") {
+        let problem = FieldProblem::State { code: "offset_with_after", zh: "不可同時使用 offset 與 after", en: "cannot be used with after" };
+        errors.push(FieldError::new("offset", problem));
+    }
+    let key = cursor_key(raw);
+    if !raw.is_empty() && key.is_none() {
+        errors.push(FieldError::new("after", FieldProblem::Pattern { expected: "the `next` of the previous page" }));
+    }
+    PageRequest::after(limit, key)
+}
+
 impl<S: Send + Sync> FromRequestParts<S> for ListParams {
     type Rejection = ApiError;
 
@@ -207,13 +225,12 @@ impl<S: Send + Sync> FromRequestParts<S> for ListParams {
         let mut bad: Vec<&String> = params.iter().filter(|(k, v)| has_control_character(k) || has_control_character(v)).map(|(k, _)| k).collect();
         bad.sort();
         errors.extend(bad.into_iter().map(|k| FieldError::new(k.escape_debug().to_string(), FieldProblem::ControlCharacter)));
-        let limit = number(&mut errors, &params, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT);
-        let offset = number(&mut errors, &params, "offset", 0, 0, i64::from(i32::MAX));
+        let page = page_request(&mut errors, &params);
         if !errors.is_empty() {
             return Err(ApiError::Validation(errors));
         }
         let district = params.get("district").map(|d| d.trim().to_owned()).filter(|d| !d.is_empty());
-        Ok(ListParams { page: PageRequest { limit, offset }, district, query: params })
+        Ok(ListParams { page, district, query: params })
     }
 }
 

@@ -12,6 +12,7 @@
 use super::access::Caller;
 use super::error::{ApiError, Problem};
 use super::extract::{parse_id, ApiJson, ListParams};
+use super::page::PageQuery;
 use super::{AppState, Created, ListResponse};
 use crate::domain::invoice::{
     parse_period, Allowance, Invoice, InvoiceSource, InvoiceStatus, MessageInfo, NumberBlock, NumberBlockInput, Preferences, PreferencesInput, Price,
@@ -105,7 +106,7 @@ impl From<InvoicingError> for ApiError {
 
 /// Lists invoices, newest first.
 #[utoipa::path(get, operation_id = "listInvoices", path = "/v1/invoices", tag = "invoices", security(("bearer" = [])),
-    params(("limit" = Option<i64>, Query), ("offset" = Option<i64>, Query), ("period" = Option<String>, Query, description = "`2026-11` or `11512`"),
+    params(PageQuery, ("period" = Option<String>, Query, description = "`2026-11` or `11512`"),
         ("status" = Option<String>, Query, description = "`issued` or `voided`"), ("customer_id" = Option<i64>, Query), ("order_id" = Option<i64>, Query)),
     responses((status = 200, body = ListResponse<Invoice>),
         (status = 403, description = "A driver asking for more than the invoice of one of their own stops (`?order_id=`)", body = Problem, content_type = "application/problem+json"),
@@ -390,7 +391,7 @@ pub async fn proof(State(state): State<AppState>, caller: Caller, Path(id): Path
 
 /// Turnkey messages, newest first (`?status=pending|accepted|rejected|superseded`).
 #[utoipa::path(get, operation_id = "listInvoiceMessages", path = "/v1/invoices/messages", tag = "invoices", security(("bearer" = [])),
-    params(("limit" = Option<i64>, Query), ("offset" = Option<i64>, Query), ("status" = Option<String>, Query)),
+    params(PageQuery, ("status" = Option<String>, Query)),
     responses((status = 200, body = ListResponse<MessageInfo>), (status = 422, description = "Bad filter", body = Problem, content_type = "application/problem+json")))]
 pub async fn messages(State(state): State<AppState>, caller: Caller, params: ListParams) -> Result<Json<ListResponse<MessageInfo>>, ApiError> {
     every_invoice(&caller)?;

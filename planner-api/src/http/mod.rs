@@ -20,6 +20,7 @@ pub mod invoices;
 pub mod metrics;
 pub mod openapi;
 pub mod orders;
+pub mod page;
 pub mod plans;
 pub mod precondition;
 pub mod ratelimit;
@@ -31,7 +32,7 @@ pub mod vehicles;
 pub mod vroom;
 
 use crate::auth::AuthConfig;
-use crate::store::{Page, PageRequest, Store};
+use crate::store::Store;
 use crate::worker::Planner;
 use axum::extract::ConnectInfo;
 use axum::http::{header, Request, StatusCode};
@@ -46,6 +47,7 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 pub use error::ApiError;
+pub use page::ListResponse;
 
 /// Largest accepted request body, in bytes (1 MiB).
 pub const BODY_LIMIT: usize = 1024 * 1024;
@@ -93,26 +95,6 @@ impl AppState {
             edge: Arc::new(edge::Edge::new(edge::EdgeConfig { rate_limits: ratelimit::RateLimits::OFF, ..edge::EdgeConfig::default() })),
             heavy: heavy::HeavyWork::default(),
         }
-    }
-}
-
-/// One page of a list endpoint.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct ListResponse<T> {
-    /// The page's items.
-    pub items: Vec<T>,
-    /// How many items match in total.
-    pub total: i64,
-    /// The page size used.
-    pub limit: i64,
-    /// The offset used.
-    pub offset: i64,
-}
-
-impl<T> ListResponse<T> {
-    /// Wraps a store page with the request's pagination.
-    pub fn new(page: Page<T>, request: PageRequest) -> Self {
-        ListResponse { items: page.items, total: page.total, limit: request.limit, offset: request.offset }
     }
 }
 

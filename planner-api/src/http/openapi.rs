@@ -176,7 +176,7 @@ mod tests {
     /// an operationId or with one that is not camelCase or not unique; an operation with a
     /// request body that does not list the problems of `ApiJson` (400 malformed JSON, 413 too
     /// large, 415 not JSON, 422 invalid fields); an operation on an `{id}` path without 404; a
-    /// list (`limit` parameter) without 422; a 201 without a `Location` header; a 4xx or 5xx
+    /// list (`limit` parameter) without 422 or without the `offset` and `after` page parameters; a 201 without a `Location` header; a 4xx or 5xx
     /// response that is not an `application/problem+json` [`Problem`].
     fn lint(doc: &serde_json::Value) -> Vec<String> {
         let mut faults = Vec::new();
@@ -205,8 +205,13 @@ mod tests {
                     needed.push("404");
                 }
                 let params = op["parameters"].as_array().map(Vec::as_slice).unwrap_or_default();
-                if params.iter().any(|p| p["in"] == "query" && p["name"] == "limit") {
+                let query = |name: &str| params.iter().any(|p| p["in"] == "query" && p["name"] == name);
+                if query("limit") {
                     needed.push("422");
+                    // One page mechanism for every collection: by offset or by key.
+                    for name in ["offset", "after"].into_iter().filter(|name| !query(name)) {
+                        faults.push(format!("{at}: a list without the {name} parameter"));
+                    }
                 }
                 for status in needed {
                     if !responses.contains_key(status) {
@@ -247,11 +252,13 @@ mod tests {
         doc["paths"]["/v1/things/{id}"] = serde_json::json!({ "put": { "requestBody": {}, "responses": { "200": {} } } });
         doc["paths"]["/v1/depots"]["get"]["responses"].as_object_mut().expect("responses").remove("422");
         doc["paths"]["/v1/customers"]["post"]["responses"]["201"].as_object_mut().expect("a 201").remove("headers");
+        doc["paths"]["/v1/plans"]["get"]["parameters"].as_array_mut().expect("parameters").retain(|p| p["name"] != "after");
         let mut faults = lint(&doc);
         faults.sort();
         let expected = [
             "GET /v1/depots/{id}: the 404 response is not an application/problem+json Problem",
             "GET /v1/depots: no 422 response",
+            "GET /v1/plans: a list without the after parameter",
             "POST /v1/customers: the 201 response has no Location header",
             "POST /v1/orders: no 415 response",
             "POST /v1/orders: operationId createOrder is also that of GET /v1/orders",

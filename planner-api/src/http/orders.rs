@@ -9,7 +9,8 @@
 use super::access::{Caller, Scope};
 use super::error::{ApiError, Problem};
 use super::extract::{parse_id, ApiJson, ListParams};
-use super::{AppState, Created};
+use super::page::PageQuery;
+use super::{AppState, Created, ListResponse};
 use crate::domain::order::parse_date;
 use crate::domain::{FieldError, FieldProblem, Order, OrderEvent, OrderInput, OrderStatus, Priority, StatusChangeInput};
 use crate::planning;
@@ -17,7 +18,6 @@ use crate::store::OrderFilter;
 use axum::extract::{Path, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde::Serialize;
 
 const RESOURCE: &str = "order";
 
@@ -67,72 +67,18 @@ fn filter(params: &ListParams) -> Result<OrderFilter, ApiError> {
     }
 }
 
-/// A page of orders: by offset (with the number of matches) or by key (`?after=`, without).
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct OrderPage {
-    /// The page's orders, by id.
-    pub items: Vec<Order>,
-    /// How many orders match in total: only on offset pages (a keyset page counts nothing).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub total: Option<i64>,
-    /// The page size used.
-    pub limit: i64,
-    /// The offset used: only on offset pages.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub offset: Option<i64>,
-    /// The cursor of the next page, for `?after=`; `null` on the last page.
-    pub next: Option<String>,
-}
-
-/// The cursor of the page after the order `id`: opaque to clients (`k1.` and the id in hex).
-pub fn cursor(id: i64) -> String {
-    format!("k1.{id:x}")
-}
-
-/// The order id a cursor of [`cursor`] stands for.
-fn after_id(raw: &str) -> Option<i64> {
-    raw.strip_prefix("k1.").filter(|h| (1..=16).contains(&h.len())).and_then(|h| i64::from_str_radix(h, 16).ok()).filter(|id| *id > 0)
-}
-
 /// Lists orders by id, filtered, a page at a time: by offset (`?offset=`, with the total), or
 /// by key (`?after=<cursor>`; `?after=` alone starts at the first order), which reads only the
 /// page's rows through an index and counts nothing, so a big day lists in constant time per page
 /// and holds up no one. Each page names the `next` cursor.
 #[utoipa::path(get, operation_id = "listOrders", path = "/v1/orders", tag = "orders", security(("bearer" = [])),
-    params(("limit" = Option<i64>, Query, description = "Page size, 1–200 (default 50)"), ("offset" = Option<i64>, Query, description = "Offset pages (with `total`); not with `after`"),
-        ("after" = Option<String>, Query, description = "Keyset pages: the `next` cursor of the previous page, or empty for the first page; no `total`"),
-        ("date" = Option<String>, Query, description = "Delivery day, YYYY-MM-DD"), ("status" = Option<OrderStatus>, Query),
+    params(PageQuery, ("date" = Option<String>, Query, description = "Delivery day, YYYY-MM-DD"), ("status" = Option<OrderStatus>, Query),
         ("customer_id" = Option<i64>, Query), ("priority" = Option<Priority>, Query), ("plan_id" = Option<i64>, Query, description = "Orders reserved or planned by this job")),
-    responses((status = 200, body = OrderPage),
+    responses((status = 200, body = ListResponse<Order>),
         (status = 422, description = "A bad filter, limit, offset or cursor, each named", body = Problem, content_type = "application/problem+json")))]
-pub async fn list(State(state): State<AppState>, params: ListParams) -> Result<Json<OrderPage>, ApiError> {
+pub async fn list(State(state): State<AppState>, params: ListParams) -> Result<Json<ListResponse<Order>>, ApiError> {
     let filter = filter(&params)?;
-    let limit = params.page.limit;
-    let Some(raw) = params.query.get("after") else {
-        let page = state.store.list_orders(&filter, params.page).await?;
-        let full = i64::try_from(page.items.len()).unwrap_or(i64::MAX) == limit;
-        let next = page.items.last().filter(|_| full).map(|o| cursor(o.id));
-        return Ok(Json(OrderPage { items: page.items, total: Some(page.total), limit, offset: Some(params.page.offset), next }));
-    };
-    let mut errors = Vec::new();
-    if params.query.contains_key("offset") {
-        let problem = FieldProblem::State { code: "offset_with_after", zh: "不可同時使用 offset 與 after", en: "cannot be used with after" };
-        errors.push(FieldError::new("offset", problem));
-    }
-    let raw = raw.trim();
-    let after = if raw.is_empty() { None } else { after_id(raw) };
-    if !raw.is_empty() && after.is_none() {
-        errors.push(FieldError::new("after", FieldProblem::Pattern { expected: "the `next` of the previous page" }));
-    }
-    if !errors.is_empty() {
-        return Err(ApiError::Validation(errors));
-    }
-    // One more than the page tells whether another page follows.
-    let mut items = state.store.list_orders_after(&filter, after, limit + 1).await?;
-    let more = i64::try_from(items.len()).unwrap_or(i64::MAX) > limit;
-    items.truncate(usize::try_from(limit).unwrap_or(0));
-    let next = items.last().filter(|_| more).map(|o| cursor(o.id));
-    Ok(Json(OrderPage { items, total: None, limit, offset: None, next }))
+    Ok(Json(ListResponse::new(state.store.list_orders(&filter, params.page).await?, params.page)))
 }
 
 /// Reads one order.

@@ -20,6 +20,7 @@
 use super::access::{whole_plans, Caller};
 use super::error::{ApiError, Problem};
 use super::extract::{parse_id, ApiJson, ListParams};
+use super::page::PageQuery;
 use super::{AppState, ListResponse};
 use crate::domain::{DriverRoutes, FieldError, FieldProblem, JobStatus, PlanJob, PlanRequestInput, PlanResult};
 use crate::planning;
@@ -70,7 +71,7 @@ pub async fn create(State(state): State<AppState>, ApiJson(input): ApiJson<PlanR
 
 /// Lists planning jobs, newest first.
 #[utoipa::path(get, operation_id = "listPlans", path = "/v1/plans", tag = "plans", security(("bearer" = [])),
-    params(("limit" = Option<i64>, Query, description = "Page size, 1–200 (default 50)"), ("offset" = Option<i64>, Query), ("status" = Option<JobStatus>, Query)),
+    params(PageQuery, ("status" = Option<JobStatus>, Query)),
     responses((status = 200, body = ListResponse<PlanJob>),
         (status = 422, description = "A bad status, limit or offset", body = Problem, content_type = "application/problem+json")))]
 pub async fn list(State(state): State<AppState>, caller: Caller, params: ListParams) -> Result<Json<ListResponse<PlanJob>>, ApiError> {

@@ -5,6 +5,7 @@
 use super::access::Caller;
 use super::error::{ApiError, Problem};
 use super::extract::{parse_id, ApiJson, ListParams};
+use super::page::PageQuery;
 use super::{AppState, Created, ListResponse};
 use crate::auth::session::{create_user, update_user};
 use crate::domain::{Role, User, UserInput, UserUpdateInput};
@@ -21,7 +22,7 @@ pub fn router() -> Router<AppState> {
 }
 
 /// Lists users.
-#[utoipa::path(get, operation_id = "listUsers", path = "/v1/users", tag = "users", security(("bearer" = [])), params(("limit" = Option<i64>, Query, description = "Page size, 1–200 (default 50)"), ("offset" = Option<i64>, Query)),
+#[utoipa::path(get, operation_id = "listUsers", path = "/v1/users", tag = "users", security(("bearer" = [])), params(PageQuery),
     responses((status = 200, body = ListResponse<User>),
         (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Bad limit or offset", body = Problem, content_type = "application/problem+json")))]

@@ -9,6 +9,7 @@
 
 use super::error::{ApiError, Problem};
 use super::extract::{parse_id, ApiJson, ListParams};
+use super::page::PageQuery;
 use super::{AppState, Created, ListResponse};
 use crate::domain::order::parse_date;
 use crate::domain::{Assignment, AssignmentInput, FieldError, FieldProblem, Vehicle, VehicleInput};
@@ -78,7 +79,7 @@ pub async fn unassign(State(state): State<AppState>, Path((id, date)): Path<(Str
 
 /// Lists vehicles by id, a page at a time.
 #[utoipa::path(get, operation_id = "listVehicles", path = "/v1/vehicles", tag = "vehicles", security(("bearer" = [])),
-    params(("limit" = Option<i64>, Query, description = "Page size, 1–200 (default 50)"), ("offset" = Option<i64>, Query)),
+    params(PageQuery),
     responses((status = 200, body = ListResponse<Vehicle>),
         (status = 422, description = "Bad limit or offset", body = Problem, content_type = "application/problem+json")))]
 pub async fn list(State(state): State<AppState>, params: ListParams) -> Result<Json<ListResponse<Vehicle>>, ApiError> {

@@ -1,5 +1,6 @@
 //! SQL of the audit log: rows are inserted, listed newest first, never changed or deleted.
 
+use super::page::{fetch_page, Bound, Conditions, IdOrder};
 use super::{with_pool, Page, PageRequest, Store, StoreError};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -57,7 +58,6 @@ pub struct AuditFilter {
 }
 
 const COLUMNS: &str = "id, at, user_id, actor, method, path, route, status, request_id";
-const FILTER: &str = "($1 IS NULL OR user_id = $1) AND ($2 IS NULL OR path = $2 OR path LIKE $3)";
 
 impl Store {
     /// Appends an entry.
@@ -72,36 +72,41 @@ impl Store {
         Ok(())
     }
 
-    /// Entries newest first, filtered, a page at a time.
+    /// Entries newest first, filtered, a page at a time (by offset or by key). A user's keyset
+    /// pages scan `audit_log_user` on `(user_id, id)`; a path's are found through
+    /// `audit_log_path_id` (migration 0020) and sorted: as many rows as that record's writes.
     pub async fn list_audit(&self, filter: &AuditFilter, page: PageRequest) -> Result<Page<AuditEntry>, StoreError> {
-        let sql = format!("SELECT {COLUMNS} FROM audit_log WHERE {FILTER} ORDER BY id DESC LIMIT $4 OFFSET $5");
-        let count = format!("SELECT COUNT(*) FROM audit_log WHERE {FILTER}");
-        let prefix = filter.path_prefix.as_deref();
-        // `LIKE` wildcards in the prefix are taken literally by escaping them.
-        let like = prefix.map(|p| format!("{}/%", p.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")));
-        let like_sql = sql.replace("LIKE $3", "LIKE $3 ESCAPE '\\'");
-        let count_sql = count.replace("LIKE $3", "LIKE $3 ESCAPE '\\'");
-        let (items, total) = with_pool!(self, pool => {
-            let rows = sqlx::query(&like_sql).bind(filter.user_id).bind(prefix).bind(&like).bind(page.limit).bind(page.offset).fetch_all(pool).await?;
-            let total: i64 = sqlx::query_scalar(&count_sql).bind(filter.user_id).bind(prefix).bind(&like).fetch_one(pool).await?;
-            let items = rows
-                .iter()
-                .map(|r| {
-                    Ok::<_, sqlx::Error>(AuditEntry {
-                        id: r.try_get("id")?,
-                        at: r.try_get("at")?,
-                        user_id: r.try_get("user_id")?,
-                        actor: r.try_get("actor")?,
-                        method: r.try_get("method")?,
-                        path: r.try_get("path")?,
-                        route: r.try_get("route")?,
-                        status: r.try_get("status")?,
-                        request_id: r.try_get("request_id")?,
-                    })
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-            (items, total)
-        });
-        Ok(Page { items, total })
+        let mut conditions = Conditions::default();
+        if let Some(user_id) = filter.user_id {
+            conditions.eq("user_id", Bound::Int(user_id));
+        }
+        if let Some(prefix) = &filter.path_prefix {
+            // The path itself or one under it: `prefix/` <= path < `prefix0` ('0' follows '/'),
+            // compared byte by byte on both backends (PostgreSQL's "C" collation, as its index
+            // is built; SQLite's default), so an index serves it where `LIKE` could not.
+            let path = match self {
+                Store::Sqlite(_) => "path",
+                Store::Postgres(_) => "path COLLATE \"C\"",
+            };
+            let exact = conditions.param(Bound::Text(prefix.into()));
+            let low = conditions.param(Bound::Text(format!("{prefix}/").into()));
+            let high = conditions.param(Bound::Text(format!("{prefix}0").into()));
+            conditions.term(format!("({path} = {exact} OR ({path} >= {low} AND {path} < {high}))"));
+        }
+        let query = page.query(COLUMNS, "audit_log", conditions, IdOrder::Descending);
+        let (items, total) = with_pool!(self, pool => fetch_page!(pool, query, |r| {
+            Ok::<_, sqlx::Error>(AuditEntry {
+                id: r.try_get("id")?,
+                at: r.try_get("at")?,
+                user_id: r.try_get("user_id")?,
+                actor: r.try_get("actor")?,
+                method: r.try_get("method")?,
+                path: r.try_get("path")?,
+                route: r.try_get("route")?,
+                status: r.try_get("status")?,
+                request_id: r.try_get("request_id")?,
+            })
+        }));
+        Ok(query.page(items, total, |e| e.id))
     }
 }

@@ -1,6 +1,7 @@
 //! SQL for customers. Time windows, usual cylinders and access restrictions are stored as JSON
 //! text in both backends.
 
+use super::page::{fetch_page, Bound, Conditions, IdOrder};
 use super::{in_use, unique, with_pool, Page, PageRequest, Store, StoreError};
 use crate::domain::{Customer, NewCustomer, PaymentMethod};
 use chrono::{DateTime, Utc};
@@ -107,18 +108,17 @@ impl JsonColumns {
 }
 
 impl Store {
-    /// Lists customers by id, optionally in one district.
+    /// Lists customers by id, optionally in one district, a page at a time (by offset or by
+    /// key; the district's keyset pages scan the index `customers_district_id`).
     pub async fn list_customers(&self, filter: &CustomerFilter, page: PageRequest) -> Result<Page<Customer>, StoreError> {
-        let sql = format!("SELECT {COLUMNS} FROM customers WHERE ($1 IS NULL OR district = $1) ORDER BY id LIMIT $2 OFFSET $3");
-        let count = "SELECT COUNT(*) FROM customers WHERE ($1 IS NULL OR district = $1)";
-        let rows = with_pool!(self, pool => {
-            let rows = sqlx::query(&sql).bind(&filter.district).bind(page.limit).bind(page.offset).fetch_all(pool).await?;
-            let rows = rows.iter().map(|r| customer_row!(r)).collect::<Result<Vec<_>, _>>()?;
-            let total: i64 = sqlx::query_scalar(count).bind(&filter.district).fetch_one(pool).await?;
-            (rows, total)
-        });
-        let items = rows.0.into_iter().map(CustomerRow::into_customer).collect::<Result<_, _>>()?;
-        Ok(Page { items, total: rows.1 })
+        let mut conditions = Conditions::default();
+        if let Some(district) = &filter.district {
+            conditions.eq("district", Bound::Text(district.into()));
+        }
+        let query = page.query(COLUMNS, "customers", conditions, IdOrder::Ascending);
+        let (rows, total) = with_pool!(self, pool => fetch_page!(pool, query, |r| customer_row!(r)));
+        let items = rows.into_iter().map(CustomerRow::into_customer).collect::<Result<_, _>>()?;
+        Ok(query.page(items, total, |c| c.id))
     }
 
     /// Reads one customer.

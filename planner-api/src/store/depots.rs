@@ -1,5 +1,6 @@
 //! SQL for depots.
 
+use super::page::{fetch_page, Conditions, IdOrder};
 use super::{in_use, with_pool, Page, PageRequest, Store, StoreError};
 use crate::domain::{Depot, NewDepot};
 use chrono::{DateTime, Utc};
@@ -21,15 +22,11 @@ macro_rules! depot_from_row {
 }
 
 impl Store {
-    /// Lists depots by id.
+    /// Lists depots by id, a page at a time (by offset or by key).
     pub async fn list_depots(&self, page: PageRequest) -> Result<Page<Depot>, StoreError> {
-        let sql = format!("SELECT {COLUMNS} FROM depots ORDER BY id LIMIT $1 OFFSET $2");
-        with_pool!(self, pool => {
-            let rows = sqlx::query(&sql).bind(page.limit).bind(page.offset).fetch_all(pool).await?;
-            let items = rows.iter().map(|r| depot_from_row!(r)).collect::<Result<Vec<_>, _>>()?;
-            let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM depots").fetch_one(pool).await?;
-            Ok(Page { items, total })
-        })
+        let query = page.query(COLUMNS, "depots", Conditions::default(), IdOrder::Ascending);
+        let (items, total) = with_pool!(self, pool => fetch_page!(pool, query, |r| depot_from_row!(r)));
+        Ok(query.page(items, total, |d| d.id))
     }
 
     /// Reads one depot.

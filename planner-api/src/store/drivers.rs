@@ -1,5 +1,6 @@
 //! SQL for drivers. Skills are JSON text in both backends.
 
+use super::page::{fetch_page, Conditions, IdOrder};
 use super::{in_use, with_pool, Page, PageRequest, Store, StoreError};
 use crate::domain::{Driver, NewDriver};
 use chrono::{DateTime, Utc};
@@ -51,17 +52,12 @@ fn skills_json(d: &NewDriver) -> Result<String, StoreError> {
 }
 
 impl Store {
-    /// Lists drivers by id.
+    /// Lists drivers by id, a page at a time (by offset or by key).
     pub async fn list_drivers(&self, page: PageRequest) -> Result<Page<Driver>, StoreError> {
-        let sql = format!("SELECT {COLUMNS} FROM drivers ORDER BY id LIMIT $1 OFFSET $2");
-        let (rows, total) = with_pool!(self, pool => {
-            let rows = sqlx::query(&sql).bind(page.limit).bind(page.offset).fetch_all(pool).await?;
-            let rows = rows.iter().map(|r| driver_row!(r)).collect::<Result<Vec<_>, _>>()?;
-            let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM drivers").fetch_one(pool).await?;
-            (rows, total)
-        });
+        let query = page.query(COLUMNS, "drivers", Conditions::default(), IdOrder::Ascending);
+        let (rows, total) = with_pool!(self, pool => fetch_page!(pool, query, |r| driver_row!(r)));
         let items = rows.into_iter().map(DriverRow::into_driver).collect::<Result<_, _>>()?;
-        Ok(Page { items, total })
+        Ok(query.page(items, total, |d| d.id))
     }
 
     /// Reads one driver.

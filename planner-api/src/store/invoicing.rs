@@ -13,6 +13,7 @@
 //! message exists exactly when its invoice does.
 
 use super::jobs::enqueue_outbox;
+use super::page::{fetch_page, Bound, Conditions, IdOrder};
 use super::{with_pool, Page, PageRequest, Store, StoreError};
 use crate::domain::invoice::{
     Allowance, Buyer, Invoice, InvoiceItem, InvoiceSource, InvoiceStatus, MessageInfo, NewNumberBlock, NewPrice, NumberBlock, Preferences, Price, PriceBasis,
@@ -632,24 +633,34 @@ impl Store {
         Ok(())
     }
 
-    /// Invoices matching `filter`, newest first.
+    /// Invoices matching `filter`, newest first, a page at a time (by offset or by key). Only the
+    /// filters set are in the query, so a period's or a customer's keyset pages scan their index
+    /// ending with the id (migration 0020), and an order's invoices are found through the order
+    /// id's keys of `invoice_orders` and `invoice_items`.
     pub async fn list_invoices(&self, filter: &InvoiceFilter, page: PageRequest) -> Result<Page<Invoice>, StoreError> {
-        let cond = "($1 IS NULL OR period = $1) AND ($2 IS NULL OR status = $2) AND ($3 IS NULL OR customer_id = $3) \
-                    AND ($4 IS NULL OR id IN (SELECT invoice_id FROM invoice_orders WHERE order_id = $4) OR id IN (SELECT invoice_id FROM invoice_items WHERE order_id = $4))";
-        let sql = format!("SELECT {INVOICE_COLUMNS} FROM invoices WHERE {cond} ORDER BY id DESC LIMIT $5 OFFSET $6");
-        let count = format!("SELECT COUNT(*) FROM invoices WHERE {cond}");
-        let status = filter.status.map(InvoiceStatus::as_str);
-        let (mut items, total) = with_pool!(self, pool => {
-            let rows = sqlx::query(&sql).bind(&filter.period).bind(status).bind(filter.customer_id).bind(filter.order_id).bind(page.limit).bind(page.offset)
-                .fetch_all(pool).await?;
-            let items = rows.iter().map(|r| invoice_row!(r)).collect::<Result<Vec<_>, _>>()?;
-            let total: i64 = sqlx::query_scalar(&count).bind(&filter.period).bind(status).bind(filter.customer_id).bind(filter.order_id).fetch_one(pool).await?;
-            (items, total)
-        });
-        for invoice in &mut items {
+        let mut conditions = Conditions::default();
+        if let Some(period) = &filter.period {
+            conditions.eq("period", Bound::Text(period.into()));
+        }
+        if let Some(status) = filter.status {
+            conditions.eq("status", Bound::Text(status.as_str().into()));
+        }
+        if let Some(customer_id) = filter.customer_id {
+            conditions.eq("customer_id", Bound::Int(customer_id));
+        }
+        if let Some(order_id) = filter.order_id {
+            let p = conditions.param(Bound::Int(order_id));
+            conditions.term(format!(
+                "(id IN (SELECT invoice_id FROM invoice_orders WHERE order_id = {p}) OR id IN (SELECT invoice_id FROM invoice_items WHERE order_id = {p}))"
+            ));
+        }
+        let query = page.query(INVOICE_COLUMNS, "invoices", conditions, IdOrder::Descending);
+        let (items, total) = with_pool!(self, pool => fetch_page!(pool, query, |r| invoice_row!(r)));
+        let mut page = query.page(items, total, |i| i.id);
+        for invoice in &mut page.items {
             self.fill_invoice(invoice).await?;
         }
-        Ok(Page { items, total })
+        Ok(page)
     }
 
     /// Voids an invoice in force (F0501): no allowance may be in force on it. Its orders are
@@ -874,15 +885,16 @@ impl Store {
         Ok(self.get_message(new_id).await?.0)
     }
 
-    /// Messages in `status` (all when none), newest first.
+    /// Messages in `status` (all when none), newest first, a page at a time (by offset or by
+    /// key; a status's keyset pages scan `einvoice_messages_status_id`, migration 0020).
     pub async fn list_messages(&self, status: Option<&str>, page: PageRequest) -> Result<Page<MessageInfo>, StoreError> {
-        let sql = format!("SELECT {MESSAGE_COLUMNS} FROM einvoice_messages WHERE $1 IS NULL OR status = $1 ORDER BY id DESC LIMIT $2 OFFSET $3");
-        with_pool!(self, pool => {
-            let rows = sqlx::query(&sql).bind(status).bind(page.limit).bind(page.offset).fetch_all(pool).await?;
-            let items = rows.iter().map(|r| message_row!(r)).collect::<Result<Vec<_>, _>>()?;
-            let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM einvoice_messages WHERE $1 IS NULL OR status = $1").bind(status).fetch_one(pool).await?;
-            Ok(Page { items, total })
-        })
+        let mut conditions = Conditions::default();
+        if let Some(status) = status {
+            conditions.eq("status", Bound::Text(status.into()));
+        }
+        let query = page.query(MESSAGE_COLUMNS, "einvoice_messages", conditions, IdOrder::Descending);
+        let (items, total) = with_pool!(self, pool => fetch_page!(pool, query, |r| message_row!(r)));
+        Ok(query.page(items, total, |m| m.id))
     }
 
     /// Messages waiting for Turnkey at `now`; "near" their deadline within `warn_within`.

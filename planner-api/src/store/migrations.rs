@@ -31,6 +31,7 @@ pub const SQLITE: &[Embedded] = &[
     (17, "login throttle", include_str!("../../migrations/sqlite/0017_login_throttle.sql")),
     (18, "rate limits", include_str!("../../migrations/sqlite/0018_rate_limits.sql")),
     (19, "big days", include_str!("../../migrations/sqlite/0019_big_days.sql")),
+    (20, "keyset pages", include_str!("../../migrations/sqlite/0020_keyset_pages.sql")),
 ];
 
 /// PostgreSQL migrations, in version order.
@@ -50,6 +51,7 @@ pub const POSTGRES: &[Embedded] = &[
     (17, "login throttle", include_str!("../../migrations/postgres/0017_login_throttle.sql")),
     (18, "rate limits", include_str!("../../migrations/postgres/0018_rate_limits.sql")),
     (19, "big days", include_str!("../../migrations/postgres/0019_big_days.sql")),
+    (20, "keyset pages", include_str!("../../migrations/postgres/0020_keyset_pages.sql")),
 ];
 
 /// A list of embedded migrations as a sqlx migration source.

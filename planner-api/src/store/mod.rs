@@ -16,6 +16,7 @@ pub mod invoicing;
 pub mod jobs;
 mod migrations;
 pub mod orders;
+pub mod page;
 pub mod plans;
 mod pool;
 pub mod ratelimit;
@@ -33,6 +34,7 @@ use std::time::Duration;
 pub use audit::{AuditEntry, AuditFilter, NewAuditEntry};
 pub use customers::CustomerFilter;
 pub use orders::OrderFilter;
+pub use page::{Page, PageRequest, PageStart, DEFAULT_LIMIT, MAX_LIMIT};
 pub use plans::{ClaimedJob, JobEnd, QueueDepth};
 pub use pool::PoolStats;
 pub use users::{Credentials, NewRefreshToken, Rotation};
@@ -186,29 +188,6 @@ pub(crate) use with_pool;
 /// How long a request waits for a database connection before failing (sqlx's default of 30 s
 /// would make `/readyz` hang while the database is down).
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// Default page size of list queries.
-pub const DEFAULT_LIMIT: i64 = 50;
-/// Largest page size of list queries.
-pub const MAX_LIMIT: i64 = 200;
-
-/// A page of a list query.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct PageRequest {
-    /// Number of rows to return (1..=[`MAX_LIMIT`]).
-    pub limit: i64,
-    /// Number of rows to skip.
-    pub offset: i64,
-}
-
-/// One page of results and the total number of matching rows.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Page<T> {
-    /// The rows of this page.
-    pub items: Vec<T>,
-    /// How many rows match in total.
-    pub total: i64,
-}
 
 impl Store {
     /// Opens the database at `url` and applies pending migrations. SQLite files are created when

@@ -2,6 +2,7 @@
 //! `UPDATE … WHERE status = <the status read>` plus an event row in one transaction, so two
 //! concurrent changes cannot both succeed from the same status.
 
+use super::page::{fetch_page, Bound, Conditions, IdOrder};
 use super::{with_pool, Page, PageRequest, Store, StoreError};
 use crate::domain::customer::TimeWindow;
 use crate::domain::{NewOrder, Order, OrderEvent, OrderStatus, Priority, StatusChange, TimePreference};
@@ -97,95 +98,43 @@ impl OrderRow {
 /// An `order_events` row: from, to, changed by, note, plan id, at.
 type EventRow = (Option<String>, String, String, Option<String>, Option<i64>, DateTime<Utc>);
 
-/// A value bound to a list query's filter.
-enum Bound {
-    Date(NaiveDate),
-    Text(&'static str),
-    Id(i64),
-}
-
 impl OrderFilter {
-    /// The `WHERE` clause of the filters set (`TRUE` when none), with their values in parameter
-    /// order from `$1`. Only the filters set appear, so each query can use the index that
-    /// starts with them (migration 0019) instead of testing `$n IS NULL OR …` row by row.
-    fn clause(&self) -> (String, Vec<Bound>) {
-        let mut terms: Vec<String> = Vec::new();
-        let mut values = Vec::new();
-        let mut add = |column: &str, value: Bound| {
-            values.push(value);
-            terms.push(format!("{column} = ${}", values.len()));
-        };
+    /// The conditions of the filters set. Only the filters set appear, so each query can use the
+    /// index that starts with them and ends with the id (migration 0019) instead of testing
+    /// `$n IS NULL OR …` row by row.
+    fn conditions(&self) -> Conditions<'static> {
+        let mut c = Conditions::default();
         if let Some(d) = self.date {
-            add("delivery_date", Bound::Date(d));
+            c.eq("delivery_date", Bound::Date(d));
         }
         if let Some(s) = self.status {
-            add("status", Bound::Text(s.as_str()));
+            c.eq("status", Bound::Text(s.as_str().into()));
         }
-        if let Some(c) = self.customer_id {
-            add("customer_id", Bound::Id(c));
+        if let Some(id) = self.customer_id {
+            c.eq("customer_id", Bound::Int(id));
         }
         if let Some(p) = self.priority {
-            add("priority", Bound::Text(p.as_str()));
+            c.eq("priority", Bound::Text(p.as_str().into()));
         }
-        if let Some(p) = self.plan_id {
-            add("plan_id", Bound::Id(p));
+        if let Some(id) = self.plan_id {
+            c.eq("plan_id", Bound::Int(id));
         }
-        let clause = if terms.is_empty() { "TRUE".to_owned() } else { terms.join(" AND ") };
-        (clause, values)
+        c
     }
-}
-
-/// Binds `values` to `query` in order.
-macro_rules! bind_all {
-    ($query:expr, $values:expr) => {{
-        let mut q = $query;
-        for v in $values {
-            q = match v {
-                Bound::Date(d) => q.bind(*d),
-                Bound::Text(t) => q.bind(*t),
-                Bound::Id(i) => q.bind(*i),
-            };
-        }
-        q
-    }};
 }
 
 impl Store {
-    /// Lists orders by id, filtered, by offset. The page and the number of matching orders come
-    /// from one query (`COUNT(*) OVER ()`), so a list costs one round trip, but it passes over
-    /// every match: big lists page with [`Store::list_orders_after`] instead.
+    /// Lists orders by id, filtered, a page at a time. An offset page and the number of
+    /// matching orders come from one query (`COUNT(*) OVER ()`), but it passes over every
+    /// match; a keyset page ([`PageRequest::after`]) reads only the rows it returns (a range
+    /// scan of the index of its filters, migration 0019) and counts nothing, so its cost does
+    /// not grow with the number of matches; orders inserted meanwhile have higher ids and come
+    /// on later pages.
     pub async fn list_orders(&self, filter: &OrderFilter, page: PageRequest) -> Result<Page<Order>, StoreError> {
-        let (clause, values) = filter.clause();
-        let n = values.len();
-        let sql = format!("SELECT {COLUMNS}, COUNT(*) OVER () AS total FROM orders WHERE {clause} ORDER BY id LIMIT ${} OFFSET ${}", n + 1, n + 2);
-        let count = format!("SELECT COUNT(*) FROM orders WHERE {clause}");
-        let (rows, total) = with_pool!(self, pool => {
-            let rows = bind_all!(sqlx::query(&sql), &values).bind(page.limit).bind(page.offset).fetch_all(pool).await?;
-            let total: i64 = match rows.first() {
-                Some(row) => row.try_get("total")?,
-                None if page.offset == 0 => 0,
-                None => bind_all!(sqlx::query_scalar(&count), &values).fetch_one(pool).await?,
-            };
-            let rows = rows.iter().map(|r| order_row!(r)).collect::<Result<Vec<_>, _>>()?;
-            (rows, total)
-        });
+        let query = page.query(COLUMNS, "orders", filter.conditions(), IdOrder::Ascending);
+        let (rows, total) = with_pool!(self, pool => fetch_page!(pool, query, |r| order_row!(r)));
         let items = rows.into_iter().map(OrderRow::into_order).collect::<Result<_, _>>()?;
-        Ok(Page { items, total })
-    }
-
-    /// Up to `limit` orders with ids above `after` (from the first when `None`), by id,
-    /// filtered: a keyset page. It reads only the rows it returns (a range scan of the index of
-    /// its filters, migration 0019) and counts nothing, so its cost does not grow with the
-    /// number of matches; orders inserted meanwhile have higher ids and come on later pages.
-    pub async fn list_orders_after(&self, filter: &OrderFilter, after: Option<i64>, limit: i64) -> Result<Vec<Order>, StoreError> {
-        let (clause, values) = filter.clause();
-        let n = values.len();
-        let sql = format!("SELECT {COLUMNS} FROM orders WHERE {clause} AND id > ${} ORDER BY id LIMIT ${}", n + 1, n + 2);
-        let rows = with_pool!(self, pool => {
-            let rows = bind_all!(sqlx::query(&sql), &values).bind(after.unwrap_or(0)).bind(limit).fetch_all(pool).await?;
-            rows.iter().map(|r| order_row!(r)).collect::<Result<Vec<_>, _>>()?
-        });
-        rows.into_iter().map(OrderRow::into_order).collect()
+        Ok(query.page(items, total, |o| o.id))
     }
 
     /// Reads one order.

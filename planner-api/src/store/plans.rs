@@ -13,6 +13,7 @@
 //!
 //! Leases are epoch milliseconds, compared as integers on both backends.
 
+use super::page::{fetch_page, Bound, Conditions, IdOrder};
 use super::{with_pool, Page, PageRequest, Store, StoreError};
 use crate::domain::{FieldError, FieldProblem, JobStatus, PlanJob, PlanRequest, PlanResult, ProgressPoint};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -227,18 +228,17 @@ impl Store {
         row.into_job()
     }
 
-    /// Lists jobs, newest first, optionally in one status.
+    /// Lists jobs, newest first, optionally in one status, a page at a time (by offset or by
+    /// key; a status's keyset pages scan the index `plan_jobs_claim` on `(status, id)`).
     pub async fn list_plan_jobs(&self, status: Option<JobStatus>, page: PageRequest) -> Result<Page<PlanJob>, StoreError> {
-        let sql = format!("SELECT {COLUMNS} FROM plan_jobs WHERE ($1 IS NULL OR status = $1) ORDER BY id DESC LIMIT $2 OFFSET $3");
-        let status = status.map(JobStatus::as_str);
-        let (rows, total) = with_pool!(self, pool => {
-            let rows = sqlx::query(&sql).bind(status).bind(page.limit).bind(page.offset).fetch_all(pool).await?;
-            let rows = rows.iter().map(|r| job_row!(r)).collect::<Result<Vec<_>, _>>()?;
-            let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM plan_jobs WHERE ($1 IS NULL OR status = $1)")
-                .bind(status).fetch_one(pool).await?;
-            (rows, total)
-        });
-        Ok(Page { items: rows.into_iter().map(JobRow::into_job).collect::<Result<_, _>>()?, total })
+        let mut conditions = Conditions::default();
+        if let Some(s) = status {
+            conditions.eq("status", Bound::Text(s.as_str().into()));
+        }
+        let query = page.query(COLUMNS, "plan_jobs", conditions, IdOrder::Descending);
+        let (rows, total) = with_pool!(self, pool => fetch_page!(pool, query, |r| job_row!(r)));
+        let items = rows.into_iter().map(JobRow::into_job).collect::<Result<_, _>>()?;
+        Ok(query.page(items, total, |j| j.id))
     }
 
     /// The day model a succeeded job planned (JSON of `LiveModel`), when it had one.

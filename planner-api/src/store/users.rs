@@ -1,6 +1,7 @@
 //! SQL for users and refresh tokens. Passwords arrive here already hashed; refresh tokens arrive
 //! as digests. Token times are Unix seconds.
 
+use super::page::{fetch_page, Conditions, IdOrder};
 use super::{with_pool, Page, PageRequest, Store, StoreError};
 use crate::domain::{Role, User, UserUpdate};
 use chrono::{DateTime, Utc};
@@ -81,15 +82,11 @@ impl Store {
         })
     }
 
-    /// Lists users by id.
+    /// Lists users by id, a page at a time (by offset or by key).
     pub async fn list_users(&self, page: PageRequest) -> Result<Page<User>, StoreError> {
-        let sql = format!("SELECT {COLUMNS} FROM users ORDER BY id LIMIT $1 OFFSET $2");
-        with_pool!(self, pool => {
-            let rows = sqlx::query(&sql).bind(page.limit).bind(page.offset).fetch_all(pool).await?;
-            let items = rows.iter().map(|r| user_from_row!(r)).collect::<Result<Vec<_>, _>>()?;
-            let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(pool).await?;
-            Ok(Page { items, total })
-        })
+        let query = page.query(COLUMNS, "users", Conditions::default(), IdOrder::Ascending);
+        let (items, total) = with_pool!(self, pool => fetch_page!(pool, query, |r| user_from_row!(r)));
+        Ok(query.page(items, total, |u| u.id))
     }
 
     /// Reads one user.

@@ -1,5 +1,6 @@
 //! SQL for vehicle types. Cylinder slots and required skills are JSON text in both backends.
 
+use super::page::{fetch_page, Conditions, IdOrder};
 use super::{in_use, unique, with_pool, Page, PageRequest, Store, StoreError};
 use crate::domain::{NewVehicleType, VehicleKind, VehicleType};
 use chrono::{DateTime, Utc};
@@ -73,17 +74,12 @@ fn json_columns(v: &NewVehicleType) -> Result<(String, String), StoreError> {
 }
 
 impl Store {
-    /// Lists vehicle types by id.
+    /// Lists vehicle types by id, a page at a time (by offset or by key).
     pub async fn list_vehicle_types(&self, page: PageRequest) -> Result<Page<VehicleType>, StoreError> {
-        let sql = format!("SELECT {COLUMNS} FROM vehicle_types ORDER BY id LIMIT $1 OFFSET $2");
-        let (rows, total) = with_pool!(self, pool => {
-            let rows = sqlx::query(&sql).bind(page.limit).bind(page.offset).fetch_all(pool).await?;
-            let rows = rows.iter().map(|r| vehicle_type_row!(r)).collect::<Result<Vec<_>, _>>()?;
-            let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM vehicle_types").fetch_one(pool).await?;
-            (rows, total)
-        });
+        let query = page.query(COLUMNS, "vehicle_types", Conditions::default(), IdOrder::Ascending);
+        let (rows, total) = with_pool!(self, pool => fetch_page!(pool, query, |r| vehicle_type_row!(r)));
         let items = rows.into_iter().map(VehicleTypeRow::into_vehicle_type).collect::<Result<_, _>>()?;
-        Ok(Page { items, total })
+        Ok(query.page(items, total, |t| t.id))
     }
 
     /// Reads one vehicle type.

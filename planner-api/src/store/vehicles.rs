@@ -1,5 +1,6 @@
 //! SQL for vehicles, which reference a vehicle type, a depot and optionally their usual driver.
 
+use super::page::{fetch_page, Conditions, IdOrder};
 use super::{unique, with_pool, Page, PageRequest, Store, StoreError};
 use crate::domain::{NewVehicle, Vehicle};
 use chrono::{DateTime, Utc};
@@ -27,15 +28,11 @@ macro_rules! vehicle_from_row {
 }
 
 impl Store {
-    /// Lists vehicles by id.
+    /// Lists vehicles by id, a page at a time (by offset or by key).
     pub async fn list_vehicles(&self, page: PageRequest) -> Result<Page<Vehicle>, StoreError> {
-        let sql = format!("SELECT {COLUMNS} FROM vehicles ORDER BY id LIMIT $1 OFFSET $2");
-        with_pool!(self, pool => {
-            let rows = sqlx::query(&sql).bind(page.limit).bind(page.offset).fetch_all(pool).await?;
-            let items = rows.iter().map(|r| vehicle_from_row!(r)).collect::<Result<Vec<_>, _>>()?;
-            let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM vehicles").fetch_one(pool).await?;
-            Ok(Page { items, total })
-        })
+        let query = page.query(COLUMNS, "vehicles", Conditions::default(), IdOrder::Ascending);
+        let (items, total) = with_pool!(self, pool => fetch_page!(pool, query, |r| vehicle_from_row!(r)));
+        Ok(query.page(items, total, |v| v.id))
     }
 
     /// Reads one vehicle.

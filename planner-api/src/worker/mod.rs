@@ -173,7 +173,7 @@ impl Worker {
     async fn load(&self, job: &ClaimedJob) -> Result<DayInputs, String> {
         let err = |e: StoreError| format!("cannot read the day: {e}");
         let filter = OrderFilter { plan_id: Some(job.id), status: Some(OrderStatus::Received), ..OrderFilter::default() };
-        let orders = self.store.list_orders(&filter, PageRequest { limit: 1_000_000, offset: 0 }).await.map_err(err)?.items;
+        let orders = self.store.list_orders(&filter, PageRequest::offset(1_000_000, 0)).await.map_err(err)?.items;
         let mut stops = Vec::with_capacity(orders.len());
         for order in orders {
             let customer = self.store.get_customer(order.data.customer_id).await.map_err(err)?;
@@ -186,7 +186,7 @@ impl Worker {
         for &id in &job.request.depot_ids {
             depots.push(self.store.get_depot(id).await.map_err(err)?);
         }
-        let vehicles = self.store.list_vehicles(PageRequest { limit: 1_000_000, offset: 0 }).await.map_err(err)?.items;
+        let vehicles = self.store.list_vehicles(PageRequest::offset(1_000_000, 0)).await.map_err(err)?.items;
         let mut fleet = Vec::new();
         for vehicle in vehicles.into_iter().filter(|v| v.data.active && job.request.depot_ids.contains(&v.data.depot_id)) {
             let vehicle_type = self.store.get_vehicle_type(vehicle.data.vehicle_type_id).await.map_err(err)?;
