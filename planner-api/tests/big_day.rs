@@ -1,13 +1,15 @@
 //! Big days (issue 16, point 3): a day of 10,000 orders across five depots plans, saves,
 //! replans and lists through the real application on `127.0.0.1:0`; the cap on orders per plan
 //! refuses a bigger day before anything is stored; order lists page by key without skipping or
-//! repeating while orders arrive; a plan's stored size grows linearly in its orders.
+//! repeating while orders arrive; a plan's stored size grows linearly in its orders; a depot
+//! with more orders than a part may hold is planned and replanned in sectors.
 
 mod support;
 
 use chrono::NaiveDate;
 use planner_api::domain::FieldProblem;
 use planner_api::planning::sample;
+use planner_api::planning::WorkerConfig;
 use planner_api::store::{Store, StoreError};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
@@ -308,7 +310,55 @@ async fn stored_plan_size_grows_linearly(backend: Backend) {
     app.finish().await;
 }
 
+/// One depot, 700 orders, parts of at most 250 (`PLAN_PART_MAX_ORDERS`): the day is cut into
+/// three sectors with a share of the vehicles each, planned, then replanned (a cancellation and
+/// an added order) in the sectors the events touch only.
+async fn a_crowded_depot_is_planned_and_replanned_in_sectors(backend: Backend) {
+    let config = WorkerConfig { workers: 1, poll: Duration::from_millis(50), lease: Duration::from_secs(5), part_max_orders: 250, ..WorkerConfig::default() };
+    let app = TestApp::start_with_planning(backend, config).await;
+    let date = NaiveDate::from_ymd_opt(2026, 3, 12).expect("date");
+    let seeded = sample::seed(app.store(), date, 700, 1, "c").await.expect("seed");
+    let request = json!({ "date": date.to_string(), "depot_ids": seeded.depot_ids, "options": { "seed": 5, "max_iterations": 10, "time_limit_s": 120 } });
+    let (status, _, job) = app.post("/v1/plans", &request).await;
+    assert_eq!(status, 202, "{job}");
+    let id = job["id"].as_i64().expect("id");
+    let job = wait_for_plan(&app.client, &app.base, id, Duration::from_secs(600)).await;
+    assert_eq!(job["status"], "succeeded", "{}", job["error"]);
+    let plan = &job["result"];
+    let routed = stops(plan);
+    let all: BTreeSet<i64> = seeded.order_ids.iter().copied().collect();
+    assert_eq!(routed.len() + unassigned(plan).len(), all.len(), "each order once");
+    assert!(routed.len() > 600, "most orders are served: {} of 700", routed.len());
+    let routes = plan["routes"].as_array().expect("routes").len();
+
+    // A cancellation: the other sectors' routes are left as they were.
+    let cancelled = *routed.keys().next().expect("a routed order");
+    let body = json!({ "base_version": 1, "at": "09:00", "events": [{ "type": "order_cancelled", "order_id": cancelled }] });
+    let (status, _, v2) = app.post(&format!("/v1/plans/{id}/events"), &body).await;
+    assert_eq!(status, 201, "{v2}");
+    assert!(!stops(&v2["plan"]).contains_key(&cancelled));
+    assert_eq!(stops(&v2["plan"]).len() + unassigned(&v2["plan"]).len(), all.len() - 1);
+    let same = |a: &Value, b: &Value| -> usize {
+        let bs = b["routes"].as_array().expect("routes");
+        a["routes"].as_array().expect("routes").iter().filter(|r| bs.contains(r)).count()
+    };
+    assert!(same(plan, &v2["plan"]) * 3 >= routes * 2 - 3, "two sectors of three untouched: {} of {routes} routes kept", same(plan, &v2["plan"]));
+
+    // An order added later joins the sector of its bearing and is planned there.
+    let c = app.post("/v1/customers", &customer("C9001", "內湖區")).await.2["id"].clone();
+    let order = json!({ "customer_id": c, "delivery_date": date.to_string(), "cylinders": [{ "size_kg": 20, "quantity": 1 }], "priority": "normal" });
+    let added = app.post("/v1/orders", &order).await.2["id"].as_i64().expect("order id");
+    let body = json!({ "base_version": 2, "at": "09:30", "events": [{ "type": "order_added", "order_id": added }] });
+    let (status, _, v3) = app.post(&format!("/v1/plans/{id}/events"), &body).await;
+    assert_eq!(status, 201, "{v3}");
+    assert!(stops(&v3["plan"]).contains_key(&added) || unassigned(&v3["plan"]).contains(&added), "{}", v3["plan"]["unassigned"]);
+    assert_eq!(stops(&v3["plan"]).len() + unassigned(&v3["plan"]).len(), all.len());
+    assert!(same(&v2["plan"], &v3["plan"]) * 3 >= routes * 2 - 3, "{} of {routes} routes kept", same(&v2["plan"], &v3["plan"]));
+    app.finish().await;
+}
+
 each_backend!(
+    a_crowded_depot_is_planned_and_replanned_in_sectors,
     the_cap_refuses_before_anything_is_stored,
     keyset_pages_neither_skip_nor_repeat_while_orders_arrive,
     keyset_queries_scan_an_index_in_id_order,

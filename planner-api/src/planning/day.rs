@@ -63,6 +63,8 @@ pub struct DayInputs {
     pub depots: Vec<Depot>,
     /// Active vehicles based at those depots.
     pub fleet: Vec<Fleet>,
+    /// Most orders one part of a big day may hold ([`super::WorkerConfig::part_max_orders`]).
+    pub part_max_orders: usize,
 }
 
 /// A delivery day ready for the solver, with the maps back to stored ids: the whole day as one
@@ -89,6 +91,8 @@ pub struct DayModel {
     pub left_out_penalty_ntd: f64,
     /// Where the travel matrices came from, per profile.
     pub travel: Vec<crate::travel::TravelSource>,
+    /// Most orders one part may hold ([`super::parts::PART_MAX_ORDERS`] by default).
+    pub part_max_orders: usize,
 }
 
 /// One problem of a day: the whole day, or the orders of one depot and its vehicles.
@@ -146,7 +150,7 @@ fn profile_of(kind: VehicleKind) -> RoutingProfile {
 impl DayModel {
     /// Builds the solver's day. Errors are texts for the job's `error`.
     pub fn build(inputs: DayInputs, travel: &dyn TravelMatrix) -> Result<Day, String> {
-        let DayInputs { request, orders, depots, fleet } = inputs;
+        let DayInputs { request, orders, depots, fleet, part_max_orders } = inputs;
         let o = &request.options;
         let has_two_wheeler = fleet.iter().any(|f| f.vehicle_type.data.kind == VehicleKind::HeavyMotorcycle);
         let needs_two_wheeler =
@@ -244,7 +248,8 @@ impl DayModel {
             clients,
             pairs: Vec::new(),
         };
-        let mut model = DayModel { doc, orders, fleet, depots, parts: Vec::new(), request, left_out, left_out_penalty_ntd, travel: Vec::new() };
+        let mut model =
+            DayModel { doc, orders, fleet, depots, parts: Vec::new(), request, left_out, left_out_penalty_ntd, travel: Vec::new(), part_max_orders };
         let whole = model.live_model();
         let idx = split(&whole, &std::collections::HashMap::new()).unwrap_or_else(|| vec![PartIdx::whole(&whole)]);
         for idx in idx.into_iter().filter(|p| !p.clients.is_empty()) {
@@ -274,6 +279,7 @@ impl DayModel {
             depots: planned_depots(&self.depots),
             left_out: self.left_out.clone(),
             left_out_penalty_ntd: self.left_out_penalty_ntd,
+            part_max_orders: self.part_max_orders,
         }
     }
 
@@ -478,7 +484,13 @@ pub(crate) mod tests {
             created_at: now,
             updated_at: now,
         };
-        DayInputs { request: request(), orders: stops, depots: vec![depot], fleet: vec![Fleet { vehicle, vehicle_type }] }
+        DayInputs {
+            request: request(),
+            orders: stops,
+            depots: vec![depot],
+            fleet: vec![Fleet { vehicle, vehicle_type }],
+            part_max_orders: super::super::parts::PART_MAX_ORDERS,
+        }
     }
 
     #[test]

@@ -7,7 +7,17 @@
 //! one per depot with vehicles: each depot's vehicles serve the orders whose home depot it is
 //! ([`home_depot`]: the nearest depot with a vehicle that may serve the order). The parts are
 //! solved one after the other and their routes merged into one plan, so memory follows the
-//! largest part (about n² / depots²), not the whole day.
+//! largest part, not the whole day.
+//!
+//! A depot whose orders are still more than [`PART_MAX_ORDERS`] (a single-depot day, or two
+//! depots sharing 10,000 orders) is cut further into sectors around it, the sweep decomposition
+//! of the routing literature (Gillett and Miller's sweep; the decomposition phases of Vidal's
+//! HGS and of Santini, Schneider, Vidal and Vigo's study of decomposition strategies): its
+//! orders sorted by their bearing from the depot, starting after the widest empty angle, are cut
+//! into sectors of equal size, and its vehicles, grouped by what they can do (skills and routing
+//! profile), are dealt to the sectors in turn, so that every sector gets its share of each kind.
+//! Memory then stays bounded whatever the day's shape: the search's memory grows with the
+//! square of the largest part.
 //!
 //! Replans of such a day ([`super::replan`]) build only the parts their events touch; a stop
 //! stays in the part of the vehicle whose route holds it, so a replan never loses a stop to
@@ -28,6 +38,16 @@ use std::collections::{HashMap, HashSet};
 /// A day with more orders than this, and vehicles at more than one depot, is planned depot by
 /// depot. Smaller days are planned whole: vehicles may then serve any depot's customers.
 pub const SPLIT_ABOVE_ORDERS: usize = 1_500;
+
+/// A depot's share of a split day with more orders than this is cut into sectors of at most
+/// this many orders (see the module's documentation). A part of 2,000 orders peaks near 1 GB
+/// in the search (release build, two routing profiles); 5,000 went past 3 GB.
+pub const PART_MAX_ORDERS: usize = 2_000;
+
+/// [`PART_MAX_ORDERS`], for models stored without a limit of their own.
+pub fn default_part_max_orders() -> usize {
+    PART_MAX_ORDERS
+}
 
 /// One part of a day: indices into the whole day's model.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -88,38 +108,179 @@ pub fn home_depot(doc: &JsonProblem, client: &JsonClient) -> Option<usize> {
     })
 }
 
-/// The parts of `model`, one per depot with vehicles, when the day is big enough to be split
-/// (see [`SPLIT_ABOVE_ORDERS`]); `None` when it is planned whole. A client on a route
-/// (`on_route`: order → vehicle) belongs to its vehicle's part, any other to its
-/// [`home_depot`]'s (the first part's when no depot can serve it: the solver leaves it out).
+/// The bearing of `(lat, lon)` seen from `(lat0, lon0)`, radians in `(-π, π]`.
+fn bearing((lat0, lon0): (f64, f64), (lat, lon): (f64, f64)) -> f64 {
+    let dx = (lon - lon0) * lat0.to_radians().cos();
+    (lat - lat0).atan2(dx)
+}
+
+/// The sectors of one depot: the bearing the sweep starts from, and each sector's first
+/// bearing (relative to the start, increasing) with its part.
+#[derive(Clone, Debug, Default)]
+struct Sectors {
+    start: f64,
+    firsts: Vec<(f64, usize)>,
+}
+
+impl Sectors {
+    /// The bearing `b` relative to the sweep's start, in `[0, 2π)`.
+    fn relative(&self, b: f64) -> f64 {
+        (b - self.start).rem_euclid(std::f64::consts::TAU)
+    }
+
+    /// The part of a new order at bearing `b`: the last sector that starts at or before it.
+    fn part_at(&self, b: f64) -> Option<usize> {
+        let r = self.relative(b);
+        self.firsts.iter().rev().find(|(first, _)| *first <= r).or(self.firsts.first()).map(|&(_, k)| k)
+    }
+}
+
+/// How a big day is cut: its parts, and for each depot either its one part or its sectors.
+#[derive(Clone, Debug, Default)]
+pub struct Layout {
+    /// The parts.
+    pub parts: Vec<PartIdx>,
+    /// Depot index → its one part (not cut into sectors).
+    part_of_depot: HashMap<usize, usize>,
+    /// Depot index → its sectors (when cut).
+    sectors: HashMap<usize, Sectors>,
+}
+
+impl Layout {
+    /// The part an order without a route joins: its [`home_depot`]'s part, or, where that
+    /// depot is cut into sectors, the sector of its bearing.
+    pub fn home_part(&self, doc: &JsonProblem, client: &JsonClient) -> Option<usize> {
+        let d = home_depot(doc, client)?;
+        match self.sectors.get(&d) {
+            Some(sectors) => sectors.part_at(bearing((doc.depots[d].lat, doc.depots[d].lon), (client.lat, client.lon))),
+            None => self.part_of_depot.get(&d).copied(),
+        }
+    }
+}
+
+/// The parts of `model` when the day is big enough to be split (see [`SPLIT_ABOVE_ORDERS`]
+/// and [`PART_MAX_ORDERS`]); `None` when it is planned whole. A client on a route (`on_route`:
+/// order → vehicle) belongs to its vehicle's part, any other to its [`Layout::home_part`]
+/// (the first part's when no depot can serve it: the solver leaves it out).
 pub fn split(model: &LiveModel, on_route: &HashMap<i64, i64>) -> Option<Vec<PartIdx>> {
+    layout(model, on_route).map(|l| l.parts)
+}
+
+/// [`split`], with what places a new order in its part.
+pub fn layout(model: &LiveModel, on_route: &HashMap<i64, i64>) -> Option<Layout> {
     let doc = &model.doc;
     let depot_index: HashMap<&str, usize> = doc.depots.iter().enumerate().map(|(d, x)| (x.id.as_str(), d)).collect();
-    let mut part_of_depot: HashMap<usize, usize> = HashMap::new();
-    let mut parts: Vec<PartIdx> = Vec::new();
+    // Each depot's vehicles (indices into `doc.vehicle_types`), in the order of the document.
+    let mut depots_with_vehicles: Vec<usize> = Vec::new();
+    let mut vehicles_of: HashMap<usize, Vec<usize>> = HashMap::new();
     for (t, vt) in doc.vehicle_types.iter().enumerate() {
         let Some(&d) = depot_index.get(vt.start_depot.as_str()) else { continue };
-        let k = *part_of_depot.entry(d).or_insert_with(|| {
-            parts.push(PartIdx { depots: vec![d], ..PartIdx::default() });
-            parts.len() - 1
+        vehicles_of.entry(d).or_insert_with(|| {
+            depots_with_vehicles.push(d);
+            Vec::new()
         });
-        parts[k].types.push(t);
+        vehicles_of.entry(d).or_default().push(t);
     }
-    if model.stops.len() <= SPLIT_ABOVE_ORDERS || parts.len() < 2 {
+    let part_max = model.part_max_orders.max(1);
+    if model.stops.len() <= SPLIT_ABOVE_ORDERS.min(part_max) || depots_with_vehicles.is_empty() {
         return None;
     }
-    let part_of_vehicle: HashMap<i64, usize> = model
-        .fleet
-        .iter()
-        .zip(&doc.vehicle_types)
-        .filter_map(|(f, vt)| depot_index.get(vt.start_depot.as_str()).and_then(|d| part_of_depot.get(d)).map(|&k| (f.vehicle_id, k)))
-        .collect();
+    // The orders at home at each depot, whether on a route or not: the sectors' cuts do not
+    // depend on what a plan did with them.
+    let homes: Vec<Option<usize>> = doc.clients.iter().map(|c| home_depot(doc, c)).collect();
+    let mut at_home: HashMap<usize, Vec<usize>> = HashMap::new();
+    for (c, h) in homes.iter().enumerate() {
+        if let Some(d) = h {
+            at_home.entry(*d).or_default().push(c);
+        }
+    }
+    let cut = |d: &usize| at_home.get(d).map_or(0, Vec::len) > part_max && vehicles_of[d].len() > 1;
+    if depots_with_vehicles.len() < 2 && !depots_with_vehicles.iter().any(cut) {
+        return None;
+    }
+
+    let mut layout = Layout::default();
+    let mut part_of_vehicle_type: HashMap<usize, usize> = HashMap::new();
+    for &d in &depots_with_vehicles {
+        let vehicles = &vehicles_of[&d];
+        if !cut(&d) {
+            layout.part_of_depot.insert(d, layout.parts.len());
+            part_of_vehicle_type.extend(vehicles.iter().map(|&t| (t, layout.parts.len())));
+            layout.parts.push(PartIdx { depots: vec![d], types: vehicles.clone(), ..PartIdx::default() });
+            continue;
+        }
+        let here = &at_home[&d];
+        let k = here.len().div_ceil(part_max).min(vehicles.len());
+        let origin = (doc.depots[d].lat, doc.depots[d].lon);
+        let mut swept: Vec<(f64, usize)> = here.iter().map(|&c| (bearing(origin, (doc.clients[c].lat, doc.clients[c].lon)), c)).collect();
+        swept.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        // Start after the widest empty angle, so that no sector straddles it.
+        let widest = (0..swept.len())
+            .map(|i| {
+                let next = swept[(i + 1) % swept.len()].0;
+                let gap = (next - swept[i].0).rem_euclid(std::f64::consts::TAU);
+                (if swept.len() == 1 { std::f64::consts::TAU } else { gap }, i)
+            })
+            .max_by(|a, b| a.0.total_cmp(&b.0).then(b.1.cmp(&a.1)))
+            .map_or(0, |(_, i)| (i + 1) % swept.len());
+        swept.rotate_left(widest);
+        let mut sectors = Sectors { start: swept[0].0, firsts: Vec::with_capacity(k) };
+        let first_part = layout.parts.len();
+        for s in 0..k {
+            let from = s * swept.len() / k;
+            sectors.firsts.push((sectors.relative(swept[from].0), first_part + s));
+            layout.parts.push(PartIdx { depots: vec![d], ..PartIdx::default() });
+        }
+        // Sector starts must increase: equal bearings across a cut share the earlier sector.
+        for s in 1..k {
+            if sectors.firsts[s].0 < sectors.firsts[s - 1].0 {
+                sectors.firsts[s].0 = sectors.firsts[s - 1].0;
+            }
+        }
+        // Vehicles dealt in turn, grouped by what they can do, so each sector gets its share.
+        let mut dealt: Vec<usize> = vehicles.clone();
+        let kind = |t: usize| {
+            let vt = &doc.vehicle_types[t];
+            let mut skills = vt.skills.clone();
+            skills.sort();
+            (skills, vt.profile.clone())
+        };
+        dealt.sort_by_key(|&t| (kind(t), t));
+        for (i, t) in dealt.into_iter().enumerate() {
+            let k_part = first_part + i % k;
+            layout.parts[k_part].types.push(t);
+            part_of_vehicle_type.insert(t, k_part);
+        }
+        for p in &mut layout.parts[first_part..] {
+            p.types.sort_unstable();
+        }
+        let mut sector_of: HashMap<usize, usize> = HashMap::new();
+        for s in 0..k {
+            let (from, to) = (s * swept.len() / k, (s + 1) * swept.len() / k);
+            sector_of.extend(swept[from..to].iter().map(|&(_, c)| (c, first_part + s)));
+        }
+        layout.sectors.insert(d, sectors);
+        for (c, k_part) in sector_of {
+            layout.parts[k_part].clients.push(c);
+        }
+    }
+    // Orders on routes follow their vehicle; the others go home (cut depots' orders already
+    // placed above are moved when their vehicle is elsewhere).
+    let part_of_vehicle: HashMap<i64, usize> =
+        model.fleet.iter().enumerate().filter_map(|(t, f)| part_of_vehicle_type.get(&t).map(|&k| (f.vehicle_id, k))).collect();
+    let mut placed: Vec<Option<usize>> = vec![None; model.stops.len()];
+    for (k, p) in layout.parts.iter_mut().enumerate() {
+        for &c in &p.clients {
+            placed[c] = Some(k);
+        }
+        p.clients.clear();
+    }
     for (c, (stop, client)) in model.stops.iter().zip(&doc.clients).enumerate() {
         let by_route = on_route.get(&stop.order_id).and_then(|v| part_of_vehicle.get(v)).copied();
-        let k = by_route.or_else(|| home_depot(doc, client).and_then(|d| part_of_depot.get(&d).copied())).unwrap_or(0);
-        parts[k].clients.push(c);
+        let k = by_route.or(placed[c]).or_else(|| layout.home_part(doc, client)).unwrap_or(0);
+        layout.parts[k].clients.push(c);
     }
-    Some(parts)
+    Some(layout)
 }
 
 impl LiveModel {
@@ -144,6 +305,7 @@ impl LiveModel {
             depots: idx.depots.iter().map(|&i| self.depots[i].clone()).collect(),
             left_out: Vec::new(),
             left_out_penalty_ntd: 0.0,
+            part_max_orders: self.part_max_orders,
         }
     }
 
@@ -202,21 +364,23 @@ pub fn replan_parts(
 ) -> Result<Result<PartsReplanned, Vec<FieldError>>, String> {
     let on_route: HashMap<i64, i64> =
         base.plan.routes.iter().flat_map(|r| r.trips.iter().flat_map(|t| t.stops.iter()).map(move |s| (s.order_id, r.vehicle_id))).collect();
-    let parts = split(whole, &on_route).unwrap_or_else(|| vec![PartIdx::whole(whole)]);
+    let layout = layout(whole, &on_route).unwrap_or_else(|| Layout { parts: vec![PartIdx::whole(whole)], ..Layout::default() });
+    let parts = &layout.parts;
     let mut part_of_client: HashMap<i64, usize> = HashMap::new();
     let mut part_of_vehicle: HashMap<i64, usize> = HashMap::new();
-    let mut part_of_depot: HashMap<usize, usize> = HashMap::new();
     for (k, p) in parts.iter().enumerate() {
         part_of_client.extend(p.clients.iter().map(|&c| (whole.stops[c].order_id, k)));
         part_of_vehicle.extend(p.types.iter().map(|&t| (whole.fleet[t].vehicle_id, k)));
-        part_of_depot.extend(p.depots.iter().map(|&d| (d, k)));
     }
     let mut touched: Vec<usize> = Vec::new();
     for e in &batch.events {
         let k = match e {
             Event::OrderAdded { order_id } => part_of_client.get(order_id).copied().or_else(|| {
                 let c = candidates.get(order_id)?;
-                home_depot(&whole.doc, &client(&c.stop, base.request)).and_then(|d| part_of_depot.get(&d).copied())
+                if parts.len() == 1 {
+                    return Some(0);
+                }
+                layout.home_part(&whole.doc, &client(&c.stop, base.request))
             }),
             Event::OrderCancelled { order_id }
             | Event::StopArrived { order_id, .. }
@@ -378,7 +542,7 @@ mod tests {
             .iter()
             .map(|d| crate::domain::plan::PlannedDepot { id: d.id[1..].parse().expect("id"), name: d.name.clone(), lat: d.lat, lon: d.lon })
             .collect();
-        LiveModel { doc, stops, fleet, depots, left_out: vec![], left_out_penalty_ntd: 0.0 }
+        LiveModel { doc, stops, fleet, depots, left_out: vec![], left_out_penalty_ntd: 0.0, part_max_orders: PART_MAX_ORDERS }
     }
 
     #[test]
@@ -418,9 +582,79 @@ mod tests {
     #[test]
     fn plans_small_days_and_single_depot_days_whole() {
         assert_eq!(split(&two_cities(10), &HashMap::new()), None, "small");
-        let mut one = two_cities(SPLIT_ABOVE_ORDERS);
+        // Vehicles at one depot only, and no more orders than one part may hold.
+        let mut one = two_cities(PART_MAX_ORDERS / 2 - 1);
+        assert!(one.stops.len() > SPLIT_ABOVE_ORDERS);
         one.doc.vehicle_types.retain(|t| t.start_depot == "D1");
         one.fleet.retain(|f| f.depot_id == 1);
         assert_eq!(split(&one, &HashMap::new()), None, "vehicles at one depot only");
+    }
+
+    /// One depot in Taichung, `n` orders all around it (a golden-angle spiral), 6 trucks and
+    /// 3 motorcycles; every 25th order is a narrow lane.
+    fn one_city(n: usize) -> LiveModel {
+        let mut m = two_cities(0);
+        m.doc.depots = vec![depot(1, 24.15, 120.68)];
+        m.depots.truncate(1);
+        m.doc.vehicle_types = (0..9).map(|v| vehicle(100 + v, 1, if v % 3 == 2 { &["two_wheeler"] } else { &[] })).collect();
+        m.fleet = m.doc.vehicle_types.iter().map(|t| FleetInfo { vehicle_id: t.id[1..].parse().expect("id"), plate: t.name.clone(), depot_id: 1 }).collect();
+        let template = m.stops[0].clone();
+        m.doc.clients.clear();
+        m.stops.clear();
+        for i in 0..n {
+            let angle = i as f64 * 2.399_963;
+            let r = 0.01 + 0.1 * (i as f64 / n as f64).sqrt();
+            let skills: &[&str] = if i % 25 == 24 { &["two_wheeler"] } else { &[] };
+            m.doc.clients.push(client(i as i64 + 1, 24.15 + r * angle.sin(), 120.68 + r * angle.cos(), skills));
+            m.stops.push(StopInfo { order_id: i as i64 + 1, ..template.clone() });
+        }
+        m
+    }
+
+    #[test]
+    fn cuts_a_depot_with_too_many_orders_into_sectors_with_a_share_of_each_kind_of_vehicle() {
+        let m = one_city(PART_MAX_ORDERS * 2 + 500);
+        let layout = layout(&m, &HashMap::new()).expect("too big for one part");
+        let parts = &layout.parts;
+        assert_eq!(parts.len(), 3, "4,500 orders in sectors of at most 2,000");
+        let mut seen = vec![0; m.stops.len()];
+        for p in parts {
+            assert!(p.clients.len() <= PART_MAX_ORDERS && p.clients.len() >= PART_MAX_ORDERS / 2, "{} orders", p.clients.len());
+            assert_eq!(p.depots, vec![0]);
+            let motos = p.types.iter().filter(|&&t| !m.doc.vehicle_types[t].skills.is_empty()).count();
+            assert_eq!((p.types.len(), motos), (3, 1), "two trucks and a motorcycle in each sector");
+            p.clients.iter().for_each(|&c| seen[c] += 1);
+        }
+        assert!(seen.iter().all(|&n| n == 1), "each order in exactly one part");
+        let mut vehicles: Vec<usize> = parts.iter().flat_map(|p| p.types.iter().copied()).collect();
+        vehicles.sort_unstable();
+        assert_eq!(vehicles, (0..9).collect::<Vec<_>>(), "each vehicle in exactly one part");
+
+        // Sectors are contiguous arcs: sorted by bearing from the sweep's start, the orders of
+        // one part come one after another.
+        let sectors = &layout.sectors[&0];
+        let origin = (24.15, 120.68);
+        let mut by_bearing: Vec<(f64, usize)> = Vec::new();
+        for (k, p) in parts.iter().enumerate() {
+            by_bearing.extend(p.clients.iter().map(|&c| (sectors.relative(bearing(origin, (m.doc.clients[c].lat, m.doc.clients[c].lon))), k)));
+        }
+        by_bearing.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let changes = by_bearing.windows(2).filter(|w| w[0].1 != w[1].1).count();
+        assert_eq!(changes, 2, "three arcs, two boundaries");
+
+        // A new order joins the sector of its bearing; a stop on a route follows its vehicle.
+        let some = parts[1].clients[10];
+        assert_eq!(layout.home_part(&m.doc, &m.doc.clients[some]), Some(1));
+        let elsewhere = m.fleet[parts[2].types[0]].vehicle_id;
+        let moved = layout_of(&m, &HashMap::from([(m.stops[some].order_id, elsewhere)]));
+        assert!(moved[2].clients.contains(&some) && !moved[1].clients.contains(&some));
+        assert_eq!(moved.iter().map(|p| p.types.clone()).collect::<Vec<_>>(), parts.iter().map(|p| p.types.clone()).collect::<Vec<_>>(), "vehicles stay");
+
+        // Just under the limit, one depot's day is one part.
+        assert_eq!(split(&one_city(PART_MAX_ORDERS), &HashMap::new()), None);
+    }
+
+    fn layout_of(m: &LiveModel, on_route: &HashMap<i64, i64>) -> Vec<PartIdx> {
+        split(m, on_route).expect("split")
     }
 }

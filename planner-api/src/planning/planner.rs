@@ -25,6 +25,9 @@ pub struct WorkerConfig {
     pub max_time_limit_s: f64,
     /// Most orders one plan may hold: a day with more is refused before a job is queued.
     pub max_orders: usize,
+    /// Most orders one part of a big day may hold (`PLAN_PART_MAX_ORDERS`): a depot with more
+    /// is cut into sectors (see [`super::parts`]); the search's memory follows this.
+    pub part_max_orders: usize,
 }
 
 /// Default of [`WorkerConfig::max_orders`] (`PLAN_MAX_ORDERS`): a day of 10,000 orders across
@@ -41,13 +44,14 @@ impl Default for WorkerConfig {
             solver_threads: 1,
             max_time_limit_s: 300.0,
             max_orders: DEFAULT_MAX_ORDERS,
+            part_max_orders: super::parts::PART_MAX_ORDERS,
         }
     }
 }
 
 impl WorkerConfig {
     /// Reads `PLAN_WORKERS`, `PLAN_LEASE_SECONDS`, `PLAN_POLL_MS`, `PLAN_MAX_ATTEMPTS`,
-    /// `PLAN_SOLVER_THREADS`, `PLAN_MAX_TIME_LIMIT_S` and `PLAN_MAX_ORDERS` through `lookup`, defaults for the
+    /// `PLAN_SOLVER_THREADS`, `PLAN_MAX_TIME_LIMIT_S`, `PLAN_MAX_ORDERS` and `PLAN_PART_MAX_ORDERS` through `lookup`, defaults for the
     /// unset ones; a bad value is an error naming the variable.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<WorkerConfig, String> {
         let mut c = WorkerConfig::default();
@@ -80,6 +84,9 @@ impl WorkerConfig {
             }
             if let Some(v) = get("PLAN_MAX_ORDERS", 1.0, 1_000_000.0)? {
                 c.max_orders = v as usize;
+            }
+            if let Some(v) = get("PLAN_PART_MAX_ORDERS", 50.0, 100_000.0)? {
+                c.part_max_orders = v as usize;
             }
         }
         if let Some(v) = get("PLAN_MAX_TIME_LIMIT_S", 0.1, 86_400.0)? {

@@ -146,6 +146,10 @@ pub struct LiveModel {
     pub left_out: Vec<UnassignedOrder>,
     /// Their penalties, NT$.
     pub left_out_penalty_ntd: f64,
+    /// Most orders one part may hold when the day is split ([`super::parts`]); models stored
+    /// before the limit existed read the default.
+    #[serde(default = "super::parts::default_part_max_orders")]
+    pub part_max_orders: usize,
 }
 
 /// A model with its built problem and index maps.
@@ -298,6 +302,7 @@ impl Compiled {
             depots: m0.depots.clone(),
             left_out: m0.left_out.clone(),
             left_out_penalty_ntd: m0.left_out_penalty_ntd,
+            part_max_orders: m0.part_max_orders,
         };
         Ok(Compiled::with(model, problem))
     }

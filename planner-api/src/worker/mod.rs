@@ -195,7 +195,7 @@ impl Worker {
         if fleet.is_empty() {
             return Err("none of the plan's depots has an active vehicle any more".to_owned());
         }
-        Ok(DayInputs { request: job.request.clone(), orders: stops, depots, fleet })
+        Ok(DayInputs { request: job.request.clone(), orders: stops, depots, fleet, part_max_orders: self.config().part_max_orders })
     }
 
     /// Runs the solver on a blocking thread while renewing the lease and watching for cancel

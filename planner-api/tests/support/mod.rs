@@ -251,7 +251,7 @@ impl TestApp {
         service.schedule().await.expect("schedule the invoicing jobs");
         let background = planner_api::jobs::Background::new(db.store.clone(), handlers, channels);
         let invoicing = Invoicing { service, background, turnkey };
-        TestApp::on_full(db, secret, auth, 1, TravelConfig::default(), Some(invoicing), unlimited()).await
+        TestApp::on_full(db, secret, auth, test_planner(), Some(invoicing), unlimited()).await
     }
 
     /// Starts the application on `db` with default token lifetimes.
@@ -282,7 +282,7 @@ impl TestApp {
 
     /// [`TestApp::on_configured`] with the travel estimate using `travel`.
     pub async fn on_configured_with_travel(db: Fresh, secret: String, auth: AuthConfig, workers: usize, travel: TravelConfig) -> TestApp {
-        TestApp::on_full(db, secret, auth, workers, travel, None, unlimited()).await
+        TestApp::on_full(db, secret, auth, planner_with_travel(workers, travel), None, unlimited()).await
     }
 
     /// Starts the application on a fresh, migrated database of `backend` with the CORS origins,
@@ -290,22 +290,22 @@ impl TestApp {
     pub async fn start_with_edge(backend: Backend, edge: EdgeConfig) -> TestApp {
         let secret = random_hex(32);
         let auth = AuthConfig::with_secret(secret.as_bytes(), KeySource::Env);
-        TestApp::on_full(Fresh::new(backend, true).await, secret, auth, 1, TravelConfig::default(), None, edge).await
+        TestApp::on_full(Fresh::new(backend, true).await, secret, auth, test_planner(), None, edge).await
     }
 
-    async fn on_full(
-        db: Fresh,
-        secret: String,
-        auth: AuthConfig,
-        workers: usize,
-        travel: TravelConfig,
-        invoicing: Option<Invoicing>,
-        edge: EdgeConfig,
-    ) -> TestApp {
+    /// Starts the application on a fresh, migrated database of `backend` with the planning
+    /// workers of `config` (poll, lease and worker count as other test servers unless set).
+    pub async fn start_with_planning(backend: Backend, config: WorkerConfig) -> TestApp {
+        let secret = random_hex(32);
+        let auth = AuthConfig::with_secret(secret.as_bytes(), KeySource::Env);
+        let planner = Planner::new(config, Arc::new(GreatCircle::new(TravelConfig::default())));
+        TestApp::on_full(Fresh::new(backend, true).await, secret, auth, planner, None, unlimited()).await
+    }
+
+    async fn on_full(db: Fresh, secret: String, auth: AuthConfig, planner: Planner, invoicing: Option<Invoicing>, edge: EdgeConfig) -> TestApp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0");
         let addr = listener.local_addr().expect("local addr");
         let store = db.store.clone();
-        let planner = planner_with_travel(workers, travel);
         let workers = planner_api::worker::spawn(&planner, &store);
         let state = AppState {
             planner,
