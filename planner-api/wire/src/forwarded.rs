@@ -5,8 +5,9 @@
 
 use std::net::IpAddr;
 
-/// An address block: `10.0.0.0/8`, `fd00::/8`, or one address. IPv4-mapped IPv6 addresses
-/// (`::ffff:10.0.0.1`) are read as the IPv4 address they carry.
+/// An address block: `10.0.0.0/8`, `fd00::/8`, or one address. An IPv4-mapped IPv6 block
+/// (`::ffff:10.0.0.0/104`) is read as the IPv4 block it carries (`10.0.0.0/8`), as addresses
+/// are (`::ffff:10.0.0.1` is `10.0.0.1`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct IpNet {
     addr: IpAddr,
@@ -38,17 +39,22 @@ impl IpNet {
 impl std::str::FromStr for IpNet {
     type Err = ();
 
-    /// Reads `ADDRESS` or `ADDRESS/PREFIX` (at most 32 bits for IPv4, 128 for IPv6).
+    /// Reads `ADDRESS` or `ADDRESS/PREFIX`, the prefix counted in the bits of the address as
+    /// written: at most 32 for IPv4, 128 for IPv6, and 96 to 128 for an IPv4-mapped IPv6 block
+    /// (a shorter one would reach beyond the mapped addresses, which are all IPv4 here).
     fn from_str(s: &str) -> Result<Self, ()> {
         let (addr, prefix) = match s.split_once('/') {
             Some((a, p)) => (a.parse::<IpAddr>().map_err(|_| ())?, Some(p.parse::<u8>().map_err(|_| ())?)),
             None => (s.parse::<IpAddr>().map_err(|_| ())?, None),
         };
-        let addr = addr.to_canonical();
         let bits = if addr.is_ipv4() { 32 } else { 128 };
-        match prefix.unwrap_or(bits) {
-            p if p <= bits => Ok(IpNet { addr, prefix: p }),
-            _ => Err(()),
+        let prefix = prefix.unwrap_or(bits);
+        if prefix > bits {
+            return Err(());
+        }
+        match (addr, addr.to_canonical()) {
+            (IpAddr::V6(_), v4 @ IpAddr::V4(_)) => Ok(IpNet { addr: v4, prefix: prefix.checked_sub(96).ok_or(())? }),
+            _ => Ok(IpNet { addr, prefix }),
         }
     }
 }
@@ -104,9 +110,11 @@ mod tests {
         assert!(all.contains(ip("192.0.2.1")));
         let v6: IpNet = "fd00::/8".parse().expect("block");
         assert!(v6.contains(ip("fd12::1")) && !v6.contains(ip("fe80::1")));
-        let mapped: IpNet = "::ffff:10.0.0.0/8".parse().expect("a mapped address reads as IPv4");
-        assert!(mapped.contains(ip("10.9.9.9")));
-        for bad in ["10.0.0.0/33", "::/129", "10.0.0.0/", "/8", "10.0.0.0/-1", "host", ""] {
+        let mapped: IpNet = "::ffff:10.0.0.0/104".parse().expect("a mapped block reads as IPv4");
+        assert_eq!(mapped, "10.0.0.0/8".parse().expect("block"));
+        assert!(mapped.contains(ip("10.9.9.9")) && mapped.contains(ip("::ffff:10.1.2.3")) && !mapped.contains(ip("11.0.0.1")));
+        assert_eq!("::ffff:192.0.2.1".parse::<IpNet>(), "192.0.2.1/32".parse());
+        for bad in ["10.0.0.0/33", "::/129", "::ffff:10.0.0.0/8", "::ffff:10.0.0.0/129", "10.0.0.0/", "/8", "10.0.0.0/-1", "host", ""] {
             assert!(bad.parse::<IpNet>().is_err(), "{bad}");
         }
     }
