@@ -21,14 +21,7 @@ pub fn random_hex(n: usize) -> String {
     hex(&bytes)
 }
 
-/// Lower-case hex of `bytes`.
-pub fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
-}
+pub use luckygas_wire::hex;
 
 #[cfg(test)]
 mod tests {

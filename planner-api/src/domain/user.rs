@@ -7,11 +7,13 @@ use super::validation::{FieldError, FieldProblem};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-/// Shortest accepted password, in characters.
-pub const MIN_PASSWORD_CHARS: usize = 12;
-/// Longest accepted password, in characters (argon2 hashes anything, but a megabyte of
-/// password is an attack, not a password).
-pub const MAX_PASSWORD_CHARS: usize = 256;
+use luckygas_wire::password_policy::{self, PasswordProblem};
+
+// The messages of `too_few_distinct` below name the number.
+const _: () = assert!(MIN_PASSWORD_DISTINCT_CHARS == 5);
+/// Shortest and longest accepted password, in characters, and the fewest distinct characters
+/// (the password policy is `luckygas_wire::password_policy`, fuzzed there).
+pub use luckygas_wire::password_policy::{MAX_CHARS as MAX_PASSWORD_CHARS, MIN_CHARS as MIN_PASSWORD_CHARS, MIN_DISTINCT_CHARS as MIN_PASSWORD_DISTINCT_CHARS};
 
 /// What a user is allowed to do, by job.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
@@ -129,111 +131,32 @@ pub fn normalize_email(errors: &mut Vec<FieldError>, email: &str) -> String {
     email
 }
 
-/// Fewest distinct characters in a password (`aaaaaaaaaaaa` has one, `abababababab` two).
-pub const MIN_PASSWORD_DISTINCT_CHARS: usize = 5;
-
-/// The most common passwords of 12 characters or more (shorter ones fail the length check),
-/// compared ignoring case and spaces.
-const COMMON_PASSWORDS: &[&str] = &[
-    "123456789012",
-    "1234567890123",
-    "12345678901234",
-    "123456123456",
-    "123123123123",
-    "111111111111",
-    "000000000000",
-    "121212121212",
-    "987654321098",
-    "123456789abc",
-    "1234567890ab",
-    "abc123456789",
-    "abcd12345678",
-    "abcdefghijkl",
-    "password1234",
-    "password12345",
-    "password123456",
-    "passwordpassword",
-    "p@ssw0rd1234",
-    "passw0rd1234",
-    "qwertyuiop12",
-    "qwertyuiopasdf",
-    "qwerty123456",
-    "123456qwerty",
-    "qwertyqwerty",
-    "1q2w3e4r5t6y",
-    "1qaz2wsx3edc",
-    "zaq12wsxcde3",
-    "asdfghjkl123",
-    "zxcvbnm12345",
-    "iloveyou1234",
-    "welcome12345",
-    "letmein12345",
-    "changeme1234",
-    "administrator",
-    "admin1234567",
-    "football1234",
-    "baseball1234",
-    "sunshine1234",
-    "princess1234",
-    "luckygas1234",
-    "luckygas123456",
-    "trustno1trustno1",
-    "aa123456789a",
-    "a123456789012",
-    "1234qwerasdf",
-];
-
-/// Checks a password: length, not blank, enough distinct characters, not one of the most
-/// common passwords, not containing the user's email and not just its name part (`email`: the lower-case email,
-/// when known). Stored hashes are not re-checked: existing passwords keep working.
+/// Checks a password against the policy (length, not blank, enough distinct characters, not
+/// one of the most common passwords, not containing the user's email and not just its name
+/// part; `email`: the lower-case email, when known) and names what is wrong as a field error.
+/// Stored hashes are not re-checked: existing passwords keep working.
 pub fn check_password(errors: &mut Vec<FieldError>, password: &str, email: Option<&str>) {
-    let n = password.chars().count();
-    let problem = if n == 0 {
-        Some(FieldProblem::Required)
-    } else if n > MAX_PASSWORD_CHARS {
-        Some(FieldProblem::TooLong { max: MAX_PASSWORD_CHARS })
-    } else if password.trim().is_empty() {
-        Some(FieldProblem::State { code: "blank", zh: "密碼不可只有空白字元", en: "must not be only spaces" })
-    } else if n < MIN_PASSWORD_CHARS {
-        Some(FieldProblem::TooShort { min: MIN_PASSWORD_CHARS })
-    } else {
-        policy_problem(password, email)
-    };
-    if let Some(problem) = problem {
-        errors.push(FieldError::new("password", problem));
-    }
-}
-
-/// What the password policy has against a long-enough, non-blank password.
-fn policy_problem(password: &str, email: Option<&str>) -> Option<FieldProblem> {
-    let mut distinct: Vec<char> = password.chars().collect();
-    distinct.sort_unstable();
-    distinct.dedup();
-    if distinct.len() < MIN_PASSWORD_DISTINCT_CHARS {
-        return Some(FieldProblem::State {
-            code: "too_few_distinct", zh: "密碼至少要有 5 種不同的字元", en: "must have at least 5 different characters"
-        });
-    }
-    let folded: String = password.chars().filter(|c| !c.is_whitespace()).flat_map(char::to_lowercase).collect();
-    if COMMON_PASSWORDS.contains(&folded.as_str()) {
-        return Some(FieldProblem::State {
-            code: "too_common",
-            zh: "這是最常被使用的密碼之一，請換一個",
-            en: "is one of the most common passwords; choose another",
-        });
-    }
-    let email = email.map(str::to_lowercase).filter(|e| !e.is_empty());
-    let name = email.as_deref().and_then(|e| e.split_once('@')).map(|(name, _)| name.to_owned());
-    // The whole email anywhere in it, or the password being just the email's name part (a
-    // name merely appearing is fine: `admin` in "a new admin password").
-    if email.as_ref().is_some_and(|e| folded.contains(e.as_str())) || name.as_ref().is_some_and(|n| folded == *n) {
-        return Some(FieldProblem::State {
+    let Err(problem) = password_policy::check(password, email) else { return };
+    let problem = match problem {
+        PasswordProblem::Empty => FieldProblem::Required,
+        PasswordProblem::TooLong => FieldProblem::TooLong { max: MAX_PASSWORD_CHARS },
+        PasswordProblem::Blank => FieldProblem::State { code: "blank", zh: "密碼不可只有空白字元", en: "must not be only spaces" },
+        PasswordProblem::TooShort => FieldProblem::TooShort { min: MIN_PASSWORD_CHARS },
+        PasswordProblem::TooFewDistinct => {
+            FieldProblem::State { code: "too_few_distinct", zh: "密碼至少要有 5 種不同的字元", en: "must have at least 5 different characters" }
+        }
+        PasswordProblem::TooCommon => {
+            FieldProblem::State {
+                code: "too_common", zh: "這是最常被使用的密碼之一，請換一個", en: "is one of the most common passwords; choose another"
+            }
+        }
+        PasswordProblem::ContainsEmail => FieldProblem::State {
             code: "contains_email",
             zh: "密碼不可包含電子郵件地址或只是帳號名稱",
             en: "must not contain the email address or be its name part",
-        });
-    }
-    None
+        },
+    };
+    errors.push(FieldError::new("password", problem));
 }
 
 /// Checks a role name and that `driver_id` is given for drivers and only for them.

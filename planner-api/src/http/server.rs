@@ -40,9 +40,12 @@ use axum::http::{header, HeaderMap, HeaderValue, Request};
 use axum::Router;
 use hyper::body::{Body as HttpBody, Frame, Incoming, SizeHint};
 use hyper_util::rt::TokioIo;
+use luckygas_wire::forwarded;
+/// An address block of `LUCKYGAS_TRUSTED_PROXIES` (`luckygas_wire::forwarded::IpNet`).
+pub use luckygas_wire::forwarded::IpNet;
 use std::convert::Infallible;
 use std::future::Future;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::pin::{pin, Pin};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
@@ -130,66 +133,15 @@ impl ServerConfig {
     }
 }
 
-/// An address block: `10.0.0.0/8`, `fd00::/8`, or one address.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct IpNet {
-    addr: IpAddr,
-    prefix: u8,
-}
-
-impl IpNet {
-    /// Whether `ip` lies in the block.
-    pub fn contains(&self, ip: IpAddr) -> bool {
-        match (self.addr, ip.to_canonical()) {
-            (IpAddr::V4(net), IpAddr::V4(ip)) => {
-                let mask = u32::MAX.checked_shl(32 - u32::from(self.prefix)).unwrap_or(0);
-                u32::from(net) & mask == u32::from(ip) & mask
-            }
-            (IpAddr::V6(net), IpAddr::V6(ip)) => {
-                let mask = u128::MAX.checked_shl(128 - u32::from(self.prefix)).unwrap_or(0);
-                u128::from(net) & mask == u128::from(ip) & mask
-            }
-            _ => false,
-        }
-    }
-}
-
-impl std::str::FromStr for IpNet {
-    type Err = ();
-
-    fn from_str(s: &str) -> Result<Self, ()> {
-        let (addr, prefix) = match s.split_once('/') {
-            Some((a, p)) => (a.parse::<IpAddr>().map_err(|_| ())?, Some(p.parse::<u8>().map_err(|_| ())?)),
-            None => (s.parse::<IpAddr>().map_err(|_| ())?, None),
-        };
-        let addr = addr.to_canonical();
-        let bits = if addr.is_ipv4() { 32 } else { 128 };
-        match prefix.unwrap_or(bits) {
-            p if p <= bits => Ok(IpNet { addr, prefix: p }),
-            _ => Err(()),
-        }
-    }
-}
-
 /// The client of a request from `peer`: the peer itself, or when the peer is a trusted proxy,
 /// the right-most address of `X-Forwarded-For` that is not a trusted proxy (proxies append the
 /// address they saw on the right, so everything left of the first untrusted hop may be forged).
+/// The walk is `luckygas_wire::forwarded::client_ip` (fuzzed there); header values that are not
+/// visible ASCII are skipped.
 pub fn client_addr(peer: SocketAddr, headers: &HeaderMap, trusted: &[IpNet]) -> SocketAddr {
     let peer_ip = peer.ip().to_canonical();
-    if !trusted.iter().any(|n| n.contains(peer_ip)) {
-        return SocketAddr::new(peer_ip, peer.port());
-    }
-    let hops: Vec<&str> = headers.get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(',')).map(str::trim).collect();
-    let mut client = None;
-    for hop in hops.iter().rev() {
-        let Ok(ip) = hop.parse::<IpAddr>() else { break };
-        let ip = ip.to_canonical();
-        client = Some(ip);
-        if !trusted.iter().any(|n| n.contains(ip)) {
-            break;
-        }
-    }
-    client.map_or(SocketAddr::new(peer_ip, peer.port()), |ip| SocketAddr::new(ip, 0))
+    let forwarded_for = headers.get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok());
+    forwarded::client_ip(peer_ip, forwarded_for, trusted).map_or(SocketAddr::new(peer_ip, peer.port()), |ip| SocketAddr::new(ip, 0))
 }
 
 /// What a connection is doing, for its timeouts.
@@ -534,18 +486,6 @@ mod tests {
         assert!(ServerConfig::from_lookup(lookup(&[("LUCKYGAS_MAX_CONNECTIONS", "0")])).is_err());
         assert!(ServerConfig::from_lookup(lookup(&[("LUCKYGAS_IDLE_TIMEOUT_SECS", "soon")])).is_err());
         assert!(ServerConfig::from_lookup(lookup(&[("LUCKYGAS_TRUSTED_PROXIES", "10.0.0.0/33")])).is_err());
-    }
-
-    #[test]
-    fn matches_addresses_against_blocks() {
-        let net: IpNet = "10.1.0.0/16".parse().expect("block");
-        assert!(net.contains("10.1.200.3".parse().expect("ip")));
-        assert!(net.contains("::ffff:10.1.0.9".parse().expect("mapped ip")));
-        assert!(!net.contains("10.2.0.1".parse().expect("ip")));
-        let all: IpNet = "0.0.0.0/0".parse().expect("block");
-        assert!(all.contains("192.0.2.1".parse().expect("ip")));
-        let v6: IpNet = "fd00::/8".parse().expect("block");
-        assert!(v6.contains("fd12::1".parse().expect("ip")) && !v6.contains("fe80::1".parse().expect("ip")));
     }
 
     #[test]
