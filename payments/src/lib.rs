@@ -12,4 +12,5 @@
 //! Money is [`einvoice::money::Ntd`] (whole NT$) and dates are Taipei dates
 //! ([`einvoice::calendar`]); ROC dates and Big5 appear only in the statement layouts.
 
+pub mod statement;
 pub mod virtual_account;

@@ -81,7 +81,10 @@ impl CheckScheme {
             return Err(format!("check weights: 1 to 32 of them, not {}", weights.len()));
         }
         if let Some(w) = weights.iter().find(|w| **w == 0 || **w >= modulus || gcd(**w, modulus) != 1) {
-            return Err(format!("check weight {w} must be between 1 and {} and share no factor with the modulus {modulus} (or single-digit errors go unnoticed)", modulus - 1));
+            return Err(format!(
+                "check weight {w} must be between 1 and {} and share no factor with the modulus {modulus} (or single-digit errors go unnoticed)",
+                modulus - 1
+            ));
         }
         Ok(CheckScheme { weights, modulus })
     }

@@ -221,7 +221,9 @@ pub fn parse(layout: &Layout, text: &str) -> Result<VirtualAccount, VirtualAccou
         match segment {
             // At most 18 digits: fits in a u64.
             Segment::Customer { .. } => customer = part.parse().unwrap_or(0),
-            Segment::Due { format } => due = Some(parse_due(*format, part).ok_or_else(|| VirtualAccountError::Due { found: part.to_owned(), format: *format })?),
+            Segment::Due { format } => {
+                due = Some(parse_due(*format, part).ok_or_else(|| VirtualAccountError::Due { found: part.to_owned(), format: *format })?)
+            }
             Segment::Fixed { .. } | Segment::Check => {}
         }
     }
