@@ -12,5 +12,7 @@
 //! Money is [`einvoice::money::Ntd`] (whole NT$) and dates are Taipei dates
 //! ([`einvoice::calendar`]); ROC dates and Big5 appear only in the statement layouts.
 
+pub mod aging;
+pub mod matching;
 pub mod statement;
 pub mod virtual_account;
