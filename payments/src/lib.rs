@@ -7,12 +7,14 @@
 //!   CSV layout, UTF-8 or Big5: parsed all or nothing, and written (for tests and publishing);
 //! - [`matching`]: deposits matched to open invoices (by virtual account, then amount, then date),
 //!   with partial payments, credits and an unmatched queue;
-//! - [`aging`]: receivables aging per customer as of a date.
+//! - [`aging`]: receivables aging per customer as of a date;
+//! - [`sample`]: a synthetic month of invoices and deposits for benchmarks, examples and tests.
 //!
 //! Money is [`einvoice::money::Ntd`] (whole NT$) and dates are Taipei dates
 //! ([`einvoice::calendar`]); ROC dates and Big5 appear only in the statement layouts.
 
 pub mod aging;
 pub mod matching;
+pub mod sample;
 pub mod statement;
 pub mod virtual_account;

@@ -105,12 +105,17 @@ pub(crate) fn big5_width(c: char) -> Option<usize> {
     (!unmappable && bytes.len() == 2).then_some(2)
 }
 
-/// The Big5 width of `text`, or the first character Big5 lacks.
+/// The Big5 width of `text`, or the first character Big5 lacks. One encoder pass over the
+/// whole text; character by character only to name the one that fails.
 pub(crate) fn big5_len(text: &str) -> Result<usize, char> {
     if text.is_ascii() {
         return Ok(text.len());
     }
-    text.chars().try_fold(0, |n, c| big5_width(c).map(|w| n + w).ok_or(c))
+    let (bytes, _, unmappable) = BIG5.encode(text);
+    if !unmappable {
+        return Ok(bytes.len());
+    }
+    Err(text.chars().find(|c| big5_width(*c).is_none()).unwrap_or(char::REPLACEMENT_CHARACTER))
 }
 
 #[cfg(test)]
