@@ -87,6 +87,8 @@ fn cut<'a>(text: &'a str, columns: &[Column]) -> Result<Vec<&'a str>, CutFail> {
             offset += if c.is_ascii() { 1 } else { 2 };
         }
         if offset > start + width {
+            // A two-byte character from the field's last byte on: its 1-based column is the
+            // field's 0-based end.
             return Err((Some(start + width), Some(name), Problem::SplitCharacter));
         }
         let to = chars.peek().map_or(text.len(), |(i, _)| *i);

@@ -112,6 +112,23 @@ fn a_bad_line_refuses_the_file_naming_the_file_line_and_field() {
 }
 
 #[test]
+fn a_character_across_a_column_boundary_is_refused() {
+    let text = edited(Format::FixedWidth, |l| {
+        let prefix: String = l[1].chars().take(74).collect();
+        l[1] = format!("{prefix}{} 王X1{}", "王".repeat(19), " ".repeat(33));
+    });
+    let e = error(Format::FixedWidth, &text);
+    assert_eq!((e.line, e.column, e.field, e.problem.clone()), (2, Some(114), Some("payer_name"), Problem::SplitCharacter), "{e}");
+}
+
+#[test]
+fn reads_utf8_with_a_byte_order_mark() {
+    let mut bytes = b"\xEF\xBB\xBF".to_vec();
+    bytes.extend(write(Format::Csv, &sample(), Encoding::Utf8).unwrap());
+    assert_eq!(parse(Format::Csv, "bom.csv", &bytes), Ok(sample()));
+}
+
+#[test]
 fn header_trailer_count_and_total_must_agree() {
     for format in FORMATS {
         let e = error(format, &edited(format, |l| drop(l.pop())));
