@@ -9,7 +9,7 @@
 //! caller that knows a bank's encoding names it ([`super::parse_as`]) and nothing is guessed.
 //!
 //! Every character of a statement must have a Big5 form, whatever the file's encoding: the banks'
-//! systems are Big5, fixed-width columns are counted in Big5 bytes (see [`big5_width`]), and a
+//! systems are Big5, fixed-width columns are counted in Big5 bytes (one per ASCII character, two per other), and a
 //! statement that parsed can then be written in either encoding.
 
 use super::Problem;

@@ -5,7 +5,7 @@
 //! Two layouts ([`Format`]): a fixed-width text ([`fixed`], columns in Big5 bytes, ROC dates) and
 //! a CSV ([`csv`], Western dates), in UTF-8 or Big5 ([`Encoding`]). [`parse`] reads a whole file
 //! or refuses it whole with a [`StatementError`] naming the file, line, column or field and what
-//! is wrong: a statement is never half imported. [`write`] writes either layout in either
+//! is wrong: a statement is never half imported. [`write()`] writes either layout in either
 //! encoding (tests, the benchmark, and publishing files to the SFTP tests).
 //!
 //! The rules both layouts share (so a statement read in one can be written in the other):
