@@ -53,14 +53,24 @@ async fn seed(db: &Database, orders: usize) -> anyhow::Result<usize> {
 
 /// Reads a body without keeping it: `(status, bytes, time)`.
 async fn download(http: &reqwest::Client, url: &str) -> anyhow::Result<(u16, u64, Duration)> {
+    let (status, bytes, took, _) = download_upto(http, url, u64::MAX).await?;
+    Ok((status, bytes, took))
+}
+
+/// [`download`] that stops reading (and drops the connection) after `cap` bytes: `(status,
+/// bytes read, time, whether the body ended)`.
+async fn download_upto(http: &reqwest::Client, url: &str, cap: u64) -> anyhow::Result<(u16, u64, Duration, bool)> {
     let started = Instant::now();
     let mut res = http.get(url).send().await?;
     let status = res.status().as_u16();
     let mut bytes = 0u64;
     while let Some(chunk) = res.chunk().await? {
         bytes += chunk.len() as u64;
+        if bytes >= cap {
+            return Ok((status, bytes, started.elapsed(), false));
+        }
     }
-    Ok((status, bytes, started.elapsed()))
+    Ok((status, bytes, started.elapsed(), true))
 }
 
 /// Plans the day through the API: `(final job, wall time, size of the finished job's JSON)`.
@@ -163,12 +173,24 @@ pub async fn big_day(args: &Args, harness: &Harness, out: &mut Rows) -> anyhow::
         match job["id"].as_i64() {
             Some(id) if succeeded => {
                 out.add("GET /v1/plans/{id} of the finished plan", format!("{:.1} MB", mb(job_bytes as u64)), "", Verdict::Info);
-                let (status, bytes, took) = download(&http, &format!("{}/v1/plans/{id}/problem", server.base)).await?;
+                // Without matrices: what an analyst downloads to see the day.
+                let (status, bytes, took) = download(&http, &format!("{}/v1/plans/{id}/problem?matrices=false", server.base)).await?;
                 out.add(
-                    "solver input download",
+                    "solver input download, ?matrices=false",
                     format!("{status}, {:.1} MB in {:.1} s", mb(bytes), took.as_secs_f64()),
                     "3,000 orders: 551 MB",
                     Verdict::of(status == 200 && bytes < 50_000_000),
+                );
+                // With the matrices, streamed: read the first 256 MB (a 10,000-order day's are
+                // gigabytes of text), then hang up; the server's memory is what matters.
+                let (status, bytes, took, ended) = download_upto(&http, &format!("{}/v1/plans/{id}/problem", server.base), 256 << 20).await?;
+                let rate = mb(bytes) / took.as_secs_f64().max(1e-3);
+                let peak = server.memory_now().1 / 1024;
+                out.add(
+                    "solver input with matrices, streamed",
+                    format!("{status}, {}{:.1} MB at {rate:.0} MB/s; server peak so far {peak} MiB", if ended { "" } else { "first " }, mb(bytes)),
+                    "3,000 orders: 551 MB, four at once 4.1 GiB",
+                    if status == 200 && peak < 2048 { Verdict::Info } else { Verdict::NotHeld },
                 );
             }
             _ => out.add("solver input download", "no finished plan", "3,000 orders: 551 MB", Verdict::Skipped),
