@@ -85,7 +85,14 @@ fn setup() -> Bench {
         let planner = Planner::new(WorkerConfig::default(), Arc::new(GreatCircle::new(TravelConfig::default())));
         let pool = planner_api::worker::spawn(&planner, &store);
         let auth = AuthConfig::with_secret(random_hex(32).as_bytes(), KeySource::Env);
-        let state = AppState { planner, ..AppState::new(store.clone(), auth) };
+        // Sixteen dispatchers replan at once: the heavy-work bound (one per CPU) serves them one
+        // after another from its queue; the wait is long enough for a loaded CI machine.
+        let heavy = planner_api::http::heavy::HeavyWork::with_queue(
+            std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get),
+            64,
+            Duration::from_secs(120),
+        );
+        let state = AppState { planner, heavy, ..AppState::new(store.clone(), auth) };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         tokio::spawn(async move {

@@ -191,7 +191,7 @@ pub async fn problem(State(state): State<AppState>, caller: Caller, Path(id): Pa
     };
     // Computing the matrices is heavy work: its permit is held until the last row is written
     // (or the client went away).
-    let permit = if matrices { Some(state.heavy.try_permit()?) } else { None };
+    let permit = if matrices { Some(state.heavy.permit().await?) } else { None };
     let job = job(&state, &id).await?;
     let doc = planning::solver_doc(&state.store, &job, n).await?;
     // A plan none of whose orders any vehicle could serve never reached the solver.

@@ -312,6 +312,9 @@ impl TestApp {
             invoicing: invoicing.as_ref().map(|i| i.service.clone()),
             jobs_bell: invoicing.as_ref().map(|i| i.background.bell()),
             edge: Arc::new(Edge::new(edge.clone())),
+            // Test servers refuse heavy work over the bound at once (no queue), so that tests
+            // holding every permit see `503 busy` without waiting; the queue has unit tests.
+            heavy: planner_api::http::heavy::HeavyWork::new(std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)),
             ..AppState::new(store, auth)
         };
         state.planner.attach_metrics(state.metrics.clone());
