@@ -327,20 +327,7 @@ async fn keyset_pages_of_every_filter_scan_an_index_in_order(backend: Backend) {
     ];
     for (query, index) in cases {
         let query = format!("SELECT * FROM {query} LIMIT 51");
-        let plan: String = match &db.store {
-            Store::Sqlite(pool) => {
-                let rows: Vec<(i64, i64, i64, String)> = sqlx::query_as(&format!("EXPLAIN QUERY PLAN {query}")).fetch_all(pool).await.expect("explain");
-                rows.into_iter().map(|r| r.3).collect::<Vec<_>>().join("\n")
-            }
-            Store::Postgres(pool) => {
-                let mut conn = pool.acquire().await.expect("connection");
-                // An empty table is cheapest to read whole: ask for the plan an index would give.
-                sqlx::query("SET enable_seqscan = off").execute(&mut *conn).await.expect("set");
-                let rows: Vec<String> = sqlx::query_scalar(&format!("EXPLAIN {query}")).fetch_all(&mut *conn).await.expect("explain");
-                sqlx::query("RESET enable_seqscan").execute(&mut *conn).await.expect("reset");
-                rows.join("\n")
-            }
-        };
+        let plan = support::query_plan(&db.store, &query).await;
         // SQLite names the index of the filters; PostgreSQL, without statistics on an empty
         // table, may pick another one: what matters is an index scan in the list's order.
         let indexed = match backend {

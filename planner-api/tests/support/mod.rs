@@ -42,6 +42,25 @@ pub fn pg_url() -> String {
     std::env::var("DATABASE_URL_PG").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
 }
 
+/// The query plan `store`'s database gives `query`, as text: SQLite's `EXPLAIN QUERY PLAN`
+/// details, or PostgreSQL's `EXPLAIN` with sequential scans off (an empty table is cheapest to
+/// read whole: this asks for the plan an index would give).
+pub async fn query_plan(store: &Store, query: &str) -> String {
+    match store {
+        Store::Sqlite(pool) => {
+            let rows: Vec<(i64, i64, i64, String)> = sqlx::query_as(&format!("EXPLAIN QUERY PLAN {query}")).fetch_all(pool).await.expect("explain");
+            rows.into_iter().map(|r| r.3).collect::<Vec<_>>().join("\n")
+        }
+        Store::Postgres(pool) => {
+            let mut conn = pool.acquire().await.expect("connection");
+            sqlx::query("SET enable_seqscan = off").execute(&mut *conn).await.expect("set");
+            let rows: Vec<String> = sqlx::query_scalar(&format!("EXPLAIN {query}")).fetch_all(&mut *conn).await.expect("explain");
+            sqlx::query("RESET enable_seqscan").execute(&mut *conn).await.expect("reset");
+            rows.join("\n")
+        }
+    }
+}
+
 /// A fresh, empty database of one backend, removed again by [`Fresh::cleanup`].
 pub struct Fresh {
     /// The store on it.
