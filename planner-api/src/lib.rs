@@ -19,6 +19,7 @@ pub mod invoicing;
 pub mod jobs;
 pub mod osrm;
 pub mod planning;
+pub mod receivables;
 pub mod store;
 pub mod travel;
 pub mod worker;

@@ -187,6 +187,21 @@ pub fn serve(a: ServeArgs) -> anyhow::Result<ExitCode> {
             invoicing.register(&mut handlers, &mut channels);
             invoicing.schedule().await.context("cannot schedule the invoicing jobs")?;
         }
+        // Payments: the virtual-account layout and the bank's SFTP server, from the environment
+        // (the demo uses Cathay United's layout with a made-up company code).
+        let mut receivables_config = crate::receivables::ReceivablesConfig::from_env().map_err(anyhow::Error::msg)?;
+        if receivables_config.layout.is_none() && a.demo {
+            receivables_config.layout = Some(payments::virtual_account::Layout::cathay_16("9527").map_err(|e| anyhow::anyhow!("{e}"))?);
+        }
+        if receivables_config.layout.is_none() {
+            tracing::warn!("no LUCKYGAS_VA_COMPANY_CODE or LUCKYGAS_VA_LAYOUT_FILE: virtual accounts and bank statement imports are off");
+        }
+        if let Some(sftp) = &receivables_config.sftp {
+            tracing::info!(host = %sftp.sftp.host, port = sftp.sftp.port, inbox = %sftp.inbox, every_s = sftp.every.as_secs(), "bank statements fetched over SFTP");
+        }
+        let receivables = crate::receivables::Receivables::new(store.clone(), receivables_config);
+        receivables.register(&mut handlers);
+        receivables.schedule().await.context("cannot schedule the payments jobs")?;
         // Spent sign-in throttle rows and ended rate-limit windows, deleted once a minute.
         let pruning = crate::jobs::prune::Pruning::new(auth.throttle, std::time::Duration::from_secs(crate::http::ratelimit::WINDOW_S.unsigned_abs()));
         pruning.register(&mut handlers);
@@ -203,6 +218,7 @@ pub fn serve(a: ServeArgs) -> anyhow::Result<ExitCode> {
         let state = AppState {
             planner: planner.clone(),
             invoicing,
+            receivables,
             jobs_bell: Some(jobs_bell),
             edge: Arc::new(Edge::new(edge)),
             heavy,

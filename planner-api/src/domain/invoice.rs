@@ -681,6 +681,10 @@ pub struct Invoice {
     pub total_amount: i64,
     /// Sum of allowances in force (tax included).
     pub allowed_amount: i64,
+    /// Paid: money of payments applied to it (cash at the door, bank deposits, credits).
+    pub paid_amount: i64,
+    /// Still owed: `total_amount − allowed_amount − paid_amount`, never negative (0 once voided).
+    pub balance: i64,
     /// Issued or voided.
     pub status: InvoiceStatus,
     /// Why it was voided.

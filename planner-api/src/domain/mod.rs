@@ -14,6 +14,7 @@ pub mod depot;
 pub mod driver;
 pub mod invoice;
 pub mod order;
+pub mod payment;
 pub mod plan;
 pub mod replan;
 pub mod user;

@@ -251,6 +251,10 @@ pub struct StatusChangeInput {
     /// Why (optional).
     #[serde(default)]
     pub note: Option<String>,
+    /// With `delivered`: what was collected at the stop (payments; recorded as
+    /// `PUT /v1/orders/{id}/collection` would).
+    #[serde(default)]
+    pub collection: Option<super::payment::CollectionInput>,
 }
 
 /// A validated status change.

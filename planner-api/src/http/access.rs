@@ -70,6 +70,11 @@ pub const RULES: &[Rule] = &[
     Rule { resource: "number-blocks", read: &[(Analyst, All), (Accountant, All)], write: &[(Accountant, All)] },
     Rule { resource: "prices", read: &[(Dispatcher, All), (Analyst, All), (Accountant, All)], write: &[(Accountant, All)] },
     Rule { resource: "invoice-preferences", read: &[(Dispatcher, All), (Analyst, All), (Accountant, All)], write: &[(Accountant, All)] },
+    // Payments: the accountant's desk; analysts read. Drivers report collections through their
+    // own orders (`PUT /v1/orders/{id}/collection`, the orders rule above).
+    Rule { resource: "payments", read: &[(Analyst, All), (Accountant, All)], write: &[(Accountant, All)] },
+    Rule { resource: "deposits", read: &[(Analyst, All), (Accountant, All)], write: &[(Accountant, All)] },
+    Rule { resource: "reconciliation", read: &[(Analyst, All), (Accountant, All)], write: &[] },
     Rule { resource: "health", read: &[(Dispatcher, All), (Analyst, All), (Accountant, All), (Driver, All)], write: &[] },
     Rule { resource: "users", read: &[], write: &[] },
     // `POST /v1/vroom` solves a VROOM problem given in full and stores nothing: a planning tool.

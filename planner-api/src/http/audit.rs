@@ -22,6 +22,16 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/", get(list))
 }
 
+/// What a write decided, for its audit entry: a handler puts it in its response's extensions.
+#[derive(Clone, Debug)]
+pub struct AuditDetail(pub serde_json::Value);
+
+/// `response` with `detail` for the audit log.
+pub fn with_detail(mut response: Response, detail: serde_json::Value) -> Response {
+    response.extensions_mut().insert(AuditDetail(detail));
+    response
+}
+
 /// Middleware (inside authentication, after routing): records each accepted write.
 pub async fn record(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let method = req.method().clone();
@@ -43,6 +53,7 @@ pub async fn record(State(state): State<AppState>, req: Request, next: Next) -> 
             route: &route,
             status: i32::from(res.status().as_u16()),
             request_id: request_id.as_deref(),
+            detail: res.extensions().get::<AuditDetail>().map(|d| &d.0),
         };
         if let Err(e) = state.store.insert_audit(&entry).await {
             tracing::error!(error = %e, %path, "cannot write the audit log");

@@ -183,6 +183,15 @@ pub enum ApiError {
         /// What failed, for the log.
         reason: String,
     },
+    /// A service outside ours failed (502): the bank's SFTP server could not be reached,
+    /// refused our key, or showed a host key other than the pinned one. `detail` says which.
+    #[error("upstream {service} failed: {detail}")]
+    Upstream {
+        /// The outside service (`bank_sftp`).
+        service: &'static str,
+        /// What happened, for the operator.
+        detail: String,
+    },
     /// No number block of the period has numbers left (409): register the next block.
     #[error("no invoice numbers left")]
     NoInvoiceNumbers {
@@ -265,6 +274,7 @@ impl ApiError {
             ApiError::NotReady { .. } | ApiError::HashingBusy { .. } | ApiError::Unavailable(_) | ApiError::Busy => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::LoginThrottled { .. } | ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Upstream { .. } => StatusCode::BAD_GATEWAY,
         }
     }
 
@@ -308,6 +318,7 @@ impl ApiError {
             ApiError::Unavailable(_) => "database-unavailable",
             ApiError::Busy => "busy",
             ApiError::Internal(_) => "internal",
+            ApiError::Upstream { .. } => "upstream-failed",
         }
     }
 
@@ -342,6 +353,7 @@ impl ApiError {
             ApiError::PreconditionFailed { .. } => ("資料已被變更", "Precondition failed"),
             ApiError::NotReady { .. } => ("服務尚未就緒", "Service not ready"),
             ApiError::NoInvoiceNumbers { .. } => ("發票字軌號碼已用完", "No invoice numbers left"),
+            ApiError::Upstream { .. } => ("外部服務失敗", "Upstream service failed"),
             ApiError::AlreadyInvoiced { .. } => ("訂單已開立發票", "Already invoiced"),
             ApiError::BadIdempotencyKey => ("Idempotency-Key 格式錯誤", "Bad Idempotency-Key"),
             ApiError::IdempotencyKeyReused => ("Idempotency-Key 已用於其他請求", "Idempotency-Key reused"),
@@ -418,6 +430,8 @@ impl ApiError {
             (ApiError::PreconditionFailed { .. }, Lang::En) => {
                 "the resource changed since you read it (If-Match does not match its ETag); reload it and try again".into()
             }
+            (ApiError::Upstream { service, detail }, Lang::ZhTw) => format!("外部服務 {service} 失敗：{detail}"),
+            (ApiError::Upstream { service, detail }, Lang::En) => format!("the outside service {service} failed: {detail}"),
             (ApiError::NoInvoiceNumbers { period, branch }, Lang::ZhTw) => format!("期別 {period}（分支「{branch}」）的字軌號碼已用完，請先登錄下一本字軌"),
             (ApiError::NoInvoiceNumbers { period, branch }, Lang::En) => {
                 format!("no invoice numbers are left for period {period} (branch {branch:?}); register the next number block")

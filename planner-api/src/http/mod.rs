@@ -21,6 +21,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod orders;
 pub mod page;
+pub mod payments;
 pub mod plans;
 pub mod precondition;
 pub mod ratelimit;
@@ -69,6 +70,8 @@ pub struct AppState {
     pub actors: Arc<std::sync::Mutex<std::collections::HashMap<i64, String>>>,
     /// Invoicing, when a seller is configured.
     pub invoicing: Option<crate::invoicing::Invoicing>,
+    /// Payments: collections, bank statements, matching, reports.
+    pub receivables: crate::receivables::Receivables,
     /// Wakes this process's background workers after a job is queued.
     pub jobs_bell: Option<Arc<tokio::sync::Notify>>,
     /// CORS origins, security headers and the rate limits with their counters.
@@ -83,6 +86,7 @@ impl AppState {
     /// probes, and no rate limits or CORS origins (`luckygas serve` reads them with
     /// [`edge::EdgeConfig::from_lookup`]).
     pub fn new(store: Store, auth: AuthConfig) -> AppState {
+        let receivables = crate::receivables::Receivables::new(store.clone(), crate::receivables::ReceivablesConfig::default());
         AppState {
             store,
             planner: Planner::with_defaults(),
@@ -91,6 +95,7 @@ impl AppState {
             health: Arc::default(),
             actors: Arc::default(),
             invoicing: None,
+            receivables,
             jobs_bell: None,
             edge: Arc::new(edge::Edge::new(edge::EdgeConfig { rate_limits: ratelimit::RateLimits::OFF, ..edge::EdgeConfig::default() })),
             heavy: heavy::HeavyWork::default(),
@@ -144,6 +149,9 @@ pub fn app(state: AppState) -> Router {
         .nest("/v1/number-blocks", invoices::blocks_router())
         .nest("/v1/prices", invoices::prices_router())
         .nest("/v1/invoice-preferences", invoices::preferences_router())
+        .nest("/v1/payments", payments::router())
+        .nest("/v1/deposits", payments::deposits_router())
+        .nest("/v1/reconciliation", payments::reconciliation_router())
         .fallback(|| async { ApiError::NotFound { resource: "route" } })
         .with_state(state.clone());
     // Asked for a resource's current representation when a write names an `If-Match`.

@@ -3,7 +3,7 @@
 //! A test reads the routers' source and checks that every route they serve is described.
 
 use super::error::Problem;
-use super::{audit, auth, customers, depots, drivers, health, invoices, metrics, orders, plans, replans, users, vehicle_types, vehicles, vroom};
+use super::{audit, auth, customers, depots, drivers, health, invoices, metrics, orders, payments, plans, replans, users, vehicle_types, vehicles, vroom};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use std::sync::OnceLock;
@@ -63,6 +63,11 @@ impl Modify for BearerScheme {
         invoices::proof, invoices::messages, invoices::resend, invoices::monthly_run, invoices::report,
         invoices::list_blocks, invoices::create_block, invoices::close_period, invoices::list_prices, invoices::create_price,
         invoices::put_preferences, invoices::get_preferences,
+        payments::list, payments::read, payments::match_payment, payments::split, payments::refund, payments::write_off,
+        payments::list_virtual_accounts, payments::assign_virtual_account, payments::list_collections, payments::get_collection, payments::put_collection,
+        payments::list_handins, payments::record_handin, payments::read_handin, payments::resolve_handin,
+        payments::aging, payments::statement, payments::account, payments::reconciliation,
+        payments::list_deposits, payments::list_statements, payments::read_statement, payments::upload_statement, payments::fetch_now,
     ),
     tags(
         (name = "auth", description = "Sign in (`POST /v1/auth/login`), rotate refresh tokens, sign out"),
@@ -72,6 +77,7 @@ impl Modify for BearerScheme {
         (name = "plans", description = "Planning jobs: queue, progress, cancel, routes (a driver's own routes), GeoJSON, solver input; replanning from events, plan versions and their live stream"),
         (name = "audit", description = "Who changed what and when: every accepted write, recorded by the server (admins only)"),
         (name = "invoices", description = "Taiwan e-invoices (電子發票) for delivered orders: number blocks, prices, buyers' preferences, voids, cancels, allowances, the printed proof, Turnkey messages, the period report (accountants)"),
+        (name = "payments", description = "Payments (accountants): cash at the door and hand-ins, virtual accounts, bank deposits from statement files (upload or SFTP), matching and the queue (match, split, refund, write off), aging, customer statements, the daily reconciliation"),
         (name = "vroom", description = "A VROOM-compatible solver: VROOM's JSON problem in, VROOM's answer out (jobs and shipments)"),
     )
 )]
@@ -106,6 +112,7 @@ mod tests {
         ("vroom", include_str!("vroom.rs")),
         ("audit", include_str!("audit.rs")),
         ("invoices", include_str!("invoices.rs")),
+        ("payments", include_str!("payments.rs")),
     ];
 
     /// The body of `fn name(` in `source`, up to the closing brace at the start of a line.

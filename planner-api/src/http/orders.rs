@@ -27,6 +27,7 @@ pub fn router() -> Router<AppState> {
         .route("/", get(list).post(create))
         .route("/{id}", get(read).put(replace))
         .route("/{id}/status", post(change_status))
+        .route("/{id}/collection", axum::routing::get(super::payments::get_collection).put(super::payments::put_collection))
         .route("/{id}/history", get(history))
 }
 
@@ -163,9 +164,10 @@ pub async fn change_status(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    ApiJson(input): ApiJson<StatusChangeInput>,
+    ApiJson(mut input): ApiJson<StatusChangeInput>,
 ) -> Result<Json<Order>, ApiError> {
     let id = parse_id(&id, RESOURCE)?;
+    let collection = input.collection.take();
     let change = input.validate(caller.actor(&state).await).map_err(ApiError::Validation)?;
     if let Some(driver) = caller.own_driver_id() {
         let reportable = matches!(change.status, OrderStatus::Dispatched | OrderStatus::Delivered | OrderStatus::Failed);
@@ -173,6 +175,25 @@ pub async fn change_status(
             return Err(ApiError::Forbidden);
         }
     }
+    // A collection comes with a delivery and is checked in full before the order changes.
+    let collection = match collection {
+        None => None,
+        Some(_) if change.status != OrderStatus::Delivered => {
+            return Err(ApiError::Validation(vec![crate::domain::payment::state_error(
+                "collection",
+                "only_when_delivered",
+                "只有回報送達時可以回報收款",
+                "a collection is reported only with delivered",
+            )]))
+        }
+        Some(c) => Some(
+            state
+                .receivables
+                .prepare_collection(id, c, caller.own_driver_id(), &change.changed_by, "collection")
+                .await
+                .map_err(ApiError::from_store(RESOURCE))?,
+        ),
+    };
     // An order on a plan with routes changes through the plan: the stop is done, failed or
     // cancelled in a new version, and the order's status with it. That replans (runs the
     // solver), so it takes a heavy-work permit; other changes do not.
@@ -185,10 +206,17 @@ pub async fn change_status(
     } else {
         None
     };
-    if event.is_some() {
-        return Ok(Json(state.store.get_order(id).await.map_err(ApiError::from_store(RESOURCE))?));
+    let order = if event.is_some() {
+        state.store.get_order(id).await.map_err(ApiError::from_store(RESOURCE))?
+    } else {
+        state.store.change_order_status(id, &change).await.map_err(ApiError::from_store(RESOURCE))?
+    };
+    if let Some(c) = collection {
+        // Checked above; what can still fail here (the database) leaves the order delivered
+        // and the collection to be sent again with `PUT /v1/orders/{id}/collection`.
+        state.receivables.store_collection(&c).await.map_err(ApiError::from_store(RESOURCE))?;
     }
-    Ok(Json(state.store.change_order_status(id, &change).await.map_err(ApiError::from_store(RESOURCE))?))
+    Ok(Json(order))
 }
 
 /// Every status change of an order, oldest first.

@@ -27,6 +27,10 @@ pub struct AuditEntry {
     pub status: i32,
     /// The request's `x-request-id`, to find it in the logs.
     pub request_id: Option<String>,
+    /// What the decision was, where the handler says (an accountant's match: the payment, the
+    /// invoices and amounts), as JSON.
+    #[schema(value_type = Option<Object>)]
+    pub detail: Option<serde_json::Value>,
 }
 
 /// A row to insert.
@@ -46,6 +50,8 @@ pub struct NewAuditEntry<'a> {
     pub status: i32,
     /// The request id.
     pub request_id: Option<&'a str>,
+    /// What the decision was (JSON).
+    pub detail: Option<&'a serde_json::Value>,
 }
 
 /// Which entries a list returns.
@@ -57,17 +63,17 @@ pub struct AuditFilter {
     pub path_prefix: Option<String>,
 }
 
-const COLUMNS: &str = "id, at, user_id, actor, method, path, route, status, request_id";
+const COLUMNS: &str = "id, at, user_id, actor, method, path, route, status, request_id, detail";
 
 impl Store {
     /// Appends an entry.
     pub async fn insert_audit(&self, e: &NewAuditEntry<'_>) -> Result<(), StoreError> {
-        let sql = "INSERT INTO audit_log (at, user_id, actor, method, path, route, status, request_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+        let sql = "INSERT INTO audit_log (at, user_id, actor, method, path, route, status, request_id, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
         let now = chrono::SubsecRound::trunc_subsecs(Utc::now(), 6);
         with_pool!(self, pool => {
             sqlx::query(sql)
                 .bind(now).bind(e.user_id).bind(e.actor).bind(e.method).bind(e.path).bind(e.route).bind(e.status).bind(e.request_id)
-                .execute(pool).await?;
+                .bind(e.detail.map(|d| d.to_string())).execute(pool).await?;
         });
         Ok(())
     }
@@ -105,6 +111,7 @@ impl Store {
                 route: r.try_get("route")?,
                 status: r.try_get("status")?,
                 request_id: r.try_get("request_id")?,
+                detail: r.try_get::<Option<String>, _>("detail")?.and_then(|d| serde_json::from_str(&d).ok()),
             })
         }));
         Ok(query.page(items, total, |e| e.id))

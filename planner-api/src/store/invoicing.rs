@@ -165,8 +165,8 @@ pub struct ReportRow {
 
 const INVOICE_COLUMNS: &str =
     "id, number, period, branch, customer_id, source, month, buyer_ban, buyer_name, b2b, print_mark, carrier_type, carrier_id, npoban, \
-     random_code, issued_at, sales_amount, free_tax_sales_amount, zero_tax_sales_amount, tax_type, tax_amount, total_amount, allowed_amount, status, \
-     status_reason, status_at, created_by";
+     random_code, issued_at, sales_amount, free_tax_sales_amount, zero_tax_sales_amount, tax_type, tax_amount, total_amount, allowed_amount, paid_amount, \
+     status, status_reason, status_at, created_by";
 const MESSAGE_COLUMNS: &str = "id, message_type, reference, file_name, status, error_code, error_message, created_at, deadline_at, acknowledged_at";
 const BLOCK_COLUMNS: &str = "id, period, branch, track, first_no, last_no, next_no, closed_at, created_by, created_at";
 const ALLOWANCE_COLUMNS: &str = "id, number, invoice_id, period, issued_at, amount, tax_amount, total, reason, status, status_at, created_by";
@@ -209,6 +209,12 @@ macro_rules! invoice_row {
             tax_amount: r.try_get("tax_amount")?,
             total_amount: r.try_get("total_amount")?,
             allowed_amount: r.try_get("allowed_amount")?,
+            paid_amount: r.try_get("paid_amount")?,
+            balance: if status == "issued" {
+                r.try_get::<i64, _>("total_amount")? - r.try_get::<i64, _>("allowed_amount")? - r.try_get::<i64, _>("paid_amount")?
+            } else {
+                0
+            },
             status: InvoiceStatus::parse(&status).ok_or_else(|| corrupt("status", &status))?,
             status_reason: r.try_get("status_reason")?,
             status_at: r.try_get("status_at")?,
@@ -594,6 +600,8 @@ impl Store {
                 }
             };
             insert_message!(tx, &message, Some(invoice.id), None::<i64>, now);
+            // Money the customer paid before this invoice (cash at the door, a deposit) pays it.
+            crate::store::payments::apply_credits!(tx, d.customer_id, invoice.id, &d.created_by, now);
             tx.commit().await?;
             Ok(invoice)
         })
@@ -669,6 +677,8 @@ impl Store {
         let mut invoice = self.get_invoice(id).await?;
         with_pool!(self, pool => {
             let mut tx = pool.begin().await?;
+            // What was paid on it goes back to the payments, as the customer's credit.
+            crate::store::payments::release_paid!(tx, id, 0);
             let updated = sqlx::query("UPDATE invoices SET status = 'voided', status_reason = $1, status_at = $2 WHERE id = $3 AND status = 'issued' AND allowed_amount = 0")
                 .bind(reason).bind(now).bind(id).execute(&mut *tx).await?.rows_affected();
             if updated != 1 {
@@ -757,6 +767,11 @@ impl Store {
         );
         with_pool!(self, pool => {
             let mut tx = pool.begin().await?;
+            // Paid beyond what the invoice asks after the allowance goes back to the payments.
+            let left: Option<i64> = sqlx::query_scalar("SELECT total_amount - allowed_amount FROM invoices WHERE id = $1").bind(invoice_id).fetch_optional(&mut *tx).await?;
+            if let Some(left) = left.filter(|l| *l >= total) {
+                crate::store::payments::release_paid!(tx, invoice_id, left - total);
+            }
             let updated = sqlx::query("UPDATE invoices SET allowed_amount = allowed_amount + $1 WHERE id = $2 AND status = 'issued' AND allowed_amount + $1 <= total_amount")
                 .bind(total).bind(invoice_id).execute(&mut *tx).await?.rows_affected();
             if updated != 1 {

@@ -104,7 +104,7 @@ macro_rules! enqueue_delivery_invoice {
 pub(crate) use enqueue_delivery_invoice;
 
 /// `$first, $first+1, …`: `count` numbered parameters.
-fn placeholders(first: usize, count: usize) -> String {
+pub(crate) fn placeholders(first: usize, count: usize) -> String {
     (first..first + count).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
 }
 

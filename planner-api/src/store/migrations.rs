@@ -32,6 +32,7 @@ pub const SQLITE: &[Embedded] = &[
     (18, "rate limits", include_str!("../../migrations/sqlite/0018_rate_limits.sql")),
     (19, "big days", include_str!("../../migrations/sqlite/0019_big_days.sql")),
     (20, "keyset pages", include_str!("../../migrations/sqlite/0020_keyset_pages.sql")),
+    (21, "payments", include_str!("../../migrations/sqlite/0021_payments.sql")),
 ];
 
 /// PostgreSQL migrations, in version order.
@@ -52,6 +53,7 @@ pub const POSTGRES: &[Embedded] = &[
     (18, "rate limits", include_str!("../../migrations/postgres/0018_rate_limits.sql")),
     (19, "big days", include_str!("../../migrations/postgres/0019_big_days.sql")),
     (20, "keyset pages", include_str!("../../migrations/postgres/0020_keyset_pages.sql")),
+    (21, "payments", include_str!("../../migrations/postgres/0021_payments.sql")),
 ];
 
 /// A list of embedded migrations as a sqlx migration source.

@@ -17,6 +17,7 @@ pub mod jobs;
 mod migrations;
 pub mod orders;
 pub mod page;
+pub mod payments;
 pub mod plans;
 mod pool;
 pub mod ratelimit;

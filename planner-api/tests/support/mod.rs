@@ -175,6 +175,9 @@ pub struct Invoicing {
     pub background: planner_api::jobs::Background,
     /// Turnkey's root folder.
     pub turnkey: tempfile::TempDir,
+    /// Payments, with Cathay United's layout (company code `9527`); its fetch job is on the same
+    /// queue.
+    pub receivables: planner_api::receivables::Receivables,
 }
 
 impl Invoicing {
@@ -257,6 +260,11 @@ impl TestApp {
     /// Starts the application on a fresh, migrated database of `backend` with invoicing as the
     /// demo seller (a fresh QR key), writing Turnkey files into a temporary folder.
     pub async fn start_invoicing(backend: Backend) -> TestApp {
+        TestApp::start_payments(backend, None).await
+    }
+
+    /// [`TestApp::start_invoicing`] with payments fetching bank statements from `sftp`.
+    pub async fn start_payments(backend: Backend, sftp: Option<planner_api::receivables::fetch::FetchConfig>) -> TestApp {
         let secret = random_hex(32);
         let auth = AuthConfig::with_secret(secret.as_bytes(), KeySource::Env);
         let db = Fresh::new(backend, true).await;
@@ -268,8 +276,13 @@ impl TestApp {
         let mut channels = planner_api::jobs::Channels::default();
         service.register(&mut handlers, &mut channels);
         service.schedule().await.expect("schedule the invoicing jobs");
+        let layout = payments::virtual_account::Layout::cathay_16("9527").expect("Cathay's layout");
+        let config = planner_api::receivables::ReceivablesConfig { layout: Some(layout), sftp };
+        let receivables = planner_api::receivables::Receivables::new(db.store.clone(), config);
+        receivables.register(&mut handlers);
+        receivables.schedule().await.expect("schedule the payments jobs");
         let background = planner_api::jobs::Background::new(db.store.clone(), handlers, channels);
-        let invoicing = Invoicing { service, background, turnkey };
+        let invoicing = Invoicing { service, background, turnkey, receivables };
         TestApp::on_full(db, secret, auth, test_planner(), Some(invoicing), unlimited()).await
     }
 
@@ -326,7 +339,7 @@ impl TestApp {
         let addr = listener.local_addr().expect("local addr");
         let store = db.store.clone();
         let workers = planner_api::worker::spawn(&planner, &store);
-        let state = AppState {
+        let mut state = AppState {
             planner,
             invoicing: invoicing.as_ref().map(|i| i.service.clone()),
             jobs_bell: invoicing.as_ref().map(|i| i.background.bell()),
@@ -336,6 +349,9 @@ impl TestApp {
             heavy: planner_api::http::heavy::HeavyWork::new(std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)),
             ..AppState::new(store, auth)
         };
+        if let Some(i) = &invoicing {
+            state.receivables = i.receivables.clone();
+        }
         state.planner.attach_metrics(state.metrics.clone());
         let heavy = state.heavy.clone();
         for (name, probe) in workers.probes() {
