@@ -482,7 +482,7 @@ impl Store {
         let due = due_at.map(|d| d.format("%Y-%m-%dT%H:%M").to_string());
         with_pool!(self, pool => {
             sqlx::query("INSERT INTO virtual_accounts (number, customer_id, layout, due_at, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
-                .bind(number).bind(customer_id).bind(layout).bind(due_at.map(|d| taipei_to_utc(d))).bind(created_by).bind(now)
+                .bind(number).bind(customer_id).bind(layout).bind(due_at.map(taipei_to_utc)).bind(created_by).bind(now)
                 .execute(pool).await.map_err(super::unique("number"))?;
         });
         Ok(VirtualAccountView { number: number.to_owned(), customer_id, layout: layout.to_owned(), due, created_by: created_by.to_owned(), created_at: now })
@@ -1166,7 +1166,7 @@ impl Store {
                 WHERE i.customer_id = $1 AND i.status = 'issued' AND a.status = 'issued' AND a.issued_at >= $2 AND a.issued_at < $3")
                 .bind(customer_id).bind(from).bind(until).fetch_all(pool).await?;
             lines.extend(rows.into_iter().map(|(at, number, total)| LedgerLine { at, kind: "allowance", reference: number, debit: -total, credit: 0 }));
-            let rows: Vec<(DateTime<Utc>, String, i64, String, Option<String>)> = sqlx::query_as(
+            let rows: Vec<PaymentLine> = sqlx::query_as(
                 "SELECT a.created_at, i.number, a.amount, p.kind, p.serial FROM allocations a JOIN invoices i ON i.id = a.invoice_id JOIN payments p ON p.id = a.payment_id \
                  WHERE i.customer_id = $1 AND i.status = 'issued' AND a.created_at >= $2 AND a.created_at < $3")
                 .bind(customer_id).bind(from).bind(until).fetch_all(pool).await?;
@@ -1185,6 +1185,9 @@ impl Store {
         })
     }
 }
+
+/// An allocation as a statement line: when, invoice number, amount, payment kind and serial.
+type PaymentLine = (DateTime<Utc>, String, i64, String, Option<String>);
 
 /// A Taipei wall-clock time as UTC.
 pub fn taipei_to_utc(t: NaiveDateTime) -> DateTime<Utc> {
