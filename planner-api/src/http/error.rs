@@ -450,6 +450,12 @@ impl ApiError {
             (ApiError::NotReady { check: "invoicing", .. }, Lang::En) => "invoicing is not configured (LUCKYGAS_SELLER_BAN and friends)".into(),
             (ApiError::NotReady { check: "workers", .. }, Lang::ZhTw) => "排程工作程序都已停止回應".into(),
             (ApiError::NotReady { check: "workers", .. }, Lang::En) => "no planning worker of this process is alive".into(),
+            (ApiError::NotReady { check: "payments", .. }, Lang::ZhTw) => "尚未設定虛擬帳號格式（LUCKYGAS_VA_COMPANY_CODE 或 LUCKYGAS_VA_LAYOUT_FILE）".into(),
+            (ApiError::NotReady { check: "payments", .. }, Lang::En) => {
+                "no virtual-account layout is configured (LUCKYGAS_VA_COMPANY_CODE or LUCKYGAS_VA_LAYOUT_FILE)".into()
+            }
+            (ApiError::NotReady { check: "bank_sftp", .. }, Lang::ZhTw) => "尚未設定銀行 SFTP 伺服器（LUCKYGAS_BANK_SFTP_HOST 等）".into(),
+            (ApiError::NotReady { check: "bank_sftp", .. }, Lang::En) => "no bank SFTP server is configured (LUCKYGAS_BANK_SFTP_HOST and friends)".into(),
             (ApiError::NotReady { check: "migrations", .. }, Lang::ZhTw) => "資料庫尚未完成遷移".into(),
             (ApiError::NotReady { check: "migrations", .. }, Lang::En) => "the database migrations are not all applied".into(),
             (ApiError::NotReady { .. }, Lang::ZhTw) => "資料庫無法連線".into(),

@@ -663,7 +663,7 @@ impl From<ImportError> for ApiError {
     fn from(e: ImportError) -> Self {
         match e {
             ImportError::Malformed(e) => ApiError::Validation(vec![FieldError::new(
-                format!("file:{}:{}", e.line, e.column.map(|c| c.to_string()).unwrap_or_default()).trim_end_matches(':').to_owned(),
+                "file",
                 FieldProblem::Input { code: e.problem.code(), zh: "對帳檔格式錯誤，整個檔案未入帳", detail: e.to_string() },
             )]),
             ImportError::NoLayout => ApiError::NotReady { check: "payments", reason: e.to_string() },

@@ -24,7 +24,7 @@ pub const SYSTEM: &str = "system";
 const PAYMENT_COLUMNS: &str = "id, kind, customer_id, amount, allocated, refunded, written_off, split_out, unapplied, received_on, paid_at, serial, account, \
      payer_name, payer_bank, payer_account, memo, reason, statement_id, collection_id, parent_id, created_by, created_at";
 const STATEMENT_COLUMNS: &str =
-    "id, source, file_name, sha256, format, encoding, bank_code, account, statement_date, deposits, total, new_deposits, duplicates, imported_by, imported_at";
+    "id, source, file_name, sha256, format, encoding, bank_code, account, statement_date, deposits, total AS file_total, new_deposits, duplicates, imported_by, imported_at";
 const COLLECTION_COLUMNS: &str = "id, order_id, customer_id, driver_id, delivery_date, method, cash, deposit_change, note, reported_by, reported_at";
 const HANDIN_COLUMNS: &str =
     "id, driver_id, delivery_date, amount, expected, difference, status, note, resolution, recorded_by, recorded_at, resolved_by, resolved_at";
@@ -87,7 +87,7 @@ macro_rules! statement_row {
             account: r.try_get("account")?,
             statement_date: r.try_get("statement_date")?,
             deposits: i64::from(r.try_get::<i32, _>("deposits")?),
-            total: r.try_get("total")?,
+            total: r.try_get("file_total")?,
             new_deposits: i64::from(r.try_get::<i32, _>("new_deposits")?),
             duplicates: i64::from(r.try_get::<i32, _>("duplicates")?),
             imported_by: r.try_get("imported_by")?,
