@@ -300,6 +300,36 @@ async fn a_day_of_payments(app: &TestApp, sshd: &TestSshd) {
     let (_, _, rec2) = accountant.get(&format!("/v1/reconciliation?date={date}")).await;
     assert_eq!(rec2["balanced"], true, "{rec2}");
     assert_eq!(int(&rec2, "deposits_credit"), 200 + int(&monthly4, "total_amount"), "{rec2}");
+
+    // A write-off under an Idempotency-Key happens once, however often the client retries.
+    let (_, _, queue) = accountant.get("/v1/payments?status=unmatched").await;
+    let left = queue["items"][0].clone();
+    assert_eq!(int(&left, "amount"), 777, "{queue}");
+    let token = accountant.token.clone().expect("the accountant's token");
+    let write_off = || {
+        app.anon
+            .post(app.url(&format!("/v1/payments/{}/write-off", int(&left, "id"))))
+            .bearer_auth(&token)
+            .header("Idempotency-Key", "write-off-777")
+            .json(&json!({ "amount": 77, "reason": "手續費差額" }))
+    };
+    let first = write_off().send().await.expect("write off");
+    assert_eq!(first.status().as_u16(), 200);
+    let replay = write_off().send().await.expect("replay");
+    assert_eq!(replay.status().as_u16(), 200);
+    assert_eq!(replay.headers().get("idempotent-replayed").and_then(|v| v.to_str().ok()), Some("true"));
+    let (_, _, after) = accountant.get(&format!("/v1/payments/{}", int(&left, "id"))).await;
+    assert_eq!((int(&after, "written_off"), int(&after, "unapplied"), after["adjustments"].as_array().map(Vec::len)), (77, 700, Some(1)), "{after}");
+    let (status, _, p) = accountant.post(&format!("/v1/payments/{}/refund", int(&left, "id")), &json!({ "amount": 701, "reason": "退款" })).await;
+    assert_eq!((status, p["errors"][0]["code"].as_str()), (422, Some("over_allocated")), "never more than is left: {p}");
+
+    // The gauges operators watch.
+    let metrics = app.anon.get(app.url("/metrics")).send().await.expect("metrics").text().await.expect("text");
+    for line in
+        ["luckygas_payments_unmatched 1", "luckygas_payments_unmatched_ntd 700", "luckygas_payments_handins_flagged 0", "luckygas_bank_fetch_latest_failed 0"]
+    {
+        assert!(metrics.lines().any(|l| l == line), "{line} in the metrics");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

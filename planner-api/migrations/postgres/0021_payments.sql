@@ -41,6 +41,18 @@ CREATE TABLE statement_files (
 );
 CREATE INDEX statement_files_date ON statement_files (statement_date, id);
 
+-- Every fetch from the bank's SFTP server, scheduled or on demand: when, whether it reached the
+-- server, what it imported and what it left in the inbox (the metric of the last good fetch).
+CREATE TABLE bank_fetches (
+    id         BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    at         TIMESTAMPTZ NOT NULL,
+    ok         BOOLEAN NOT NULL,
+    imported   INTEGER NOT NULL,
+    failed     INTEGER NOT NULL,
+    error      TEXT
+);
+CREATE INDEX bank_fetches_ok ON bank_fetches (ok, id);
+
 -- What a driver reported at a delivered stop: how it is paid, the cash taken (net of deposits
 -- paid back; may be negative), and the cylinder deposits (押金) moved by cylinders lent and returned.
 CREATE TABLE collections (
@@ -118,7 +130,8 @@ CREATE TABLE payments (
 );
 CREATE INDEX payments_customer ON payments (customer_id, id);
 CREATE INDEX payments_received ON payments (received_on, id);
-CREATE INDEX payments_statement ON payments (statement_id);
+CREATE INDEX payments_statement ON payments (statement_id, id);
+CREATE INDEX payments_kind ON payments (kind, id);
 -- The accountant's queue (no customer) and customers' credits: payments with money unapplied.
 CREATE INDEX payments_open ON payments (customer_id, id) WHERE unapplied > 0;
 

@@ -18,6 +18,9 @@
 //!   `…_messages_near_deadline` (due within 12 h), `…_messages_overdue`, `…_messages_rejected`:
 //!   MIG messages Turnkey has not acknowledged, against their upload deadlines (48 h B2C, 7 days
 //!   B2B);
+//! - `luckygas_payments_unmatched`, `…_unmatched_ntd`, `…_handins_flagged`: the accountant's
+//!   queue and cash differences; `luckygas_bank_fetch_last_success_age_seconds` (−1 before the
+//!   first) and `luckygas_bank_fetch_latest_failed`: the fetches from the bank's SFTP server;
 //! - `luckygas_invoice_numbers_remaining{period,branch}` and
 //!   `luckygas_invoice_numbers_used_ratio{period,branch}`: what is left of the open number blocks
 //!   (alert at 0.9, before issuing fails);
@@ -68,6 +71,11 @@ const BACKGROUND_GAUGES: &[(&str, &str)] = &[
     ("luckygas_einvoice_messages_near_deadline", "Unacknowledged MIG messages due within 12 hours"),
     ("luckygas_einvoice_messages_overdue", "Unacknowledged MIG messages past their upload deadline"),
     ("luckygas_einvoice_messages_rejected", "MIG messages Turnkey rejected, not yet re-sent"),
+    ("luckygas_payments_unmatched", "Payments waiting in the accountant's queue (no customer known)"),
+    ("luckygas_payments_unmatched_ntd", "NT$ waiting in the accountant's queue"),
+    ("luckygas_payments_handins_flagged", "Cash hand-ins with a difference not resolved"),
+    ("luckygas_bank_fetch_last_success_age_seconds", "Seconds since the last fetch that reached the bank's SFTP server (-1: none yet)"),
+    ("luckygas_bank_fetch_latest_failed", "1 when the latest fetch from the bank's SFTP server failed"),
 ];
 
 /// Outcomes of planning jobs, pre-registered so their series exist before the first job.
@@ -300,6 +308,17 @@ async fn read_store_gauges(state: &AppState) {
             m.set_background("luckygas_einvoice_messages_rejected", b.rejected);
         }
         Err(e) => tracing::warn!(error = %e, "metrics: cannot read the e-invoice backlog"),
+    }
+    match state.store.payments_backlog(now).await {
+        Ok(b) => {
+            let m = &state.metrics;
+            m.set_background("luckygas_payments_unmatched", b.unmatched);
+            m.set_background("luckygas_payments_unmatched_ntd", b.unmatched_amount);
+            m.set_background("luckygas_payments_handins_flagged", b.handins_flagged);
+            m.set_background("luckygas_bank_fetch_last_success_age_seconds", b.last_fetch_ok_age_s.unwrap_or(-1));
+            m.set_background("luckygas_bank_fetch_latest_failed", i64::from(b.latest_fetch_failed));
+        }
+        Err(e) => tracing::warn!(error = %e, "metrics: cannot read the payments backlog"),
     }
     match state.store.list_number_blocks(None).await {
         Ok(blocks) => {

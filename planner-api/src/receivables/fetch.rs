@@ -97,8 +97,22 @@ pub enum FetchError {
     Store(#[from] crate::store::StoreError),
 }
 
-/// Fetches and imports every statement of the inbox (see the module docs).
+/// Fetches and imports every statement of the inbox (see the module docs), and records the fetch
+/// (the metric of the last good fetch reads it).
 pub async fn fetch(receivables: &Receivables, config: &FetchConfig) -> Result<FetchReport, FetchError> {
+    let outcome = fetch_inbox(receivables, config).await;
+    let recorded = match &outcome {
+        Ok(r) => receivables.store().record_fetch(true, r.imported.len(), r.failed.len(), None).await,
+        Err(FetchError::Sftp(e)) => receivables.store().record_fetch(false, 0, 0, Some(&e.to_string())).await,
+        Err(FetchError::Store(_)) => Ok(()),
+    };
+    if let Err(e) = recorded {
+        tracing::warn!(error = %e, "cannot record the bank fetch");
+    }
+    outcome
+}
+
+async fn fetch_inbox(receivables: &Receivables, config: &FetchConfig) -> Result<FetchReport, FetchError> {
     let mut session = Session::connect(&config.sftp).await?;
     let entries = session.list(&config.inbox).await?;
     let mut report = FetchReport::default();

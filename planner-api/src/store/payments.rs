@@ -415,6 +415,21 @@ pub struct CustomerAccount {
     pub virtual_accounts: Vec<VirtualAccountView>,
 }
 
+/// What the payments gauges show.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PaymentsBacklog {
+    /// Payments waiting in the accountant's queue.
+    pub unmatched: i64,
+    /// Their NT$.
+    pub unmatched_amount: i64,
+    /// Hand-ins with a difference not resolved.
+    pub handins_flagged: i64,
+    /// Seconds since the last fetch that reached the bank, if any did.
+    pub last_fetch_ok_age_s: Option<i64>,
+    /// Whether the latest fetch failed.
+    pub latest_fetch_failed: bool,
+}
+
 /// Sums of one day, for the reconciliation (all NT$).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct DaySums {
@@ -691,6 +706,38 @@ impl Store {
             ImportOutcome::Imported(stored)
         });
         Ok(outcome)
+    }
+
+    // ----- fetches from the bank ----------------------------------------------------------
+
+    /// Records a fetch from the bank's SFTP server.
+    pub async fn record_fetch(&self, ok: bool, imported: usize, failed: usize, error: Option<&str>) -> Result<(), StoreError> {
+        let count = |n: usize| i32::try_from(n).unwrap_or(i32::MAX);
+        with_pool!(self, pool => {
+            sqlx::query("INSERT INTO bank_fetches (at, ok, imported, failed, error) VALUES ($1, $2, $3, $4, $5)")
+                .bind(Utc::now()).bind(ok).bind(count(imported)).bind(count(failed)).bind(error).execute(pool).await?;
+        });
+        Ok(())
+    }
+
+    /// The payments gauges: items waiting in the accountant's queue and their NT$, flagged
+    /// hand-ins, seconds since the last fetch that reached the bank (none: `None`) and whether
+    /// the latest fetch failed.
+    pub async fn payments_backlog(&self, now: DateTime<Utc>) -> Result<PaymentsBacklog, StoreError> {
+        with_pool!(self, pool => {
+            let (unmatched, amount): (i64, Option<i64>) =
+                sqlx::query_as("SELECT COUNT(*), CAST(SUM(unapplied) AS BIGINT) FROM payments WHERE customer_id IS NULL AND unapplied > 0").fetch_one(pool).await?;
+            let flagged: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM cash_handins WHERE status = 'flagged'").fetch_one(pool).await?;
+            let last_ok: Option<DateTime<Utc>> = sqlx::query_scalar("SELECT at FROM bank_fetches WHERE ok ORDER BY id DESC LIMIT 1").fetch_optional(pool).await?;
+            let latest_ok: Option<bool> = sqlx::query_scalar("SELECT ok FROM bank_fetches ORDER BY id DESC LIMIT 1").fetch_optional(pool).await?;
+            Ok(PaymentsBacklog {
+                unmatched,
+                unmatched_amount: amount.unwrap_or(0),
+                handins_flagged: flagged,
+                last_fetch_ok_age_s: last_ok.map(|t| (now - t).num_seconds().max(0)),
+                latest_fetch_failed: latest_ok == Some(false),
+            })
+        })
     }
 
     // ----- payments -----------------------------------------------------------------------
