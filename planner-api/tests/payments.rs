@@ -323,6 +323,42 @@ async fn a_day_of_payments(app: &TestApp, sshd: &TestSshd) {
     let (status, _, p) = accountant.post(&format!("/v1/payments/{}/refund", int(&left, "id")), &json!({ "amount": 701, "reason": "退款" })).await;
     assert_eq!((status, p["errors"][0]["code"].as_str()), (422, Some("over_allocated")), "never more than is left: {p}");
 
+    // A driver signed in reports the collection of a stop of their own route with its delivery.
+    let routes = job["result"]["routes"].as_array().expect("routes");
+    let (order, vehicle) = o[6..]
+        .iter()
+        .find_map(|order| {
+            routes
+                .iter()
+                .find(|r| {
+                    r["trips"].as_array().is_some_and(|t| t.iter().any(|t| t["stops"].as_array().is_some_and(|s| s.iter().any(|s| s["order_id"] == *order))))
+                })
+                .map(|r| (*order, int(r, "vehicle_id")))
+        })
+        .expect("order 6 or 7 is on a route");
+    let driver = drivers[day.vehicle_ids.iter().position(|v| *v == vehicle).expect("a seeded vehicle")];
+    let email = format!("driver-{driver}@luckygas.test");
+    let (status, _, user) =
+        app.post("/v1/users", &json!({ "email": email, "password": "a-long-driver-password", "role": "driver", "driver_id": driver })).await;
+    assert_eq!(status, 201, "{user}");
+    let (status, tokens) = app.login(&email, "a-long-driver-password").await;
+    assert_eq!(status, 200, "{tokens}");
+    let own = app.with_token(tokens["access_token"].as_str().expect("token"));
+    for step in ["dispatched", "delivered"] {
+        let body = if step == "delivered" {
+            json!({ "status": step, "collection": { "method": "transfer", "note": "客戶說明天轉帳" } })
+        } else {
+            json!({ "status": step })
+        };
+        let (status, _, r) = own.post(&format!("/v1/orders/{order}/status"), &body).await;
+        assert_eq!(status, 200, "{step}: {r}");
+    }
+    // Sending the same report again (a retry from the phone) answers it as stored.
+    let (status, _, c) = own.put(&format!("/v1/orders/{order}/collection"), &json!({ "method": "transfer", "note": "客戶說明天轉帳" })).await;
+    assert_eq!((status, c["method"].as_str(), c["driver_id"].as_i64()), (200, Some("transfer"), Some(driver)), "{c}");
+    let (status, _, p) = own.get("/v1/payments?status=unmatched").await;
+    assert_eq!(status, 403, "drivers do not read the accountant's queue: {p}");
+
     // The gauges operators watch.
     let metrics = app.anon.get(app.url("/metrics")).send().await.expect("metrics").text().await.expect("text");
     for line in
