@@ -187,7 +187,10 @@ pub struct MatchInput {
 /// Matches a payment of the queue (or a credit): to a customer, to invoices, or both.
 #[utoipa::path(post, operation_id = "matchPayment", path = "/v1/payments/{id}/match", tag = "payments", security(("bearer" = [])), params(("id" = i64, Path),
         ("Idempotency-Key" = Option<String>, Header, description = "A retry with the same key gets the first answer")), request_body = MatchInput,
-    responses((status = 200, body = Payment), (status = 404, description = "No such payment", body = Problem, content_type = "application/problem+json"),
+    responses((status = 415, description = "The body is not declared as JSON (`unsupported-media-type`)", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is over 1 MiB (`payload-too-large`)", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Malformed JSON (`malformed-json`)", body = Problem, content_type = "application/problem+json"),
+        (status = 200, body = Payment), (status = 404, description = "No such payment", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "More than the payment has left or the invoice owes (`over_allocated`), another customer's invoice, unknown ids", body = Problem, content_type = "application/problem+json")))]
 pub async fn match_payment(
     State(state): State<AppState>,
@@ -265,7 +268,10 @@ pub struct SplitInput {
 /// Splits a payment between customers (one transfer paying for several accounts).
 #[utoipa::path(post, operation_id = "splitPayment", path = "/v1/payments/{id}/split", tag = "payments", security(("bearer" = [])), params(("id" = i64, Path),
         ("Idempotency-Key" = Option<String>, Header, description = "A retry with the same key gets the first answer")), request_body = SplitInput,
-    responses((status = 200, description = "The new payments", body = Vec<Payment>), (status = 404, description = "No such payment", body = Problem, content_type = "application/problem+json"),
+    responses((status = 415, description = "The body is not declared as JSON (`unsupported-media-type`)", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is over 1 MiB (`payload-too-large`)", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Malformed JSON (`malformed-json`)", body = Problem, content_type = "application/problem+json"),
+        (status = 200, description = "The new payments", body = Vec<Payment>), (status = 404, description = "No such payment", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "The parts add up to more than the payment has left (`over_allocated`), unknown customers", body = Problem, content_type = "application/problem+json")))]
 pub async fn split(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, ApiJson(input): ApiJson<SplitInput>) -> Result<Response, ApiError> {
     let id = parse_id(&id, RESOURCE)?;
@@ -326,7 +332,10 @@ async fn adjust(state: &AppState, caller: &Caller, id: &str, input: AdjustInput,
 /// Refunds money left on a payment (returned to the payer).
 #[utoipa::path(post, operation_id = "refundPayment", path = "/v1/payments/{id}/refund", tag = "payments", security(("bearer" = [])), params(("id" = i64, Path),
         ("Idempotency-Key" = Option<String>, Header, description = "A retry with the same key gets the first answer")), request_body = AdjustInput,
-    responses((status = 200, body = Payment), (status = 404, description = "No such payment", body = Problem, content_type = "application/problem+json"),
+    responses((status = 415, description = "The body is not declared as JSON (`unsupported-media-type`)", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is over 1 MiB (`payload-too-large`)", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Malformed JSON (`malformed-json`)", body = Problem, content_type = "application/problem+json"),
+        (status = 200, body = Payment), (status = 404, description = "No such payment", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "More than the payment has left (`over_allocated`), no reason", body = Problem, content_type = "application/problem+json")))]
 pub async fn refund(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, ApiJson(input): ApiJson<AdjustInput>) -> Result<Response, ApiError> {
     adjust(&state, &caller, &id, input, "refund").await
@@ -335,7 +344,10 @@ pub async fn refund(State(state): State<AppState>, caller: Caller, Path(id): Pat
 /// Writes off money left on a payment (unidentifiable, too small to return).
 #[utoipa::path(post, operation_id = "writeOffPayment", path = "/v1/payments/{id}/write-off", tag = "payments", security(("bearer" = [])), params(("id" = i64, Path),
         ("Idempotency-Key" = Option<String>, Header, description = "A retry with the same key gets the first answer")), request_body = AdjustInput,
-    responses((status = 200, body = Payment), (status = 404, description = "No such payment", body = Problem, content_type = "application/problem+json"),
+    responses((status = 415, description = "The body is not declared as JSON (`unsupported-media-type`)", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is over 1 MiB (`payload-too-large`)", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Malformed JSON (`malformed-json`)", body = Problem, content_type = "application/problem+json"),
+        (status = 200, body = Payment), (status = 404, description = "No such payment", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "More than the payment has left (`over_allocated`), no reason", body = Problem, content_type = "application/problem+json")))]
 pub async fn write_off(
     State(state): State<AppState>,
@@ -373,7 +385,10 @@ pub struct VirtualAccountInput {
 /// Gives a monthly-account customer a virtual account number.
 #[utoipa::path(post, operation_id = "assignVirtualAccount", path = "/v1/payments/virtual-accounts", tag = "payments", security(("bearer" = [])),
     params(("Idempotency-Key" = Option<String>, Header, description = "A retry with the same key gets the first answer")), request_body = VirtualAccountInput,
-    responses((status = 201, body = VirtualAccountView),
+    responses((status = 415, description = "The body is not declared as JSON (`unsupported-media-type`)", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is over 1 MiB (`payload-too-large`)", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Malformed JSON (`malformed-json`)", body = Problem, content_type = "application/problem+json"),
+        (status = 201, body = VirtualAccountView, headers(("Location" = String, description = "`/v1/payments/virtual-accounts?customer_id={customer_id}`"))),
         (status = 422, description = "A number the layout refuses (length, check digit: codes of `payments::virtual_account`), taken, not a monthly customer", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "No layout configured", body = Problem, content_type = "application/problem+json")))]
 pub async fn assign_virtual_account(State(state): State<AppState>, caller: Caller, ApiJson(input): ApiJson<VirtualAccountInput>) -> Result<Response, ApiError> {
@@ -429,7 +444,10 @@ pub async fn get_collection(State(state): State<AppState>, caller: Caller, Path(
 /// lent and returned. Drivers report only their own stops; the same report again is no change.
 #[utoipa::path(put, operation_id = "putCollection", path = "/v1/orders/{id}/collection", tag = "orders", security(("bearer" = [])), params(("id" = i64, Path),
         ("Idempotency-Key" = Option<String>, Header, description = "A retry with the same key gets the first answer")), request_body = CollectionInput,
-    responses((status = 200, description = "Reported before, the same", body = Collection), (status = 201, description = "Recorded", body = Collection),
+    responses((status = 415, description = "The body is not declared as JSON (`unsupported-media-type`)", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is over 1 MiB (`payload-too-large`)", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Malformed JSON (`malformed-json`)", body = Problem, content_type = "application/problem+json"),
+        (status = 200, description = "Reported before, the same", body = Collection), (status = 201, description = "Recorded", body = Collection, headers(("Location" = String, description = "`/v1/orders/{id}/collection`"))),
         (status = 404, description = "No such order", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Not delivered, bad fields, no deposit price, already reported otherwise (`already_collected`)", body = Problem, content_type = "application/problem+json")))]
 pub async fn put_collection(
@@ -448,7 +466,7 @@ pub async fn put_collection(
     let (collection, new) = state.receivables.record_collection(id, input, caller.own_driver_id(), &actor).await.map_err(ApiError::from_store("order"))?;
     let status = if new { StatusCode::CREATED } else { StatusCode::OK };
     let detail = json!({"decision": "collection", "order_id": id, "method": collection.method.as_str(), "cash": collection.cash, "deposit_change": collection.deposit_change});
-    Ok(with_detail((status, Json(collection)).into_response(), detail))
+    Ok(with_detail((status, [(header::LOCATION, format!("/v1/orders/{id}/collection"))], Json(collection)).into_response(), detail))
 }
 
 /// Lists cash hand-ins, newest first.
@@ -488,7 +506,10 @@ pub struct HandinInput {
 /// flagged to the accountant with the stops.
 #[utoipa::path(post, operation_id = "recordHandin", path = "/v1/payments/handins", tag = "payments", security(("bearer" = [])),
     params(("Idempotency-Key" = Option<String>, Header, description = "A retry with the same key gets the first answer")), request_body = HandinInput,
-    responses((status = 201, body = CashHandin), (status = 409, description = "The driver's day is recorded already", body = Problem, content_type = "application/problem+json"),
+    responses((status = 415, description = "The body is not declared as JSON (`unsupported-media-type`)", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is over 1 MiB (`payload-too-large`)", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Malformed JSON (`malformed-json`)", body = Problem, content_type = "application/problem+json"),
+        (status = 201, body = CashHandin, headers(("Location" = String, description = "`/v1/payments/handins/{id}`"))), (status = 409, description = "The driver's day is recorded already", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Bad fields, unknown driver", body = Problem, content_type = "application/problem+json")))]
 pub async fn record_handin(State(state): State<AppState>, caller: Caller, ApiJson(input): ApiJson<HandinInput>) -> Result<Response, ApiError> {
     let mut errors = Vec::new();
@@ -543,7 +564,10 @@ pub struct ResolveInput {
 /// Resolves a flagged hand-in.
 #[utoipa::path(post, operation_id = "resolveHandin", path = "/v1/payments/handins/{id}/resolve", tag = "payments", security(("bearer" = [])), params(("id" = i64, Path)),
     request_body = ResolveInput,
-    responses((status = 200, body = CashHandin), (status = 404, description = "No such hand-in", body = Problem, content_type = "application/problem+json"),
+    responses((status = 415, description = "The body is not declared as JSON (`unsupported-media-type`)", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is over 1 MiB (`payload-too-large`)", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Malformed JSON (`malformed-json`)", body = Problem, content_type = "application/problem+json"),
+        (status = 200, body = CashHandin), (status = 404, description = "No such hand-in", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Not flagged (`not_flagged`), no resolution", body = Problem, content_type = "application/problem+json")))]
 pub async fn resolve_handin(
     State(state): State<AppState>,
@@ -646,7 +670,7 @@ pub async fn list_deposits(State(state): State<AppState>, params: ListParams) ->
 /// Lists imported statement files, newest first.
 #[utoipa::path(get, operation_id = "listStatementFiles", path = "/v1/deposits/statements", tag = "payments", security(("bearer" = [])),
     params(PageQuery, ("date" = Option<String>, Query, description = "The statement's day")),
-    responses((status = 200, body = ListResponse<StatementFile>)))]
+    responses((status = 422, description = "A bad filter, limit, offset or cursor", body = Problem, content_type = "application/problem+json"), (status = 200, body = ListResponse<StatementFile>)))]
 pub async fn list_statements(State(state): State<AppState>, params: ListParams) -> Result<Json<ListResponse<StatementFile>>, ApiError> {
     Ok(Json(ListResponse::new(state.store.list_statement_files(day(&params, "date")?, params.page).await?, params.page)))
 }
@@ -679,10 +703,25 @@ impl From<ImportError> for ApiError {
 #[utoipa::path(post, operation_id = "uploadStatement", path = "/v1/deposits/statements", tag = "payments", security(("bearer" = [])),
     params(("file_name" = String, Query), ("Idempotency-Key" = Option<String>, Header, description = "A retry with the same key gets the first answer")),
     request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "The file, up to 1 MiB (larger ones come by SFTP)"),
-    responses((status = 201, description = "Imported", body = ImportReport), (status = 200, description = "Imported before: nothing credited", body = ImportReport),
+    responses((status = 415, description = "The body is declared as JSON or a form, not as the file (`unsupported-media-type`)", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is over 1 MiB (`payload-too-large`)", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "A malformed query string (`bad-query`)", body = Problem, content_type = "application/problem+json"),
+        (status = 201, description = "Imported", body = ImportReport, headers(("Location" = String, description = "`/v1/deposits/statements/{id}`"))), (status = 200, description = "Imported before: nothing credited", body = ImportReport),
         (status = 422, description = "Not a statement: the file, line and field (nothing applied)", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "No layout configured", body = Problem, content_type = "application/problem+json")))]
-pub async fn upload_statement(State(state): State<AppState>, caller: Caller, params: ListParams, body: Bytes) -> Result<Response, ApiError> {
+pub async fn upload_statement(
+    State(state): State<AppState>,
+    caller: Caller,
+    params: ListParams,
+    headers: axum::http::HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    // The file as the bank delivered it (octet-stream, text, CSV); a JSON or form body is a client
+    // sending something else.
+    let declared = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_ascii_lowercase();
+    if declared.contains("json") || declared.starts_with("application/x-www-form-urlencoded") || declared.starts_with("multipart/") {
+        return Err(ApiError::UnsupportedMediaType);
+    }
     let name = params.get("file_name").map(str::to_owned).ok_or_else(|| ApiError::Validation(vec![FieldError::new("file_name", FieldProblem::Required)]))?;
     if name.len() > 200 || name.contains(['/', '\\']) {
         return Err(ApiError::Validation(vec![FieldError::new("file_name", FieldProblem::Pattern { expected: "deposits-20261204.txt" })]));
