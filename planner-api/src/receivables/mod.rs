@@ -137,8 +137,13 @@ impl Receivables {
         &self.store
     }
 
-    /// The job handlers of this module, added to `handlers`.
+    /// The job handlers of this module, added to `handlers`: the fetch only where a bank SFTP
+    /// server is configured (a runner claims only the kinds it handles, so a replica without the
+    /// settings leaves the recurring fetch to one that has them).
     pub fn register(&self, handlers: &mut Handlers) {
+        if self.config.sftp.is_none() {
+            return;
+        }
         let this = self.clone();
         handlers.on(kinds::FETCH, move |_store, task| {
             let this = this.clone();
