@@ -2,6 +2,8 @@
 //!
 //! - [`distributor`]: a realistic distributor (depots, fleet, drivers, customers, a day of
 //!   orders) as API input, for `luckygas serve --demo`;
+//! - [`legacy`]: a year of the distributor's old system (customers, orders, deliveries, with the
+//!   dirt real data has) as Big5 CSV exports and SQL scripts, deterministic for a seed;
 //! - [`manifest`]: the public benchmark families under `../shared/datasets` and their
 //!   conventions (rounding, cost units), for the replay tool;
 //! - [`replay`]: solving benchmark instances and comparing the results with their best-known
@@ -12,6 +14,7 @@
 //!   `taipei_day(2026, 40)`.
 
 pub mod distributor;
+pub mod legacy;
 pub mod manifest;
 mod places;
 pub mod replay;

@@ -3,12 +3,15 @@
 //! ```text
 //! cargo run -p datasets --bin generate -- taipei-day --seed 7 --customers 40 --out day.json
 //! cargo run -p datasets --bin generate -- taipei-day --customers 80 --two-windows-share 0.4 --lunch-breaks --overtime
+//! cargo run --release -p datasets --bin generate -- legacy --customers 3000 --days 365 --seed 7 --out legacy-data
 //! ```
 
 use anyhow::{ensure, Context};
 use clap::{Parser, Subcommand};
+use datasets::legacy::{generate_legacy, LegacyOptions};
 use datasets::{generate, DayOptions};
 use std::path::PathBuf;
+use std::time::Instant;
 
 /// Generators of datasets.
 #[derive(Parser)]
@@ -53,6 +56,26 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// The distributor's old system: Big5 CSV exports (customers, orders, order lines,
+    /// deliveries) and SQL scripts loading the old database (SQLite, PostgreSQL), with the dirt
+    /// real data has (see legacy/README.md).
+    Legacy {
+        /// Seed: the same seed and options give the same files.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Customers entered before the first day (3% more are re-entered duplicates).
+        #[arg(long, default_value_t = 3000)]
+        customers: usize,
+        /// Days of orders and deliveries.
+        #[arg(long, default_value_t = 365)]
+        days: u32,
+        /// The first day, YYYY-MM-DD.
+        #[arg(long, default_value = "2025-12-01")]
+        start: chrono::NaiveDate,
+        /// Output folder (created if missing).
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -70,6 +93,35 @@ fn main() -> anyhow::Result<()> {
                 Some(path) => std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?,
                 None => print!("{text}"),
             }
+        }
+        Command::Legacy { seed, customers, days, start, out } => {
+            let began = Instant::now();
+            let data = generate_legacy(seed, &LegacyOptions { customers, days, start })?;
+            let written = data.write_to(&out)?;
+            let d = &data.dirt;
+            eprintln!(
+                "{} customers ({} re-entered, {} by phone; {} without coordinates, {} without a usable phone), {} orders, {} order lines, {} deliveries",
+                data.customers.len(),
+                d.duplicates.len(),
+                d.duplicates_by_phone,
+                d.missing_coordinates,
+                d.junk_phones,
+                data.orders.len(),
+                data.order_lines.len(),
+                data.deliveries.len()
+            );
+            eprintln!(
+                "bad rows: {} customers, {} orders, {} order lines, {} deliveries; {} orders of missing customers",
+                d.bad_customers.len(),
+                d.bad_orders.len(),
+                d.bad_order_lines.len(),
+                d.bad_deliveries.len(),
+                d.orphan_orders.len()
+            );
+            for path in written {
+                eprintln!("wrote {}", path.display());
+            }
+            eprintln!("in {:.2} s", began.elapsed().as_secs_f64());
         }
     }
     Ok(())
