@@ -237,7 +237,7 @@ pub fn statement_html(s: &CustomerStatement, seller: Option<&str>) -> String {
             "<tr><td>{}</td><td>{}</td><td>{}</td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td></tr>\n",
             l.date,
             kind(&l.kind),
-            escape(&l.reference),
+            escape(&l.reference.replace("← cash", "← 現金").replace("← deposit", "← 虛擬帳號入帳")),
             if l.charged != 0 { money(l.charged) } else { String::new() },
             if l.paid != 0 { money(l.paid) } else { String::new() },
             money(l.balance)
