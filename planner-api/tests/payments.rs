@@ -129,8 +129,11 @@ async fn a_day_of_payments(app: &TestApp, sshd: &TestSshd) {
         (o[4], json!({ "method": "monthly", "cylinders": [{ "kg": 20, "returned": 1 }] })),
         (o[5], json!({ "method": "monthly" })),
     ];
-    for (order, collection) in &reports {
-        let (status, _, body) = app.post(&format!("/v1/orders/{order}/status"), &json!({ "status": "delivered", "collection": collection })).await;
+    // Each delivery names its time of the morning: a delivery reported "now" replans the rest of
+    // the day from now, and after noon the morning stops would drop out of the routes.
+    for (k, (order, collection)) in reports.iter().enumerate() {
+        let at = format!("{:02}:{:02}", 8 + (30 + 15 * k) / 60, (30 + 15 * k) % 60);
+        let (status, _, body) = app.post(&format!("/v1/orders/{order}/status"), &json!({ "status": "delivered", "at": at, "collection": collection })).await;
         assert_eq!(status, 200, "{body}");
     }
     // Reporting the same again is no change; a different report is refused.
@@ -348,7 +351,7 @@ async fn a_day_of_payments(app: &TestApp, sshd: &TestSshd) {
     let own = app.with_token(tokens["access_token"].as_str().expect("token"));
     for step in ["dispatched", "delivered"] {
         let body = if step == "delivered" {
-            json!({ "status": step, "collection": { "method": "transfer", "note": "客戶說明天轉帳" } })
+            json!({ "status": step, "at": "10:30", "collection": { "method": "transfer", "note": "客戶說明天轉帳" } })
         } else {
             json!({ "status": step })
         };
