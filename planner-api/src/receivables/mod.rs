@@ -29,11 +29,11 @@ pub mod reports;
 use crate::domain::payment::{state, Collection, CollectionInput, CylinderMove, StatementFile, VirtualAccountView};
 use crate::domain::{FieldError, FieldProblem, OrderStatus, PaymentMethod};
 use crate::jobs::{Handlers, Outcome};
-use crate::store::payments::{ImportOutcome, ImportedDeposit, NewCollection, NewStatementFile};
+use crate::store::payments::{ImportOutcome, ImportedDeposit, NewCollection, NewStatementFile, OpenInvoiceRow};
 use crate::store::{Store, StoreError};
 use chrono::{NaiveDateTime, Utc};
 use einvoice::money::Ntd;
-use payments::matching::{self, Book, CreditReason, CustomerId, InvoiceId, OpenInvoice, Rule, UnmatchedReason};
+use payments::matching::{self, Book, CreditReason, CustomerId, Rule, UnmatchedReason};
 use payments::statement::{self, Encoding, Format, StatementError};
 use payments::virtual_account::{self, Layout};
 use sha2::{Digest, Sha256};
@@ -267,16 +267,7 @@ impl Receivables {
             let mut customers: Vec<i64> = owners.values().copied().collect::<HashSet<_>>().into_iter().collect();
             customers.sort_unstable();
             let open = self.store.open_invoices(Some(&customers)).await?;
-            let invoices = open
-                .iter()
-                .map(|i| OpenInvoice {
-                    id: InvoiceId(i.id),
-                    number: i.number.clone(),
-                    customer: CustomerId(i.customer_id),
-                    issued: i.issued_at.with_timezone(&einvoice::calendar::taipei()).date_naive(),
-                    balance: Ntd(i.balance),
-                })
-                .collect();
+            let invoices = open.iter().map(OpenInvoiceRow::to_open_invoice).collect();
             let book = Book::new(layout.clone(), owners.iter().map(|(a, c)| (a.clone(), CustomerId(*c))).collect(), invoices)
                 .map_err(|e| ImportError::Store(StoreError::Corrupt { column: "virtual_accounts", source: serde::de::Error::custom(e.to_string()) }))?;
             let seen = self.store.known_serials(&serials).await?;

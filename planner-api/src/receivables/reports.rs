@@ -6,8 +6,7 @@ use crate::domain::payment::{CashHandin, Payment, PaymentStatus};
 use crate::store::payments::{day_bounds, PaymentFilter};
 use crate::store::{PageRequest, Store, StoreError};
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
-use einvoice::money::Ntd;
-use payments::matching::{CustomerId, InvoiceId, OpenInvoice};
+use payments::matching::OpenInvoice;
 use serde::Serialize;
 use std::collections::HashMap;
 
@@ -60,16 +59,7 @@ fn failed(what: impl std::fmt::Display) -> StoreError {
 /// The aging of the balances owed now, by invoice age at `as_of`.
 pub async fn aging(store: &Store, as_of: NaiveDate) -> Result<AgingReport, StoreError> {
     let open = store.open_invoices(None).await?;
-    let invoices: Vec<OpenInvoice> = open
-        .iter()
-        .map(|i| OpenInvoice {
-            id: InvoiceId(i.id),
-            number: i.number.clone(),
-            customer: CustomerId(i.customer_id),
-            issued: i.issued_at.with_timezone(&einvoice::calendar::taipei()).date_naive(),
-            balance: Ntd(i.balance),
-        })
-        .collect();
+    let invoices: Vec<OpenInvoice> = open.iter().map(crate::store::payments::OpenInvoiceRow::to_open_invoice).collect();
     let report = payments::aging::aging(&invoices, as_of).map_err(failed)?;
     let mut customers = Vec::with_capacity(report.customers.len());
     for c in &report.customers {

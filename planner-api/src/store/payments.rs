@@ -351,6 +351,19 @@ pub struct OpenInvoiceRow {
     pub balance: i64,
 }
 
+impl OpenInvoiceRow {
+    /// The invoice as the `payments` rules see it (issued on its Taipei day).
+    pub fn to_open_invoice(&self) -> payments::matching::OpenInvoice {
+        payments::matching::OpenInvoice {
+            id: payments::matching::InvoiceId(self.id),
+            number: self.number.clone(),
+            customer: payments::matching::CustomerId(self.customer_id),
+            issued: self.issued_at.with_timezone(&einvoice::calendar::taipei()).date_naive(),
+            balance: einvoice::money::Ntd(self.balance),
+        }
+    }
+}
+
 /// A collection about to be stored.
 #[derive(Clone, Debug)]
 pub struct NewCollection {
