@@ -5,6 +5,7 @@
 //! - [`demo`]: the demo distributor loaded by `luckygas serve --demo`;
 //! - [`domain`]: plain types and validation (depots, customers, vehicles, orders, plans);
 //! - [`store`]: persistence on SQLite or PostgreSQL with embedded migrations;
+//! - [`sync`]: the legacy system: import, dual write through the outbox, the sync worker;
 //! - [`http`]: the axum application ([`http::app`]) serving `/v1/…`, `/healthz` and `/readyz`;
 //! - [`worker`]: planning jobs claimed from the store's queue and solved off the executor;
 //! - [`travel`]: travel matrices (great-circle with detour, cached per H3 cell pair, or OSRM);
@@ -21,5 +22,6 @@ pub mod osrm;
 pub mod planning;
 pub mod receivables;
 pub mod store;
+pub mod sync;
 pub mod travel;
 pub mod worker;

@@ -1,6 +1,7 @@
 //! Command-line interface: argument definitions and dispatch to one module per command.
 
 mod check;
+mod legacy;
 mod plan;
 mod progress;
 mod replay;
@@ -35,6 +36,8 @@ enum Command {
     Serve(serve::ServeArgs),
     /// Apply the database migrations (database from `DATABASE_URL`) and exit.
     Migrate(serve::MigrateArgs),
+    /// The old system: import its data, keep it in step (dual write), inspect the sync queue.
+    Legacy(legacy::LegacyArgs),
 }
 
 /// Runs the command line; the exit code is non-zero on errors and on infeasible checks.
@@ -47,6 +50,7 @@ pub fn main() -> ExitCode {
         Command::Replay(a) => replay::run(a),
         Command::Serve(a) => serve::serve(a),
         Command::Migrate(a) => serve::migrate(a),
+        Command::Legacy(a) => legacy::run(a),
     };
     match result {
         Ok(code) => code,

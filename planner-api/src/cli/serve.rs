@@ -44,12 +44,12 @@ pub struct ServeArgs {
 #[derive(Args, Debug)]
 pub struct MigrateArgs {}
 
-fn database_url() -> String {
+pub(crate) fn database_url() -> String {
     std::env::var("DATABASE_URL").ok().filter(|u| !u.trim().is_empty()).unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned())
 }
 
 /// Shows the URL without its password.
-fn redacted(url: &str) -> String {
+pub(crate) fn redacted(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
         (Some(scheme), Some(at)) if at > scheme => {
             let user_info = &url[scheme + 3..at];
@@ -60,13 +60,13 @@ fn redacted(url: &str) -> String {
     }
 }
 
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")
 }
 
 /// Logs to stderr: human-readable, or one JSON object per line with `LOG_FORMAT=json`; the level
 /// comes from `RUST_LOG` (default `info`).
-fn init_tracing() {
+pub(crate) fn init_tracing() {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
@@ -202,6 +202,13 @@ pub fn serve(a: ServeArgs) -> anyhow::Result<ExitCode> {
         let receivables = crate::receivables::Receivables::new(store.clone(), receivables_config);
         receivables.register(&mut handlers);
         receivables.schedule().await.context("cannot schedule the payments jobs")?;
+        // The old system: with LUCKYGAS_LEGACY_DATABASE_URL, every change of customers, orders and
+        // collections is queued for it and applied by the `legacy.sync` job.
+        let legacy_sync = crate::sync::LegacySync::from_env(&store).map_err(anyhow::Error::msg)?;
+        if let Some(sync) = &legacy_sync {
+            sync.register(&mut handlers);
+            sync.start().await.context("cannot start the legacy sync")?;
+        }
         // Spent sign-in throttle rows and ended rate-limit windows, deleted once a minute.
         let pruning = crate::jobs::prune::Pruning::new(auth.throttle, std::time::Duration::from_secs(crate::http::ratelimit::WINDOW_S.unsigned_abs()));
         pruning.register(&mut handlers);
@@ -219,6 +226,7 @@ pub fn serve(a: ServeArgs) -> anyhow::Result<ExitCode> {
             planner: planner.clone(),
             invoicing,
             receivables,
+            legacy_sync,
             jobs_bell: Some(jobs_bell),
             edge: Arc::new(Edge::new(edge)),
             heavy,

@@ -132,6 +132,10 @@ pub struct CustomerInput {
     /// Payment method by stable name (`cash`, `transfer`, `monthly`).
     #[serde(default)]
     pub payment_method: String,
+    /// Read-only (a customer as read may be sent back as it is): the service keeps it, and a new
+    /// `lat`/`lon` clears it.
+    #[serde(default)]
+    pub position_approximate: Option<bool>,
 }
 
 /// A validated customer, ready to be stored.
@@ -169,6 +173,9 @@ pub struct Customer {
     /// The customer's fields.
     #[serde(flatten)]
     pub data: NewCustomer,
+    /// Whether `lat`/`lon` is only the centroid of the district (a customer imported from the old
+    /// system without coordinates): routes to it are approximate until someone sets the position.
+    pub position_approximate: bool,
     /// When it was created.
     pub created_at: DateTime<Utc>,
     /// When it was last changed.
@@ -316,6 +323,7 @@ mod tests {
             usual_cylinders: vec![UsualCylinder { size_kg: 20, quantity: 2 }],
             access_restrictions: vec!["narrow_lane".into()],
             payment_method: "cash".into(),
+            position_approximate: None,
         }
     }
 

@@ -72,6 +72,8 @@ pub struct AppState {
     pub invoicing: Option<crate::invoicing::Invoicing>,
     /// Payments: collections, bank statements, matching, reports.
     pub receivables: crate::receivables::Receivables,
+    /// The sync with the old system, when a legacy database is configured.
+    pub legacy_sync: Option<crate::sync::LegacySync>,
     /// Wakes this process's background workers after a job is queued.
     pub jobs_bell: Option<Arc<tokio::sync::Notify>>,
     /// CORS origins, security headers and the rate limits with their counters.
@@ -96,6 +98,7 @@ impl AppState {
             actors: Arc::default(),
             invoicing: None,
             receivables,
+            legacy_sync: None,
             jobs_bell: None,
             edge: Arc::new(edge::Edge::new(edge::EdgeConfig { rate_limits: ratelimit::RateLimits::OFF, ..edge::EdgeConfig::default() })),
             heavy: heavy::HeavyWork::default(),

@@ -437,6 +437,7 @@ pub(crate) mod tests {
                 access_restrictions: restrictions,
                 payment_method: PaymentMethod::Cash,
             },
+            position_approximate: false,
             created_at: now,
             updated_at: now,
         };

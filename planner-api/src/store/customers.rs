@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use sqlx::Row;
 
 const COLUMNS: &str = "id, code, name, phone, address, district, lat, lon, time_windows, usual_cylinders, \
-                       access_restrictions, payment_method, created_at, updated_at";
+                       access_restrictions, payment_method, position_approximate, created_at, updated_at";
 
 /// Which customers a list query returns.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -31,6 +31,7 @@ struct CustomerRow {
     usual_cylinders: String,
     access_restrictions: String,
     payment_method: String,
+    position_approximate: bool,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
 }
@@ -52,6 +53,7 @@ macro_rules! customer_row {
             usual_cylinders: row.try_get("usual_cylinders")?,
             access_restrictions: row.try_get("access_restrictions")?,
             payment_method: row.try_get("payment_method")?,
+            position_approximate: row.try_get("position_approximate")?,
             created_at: row.try_get("created_at")?,
             updated_at: row.try_get("updated_at")?,
         })
@@ -83,6 +85,7 @@ impl CustomerRow {
                 access_restrictions: json("access_restrictions", &self.access_restrictions)?,
                 payment_method,
             },
+            position_approximate: self.position_approximate,
             created_at: self.created_at,
             updated_at: self.updated_at,
         })
@@ -90,14 +93,14 @@ impl CustomerRow {
 }
 
 /// The JSON texts of a customer's list columns.
-struct JsonColumns {
-    time_windows: String,
-    usual_cylinders: String,
-    access_restrictions: String,
+pub(crate) struct JsonColumns {
+    pub(crate) time_windows: String,
+    pub(crate) usual_cylinders: String,
+    pub(crate) access_restrictions: String,
 }
 
 impl JsonColumns {
-    fn of(c: &NewCustomer) -> Result<Self, StoreError> {
+    pub(crate) fn of(c: &NewCustomer) -> Result<Self, StoreError> {
         let enc = |column, r: Result<String, serde_json::Error>| r.map_err(|source| StoreError::Corrupt { column, source });
         Ok(JsonColumns {
             time_windows: enc("time_windows", serde_json::to_string(&c.time_windows))?,
@@ -131,6 +134,22 @@ impl Store {
         row.into_customer()
     }
 
+    /// The customers with these codes (for the legacy import), in no particular order.
+    pub async fn customers_by_codes(&self, codes: &[String]) -> Result<Vec<Customer>, StoreError> {
+        if codes.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!("SELECT {COLUMNS} FROM customers WHERE code IN ({})", super::jobs::placeholders(1, codes.len()));
+        let rows = with_pool!(self, pool => {
+            let mut q = sqlx::query(&sql);
+            for c in codes {
+                q = q.bind(c);
+            }
+            q.fetch_all(pool).await?.iter().map(|r| customer_row!(r)).collect::<Result<Vec<_>, _>>()?
+        });
+        rows.into_iter().map(CustomerRow::into_customer).collect()
+    }
+
     /// Stores a new customer; a taken code gives [`StoreError::Duplicate`].
     pub async fn create_customer(&self, c: &NewCustomer) -> Result<Customer, StoreError> {
         let now = Utc::now();
@@ -150,14 +169,15 @@ impl Store {
         row.into_customer()
     }
 
-    /// Replaces a customer's fields; a code taken by another customer gives
-    /// [`StoreError::Duplicate`].
+    /// Replaces a customer's fields (a new position is no longer approximate); a code taken by
+    /// another customer gives [`StoreError::Duplicate`].
     pub async fn update_customer(&self, id: i64, c: &NewCustomer) -> Result<Customer, StoreError> {
         let now = Utc::now();
         let j = JsonColumns::of(c)?;
         let sql = format!(
             "UPDATE customers SET code = $1, name = $2, phone = $3, address = $4, district = $5, lat = $6, lon = $7, \
-             time_windows = $8, usual_cylinders = $9, access_restrictions = $10, payment_method = $11, updated_at = $12 \
+             time_windows = $8, usual_cylinders = $9, access_restrictions = $10, payment_method = $11, updated_at = $12, \
+             position_approximate = CASE WHEN lat = $6 AND lon = $7 THEN position_approximate ELSE FALSE END \
              WHERE id = $13 RETURNING {COLUMNS}"
         );
         let row = with_pool!(self, pool => {

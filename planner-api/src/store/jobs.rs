@@ -49,7 +49,8 @@ pub struct BackgroundDepth {
     pub jobs_due: i64,
     /// Jobs that gave up.
     pub jobs_failed: i64,
-    /// Outbox rows not yet delivered.
+    /// Outbox rows not yet delivered (the legacy sync's rows apart: [`crate::sync`] has its own
+    /// gauges).
     pub outbox_pending: i64,
     /// Age in seconds of the oldest undelivered outbox row (0 when none).
     pub outbox_oldest_s: i64,
@@ -109,7 +110,7 @@ pub(crate) fn placeholders(first: usize, count: usize) -> String {
 }
 
 const CLAIMABLE_JOB: &str = "((status = 'queued' AND run_at_ms <= $3) OR (status = 'running' AND lease_expires_ms < $3))";
-const CLAIMABLE_EFFECT: &str = "(delivered_at IS NULL AND (lease_expires_ms IS NULL OR lease_expires_ms < $3))";
+const CLAIMABLE_EFFECT: &str = "(delivered_at IS NULL AND dead_at IS NULL AND (lease_expires_ms IS NULL OR lease_expires_ms < $3))";
 
 impl Store {
     fn skip_locked(&self) -> &'static str {
@@ -255,8 +256,8 @@ impl Store {
         with_pool!(self, pool => {
             let jobs_due: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM jobs WHERE status = 'queued' AND run_at_ms <= $1").bind(ms).fetch_one(pool).await?;
             let jobs_failed: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM jobs WHERE status = 'failed'").fetch_one(pool).await?;
-            let outbox_pending: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL").fetch_one(pool).await?;
-            let oldest: Option<DateTime<Utc>> = sqlx::query_scalar("SELECT MIN(created_at) FROM outbox WHERE delivered_at IS NULL").fetch_one(pool).await?;
+            let outbox_pending: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL AND channel <> 'legacy'").fetch_one(pool).await?;
+            let oldest: Option<DateTime<Utc>> = sqlx::query_scalar("SELECT MIN(created_at) FROM outbox WHERE delivered_at IS NULL AND channel <> 'legacy'").fetch_one(pool).await?;
             let outbox_oldest_s = oldest.map_or(0, |t| (now - t).num_seconds().max(0));
             Ok(BackgroundDepth { jobs_due, jobs_failed, outbox_pending, outbox_oldest_s })
         })

@@ -33,6 +33,7 @@ pub const SQLITE: &[Embedded] = &[
     (19, "big days", include_str!("../../migrations/sqlite/0019_big_days.sql")),
     (20, "keyset pages", include_str!("../../migrations/sqlite/0020_keyset_pages.sql")),
     (21, "payments", include_str!("../../migrations/sqlite/0021_payments.sql")),
+    (22, "legacy sync", include_str!("../../migrations/sqlite/0022_legacy_sync.sql")),
 ];
 
 /// PostgreSQL migrations, in version order.
@@ -54,6 +55,7 @@ pub const POSTGRES: &[Embedded] = &[
     (19, "big days", include_str!("../../migrations/postgres/0019_big_days.sql")),
     (20, "keyset pages", include_str!("../../migrations/postgres/0020_keyset_pages.sql")),
     (21, "payments", include_str!("../../migrations/postgres/0021_payments.sql")),
+    (22, "legacy sync", include_str!("../../migrations/postgres/0022_legacy_sync.sql")),
 ];
 
 /// A list of embedded migrations as a sqlx migration source.

@@ -14,6 +14,7 @@ pub mod drivers;
 pub mod idempotency;
 pub mod invoicing;
 pub mod jobs;
+pub mod legacy;
 mod migrations;
 pub mod orders;
 pub mod page;

@@ -147,6 +147,22 @@ impl Store {
         row.into_order()
     }
 
+    /// The orders with these ids (for the legacy import), in no particular order.
+    pub async fn orders_by_ids(&self, ids: &[i64]) -> Result<Vec<Order>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!("SELECT {COLUMNS} FROM orders WHERE id IN ({})", super::jobs::placeholders(1, ids.len()));
+        let rows = with_pool!(self, pool => {
+            let mut q = sqlx::query(&sql);
+            for id in ids {
+                q = q.bind(*id);
+            }
+            q.fetch_all(pool).await?.iter().map(|r| order_row!(r)).collect::<Result<Vec<_>, _>>()?
+        });
+        rows.into_iter().map(OrderRow::into_order).collect()
+    }
+
     /// Stores a new order as `received` and records who took it; an unknown customer gives
     /// [`StoreError::UnknownReference`].
     pub async fn create_order(&self, o: &NewOrder, created_by: &str) -> Result<Order, StoreError> {

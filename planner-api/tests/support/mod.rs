@@ -122,6 +122,11 @@ impl Fresh {
         }
     }
 
+    /// The SQLite database's URL, if this is one (for a `luckygas` process on the same file).
+    pub fn sqlite_url(&self) -> Option<String> {
+        self.dir.as_ref().map(|dir| format!("sqlite://{}", dir.path().join("luckygas.db").display()))
+    }
+
     /// The PostgreSQL schema, if any.
     pub fn schema(&self) -> Option<&str> {
         self.schema.as_deref()

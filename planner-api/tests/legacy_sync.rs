@@ -1,0 +1,595 @@
+//! The legacy sync against two real databases (issue 18): the service's (a SQLite file or a
+//! PostgreSQL schema) and the old system's (a SQLite file, or a PostgreSQL database of its own on
+//! the same server): the migration of a generated legacy dataset, the dual write under a steady
+//! load of mixed writes, the legacy database unreachable for a while, the sync worker SIGKILLed
+//! mid-batch, dead letters and their replay.
+
+mod support;
+
+use chrono::{NaiveDate, Utc};
+use datasets::legacy::{generate_legacy, LegacyDataset, LegacyOptions};
+use legacy::export::Record;
+use legacy::schema::{CUST_MST, DLV_REC, ORD_HDR, SYNC_KEY, SYNC_USER};
+use planner_api::domain::customer::UsualCylinder;
+use planner_api::domain::{CustomerInput, NewOrder, OrderStatus, Priority, StatusChange};
+use planner_api::store::Store;
+use planner_api::sync::import::{self, Source};
+use planner_api::sync::legacy_db::LegacyDb;
+use planner_api::sync::worker::{self, Sync};
+use sqlx::Connection;
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use support::{pg_url, Backend, Fresh};
+
+static LEGACY_COUNTER: AtomicU32 = AtomicU32::new(0);
+
+/// The old system's database for a test: a SQLite file, or a PostgreSQL database of its own.
+struct LegacyFixture {
+    db: LegacyDb,
+    url: String,
+    pg_database: Option<String>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl LegacyFixture {
+    async fn new(backend: Backend) -> LegacyFixture {
+        match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let url = format!("sqlite://{}", dir.path().join("legacy.db").display());
+                LegacyFixture { db: LegacyDb::open(&url).expect("open"), url, pg_database: None, _dir: Some(dir) }
+            }
+            Backend::Postgres => {
+                let name = format!("legacy_{}_{}", std::process::id(), LEGACY_COUNTER.fetch_add(1, Ordering::Relaxed));
+                let mut conn = sqlx::PgConnection::connect(&pg_url())
+                    .await
+                    .unwrap_or_else(|e| panic!("PostgreSQL is not reachable at {} ({e}); these tests need it", pg_url()));
+                sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.expect("create the legacy database");
+                conn.close().await.expect("close");
+                let url = database_url(&pg_url(), &name);
+                LegacyFixture { db: LegacyDb::open(&url).expect("open"), url, pg_database: Some(name), _dir: None }
+            }
+        }
+    }
+
+    /// Loads `dataset` (schema and rows, as the generator's script does).
+    async fn load(&self, dataset: &LegacyDataset) {
+        let script = dataset.sql(self.db.dialect()).expect("script");
+        self.db.execute_script(&script).await.expect("load the legacy dataset");
+    }
+
+    async fn cleanup(self) {
+        self.db.close().await;
+        if let Some(name) = self.pg_database {
+            let mut conn = sqlx::PgConnection::connect(&pg_url()).await.expect("connect");
+            sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut conn).await.expect("drop the legacy database");
+        }
+    }
+}
+
+/// `url` with its database replaced by `name`.
+fn database_url(url: &str, name: &str) -> String {
+    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
+    let base = base.rsplit_once('/').map_or(base, |(b, _)| b);
+    match query {
+        Some(q) => format!("{base}/{name}?{q}"),
+        None => format!("{base}/{name}"),
+    }
+}
+
+fn dataset(customers: usize, days: u32) -> LegacyDataset {
+    let mut options = LegacyOptions::new(customers, days);
+    options.start = NaiveDate::from_ymd_opt(2026, 9, 1).expect("date");
+    generate_legacy(11, &options).expect("generate")
+}
+
+async fn count(store: &Store, table: &str) -> i64 {
+    let sql = format!("SELECT COUNT(*) FROM {table}");
+    match store {
+        Store::Sqlite(pool) => sqlx::query_scalar(&sql).fetch_one(pool).await.expect("count"),
+        Store::Postgres(pool) => sqlx::query_scalar(&sql).fetch_one(pool).await.expect("count"),
+    }
+}
+
+/// Applies the queue until only changes backing off or dead are left.
+async fn drain(sync: &Sync, store: &Store) -> worker::BatchReport {
+    let mut total = worker::BatchReport::default();
+    loop {
+        let r = sync.batch(store).await.expect("batch");
+        total.read += r.read;
+        total.applied += r.applied;
+        total.failed += r.failed;
+        total.written += r.written;
+        if r.read == 0 || r.applied == 0 {
+            return total;
+        }
+    }
+}
+
+async fn migration_of_a_generated_dataset(backend: Backend) {
+    let fresh = Fresh::new(backend, true).await;
+    let store = &fresh.store;
+    let legacy = LegacyFixture::new(backend).await;
+    let data = dataset(240, 45);
+    legacy.load(&data).await;
+
+    // The dry run reports and writes nothing.
+    let dry = import::run(store, &Source::Database(&legacy.db), false).await.expect("dry run");
+    assert!(!dry.applied);
+    assert_eq!(count(store, "customers").await, 0);
+    assert_eq!(dry.customers.read, data.customers.len());
+    assert_eq!(dry.orders.read, data.orders.len());
+    assert_eq!(dry.deliveries.read, data.deliveries.len());
+    // Every planted bad row is rejected with the reader's code.
+    for planted in data.dirt.bad_customers.iter().chain(&data.dirt.bad_orders).chain(&data.dirt.bad_deliveries) {
+        assert!(dry.rejects_by_code.contains_key(planted.code), "{planted:?} not rejected: {:?}", dry.rejects_by_code);
+    }
+    if !data.dirt.orphan_orders.is_empty() {
+        assert!(dry.rejects_by_code.get("import.orphan").copied().unwrap_or(0) >= data.dirt.orphan_orders.len(), "{:?}", dry.rejects_by_code);
+    }
+    // Every re-entered duplicate is merged into its original (or with it, into a lower number).
+    for (original, copy) in &data.dirt.duplicates {
+        let merged = dry.merges.iter().any(|m| m.merged.contains(copy) && (m.survivor == *original || m.merged.contains(original)));
+        assert!(merged, "duplicate {copy} of {original} not merged");
+    }
+    assert!(dry.approximate_positions > 0 && dry.approximate_positions <= data.dirt.missing_coordinates, "{dry:?}");
+    assert_eq!(dry.customers.new + dry.customers.rejected + dry.duplicates_merged, dry.customers.read, "{dry:?}");
+    assert!(dry.orders.new > data.orders.len() / 2);
+    let text = dry.render();
+    assert!(text.starts_with("Dry run") && text.contains("rejects by reason"), "{text}");
+
+    // The import writes what the dry run said, linked to the old numbers.
+    let done = import::run(store, &Source::Database(&legacy.db), true).await.expect("import");
+    assert_eq!((done.customers.new, done.orders.new), (dry.customers.new, dry.orders.new));
+    assert_eq!(count(store, "customers").await as usize, done.customers.new);
+    assert_eq!(count(store, "orders").await as usize, done.orders.new);
+    let approximate: i64 = match store {
+        Store::Sqlite(pool) => sqlx::query_scalar("SELECT COUNT(*) FROM customers WHERE position_approximate").fetch_one(pool).await.expect("count"),
+        Store::Postgres(pool) => sqlx::query_scalar("SELECT COUNT(*) FROM customers WHERE position_approximate").fetch_one(pool).await.expect("count"),
+    };
+    assert_eq!(approximate as usize, done.approximate_positions);
+    // A merged duplicate's number leads to its survivor.
+    if let Some(m) = done.merges.first() {
+        let survivor = store.linked_id("customer", &m.survivor).await.expect("link").expect("survivor linked");
+        assert_eq!(store.linked_id("customer", &m.merged[0]).await.expect("link"), Some(survivor));
+    }
+    // Delivered orders carry the delivery's report time.
+    let delivered = store
+        .list_orders(
+            &planner_api::store::OrderFilter { status: Some(OrderStatus::Delivered), ..Default::default() },
+            planner_api::store::PageRequest::offset(10, 0),
+        )
+        .await
+        .expect("list");
+    assert!(!delivered.items.is_empty());
+
+    // A second run changes nothing.
+    let outbox_before = count(store, "outbox").await;
+    let again = import::run(store, &Source::Database(&legacy.db), true).await.expect("second import");
+    assert_eq!((again.customers.new, again.customers.updated, again.orders.new, again.orders.updated), (0, 0, 0, 0), "{again:?}");
+    assert_eq!(again.customers.unchanged, done.customers.new);
+    assert_eq!(again.orders.unchanged, done.orders.new);
+    assert_eq!(count(store, "customers").await as usize, done.customers.new);
+    assert_eq!(count(store, "outbox").await, outbox_before);
+
+    // A customer changed here since is kept by a later import, and reported so.
+    let id = store.linked_id("customer", &done.merges.first().map_or_else(|| "C0001".to_owned(), |m| m.survivor.clone())).await.expect("link").expect("linked");
+    let mut c = store.get_customer(id).await.expect("customer").data;
+    c.name = "改過的名字".into();
+    store.update_customer(id, &c).await.expect("update");
+    let kept = import::run(store, &Source::Database(&legacy.db), true).await.expect("third import");
+    assert_eq!((kept.customers.kept, kept.customers.updated), (1, 0), "{kept:?}");
+    assert_eq!(store.get_customer(id).await.expect("customer").data.name, "改過的名字");
+
+    legacy.cleanup().await;
+    fresh.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migration_of_a_generated_dataset_sqlite() {
+    migration_of_a_generated_dataset(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migration_of_a_generated_dataset_postgres() {
+    migration_of_a_generated_dataset(Backend::Postgres).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_exports_import_as_the_database_does() {
+    let data = dataset(120, 20);
+    let dir = tempfile::tempdir().expect("dir");
+    data.write_to(dir.path()).expect("write exports");
+    let from_files = Fresh::new(Backend::Sqlite, true).await;
+    let files = import::run(&from_files.store, &Source::Exports(dir.path()), true).await.expect("import exports");
+    let from_db = Fresh::new(Backend::Sqlite, true).await;
+    let legacy = LegacyFixture::new(Backend::Sqlite).await;
+    legacy.load(&data).await;
+    let db = import::run(&from_db.store, &Source::Database(&legacy.db), true).await.expect("import database");
+    assert_eq!(files.customers, db.customers);
+    assert_eq!(files.orders, db.orders);
+    assert_eq!(files.rejects_by_code, db.rejects_by_code);
+    assert_eq!(files.merges, db.merges);
+    legacy.cleanup().await;
+    from_files.cleanup().await;
+    from_db.cleanup().await;
+}
+
+fn customer_input(code: &str, name: &str) -> CustomerInput {
+    CustomerInput {
+        code: code.into(),
+        name: name.into(),
+        phone: Some("0912-000-111".into()),
+        address: "信義路五段7號".into(),
+        district: "信義區".into(),
+        lat: Some(25.0336),
+        lon: Some(121.5648),
+        time_windows: vec![],
+        usual_cylinders: vec![UsualCylinder { size_kg: 20, quantity: 1 }],
+        access_restrictions: vec![],
+        payment_method: "cash".into(),
+        position_approximate: None,
+    }
+}
+
+fn order_for(customer_id: i64, day: NaiveDate, n: u32) -> NewOrder {
+    NewOrder {
+        customer_id,
+        delivery_date: day,
+        cylinders: vec![UsualCylinder { size_kg: if n.is_multiple_of(3) { 50 } else { 20 }, quantity: 1 + n % 2 }],
+        time_window: None,
+        preference: None,
+        priority: if n.is_multiple_of(5) { Priority::Urgent } else { Priority::Normal },
+        note: Some(format!("第{n}筆")),
+    }
+}
+
+/// Checks that the old tables hold every customer and order of the service as the sync writes
+/// them, each once.
+async fn assert_in_step(store: &Store, legacy: &LegacyDb) {
+    let customers = store.list_customers(&Default::default(), planner_api::store::PageRequest::offset(1000, 0)).await.expect("customers");
+    for c in &customers.items {
+        let rows = legacy.fetch_records::<legacy::Customer>("CUST_NO = $1", std::slice::from_ref(&c.data.code)).await.expect("fetch");
+        let Some(Ok(row)) = rows.into_iter().next() else { panic!("{} missing in CUST_MST", c.data.code) };
+        assert_eq!((row.name.as_str(), row.area.as_str()), (c.data.name.as_str(), c.data.district.as_str()), "{}", c.data.code);
+    }
+    let links = store.legacy_links("order").await.expect("links");
+    let numbers: HashSet<&String> = links.iter().map(|(no, _)| no).collect();
+    assert_eq!(numbers.len(), links.len(), "an order number linked twice");
+    let orders = count(store, "orders").await;
+    assert_eq!(links.len() as i64, orders, "every order linked to one ORD_NO");
+    let ours = legacy.fetch(&ORD_HDR, "UPD_USER = $1", &[SYNC_USER.to_owned()]).await.expect("fetch");
+    assert_eq!(ours.len() as i64, orders, "every order written once in ORD_HDR");
+    for (no, id) in &links {
+        let order = store.get_order(*id).await.expect("order");
+        let rows = legacy.fetch_records::<legacy::Order>("ORD_NO = $1", std::slice::from_ref(no)).await.expect("fetch");
+        let Some(Ok(row)) = rows.into_iter().next() else { panic!("{no} missing in ORD_HDR") };
+        assert_eq!(row.delivery_date, order.data.delivery_date, "{no}");
+        assert_eq!(row.urgent, order.data.priority == Priority::Urgent, "{no}");
+        let delivered = order.status == OrderStatus::Delivered;
+        assert_eq!(row.status == legacy::codes::OrderStatus::Delivered, delivered, "{no}");
+        let dlv = legacy.fetch(&DLV_REC, "ORD_NO = $1", std::slice::from_ref(no)).await.expect("fetch");
+        assert_eq!(dlv.len(), usize::from(delivered || order.status == OrderStatus::Failed), "{no}: {dlv:?}");
+    }
+}
+
+async fn dual_write_under_steady_load(backend: Backend) {
+    let fresh = Fresh::new(backend, true).await;
+    let store = fresh.store.clone();
+    let legacy = LegacyFixture::new(backend).await;
+    let sync = Arc::new(Sync::new(legacy.db.clone()));
+    store.set_legacy_sync(true).await.expect("on");
+    sync.prepare_legacy().await.expect("prepare");
+
+    // The worker runs as the service runs it while writes go on.
+    let stop = Arc::new(AtomicBool::new(false));
+    let runner = {
+        let (sync, store, stop) = (Arc::clone(&sync), store.clone(), Arc::clone(&stop));
+        tokio::spawn(async move {
+            while !stop.load(Ordering::Acquire) {
+                if let planner_api::jobs::Outcome::Every(wait) = sync.run(&store).await {
+                    tokio::time::sleep(wait.min(Duration::from_millis(50))).await;
+                }
+            }
+        })
+    };
+    let day = chrono::Utc::now().date_naive() + chrono::Days::new(1);
+    let mut customers = Vec::new();
+    let mut orders = Vec::new();
+    let mut interval = tokio::time::interval(Duration::from_millis(20));
+    for n in 0..200u32 {
+        interval.tick().await;
+        match n % 5 {
+            0 => {
+                let c = customer_input(&format!("C{:04}", 9000 + n / 5), &format!("測試客戶{n}")).validate().expect("valid");
+                customers.push(store.create_customer(&c).await.expect("create customer"));
+            }
+            1 => {
+                let c = &customers[customers.len() - 1];
+                let mut data = c.data.clone();
+                data.name = format!("{}改", data.name);
+                store.update_customer(c.id, &data).await.expect("update customer");
+            }
+            2 | 3 => {
+                let c = &customers[(n as usize / 5) % customers.len()];
+                orders.push(store.create_order(&order_for(c.id, day, n), "dispatcher@test").await.expect("create order"));
+            }
+            _ => {
+                let o = &orders[orders.len() - 1];
+                let mut data = o.data.clone();
+                data.cylinders[0].quantity += 1;
+                store.update_order(o.id, &data).await.expect("update order");
+            }
+        }
+    }
+    // Writes never waited for the old side; now let the worker catch up.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while store.legacy_depth(Utc::now()).await.expect("depth").pending > 0 {
+        assert!(std::time::Instant::now() < deadline, "the queue did not drain");
+        tokio::task::yield_now().await;
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    stop.store(true, Ordering::Release);
+    runner.await.expect("runner");
+    let depth = store.legacy_depth(Utc::now()).await.expect("depth");
+    assert_eq!((depth.pending, depth.dead), (0, 0));
+    // Every change applied exactly once: one SYNC_KEY per outbox row.
+    assert_eq!(legacy.db.count(&SYNC_KEY).await.expect("count"), depth.applied);
+    assert_in_step(&store, &legacy.db).await;
+    legacy.cleanup().await;
+    fresh.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dual_write_under_steady_load_sqlite() {
+    dual_write_under_steady_load(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dual_write_under_steady_load_postgres() {
+    dual_write_under_steady_load(Backend::Postgres).await;
+}
+
+/// A TCP relay to PostgreSQL that can be cut: the legacy database as the network sees it.
+struct Relay {
+    port: u16,
+    up: Arc<AtomicBool>,
+    generation: Arc<tokio::sync::watch::Sender<u64>>,
+}
+
+impl Relay {
+    async fn start(target: std::net::SocketAddr) -> Relay {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let up = Arc::new(AtomicBool::new(true));
+        let (tx, _) = tokio::sync::watch::channel(0u64);
+        let generation = Arc::new(tx);
+        let (up2, generation2) = (Arc::clone(&up), Arc::clone(&generation));
+        tokio::spawn(async move {
+            while let Ok((mut client, _)) = listener.accept().await {
+                if !up2.load(Ordering::Acquire) {
+                    drop(client);
+                    continue;
+                }
+                let mut cut = generation2.subscribe();
+                tokio::spawn(async move {
+                    let Ok(mut server) = tokio::net::TcpStream::connect(target).await else { return };
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
+                        _ = cut.changed() => {}
+                    }
+                });
+            }
+        });
+        Relay { port, up, generation }
+    }
+
+    /// Cuts every connection and refuses new ones.
+    fn down(&self) {
+        self.up.store(false, Ordering::Release);
+        self.generation.send_modify(|g| *g += 1);
+    }
+
+    fn restore(&self) {
+        self.up.store(true, Ordering::Release);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_legacy_database_loses_nothing_and_applies_nothing_twice() {
+    let fresh = Fresh::new(Backend::Postgres, true).await;
+    let store = fresh.store.clone();
+    let legacy = LegacyFixture::new(Backend::Postgres).await;
+    legacy.db.ensure_schema().await.expect("schema");
+    let target: std::net::SocketAddr = "127.0.0.1:5432".parse().expect("addr");
+    let relay = Relay::start(target).await;
+    let relayed_url = legacy.url.replacen("127.0.0.1:5432", &format!("127.0.0.1:{}", relay.port), 1);
+    assert_ne!(relayed_url, legacy.url, "the test database is expected at 127.0.0.1:5432");
+    let sync = Sync::new(LegacyDb::open(&relayed_url).expect("open"));
+    store.set_legacy_sync(true).await.expect("on");
+
+    let day = chrono::Utc::now().date_naive() + chrono::Days::new(1);
+    let c = store.create_customer(&customer_input("C0100", "停電前").validate().expect("valid")).await.expect("create");
+    let first = drain(&sync, &store).await;
+    assert_eq!(first.applied, 1);
+
+    relay.down();
+    // Writes keep succeeding while the old database is away; the queue grows.
+    let mut orders = Vec::new();
+    for n in 0..40 {
+        orders.push(store.create_order(&order_for(c.id, day, n), "dispatcher@test").await.expect("order while legacy is down"));
+    }
+    let mut unreachable = 0;
+    for _ in 0..3 {
+        match sync.run(&store).await {
+            planner_api::jobs::Outcome::Every(_) => unreachable += 1,
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(unreachable, 3);
+    assert!(sync.breaker_open(), "three failures in a row open the breaker");
+    let depth = store.legacy_depth(Utc::now()).await.expect("depth");
+    assert_eq!((depth.pending, depth.dead), (40, 0), "nothing charged an attempt for an unreachable database");
+
+    relay.restore();
+    // The breaker lets a probe through after its cool-down; the queue then drains.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while store.legacy_depth(Utc::now()).await.expect("depth").pending > 0 {
+        assert!(std::time::Instant::now() < deadline, "the queue did not drain after the database came back");
+        if let planner_api::jobs::Outcome::Every(wait) = sync.run(&store).await {
+            tokio::time::sleep(wait.min(Duration::from_millis(200))).await;
+        }
+    }
+    assert!(!sync.breaker_open());
+    let depth = store.legacy_depth(Utc::now()).await.expect("depth");
+    assert_eq!(legacy.db.count(&SYNC_KEY).await.expect("count"), depth.applied);
+    assert_in_step(&store, &legacy.db).await;
+    let numbers = legacy.db.fetch(&ORD_HDR, "", &[]).await.expect("orders");
+    assert_eq!(numbers.len(), orders.len(), "each order written once");
+    sync.legacy.close().await;
+    legacy.cleanup().await;
+    fresh.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sync_worker_killed_mid_batch_applies_each_change_once() {
+    let fresh = Fresh::new(Backend::Sqlite, true).await;
+    let store = fresh.store.clone();
+    let legacy = LegacyFixture::new(Backend::Sqlite).await;
+    legacy.db.ensure_schema().await.expect("schema");
+    store.set_legacy_sync(true).await.expect("on");
+    let day = chrono::Utc::now().date_naive() + chrono::Days::new(2);
+    let mut ids = Vec::new();
+    for k in 0..30 {
+        ids.push(
+            store.create_customer(&customer_input(&format!("C{:04}", 2000 + k), &format!("客戶{k}")).validate().expect("valid")).await.expect("create").id,
+        );
+    }
+    for n in 0..3000u32 {
+        store.create_order(&order_for(ids[n as usize % ids.len()], day, n), "dispatcher@test").await.expect("order");
+    }
+    let total = store.legacy_depth(Utc::now()).await.expect("depth").pending;
+    let db_url = match &fresh.store {
+        Store::Sqlite(_) => fresh.sqlite_url().expect("sqlite"),
+        Store::Postgres(_) => unreachable!(),
+    };
+    let exe = env!("CARGO_BIN_EXE_luckygas");
+    let mut child = std::process::Command::new(exe)
+        .args(["legacy", "sync", "--legacy-url", &legacy.url])
+        .env("DATABASE_URL", &db_url)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start luckygas legacy sync");
+    // Killed once the old side has part of the backlog.
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    loop {
+        let applied = legacy.db.count(&SYNC_KEY).await.unwrap_or(0);
+        if applied > 0 && applied < total {
+            break;
+        }
+        assert!(applied < total, "the worker finished before it could be killed; make the backlog larger");
+        assert!(std::time::Instant::now() < deadline, "the worker applied nothing");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    child.kill().expect("SIGKILL");
+    child.wait().expect("reaped");
+    let left = store.legacy_depth(Utc::now()).await.expect("depth").pending;
+    assert!(left > 0, "killed mid-backlog");
+    // Another worker finishes the job.
+    let status = std::process::Command::new(exe).args(["legacy", "sync", "--legacy-url", &legacy.url]).env("DATABASE_URL", &db_url).status().expect("run");
+    assert!(status.success());
+    let depth = store.legacy_depth(Utc::now()).await.expect("depth");
+    assert_eq!((depth.pending, depth.dead), (0, 0));
+    assert_eq!(legacy.db.count(&SYNC_KEY).await.expect("count"), total, "one key per change: none applied twice, none lost");
+    assert_in_step(&store, &legacy.db).await;
+    legacy.cleanup().await;
+    fresh.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_that_keeps_failing_becomes_a_dead_letter_and_is_replayed() {
+    let fresh = Fresh::new(Backend::Sqlite, true).await;
+    let store = fresh.store.clone();
+    let legacy = LegacyFixture::new(Backend::Sqlite).await;
+    let mut sync = Sync::new(legacy.db.clone());
+    sync.backoff = Duration::ZERO;
+    store.set_legacy_sync(true).await.expect("on");
+    // A name the old CUST_NM (40 Big5 bytes) cannot hold.
+    let long = "很".repeat(25);
+    let c = store.create_customer(&customer_input("C0300", &long).validate().expect("valid")).await.expect("create");
+    let other = store.create_customer(&customer_input("C0301", "好名字").validate().expect("valid")).await.expect("create");
+    for _ in 0..worker::MAX_ATTEMPTS {
+        sync.batch(&store).await.expect("batch");
+    }
+    let dead = store.legacy_dead_letters(10).await.expect("dead letters");
+    assert_eq!(dead.len(), 1, "{dead:?}");
+    assert_eq!(dead[0].entity, format!("customer:{}", c.id));
+    assert!(dead[0].last_error.as_deref().unwrap_or("").contains("CUST_NM"), "{dead:?}");
+    // The other customer went through.
+    assert!(legacy.db.fetch(&CUST_MST, "CUST_NO = $1", &["C0301".to_owned()]).await.expect("fetch").len() == 1, "{}", other.id);
+    // A later change of the same customer waits behind its dead letter (order per entity) …
+    let mut data = store.get_customer(c.id).await.expect("get").data;
+    data.name = "短名".into();
+    store.update_customer(c.id, &data).await.expect("fix the name");
+    let r = sync.batch(&store).await.expect("batch");
+    assert_eq!(r.read, 0, "the fix must not overtake the dead letter");
+    // … and the replay applies both, in order.
+    assert_eq!(store.replay_dead_letters(None).await.expect("replay"), 1);
+    let r = drain(&sync, &store).await;
+    assert_eq!((r.applied, r.failed), (2, 0));
+    let row = legacy.db.fetch_records::<legacy::Customer>("CUST_NO = $1", &["C0300".to_owned()]).await.expect("fetch");
+    assert_eq!(row[0].as_ref().map(|c| c.name.clone()).ok(), Some("短名".to_owned()));
+    assert!(store.legacy_dead_letters(10).await.expect("dead").is_empty());
+    legacy.cleanup().await;
+    fresh.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delivery_writes_its_delivery_record_with_the_cash_taken() {
+    let fresh = Fresh::new(Backend::Sqlite, true).await;
+    let store = fresh.store.clone();
+    let legacy = LegacyFixture::new(Backend::Sqlite).await;
+    let sync = Sync::new(legacy.db.clone());
+    store.set_legacy_sync(true).await.expect("on");
+    let c = store.create_customer(&customer_input("C0400", "送達測試").validate().expect("valid")).await.expect("create");
+    let day = chrono::Utc::now().date_naive();
+    let o = store.create_order(&order_for(c.id, day, 1), "dispatcher@test").await.expect("order");
+    drain(&sync, &store).await;
+    // A received order can only be cancelled by a person; the planner plans it first.
+    sqlx_exec(&store, &format!("UPDATE orders SET status = 'planned' WHERE id = {}", o.id)).await;
+    store
+        .change_order_status(o.id, &StatusChange { status: OrderStatus::Delivered, changed_by: "driver@test".into(), at_s: None, note: None })
+        .await
+        .expect("delivered");
+    drain(&sync, &store).await;
+    let no = store.legacy_no("order", o.id).await.expect("link").expect("linked");
+    let dlv = legacy.db.fetch_records::<legacy::Delivery>("ORD_NO = $1", std::slice::from_ref(&no)).await.expect("fetch");
+    let Some(Ok(d)) = dlv.into_iter().next() else { panic!("no DLV_REC for {no}") };
+    assert_eq!((d.customer.as_str(), d.result, d.delivered.of(20)), ("C0400", legacy::codes::DeliveryResult::Delivered, 2));
+    assert_eq!(d.updated.user, SYNC_USER);
+    assert!(d.number.ends_with("5001") || d.number[7..].parse::<u32>().unwrap_or(0) > 5000, "{}", d.number);
+    assert_eq!(
+        legacy.db.fetch_records::<legacy::Order>("ORD_NO = $1", &[no]).await.expect("fetch")[0].as_ref().expect("row").status,
+        legacy::codes::OrderStatus::Delivered
+    );
+    legacy.cleanup().await;
+    fresh.cleanup().await;
+}
+
+async fn sqlx_exec(store: &Store, sql: &str) {
+    match store {
+        Store::Sqlite(pool) => sqlx::query(sql).execute(pool).await.map(|_| ()).expect("exec"),
+        Store::Postgres(pool) => sqlx::query(sql).execute(pool).await.map(|_| ()).expect("exec"),
+    }
+}
+
+#[test]
+fn record_key_columns_are_what_the_worker_reads() {
+    // The worker reads SYNC_KEY rows as (key, table, record): the schema's first three columns.
+    let names: Vec<&str> = SYNC_KEY.column_names().collect();
+    assert_eq!(&names[..3], ["SYNC_KEY", "TBL_NM", "REC_NO"]);
+    assert_eq!(<legacy::Customer as Record>::TABLE.name, "CUST_MST");
+}
