@@ -18,7 +18,8 @@ use serde::{Deserialize, Serialize};
 #[serde(deny_unknown_fields)]
 pub struct FlagDefinition {
     /// Lower-case dotted name: the module, then the feature (`legacy.customers`,
-    /// `payments.bank_fetch`).
+    /// `payments.bank_fetch`). Required (a request may leave it to its path).
+    #[serde(default)]
     pub key: String,
     /// What the flag switches, for the people who flip it.
     #[serde(default)]

@@ -4,6 +4,7 @@
 //! - [`cli`]: the `luckygas` command line (solve, check, plan, replay, serve, migrate);
 //! - [`demo`]: the demo distributor loaded by `luckygas serve --demo`;
 //! - [`domain`]: plain types and validation (depots, customers, vehicles, orders, plans);
+//! - [`flags`]: feature flags: the snapshot every handler and worker evaluates, kept current;
 //! - [`store`]: persistence on SQLite or PostgreSQL with embedded migrations;
 //! - [`http`]: the axum application ([`http::app`]) serving `/v1/…`, `/healthz` and `/readyz`;
 //! - [`worker`]: planning jobs claimed from the store's queue and solved off the executor;
@@ -14,6 +15,7 @@ pub mod auth;
 pub mod cli;
 pub mod demo;
 pub mod domain;
+pub mod flags;
 pub mod http;
 pub mod invoicing;
 pub mod jobs;

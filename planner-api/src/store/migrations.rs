@@ -33,6 +33,7 @@ pub const SQLITE: &[Embedded] = &[
     (19, "big days", include_str!("../../migrations/sqlite/0019_big_days.sql")),
     (20, "keyset pages", include_str!("../../migrations/sqlite/0020_keyset_pages.sql")),
     (21, "payments", include_str!("../../migrations/sqlite/0021_payments.sql")),
+    (23, "feature flags", include_str!("../../migrations/sqlite/0023_feature_flags.sql")),
 ];
 
 /// PostgreSQL migrations, in version order.
@@ -54,6 +55,7 @@ pub const POSTGRES: &[Embedded] = &[
     (19, "big days", include_str!("../../migrations/postgres/0019_big_days.sql")),
     (20, "keyset pages", include_str!("../../migrations/postgres/0020_keyset_pages.sql")),
     (21, "payments", include_str!("../../migrations/postgres/0021_payments.sql")),
+    (23, "feature flags", include_str!("../../migrations/postgres/0023_feature_flags.sql")),
 ];
 
 /// A list of embedded migrations as a sqlx migration source.
