@@ -4,6 +4,7 @@
 //! - [`cli`]: the `luckygas` command line (solve, check, plan, replay, serve, migrate);
 //! - [`demo`]: the demo distributor loaded by `luckygas serve --demo`;
 //! - [`domain`]: plain types and validation (depots, customers, vehicles, orders, plans);
+//! - [`flags`]: feature flags: the snapshot every handler and worker evaluates, kept current;
 //! - [`store`]: persistence on SQLite or PostgreSQL with embedded migrations;
 //! - [`sync`]: the legacy system: import, dual write through the outbox, the sync worker;
 //! - [`http`]: the axum application ([`http::app`]) serving `/v1/…`, `/healthz` and `/readyz`;
@@ -15,6 +16,7 @@ pub mod auth;
 pub mod cli;
 pub mod demo;
 pub mod domain;
+pub mod flags;
 pub mod http;
 pub mod invoicing;
 pub mod jobs;

@@ -5,7 +5,8 @@
 //! [`TravelConfig`] and [`crate::osrm`]); token settings and the first admin by the
 //! `LUCKYGAS_*` variables of [`crate::auth::config`]; CORS, security headers and rate limits by
 //! those of [`crate::http::edge::EdgeConfig`]; timeouts, the connection limit, the drain deadline
-//! and trusted proxies by those of [`crate::http::server::ServerConfig`]. Each command builds its
+//! and trusted proxies by those of [`crate::http::server::ServerConfig`]; the feature flags' poll
+//! (SQLite) by `LUCKYGAS_FLAGS_POLL_S` ([`crate::flags::sync::SyncConfig`]). Each command builds its
 //! own tokio runtime, so the rest of the command line stays synchronous.
 
 use crate::auth::{bootstrap_admin, AdminBootstrap, AuthConfig, KeySource};
@@ -233,6 +234,9 @@ pub fn serve(a: ServeArgs) -> anyhow::Result<ExitCode> {
             ..AppState::new(store.clone(), auth)
         };
         planner.attach_metrics(state.metrics.clone());
+        // Feature flags: every flag loaded before the first request, then kept current.
+        let flag_config = crate::flags::sync::SyncConfig::from_lookup(env).map_err(anyhow::Error::msg)?;
+        let flag_sync = crate::flags::sync::FlagSync::start(store.clone(), state.flags.clone(), flag_config).await.context("cannot load the feature flags")?;
         // `/readyz` wants at least one live worker, unless this is a serve-only replica.
         for (name, probe) in pool.probes().into_iter().chain(background.probes()) {
             state.health.register_worker(name, probe);
@@ -247,6 +251,7 @@ pub fn serve(a: ServeArgs) -> anyhow::Result<ExitCode> {
         // Running plans go back to the queue for the next process or another replica.
         pool.shutdown().await;
         background.shutdown().await;
+        flag_sync.shutdown().await;
         store.close().await;
         tracing::info!("stopped");
         Ok(ExitCode::SUCCESS)

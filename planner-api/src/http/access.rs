@@ -77,6 +77,9 @@ pub const RULES: &[Rule] = &[
     Rule { resource: "reconciliation", read: &[(Analyst, All), (Accountant, All)], write: &[] },
     Rule { resource: "health", read: &[(Dispatcher, All), (Analyst, All), (Accountant, All), (Driver, All)], write: &[] },
     Rule { resource: "users", read: &[], write: &[] },
+    // Feature flags: admins write (and kill); those who run the day read them and ask what a
+    // subject gets.
+    Rule { resource: "flags", read: &[(Dispatcher, All), (Analyst, All)], write: &[] },
     // `POST /v1/vroom` solves a VROOM problem given in full and stores nothing: a planning tool.
     Rule { resource: "vroom", read: &[], write: &[(Dispatcher, All)] },
 ];

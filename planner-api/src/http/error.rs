@@ -586,6 +586,7 @@ fn zh_resource(resource: &str) -> &'static str {
         "allowance" => "折讓",
         "message" => "發票訊息",
         "invoice preferences" => "發票設定",
+        "flag" => "功能旗標",
         _ => "路徑",
     }
 }

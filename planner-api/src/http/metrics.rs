@@ -40,6 +40,9 @@
 //!   `luckygas_http_connections_accepted_total`, `luckygas_http_connection_limit_reached_total`,
 //!   `luckygas_http_header_read_timeouts_total`, `luckygas_http_idle_closes_total` and
 //!   `luckygas_http_body_timeouts_total` ([`connections`]), fed by [`super::server::run`];
+//! - `luckygas_flag_evaluations_total{key, variant}` and `luckygas_flag_reloads_total{scope}`
+//!   (`one`, `all`): feature flags evaluated by this process and reloaded from the database
+//!   ([`crate::flags::FlagMetrics`]);
 //! - the process's `process_resident_memory_bytes`, `process_virtual_memory_bytes`,
 //!   `process_open_fds`, `process_max_fds`, `process_cpu_seconds_total`, `process_threads` and
 //!   `process_start_time_seconds`, read from `/proc/self` at every scrape ([`process`]).
@@ -98,6 +101,7 @@ pub struct Metrics {
     database: DatabaseGauges,
     rate_limited: IntCounterVec,
     connections: ConnectionMetrics,
+    flags: crate::flags::FlagMetrics,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -173,6 +177,8 @@ impl Metrics {
         }
         registry.register(Box::new(rate_limited.clone())).expect("unique metric");
         let connections = ConnectionMetrics::register(&registry);
+        let flags = crate::flags::FlagMetrics::new();
+        flags.register(&registry);
         Metrics {
             registry,
             http_duration,
@@ -188,7 +194,13 @@ impl Metrics {
             database,
             rate_limited,
             connections,
+            flags,
         }
+    }
+
+    /// The feature flags' counters, for the [`crate::flags::FlagSet`] to feed.
+    pub fn flags(&self) -> crate::flags::FlagMetrics {
+        self.flags.clone()
     }
 
     /// The accept loop's series, for [`super::server::run`] to feed.

@@ -13,6 +13,7 @@ pub mod drivers;
 pub mod edge;
 pub mod error;
 pub mod extract;
+pub mod flags;
 pub mod health;
 pub mod heavy;
 pub mod idempotency;
@@ -80,6 +81,8 @@ pub struct AppState {
     pub edge: Arc<edge::Edge>,
     /// The bound on CPU-heavy request work (solves, replans, travel matrices).
     pub heavy: heavy::HeavyWork,
+    /// Feature flags, evaluated locally (kept current by [`crate::flags::sync::FlagSync`]).
+    pub flags: crate::flags::FlagSet,
 }
 
 impl AppState {
@@ -89,11 +92,13 @@ impl AppState {
     /// [`edge::EdgeConfig::from_lookup`]).
     pub fn new(store: Store, auth: AuthConfig) -> AppState {
         let receivables = crate::receivables::Receivables::new(store.clone(), crate::receivables::ReceivablesConfig::default());
+        let metrics = Arc::new(metrics::Metrics::new());
+        let flags = crate::flags::FlagSet::new(metrics.flags());
         AppState {
             store,
             planner: Planner::with_defaults(),
             auth: Arc::new(auth),
-            metrics: Arc::default(),
+            metrics,
             health: Arc::default(),
             actors: Arc::default(),
             invoicing: None,
@@ -102,6 +107,7 @@ impl AppState {
             jobs_bell: None,
             edge: Arc::new(edge::Edge::new(edge::EdgeConfig { rate_limits: ratelimit::RateLimits::OFF, ..edge::EdgeConfig::default() })),
             heavy: heavy::HeavyWork::default(),
+            flags,
         }
     }
 }
@@ -155,6 +161,7 @@ pub fn app(state: AppState) -> Router {
         .nest("/v1/payments", payments::router())
         .nest("/v1/deposits", payments::deposits_router())
         .nest("/v1/reconciliation", payments::reconciliation_router())
+        .nest("/v1/flags", flags::router())
         .fallback(|| async { ApiError::NotFound { resource: "route" } })
         .with_state(state.clone());
     // Asked for a resource's current representation when a write names an `If-Match`.

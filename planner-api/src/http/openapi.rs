@@ -3,7 +3,9 @@
 //! A test reads the routers' source and checks that every route they serve is described.
 
 use super::error::Problem;
-use super::{audit, auth, customers, depots, drivers, health, invoices, metrics, orders, payments, plans, replans, users, vehicle_types, vehicles, vroom};
+use super::{
+    audit, auth, customers, depots, drivers, flags, health, invoices, metrics, orders, payments, plans, replans, users, vehicle_types, vehicles, vroom,
+};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use std::sync::OnceLock;
@@ -68,6 +70,7 @@ impl Modify for BearerScheme {
         payments::list_handins, payments::record_handin, payments::read_handin, payments::resolve_handin,
         payments::aging, payments::statement, payments::account, payments::reconciliation,
         payments::list_deposits, payments::list_statements, payments::read_statement, payments::upload_statement, payments::fetch_now,
+        flags::list, flags::read, flags::replace, flags::kill, flags::evaluate,
     ),
     tags(
         (name = "auth", description = "Sign in (`POST /v1/auth/login`), rotate refresh tokens, sign out"),
@@ -78,6 +81,7 @@ impl Modify for BearerScheme {
         (name = "audit", description = "Who changed what and when: every accepted write, recorded by the server (admins only)"),
         (name = "invoices", description = "Taiwan e-invoices (電子發票) for delivered orders: number blocks, prices, buyers' preferences, voids, cancels, allowances, the printed proof, Turnkey messages, the period report (accountants)"),
         (name = "payments", description = "Payments (accountants): cash at the door and hand-ins, virtual accounts, bank deposits from statement files (upload or SFTP), matching and the queue (match, split, refund, write off), aging, customer statements, the daily reconciliation"),
+        (name = "flags", description = "Feature flags: on/off or a module's cut-over stage, targeting, rollout, schedule and kill switch (admins write; dispatchers and analysts read and evaluate)"),
         (name = "vroom", description = "A VROOM-compatible solver: VROOM's JSON problem in, VROOM's answer out (jobs and shipments)"),
     )
 )]
@@ -113,6 +117,7 @@ mod tests {
         ("audit", include_str!("audit.rs")),
         ("invoices", include_str!("invoices.rs")),
         ("payments", include_str!("payments.rs")),
+        ("flags", include_str!("flags.rs")),
     ];
 
     /// The body of `fn name(` in `source`, up to the closing brace at the start of a line.

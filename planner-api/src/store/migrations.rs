@@ -34,6 +34,7 @@ pub const SQLITE: &[Embedded] = &[
     (20, "keyset pages", include_str!("../../migrations/sqlite/0020_keyset_pages.sql")),
     (21, "payments", include_str!("../../migrations/sqlite/0021_payments.sql")),
     (22, "legacy sync", include_str!("../../migrations/sqlite/0022_legacy_sync.sql")),
+    (23, "feature flags", include_str!("../../migrations/sqlite/0023_feature_flags.sql")),
 ];
 
 /// PostgreSQL migrations, in version order.
@@ -56,6 +57,7 @@ pub const POSTGRES: &[Embedded] = &[
     (20, "keyset pages", include_str!("../../migrations/postgres/0020_keyset_pages.sql")),
     (21, "payments", include_str!("../../migrations/postgres/0021_payments.sql")),
     (22, "legacy sync", include_str!("../../migrations/postgres/0022_legacy_sync.sql")),
+    (23, "feature flags", include_str!("../../migrations/postgres/0023_feature_flags.sql")),
 ];
 
 /// A list of embedded migrations as a sqlx migration source.

@@ -11,6 +11,7 @@ pub mod audit;
 pub mod customers;
 pub mod depots;
 pub mod drivers;
+pub mod flags;
 pub mod idempotency;
 pub mod invoicing;
 pub mod jobs;

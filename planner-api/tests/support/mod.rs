@@ -169,6 +169,10 @@ pub struct TestApp {
     edge: EdgeConfig,
     /// The server's bound on heavy request work (a test takes its permits to fill it).
     pub heavy: planner_api::http::heavy::HeavyWork,
+    /// The server's feature flags (the snapshot its handlers evaluate).
+    pub flags: planner_api::flags::FlagSet,
+    /// What keeps them current (none on a database not migrated).
+    pub flag_sync: Option<planner_api::flags::sync::FlagSync>,
 }
 
 /// Invoicing of a test server: the service, its background queue (not spawned: a test drains it
@@ -203,6 +207,10 @@ impl Invoicing {
 pub struct Replica {
     /// `http://127.0.0.1:PORT`.
     pub base: String,
+    /// The replica's feature flags and what keeps them current.
+    pub flags: planner_api::flags::FlagSet,
+    /// What keeps them current.
+    pub flag_sync: planner_api::flags::sync::FlagSync,
     store: Store,
     server: tokio::task::JoinHandle<()>,
     workers: WorkerPool,
@@ -212,6 +220,7 @@ impl Replica {
     /// Stops the replica and closes its pool.
     pub async fn finish(self) {
         self.workers.shutdown().await;
+        self.flag_sync.shutdown().await;
         self.server.abort();
         let _ = self.server.await;
         self.store.close().await;
@@ -221,6 +230,12 @@ impl Replica {
 /// The edge of test servers that do not test it: no rate limits, no CORS origins.
 pub fn unlimited() -> EdgeConfig {
     EdgeConfig { rate_limits: RateLimits::OFF, ..EdgeConfig::default() }
+}
+
+/// How test servers keep their feature flags current: SQLite polls four times a second (so a
+/// replica on the same file sees a change quickly), PostgreSQL listens.
+pub fn flag_sync_config() -> planner_api::flags::sync::SyncConfig {
+    planner_api::flags::sync::SyncConfig { poll: Duration::from_millis(250), retry: Duration::from_millis(200) }
 }
 
 /// The planner of test servers: one worker that looks for work every 50 ms.
@@ -359,6 +374,12 @@ impl TestApp {
         }
         state.planner.attach_metrics(state.metrics.clone());
         let heavy = state.heavy.clone();
+        let flags = state.flags.clone();
+        let flag_sync = if db.store.ready().await.is_ok() {
+            Some(planner_api::flags::sync::FlagSync::start(db.store.clone(), flags.clone(), flag_sync_config()).await.expect("load the feature flags"))
+        } else {
+            None
+        };
         for (name, probe) in workers.probes() {
             state.health.register_worker(name, probe);
         }
@@ -396,6 +417,8 @@ impl TestApp {
             invoicing,
             edge,
             heavy,
+            flags,
+            flag_sync,
         }
     }
 
@@ -410,9 +433,11 @@ impl TestApp {
         let served = store.clone();
         let auth = AuthConfig::with_secret(self.jwt_secret.as_bytes(), KeySource::Env);
         let state = AppState { planner, edge: Arc::new(Edge::new(self.edge.clone())), ..AppState::new(served, auth) };
+        let flags = state.flags.clone();
+        let flag_sync = planner_api::flags::sync::FlagSync::start(store.clone(), flags.clone(), flag_sync_config()).await.expect("load the feature flags");
         let connections = state.metrics.connections();
         let server = tokio::spawn(planner_api::http::server::run(listener, app(state), ServerConfig::default(), connections, std::future::pending()));
-        Replica { base: format!("http://{addr}"), store, server, workers }
+        Replica { base: format!("http://{addr}"), flags, flag_sync, store, server, workers }
     }
 
     /// The store behind the server.
@@ -467,6 +492,9 @@ impl TestApp {
     /// Stops the server and removes the database.
     pub async fn finish(mut self) {
         self.stop_workers().await;
+        if let Some(sync) = self.flag_sync.take() {
+            sync.shutdown().await;
+        }
         self.server.abort();
         // Wait until the server task has let go of its store clone.
         let _ = self.server.await;
