@@ -102,7 +102,8 @@ async fn drain(sync: &Sync, store: &Store) -> worker::BatchReport {
         total.applied += r.applied;
         total.failed += r.failed;
         total.written += r.written;
-        if r.read == 0 || r.applied == 0 {
+        total.skipped += r.skipped;
+        if r.read == 0 || r.applied + r.skipped == 0 {
             return total;
         }
     }
@@ -592,4 +593,35 @@ fn record_key_columns_are_what_the_worker_reads() {
     let names: Vec<&str> = SYNC_KEY.column_names().collect();
     assert_eq!(&names[..3], ["SYNC_KEY", "TBL_NM", "REC_NO"]);
     assert_eq!(<legacy::Customer as Record>::TABLE.name, "CUST_MST");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_module_cut_over_to_legacy_off_is_no_longer_written_for_its_targets() {
+    let fresh = Fresh::new(Backend::Sqlite, true).await;
+    let store = fresh.store.clone();
+    let legacy = LegacyFixture::new(Backend::Sqlite).await;
+    let sync = Sync::new(legacy.db.clone());
+    let flags = planner_api::flags::FlagSet::default();
+    sync.attach_flags(flags.clone());
+    store.set_legacy_sync(true).await.expect("on");
+    let a = store.create_customer(&customer_input("C0500", "還在舊系統").validate().expect("valid")).await.expect("create");
+    let b = store.create_customer(&customer_input("C0501", "已切換").validate().expect("valid")).await.expect("create");
+    // legacy.customers: dual write by default, legacy_off for customer b.
+    let definition: flags::FlagDefinition = serde_json::from_value(serde_json::json!({
+        "key": "legacy.customers", "kind": "stage", "default": "dual_write",
+        "rules": [{ "customers": [b.id], "variant": "legacy_off" }]
+    }))
+    .expect("definition");
+    flags.apply(&planner_api::store::flags::FlagRecord { definition, version: 1, updated_at: Utc::now(), updated_by: "admin@test".into() });
+    let r = drain(&sync, &store).await;
+    assert_eq!((r.applied, r.skipped), (1, 1), "{r:?}");
+    let present = |code: &'static str| {
+        let db = legacy.db.clone();
+        async move { db.fetch(&CUST_MST, "CUST_NO = $1", &[code.to_owned()]).await.expect("fetch").len() }
+    };
+    assert_eq!((present("C0500").await, present("C0501").await), (1, 0));
+    assert_eq!(store.legacy_depth(Utc::now()).await.expect("depth").pending, 0, "a skipped change is closed, not left waiting");
+    let _ = a;
+    legacy.cleanup().await;
+    fresh.cleanup().await;
 }

@@ -5,6 +5,7 @@ ALTER TABLE outbox ADD COLUMN entity TEXT;
 ALTER TABLE outbox ADD COLUMN dead_at TIMESTAMPTZ;
 CREATE INDEX outbox_entity_pending ON outbox (entity, id) WHERE delivered_at IS NULL;
 CREATE INDEX outbox_channel_pending ON outbox (channel, id) WHERE delivered_at IS NULL AND dead_at IS NULL;
+CREATE INDEX outbox_legacy_held ON outbox (entity, id) WHERE delivered_at IS NULL AND (dead_at IS NOT NULL OR lease_expires_ms IS NOT NULL);
 
 CREATE TABLE legacy_links (
     entity      TEXT NOT NULL CHECK (entity IN ('customer', 'order', 'delivery')),

@@ -11,11 +11,14 @@ ALTER TABLE customers ADD COLUMN position_approximate INTEGER NOT NULL DEFAULT 0
 -- sync worker applied is never applied twice. A change that failed too often is a dead letter
 -- (`dead_at`), kept for an operator to inspect and replay. The body names the entity only: the
 -- worker applies the entity's state as it is when the change is applied (its latest), so the
--- rows of one entity that wait together are applied as one.
+-- rows of one entity that wait together are applied as one. The worker reads the oldest due rows
+-- (outbox_channel_pending) and the few held back by a retry or a dead letter (outbox_legacy_held),
+-- which keep their entity's later rows waiting.
 ALTER TABLE outbox ADD COLUMN entity TEXT;
 ALTER TABLE outbox ADD COLUMN dead_at TEXT;
 CREATE INDEX outbox_entity_pending ON outbox (entity, id) WHERE delivered_at IS NULL;
 CREATE INDEX outbox_channel_pending ON outbox (channel, id) WHERE delivered_at IS NULL AND dead_at IS NULL;
+CREATE INDEX outbox_legacy_held ON outbox (entity, id) WHERE delivered_at IS NULL AND (dead_at IS NOT NULL OR lease_expires_ms IS NOT NULL);
 
 -- legacy_links: which legacy record is which entity here: CUST_NO, ORD_NO, DLV_NO. A merged
 -- duplicate customer links its number to the survivor (`merged_into` its number); `digest` is

@@ -149,7 +149,7 @@ pub fn run(a: LegacyArgs) -> anyhow::Result<ExitCode> {
                     total.failed += r.failed;
                     total.written += r.written;
                     // Only changes backing off or dead are left once a batch applies nothing.
-                    if r.read == 0 || r.applied == 0 {
+                    if r.read == 0 || r.applied + r.skipped == 0 {
                         break;
                     }
                 }

@@ -234,6 +234,9 @@ pub fn serve(a: ServeArgs) -> anyhow::Result<ExitCode> {
             ..AppState::new(store.clone(), auth)
         };
         planner.attach_metrics(state.metrics.clone());
+        if let Some(sync) = &state.legacy_sync {
+            sync.worker.attach_flags(state.flags.clone());
+        }
         // Feature flags: every flag loaded before the first request, then kept current.
         let flag_config = crate::flags::sync::SyncConfig::from_lookup(env).map_err(anyhow::Error::msg)?;
         let flag_sync = crate::flags::sync::FlagSync::start(store.clone(), state.flags.clone(), flag_config).await.context("cannot load the feature flags")?;

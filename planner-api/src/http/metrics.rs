@@ -21,6 +21,8 @@
 //! - `luckygas_payments_unmatched`, `…_unmatched_ntd`, `…_handins_flagged`: the accountant's
 //!   queue and cash differences; `luckygas_bank_fetch_last_success_age_seconds` (−1 before the
 //!   first) and `luckygas_bank_fetch_latest_failed`: the fetches from the bank's SFTP server;
+//! - `luckygas_legacy_sync_pending`, `…_oldest_seconds`, `…_dead_letters`, `…_applied` (rate()
+//!   gives applied per second) and `…_breaker_open`: the dual write to the old system;
 //! - `luckygas_invoice_numbers_remaining{period,branch}` and
 //!   `luckygas_invoice_numbers_used_ratio{period,branch}`: what is left of the open number blocks
 //!   (alert at 0.9, before issuing fails);
@@ -79,6 +81,11 @@ const BACKGROUND_GAUGES: &[(&str, &str)] = &[
     ("luckygas_payments_handins_flagged", "Cash hand-ins with a difference not resolved"),
     ("luckygas_bank_fetch_last_success_age_seconds", "Seconds since the last fetch that reached the bank's SFTP server (-1: none yet)"),
     ("luckygas_bank_fetch_latest_failed", "1 when the latest fetch from the bank's SFTP server failed"),
+    ("luckygas_legacy_sync_pending", "Changes queued for the old system and not yet applied (dead letters apart)"),
+    ("luckygas_legacy_sync_oldest_seconds", "Age of the oldest change not yet applied to the old system"),
+    ("luckygas_legacy_sync_dead_letters", "Changes given up after repeated failure, waiting for an operator"),
+    ("luckygas_legacy_sync_applied", "Changes applied to the old system so far (rate() gives applied per second)"),
+    ("luckygas_legacy_sync_breaker_open", "1 while this process's circuit breaker to the legacy database is open"),
 ];
 
 /// Outcomes of planning jobs, pre-registered so their series exist before the first job.
@@ -332,6 +339,18 @@ async fn read_store_gauges(state: &AppState) {
         }
         Err(e) => tracing::warn!(error = %e, "metrics: cannot read the payments backlog"),
     }
+    match state.store.legacy_depth(now).await {
+        Ok(d) => {
+            let m = &state.metrics;
+            m.set_background("luckygas_legacy_sync_pending", d.pending);
+            m.set_background("luckygas_legacy_sync_oldest_seconds", d.oldest_s);
+            m.set_background("luckygas_legacy_sync_dead_letters", d.dead);
+            m.set_background("luckygas_legacy_sync_applied", d.applied);
+        }
+        Err(e) => tracing::warn!(error = %e, "metrics: cannot read the legacy sync queue"),
+    }
+    let breaker = state.legacy_sync.as_ref().is_some_and(|s| s.worker.breaker_open());
+    state.metrics.set_background("luckygas_legacy_sync_breaker_open", i64::from(breaker));
     match state.store.list_number_blocks(None).await {
         Ok(blocks) => {
             let mut open: std::collections::BTreeMap<(String, String), (i64, i64)> = std::collections::BTreeMap::new();

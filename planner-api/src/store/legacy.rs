@@ -107,30 +107,36 @@ impl Store {
 
     /// Up to `limit` changes to apply now, oldest first, skipping every entity that has an
     /// earlier change waiting for its retry or given up (so each entity's changes apply in
-    /// order).
+    /// order). Two index scans, whatever the backlog: the oldest due changes (`outbox_channel_pending`)
+    /// and the changes held back (`outbox_legacy_held`, few).
     pub async fn pending_legacy(&self, limit: i64, now: DateTime<Utc>) -> Result<Vec<PendingChange>, StoreError> {
-        let sql = "SELECT o.id, o.destination, o.entity, o.attempts FROM outbox o \
-                   WHERE o.channel = 'legacy' AND o.delivered_at IS NULL AND o.dead_at IS NULL \
-                   AND (o.lease_expires_ms IS NULL OR o.lease_expires_ms <= $1) \
-                   AND NOT EXISTS (SELECT 1 FROM outbox b WHERE b.entity = o.entity AND b.delivered_at IS NULL AND b.id < o.id \
-                                   AND b.channel = 'legacy' AND (b.dead_at IS NOT NULL OR b.lease_expires_ms > $1)) \
-                   ORDER BY o.id LIMIT $2";
-        with_pool!(self, pool => {
-            let rows = sqlx::query(sql).bind(epoch_ms(now)).bind(limit).fetch_all(pool).await?;
-            rows.iter()
+        let due = "SELECT id, destination, entity, attempts FROM outbox \
+                   WHERE channel = 'legacy' AND delivered_at IS NULL AND dead_at IS NULL \
+                   AND (lease_expires_ms IS NULL OR lease_expires_ms <= $1) ORDER BY id LIMIT $2";
+        let held = "SELECT entity, MIN(id) FROM outbox \
+                    WHERE channel = 'legacy' AND delivered_at IS NULL AND (dead_at IS NOT NULL OR lease_expires_ms IS NOT NULL) \
+                    AND (dead_at IS NOT NULL OR lease_expires_ms > $1) GROUP BY entity";
+        let (rows, held): (Vec<PendingChange>, Vec<(Option<String>, i64)>) = with_pool!(self, pool => {
+            let rows = sqlx::query(due).bind(epoch_ms(now)).bind(limit).fetch_all(pool).await?;
+            let rows = rows.iter()
                 .map(|r| Ok(PendingChange { id: r.try_get("id")?, key: r.try_get("destination")?, entity: r.try_get::<Option<String>, _>("entity")?.unwrap_or_default(), attempts: r.try_get("attempts")? }))
-                .collect::<Result<Vec<_>, sqlx::Error>>()
-                .map_err(StoreError::from)
-        })
+                .collect::<Result<Vec<_>, sqlx::Error>>()?;
+            let held = sqlx::query_as(held).bind(epoch_ms(now)).fetch_all(pool).await?;
+            (rows, held)
+        });
+        let held: std::collections::HashMap<String, i64> = held.into_iter().filter_map(|(e, id)| Some((e?, id))).collect();
+        Ok(rows.into_iter().filter(|c| held.get(&c.entity).is_none_or(|first| *first > c.id)).collect())
     }
 
     /// Records a batch's outcome in one transaction: `links` made, `applied` rows delivered,
+    /// `skipped` rows closed unwritten with their note (a module whose old side is off),
     /// `failed` rows charged an attempt (retried at `retry_at_ms(attempts)`, or dead letters
     /// from `max_attempts` on).
     pub async fn finish_legacy(
         &self,
         links: &[Link],
         applied: &[i64],
+        skipped: &[(i64, String)],
         failed: &[(i64, String)],
         max_attempts: i64,
         retry_at_ms: impl Fn(i64) -> i64,
@@ -149,6 +155,9 @@ impl Store {
                     q = q.bind(*id);
                 }
                 q.execute(&mut *tx).await?;
+            }
+            for (id, note) in skipped {
+                sqlx::query("UPDATE outbox SET delivered_at = $1, last_error = $2, lease_expires_ms = NULL WHERE id = $3").bind(now).bind(note).bind(*id).execute(&mut *tx).await?;
             }
             for (id, error) in failed {
                 let attempts: i64 = sqlx::query_scalar("UPDATE outbox SET attempts = attempts + 1, last_error = $1 WHERE id = $2 RETURNING attempts")

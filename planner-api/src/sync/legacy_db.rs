@@ -158,7 +158,8 @@ impl LegacyDb {
     }
 
     /// Rows of `table` in primary-key order, as text; `filter` is SQL after `WHERE` (or empty)
-    /// with `$1…` bound to `args`.
+    /// with `$1…` bound to `args` as text. Compare a `CHAR(n)` key with `CAST($1 AS CHAR(n))`:
+    /// PostgreSQL compares `CHAR` with text as text, which no index of the column serves.
     pub async fn fetch(&self, table: &'static Table, filter: &str, args: &[String]) -> Result<Vec<TextRow>, LegacyDbError> {
         let sql = select_sql(table, filter);
         let rows = with_legacy!(self, pool => {

@@ -69,6 +69,10 @@ pub struct Sync {
     prepared: std::sync::atomic::AtomicBool,
     /// How long the runner waits between runs when the queue is empty.
     pub poll: Duration,
+    /// The feature flags the cut-over reads (`legacy.customers`, `legacy.orders`,
+    /// `legacy.deliveries`): a module at `legacy_off` is no longer written to the old side (its
+    /// changes are marked applied with a note). Until attached, the built-in defaults.
+    flags: std::sync::OnceLock<crate::flags::FlagSet>,
     /// The first retry's delay after a failed attempt (doubling with each attempt, at most five
     /// minutes).
     pub backoff: Duration,
@@ -85,6 +89,8 @@ pub struct BatchReport {
     pub failed: usize,
     /// Entities written in the old tables (the others were equal there already).
     pub written: usize,
+    /// Changes not written because their module's cut-over flag is at `legacy_off`.
+    pub skipped: usize,
 }
 
 impl Sync {
@@ -97,6 +103,21 @@ impl Sync {
             prepared: std::sync::atomic::AtomicBool::new(false),
             poll: Duration::from_millis(200),
             backoff: Duration::from_secs(1),
+            flags: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// Reads the cut-over stages from `flags` (the service's [`crate::flags::FlagSet`]).
+    pub fn attach_flags(&self, flags: crate::flags::FlagSet) {
+        let _ = self.flags.set(flags);
+    }
+
+    /// Whether module flag `key` still writes the old side for `customer` now.
+    fn writes_legacy(&self, key: &str, customer: i64) -> bool {
+        let ctx = flags::Context { customer: Some(customer), ..flags::Context::at(Utc::now()) };
+        match self.flags.get() {
+            Some(set) => set.stage(key, &ctx).writes_legacy(),
+            None => crate::flags::FlagSet::default().stage(key, &ctx).writes_legacy(),
         }
     }
 
@@ -134,7 +155,7 @@ impl Sync {
             match self.batch(store).await {
                 Ok(report) => {
                     self.breaker_closed();
-                    if report.read == 0 {
+                    if report.read == 0 || report.applied + report.skipped == 0 {
                         return Outcome::Every(self.poll);
                     }
                     if started.elapsed() >= RUN_FOR {
@@ -220,6 +241,7 @@ impl Sync {
             match self.prepare(store, entity, &recovered, &mut numbers, now).await {
                 Ok(Some(write)) => plan.writes.push((ids, changes.iter().map(|c| c.key.clone()).collect(), write)),
                 Ok(None) => plan.applied.extend(ids),
+                Err(Prepare::Off(flag)) => plan.skipped.extend(ids.iter().map(|id| (*id, format!("not written: {flag} is legacy_off")))),
                 Err(Prepare::Refused(e)) => plan.failed.extend(ids.iter().map(|id| (*id, format!("{entity}: {e}")))),
                 Err(Prepare::Legacy(e)) => return Err(SyncError::Legacy(e)),
                 Err(Prepare::Store(e)) => return Err(SyncError::Store(e)),
@@ -239,7 +261,8 @@ impl Sync {
         }
         report.applied = plan.applied.len();
         report.failed = plan.failed.len();
-        store.finish_legacy(&plan.links, &plan.applied, &plan.failed, MAX_ATTEMPTS, |attempts| retry_at_ms(now, self.backoff, attempts)).await?;
+        report.skipped = plan.skipped.len();
+        store.finish_legacy(&plan.links, &plan.applied, &plan.skipped, &plan.failed, MAX_ATTEMPTS, |attempts| retry_at_ms(now, self.backoff, attempts)).await?;
         self.applied.fetch_add(report.applied as u64, Ordering::Relaxed);
         Ok(report)
     }
@@ -286,6 +309,9 @@ impl Sync {
             Err(StoreError::NotFound) => None,
             Err(e) => return Err(Prepare::Store(e)),
         };
+        if !self.writes_legacy("legacy.customers", id) {
+            return Err(Prepare::Off("legacy.customers"));
+        }
         let number = match &customer {
             Some(c) => c.data.code.clone(),
             None => match store.legacy_no("customer", id).await? {
@@ -293,7 +319,7 @@ impl Sync {
                 None => return Ok(None),
             },
         };
-        let old = self.legacy.fetch_records::<legacy::Customer>("CUST_NO = $1", std::slice::from_ref(&number)).await?.into_iter().next();
+        let old = self.legacy.fetch_records::<legacy::Customer>("CUST_NO = CAST($1 AS CHAR(5))", std::slice::from_ref(&number)).await?.into_iter().next();
         let old = match old {
             Some(Ok(c)) => Some(c),
             // A row the old program holds badly is replaced by ours.
@@ -333,6 +359,9 @@ impl Sync {
             Err(StoreError::NotFound) => return Ok(None),
             Err(e) => return Err(Prepare::Store(e)),
         };
+        if !self.writes_legacy("legacy.orders", order.data.customer_id) {
+            return Err(Prepare::Off("legacy.orders"));
+        }
         let customer = store.get_customer(order.data.customer_id).await?;
         let customer_no = store.legacy_no("customer", customer.id).await?.unwrap_or_else(|| customer.data.code.clone());
         // The order's number: linked, recovered from a write a crash kept from being linked, or
@@ -343,9 +372,20 @@ impl Sync {
             Some(no) => no,
             None => numbers.next(&self.legacy, &ORD_HDR, project::taipei_day(order.created_at)).await?,
         };
-        let old = self.legacy.fetch_records::<legacy::Order>("ORD_NO = $1", std::slice::from_ref(&number)).await?.into_iter().next().and_then(Result::ok);
-        let old_lines: Vec<legacy::OrderLine> =
-            self.legacy.fetch_records::<legacy::OrderLine>("ORD_NO = $1", std::slice::from_ref(&number)).await?.into_iter().filter_map(Result::ok).collect();
+        let old = self
+            .legacy
+            .fetch_records::<legacy::Order>("ORD_NO = CAST($1 AS CHAR(11))", std::slice::from_ref(&number))
+            .await?
+            .into_iter()
+            .next()
+            .and_then(Result::ok);
+        let old_lines: Vec<legacy::OrderLine> = self
+            .legacy
+            .fetch_records::<legacy::OrderLine>("ORD_NO = CAST($1 AS CHAR(11))", std::slice::from_ref(&number))
+            .await?
+            .into_iter()
+            .filter_map(Result::ok)
+            .collect();
         let mut prices = Vec::new();
         for line in &order.data.cylinders {
             let price = store.price_on(customer.id, line.size_kg, order.data.delivery_date).await?.and_then(|p| p.data.per_cylinder());
@@ -366,13 +406,16 @@ impl Sync {
         }
         write.links.push(Link { entity: "order", legacy_no: number.clone(), id, merged_into: None });
 
-        if matches!(order.status, OrderStatus::Delivered | OrderStatus::Failed) {
+        if matches!(order.status, OrderStatus::Delivered | OrderStatus::Failed) && self.writes_legacy("legacy.deliveries", customer.id) {
             if let Some(row) = store.delivery_row(id).await? {
                 let facts = DeliveryFacts { at: row.at, driver_id: row.driver_id, cash: row.cash };
                 let delivery_no = match store.legacy_no("delivery", id).await? {
                     Some(no) => no,
                     None => {
-                        let ours = self.legacy.fetch(&DLV_REC, "ORD_NO = $1 AND UPD_USER = $2", &[number.clone(), SYNC_USER.to_owned()]).await?;
+                        let ours = self
+                            .legacy
+                            .fetch(&DLV_REC, "ORD_NO = CAST($1 AS CHAR(11)) AND UPD_USER = CAST($2 AS CHAR(10))", &[number.clone(), SYNC_USER.to_owned()])
+                            .await?;
                         match ours.first().and_then(|r| r.first()) {
                             Some(no) => no.clone(),
                             None => numbers.next(&self.legacy, &DLV_REC, order.data.delivery_date).await?,
@@ -382,7 +425,7 @@ impl Sync {
                 let record = project::delivery_record(&order, &customer_no, &number, &delivery_no, &facts, now)?;
                 let old = self
                     .legacy
-                    .fetch_records::<legacy::Delivery>("DLV_NO = $1", std::slice::from_ref(&delivery_no))
+                    .fetch_records::<legacy::Delivery>("DLV_NO = CAST($1 AS CHAR(11))", std::slice::from_ref(&delivery_no))
                     .await?
                     .into_iter()
                     .next()
@@ -424,7 +467,7 @@ impl Sync {
                 sqlx::query("SAVEPOINT entity").execute(&mut *tx).await?;
                 let mut outcome: Result<bool, sqlx::Error> = Ok(!rows.is_empty());
                 if let Some(order_no) = &w.replace_lines {
-                    if let Err(e) = sqlx::query("DELETE FROM ORD_DTL WHERE ORD_NO = $1").bind(order_no).execute(&mut *tx).await {
+                    if let Err(e) = sqlx::query("DELETE FROM ORD_DTL WHERE ORD_NO = CAST($1 AS CHAR(11))").bind(order_no).execute(&mut *tx).await {
                         outcome = Err(e);
                     }
                 }
@@ -495,6 +538,7 @@ struct Plan {
     writes: Vec<(Vec<i64>, Vec<String>, Write)>,
     applied: Vec<i64>,
     failed: Vec<(i64, String)>,
+    skipped: Vec<(i64, String)>,
     links: Vec<Link>,
 }
 
@@ -526,7 +570,10 @@ impl Numbers {
                 let (low, high) = (project::own_number(day, 0), project::own_number(day, 4998));
                 let (Some(low), Some(high)) = (low, high) else { return Err(Prepare::Refused(format!("no legacy number for {day}"))) };
                 let column = table.primary_key.first().copied().unwrap_or("ORD_NO");
-                let sql = format!("SELECT MAX({column}) FROM {} WHERE {column} >= $1 AND {column} <= $2", table.name);
+                let sql = format!(
+                    "SELECT CAST(MAX({column}) AS TEXT) FROM {} WHERE {column} >= CAST($1 AS CHAR(11)) AND {column} <= CAST($2 AS CHAR(11))",
+                    table.name
+                );
                 let max: Option<String> =
                     with_legacy!(legacy, pool => sqlx::query_scalar(&sql).bind(&low).bind(&high).fetch_one(pool).await.map_err(LegacyDbError::from)?);
                 match max.and_then(|m| m.trim().get(7..).and_then(|s| s.parse::<u32>().ok())) {
@@ -543,6 +590,8 @@ impl Numbers {
 
 /// Why an entity could not be prepared.
 enum Prepare {
+    /// Its module's cut-over flag says the old side is no longer written.
+    Off(&'static str),
     /// It does not fit the old tables: charged an attempt.
     Refused(String),
     /// The legacy database failed.
