@@ -31,7 +31,7 @@ use legacy::codes::{DeliveryResult, TimePref};
 use legacy::export::{ExportError, Record};
 use legacy::{Customer, Delivery, Order, OrderLine};
 use serde::Serialize;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 
 /// Records per transaction.
@@ -421,7 +421,7 @@ pub async fn prepare(source: &Source<'_>) -> Result<Prepared, ImportError> {
     }
 
     let mut customers = Vec::new();
-    let mut known: HashMap<String, ()> = HashMap::new();
+    let mut known: HashSet<String> = HashSet::new();
     for c in &tables.customers {
         if survivor_of.contains_key(&c.code) {
             continue;
@@ -430,7 +430,7 @@ pub async fn prepare(source: &Source<'_>) -> Result<Prepared, ImportError> {
             Ok((data, approximate, unreadable_phone)) => {
                 report.approximate_positions += usize::from(approximate);
                 report.unreadable_phones += usize::from(unreadable_phone);
-                known.insert(c.code.clone(), ());
+                known.insert(c.code.clone());
                 customers.push(ImportedCustomer { code: c.code.clone(), data, approximate, merged: merged_into.get(&c.code).cloned().unwrap_or_default() });
             }
             Err(r) => {
@@ -449,7 +449,7 @@ pub async fn prepare(source: &Source<'_>) -> Result<Prepared, ImportError> {
         deliveries_of.entry(d.order.as_str()).or_default().push(d);
     }
     let mut orders = Vec::new();
-    let mut order_numbers: HashMap<&str, ()> = HashMap::new();
+    let mut order_numbers: HashSet<&str> = HashSet::new();
     for o in &tables.orders {
         let customer = survivor_of.get(&o.customer).cloned().unwrap_or_else(|| o.customer.clone());
         let reject = |code: &str, field: &str, reason: String| Reject {
@@ -460,7 +460,7 @@ pub async fn prepare(source: &Source<'_>) -> Result<Prepared, ImportError> {
             code: code.into(),
             reason,
         };
-        if !known.contains_key(&customer) {
+        if !known.contains(&customer) {
             report.orders.rejected += 1;
             report.reject(reject("import.orphan", "CUST_NO", format!("customer {} is not imported (missing or rejected)", o.customer)));
             continue;
@@ -503,7 +503,7 @@ pub async fn prepare(source: &Source<'_>) -> Result<Prepared, ImportError> {
         };
         match input.validate() {
             Ok(data) => {
-                order_numbers.insert(o.number.as_str(), ());
+                order_numbers.insert(o.number.as_str());
                 orders.push(ImportedOrder {
                     number: o.number.clone(),
                     customer,
@@ -520,7 +520,7 @@ pub async fn prepare(source: &Source<'_>) -> Result<Prepared, ImportError> {
         }
     }
     for d in &tables.deliveries {
-        if !order_numbers.contains_key(d.order.as_str()) {
+        if !order_numbers.contains(d.order.as_str()) {
             report.deliveries.rejected += 1;
             report.reject(Reject {
                 table: "DLV_REC",
@@ -532,7 +532,7 @@ pub async fn prepare(source: &Source<'_>) -> Result<Prepared, ImportError> {
             });
         }
     }
-    let all_orders: std::collections::HashSet<&str> = tables.orders.iter().map(|o| o.number.as_str()).collect();
+    let all_orders: HashSet<&str> = tables.orders.iter().map(|o| o.number.as_str()).collect();
     for l in &tables.lines {
         if !all_orders.contains(l.order.as_str()) {
             report.order_lines.rejected += 1;

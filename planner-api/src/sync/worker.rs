@@ -73,6 +73,8 @@ pub struct Sync {
     /// `legacy.deliveries`): a module at `legacy_off` is no longer written to the old side (its
     /// changes are marked applied with a note). Until attached, the built-in defaults.
     flags: std::sync::OnceLock<crate::flags::FlagSet>,
+    /// The built-in defaults, answered until `flags` is attached (built once, not per entity).
+    default_flags: crate::flags::FlagSet,
     /// The first retry's delay after a failed attempt (doubling with each attempt, at most five
     /// minutes).
     pub backoff: Duration,
@@ -104,6 +106,7 @@ impl Sync {
             poll: Duration::from_millis(200),
             backoff: Duration::from_secs(1),
             flags: std::sync::OnceLock::new(),
+            default_flags: crate::flags::FlagSet::default(),
         }
     }
 
@@ -115,10 +118,7 @@ impl Sync {
     /// Whether module flag `key` still writes the old side for `customer` now.
     fn writes_legacy(&self, key: &str, customer: i64) -> bool {
         let ctx = flags::Context { customer: Some(customer), ..flags::Context::at(Utc::now()) };
-        match self.flags.get() {
-            Some(set) => set.stage(key, &ctx).writes_legacy(),
-            None => crate::flags::FlagSet::default().stage(key, &ctx).writes_legacy(),
-        }
+        self.flags.get().unwrap_or(&self.default_flags).stage(key, &ctx).writes_legacy()
     }
 
     /// Prepares the legacy database once: our `SYNC_KEY` table (and the old tables when the
