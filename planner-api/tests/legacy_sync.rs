@@ -103,6 +103,7 @@ async fn drain(sync: &Sync, store: &Store) -> worker::BatchReport {
         total.failed += r.failed;
         total.written += r.written;
         total.skipped += r.skipped;
+        total.deferred += r.deferred;
         if r.read == 0 || r.applied + r.skipped == 0 {
             return total;
         }
@@ -624,4 +625,240 @@ async fn a_module_cut_over_to_legacy_off_is_no_longer_written_for_its_targets() 
     let _ = a;
     legacy.cleanup().await;
     fresh.cleanup().await;
+}
+
+/// A stamp of the old program's clerk `seconds` from now (Taipei): `UPD_DT`, `UPD_TM`.
+fn clerk_stamp(seconds: i64) -> (String, String) {
+    let at = (Utc::now() + chrono::Duration::seconds(seconds)).with_timezone(&einvoice::calendar::taipei());
+    (einvoice::calendar::format_roc(at.date_naive(), einvoice::calendar::RocStyle::Compact).expect("roc"), at.format("%H%M%S").to_string())
+}
+
+/// Runs `sql` in the old database "as the old program does".
+async fn old_program(legacy: &LegacyDb, sql: &str) {
+    legacy.execute_script(sql).await.expect("the old program's change");
+}
+
+async fn old_customer(legacy: &LegacyDb, code: &str) -> legacy::Customer {
+    let rows = legacy.fetch_records::<legacy::Customer>("CUST_NO = $1", &[code.to_owned()]).await.expect("fetch");
+    rows.into_iter().next().expect("row").expect("valid row")
+}
+
+async fn conflicting_edits_are_resolved_by_the_stated_rules(backend: Backend) {
+    let fresh = Fresh::new(backend, true).await;
+    let store = fresh.store.clone();
+    let legacy = LegacyFixture::new(backend).await;
+    let sync = Sync::new(legacy.db.clone());
+    let flags = planner_api::flags::FlagSet::default();
+    sync.attach_flags(flags.clone());
+    store.set_legacy_sync(true).await.expect("on");
+    let c = store.create_customer(&customer_input("C0600", "王記小吃").validate().expect("valid")).await.expect("create");
+    let day = chrono::Utc::now().date_naive() + chrono::Duration::days(1);
+    let cancelled = store.create_order(&order_for(c.id, day, 1), "dispatcher@test").await.expect("order");
+    let delivered = store.create_order(&order_for(c.id, day, 2), "dispatcher@test").await.expect("order");
+    drain(&sync, &store).await;
+    // The pick-up starts after the latest change (the service's own writes).
+    assert_eq!(sync.pickup(&store).await.expect("first round").read, 0);
+
+    // Both sides change the customer: the name on both, the phone here, the address and the
+    // memo in the old program.
+    let mut here = store.get_customer(c.id).await.expect("customer").data;
+    here.name = "王記小吃店".into();
+    here.phone = Some("0922333444".into());
+    store.update_customer(c.id, &here).await.expect("update here");
+    let (date, time) = clerk_stamp(60);
+    old_program(
+        &legacy.db,
+        &format!(
+            "UPDATE CUST_MST SET CUST_NM = '王記麵店', ADDR = '信義路五段8號', MEMO = '後門進', UPD_DT = '{date}', UPD_TM = '{time}', UPD_USER = 'CLERK01' WHERE CUST_NO = 'C0600';"
+        ),
+    )
+    .await;
+    // The worker does not write over the clerk's change before the pick-up has merged it.
+    let held = drain(&sync, &store).await;
+    assert!(held.deferred >= 1 && held.written == 0, "{held:?}");
+    assert_eq!(old_customer(&legacy.db, "C0600").await.name, "王記麵店");
+
+    let picked = sync.pickup(&store).await.expect("pick-up");
+    assert_eq!((picked.read, picked.updated, picked.conflicts, picked.written_back), (1, 1, 1, 1), "{picked:?}");
+    // dual_write: the old program is the system of record, its name wins; the one-sided
+    // changes of both are kept.
+    let merged = store.get_customer(c.id).await.expect("customer").data;
+    assert_eq!((merged.name.as_str(), merged.address.as_str(), merged.phone.as_deref()), ("王記麵店", "信義路5段8號", Some("0922333444")));
+    let conflicts = store.legacy_conflicts(Some("C0600"), 10).await.expect("conflicts");
+    assert_eq!(conflicts.len(), 1, "{conflicts:?}");
+    let k = &conflicts[0];
+    assert_eq!(
+        (k.field.as_str(), k.base_value.as_deref(), k.legacy_value.as_str(), k.new_value.as_str()),
+        ("CUST_NM", Some("王記小吃"), "王記麵店", "王記小吃店")
+    );
+    assert_eq!((k.winner.as_str(), k.legacy_user.as_str()), ("legacy", "CLERK01"));
+    assert!(k.rule.contains("legacy.customers"), "{}", k.rule);
+    // The merge goes back to the old side once, with the service's stamp; the old program's
+    // own field stays.
+    let back = drain(&sync, &store).await;
+    assert!(back.written >= 1, "{back:?}");
+    let old = old_customer(&legacy.db, "C0600").await;
+    assert_eq!((old.name.as_str(), old.tel1.as_str(), old.memo.as_str(), old.updated.user.as_str()), ("王記麵店", "0922333444", "後門進", SYNC_USER));
+    // No echo: nothing more moves either way.
+    assert_eq!(sync.pickup(&store).await.expect("pick-up").read, 0);
+    assert_eq!(drain(&sync, &store).await.written, 0);
+    assert_eq!(sync.pickup(&store).await.expect("pick-up").read, 0);
+
+    // new_primary: the service is the system of record, its name wins.
+    let definition: flags::FlagDefinition =
+        serde_json::from_value(serde_json::json!({ "key": "legacy.customers", "kind": "stage", "default": "new_primary" })).expect("definition");
+    flags.apply(&planner_api::store::flags::FlagRecord { definition, version: 1, updated_at: Utc::now(), updated_by: "admin@test".into() });
+    let mut here = store.get_customer(c.id).await.expect("customer").data;
+    here.name = "王記新店".into();
+    store.update_customer(c.id, &here).await.expect("update here");
+    let (date, time) = clerk_stamp(120);
+    old_program(
+        &legacy.db,
+        &format!("UPDATE CUST_MST SET CUST_NM = '王記老店', UPD_DT = '{date}', UPD_TM = '{time}', UPD_USER = 'CLERK02' WHERE CUST_NO = 'C0600';"),
+    )
+    .await;
+    let picked = sync.pickup(&store).await.expect("pick-up");
+    assert_eq!((picked.conflicts, picked.updated), (1, 0), "{picked:?}");
+    assert_eq!(store.get_customer(c.id).await.expect("customer").data.name, "王記新店");
+    drain(&sync, &store).await;
+    assert_eq!(old_customer(&legacy.db, "C0600").await.name, "王記新店");
+    let latest = &store.legacy_conflicts(Some("C0600"), 1).await.expect("conflicts")[0];
+    assert_eq!((latest.winner.as_str(), latest.legacy_value.as_str()), ("new", "王記老店"));
+
+    // The old program cancels one order and records a delivery of the other; it also takes a
+    // new customer and a phone order for it.
+    let cancel_no = store.legacy_no("order", cancelled.id).await.expect("link").expect("linked");
+    let deliver_no = store.legacy_no("order", delivered.id).await.expect("link").expect("linked");
+    let (date, time) = clerk_stamp(180);
+    let roc_day = einvoice::calendar::format_roc(day, einvoice::calendar::RocStyle::Compact).expect("roc");
+    old_program(
+        &legacy.db,
+        &format!(
+            "UPDATE ORD_HDR SET STATUS = 'X', UPD_DT = '{date}', UPD_TM = '{time}', UPD_USER = 'CLERK01' WHERE ORD_NO = '{cancel_no}';
+             INSERT INTO DLV_REC (DLV_NO, ORD_NO, CUST_NO, DLV_DT, DLV_TM, DRV_NO, RESULT, DLV_04, DLV_10, DLV_16, DLV_20, DLV_50, COLL_AMT, UPD_DT, UPD_TM, UPD_USER)
+                 VALUES ('{roc_day}0007', '{deliver_no}', 'C0600', '{roc_day}', '0930', 'D003', '1', 0, 0, 0, 1, 0, 800, '{date}', '{time}', 'CLERK01');
+             INSERT INTO CUST_MST (CUST_NO, CUST_NM, CUST_TYP, TEL1, TEL2, CITY, AREA, ADDR, LAT, LON, SCHED, SCHED_DAY, USU_04, USU_10, USU_16, USU_20, USU_50,
+                 TIME_PREF, PAY_TYPE, MEMO, STOP_FG, CRT_DT, UPD_DT, UPD_TM, UPD_USER)
+                 VALUES ('C0777', '舊系統新客', '1', '02-2723-0000', '', '台北市', '信義區', '松仁路100號', NULL, NULL, 'N', 0, 0, 0, 0, 1, 0,
+                 'A', '1', '', 'N', '{date}', '{date}', '{time}', 'CLERK01');
+             INSERT INTO ORD_HDR (ORD_NO, ORD_DT, CUST_NO, DLV_DT, TIME_PREF, ORD_SRC, URGENT, STATUS, TOT_AMT, MEMO, UPD_DT, UPD_TM, UPD_USER)
+                 VALUES ('{roc_day}0008', '{date}', 'C0777', '{roc_day}', 'A', 'T', 'Y', 'O', 800, '電話訂', '{date}', '{time}', 'CLERK01');
+             INSERT INTO ORD_DTL (ORD_NO, SEQ, CYL_KG, QTY, PRICE, AMT) VALUES ('{roc_day}0008', 1, 20, 1, 800, 800);"
+        ),
+    )
+    .await;
+    let picked = sync.pickup(&store).await.expect("pick-up");
+    assert_eq!((picked.read, picked.created, picked.rejected), (4, 2, 0), "{picked:?}");
+    assert_eq!(store.get_order(cancelled.id).await.expect("order").status, OrderStatus::Cancelled);
+    assert_eq!(store.get_order(delivered.id).await.expect("order").status, OrderStatus::Delivered);
+    let history = store.order_history(cancelled.id).await.expect("history");
+    assert_eq!(history.last().map(|e| e.changed_by.as_str()), Some("legacy:CLERK01"));
+    let newcomer = store.customers_by_codes(&["C0777".to_owned()]).await.expect("customers");
+    assert_eq!(newcomer.len(), 1);
+    assert!(newcomer[0].position_approximate, "placed at its district's centroid");
+    let phone_order = store.linked_id("order", &format!("{roc_day}0008")).await.expect("link").expect("linked");
+    let phone_order = store.get_order(phone_order).await.expect("order");
+    assert_eq!((phone_order.data.customer_id, phone_order.data.priority, phone_order.status), (newcomer[0].id, Priority::Urgent, OrderStatus::Received));
+    // The old program's delivery record stands as it typed it.
+    drain(&sync, &store).await;
+    let dlv = legacy.db.fetch_records::<legacy::Delivery>("ORD_NO = $1", std::slice::from_ref(&deliver_no)).await.expect("fetch");
+    assert_eq!(dlv.len(), 1);
+    assert_eq!(dlv[0].as_ref().expect("row").driver, "D003");
+    assert_eq!(sync.pickup(&store).await.expect("pick-up").read, 0, "no echo");
+    legacy.cleanup().await;
+    fresh.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn conflicting_edits_are_resolved_by_the_stated_rules_sqlite() {
+    conflicting_edits_are_resolved_by_the_stated_rules(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn conflicting_edits_are_resolved_by_the_stated_rules_postgres() {
+    conflicting_edits_are_resolved_by_the_stated_rules(Backend::Postgres).await;
+}
+
+async fn reconciliation_finds_planted_drift_and_repairs_it(backend: Backend) {
+    use planner_api::sync::reconcile::{Direction, DriftKind};
+    let fresh = Fresh::new(backend, true).await;
+    let store = fresh.store.clone();
+    let legacy = LegacyFixture::new(backend).await;
+    let data = dataset(60, 10);
+    legacy.load(&data).await;
+    import::run(&store, &Source::Database(&legacy.db), true).await.expect("import");
+    let sync = Sync::new(legacy.db.clone());
+    store.set_legacy_sync(true).await.expect("on");
+    let (from, to) = (NaiveDate::from_ymd_opt(2026, 9, 1).expect("date"), NaiveDate::from_ymd_opt(2026, 9, 20).expect("date"));
+
+    // What the import could not take (rejected records) and what it read its own way (an open
+    // order with a delivery record) is the drift both sides start with.
+    let baseline = sync.reconcile(&store, from, to, None).await.expect("reconcile");
+    assert!(baseline.drift.iter().any(|d| d.kind == DriftKind::MissingHere), "{}", baseline.render());
+    assert!(baseline.buckets.iter().any(|b| b.entity == "order" && b.legacy_count > 0 && b.legacy_digest == b.here_digest), "{}", baseline.render());
+
+    // Planted: an old record changed behind the sync's back (with the service's stamp, so the
+    // pick-up does not take it), an order deleted from the old side, a change here while the
+    // queueing was off.
+    let links = store.legacy_links("customer").await.expect("links");
+    let (edited_no, _) = links.iter().find(|(no, id)| store_has_link(&links, no, *id)).expect("a customer").clone();
+    let (drifted_no, drifted_id) = links.iter().rev().find(|(no, id)| *no != edited_no && store_has_link(&links, no, *id)).expect("another customer").clone();
+    old_program(&legacy.db, &format!("UPDATE CUST_MST SET CUST_NM = '被改掉的名字', UPD_USER = '{SYNC_USER}' WHERE CUST_NO = '{edited_no}';")).await;
+    let orders = store.legacy_links("order").await.expect("links");
+    let (deleted_no, deleted_id) = orders.first().expect("an order").clone();
+    old_program(&legacy.db, &format!("DELETE FROM ORD_DTL WHERE ORD_NO = '{deleted_no}'; DELETE FROM ORD_HDR WHERE ORD_NO = '{deleted_no}';")).await;
+    store.set_legacy_sync(false).await.expect("off");
+    let mut c = store.get_customer(drifted_id).await.expect("customer").data;
+    c.phone = Some("0933111222".into());
+    store.update_customer(drifted_id, &c).await.expect("update");
+    store.set_legacy_sync(true).await.expect("on");
+
+    let found = sync.reconcile(&store, from, to, None).await.expect("reconcile");
+    let planted: Vec<_> = found.drift.iter().filter(|d| !baseline.drift.contains(d)).collect();
+    assert_eq!(planted.len(), 3, "{}", found.render());
+    let edited = planted.iter().find(|d| d.legacy_no == edited_no).expect("the edited customer found");
+    assert_eq!((edited.kind, edited.fields.len(), edited.fields[0].field.as_str()), (DriftKind::Differs, 1, "CUST_NM"));
+    let drifted = planted.iter().find(|d| d.legacy_no == drifted_no).expect("the customer changed here found");
+    assert_eq!((drifted.kind, drifted.fields[0].field.as_str(), drifted.fields[0].new.as_str()), (DriftKind::Differs, "TEL", "0933111222"));
+    let deleted = planted.iter().find(|d| d.legacy_no == deleted_no).expect("the deleted order found");
+    assert_eq!((deleted.kind, deleted.id), (DriftKind::MissingInLegacy, Some(deleted_id)));
+    assert!(found.buckets.iter().any(|b| b.drift > 0 && b.legacy_digest != b.here_digest));
+    assert_eq!(store.legacy_depth(Utc::now()).await.expect("depth").drift, found.drift.len() as i64);
+
+    // Repaired towards the old side: the service's records written there.
+    let repair = sync.reconcile(&store, from, to, Some(Direction::ToLegacy)).await.expect("repair");
+    assert!(repair.repaired >= 3 && planted.iter().all(|p| repair.drift.iter().any(|d| d.legacy_no == p.legacy_no && d.repaired)), "{}", repair.render());
+    drain(&sync, &store).await;
+    let after = sync.reconcile(&store, from, to, None).await.expect("reconcile");
+    // Only what exists on the old side alone is left (a repair to the old side deletes nothing).
+    assert!(after.drift.iter().all(|d| d.kind == DriftKind::MissingHere), "{}", after.render());
+    assert!(!after.drift.iter().any(|d| planted.iter().any(|p| p.legacy_no == d.legacy_no)), "{}", after.render());
+    assert_eq!(old_customer(&legacy.db, &drifted_no).await.tel1, "0933111222");
+
+    // Repaired from the old side: the old record taken here.
+    old_program(&legacy.db, &format!("UPDATE CUST_MST SET CUST_NM = '舊系統為準', UPD_USER = '{SYNC_USER}' WHERE CUST_NO = '{edited_no}';")).await;
+    let repair = sync.reconcile(&store, from, to, Some(Direction::FromLegacy)).await.expect("repair");
+    assert!(repair.drift.iter().any(|d| d.legacy_no == edited_no && d.repaired), "{}", repair.render());
+    let id = store.linked_id("customer", &edited_no).await.expect("link").expect("linked");
+    assert_eq!(store.get_customer(id).await.expect("customer").data.name, "舊系統為準");
+    drain(&sync, &store).await;
+    let last = sync.reconcile(&store, from, to, None).await.expect("reconcile");
+    assert!(!last.drift.iter().any(|d| d.legacy_no == edited_no), "{}", last.render());
+    legacy.cleanup().await;
+    fresh.cleanup().await;
+}
+
+/// Whether `no` is a survivor's own link (not a merged duplicate's).
+fn store_has_link(links: &[(String, i64)], no: &str, id: i64) -> bool {
+    links.iter().filter(|(_, i)| *i == id).count() == 1 && no.starts_with('C')
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reconciliation_finds_planted_drift_and_repairs_it_sqlite() {
+    reconciliation_finds_planted_drift_and_repairs_it(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reconciliation_finds_planted_drift_and_repairs_it_postgres() {
+    reconciliation_finds_planted_drift_and_repairs_it(Backend::Postgres).await;
 }

@@ -8,6 +8,10 @@
 //! - `status`: the sync queue (pending, oldest, dead letters, applied);
 //! - `dead-letters`, `replay [--id N]`: changes given up, and another round for them;
 //! - `sync`: applies the queue now until it is empty (what the service's worker does);
+//! - `pickup`: takes the changes made in the old program now (what the service's `legacy.pickup`
+//!   job does), `conflicts`: the fields changed on both sides and how each was decided;
+//! - `reconcile [--from D] [--to D] [--repair to-legacy|from-legacy]`: compares both sides
+//!   (customers; orders per delivery day) and reports drift, or repairs it;
 //! - `off`: stops queueing changes (the old system is retired).
 
 use super::serve::{database_url, init_tracing, redacted, runtime};
@@ -52,8 +56,38 @@ enum LegacyCommand {
     },
     /// Apply the queued changes now, until none is left.
     Sync,
+    /// Take the changes made in the old program now, until none is left.
+    Pickup,
+    /// List the conflicts decided (fields changed on both sides), newest first.
+    Conflicts {
+        /// Only those of this legacy number (`C0042`, `11512040001`).
+        #[arg(long)]
+        record: Option<String>,
+        /// At most this many.
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+    },
+    /// Compare both sides and report drift; repair it with --repair.
+    Reconcile(ReconcileArgs),
     /// Stop queueing changes for the old system.
     Off,
+}
+
+#[derive(Args, Debug)]
+struct ReconcileArgs {
+    /// The first delivery day of the orders compared (default: a week ago).
+    #[arg(long)]
+    from: Option<chrono::NaiveDate>,
+    /// The last (default: a week from today).
+    #[arg(long)]
+    to: Option<chrono::NaiveDate>,
+    /// Repair the drift: `to-legacy` (the service is right) or `from-legacy` (the old records
+    /// are). Without it, a report only.
+    #[arg(long, value_enum)]
+    repair: Option<crate::sync::reconcile::Direction>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Args, Debug)]
@@ -68,6 +102,22 @@ struct ImportArgs {
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
+}
+
+/// Applies the queued changes until only changes backing off or dead are left.
+async fn drain(sync: &LegacySync, store: &Store) -> anyhow::Result<worker::BatchReport> {
+    let mut total = worker::BatchReport::default();
+    loop {
+        let r = sync.worker.batch(store).await.context("sync batch failed")?;
+        total.read += r.read;
+        total.applied += r.applied;
+        total.failed += r.failed;
+        total.written += r.written;
+        total.deferred += r.deferred;
+        if r.read == 0 || r.applied + r.skipped == 0 {
+            return Ok(total);
+        }
+    }
 }
 
 fn legacy_db(url: Option<String>) -> anyhow::Result<LegacyDb> {
@@ -117,12 +167,14 @@ pub fn run(a: LegacyArgs) -> anyhow::Result<ExitCode> {
                 let depth = store.legacy_depth(chrono::Utc::now()).await?;
                 let on = store.legacy_sync_enabled().await?;
                 println!(
-                    "queueing: {}\npending: {}\noldest pending: {} s\ndead letters: {}\napplied: {}",
+                    "queueing: {}\npending: {}\noldest pending: {} s\ndead letters: {}\napplied: {}\nconflicts decided: {}\ndrift at the latest reconciliation: {}",
                     if on { "on" } else { "off" },
                     depth.pending,
                     depth.oldest_s,
                     depth.dead,
-                    depth.applied
+                    depth.applied,
+                    depth.conflicts,
+                    if depth.drift < 0 { "none run yet".to_owned() } else { depth.drift.to_string() }
                 );
                 ExitCode::SUCCESS
             }
@@ -141,19 +193,70 @@ pub fn run(a: LegacyArgs) -> anyhow::Result<ExitCode> {
             }
             LegacyCommand::Sync => {
                 let sync = LegacySync::new(store.clone(), legacy_db(a.legacy_url)?);
-                let mut total = worker::BatchReport::default();
+                let total = drain(&sync, &store).await?;
+                println!("applied {} change(s), {} entities written, {} failed attempt(s)", total.applied, total.written, total.failed);
+                ExitCode::SUCCESS
+            }
+            LegacyCommand::Pickup => {
+                let sync = LegacySync::new(store.clone(), legacy_db(a.legacy_url)?);
+                let mut total = crate::sync::pickup::PickupReport::default();
                 loop {
-                    let r = sync.worker.batch(&store).await.context("sync batch failed")?;
-                    total.read += r.read;
-                    total.applied += r.applied;
-                    total.failed += r.failed;
-                    total.written += r.written;
-                    // Only changes backing off or dead are left once a batch applies nothing.
-                    if r.read == 0 || r.applied + r.skipped == 0 {
+                    let r = sync.worker.pickup(&store).await.context("pick-up failed")?;
+                    if r.read == 0 {
                         break;
                     }
+                    total.read += r.read;
+                    total.created += r.created;
+                    total.updated += r.updated;
+                    total.unchanged += r.unchanged;
+                    total.conflicts += r.conflicts;
+                    total.written_back += r.written_back;
+                    total.rejected += r.rejected;
                 }
-                println!("applied {} change(s), {} entities written, {} failed attempt(s)", total.applied, total.written, total.failed);
+                println!(
+                    "picked up {} record(s) changed in the old program: {} created, {} updated, {} unchanged, {} conflict(s) decided, {} to write back, {} not taken",
+                    total.read, total.created, total.updated, total.unchanged, total.conflicts, total.written_back, total.rejected
+                );
+                ExitCode::SUCCESS
+            }
+            LegacyCommand::Conflicts { record, limit } => {
+                let conflicts = store.legacy_conflicts(record.as_deref(), limit).await?;
+                for c in &conflicts {
+                    println!(
+                        "{}\t{}\t{} {}\t{}\tbase {:?}\told {:?} ({} {})\tnew {:?}\t→ {} ({})",
+                        c.id,
+                        c.at.to_rfc3339(),
+                        c.entity,
+                        c.legacy_no,
+                        c.field,
+                        c.base_value.as_deref().unwrap_or(""),
+                        c.legacy_value,
+                        c.legacy_user,
+                        c.legacy_stamp,
+                        c.new_value,
+                        c.winner,
+                        c.rule
+                    );
+                }
+                println!("{} conflict(s)", conflicts.len());
+                ExitCode::SUCCESS
+            }
+            LegacyCommand::Reconcile(r) => {
+                let sync = LegacySync::new(store.clone(), legacy_db(a.legacy_url)?);
+                let today = crate::sync::project::taipei_day(chrono::Utc::now());
+                let from = r.from.unwrap_or(today - chrono::Duration::days(crate::sync::reconcile::NIGHTLY_DAYS));
+                let to = r.to.unwrap_or(today + chrono::Duration::days(crate::sync::reconcile::NIGHTLY_DAYS));
+                anyhow::ensure!(from <= to, "--from {from} is after --to {to}");
+                let report = sync.worker.reconcile(&store, from, to, r.repair).await.context("reconciliation failed")?;
+                if r.repair == Some(crate::sync::reconcile::Direction::ToLegacy) {
+                    // The repair queued the entities: write them now.
+                    drain(&sync, &store).await?;
+                }
+                if r.json {
+                    println!("{}", serde_json::to_string_pretty(&report)?);
+                } else {
+                    print!("{}", report.render());
+                }
                 ExitCode::SUCCESS
             }
             LegacyCommand::Off => {

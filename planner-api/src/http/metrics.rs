@@ -23,6 +23,8 @@
 //!   first) and `luckygas_bank_fetch_latest_failed`: the fetches from the bank's SFTP server;
 //! - `luckygas_legacy_sync_pending`, `…_oldest_seconds`, `…_dead_letters`, `…_applied` (rate()
 //!   gives applied per second) and `…_breaker_open`: the dual write to the old system;
+//!   `luckygas_legacy_conflicts` (fields changed on both sides, decided) and
+//!   `luckygas_legacy_drift` (records that differed at the latest reconciliation);
 //! - `luckygas_invoice_numbers_remaining{period,branch}` and
 //!   `luckygas_invoice_numbers_used_ratio{period,branch}`: what is left of the open number blocks
 //!   (alert at 0.9, before issuing fails);
@@ -86,6 +88,8 @@ const BACKGROUND_GAUGES: &[(&str, &str)] = &[
     ("luckygas_legacy_sync_dead_letters", "Changes given up after repeated failure, waiting for an operator"),
     ("luckygas_legacy_sync_applied", "Changes applied to the old system so far (rate() gives applied per second)"),
     ("luckygas_legacy_sync_breaker_open", "1 while this process's circuit breaker to the legacy database is open"),
+    ("luckygas_legacy_conflicts", "Fields changed on both sides and decided by their rule so far (rate() gives conflicts per second)"),
+    ("luckygas_legacy_drift", "Records that differed between both sides at the latest reconciliation (-1 before the first)"),
 ];
 
 /// Outcomes of planning jobs, pre-registered so their series exist before the first job.
@@ -346,6 +350,8 @@ async fn read_store_gauges(state: &AppState) {
             m.set_background("luckygas_legacy_sync_oldest_seconds", d.oldest_s);
             m.set_background("luckygas_legacy_sync_dead_letters", d.dead);
             m.set_background("luckygas_legacy_sync_applied", d.applied);
+            m.set_background("luckygas_legacy_conflicts", d.conflicts);
+            m.set_background("luckygas_legacy_drift", d.drift);
         }
         Err(e) => tracing::warn!(error = %e, "metrics: cannot read the legacy sync queue"),
     }

@@ -150,6 +150,13 @@ impl Store {
         rows.into_iter().map(CustomerRow::into_customer).collect()
     }
 
+    /// Every customer, by id (the legacy reconciliation compares them all).
+    pub async fn all_customers(&self) -> Result<Vec<Customer>, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM customers ORDER BY id");
+        let rows = with_pool!(self, pool => sqlx::query(&sql).fetch_all(pool).await?.iter().map(|r| customer_row!(r)).collect::<Result<Vec<_>, _>>()?);
+        rows.into_iter().map(CustomerRow::into_customer).collect()
+    }
+
     /// Stores a new customer; a taken code gives [`StoreError::Duplicate`].
     pub async fn create_customer(&self, c: &NewCustomer) -> Result<Customer, StoreError> {
         let now = Utc::now();

@@ -63,6 +63,10 @@ pub struct SyncDepth {
     pub dead: i64,
     /// Changes applied so far.
     pub applied: i64,
+    /// Conflicts decided so far (fields changed on both sides).
+    pub conflicts: i64,
+    /// Records that drifted at the latest reconciliation (-1 before the first).
+    pub drift: i64,
 }
 
 /// One link between a legacy number and an entity here.
@@ -76,7 +80,127 @@ pub struct Link {
     pub id: i64,
     /// A merged duplicate customer: the survivor's number.
     pub merged_into: Option<String>,
+    /// What both sides agree on now ([`crate::sync::merge`]'s view, JSON), when known.
+    pub base: Option<String>,
 }
+
+/// What became of a batch's changes, recorded by [`Store::finish_legacy`].
+#[derive(Clone, Copy, Debug)]
+pub struct Outcomes<'a> {
+    /// Links made or confirmed (with their new base).
+    pub links: &'a [Link],
+    /// Rows applied.
+    pub applied: &'a [i64],
+    /// Rows closed unwritten, with their note.
+    pub skipped: &'a [(i64, String)],
+    /// Rows charged a failed attempt, with the error.
+    pub failed: &'a [(i64, String)],
+    /// Rows held back a moment without an attempt charged.
+    pub deferred: &'a [i64],
+}
+
+/// How far the pick-up has read an old table: the "last changed" stamp (`UPD_DT` ROC date,
+/// `UPD_TM`) and key of the last record it took; it goes on after it.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+pub struct Mark {
+    /// `CUST_MST`, `ORD_HDR`, `DLV_REC`.
+    pub table: String,
+    /// `UPD_DT`.
+    pub date: String,
+    /// `UPD_TM`.
+    pub time: String,
+    /// The record's key.
+    pub key: String,
+}
+
+impl Mark {
+    /// Whether this mark lies before a record stamped `date`, `time` with key `key` (the
+    /// pick-up has not read it yet).
+    pub fn is_before(&self, date: &str, time: &str, key: &str) -> bool {
+        (self.date.as_str(), self.time.as_str(), self.key.as_str()) < (date, time, key)
+    }
+}
+
+/// A link as the pick-up reads it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LinkRow {
+    /// The entity here.
+    pub id: i64,
+    /// A merged duplicate: the survivor's number.
+    pub merged_into: Option<String>,
+    /// The merge's base.
+    pub base: Option<String>,
+}
+
+/// One logged conflict.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct ConflictEntry {
+    /// Identifier, increasing.
+    pub id: i64,
+    /// When it was decided.
+    pub at: DateTime<Utc>,
+    /// `customer` or `order`.
+    pub entity: String,
+    /// The legacy number.
+    pub legacy_no: String,
+    /// The entity here, if any.
+    pub entity_id: Option<i64>,
+    /// The field.
+    pub field: String,
+    /// What both sides last agreed on.
+    pub base_value: Option<String>,
+    /// The old program's value.
+    pub legacy_value: String,
+    /// The service's value.
+    pub new_value: String,
+    /// `legacy` or `new`.
+    pub winner: String,
+    /// The rule that decided.
+    pub rule: String,
+    /// The clerk who changed the old record.
+    pub legacy_user: String,
+    /// The old record's stamp (`UPD_DT UPD_TM`).
+    pub legacy_stamp: String,
+}
+
+/// What the pick-up writes for one old record, in one transaction.
+#[derive(Clone, Debug, Default)]
+pub struct PickupWrite<'a> {
+    /// `customer`, `order` or `delivery`.
+    pub entity: &'static str,
+    /// Its legacy number.
+    pub legacy_no: &'a str,
+    /// The entity here (a delivery: its order); `None` to insert it.
+    pub id: Option<i64>,
+    /// A customer's fields to insert or update, with whether the position is approximate.
+    pub customer: Option<(&'a crate::domain::NewCustomer, bool)>,
+    /// An order's fields to insert, or to update while it is received and in no plan.
+    pub order: Option<&'a crate::domain::NewOrder>,
+    /// An order's status change (from, to), or a new order's status.
+    pub status: Option<(Option<crate::domain::OrderStatus>, crate::domain::OrderStatus)>,
+    /// The link's new base.
+    pub base: Option<String>,
+    /// The conflicts decided.
+    pub conflicts: &'a [crate::sync::merge::Conflict],
+    /// Who changed the old record (`UPD_USER`) and when (`UPD_DT UPD_TM`).
+    pub legacy_user: &'a str,
+    /// The old record's stamp.
+    pub legacy_stamp: &'a str,
+    /// Whether the old record must be written back (the merge kept some of the service's values).
+    pub write_back: bool,
+}
+
+/// `INSERT` of a customer with its approximate flag (import and pick-up).
+const CUSTOMER_INSERT: &str = "INSERT INTO customers (code, name, phone, address, district, lat, lon, time_windows, usual_cylinders, access_restrictions, \
+    payment_method, position_approximate, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13) RETURNING id";
+/// `UPDATE` of a customer's fields with its approximate flag (import and pick-up).
+const CUSTOMER_UPDATE: &str = "UPDATE customers SET name = $1, phone = $2, address = $3, district = $4, lat = $5, lon = $6, time_windows = $7, \
+    usual_cylinders = $8, access_restrictions = $9, payment_method = $10, position_approximate = $11, updated_at = $12 WHERE id = $13";
+/// `INSERT` of an order with its status (import and pick-up).
+const ORDER_INSERT: &str = "INSERT INTO orders (customer_id, delivery_date, cylinders, time_window_start, time_window_end, preference, priority, status, \
+    note, plan_id, created_at, updated_at) VALUES ($1, $2, $3, NULL, NULL, $4, $5, $6, $7, NULL, $8, $8) RETURNING id";
+/// An order's status history entry written by the import or the pick-up.
+const ORDER_EVENT: &str = "INSERT INTO order_events (order_id, from_status, to_status, changed_by, note, plan_id, at) VALUES ($1, $2, $3, $4, $5, NULL, $6)";
 
 /// What the dual write knows of a delivered or failed order: when it was reported, the driver
 /// and the cash taken.
@@ -128,25 +252,28 @@ impl Store {
         Ok(rows.into_iter().filter(|c| held.get(&c.entity).is_none_or(|first| *first > c.id)).collect())
     }
 
-    /// Records a batch's outcome in one transaction: `links` made, `applied` rows delivered,
+    /// Records a batch's outcome in one transaction: `links` made (and their base), `deferred`
+    /// rows held back until `deferred_until_ms` (no attempt charged), `applied` rows delivered,
     /// `skipped` rows closed unwritten with their note (a module whose old side is off),
     /// `failed` rows charged an attempt (retried at `retry_at_ms(attempts)`, or dead letters
     /// from `max_attempts` on).
-    pub async fn finish_legacy(
-        &self,
-        links: &[Link],
-        applied: &[i64],
-        skipped: &[(i64, String)],
-        failed: &[(i64, String)],
-        max_attempts: i64,
-        retry_at_ms: impl Fn(i64) -> i64,
-    ) -> Result<(), StoreError> {
+    pub async fn finish_legacy(&self, o: &Outcomes<'_>, max_attempts: i64, retry_at_ms: impl Fn(i64) -> i64, deferred_until_ms: i64) -> Result<(), StoreError> {
+        let (links, applied, skipped, failed) = (o.links, o.applied, o.skipped, o.failed);
         let now = Utc::now();
         with_pool!(self, pool => {
             let mut tx = pool.begin().await?;
             for l in links {
-                sqlx::query("INSERT INTO legacy_links (entity, legacy_no, id, merged_into, linked_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (entity, legacy_no) DO NOTHING")
-                    .bind(l.entity).bind(&l.legacy_no).bind(l.id).bind(&l.merged_into).bind(now).execute(&mut *tx).await?;
+                sqlx::query("INSERT INTO legacy_links (entity, legacy_no, id, merged_into, base, linked_at) VALUES ($1, $2, $3, $4, $5, $6) \
+                             ON CONFLICT (entity, legacy_no) DO UPDATE SET base = COALESCE(excluded.base, legacy_links.base)")
+                    .bind(l.entity).bind(&l.legacy_no).bind(l.id).bind(&l.merged_into).bind(&l.base).bind(now).execute(&mut *tx).await?;
+            }
+            for chunk in o.deferred.chunks(500) {
+                let sql = format!("UPDATE outbox SET lease_expires_ms = $1 WHERE id IN ({})", super::jobs::placeholders(2, chunk.len()));
+                let mut q = sqlx::query(&sql).bind(deferred_until_ms);
+                for id in chunk {
+                    q = q.bind(*id);
+                }
+                q.execute(&mut *tx).await?;
             }
             for chunk in applied.chunks(500) {
                 let sql = format!("UPDATE outbox SET delivered_at = $1, last_error = NULL, lease_expires_ms = NULL WHERE id IN ({})", super::jobs::placeholders(2, chunk.len()));
@@ -214,7 +341,9 @@ impl Store {
             let oldest: Option<DateTime<Utc>> = sqlx::query_scalar("SELECT MIN(created_at) FROM outbox WHERE channel = 'legacy' AND delivered_at IS NULL AND dead_at IS NULL").fetch_one(pool).await?;
             let dead: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE channel = 'legacy' AND dead_at IS NOT NULL AND delivered_at IS NULL").fetch_one(pool).await?;
             let applied: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE channel = 'legacy' AND delivered_at IS NOT NULL").fetch_one(pool).await?;
-            Ok(SyncDepth { pending, oldest_s: oldest.map_or(0, |t| (now - t).num_seconds().max(0)), dead, applied })
+            let conflicts: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM legacy_conflicts").fetch_one(pool).await?;
+            let drift: Option<i64> = sqlx::query_scalar("SELECT drift FROM legacy_reconciliations ORDER BY id DESC LIMIT 1").fetch_optional(pool).await?;
+            Ok(SyncDepth { pending, oldest_s: oldest.map_or(0, |t| (now - t).num_seconds().max(0)), dead, applied, conflicts, drift: drift.unwrap_or(-1) })
         })
     }
 
@@ -325,12 +454,10 @@ impl Store {
             }
         });
         let mut counts = Counts::default();
-        let insert = "INSERT INTO customers (code, name, phone, address, district, lat, lon, time_windows, usual_cylinders, access_restrictions, \
-                      payment_method, position_approximate, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13) RETURNING id";
-        let update = "UPDATE customers SET name = $1, phone = $2, address = $3, district = $4, lat = $5, lon = $6, time_windows = $7, usual_cylinders = $8, \
-                      access_restrictions = $9, payment_method = $10, position_approximate = $11, updated_at = $12 WHERE id = $13";
-        let link = "INSERT INTO legacy_links (entity, legacy_no, id, merged_into, digest, linked_at) VALUES ('customer', $1, $2, $3, $4, $5) \
-                    ON CONFLICT (entity, legacy_no) DO UPDATE SET id = excluded.id, merged_into = excluded.merged_into, digest = COALESCE(excluded.digest, legacy_links.digest)";
+        let (insert, update) = (CUSTOMER_INSERT, CUSTOMER_UPDATE);
+        let link = "INSERT INTO legacy_links (entity, legacy_no, id, merged_into, digest, base, linked_at) VALUES ('customer', $1, $2, $3, $4, $5, $6) \
+                    ON CONFLICT (entity, legacy_no) DO UPDATE SET id = excluded.id, merged_into = excluded.merged_into, \
+                    digest = COALESCE(excluded.digest, legacy_links.digest), base = COALESCE(excluded.base, legacy_links.base)";
         let mut writes: Vec<(&crate::sync::import::ImportedCustomer, Option<i64>, String)> = Vec::new();
         for c in batch {
             let incoming = customer_digest(&c.data, c.approximate);
@@ -382,9 +509,9 @@ impl Store {
                         .bind(c.approximate).bind(now)
                         .fetch_one(&mut *tx).await.map_err(super::unique("code"))?,
                 };
-                sqlx::query(link).bind(&c.code).bind(id).bind(None::<String>).bind(digest).bind(now).execute(&mut *tx).await?;
+                sqlx::query(link).bind(&c.code).bind(id).bind(None::<String>).bind(digest).bind(&c.base).bind(now).execute(&mut *tx).await?;
                 for m in &c.merged {
-                    sqlx::query(link).bind(m).bind(id).bind(&c.code).bind(None::<String>).bind(now).execute(&mut *tx).await?;
+                    sqlx::query(link).bind(m).bind(id).bind(&c.code).bind(None::<String>).bind(None::<String>).bind(now).execute(&mut *tx).await?;
                 }
                 entities.push(format!("customer:{id}"));
             }
@@ -450,14 +577,13 @@ impl Store {
         if !apply || writes.is_empty() {
             return Ok((counts, deliveries));
         }
-        let insert = "INSERT INTO orders (customer_id, delivery_date, cylinders, time_window_start, time_window_end, preference, priority, status, note, \
-                      plan_id, created_at, updated_at) VALUES ($1, $2, $3, NULL, NULL, $4, $5, $6, $7, NULL, $8, $8) RETURNING id";
+        let insert = ORDER_INSERT;
         let update = "UPDATE orders SET customer_id = $1, delivery_date = $2, cylinders = $3, preference = $4, priority = $5, status = $6, note = $7, \
                       updated_at = $8 WHERE id = $9";
-        let event =
-            "INSERT INTO order_events (order_id, from_status, to_status, changed_by, note, plan_id, at) VALUES ($1, $2, $3, 'legacy-import', $4, NULL, $5)";
-        let link = "INSERT INTO legacy_links (entity, legacy_no, id, merged_into, digest, linked_at) VALUES ($1, $2, $3, $4, $5, $6) \
-                    ON CONFLICT (entity, legacy_no) DO UPDATE SET id = excluded.id, merged_into = excluded.merged_into, digest = excluded.digest";
+        let event = ORDER_EVENT;
+        let link = "INSERT INTO legacy_links (entity, legacy_no, id, merged_into, digest, base, linked_at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+                    ON CONFLICT (entity, legacy_no) DO UPDATE SET id = excluded.id, merged_into = excluded.merged_into, digest = excluded.digest, \
+                    base = COALESCE(excluded.base, legacy_links.base)";
         with_pool!(self, pool => {
             let mut tx = pool.begin().await?;
             let after: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM outbox").fetch_one(&mut *tx).await?;
@@ -474,7 +600,7 @@ impl Store {
                             .bind(o.status.as_str()).bind(&data.note).bind(now).bind(*id)
                             .execute(&mut *tx).await?;
                         if *from != o.status {
-                            sqlx::query(event).bind(*id).bind(Some(from.as_str())).bind(o.status.as_str()).bind(&note).bind(at).execute(&mut *tx).await?;
+                            sqlx::query(event).bind(*id).bind(Some(from.as_str())).bind(o.status.as_str()).bind("legacy-import").bind(&note).bind(at).execute(&mut *tx).await?;
                         }
                         *id
                     }
@@ -483,17 +609,17 @@ impl Store {
                             .bind(data.customer_id).bind(data.delivery_date).bind(&cylinders).bind(preference).bind(data.priority.as_str())
                             .bind(o.status.as_str()).bind(&data.note).bind(now)
                             .fetch_one(&mut *tx).await?;
-                        sqlx::query(event).bind(id).bind(None::<&str>).bind(o.status.as_str()).bind(&note).bind(at).execute(&mut *tx).await?;
+                        sqlx::query(event).bind(id).bind(None::<&str>).bind(o.status.as_str()).bind("legacy-import").bind(&note).bind(at).execute(&mut *tx).await?;
                         id
                     }
                 };
-                sqlx::query(link).bind("order").bind(&o.number).bind(id).bind(None::<String>).bind(digest).bind(now).execute(&mut *tx).await?;
+                sqlx::query(link).bind("order").bind(&o.number).bind(id).bind(None::<String>).bind(digest).bind(&o.base).bind(now).execute(&mut *tx).await?;
                 // The latest delivery record is the order's; earlier attempts point to it.
                 if let Some((latest, earlier)) = o.deliveries.split_last() {
                     for e in earlier {
-                        sqlx::query(link).bind("delivery").bind(e).bind(id).bind(Some(latest)).bind(None::<String>).bind(now).execute(&mut *tx).await?;
+                        sqlx::query(link).bind("delivery").bind(e).bind(id).bind(Some(latest)).bind(None::<String>).bind(None::<String>).bind(now).execute(&mut *tx).await?;
                     }
-                    sqlx::query(link).bind("delivery").bind(latest).bind(id).bind(None::<String>).bind(None::<String>).bind(now).execute(&mut *tx).await?;
+                    sqlx::query(link).bind("delivery").bind(latest).bind(id).bind(None::<String>).bind(None::<String>).bind(None::<String>).bind(now).execute(&mut *tx).await?;
                 }
                 entities.push(format!("order:{id}"));
             }
@@ -501,5 +627,216 @@ impl Store {
             tx.commit().await?;
         });
         Ok((counts, deliveries))
+    }
+}
+
+/// Inserts an outbox row for `entity` (`customer:12`) on the legacy channel, as the triggers do,
+/// while the legacy sync is on: the worker writes the entity to the old side again.
+macro_rules! enqueue_legacy {
+    ($conn:expr, $entity:expr, $now:expr) => {{
+        let entity: &str = $entity;
+        let (kind, id) = entity.split_once(':').unwrap_or((entity, "0"));
+        let destination = format!("{kind}/{id}/{}", uuid::Uuid::new_v4().simple());
+        let body = serde_json::json!({ "entity": kind, "id": id.parse::<i64>().unwrap_or(0), "op": "update" }).to_string().into_bytes();
+        sqlx::query(
+            "INSERT INTO outbox (channel, destination, body, created_at, entity) SELECT 'legacy', $1, $2, $3, $4 \
+             WHERE (SELECT enabled FROM legacy_sync WHERE id = 1)",
+        )
+        .bind(destination)
+        .bind(body)
+        .bind($now)
+        .bind(entity)
+        .execute($conn)
+        .await?;
+    }};
+}
+
+impl Store {
+    /// How far the pick-up has read each old table.
+    pub async fn pickup_marks(&self) -> Result<std::collections::HashMap<String, Mark>, StoreError> {
+        let rows: Vec<(String, String, String, String)> =
+            with_pool!(self, pool => sqlx::query_as("SELECT tbl, upd_dt, upd_tm, rec_no FROM legacy_pickup").fetch_all(pool).await?);
+        Ok(rows.into_iter().map(|(table, date, time, key)| (table.clone(), Mark { table, date, time, key })).collect())
+    }
+
+    /// Moves the pick-up's mark of a table (forward only); with `only_if_absent`, sets it only
+    /// for a table without one (the import: later changes are picked up from there).
+    pub async fn set_pickup_mark(&self, mark: &Mark, only_if_absent: bool) -> Result<(), StoreError> {
+        let now = Utc::now();
+        let sql = if only_if_absent {
+            "INSERT INTO legacy_pickup (tbl, upd_dt, upd_tm, rec_no, changed_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (tbl) DO NOTHING"
+        } else {
+            "INSERT INTO legacy_pickup (tbl, upd_dt, upd_tm, rec_no, changed_at) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (tbl) DO UPDATE SET upd_dt = excluded.upd_dt, upd_tm = excluded.upd_tm, rec_no = excluded.rec_no, changed_at = excluded.changed_at"
+        };
+        with_pool!(self, pool => sqlx::query(sql).bind(&mark.table).bind(&mark.date).bind(&mark.time).bind(&mark.key).bind(now).execute(pool).await.map(|_| ())?);
+        Ok(())
+    }
+
+    /// The link of legacy number `legacy_no` of kind `entity`.
+    pub async fn legacy_link(&self, entity: &str, legacy_no: &str) -> Result<Option<LinkRow>, StoreError> {
+        let row: Option<(i64, Option<String>, Option<String>)> = with_pool!(self, pool => sqlx::query_as(
+            "SELECT id, merged_into, base FROM legacy_links WHERE entity = $1 AND legacy_no = $2").bind(entity).bind(legacy_no).fetch_optional(pool).await?);
+        Ok(row.map(|(id, merged_into, base)| LinkRow { id, merged_into, base }))
+    }
+
+    /// Queues the entity (`customer:12`) for the old side again (a reconciliation's repair).
+    pub async fn requeue_legacy(&self, entities: &[String]) -> Result<(), StoreError> {
+        let now = Utc::now();
+        with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            for e in entities {
+                enqueue_legacy!(&mut *tx, e, now);
+            }
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// Applies what the pick-up decided for one old record in one transaction: the entity
+    /// inserted or updated, the order's status moved (with its history, and its invoice job when
+    /// delivered), the link and its new base, the conflicts logged, and the entity queued for the
+    /// old side again when the merge kept some of the service's values. Returns the entity's id;
+    /// `None` when an order to update is no longer received and free (a planner took it meanwhile).
+    pub async fn apply_pickup(&self, w: &PickupWrite<'_>, changed_by: &str) -> Result<Option<i64>, StoreError> {
+        let now = Utc::now();
+        let note = format!("{} {} changed in the old program by {} at {}", w.entity, w.legacy_no, w.legacy_user, w.legacy_stamp);
+        with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let mut id = w.id;
+            if let Some((d, approximate)) = w.customer {
+                let j = super::customers::JsonColumns::of(d)?;
+                id = Some(match id {
+                    Some(id) => {
+                        sqlx::query(CUSTOMER_UPDATE)
+                            .bind(&d.name).bind(&d.phone).bind(&d.address).bind(&d.district).bind(d.lat).bind(d.lon)
+                            .bind(&j.time_windows).bind(&j.usual_cylinders).bind(&j.access_restrictions).bind(d.payment_method.as_str())
+                            .bind(approximate).bind(now).bind(id)
+                            .execute(&mut *tx).await?;
+                        id
+                    }
+                    None => sqlx::query_scalar::<_, i64>(CUSTOMER_INSERT)
+                        .bind(&d.code).bind(&d.name).bind(&d.phone).bind(&d.address).bind(&d.district).bind(d.lat).bind(d.lon)
+                        .bind(&j.time_windows).bind(&j.usual_cylinders).bind(&j.access_restrictions).bind(d.payment_method.as_str())
+                        .bind(approximate).bind(now)
+                        .fetch_one(&mut *tx).await.map_err(super::unique("code"))?,
+                });
+            }
+            if let Some(d) = w.order {
+                let cylinders = serde_json::to_string(&d.cylinders).map_err(|source| StoreError::Corrupt { column: "cylinders", source })?;
+                let preference = d.preference.map(crate::domain::TimePreference::as_str);
+                match id {
+                    Some(order_id) => {
+                        let done = sqlx::query(
+                            "UPDATE orders SET customer_id = $1, delivery_date = $2, cylinders = $3, time_window_start = $4, time_window_end = $5, \
+                             preference = $6, priority = $7, note = $8, updated_at = $9 WHERE id = $10 AND status = 'received' AND plan_id IS NULL")
+                            .bind(d.customer_id).bind(d.delivery_date).bind(&cylinders)
+                            .bind(d.time_window.as_ref().map(|w| w.start.clone())).bind(d.time_window.as_ref().map(|w| w.end.clone()))
+                            .bind(preference).bind(d.priority.as_str()).bind(&d.note)
+                            .bind(now).bind(order_id)
+                            .execute(&mut *tx).await?;
+                        if done.rows_affected() == 0 {
+                            return Ok(None);
+                        }
+                    }
+                    None => {
+                        let status = w.status.map_or(crate::domain::OrderStatus::Received, |(_, to)| to);
+                        let order_id: i64 = sqlx::query_scalar(ORDER_INSERT)
+                            .bind(d.customer_id).bind(d.delivery_date).bind(&cylinders).bind(preference).bind(d.priority.as_str())
+                            .bind(status.as_str()).bind(&d.note).bind(now)
+                            .fetch_one(&mut *tx).await?;
+                        sqlx::query(ORDER_EVENT).bind(order_id).bind(None::<&str>).bind(status.as_str()).bind(changed_by).bind(&note).bind(now)
+                            .execute(&mut *tx).await?;
+                        id = Some(order_id);
+                    }
+                }
+            }
+            if let (Some(order_id), Some((Some(from), to)), true) = (id, w.status, w.id.is_some()) {
+                let done = sqlx::query("UPDATE orders SET status = $1, updated_at = $2 WHERE id = $3 AND status = $4")
+                    .bind(to.as_str()).bind(now).bind(order_id).bind(from.as_str()).execute(&mut *tx).await?;
+                if done.rows_affected() == 0 {
+                    return Ok(None);
+                }
+                sqlx::query(ORDER_EVENT).bind(order_id).bind(Some(from.as_str())).bind(to.as_str()).bind(changed_by).bind(&note).bind(now)
+                    .execute(&mut *tx).await?;
+                if to == crate::domain::OrderStatus::Delivered {
+                    super::jobs::enqueue_delivery_invoice!(&mut *tx, order_id, now);
+                }
+            }
+            let Some(id) = id else { return Ok(None) };
+            if w.entity == "delivery" {
+                // The order's latest delivery record is this one; earlier ones point to it.
+                sqlx::query("UPDATE legacy_links SET merged_into = $1 WHERE entity = 'delivery' AND id = $2 AND merged_into IS NULL AND legacy_no <> $1")
+                    .bind(w.legacy_no).bind(id).execute(&mut *tx).await?;
+            }
+            sqlx::query("INSERT INTO legacy_links (entity, legacy_no, id, merged_into, base, linked_at) VALUES ($1, $2, $3, NULL, $4, $5) \
+                         ON CONFLICT (entity, legacy_no) DO UPDATE SET id = excluded.id, base = COALESCE(excluded.base, legacy_links.base)")
+                .bind(w.entity).bind(w.legacy_no).bind(id).bind(&w.base).bind(now).execute(&mut *tx).await?;
+            for c in w.conflicts {
+                sqlx::query("INSERT INTO legacy_conflicts (at, entity, legacy_no, entity_id, field, base_value, legacy_value, new_value, winner, rule, legacy_user, legacy_stamp) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)")
+                    .bind(now).bind(w.entity).bind(w.legacy_no).bind(id).bind(&c.field).bind(&c.base).bind(&c.legacy).bind(&c.new)
+                    .bind(c.winner.as_str()).bind(&c.rule).bind(w.legacy_user).bind(w.legacy_stamp)
+                    .execute(&mut *tx).await?;
+            }
+            let entity = format!("{}:{id}", if w.entity == "delivery" { "order" } else { w.entity });
+            // The writes that waited for this merge are due now.
+            sqlx::query("UPDATE outbox SET lease_expires_ms = NULL WHERE channel = 'legacy' AND entity = $1 AND delivered_at IS NULL AND dead_at IS NULL AND attempts = 0")
+                .bind(&entity).execute(&mut *tx).await?;
+            if w.write_back {
+                enqueue_legacy!(&mut *tx, &entity, now);
+            }
+            tx.commit().await?;
+            Ok(Some(id))
+        })
+    }
+
+    /// The logged conflicts, newest first, optionally of one legacy record.
+    pub async fn legacy_conflicts(&self, legacy_no: Option<&str>, limit: i64) -> Result<Vec<ConflictEntry>, StoreError> {
+        let sql = "SELECT id, at, entity, legacy_no, entity_id, field, base_value, legacy_value, new_value, winner, rule, legacy_user, legacy_stamp \
+                   FROM legacy_conflicts WHERE ($1 IS NULL OR legacy_no = $1) ORDER BY id DESC LIMIT $2";
+        with_pool!(self, pool => {
+            let rows = sqlx::query(sql).bind(legacy_no).bind(limit).fetch_all(pool).await?;
+            rows.iter()
+                .map(|r| Ok(ConflictEntry {
+                    id: r.try_get("id")?,
+                    at: r.try_get("at")?,
+                    entity: r.try_get("entity")?,
+                    legacy_no: r.try_get("legacy_no")?,
+                    entity_id: r.try_get("entity_id")?,
+                    field: r.try_get("field")?,
+                    base_value: r.try_get("base_value")?,
+                    legacy_value: r.try_get("legacy_value")?,
+                    new_value: r.try_get("new_value")?,
+                    winner: r.try_get("winner")?,
+                    rule: r.try_get("rule")?,
+                    legacy_user: r.try_get("legacy_user")?,
+                    legacy_stamp: r.try_get("legacy_stamp")?,
+                }))
+                .collect::<Result<Vec<_>, sqlx::Error>>()
+                .map_err(StoreError::from)
+        })
+    }
+
+    /// Records a reconciliation and its report (JSON).
+    pub async fn record_reconciliation(
+        &self,
+        started_at: DateTime<Utc>,
+        scope: &str,
+        drift: i64,
+        repaired: i64,
+        direction: Option<&str>,
+        report: &str,
+    ) -> Result<i64, StoreError> {
+        let now = Utc::now();
+        with_pool!(self, pool => Ok(sqlx::query_scalar(
+            "INSERT INTO legacy_reconciliations (started_at, finished_at, scope, drift, repaired, direction, report) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id")
+            .bind(started_at).bind(now).bind(scope).bind(drift).bind(repaired).bind(direction).bind(report).fetch_one(pool).await?))
+    }
+
+    /// Links of kind `entity` with their base, by legacy number.
+    pub async fn legacy_link_bases(&self, entity: &str) -> Result<Vec<(String, i64, Option<String>, Option<String>)>, StoreError> {
+        with_pool!(self, pool => Ok(sqlx::query_as("SELECT legacy_no, id, merged_into, base FROM legacy_links WHERE entity = $1 ORDER BY legacy_no")
+            .bind(entity).fetch_all(pool).await?))
     }
 }

@@ -35,6 +35,7 @@ pub const SQLITE: &[Embedded] = &[
     (21, "payments", include_str!("../../migrations/sqlite/0021_payments.sql")),
     (22, "legacy sync", include_str!("../../migrations/sqlite/0022_legacy_sync.sql")),
     (23, "feature flags", include_str!("../../migrations/sqlite/0023_feature_flags.sql")),
+    (24, "legacy pick-up", include_str!("../../migrations/sqlite/0024_legacy_pickup.sql")),
 ];
 
 /// PostgreSQL migrations, in version order.
@@ -58,6 +59,7 @@ pub const POSTGRES: &[Embedded] = &[
     (21, "payments", include_str!("../../migrations/postgres/0021_payments.sql")),
     (22, "legacy sync", include_str!("../../migrations/postgres/0022_legacy_sync.sql")),
     (23, "feature flags", include_str!("../../migrations/postgres/0023_feature_flags.sql")),
+    (24, "legacy pick-up", include_str!("../../migrations/postgres/0024_legacy_pickup.sql")),
 ];
 
 /// A list of embedded migrations as a sqlx migration source.

@@ -163,6 +163,14 @@ impl Store {
         rows.into_iter().map(OrderRow::into_order).collect()
     }
 
+    /// Every order to deliver from `from` to `to` (inclusive), by id (the legacy
+    /// reconciliation).
+    pub async fn orders_between(&self, from: chrono::NaiveDate, to: chrono::NaiveDate) -> Result<Vec<Order>, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM orders WHERE delivery_date >= $1 AND delivery_date <= $2 ORDER BY id");
+        let rows = with_pool!(self, pool => sqlx::query(&sql).bind(from).bind(to).fetch_all(pool).await?.iter().map(|r| order_row!(r)).collect::<Result<Vec<_>, _>>()?);
+        rows.into_iter().map(OrderRow::into_order).collect()
+    }
+
     /// Stores a new order as `received` and records who took it; an unknown customer gives
     /// [`StoreError::UnknownReference`].
     pub async fn create_order(&self, o: &NewOrder, created_by: &str) -> Result<Order, StoreError> {

@@ -267,6 +267,9 @@ async fn read(source: &Source<'_>, report: &mut Report) -> Result<Tables, Import
 pub struct ImportedCustomer {
     /// Its number.
     pub code: String,
+    /// What both sides share of it as imported ([`super::merge::customer_view`], JSON): the
+    /// base of a later merge.
+    pub base: String,
     /// The fields.
     pub data: NewCustomer,
     /// Whether the position is its district's centroid.
@@ -280,6 +283,8 @@ pub struct ImportedCustomer {
 pub struct ImportedOrder {
     /// `ORD_NO`.
     pub number: String,
+    /// What both sides share of it as imported ([`super::merge::order_view`], JSON).
+    pub base: String,
     /// Its customer's number (the survivor's, for a merged duplicate).
     pub customer: String,
     /// The fields (the customer id is filled in at import).
@@ -294,7 +299,7 @@ pub struct ImportedOrder {
 
 /// The phone of a customer as the service writes it: national digits (`0223456789`,
 /// `0912345678#12`), from `TEL1`, else `TEL2`; `None` when neither reads.
-fn phone_of(c: &Customer) -> Option<String> {
+pub(crate) fn phone_of(c: &Customer) -> Option<String> {
     [&c.tel1, &c.tel2].into_iter().find_map(|t| normalize_phone(t).ok()).map(|p| {
         let national = p.number.strip_prefix("+886").map_or_else(|| p.number.clone(), |n| format!("0{n}"));
         match p.extension {
@@ -324,13 +329,22 @@ fn field_reject(table: &'static str, key: &str, errors: Vec<crate::domain::Field
     }
 }
 
-/// The customer as the service holds it, or why it cannot be.
-fn convert_customer(c: &Customer) -> Result<(NewCustomer, bool, bool), Box<Reject>> {
+/// A customer's district and street as the service keeps them: the district from `AREA` (else
+/// from the address), the street without the city and district typed again.
+pub(crate) fn address_parts(c: &Customer) -> (String, String) {
     let address = normalize_address(&c.address);
     let area = normalize_district(&c.area);
     let district = if area.is_empty() { address.district.clone() } else { area };
+    let street = if address.street.is_empty() { c.address.trim().to_owned() } else { address.street };
+    (district, street)
+}
+
+/// The customer as the service holds it, or why it cannot be: its fields, whether its position
+/// is its district's centroid, and whether its phone could not be read.
+pub(crate) fn convert_customer(c: &Customer) -> Result<(NewCustomer, bool, bool), Box<Reject>> {
+    let address = normalize_address(&c.address);
+    let (district, street) = address_parts(c);
     let city = if c.city.trim().is_empty() { address.city.clone() } else { c.city.trim().replace('臺', "台") };
-    let street = if address.street.is_empty() { c.address.trim().to_owned() } else { address.street.clone() };
     let (position, approximate) = match c.position {
         Some(p) => (Some((p.lat(), p.lon())), false),
         None => match legacy::districts::centroid(&city, &district) {
@@ -368,6 +382,37 @@ fn convert_customer(c: &Customer) -> Result<(NewCustomer, bool, bool), Box<Rejec
     Ok((data, approximate, unreadable_phone))
 }
 
+/// The cylinders of an order's lines (sizes with a quantity).
+pub(crate) fn cylinders_of<'a>(lines: impl IntoIterator<Item = &'a OrderLine>) -> BTreeMap<u16, u32> {
+    let mut cylinders: BTreeMap<u16, u32> = BTreeMap::new();
+    for l in lines {
+        if l.quantity > 0 {
+            *cylinders.entry(l.size_kg).or_default() += u32::from(l.quantity);
+        }
+    }
+    cylinders
+}
+
+/// An old order's fields as the service holds them (its customer id still to fill in), or why
+/// they cannot be.
+pub(crate) fn order_data(o: &Order, cylinders: &BTreeMap<u16, u32>) -> Result<NewOrder, Box<Reject>> {
+    let preference = match o.time_pref {
+        TimePref::Morning => Some("morning".to_owned()),
+        TimePref::Afternoon => Some("afternoon".to_owned()),
+        TimePref::Any => None,
+    };
+    let input = OrderInput {
+        customer_id: Some(1),
+        delivery_date: o.delivery_date.format("%Y-%m-%d").to_string(),
+        cylinders: cylinders.iter().map(|(size, q)| UsualCylinder { size_kg: u32::from(*size), quantity: *q }).collect(),
+        time_window: None,
+        preference,
+        priority: Some(if o.urgent { "urgent" } else { "normal" }.into()),
+        note: Some(o.memo.clone()).filter(|m| !m.trim().is_empty()),
+    };
+    input.validate().map_err(|errors| Box::new(field_reject("ORD_HDR", &o.number, errors)))
+}
+
 /// When a delivery was reported, as an instant.
 fn delivery_instant(d: &Delivery) -> chrono::DateTime<Utc> {
     let local = NaiveDateTime::new(d.date, d.time);
@@ -376,6 +421,9 @@ fn delivery_instant(d: &Delivery) -> chrono::DateTime<Utc> {
 
 /// Everything the import would write, with the report of what it rejected and merged.
 pub struct Prepared {
+    /// The latest "last changed" stamp of each old table read (`UPD_DT`, `UPD_TM`, key): where the
+    /// pick-up of later changes starts.
+    pub marks: Vec<super::pickup::Mark>,
     /// Customers, survivors only.
     pub customers: Vec<ImportedCustomer>,
     /// Orders.
@@ -431,7 +479,13 @@ pub async fn prepare(source: &Source<'_>) -> Result<Prepared, ImportError> {
                 report.approximate_positions += usize::from(approximate);
                 report.unreadable_phones += usize::from(unreadable_phone);
                 known.insert(c.code.clone());
-                customers.push(ImportedCustomer { code: c.code.clone(), data, approximate, merged: merged_into.get(&c.code).cloned().unwrap_or_default() });
+                customers.push(ImportedCustomer {
+                    code: c.code.clone(),
+                    base: super::merge::to_json(&super::merge::customer_view(c)),
+                    data,
+                    approximate,
+                    merged: merged_into.get(&c.code).cloned().unwrap_or_default(),
+                });
             }
             Err(r) => {
                 report.customers.rejected += 1;
@@ -465,12 +519,7 @@ pub async fn prepare(source: &Source<'_>) -> Result<Prepared, ImportError> {
             report.reject(reject("import.orphan", "CUST_NO", format!("customer {} is not imported (missing or rejected)", o.customer)));
             continue;
         }
-        let mut cylinders: BTreeMap<u16, u32> = BTreeMap::new();
-        for l in lines_of.get(o.number.as_str()).into_iter().flatten() {
-            if l.quantity > 0 {
-                *cylinders.entry(l.size_kg).or_default() += u32::from(l.quantity);
-            }
-        }
+        let cylinders = cylinders_of(lines_of.get(o.number.as_str()).into_iter().flatten().copied());
         if cylinders.is_empty() {
             report.orders.rejected += 1;
             report.reject(reject("import.no_cylinders", "ORD_DTL", "no order line with a quantity".into()));
@@ -487,25 +536,13 @@ pub async fn prepare(source: &Source<'_>) -> Result<Prepared, ImportError> {
             (legacy::codes::OrderStatus::Open, Some(DeliveryResult::Cancelled)) => (OrderStatus::Cancelled, None),
             (legacy::codes::OrderStatus::Open, None) => (OrderStatus::Received, None),
         };
-        let preference = match o.time_pref {
-            TimePref::Morning => Some("morning".to_owned()),
-            TimePref::Afternoon => Some("afternoon".to_owned()),
-            TimePref::Any => None,
-        };
-        let input = OrderInput {
-            customer_id: Some(1),
-            delivery_date: o.delivery_date.format("%Y-%m-%d").to_string(),
-            cylinders: cylinders.iter().map(|(size, q)| UsualCylinder { size_kg: u32::from(*size), quantity: *q }).collect(),
-            time_window: None,
-            preference,
-            priority: Some(if o.urgent { "urgent" } else { "normal" }.into()),
-            note: Some(o.memo.clone()).filter(|m| !m.trim().is_empty()),
-        };
-        match input.validate() {
+        match order_data(o, &cylinders) {
             Ok(data) => {
                 order_numbers.insert(o.number.as_str());
+                let lines: Vec<OrderLine> = lines_of.get(o.number.as_str()).into_iter().flatten().map(|l| (*l).clone()).collect();
                 orders.push(ImportedOrder {
                     number: o.number.clone(),
+                    base: super::merge::to_json(&super::merge::order_view(o, &lines, &customer)),
                     customer,
                     data,
                     status,
@@ -513,9 +550,9 @@ pub async fn prepare(source: &Source<'_>) -> Result<Prepared, ImportError> {
                     deliveries: deliveries.iter().map(|d| d.number.clone()).collect(),
                 });
             }
-            Err(errors) => {
+            Err(r) => {
                 report.orders.rejected += 1;
-                report.reject(field_reject("ORD_HDR", &o.number, errors));
+                report.reject(*r);
             }
         }
     }
@@ -546,7 +583,15 @@ pub async fn prepare(source: &Source<'_>) -> Result<Prepared, ImportError> {
             });
         }
     }
-    Ok(Prepared { customers, orders, report })
+    let marks = [
+        super::pickup::latest_mark(&legacy::schema::CUST_MST, tables.customers.iter().map(|c| (&c.updated, c.code.as_str()))),
+        super::pickup::latest_mark(&legacy::schema::ORD_HDR, tables.orders.iter().map(|o| (&o.updated, o.number.as_str()))),
+        super::pickup::latest_mark(&legacy::schema::DLV_REC, tables.deliveries.iter().map(|d| (&d.updated, d.number.as_str()))),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    Ok(Prepared { marks, customers, orders, report })
 }
 
 /// Runs the import: the dry run when `apply` is false (nothing written; the new/updated/unchanged
@@ -573,6 +618,10 @@ pub async fn run(store: &Store, source: &Source<'_>, apply: bool) -> Result<Repo
         add(&mut report.deliveries, deliveries);
     }
     if let Some(id) = run_id {
+        // Changes the old program makes after what was imported are picked up from here on.
+        for mark in &prepared.marks {
+            store.set_pickup_mark(mark, true).await?;
+        }
         let json = serde_json::to_string(&report).unwrap_or_default();
         store.finish_legacy_import(id, &json).await?;
     }

@@ -173,6 +173,21 @@ impl LegacyDb {
         Ok(rows)
     }
 
+    /// Up to `limit` rows of `table` matching `filter`, in the order of `order_by` (SQL after
+    /// `ORDER BY`), as text.
+    pub async fn fetch_page(&self, table: &'static Table, filter: &str, args: &[String], order_by: &str, limit: i64) -> Result<Vec<TextRow>, LegacyDbError> {
+        let sql = format!("{} LIMIT {limit}", select_sql_ordered(table, filter, order_by));
+        let rows = with_legacy!(self, pool => {
+            let mut query = sqlx::query(&sql);
+            for a in args {
+                query = query.bind(a);
+            }
+            let rows = query.fetch_all(pool).await?;
+            rows.iter().map(|r| text_row(table, |i| r.try_get::<Option<String>, _>(i))).collect::<Result<Vec<_>, sqlx::Error>>()?
+        });
+        Ok(rows)
+    }
+
     /// Every row of `T`'s table, parsed; a row that does not parse is returned with its key
     /// text and the problem.
     pub async fn fetch_records<T: Record>(&self, filter: &str, args: &[String]) -> Result<Vec<Result<T, (String, FieldError)>>, LegacyDbError> {
@@ -202,9 +217,14 @@ fn sync_key_ddl(dialect: Dialect) -> String {
 
 /// `SELECT CAST(col AS TEXT) … FROM table [WHERE filter] ORDER BY key`.
 fn select_sql(table: &Table, filter: &str) -> String {
+    select_sql_ordered(table, filter, &table.primary_key.join(", "))
+}
+
+/// `SELECT CAST(col AS TEXT) … FROM table [WHERE filter] ORDER BY order_by`.
+fn select_sql_ordered(table: &Table, filter: &str, order_by: &str) -> String {
     let columns: Vec<String> = table.columns.iter().map(|c| format!("CAST({0} AS TEXT) AS {0}", c.name)).collect();
     let filter = if filter.is_empty() { String::new() } else { format!(" WHERE {filter}") };
-    format!("SELECT {} FROM {}{filter} ORDER BY {}", columns.join(", "), table.name, table.primary_key.join(", "))
+    format!("SELECT {} FROM {}{filter} ORDER BY {order_by}", columns.join(", "), table.name)
 }
 
 /// A row's text, trimmed of `CHAR` padding, NULL as empty.
@@ -262,6 +282,21 @@ pub fn upsert_sql(table: &Table) -> String {
         params.join(", "),
         table.primary_key.join(", "),
         updates.join(", ")
+    )
+}
+
+/// [`upsert_sql`], but an existing row is updated only while its "last changed" stamp is the one
+/// bound after the values (`UPD_DT`, `UPD_TM`, `UPD_USER`): no row is affected when the old
+/// program changed it since it was read.
+pub fn upsert_if_sql(table: &Table) -> String {
+    let n = table.columns.len();
+    let t = table.name;
+    format!(
+        "{} WHERE RTRIM(CAST({t}.UPD_DT AS TEXT)) = ${} AND RTRIM(CAST({t}.UPD_TM AS TEXT)) = ${} AND RTRIM(CAST({t}.UPD_USER AS TEXT)) = ${}",
+        upsert_sql(table),
+        n + 1,
+        n + 2,
+        n + 3
     )
 }
 

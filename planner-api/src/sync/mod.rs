@@ -9,17 +9,24 @@
 //! - [`worker`]: the dual write — every change of a customer, an order (its lines and delivery)
 //!   or a collection queues an outbox row in its own transaction (database triggers, migration
 //!   0022, while [`crate::store::Store::legacy_sync_enabled`]); the `legacy.sync` job applies
-//!   them in order per entity, idempotently, with retries, a circuit breaker and dead letters.
+//!   them in order per entity, idempotently, with retries, a circuit breaker and dead letters;
+//! - [`pickup`]: the other direction — the `legacy.pickup` job takes what the old program's
+//!   clerks change, merged field by field ([`merge`]) with conflicts logged, without echo;
+//! - [`reconcile`]: both sides compared per entity and day, drift reported and repaired (the
+//!   nightly `legacy.reconcile` job, `luckygas legacy reconcile`).
 //!
 //! Configuration: `LUCKYGAS_LEGACY_DATABASE_URL` (`postgres://…/legacy` or `sqlite://legacy.db`).
 //! A service started with it turns the queueing on and runs the worker.
 
 pub mod import;
 pub mod legacy_db;
+pub mod merge;
+pub mod pickup;
 pub mod project;
+pub mod reconcile;
 pub mod worker;
 
-use crate::jobs::Handlers;
+use crate::jobs::{Handlers, Outcome};
 use crate::store::{Store, StoreError};
 use chrono::Utc;
 use legacy_db::{LegacyDb, LegacyDbError};
@@ -72,6 +79,8 @@ impl LegacySync {
             tracing::warn!(error = %e, "the legacy database does not answer yet; changes wait in the outbox");
         }
         self.store.enqueue_job(worker::KIND, Some(worker::KIND), "{}", Utc::now()).await?;
+        self.store.enqueue_job(pickup::KIND, Some(pickup::KIND), "{}", Utc::now()).await?;
+        self.store.enqueue_job(reconcile::KIND, Some(reconcile::KIND), "{}", Utc::now() + until_nightly(Utc::now())).await?;
         Ok(())
     }
 
@@ -82,5 +91,38 @@ impl LegacySync {
             let worker = Arc::clone(&worker);
             async move { worker.run(&store).await }
         });
+        let worker = Arc::clone(&self.worker);
+        handlers.on(pickup::KIND, move |store, _task| {
+            let worker = Arc::clone(&worker);
+            async move { worker.run_pickup(&store).await }
+        });
+        let worker = Arc::clone(&self.worker);
+        handlers.on(reconcile::KIND, move |store, _task| {
+            let worker = Arc::clone(&worker);
+            async move {
+                let today = project::taipei_day(Utc::now());
+                let days = chrono::Duration::days(reconcile::NIGHTLY_DAYS);
+                match worker.reconcile(&store, today - days, today + days, None).await {
+                    Ok(report) => {
+                        tracing::info!(drift = report.drift.len(), buckets = report.buckets.len(), "nightly legacy reconciliation");
+                        Outcome::Every(until_nightly(Utc::now()))
+                    }
+                    Err(e) => Outcome::Retry(e.to_string()),
+                }
+            }
+        });
     }
+}
+
+/// How long from `now` until the next 02:00 in Taipei, when the nightly reconciliation runs.
+pub fn until_nightly(now: chrono::DateTime<Utc>) -> std::time::Duration {
+    use chrono::TimeZone;
+    let tz = einvoice::calendar::taipei();
+    let local = now.with_timezone(&tz);
+    let mut day = local.date_naive();
+    if local.time() >= chrono::NaiveTime::from_hms_opt(2, 0, 0).unwrap_or_default() {
+        day = day.succ_opt().unwrap_or(day);
+    }
+    let at = day.and_hms_opt(2, 0, 0).and_then(|t| tz.from_local_datetime(&t).single()).map_or(now, |t| t.with_timezone(&Utc));
+    (at - now).to_std().unwrap_or(std::time::Duration::from_secs(3600))
 }

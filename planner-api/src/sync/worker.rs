@@ -18,11 +18,12 @@
 //! [`BREAKER_THRESHOLD`] failures in a row and lets one probe through per cool-down (doubling up
 //! to [`BREAKER_MAX_COOLDOWN`]), while writes here go on and the queue grows.
 
-use super::legacy_db::{bind_values, upsert_sql, values, with_legacy, LegacyDb, LegacyDbError};
+use super::legacy_db::{bind_values, upsert_if_sql, upsert_sql, values, with_legacy, LegacyDb, LegacyDbError};
+use super::merge;
 use super::project::{self, DeliveryFacts, ProjectError};
 use crate::domain::OrderStatus;
 use crate::jobs::Outcome;
-use crate::store::legacy::{Link, PendingChange};
+use crate::store::legacy::{Link, Mark, Outcomes, PendingChange};
 use crate::store::{Store, StoreError};
 use chrono::{NaiveDate, Utc};
 use legacy::export::Record;
@@ -42,6 +43,11 @@ pub const MAX_ATTEMPTS: i64 = 8;
 pub const BREAKER_THRESHOLD: u32 = 3;
 /// The longest cool-down of the open breaker.
 pub const BREAKER_MAX_COOLDOWN: Duration = Duration::from_secs(30);
+/// How long a change waits when its old record has a change of the old program's not yet
+/// picked up.
+const DEFER_MS: i64 = 500;
+/// How often the pick-up looks for changes made in the old program.
+const PICKUP_POLL: Duration = Duration::from_secs(1);
 /// How long one run of the job applies batches before it yields the runner's worker.
 const RUN_FOR: Duration = Duration::from_secs(2);
 
@@ -66,6 +72,7 @@ pub struct Sync {
     pub legacy: LegacyDb,
     breaker: Mutex<Breaker>,
     applied: AtomicU64,
+    picked: AtomicU64,
     prepared: std::sync::atomic::AtomicBool,
     /// How long the runner waits between runs when the queue is empty.
     pub poll: Duration,
@@ -93,6 +100,9 @@ pub struct BatchReport {
     pub written: usize,
     /// Changes not written because their module's cut-over flag is at `legacy_off`.
     pub skipped: usize,
+    /// Changes held back until the pick-up has merged a change made in the old program to the
+    /// same record (no attempt charged).
+    pub deferred: usize,
 }
 
 impl Sync {
@@ -102,6 +112,7 @@ impl Sync {
             legacy,
             breaker: Mutex::new(Breaker::default()),
             applied: AtomicU64::new(0),
+            picked: AtomicU64::new(0),
             prepared: std::sync::atomic::AtomicBool::new(false),
             poll: Duration::from_millis(200),
             backoff: Duration::from_secs(1),
@@ -116,9 +127,16 @@ impl Sync {
     }
 
     /// Whether module flag `key` still writes the old side for `customer` now.
-    fn writes_legacy(&self, key: &str, customer: i64) -> bool {
+    pub(crate) fn writes_legacy(&self, key: &str, customer: i64) -> bool {
         let ctx = flags::Context { customer: Some(customer), ..flags::Context::at(Utc::now()) };
         self.flags.get().unwrap_or(&self.default_flags).stage(key, &ctx).writes_legacy()
+    }
+
+    /// Whether the service is the system of record of module flag `key` for `customer` now
+    /// (`new_primary` or later): it wins the module's conflicts.
+    pub fn reads_new(&self, key: &str, customer: Option<i64>) -> bool {
+        let ctx = flags::Context { customer, ..flags::Context::at(Utc::now()) };
+        self.flags.get().unwrap_or(&self.default_flags).stage(key, &ctx).reads_new()
     }
 
     /// Prepares the legacy database once: our `SYNC_KEY` table (and the old tables when the
@@ -175,6 +193,49 @@ impl Sync {
         }
     }
 
+    /// One run of the `legacy.pickup` job: rounds for up to [`RUN_FOR`] while there is more,
+    /// then again after a second (the old program's clerks type slowly), or after the breaker's
+    /// cool-down.
+    pub async fn run_pickup(&self, store: &Store) -> Outcome {
+        let started = Instant::now();
+        loop {
+            if let Some(wait) = self.breaker_wait() {
+                return Outcome::Every(wait);
+            }
+            match self.pickup(store).await {
+                Ok(report) => {
+                    if report.read > 0 {
+                        tracing::info!(
+                            read = report.read,
+                            created = report.created,
+                            updated = report.updated,
+                            conflicts = report.conflicts,
+                            rejected = report.rejected,
+                            "picked up changes made in the old program"
+                        );
+                        self.picked.fetch_add(report.read as u64, Ordering::Relaxed);
+                    }
+                    if report.read == 0 {
+                        return Outcome::Every(PICKUP_POLL);
+                    }
+                    if started.elapsed() >= RUN_FOR {
+                        return Outcome::Every(Duration::ZERO);
+                    }
+                }
+                Err(SyncError::Legacy(e)) if e.is_unreachable() => return Outcome::Every(self.breaker_failed()),
+                Err(e) => {
+                    tracing::warn!(error = %e, "legacy pick-up failed");
+                    return Outcome::Every(Duration::from_secs(5));
+                }
+            }
+        }
+    }
+
+    /// Old records picked up by this process.
+    pub fn picked_total(&self) -> u64 {
+        self.picked.load(Ordering::Relaxed)
+    }
+
     fn breaker_wait(&self) -> Option<Duration> {
         let b = self.breaker.lock().ok()?;
         let until = b.open_until?;
@@ -229,6 +290,9 @@ impl Sync {
 
         let mut plan = Plan::default();
         let mut numbers = Numbers::default();
+        // How far the pick-up of changes made in the old program has read: an old record changed
+        // there after it waits for the pick-up to merge it before it is written over.
+        let marks = store.pickup_marks().await?;
         for (entity, changes) in &groups {
             let ids: Vec<i64> = changes.iter().map(|c| c.id).collect();
             let recovered: Vec<&(String, String)> = changes.iter().filter_map(|c| applied_before.get(&c.key)).collect();
@@ -238,9 +302,13 @@ impl Sync {
                 plan.applied.extend(ids);
                 continue;
             }
-            match self.prepare(store, entity, &recovered, &mut numbers, now).await {
+            match self.prepare(store, entity, &recovered, &mut numbers, &marks, now).await {
                 Ok(Some(write)) => plan.writes.push((ids, changes.iter().map(|c| c.key.clone()).collect(), write)),
                 Ok(None) => plan.applied.extend(ids),
+                Err(Prepare::Deferred(why)) => {
+                    tracing::debug!(%entity, %why, "legacy write deferred");
+                    plan.deferred.extend(ids);
+                }
                 Err(Prepare::Off(flag)) => plan.skipped.extend(ids.iter().map(|id| (*id, format!("not written: {flag} is legacy_off")))),
                 Err(Prepare::Refused(e)) => plan.failed.extend(ids.iter().map(|id| (*id, format!("{entity}: {e}")))),
                 Err(Prepare::Legacy(e)) => return Err(SyncError::Legacy(e)),
@@ -251,18 +319,25 @@ impl Sync {
         let outcome = self.write(&plan.writes, now).await?;
         for ((ids, _, write), result) in plan.writes.iter().zip(outcome) {
             match result {
-                Ok(changed) => {
+                WriteResult::Written(changed) => {
                     report.written += usize::from(changed);
                     plan.applied.extend(ids);
                     plan.links.extend(write.links.iter().cloned());
                 }
-                Err(e) => plan.failed.extend(ids.iter().map(|id| (*id, e.clone()))),
+                // Changed in the old program between our read and our write: merged by the
+                // pick-up first, then written again.
+                WriteResult::Changed => plan.deferred.extend(ids),
+                WriteResult::Failed(e) => plan.failed.extend(ids.iter().map(|id| (*id, e.clone()))),
             }
         }
         report.applied = plan.applied.len();
         report.failed = plan.failed.len();
         report.skipped = plan.skipped.len();
-        store.finish_legacy(&plan.links, &plan.applied, &plan.skipped, &plan.failed, MAX_ATTEMPTS, |attempts| retry_at_ms(now, self.backoff, attempts)).await?;
+        report.deferred = plan.deferred.len();
+        let outcomes = Outcomes { links: &plan.links, applied: &plan.applied, skipped: &plan.skipped, failed: &plan.failed, deferred: &plan.deferred };
+        store
+            .finish_legacy(&outcomes, MAX_ATTEMPTS, |attempts| retry_at_ms(now, self.backoff, attempts), crate::store::plans::epoch_ms(now) + DEFER_MS)
+            .await?;
         self.applied.fetch_add(report.applied as u64, Ordering::Relaxed);
         Ok(report)
     }
@@ -291,19 +366,20 @@ impl Sync {
         entity: &str,
         recovered: &[&(String, String)],
         numbers: &mut Numbers,
+        marks: &HashMap<String, Mark>,
         now: chrono::DateTime<Utc>,
     ) -> Result<Option<Write>, Prepare> {
         let Some((kind, id)) = entity.split_once(':').and_then(|(k, i)| Some((k, i.parse::<i64>().ok()?))) else {
             return Err(Prepare::Refused(format!("unknown entity {entity}")));
         };
         match kind {
-            "customer" => self.prepare_customer(store, id, now).await,
-            "order" => self.prepare_order(store, id, recovered, numbers, now).await,
+            "customer" => self.prepare_customer(store, id, marks, now).await,
+            "order" => self.prepare_order(store, id, recovered, numbers, marks, now).await,
             other => Err(Prepare::Refused(format!("unknown entity kind {other}"))),
         }
     }
 
-    async fn prepare_customer(&self, store: &Store, id: i64, now: chrono::DateTime<Utc>) -> Result<Option<Write>, Prepare> {
+    async fn prepare_customer(&self, store: &Store, id: i64, marks: &HashMap<String, Mark>, now: chrono::DateTime<Utc>) -> Result<Option<Write>, Prepare> {
         let customer = match store.get_customer(id).await {
             Ok(c) => Some(c),
             Err(StoreError::NotFound) => None,
@@ -325,6 +401,9 @@ impl Sync {
             // A row the old program holds badly is replaced by ours.
             Some(Err(_)) | None => None,
         };
+        if let Some(o) = &old {
+            unpicked(marks, CUST_MST.name, &o.updated, &o.code)?;
+        }
         let record = match &customer {
             Some(c) => project::customer_record(c, old.as_ref(), now)?,
             // Deleted here: the old program keeps its customers, stopped.
@@ -340,9 +419,10 @@ impl Sync {
         let unchanged = old.as_ref().is_some_and(|o| project::same_customer(&record, o));
         let mut write = Write { record_no: number.clone(), table: CUST_MST.name, ..Write::default() };
         if !unchanged {
-            write.rows.push((&CUST_MST, record.to_fields()));
+            write.rows.push((&CUST_MST, record.to_fields(), old.as_ref().map(|o| o.updated.clone())));
         }
-        write.links.push(Link { entity: "customer", legacy_no: number, id, merged_into: None });
+        let base = customer.is_some().then(|| merge::to_json(&merge::customer_view(&record)));
+        write.links.push(Link { entity: "customer", legacy_no: number, id, merged_into: None, base });
         Ok(Some(write))
     }
 
@@ -352,6 +432,7 @@ impl Sync {
         id: i64,
         recovered: &[&(String, String)],
         numbers: &mut Numbers,
+        marks: &HashMap<String, Mark>,
         now: chrono::DateTime<Utc>,
     ) -> Result<Option<Write>, Prepare> {
         let order = match store.get_order(id).await {
@@ -379,6 +460,9 @@ impl Sync {
             .into_iter()
             .next()
             .and_then(Result::ok);
+        if let Some(o) = &old {
+            unpicked(marks, ORD_HDR.name, &o.updated, &o.number)?;
+        }
         let old_lines: Vec<legacy::OrderLine> = self
             .legacy
             .fetch_records::<legacy::OrderLine>("ORD_NO = CAST($1 AS CHAR(11))", std::slice::from_ref(&number))
@@ -398,13 +482,14 @@ impl Sync {
         let header_same = old.as_ref().is_some_and(|o| project::same_order(&header, o));
         let lines_same = old_lines == lines;
         if !header_same || !lines_same {
-            write.rows.push((&ORD_HDR, header.to_fields()));
+            write.rows.push((&ORD_HDR, header.to_fields(), old.as_ref().map(|o| o.updated.clone())));
         }
         if !lines_same {
             write.replace_lines = Some(number.clone());
-            write.rows.extend(lines.iter().map(|l| (&ORD_DTL, l.to_fields())));
+            write.rows.extend(lines.iter().map(|l| (&ORD_DTL, l.to_fields(), None)));
         }
-        write.links.push(Link { entity: "order", legacy_no: number.clone(), id, merged_into: None });
+        let base = merge::to_json(&merge::order_view(&header, &lines, &customer_no));
+        write.links.push(Link { entity: "order", legacy_no: number.clone(), id, merged_into: None, base: Some(base) });
 
         if matches!(order.status, OrderStatus::Delivered | OrderStatus::Failed) && self.writes_legacy("legacy.deliveries", customer.id) {
             if let Some(row) = store.delivery_row(id).await? {
@@ -430,10 +515,12 @@ impl Sync {
                     .into_iter()
                     .next()
                     .and_then(Result::ok);
-                if !old.as_ref().is_some_and(|o| project::same_delivery(&record, o)) {
-                    write.rows.push((&DLV_REC, record.to_fields()));
+                // A delivery the old program recorded stands as it was recorded there.
+                let theirs = old.as_ref().is_some_and(|o| o.updated.user != SYNC_USER);
+                if !theirs && !old.as_ref().is_some_and(|o| project::same_delivery(&record, o)) {
+                    write.rows.push((&DLV_REC, record.to_fields(), old.as_ref().map(|o| o.updated.clone())));
                 }
-                write.links.push(Link { entity: "delivery", legacy_no: delivery_no, id, merged_into: None });
+                write.links.push(Link { entity: "delivery", legacy_no: delivery_no, id, merged_into: None, base: None });
             }
         }
         Ok(Some(write))
@@ -442,7 +529,7 @@ impl Sync {
     /// Writes every entity's rows and keys in one legacy transaction, each under a savepoint:
     /// per write, whether anything was written, or why it failed. An unreachable database fails
     /// the whole batch.
-    async fn write(&self, writes: &[(Vec<i64>, Vec<String>, Write)], now: chrono::DateTime<Utc>) -> Result<Vec<Result<bool, String>>, LegacyDbError> {
+    async fn write(&self, writes: &[(Vec<i64>, Vec<String>, Write)], now: chrono::DateTime<Utc>) -> Result<Vec<WriteResult>, LegacyDbError> {
         if writes.is_empty() {
             return Ok(Vec::new());
         }
@@ -451,7 +538,12 @@ impl Sync {
             (einvoice::calendar::format_roc(stamp.date, einvoice::calendar::RocStyle::Compact).unwrap_or_default(), stamp.time.format("%H%M%S").to_string());
         let mut typed = Vec::with_capacity(writes.len());
         for (_, _, w) in writes {
-            typed.push(w.rows.iter().map(|(table, fields)| values(table, fields).map(|v| (*table, v))).collect::<Result<Vec<_>, _>>());
+            typed.push(
+                w.rows
+                    .iter()
+                    .map(|(table, fields, expect)| values(table, fields).map(|v| (*table, v, expect.as_ref().map(stamp_text))))
+                    .collect::<Result<Vec<_>, _>>(),
+            );
         }
         let results = with_legacy!(&self.legacy, pool => {
             let mut tx = pool.begin().await?;
@@ -460,28 +552,42 @@ impl Sync {
                 let rows = match rows {
                     Ok(rows) => rows,
                     Err(e) => {
-                        results.push(Err(e.to_string()));
+                        results.push(WriteResult::Failed(e.to_string()));
                         continue;
                     }
                 };
                 sqlx::query("SAVEPOINT entity").execute(&mut *tx).await?;
                 let mut outcome: Result<bool, sqlx::Error> = Ok(!rows.is_empty());
+                let mut changed_there = false;
                 if let Some(order_no) = &w.replace_lines {
                     if let Err(e) = sqlx::query("DELETE FROM ORD_DTL WHERE ORD_NO = CAST($1 AS CHAR(11))").bind(order_no).execute(&mut *tx).await {
                         outcome = Err(e);
                     }
                 }
-                for (table, vals) in rows {
-                    if outcome.is_err() {
+                for (table, vals, expect) in rows {
+                    if outcome.is_err() || changed_there {
                         break;
                     }
-                    let sql = upsert_sql(table);
-                    if let Err(e) = bind_values!(sqlx::query(&sql), vals.iter()).execute(&mut *tx).await {
-                        outcome = Err(e);
+                    match expect {
+                        // Written only over the old record as it was read (its stamp unchanged).
+                        Some((date, time, user)) => {
+                            let sql = upsert_if_sql(table);
+                            match bind_values!(sqlx::query(&sql), vals.iter()).bind(date).bind(time).bind(user).execute(&mut *tx).await {
+                                Ok(done) if done.rows_affected() == 0 => changed_there = true,
+                                Ok(_) => {}
+                                Err(e) => outcome = Err(e),
+                            }
+                        }
+                        None => {
+                            let sql = upsert_sql(table);
+                            if let Err(e) = bind_values!(sqlx::query(&sql), vals.iter()).execute(&mut *tx).await {
+                                outcome = Err(e);
+                            }
+                        }
                     }
                 }
                 for key in keys {
-                    if outcome.is_err() {
+                    if outcome.is_err() || changed_there {
                         break;
                     }
                     let insert = "INSERT INTO SYNC_KEY (SYNC_KEY, TBL_NM, REC_NO, APPLY_DT, APPLY_TM) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (SYNC_KEY) DO NOTHING";
@@ -490,9 +596,14 @@ impl Sync {
                     }
                 }
                 match outcome {
+                    Ok(_) if changed_there => {
+                        sqlx::query("ROLLBACK TO SAVEPOINT entity").execute(&mut *tx).await?;
+                        sqlx::query("RELEASE SAVEPOINT entity").execute(&mut *tx).await?;
+                        results.push(WriteResult::Changed);
+                    }
                     Ok(changed) => {
                         sqlx::query("RELEASE SAVEPOINT entity").execute(&mut *tx).await?;
-                        results.push(Ok(changed));
+                        results.push(WriteResult::Written(changed));
                     }
                     Err(e) => {
                         let e = LegacyDbError::from(e);
@@ -501,7 +612,7 @@ impl Sync {
                         }
                         sqlx::query("ROLLBACK TO SAVEPOINT entity").execute(&mut *tx).await?;
                         sqlx::query("RELEASE SAVEPOINT entity").execute(&mut *tx).await?;
-                        results.push(Err(e.to_string()));
+                        results.push(WriteResult::Failed(e.to_string()));
                     }
                 }
             }
@@ -521,7 +632,7 @@ fn recovered_link(entity: &str, table: &str, number: &str) -> Option<Link> {
         ("order", "ORD_HDR") => "order",
         _ => return None,
     };
-    Some(Link { entity, legacy_no: number.to_owned(), id, merged_into: None })
+    Some(Link { entity, legacy_no: number.to_owned(), id, merged_into: None, base: None })
 }
 
 /// When a change that failed `attempts` times is tried again: `base`, twice that, four times …
@@ -532,10 +643,39 @@ pub fn retry_at_ms(now: chrono::DateTime<Utc>, base: Duration, attempts: i64) ->
     crate::store::plans::epoch_ms(now) + base.saturating_mul(1i64 << exp).min(300_000)
 }
 
+/// What became of one entity's write.
+enum WriteResult {
+    /// Written (`true`) or equal there already.
+    Written(bool),
+    /// The old record changed since it was read: nothing written, tried again after the pick-up.
+    Changed,
+    /// Refused, with the error.
+    Failed(String),
+}
+
+/// `UPD_DT`, `UPD_TM`, `UPD_USER` of a stamp as the old columns hold them.
+fn stamp_text(s: &legacy::Stamp) -> (String, String, String) {
+    (einvoice::calendar::format_roc(s.date, einvoice::calendar::RocStyle::Compact).unwrap_or_default(), s.time.format("%H%M%S").to_string(), s.user.clone())
+}
+
+/// Refuses (for now) to write over an old record the old program changed after the pick-up's
+/// mark: the pick-up merges that change first.
+fn unpicked(marks: &HashMap<String, Mark>, table: &str, stamp: &legacy::Stamp, key: &str) -> Result<(), Prepare> {
+    if stamp.user == SYNC_USER {
+        return Ok(());
+    }
+    let (date, time, _) = stamp_text(stamp);
+    match marks.get(table) {
+        Some(mark) if mark.is_before(&date, &time, key) => Err(Prepare::Deferred(format!("{table} {key} changed in the old program, not yet picked up"))),
+        _ => Ok(()),
+    }
+}
+
 /// The writes of one batch.
 #[derive(Default)]
 struct Plan {
     writes: Vec<(Vec<i64>, Vec<String>, Write)>,
+    deferred: Vec<i64>,
     applied: Vec<i64>,
     failed: Vec<(i64, String)>,
     skipped: Vec<(i64, String)>,
@@ -545,8 +685,9 @@ struct Plan {
 /// One entity's rows for the old tables.
 #[derive(Debug, Default)]
 struct Write {
-    /// Rows to upsert, in order.
-    rows: Vec<(&'static legacy::schema::Table, Vec<String>)>,
+    /// Rows to upsert, in order, each with the stamp of the old record it replaces (written only
+    /// while that record still has it).
+    rows: Vec<(&'static legacy::schema::Table, Vec<String>, Option<legacy::Stamp>)>,
     /// An order whose lines are replaced (deleted before the new ones are written).
     replace_lines: Option<String>,
     /// The table and record the keys record.
@@ -590,6 +731,8 @@ impl Numbers {
 
 /// Why an entity could not be prepared.
 enum Prepare {
+    /// The old record has a change of the old program's the pick-up has not merged yet.
+    Deferred(String),
     /// Its module's cut-over flag says the old side is no longer written.
     Off(&'static str),
     /// It does not fit the old tables: charged an attempt.
