@@ -228,7 +228,48 @@ async fn a_change_through_one_replica_is_evaluated_on_another_within_seconds(app
     replica.finish().await;
 }
 
+/// A module at `legacy_only` is run in the old program: the service refuses its writes, and
+/// takes them again once the module is cut over.
+async fn a_module_at_legacy_only_refuses_its_writes(app: &TestApp) {
+    let customer = json!({
+        "code": "C0901", "name": "切換測試", "address": "信義路五段7號", "district": "信義區", "lat": 25.0336, "lon": 121.5648,
+        "time_windows": [], "usual_cylinders": [{ "size_kg": 20, "quantity": 1 }], "access_restrictions": [], "payment_method": "cash"
+    });
+    assert_eq!(app.put("/v1/flags/legacy.customers", &json!({ "kind": "stage", "default": "legacy_only" })).await.0, 201);
+    let (status, _, body) = app.post("/v1/customers", &customer).await;
+    assert_eq!((status, problem_type(&body)), (409, "legacy-only"), "{body}");
+    assert!(body["detail"].as_str().is_some_and(|d| d.contains("legacy.customers") && d.contains("舊系統")), "{body}");
+    assert_eq!(app.get("/v1/customers").await.2["total"], 0, "nothing was written");
+    assert_eq!(app.put("/v1/flags/legacy.customers", &json!({ "kind": "stage", "default": "dual_write" })).await.0, 200);
+    assert_eq!(app.post("/v1/customers", &customer).await.0, 201);
+}
+
+/// `/v1/sync`: the queue, dead letters and conflicts read by those who run the day; replay and
+/// reconciliation by admins; a reconciliation without a legacy database says so.
+async fn the_sync_is_watched_over_http(app: &TestApp) {
+    let (status, _, body) = app.get("/v1/sync").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!((body["configured"].as_bool(), body["pending"].as_i64(), body["drift"].as_i64()), (Some(false), Some(0), Some(-1)), "{body}");
+    let (status, _, body) = app.get("/v1/sync/dead-letters?limit=5").await;
+    assert_eq!((status, body["items"].as_array().map(Vec::len)), (200, Some(0)), "{body}");
+    assert_eq!(app.get("/v1/sync/conflicts?limit=0").await.0, 422);
+    assert_eq!(app.get("/v1/sync/dead-letters?after=").await.0, 200);
+    assert_eq!(app.get("/v1/sync/conflicts?record=C0001").await.0, 200);
+    assert_eq!(app.post("/v1/sync/dead-letters/replay", &json!({})).await.2["replayed"], 0);
+    let (status, _, body) = app.post("/v1/sync/reconcile", &json!({ "repair": "to-legacy" })).await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(app.post("/v1/sync/reconcile", &json!({ "repair": "sideways" })).await.0, 422);
+    for role in [Role::Dispatcher, Role::Analyst] {
+        let caller = app.as_role(role).await;
+        assert_eq!(caller.get("/v1/sync").await.0, 200, "{role:?}");
+        assert_eq!(caller.post("/v1/sync/dead-letters/replay", &json!({})).await.0, 403, "{role:?}");
+    }
+    assert_eq!(app.as_role(Role::Driver).await.get("/v1/sync/conflicts").await.0, 403);
+}
+
 both_backends!(
+    a_module_at_legacy_only_refuses_its_writes,
+    the_sync_is_watched_over_http,
     built_in_flags_are_listed_read_and_replaced_with_if_match,
     every_bad_field_is_named_at_once_in_both_languages,
     admins_write_dispatchers_and_analysts_read_and_evaluate,

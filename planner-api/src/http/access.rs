@@ -80,6 +80,8 @@ pub const RULES: &[Rule] = &[
     // Feature flags: admins write (and kill); those who run the day read them and ask what a
     // subject gets.
     Rule { resource: "flags", read: &[(Dispatcher, All), (Analyst, All)], write: &[] },
+    // The legacy sync: those who run the day watch it; admins replay and reconcile.
+    Rule { resource: "sync", read: &[(Dispatcher, All), (Analyst, All)], write: &[] },
     // `POST /v1/vroom` solves a VROOM problem given in full and stores nothing: a planning tool.
     Rule { resource: "vroom", read: &[], write: &[(Dispatcher, All)] },
 ];

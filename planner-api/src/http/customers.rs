@@ -43,11 +43,12 @@ pub async fn read(State(state): State<AppState>, Path(id): Path<String>) -> Resu
 #[utoipa::path(post, operation_id = "createCustomer", path = "/v1/customers", tag = "customers", security(("bearer" = [])), request_body = CustomerInput,
     responses((status = 201, description = "Created", body = Customer, headers(("Location" = String, description = "The new customer: `/v1/customers/{id}`"))),
         (status = 400, description = "Malformed JSON (`malformed-json`)", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The code is taken (`conflict` on `code`)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The code is taken (`conflict` on `code`), or customers are still run in the old program (`legacy-only`)", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "The body is over 1 MiB (`payload-too-large`)", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "The body is not declared as JSON (`unsupported-media-type`)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid, unknown or mistyped fields, each named (`validation`)", body = Problem, content_type = "application/problem+json")))]
 pub async fn create(State(state): State<AppState>, ApiJson(input): ApiJson<CustomerInput>) -> Result<Created<Customer>, ApiError> {
+    super::sync::writable(&state, "legacy.customers", None)?;
     let customer = input.validate().map_err(ApiError::Validation)?;
     let created = state.store.create_customer(&customer).await?;
     Ok(Created::at("/v1/customers", created.id, created))
@@ -58,12 +59,13 @@ pub async fn create(State(state): State<AppState>, ApiJson(input): ApiJson<Custo
     responses((status = 200, body = Customer),
         (status = 400, description = "Malformed JSON (`malformed-json`)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such record", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The code is taken (`conflict` on `code`)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The code is taken (`conflict` on `code`), or customers are still run in the old program (`legacy-only`)", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "The body is over 1 MiB (`payload-too-large`)", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "The body is not declared as JSON (`unsupported-media-type`)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid, unknown or mistyped fields, each named (`validation`)", body = Problem, content_type = "application/problem+json")))]
 pub async fn replace(State(state): State<AppState>, Path(id): Path<String>, ApiJson(input): ApiJson<CustomerInput>) -> Result<Json<Customer>, ApiError> {
     let id = parse_id(&id, RESOURCE)?;
+    super::sync::writable(&state, "legacy.customers", Some(id))?;
     let customer = input.validate().map_err(ApiError::Validation)?;
     Ok(Json(state.store.update_customer(id, &customer).await.map_err(ApiError::from_store(RESOURCE))?))
 }
@@ -75,6 +77,7 @@ pub async fn replace(State(state): State<AppState>, Path(id): Path<String>, ApiJ
         (status = 409, description = "Still in use", body = Problem, content_type = "application/problem+json")))]
 pub async fn remove(State(state): State<AppState>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
     let id = parse_id(&id, RESOURCE)?;
+    super::sync::writable(&state, "legacy.customers", Some(id))?;
     state.store.delete_customer(id).await.map_err(ApiError::from_store(RESOURCE))?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -208,6 +208,13 @@ pub enum ApiError {
         /// The invoice.
         invoice_id: i64,
     },
+    /// The module is still run in the old program (its cut-over flag is at `legacy_only`): the
+    /// change is made there and reaches the service by the pick-up (409).
+    #[error("module at legacy_only")]
+    LegacyOnly {
+        /// The cut-over flag (`legacy.customers`).
+        flag: &'static str,
+    },
     /// The `Idempotency-Key` header is empty, too long or not printable ASCII (400).
     #[error("bad idempotency key")]
     BadIdempotencyKey,
@@ -267,6 +274,7 @@ impl ApiError {
             | ApiError::SelfLockout
             | ApiError::NoInvoiceNumbers { .. }
             | ApiError::AlreadyInvoiced { .. }
+            | ApiError::LegacyOnly { .. }
             | ApiError::IdempotencyInFlight => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::BodyTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
@@ -311,6 +319,7 @@ impl ApiError {
             ApiError::NotReady { .. } => "not-ready",
             ApiError::NoInvoiceNumbers { .. } => "no-invoice-numbers",
             ApiError::AlreadyInvoiced { .. } => "already-invoiced",
+            ApiError::LegacyOnly { .. } => "legacy-only",
             ApiError::BadIdempotencyKey => "bad-idempotency-key",
             ApiError::IdempotencyKeyReused => "idempotency-key-reused",
             ApiError::IdempotencyInFlight => "idempotency-in-flight",
@@ -355,6 +364,7 @@ impl ApiError {
             ApiError::NoInvoiceNumbers { .. } => ("發票字軌號碼已用完", "No invoice numbers left"),
             ApiError::Upstream { .. } => ("外部服務失敗", "Upstream service failed"),
             ApiError::AlreadyInvoiced { .. } => ("訂單已開立發票", "Already invoiced"),
+            ApiError::LegacyOnly { .. } => ("此功能仍在舊系統作業", "Still run in the old system"),
             ApiError::BadIdempotencyKey => ("Idempotency-Key 格式錯誤", "Bad Idempotency-Key"),
             ApiError::IdempotencyKeyReused => ("Idempotency-Key 已用於其他請求", "Idempotency-Key reused"),
             ApiError::IdempotencyInFlight => ("相同的請求仍在處理中", "Request in flight"),
@@ -438,6 +448,10 @@ impl ApiError {
             }
             (ApiError::AlreadyInvoiced { order_id, invoice_id }, Lang::ZhTw) => format!("訂單 {order_id} 已由發票 {invoice_id} 開立"),
             (ApiError::AlreadyInvoiced { order_id, invoice_id }, Lang::En) => format!("order {order_id} is already billed by invoice {invoice_id}"),
+            (ApiError::LegacyOnly { flag }, Lang::ZhTw) => format!("{flag} 設為 legacy_only：請在舊系統修改，變更會自動同步過來"),
+            (ApiError::LegacyOnly { flag }, Lang::En) => {
+                format!("{flag} is at legacy_only: make the change in the old program, it reaches the service by the sync")
+            }
             (ApiError::BadIdempotencyKey, Lang::ZhTw) => "Idempotency-Key 必須是 1 至 255 個可列印的 ASCII 字元".into(),
             (ApiError::BadIdempotencyKey, Lang::En) => "the Idempotency-Key must be 1 to 255 printable ASCII characters".into(),
             (ApiError::IdempotencyKeyReused, Lang::ZhTw) => "此 Idempotency-Key 已用於內容不同的請求，請換一個新的".into(),

@@ -28,6 +28,7 @@ pub mod precondition;
 pub mod ratelimit;
 pub mod replans;
 pub mod server;
+pub mod sync;
 pub mod users;
 pub mod vehicle_types;
 pub mod vehicles;
@@ -162,6 +163,7 @@ pub fn app(state: AppState) -> Router {
         .nest("/v1/deposits", payments::deposits_router())
         .nest("/v1/reconciliation", payments::reconciliation_router())
         .nest("/v1/flags", flags::router())
+        .nest("/v1/sync", sync::router())
         .fallback(|| async { ApiError::NotFound { resource: "route" } })
         .with_state(state.clone());
     // Asked for a resource's current representation when a write names an `If-Match`.

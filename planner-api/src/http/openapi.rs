@@ -4,7 +4,7 @@
 
 use super::error::Problem;
 use super::{
-    audit, auth, customers, depots, drivers, flags, health, invoices, metrics, orders, payments, plans, replans, users, vehicle_types, vehicles, vroom,
+    audit, auth, customers, depots, drivers, flags, health, invoices, metrics, orders, payments, plans, replans, sync, users, vehicle_types, vehicles, vroom,
 };
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
@@ -71,6 +71,7 @@ impl Modify for BearerScheme {
         payments::aging, payments::statement, payments::account, payments::reconciliation,
         payments::list_deposits, payments::list_statements, payments::read_statement, payments::upload_statement, payments::fetch_now,
         flags::list, flags::read, flags::replace, flags::kill, flags::evaluate,
+        sync::status, sync::dead_letters, sync::replay, sync::conflicts, sync::reconcile,
     ),
     tags(
         (name = "auth", description = "Sign in (`POST /v1/auth/login`), rotate refresh tokens, sign out"),
@@ -82,6 +83,7 @@ impl Modify for BearerScheme {
         (name = "invoices", description = "Taiwan e-invoices (電子發票) for delivered orders: number blocks, prices, buyers' preferences, voids, cancels, allowances, the printed proof, Turnkey messages, the period report (accountants)"),
         (name = "payments", description = "Payments (accountants): cash at the door and hand-ins, virtual accounts, bank deposits from statement files (upload or SFTP), matching and the queue (match, split, refund, write off), aging, customer statements, the daily reconciliation"),
         (name = "flags", description = "Feature flags: on/off or a module's cut-over stage, targeting, rollout, schedule and kill switch (admins write; dispatchers and analysts read and evaluate)"),
+        (name = "sync", description = "The legacy sync: the queue to the old system, dead letters (admins replay), conflicts decided between both sides, reconciliation and repair (admins)"),
         (name = "vroom", description = "A VROOM-compatible solver: VROOM's JSON problem in, VROOM's answer out (jobs and shipments)"),
     )
 )]
@@ -118,6 +120,7 @@ mod tests {
         ("invoices", include_str!("invoices.rs")),
         ("payments", include_str!("payments.rs")),
         ("flags", include_str!("flags.rs")),
+        ("sync", include_str!("sync.rs")),
     ];
 
     /// The body of `fn name(` in `source`, up to the closing brace at the start of a line.

@@ -119,11 +119,13 @@ pub(crate) async fn on_own_route(state: &AppState, id: i64, driver: i64) -> Resu
     responses((status = 201, description = "Created", body = Order, headers(("Location" = String, description = "The new order: `/v1/orders/{id}`"))),
         (status = 400, description = "Malformed JSON (`malformed-json`)", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "The body is over 1 MiB (`payload-too-large`)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Orders are still run in the old program (`legacy-only`)", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "The body is not declared as JSON (`unsupported-media-type`)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid, unknown or mistyped fields, or an unknown customer, each named (`validation`)", body = Problem, content_type = "application/problem+json")))]
 pub async fn create(State(state): State<AppState>, caller: Caller, ApiJson(input): ApiJson<OrderInput>) -> Result<Created<Order>, ApiError> {
     all_orders(&caller)?;
     let order = input.validate().map_err(ApiError::Validation)?;
+    super::sync::writable(&state, "legacy.orders", Some(order.customer_id))?;
     let created_by = caller.actor(&state).await;
     let created = state.store.create_order(&order, &created_by).await?;
     Ok(Created::at("/v1/orders", created.id, created))
@@ -134,7 +136,7 @@ pub async fn create(State(state): State<AppState>, caller: Caller, ApiJson(input
     responses((status = 200, body = Order),
         (status = 400, description = "Malformed JSON (`malformed-json`)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such order", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Past `received` or held by a planning job (`order-locked`)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Past `received` or held by a planning job (`order-locked`), or orders are still run in the old program (`legacy-only`)", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "The body is over 1 MiB (`payload-too-large`)", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "The body is not declared as JSON (`unsupported-media-type`)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid, unknown or mistyped fields, each named (`validation`)", body = Problem, content_type = "application/problem+json")))]
@@ -147,6 +149,7 @@ pub async fn replace(
     all_orders(&caller)?;
     let id = parse_id(&id, RESOURCE)?;
     let order = input.validate().map_err(ApiError::Validation)?;
+    super::sync::writable(&state, "legacy.orders", Some(order.customer_id))?;
     Ok(Json(state.store.update_order(id, &order).await.map_err(ApiError::from_store(RESOURCE))?))
 }
 

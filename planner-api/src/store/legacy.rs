@@ -347,25 +347,29 @@ impl Store {
         })
     }
 
-    /// The dead letters, oldest first.
+    /// The dead letters, oldest first (at most `limit`).
     pub async fn legacy_dead_letters(&self, limit: i64) -> Result<Vec<DeadLetter>, StoreError> {
-        let sql = "SELECT id, entity, destination, attempts, last_error, created_at, dead_at FROM outbox \
-                   WHERE channel = 'legacy' AND dead_at IS NOT NULL AND delivered_at IS NULL ORDER BY id LIMIT $1";
-        with_pool!(self, pool => {
-            let rows = sqlx::query(sql).bind(limit).fetch_all(pool).await?;
-            rows.iter()
-                .map(|r| Ok(DeadLetter {
-                    id: r.try_get("id")?,
-                    entity: r.try_get::<Option<String>, _>("entity")?.unwrap_or_default(),
-                    key: r.try_get("destination")?,
-                    attempts: r.try_get("attempts")?,
-                    last_error: r.try_get("last_error")?,
-                    created_at: r.try_get("created_at")?,
-                    dead_at: r.try_get("dead_at")?,
-                }))
-                .collect::<Result<Vec<_>, sqlx::Error>>()
-                .map_err(StoreError::from)
-        })
+        Ok(self.legacy_dead_letters_page(super::PageRequest::offset(limit, 0)).await?.items)
+    }
+
+    /// A page of the dead letters, oldest first.
+    pub async fn legacy_dead_letters_page(&self, page: super::PageRequest) -> Result<super::Page<DeadLetter>, StoreError> {
+        use super::page::{fetch_page, Conditions, IdOrder};
+        let mut conditions = Conditions::default();
+        conditions.term("channel = 'legacy' AND dead_at IS NOT NULL AND delivered_at IS NULL".into());
+        let query = page.query("id, entity, destination, attempts, last_error, created_at, dead_at", "outbox", conditions, IdOrder::Ascending);
+        let (items, total) = with_pool!(self, pool => fetch_page!(pool, query, |r| {
+            Ok::<_, sqlx::Error>(DeadLetter {
+                id: r.try_get("id")?,
+                entity: r.try_get::<Option<String>, _>("entity")?.unwrap_or_default(),
+                key: r.try_get("destination")?,
+                attempts: r.try_get("attempts")?,
+                last_error: r.try_get("last_error")?,
+                created_at: r.try_get("created_at")?,
+                dead_at: r.try_get("dead_at")?,
+            })
+        }));
+        Ok(query.page(items, total, |d| d.id))
     }
 
     /// Gives dead letters another round of attempts, due now: the one `id`, or all of them.
@@ -791,31 +795,38 @@ impl Store {
         })
     }
 
-    /// The logged conflicts, newest first, optionally of one legacy record.
+    /// The logged conflicts, newest first, optionally of one legacy record (at most `limit`).
     pub async fn legacy_conflicts(&self, legacy_no: Option<&str>, limit: i64) -> Result<Vec<ConflictEntry>, StoreError> {
-        let sql = "SELECT id, at, entity, legacy_no, entity_id, field, base_value, legacy_value, new_value, winner, rule, legacy_user, legacy_stamp \
-                   FROM legacy_conflicts WHERE ($1 IS NULL OR legacy_no = $1) ORDER BY id DESC LIMIT $2";
-        with_pool!(self, pool => {
-            let rows = sqlx::query(sql).bind(legacy_no).bind(limit).fetch_all(pool).await?;
-            rows.iter()
-                .map(|r| Ok(ConflictEntry {
-                    id: r.try_get("id")?,
-                    at: r.try_get("at")?,
-                    entity: r.try_get("entity")?,
-                    legacy_no: r.try_get("legacy_no")?,
-                    entity_id: r.try_get("entity_id")?,
-                    field: r.try_get("field")?,
-                    base_value: r.try_get("base_value")?,
-                    legacy_value: r.try_get("legacy_value")?,
-                    new_value: r.try_get("new_value")?,
-                    winner: r.try_get("winner")?,
-                    rule: r.try_get("rule")?,
-                    legacy_user: r.try_get("legacy_user")?,
-                    legacy_stamp: r.try_get("legacy_stamp")?,
-                }))
-                .collect::<Result<Vec<_>, sqlx::Error>>()
-                .map_err(StoreError::from)
-        })
+        Ok(self.legacy_conflicts_page(legacy_no, super::PageRequest::offset(limit, 0)).await?.items)
+    }
+
+    /// A page of the logged conflicts, newest first, optionally of one legacy record.
+    pub async fn legacy_conflicts_page(&self, legacy_no: Option<&str>, page: super::PageRequest) -> Result<super::Page<ConflictEntry>, StoreError> {
+        use super::page::{fetch_page, Bound, Conditions, IdOrder};
+        let mut conditions = Conditions::default();
+        if let Some(no) = legacy_no {
+            conditions.eq("legacy_no", Bound::Text(no.into()));
+        }
+        let columns = "id, at, entity, legacy_no, entity_id, field, base_value, legacy_value, new_value, winner, rule, legacy_user, legacy_stamp";
+        let query = page.query(columns, "legacy_conflicts", conditions, IdOrder::Descending);
+        let (items, total) = with_pool!(self, pool => fetch_page!(pool, query, |r| {
+            Ok::<_, sqlx::Error>(ConflictEntry {
+                id: r.try_get("id")?,
+                at: r.try_get("at")?,
+                entity: r.try_get("entity")?,
+                legacy_no: r.try_get("legacy_no")?,
+                entity_id: r.try_get("entity_id")?,
+                field: r.try_get("field")?,
+                base_value: r.try_get("base_value")?,
+                legacy_value: r.try_get("legacy_value")?,
+                new_value: r.try_get("new_value")?,
+                winner: r.try_get("winner")?,
+                rule: r.try_get("rule")?,
+                legacy_user: r.try_get("legacy_user")?,
+                legacy_stamp: r.try_get("legacy_stamp")?,
+            })
+        }));
+        Ok(query.page(items, total, |c| c.id))
     }
 
     /// Records a reconciliation and its report (JSON).

@@ -37,7 +37,7 @@ pub const KIND: &str = "legacy.reconcile";
 pub const NIGHTLY_DAYS: i64 = 7;
 
 /// Which side a repair takes as right.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum Direction {
     /// The service is right: write the old side.
