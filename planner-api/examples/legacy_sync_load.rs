@@ -2,7 +2,7 @@
 //! writes, and the drain rate of a backlog.
 //!
 //! ```text
-//! cargo run --release -p planner-api --example legacy_sync_load -- [--database sqlite|postgres] [--rate 50] [--seconds 60] [--backlog 100000]
+//! cargo run --release -p planner-api --example legacy_sync_load -- [--database sqlite|postgres] [--rate 50] [--seconds 60] [--backlog 100000] [--clerk 10000]
 //! ```
 //!
 //! 1. **Lag.** A fresh service database and a fresh legacy database (SQLite files, or a
@@ -14,6 +14,10 @@
 //! 2. **Drain.** With the worker stopped, `--backlog` new orders are written in bulk (one
 //!    `INSERT … SELECT`, the triggers queue one change each); then the worker drains them:
 //!    changes per second.
+//! 3. **Pick-up.** The old program's clerk changes every customer's name and `--clerk` orders'
+//!    urgency (stamped by a clerk, after the pick-up's mark); the pick-up takes them: records per
+//!    second.
+//! 4. **Reconciliation.** Both sides compared (every customer, the orders of the day): seconds.
 
 use chrono::{DateTime, Utc};
 use planner_api::domain::customer::UsualCylinder;
@@ -32,10 +36,11 @@ struct Args {
     rate: u32,
     seconds: u32,
     backlog: u32,
+    clerk: u32,
 }
 
 fn args() -> anyhow::Result<Args> {
-    let mut a = Args { postgres: false, rate: 50, seconds: 60, backlog: 100_000 };
+    let mut a = Args { postgres: false, rate: 50, seconds: 60, backlog: 100_000, clerk: 10_000 };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let mut value = || it.next().ok_or_else(|| anyhow::anyhow!("{flag} needs a value"));
@@ -44,6 +49,7 @@ fn args() -> anyhow::Result<Args> {
             "--rate" => a.rate = value()?.parse()?,
             "--seconds" => a.seconds = value()?.parse()?,
             "--backlog" => a.backlog = value()?.parse()?,
+            "--clerk" => a.clerk = value()?.parse()?,
             other => anyhow::bail!("unknown argument {other}"),
         }
     }
@@ -218,6 +224,43 @@ async fn main() -> anyhow::Result<()> {
     println!("drain: {failed} failed attempts, {} left pending, {} dead letters", left.pending, left.dead);
     let secs = t.elapsed().as_secs_f64();
     println!("drain: {applied} changes applied in {secs:.1} s: {:.0} changes/s", applied as f64 / secs);
+
+    // 3. Pick-up of the old program's changes.
+    sync.pickup(&store).await?; // the marks: after everything written so far
+    let at = (Utc::now() + chrono::Duration::seconds(60)).with_timezone(&einvoice::calendar::taipei());
+    let (date, time) = (einvoice::calendar::format_roc(at.date_naive(), einvoice::calendar::RocStyle::Compact)?, at.format("%H%M%S").to_string());
+    let clerk = format!(
+        "UPDATE CUST_MST SET CUST_NM = RTRIM(CUST_NM) || '舊', UPD_DT = '{date}', UPD_TM = '{time}', UPD_USER = 'CLERK01';
+         UPDATE ORD_HDR SET URGENT = 'Y', UPD_DT = '{date}', UPD_TM = '{time}', UPD_USER = 'CLERK01'
+             WHERE ORD_NO IN (SELECT ORD_NO FROM ORD_HDR ORDER BY ORD_NO LIMIT {});",
+        a.clerk
+    );
+    legacy.execute_script(&clerk).await?;
+    let t = Instant::now();
+    let mut picked = planner_api::sync::pickup::PickupReport::default();
+    loop {
+        let r = sync.pickup(&store).await?;
+        if r.read == 0 {
+            break;
+        }
+        picked.read += r.read;
+        picked.updated += r.updated;
+        picked.rejected += r.rejected;
+    }
+    let secs = t.elapsed().as_secs_f64();
+    println!(
+        "pick-up: {} records changed in the old program taken in {secs:.1} s: {:.0} records/s ({} applied here, {} not taken)",
+        picked.read,
+        picked.read as f64 / secs,
+        picked.updated,
+        picked.rejected
+    );
+
+    // 4. Reconciliation of the day.
+    let t = Instant::now();
+    let report = sync.reconcile(&store, day, day, None).await?;
+    let compared: usize = report.buckets.iter().map(|b| b.here_count.max(b.legacy_count)).sum();
+    println!("reconciliation: {compared} records compared in {:.1} s, {} drifted", t.elapsed().as_secs_f64(), report.drift.len());
 
     legacy.close().await;
     store.close().await;
