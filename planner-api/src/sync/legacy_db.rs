@@ -82,17 +82,14 @@ impl LegacyDbError {
     }
 }
 
-/// Whether `e` says the database is not there, rather than that a statement failed.
+/// Whether `e` says the database is not there, rather than that a statement failed: what the
+/// service's own store counts as unavailable ([`crate::store::unavailable`]: connection lost,
+/// pool timed out, PostgreSQL shutting down or refusing connections, SQLite busy or locked), and a
+/// SQLite file that cannot be opened (a legacy file on a share that is away).
 fn is_unreachable(e: &sqlx::Error) -> bool {
-    match e {
-        sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Tls(_) | sqlx::Error::WorkerCrashed => true,
-        // PostgreSQL shutting down or refusing connections: admin_shutdown, crash_shutdown,
-        // cannot_connect_now, too_many_connections; SQLite: busy/locked and cannot open.
-        sqlx::Error::Database(db) => {
-            matches!(db.code().as_deref(), Some("57P01" | "57P02" | "57P03" | "53300" | "08000" | "08003" | "08006" | "5" | "6" | "14" | "517"))
-        }
-        _ => false,
-    }
+    crate::store::unavailable(e)
+        || matches!(e, sqlx::Error::Database(db) if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some()
+            && db.code().and_then(|c| c.parse::<i64>().ok()).is_some_and(|c| c & 0xff == 14))
 }
 
 /// One row as the text of each column (empty for NULL), in the table's column order.
