@@ -243,9 +243,7 @@ async fn main() -> anyhow::Result<()> {
         if r.read == 0 {
             break;
         }
-        picked.read += r.read;
-        picked.updated += r.updated;
-        picked.rejected += r.rejected;
+        picked.add(r);
     }
     let secs = t.elapsed().as_secs_f64();
     println!(

@@ -98,12 +98,7 @@ async fn drain(sync: &Sync, store: &Store) -> worker::BatchReport {
     let mut total = worker::BatchReport::default();
     loop {
         let r = sync.batch(store).await.expect("batch");
-        total.read += r.read;
-        total.applied += r.applied;
-        total.failed += r.failed;
-        total.written += r.written;
-        total.skipped += r.skipped;
-        total.deferred += r.deferred;
+        total.add(r);
         if r.read == 0 || r.applied + r.skipped == 0 {
             return total;
         }

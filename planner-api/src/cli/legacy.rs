@@ -109,11 +109,7 @@ async fn drain(sync: &LegacySync, store: &Store) -> anyhow::Result<worker::Batch
     let mut total = worker::BatchReport::default();
     loop {
         let r = sync.worker.batch(store).await.context("sync batch failed")?;
-        total.read += r.read;
-        total.applied += r.applied;
-        total.failed += r.failed;
-        total.written += r.written;
-        total.deferred += r.deferred;
+        total.add(r);
         if r.read == 0 || r.applied + r.skipped == 0 {
             return Ok(total);
         }
@@ -205,13 +201,7 @@ pub fn run(a: LegacyArgs) -> anyhow::Result<ExitCode> {
                     if r.read == 0 {
                         break;
                     }
-                    total.read += r.read;
-                    total.created += r.created;
-                    total.updated += r.updated;
-                    total.unchanged += r.unchanged;
-                    total.conflicts += r.conflicts;
-                    total.written_back += r.written_back;
-                    total.rejected += r.rejected;
+                    total.add(r);
                 }
                 println!(
                     "picked up {} record(s) changed in the old program: {} created, {} updated, {} unchanged, {} conflict(s) decided, {} to write back, {} not taken",

@@ -751,6 +751,10 @@ impl Store {
                             .fetch_one(&mut *tx).await?;
                         sqlx::query(ORDER_EVENT).bind(order_id).bind(None::<&str>).bind(status.as_str()).bind(changed_by).bind(&note).bind(now)
                             .execute(&mut *tx).await?;
+                        if status == crate::domain::OrderStatus::Delivered {
+                            // Delivered as the old program took it: billed as any delivery is.
+                            super::jobs::enqueue_delivery_invoice!(&mut *tx, order_id, now);
+                        }
                         id = Some(order_id);
                     }
                 }

@@ -158,24 +158,19 @@ impl LegacyDb {
     /// with `$1…` bound to `args` as text. Compare a `CHAR(n)` key with `CAST($1 AS CHAR(n))`:
     /// PostgreSQL compares `CHAR` with text as text, which no index of the column serves.
     pub async fn fetch(&self, table: &'static Table, filter: &str, args: &[String]) -> Result<Vec<TextRow>, LegacyDbError> {
-        let sql = select_sql(table, filter);
-        let rows = with_legacy!(self, pool => {
-            let mut query = sqlx::query(&sql);
-            for a in args {
-                query = query.bind(a);
-            }
-            let rows = query.fetch_all(pool).await?;
-            rows.iter().map(|r| text_row(table, |i| r.try_get::<Option<String>, _>(i))).collect::<Result<Vec<_>, sqlx::Error>>()?
-        });
-        Ok(rows)
+        self.fetch_sql(table, &select_sql(table, filter), args).await
     }
 
     /// Up to `limit` rows of `table` matching `filter`, in the order of `order_by` (SQL after
     /// `ORDER BY`), as text.
     pub async fn fetch_page(&self, table: &'static Table, filter: &str, args: &[String], order_by: &str, limit: i64) -> Result<Vec<TextRow>, LegacyDbError> {
-        let sql = format!("{} LIMIT {limit}", select_sql_ordered(table, filter, order_by));
+        self.fetch_sql(table, &format!("{} LIMIT {limit}", select_sql_ordered(table, filter, order_by)), args).await
+    }
+
+    /// The rows of `sql` (a select of `table`'s columns as text) with `args` bound in order.
+    async fn fetch_sql(&self, table: &'static Table, sql: &str, args: &[String]) -> Result<Vec<TextRow>, LegacyDbError> {
         let rows = with_legacy!(self, pool => {
-            let mut query = sqlx::query(&sql);
+            let mut query = sqlx::query(sql);
             for a in args {
                 query = query.bind(a);
             }

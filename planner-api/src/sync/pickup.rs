@@ -66,7 +66,8 @@ pub struct PickupReport {
 }
 
 impl PickupReport {
-    fn add(&mut self, o: PickupReport) {
+    /// Adds `o`'s counts to these.
+    pub fn add(&mut self, o: PickupReport) {
         self.read += o.read;
         self.created += o.created;
         self.updated += o.updated;

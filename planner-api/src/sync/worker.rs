@@ -105,6 +105,18 @@ pub struct BatchReport {
     pub deferred: usize,
 }
 
+impl BatchReport {
+    /// Adds `other`'s counts to these.
+    pub fn add(&mut self, other: BatchReport) {
+        self.read += other.read;
+        self.applied += other.applied;
+        self.failed += other.failed;
+        self.written += other.written;
+        self.skipped += other.skipped;
+        self.deferred += other.deferred;
+    }
+}
+
 impl Sync {
     /// The worker for `legacy`.
     pub fn new(legacy: LegacyDb) -> Sync {
