@@ -1,5 +1,6 @@
 //! Command-line interface: argument definitions and dispatch to one module per command.
 
+mod backup;
 mod check;
 mod legacy;
 mod plan;
@@ -38,6 +39,11 @@ enum Command {
     Migrate(serve::MigrateArgs),
     /// The old system: import its data, keep it in step (dual write), inspect the sync queue.
     Legacy(legacy::LegacyArgs),
+    /// Write a consistent copy of the database (`DATABASE_URL`) while the service runs: SQLite's
+    /// `VACUUM INTO`, or `pg_dump`'s custom format.
+    Backup(backup::BackupArgs),
+    /// Restore a backup into the database (`DATABASE_URL`), empty unless `--force`.
+    Restore(backup::RestoreArgs),
 }
 
 /// Runs the command line; the exit code is non-zero on errors and on infeasible checks.
@@ -51,6 +57,8 @@ pub fn main() -> ExitCode {
         Command::Serve(a) => serve::serve(a),
         Command::Migrate(a) => serve::migrate(a),
         Command::Legacy(a) => legacy::run(a),
+        Command::Backup(a) => backup::backup(a),
+        Command::Restore(a) => backup::restore(a),
     };
     match result {
         Ok(code) => code,
