@@ -69,7 +69,9 @@ fn alert_exprs(rules: &str) -> Vec<(String, String)> {
         if let Some(name) = line.strip_prefix("- alert:") {
             alert = name.trim().to_owned();
         } else if let Some(expr) = line.strip_prefix("expr:") {
-            out.push((alert.clone(), expr.trim().to_owned()));
+            let expr = expr.trim();
+            assert!(!matches!(expr, "" | ">" | "|" | ">-" | "|-"), "alert {alert}: keep each expr on its line (this check reads them line by line)");
+            out.push((alert.clone(), expr.to_owned()));
         }
     }
     out
