@@ -88,7 +88,10 @@ fn the_dashboard_is_well_formed() {
         assert_eq!(p["datasource"]["uid"], "${datasource}", "panels read the chosen Prometheus: {}", p["title"]);
         assert!(!p["targets"].as_array().expect("targets").is_empty(), "{}", p["title"]);
     }
-    assert_eq!(metric_names("max(luckygas_a_b) / luckygas_c{route=\"x\"} and on (instance) process_max_fds"), ["luckygas_a_b", "luckygas_c", "process_max_fds"]);
+    assert_eq!(
+        metric_names("max(luckygas_a_b) / luckygas_c{route=\"x\"} and on (instance) process_max_fds"),
+        ["luckygas_a_b", "luckygas_c", "process_max_fds"]
+    );
     assert_eq!(alert_exprs(ALERTS).len(), ALERTS.matches("- alert:").count());
 }
 
@@ -98,7 +101,8 @@ async fn every_dashboard_query_and_alert_names_a_metric_the_server_exports() {
     // Families with labels appear once something is counted: a request, a refused sign-in, a
     // flag evaluated.
     assert_eq!(app.get("/v1/customers").await.0, 200);
-    let res = app.client.post(app.url("/v1/auth/login")).json(&json!({ "email": "nobody@test", "password": "wrong-password-123" })).send().await.expect("login");
+    let res =
+        app.client.post(app.url("/v1/auth/login")).json(&json!({ "email": "nobody@test", "password": "wrong-password-123" })).send().await.expect("login");
     assert_eq!(res.status().as_u16(), 401);
     assert_eq!(app.get("/v1/flags/legacy.orders/evaluate").await.0, 200);
     // The invoice number gauges are per open block: open one.
