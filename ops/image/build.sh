@@ -176,6 +176,12 @@ for tool in pg_dump pg_restore; do
     copy_libraries "$PG_BINDIR/$tool"
 done
 
+# ssh: the bank's statements are fetched over SFTP with OpenSSH's client run as a subprocess
+# (planner-api/sftp; LUCKYGAS_BANK_SFTP_*), found on PATH
+[ -x /usr/bin/ssh ] || { echo "build.sh: /usr/bin/ssh is missing (apt-get install openssh-client)" >&2; exit 1; }
+install -D -m 0755 /usr/bin/ssh "$root/usr/bin/ssh"
+copy_libraries /usr/bin/ssh
+
 mkdir -p "$root/etc"
 # CA certificates, time zones (the service computes Asia/Taipei itself; localtime is UTC)
 install -D -m 0644 "$(readlink -f "$CA_BUNDLE")" "$root$CA_BUNDLE"
@@ -224,7 +230,7 @@ for f in bin/sh usr/bin/sh bin/bash usr/bin/bash usr/bin/apt usr/bin/dpkg; do
 done
 
 # --- the image -------------------------------------------------------------------------------------------
-image_path="/usr/local/bin:$PG_BINDIR"
+image_path="/usr/local/bin:/usr/bin:$PG_BINDIR"
 case "$(uname -m)" in
 x86_64) arch=amd64 ;;
 aarch64) arch=arm64 ;;

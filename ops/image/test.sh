@@ -120,7 +120,7 @@ secret=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
 printf '%s\n' "${image_env[@]}" "HOME=/var/lib/luckygas" "LUCKYGAS_JWT_SECRET=$secret" >"$rt/env"
 
 # Replaces the calling (sub)shell with COMMAND run in the image: own mount namespace, the image's
-# root bound read-only with the three volumes on it, chroot as 10001:10001 (no other group), the
+# root bound read-only with the three volumes and /dev (null, zero, random, urandom) on it, chroot as 10001:10001 (no other group), the
 # environment in $rt/env only. The process keeps this shell's PID, so `in_image … &` gives $! =
 # the command's PID. Call it in a subshell or command substitution, or in the background.
 in_image() {
@@ -131,6 +131,12 @@ in_image() {
         mount -o remount,bind,ro "$rt/root"
         for d in var/lib/luckygas tmp backup; do
             mount --bind "$rt/rw/$d" "$rt/root/$d"
+        done
+        # /dev as a container runtime gives it: a tmpfs with the basic character devices.
+        mount -t tmpfs -o mode=0755,nosuid tmpfs "$rt/root/dev"
+        for n in null zero random urandom; do
+            : >"$rt/root/dev/$n"
+            mount --bind "/dev/$n" "$rt/root/dev/$n"
         done
         if touch "$rt/root/.write-probe" 2>/dev/null; then
             echo "the image root is writable in the test namespace" >&2
@@ -149,6 +155,9 @@ for tool in pg_dump pg_restore; do
     said=$(in_image "$tool" --version 2>&1) || die "$tool --version failed in the image: $said"
     ok "$tool on PATH: $said"
 done
+# ssh (the SFTP client of the bank fetch), found on PATH, with its libraries
+said=$(in_image ssh -V 2>&1) || die "ssh -V failed in the image: $said"
+ok "ssh on PATH: $said"
 
 # (2) serve on SQLite, ready, SIGTERM
 port=""
