@@ -36,6 +36,7 @@ pub const SQLITE: &[Embedded] = &[
     (22, "legacy sync", include_str!("../../migrations/sqlite/0022_legacy_sync.sql")),
     (23, "feature flags", include_str!("../../migrations/sqlite/0023_feature_flags.sql")),
     (24, "legacy pick-up", include_str!("../../migrations/sqlite/0024_legacy_pickup.sql")),
+    (25, "backups", include_str!("../../migrations/sqlite/0025_backups.sql")),
 ];
 
 /// PostgreSQL migrations, in version order.
@@ -60,7 +61,40 @@ pub const POSTGRES: &[Embedded] = &[
     (22, "legacy sync", include_str!("../../migrations/postgres/0022_legacy_sync.sql")),
     (23, "feature flags", include_str!("../../migrations/postgres/0023_feature_flags.sql")),
     (24, "legacy pick-up", include_str!("../../migrations/postgres/0024_legacy_pickup.sql")),
+    (25, "backups", include_str!("../../migrations/postgres/0025_backups.sql")),
 ];
+
+/// The release before this one, as far as the schema goes: its newest migration, and a digest of
+/// its migrations' SQL (both backends). Migrations up to it are never edited again (the digest is
+/// checked by `tests/upgrade.rs`), and every later one is expand-only (it adds tables, columns
+/// that are nullable or have a default, indexes) so that this release can be rolled back to that
+/// one without restoring the database (ops/runbooks.md, "Rolling back a release"). Cutting a
+/// release moves this to its newest migration.
+pub const PREVIOUS_RELEASE: Release =
+    Release { name: "2026-12-05 (main at 823d9ac)", last_migration: 24, digest: "889c6d2b050eb9ff902ba42fad6b7f7134fcefe7d719065d6667fd206d95a01d" };
+
+/// A release's schema (see [`PREVIOUS_RELEASE`]).
+#[derive(Clone, Copy, Debug)]
+pub struct Release {
+    /// Which release.
+    pub name: &'static str,
+    /// Its newest migration's version.
+    pub last_migration: i64,
+    /// SHA-256 of its migrations (SQLite's then PostgreSQL's, each as `version\tSQL\n`), hex.
+    pub digest: &'static str,
+}
+
+/// The digest [`Release::digest`] records, of the migrations up to `last`.
+pub fn digest_upto(last: i64) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for list in [SQLITE, POSTGRES] {
+        for (version, _, sql) in list.iter().filter(|m| m.0 <= last) {
+            h.update(format!("{version}\t{sql}\n").as_bytes());
+        }
+    }
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
 
 /// A list of embedded migrations as a sqlx migration source.
 #[derive(Debug)]

@@ -8,6 +8,7 @@
 
 pub mod assignments;
 pub mod audit;
+pub mod backups;
 pub mod customers;
 pub mod depots;
 pub mod drivers;
@@ -16,7 +17,7 @@ pub mod idempotency;
 pub mod invoicing;
 pub mod jobs;
 pub mod legacy;
-mod migrations;
+pub mod migrations;
 pub mod orders;
 pub mod page;
 pub mod payments;
@@ -35,6 +36,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 pub use audit::{AuditEntry, AuditFilter, NewAuditEntry};
+pub use backups::BackupRecord;
 pub use customers::CustomerFilter;
 pub use orders::OrderFilter;
 pub use page::{Page, PageRequest, PageStart, DEFAULT_LIMIT, MAX_LIMIT};
@@ -197,6 +199,12 @@ impl Store {
     /// missing (`sqlite://luckygas.db`; `sqlite::memory:` keeps everything in memory);
     /// PostgreSQL URLs look like `postgres://user@host/db`.
     pub async fn open(url: &str) -> Result<Store, StoreError> {
+        Store::connect_unmigrated(url).await?.migrated().await
+    }
+
+    /// Opens the database at `url` as [`Store::open`] does but applies no migration (for tools
+    /// such as `luckygas backup`, which must not change the schema of the database they copy).
+    pub async fn connect_unmigrated(url: &str) -> Result<Store, StoreError> {
         if url.starts_with("sqlite:") {
             // WAL with synchronous=NORMAL: a commit is durable across a crash of the process
             // and never corrupts the file; only a power loss may lose the last commits. FULL
@@ -216,9 +224,10 @@ impl Store {
                 SqlitePoolOptions::new().max_connections(4)
             };
             let pool = pool.acquire_timeout(ACQUIRE_TIMEOUT).connect_with(options).await?;
-            Store::Sqlite(pool).migrated().await
+            Ok(Store::Sqlite(pool))
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-            Store::open_postgres(PgConnectOptions::from_str(url)?).await
+            let pool = PgPoolOptions::new().max_connections(8).acquire_timeout(ACQUIRE_TIMEOUT).connect_with(PgConnectOptions::from_str(url)?).await?;
+            Ok(Store::Postgres(pool))
         } else {
             Err(StoreError::UnsupportedUrl(url.to_owned()))
         }
@@ -251,15 +260,55 @@ impl Store {
         }
     }
 
-    /// Applies pending embedded migrations (idempotent).
+    /// Applies pending embedded migrations (idempotent). Migrations that the database has and
+    /// this binary does not know were applied by a newer release: they are expand-only for one
+    /// release (ops/runbooks.md, "Rolling back a release"), so this, the previous release, runs
+    /// against their schema; it says so once and goes on.
     pub async fn migrate(&self) -> Result<(), StoreError> {
-        let migrator = migrations::migrator(self.embedded()).await?;
+        let mut migrator = migrations::migrator(self.embedded()).await?;
+        migrator.set_ignore_missing(true);
+        with_pool!(self, pool => migrator.run(pool).await)?;
+        let newer = self.newer_migrations().await?;
+        if !newer.is_empty() {
+            tracing::warn!(versions = ?newer, "the database has migrations of a newer release: running against its expanded schema (a rollback?)");
+        }
+        Ok(())
+    }
+
+    /// Applies the embedded migrations up to version `last` only, as the release whose newest
+    /// migration that is would (upgrade and rollback tests; see
+    /// [`migrations::PREVIOUS_RELEASE`]).
+    pub async fn migrate_upto(&self, last: i64) -> Result<(), StoreError> {
+        let list = self.embedded();
+        let n = list.iter().take_while(|m| m.0 <= last).count();
+        let mut migrator = migrations::migrator(&list[..n]).await?;
+        migrator.set_ignore_missing(true);
         with_pool!(self, pool => migrator.run(pool).await)?;
         Ok(())
     }
 
+    /// Versions applied to the database that this binary does not embed (a newer release's).
+    pub async fn newer_migrations(&self) -> Result<Vec<i64>, StoreError> {
+        self.migrations_newer_than(self.embedded().last().map_or(0, |m| m.0)).await
+    }
+
+    /// Versions applied to the database after `last` (what a release whose newest migration is
+    /// `last` does not know).
+    pub async fn migrations_newer_than(&self, last: i64) -> Result<Vec<i64>, StoreError> {
+        let applied = with_pool!(self, pool => {
+            let mut conn = pool.acquire().await?;
+            conn.list_applied_migrations().await?
+        });
+        Ok(applied.iter().map(|a| a.version).filter(|v| *v > last).collect())
+    }
+
     /// Checks that the database answers and that every embedded migration is applied.
     pub async fn ready(&self) -> Result<(), StoreError> {
+        self.ready_upto(i64::MAX).await
+    }
+
+    /// [`Store::ready`] as the release whose newest migration is `last` would check it.
+    pub async fn ready_upto(&self, last: i64) -> Result<(), StoreError> {
         self.ping().await?;
         let (applied, dirty) = with_pool!(self, pool => {
             let mut conn = pool.acquire().await?;
@@ -268,7 +317,8 @@ impl Store {
         if let Some(version) = dirty {
             return Err(StoreError::NotMigrated(format!("migration {version} failed half-way")));
         }
-        let missing: Vec<String> = self.embedded().iter().filter(|(v, _, _)| !applied.iter().any(|a| a.version == *v)).map(|(v, _, _)| v.to_string()).collect();
+        let missing: Vec<String> =
+            self.embedded().iter().filter(|(v, _, _)| *v <= last && !applied.iter().any(|a| a.version == *v)).map(|(v, _, _)| v.to_string()).collect();
         if missing.is_empty() {
             Ok(())
         } else {
