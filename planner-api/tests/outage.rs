@@ -8,114 +8,13 @@
 //!
 //! PostgreSQL's server binaries are required: the test fails loudly without them.
 
+mod support;
+
 use serde_json::{json, Value};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-/// A port that was free a moment ago.
-fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-    l.local_addr().expect("local addr").port()
-}
-
-/// The newest PostgreSQL server binaries on this machine.
-fn pg_bin() -> PathBuf {
-    let mut found: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
-        .map(|dir| {
-            dir.filter_map(Result::ok)
-                .filter_map(|e| Some((e.file_name().to_str()?.parse::<u32>().ok()?, e.path().join("bin"))))
-                .filter(|(_, bin)| bin.join("initdb").is_file() && bin.join("pg_ctl").is_file())
-                .collect()
-        })
-        .unwrap_or_default();
-    found.sort();
-    found.pop().map(|(_, bin)| bin).unwrap_or_else(|| {
-        panic!("PostgreSQL's server binaries (initdb, pg_ctl) are not under /usr/lib/postgresql/*/bin; this test needs them (apt-get install postgresql)")
-    })
-}
-
-/// Output of `id` for the `postgres` user (`-u` or `-g`).
-fn postgres_id(flag: &str) -> u32 {
-    let out = Command::new("id").args([flag, "postgres"]).output().expect("run id");
-    assert!(out.status.success(), "running as root, the test runs PostgreSQL as the `postgres` user, which does not exist");
-    String::from_utf8_lossy(&out.stdout).trim().parse().expect("a numeric id")
-}
-
-fn running_as_root() -> bool {
-    Command::new("id").arg("-u").output().is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-}
-
-/// A PostgreSQL server of this test's own, stopped and removed on drop.
-struct OwnPostgres {
-    bin: PathBuf,
-    dir: tempfile::TempDir,
-    port: u16,
-    as_postgres: bool,
-}
-
-impl OwnPostgres {
-    /// Initialises a cluster (trust authentication, superuser `postgres`) and starts it.
-    fn start() -> OwnPostgres {
-        let bin = pg_bin();
-        let dir = tempfile::tempdir().expect("temp dir");
-        // initdb refuses to run as root: the cluster then belongs to `postgres`.
-        let as_postgres = running_as_root();
-        if as_postgres {
-            std::os::unix::fs::chown(dir.path(), Some(postgres_id("-u")), Some(postgres_id("-g"))).expect("chown the cluster folder");
-        }
-        let pg = OwnPostgres { bin, dir, port: free_port(), as_postgres };
-        let data = pg.data();
-        let out = pg.tool("initdb").args(["-A", "trust", "-U", "postgres", "--no-sync", "-D"]).arg(&data).output().expect("run initdb");
-        assert!(out.status.success(), "initdb failed: {}", String::from_utf8_lossy(&out.stderr));
-        pg.up();
-        pg
-    }
-
-    fn data(&self) -> PathBuf {
-        self.dir.path().join("data")
-    }
-
-    /// `tool` of the server binaries, as `postgres` when the test runs as root.
-    fn tool(&self, tool: &str) -> Command {
-        let path = self.bin.join(tool);
-        if self.as_postgres {
-            let mut c = Command::new("runuser");
-            c.args(["-u", "postgres", "--"]).arg(path);
-            c
-        } else {
-            Command::new(path)
-        }
-    }
-
-    fn pg_ctl(&self, args: &[&str]) {
-        let out = self.tool("pg_ctl").arg("-D").arg(self.data()).args(args).stdin(Stdio::null()).output().expect("run pg_ctl");
-        let log = std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default();
-        assert!(out.status.success(), "pg_ctl {args:?} failed: {}\n{log}", String::from_utf8_lossy(&out.stderr));
-    }
-
-    /// Starts the server and waits until it accepts connections.
-    fn up(&self) {
-        let options = format!("-p {} -k {} -c listen_addresses=127.0.0.1", self.port, self.dir.path().display());
-        let log = self.dir.path().join("server.log");
-        self.pg_ctl(&["-w", "-t", "60", "-l", &log.display().to_string(), "-o", &options, "start"]);
-    }
-
-    /// Stops the server at once, as a crash would (the next start recovers from its WAL).
-    fn down(&self) {
-        self.pg_ctl(&["-w", "-m", "immediate", "stop"]);
-    }
-
-    fn url(&self) -> String {
-        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
-    }
-}
-
-impl Drop for OwnPostgres {
-    fn drop(&mut self) {
-        let _ = self.tool("pg_ctl").arg("-D").arg(self.data()).args(["-m", "immediate", "stop"]).stderr(Stdio::null()).stdout(Stdio::null()).status();
-    }
-}
+use support::own_postgres::{free_port, OwnPostgres};
 
 /// Kills the server if the test fails half-way.
 struct Server(std::process::Child);

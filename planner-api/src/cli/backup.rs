@@ -27,11 +27,69 @@ use std::time::Instant;
 
 /// `luckygas backup`.
 #[derive(Args, Debug)]
+#[command(group(clap::ArgGroup::new("target").required(true).args(["to", "to_dir"])))]
 pub struct BackupArgs {
     /// Where to write the backup (a SQLite file, or a `pg_dump` custom-format archive); must not
     /// exist.
     #[arg(long)]
-    to: PathBuf,
+    to: Option<PathBuf>,
+    /// Write the backup into this directory, named by the time it began
+    /// (`luckygas-20261205T093000Z.db` for SQLite, `….pgdump` for PostgreSQL): for schedules
+    /// (a Kubernetes CronJob runs the image, which has no shell to compute a name).
+    #[arg(long, value_name = "DIR")]
+    to_dir: Option<PathBuf>,
+    /// With `--to-dir`: once the new backup is whole, delete all but the newest N backups of the
+    /// directory (only files named as `--to-dir` names them).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    keep: Option<u32>,
+}
+
+/// The name `--to-dir` gives a backup begun at `at`: sortable by time.
+fn dated_name(at: chrono::DateTime<chrono::Utc>, postgres: bool) -> String {
+    format!("luckygas-{}.{}", at.format("%Y%m%dT%H%M%SZ"), if postgres { "pgdump" } else { "db" })
+}
+
+/// Whether `name` is one that [`dated_name`] gives.
+fn is_dated_name(name: &str) -> bool {
+    let Some(rest) = name.strip_prefix("luckygas-") else { return false };
+    let Some((stamp, ext)) = rest.split_once('.') else { return false };
+    matches!(ext, "db" | "pgdump") && chrono::NaiveDateTime::parse_from_str(stamp, "%Y%m%dT%H%M%SZ").is_ok()
+}
+
+/// Deletes all but the newest `keep` backups named by `--to-dir` in `dir`; returns what it deleted.
+fn prune(dir: &Path, keep: usize) -> anyhow::Result<Vec<PathBuf>> {
+    let mut dated: Vec<(String, PathBuf)> = std::fs::read_dir(dir)
+        .with_context(|| format!("cannot list {}", dir.display()))?
+        .filter_map(Result::ok)
+        .filter_map(|e| {
+            let name = e.file_name().into_string().ok()?;
+            is_dated_name(&name).then(|| (name.split_once('.').map(|(s, _)| s.to_owned()).unwrap_or_default(), e.path()))
+        })
+        .collect();
+    dated.sort();
+    let excess = dated.len().saturating_sub(keep);
+    let mut deleted = Vec::new();
+    for (_, path) in dated.into_iter().take(excess) {
+        std::fs::remove_file(&path).with_context(|| format!("cannot delete the old backup {}", path.display()))?;
+        deleted.push(path);
+    }
+    Ok(deleted)
+}
+
+/// Records the completed backup in the database it copied, for `/metrics`; a database that does
+/// not take it (a read-only backup role, an older schema) only earns a warning.
+async fn record(url: &str, record: &crate::store::BackupRecord) {
+    let result = async {
+        let store = Store::connect_unmigrated(url).await?;
+        let done = store.record_backup(record).await;
+        store.close().await;
+        done
+    }
+    .await;
+    match result {
+        Ok(()) => {}
+        Err(e) => eprintln!("warning: the backup is whole but could not be recorded in the database (its age on /metrics stays as it was): {e}"),
+    }
 }
 
 /// `luckygas restore`.
@@ -104,10 +162,22 @@ fn print_counts(counts: &[(&str, i64)]) {
 pub fn backup(a: BackupArgs) -> anyhow::Result<ExitCode> {
     init_tracing();
     let url = database_url();
-    if a.to.exists() {
-        bail!("{} exists: a backup never overwrites one", a.to.display());
+    let began = chrono::Utc::now();
+    if a.keep.is_some() && a.to_dir.is_none() {
+        bail!("--keep prunes the backups of --to-dir: give --to-dir DIR with it");
     }
-    let tmp = partial(&a.to);
+    let to = match (&a.to, &a.to_dir) {
+        (Some(to), _) => to.clone(),
+        (None, Some(dir)) => {
+            std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+            dir.join(dated_name(began, is_postgres(&url)))
+        }
+        (None, None) => bail!("give --to PATH or --to-dir DIR"),
+    };
+    if to.exists() {
+        bail!("{} exists: a backup never overwrites one", to.display());
+    }
+    let tmp = partial(&to);
     let _ = std::fs::remove_file(&tmp);
     let started = Instant::now();
     runtime()?.block_on(async {
@@ -126,9 +196,19 @@ pub fn backup(a: BackupArgs) -> anyhow::Result<ExitCode> {
             conn.close().await?;
             check_sqlite(&tmp).await?;
         }
-        std::fs::rename(&tmp, &a.to).with_context(|| format!("cannot move the backup to {}", a.to.display()))?;
-        let size = std::fs::metadata(&a.to).map(|m| m.len()).unwrap_or(0);
-        println!("backup of {} written to {} ({:.1} MiB) in {:.1} s", redacted(&url), a.to.display(), size as f64 / 1048576.0, started.elapsed().as_secs_f64());
+        std::fs::rename(&tmp, &to).with_context(|| format!("cannot move the backup to {}", to.display()))?;
+        let size = std::fs::metadata(&to).map(|m| m.len()).unwrap_or(0);
+        println!("backup of {} written to {} ({:.1} MiB) in {:.1} s", redacted(&url), to.display(), size as f64 / 1048576.0, started.elapsed().as_secs_f64());
+        let location = std::fs::canonicalize(&to).unwrap_or_else(|_| to.clone()).display().to_string();
+        let backend = if is_postgres(&url) { "postgres" } else { "sqlite" };
+        let size_bytes = i64::try_from(size).unwrap_or(i64::MAX);
+        record(&url, &crate::store::BackupRecord { started_at: began, finished_at: chrono::Utc::now(), backend: backend.to_owned(), location, size_bytes })
+            .await;
+        if let (Some(dir), Some(keep)) = (&a.to_dir, a.keep) {
+            for old in prune(dir, keep as usize)? {
+                println!("deleted the old backup {}", old.display());
+            }
+        }
         Ok(ExitCode::SUCCESS)
     })
 }

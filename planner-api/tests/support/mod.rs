@@ -10,6 +10,8 @@
 
 #![allow(dead_code)]
 
+pub mod own_postgres;
+
 use planner_api::auth::{bootstrap_admin, random_hex, AdminBootstrap, AuthConfig, KeySource};
 use planner_api::domain::Role;
 use planner_api::http::edge::{Edge, EdgeConfig};
@@ -798,4 +800,22 @@ pub fn fields(body: &Value) -> Vec<(String, String)> {
         .as_array()
         .map(|a| a.iter().map(|e| (e["field"].as_str().unwrap_or_default().to_owned(), e["code"].as_str().unwrap_or_default().to_owned())).collect())
         .unwrap_or_default()
+}
+
+/// The largest order id, and the count and a digest of the orders up to `upto` (all when `None`).
+pub async fn order_digest(store: &Store, upto: Option<i64>) -> (i64, i64, String) {
+    use sha2::{Digest, Sha256};
+    let upto = upto.unwrap_or(i64::MAX);
+    let sql = "SELECT id, customer_id, CAST(delivery_date AS TEXT), cylinders, status, priority, COALESCE(note, '') FROM orders WHERE id <= $1 ORDER BY id";
+    type Row = (i64, i64, String, String, String, String, String);
+    let rows: Vec<Row> = match store {
+        Store::Sqlite(pool) => sqlx::query_as(sql).bind(upto).fetch_all(pool).await.expect("orders"),
+        Store::Postgres(pool) => sqlx::query_as(sql).bind(upto).fetch_all(pool).await.expect("orders"),
+    };
+    let mut h = Sha256::new();
+    for r in &rows {
+        h.update(format!("{r:?}\n").as_bytes());
+    }
+    let max = rows.last().map_or(0, |r| r.0);
+    (max, rows.len() as i64, h.finalize().iter().map(|b| format!("{b:02x}")).collect())
 }
