@@ -133,3 +133,27 @@ async fn every_dashboard_query_and_alert_names_a_metric_the_server_exports() {
     assert!(checked > 50, "{checked}");
     app.finish().await;
 }
+
+const RUNBOOKS: &str = include_str!("../../ops/runbooks.md");
+
+/// Every alert links its runbook entry, and the entry exists (a heading with the alert's name,
+/// or the one the link's anchor names).
+#[test]
+fn every_alert_links_a_runbook_entry_that_exists() {
+    let headings: BTreeSet<String> = RUNBOOKS.lines().filter_map(|l| l.strip_prefix("## ")).map(|h| h.trim().to_lowercase().replace(' ', "-")).collect();
+    let mut alerts = 0;
+    let mut alert = String::new();
+    for line in ALERTS.lines().map(str::trim) {
+        if let Some(name) = line.strip_prefix("- alert:") {
+            alert = name.trim().to_owned();
+            alerts += 1;
+        } else if let Some(link) = line.strip_prefix("runbook:") {
+            let link = link.trim().trim_matches('"');
+            let anchor =
+                link.strip_prefix("ops/runbooks.md#").unwrap_or_else(|| panic!("alert {alert}: the runbook link {link:?} is not into ops/runbooks.md"));
+            assert!(headings.contains(anchor), "alert {alert}: ops/runbooks.md has no entry #{anchor}");
+        }
+    }
+    assert_eq!(ALERTS.matches("runbook:").count(), alerts, "every alert has a runbook annotation");
+    assert!(alerts >= 20, "{alerts}");
+}

@@ -176,6 +176,13 @@ pub async fn healthz() -> Json<Value> {
     responses((status = 200, description = "Ready: `{status, database, workers: {alive, registered}}`"),
         (status = 503, description = "Not ready; `check` names the failing check", body = crate::http::error::Problem, content_type = "application/problem+json")))]
 pub async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let (alive, registered) = readiness(&state).await?;
+    Ok(Json(json!({ "status": "ready", "database": state.store.backend(), "workers": { "alive": alive, "registered": registered } })))
+}
+
+/// The readiness checks of `/readyz` (and of the `luckygas_ready` gauge): the live and the
+/// registered workers when ready, else the failing check.
+pub async fn readiness(state: &AppState) -> Result<(usize, usize), ApiError> {
     database_ready(&state.store).await.map_err(|e| match e {
         StoreError::NotMigrated(_) | StoreError::Migrate(_) => ApiError::NotReady { check: "migrations", reason: e.to_string() },
         other => ApiError::NotReady { check: "database", reason: other.to_string() },
@@ -186,7 +193,7 @@ pub async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiErr
         let names: Vec<&str> = workers.iter().map(|w| w.name.as_str()).collect();
         return Err(ApiError::NotReady { check: "workers", reason: format!("no live planning worker among {}", names.join(", ")) });
     }
-    Ok(Json(json!({ "status": "ready", "database": state.store.backend(), "workers": { "alive": alive, "registered": workers.len() } })))
+    Ok((alive, workers.len()))
 }
 
 /// Health details (cached for a few seconds).

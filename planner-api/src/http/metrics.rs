@@ -7,7 +7,8 @@
 //! - `luckygas_planning_job_duration_seconds{outcome}` and `luckygas_solver_iterations_total`:
 //!   fed by this process's planning workers through [`Metrics::observe_job`] and
 //!   [`Metrics::add_solver_iterations`]; registered from the start, at zero;
-//! - `luckygas_planning_queue_depth` (jobs waiting for a worker) and
+//! - `luckygas_planning_queue_depth` (jobs waiting for a worker),
+//!   `luckygas_planning_queue_oldest_seconds` (how long the oldest of them has waited) and
 //!   `luckygas_planning_jobs_running` (jobs on a live lease): read from the store at every scrape
 //!   ([`crate::store::Store::plan_queue_depth`]), because the queue is shared by every replica on
 //!   the database and no single process sees all its changes.
@@ -25,6 +26,8 @@
 //!   gives applied per second) and `…_breaker_open`: the dual write to the old system;
 //!   `luckygas_legacy_conflicts` (fields changed on both sides, decided) and
 //!   `luckygas_legacy_drift` (records that differed at the latest reconciliation);
+//! - `luckygas_backup_age_seconds`: since the newest backup `luckygas backup` recorded began
+//!   (−1 before the first); `luckygas_ready`: 1 when `/readyz` would answer 200;
 //! - `luckygas_invoice_numbers_remaining{period,branch}` and
 //!   `luckygas_invoice_numbers_used_ratio{period,branch}`: what is left of the open number blocks
 //!   (alert at 0.9, before issuing fails);
@@ -90,6 +93,9 @@ const BACKGROUND_GAUGES: &[(&str, &str)] = &[
     ("luckygas_legacy_sync_breaker_open", "1 while this process's circuit breaker to the legacy database is open"),
     ("luckygas_legacy_conflicts", "Fields changed on both sides and decided by their rule so far (rate() gives conflicts per second)"),
     ("luckygas_legacy_drift", "Records that differed between both sides at the latest reconciliation (-1 before the first)"),
+    ("luckygas_backup_age_seconds", "Seconds since the newest completed backup began, what a restore of it would lose (-1: none recorded)"),
+    ("luckygas_planning_queue_oldest_seconds", "How long the oldest waiting planning job has waited (0: none waits)"),
+    ("luckygas_ready", "1 when this process passes its readiness checks (database, migrations, workers), as /readyz answers"),
 ];
 
 /// Outcomes of planning jobs, pre-registered so their series exist before the first job.
@@ -296,9 +302,12 @@ pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> R
 /// answer, the gauges keep their last values and the rest is served anyway).
 #[utoipa::path(get, operation_id = "getMetrics", path = "/metrics", tag = "health", responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
 pub async fn metrics(State(state): State<AppState>) -> Response {
-    if check_database(&state).await {
+    let up = check_database(&state).await;
+    if up {
         read_store_gauges(&state).await;
     }
+    let ready = up && super::health::readiness(&state).await.is_ok();
+    state.metrics.set_background("luckygas_ready", i64::from(ready));
     let mut res = state.metrics.render().into_response();
     res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"));
     res
@@ -308,7 +317,10 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
 async fn read_store_gauges(state: &AppState) {
     let now = chrono::Utc::now();
     match state.store.plan_queue_depth(now).await {
-        Ok(depth) => state.metrics.set_queue_depth(depth),
+        Ok(depth) => {
+            state.metrics.set_queue_depth(depth);
+            state.metrics.set_background("luckygas_planning_queue_oldest_seconds", depth.oldest_waiting_s);
+        }
         Err(e) => tracing::warn!(error = %e, "metrics: cannot read the planning queue depth"),
     }
     match state.store.background_depth(now).await {
@@ -354,6 +366,10 @@ async fn read_store_gauges(state: &AppState) {
             m.set_background("luckygas_legacy_drift", d.drift);
         }
         Err(e) => tracing::warn!(error = %e, "metrics: cannot read the legacy sync queue"),
+    }
+    match state.store.last_backup_started().await {
+        Ok(at) => state.metrics.set_background("luckygas_backup_age_seconds", at.map_or(-1, |t| (now - t).num_seconds().max(0))),
+        Err(e) => tracing::warn!(error = %e, "metrics: cannot read the latest backup"),
     }
     let breaker = state.legacy_sync.as_ref().is_some_and(|s| s.worker.breaker_open());
     state.metrics.set_background("luckygas_legacy_sync_breaker_open", i64::from(breaker));
@@ -446,7 +462,7 @@ mod tests {
         assert!(text.contains("luckygas_planning_job_duration_seconds_count{outcome=\"succeeded\"} 0"), "{text}");
         assert!(text.contains("luckygas_planning_queue_depth 0"));
         m.observe_job("failed", 3.0);
-        m.set_queue_depth(QueueDepth { queued: 4, running: 2 });
+        m.set_queue_depth(QueueDepth { queued: 4, running: 2, oldest_waiting_s: 30 });
         m.add_solver_iterations(250);
         m.observe_request("GET", "/v1/depots/{id}", 200, 0.002);
         let text = m.render();

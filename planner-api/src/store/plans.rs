@@ -391,9 +391,15 @@ impl Store {
         let sql = "SELECT COALESCE(SUM(CASE WHEN status = 'queued' OR lease_expires_ms < $1 THEN 1 ELSE 0 END), 0) AS waiting, \
                    COALESCE(SUM(CASE WHEN status = 'running' AND lease_expires_ms >= $1 THEN 1 ELSE 0 END), 0) AS running \
                    FROM plan_jobs WHERE status IN ('queued', 'running')";
+        let oldest_sql = "SELECT MIN(created_at) FROM plan_jobs WHERE status = 'queued' OR (status = 'running' AND lease_expires_ms < $1)";
         with_pool!(self, pool => {
             let row = sqlx::query(sql).bind(epoch_ms(now)).fetch_one(pool).await?;
-            Ok(QueueDepth { queued: row.try_get("waiting")?, running: row.try_get("running")? })
+            let oldest: Option<DateTime<Utc>> = sqlx::query_scalar(oldest_sql).bind(epoch_ms(now)).fetch_one(pool).await?;
+            Ok(QueueDepth {
+                queued: row.try_get("waiting")?,
+                running: row.try_get("running")?,
+                oldest_waiting_s: oldest.map_or(0, |t| (now - t).num_seconds().max(0)),
+            })
         })
     }
 }
@@ -405,4 +411,6 @@ pub struct QueueDepth {
     pub queued: i64,
     /// Jobs a live worker is solving.
     pub running: i64,
+    /// How long the oldest waiting job has waited (since it was queued), 0 when none waits.
+    pub oldest_waiting_s: i64,
 }
