@@ -352,6 +352,10 @@ impl OsrmMatrix {
 }
 
 impl TravelMatrix for OsrmMatrix {
+    fn breaker_open(&self) -> Option<bool> {
+        Some(self.osrm.breaker_state() == BreakerState::Open)
+    }
+
     fn matrices(&self, profile: RoutingProfile, points: &[(f64, f64)]) -> Result<Matrices, TravelError> {
         match self.osrm.table(self.profiles.of(profile), points) {
             Ok(t) => Ok(Matrices {

@@ -171,6 +171,12 @@ pub type DistanceDuration = (Vec<Vec<i64>>, Vec<Vec<i64>>);
 
 /// A source of travel matrices.
 pub trait TravelMatrix: Send + Sync + fmt::Debug {
+    /// Whether the road-network server behind this matrix has its circuit breaker open (calls
+    /// fall back to the embedded estimate), for `/metrics`; `None` without such a server.
+    fn breaker_open(&self) -> Option<bool> {
+        None
+    }
+
     /// Distances and durations between every pair of `points` (`(lat, lon)` in degrees) for
     /// `profile`.
     fn matrices(&self, profile: RoutingProfile, points: &[(f64, f64)]) -> Result<Matrices, TravelError>;

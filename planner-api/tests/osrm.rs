@@ -197,6 +197,8 @@ fn plans_use_osrm_and_fall_back_to_the_estimate_saying_why() {
     let profiles = OsrmProfiles::from_lookup(|_| None);
     let matrix = OsrmMatrix::new(Osrm::new(OsrmConfig::new(url)).unwrap(), profiles, GreatCircle::new(TravelConfig::default()));
     let pts = points(4);
+    assert_eq!(matrix.breaker_open(), Some(false), "what /metrics reports");
+    assert_eq!(GreatCircle::new(TravelConfig::default()).breaker_open(), None);
 
     let m = matrix.matrices(RoutingProfile::Truck, &pts).unwrap();
     assert_eq!(m.source.provider, "osrm");
@@ -210,4 +212,9 @@ fn plans_use_osrm_and_fall_back_to_the_estimate_saying_why() {
     assert_eq!(m.source.profile, "motorcycle");
     assert!(m.source.fallback_reason.as_deref().is_some_and(|r| r.contains("500")), "{:?}", m.source);
     assert_eq!((m.distance_m, m.duration_s), (estimate.distance_m, estimate.duration_s));
+    // Three failures in a row (the default threshold) open the breaker: /metrics says so.
+    for _ in 0..2 {
+        matrix.matrices(RoutingProfile::Truck, &pts).unwrap();
+    }
+    assert_eq!(matrix.breaker_open(), Some(true));
 }

@@ -28,6 +28,7 @@
 //!   `luckygas_legacy_drift` (records that differed at the latest reconciliation);
 //! - `luckygas_backup_age_seconds`: since the newest backup `luckygas backup` recorded began
 //!   (−1 before the first); `luckygas_ready`: 1 when `/readyz` would answer 200;
+//!   `luckygas_osrm_breaker_open`: 1 while the circuit breaker to OSRM is open;
 //! - `luckygas_invoice_numbers_remaining{period,branch}` and
 //!   `luckygas_invoice_numbers_used_ratio{period,branch}`: what is left of the open number blocks
 //!   (alert at 0.9, before issuing fails);
@@ -96,6 +97,10 @@ const BACKGROUND_GAUGES: &[(&str, &str)] = &[
     ("luckygas_backup_age_seconds", "Seconds since the newest completed backup began, what a restore of it would lose (-1: none recorded)"),
     ("luckygas_planning_queue_oldest_seconds", "How long the oldest waiting planning job has waited (0: none waits)"),
     ("luckygas_ready", "1 when this process passes its readiness checks (database, migrations, workers), as /readyz answers"),
+    (
+        "luckygas_osrm_breaker_open",
+        "1 while this process's circuit breaker to OSRM is open (travel times fall back to the estimate); 0 otherwise or without OSRM",
+    ),
 ];
 
 /// Outcomes of planning jobs, pre-registered so their series exist before the first job.
@@ -371,6 +376,8 @@ async fn read_store_gauges(state: &AppState) {
         Ok(at) => state.metrics.set_background("luckygas_backup_age_seconds", at.map_or(-1, |t| (now - t).num_seconds().max(0))),
         Err(e) => tracing::warn!(error = %e, "metrics: cannot read the latest backup"),
     }
+    let osrm_open = state.planner.travel().breaker_open().unwrap_or(false);
+    state.metrics.set_background("luckygas_osrm_breaker_open", i64::from(osrm_open));
     let breaker = state.legacy_sync.as_ref().is_some_and(|s| s.worker.breaker_open());
     state.metrics.set_background("luckygas_legacy_sync_breaker_open", i64::from(breaker));
     match state.store.list_number_blocks(None).await {
