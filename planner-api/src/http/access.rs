@@ -195,7 +195,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
 /// replica holds at the next request everywhere.
 pub async fn authorize(State(state): State<AppState>, mut req: Request, next: Next) -> Result<Response, ApiError> {
     let path = req.uri().path();
-    if PUBLIC_PATHS.contains(&path) {
+    if PUBLIC_PATHS.contains(&path) || super::web::is_public(path) {
         return Ok(next.run(req).await);
     }
     let token = state.auth.keys.verify(bearer(req.headers())?).map_err(|e| match e {

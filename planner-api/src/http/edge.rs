@@ -150,7 +150,10 @@ pub async fn headers(State(state): State<AppState>, mut req: Request, next: Next
 fn security_headers(h: &mut HeaderMap, config: &EdgeConfig) {
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"));
+    // The API's answers allow nothing; the console's pages set their own (crate::http::web::CSP).
+    if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
+        h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"));
+    }
     h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     let json = h
         .get(header::CONTENT_TYPE)

@@ -33,6 +33,7 @@ pub mod users;
 pub mod vehicle_types;
 pub mod vehicles;
 pub mod vroom;
+pub mod web;
 
 use crate::auth::AuthConfig;
 use crate::store::Store;
@@ -140,6 +141,7 @@ pub fn app(state: AppState) -> Router {
     let request_id = edge::request_id_header();
     let routes = Router::new()
         .merge(health::router())
+        .merge(web::router())
         .route("/metrics", get(metrics::metrics))
         .route("/v1/openapi.json", get(openapi::openapi_json))
         .nest("/v1/auth", auth::router())

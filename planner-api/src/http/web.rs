@@ -1,0 +1,105 @@
+//! The web console (issue 19), served at `/` from files embedded in the binary at build time
+//! (`planner-api/web/`): `cargo build` is all it takes, nothing is fetched at run time, and no
+//! JavaScript build step exists (plain ES modules).
+//!
+//! Every page and asset is public (the console signs in through `/v1/auth/login` like any
+//! client); each answer carries an `ETag` (a hash of the file) and `Cache-Control: no-cache`, so
+//! browsers revalidate and get `304` while the binary is the same. The pages' content security
+//! policy allows scripts, styles and connections from this origin only: no inline script or
+//! style, no `eval`, no framing.
+
+use axum::extract::Path;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+
+use super::error::ApiError;
+use super::AppState;
+
+/// The content security policy of the console's pages and assets.
+pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; \
+                       font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+/// An embedded file: its name under `/assets/`, its type and its bytes.
+struct Asset {
+    name: &'static str,
+    content_type: &'static str,
+    body: &'static [u8],
+}
+
+const INDEX: Asset = Asset { name: "index.html", content_type: "text/html; charset=utf-8", body: include_bytes!("../../web/index.html") };
+
+const ASSETS: &[Asset] = &[
+    Asset { name: "app.js", content_type: "text/javascript; charset=utf-8", body: include_bytes!("../../web/app.js") },
+    Asset { name: "i18n.js", content_type: "text/javascript; charset=utf-8", body: include_bytes!("../../web/i18n.js") },
+    Asset { name: "app.css", content_type: "text/css; charset=utf-8", body: include_bytes!("../../web/app.css") },
+    Asset { name: "icon.svg", content_type: "image/svg+xml", body: include_bytes!("../../web/icon.svg") },
+];
+
+/// Whether `path` is one of the console's public paths (no token needed).
+pub fn is_public(path: &str) -> bool {
+    path == "/" || path.starts_with("/assets/")
+}
+
+/// `/` and `/assets/{file}`.
+pub fn router() -> Router<AppState> {
+    Router::new().route("/", get(index)).route("/assets/{file}", get(asset))
+}
+
+async fn index(headers: HeaderMap) -> Response {
+    serve(&INDEX, &headers)
+}
+
+async fn asset(Path(file): Path<String>, headers: HeaderMap) -> Response {
+    match ASSETS.iter().find(|a| a.name == file) {
+        Some(a) => serve(a, &headers),
+        None => ApiError::NotFound { resource: "asset" }.into_response(),
+    }
+}
+
+/// A strong validator of `body`: FNV-1a over the bytes (the files are fixed in the binary).
+fn etag(body: &[u8]) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in body {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("\"{h:016x}-{}\"", body.len())
+}
+
+fn serve(a: &Asset, headers: &HeaderMap) -> Response {
+    let tag = etag(a.body);
+    let matches = headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()).is_some_and(|v| v.split(',').any(|t| t.trim() == tag));
+    let mut res = if matches { StatusCode::NOT_MODIFIED.into_response() } else { (StatusCode::OK, a.body).into_response() };
+    let h = res.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(a.content_type));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+    if let Ok(v) = HeaderValue::from_str(&tag) {
+        h.insert(header::ETAG, v);
+    }
+    res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_inline_script_or_style_is_allowed() {
+        assert!(!CSP.contains("unsafe-inline") && !CSP.contains("unsafe-eval"));
+        let html = std::str::from_utf8(INDEX.body).expect("UTF-8");
+        // Scripts only from files, no inline handlers or style attributes.
+        assert!(!html.contains("<script>") && !html.contains(" onclick=") && !html.contains(" style="), "{html}");
+        for a in ASSETS {
+            assert!(html.contains(&format!("/assets/{}", a.name)) || a.name.ends_with(".js"), "{} is not used", a.name);
+        }
+    }
+
+    #[test]
+    fn etags_differ_by_content() {
+        assert_ne!(etag(b"a"), etag(b"b"));
+        assert_eq!(etag(b"abc"), etag(b"abc"));
+    }
+}

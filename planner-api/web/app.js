@@ -1,0 +1,331 @@
+// The dispatcher's console: sign-in and the day's orders. Plain ES modules, no build step; every
+// asset is embedded in the `luckygas` binary (planner-api/src/http/web.rs) and served under a
+// content security policy without inline scripts or styles, so nothing here writes HTML from
+// strings: elements are built with `h()`.
+
+import { lang, setLang, t, translate } from "./i18n.js";
+
+const SESSION = "luckygas.session";
+
+// --- DOM ---------------------------------------------------------------------------------------
+
+export function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === false || v === null || v === undefined) continue;
+    if (k.startsWith("on")) el.addEventListener(k.slice(2), v);
+    else if (k === "class") el.className = v;
+    else el.setAttribute(k, v === true ? "" : String(v));
+  }
+  for (const c of children.flat()) {
+    if (c === null || c === undefined || c === false) continue;
+    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return el;
+}
+
+function show(...nodes) {
+  const app = document.getElementById("app");
+  app.replaceChildren(...nodes);
+}
+
+function notice(text, kind = "info") {
+  const el = h("p", { class: `notice ${kind}`, role: kind === "error" ? "alert" : "status" }, text);
+  return el;
+}
+
+// --- the API -----------------------------------------------------------------------------------
+
+function session() {
+  try {
+    return JSON.parse(localStorage.getItem(SESSION) ?? "null");
+  } catch {
+    return null;
+  }
+}
+
+function saveSession(s) {
+  if (s) localStorage.setItem(SESSION, JSON.stringify(s));
+  else localStorage.removeItem(SESSION);
+}
+
+export class ApiError extends Error {
+  constructor(status, problem) {
+    super(problem?.detail || problem?.title || `HTTP ${status}`);
+    this.status = status;
+    this.problem = problem;
+  }
+}
+
+async function refresh(s) {
+  const res = await fetch("/v1/auth/refresh", {
+    method: "POST",
+    headers: { "content-type": "application/json", "accept-language": lang() },
+    body: JSON.stringify({ refresh_token: s.refresh_token }),
+  });
+  if (!res.ok) return null;
+  const tokens = await res.json();
+  const next = { ...s, ...tokens };
+  saveSession(next);
+  return next;
+}
+
+// `fetch` of the API with the session's token (refreshed once when it has expired) and the
+// chosen language for problems; JSON in, JSON out; a problem becomes an `ApiError`.
+export async function api(path, { method = "GET", body, headers = {} } = {}) {
+  let s = session();
+  const send = (tokens) =>
+    fetch(path, {
+      method,
+      headers: {
+        accept: "application/json",
+        "accept-language": lang(),
+        ...(tokens ? { authorization: `Bearer ${tokens.access_token}` } : {}),
+        ...(body === undefined ? {} : { "content-type": "application/json" }),
+        ...headers,
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  let res = await send(s);
+  if (res.status === 401 && s?.refresh_token) {
+    s = await refresh(s);
+    if (s) res = await send(s);
+  }
+  if (res.status === 401) {
+    saveSession(null);
+    route("login", { ended: true });
+    throw new ApiError(401, await res.json().catch(() => null));
+  }
+  const data = res.status === 204 ? null : await res.json().catch(() => null);
+  if (!res.ok) throw new ApiError(res.status, data);
+  return data;
+}
+
+// Every page of a keyset-paged list.
+async function all(path) {
+  const out = [];
+  let after = "";
+  for (;;) {
+    const sep = path.includes("?") ? "&" : "?";
+    const page = await api(`${path}${sep}limit=200&after=${encodeURIComponent(after)}`);
+    out.push(...page.items);
+    if (!page.next) return out;
+    after = page.next;
+  }
+}
+
+// --- views -------------------------------------------------------------------------------------
+
+function today() {
+  // The delivery day in Taipei, whatever the browser's zone.
+  return new Intl.DateTimeFormat("en-CA", { timeZone: "Asia/Taipei" }).format(new Date());
+}
+
+function loginView({ ended = false } = {}) {
+  const error = h("div", { "aria-live": "polite" });
+  const email = h("input", { id: "email", type: "email", name: "email", autocomplete: "username", required: true });
+  const password = h("input", { id: "password", type: "password", name: "password", autocomplete: "current-password", required: true });
+  const form = h(
+    "form",
+    {
+      class: "card login",
+      onsubmit: async (e) => {
+        e.preventDefault();
+        error.replaceChildren();
+        try {
+          const res = await fetch("/v1/auth/login", {
+            method: "POST",
+            headers: { "content-type": "application/json", "accept-language": lang() },
+            body: JSON.stringify({ email: email.value.trim(), password: password.value }),
+          });
+          const data = await res.json().catch(() => null);
+          if (!res.ok) throw new ApiError(res.status, data);
+          saveSession({ ...data, email: email.value.trim() });
+          route("day");
+        } catch (err) {
+          error.replaceChildren(notice(t("signInFailed", { reason: err.message }), "error"));
+        }
+      },
+    },
+    h("h1", {}, t("signIn")),
+    ended ? notice(t("sessionEnded")) : null,
+    h("label", { for: "email" }, t("email")),
+    email,
+    h("label", { for: "password" }, t("password")),
+    password,
+    h("button", { type: "submit", id: "signin" }, t("signIn")),
+    error,
+  );
+  show(form);
+  email.focus();
+}
+
+function cylindersText(cylinders) {
+  return cylinders.map((c) => t("kg", { size: c.size_kg, quantity: c.quantity })).join("、");
+}
+
+function windowText(o) {
+  if (o.time_window) return `${o.time_window.start}–${o.time_window.end}`;
+  return t(o.preference ?? "anytime");
+}
+
+async function dayView({ date = today(), flash = null } = {}) {
+  show(h("p", { class: "muted" }, t("loading")));
+  let orders;
+  let customers;
+  try {
+    [orders, customers] = await Promise.all([all(`/v1/orders?date=${date}`), all("/v1/customers")]);
+  } catch (err) {
+    if (err.status === 401) return;
+    show(notice(t("error", { reason: err.message }), "error"), h("button", { type: "button", onclick: () => dayView({ date }) }, t("retry")));
+    return;
+  }
+  const byId = new Map(customers.map((c) => [c.id, c]));
+  const status = h("div", { "aria-live": "polite" }, flash ? notice(flash) : null);
+  const query = h("input", { type: "search", id: "search", placeholder: t("search"), "aria-label": t("search") });
+  const count = h("p", { class: "muted", id: "shown" });
+  const body = h("tbody");
+  const picker = h("input", {
+    type: "date",
+    id: "date",
+    value: date,
+    "aria-label": t("day"),
+    onchange: (e) => {
+      if (e.target.value) route("day", { date: e.target.value });
+    },
+  });
+
+  const rows = orders
+    .sort((a, b) => a.id - b.id)
+    .map((o) => {
+      const c = byId.get(o.customer_id) ?? { name: `#${o.customer_id}`, phone: "", address: "" };
+      const haystack = `${c.name} ${c.phone ?? ""} ${c.address} ${c.code ?? ""}`.toLowerCase();
+      const cancel =
+        ["received", "planned"].includes(o.status) &&
+        h(
+          "button",
+          {
+            type: "button",
+            class: "danger",
+            "data-order": o.id,
+            onclick: async (e) => {
+              if (!confirm(t("confirmCancel", { customer: c.name }))) return;
+              e.target.disabled = true;
+              try {
+                await api(`/v1/orders/${o.id}/status`, { method: "POST", body: { status: "cancelled" } });
+                const search = query.value;
+                await dayView({ date, flash: t("cancelled", { customer: c.name }) });
+                const again = document.getElementById("search");
+                if (again && search) {
+                  again.value = search;
+                  again.dispatchEvent(new Event("input"));
+                }
+              } catch (err) {
+                e.target.disabled = false;
+                status.replaceChildren(notice(t("error", { reason: err.message }), "error"));
+              }
+            },
+          },
+          t("cancel"),
+        );
+      const tr = h(
+        "tr",
+        { "data-order": o.id, class: o.priority === "urgent" ? "urgent" : null },
+        h("td", {}, c.name, h("div", { class: "muted small" }, c.address)),
+        h("td", {}, c.phone ? h("a", { href: `tel:${c.phone}` }, c.phone) : ""),
+        h("td", {}, cylindersText(o.cylinders)),
+        h("td", {}, windowText(o)),
+        h("td", {}, t(o.priority === "urgent" ? "urgent" : "normal")),
+        h("td", { class: `status ${o.status}` }, t(`status.${o.status}`)),
+        h("td", {}, cancel || ""),
+      );
+      return { tr, haystack };
+    });
+
+  const filter = () => {
+    const q = query.value.trim().toLowerCase();
+    const shown = rows.filter((r) => !q || r.haystack.includes(q));
+    body.replaceChildren(...shown.map((r) => r.tr));
+    count.textContent = t("shown", { shown: shown.length, count: rows.length });
+  };
+  query.addEventListener("input", filter);
+  filter();
+
+  show(
+    h(
+      "section",
+      { class: "day" },
+      h("div", { class: "toolbar" }, h("h1", { id: "title" }, t("ordersOfDay", { date, count: orders.length })), picker, query),
+      status,
+      orders.length === 0
+        ? h("p", { class: "muted" }, t("noOrders"))
+        : h(
+            "div",
+            { class: "scroll" },
+            h(
+              "table",
+              { class: "orders" },
+              h(
+                "thead",
+                {},
+                h("tr", {}, ...["customer", "phone", "cylinders", "window", "priority", "status", "actions"].map((k) => h("th", { scope: "col" }, t(k)))),
+              ),
+              body,
+            ),
+          ),
+      count,
+    ),
+  );
+}
+
+// --- routing -----------------------------------------------------------------------------------
+
+export function route(name, params = {}) {
+  const query = new URLSearchParams(params).toString();
+  const hash = `#/${name}${query ? `?${query}` : ""}`;
+  if (location.hash !== hash) location.hash = hash;
+  else render();
+}
+
+function render() {
+  const [name, query] = location.hash.replace(/^#\/?/, "").split("?");
+  const params = Object.fromEntries(new URLSearchParams(query ?? ""));
+  const s = session();
+  document.getElementById("who").textContent = s?.email ?? "";
+  document.getElementById("signout").hidden = !s;
+  if (!s || name === "login") return loginView({ ended: params.ended === "true" });
+  return dayView(params);
+}
+
+function start() {
+  setLang(lang());
+  translate();
+  const toggle = document.getElementById("lang");
+  const label = () => {
+    toggle.textContent = lang() === "en" ? "中文" : "English";
+    toggle.lang = lang() === "en" ? "zh-TW" : "en";
+  };
+  label();
+  toggle.addEventListener("click", () => {
+    setLang(lang() === "en" ? "zh-TW" : "en");
+    label();
+    translate();
+    render();
+  });
+  document.getElementById("signout").addEventListener("click", async () => {
+    const s = session();
+    saveSession(null);
+    if (s?.refresh_token) {
+      await fetch("/v1/auth/logout", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ refresh_token: s.refresh_token }),
+      }).catch(() => {});
+    }
+    route("login");
+  });
+  window.addEventListener("hashchange", render);
+  render();
+}
+
+start();

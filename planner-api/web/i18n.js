@@ -1,0 +1,121 @@
+// The console's words in Traditional Chinese (the default) and English. Keys name what the words
+// are for; `t(key, values)` fills `{name}` placeholders.
+
+export const LANGS = ["zh-TW", "en"];
+
+const WORDS = {
+  "zh-TW": {
+    brand: "幸福氣 派車",
+    loading: "載入中…",
+    signIn: "登入",
+    signOut: "登出",
+    email: "電子郵件",
+    password: "密碼",
+    signInFailed: "登入失敗：{reason}",
+    sessionEnded: "登入已逾時，請重新登入。",
+    offlineNow: "目前離線",
+    day: "配送日",
+    orders: "訂單",
+    ordersOfDay: "{date} 的訂單（{count} 筆）",
+    noOrders: "這一天沒有訂單。",
+    customer: "客戶",
+    phone: "電話",
+    address: "地址",
+    cylinders: "鋼瓶",
+    window: "時段",
+    priority: "優先",
+    status: "狀態",
+    actions: "動作",
+    cancel: "取消訂單",
+    confirmCancel: "確定要取消 {customer} 的訂單嗎？",
+    cancelled: "已取消 {customer} 的訂單。",
+    search: "搜尋客戶、電話、地址",
+    shown: "顯示 {shown} / {count} 筆",
+    urgent: "急件",
+    normal: "一般",
+    anytime: "全天",
+    morning: "上午",
+    afternoon: "下午",
+    evening: "晚上",
+    "status.received": "已接單",
+    "status.planned": "已排程",
+    "status.dispatched": "配送中",
+    "status.delivered": "已送達",
+    "status.failed": "未送達",
+    "status.cancelled": "已取消",
+    error: "發生錯誤：{reason}",
+    retry: "重試",
+    kg: "{size} 公斤 × {quantity}",
+  },
+  en: {
+    brand: "LuckyGas dispatch",
+    loading: "Loading…",
+    signIn: "Sign in",
+    signOut: "Sign out",
+    email: "Email",
+    password: "Password",
+    signInFailed: "Sign-in failed: {reason}",
+    sessionEnded: "Your session has ended; please sign in again.",
+    offlineNow: "Offline",
+    day: "Delivery day",
+    orders: "Orders",
+    ordersOfDay: "Orders of {date} ({count})",
+    noOrders: "No orders on this day.",
+    customer: "Customer",
+    phone: "Phone",
+    address: "Address",
+    cylinders: "Cylinders",
+    window: "Window",
+    priority: "Priority",
+    status: "Status",
+    actions: "Actions",
+    cancel: "Cancel order",
+    confirmCancel: "Cancel the order of {customer}?",
+    cancelled: "The order of {customer} is cancelled.",
+    search: "Search customer, phone, address",
+    shown: "{shown} of {count} shown",
+    urgent: "Urgent",
+    normal: "Normal",
+    anytime: "Any time",
+    morning: "Morning",
+    afternoon: "Afternoon",
+    evening: "Evening",
+    "status.received": "Received",
+    "status.planned": "Planned",
+    "status.dispatched": "Out for delivery",
+    "status.delivered": "Delivered",
+    "status.failed": "Failed",
+    "status.cancelled": "Cancelled",
+    error: "Something went wrong: {reason}",
+    retry: "Retry",
+    kg: "{size} kg × {quantity}",
+  },
+};
+
+let current = localStorage.getItem("luckygas.lang");
+if (!LANGS.includes(current)) current = "zh-TW";
+
+export function lang() {
+  return current;
+}
+
+export function setLang(next) {
+  current = LANGS.includes(next) ? next : "zh-TW";
+  localStorage.setItem("luckygas.lang", current);
+  document.documentElement.lang = current;
+}
+
+export function t(key, values = {}) {
+  const text = WORDS[current][key] ?? WORDS["zh-TW"][key] ?? key;
+  return text.replace(/\{(\w+)\}/g, (_, name) => String(values[name] ?? ""));
+}
+
+// Fills every `data-i18n` element under `root` with its words.
+export function translate(root = document) {
+  for (const el of root.querySelectorAll("[data-i18n]")) {
+    el.textContent = t(el.dataset.i18n);
+  }
+  for (const el of root.querySelectorAll("[data-i18n-placeholder]")) {
+    el.placeholder = t(el.dataset.i18nPlaceholder);
+  }
+}
