@@ -79,8 +79,8 @@ fn save_screenshot(name: &str, png: &[u8]) {
     }
 }
 
-/// The day's orders through the API, as the admin.
-async fn api_orders(demo: &Demo) -> Vec<Value> {
+/// `GET path` as the admin.
+async fn api_get(demo: &Demo, path: &str) -> Value {
     let http = reqwest::Client::new();
     let tokens: Value = http
         .post(format!("{}/v1/auth/login", demo.base))
@@ -92,14 +92,18 @@ async fn api_orders(demo: &Demo) -> Vec<Value> {
         .await
         .expect("tokens");
     let token = tokens["access_token"].as_str().expect("token");
+    http.get(format!("{}{path}", demo.base)).bearer_auth(token).send().await.expect("GET").json().await.expect("json")
+}
+
+/// The day's orders through the API, as the admin.
+async fn api_orders(demo: &Demo) -> Vec<Value> {
     let today = chrono::Utc::now().with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).expect("UTC+8")).date_naive();
-    let page: Value =
-        http.get(format!("{}/v1/orders?date={today}&limit=200", demo.base)).bearer_auth(token).send().await.expect("orders").json().await.expect("json");
+    let page = api_get(demo, &format!("/v1/orders?date={today}&limit=200")).await;
     page["items"].as_array().expect("items").clone()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_dispatcher_signs_in_finds_the_days_orders_and_cancels_one_in_either_language() {
+async fn a_dispatcher_signs_in_finds_cancels_and_plans_the_day_and_opens_a_stop_on_the_map() {
     let demo = demo().await;
     // The page and its policy: no inline script or style allowed.
     let res = reqwest::get(format!("{}/", demo.base)).await.expect("GET /");
@@ -174,6 +178,35 @@ async fn a_dispatcher_signs_in_finds_the_days_orders_and_cancels_one_in_either_l
             Duration::from_secs(20),
         )
         .await;
+
+    // Plan the day with a short search: a progress bar, then the map with every planned stop
+    // numbered in its vehicle's colour, and a stop's popup with what the plan says of it.
+    browser.eval("const s = document.querySelector('#time-limit'); s.value = '5'; return s.value", json!([])).await;
+    browser.click("#plan").await;
+    browser.wait_for("the progress bar", "return document.querySelector('#progress')", Duration::from_secs(10)).await;
+    browser.wait_for("the map", "return document.querySelectorAll('svg.map g.stop').length", Duration::from_secs(120)).await;
+    let plans = api_get(&demo, "/v1/plans?status=succeeded&limit=200").await;
+    let plan_id = plans["items"].as_array().expect("items").iter().filter_map(|j| j["id"].as_i64()).max().expect("a plan");
+    let job = api_get(&demo, &format!("/v1/plans/{plan_id}")).await;
+    let stops: Vec<&Value> = job["result"]["routes"]
+        .as_array()
+        .expect("routes")
+        .iter()
+        .flat_map(|r| r["trips"].as_array().expect("trips"))
+        .flat_map(|t| t["stops"].as_array().expect("stops"))
+        .collect();
+    let drawn = browser.eval("return document.querySelectorAll('svg.map g.stop').length", json!([])).await;
+    assert_eq!(drawn.as_u64(), Some(stops.len() as u64), "every planned stop is on the map");
+    let towns = browser.eval("return document.querySelectorAll('svg.map g.towns path').length", json!([])).await;
+    assert!(towns.as_u64().is_some_and(|n| n > 10), "the basemap's districts are drawn: {towns}");
+    assert_eq!(browser.text("#plan-title").await, format!("Plan #{plan_id}"));
+    let first = stops[0];
+    browser.click(&format!("svg.map g.stop[data-order=\"{}\"]", first["order_id"])).await;
+    browser.wait_for("the popup", "const p = document.querySelector('#popup'); return p && !p.hidden", Duration::from_secs(10)).await;
+    assert!(browser.text("#popup h3").await.ends_with(first["name"].as_str().expect("name")), "{}", browser.text("#popup h3").await);
+    assert_eq!(browser.text("#popup .arrival").await, first["arrival"].as_str().expect("arrival"));
+    browser.eval("document.querySelector('.plan').scrollIntoView(); return true", json!([])).await;
+    save_screenshot("console-map.png", &browser.screenshot().await);
 
     // No errors in the browser console (a CSP violation would be one), but for the refused
     // sign-in above, which Chromium reports as a failed load.

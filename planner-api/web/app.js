@@ -4,6 +4,7 @@
 // strings: elements are built with `h()`.
 
 import { lang, setLang, t, translate } from "./i18n.js";
+import { PALETTE, drawMap, towns } from "./map.js";
 
 const SESSION = "luckygas.session";
 
@@ -275,7 +276,154 @@ async function dayView({ date = today(), flash = null } = {}) {
           ),
       count,
     ),
+    planSection(date, orders, byId),
   );
+}
+
+// --- the day's plan ----------------------------------------------------------------------------
+
+function stopWindows(stop) {
+  return stop.time_windows?.length ? stop.time_windows.map((w) => `${w.start}–${w.end}`).join("、") : t("anytime");
+}
+
+function movesText(stop) {
+  return stop.cylinders
+    .map((c) => [c.deliver ? t("deliverN", { size: c.size_kg, n: c.deliver }) : null, c.collect ? t("collectN", { size: c.size_kg, n: c.collect }) : null].filter(Boolean).join("，"))
+    .join("；");
+}
+
+// The plan of `date`: the newest that succeeded, or a button that requests one with its progress.
+function planSection(date, orders, customers) {
+  const section = h("section", { class: "plan", "aria-labelledby": "plan-title" });
+  const render = async () => {
+    let jobs = [];
+    try {
+      jobs = (await all("/v1/plans?status=succeeded")).filter((j) => j.date === date);
+    } catch (err) {
+      if (err.status !== 401) section.replaceChildren(notice(t("error", { reason: err.message }), "error"));
+      return;
+    }
+    const newest = jobs.sort((a, b) => b.id - a.id)[0];
+    const head = h("div", { class: "toolbar" }, h("h2", { id: "plan-title" }, newest ? t("planOf", { id: newest.id }) : t("noPlan")));
+    const receivedLeft = orders.filter((o) => o.status === "received" && !o.plan_id).length;
+    if (receivedLeft > 0) head.append(planButton(date, section, () => dayView({ date })));
+    section.replaceChildren(head);
+    if (newest) section.append(await planView(await api(`/v1/plans/${newest.id}`), customers));
+  };
+  render();
+  return section;
+}
+
+function planButton(date, section, done) {
+  const seconds = h("select", { id: "time-limit", "aria-label": t("searchTime") }, ...[5, 10, 30, 60].map((n) => h("option", { value: n, selected: n === 10 }, t("seconds", { n }))));
+  const button = h(
+    "button",
+    {
+      type: "button",
+      id: "plan",
+      onclick: async () => {
+        button.disabled = true;
+        const bar = h("progress", { id: "progress", max: Number(seconds.value), value: 0, "aria-label": t("planning") });
+        const said = h("span", { class: "muted", "aria-live": "polite" }, t("planning"));
+        section.append(h("div", { class: "progress" }, bar, said));
+        try {
+          const depots = (await all("/v1/depots")).map((d) => d.id);
+          const job = await api("/v1/plans", { method: "POST", body: { date, depot_ids: depots, options: { time_limit_s: Number(seconds.value) } } });
+          for (;;) {
+            const now = await api(`/v1/plans/${job.id}`);
+            const last = now.progress?.[now.progress.length - 1];
+            if (last) {
+              bar.value = Math.min(last.elapsed_s, bar.max);
+              said.textContent = t("progress", { s: last.elapsed_s.toFixed(1), cost: Math.round(last.best_cost_ntd).toLocaleString() });
+            }
+            if (now.status === "succeeded") break;
+            if (["failed", "cancelled"].includes(now.status)) throw new Error(now.error ?? now.status);
+            await new Promise((r) => setTimeout(r, 500));
+          }
+          bar.value = bar.max;
+          await done();
+        } catch (err) {
+          button.disabled = false;
+          said.textContent = t("error", { reason: err.message });
+        }
+      },
+    },
+    t("planDay"),
+  );
+  return h("span", { class: "plan-controls" }, seconds, button);
+}
+
+async function planView(job, customers) {
+  const plan = job.result;
+  const geo = await towns();
+  const depots = plan.depots;
+  const depotById = new Map(depots.map((d) => [d.id, d]));
+  const routes = plan.routes.map((r, i) => {
+    const stops = r.trips.flatMap((trip) => trip.stops);
+    const path = [];
+    for (const trip of r.trips) {
+      path.push(depotById.get(trip.depot_id) ?? {});
+      path.push(...trip.stops);
+    }
+    path.push(depotById.get(r.depot_id) ?? {});
+    return { route: r, colour: PALETTE[i % PALETTE.length], stops, path };
+  });
+  const popup = h("div", { class: "popup", role: "dialog", "aria-modal": "false", hidden: true, id: "popup" });
+  const holder = h("div", { class: "map-holder" });
+  const close = () => {
+    popup.hidden = true;
+  };
+  drawMap(holder, {
+    geo,
+    depots,
+    routes,
+    onStop: (stop, r, el) => {
+      popup.replaceChildren(
+        h("button", { type: "button", class: "link close", "aria-label": t("close"), onclick: close }, "×"),
+        h("h3", {}, `${r.stops.indexOf(stop) + 1}. ${stop.name}`),
+        h("p", { class: "muted small" }, stop.address),
+        h("dl", {}, h("dt", {}, t("cylinders")), h("dd", {}, movesText(stop)), h("dt", {}, t("window")), h("dd", {}, stopWindows(stop)), h("dt", {}, t("arrival")), h("dd", { class: "arrival" }, stop.arrival), h("dt", {}, t("vehicle")), h("dd", {}, r.route.plate)),
+      );
+      popup.hidden = false;
+      popup.querySelector("button").focus();
+      el.dispatchEvent(new Event("opened"));
+    },
+  });
+  popup.addEventListener("keydown", (e) => {
+    if (e.key === "Escape") close();
+  });
+  const legend = h(
+    "ul",
+    { class: "legend" },
+    ...routes.map((r) =>
+      h(
+        "li",
+        {},
+        swatch(r.colour),
+        ` ${r.route.plate}${r.route.driver_name ? `（${r.route.driver_name}）` : ""}: ${t("routeSummary", { stops: r.stops.length, km: (r.route.distance_m / 1000).toFixed(1), start: r.route.start, end: r.route.end })}`,
+      ),
+    ),
+  );
+  const unassigned = plan.unassigned.length
+    ? h(
+        "div",
+        { class: "unassigned" },
+        h("h3", {}, t("unassigned", { n: plan.unassigned.length })),
+        h("ul", {}, ...plan.unassigned.map((u) => h("li", { "data-order": u.order_id }, `#${u.order_id}: ${u.reason}`))),
+      )
+    : null;
+  return h("div", { class: "plan-view" }, h("p", { class: "muted" }, t("planCost", { cost: plan.cost_ntd.toLocaleString(), routes: plan.routes.length })), h("div", { class: "map-wrap" }, holder, popup), legend, unassigned, h("p", { class: "attribution small muted" }, t("attribution")));
+}
+
+function swatch(colour) {
+  const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+  svg.setAttribute("width", "14");
+  svg.setAttribute("height", "14");
+  svg.setAttribute("aria-hidden", "true");
+  const rect = document.createElementNS("http://www.w3.org/2000/svg", "rect");
+  for (const [k, v] of Object.entries({ width: 14, height: 14, rx: 3, fill: colour })) rect.setAttribute(k, String(v));
+  svg.append(rect);
+  return svg;
 }
 
 // --- routing -----------------------------------------------------------------------------------

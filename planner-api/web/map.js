@@ -1,0 +1,89 @@
+// The day's map without tiles: the district outlines of the basemap (embedded in the binary),
+// depots, and each vehicle's stops numbered in order and joined in its colour. SVG presentation
+// attributes only (no style attributes), so the page's CSP needs no 'unsafe-inline'.
+
+import { t } from "./i18n.js";
+
+const NS = "http://www.w3.org/2000/svg";
+
+// Colours that stay apart for the usual fleet (cycled beyond).
+export const PALETTE = ["#c8102e", "#1f6fb2", "#2e8540", "#9a5b00", "#6b3fa0", "#0a7f7f", "#b0417a", "#4d5b0f", "#d4622a", "#3b4a63"];
+
+function s(tag, attrs = {}, ...children) {
+  const el = document.createElementNS(NS, tag);
+  for (const [k, v] of Object.entries(attrs)) if (v !== undefined && v !== null) el.setAttribute(k, String(v));
+  for (const c of children) el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  return el;
+}
+
+let basemap = null;
+export async function towns() {
+  if (!basemap) basemap = fetch("/assets/towns.geojson").then((r) => r.json()).catch(() => ({ features: [] }));
+  return basemap;
+}
+
+// Draws into `holder` and returns the SVG. `routes`: [{ vehicle, colour, stops: [{lat, lon, label, ...}] }];
+// `depots`: [{lat, lon, name}]; `onStop(stop, route, element)` opens a stop's details.
+export function drawMap(holder, { geo, depots, routes, onStop }) {
+  const points = [...depots, ...routes.flatMap((r) => r.stops)].filter((p) => Number.isFinite(p.lat) && Number.isFinite(p.lon));
+  if (points.length === 0) {
+    holder.replaceChildren();
+    return null;
+  }
+  let [minLat, maxLat, minLon, maxLon] = [Infinity, -Infinity, Infinity, -Infinity];
+  for (const p of points) {
+    minLat = Math.min(minLat, p.lat);
+    maxLat = Math.max(maxLat, p.lat);
+    minLon = Math.min(minLon, p.lon);
+    maxLon = Math.max(maxLon, p.lon);
+  }
+  const pad = 0.01;
+  [minLat, maxLat, minLon, maxLon] = [minLat - pad, maxLat + pad, minLon - pad, maxLon + pad];
+  const k = Math.cos((((minLat + maxLat) / 2) * Math.PI) / 180);
+  const width = 1000;
+  const scale = width / ((maxLon - minLon) * k);
+  const height = Math.max(200, Math.round((maxLat - minLat) * scale));
+  const x = (lon) => ((lon - minLon) * k * scale).toFixed(1);
+  const y = (lat) => ((maxLat - lat) * scale).toFixed(1);
+
+  const svg = s("svg", { viewBox: `0 0 ${width} ${height}`, class: "map", role: "img", "aria-label": t("map") });
+  const base = s("g", { class: "towns" });
+  for (const f of geo.features ?? []) {
+    const polys = f.geometry?.type === "Polygon" ? [f.geometry.coordinates] : f.geometry?.type === "MultiPolygon" ? f.geometry.coordinates : [];
+    for (const poly of polys) {
+      const d = poly.map((ring) => `M${ring.map(([lon, lat]) => `${x(lon)},${y(lat)}`).join("L")}Z`).join("");
+      base.append(s("path", { d, fill: "#eef1f4", stroke: "#b9c2cc", "stroke-width": 1 }, s("title", {}, f.properties?.current ?? f.properties?.name ?? "")));
+    }
+  }
+  svg.append(base);
+
+  for (const r of routes) {
+    const line = r.path.filter((p) => Number.isFinite(p.lat)).map((p) => `${x(p.lon)},${y(p.lat)}`).join(" ");
+    svg.append(s("polyline", { points: line, fill: "none", stroke: r.colour, "stroke-width": 3, "stroke-linejoin": "round", "stroke-opacity": 0.85 }));
+  }
+  for (const dpt of depots) {
+    svg.append(
+      s("rect", { x: Number(x(dpt.lon)) - 9, y: Number(y(dpt.lat)) - 9, width: 18, height: 18, fill: "#1d2430", class: "depot" }, s("title", {}, dpt.name)),
+    );
+  }
+  for (const r of routes) {
+    r.stops.forEach((stop, i) => {
+      const g = s("g", { class: "stop", tabindex: 0, role: "button", "data-order": stop.order_id, "aria-label": `${i + 1} ${stop.name}` });
+      g.append(
+        s("circle", { cx: x(stop.lon), cy: y(stop.lat), r: 11, fill: r.colour, stroke: "#fff", "stroke-width": 2 }),
+        s("text", { x: x(stop.lon), y: Number(y(stop.lat)) + 4, "text-anchor": "middle", "font-size": 11, fill: "#fff", "font-weight": 700 }, String(i + 1)),
+      );
+      const open = () => onStop(stop, r, g);
+      g.addEventListener("click", open);
+      g.addEventListener("keydown", (e) => {
+        if (e.key === "Enter" || e.key === " ") {
+          e.preventDefault();
+          open();
+        }
+      });
+      svg.append(g);
+    });
+  }
+  holder.replaceChildren(svg);
+  return svg;
+}
