@@ -205,8 +205,25 @@ async fn a_dispatcher_signs_in_finds_cancels_and_plans_the_day_and_opens_a_stop_
     browser.wait_for("the popup", "const p = document.querySelector('#popup'); return p && !p.hidden", Duration::from_secs(10)).await;
     assert!(browser.text("#popup h3").await.ends_with(first["name"].as_str().expect("name")), "{}", browser.text("#popup h3").await);
     assert_eq!(browser.text("#popup .arrival").await, first["arrival"].as_str().expect("arrival"));
+    // The timeline: a row per vehicle, a marker per stop, hollow where the arrival misses the window.
+    let rows = browser.eval("return document.querySelectorAll('svg.timeline g.vehicle').length", json!([])).await;
+    assert_eq!(rows.as_u64(), Some(job["result"]["routes"].as_array().expect("routes").len() as u64));
+    let markers = browser.eval("return document.querySelectorAll('svg.timeline circle.stop').length", json!([])).await;
+    assert_eq!(markers.as_u64(), Some(stops.len() as u64));
+    let late_in_plan = stops
+        .iter()
+        .filter(|st| {
+            let at = st["arrival"].as_str().unwrap_or_default();
+            let windows = st["time_windows"].as_array().map(Vec::as_slice).unwrap_or_default();
+            !windows.is_empty() && !windows.iter().any(|w| w["start"].as_str().unwrap_or_default() <= at && at <= w["end"].as_str().unwrap_or_default())
+        })
+        .count();
+    let late_drawn = browser.eval("return document.querySelectorAll('svg.timeline circle.late').length", json!([])).await;
+    assert_eq!(late_drawn.as_u64(), Some(late_in_plan as u64), "stops drawn as missing their window");
     browser.eval("document.querySelector('.plan').scrollIntoView(); return true", json!([])).await;
     save_screenshot("console-map.png", &browser.screenshot().await);
+    browser.eval("document.querySelector('.timeline-holder').scrollIntoView(); return true", json!([])).await;
+    save_screenshot("console-timeline.png", &browser.screenshot().await);
 
     // No errors in the browser console (a CSP violation would be one), but for the refused
     // sign-in above, which Chromium reports as a failed load.

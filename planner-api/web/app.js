@@ -4,7 +4,7 @@
 // strings: elements are built with `h()`.
 
 import { lang, setLang, t, translate } from "./i18n.js";
-import { PALETTE, drawMap, towns } from "./map.js";
+import { PALETTE, drawMap, drawTimeline, towns } from "./map.js";
 
 const SESSION = "luckygas.session";
 
@@ -308,7 +308,7 @@ function planSection(date, orders, customers) {
     const receivedLeft = orders.filter((o) => o.status === "received" && !o.plan_id).length;
     if (receivedLeft > 0) head.append(planButton(date, section, () => dayView({ date })));
     section.replaceChildren(head);
-    if (newest) section.append(await planView(await api(`/v1/plans/${newest.id}`), customers));
+    if (newest) section.append(await planView(await api(`/v1/plans/${newest.id}`), orders, customers));
   };
   render();
   return section;
@@ -353,7 +353,9 @@ function planButton(date, section, done) {
   return h("span", { class: "plan-controls" }, seconds, button);
 }
 
-async function planView(job, customers) {
+async function planView(job, orders, customers) {
+  const orderById = new Map(orders.map((o) => [o.id, o]));
+  const who = (id) => customers.get(orderById.get(id)?.customer_id)?.name ?? `#${id}`;
   const plan = job.result;
   const geo = await towns();
   const depots = plan.depots;
@@ -409,10 +411,22 @@ async function planView(job, customers) {
         "div",
         { class: "unassigned" },
         h("h3", {}, t("unassigned", { n: plan.unassigned.length })),
-        h("ul", {}, ...plan.unassigned.map((u) => h("li", { "data-order": u.order_id }, `#${u.order_id}: ${u.reason}`))),
+        h("ul", {}, ...plan.unassigned.map((u) => h("li", { "data-order": u.order_id }, `${who(u.order_id)}：${t(`reason.${u.reason}`) === `reason.${u.reason}` ? u.reason : t(`reason.${u.reason}`)}`))),
       )
     : null;
-  return h("div", { class: "plan-view" }, h("p", { class: "muted" }, t("planCost", { cost: plan.cost_ntd.toLocaleString(), routes: plan.routes.length })), h("div", { class: "map-wrap" }, holder, popup), legend, unassigned, h("p", { class: "attribution small muted" }, t("attribution")));
+  const timeline = h("div", { class: "timeline-holder" });
+  drawTimeline(timeline, routes);
+  return h(
+    "div",
+    { class: "plan-view" },
+    h("p", { class: "muted" }, t("planCost", { cost: plan.cost_ntd.toLocaleString(), routes: plan.routes.length })),
+    h("div", { class: "map-wrap" }, holder, popup),
+    legend,
+    h("h3", {}, t("timeline")),
+    timeline,
+    unassigned,
+    h("p", { class: "attribution small muted" }, t("attribution")),
+  );
 }
 
 function swatch(colour) {

@@ -87,3 +87,69 @@ export function drawMap(holder, { geo, depots, routes, onStop }) {
   holder.replaceChildren(svg);
   return svg;
 }
+
+// Minutes since midnight of `HH:MM[:SS]`.
+export function minutes(hhmm) {
+  const [h, m, s] = String(hhmm ?? "").split(":").map(Number);
+  return Number.isFinite(h) && Number.isFinite(m) ? h * 60 + m + (Number.isFinite(s) ? s / 60 : 0) : NaN;
+}
+
+// Whether a stop's arrival falls in one of its windows (no window: any time).
+export function onTime(stop) {
+  const at = minutes(stop.arrival);
+  if (!stop.time_windows?.length) return true;
+  return stop.time_windows.some((w) => at >= minutes(w.start) && at <= minutes(w.end));
+}
+
+// One row per vehicle on a shared time axis: its working span, each trip's departure from the
+// depot (a reload after the first), and each stop at its arrival, against its window (a band
+// line under the row; the marker is hollow when it misses the window).
+export function drawTimeline(holder, routes) {
+  const all = routes.flatMap((r) => [minutes(r.route.start), minutes(r.route.end)]).filter(Number.isFinite);
+  if (all.length === 0) {
+    holder.replaceChildren();
+    return null;
+  }
+  const from = Math.floor(Math.min(...all) / 60) * 60;
+  const to = Math.ceil(Math.max(...all) / 60) * 60;
+  const left = 120;
+  const width = 1000;
+  const row = 34;
+  const height = 24 + routes.length * row;
+  const x = (m) => (left + ((m - from) / (to - from)) * (width - left - 10)).toFixed(1);
+  const svg = s("svg", { viewBox: `0 0 ${width} ${height}`, class: "timeline", role: "img", "aria-label": t("timeline") });
+  for (let m = from; m <= to; m += 60) {
+    svg.append(
+      s("line", { x1: x(m), x2: x(m), y1: 16, y2: height, stroke: "#e1e5ea" }),
+      s("text", { x: x(m), y: 12, "text-anchor": "middle", "font-size": 11, fill: "#5b6675" }, `${String(m / 60).padStart(2, "0")}:00`),
+    );
+  }
+  routes.forEach((r, i) => {
+    const y = 24 + i * row;
+    const g = s("g", { class: "vehicle", "data-vehicle": r.route.vehicle_id });
+    g.append(
+      s("text", { x: 4, y: y + 16, "font-size": 12, fill: "#1d2430" }, r.route.plate),
+      s("rect", { x: x(minutes(r.route.start)), y: y + 9, width: Math.max(1, x(minutes(r.route.end)) - x(minutes(r.route.start))), height: 6, rx: 3, fill: r.colour, "fill-opacity": 0.25 }),
+    );
+    r.route.trips.forEach((trip, k) => {
+      if (!trip.depart) return;
+      g.append(s("rect", { x: Number(x(minutes(trip.depart))) - 2, y: y + 4, width: 4, height: 16, fill: "#1d2430", class: k === 0 ? "depart" : "reload" }, s("title", {}, `${k === 0 ? t("depart") : t("reload")} ${trip.depart}`)));
+    });
+    r.stops.forEach((stop, n) => {
+      for (const w of stop.time_windows ?? []) {
+        g.append(s("line", { x1: x(minutes(w.start)), x2: x(minutes(w.end)), y1: y + 23, y2: y + 23, stroke: "#c3cbd4", "stroke-width": 2 }));
+      }
+      const late = !onTime(stop);
+      g.append(
+        s(
+          "circle",
+          { cx: x(minutes(stop.arrival)), cy: y + 12, r: 5, fill: late ? "#fff" : r.colour, stroke: r.colour, "stroke-width": 2, class: late ? "stop late" : "stop", "data-order": stop.order_id },
+          s("title", {}, `${n + 1}. ${stop.name} ${stop.arrival}${stop.time_windows?.length ? ` (${stop.time_windows.map((w) => `${w.start}–${w.end}`).join(", ")})` : ""}`),
+        ),
+      );
+    });
+    svg.append(g);
+  });
+  holder.replaceChildren(svg);
+  return svg;
+}
