@@ -156,6 +156,9 @@ impl StoreError {
 pub(crate) fn unavailable(e: &sqlx::Error) -> bool {
     match e {
         sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_) | sqlx::Error::WorkerCrashed => true,
+        // The connection broke while TLS was being negotiated (sslmode `prefer`, the default,
+        // asks every new connection): sqlx reads what is left of it as a bad SSLRequest answer.
+        sqlx::Error::Protocol(m) if m.contains("SSLRequest") => true,
         sqlx::Error::Database(db) => {
             let code = db.code();
             let code = code.as_deref().unwrap_or_default();
