@@ -143,6 +143,29 @@ async fn a_dispatcher_signs_in_finds_cancels_and_plans_the_day_and_opens_a_stop_
     assert!(browser.text("#title").await.contains(&format!("（{} 筆）", orders.len())), "{}", browser.text("#title").await);
     save_screenshot("console-orders.png", &browser.screenshot().await);
 
+    // A new order for a customer found by phone number (server-side search), urgent.
+    let customers = api_get(&demo, "/v1/customers?limit=200").await;
+    let pick = customers["items"].as_array().expect("customers").iter().rev().find(|c| c["phone"].is_string()).expect("a customer with a phone").clone();
+    let digits: String = pick["phone"].as_str().expect("phone").chars().filter(char::is_ascii_digit).collect();
+    browser.click("#new-order summary").await;
+    browser.type_into("#customer-search", &digits[digits.len() - 7..]).await;
+    let button = format!("#customer-results button[data-customer=\"{}\"]", pick["id"]);
+    browser.wait_for("the customer found", &format!("return document.querySelector('{}')", button.replace('\'', "\\'")), Duration::from_secs(10)).await;
+    browser.click(&button).await;
+    assert!(browser.text("#chosen").await.contains(pick["name"].as_str().expect("name")));
+    browser.click("#urgent").await;
+    browser.type_into("#note", "後門進出").await;
+    browser.click("#add-order").await;
+    let said = browser.wait_for("the new order", "const e = document.querySelector('.notice'); return e && e.innerText", Duration::from_secs(20)).await;
+    assert!(said.as_str().is_some_and(|t| t.contains("已新增")), "{said}");
+    let with_new = api_orders(&demo).await;
+    assert_eq!(with_new.len(), orders.len() + 1);
+    let added = with_new.iter().max_by_key(|o| o["id"].as_i64()).expect("the new order");
+    assert_eq!((added["customer_id"].clone(), added["priority"].as_str(), added["note"].as_str()), (pick["id"].clone(), Some("urgent"), Some("後門進出")));
+    let rows = browser.eval("return document.querySelectorAll('table.orders tbody tr').length", json!([])).await;
+    assert_eq!(rows.as_u64(), Some(with_new.len() as u64));
+    let orders = with_new;
+
     // Search narrows the list to the customer found.
     let first = browser.text("table.orders tbody tr td").await;
     let name = first.lines().next().expect("a name").to_owned();

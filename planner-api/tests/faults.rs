@@ -59,10 +59,13 @@ async fn a_nul_anywhere_is_a_422_naming_the_field_never_a_500(app: &TestApp) {
     assert_eq!(control_fields(status, &body), ["note"]);
 
     // Query parameters that reach the database.
-    for path in ["/v1/customers?district=%00", "/v1/orders?date=2026-03-02%00", "/v1/audit?path=/v1%00"] {
+    for path in ["/v1/customers?district=%00", "/v1/customers?q=%00", "/v1/orders?date=2026-03-02%00", "/v1/audit?path=/v1%00"] {
         let (status, _, body) = app.get(path).await;
         assert_eq!(control_fields(status, &body).len(), 1, "{path}: {body}");
     }
+    // A search longer than 100 characters is refused, naming it.
+    let (status, _, body) = app.get(&format!("/v1/customers?q={}", "王".repeat(101))).await;
+    assert_eq!((status, body["errors"][0]["field"].as_str()), (422, Some("q")), "{body}");
 
     // In English on request, Traditional Chinese by default.
     let (status, ct, body) = app.send(app.client.post(app.url("/v1/depots")).header("accept-language", "en").json(&d)).await;

@@ -194,7 +194,7 @@ async fn seed(app: &TestApp) -> Vec<Collection> {
     vec![
         Collection { path: "/v1/users", order: Order::Oldest, filters: f(&[""]) },
         Collection { path: "/v1/depots", order: Order::Oldest, filters: f(&[""]) },
-        Collection { path: "/v1/customers", order: Order::Oldest, filters: f(&["", "district=信義區", "district=大安區"]) },
+        Collection { path: "/v1/customers", order: Order::Oldest, filters: f(&["", "district=信義區", "district=大安區", "q=p0001", "q=0000"]) },
         Collection { path: "/v1/vehicle-types", order: Order::Oldest, filters: f(&[""]) },
         Collection { path: "/v1/vehicles", order: Order::Oldest, filters: f(&[""]) },
         Collection { path: "/v1/drivers", order: Order::Oldest, filters: f(&[""]) },

@@ -46,12 +46,34 @@ async fn keeps_customers_and_reports_duplicates_and_missing_rows(backend: Backen
     let b = s.create_customer(&new_customer("C0002", "大安區")).await.expect("create second");
     assert!(matches!(s.update_customer(b.id, &new_customer("C0001", "大安區")).await, Err(StoreError::Duplicate { .. })));
 
-    let daan = CustomerFilter { district: Some("大安區".into()) };
+    let daan = CustomerFilter { district: Some("大安區".into()), ..CustomerFilter::default() };
     let page = s.list_customers(&daan, ALL).await.expect("list");
     assert_eq!((page.total, page.items.len()), (Some(1), 1));
     assert_eq!(page.items[0].data.code, "C0002");
     let second = s.list_customers(&CustomerFilter::default(), PageRequest::offset(1, 1)).await.expect("page 2");
     assert_eq!((second.total, second.items[0].id), (Some(2), b.id));
+
+    // Search: name, code (any case), address, phone digits whatever the dashes; wildcards are text.
+    let mut other: CustomerInput = serde_json::from_value(customer("C0003", "中山區")).expect("fixture");
+    other.name = "陳記麵店".into();
+    other.phone = Some("0912-345-678".into());
+    other.address = "台北市中山區南京東路二段 10 號".into();
+    let c = s.create_customer(&other.validate().expect("valid")).await.expect("create third");
+    let found = |q: &str| {
+        let filter = CustomerFilter { search: Some(q.into()), ..CustomerFilter::default() };
+        async move { s.list_customers(&filter, ALL).await.expect("search").items.iter().map(|c| c.id).collect::<Vec<_>>() }
+    };
+    assert_eq!(found("陳記").await, vec![c.id]);
+    assert_eq!(found("c0003").await, vec![c.id]);
+    assert_eq!(found("南京東路").await, vec![c.id]);
+    assert_eq!(found("0912345").await, vec![c.id]);
+    assert_eq!(found("0912-345").await, vec![c.id]);
+    assert_eq!(found("2345-6789").await, vec![a.id, b.id]);
+    assert_eq!(found("王小明").await, vec![a.id, b.id]);
+    assert_eq!(found("%").await, Vec::<i64>::new());
+    assert_eq!(found("_").await, Vec::<i64>::new());
+    let both = CustomerFilter { district: Some("大安區".into()), search: Some("王".into()) };
+    assert_eq!(s.list_customers(&both, ALL).await.expect("search").items.iter().map(|c| c.id).collect::<Vec<_>>(), vec![b.id]);
 
     s.delete_customer(a.id).await.expect("delete");
     assert!(matches!(s.get_customer(a.id).await, Err(StoreError::NotFound)));

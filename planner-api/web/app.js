@@ -258,6 +258,7 @@ async function dayView({ date = today(), flash = null } = {}) {
       { class: "day" },
       h("div", { class: "toolbar" }, h("h1", { id: "title" }, t("ordersOfDay", { date, count: orders.length })), picker, query),
       status,
+      newOrderForm(date),
       orders.length === 0
         ? h("p", { class: "muted" }, t("noOrders"))
         : h(
@@ -278,6 +279,102 @@ async function dayView({ date = today(), flash = null } = {}) {
     ),
     planSection(date, orders, byId),
   );
+}
+
+// --- a new order ----------------------------------------------------------------------------
+
+// Finds a customer by name, code, address or phone (server-side search), then takes the order:
+// cylinders, morning or afternoon, urgency and a note; the day reloads with the new order.
+function newOrderForm(date) {
+  const results = h("ul", { class: "results", id: "customer-results", "aria-live": "polite" });
+  const said = h("div", { "aria-live": "polite" });
+  const chosen = h("p", { class: "chosen", id: "chosen" });
+  let customer = null;
+  let searching = 0;
+  const find = h("input", { type: "search", id: "customer-search", placeholder: t("findCustomer"), "aria-label": t("findCustomer"), autocomplete: "off" });
+  find.addEventListener("input", async () => {
+    const q = find.value.trim();
+    const mine = ++searching;
+    if (q.length < 1) return results.replaceChildren();
+    try {
+      const page = await api(`/v1/customers?q=${encodeURIComponent(q)}&limit=10`);
+      if (mine !== searching) return;
+      results.replaceChildren(
+        ...(page.items.length
+          ? page.items.map((c) =>
+              h(
+                "li",
+                {},
+                h(
+                  "button",
+                  {
+                    type: "button",
+                    class: "pick",
+                    "data-customer": c.id,
+                    onclick: () => {
+                      customer = c;
+                      chosen.replaceChildren(t("orderFor", { name: c.name }), h("span", { class: "muted small" }, ` ${c.code} ${c.phone ?? ""} ${c.address}`));
+                      results.replaceChildren();
+                      const usual = c.usual_cylinders?.[0];
+                      if (usual) {
+                        size.value = String(usual.size_kg);
+                        quantity.value = String(usual.quantity);
+                      }
+                      size.focus();
+                    },
+                  },
+                  `${c.name}（${c.code}）${c.phone ?? ""} ${c.address}`,
+                ),
+              ),
+            )
+          : [h("li", { class: "muted" }, t("noCustomer"))]),
+      );
+    } catch (err) {
+      if (err.status !== 401) results.replaceChildren(h("li", {}, notice(t("error", { reason: err.message }), "error")));
+    }
+  });
+  const size = h("select", { id: "size", "aria-label": t("size") }, ...[4, 10, 16, 20, 50].map((kg) => h("option", { value: kg, selected: kg === 20 }, t("kgOnly", { size: kg }))));
+  const quantity = h("input", { type: "number", id: "quantity", min: 1, max: 50, value: 1, "aria-label": t("quantity") });
+  const preference = h("select", { id: "preference", "aria-label": t("window") }, h("option", { value: "" }, t("anytime")), h("option", { value: "morning" }, t("morning")), h("option", { value: "afternoon" }, t("afternoon")));
+  const urgent = h("input", { type: "checkbox", id: "urgent" });
+  const note = h("input", { type: "text", id: "note", maxlength: 200, placeholder: t("note"), "aria-label": t("note") });
+  const form = h(
+    "form",
+    {
+      class: "card new-order",
+      onsubmit: async (e) => {
+        e.preventDefault();
+        if (!customer) {
+          said.replaceChildren(notice(t("pickCustomer"), "error"));
+          find.focus();
+          return;
+        }
+        const body = {
+          customer_id: customer.id,
+          delivery_date: date,
+          cylinders: [{ size_kg: Number(size.value), quantity: Number(quantity.value) }],
+          priority: urgent.checked ? "urgent" : "normal",
+          ...(preference.value ? { preference: preference.value } : {}),
+          ...(note.value.trim() ? { note: note.value.trim() } : {}),
+        };
+        try {
+          await api("/v1/orders", { method: "POST", body });
+          await dayView({ date, flash: t("orderAdded", { name: customer.name }) });
+        } catch (err) {
+          if (err.status === 401) return;
+          const fields = (err.problem?.errors ?? []).map((f) => `${f.field}: ${f.message}`).join("；");
+          said.replaceChildren(notice(t("error", { reason: fields || err.message }), "error"));
+        }
+      },
+    },
+    h("h2", {}, t("newOrder")),
+    find,
+    results,
+    chosen,
+    h("div", { class: "row" }, size, quantity, preference, h("label", { class: "check" }, urgent, ` ${t("urgent")}`), note, h("button", { type: "submit", id: "add-order" }, t("addOrder"))),
+    said,
+  );
+  return h("details", { class: "add", id: "new-order" }, h("summary", {}, t("newOrder")), form);
 }
 
 // --- the day's plan ----------------------------------------------------------------------------

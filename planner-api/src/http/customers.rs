@@ -5,7 +5,7 @@ use super::error::{ApiError, Problem};
 use super::extract::{parse_id, ApiJson, ListParams};
 use super::page::PageQuery;
 use super::{AppState, Created, ListResponse};
-use crate::domain::{Customer, CustomerInput};
+use crate::domain::{Customer, CustomerInput, FieldError, FieldProblem};
 use crate::store::CustomerFilter;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -21,11 +21,16 @@ pub fn router() -> Router<AppState> {
 
 /// Lists customers by id, a page at a time.
 #[utoipa::path(get, operation_id = "listCustomers", path = "/v1/customers", tag = "customers", security(("bearer" = [])),
-    params(PageQuery, ("district" = Option<String>, Query, description = "Only customers in this district")),
+    params(PageQuery, ("district" = Option<String>, Query, description = "Only customers in this district"),
+        ("q" = Option<String>, Query, description = "Only customers whose name, code or address contains this (case-insensitive), or whose phone contains its digits; at most 100 characters")),
     responses((status = 200, body = ListResponse<Customer>),
         (status = 422, description = "Bad limit or offset", body = Problem, content_type = "application/problem+json")))]
 pub async fn list(State(state): State<AppState>, params: ListParams) -> Result<Json<ListResponse<Customer>>, ApiError> {
-    let filter = CustomerFilter { district: params.district };
+    let search = params.get("q").map(str::to_owned);
+    if search.as_ref().is_some_and(|q| q.chars().count() > 100) {
+        return Err(ApiError::Validation(vec![FieldError::new("q", FieldProblem::TooLong { max: 100 })]));
+    }
+    let filter = CustomerFilter { district: params.district.clone(), search };
     let page = state.store.list_customers(&filter, params.page).await?;
     Ok(Json(ListResponse::new(page, params.page)))
 }

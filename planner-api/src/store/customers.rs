@@ -15,6 +15,23 @@ const COLUMNS: &str = "id, code, name, phone, address, district, lat, lon, time_
 pub struct CustomerFilter {
     /// Only customers in this district.
     pub district: Option<String>,
+    /// Only customers whose name, code or address contains this text (case-insensitive), or
+    /// whose phone number contains its digits (`0912-345` finds `0912345678`).
+    pub search: Option<String>,
+}
+
+/// `text` as a `LIKE` pattern matching it anywhere, its wildcards escaped (with `\`).
+fn contains_pattern(text: &str) -> String {
+    let mut p = String::with_capacity(text.len() + 2);
+    p.push('%');
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            p.push('\\');
+        }
+        p.push(c);
+    }
+    p.push('%');
+    p
 }
 
 /// The raw columns of a customer row, before the JSON columns are parsed.
@@ -117,6 +134,20 @@ impl Store {
         let mut conditions = Conditions::default();
         if let Some(district) = &filter.district {
             conditions.eq("district", Bound::Text(district.into()));
+        }
+        if let Some(search) = filter.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            let text = conditions.param(Bound::Text(contains_pattern(&search.to_lowercase()).into()));
+            let mut terms = vec![
+                format!("LOWER(name) LIKE {text} ESCAPE '\\'"),
+                format!("LOWER(code) LIKE {text} ESCAPE '\\'"),
+                format!("LOWER(address) LIKE {text} ESCAPE '\\'"),
+            ];
+            let digits: String = search.chars().filter(char::is_ascii_digit).collect();
+            if digits.len() >= 3 {
+                let phone = conditions.param(Bound::Text(contains_pattern(&digits).into()));
+                terms.push(format!("REPLACE(REPLACE(REPLACE(COALESCE(phone, ''), '-', ''), ' ', ''), '+886', '0') LIKE {phone}"));
+            }
+            conditions.term(format!("({})", terms.join(" OR ")));
         }
         let query = page.query(COLUMNS, "customers", conditions, IdOrder::Ascending);
         let (rows, total) = with_pool!(self, pool => fetch_page!(pool, query, |r| customer_row!(r)));
