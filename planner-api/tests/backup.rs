@@ -16,45 +16,11 @@ use chrono::NaiveDate;
 use planner_api::domain::customer::UsualCylinder;
 use planner_api::domain::{CustomerInput, NewOrder, Priority};
 use planner_api::store::Store;
-use sqlx::Connection;
 use std::process::Output;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use support::own_postgres::OwnPostgres;
-use support::{order_digest as orders, pg_url, Backend};
-
-static COUNTER: AtomicU32 = AtomicU32::new(0);
-
-/// A database of its own: a SQLite file, or a PostgreSQL database.
-struct Db {
-    url: String,
-    pg_name: Option<String>,
-}
-
-async fn new_db(backend: Backend, dir: &std::path::Path, tag: &str) -> Db {
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    match backend {
-        Backend::Sqlite => Db { url: format!("sqlite://{}", dir.join(format!("{tag}{n}.db")).display()), pg_name: None },
-        Backend::Postgres => {
-            let name = format!("bk_{tag}_{}_{n}", std::process::id());
-            let mut conn = sqlx::PgConnection::connect(&pg_url())
-                .await
-                .unwrap_or_else(|e| panic!("PostgreSQL is not reachable at {} ({e}); this test needs it", pg_url()));
-            sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.expect("create database");
-            conn.close().await.expect("close");
-            let base = pg_url();
-            let base = base.split('?').next().unwrap_or(&base).rsplit_once('/').map_or(base.clone(), |(b, _)| b.to_owned());
-            Db { url: format!("{base}/{name}"), pg_name: Some(name) }
-        }
-    }
-}
-
-async fn drop_db(db: Db) {
-    if let Some(name) = db.pg_name {
-        let mut conn = sqlx::PgConnection::connect(&pg_url()).await.expect("connect");
-        sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut conn).await.expect("drop database");
-    }
-}
+use support::{order_digest as orders, Backend, OwnDatabase};
 
 /// Runs the `luckygas` binary on database `url`.
 async fn luckygas(url: &str, args: &[&str]) -> Output {
@@ -108,25 +74,28 @@ async fn seed(store: &Store) -> Vec<i64> {
     customers
 }
 
+/// Writes orders for `customers` until `stop` is set; the task gives how many it wrote.
+fn keep_writing(store: &Store, customers: &[i64], stop: &Arc<AtomicBool>) -> tokio::task::JoinHandle<u32> {
+    let (store, stop, customers) = (store.clone(), Arc::clone(stop), customers.to_vec());
+    tokio::spawn(async move {
+        let mut n = 200u32;
+        while !stop.load(Ordering::Acquire) {
+            store.create_order(&order(customers[n as usize % customers.len()], n), "drill@test").await.expect("order under load");
+            n += 1;
+        }
+        n - 200
+    })
+}
+
 async fn restore_drill(backend: Backend) {
     let dir = tempfile::tempdir().expect("temp dir");
-    let src = new_db(backend, dir.path(), "src").await;
+    let src = OwnDatabase::new(backend, dir.path(), "src").await;
     let store = Store::open(&src.url).await.expect("open the source");
     let customers = seed(&store).await;
 
     // Orders keep coming while the backup runs.
     let stop = Arc::new(AtomicBool::new(false));
-    let writer = {
-        let (store, stop, customers) = (store.clone(), Arc::clone(&stop), customers.clone());
-        tokio::spawn(async move {
-            let mut n = 200u32;
-            while !stop.load(Ordering::Acquire) {
-                store.create_order(&order(customers[n as usize % customers.len()], n), "drill@test").await.expect("order under load");
-                n += 1;
-            }
-            n - 200
-        })
-    };
+    let writer = keep_writing(&store, &customers, &stop);
     let (before, _, _) = orders(&store, None).await;
     assert_eq!(store.last_backup_started().await.expect("last backup"), None);
     let asked = chrono::Utc::now();
@@ -144,7 +113,7 @@ async fn restore_drill(backend: Backend) {
     assert!(recorded >= asked - chrono::Duration::seconds(1) && recorded <= chrono::Utc::now(), "{recorded} vs {asked}");
 
     // Restored into a fresh database.
-    let dst = new_db(backend, dir.path(), "dst").await;
+    let dst = OwnDatabase::new(backend, dir.path(), "dst").await;
     let out = luckygas(&dst.url, &["restore", "--from", path_text]).await;
     assert!(out.status.success(), "{}", text(&out));
     assert!(text(&out).contains("restored") && text(&out).contains("orders"), "{}", text(&out));
@@ -166,8 +135,8 @@ async fn restore_drill(backend: Backend) {
     assert!(!out.status.success() && text(&out).contains("never overwrites"), "{}", text(&out));
 
     store.close().await;
-    drop_db(src).await;
-    drop_db(dst).await;
+    src.remove().await;
+    dst.remove().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -185,7 +154,7 @@ async fn a_backup_under_write_load_restores_every_committed_order_on_postgres() 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scheduled_backups_are_named_by_time_and_pruned() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let src = new_db(Backend::Sqlite, dir.path(), "sched").await;
+    let src = OwnDatabase::new(Backend::Sqlite, dir.path(), "sched").await;
     Store::open(&src.url).await.expect("open").close().await;
     let backups = dir.path().join("backups");
     std::fs::create_dir_all(&backups).expect("mkdir");
@@ -236,17 +205,7 @@ async fn continuous_archiving_restores_every_change_up_to_the_last_archived_segm
 
     // Orders keep coming while the base backup is taken and after it.
     let stop = Arc::new(AtomicBool::new(false));
-    let writer = {
-        let (store, stop, customers) = (store.clone(), Arc::clone(&stop), customers.clone());
-        tokio::spawn(async move {
-            let mut n = 200u32;
-            while !stop.load(Ordering::Acquire) {
-                store.create_order(&order(customers[n as usize % customers.len()], n), "drill@test").await.expect("order under load");
-                n += 1;
-            }
-            n - 200
-        })
-    };
+    let writer = keep_writing(&store, &customers, &stop);
     let base = pg.dir().join("base");
     let out = {
         let mut c = pg.tool("pg_basebackup");

@@ -18,11 +18,7 @@ use planner_api::domain::customer::UsualCylinder;
 use planner_api::domain::{CustomerInput, NewOrder, OrderStatus, Priority, StatusChange};
 use planner_api::store::migrations::{digest_upto, POSTGRES, PREVIOUS_RELEASE, SQLITE};
 use planner_api::store::{BackupRecord, NewAuditEntry, OrderFilter, PageRequest, Store};
-use sqlx::Connection;
-use std::sync::atomic::{AtomicU32, Ordering};
-use support::{pg_url, Backend};
-
-static COUNTER: AtomicU32 = AtomicU32::new(0);
+use support::{Backend, OwnDatabase};
 
 #[test]
 fn released_migrations_are_unchanged_and_later_ones_only_add() {
@@ -104,25 +100,6 @@ fn contracting(statement: &str) -> Option<&'static str> {
     None
 }
 
-/// A database of its own.
-async fn fresh(backend: Backend, dir: &std::path::Path) -> (String, Option<String>) {
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    match backend {
-        Backend::Sqlite => (format!("sqlite://{}", dir.join(format!("upgrade{n}.db")).display()), None),
-        Backend::Postgres => {
-            let name = format!("upgrade_{}_{n}", std::process::id());
-            let mut conn = sqlx::PgConnection::connect(&pg_url())
-                .await
-                .unwrap_or_else(|e| panic!("PostgreSQL is not reachable at {} ({e}); this test needs it", pg_url()));
-            sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.expect("create database");
-            conn.close().await.expect("close");
-            let base = pg_url();
-            let base = base.split('?').next().unwrap_or(&base).rsplit_once('/').map_or(base.clone(), |(b, _)| b.to_owned());
-            (format!("{base}/{name}"), Some(name))
-        }
-    }
-}
-
 /// The previous release's view of the database: its migration list, applied (idempotently).
 async fn open_as_previous_release(url: &str) -> Store {
     let store = Store::connect_unmigrated(url).await.expect("connect");
@@ -197,7 +174,8 @@ async fn previous_release_work(store: &Store, tag: &str) -> (i64, Vec<i64>) {
 
 async fn upgrade_and_roll_back(backend: Backend) {
     let dir = tempfile::tempdir().expect("temp dir");
-    let (url, pg_name) = fresh(backend, dir.path()).await;
+    let db = OwnDatabase::new(backend, dir.path(), "upgrade").await;
+    let url = db.url.clone();
 
     // The previous release made the database and used it.
     let old = open_as_previous_release(&url).await;
@@ -237,10 +215,7 @@ async fn upgrade_and_roll_back(backend: Backend) {
     assert_eq!(new.get_customer(c2).await.expect("rolled-back customer").data.code, code("after"));
     new.close().await;
 
-    if let Some(name) = pg_name {
-        let mut conn = sqlx::PgConnection::connect(&pg_url()).await.expect("connect");
-        sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut conn).await.expect("drop database");
-    }
+    db.remove().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

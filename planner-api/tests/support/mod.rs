@@ -820,3 +820,42 @@ pub async fn order_digest(store: &Store, upto: Option<i64>) -> (i64, i64, String
     let max = rows.last().map_or(0, |r| r.0);
     (max, rows.len() as i64, h.finalize().iter().map(|b| format!("{b:02x}")).collect())
 }
+
+/// A whole database of a test's own, by URL: a SQLite file in `dir`, or a new PostgreSQL
+/// database on the server of `DATABASE_URL_PG` (for tests that run the binary or restore into
+/// it, where a schema of the shared database would not do). Removed by [`OwnDatabase::remove`].
+pub struct OwnDatabase {
+    /// Its URL.
+    pub url: String,
+    pg_name: Option<String>,
+}
+
+static OWN_DATABASES: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
+impl OwnDatabase {
+    /// A new database named after `tag`.
+    pub async fn new(backend: Backend, dir: &std::path::Path, tag: &str) -> OwnDatabase {
+        let n = OWN_DATABASES.fetch_add(1, Ordering::Relaxed);
+        match backend {
+            Backend::Sqlite => OwnDatabase { url: format!("sqlite://{}", dir.join(format!("{tag}{n}.db")).display()), pg_name: None },
+            Backend::Postgres => {
+                let name = format!("own_{tag}_{}_{n}", std::process::id());
+                let mut conn =
+                    PgConnection::connect(&pg_url()).await.unwrap_or_else(|e| panic!("PostgreSQL is not reachable at {} ({e}); this test needs it", pg_url()));
+                sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.expect("create database");
+                conn.close().await.expect("close");
+                let base = pg_url();
+                let base = base.split('?').next().unwrap_or(&base).rsplit_once('/').map_or(base.clone(), |(b, _)| b.to_owned());
+                OwnDatabase { url: format!("{base}/{name}"), pg_name: Some(name) }
+            }
+        }
+    }
+
+    /// Drops a PostgreSQL database (a SQLite file goes with its folder).
+    pub async fn remove(self) {
+        if let Some(name) = self.pg_name {
+            let mut conn = PgConnection::connect(&pg_url()).await.expect("connect");
+            sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut conn).await.expect("drop database");
+        }
+    }
+}
