@@ -5,6 +5,7 @@
 use super::error::Problem;
 use super::{
     audit, auth, customers, depots, drivers, flags, health, invoices, metrics, orders, payments, plans, replans, sync, users, vehicle_types, vehicles, vroom,
+    web,
 };
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
@@ -47,7 +48,7 @@ impl Modify for BearerScheme {
     modifiers(&BearerScheme),
     components(schemas(Problem)),
     paths(
-        health::healthz, health::readyz, health::details, metrics::metrics, openapi_json,
+        health::healthz, health::readyz, health::details, metrics::metrics, openapi_json, web::index, web::asset,
         auth::login, auth::refresh, auth::logout,
         users::list, users::create, users::read, users::replace, users::remove,
         depots::list, depots::create, depots::read, depots::replace, depots::remove,
@@ -77,6 +78,7 @@ impl Modify for BearerScheme {
         (name = "auth", description = "Sign in (`POST /v1/auth/login`), rotate refresh tokens, sign out"),
         (name = "users", description = "Users and roles (admins only)"),
         (name = "health", description = "Liveness, readiness, details and metrics"),
+        (name = "console", description = "The web console's page and files (public; it signs in like any client)"),
         (name = "orders", description = "Orders and their lifecycle: received → planned → dispatched → delivered | failed, or cancelled"),
         (name = "plans", description = "Planning jobs: queue, progress, cancel, routes (a driver's own routes), GeoJSON, solver input; replanning from events, plan versions and their live stream"),
         (name = "audit", description = "Who changed what and when: every accepted write, recorded by the server (admins only)"),
@@ -121,6 +123,7 @@ mod tests {
         ("payments", include_str!("payments.rs")),
         ("flags", include_str!("flags.rs")),
         ("sync", include_str!("sync.rs")),
+        ("web", include_str!("web.rs")),
     ];
 
     /// The body of `fn name(` in `source`, up to the closing brace at the start of a line.
@@ -141,7 +144,8 @@ mod tests {
         let parts: Vec<&str> = body.split(".route(").skip(1).collect();
         for part in parts {
             let path = literal(part);
-            let full = if path == "/" { prefix.to_owned() } else { format!("{prefix}{path}") };
+            // A nested router's "/" is its prefix; merged at the root, "/" itself.
+            let full = if path == "/" && !prefix.is_empty() { prefix.to_owned() } else { format!("{prefix}{path}") };
             // The handlers of this route: everything up to the next `.route(`/`.nest(`/`.merge(`.
             let handlers = &part[part.find(',').expect("a method router")..];
             let handlers = handlers.split(".nest(").next().unwrap_or("").split(".merge(").next().unwrap_or("");

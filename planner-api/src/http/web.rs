@@ -50,11 +50,20 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/", get(index)).route("/assets/{file}", get(asset))
 }
 
-async fn index(headers: HeaderMap) -> Response {
+/// The console's page.
+#[utoipa::path(get, operation_id = "getConsole", path = "/", tag = "console",
+    responses((status = 200, description = "The web console (HTML; sign in from there)", content_type = "text/html"),
+        (status = 304, description = "Not modified (`If-None-Match` names the current `ETag`)")))]
+pub async fn index(headers: HeaderMap) -> Response {
     serve(&INDEX, &headers)
 }
 
-async fn asset(Path(file): Path<String>, headers: HeaderMap) -> Response {
+/// One of the console's files (scripts, styles, the icon, the basemap).
+#[utoipa::path(get, operation_id = "getConsoleAsset", path = "/assets/{file}", tag = "console", params(("file" = String, Path, description = "e.g. `app.js`")),
+    responses((status = 200, description = "The file, with its `ETag`"),
+        (status = 304, description = "Not modified"),
+        (status = 404, description = "No such file", body = crate::http::error::Problem, content_type = "application/problem+json")))]
+pub async fn asset(Path(file): Path<String>, headers: HeaderMap) -> Response {
     match ASSETS.iter().find(|a| a.name == file) {
         Some(a) => serve(a, &headers),
         None => ApiError::NotFound { resource: "asset" }.into_response(),
