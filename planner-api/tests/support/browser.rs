@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 /// A ChromeDriver process with one browser session, both ended on drop.
 pub struct Browser {
     driver: Child,
+    /// The browser's profile folder: its processes are found by it (and killed) on drop.
+    profile: tempfile::TempDir,
     http: reqwest::Client,
     url: String,
 }
@@ -34,17 +36,18 @@ impl Browser {
             assert!(started.elapsed() < Duration::from_secs(30), "chromedriver did not start");
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+        let profile = tempfile::tempdir().expect("profile folder");
         let caps = json!({ "capabilities": { "alwaysMatch": {
             "browserName": "chrome",
             "goog:chromeOptions": {
                 "binary": "/usr/bin/chromium",
-                "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", format!("--window-size={width},{height}"), "--lang=zh-TW"],
+                "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", format!("--window-size={width},{height}"), "--lang=zh-TW", format!("--user-data-dir={}", profile.path().display())],
             },
             "goog:loggingPrefs": { "browser": "ALL" },
         }}});
         let res: Value = http.post(format!("{base}/session")).json(&caps).send().await.expect("new session").json().await.expect("json");
         let id = res["value"]["sessionId"].as_str().unwrap_or_else(|| panic!("no browser session: {res}")).to_owned();
-        Browser { driver, http, url: format!("{base}/session/{id}") }
+        Browser { driver, profile, http, url: format!("{base}/session/{id}") }
     }
 
     async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
@@ -148,6 +151,9 @@ impl Browser {
 
 impl Drop for Browser {
     fn drop(&mut self) {
+        // A test that fails half-way ends no session: its Chromium would outlive ChromeDriver
+        // (and keep a core busy), so its processes are killed by their profile folder.
+        let _ = Command::new("pkill").arg("-KILL").arg("-f").arg(format!("--user-data-dir={}", self.profile.path().display())).status();
         let _ = self.driver.kill();
         let _ = self.driver.wait();
     }
