@@ -107,18 +107,23 @@ pub async fn load(store: &Store, date: NaiveDate) -> anyhow::Result<DemoSummary>
         let new = valid("vehicle type", input::<VehicleTypeInput>("vehicle type", t)?.validate())?;
         type_ids.push(store.create_vehicle_type(&new).await?.id);
     }
-    for mut v in list("vehicles") {
+    // One driver per vehicle, who usually drives it (their phone view shows its route).
+    let mut driver_ids = Vec::new();
+    for d in list("drivers") {
+        let new = valid("driver", input::<DriverInput>("driver", d)?.validate())?;
+        driver_ids.push(store.create_driver(&new).await?.id);
+        summary.drivers += 1;
+    }
+    for (i, mut v) in list("vehicles").into_iter().enumerate() {
         let (t, d) = (take_index(&mut v, "vehicle_type")?, take_index(&mut v, "depot")?);
         v["vehicle_type_id"] = type_ids.get(t).copied().ok_or_else(|| anyhow!("demo vehicle type {t}"))?.into();
         v["depot_id"] = depot_ids.get(d).copied().ok_or_else(|| anyhow!("demo depot {d}"))?.into();
+        if let Some(&driver) = driver_ids.get(i) {
+            v["default_driver_id"] = driver.into();
+        }
         let new = valid("vehicle", input::<VehicleInput>("vehicle", v)?.validate())?;
         store.create_vehicle(&new).await?;
         summary.vehicles += 1;
-    }
-    for d in list("drivers") {
-        let new = valid("driver", input::<DriverInput>("driver", d)?.validate())?;
-        store.create_driver(&new).await?;
-        summary.drivers += 1;
     }
     let mut customer_ids = Vec::new();
     for c in list("customers") {

@@ -162,4 +162,95 @@ async fn a_driver_reads_only_their_own_route_and_reports_only_on_their_own_stops
     assert_eq!(app.get(&format!("/v1/orders/{unplanned}")).await.2["status"], "received", "no write got through");
 }
 
-both_backends!(assignments_tie_drivers_to_vehicles_by_day_over_their_usual_vehicle, a_driver_reads_only_their_own_route_and_reports_only_on_their_own_stops,);
+/// The stop of `order` in a driver's day or a plan.
+fn stop_of(body: &Value, order: i64) -> Value {
+    body["routes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|r| r["trips"].as_array().into_iter().flatten())
+        .flat_map(|t| t["stops"].as_array().into_iter().flatten())
+        .find(|s| s["order_id"] == order)
+        .cloned()
+        .unwrap_or(Value::Null)
+}
+
+async fn a_driver_finds_their_day_and_an_arrival_sent_twice_counts_once(app: &TestApp) {
+    let day = seed_day(&app.client, &app.base, 8, DAY, 1).await;
+    let driver = app.as_role(Role::Driver).await;
+    let today = format!("/v1/plans/mine?date={DAY}");
+    // Nothing planned for them: an empty day, not an error.
+    let (status, _, empty) = driver.get(&today).await;
+    assert_eq!(
+        (status, &empty["plan_id"], empty["routes"].as_array().map(Vec::len), empty["date"].as_str()),
+        (200, &Value::Null, Some(0), Some(DAY)),
+        "{empty}"
+    );
+    let (status, _, body) = driver.get("/v1/plans/mine?date=3-2").await;
+    assert_eq!((status, body["errors"][0]["field"].as_str()), (422, Some("date")), "{body}");
+    let (status, _, body) = app.get(&today).await;
+    assert_eq!(
+        (status, &body["driver_id"], body["routes"].as_array().map(Vec::len)),
+        (200, &Value::Null, Some(0)),
+        "a user who is no driver has no route: {body}"
+    );
+
+    let request = json!({ "date": DAY, "depot_ids": [day.depot_id], "options": { "time_limit_s": 0.5 } });
+    let id = app.post("/v1/plans", &request).await.2["id"].as_i64().expect("plan id");
+    let job = wait_for_plan(&app.client, &app.base, id, Duration::from_secs(90)).await;
+    let used = route_vehicles(&job["result"]);
+    assign_default(app, used[0], &driver.user["driver_id"]).await;
+    let (status, _, mine) = driver.get(&today).await;
+    assert_eq!((status, mine["plan_id"].as_i64(), mine["version"].as_i64(), route_vehicles(&mine)), (200, Some(id), Some(1), vec![used[0]]), "{mine}");
+    let own = stops(&mine);
+    assert_eq!(
+        stops(&json!({ "routes": [job["result"]["routes"].as_array().expect("routes").iter().find(|r| r["vehicle_id"] == used[0]).expect("route")] })),
+        own
+    );
+
+    // Arrived, sent twice with the phone's id for the action (the answer lost the first time):
+    // one arrival, one new version.
+    let first = own[0];
+    let arrive = |key: &'static str, at: &'static str| {
+        driver.send(app.anon.post(app.url(&format!("/v1/orders/{first}/arrival"))).header("idempotency-key", key).json(&json!({ "at": at })))
+    };
+    let (status, _, once) = arrive("phone-act-1", "09:10").await;
+    assert_eq!((status, once["id"].as_i64()), (200, Some(first)), "{once}");
+    let (status, _, again) = arrive("phone-act-1", "09:10").await;
+    assert_eq!((status, &again), (200, &once), "the same answer again");
+    let (_, _, mine) = driver.get(&today).await;
+    assert_eq!(mine["version"].as_i64(), Some(2), "{mine}");
+    let stop = stop_of(&mine, first);
+    assert_eq!((stop["status"].as_str(), stop["arrival"].as_str()), (Some("in_progress"), Some("09:10")), "{stop}");
+    let (_, _, versions) = app.get(&format!("/v1/plans/{id}/versions")).await;
+    let arrivals = versions["items"]
+        .as_array()
+        .expect("versions")
+        .iter()
+        .flat_map(|v| v["events"].as_array().expect("events").iter())
+        .filter(|e| e["type"] == "stop_arrived")
+        .count();
+    assert_eq!(arrivals, 1, "{versions}");
+    // A second arrival (another action) is refused and named; so is a bad time.
+    let (status, _, body) = arrive("phone-act-2", "09:12").await;
+    assert_eq!((status, body["errors"][0]["field"].as_str()), (422, Some("order_id")), "{body}");
+    let (status, _, body) = driver.post(&format!("/v1/orders/{}/arrival", own[own.len() - 1]), &json!({ "at": "9點" })).await;
+    assert_eq!((status, body["errors"][0]["field"].as_str()), (422, Some("at")), "{body}");
+    // Another vehicle's stop, an unknown order: not theirs.
+    let other = stops(&job["result"]).into_iter().find(|o| !own.contains(o));
+    if let Some(other) = other {
+        assert_eq!(driver.post(&format!("/v1/orders/{other}/arrival"), &json!({ "at": "09:00" })).await.0, 403);
+    }
+    assert_eq!(app.post("/v1/orders/999999/arrival", &json!({})).await.0, 404);
+    // Delivered: the stop is done from when the driver got there.
+    let (status, _, order) = driver.post(&format!("/v1/orders/{first}/status"), &json!({ "status": "delivered", "at": "09:20" })).await;
+    assert_eq!((status, order["status"].as_str()), (200, Some("delivered")), "{order}");
+    let (_, _, mine) = driver.get(&today).await;
+    assert_eq!(stop_of(&mine, first)["status"], "done", "{mine}");
+}
+
+both_backends!(
+    assignments_tie_drivers_to_vehicles_by_day_over_their_usual_vehicle,
+    a_driver_reads_only_their_own_route_and_reports_only_on_their_own_stops,
+    a_driver_finds_their_day_and_an_arrival_sent_twice_counts_once,
+);

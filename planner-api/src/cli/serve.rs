@@ -101,6 +101,30 @@ async fn demo_admin(store: &Store, password: &str) -> anyhow::Result<String> {
     Ok(DEMO_ADMIN.to_owned())
 }
 
+/// The email of the demo's `n`-th driver user (1-based, in driver id order).
+pub fn demo_driver_email(n: usize) -> String {
+    format!("driver{n}@demo.luckygas.tw")
+}
+
+/// Gives every demo driver a driver user, `driver1@demo.luckygas.tw`, … (in driver id order), with
+/// `password`: the phone view's sign-in. Returns how many.
+async fn demo_drivers(store: &Store, password: &str) -> anyhow::Result<usize> {
+    let drivers = store.list_drivers(crate::store::PageRequest::after(crate::store::MAX_LIMIT, None)).await?.items;
+    for (i, driver) in drivers.iter().enumerate() {
+        let email = demo_driver_email(i + 1);
+        let update =
+            crate::domain::UserUpdate { role: crate::domain::Role::Driver, driver_id: Some(driver.id), active: true, password: Some(password.to_owned()) };
+        match store.find_credentials(&email).await? {
+            Some(found) => crate::auth::session::update_user(store, found.user.id, update).await.context("cannot reset a demo driver's password")?,
+            None => {
+                let new = crate::domain::NewUser { email, password: password.to_owned(), role: crate::domain::Role::Driver, driver_id: Some(driver.id) };
+                crate::auth::session::create_user(store, new).await.context("cannot create a demo driver user")?
+            }
+        };
+    }
+    Ok(drivers.len())
+}
+
 /// Runs `luckygas serve` until Ctrl-C or SIGTERM, then finishes in-flight requests within the
 /// drain deadline.
 pub fn serve(a: ServeArgs) -> anyhow::Result<ExitCode> {
@@ -121,6 +145,7 @@ pub fn serve(a: ServeArgs) -> anyhow::Result<ExitCode> {
         let workers = WorkerConfig::from_env().map_err(anyhow::Error::msg)?;
         let travel = TravelConfig::from_env()?;
         let store = Store::open(&url).await.with_context(|| format!("cannot open and migrate {}", redacted(&url)))?;
+        let mut demo_password = None;
         if let Some(admin) = &admin {
             match bootstrap_admin(&store, admin).await.context("cannot create the first admin")? {
                 Some(user) => tracing::info!(email = %user.email, "created the admin from LUCKYGAS_ADMIN_EMAIL"),
@@ -136,6 +161,7 @@ pub fn serve(a: ServeArgs) -> anyhow::Result<ExitCode> {
                 port = a.listen.port()
             );
             tracing::info!(email = %user, "--demo: the demo admin's password is printed on standard output");
+            demo_password = Some(password);
         } else if store.list_users(crate::store::PageRequest::after(1, None)).await?.items.is_empty() {
             tracing::warn!("no users yet and no LUCKYGAS_ADMIN_EMAIL: nobody can sign in");
         }
@@ -150,6 +176,16 @@ pub fn serve(a: ServeArgs) -> anyhow::Result<ExitCode> {
             } else {
                 tracing::info!(%date, depots = loaded.depots, vehicles = loaded.vehicles, drivers = loaded.drivers,
                     customers = loaded.customers, orders = loaded.orders, "--demo: demo distributor loaded");
+            }
+            if let Some(password) = &demo_password {
+                let drivers = demo_drivers(&store, password).await?;
+                if drivers > 0 {
+                    println!(
+                        "--demo: drivers sign in on their phones as {} … {} with the same password",
+                        demo_driver_email(1),
+                        demo_driver_email(drivers)
+                    );
+                }
             }
         }
         let matrices: Arc<dyn TravelMatrix> = match OsrmConfig::from_env()? {

@@ -460,6 +460,26 @@ pub struct DriverRoutes {
     pub routes: Vec<PlannedRoute>,
 }
 
+/// A driver's day (`GET /v1/plans/mine`): their routes in the newest plan of the day that gives
+/// them any, or none yet.
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct DriverDay {
+    /// The day.
+    pub date: NaiveDate,
+    /// The caller's driver record (`null` for a user who is no driver).
+    pub driver_id: Option<i64>,
+    /// The plan their routes come from (`null` when no plan of the day has routes for them).
+    pub plan_id: Option<i64>,
+    /// That plan's newest version (`null` with no plan).
+    pub version: Option<i64>,
+    /// The vehicles they drive that day (assigned, else usually driven).
+    pub vehicle_ids: Vec<i64>,
+    /// The plan's depots.
+    pub depots: Vec<PlannedDepot>,
+    /// Their routes, stops in order (each with its status: planned, in progress, done, failed).
+    pub routes: Vec<PlannedRoute>,
+}
+
 /// A planning job as shown to clients.
 #[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct PlanJob {

@@ -4,7 +4,8 @@
 //!
 //! Drivers (grant [`Scope::Own`] on writes) may only report on their own stops: move an order that
 //! is a stop of a route they drive (by the plan holding it and the vehicles they drive that day)
-//! to `dispatched`, `delivered` or `failed`; anything else is `403`.
+//! to `dispatched`, `delivered` or `failed`, or say they got there (`POST /v1/orders/{id}/arrival`:
+//! the stop is being served); anything else is `403`.
 
 use super::access::{Caller, Scope};
 use super::error::{ApiError, Problem};
@@ -27,6 +28,7 @@ pub fn router() -> Router<AppState> {
         .route("/", get(list).post(create))
         .route("/{id}", get(read).put(replace))
         .route("/{id}/status", post(change_status))
+        .route("/{id}/arrival", post(arrival))
         .route("/{id}/collection", axum::routing::get(super::payments::get_collection).put(super::payments::put_collection))
         .route("/{id}/history", get(history))
 }
@@ -220,6 +222,53 @@ pub async fn change_status(
         state.receivables.store_collection(&c).await.map_err(ApiError::from_store(RESOURCE))?;
     }
     Ok(Json(order))
+}
+
+/// A driver's (or dispatcher's) word that the vehicle got to an order's stop.
+#[derive(Debug, Default, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ArrivalInput {
+    /// When on the delivery day, `HH:MM` or `HH:MM:SS` (default now, when the day is today).
+    #[serde(default)]
+    pub at: Option<String>,
+}
+
+/// The driver got to the stop: its plan gets a version with the stop being served (a
+/// `stop_arrived` event) until it is reported delivered or failed. Drivers only on their own
+/// stops. Send it with an `Idempotency-Key` (the phone's id of the action) so a retry after a
+/// lost answer is not a second arrival.
+#[utoipa::path(post, operation_id = "reportArrival", path = "/v1/orders/{id}/arrival", tag = "orders", security(("bearer" = [])), params(("id" = i64, Path)), request_body = ArrivalInput,
+    responses((status = 200, description = "Recorded; the order as it stands", body = Order),
+        (status = 400, description = "Malformed JSON (`malformed-json`)", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a stop of the caller's routes", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such order", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is over 1 MiB (`payload-too-large`)", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not declared as JSON (`unsupported-media-type`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A bad time, an order on no route, a stop already served, or another stop of the vehicle still being served (`validation`)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "As many heavy requests as the service runs at once are running (`busy`); retry after `Retry-After` seconds", body = Problem, content_type = "application/problem+json")))]
+pub async fn arrival(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(input): ApiJson<ArrivalInput>,
+) -> Result<Json<Order>, ApiError> {
+    let id = parse_id(&id, RESOURCE)?;
+    let at_s = match input.at.as_deref() {
+        None => None,
+        Some(t) => Some(
+            crate::domain::replan::clock_seconds(t)
+                .ok_or_else(|| ApiError::Validation(vec![FieldError::new("at", FieldProblem::Pattern { expected: "09:50" })]))?,
+        ),
+    };
+    if let Some(driver) = caller.own_driver_id() {
+        if !on_own_route(&state, id, driver).await? {
+            return Err(ApiError::Forbidden);
+        }
+    }
+    let who = caller.actor(&state).await;
+    let (store, planner) = (state.store.clone(), state.planner.clone());
+    state.heavy.spawn(async move { planning::stop_arrived(&store, &planner, id, at_s, &who).await }).await??;
+    Ok(Json(state.store.get_order(id).await.map_err(ApiError::from_store(RESOURCE))?))
 }
 
 /// Every status change of an order, oldest first.

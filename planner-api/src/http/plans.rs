@@ -22,7 +22,7 @@ use super::error::{ApiError, Problem};
 use super::extract::{parse_id, ApiJson, ListParams};
 use super::page::PageQuery;
 use super::{AppState, ListResponse};
-use crate::domain::{DriverRoutes, FieldError, FieldProblem, JobStatus, PlanJob, PlanRequestInput, PlanResult};
+use crate::domain::{DriverDay, DriverRoutes, FieldError, FieldProblem, JobStatus, PlanJob, PlanRequestInput, PlanResult};
 use crate::planning;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderValue, StatusCode};
@@ -49,6 +49,7 @@ pub fn router() -> Router<AppState> {
         .route("/{id}/geojson", get(geojson))
         .route("/{id}/problem", get(problem))
         .route("/{id}/routes/mine", get(my_routes))
+        .route("/mine", get(my_day))
 }
 
 /// Queues a planning job for a day and depots; it reserves the day's received orders.
@@ -146,6 +147,40 @@ pub async fn my_routes(State(state): State<AppState>, caller: Caller, Path(id): 
     };
     let routes = plan.routes.into_iter().filter(|r| vehicle_ids.contains(&r.vehicle_id)).collect();
     Ok(Json(DriverRoutes { plan_id, date, driver_id, vehicle_ids, depots: plan.depots, routes }))
+}
+
+/// The caller's routes of a day (default today in Taipei): those of the vehicles their driver
+/// record drives that day, in the newest plan of the day that gives them any (newest version).
+/// A driver with nothing planned gets an empty day, not an error: the phone shows "no route".
+#[utoipa::path(get, operation_id = "getMyDay", path = "/v1/plans/mine", tag = "plans", security(("bearer" = [])),
+    params(("date" = Option<String>, Query, description = "The day, `YYYY-MM-DD` (default: today in Taipei)")),
+    responses((status = 200, body = DriverDay),
+        (status = 422, description = "A bad `date`", body = Problem, content_type = "application/problem+json")))]
+pub async fn my_day(State(state): State<AppState>, caller: Caller, params: ListParams) -> Result<Json<DriverDay>, ApiError> {
+    let date = match params.get("date") {
+        None => planning::taipei_now().0,
+        Some(d) => crate::domain::order::parse_date(d)
+            .ok_or_else(|| ApiError::Validation(vec![FieldError::new("date", FieldProblem::Pattern { expected: "2026-03-02" })]))?,
+    };
+    let driver_id = caller.principal.driver_id;
+    let vehicle_ids = match driver_id {
+        Some(driver) => state.store.vehicles_driven_by(driver, date).await?,
+        None => Vec::new(),
+    };
+    let mut day = DriverDay { date, driver_id, plan_id: None, version: None, vehicle_ids, depots: Vec::new(), routes: Vec::new() };
+    if day.vehicle_ids.is_empty() {
+        return Ok(Json(day));
+    }
+    for plan_id in state.store.succeeded_plan_ids_on(date).await? {
+        let job = planning::job(&state.store, plan_id).await?;
+        let v = planning::latest_version(&state.store, &job).await?;
+        let routes: Vec<_> = v.plan.routes.into_iter().filter(|r| day.vehicle_ids.contains(&r.vehicle_id)).collect();
+        if !routes.is_empty() {
+            (day.plan_id, day.version, day.depots, day.routes) = (Some(plan_id), Some(v.version), v.plan.depots, routes);
+            break;
+        }
+    }
+    Ok(Json(day))
 }
 
 /// Cancels a job: a queued one at once (200), a running one at its next lease renewal (202).

@@ -475,6 +475,38 @@ pub async fn order_status_event(
     if !order.status.can_become(status) {
         return Err(PlanningError::Store(StoreError::InvalidTransition { from: order.status, to: status }));
     }
+    stop_report(store, planner, plan_id, order_id, Some(status), at_s, note, who).await
+}
+
+/// A driver got to an order's stop (`POST /v1/orders/{id}/arrival`): a `stop_arrived` event on
+/// the plan that routes it, at `at_s` (default now when the plan's day is today). The stop is
+/// then served, in progress, until it is reported delivered or failed.
+pub async fn stop_arrived(store: &Store, planner: &Planner, order_id: i64, at_s: Option<i64>, who: &str) -> Result<Made, PlanningError> {
+    let order = store.get_order(order_id).await.map_err(from_store("order"))?;
+    let not_routed = || {
+        let problem = FieldProblem::State { code: "not_routed", zh: "訂單不在任何排程的路線上", en: "the order is on no route of a plan" };
+        PlanningError::Invalid(vec![FieldError::new("order_id", problem)])
+    };
+    let Some(plan_id) = order.plan_id else { return Err(not_routed()) };
+    match stop_report(store, planner, plan_id, order_id, None, at_s, None, who).await? {
+        Some(made) => Ok(made),
+        None => Err(not_routed()),
+    }
+}
+
+/// A report on a stop made an event on its plan: `status` delivered, failed or cancelled, or
+/// `None` for an arrival.
+#[allow(clippy::too_many_arguments)]
+async fn stop_report(
+    store: &Store,
+    planner: &Planner,
+    plan_id: i64,
+    order_id: i64,
+    status: Option<OrderStatus>,
+    at_s: Option<i64>,
+    note: Option<String>,
+    who: &str,
+) -> Result<Option<Made>, PlanningError> {
     for _ in 0..3 {
         let (job, stored) = match job_head(store, planner, plan_id).await {
             Ok(x) => x,
@@ -487,13 +519,14 @@ pub async fn order_status_event(
         let on_route = base.0.plan.routes.iter().flat_map(|r| r.trips.iter().flat_map(|t| t.stops.iter())).any(|s| s.order_id == order_id);
         let in_model = model_of(store, planner, &job, latest_no).await?.has_client(order_id);
         let event = match status {
-            OrderStatus::Delivered | OrderStatus::Failed if !on_route => {
+            None | Some(OrderStatus::Delivered | OrderStatus::Failed) if !on_route => {
                 let problem =
                     FieldProblem::State { code: "not_routed", zh: "訂單不在此排程的任何路線上", en: "the order is on no route of its plan" };
-                return Err(PlanningError::Invalid(vec![FieldError::new("status", problem)]));
+                return Err(PlanningError::Invalid(vec![FieldError::new(if status.is_none() { "order_id" } else { "status" }, problem)]));
             }
-            OrderStatus::Delivered => "stop_done",
-            OrderStatus::Failed => "stop_failed",
+            None => "stop_arrived",
+            Some(OrderStatus::Delivered) => "stop_done",
+            Some(OrderStatus::Failed) => "stop_failed",
             // An order no vehicle could serve never joined the model: a plain change.
             _ if !in_model => return Ok(None),
             _ => "order_cancelled",
@@ -530,7 +563,13 @@ pub async fn order_status_event(
                 let errors = errors
                     .into_iter()
                     .map(|mut e| {
-                        e.field = if e.field.ends_with(".at") || e.field == "at" { "at".into() } else { "status".into() };
+                        e.field = if e.field.ends_with(".at") || e.field == "at" {
+                            "at".into()
+                        } else if status.is_none() {
+                            "order_id".into()
+                        } else {
+                            "status".into()
+                        };
                         e
                     })
                     .collect();

@@ -241,6 +241,16 @@ impl Store {
         Ok(query.page(items, total, |j| j.id))
     }
 
+    /// The succeeded jobs planning `date`, newest first (at most 20): where a driver's route of
+    /// the day is looked for.
+    pub async fn succeeded_plan_ids_on(&self, date: NaiveDate) -> Result<Vec<i64>, StoreError> {
+        let sql = "SELECT id FROM plan_jobs WHERE status = 'succeeded' AND plan_date = $1 ORDER BY id DESC LIMIT 20";
+        with_pool!(self, pool => {
+            let ids: Vec<i64> = sqlx::query_scalar(sql).bind(date).fetch_all(pool).await?;
+            Ok(ids)
+        })
+    }
+
     /// The day model a succeeded job planned (JSON of `LiveModel`), when it had one.
     pub async fn plan_job_model(&self, id: i64) -> Result<Option<String>, StoreError> {
         with_pool!(self, pool => {
