@@ -24,7 +24,9 @@ export async function towns() {
 
 // Draws into `holder` and returns the SVG. `routes`: [{ vehicle, colour, stops: [{lat, lon, label, ...}] }];
 // `depots`: [{lat, lon, name}]; `onStop(stop, route, element)` opens a stop's details.
-export function drawMap(holder, { geo, depots, routes, onStop }) {
+// `changes` (order id → `added`, `moved` or `retimed`) rings the stops a replan preview changes;
+// a stop's `status` (done, failed, in_progress) shows what the driver reported.
+export function drawMap(holder, { geo, depots, routes, onStop, changes = new Map() }) {
   const points = [...depots, ...routes.flatMap((r) => r.stops)].filter((p) => Number.isFinite(p.lat) && Number.isFinite(p.lon));
   if (points.length === 0) {
     holder.replaceChildren();
@@ -68,11 +70,23 @@ export function drawMap(holder, { geo, depots, routes, onStop }) {
   }
   for (const r of routes) {
     r.stops.forEach((stop, i) => {
-      const g = s("g", { class: "stop", tabindex: 0, role: "button", "data-order": stop.order_id, "aria-label": `${i + 1} ${stop.name}` });
+      const status = stop.status ?? "planned";
+      const change = changes.get(stop.order_id);
+      const served = status === "done" || status === "failed";
+      const g = s("g", {
+        class: `stop ${status}${change ? ` changed ${change}` : ""}`,
+        tabindex: 0,
+        role: "button",
+        "data-order": stop.order_id,
+        "data-status": status,
+        "aria-label": `${i + 1} ${stop.name} ${t(`stop.${status}`)}${change ? ` ${t(`change.${change}`)}` : ""}`,
+      });
+      if (change) g.append(s("circle", { cx: x(stop.lon), cy: y(stop.lat), r: 17, fill: "none", stroke: "#f0a500", "stroke-width": 4, class: "ring" }));
       g.append(
-        s("circle", { cx: x(stop.lon), cy: y(stop.lat), r: 11, fill: r.colour, stroke: "#fff", "stroke-width": 2 }),
-        s("text", { x: x(stop.lon), y: Number(y(stop.lat)) + 4, "text-anchor": "middle", "font-size": 11, fill: "#fff", "font-weight": 700 }, String(i + 1)),
+        s("circle", { cx: x(stop.lon), cy: y(stop.lat), r: 11, fill: served ? "#fff" : r.colour, stroke: served ? r.colour : "#fff", "stroke-width": served ? 3 : 2, "stroke-dasharray": status === "failed" ? "3 2" : undefined }),
+        s("text", { x: x(stop.lon), y: Number(y(stop.lat)) + 4, "text-anchor": "middle", "font-size": 11, fill: served ? r.colour : "#fff", "font-weight": 700 }, status === "done" ? "✓" : status === "failed" ? "✗" : String(i + 1)),
       );
+      if (status === "in_progress") g.append(s("circle", { cx: x(stop.lon), cy: y(stop.lat), r: 14, fill: "none", stroke: r.colour, "stroke-width": 2, "stroke-dasharray": "4 3" }));
       const open = () => onStop(stop, r, g);
       g.addEventListener("click", open);
       g.addEventListener("keydown", (e) => {
@@ -104,7 +118,9 @@ export function onTime(stop) {
 // One row per vehicle on a shared time axis: its working span, each trip's departure from the
 // depot (a reload after the first), and each stop at its arrival, against its window (a band
 // line under the row; the marker is hollow when it misses the window).
-export function drawTimeline(holder, routes) {
+// With a replan preview: `changes` rings the changed stops and `ghosts` ([{ vehicle_id, arrival }])
+// marks where moved or retimed stops were.
+export function drawTimeline(holder, routes, { changes = new Map(), ghosts = [] } = {}) {
   const all = routes.flatMap((r) => [minutes(r.route.start), minutes(r.route.end)]).filter(Number.isFinite);
   if (all.length === 0) {
     holder.replaceChildren();
@@ -140,6 +156,8 @@ export function drawTimeline(holder, routes) {
         g.append(s("line", { x1: x(minutes(w.start)), x2: x(minutes(w.end)), y1: y + 23, y2: y + 23, stroke: "#c3cbd4", "stroke-width": 2 }));
       }
       const late = !onTime(stop);
+      const change = changes.get(stop.order_id);
+      if (change) g.append(s("circle", { cx: x(minutes(stop.arrival)), cy: y + 12, r: 9, fill: "none", stroke: "#f0a500", "stroke-width": 3, class: `changed ${change}`, "data-order": stop.order_id }));
       g.append(
         s(
           "circle",
@@ -148,6 +166,11 @@ export function drawTimeline(holder, routes) {
         ),
       );
     });
+    for (const ghost of ghosts.filter((gh) => gh.vehicle_id === r.route.vehicle_id)) {
+      g.append(
+        s("circle", { cx: x(minutes(ghost.arrival)), cy: y + 12, r: 5, fill: "none", stroke: "#8a94a3", "stroke-width": 2, "stroke-dasharray": "2 2", class: "ghost", "data-order": ghost.order_id }, s("title", {}, `${t("was")} ${ghost.arrival}`)),
+      );
+    }
     svg.append(g);
   });
   holder.replaceChildren(svg);
