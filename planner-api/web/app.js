@@ -284,6 +284,9 @@ function start() {
     route("login");
   });
   window.addEventListener("hashchange", render);
+  // Keeps the page for opening with no signal (sw.js); where service workers are not allowed
+  // (plain http other than localhost) the console works online as before.
+  if ("serviceWorker" in navigator) navigator.serviceWorker.register("/sw.js").catch(() => {});
   render();
 }
 

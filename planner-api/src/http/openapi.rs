@@ -48,7 +48,7 @@ impl Modify for BearerScheme {
     modifiers(&BearerScheme),
     components(schemas(Problem)),
     paths(
-        health::healthz, health::readyz, health::details, metrics::metrics, openapi_json, web::index, web::asset,
+        health::healthz, health::readyz, health::details, metrics::metrics, openapi_json, web::index, web::service_worker, web::asset,
         auth::login, auth::refresh, auth::logout,
         users::list, users::create, users::read, users::replace, users::remove,
         depots::list, depots::create, depots::read, depots::replace, depots::remove,

@@ -31,6 +31,9 @@ struct Asset {
 
 const INDEX: Asset = Asset { name: "index.html", content_type: "text/html; charset=utf-8", body: include_bytes!("../../web/index.html") };
 
+/// The service worker, served at the root so that its scope is the whole console.
+const SERVICE_WORKER: Asset = Asset { name: "sw.js", content_type: "text/javascript; charset=utf-8", body: include_bytes!("../../web/sw.js") };
+
 const ASSETS: &[Asset] = &[
     Asset { name: "app.js", content_type: "text/javascript; charset=utf-8", body: include_bytes!("../../web/app.js") },
     Asset { name: "i18n.js", content_type: "text/javascript; charset=utf-8", body: include_bytes!("../../web/i18n.js") },
@@ -45,12 +48,12 @@ const ASSETS: &[Asset] = &[
 
 /// Whether `path` is one of the console's public paths (no token needed).
 pub fn is_public(path: &str) -> bool {
-    path == "/" || path.starts_with("/assets/")
+    path == "/" || path == "/sw.js" || path.starts_with("/assets/")
 }
 
 /// `/` and `/assets/{file}`.
 pub fn router() -> Router<AppState> {
-    Router::new().route("/", get(index)).route("/assets/{file}", get(asset))
+    Router::new().route("/", get(index)).route("/sw.js", get(service_worker)).route("/assets/{file}", get(asset))
 }
 
 /// The console's page.
@@ -59,6 +62,14 @@ pub fn router() -> Router<AppState> {
         (status = 304, description = "Not modified (`If-None-Match` names the current `ETag`)")))]
 pub async fn index(headers: HeaderMap) -> Response {
     serve(&INDEX, &headers)
+}
+
+/// The console's service worker (keeps the page for opening offline).
+#[utoipa::path(get, operation_id = "getConsoleServiceWorker", path = "/sw.js", tag = "console",
+    responses((status = 200, description = "The service worker script, with its `ETag`"),
+        (status = 304, description = "Not modified")))]
+pub async fn service_worker(headers: HeaderMap) -> Response {
+    serve(&SERVICE_WORKER, &headers)
 }
 
 /// One of the console's files (scripts, styles, the icon, the basemap).
