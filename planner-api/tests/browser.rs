@@ -343,6 +343,11 @@ async fn a_dispatcher_signs_in_finds_cancels_and_plans_the_day_and_opens_a_stop_
         .count();
     let late_drawn = browser.eval("return document.querySelectorAll('svg.timeline circle.late').length", json!([])).await;
     assert_eq!(late_drawn.as_u64(), Some(late_in_plan as u64), "stops drawn as missing their window");
+    // The drivers' breaks (none asked for here) and the waits for windows to open.
+    let breaks: usize = job["result"]["routes"].as_array().expect("routes").iter().map(|r| r["breaks"].as_array().map_or(0, Vec::len)).sum();
+    assert_eq!(browser.eval("return document.querySelectorAll('svg.timeline rect.break').length", json!([])).await, json!(breaks));
+    let waits = stops.iter().filter(|s| s["waiting_s"].as_i64() > Some(0)).count();
+    assert_eq!(browser.eval("return document.querySelectorAll('svg.timeline line.waiting').length", json!([])).await, json!(waits));
     browser.eval("document.querySelector('.plan').scrollIntoView(); return true", json!([])).await;
     save_screenshot("console-map.png", &browser.screenshot().await);
     browser.eval("document.querySelector('.timeline-holder').scrollIntoView(); return true", json!([])).await;
@@ -389,6 +394,12 @@ async fn an_urgent_order_is_previewed_and_accepted_and_a_driver_delivers_offline
     let v1 = admin.get(&format!("/v1/plans/{plan_id}/versions/latest")).await;
     assert_eq!(v1["version"], 1);
     assert_eq!(dispatcher.text("#version").await, "第 1 版");
+    let breaks: usize = v1["plan"]["routes"].as_array().expect("routes").iter().map(|r| r["breaks"].as_array().map_or(0, Vec::len)).sum();
+    assert_eq!(
+        dispatcher.eval("return document.querySelectorAll('svg.timeline rect.break').length", json!([])).await,
+        json!(breaks),
+        "every break on the timeline"
+    );
     let first = stops_of(&v1)[0].clone();
     dispatcher.click(&format!("svg.map g.stop[data-order=\"{}\"]", first["order_id"])).await;
     dispatcher.wait_for("the popup", "const p = document.querySelector('#popup'); return p && !p.hidden", Duration::from_secs(10)).await;
@@ -630,14 +641,20 @@ async fn the_console_and_the_driver_view_work_in_firefox() {
         .wait_for("the Chinese page", "const e = document.querySelector('#title'); return e && e.innerText.includes('的訂單')", Duration::from_secs(20))
         .await;
 
-    // Plan, the map, a popup.
+    // Plan with the drivers' lunch break; the map, a popup, the breaks on the timeline.
     firefox.eval("const s = document.querySelector('#time-limit'); s.value = '5'; return s.value", json!([])).await;
+    firefox.click("#lunch").await;
     firefox.click("#plan").await;
     firefox.wait_for("the map", "return document.querySelectorAll('svg.map g.stop').length", Duration::from_secs(120)).await;
     let plan_id = admin.get("/v1/plans?status=succeeded").await["items"][0]["id"].as_i64().expect("a plan");
     let v1 = admin.get(&format!("/v1/plans/{plan_id}/versions/latest")).await;
     let stops = stops_of(&v1);
     assert_eq!(firefox.eval("return document.querySelectorAll('svg.map g.stop').length", json!([])).await, json!(stops.len()));
+    assert!(v1["plan"]["routes"][0]["breaks"].is_array());
+    let breaks: usize = v1["plan"]["routes"].as_array().expect("routes").iter().map(|r| r["breaks"].as_array().map_or(0, Vec::len)).sum();
+    assert_eq!(firefox.eval("return document.querySelectorAll('svg.timeline rect.break').length", json!([])).await, json!(breaks));
+    let asked = admin.get(&format!("/v1/plans/{plan_id}")).await["options"]["driver_break"].clone();
+    assert_eq!(asked, json!({ "earliest": "11:30", "latest": "13:30", "minutes": 30 }));
     // Firefox clicks what an SVG group draws, not the group.
     firefox.click(&format!("svg.map g.stop[data-order=\"{}\"] text", stops[0]["order_id"])).await;
     firefox.wait_for("the popup", "const p = document.querySelector('#popup'); return p && !p.hidden", Duration::from_secs(10)).await;

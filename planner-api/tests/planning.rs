@@ -339,7 +339,54 @@ async fn two_replicas_share_the_queue_and_plan_each_job_once(app: &TestApp) {
     replica.finish().await;
 }
 
+async fn drivers_take_the_break_asked_for_and_waiting_for_a_window_is_shown(app: &TestApp) {
+    let day = seed_day(&app.client, &app.base, 12, DAY, 1).await;
+    let plan = |options: Value| json!({ "date": DAY, "depot_ids": [day.depot_id], "options": options });
+    // A break that ends before it starts, or is missing its start, or lasts no time: named.
+    let (status, _, body) = app.post("/v1/plans", &plan(json!({ "driver_break": { "earliest": "13:00", "latest": "12:00" } }))).await;
+    assert_eq!((status, body["errors"][0]["field"].as_str()), (422, Some("options.driver_break.latest")), "{body}");
+    let (status, _, body) = app.post("/v1/plans", &plan(json!({ "driver_break": { "latest": "12:00", "minutes": 0 } }))).await;
+    let fields: Vec<&str> = body["errors"].as_array().expect("errors").iter().filter_map(|e| e["field"].as_str()).collect();
+    assert_eq!((status, fields), (422, vec!["options.driver_break.earliest", "options.driver_break.minutes"]), "{body}");
+
+    let options = json!({ "time_limit_s": 1, "seed": 3, "driver_break": { "earliest": "11:30", "latest": "13:00", "minutes": 45 } });
+    let (status, _, job) = app.post("/v1/plans", &plan(options)).await;
+    assert_eq!((status, &job["options"]["driver_break"]), (202, &json!({ "earliest": "11:30", "latest": "13:00", "minutes": 45 })), "{job}");
+    let job = wait_for_plan(&app.client, &app.base, job["id"].as_i64().expect("id"), DEADLINE).await;
+    assert_eq!(job["status"], "succeeded", "{job}");
+    // The solver's own checker agrees with the plan, breaks included.
+    check_plan_with_solver(&app.client, &app.base, &job).await;
+    let routes = job["result"]["routes"].as_array().expect("routes");
+    assert!(routes.iter().any(|r| r["breaks"].as_array().is_some_and(|b| !b.is_empty())), "some driver takes the break: {routes:?}");
+    for r in routes {
+        let breaks = r["breaks"].as_array().expect("breaks");
+        if r["end"].as_str() > Some("13:00") {
+            assert_eq!(breaks.len(), 1, "a driver still out at the break's latest start takes it: {r}");
+        }
+        for b in breaks {
+            let (start, end) = (b["start"].as_str().expect("start"), b["end"].as_str().expect("end"));
+            assert!(("11:30"..="13:00").contains(&start), "{b}");
+            let minutes = |t: &str| t[..2].parse::<i64>().expect("h") * 60 + t[3..].parse::<i64>().expect("m");
+            assert_eq!(minutes(end) - minutes(start), 45, "{b}");
+        }
+        for s in r["trips"].as_array().expect("trips").iter().flat_map(|t| t["stops"].as_array().expect("stops").iter()) {
+            let arrival = s["arrival"].as_str().expect("arrival");
+            for b in breaks {
+                assert!(!(b["start"].as_str().expect("start") <= arrival && arrival < b["end"].as_str().expect("end")), "no service during the break: {s} {b}");
+            }
+            let waiting = s["waiting_s"].as_i64().expect("waiting_s");
+            assert!(waiting >= 0, "{s}");
+            // Who waits is served the moment a window opens.
+            if waiting > 0 {
+                let opens: Vec<&str> = s["time_windows"].as_array().expect("windows").iter().filter_map(|w| w["start"].as_str()).collect();
+                assert!(opens.contains(&arrival), "a stop that waits starts at a window's opening: {s}");
+            }
+        }
+    }
+}
+
 both_backends!(
+    drivers_take_the_break_asked_for_and_waiting_for_a_window_is_shown,
     two_replicas_share_the_queue_and_plan_each_job_once,
     a_day_no_vehicle_can_serve_gets_a_plan_that_says_why,
     orders_record_their_history_and_refuse_moves_their_lifecycle_forbids,

@@ -279,6 +279,9 @@ function planSection(date, orders, customers, refreshOrders) {
 
 function planButton(date, section, done) {
   const seconds = h("select", { id: "time-limit", "aria-label": t("searchTime") }, ...[5, 10, 30, 60].map((n) => h("option", { value: n, selected: n === 10 }, t("seconds", { n }))));
+  // Off by default: with a break every route's schedule is computed exactly in the search, which
+  // is slower (planner-api/README.md, "Driver breaks").
+  const lunch = h("input", { type: "checkbox", id: "lunch" });
   const button = h(
     "button",
     {
@@ -291,7 +294,9 @@ function planButton(date, section, done) {
         section.append(h("div", { class: "progress" }, bar, said));
         try {
           const depots = (await all("/v1/depots")).map((d) => d.id);
-          const job = await api("/v1/plans", { method: "POST", body: { date, depot_ids: depots, options: { time_limit_s: Number(seconds.value) } } });
+          const options = { time_limit_s: Number(seconds.value) };
+          if (lunch.checked) options.driver_break = { earliest: "11:30", latest: "13:30", minutes: 30 };
+          const job = await api("/v1/plans", { method: "POST", body: { date, depot_ids: depots, options } });
           for (;;) {
             const now = await api(`/v1/plans/${job.id}`);
             const last = now.progress?.[now.progress.length - 1];
@@ -313,7 +318,7 @@ function planButton(date, section, done) {
     },
     t("planDay"),
   );
-  return h("span", { class: "plan-controls" }, seconds, button);
+  return h("span", { class: "plan-controls" }, h("label", { class: "check" }, lunch, ` ${t("lunchBreak")}`), seconds, button);
 }
 
 // The plan as it stands (its newest version), kept current from the plan's live stream; events
@@ -584,6 +589,8 @@ async function planView(version, { name, changes = new Map(), ghosts = [] }) {
           h("dd", {}, stopWindows(stop)),
           h("dt", {}, t(stop.status === "planned" || !stop.status ? "arrival" : "reportedAt")),
           h("dd", { class: "arrival" }, stop.arrival),
+          stop.waiting_s > 0 ? h("dt", {}, t("waiting")) : null,
+          stop.waiting_s > 0 ? h("dd", { class: "waiting" }, t("waitingMin", { n: Math.round(stop.waiting_s / 60) })) : null,
           h("dt", {}, t("status")),
           h("dd", { class: `stop-status ${stop.status ?? "planned"}` }, t(`stop.${stop.status ?? "planned"}`)),
           h("dt", {}, t("vehicle")),

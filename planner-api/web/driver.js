@@ -104,7 +104,20 @@ export async function driverView({ date = today() } = {}) {
       list.replaceChildren(h("li", { class: "muted", id: "no-route" }, t("noRouteToday")));
       return;
     }
-    list.replaceChildren(...all.map(({ stop, route }, i) => stopItem(stop, route, i + 1)));
+    // The stops in order, each break where the plan puts it (after so many stops of a trip).
+    const items = [];
+    let n = 0;
+    for (const route of day.routes) {
+      route.trips.forEach((trip, k) => {
+        const rest = (after) => (route.breaks ?? []).filter((b) => b.trip === k && b.after === after).map((b) => h("li", { class: "break" }, t("breakAt", { start: b.start, end: b.end })));
+        items.push(...rest(0));
+        trip.stops.forEach((stop, i) => {
+          items.push(stopItem(stop, route, ++n));
+          items.push(...rest(i + 1));
+        });
+      });
+    }
+    list.replaceChildren(...items);
   };
 
   const stopItem = (stop, route, n) => {

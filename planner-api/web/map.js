@@ -147,6 +147,12 @@ export function drawTimeline(holder, routes, { changes = new Map(), ghosts = [] 
       s("text", { x: 4, y: y + 16, "font-size": 12, fill: "#1d2430" }, r.route.plate),
       s("rect", { x: x(minutes(r.route.start)), y: y + 9, width: Math.max(1, x(minutes(r.route.end)) - x(minutes(r.route.start))), height: 6, rx: 3, fill: r.colour, "fill-opacity": 0.25 }),
     );
+    // The driver's breaks: a hatched block on the row.
+    for (const b of r.route.breaks ?? []) {
+      g.append(
+        s("rect", { x: x(minutes(b.start)), y: y + 2, width: Math.max(2, x(minutes(b.end)) - x(minutes(b.start))), height: 20, fill: "#8a94a3", "fill-opacity": 0.45, class: "break" }, s("title", {}, `${t("break")} ${b.start}–${b.end}`)),
+      );
+    }
     r.route.trips.forEach((trip, k) => {
       if (!trip.depart) return;
       g.append(s("rect", { x: Number(x(minutes(trip.depart))) - 2, y: y + 4, width: 4, height: 16, fill: "#1d2430", class: k === 0 ? "depart" : "reload" }, s("title", {}, `${k === 0 ? t("depart") : t("reload")} ${trip.depart}`)));
@@ -154,6 +160,13 @@ export function drawTimeline(holder, routes, { changes = new Map(), ghosts = [] 
     r.stops.forEach((stop, n) => {
       for (const w of stop.time_windows ?? []) {
         g.append(s("line", { x1: x(minutes(w.start)), x2: x(minutes(w.end)), y1: y + 23, y2: y + 23, stroke: "#c3cbd4", "stroke-width": 2 }));
+      }
+      // Waiting for the window to open: a dotted line up to the service start.
+      if (stop.waiting_s > 0) {
+        const from = minutes(stop.arrival) - stop.waiting_s / 60;
+        g.append(
+          s("line", { x1: x(from), x2: x(minutes(stop.arrival)), y1: y + 12, y2: y + 12, stroke: r.colour, "stroke-width": 2, "stroke-dasharray": "2 3", class: "waiting", "data-order": stop.order_id }, s("title", {}, t("waitingMin", { n: Math.round(stop.waiting_s / 60) }))),
+        );
       }
       const late = !onTime(stop);
       const change = changes.get(stop.order_id);

@@ -51,6 +51,36 @@ pub struct PlanOptionsInput {
     /// seed, a plan that ends on this limit rather than on time is the same on every run.
     #[serde(default)]
     pub max_iterations: Option<u64>,
+    /// A break every driver takes (lunch): `minutes` long, starting between `earliest` and
+    /// `latest`, where the route is then (on the road or at a stop). None by default.
+    #[serde(default)]
+    pub driver_break: Option<DriverBreakInput>,
+}
+
+/// A driver break as sent by clients.
+#[derive(Clone, Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DriverBreakInput {
+    /// Earliest start, `HH:MM`.
+    #[serde(default)]
+    pub earliest: Option<String>,
+    /// Latest start, `HH:MM`.
+    #[serde(default)]
+    pub latest: Option<String>,
+    /// Length in minutes, 1–240.
+    #[serde(default)]
+    pub minutes: Option<u32>,
+}
+
+/// A validated driver break.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct DriverBreak {
+    /// Earliest start, `HH:MM`.
+    pub earliest: String,
+    /// Latest start, `HH:MM`.
+    pub latest: String,
+    /// Length in minutes.
+    pub minutes: u32,
 }
 
 /// A plan request as sent by clients.
@@ -94,6 +124,9 @@ pub struct PlanOptions {
     /// Most search iterations (per part of the day), if limited.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_iterations: Option<u64>,
+    /// Every driver's break, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub driver_break: Option<DriverBreak>,
 }
 
 /// A validated plan request (the store checks that the depots exist).
@@ -179,6 +212,34 @@ impl PlanRequestInput {
         if o.max_iterations.is_some_and(|n| !(1..=1_000_000).contains(&n)) {
             errors.push(FieldError::new("options.max_iterations", FieldProblem::OutOfRange { min: 1.0, max: 1_000_000.0 }));
         }
+        let driver_break = o.driver_break.and_then(|b| {
+            let mut when = |field: &str, value: Option<String>| match value.map(|v| v.trim().to_owned()) {
+                None => {
+                    errors.push(FieldError::new(format!("options.driver_break.{field}"), FieldProblem::Required));
+                    None
+                }
+                Some(v) => match minutes(&v) {
+                    Some(m) => Some((v, m)),
+                    None => {
+                        errors.push(FieldError::new(format!("options.driver_break.{field}"), FieldProblem::Pattern { expected: "11:30" }));
+                        None
+                    }
+                },
+            };
+            let (earliest, latest) = (when("earliest", b.earliest), when("latest", b.latest));
+            let length = b.minutes.unwrap_or(30);
+            if !(1..=240).contains(&length) {
+                errors.push(FieldError::new("options.driver_break.minutes", FieldProblem::OutOfRange { min: 1.0, max: 240.0 }));
+            }
+            match (earliest, latest) {
+                (Some((e, em)), Some((l, lm))) if em <= lm => Some(DriverBreak { earliest: e, latest: l, minutes: length }),
+                (Some(_), Some(_)) => {
+                    errors.push(FieldError::new("options.driver_break.latest", FieldProblem::WindowOrder));
+                    None
+                }
+                _ => None,
+            }
+        });
         let options = PlanOptions {
             time_limit_s,
             fixed_cost_ntd,
@@ -191,6 +252,7 @@ impl PlanRequestInput {
             max_trips,
             seed: o.seed.unwrap_or(1),
             max_iterations: o.max_iterations,
+            driver_break,
         };
         match date {
             Some(date) if errors.is_empty() => Ok(PlanRequest { date, depot_ids, options }),
@@ -338,6 +400,24 @@ pub struct PlannedStop {
     pub status: StopStatus,
     /// Load on board after the stop, by dimension (`cylinders_20kg`, `weight_kg`, `gas_kg`, …).
     pub load_after: std::collections::BTreeMap<String, i64>,
+    /// Seconds the vehicle waits there before `arrival` for the stop's window to open (planned
+    /// stops; 0 for executed ones).
+    #[serde(default)]
+    pub waiting_s: i64,
+}
+
+/// A driver break on a route: where (on the way after `after` stops of trip `trip`, on the road
+/// or at the next stop) and when.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct PlannedBreak {
+    /// The trip (0 for the first).
+    pub trip: usize,
+    /// Stops of that trip served before it.
+    pub after: usize,
+    /// Start, `HH:MM`.
+    pub start: String,
+    /// End, `HH:MM`.
+    pub end: String,
 }
 
 /// One trip: leave a depot loaded, serve stops, come back. A trip after the first is a reload
@@ -386,6 +466,9 @@ pub struct PlannedRoute {
     pub cost_ntd: i64,
     /// Trips in order.
     pub trips: Vec<PlannedTrip>,
+    /// The driver's breaks, in order (with `options.driver_break`).
+    #[serde(default)]
+    pub breaks: Vec<PlannedBreak>,
 }
 
 /// An order left out of every route, and why.

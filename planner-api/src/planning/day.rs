@@ -20,7 +20,7 @@ use crate::domain::customer::CYLINDER_SIZES_KG;
 use crate::domain::plan::{PlannedDepot, UnassignedOrder};
 use crate::domain::{AccessRestriction, Customer, Depot, Order, PlanRequest, PlanResult, Priority, Vehicle, VehicleKind, VehicleType};
 use crate::travel::{RoutingProfile, TravelMatrix};
-use solver::io::json::{cost_to_ntd, Amounts, JsonClient, JsonDepot, JsonProblem, JsonProfile, JsonTimeWindow, JsonVehicleType};
+use solver::io::json::{cost_to_ntd, Amounts, JsonBreak, JsonClient, JsonDepot, JsonProblem, JsonProfile, JsonTimeWindow, JsonVehicleType};
 use solver::search::{self, Environment, Outcome, Progress, ProgressFn};
 use std::sync::Arc;
 use std::time::Instant;
@@ -225,7 +225,11 @@ impl DayModel {
                     skills: if t.kind == VehicleKind::HeavyMotorcycle { vec![TWO_WHEELER.to_owned()] } else { vec![] },
                     reload_depots: if o.max_trips > 1 { vec![depot] } else { vec![] },
                     max_trips: o.max_trips,
-                    breaks: vec![],
+                    breaks: o
+                        .driver_break
+                        .iter()
+                        .map(|b| JsonBreak { window: JsonTimeWindow { start: b.earliest.clone(), end: b.latest.clone() }, minutes: f64::from(b.minutes) })
+                        .collect(),
                     overtime_after_minutes: None,
                     overtime_cost_per_hour: 0.0,
                 }
@@ -334,7 +338,7 @@ impl DayModel {
                 // The checker's service starts, in route order.
                 let mut arrivals = rep.arrivals.iter().flatten().copied();
                 let at = |_: usize| (crate::domain::StopStatus::Planned, arrivals.next().unwrap_or(0));
-                routes.extend(super::replan::render_route(p, m, route, at, rep.distance, (rep.start, rep.end)));
+                routes.extend(super::replan::render_route(p, m, route, at, rep.distance, (rep.start, rep.end), &rep.breaks));
             }
             for u in &out.solution.unassigned {
                 if let Some(stop) = m.stops.get(u.client) {

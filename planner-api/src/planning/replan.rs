@@ -23,7 +23,7 @@
 
 use super::day::{client, penalty, OrderStop};
 use crate::domain::customer::TimeWindow;
-use crate::domain::plan::{CylinderMove, PlannedDepot, PlannedRoute, PlannedStop, PlannedTrip, UnassignedOrder};
+use crate::domain::plan::{CylinderMove, PlannedBreak, PlannedDepot, PlannedRoute, PlannedStop, PlannedTrip, UnassignedOrder};
 use crate::domain::replan::{
     clock_seconds, clock_text, AddedStop, Event, EventBatch, ExecutedStop, Execution, MovedStop, PlanDiff, PlanVersion, Position, RemovedStop, RetimedStop,
 };
@@ -114,6 +114,7 @@ impl StopInfo {
             arrival,
             status,
             load_after,
+            waiting_s: 0,
         }
     }
 }
@@ -862,7 +863,7 @@ fn run(base: &Base, compiled: &Compiled, execution: &Execution, batch: &EventBat
         let (distance, start, day_end) = rep.map_or((0, 0, 0), |x| (x.distance, x.start, x.end));
         // The replanned remainder's return, or the day's schedule when nothing is left to do.
         let end = if end > 0 { end.max(start) } else { day_end };
-        routes.extend(render_route(p, m, &r.route, at, distance, (start, end)));
+        routes.extend(render_route(p, m, &r.route, at, distance, (start, end), rep.map_or(&[][..], |x| x.breaks.as_slice())));
     }
     let mut unassigned = m.left_out.clone();
     let mut penalty = m.left_out_penalty_ntd;
@@ -902,13 +903,19 @@ pub(crate) fn render_route(
     mut at: impl FnMut(usize) -> (StopStatus, i64),
     distance: i64,
     (start, end): (i64, i64),
+    break_starts: &[i64],
 ) -> Option<PlannedRoute> {
     let t = route.vehicle_type;
     let (fleet, vt) = (m.fleet.get(t)?, p.vehicle_types.get(t)?);
     let dims = &m.doc.dimensions;
+    // The breaks, as the checker's schedule has them: (trip, visits before it, start, length).
+    let breaks: Vec<(usize, usize, i64, i64)> =
+        route.breaks.iter().zip(break_starts).filter_map(|(b, &at)| Some((b.trip, b.after, at, vt.breaks.get(b.index)?.duration))).collect();
     let mut trips = Vec::new();
     let mut times = Vec::new();
-    for trip in &route.trips {
+    for (trip_no, trip) in route.trips.iter().enumerate() {
+        // Where and when the vehicle last left, to tell waiting for a window from driving.
+        let mut left: Option<(usize, i64)> = None;
         let mut load: Vec<i64> = (0..p.dimensions).map(|d| trip.visits.iter().filter_map(|&c| p.clients.get(c)).map(|c| c.delivery[d]).sum()).collect();
         let loaded: BTreeMap<String, i64> = dims.iter().cloned().zip(load.iter().copied()).collect();
         let mut stops = Vec::new();
@@ -919,7 +926,16 @@ pub(crate) fn render_route(
             }
             let (status, when) = at(c);
             times.push(when);
-            stops.push(info.render((doc.lat, doc.lon), clock_text(when), status, dims.iter().cloned().zip(load.iter().copied()).collect()));
+            let mut stop = info.render((doc.lat, doc.lon), clock_text(when), status, dims.iter().cloned().zip(load.iter().copied()).collect());
+            if status == StopStatus::Planned {
+                if let Some((from, leave)) = left {
+                    // A break on the leg to this stop is not waiting.
+                    let resting: i64 = breaks.iter().filter(|b| b.0 == trip_no && b.1 == stops.len()).map(|b| b.3).sum();
+                    stop.waiting_s = (when - leave - p.duration(t, from, cl.location) - resting).max(0);
+                }
+            }
+            left = Some((cl.location, when + cl.service_duration));
+            stops.push(stop);
         }
         let depot_id = m.depots.get(trip.depot).map_or(fleet.depot_id, |d| d.id);
         let depart = departure(p, t, trip, times.get(times.len() - stops.len()).copied());
@@ -940,6 +956,7 @@ pub(crate) fn render_route(
         duration_s: duration,
         cost_ntd: cost_to_ntd(cost).round() as i64,
         trips,
+        breaks: breaks.iter().map(|&(trip, after, at, length)| PlannedBreak { trip, after, start: clock_text(at), end: clock_text(at + length) }).collect(),
     })
 }
 

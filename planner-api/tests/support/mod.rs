@@ -751,7 +751,18 @@ pub fn solver_routes(doc: &solver::io::json::JsonProblem, plan: &Value) -> Vec<s
                     .collect(),
             })
             .collect();
-        routes.push(solver::Route { vehicle_type, trips, breaks: Vec::new() });
+        // The one driver break a plan may ask for is break 0 of every vehicle type.
+        let breaks = r["breaks"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|b| solver::solution::BreakStop {
+                index: 0,
+                trip: b["trip"].as_u64().expect("trip") as usize,
+                after: b["after"].as_u64().expect("after") as usize,
+            })
+            .collect();
+        routes.push(solver::Route { vehicle_type, trips, breaks });
     }
     routes
 }
