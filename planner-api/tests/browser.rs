@@ -324,6 +324,21 @@ async fn a_dispatcher_signs_in_finds_cancels_and_plans_the_day_and_opens_a_stop_
     assert!(towns.as_u64().is_some_and(|n| n > 10), "the basemap's districts are drawn: {towns}");
     assert_eq!(browser.text("#plan-title").await, format!("Plan #{plan_id}"));
     let first = stops[0];
+    // From the keyboard: Tab reaches the stops; Enter opens one's popup with the focus on its
+    // close button; Escape closes it.
+    let tabbable = browser.eval("return document.querySelectorAll('svg.map g.stop[tabindex=\"0\"]').length", json!([])).await;
+    assert_eq!(tabbable.as_u64(), Some(stops.len() as u64), "every stop is reachable with Tab");
+    browser.eval("document.querySelector('svg.map g.stop').focus(); return true", json!([])).await;
+    browser.press("\u{E007}").await;
+    browser
+        .wait_for(
+            "the popup from the keyboard",
+            "const p = document.querySelector('#popup'); return p && !p.hidden && document.activeElement === p.querySelector('button.close')",
+            Duration::from_secs(10),
+        )
+        .await;
+    browser.press("\u{E00C}").await;
+    browser.wait_for("the popup closed", "return document.querySelector('#popup').hidden", Duration::from_secs(10)).await;
     browser.click(&format!("svg.map g.stop[data-order=\"{}\"]", first["order_id"])).await;
     browser.wait_for("the popup", "const p = document.querySelector('#popup'); return p && !p.hidden", Duration::from_secs(10)).await;
     assert!(browser.text("#popup h3").await.ends_with(first["name"].as_str().expect("name")), "{}", browser.text("#popup h3").await);

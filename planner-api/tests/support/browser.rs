@@ -349,6 +349,17 @@ impl Browser {
         self.call(reqwest::Method::POST, "/chromium/network_conditions", Some(conditions)).await;
     }
 
+    /// Presses `key` (a WebDriver key: `\u{E007}` Enter, `\u{E00C}` Escape, `\u{E004}` Tab) on
+    /// whatever has the keyboard focus, as a person at a keyboard would.
+    pub async fn press(&self, key: &str) {
+        let actions =
+            json!({ "actions": [{ "type": "key", "id": "keyboard", "actions": [{ "type": "keyDown", "value": key }, { "type": "keyUp", "value": key }] }] });
+        match self.backend {
+            Backend::Chrome { .. } => drop(self.call(reqwest::Method::POST, "/actions", Some(actions)).await),
+            Backend::Firefox { .. } => drop(self.firefox_call("WebDriver:PerformActions", actions)),
+        }
+    }
+
     /// Resizes the window to `width`×`height`.
     pub async fn resize(&self, width: u32, height: u32) {
         match self.backend {
