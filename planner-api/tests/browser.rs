@@ -85,22 +85,6 @@ fn save_screenshot_as(name: &str, png: &[u8], readme: bool) {
     }
 }
 
-/// `GET path` as the admin.
-async fn api_get(demo: &Demo, path: &str) -> Value {
-    let http = reqwest::Client::new();
-    let tokens: Value = http
-        .post(format!("{}/v1/auth/login", demo.base))
-        .json(&json!({ "email": demo.email, "password": demo.password }))
-        .send()
-        .await
-        .expect("login")
-        .json()
-        .await
-        .expect("tokens");
-    let token = tokens["access_token"].as_str().expect("token");
-    http.get(format!("{}{path}", demo.base)).bearer_auth(token).send().await.expect("GET").json().await.expect("json")
-}
-
 /// The admin's API client.
 struct Api {
     http: reqwest::Client,
@@ -156,6 +140,36 @@ impl Api {
     }
 }
 
+impl Api {
+    /// The email of the user of driver record `driver_id`.
+    async fn driver_email(&self, driver_id: &Value) -> String {
+        let users = self.all("/v1/users").await;
+        users.iter().find(|u| &u["driver_id"] == driver_id).expect("the driver's user")["email"].as_str().expect("email").to_owned()
+    }
+
+    /// The newest plan that succeeded: its id and newest version.
+    async fn newest_plan(&self) -> (i64, Value) {
+        let plan_id = self.get("/v1/plans?status=succeeded").await["items"][0]["id"].as_i64().expect("a plan");
+        (plan_id, self.get(&format!("/v1/plans/{plan_id}/versions/latest")).await)
+    }
+}
+
+/// Plans the shown day with a 5 s search (and the drivers' lunch break when `lunch`), then waits
+/// for the map.
+async fn plan_the_day(browser: &Browser, lunch: bool) {
+    browser.eval("const s = document.querySelector('#time-limit'); s.value = '5'; return s.value", json!([])).await;
+    if lunch {
+        browser.click("#lunch").await;
+    }
+    browser.click("#plan").await;
+    browser.wait_for("the map", "return document.querySelectorAll('svg.map g.stop').length", Duration::from_secs(120)).await;
+}
+
+/// How many breaks the routes of `plan` (a plan result) take.
+fn breaks_in(plan: &Value) -> usize {
+    plan["routes"].as_array().expect("routes").iter().map(|r| r["breaks"].as_array().map_or(0, Vec::len)).sum()
+}
+
 /// Today in Taipei.
 fn today() -> chrono::NaiveDate {
     chrono::Utc::now().with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).expect("UTC+8")).date_naive()
@@ -197,9 +211,7 @@ fn figure(name: &str, value: &str) {
 
 /// The day's orders through the API, as the admin.
 async fn api_orders(demo: &Demo) -> Vec<Value> {
-    let today = chrono::Utc::now().with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).expect("UTC+8")).date_naive();
-    let page = api_get(demo, &format!("/v1/orders?date={today}&limit=200")).await;
-    page["items"].as_array().expect("items").clone()
+    Api::admin(demo).await.all(&format!("/v1/orders?date={}", today())).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -244,7 +256,7 @@ async fn a_dispatcher_signs_in_finds_cancels_and_plans_the_day_and_opens_a_stop_
     save_screenshot("console-orders.png", &browser.screenshot().await);
 
     // A new order for a customer found by phone number (server-side search), urgent.
-    let customers = api_get(&demo, "/v1/customers?limit=200").await;
+    let customers = json!({ "items": Api::admin(&demo).await.all("/v1/customers").await });
     let pick = customers["items"].as_array().expect("customers").iter().rev().find(|c| c["phone"].is_string()).expect("a customer with a phone").clone();
     let digits: String = pick["phone"].as_str().expect("phone").chars().filter(char::is_ascii_digit).collect();
     browser.click("#new-order summary").await;
@@ -308,9 +320,9 @@ async fn a_dispatcher_signs_in_finds_cancels_and_plans_the_day_and_opens_a_stop_
     browser.click("#plan").await;
     browser.wait_for("the progress bar", "return document.querySelector('#progress')", Duration::from_secs(10)).await;
     browser.wait_for("the map", "return document.querySelectorAll('svg.map g.stop').length", Duration::from_secs(120)).await;
-    let plans = api_get(&demo, "/v1/plans?status=succeeded&limit=200").await;
-    let plan_id = plans["items"].as_array().expect("items").iter().filter_map(|j| j["id"].as_i64()).max().expect("a plan");
-    let job = api_get(&demo, &format!("/v1/plans/{plan_id}")).await;
+    let admin = Api::admin(&demo).await;
+    let plan_id = admin.newest_plan().await.0;
+    let job = admin.get(&format!("/v1/plans/{plan_id}")).await;
     let stops: Vec<&Value> = job["result"]["routes"]
         .as_array()
         .expect("routes")
@@ -359,7 +371,7 @@ async fn a_dispatcher_signs_in_finds_cancels_and_plans_the_day_and_opens_a_stop_
     let late_drawn = browser.eval("return document.querySelectorAll('svg.timeline circle.late').length", json!([])).await;
     assert_eq!(late_drawn.as_u64(), Some(late_in_plan as u64), "stops drawn as missing their window");
     // The drivers' breaks (none asked for here) and the waits for windows to open.
-    let breaks: usize = job["result"]["routes"].as_array().expect("routes").iter().map(|r| r["breaks"].as_array().map_or(0, Vec::len)).sum();
+    let breaks = breaks_in(&job["result"]);
     assert_eq!(browser.eval("return document.querySelectorAll('svg.timeline rect.break').length", json!([])).await, json!(breaks));
     let waits = stops.iter().filter(|s| s["waiting_s"].as_i64() > Some(0)).count();
     assert_eq!(browser.eval("return document.querySelectorAll('svg.timeline line.waiting').length", json!([])).await, json!(waits));
@@ -377,8 +389,7 @@ async fn a_dispatcher_signs_in_finds_cancels_and_plans_the_day_and_opens_a_stop_
     assert!(width[0] == 360 && width[1].as_i64() <= Some(360), "the console on 360 px: {width}");
     small.click("#signout").await;
     let route = job["result"]["routes"].as_array().expect("routes").iter().find(|r| r["driver_id"].is_i64()).expect("a route with a driver").clone();
-    let users = Api::admin(&demo).await.all("/v1/users").await;
-    let email = users.iter().find(|u| u["driver_id"] == route["driver_id"]).expect("the driver's user")["email"].as_str().expect("email").to_owned();
+    let email = admin.driver_email(&route["driver_id"]).await;
     sign_in(&small, &demo, &email, &demo.password, "return document.querySelectorAll('#stops li.stop').length").await;
     let width = small.eval(fits, json!([])).await;
     assert!(width[0] == 360 && width[1].as_i64() <= Some(360), "the driver's route on 360 px: {width}");
@@ -402,14 +413,11 @@ async fn an_urgent_order_is_previewed_and_accepted_and_a_driver_delivers_offline
     sign_in(&dispatcher, &demo, &demo.email, &demo.password, "return document.querySelectorAll('table.orders tbody tr').length").await;
 
     // Plan the demo day; the map and a stop's popup.
-    dispatcher.eval("const s = document.querySelector('#time-limit'); s.value = '5'; return s.value", json!([])).await;
-    dispatcher.click("#plan").await;
-    dispatcher.wait_for("the map", "return document.querySelectorAll('svg.map g.stop').length", Duration::from_secs(120)).await;
-    let plan_id = admin.get("/v1/plans?status=succeeded").await["items"][0]["id"].as_i64().expect("a plan");
-    let v1 = admin.get(&format!("/v1/plans/{plan_id}/versions/latest")).await;
+    plan_the_day(&dispatcher, false).await;
+    let (plan_id, v1) = admin.newest_plan().await;
     assert_eq!(v1["version"], 1);
     assert_eq!(dispatcher.text("#version").await, "第 1 版");
-    let breaks: usize = v1["plan"]["routes"].as_array().expect("routes").iter().map(|r| r["breaks"].as_array().map_or(0, Vec::len)).sum();
+    let breaks = breaks_in(&v1["plan"]);
     assert_eq!(
         dispatcher.eval("return document.querySelectorAll('svg.timeline rect.break').length", json!([])).await,
         json!(breaks),
@@ -487,9 +495,8 @@ async fn an_urgent_order_is_previewed_and_accepted_and_a_driver_delivers_offline
         v2["plan"]["routes"].as_array().expect("routes").iter().max_by_key(|r| stops_of(&json!({ "plan": { "routes": [r] } })).len()).expect("a route").clone();
     let route_stops = stops_of(&json!({ "plan": { "routes": [route.clone()] } }));
     assert!(route_stops.len() >= 3, "{route}");
-    let driver_id = route["driver_id"].as_i64().expect("the demo's vehicles have drivers");
-    let users = admin.all("/v1/users").await;
-    let email = users.iter().find(|u| u["driver_id"] == driver_id).expect("the driver's user")["email"].as_str().expect("email").to_owned();
+    assert!(route["driver_id"].is_i64(), "the demo's vehicles have drivers: {route}");
+    let email = admin.driver_email(&route["driver_id"]).await;
     let phone = Browser::phone(390, 844).await;
     // The phone's clock at the first stop's planned arrival on the demo day, whenever the test
     // runs: the driver reports as the day goes.
@@ -657,16 +664,12 @@ async fn the_console_and_the_driver_view_work_in_firefox() {
         .await;
 
     // Plan with the drivers' lunch break; the map, a popup, the breaks on the timeline.
-    firefox.eval("const s = document.querySelector('#time-limit'); s.value = '5'; return s.value", json!([])).await;
-    firefox.click("#lunch").await;
-    firefox.click("#plan").await;
-    firefox.wait_for("the map", "return document.querySelectorAll('svg.map g.stop').length", Duration::from_secs(120)).await;
-    let plan_id = admin.get("/v1/plans?status=succeeded").await["items"][0]["id"].as_i64().expect("a plan");
-    let v1 = admin.get(&format!("/v1/plans/{plan_id}/versions/latest")).await;
+    plan_the_day(&firefox, true).await;
+    let (plan_id, v1) = admin.newest_plan().await;
     let stops = stops_of(&v1);
     assert_eq!(firefox.eval("return document.querySelectorAll('svg.map g.stop').length", json!([])).await, json!(stops.len()));
     assert!(v1["plan"]["routes"][0]["breaks"].is_array());
-    let breaks: usize = v1["plan"]["routes"].as_array().expect("routes").iter().map(|r| r["breaks"].as_array().map_or(0, Vec::len)).sum();
+    let breaks = breaks_in(&v1["plan"]);
     assert_eq!(firefox.eval("return document.querySelectorAll('svg.timeline rect.break').length", json!([])).await, json!(breaks));
     let asked = admin.get(&format!("/v1/plans/{plan_id}")).await["options"]["driver_break"].clone();
     assert_eq!(asked, json!({ "earliest": "11:30", "latest": "13:30", "minutes": 30 }));
@@ -701,8 +704,7 @@ async fn the_console_and_the_driver_view_work_in_firefox() {
     firefox.click("#signout").await;
     firefox.wait_for("the sign-in form", "return document.querySelector('#signin')", Duration::from_secs(10)).await;
     let route = v1["plan"]["routes"].as_array().expect("routes").iter().find(|r| r["driver_id"].is_i64()).expect("a route with a driver").clone();
-    let users = admin.all("/v1/users").await;
-    let email = users.iter().find(|u| u["driver_id"] == route["driver_id"]).expect("the driver's user")["email"].as_str().expect("email").to_owned();
+    let email = admin.driver_email(&route["driver_id"]).await;
     // Firefox keeps a window at least 500 px wide (the 360 px screen is Chromium's test).
     firefox.resize(360, 740).await;
     sign_in(&firefox, &demo, &email, &demo.password, "return document.querySelectorAll('#stops li.stop').length").await;
