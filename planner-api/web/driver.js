@@ -73,8 +73,6 @@ export async function driverView({ date = today() } = {}) {
   const page = h("section", { class: "driver" }, h("div", { class: "toolbar" }, title, reload), sync, problems, list);
   show(page);
 
-  const stops = () => (day?.routes ?? []).flatMap((r) => r.trips.flatMap((trip) => trip.stops.map((stop) => ({ stop, route: r }))));
-
   const drawSync = () => {
     const waiting = outbox.length;
     const online = navigator.onLine;
@@ -99,8 +97,7 @@ export async function driverView({ date = today() } = {}) {
       list.replaceChildren(h("li", { class: "muted" }, t("loading")));
       return;
     }
-    const all = stops();
-    if (all.length === 0) {
+    if (!day.routes.some((r) => r.trips.some((trip) => trip.stops.length > 0))) {
       list.replaceChildren(h("li", { class: "muted", id: "no-route" }, t("noRouteToday")));
       return;
     }

@@ -141,12 +141,17 @@ pub async fn my_routes(State(state): State<AppState>, caller: Caller, Path(id): 
     // The newest version: replans move stops between vehicles.
     let plan = planning::latest_version(&state.store, &job).await?.plan;
     let driver_id = caller.principal.driver_id;
-    let vehicle_ids = match driver_id {
-        Some(driver) => state.store.vehicles_driven_by(driver, date).await?,
-        None => Vec::new(),
-    };
+    let vehicle_ids = driven_by(&state, driver_id, date).await?;
     let routes = plan.routes.into_iter().filter(|r| vehicle_ids.contains(&r.vehicle_id)).collect();
     Ok(Json(DriverRoutes { plan_id, date, driver_id, vehicle_ids, depots: plan.depots, routes }))
+}
+
+/// The vehicles a caller's driver record drives on `date` (none for a user who is no driver).
+async fn driven_by(state: &AppState, driver_id: Option<i64>, date: chrono::NaiveDate) -> Result<Vec<i64>, ApiError> {
+    Ok(match driver_id {
+        Some(driver) => state.store.vehicles_driven_by(driver, date).await?,
+        None => Vec::new(),
+    })
 }
 
 /// The caller's routes of a day (default today in Taipei): those of the vehicles their driver
@@ -163,10 +168,7 @@ pub async fn my_day(State(state): State<AppState>, caller: Caller, params: ListP
             .ok_or_else(|| ApiError::Validation(vec![FieldError::new("date", FieldProblem::Pattern { expected: "2026-03-02" })]))?,
     };
     let driver_id = caller.principal.driver_id;
-    let vehicle_ids = match driver_id {
-        Some(driver) => state.store.vehicles_driven_by(driver, date).await?,
-        None => Vec::new(),
-    };
+    let vehicle_ids = driven_by(&state, driver_id, date).await?;
     let mut day = DriverDay { date, driver_id, plan_id: None, version: None, vehicle_ids, depots: Vec::new(), routes: Vec::new() };
     if day.vehicle_ids.is_empty() {
         return Ok(Json(day));

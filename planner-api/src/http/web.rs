@@ -5,9 +5,9 @@
 //! Every page and asset is public (the console signs in through `/v1/auth/login` like any
 //! client); each answer carries an `ETag` (a hash of the file) and `Cache-Control: no-cache`, so
 //! browsers revalidate and get `304` while the binary is the same. Browsers that accept gzip get
-//! the files gzipped (compressed once, at the first request), for phones on a slow line. The pages' content security
-//! policy allows scripts, styles and connections from this origin only: no inline script or
-//! style, no `eval`, no framing.
+//! the files gzipped (compressed once, at the first request), for phones on a slow line. The
+//! pages' content security policy allows scripts, styles and connections from this origin only:
+//! no inline script or style, no `eval`, no framing.
 
 use axum::extract::Path;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};

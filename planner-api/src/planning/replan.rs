@@ -908,9 +908,19 @@ pub(crate) fn render_route(
     let t = route.vehicle_type;
     let (fleet, vt) = (m.fleet.get(t)?, p.vehicle_types.get(t)?);
     let dims = &m.doc.dimensions;
-    // The breaks, as the checker's schedule has them: (trip, visits before it, start, length).
-    let breaks: Vec<(usize, usize, i64, i64)> =
-        route.breaks.iter().zip(break_starts).filter_map(|(b, &at)| Some((b.trip, b.after, at, vt.breaks.get(b.index)?.duration))).collect();
+    // The breaks, as the checker's schedule has them.
+    struct Rest {
+        trip: usize,
+        after: usize,
+        start: i64,
+        length: i64,
+    }
+    let breaks: Vec<Rest> = route
+        .breaks
+        .iter()
+        .zip(break_starts)
+        .filter_map(|(b, &start)| Some(Rest { trip: b.trip, after: b.after, start, length: vt.breaks.get(b.index)?.duration }))
+        .collect();
     let mut trips = Vec::new();
     let mut times = Vec::new();
     for (trip_no, trip) in route.trips.iter().enumerate() {
@@ -930,7 +940,7 @@ pub(crate) fn render_route(
             if status == StopStatus::Planned {
                 if let Some((from, leave)) = left {
                     // A break on the leg to this stop is not waiting.
-                    let resting: i64 = breaks.iter().filter(|b| b.0 == trip_no && b.1 == stops.len()).map(|b| b.3).sum();
+                    let resting: i64 = breaks.iter().filter(|b| b.trip == trip_no && b.after == stops.len()).map(|b| b.length).sum();
                     stop.waiting_s = (when - leave - p.duration(t, from, cl.location) - resting).max(0);
                 }
             }
@@ -956,7 +966,7 @@ pub(crate) fn render_route(
         duration_s: duration,
         cost_ntd: cost_to_ntd(cost).round() as i64,
         trips,
-        breaks: breaks.iter().map(|&(trip, after, at, length)| PlannedBreak { trip, after, start: clock_text(at), end: clock_text(at + length) }).collect(),
+        breaks: breaks.iter().map(|b| PlannedBreak { trip: b.trip, after: b.after, start: clock_text(b.start), end: clock_text(b.start + b.length) }).collect(),
     })
 }
 
