@@ -105,6 +105,12 @@ async fn next_version(res: &mut reqwest::Response, buffer: &mut String, want: i6
 
 async fn replans_from_events_keeps_executed_stops_and_streams_each_version(app: &TestApp) {
     let (id, v1, day) = planned_day(app, 24).await;
+    let (truck, route) = busy_truck(&v1, &day);
+    // The truck has a driver for the day: every version names them, the pushed ones too.
+    let driver = app.post("/v1/drivers", &json!({ "name": "陳志明" })).await.2["id"].clone();
+    let (status, _, _) = app.put(&format!("/v1/vehicles/{truck}/assignments/{DAY}"), &json!({ "driver_id": driver })).await;
+    assert_eq!(status, 200);
+    let v1 = app.get(&format!("/v1/plans/{id}")).await.2["result"].clone();
     let (status, _, list) = app.get(&format!("/v1/plans/{id}/versions")).await;
     assert_eq!((status, list["latest"].as_i64(), list["items"].as_array().map(Vec::len)), (200, Some(1), Some(1)), "{list}");
 
@@ -114,7 +120,6 @@ async fn replans_from_events_keeps_executed_stops_and_streams_each_version(app: 
     let first = next_version(&mut live, &mut buffer, 1).await;
     assert_eq!(first["plan"], v1);
 
-    let (truck, route) = busy_truck(&v1, &day);
     let done = route[0].0;
     let before = stops(&v1);
     // Cancel a stop that is not the one served.
@@ -167,6 +172,8 @@ async fn replans_from_events_keeps_executed_stops_and_streams_each_version(app: 
     assert_eq!(status_of(app, added).await, if after.contains_key(&added) { "planned" } else { "received" });
     // The live stream pushes the new version; the versions list has both.
     let pushed = next_version(&mut live, &mut buffer, 2).await;
+    let named = v2["plan"]["routes"].as_array().expect("routes").iter().find(|r| r["vehicle_id"] == truck).expect("the truck's route")["driver_name"].clone();
+    assert_eq!(named, "陳志明");
     assert_eq!(pushed, v2);
     assert_eq!(latest(app, id).await, 2);
     assert_eq!(app.get(&format!("/v1/plans/{id}/versions/latest")).await.2, v2);

@@ -215,7 +215,7 @@ pub async fn live(
     let first = planning::latest_version(&state.store, &job).await?;
     let store = state.store.clone();
     let planner = state.planner.clone();
-    let plan_id = job.id;
+    let (plan_id, date) = (job.id, job.date);
     let stream = async_stream::stream! {
         let mut sent = first.version;
         yield Ok(sse("version", &first));
@@ -247,6 +247,14 @@ pub async fn live(
                 match store.plan_version(plan_id, sent + 1).await {
                     Ok(v) => {
                         sent = v.version;
+                        // Each version as the other plan reads answer it: its routes name their drivers.
+                        let v = match planning::with_drivers(&store, date, v.clone()).await {
+                            Ok(named) => named,
+                            Err(e) => {
+                                tracing::warn!(plan = plan_id, error = %e, "live stream cannot name the drivers");
+                                v
+                            }
+                        };
                         yield Ok(sse("version", &v));
                     }
                     Err(e) => {
