@@ -21,7 +21,7 @@ import argparse, glob, json, os, pathlib, subprocess, sys, time
 
 CONV = {"CVRP": ("round", 1), "XXL": ("round", 1), "VRPTW": ("dimacs", 10), "MTVRPTWR": ("dimacs", 1),
         "HFVRP": ("exact", 100000), "VRPB": ("round", 1), "PCVRPTW": ("dimacs", 1), "MDVRPTW": ("exact", 1),
-        "solomon": ("dimacs", 10)}
+        "SDVRPTW": ("exact", 1), "GVRP": ("round", 1), "TSP": ("round", 1), "solomon": ("dimacs", 10)}
 
 
 def solomon_to_vrplib(src: pathlib.Path, dst: pathlib.Path):

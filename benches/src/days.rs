@@ -77,6 +77,7 @@ pub fn replan_day(seed: u64, clients: usize, vehicles: usize) -> ProblemData {
         skill_names: Vec::new(),
         backhaul_precedence: false,
         stability: Default::default(),
+        groups: Vec::new(),
         pairs: Vec::new(),
     }
 }

@@ -126,6 +126,22 @@ pub enum ModelError {
         /// Why.
         reason: UnassignedReason,
     },
+    /// A mutually exclusive group that is not well formed.
+    #[error("{what} {why}")]
+    BadGroup {
+        /// Which group.
+        what: String,
+        /// What is wrong.
+        why: String,
+    },
+    /// A required group none of whose clients any vehicle type can serve.
+    #[error("group {group}: none of its clients can be served by any vehicle: {reason}")]
+    UnservableGroup {
+        /// Group index.
+        group: usize,
+        /// Why (for its first client).
+        reason: UnassignedReason,
+    },
 }
 
 impl ModelError {
@@ -148,6 +164,8 @@ impl ModelError {
             ModelError::BadTrips { .. } => "bad_trips",
             ModelError::BadPair { .. } => "bad_pair",
             ModelError::UnservableClient { .. } => "unservable_client",
+            ModelError::BadGroup { .. } => "bad_group",
+            ModelError::UnservableGroup { .. } => "unservable_group",
         }
     }
 }

@@ -375,6 +375,7 @@ pub fn reduce(input: &ReplanInput) -> Result<Replan, ReplanError> {
         skill_names: p.skill_names.clone(),
         backhaul_precedence: p.backhaul_precedence,
         stability: Stability { home, move_cost: input.move_cost, arrival, shift_tolerance: input.shift_tolerance },
+        groups: Vec::new(),
         // Pairs done are fixed visits; the others are wholly left (see above).
         pairs: p
             .pairs

@@ -20,6 +20,9 @@ pub enum UnassignedReason {
     /// Serviceable alone, but the search found no feasible route for it (fleet too small or too
     /// busy).
     NoFeasibleRoute,
+    /// Another client of its mutually exclusive group (another address of the same customer)
+    /// is served.
+    GroupServed,
 }
 
 impl fmt::Display for UnassignedReason {
@@ -31,6 +34,7 @@ impl fmt::Display for UnassignedReason {
             UnassignedReason::ShiftLimits => "outside shift, duration or distance limits",
             UnassignedReason::NotWorthPrize => "not worth its prize",
             UnassignedReason::NoFeasibleRoute => "no feasible route found",
+            UnassignedReason::GroupServed => "another client of its group is served",
         })
     }
 }

@@ -52,6 +52,7 @@ pub fn tiny_problem_data() -> ProblemData {
         skill_names: vec![],
         backhaul_precedence: false,
         stability: Default::default(),
+        groups: Vec::new(),
         pairs: Vec::new(),
     }
 }

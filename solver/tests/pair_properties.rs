@@ -106,6 +106,7 @@ fn instance(seed: u64, pairs: usize, singles: usize, windows: bool, reloads: boo
         skill_names: vec!["crane".into()],
         backhaul_precedence: false,
         stability: Default::default(),
+        groups: Vec::new(),
         pairs: pair_list,
     };
     Problem::new(data).expect("random pair instance is valid")

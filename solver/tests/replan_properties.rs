@@ -83,6 +83,7 @@ fn day(seed: u64, n: usize, dims: usize, breaks: bool) -> ProblemData {
         skill_names: vec![],
         backhaul_precedence: false,
         stability: Default::default(),
+        groups: Vec::new(),
         pairs: Vec::new(),
     }
 }

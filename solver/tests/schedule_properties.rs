@@ -82,6 +82,7 @@ fn instance(seed: u64, n: usize, two_windows: bool, overtime: bool) -> Problem {
         skill_names: vec![],
         backhaul_precedence: false,
         stability: Default::default(),
+        groups: Vec::new(),
         pairs: Vec::new(),
     };
     Problem::new(data).expect("random instance is valid")

@@ -79,6 +79,7 @@ fn instance(seed: u64, n: usize, dims: usize, windows: bool, pickups: bool, skil
         skill_names: vec!["hazmat".into()],
         backhaul_precedence: false,
         stability: Default::default(),
+        groups: Vec::new(),
         pairs: Vec::new(),
     };
     Problem::new(data).expect("random instance is valid")
@@ -225,6 +226,7 @@ fn trips_instance(seed: u64, n: usize, dims: usize, releases: bool, backhauls: b
         skill_names: vec![],
         backhaul_precedence: backhauls,
         stability: Default::default(),
+        groups: Vec::new(),
         pairs: Vec::new(),
     };
     Problem::new(data).expect("random trips instance is valid")

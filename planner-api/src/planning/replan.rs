@@ -293,6 +293,7 @@ impl Compiled {
             skill_names: data.skill_names.clone(),
             backhaul_precedence: data.backhaul_precedence,
             stability: data.stability.clone(),
+            groups: data.groups.clone(),
             pairs: Vec::new(),
         };
         let problem = Problem::new(data).map_err(|e| format!("the edited plan does not build: {e}"))?;

@@ -129,6 +129,15 @@ pub fn check(problem: &Problem, solution: &Solution) -> CheckReport {
     if problem.has_pairs() {
         check_pairs(problem, solution, &mut violations);
     }
+    for (g, group) in problem.groups.iter().enumerate() {
+        let served = group.clients.iter().filter(|&&c| visits.get(c).is_some_and(|&n| n > 0)).count();
+        if served == 0 && group.required {
+            violations.push(Violation::MissingGroup { group: g });
+        }
+        if served > 1 {
+            violations.push(Violation::GroupServedTwice { group: g, count: served });
+        }
+    }
     // A client listed twice as unassigned is reported once.
     let mut listed = vec![false; problem.num_clients()];
     for u in &solution.unassigned {

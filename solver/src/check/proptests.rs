@@ -173,6 +173,7 @@ impl Case {
             skill_names: vec!["a".into(), "b".into()],
             backhaul_precedence: false,
             stability: Default::default(),
+            groups: Vec::new(),
             pairs: Vec::new(),
         }
     }

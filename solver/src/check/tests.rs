@@ -6,6 +6,7 @@
 //! equal distances; service 1, delivery 4, windows [0, 100]; two vehicles of capacity 10.
 
 use super::*;
+use crate::error::ModelError;
 use crate::io::rounding::{euclidean_matrix, Rounding};
 use crate::model::{Depot, Location, ProblemData, Skills, TimeWindow};
 use crate::solution::{Trip, Unassigned, UnassignedReason};
@@ -499,4 +500,46 @@ fn names_route_client_and_numbers_in_messages() {
     let v = Violation::TimeWindow { route: 3, client: 7, arrival: 11, late: 10 };
     assert_eq!(v.to_string(), "route 3 reaches client 7 at 11, after its last time window closes at 10");
     assert_eq!(Violation::MissingClient { client: 2 }.to_string(), "required client 2 is visited by no route");
+}
+
+/// Tiny, with clients 0 and 2 one customer at two addresses (a required group).
+fn grouped_data() -> ProblemData {
+    let mut d = tiny_problem_data();
+    d.clients[0].required = false;
+    d.clients[2].required = false;
+    d.groups = vec![crate::model::Group { clients: vec![0, 2], required: true }];
+    d
+}
+
+#[test]
+fn serves_a_required_group_once_at_any_of_its_clients() {
+    let p = problem(grouped_data());
+    for visits in [&[&[0usize, 1][..]][..], &[&[1], &[2]]] {
+        let mut s = routes(visits);
+        s.unassigned =
+            (0..3).filter(|c| !visits.iter().any(|v| v.contains(c))).map(|client| Unassigned { client, reason: UnassignedReason::GroupServed }).collect();
+        let report = check(&p, &s);
+        assert!(report.violations.is_empty(), "{visits:?}: {:?}", report.violations);
+    }
+    assert_only(&check(&p, &routes(&[&[1]])), Violation::MissingGroup { group: 0 });
+    assert_only(&check(&p, &valid()), Violation::GroupServedTwice { group: 0, count: 2 });
+    assert_eq!(Violation::MissingGroup { group: 0 }.to_string(), "required group 0: none of its clients is visited");
+}
+
+#[test]
+fn refuses_malformed_groups() {
+    let mut d = grouped_data();
+    d.clients[2].required = true;
+    assert!(matches!(Problem::new(d), Err(ModelError::BadGroup { .. })));
+    let mut d = grouped_data();
+    d.groups.push(crate::model::Group { clients: vec![2], required: false });
+    assert!(matches!(Problem::new(d), Err(ModelError::BadGroup { .. })));
+    let mut d = grouped_data();
+    d.groups[0].clients.push(7);
+    assert!(matches!(Problem::new(d), Err(ModelError::BadGroup { .. })));
+    // A required group no vehicle can serve at any of its addresses.
+    let mut d = grouped_data();
+    d.clients[0].delivery[0] = 1000;
+    d.clients[2].delivery[0] = 1000;
+    assert!(matches!(Problem::new(d), Err(ModelError::UnservableGroup { group: 0, .. })));
 }

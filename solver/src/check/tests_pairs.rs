@@ -144,6 +144,7 @@ fn pair_instance(spots: &[(u8, u8)], amounts: &[i64], slack: i64) -> ProblemData
         skill_names: vec![],
         backhaul_precedence: false,
         stability: Default::default(),
+        groups: Vec::new(),
         pairs,
     }
 }

@@ -22,6 +22,18 @@ pub enum Violation {
         /// How many times it is visited.
         count: usize,
     },
+    /// No client of a required mutually exclusive group is visited.
+    MissingGroup {
+        /// Group index.
+        group: usize,
+    },
+    /// More than one client of a mutually exclusive group is visited.
+    GroupServedTwice {
+        /// Group index.
+        group: usize,
+        /// How many of its clients are visited.
+        count: usize,
+    },
     /// A client index outside the problem, in a route or in the unassigned list.
     UnknownClient {
         /// The route naming it, `None` when the unassigned list names it.
@@ -269,6 +281,8 @@ impl Violation {
         match self {
             Violation::MissingClient { .. } => "missing_client",
             Violation::DuplicateClient { .. } => "duplicate_client",
+            Violation::MissingGroup { .. } => "missing_group",
+            Violation::GroupServedTwice { .. } => "group_served_twice",
             Violation::UnknownClient { .. } => "unknown_client",
             Violation::UnknownVehicleType { .. } => "unknown_vehicle_type",
             Violation::UnknownDepot { .. } => "unknown_depot",
@@ -302,6 +316,8 @@ impl fmt::Display for Violation {
         match *self {
             Violation::MissingClient { client } => write!(f, "required client {client} is visited by no route"),
             Violation::DuplicateClient { client, count } => write!(f, "client {client} is visited {count} times"),
+            Violation::MissingGroup { group } => write!(f, "required group {group}: none of its clients is visited"),
+            Violation::GroupServedTwice { group, count } => write!(f, "group {group}: {count} of its clients are visited, at most one may be"),
             Violation::UnknownClient { route: Some(route), client } => {
                 write!(f, "route {route} visits client {client}, which does not exist")
             }

@@ -105,9 +105,20 @@ pub fn insert_all<const D: usize, const T: usize>(state: &mut State<D, T>, nb: &
             }
             continue;
         }
+        if !state.may_route(c) {
+            continue;
+        }
+        if let Some(g) = state.problem.group_of(c).filter(|_| state.must_route(c)) {
+            // A required group that is not served yet: its client that goes in cheapest.
+            let best = state.problem.groups[g].clients.iter().filter_map(|&m| best_insertion(state, nb, m).map(|ins| (m, ins))).min_by_key(|(_, ins)| ins.0);
+            if let Some((m, ins)) = best {
+                apply_insertion(state, m, ins);
+            }
+            continue;
+        }
         if let Some(ins) = best_insertion(state, nb, c) {
             let cl = &state.problem.clients[c];
-            if cl.required || ins.0 < cl.prize || (open_routes && state.routes[ins.1].visits.is_empty()) {
+            if state.must_route(c) || ins.0 < cl.prize || (open_routes && state.routes[ins.1].visits.is_empty()) {
                 apply_insertion(state, c, ins);
             }
         }
@@ -127,7 +138,7 @@ pub fn initial<const D: usize, const T: usize>(state: &mut State<D, T>, nb: &Nei
     // Required clients first, so that optional ones compete for the remaining room. An
     // optional client may open a route although its prize alone rarely pays for one: a route
     // of several often pays, and the local search drops the clients whose prize does not.
-    order.sort_by_key(|&c| !state.problem.clients[c].required);
+    order.sort_by_key(|&c| !state.must_route(c));
     insert_all(state, nb, &order, true);
 }
 
@@ -173,11 +184,14 @@ pub fn from_solution<const D: usize, const T: usize>(state: &mut State<D, T>, nb
     // the few clients the start does not know.
     let mut left_out = vec![false; n];
     for u in start.unassigned.iter().filter(|u| u.client < n) {
-        left_out[u.client] = !state.problem.clients[u.client].required;
+        left_out[u.client] = !state.problem.clients[u.client].required && state.problem.group_of(u.client).is_none();
     }
     let mut missing: Vec<usize> = (0..n).filter(|&c| state.pos[c].0 == UNROUTED && !left_out[c]).collect();
     // Required clients first, as in [`initial`].
-    missing.sort_by_key(|&c| !state.problem.clients[c].required);
+    if state.problem.has_groups() {
+        state.drop_group_doubles();
+    }
+    missing.sort_by_key(|&c| !state.must_route(c));
     insert_regret(state, nb, &missing);
 }
 
@@ -203,6 +217,10 @@ pub fn insert_regret<const D: usize, const T: usize>(state: &mut State<D, T>, nb
         let p = state.problem;
         for (k, &c) in left.iter().enumerate() {
             let cl = &p.clients[c];
+            if !state.may_route(c) {
+                continue;
+            }
+            let must = state.must_route(c);
             let (best, second, prize, unit) = match p.pair_role(c) {
                 None => {
                     let Some((best, second)) = two_best_routes(state, nb, c) else { continue };
@@ -213,11 +231,11 @@ pub fn insert_regret<const D: usize, const T: usize>(state: &mut State<D, T>, nb
                     (best.0, second, super::pairs::prize(p, &p.pairs[role.pair]), Unit::Pair(role.pair, best))
                 }
             };
-            if !cl.required && best >= prize {
+            if !must && best >= prize {
                 continue;
             }
             let regret = second.map_or(i64::MAX / 4, |s| s - best);
-            let key = (cl.required, regret, -best);
+            let key = (must, regret, -best);
             if pick.as_ref().is_none_or(|p| key > p.0) {
                 pick = Some((key, k, unit));
             }

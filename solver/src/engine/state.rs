@@ -388,9 +388,67 @@ impl<'p, const D: usize, const T: usize> State<'p, D, T> {
         self.pos.iter().enumerate().filter(|(c, p)| p.0 == UNROUTED && !self.problem.clients[*c].required).map(|(c, _)| self.problem.clients[c].prize).sum()
     }
 
-    /// Required clients left out (the search keeps this at zero).
+    /// Required clients, and required groups, left out (the search keeps this at zero).
     pub fn missing_required(&self) -> usize {
-        self.pos.iter().enumerate().filter(|(c, p)| p.0 == UNROUTED && self.problem.clients[*c].required).count()
+        let clients = self.pos.iter().enumerate().filter(|(c, p)| p.0 == UNROUTED && self.problem.clients[*c].required).count();
+        let groups = self.problem.groups.iter().filter(|g| g.required && g.clients.iter().all(|&c| self.pos[c].0 == UNROUTED)).count();
+        clients + groups
+    }
+
+    /// The routed client of `c`'s group other than `c`, if any.
+    #[inline]
+    pub fn group_rival(&self, c: usize) -> Option<usize> {
+        let g = self.problem.group_of(c)?;
+        self.problem.groups[g].clients.iter().copied().find(|&o| o != c && self.pos[o].0 != UNROUTED)
+    }
+
+    /// Whether client `c` must be routed: it is required, or it is in a required group none of
+    /// whose clients is routed.
+    #[inline]
+    pub fn must_route(&self, c: usize) -> bool {
+        if self.problem.clients[c].required {
+            return true;
+        }
+        match self.problem.group_of(c) {
+            Some(g) => self.problem.groups[g].required && self.group_rival(c).is_none() && self.pos[c].0 == UNROUTED,
+            None => false,
+        }
+    }
+
+    /// Whether routed client `c` is the one routed client of a required group (so it may only be
+    /// replaced, not left out).
+    #[inline]
+    pub fn must_route_alone(&self, c: usize) -> bool {
+        self.problem.group_of(c).is_some_and(|g| self.problem.groups[g].required) && self.group_rival(c).is_none()
+    }
+
+    /// Whether client `c` may be added: no other client of its group is routed.
+    #[inline]
+    pub fn may_route(&self, c: usize) -> bool {
+        self.group_rival(c).is_none()
+    }
+
+    /// Unroutes clients until no group has two routed: of each such group, the client whose
+    /// removal saves least stays. Returns whether it changed anything.
+    pub fn drop_group_doubles(&mut self) -> bool {
+        let mut changed = false;
+        for g in 0..self.problem.groups.len() {
+            let routed: Vec<usize> = self.problem.groups[g].clients.iter().copied().filter(|&c| self.pos[c].0 != UNROUTED).collect();
+            if routed.len() < 2 {
+                continue;
+            }
+            let saving = |s: &Self, c: usize| {
+                let (r, i) = (s.pos[c].0 as usize, s.pos[c].1 as usize);
+                s.route_cost(r) - s.cost_of(s.routes[r].vt, &[Part::Pre(r, i), Part::Suf(r, i + 1)])
+            };
+            let keep = routed.iter().copied().min_by_key(|&c| saving(self, c)).unwrap_or(routed[0]);
+            for c in routed.into_iter().filter(|&c| c != keep) {
+                let (r, i) = (self.pos[c].0 as usize, self.pos[c].1 as usize);
+                self.apply(&[(r, &[Part::Pre(r, i), Part::Suf(r, i + 1)])]);
+            }
+            changed = true;
+        }
+        changed
     }
 
     /// Total penalised objective.
@@ -583,7 +641,13 @@ pub fn solution_from_routes(p: &Problem, routes: &[(usize, Vec<u32>)]) -> Soluti
         .filter(|&c| !routed[c])
         .map(|c| Unassigned {
             client: c,
-            reason: p.why_unservable(c).unwrap_or(if p.clients[c].required { UnassignedReason::NoFeasibleRoute } else { UnassignedReason::NotWorthPrize }),
+            reason: p.why_unservable(c).unwrap_or(if p.clients[c].required {
+                UnassignedReason::NoFeasibleRoute
+            } else if p.group_of(c).is_some_and(|g| p.groups[g].clients.iter().any(|&o| routed[o])) {
+                UnassignedReason::GroupServed
+            } else {
+                UnassignedReason::NotWorthPrize
+            }),
         })
         .collect();
     Solution { routes, unassigned }

@@ -137,6 +137,10 @@ fn repair_missing<const D: usize, const T: usize>(state: &mut State<D, T>, nb: &
         // hold a broken one: reinsert any.
         crate::engine::pairs::unroute_broken(state);
     }
+    if state.problem.has_groups() {
+        // Each parent serves a group once, maybe at different clients: keep one.
+        state.drop_group_doubles();
+    }
     let mut missing: Vec<usize> = (0..state.problem.num_clients()).filter(|&c| state.pos[c].0 == UNROUTED).collect();
     rng.shuffle(&mut missing);
     construct::insert_all(state, nb, &missing, false);

@@ -3,7 +3,7 @@
 //! This is the one place where raw (possibly fractional) input values become the integers the
 //! core works with.
 
-use crate::model::{Location, Matrix};
+use crate::model::{Location, Matrix, Scaled};
 use std::fmt;
 use std::str::FromStr;
 
@@ -26,12 +26,17 @@ pub enum Rounding {
 impl Rounding {
     /// Applies the convention to one raw value.
     pub fn apply(self, v: f64) -> i64 {
+        self.scaled().apply(v)
+    }
+
+    /// The convention as a scale and a rounding mode (ties to even, as numpy, and so PyVRP,
+    /// rounds; DIMACS and `none` truncate).
+    pub fn scaled(self) -> Scaled {
         match self {
-            // Ties to even, as numpy (and so PyVRP) rounds.
-            Rounding::Round | Rounding::Auto => v.round_ties_even() as i64,
-            Rounding::Dimacs => (10.0 * v).trunc() as i64,
-            Rounding::Exact => (1000.0 * v).round_ties_even() as i64,
-            Rounding::None => v.trunc() as i64,
+            Rounding::Round | Rounding::Auto => Scaled { scale: 1.0, truncate: false },
+            Rounding::Dimacs => Scaled { scale: 10.0, truncate: true },
+            Rounding::Exact => Scaled { scale: 1000.0, truncate: false },
+            Rounding::None => Scaled { scale: 1.0, truncate: true },
         }
     }
 
@@ -50,7 +55,7 @@ impl Rounding {
         match family.to_ascii_uppercase().as_str() {
             "CVRP" | "XXL" | "VRPB" => Rounding::Round,
             "VRPTW" | "MTVRPTWR" | "PCVRPTW" | "SOLOMON" => Rounding::Dimacs,
-            "HFVRP" | "MDVRPTW" => Rounding::Exact,
+            "HFVRP" | "MDVRPTW" | "SDVRPTW" => Rounding::Exact,
             _ => Rounding::Round,
         }
     }
@@ -91,10 +96,18 @@ impl fmt::Display for Rounding {
     }
 }
 
-/// The Euclidean distance matrix of `locations` under `rounding`.
+/// From this many locations on, a Euclidean matrix is computed on each read instead of stored
+/// (4,000 locations stored take 64 MB, and reads of a larger one mostly miss the caches).
+pub const COMPUTED_FROM: usize = 4_000;
+
+/// The Euclidean distance matrix of `locations` under `rounding`: stored for fewer than
+/// [`COMPUTED_FROM`] locations, computed from the coordinates for more (same values).
 ///
 /// Returns the offending pair when a distance does not fit the matrix.
 pub fn euclidean_matrix(locations: &[Location], rounding: Rounding) -> Result<Matrix, (usize, usize, i64)> {
+    if locations.len() >= COMPUTED_FROM {
+        return Matrix::euclidean(locations.iter().map(|l| [l.x, l.y]).collect(), rounding.scaled());
+    }
     Matrix::from_fn(locations.len(), |i, j| {
         let dx = locations[i].x - locations[j].x;
         let dy = locations[i].y - locations[j].y;

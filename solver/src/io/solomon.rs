@@ -142,6 +142,7 @@ pub fn parse(text: &str, path: &Path, rounding: Rounding) -> Result<Instance, Re
         skill_names: Vec::new(),
         backhaul_precedence: false,
         stability: Default::default(),
+        groups: Vec::new(),
         pairs: Vec::new(),
     };
     let problem = Problem::new(data).map_err(|e| {

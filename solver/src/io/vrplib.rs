@@ -26,11 +26,24 @@ use numbers::Numbers;
 use std::path::Path;
 
 /// Sections we understand; any other is refused rather than silently ignored.
-const SECTIONS: [&str; 11] =
-    ["NODE_COORD", "DEMAND", "LINEHAUL", "BACKHAUL", "TIME_WINDOW", "SERVICE_TIME", "RELEASE_TIME", "PRIZE", "DEPOT", "EDGE_WEIGHT", "DISPLAY_DATA"];
+const SECTIONS: [&str; 13] = [
+    "NODE_COORD",
+    "DEMAND",
+    "LINEHAUL",
+    "BACKHAUL",
+    "TIME_WINDOW",
+    "SERVICE_TIME",
+    "RELEASE_TIME",
+    "PRIZE",
+    "DEPOT",
+    "EDGE_WEIGHT",
+    "DISPLAY_DATA",
+    "VEHICLES_ALLOWED_CLIENTS",
+    "MUTUALLY_EXCLUSIVE_GROUP",
+];
 
 /// Families whose conventions we know (the `TYPE`s of the public instances, and `XXL`).
-const FAMILIES: [&str; 8] = ["CVRP", "XXL", "VRPB", "VRPTW", "HFVRP", "MTVRPTWR", "PCVRPTW", "MDVRPTW"];
+const FAMILIES: [&str; 11] = ["CVRP", "XXL", "VRPB", "VRPTW", "HFVRP", "MTVRPTWR", "PCVRPTW", "MDVRPTW", "SDVRPTW", "GVRP", "TSP"];
 
 /// Parses VRPLIB text read from `path`, rounding with `rounding` (resolved for the family).
 pub fn parse(text: &str, path: &Path, rounding: Rounding) -> Result<Instance, ReadError> {
@@ -47,9 +60,13 @@ pub fn parse(text: &str, path: &Path, rounding: Rounding) -> Result<Instance, Re
 
     let n = nodes::dimension(&doc, nums)?;
     let depots = nodes::depot_count(&doc, nums, n)?;
-    let nodes = nodes::read(&doc, nums, n, depots, r)?;
+    let mut nodes = nodes::read(&doc, nums, n, depots, r)?;
+    let groups = nodes::groups(&doc, nums, &mut nodes)?;
     let matrix = distances::matrix(&doc, nums, n, &nodes.coordinates, r)?;
     let fleet = vehicles::read(&doc, nums, &nodes, r)?;
+    for (client, skills) in nodes.clients.iter_mut().zip(&fleet.client_skills) {
+        client.skills = *skills;
+    }
 
     let name = doc.spec("NAME").map(|s| s.value.to_string()).filter(|s| !s.is_empty());
     let name = name.unwrap_or_else(|| path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default());
@@ -61,9 +78,10 @@ pub fn parse(text: &str, path: &Path, rounding: Rounding) -> Result<Instance, Re
         vehicle_types: fleet.types,
         profiles: vec![Profile { name: "default".into(), duration: matrix.clone(), distance: matrix }],
         dimensions: nodes.dimensions,
-        skill_names: Vec::new(),
+        skill_names: fleet.skill_names,
         backhaul_precedence: family == "VRPB",
         stability: Default::default(),
+        groups,
         pairs: Vec::new(),
     };
     // Kept to explain a validation error: the problem takes the data by value.
@@ -91,7 +109,7 @@ fn family(doc: &Document<'_>, path: &Path) -> String {
 /// scale of `r` (times 100 for HFVRP, whose unit distance costs are scaled by 100).
 fn cost_divisor(family: &str, r: Rounding) -> i64 {
     let own = match family {
-        "CVRP" | "XXL" | "VRPB" | "MTVRPTWR" | "PCVRPTW" | "MDVRPTW" => Some(1),
+        "CVRP" | "XXL" | "VRPB" | "MTVRPTWR" | "PCVRPTW" | "MDVRPTW" | "SDVRPTW" | "GVRP" | "TSP" => Some(1),
         "VRPTW" => Some(10),
         "HFVRP" => Some(100_000),
         _ => None,
@@ -282,6 +300,53 @@ mod tests {
         assert_eq!(p.clients[0].location, 2);
         assert_eq!(p.vehicle_types[0].max_distance, UNLIMITED);
         assert_eq!(parse_text(text, Rounding::Round).unwrap().cost_divisor, 100);
+    }
+
+    #[test]
+    fn reads_allowed_clients_as_skills_and_splits_vehicles_by_list() {
+        // Vehicles 1 and 2 may serve clients 2 and 3 (nodes), vehicle 3 only node 4.
+        let text = "TYPE: SDVRPTW\nDIMENSION: 4\nVEHICLES: 3\nVEHICLES_MAX_DURATION: 500\nCAPACITY: 10\nEDGE_WEIGHT_TYPE: EUC_2D\n\
+                    NODE_COORD_SECTION\n1 0 0\n2 1 0\n3 0 1\n4 1 1\nDEMAND_SECTION\n1 0\n2 1\n3 1\n4 1\n\
+                    VEHICLES_ALLOWED_CLIENTS_SECTION\n1 2 3\n2 3 2\n3 4\nDEPOT_SECTION\n1\n-1\nEOF\n";
+        let inst = parse_text(text, Rounding::Auto).unwrap();
+        assert_eq!((inst.rounding, inst.cost_divisor), (Rounding::Exact, 1));
+        let p = &inst.problem;
+        assert_eq!(p.vehicle_types.iter().map(|t| t.count).collect::<Vec<_>>(), vec![2, 1]);
+        assert_eq!(p.vehicle_types[0].max_duration, 500_000);
+        for (t, served) in [(0, [true, true, false]), (1, [false, false, true])] {
+            for (c, &ok) in served.iter().enumerate() {
+                assert_eq!(p.vehicle_types[t].skills.covers(p.clients[c].skills), ok, "type {t} client {c}");
+            }
+        }
+        // A client on no list cannot be served; a depot on a list is refused.
+        let e = parse_text(&text.replace("3 4\n", "3 3\n"), Rounding::Auto).unwrap_err();
+        assert!(e.message.contains("cannot be served"), "{e}");
+        let e = parse_text(&text.replace("3 4\n", "3 1\n"), Rounding::Auto).unwrap_err();
+        assert!(e.message.contains("allowed client 1 is not a client"), "{e}");
+    }
+
+    #[test]
+    fn reads_mutually_exclusive_groups_as_optional_clients_of_required_groups() {
+        let text = "TYPE: GVRP\nDIMENSION: 5\nVEHICLES: 2\nCAPACITY: 10\nEDGE_WEIGHT_TYPE: EUC_2D\n\
+                    NODE_COORD_SECTION\n1 0 0\n2 1 0\n3 0 1\n4 1 1\n5 2 2\nDEMAND_SECTION\n1 0\n2 1\n3 1\n4 1\n5 1\n\
+                    MUTUALLY_EXCLUSIVE_GROUP_SECTION\n1 2 4\n2 3\nDEPOT_SECTION\n1\n-1\nEOF\n";
+        let p = parse_text(text, Rounding::Auto).unwrap().problem;
+        assert_eq!(p.groups.len(), 2);
+        assert_eq!((p.groups[0].clients.clone(), p.groups[0].required), (vec![0, 2], true));
+        assert_eq!(p.clients.iter().map(|c| c.required).collect::<Vec<_>>(), vec![false, false, false, true]);
+        assert_eq!((p.group_of(2), p.group_of(1), p.group_of(3)), (Some(0), Some(1), None));
+        let e = parse_text(&text.replace("2 3\n", "2 3 4\n"), Rounding::Auto).unwrap_err();
+        assert!(e.message.contains("node 4 is in group 1 and group 2"), "{e}");
+    }
+
+    #[test]
+    fn reads_a_tsp_without_demands() {
+        let text = "NAME: t\nTYPE: TSP\nDIMENSION: 3\nVEHICLES: 1\nEDGE_WEIGHT_TYPE: EUC_2D\nNODE_COORD_SECTION\n1 0 0\n2 3 4\n3 6 8\nEOF\n";
+        let p = parse_text(text, Rounding::Auto).unwrap().problem;
+        assert_eq!((p.num_clients(), p.num_vehicles(), p.dimensions), (2, 1, 1));
+        assert_eq!(p.clients[1].delivery, vec![0]);
+        // Other families still need their demands.
+        assert!(parse_text(&text.replace("TSP", "CVRP"), Rounding::Auto).unwrap_err().message.contains("missing DEMAND_SECTION"));
     }
 
     #[test]

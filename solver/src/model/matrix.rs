@@ -5,12 +5,58 @@ use std::sync::Arc;
 
 /// A square matrix of non-negative travel values, indexed `[from, to]` by location index.
 ///
-/// Values are stored as `i32` (half the memory of `i64`, which matters for instances with tens of
-/// thousands of locations) and read as `i64`, so sums never overflow. The storage is shared, so a
-/// profile whose durations equal its distances holds one copy.
+/// Values are either stored, as `i32` (half the memory of `i64`), or, for a Euclidean matrix of
+/// many locations, computed from the coordinates on each read ([`Matrix::euclidean`]): a stored
+/// matrix of 30,000 locations takes 3.6 GB, its coordinates 480 kB, and a read that misses the
+/// cache costs more than the square root. Values are read as `i64`, so sums never overflow. The
+/// storage is shared, so a profile whose durations equal its distances holds one copy.
 #[derive(Clone, Debug)]
 pub struct Matrix {
-    data: Arc<Array2<i32>>,
+    data: Arc<Storage>,
+}
+
+#[derive(Debug)]
+enum Storage {
+    Dense(Array2<i32>),
+    Euclidean(Euclidean),
+}
+
+/// How a Euclidean distance becomes an integer: scaled, then rounded (ties to even, as numpy
+/// rounds) or truncated.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Scaled {
+    /// The factor applied to the distance first (1, 10, 1000).
+    pub scale: f64,
+    /// Truncate instead of rounding.
+    pub truncate: bool,
+}
+
+impl Scaled {
+    /// The integer of a raw value.
+    #[inline(always)]
+    pub fn apply(self, v: f64) -> i64 {
+        let v = if self.scale == 1.0 { v } else { self.scale * v };
+        if self.truncate {
+            v.trunc() as i64
+        } else {
+            v.round_ties_even() as i64
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Euclidean {
+    xy: Vec<[f64; 2]>,
+    scaled: Scaled,
+}
+
+impl Euclidean {
+    #[inline(always)]
+    fn get(&self, from: usize, to: usize) -> i64 {
+        let (a, b) = (self.xy[from], self.xy[to]);
+        let (dx, dy) = (a[0] - b[0], a[1] - b[1]);
+        self.scaled.apply((dx * dx + dy * dy).sqrt())
+    }
 }
 
 /// The largest value a matrix may hold.
@@ -32,7 +78,54 @@ impl Matrix {
                 data[[i, j]] = v as i32;
             }
         }
-        Ok(Matrix { data: Arc::new(data) })
+        Ok(Matrix { data: Arc::new(Storage::Dense(data)) })
+    }
+
+    /// The Euclidean distances between `xy`, computed on each read instead of stored, under
+    /// `scaled`. Reads equal those of [`Matrix::from_fn`] with the same formula.
+    ///
+    /// Returns the pair with the largest coordinate spread when a distance could exceed
+    /// [`MATRIX_MAX`] (or a coordinate is not finite).
+    pub fn euclidean(xy: Vec<[f64; 2]>, scaled: Scaled) -> Result<Matrix, (usize, usize, i64)> {
+        // The longest distance is at most the diagonal of the bounding box: check that once.
+        let (mut lo, mut hi) = ([f64::INFINITY; 2], [f64::NEG_INFINITY; 2]);
+        let (mut arg_lo, mut arg_hi) = ([0usize; 2], [0usize; 2]);
+        for (i, p) in xy.iter().enumerate() {
+            for k in 0..2 {
+                if !p[k].is_finite() {
+                    return Err((i, i, i64::MAX));
+                }
+                if p[k] < lo[k] {
+                    (lo[k], arg_lo[k]) = (p[k], i);
+                }
+                if p[k] > hi[k] {
+                    (hi[k], arg_hi[k]) = (p[k], i);
+                }
+            }
+        }
+        let m = Matrix { data: Arc::new(Storage::Euclidean(Euclidean { xy, scaled })) };
+        if m.size() > 0 {
+            let (dx, dy) = (hi[0] - lo[0], hi[1] - lo[1]);
+            let diagonal = scaled.apply((dx * dx + dy * dy).sqrt());
+            if !(0..=MATRIX_MAX).contains(&diagonal) {
+                let k = usize::from(dy > dx);
+                return Err((arg_lo[k], arg_hi[k], diagonal));
+            }
+        }
+        Ok(m)
+    }
+
+    /// Whether values are computed from coordinates rather than stored.
+    pub fn is_computed(&self) -> bool {
+        matches!(*self.data, Storage::Euclidean(_))
+    }
+
+    /// Bytes held by the values (or the coordinates they are computed from).
+    pub fn heap_bytes(&self) -> usize {
+        match &*self.data {
+            Storage::Dense(a) => a.len() * std::mem::size_of::<i32>(),
+            Storage::Euclidean(e) => e.xy.len() * std::mem::size_of::<[f64; 2]>(),
+        }
     }
 
     /// The matrix of a changed set of locations: `keep[i]` is the old location that becomes
@@ -47,6 +140,7 @@ impl Matrix {
     /// When a `keep` entry is not a location of this matrix.
     pub fn remapped(&self, keep: &[usize], extra: usize, mut new: impl FnMut(usize, usize) -> i64) -> Result<Matrix, (usize, usize, i64)> {
         let (k, m) = (keep.len(), keep.len() + extra);
+        let this = self;
         let mut data = Array2::<i32>::zeros((m, m));
         let mut value = |i: usize, j: usize| {
             let v = new(i, j);
@@ -58,9 +152,8 @@ impl Matrix {
         };
         for (i, mut row) in data.rows_mut().into_iter().enumerate() {
             if i < k {
-                let old = self.data.row(keep[i]);
-                for (j, &from) in keep.iter().enumerate() {
-                    row[j] = old[from];
+                for (j, &to) in keep.iter().enumerate() {
+                    row[j] = this.get(keep[i], to) as i32;
                 }
                 for j in k..m {
                     row[j] = value(i, j)?;
@@ -71,18 +164,24 @@ impl Matrix {
                 }
             }
         }
-        Ok(Matrix { data: Arc::new(data) })
+        Ok(Matrix { data: Arc::new(Storage::Dense(data)) })
     }
 
     /// Number of locations (rows).
     pub fn size(&self) -> usize {
-        self.data.nrows()
+        match &*self.data {
+            Storage::Dense(a) => a.nrows(),
+            Storage::Euclidean(e) => e.xy.len(),
+        }
     }
 
     /// The value from `from` to `to`.
     #[inline(always)]
     pub fn get(&self, from: usize, to: usize) -> i64 {
-        self.data[[from, to]] as i64
+        match &*self.data {
+            Storage::Dense(a) => a[[from, to]] as i64,
+            Storage::Euclidean(e) => e.get(from, to),
+        }
     }
 
     /// Whether two matrices share the same storage.
@@ -111,6 +210,38 @@ mod tests {
         }
         assert_eq!(r.get(3, 3), 133);
         assert_eq!(m.remapped(&[1], 1, |a, b| if (a, b) == (1, 0) { -5 } else { 0 }).unwrap_err(), (1, 0, -5));
+    }
+
+    #[test]
+    fn a_computed_matrix_reads_as_the_stored_one() {
+        let xy: Vec<[f64; 2]> = (0..40).map(|i| [(i * 37 % 101) as f64 * 0.7311, (i * 53 % 89) as f64 * 1.913]).collect();
+        for scaled in [Scaled { scale: 1.0, truncate: false }, Scaled { scale: 10.0, truncate: true }, Scaled { scale: 1000.0, truncate: false }] {
+            let dense = Matrix::from_fn(xy.len(), |i, j| {
+                let (dx, dy) = (xy[i][0] - xy[j][0], xy[i][1] - xy[j][1]);
+                scaled.apply((dx * dx + dy * dy).sqrt())
+            })
+            .unwrap();
+            let computed = Matrix::euclidean(xy.clone(), scaled).unwrap();
+            assert!(computed.is_computed() && !dense.is_computed());
+            assert_eq!(computed.size(), dense.size());
+            for i in 0..xy.len() {
+                for j in 0..xy.len() {
+                    assert_eq!(computed.get(i, j), dense.get(i, j), "({i}, {j}) at {scaled:?}");
+                }
+            }
+            // Remapping a computed matrix stores the kept values.
+            let r = computed.remapped(&[3, 1], 1, |_, _| 7).unwrap();
+            assert_eq!((r.get(0, 1), r.get(1, 0), r.get(2, 0)), (dense.get(3, 1), dense.get(1, 3), 7));
+        }
+        assert_eq!(Matrix::euclidean(vec![[0.0, 0.0], [3.0, 4.0]], Scaled { scale: 1.0, truncate: false }).unwrap().heap_bytes(), 32);
+    }
+
+    #[test]
+    fn refuses_coordinates_whose_distances_do_not_fit() {
+        let scaled = Scaled { scale: 1000.0, truncate: false };
+        assert_eq!(Matrix::euclidean(vec![[0.0, 0.0], [5.0, 3.0e6], [1.0, 1.0]], scaled).unwrap_err().0, 0);
+        assert!(Matrix::euclidean(vec![[0.0, f64::NAN]], scaled).is_err());
+        assert_eq!(Matrix::euclidean(Vec::new(), scaled).unwrap().size(), 0);
     }
 
     #[test]

@@ -189,6 +189,18 @@ pub struct Break {
     pub duration: Duration,
 }
 
+/// Clients of which at most one is served, exactly one when `required`: a customer who may be
+/// served at one of several addresses, or from one of several points (the mutually exclusive
+/// groups of the generalized VRP). Its clients are optional ones; a required group is what
+/// makes one of them needed.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Group {
+    /// The clients (indices), at least one, none in another group or in a pair.
+    pub clients: Vec<usize>,
+    /// Whether one of them must be served.
+    pub required: bool,
+}
+
 /// A routing profile: the travel distances and durations of one kind of vehicle.
 #[derive(Clone, Debug)]
 pub struct Profile {
@@ -226,6 +238,8 @@ pub struct ProblemData {
     pub stability: Stability,
     /// Pickup-and-delivery pairs (see [`super::pairs`] for their load semantics).
     pub pairs: Vec<Pair>,
+    /// Mutually exclusive groups of clients (see [`Group`]).
+    pub groups: Vec<Group>,
 }
 
 /// A validated, immutable problem. Read its parts through `Deref` to [`ProblemData`].
@@ -241,6 +255,8 @@ pub struct Problem {
     depot_at: Vec<Option<usize>>,
     /// `pair_role[c]`: the pair client `c` belongs to, if any, and its role there.
     pair_role: Vec<Option<PairRole>>,
+    /// `group_of[c]`: the group client `c` belongs to, if any (empty without groups).
+    group_of: Vec<Option<u32>>,
     /// [`Stability::is_active`] and [`Stability::counts_shifts`], worked out once: the search
     /// asks for every route it evaluates.
     stability: (bool, bool),
@@ -275,12 +291,19 @@ impl Problem {
             total += vt.count;
         }
         let stability = (data.stability.is_active(), data.stability.counts_shifts());
-        let problem = Problem { data, vehicle_offset, client_at, depot_at, pair_role, stability };
+        let group_of = validate_groups(&data)?;
+        let problem = Problem { data, vehicle_offset, client_at, depot_at, pair_role, group_of, stability };
         for (i, c) in problem.clients.iter().enumerate() {
             if c.required {
                 if let Some(reason) = problem.why_unservable(i) {
                     return Err(ModelError::UnservableClient { client: i, reason });
                 }
+            }
+        }
+        for (g, group) in problem.groups.iter().enumerate().filter(|(_, g)| g.required) {
+            if group.clients.iter().all(|&c| problem.why_unservable(c).is_some()) {
+                let reason = problem.why_unservable(group.clients[0]).unwrap_or(UnassignedReason::NoCompatibleVehicle);
+                return Err(ModelError::UnservableGroup { group: g, reason });
             }
         }
         Ok(problem)
@@ -338,6 +361,18 @@ impl Problem {
     #[inline]
     pub fn pair_role(&self, c: usize) -> Option<PairRole> {
         self.pair_role.get(c).copied().flatten()
+    }
+
+    /// Whether the problem has mutually exclusive groups.
+    #[inline]
+    pub fn has_groups(&self) -> bool {
+        !self.groups.is_empty()
+    }
+
+    /// The group client `c` belongs to, if any.
+    #[inline]
+    pub fn group_of(&self, c: usize) -> Option<usize> {
+        self.group_of.get(c).copied().flatten().map(|g| g as usize)
     }
 
     /// The other client of `c`'s pair, if `c` is in one.
@@ -442,6 +477,49 @@ impl Problem {
         }
         reason.or(Some(UnassignedReason::NoCompatibleVehicle))
     }
+}
+
+/// Checks the groups and returns each client's group (empty without groups): members are known,
+/// optional clients outside pairs, each in one group only, and no group is empty.
+fn validate_groups(d: &ProblemData) -> Result<Vec<Option<u32>>, ModelError> {
+    use ModelError as E;
+    if d.groups.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut group_of = vec![None; d.clients.len()];
+    let paired: Vec<bool> = {
+        let mut v = vec![false; d.clients.len()];
+        for p in &d.pairs {
+            for c in [p.pickup, p.delivery] {
+                if let Some(x) = v.get_mut(c) {
+                    *x = true;
+                }
+            }
+        }
+        v
+    };
+    for (g, group) in d.groups.iter().enumerate() {
+        let what = || format!("group {g}");
+        if group.clients.is_empty() {
+            return Err(E::BadGroup { what: what(), why: "has no client".into() });
+        }
+        for &c in &group.clients {
+            let Some(slot) = group_of.get_mut(c) else {
+                return Err(E::BadGroup { what: what(), why: format!("names client {c}, but there are {} clients", d.clients.len()) });
+            };
+            if let Some(other) = *slot {
+                return Err(E::BadGroup { what: what(), why: format!("client {c} is already in group {other}") });
+            }
+            if d.clients[c].required {
+                return Err(E::BadGroup { what: what(), why: format!("client {c} is required; a group's clients are optional (the group is required)") });
+            }
+            if paired[c] {
+                return Err(E::BadGroup { what: what(), why: format!("client {c} is in a pickup-and-delivery pair") });
+            }
+            *slot = Some(g as u32);
+        }
+    }
+    Ok(group_of)
 }
 
 fn validate(d: &ProblemData) -> Result<(), ModelError> {

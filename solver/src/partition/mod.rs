@@ -80,6 +80,12 @@ pub fn evaluate(problem: &Problem, pool: &RoutePool, chosen: &[usize]) -> Option
             cost += client.prize;
         }
     }
+    for g in &problem.groups {
+        let n = g.clients.iter().filter(|&&c| served[c]).count();
+        if n > 1 || (n == 0 && g.required) {
+            return None;
+        }
+    }
     Some(cost)
 }
 
@@ -97,9 +103,16 @@ pub fn solve(problem: &Problem, pool: &RoutePool, incumbent: &[usize], limits: &
     if problem.clients.iter().zip(&columns_of).any(|(c, cols)| c.required && cols.is_empty()) {
         return None;
     }
+    // The columns serving each group (a route serves at most one client of a group).
+    let group_columns: Vec<(bool, Vec<usize>)> =
+        problem.groups.iter().map(|g| (g.required, g.clients.iter().flat_map(|&c| columns_of[c].iter().copied()).collect())).collect();
+    if group_columns.iter().any(|(required, cols)| *required && cols.is_empty()) {
+        return None;
+    }
     // The `highs` crate panics on some HiGHS error statuses (e.g. a MIP start it refuses): a
     // failing MIP only means no recombination, never a failed search.
-    let chosen = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| backend::solve(problem, pool, &columns_of, incumbent, limits))).ok()??;
+    let chosen =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| backend::solve(problem, pool, &columns_of, &group_columns, incumbent, limits))).ok()??;
     let cost = evaluate(problem, pool, &chosen)?;
     Some(Selection { routes: chosen, cost })
 }
@@ -123,7 +136,14 @@ mod backend {
     const PROBING: i32 = 1 << 15;
 
     /// Builds and solves the binary program; returns the chosen pool indices.
-    pub fn solve(problem: &Problem, pool: &RoutePool, columns_of: &[Vec<usize>], incumbent: &[usize], limits: &Limits) -> Option<Vec<usize>> {
+    pub fn solve(
+        problem: &Problem,
+        pool: &RoutePool,
+        columns_of: &[Vec<usize>],
+        group_columns: &[(bool, Vec<usize>)],
+        incumbent: &[usize],
+        limits: &Limits,
+    ) -> Option<Vec<usize>> {
         let routes = pool.routes();
         // A pool of the incumbent's routes alone has nothing to recombine.
         if routes.len() <= incumbent.len() {
@@ -142,6 +162,10 @@ mod backend {
             }
             let served: Expression = cols.iter().map(|&i| x[i]).sum();
             model.add_constraint(if client.required { served.eq(1) } else { served.leq(1) });
+        }
+        for (required, cols) in group_columns.iter().filter(|(_, cols)| !cols.is_empty()) {
+            let served: Expression = cols.iter().map(|&i| x[i]).sum();
+            model.add_constraint(if *required { served.eq(1) } else { served.leq(1) });
         }
         for (t, vt) in problem.vehicle_types.iter().enumerate() {
             let of_type: Vec<Variable> = routes.iter().zip(&x).filter(|(r, _)| r.vt == t).map(|(_, &v)| v).collect();
@@ -179,7 +203,14 @@ mod backend {
     use microlp::{ComparisonOp, LinearExpr, OptimizationDirection, SolveOptions};
 
     /// Builds and solves the binary program; returns the chosen pool indices.
-    pub fn solve(problem: &Problem, pool: &RoutePool, columns_of: &[Vec<usize>], incumbent: &[usize], limits: &Limits) -> Option<Vec<usize>> {
+    pub fn solve(
+        problem: &Problem,
+        pool: &RoutePool,
+        columns_of: &[Vec<usize>],
+        group_columns: &[(bool, Vec<usize>)],
+        incumbent: &[usize],
+        limits: &Limits,
+    ) -> Option<Vec<usize>> {
         let routes = pool.routes();
         // A pool of the incumbent's routes alone has nothing to recombine.
         if routes.len() <= incumbent.len() {
@@ -196,6 +227,13 @@ mod backend {
                 served.add(x[i], 1.0);
             }
             model.add_constraint(served, if client.required { ComparisonOp::Eq } else { ComparisonOp::Le }, 1.0);
+        }
+        for (required, cols) in group_columns.iter().filter(|(_, cols)| !cols.is_empty()) {
+            let mut served = LinearExpr::empty();
+            for &i in cols {
+                served.add(x[i], 1.0);
+            }
+            model.add_constraint(served, if *required { ComparisonOp::Eq } else { ComparisonOp::Le }, 1.0);
         }
         for (t, vt) in problem.vehicle_types.iter().enumerate() {
             let of_type: Vec<usize> = (0..routes.len()).filter(|&i| routes[i].vt == t).collect();
@@ -228,7 +266,7 @@ mod backend {
     use crate::model::Problem;
 
     /// Without a MIP solver there is nothing to solve with.
-    pub fn solve(_: &Problem, _: &RoutePool, _: &[Vec<usize>], _: &[usize], _: &Limits) -> Option<Vec<usize>> {
+    pub fn solve(_: &Problem, _: &RoutePool, _: &[Vec<usize>], _: &[(bool, Vec<usize>)], _: &[usize], _: &Limits) -> Option<Vec<usize>> {
         None
     }
 }

@@ -14,6 +14,9 @@ pub fn insert_optional<const D: usize, const T: usize>(state: &mut State<D, T>, 
     if state.problem.clients[u].required {
         return false;
     }
+    if state.problem.group_of(u).is_some() {
+        return insert_group_client(state, nb, u);
+    }
     if let Some(role) = state.problem.pair_role(u) {
         let prize = pairs::prize(state.problem, &state.problem.pairs[role.pair]);
         return pairs::insert(state, nb, role.pair, |_, delta, _| delta < prize);
@@ -25,6 +28,47 @@ pub fn insert_optional<const D: usize, const T: usize>(state: &mut State<D, T>, 
         }
         _ => false,
     }
+}
+
+/// Unrouted client `u` of a group: it takes the place of the group's routed client `w` when that
+/// improves (at `w`'s position, or at its own best position in another route with `w` left out),
+/// or goes in at its best position when no client of its group is routed and the group is
+/// required or its prize pays.
+fn insert_group_client<const D: usize, const T: usize>(state: &mut State<D, T>, nb: &Neighbours, u: usize) -> bool {
+    let Some(w) = state.group_rival(u) else {
+        return match construct::best_insertion(state, nb, u) {
+            Some(ins) if state.must_route(u) || ins.0 < state.problem.clients[u].prize => {
+                construct::apply_insertion(state, u, ins);
+                true
+            }
+            _ => false,
+        };
+    };
+    let (r, i) = (state.pos[w].0 as usize, state.pos[w].1 as usize);
+    let prizes = state.problem.clients[u].prize - state.problem.clients[w].prize;
+    let vt = state.routes[r].vt;
+    // In `w`'s place.
+    if state.can_serve(vt, u) {
+        let parts = [Pre(r, i), Client(u), Suf(r, i + 1)];
+        let delta = state.cost_of(vt, &parts) - state.route_cost(r) - prizes;
+        if delta < 0 && state.exact_cost_of(vt, &parts) - state.route_cost(r) - prizes < 0 {
+            state.apply(&[(r, &parts)]);
+            return true;
+        }
+    }
+    // Elsewhere, with `w` out of its route.
+    let Some(ins) = construct::best_insertion(state, nb, u) else { return false };
+    if ins.1 == r {
+        return false;
+    }
+    let out = [Pre(r, i), Suf(r, i + 1)];
+    let saving = state.route_cost(r) - state.exact_cost_of(vt, &out);
+    if ins.0 - saving - prizes < 0 {
+        state.apply(&[(r, &out)]);
+        construct::apply_insertion(state, u, ins);
+        return true;
+    }
+    false
 }
 
 /// Moves routed client `u` alone into an empty route of a type that serves it, if that
@@ -68,6 +112,9 @@ pub fn remove_optional<const D: usize, const T: usize>(state: &mut State<D, T>, 
     }
     if let Some(role) = state.problem.pair_role(u) {
         return pairs::try_remove_optional(state, role.pair);
+    }
+    if state.must_route_alone(u) {
+        return false;
     }
     let (r, i) = (state.pos[u].0 as usize, state.pos[u].1 as usize);
     let parts = [Pre(r, i), Suf(r, i + 1)];

@@ -167,6 +167,7 @@ pub fn build(doc: &JsonProblem) -> Result<Problem, JsonError> {
         skill_names,
         backhaul_precedence: false,
         stability: Default::default(),
+        groups: Vec::new(),
         pairs,
     };
     Problem::new(data).map_err(|e| model_error(doc, e))

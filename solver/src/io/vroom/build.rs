@@ -408,6 +408,7 @@ impl<'a> Builder<'a> {
             skill_names: skills.names,
             backhaul_precedence: false,
             stability: Default::default(),
+            groups: Vec::new(),
             pairs,
         };
         let problem = Problem::new(data).map_err(|e| model_error(&tasks, e))?;

@@ -8,7 +8,7 @@ use super::document::{Document, Section};
 use super::numbers::{Numbers, MAX_DIMENSION};
 use crate::error::ReadError;
 use crate::io::Rounding;
-use crate::model::{Client, Depot, Load, Location, Skills, TimeWindow};
+use crate::model::{Client, Depot, Group, Load, Location, Skills, TimeWindow};
 
 /// The nodes of an instance.
 pub(super) struct Nodes {
@@ -99,6 +99,42 @@ fn per_node_scaled(doc: &Document<'_>, nums: Numbers<'_>, key: &str, n: usize, d
     Ok(Some(out))
 }
 
+/// `MUTUALLY_EXCLUSIVE_GROUP_SECTION` (GVRP): rows `g c1 c2 ...` of client node ids, groups
+/// numbered `1..` in order. Exactly one client of each group is served, so its clients become
+/// optional and the group required (PyVRP's reading).
+pub(super) fn groups(doc: &Document<'_>, nums: Numbers<'_>, nodes: &mut Nodes) -> Result<Vec<Group>, ReadError> {
+    let Some(section) = doc.section("MUTUALLY_EXCLUSIVE_GROUP") else { return Ok(Vec::new()) };
+    section.check_ids(nums, section.rows.len(), "group")?;
+    let depots = nodes.depots.len();
+    let clients = nodes.clients.len();
+    let mut seen = vec![None; clients];
+    let mut out = Vec::with_capacity(section.rows.len());
+    for (g, row) in section.rows.iter().enumerate() {
+        let mut members = Vec::with_capacity(row.values().len());
+        for token in row.values() {
+            let id = nums.integer(row.line, token, "group client")?;
+            let Some(c) = usize::try_from(id).ok().and_then(|id| id.checked_sub(depots + 1)).filter(|&c| c < clients) else {
+                return Err(nums.err(row.line, format!("group client {id} is not a client (clients are nodes {}..={})", depots + 1, depots + clients)));
+            };
+            if let Some(other) = seen[c].replace(g) {
+                return Err(nums.err(row.line, format!("node {id} is in group {} and group {}", other + 1, g + 1)));
+            }
+            nodes.clients[c].required = false;
+            members.push(c);
+        }
+        if members.is_empty() {
+            return Err(nums.err(row.line, format!("group {} has no client", g + 1)));
+        }
+        out.push(Group { clients: members, required: true });
+    }
+    Ok(out)
+}
+
+/// Whether the file is a TSP (`TYPE : TSP`), the one family without `DEMAND_SECTION`.
+fn is_tsp(doc: &Document<'_>) -> bool {
+    doc.spec("TYPE").is_some_and(|s| s.value.eq_ignore_ascii_case("TSP"))
+}
+
 /// Non-negative integer amounts per node (`DEMAND`, `BACKHAUL`), `columns` per row.
 fn amounts(section: &Section<'_>, nums: Numbers<'_>, what: &str) -> Result<Vec<Vec<Load>>, ReadError> {
     section.rows.iter().map(|row| row.values().iter().map(|t| nums.amount(row.line, t, what)).collect()).collect()
@@ -121,9 +157,16 @@ pub(super) fn read(doc: &Document<'_>, nums: Numbers<'_>, n: usize, depots: usiz
     };
 
     let demand_name = if doc.section("DEMAND").is_some() { "DEMAND" } else { "LINEHAUL" };
-    let demand = node_section(doc, nums, demand_name, n, None)?.ok_or_else(|| nums.err(0, "missing DEMAND_SECTION"))?;
-    let dimensions = demand.rows.first().map_or(1, |r| r.values().len());
-    let deliveries = amounts(demand, nums, "demand")?;
+    let demand = node_section(doc, nums, demand_name, n, None)?;
+    // A TSP has no demands: one dimension, nothing delivered.
+    if demand.is_none() && !is_tsp(doc) {
+        return Err(nums.err(0, "missing DEMAND_SECTION"));
+    }
+    let dimensions = demand.and_then(|d| d.rows.first()).map_or(1, |r| r.values().len());
+    let deliveries = match demand {
+        Some(section) => amounts(section, nums, "demand")?,
+        None => vec![vec![0; 1]; n],
+    };
     let pickups = match doc.section("BACKHAUL") {
         None => vec![vec![0; dimensions]; n],
         Some(section) => {

@@ -32,6 +32,60 @@ pub(super) struct Fleet {
     pub types: Vec<VehicleType>,
     /// Overall number of each type's first vehicle.
     pub first_vehicle: Vec<usize>,
+    /// The skills each client needs (by client index), empty when every vehicle may serve
+    /// every client.
+    pub client_skills: Vec<Skills>,
+    /// Names of the skills.
+    pub skill_names: Vec<String>,
+}
+
+/// The most distinct client lists `VEHICLES_ALLOWED_CLIENTS_SECTION` may give (one skill each).
+const MAX_ALLOWED_LISTS: usize = 64;
+
+/// `VEHICLES_ALLOWED_CLIENTS_SECTION` (SDVRPTW): per vehicle, the node ids of the clients it may
+/// serve, as sorted client indices; `None` when the section is absent.
+fn allowed_clients(doc: &Document<'_>, nums: Numbers<'_>, vehicles: usize, nodes: &Nodes) -> Result<Option<Vec<Vec<usize>>>, ReadError> {
+    let Some(section) = doc.section("VEHICLES_ALLOWED_CLIENTS") else { return Ok(None) };
+    section.check_ids(nums, vehicles, "vehicle")?;
+    let depots = nodes.depots.len();
+    let clients = nodes.clients.len();
+    let mut out = Vec::with_capacity(vehicles);
+    for row in &section.rows {
+        let mut list = Vec::with_capacity(row.values().len());
+        for token in row.values() {
+            let id = nums.integer(row.line, token, "allowed client")?;
+            let client = usize::try_from(id).ok().and_then(|id| id.checked_sub(depots + 1)).filter(|&c| c < clients);
+            match client {
+                Some(c) => list.push(c),
+                None => {
+                    return Err(nums.err(row.line, format!("allowed client {id} is not a client (clients are nodes {}..={})", depots + 1, depots + clients)));
+                }
+            }
+        }
+        list.sort_unstable();
+        list.dedup();
+        out.push(list);
+    }
+    Ok(Some(out))
+}
+
+/// Turns "vehicle `k` may serve only the clients of its list" into skills (a vehicle covers a
+/// client when it has every skill the client needs): skill `j` stands for "not restricted to
+/// list `j`"; a vehicle whose list is `j` has every skill but `j`, and a client needs skill `j`
+/// for each list `j` it is not on. So a vehicle may serve a client exactly when the client is on
+/// its list. Returns the lists' skills (by list) and the clients' (by client index).
+fn list_skills(lists: &[&[usize]], clients: usize) -> (Vec<Skills>, Vec<Skills>) {
+    let all = if lists.len() >= 64 { u64::MAX } else { (1u64 << lists.len()) - 1 };
+    let vehicle = (0..lists.len()).map(|j| Skills(all & !(1u64 << j))).collect();
+    let mut client = vec![Skills(all); clients];
+    for (j, list) in lists.iter().enumerate() {
+        for &c in list.iter() {
+            if let Some(s) = client.get_mut(c) {
+                s.0 &= !(1u64 << j);
+            }
+        }
+    }
+    (vehicle, client)
 }
 
 /// What distinguishes one vehicle from another.
@@ -46,6 +100,8 @@ struct Attributes {
     unit_distance_cost: Cost,
     max_duration: Duration,
     max_distance: Distance,
+    /// Index of the vehicle's allowed-client list among the distinct ones, if restricted.
+    allowed: Option<usize>,
 }
 
 /// Where one attribute comes from.
@@ -129,6 +185,27 @@ pub(super) fn read(doc: &Document<'_>, nums: Numbers<'_>, nodes: &Nodes, r: Roun
             Err(_) => return Err(nums.err(0, "internal error: vehicle attribute count")),
         }
     };
+    let allowed = allowed_clients(doc, nums, vehicles, nodes)?;
+    // The distinct lists, and which one each vehicle has.
+    let mut lists: Vec<&[usize]> = Vec::new();
+    let mut list_of = Vec::new();
+    for list in allowed.iter().flatten() {
+        let j = match lists.iter().position(|l| *l == list.as_slice()) {
+            Some(j) => j,
+            None => {
+                lists.push(list);
+                lists.len() - 1
+            }
+        };
+        list_of.push(j);
+    }
+    if lists.len() > MAX_ALLOWED_LISTS {
+        let line = doc.section("VEHICLES_ALLOWED_CLIENTS").map_or(0, |s| s.line);
+        return Err(
+            nums.err(line, format!("VEHICLES_ALLOWED_CLIENTS_SECTION gives {} distinct client lists; at most {MAX_ALLOWED_LISTS} are supported", lists.len()))
+        );
+    }
+    let (list_skill, client_skills) = if lists.is_empty() { (Vec::new(), Vec::new()) } else { list_skills(&lists, nodes.clients.len()) };
     let depots = nodes.depots.len();
     let dims = nodes.dimensions;
     let attributes = |k: usize| -> Result<Attributes, ReadError> {
@@ -141,6 +218,7 @@ pub(super) fn read(doc: &Document<'_>, nums: Numbers<'_>, nodes: &Nodes, r: Roun
             unit_distance_cost: 1,
             max_duration: UNLIMITED,
             max_distance: UNLIMITED,
+            allowed: list_of.get(k).copied(),
         };
         if let Some((line, values)) = capacity.get(k) {
             if values.len() != dims {
@@ -174,7 +252,8 @@ pub(super) fn read(doc: &Document<'_>, nums: Numbers<'_>, nodes: &Nodes, r: Roun
         Ok(a)
     };
 
-    let per_vehicle = [&capacity, &depot_of, &reloads, &max_reloads, &fixed, &unit, &duration, &distance].iter().any(|s| matches!(s, Source::Each(_)));
+    let per_vehicle =
+        !lists.is_empty() || [&capacity, &depot_of, &reloads, &max_reloads, &fixed, &unit, &duration, &distance].iter().any(|s| matches!(s, Source::Each(_)));
     // Runs of identical vehicles: (first vehicle, count, attributes).
     let mut runs: Vec<(usize, usize, Attributes)> = Vec::new();
     if !per_vehicle {
@@ -192,7 +271,8 @@ pub(super) fn read(doc: &Document<'_>, nums: Numbers<'_>, nodes: &Nodes, r: Roun
     }
 
     let trip_cap = nodes.clients.len().max(1);
-    let mut fleet = Fleet { types: Vec::with_capacity(runs.len()), first_vehicle: Vec::with_capacity(runs.len()) };
+    let skill_names = (1..=lists.len()).map(|j| format!("outside allowed-client list {j}")).collect();
+    let mut fleet = Fleet { types: Vec::with_capacity(runs.len()), first_vehicle: Vec::with_capacity(runs.len()), client_skills, skill_names };
     for (first, count, a) in runs {
         let shift = nodes.depots.get(a.depot).map_or(TimeWindow::ALWAYS, |d| d.time_window);
         let max_trips = if a.reload_depots.is_empty() { 1 } else { a.max_reloads.map_or(trip_cap, |m| m.saturating_add(1).min(trip_cap)) };
@@ -211,7 +291,7 @@ pub(super) fn read(doc: &Document<'_>, nums: Numbers<'_>, nodes: &Nodes, r: Roun
             unit_distance_cost: a.unit_distance_cost,
             unit_duration_cost: 0,
             profile: 0,
-            skills: Skills::NONE,
+            skills: a.allowed.map_or(Skills::NONE, |j| list_skill[j]),
             reload_depots: a.reload_depots,
             max_trips,
             breaks: Vec::new(),
