@@ -30,6 +30,7 @@ pub mod replan;
 pub mod ruin_recreate;
 pub mod search;
 pub mod solution;
+pub mod tsp;
 
 #[cfg(test)]
 pub(crate) mod test_support;

@@ -15,6 +15,7 @@
 
 pub mod construct;
 pub mod env;
+pub mod grid;
 pub mod local_search;
 pub mod moves;
 pub mod neighbours;

@@ -16,7 +16,61 @@ impl Neighbours {
     /// matrices, in parallel on the current rayon pool (quadratic work: a few seconds for tens of
     /// thousands of clients). The proximity of `j` after `i` adds to the distance the waiting time
     /// (weight 0.2) and the time warp (weight 1) that visiting `j` right after `i` implies.
+    ///
+    /// When the distances are Euclidean ones computed from coordinates (the instances of many
+    /// thousands of locations) and no client has a time window, the proximity is the distance
+    /// alone and the lists come from a grid ([`super::grid`]) in about `O(n k)`, equal to the
+    /// quadratic ones.
+    ///
+    /// With mutually exclusive groups, most clients are not routed at any time (all but one of
+    /// each group), and moves skip unrouted neighbours: the lists grow by the mean group size so
+    /// that more of each client's neighbours are routed (at most twice as many).
     pub fn new(problem: &Problem, k: usize) -> Neighbours {
+        let k = if problem.has_groups() {
+            let members: usize = problem.groups.iter().map(|g| g.clients.len()).sum();
+            let outside = problem.num_clients() - members;
+            let served = problem.groups.len() + outside;
+            // At most twice as long: longer lists make each insertion dearer than they help.
+            (k * problem.num_clients()).div_ceil(served.max(1)).min(2 * k)
+        } else {
+            k
+        };
+        Neighbours::by_grid(problem, k).unwrap_or_else(|| Neighbours::quadratic(problem, k))
+    }
+
+    /// The lists by a grid, when the distances come from coordinates and no window binds.
+    fn by_grid(problem: &Problem, k: usize) -> Option<Neighbours> {
+        let profile = &problem.profiles[problem.vehicle_types.first()?.profile];
+        let (xy, scaled) = profile.distance.euclidean_points()?;
+        let unwindowed = problem.clients.iter().all(|c| c.time_windows.len() == 1 && c.early() == 0 && c.late() >= crate::model::UNLIMITED);
+        if !unwindowed {
+            return None;
+        }
+        let n = problem.num_clients();
+        let k = k.min(n.saturating_sub(1));
+        let points: Vec<[f64; 2]> = problem.clients.iter().map(|c| xy[c.location]).collect();
+        let grid = super::grid::Grid::new(&points);
+        // Rounded distances tie within one step: rank every point up to a step past the k-th.
+        let margin = 1.0 / scaled.scale;
+        let list = (0..n)
+            .into_par_iter()
+            .map_init(Vec::new, |near, i| {
+                grid.near(i, k, margin, near);
+                let li = problem.clients[i].location;
+                let mut cand: Vec<(i64, u32)> = near.iter().map(|&(_, j)| (problem.distance(0, li, problem.clients[j as usize].location), j)).collect();
+                if cand.len() > k {
+                    cand.select_nth_unstable(k);
+                    cand.truncate(k);
+                }
+                cand.sort_unstable();
+                cand.into_iter().map(|(_, j)| j).collect()
+            })
+            .collect();
+        Some(Neighbours { list })
+    }
+
+    /// The lists by comparing every pair.
+    fn quadratic(problem: &Problem, k: usize) -> Neighbours {
         let n = problem.num_clients();
         let k = k.min(n.saturating_sub(1));
         let t = 0;
@@ -68,5 +122,39 @@ mod tests {
         // Client 0 at (3,4): client 1 at (6,8) is 5 away, client 2 at (-3,-4) is 10 away.
         assert_eq!(nb.of(0), &[1, 2]);
         assert_eq!(nb.of(2), &[0, 1]);
+    }
+
+    #[test]
+    fn the_grid_lists_equal_the_quadratic_ones_on_computed_distances() {
+        use crate::model::{Matrix, Scaled};
+        let mut d = tiny_problem_data();
+        let mut rng = crate::engine::rng::Rng::new(9);
+        // 300 clients, many on a coarse lattice so that rounded distances tie.
+        let xy: Vec<[f64; 2]> =
+            (0..301).map(|i| if i % 2 == 0 { [(i % 17) as f64 * 3.0, (i % 13) as f64 * 3.0] } else { [rng.unit() * 60.0, rng.unit() * 40.0] }).collect();
+        let mut seen = std::collections::HashSet::new();
+        let xy: Vec<[f64; 2]> = xy.into_iter().filter(|p| seen.insert((p[0].to_bits(), p[1].to_bits()))).collect();
+        for scaled in [Scaled { scale: 1.0, truncate: false }, Scaled { scale: 10.0, truncate: true }] {
+            let m = Matrix::euclidean(xy.clone(), scaled).unwrap();
+            d.profiles[0].distance = m.clone();
+            d.profiles[0].duration = m;
+            d.locations = xy.iter().map(|p| crate::model::Location { x: p[0], y: p[1] }).collect();
+            let template = d.clients[0].clone();
+            d.clients = (1..xy.len())
+                .map(|loc| crate::model::Client { location: loc, time_windows: vec![crate::model::TimeWindow::ALWAYS], ..template.clone() })
+                .collect();
+            d.vehicle_types[0].count = 200;
+            d.vehicle_types[0].shift = crate::model::TimeWindow::ALWAYS;
+            d.depots[0].time_window = crate::model::TimeWindow::ALWAYS;
+            let p = Problem::new(d.clone()).unwrap();
+            let grid = Neighbours::by_grid(&p, 12).expect("computed distances, no windows");
+            let quadratic = Neighbours::quadratic(&p, 12);
+            for c in 0..p.num_clients() {
+                assert_eq!(grid.of(c), quadratic.of(c), "client {c} at {scaled:?}");
+            }
+        }
+        // A time window sends the lists back to the quadratic way.
+        d.clients[0].time_windows = vec![crate::model::TimeWindow::new(0, 10)];
+        assert!(Problem::new(d).map(|p| Neighbours::by_grid(&p, 12).is_none()).unwrap_or(true));
     }
 }

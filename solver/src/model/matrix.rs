@@ -115,6 +115,15 @@ impl Matrix {
         Ok(m)
     }
 
+    /// The coordinates (by location) and rounding of a computed Euclidean matrix; `None` for a
+    /// stored one.
+    pub fn euclidean_points(&self) -> Option<(&[[f64; 2]], Scaled)> {
+        match &*self.data {
+            Storage::Euclidean(e) => Some((&e.xy, e.scaled)),
+            Storage::Dense(_) => None,
+        }
+    }
+
     /// Whether values are computed from coordinates rather than stored.
     pub fn is_computed(&self) -> bool {
         matches!(*self.data, Storage::Euclidean(_))

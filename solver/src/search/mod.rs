@@ -1,5 +1,6 @@
 //! The driver: [`solve`] runs the chosen metaheuristic ([`crate::ruin_recreate`] or
-//! [`crate::hgs`], both built on [`crate::engine`]) as a deterministic portfolio over threads
+//! [`crate::hgs`], both built on [`crate::engine`]; a plain tour goes to [`crate::tsp`] instead)
+//! as a deterministic portfolio over threads
 //! (its `parallel` module), optionally ends with set partitioning over the routes met
 //! ([`crate::partition`]), and lets the checker have the last word ([`crate::repair`]).
 //!
@@ -42,7 +43,13 @@ pub struct Outcome {
 pub fn solve(problem: &Problem, env: &Environment) -> Outcome {
     let started = Instant::now();
     let env = &Environment { started, ..env.clone() };
-    let (best, iterations) = parallel::solve(problem, env);
+    let (best, iterations) = if crate::tsp::applies(problem) && env.initial.is_none() {
+        let r = crate::tsp::solve(problem, env);
+        let iterations = r.iterations;
+        (r, iterations)
+    } else {
+        parallel::solve(problem, env)
+    };
     let mut solution = state::solution_from_routes(problem, &best.routes);
     // The checker has the last word: the search ran out of time on an infeasible solution, or
     // judged a client of several time windows by their hull. Optional clients are then taken out

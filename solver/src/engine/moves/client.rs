@@ -8,14 +8,15 @@ use crate::engine::{construct, pairs};
 use Part::*;
 
 /// Inserts unrouted client `u`, if optional, where its prize pays for the detour (a pair as a
-/// unit, for both prizes).
-pub fn insert_optional<const D: usize, const T: usize>(state: &mut State<D, T>, nb: &Neighbours, u: usize) -> bool {
+/// unit, for both prizes); a client of a group may take its group's routed client's place (tried
+/// only when a route near it changed since step `last`).
+pub fn insert_optional<const D: usize, const T: usize>(state: &mut State<D, T>, nb: &Neighbours, u: usize, last: u64) -> bool {
     debug_assert_eq!(state.pos[u].0, UNROUTED);
     if state.problem.clients[u].required {
         return false;
     }
     if state.problem.group_of(u).is_some() {
-        return insert_group_client(state, nb, u);
+        return insert_group_client(state, nb, u, last);
     }
     if let Some(role) = state.problem.pair_role(u) {
         let prize = pairs::prize(state.problem, &state.problem.pairs[role.pair]);
@@ -34,7 +35,8 @@ pub fn insert_optional<const D: usize, const T: usize>(state: &mut State<D, T>, 
 /// improves (at `w`'s position, or at its own best position in another route with `w` left out),
 /// or goes in at its best position when no client of its group is routed and the group is
 /// required or its prize pays.
-fn insert_group_client<const D: usize, const T: usize>(state: &mut State<D, T>, nb: &Neighbours, u: usize) -> bool {
+fn insert_group_client<const D: usize, const T: usize>(state: &mut State<D, T>, nb: &Neighbours, u: usize, last: u64) -> bool {
+    let changed = |r: u32| r != UNROUTED && state.routes[r as usize].modified_at > last;
     let Some(w) = state.group_rival(u) else {
         return match construct::best_insertion(state, nb, u) {
             Some(ins) if state.must_route(u) || ins.0 < state.problem.clients[u].prize => {
@@ -44,6 +46,10 @@ fn insert_group_client<const D: usize, const T: usize>(state: &mut State<D, T>, 
             _ => false,
         };
     };
+    // Nothing near `u` or its rival changed since it was last tried: nothing new to find.
+    if !changed(state.pos[w].0) && !nb.of(u).iter().any(|&v| changed(state.pos[v as usize].0)) {
+        return false;
+    }
     let (r, i) = (state.pos[w].0 as usize, state.pos[w].1 as usize);
     let prizes = state.problem.clients[u].prize - state.problem.clients[w].prize;
     let vt = state.routes[r].vt;

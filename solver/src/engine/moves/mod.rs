@@ -223,7 +223,7 @@ impl Move {
 
     fn try_client<const D: usize, const T: usize>(self, state: &mut State<D, T>, nb: &Neighbours, u: usize, last: u64) -> bool {
         match self {
-            Move::InsertOptional => client::insert_optional(state, nb, u),
+            Move::InsertOptional => client::insert_optional(state, nb, u, last),
             Move::EmptyRoute => client::empty_route(state, u, last),
             Move::RelocatePair => client::relocate_pair(state, nb, u, last),
             Move::RemoveOptional => client::remove_optional(state, u),
