@@ -160,6 +160,8 @@ fn client(rng: &mut SplitMix64, i: usize, options: &DayOptions) -> JsonClient {
         required,
         prize,
         skills,
+        vehicle_types: Vec::new(),
+        group: None,
     }
 }
 

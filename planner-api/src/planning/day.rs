@@ -408,6 +408,8 @@ pub(crate) fn client(s: &OrderStop, request: &PlanRequest) -> JsonClient {
         required: false,
         prize: Some(penalty(&s.order, request)),
         skills: if needs_two_wheeler { vec![TWO_WHEELER.to_owned()] } else { vec![] },
+        vehicle_types: Vec::new(),
+        group: None,
     }
 }
 

@@ -494,6 +494,8 @@ mod tests {
             required: false,
             prize: Some(1.0),
             skills: skills.iter().map(|s| (*s).to_owned()).collect(),
+            vehicle_types: Vec::new(),
+            group: None,
         }
     }
 

@@ -24,6 +24,10 @@
 //! ```
 //! An optional `pairs` list, e.g. `[{"pickup": "C0002", "delivery": "C0001", "amount":
 //! {"cylinders_20kg": 2}}]`, makes pickup-and-delivery pairs between clients ([`JsonPair`]).
+//! A client's `vehicle_types` (e.g. `["moto"]`) lists the only vehicle types that may serve it;
+//! clients sharing a `group` (e.g. `"C0001"` on the home and the shop address, each its own
+//! client) are one customer's alternatives, of which exactly one is served (at most one when
+//! they are optional); the others come back unassigned as `group_served`.
 //! Each field is documented on the types below. Locations are numbered depots first (in order),
 //! then clients: explicit matrices (`distance_m`, `duration_s` of a profile) use that order.
 //! Without explicit matrices, distances are great-circle (haversine) distances times the
@@ -263,6 +267,14 @@ pub struct JsonClient {
     /// Skills the serving vehicle must have.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub skills: Vec<String>,
+    /// Ids of the only vehicle types that may serve the client (a narrow lane, a permit); any
+    /// type when empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub vehicle_types: Vec<String>,
+    /// Clients with the same group are one customer's alternatives (another address, another
+    /// point to serve from): at most one of them is served, exactly one when they are required.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
 }
 
 fn is_zero(v: &f64) -> bool {

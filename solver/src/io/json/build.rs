@@ -5,7 +5,7 @@
 use super::units::{check_amount, check_date, check_range, haversine_m, parse_clock, scaled, DAY_SECONDS};
 use super::{Amounts, JsonError, JsonProblem, JsonProfile, COST_SCALE};
 use crate::error::ModelError;
-use crate::model::{Break, Client, Depot, Load, Location, Matrix, Pair, Problem, ProblemData, Profile, Skills, TimeWindow, VehicleType, UNLIMITED};
+use crate::model::{Break, Client, Depot, Group, Load, Location, Matrix, Pair, Problem, ProblemData, Profile, Skills, TimeWindow, VehicleType, UNLIMITED};
 use std::collections::HashMap;
 
 /// Most locations (depots + clients) a document may have: each matrix holds their square.
@@ -67,8 +67,10 @@ pub fn build(doc: &JsonProblem) -> Result<Problem, JsonError> {
 
     let profiles = doc.profiles.iter().enumerate().map(|(i, p)| profile(p, i, &locations)).collect::<Result<Vec<_>, _>>()?;
 
-    let (skill_ids, skill_names) = skill_bits(doc)?;
+    let (skill_ids, mut skill_names) = skill_bits(doc)?;
     let skills_of = |names: &[String], path: &str| skills_of(&skill_ids, names, path);
+    let allowed = AllowedTypes::of(doc, skill_names.len())?;
+    skill_names.extend(allowed.names(doc));
     let depot_of = |id: &str, path: &str| -> Result<usize, JsonError> {
         depot_ids.get(id).copied().ok_or_else(|| JsonError::invalid(path, "unknown_name", format!("no depot has id '{id}'")))
     };
@@ -117,7 +119,7 @@ pub fn build(doc: &JsonProblem) -> Result<Problem, JsonError> {
             unit_distance_cost: scaled(vt.cost_per_km, COST_SCALE as f64 / 1000.0, MAX_PER_KM, &field("cost_per_km"))?,
             unit_duration_cost: scaled(vt.cost_per_hour, COST_SCALE as f64 / 3600.0, MAX_PER_HOUR, &field("cost_per_hour"))?,
             profile,
-            skills: skills_of(&vt.skills, &path)?,
+            skills: Skills(skills_of(&vt.skills, &path)?.0 | allowed.of_type(t).0),
             reload_depots,
             max_trips: vt.max_trips,
             breaks: vt
@@ -140,8 +142,11 @@ pub fn build(doc: &JsonProblem) -> Result<Problem, JsonError> {
 
     let mut clients = Vec::with_capacity(doc.clients.len());
     for (i, c) in doc.clients.iter().enumerate() {
-        clients.push(client(c, i, doc.client_location(i), &dims, &skill_ids)?.0);
+        let mut cl = client(c, i, doc.client_location(i), &dims, &skill_ids)?.0;
+        cl.skills.0 |= allowed.of_client(doc, c, &format!("clients[{i}]"))?.0;
+        clients.push(cl);
     }
+    let groups = groups(doc, &mut clients)?;
 
     let mut pairs = Vec::with_capacity(doc.pairs.len());
     for (k, pair) in doc.pairs.iter().enumerate() {
@@ -167,7 +172,7 @@ pub fn build(doc: &JsonProblem) -> Result<Problem, JsonError> {
         skill_names,
         backhaul_precedence: false,
         stability: Default::default(),
-        groups: Vec::new(),
+        groups,
         pairs,
     };
     Problem::new(data).map_err(|e| model_error(doc, e))
@@ -179,8 +184,110 @@ pub fn build(doc: &JsonProblem) -> Result<Problem, JsonError> {
 /// coordinates.
 pub fn build_clients(doc: &JsonProblem, clients: &[super::JsonClient], first_location: usize) -> Result<Vec<(Client, Location)>, JsonError> {
     let dims = index_names(doc.dimensions.iter().map(String::as_str), "dimensions", "dimension")?;
-    let (skill_ids, _) = skill_bits(doc)?;
-    clients.iter().enumerate().map(|(k, c)| client(c, doc.clients.len() + k, first_location + k, &dims, &skill_ids)).collect()
+    let (skill_ids, named) = skill_bits(doc)?;
+    let allowed = AllowedTypes::of(doc, named.len())?;
+    clients
+        .iter()
+        .enumerate()
+        .map(|(k, c)| {
+            let i = doc.clients.len() + k;
+            let path = format!("clients[{i}]");
+            if c.group.is_some() {
+                return Err(JsonError::invalid(&format!("{path}.group"), "unsupported", "an order added to a plan under way cannot have alternatives"));
+            }
+            if !c.vehicle_types.is_empty() && !allowed.used {
+                return Err(JsonError::invalid(&format!("{path}.vehicle_types"), "unsupported", "the plan under way restricts no client to vehicle types"));
+            }
+            let (mut cl, at) = client(c, i, first_location + k, &dims, &skill_ids)?;
+            cl.skills.0 |= allowed.of_client(doc, c, &path)?.0;
+            Ok((cl, at))
+        })
+        .collect()
+}
+
+/// "Client `c` may go on the vehicle types of its list only", as skills, since a vehicle serves a
+/// client when it has every skill the client needs: after the named skills comes one skill per
+/// vehicle type `t`, "not restricted to `t`", which every type but `t` has and which a client
+/// needs for each type not on its list. Used only when some client has a list.
+struct AllowedTypes {
+    used: bool,
+    /// Bit of the first type's skill.
+    base: u32,
+    types: usize,
+}
+
+impl AllowedTypes {
+    fn of(doc: &JsonProblem, named: usize) -> Result<AllowedTypes, JsonError> {
+        let used = doc.clients.iter().any(|c| !c.vehicle_types.is_empty());
+        let types = doc.vehicle_types.len();
+        if used && named + types > 64 {
+            let i = doc.clients.iter().position(|c| !c.vehicle_types.is_empty()).unwrap_or(0);
+            return Err(JsonError::invalid(
+                &format!("clients[{i}].vehicle_types"),
+                "too_many_skills",
+                format!("allowed vehicle types need one skill per vehicle type: {named} skills and {types} types exceed 64"),
+            ));
+        }
+        Ok(AllowedTypes { used, base: named as u32, types })
+    }
+
+    fn names(&self, doc: &JsonProblem) -> Vec<String> {
+        if !self.used {
+            return Vec::new();
+        }
+        doc.vehicle_types.iter().map(|vt| format!("not only vehicle type {}", vt.id)).collect()
+    }
+
+    fn of_type(&self, t: usize) -> Skills {
+        if !self.used {
+            return Skills::NONE;
+        }
+        let all = (0..self.types as u32).fold(0u64, |acc, k| acc | 1u64 << (self.base + k));
+        Skills(all & !(1u64 << (self.base + t as u32)))
+    }
+
+    fn of_client(&self, doc: &JsonProblem, c: &super::JsonClient, path: &str) -> Result<Skills, JsonError> {
+        if c.vehicle_types.is_empty() {
+            return Ok(Skills::NONE);
+        }
+        let mut on_list = vec![false; self.types];
+        for (k, id) in c.vehicle_types.iter().enumerate() {
+            match doc.vehicle_type_index(id) {
+                Some(t) => on_list[t] = true,
+                None => return Err(JsonError::invalid(&format!("{path}.vehicle_types[{k}]"), "unknown_name", format!("no vehicle type has id '{id}'"))),
+            }
+        }
+        Ok(Skills((0..self.types).filter(|&t| !on_list[t]).fold(0u64, |acc, t| acc | 1u64 << (self.base + t as u32))))
+    }
+}
+
+/// The groups of alternatives (clients sharing a `group`), in order of first appearance: their
+/// clients become optional and the group required when they are; a group of required and
+/// optional clients is refused.
+fn groups(doc: &JsonProblem, clients: &mut [Client]) -> Result<Vec<Group>, JsonError> {
+    let mut index: HashMap<&str, usize> = HashMap::new();
+    let mut out: Vec<Group> = Vec::new();
+    for (i, c) in doc.clients.iter().enumerate() {
+        let Some(name) = c.group.as_deref() else { continue };
+        let path = format!("clients[{i}].group");
+        if name.is_empty() {
+            return Err(JsonError::invalid(&path, "empty", "must not be empty"));
+        }
+        let g = *index.entry(name).or_insert_with(|| {
+            out.push(Group { clients: Vec::new(), required: c.required });
+            out.len() - 1
+        });
+        if out[g].required != c.required {
+            return Err(JsonError::invalid(
+                &format!("clients[{i}].required"),
+                "mixed_group",
+                format!("the clients of group '{name}' must all be required or all optional"),
+            ));
+        }
+        out[g].clients.push(i);
+        clients[i].required = false;
+    }
+    Ok(out)
 }
 
 /// The coordinates of a depot or client (`path` names it).
@@ -409,6 +516,50 @@ mod tests {
         let err = build(&doc).expect_err(path);
         assert_eq!((err.path(), err.code()), (Some(path), code), "{err}");
         assert!(err.to_string().starts_with(path), "{err}");
+    }
+
+    #[test]
+    fn restricts_clients_to_their_vehicle_types_by_skills() {
+        let mut doc = sample();
+        doc.clients[0].vehicle_types = vec!["moto".into()];
+        doc.clients[2].vehicle_types = vec!["moto".into(), "truck".into()];
+        let p = build(&doc).unwrap();
+        assert_eq!(p.skill_names.len(), 4);
+        let serves = |t: usize, c: usize| p.vehicle_types[t].skills.covers(p.clients[c].skills);
+        // C0001 on the motorcycle only; C0002 (hazmat) still by its skill; C0003 needs its
+        // narrow-lane skill whatever its list says.
+        assert_eq!((serves(0, 0), serves(1, 0)), (false, true));
+        assert_eq!((serves(0, 1), serves(1, 1)), (true, false));
+        assert_eq!((serves(0, 2), serves(1, 2)), (false, true));
+        fails_at(|d| d.clients[1].vehicle_types = vec!["van".into()], "clients[1].vehicle_types[0]", "unknown_name");
+    }
+
+    #[test]
+    fn makes_a_group_of_a_customers_alternatives() {
+        let mut doc = sample();
+        doc.clients[0].group = Some("王家".into());
+        let mut other = doc.clients[0].clone();
+        other.id = "C0001-shop".into();
+        other.lat = 25.0400;
+        doc.clients.push(other);
+        let p = build(&doc).unwrap();
+        assert_eq!(p.groups, vec![Group { clients: vec![0, 3], required: true }]);
+        assert!(!p.clients[0].required && !p.clients[3].required && p.clients[1].required);
+        // Served once: the search picks one address, the other is left out for that reason.
+        let out = crate::search::solve(&p, &crate::search::Environment { time_limit: None, max_iterations: Some(200), ..Default::default() });
+        let report = crate::check::check(&p, &out.solution);
+        assert!(report.is_feasible(), "{:?}", report.violations);
+        let served: Vec<usize> = out.solution.routes.iter().flat_map(|r| r.visits()).filter(|c| [0, 3].contains(c)).collect();
+        assert_eq!(served.len(), 1, "{served:?}");
+        assert!(out.solution.unassigned.iter().any(|u| [0, 3].contains(&u.client) && u.reason == crate::solution::UnassignedReason::GroupServed));
+        fails_at(
+            |d| {
+                d.clients[0].group = Some("x".into());
+                d.clients[2].group = Some("x".into());
+            },
+            "clients[2].required",
+            "mixed_group",
+        );
     }
 
     #[test]
