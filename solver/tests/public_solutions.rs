@@ -7,10 +7,13 @@ use solver::check::check;
 use solver::io::{read_instance, sol, Format, Rounding};
 use std::path::{Path, PathBuf};
 
-fn datasets() -> PathBuf {
-    let d = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/datasets/pyvrp-instances"));
-    assert!(d.is_dir(), "public instances missing at {}: clone the project beside ../shared", d.display());
-    d
+/// The folders of public instances: the first seven families, and the newer three.
+fn datasets() -> [PathBuf; 2] {
+    ["pyvrp-instances", "pyvrp-instances-new"].map(|folder| {
+        let d = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/datasets")).join(folder);
+        assert!(d.is_dir(), "public instances missing at {}: clone the project beside ../shared", d.display());
+        d
+    })
 }
 
 fn instances_with_solutions(dir: &Path) -> Vec<PathBuf> {
@@ -32,8 +35,8 @@ fn instances_with_solutions(dir: &Path) -> Vec<PathBuf> {
 
 #[test]
 fn every_public_solution_is_feasible_and_reproduces_its_cost() {
-    let files = instances_with_solutions(&datasets());
-    assert!(files.len() > 400, "expected the public families, found {} instances", files.len());
+    let files: Vec<PathBuf> = datasets().iter().flat_map(|d| instances_with_solutions(d)).collect();
+    assert!(files.len() > 470, "expected the public families, found {} instances", files.len());
     let failures: Vec<String> = files
         .par_iter()
         .filter_map(|vrp| {

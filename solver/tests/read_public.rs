@@ -2,11 +2,9 @@
 //! readers' automatic rounding, checks the number of clients against an independent scan of the
 //! file, and reads every best-known `.sol` next to a `.vrp`.
 //!
-//! The XXL instances with more than 11,000 clients (Brussels, Flanders: 15k-30k) are not built:
-//! their distance matrices alone take 0.9-3.6 GB. For those the test only checks that they are the
-//! expected files and that their header states the dimension the folder README promises; their
-//! `.sol` files are therefore not read either. Everything else, Ghent2 (11,000 clients, a 0.5 GB
-//! matrix) included, is parsed in full, in parallel.
+//! Every instance is parsed in full, in parallel, the XXL ones of up to 30,000 clients included
+//! (their matrices are computed from coordinates, not stored), and so are the newer families in
+//! `pyvrp-instances-new` (SDVRPTW, GVRP, TSP).
 //!
 //! A missing datasets folder fails the test: it never passes silently.
 
@@ -16,14 +14,9 @@ use std::path::{Path, PathBuf};
 
 const DATASETS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/datasets");
 
-/// Instances up to this `DIMENSION` are parsed in full.
-const MAX_PARSED_DIMENSION: usize = 11_001;
-
-/// The XXL instances above [`MAX_PARSED_DIMENSION`], with their `DIMENSION`.
-const UNPARSED: [(&str, usize); 4] = [("Brussels1", 15_001), ("Brussels2", 16_001), ("Flanders1", 20_001), ("Flanders2", 30_001)];
-
 /// Families (folders) and the `.sol` cost divisor of their own convention.
-const FAMILIES: [(&str, i64); 7] = [("CVRP", 1), ("VRPB", 1), ("VRPTW", 10), ("HFVRP", 100_000), ("MTVRPTWR", 1), ("PCVRPTW", 1), ("MDVRPTW", 1)];
+const FAMILIES: [(&str, i64); 10] =
+    [("CVRP", 1), ("VRPB", 1), ("VRPTW", 10), ("HFVRP", 100_000), ("MTVRPTWR", 1), ("PCVRPTW", 1), ("MDVRPTW", 1), ("SDVRPTW", 1), ("GVRP", 1), ("TSP", 1)];
 
 fn datasets() -> PathBuf {
     let root = PathBuf::from(DATASETS);
@@ -118,8 +111,8 @@ fn check_sol(vrp: &Path, inst: &Instance) -> bool {
 
 #[test]
 fn reads_every_public_vrplib_instance_and_solution() {
-    let root = datasets().join("pyvrp-instances");
-    let vrps = files(&root, "vrp");
+    let mut vrps = files(&datasets().join("pyvrp-instances"), "vrp");
+    vrps.extend(files(&datasets().join("pyvrp-instances-new"), "vrp"));
     for (family, _) in FAMILIES {
         assert!(vrps.iter().any(|p| p.parent().and_then(Path::file_name).is_some_and(|f| f == family)), "no {family} instance found");
     }
@@ -130,10 +123,6 @@ fn reads_every_public_vrplib_instance_and_solution() {
             let (dimension, depots) = header_counts(&text);
             let folder = path.parent().and_then(Path::file_name).and_then(|f| f.to_str()).unwrap_or("");
             let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
-            if dimension > MAX_PARSED_DIMENSION {
-                assert!(UNPARSED.contains(&(stem, dimension)), "{}: unexpectedly large (DIMENSION {dimension})", path.display());
-                return (false, false);
-            }
             let inst = vrplib::parse(&text, path, Rounding::Auto).unwrap_or_else(|e| panic!("{e}"));
             let expected = dimension - depots;
             assert_eq!(inst.problem.num_clients(), expected, "{}: clients", path.display());
@@ -151,8 +140,8 @@ fn reads_every_public_vrplib_instance_and_solution() {
         .collect();
     let parsed = results.iter().filter(|r| r.0).count();
     let sols = results.iter().filter(|r| r.1).count();
-    assert_eq!(vrps.len() - parsed, UNPARSED.len(), "every instance but the largest XXL ones is parsed");
-    assert!(sols + UNPARSED.len() >= vrps.len() * 9 / 10, "only {sols} of {} instances have a .sol", vrps.len());
+    assert_eq!(parsed, vrps.len(), "every instance is parsed");
+    assert!(sols >= vrps.len() * 9 / 10, "only {sols} of {} instances have a .sol", vrps.len());
 }
 
 #[test]

@@ -341,7 +341,8 @@ mod tests {
 
     #[test]
     fn reads_a_tsp_without_demands() {
-        let text = "NAME: t\nTYPE: TSP\nDIMENSION: 3\nVEHICLES: 1\nEDGE_WEIGHT_TYPE: EUC_2D\nNODE_COORD_SECTION\n1 0 0\n2 3 4\n3 6 8\nEOF\n";
+        // TSPLIB continues a long comment on more COMMENT lines (usa13509).
+        let text = "NAME: t\nCOMMENT: one\nCOMMENT: two\nTYPE: TSP\nDIMENSION: 3\nVEHICLES: 1\nEDGE_WEIGHT_TYPE: EUC_2D\nNODE_COORD_SECTION\n1 0 0\n2 3 4\n3 6 8\nEOF\n";
         let p = parse_text(text, Rounding::Auto).unwrap().problem;
         assert_eq!((p.num_clients(), p.num_vehicles(), p.dimensions), (2, 1, 1));
         assert_eq!(p.clients[1].delivery, vec![0]);

@@ -133,6 +133,11 @@ impl<'a> Document<'a> {
                     return Err(nums.err(line, "expected KEY : value, found nothing before the colon"));
                 }
                 if let Some(prev) = doc.spec(&key) {
+                    // TSPLIB files continue a long COMMENT on further COMMENT lines.
+                    if key == "COMMENT" {
+                        in_section = false;
+                        continue;
+                    }
                     return Err(nums.err(line, format!("{key} is given twice (first on line {})", prev.line)));
                 }
                 doc.specs.push(Spec { key, value: value.trim(), line });
