@@ -97,7 +97,9 @@ def evaluate(inst: pathlib.Path, vrplib_path: pathlib.Path, sol: pathlib.Path):
 def score(j, luckygas):
     """Scores one finished job: cost, feasibility and gap by PyVRP's evaluator (ours also by our
     checker); PyVRP from its own JSON line."""
-    if j["solver"] == "pyvrp":
+    if j.get("killed_after_s") is not None:
+        j.update(feasible=False, error=f"killed after {j['killed_after_s']} s")
+    elif j["solver"] == "pyvrp":
         # peer_solve.py prints the cost but not the routes: re-running the solve for routes would
         # not be the same run, so PyVRP is scored from its own JSON line.
         try:
@@ -131,6 +133,9 @@ def main():
     ap.add_argument("--cores", type=int, default=os.cpu_count())
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--out", default="out/panel")
+    ap.add_argument("--kill-after", type=float, default=3.0,
+                    help="a run still going after this many times its limit (plus 10 s) is killed and"
+                         " scored as no solution (PyVRP 0.14.1 overruns its limit by minutes on SDVRPTW)")
     a = ap.parse_args()
     out = pathlib.Path(a.out); (out / "sol").mkdir(parents=True, exist_ok=True); (out / "vrplib").mkdir(exist_ok=True)
 
@@ -180,7 +185,12 @@ def main():
         for r in list(running):
             p, j, mine, started = r
             if p.poll() is None:
-                continue
+                if time.time() - started > a.kill_after * j["seconds"] + 10:
+                    p.kill()
+                    p.wait()
+                    j["killed_after_s"] = round(time.time() - started, 1)
+                else:
+                    continue
             j["wall_s"] = round(time.time() - started, 2)
             j["stdout"] = p.stdout.read()
             j["exit"] = p.returncode
@@ -211,6 +221,24 @@ def main():
         mc = f"{sum(costs) / len(costs):.2f}" if costs and len(costs) == len(js) else "-"
         wall = sum(j["wall_s"] for j in js) / len(js)
         print(f"| {panel} | {solver} | {threads} | {secs:g} | {len(js)} | {len(feas)} | {chk} | {mg} | {mc} | {wall:.1f} |")
+
+    # Paired: per panel, the instances every solver of the panel solved feasibly, and each
+    # solver's mean gap over exactly those (a run killed or infeasible leaves its instance out).
+    print("\n| panel | instances all solved | " + "solver (mean gap %, wins) | " * 2 + "\n| --- | --- | --- | --- |")
+    for panel in sorted({j["panel"] for j in jobs}):
+        by = {}
+        for j in jobs:
+            if j["panel"] == panel:
+                by.setdefault((j["solver"], j["threads"], j["seconds"]), {})[j["instance"]] = j
+        common = set.intersection(*[{i for i, j in runs.items() if j.get("feasible") and j.get("gap") is not None} for runs in by.values()])
+        if not common or len(by) < 2:
+            continue
+        cells = []
+        for key, runs in sorted(by.items()):
+            gaps = [runs[i]["gap"] for i in common]
+            wins = sum(1 for i in common if all(runs[i]["cost"] < other[i]["cost"] for k2, other in by.items() if k2 != key))
+            cells.append(f"{key[0]} t{key[1]} {key[2]:g}s: {sum(gaps) / len(gaps):.3f} %, {wins} wins")
+        print(f"| {panel} | {len(common)} | " + " | ".join(cells) + " |")
 
 
 if __name__ == "__main__":

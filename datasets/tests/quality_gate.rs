@@ -30,6 +30,12 @@ struct Panel {
     baseline_mean_solomon_distance: f64,
     tolerance_gap_pct: f64,
     tolerance_solomon_distance: f64,
+    /// Instances of the newer families, relative to the datasets root, each with a `.sol`.
+    frontier: Vec<String>,
+    frontier_max_iterations: u64,
+    /// Mean gap per family (the reader's family name) over the frontier instances.
+    frontier_baseline_mean_gap_pct: std::collections::BTreeMap<String, f64>,
+    frontier_tolerance_gap_pct: f64,
 }
 
 const PANEL: &str = include_str!("../quality/panel.json");
@@ -128,4 +134,51 @@ fn the_search_is_no_worse_than_the_recorded_baseline() {
     {
         println!("better than the baseline: record the measured figures in quality/panel.json");
     }
+}
+
+#[test]
+fn the_newer_families_are_no_worse_than_their_recorded_baselines() {
+    let panel: Panel = serde_json::from_str(PANEL).expect("quality/panel.json is valid");
+    let root = datasets_root();
+    let paths: Vec<PathBuf> = panel
+        .frontier
+        .iter()
+        .map(|relative| {
+            let path = root.join(relative);
+            assert!(path.is_file(), "panel instance missing: {}", path.display());
+            path
+        })
+        .collect();
+    let options = ReplayOptions {
+        time_limit: None,
+        max_iterations: Some(panel.frontier_max_iterations),
+        threads: panel.threads,
+        seeds: panel.seeds.clone(),
+        rounding: Rounding::Auto,
+        ..ReplayOptions::default()
+    };
+    let rows = replay_panel(&paths, &options);
+    let failed: Vec<String> = rows.iter().filter(|r| r.failed()).map(|r| format!("{} seed {}: {:?}", r.instance, r.seed, r.error)).collect();
+    assert!(failed.is_empty(), "failed or infeasible solves:\n{}", failed.join("\n"));
+    let mut by_family: std::collections::BTreeMap<String, Vec<f64>> = Default::default();
+    for r in &rows {
+        let gap = r.gap_pct.unwrap_or_else(|| panic!("{}: no best-known solution", r.path));
+        println!("{:<24} {:>4} {:>12} {:>8.3} {:>8.2} s {:>10}", r.instance, r.seed, r.cost, gap, r.elapsed_s, r.iterations);
+        by_family.entry(r.family.clone()).or_default().push(gap);
+    }
+    assert_eq!(
+        by_family.keys().collect::<Vec<_>>(),
+        panel.frontier_baseline_mean_gap_pct.keys().collect::<Vec<_>>(),
+        "every family of the frontier panel needs a baseline, and every baseline instances"
+    );
+    let mut worse = Vec::new();
+    for (family, gaps) in &by_family {
+        let gap = mean(gaps).unwrap_or(f64::NAN);
+        let baseline = panel.frontier_baseline_mean_gap_pct[family];
+        println!("frontier: {family} mean_gap_pct {gap:.4} (baseline {baseline:.4})");
+        if gap > baseline + panel.frontier_tolerance_gap_pct {
+            worse.push(format!("{family}: mean gap {gap:.4} % is worse than the baseline {baseline:.4} % + {}", panel.frontier_tolerance_gap_pct));
+        }
+    }
+    assert!(worse.is_empty(), "{}; if the search changed on purpose, update quality/panel.json as its how_to_update says", worse.join("; "));
 }
