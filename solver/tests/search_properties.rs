@@ -379,3 +379,50 @@ fn set_partitioning_survives_a_one_client_instance() {
     assert!(report.is_feasible(), "violations: {:?}", report.violations);
     assert_eq!(report.cost.total, out.cost);
 }
+
+/// [`instance`] with its clients cut into groups of one to three consecutive clients (one
+/// customer's alternative addresses), each group required when its first client was.
+fn grouped_instance(seed: u64, n: usize, dims: usize, windows: bool, skills: bool) -> Problem {
+    let mut data = instance(seed, n, dims, windows, false, skills).data().clone();
+    let mut groups = Vec::new();
+    let mut c = 0;
+    while c < n {
+        let size = 1 + (seed as usize + c) % 3;
+        let members: Vec<usize> = (c..(c + size).min(n)).collect();
+        let required = data.clients[c].required;
+        for &m in &members {
+            data.clients[m].required = false;
+            data.clients[m].prize = if required { 0 } else { data.clients[m].prize };
+        }
+        groups.push(Group { clients: members, required });
+        c += size;
+    }
+    data.groups = groups;
+    Problem::new(data).expect("grouped random instance is valid")
+}
+
+proptest! {
+    #![proptest_config(config(32))]
+
+    #[test]
+    fn search_and_checker_agree_with_groups_and_skills(seed in 0u64..10_000, n in 1usize..25, dims in 1usize..3,
+                                                       windows: bool, skills: bool, genetic: bool, partition: bool) {
+        let p = grouped_instance(seed, n, dims, windows, skills);
+        let mut e = env(seed, 30);
+        if genetic {
+            e.algorithm = solver::search::Algorithm::Hgs;
+        } else if partition {
+            e = with_set_partitioning(e);
+        }
+        let out = solve(&p, &e);
+        let report = check(&p, &out.solution);
+        prop_assert!(report.is_feasible(), "violations: {:?}", report.violations);
+        prop_assert!(out.feasible);
+        prop_assert_eq!(report.cost.total, out.cost, "search and checker disagree on the cost");
+        let served: Vec<usize> = out.solution.routes.iter().flat_map(|r| r.visits()).collect();
+        for g in &p.groups {
+            let n = g.clients.iter().filter(|c| served.contains(c)).count();
+            prop_assert!(n <= 1 && (n == 1 || !g.required), "group {:?} served {n} times", g.clients);
+        }
+    }
+}
