@@ -27,7 +27,7 @@
 
 use crate::check::check;
 use crate::error::ModelError;
-use crate::model::{Cost, Depot, Duration, OnBoard, Pair, Problem, ProblemData, Stability, TimeWindow, VehicleType, UNLIMITED};
+use crate::model::{Cost, Depot, Duration, Group, OnBoard, Pair, Problem, ProblemData, Stability, TimeWindow, VehicleType, UNLIMITED};
 use crate::search::{solve, Environment};
 use crate::solution::{BreakStop, Route, Solution, Trip, Unassigned, UnassignedReason};
 use std::sync::Arc;
@@ -139,6 +139,8 @@ pub struct Replan {
     pub start: Solution,
     /// `announced[c]`: the plan route day client `c` is on, if any.
     pub announced: Vec<Option<usize>>,
+    /// The day's clients left out because another client of their group was served already.
+    pub group_served: Vec<usize>,
 }
 
 /// Why a replan cannot be made.
@@ -326,7 +328,9 @@ pub fn reduce(input: &ReplanInput) -> Result<Replan, ReplanError> {
     }
     let required_prize = required_prize(p);
     // The clients left, with the vehicle each was announced on.
-    let client: Vec<usize> = (0..n).filter(|&c| !fixed[c]).collect();
+    // A group one of whose clients is done (or under way) is served: its other clients leave.
+    let group_done: Vec<bool> = p.groups.iter().map(|g| g.clients.iter().any(|&c| fixed[c])).collect();
+    let client: Vec<usize> = (0..n).filter(|&c| !fixed[c] && !p.group_of(c).is_some_and(|g| group_done[g])).collect();
     let mut index = vec![usize::MAX; n];
     for (k, &c) in client.iter().enumerate() {
         index[c] = k;
@@ -357,7 +361,9 @@ pub fn reduce(input: &ReplanInput) -> Result<Replan, ReplanError> {
         .zip(&home)
         .map(|(&c, h)| {
             let mut cl = p.clients[c].clone();
-            if cl.required {
+            // A client of a required group earns the same prize, and the group becomes optional.
+            let in_required_group = p.group_of(c).is_some_and(|g| p.groups[g].required);
+            if cl.required || in_required_group {
                 cl.required = false;
                 cl.prize = required_prize + if h.is_some() { input.move_cost } else { 0 };
             }
@@ -375,7 +381,14 @@ pub fn reduce(input: &ReplanInput) -> Result<Replan, ReplanError> {
         skill_names: p.skill_names.clone(),
         backhaul_precedence: p.backhaul_precedence,
         stability: Stability { home, move_cost: input.move_cost, arrival, shift_tolerance: input.shift_tolerance },
-        groups: Vec::new(),
+        // Groups not served yet, with their clients left (all of them: none is fixed).
+        groups: p
+            .groups
+            .iter()
+            .zip(&group_done)
+            .filter(|(_, &done)| !done)
+            .map(|(g, _)| Group { clients: g.clients.iter().map(|&c| index[c]).collect(), required: false })
+            .collect(),
         // Pairs done are fixed visits; the others are wholly left (see above).
         pairs: p
             .pairs
@@ -385,7 +398,8 @@ pub fn reduce(input: &ReplanInput) -> Result<Replan, ReplanError> {
             .collect(),
     })?;
     let start = plan_remainder(input.plan, &type_of_route, &cut, &index, &problem);
-    Ok(Replan { problem, client, vehicle, start, announced: planned_on })
+    let group_served = (0..n).filter(|&c| !fixed[c] && p.group_of(c).is_some_and(|g| group_done[g])).collect();
+    Ok(Replan { problem, client, vehicle, start, announced: planned_on, group_served })
 }
 
 /// Replans: builds the reduced problem, solves it from the plan's remaining routes within the
@@ -475,11 +489,14 @@ pub fn replan(input: &ReplanInput, env: &Environment) -> Result<Replanned, Repla
 
     let unassigned = outcome.solution.unassigned.iter().map(|u| {
         let c = day(u.client);
-        // A required client is left out because nothing fits, never for its prize.
-        let reason = if p.clients[c].required && u.reason == UnassignedReason::NotWorthPrize { UnassignedReason::NoFeasibleRoute } else { u.reason };
+        // A required client (or group) is left out because nothing fits, never for its prize.
+        let required = p.clients[c].required || p.group_of(c).is_some_and(|g| p.groups[g].required);
+        let reason = if required && u.reason == UnassignedReason::NotWorthPrize { UnassignedReason::NoFeasibleRoute } else { u.reason };
         Unassigned { client: c, reason }
     });
-    let unassigned = unassigned.collect();
+    // The other clients of a group served before the replan.
+    let fixed_out = reduced.group_served.iter().map(|&client| Unassigned { client, reason: UnassignedReason::GroupServed });
+    let unassigned = unassigned.chain(fixed_out).collect();
     let mut moved = Vec::new();
     for r in &routes {
         if let Vehicle::Plan(i) = r.vehicle {

@@ -10,7 +10,7 @@ use solver::io::rounding::{euclidean_matrix, Rounding};
 use solver::model::*;
 use solver::replan::{reduce, replan, ReplanInput, Vehicle, VehicleProgress};
 use solver::search::{solve, Environment};
-use solver::solution::{Route, Solution, Trip};
+use solver::solution::{Route, Solution, Trip, UnassignedReason};
 use std::time::Duration as Wall;
 
 struct Gen(u64);
@@ -418,4 +418,45 @@ fn shifting_announced_arrivals_costs_like_moving_them() {
     let first = Solution { routes: vec![Route::single(0, 0, vec![k(2), k(0), k(1)])], unassigned: vec![] };
     let report = check(&reduced.problem, &first);
     assert_eq!(report.cost.move_cost, 2_000, "{:?}", report.cost);
+}
+
+/// [`day`] with its clients cut into required groups of one to three consecutive clients (one
+/// customer's alternative addresses).
+fn grouped_day(seed: u64, n: usize) -> ProblemData {
+    let mut d = day(seed, n, 1, false);
+    let mut c = 0;
+    while c < n {
+        let members: Vec<usize> = (c..(c + 1 + (seed as usize + c) % 3).min(n)).collect();
+        for &m in &members {
+            d.clients[m].required = false;
+            d.clients[m].prize = 0;
+        }
+        c += members.len();
+        d.groups.push(Group { clients: members, required: true });
+    }
+    d
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 32, failure_persistence: None, ..ProptestConfig::default() })]
+
+    #[test]
+    fn a_group_served_before_the_replan_is_not_served_again(seed in 0u64..10_000, n in 3usize..18) {
+        let data = grouped_day(seed, n);
+        let problem = Problem::new(data).unwrap();
+        let planned = solve(&problem, &env(seed, 30));
+        prop_assert!(planned.feasible);
+        let mut g = Gen(seed ^ 5);
+        let progress = progress(&mut g, &planned.solution);
+        let input = ReplanInput { problem: &problem, plan: &planned.solution, progress: &progress, now: 0, move_cost: 20, announced: &[], shift_tolerance: None };
+        let out = assert_replan(&input, seed)?;
+        let served: Vec<usize> = out.routes.iter().flat_map(|r| r.route.visits()).collect();
+        for grp in &problem.groups {
+            let k = grp.clients.iter().filter(|c| served.contains(c)).count();
+            prop_assert_eq!(k, 1, "group {:?} served {} times in the replanned day", grp.clients, k);
+        }
+        for u in &out.unassigned {
+            prop_assert_eq!(u.reason, UnassignedReason::GroupServed, "client {} left out for {:?}", u.client, u.reason);
+        }
+    }
 }
