@@ -57,13 +57,7 @@ impl Neighbours {
             .map_init(Vec::new, |near, i| {
                 grid.near(i, k, margin, near);
                 let li = problem.clients[i].location;
-                let mut cand: Vec<(i64, u32)> = near.iter().map(|&(_, j)| (problem.distance(0, li, problem.clients[j as usize].location), j)).collect();
-                if cand.len() > k {
-                    cand.select_nth_unstable(k);
-                    cand.truncate(k);
-                }
-                cand.sort_unstable();
-                cand.into_iter().map(|(_, j)| j).collect()
+                best(near.iter().map(|&(_, j)| (problem.distance(0, li, problem.clients[j as usize].location), j)).collect(), k)
             })
             .collect();
         Some(Neighbours { list })
@@ -78,7 +72,7 @@ impl Neighbours {
             .into_par_iter()
             .map(|i| {
                 let ci = &problem.clients[i];
-                let mut cand: Vec<(i64, u32)> = (0..n)
+                let cand: Vec<(i64, u32)> = (0..n)
                     .filter(|&j| j != i)
                     .map(|j| {
                         let cj = &problem.clients[j];
@@ -92,12 +86,7 @@ impl Neighbours {
                         (prox(ci, cj).min(prox(cj, ci)), j as u32)
                     })
                     .collect();
-                if cand.len() > k {
-                    cand.select_nth_unstable(k);
-                    cand.truncate(k);
-                }
-                cand.sort_unstable();
-                cand.into_iter().map(|(_, j)| j).collect()
+                best(cand, k)
             })
             .collect();
         Neighbours { list }
@@ -108,6 +97,16 @@ impl Neighbours {
     pub fn of(&self, c: usize) -> &[u32] {
         &self.list[c]
     }
+}
+
+/// The `k` candidates of least proximity, best first (ties by client index).
+fn best(mut cand: Vec<(i64, u32)>, k: usize) -> Vec<u32> {
+    if cand.len() > k {
+        cand.select_nth_unstable(k);
+        cand.truncate(k);
+    }
+    cand.sort_unstable();
+    cand.into_iter().map(|(_, j)| j).collect()
 }
 
 #[cfg(test)]
