@@ -330,7 +330,8 @@ pub fn reduce(input: &ReplanInput) -> Result<Replan, ReplanError> {
     // The clients left, with the vehicle each was announced on.
     // A group one of whose clients is done (or under way) is served: its other clients leave.
     let group_done: Vec<bool> = p.groups.iter().map(|g| g.clients.iter().any(|&c| fixed[c])).collect();
-    let client: Vec<usize> = (0..n).filter(|&c| !fixed[c] && !p.group_of(c).is_some_and(|g| group_done[g])).collect();
+    let group_served_before = |c: usize| !fixed[c] && p.group_of(c).is_some_and(|g| group_done[g]);
+    let client: Vec<usize> = (0..n).filter(|&c| !fixed[c] && !group_served_before(c)).collect();
     let mut index = vec![usize::MAX; n];
     for (k, &c) in client.iter().enumerate() {
         index[c] = k;
@@ -398,7 +399,7 @@ pub fn reduce(input: &ReplanInput) -> Result<Replan, ReplanError> {
             .collect(),
     })?;
     let start = plan_remainder(input.plan, &type_of_route, &cut, &index, &problem);
-    let group_served = (0..n).filter(|&c| !fixed[c] && p.group_of(c).is_some_and(|g| group_done[g])).collect();
+    let group_served = (0..n).filter(|&c| group_served_before(c)).collect();
     Ok(Replan { problem, client, vehicle, start, announced: planned_on, group_served })
 }
 

@@ -498,59 +498,23 @@ mod tests {
     use crate::check::check;
     use crate::engine::state::solution_from_routes;
     use crate::io::rounding::{euclidean_matrix, Rounding};
-    use crate::model::{Client, Depot, Location, ProblemData, Profile, Skills, TimeWindow, VehicleType};
+    use crate::model::{Client, Location, TimeWindow};
+    use crate::test_support::tiny_problem_data;
 
-    /// `n` cities on a jittered grid plus a depot: one vehicle, no limits.
+    /// `n` random cities plus a depot: the tiny fixture with one vehicle and no limits.
     fn cities(n: usize, seed: u64) -> Problem {
         let mut rng = Rng::new(seed);
-        let locations: Vec<Location> = (0..=n).map(|_| Location { x: rng.unit() * 1000.0, y: rng.unit() * 1000.0 }).collect();
-        let m = euclidean_matrix(&locations, Rounding::Round).unwrap();
-        let clients = (1..=n)
-            .map(|i| Client {
-                name: i.to_string(),
-                location: i,
-                delivery: vec![0],
-                pickup: vec![0],
-                service_duration: 0,
-                time_windows: vec![TimeWindow::ALWAYS],
-                release_time: 0,
-                required: true,
-                prize: 0,
-                skills: Skills::NONE,
-            })
-            .collect();
-        let vt = VehicleType {
-            name: "v".into(),
-            count: 1,
-            capacity: vec![UNLIMITED],
-            start_depot: 0,
-            end_depot: 0,
-            shift: TimeWindow::ALWAYS,
-            max_duration: UNLIMITED,
-            max_distance: UNLIMITED,
-            fixed_cost: 0,
-            unit_distance_cost: 1,
-            unit_duration_cost: 0,
-            profile: 0,
-            skills: Skills::NONE,
-            reload_depots: Vec::new(),
-            max_trips: 1,
-            breaks: Vec::new(),
-            overtime_after: UNLIMITED,
-            unit_overtime_cost: 0,
-            on_board: None,
-        };
-        Problem::new(ProblemData {
-            name: "tsp".into(),
-            locations,
-            depots: vec![Depot { name: "d".into(), location: 0, time_window: TimeWindow::ALWAYS, reload_duration: 0 }],
-            clients,
-            vehicle_types: vec![vt],
-            profiles: vec![Profile { name: "p".into(), distance: m.clone(), duration: m }],
-            dimensions: 1,
-            ..Default::default()
-        })
-        .unwrap()
+        let mut d = tiny_problem_data();
+        d.locations = (0..=n).map(|_| Location { x: rng.unit() * 1000.0, y: rng.unit() * 1000.0 }).collect();
+        let m = euclidean_matrix(&d.locations, Rounding::Round).unwrap();
+        d.profiles[0].distance = m.clone();
+        d.profiles[0].duration = m;
+        let template = Client { delivery: vec![0], service_duration: 0, time_windows: vec![TimeWindow::ALWAYS], ..d.clients[0].clone() };
+        d.clients = (1..=n).map(|i| Client { name: i.to_string(), location: i, ..template.clone() }).collect();
+        d.depots[0].time_window = TimeWindow::ALWAYS;
+        let vt = &mut d.vehicle_types[0];
+        (vt.count, vt.capacity, vt.shift) = (1, vec![UNLIMITED], TimeWindow::ALWAYS);
+        Problem::new(d).unwrap()
     }
 
     fn env(iterations: u64) -> Environment {

@@ -105,11 +105,7 @@ impl<'a> Grid<'a> {
                 break;
             }
             if out.len() >= k.min(others) && k > 0 {
-                let kth = {
-                    let mut d: Vec<f64> = out.iter().map(|e| e.0).collect();
-                    let (_, kth, _) = d.select_nth_unstable_by(k - 1, f64::total_cmp);
-                    *kth
-                };
+                let kth = kth_distance(out, k);
                 if kth + margin <= covered {
                     out.retain(|e| e.0 <= kth + margin);
                     return;
@@ -118,12 +114,16 @@ impl<'a> Grid<'a> {
             ring += 1;
         }
         if k > 0 && out.len() > k {
-            let mut d: Vec<f64> = out.iter().map(|e| e.0).collect();
-            let (_, kth, _) = d.select_nth_unstable_by(k - 1, f64::total_cmp);
-            let limit = *kth + margin;
+            let limit = kth_distance(out, k) + margin;
             out.retain(|e| e.0 <= limit);
         }
     }
+}
+
+/// The `k`-th smallest distance among `found` (`1 <= k <= found.len()`).
+fn kth_distance(found: &[(f64, u32)], k: usize) -> f64 {
+    let mut d: Vec<f64> = found.iter().map(|e| e.0).collect();
+    *d.select_nth_unstable_by(k - 1, f64::total_cmp).1
 }
 
 #[cfg(test)]

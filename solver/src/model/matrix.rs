@@ -149,7 +149,6 @@ impl Matrix {
     /// When a `keep` entry is not a location of this matrix.
     pub fn remapped(&self, keep: &[usize], extra: usize, mut new: impl FnMut(usize, usize) -> i64) -> Result<Matrix, (usize, usize, i64)> {
         let (k, m) = (keep.len(), keep.len() + extra);
-        let this = self;
         let mut data = Array2::<i32>::zeros((m, m));
         let mut value = |i: usize, j: usize| {
             let v = new(i, j);
@@ -161,8 +160,19 @@ impl Matrix {
         };
         for (i, mut row) in data.rows_mut().into_iter().enumerate() {
             if i < k {
-                for (j, &to) in keep.iter().enumerate() {
-                    row[j] = this.get(keep[i], to) as i32;
+                match &*self.data {
+                    // Stored: copy from the old row without a dispatch per value.
+                    Storage::Dense(old) => {
+                        let old = old.row(keep[i]);
+                        for (j, &to) in keep.iter().enumerate() {
+                            row[j] = old[to];
+                        }
+                    }
+                    Storage::Euclidean(e) => {
+                        for (j, &to) in keep.iter().enumerate() {
+                            row[j] = e.get(keep[i], to) as i32;
+                        }
+                    }
                 }
                 for j in k..m {
                     row[j] = value(i, j)?;
