@@ -55,13 +55,17 @@ impl<'p, const D: usize, const T: usize> Walk<'p, D, T> {
             penalties = Penalties { load: penalties.load * 100, time_warp: penalties.time_warp * 100, distance: penalties.distance * 100 };
         }
         let mut state = State::<D, T>::empty(problem, penalties);
-        let stop = || env.must_stop();
         match &env.initial {
             Some(start) => construct::from_solution(&mut state, nb, start),
             None => construct::initial(&mut state, nb, &mut rng),
         }
         // A feasible warm start is a best solution already, whatever the search does next.
         let start = (env.initial.is_some() && state.is_feasible()).then(|| (state.snapshot(), state.cost()));
+        // A warm start (a replan) is polished and repaired whatever the time limit: that work is
+        // bounded, and a budget of a few milliseconds on a busy machine must not hand the
+        // dispatcher a half-repaired plan with stops dropped. The limit is for the iterations.
+        let warm = env.initial.is_some();
+        let stop = || if warm { env.cancelled() } else { env.must_stop() };
         local_search::run(&mut state, nb, &mut rng, &stop);
         repair_if_infeasible(&mut state, nb, &mut rng, &stop, true);
         let (mut best, mut best_feasible, mut best_cost) = (state.snapshot(), state.is_feasible(), state.cost());

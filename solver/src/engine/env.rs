@@ -129,7 +129,12 @@ impl Default for Environment {
 impl Environment {
     /// Whether the search must stop (cancelled, or out of time).
     pub fn must_stop(&self) -> bool {
-        self.cancel.load(Ordering::Relaxed) || self.time_limit.is_some_and(|t| self.started.elapsed() >= t)
+        self.cancelled() || self.time_limit.is_some_and(|t| self.started.elapsed() >= t)
+    }
+
+    /// Whether the search was cancelled (whatever its time limit).
+    pub fn cancelled(&self) -> bool {
+        self.cancel.load(Ordering::Relaxed)
     }
 
     /// How far a run is through its budget, in `[0, 1]`.
