@@ -70,6 +70,7 @@ pub fn replan_day(seed: u64, clients: usize, vehicles: usize) -> ProblemData {
             breaks: Vec::new(),
             overtime_after: UNLIMITED,
             unit_overtime_cost: 0,
+            balance: Default::default(),
             on_board: None,
         }],
         profiles: vec![Profile { name: "truck".into(), distance, duration }],

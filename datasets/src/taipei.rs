@@ -311,6 +311,7 @@ fn truck(id: &str, name: &str, count: usize, site: &Site, cap: [i64; 5], permit:
         breaks: vec![],
         overtime_after_minutes: None,
         overtime_cost_per_hour: 0.0,
+        fair_day_cost_per_hour_squared: 0.0,
     }
 }
 
@@ -336,5 +337,6 @@ fn motorcycle(id: &str, name: &str, count: usize, site: &Site) -> JsonVehicleTyp
         breaks: vec![],
         overtime_after_minutes: None,
         overtime_cost_per_hour: 0.0,
+        fair_day_cost_per_hour_squared: 0.0,
     }
 }

@@ -536,7 +536,9 @@ fn required_prize(p: &Problem) -> Cost {
         .map(|vt| {
             let (d, t) = spans[vt.profile];
             let (d, t) = (2 * d, 2 * t + service);
-            vt.fixed_cost + vt.unit_distance_cost * d + (vt.unit_duration_cost + vt.unit_overtime_cost) * t
+            // Fair days: a client lengthens a route of at most the whole shift by at most t.
+            let shift = if vt.shift.late >= UNLIMITED { t } else { (vt.shift.late - vt.shift.early).max(0) };
+            vt.fixed_cost + vt.unit_distance_cost * d + (vt.unit_duration_cost + vt.unit_overtime_cost) * t + vt.balance.of(shift.saturating_add(t))
         })
         .max()
         .unwrap_or(0);

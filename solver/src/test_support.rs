@@ -45,6 +45,7 @@ pub fn tiny_problem_data() -> ProblemData {
             breaks: Vec::new(),
             overtime_after: UNLIMITED,
             unit_overtime_cost: 0,
+            balance: Default::default(),
             on_board: None,
         }],
         profiles: vec![Profile { name: "car".into(), distance: m.clone(), duration: m }],

@@ -50,6 +50,7 @@ pub fn applies(problem: &Problem) -> bool {
         && vt.max_duration >= UNLIMITED
         && vt.max_distance >= UNLIMITED
         && vt.unit_duration_cost == 0
+        && !vt.balance.is_active()
         && vt.shift.early <= 0
         && vt.shift.late >= UNLIMITED
         && depot.time_window.early <= 0

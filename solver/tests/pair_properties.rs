@@ -93,6 +93,7 @@ fn instance(seed: u64, pairs: usize, singles: usize, windows: bool, reloads: boo
         breaks: Vec::new(),
         overtime_after: UNLIMITED,
         unit_overtime_cost: 0,
+        balance: Default::default(),
         on_board: None,
     };
     let data = ProblemData {

@@ -76,6 +76,7 @@ fn day(seed: u64, n: usize, dims: usize, breaks: bool) -> ProblemData {
             breaks: if breaks { vec![Break { window: TimeWindow::new(400, 700), duration: 30 }] } else { Vec::new() },
             overtime_after: UNLIMITED,
             unit_overtime_cost: 0,
+            balance: Default::default(),
             on_board: None,
         }],
         profiles: vec![Profile { name: "car".into(), distance: m.clone(), duration: m }],

@@ -68,6 +68,7 @@ fn instance(seed: u64, n: usize, two_windows: bool, overtime: bool) -> Problem {
         breaks,
         overtime_after: if overtime { 250 } else { UNLIMITED },
         unit_overtime_cost: if overtime { 2 } else { 0 },
+        balance: Default::default(),
         on_board: None,
     };
     let lunch = Break { window: TimeWindow::new(150, 300), duration: 20 + next(40) as i64 };

@@ -87,6 +87,7 @@ pub fn run(a: PlanArgs) -> anyhow::Result<ExitCode> {
                         + vt.unit_distance_cost * rep.distance
                         + vt.unit_duration_cost * rep.duration
                         + vt.unit_overtime_cost * (rep.duration - vt.overtime_after).max(0)
+                        + vt.balance.of(rep.duration)
                 )
             );
             for b in &breaks {

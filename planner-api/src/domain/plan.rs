@@ -55,6 +55,11 @@ pub struct PlanOptionsInput {
     /// `latest`, where the route is then (on the road or at a stop). None by default.
     #[serde(default)]
     pub driver_break: Option<DriverBreakInput>,
+    /// Fair days: NT$ times the square of each route's hours, added to the plan's cost so that
+    /// it evens out the drivers' days (a 6 h and a 2 h route cost 40 times it, two 4 h routes
+    /// 32 times), 0–100,000. 0 by default: the days are as the other costs make them.
+    #[serde(default)]
+    pub fair_day_ntd_per_hour_squared: Option<f64>,
 }
 
 /// A driver break as sent by clients.
@@ -127,6 +132,13 @@ pub struct PlanOptions {
     /// Every driver's break, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub driver_break: Option<DriverBreak>,
+    /// Fair days: NT$ per squared hour of each route (0: off).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub fair_day_ntd_per_hour_squared: f64,
+}
+
+fn is_zero(v: &f64) -> bool {
+    *v == 0.0
 }
 
 /// A validated plan request (the store checks that the depots exist).
@@ -253,6 +265,7 @@ impl PlanRequestInput {
             seed: o.seed.unwrap_or(1),
             max_iterations: o.max_iterations,
             driver_break,
+            fair_day_ntd_per_hour_squared: number(&mut errors, "fair_day_ntd_per_hour_squared", o.fair_day_ntd_per_hour_squared, 0.0, 0.0, 100_000.0),
         };
         match date {
             Some(date) if errors.is_empty() => Ok(PlanRequest { date, depot_ids, options }),
@@ -613,6 +626,7 @@ mod tests {
     fn fills_in_default_options_within_the_service_ceiling() {
         let r = input().validate(5.0).expect("valid");
         assert_eq!((r.options.time_limit_s, r.options.max_trips, r.options.shift_start.as_str()), (5.0, 3, "08:00"));
+        assert_eq!(r.options.fair_day_ntd_per_hour_squared, 0.0, "fair days are off unless asked for");
     }
 
     #[test]
@@ -621,7 +635,19 @@ mod tests {
         bad.options.time_limit_s = Some(1e9);
         bad.options.shift_start = Some("19:00".into());
         bad.options.cost_per_km_ntd = Some(f64::NAN);
+        bad.options.fair_day_ntd_per_hour_squared = Some(-1.0);
         let fields: Vec<String> = bad.validate(60.0).err().unwrap_or_default().into_iter().map(|e| e.field).collect();
-        assert_eq!(fields, ["date", "depot_ids[1]", "depot_ids[2]", "options.time_limit_s", "options.cost_per_km_ntd", "options.shift_end"]);
+        assert_eq!(
+            fields,
+            [
+                "date",
+                "depot_ids[1]",
+                "depot_ids[2]",
+                "options.time_limit_s",
+                "options.cost_per_km_ntd",
+                "options.shift_end",
+                "options.fair_day_ntd_per_hour_squared"
+            ]
+        );
     }
 }

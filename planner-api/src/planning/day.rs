@@ -232,6 +232,7 @@ impl DayModel {
                         .collect(),
                     overtime_after_minutes: None,
                     overtime_cost_per_hour: 0.0,
+                    fair_day_cost_per_hour_squared: o.fair_day_ntd_per_hour_squared,
                 }
             })
             .collect();

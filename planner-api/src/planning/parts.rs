@@ -476,6 +476,7 @@ mod tests {
             breaks: vec![],
             overtime_after_minutes: None,
             overtime_cost_per_hour: 0.0,
+            fair_day_cost_per_hour_squared: 0.0,
         }
     }
 

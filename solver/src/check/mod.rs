@@ -24,8 +24,8 @@ use crate::solution::{Route, Solution};
 
 /// The objective of a solution, split into its parts.
 ///
-/// `total = fixed_cost + distance_cost + duration_cost + overtime_cost + move_cost +
-/// uncollected_prizes`.
+/// `total = fixed_cost + distance_cost + duration_cost + overtime_cost + balance_cost +
+/// move_cost + uncollected_prizes`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct CostBreakdown {
     /// Sum of the route distances (raw, not weighted by cost).
@@ -41,6 +41,10 @@ pub struct CostBreakdown {
     /// Sum over routes of the type's unit overtime cost times the route duration above the
     /// type's `overtime_after`.
     pub overtime_cost: i64,
+    /// Fair days: sum over routes of the type's [`crate::model::Balance`] cost of the route
+    /// duration.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub balance_cost: i64,
     /// In a replan, the problem's move cost for each announced client served by another vehicle
     /// type than the one it was announced on.
     #[serde(skip_serializing_if = "is_zero")]
@@ -151,7 +155,7 @@ pub fn check(problem: &Problem, solution: &Solution) -> CheckReport {
         }
     }
 
-    cost.total = [cost.fixed_cost, cost.distance_cost, cost.duration_cost, cost.overtime_cost, cost.move_cost, cost.uncollected_prizes]
+    cost.total = [cost.fixed_cost, cost.distance_cost, cost.duration_cost, cost.overtime_cost, cost.balance_cost, cost.move_cost, cost.uncollected_prizes]
         .into_iter()
         .fold(0i64, i64::saturating_add);
     CheckReport { cost, violations, routes }
@@ -246,6 +250,7 @@ fn check_route(
     cost.duration_cost = cost.duration_cost.saturating_add(vt.unit_duration_cost.saturating_mul(report.duration));
     let overtime = report.duration.saturating_sub(vt.overtime_after).max(0);
     cost.overtime_cost = cost.overtime_cost.saturating_add(vt.unit_overtime_cost.saturating_mul(overtime));
+    cost.balance_cost = cost.balance_cost.saturating_add(vt.balance.of(report.duration));
     report
 }
 

@@ -156,6 +156,7 @@ impl Case {
                 breaks: Vec::new(),
                 overtime_after: UNLIMITED,
                 unit_overtime_cost: 0,
+                balance: Default::default(),
                 on_board: None,
             })
             .collect();

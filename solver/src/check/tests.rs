@@ -89,6 +89,7 @@ fn breaks_down_fixed_distance_duration_and_prize_costs() {
         distance_cost: 20,
         duration_cost: 44,
         overtime_cost: 0,
+        balance_cost: 0,
         move_cost: 0,
         uncollected_prizes: 7,
         total: 171,

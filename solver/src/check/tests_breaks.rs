@@ -1,9 +1,9 @@
-//! Hand-checked cases of driver breaks, overtime and several time windows on the tiny problem
+//! Hand-checked cases of driver breaks, overtime, fair days and several time windows on the tiny problem
 //! (see `tests.rs`: depot-c0 = 5, c0-c1 = 5, depot-c1 = 10, service 1, durations = distances).
 //! The route [c0, c1] leaves at 0, serves c0 at 5-6 and c1 at 11-12, and is back at 22.
 
 use super::*;
-use crate::model::{Break, ProblemData, TimeWindow};
+use crate::model::{Balance, Break, ProblemData, TimeWindow};
 use crate::solution::BreakStop;
 use crate::test_support::tiny_problem_data;
 
@@ -92,6 +92,26 @@ fn charges_overtime_above_the_normal_duration() {
     // [c0, c1] lasts 22 (2 over), [c2] 11.
     assert_eq!(report.cost.overtime_cost, 14);
     assert_eq!(report.cost.total, 20 + 10 + 14);
+}
+
+#[test]
+fn charges_fair_days_by_the_square_of_each_route_duration() {
+    let mut d = tiny_problem_data();
+    d.vehicle_types[0].balance = Balance { cost: 3, per: 2 };
+    let report = check(&Problem::new(d).unwrap(), &plain());
+    assert!(report.is_feasible());
+    // [c0, c1] lasts 22, [c2] 11: 3 * (11^2 + 5.5^2) = 363 + 90.75, each route rounded down.
+    assert_eq!(report.cost.balance_cost, 363 + 90);
+    assert_eq!(report.cost.total, 20 + 10 + 363 + 90);
+}
+
+#[test]
+fn the_fair_day_cost_is_least_for_equal_days() {
+    let b = Balance { cost: 10, per: 3600 };
+    let hours = |h: &[i64]| h.iter().map(|&h| b.of(h * 3600)).sum::<i64>();
+    assert_eq!((hours(&[6, 2]), hours(&[4, 4]), hours(&[8, 0])), (400, 320, 640));
+    assert_eq!(Balance::default().of(36_000), 0);
+    assert_eq!(Balance { cost: i64::MAX, per: 1 }.of(i64::MAX), i64::MAX, "saturates, never overflows");
 }
 
 #[test]

@@ -137,6 +137,7 @@ fn pair_instance(spots: &[(u8, u8)], amounts: &[i64], slack: i64) -> ProblemData
             breaks: Vec::new(),
             overtime_after: UNLIMITED,
             unit_overtime_cost: 0,
+            balance: Default::default(),
             on_board: None,
         }],
         profiles: vec![Profile { name: "car".into(), distance: m.clone(), duration: m }],

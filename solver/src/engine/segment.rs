@@ -495,10 +495,14 @@ impl<'a, const D: usize, const T: usize> TypeCtx<'a, D, T> {
     }
 }
 
-/// Fixed, distance, duration and overtime cost of a route of type `vt`.
+/// Fixed, distance, duration, overtime and balance (fair days) cost of a route of type `vt`.
 #[inline]
 pub fn route_cost(vt: &crate::model::VehicleType, distance: i64, duration: i64) -> i64 {
-    vt.fixed_cost + vt.unit_distance_cost * distance + vt.unit_duration_cost * duration + vt.unit_overtime_cost * (duration - vt.overtime_after).max(0)
+    vt.fixed_cost
+        + vt.unit_distance_cost * distance
+        + vt.unit_duration_cost * duration
+        + vt.unit_overtime_cost * (duration - vt.overtime_after).max(0)
+        + vt.balance.of(duration)
 }
 
 /// The depots a vehicle type may reload at, as in [`Seg::reload_mask`]; bit 63 stands for all

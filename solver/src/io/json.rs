@@ -205,6 +205,11 @@ pub struct JsonVehicleType {
     /// Extra cost in NT$ per hour of overtime, on top of `cost_per_hour`.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub overtime_cost_per_hour: f64,
+    /// Fair days: a route of `h` hours costs this many NT$ times `h` squared on top, so the plan
+    /// evens out the drivers' days (two routes of 6 h and 2 h cost 40 times it, two of 4 h 32
+    /// times). 0 (the default) leaves the days as the other costs make them.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub fair_day_cost_per_hour_squared: f64,
 }
 
 /// A driver break: it starts within `window` and lasts `minutes`.

@@ -135,6 +135,7 @@ pub fn parse(text: &str, path: &Path, rounding: Rounding) -> Result<Instance, Re
             breaks: Vec::new(),
             overtime_after: UNLIMITED,
             unit_overtime_cost: 0,
+            balance: Default::default(),
             on_board: None,
         }],
         profiles: vec![Profile { name: "default".into(), duration: matrix.clone(), distance: matrix }],

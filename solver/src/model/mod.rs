@@ -9,7 +9,7 @@ mod problem;
 
 pub use matrix::{Matrix, Scaled};
 pub use pairs::{Pair, PairRole};
-pub use problem::{Break, Client, Depot, Group, Location, OnBoard, Problem, ProblemData, Profile, Stability, VehicleType};
+pub use problem::{Balance, Break, Client, Depot, Group, Location, OnBoard, Problem, ProblemData, Profile, Stability, VehicleType};
 
 /// A distance in the instance's integer units.
 pub type Distance = i64;

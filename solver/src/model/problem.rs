@@ -114,9 +114,46 @@ pub struct VehicleType {
     pub overtime_after: Duration,
     /// Cost per unit of duration above `overtime_after`, on top of `unit_duration_cost`.
     pub unit_overtime_cost: Cost,
+    /// Fair days: a cost growing with the square of each route's duration, so that the search
+    /// evens out the drivers' days (none when its cost is 0).
+    pub balance: Balance,
     /// What the vehicle already carries when its route starts (a vehicle replanned while out,
     /// see [`crate::replan`]); `None` for a vehicle that leaves its depot empty and loads there.
     pub on_board: Option<OnBoard>,
+}
+
+/// Fair days: each route costs `cost * (duration / per)^2` on top of its other costs.
+///
+/// A quadratic cost of each route's duration is the sum-of-squares measure of workload equity:
+/// for the same total work it is least when the routes are equally long, moving an hour of work
+/// from a route of `a` hours to one of `b` hours changes it by `2 * cost * (b - a + 1)`, and unlike
+/// the spread (longest minus shortest) or the latest return it is a cost of each route alone, so
+/// every move of the search evaluates it exactly, in constant time. Spread and latest return are
+/// what the plan reports as the result.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Balance {
+    /// Cost of a route lasting `per`.
+    pub cost: Cost,
+    /// The unit of duration the square is taken in (one hour in the service's seconds).
+    pub per: Duration,
+}
+
+impl Balance {
+    /// The cost of a route lasting `duration`.
+    #[inline]
+    pub fn of(&self, duration: Duration) -> Cost {
+        if self.cost == 0 || self.per <= 0 || duration <= 0 {
+            return 0;
+        }
+        let d = duration as i128;
+        let c = (self.cost as i128).saturating_mul(d).saturating_mul(d) / (self.per as i128 * self.per as i128);
+        c.min(i64::MAX as i128) as i64
+    }
+
+    /// Whether it costs anything.
+    pub fn is_active(&self) -> bool {
+        self.cost > 0 && self.per > 0
+    }
 }
 
 /// The load of a vehicle that is already out: it delivers from what it carries until it
@@ -599,6 +636,8 @@ fn validate(d: &ProblemData) -> Result<(), ModelError> {
             || vt.max_distance < 0
             || vt.overtime_after < 0
             || vt.unit_overtime_cost < 0
+            || vt.balance.cost < 0
+            || vt.balance.per < 0
             || vt.breaks.iter().any(|b| b.duration < 0)
         {
             return Err(E::Negative { what: what() });

@@ -5,7 +5,9 @@
 use super::units::{check_amount, check_date, check_range, haversine_m, parse_clock, scaled, DAY_SECONDS};
 use super::{Amounts, JsonError, JsonProblem, JsonProfile, COST_SCALE};
 use crate::error::ModelError;
-use crate::model::{Break, Client, Depot, Group, Load, Location, Matrix, Pair, Problem, ProblemData, Profile, Skills, TimeWindow, VehicleType, UNLIMITED};
+use crate::model::{
+    Balance, Break, Client, Depot, Group, Load, Location, Matrix, Pair, Problem, ProblemData, Profile, Skills, TimeWindow, VehicleType, UNLIMITED,
+};
 use std::collections::HashMap;
 
 /// Most locations (depots + clients) a document may have: each matrix holds their square.
@@ -136,6 +138,10 @@ pub fn build(doc: &JsonProblem) -> Result<Problem, JsonError> {
                 .collect::<Result<Vec<_>, JsonError>>()?,
             overtime_after: limit(vt.overtime_after_minutes, 60.0, MAX_MINUTES, "overtime_after_minutes")?,
             unit_overtime_cost: scaled(vt.overtime_cost_per_hour, COST_SCALE as f64 / 3600.0, MAX_PER_HOUR, &field("overtime_cost_per_hour"))?,
+            balance: Balance {
+                cost: scaled(vt.fair_day_cost_per_hour_squared, COST_SCALE as f64, MAX_PER_HOUR, &field("fair_day_cost_per_hour_squared"))?,
+                per: 3600,
+            },
             on_board: None,
         });
     }

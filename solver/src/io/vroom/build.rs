@@ -384,6 +384,7 @@ impl<'a> Builder<'a> {
                 breaks,
                 overtime_after: UNLIMITED,
                 unit_overtime_cost: 0,
+                balance: Default::default(),
                 on_board: None,
             });
             infos.push(VehicleInfo {

@@ -297,6 +297,7 @@ pub(super) fn read(doc: &Document<'_>, nums: Numbers<'_>, nodes: &Nodes, r: Roun
             breaks: Vec::new(),
             overtime_after: UNLIMITED,
             unit_overtime_cost: 0,
+            balance: Default::default(),
             on_board: None,
         });
     }
