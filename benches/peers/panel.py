@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""Peer panel: our solver beside PyVRP (through ../shared/tools/peer-bench) on the same instances,
-limits and machine, in one run.
+"""Peer panel: our solver beside PyVRP and HGS-CVRP (through ../shared/tools/peer-bench) on the same
+instances, limits and machine, in one run.
 
 Jobs run in parallel, each pinned with `taskset` to its own cores (a PyVRP or 1-thread job gets
 one core, an N-thread job N cores), so that a machine with many cores measures many 1- and
@@ -12,7 +12,8 @@ both solvers are measured on one scale; ours are also checked by `luckygas check
         --job "cvrp|pyvrp|1|10|../shared/datasets/pyvrp-instances/CVRP/X-n1*.vrp" \
         --job "cvrp|ours|2|10|../shared/datasets/pyvrp-instances/CVRP/X-n1*.vrp"
 
-A job is "PANEL|SOLVER|THREADS|SECONDS|GLOB[|MAX_CLIENTS]" with SOLVER `ours` or `pyvrp`; Solomon `.txt` files
+A job is "PANEL|SOLVER|THREADS|SECONDS|GLOB[|MAX_CLIENTS]" with SOLVER `ours`, `pyvrp` or `hgs`
+(HGS-CVRP, CVRP only); Solomon `.txt` files
 are converted to VRPLIB for PyVRP (same data, DIMACS rounding). Writes OUT/results.jsonl and prints
 a summary per panel and solver: instances, feasible, mean gap to the best known (where a `.sol`
 lies beside the instance) and mean cost.
@@ -22,6 +23,10 @@ import argparse, glob, json, os, pathlib, subprocess, sys, time
 CONV = {"CVRP": ("round", 1), "XXL": ("round", 1), "VRPTW": ("dimacs", 10), "MTVRPTWR": ("dimacs", 1),
         "HFVRP": ("exact", 100000), "VRPB": ("round", 1), "PCVRPTW": ("dimacs", 1), "MDVRPTW": ("exact", 1),
         "SDVRPTW": ("exact", 1), "GVRP": ("round", 1), "TSP": ("round", 1), "solomon": ("dimacs", 10)}
+
+
+# Peers run through peer_solve.py, one core each: PyVRP (every family) and HGS-CVRP (`hgs`, CVRP only).
+PEERS = ("pyvrp", "hgs")
 
 
 def solomon_to_vrplib(src: pathlib.Path, dst: pathlib.Path):
@@ -99,9 +104,11 @@ def score(j, luckygas):
     checker); PyVRP from its own JSON line."""
     if j.get("killed_after_s") is not None:
         j.update(feasible=False, error=f"killed after {j['killed_after_s']} s")
-    elif j["solver"] == "pyvrp":
+    elif j["solver"] in PEERS:
         # peer_solve.py prints the cost but not the routes: re-running the solve for routes would
-        # not be the same run, so PyVRP is scored from its own JSON line.
+        # not be the same run, so a peer is scored from its own JSON line (PyVRP's evaluator for
+        # PyVRP; for HGS-CVRP peer_solve.py checks that every client is served once and sums
+        # PyVRP's rounded distance matrix over its routes).
         try:
             line = json.loads(j["stdout"].strip().splitlines()[-1])
             cost = line.get("cost")
@@ -158,7 +165,7 @@ def main():
             tag = f"{panel}-{solver}-t{threads}-s{seconds}-{inst.stem}"
             jobs.append(dict(panel=panel, solver=solver, threads=int(threads), seconds=float(seconds),
                              instance=str(inst), vrplib=str(vp), tag=tag, sol=str(out / "sol" / (tag + ".sol"))))
-    cores_of = lambda j: 1 if j["solver"] == "pyvrp" else j["threads"]
+    cores_of = lambda j: 1 if j["solver"] in PEERS else j["threads"]
     pending = sorted(jobs, key=lambda j: -j["seconds"] * cores_of(j))
     free = list(range(a.cores))
     running = []
@@ -175,7 +182,7 @@ def main():
                 cmd = [a.luckygas, "solve", j["instance"], "--time-limit", str(j["seconds"]), "--threads",
                        str(j["threads"]), "--seed", str(a.seed), "--solution-out", j["sol"], "--json"]
             else:
-                cmd = [a.python, f"{a.peer_bench}/peer_solve.py", "pyvrp", j["vrplib"], str(j["seconds"]),
+                cmd = [a.python, f"{a.peer_bench}/peer_solve.py", j["solver"], j["vrplib"], str(j["seconds"]),
                        "--seed", str(a.seed)]
             log = open(out / "sol" / (j["tag"] + ".log"), "w")
             p = subprocess.Popen(["taskset", "-c", cpu] + cmd, stdout=subprocess.PIPE, stderr=log, text=True)
