@@ -4,7 +4,8 @@
 //! [`replay_instance`] reads one, solves it with [`solver::search::solve`], checks the result
 //! with the independent checker and compares it with the best-known solution shipped beside it,
 //! and [`summarise`] aggregates the rows per family. [`write_csv`] and [`write_json`] save rows
-//! (and the summary) for later analysis.
+//! (and the summary) for later analysis; [`charts`] draws them as SVG (gap per instance, and the
+//! convergence of each solve from its [`Row::trace`]).
 //!
 //! Costs are in each family's own units (the internal cost divided by
 //! [`solver::io::Instance::cost_divisor`]), the units of its `.sol` files. The best-known cost of
@@ -17,12 +18,15 @@
 use serde::Serialize;
 use solver::check::check;
 use solver::io::{self, sol, Format, Instance, Rounding};
-use solver::search::{self, Environment, SetPartitioning};
+use solver::search::{self, Environment, Progress, ProgressFn, SetPartitioning};
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
+
+pub mod charts;
 
 /// How each instance is solved.
 #[derive(Clone, Debug, PartialEq)]
@@ -98,7 +102,24 @@ pub struct Row {
     /// What went wrong, if anything (the instance or its best-known solution could not be read,
     /// or the search panicked).
     pub error: Option<String>,
+    /// How the best feasible cost fell during the solve: a step function, in time order, each
+    /// point cheaper than the one before, ending at (`elapsed_s`, `cost`) when the solution is
+    /// feasible; at most [`MAX_TRACE_POINTS`] points. Empty when no feasible solution was found.
+    /// In the JSON output, not in the CSV.
+    pub trace: Vec<TracePoint>,
 }
+
+/// One point of a [`Row::trace`]: from `elapsed_s` on, the best feasible cost was `cost`.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct TracePoint {
+    /// Seconds since the solve started.
+    pub elapsed_s: f64,
+    /// Best feasible cost so far, in the family's units (as [`Row::cost`]).
+    pub cost: f64,
+}
+
+/// The most points a [`Row::trace`] keeps.
+pub const MAX_TRACE_POINTS: usize = 200;
 
 impl Row {
     /// A row for `path` and `seed` with no solution yet.
@@ -117,6 +138,7 @@ impl Row {
             elapsed_s: 0.0,
             iterations: 0,
             error: None,
+            trace: Vec::new(),
         }
     }
 
@@ -227,7 +249,17 @@ pub fn replay_instance(path: &Path, options: &ReplayOptions, seed: u64) -> Row {
     let bks = best_known_cost(path, &instance);
     row.bks = bks.as_ref().ok().copied().flatten().map(|c| c as f64 / divisor);
 
-    let env = options.environment(seed);
+    let recorded: Arc<Mutex<Vec<TracePoint>>> = Arc::default();
+    let progress: ProgressFn = {
+        let recorded = Arc::clone(&recorded);
+        Arc::new(move |p: Progress| {
+            if p.feasible {
+                let point = TracePoint { elapsed_s: p.elapsed.as_secs_f64(), cost: p.best_cost as f64 / divisor };
+                record(&mut recorded.lock().unwrap_or_else(PoisonError::into_inner), point);
+            }
+        })
+    };
+    let env = Environment { progress: Some(progress), ..options.environment(seed) };
     let started = Instant::now();
     let outcome = match catch_unwind(AssertUnwindSafe(|| search::solve(&instance.problem, &env))) {
         Ok(outcome) => outcome,
@@ -250,7 +282,66 @@ pub fn replay_instance(path: &Path, options: &ReplayOptions, seed: u64) -> Row {
     row.iterations = outcome.iterations;
     row.gap_pct = row.bks.filter(|&b| b != 0.0).map(|b| 100.0 * (row.cost - b) / b);
     row.error = bks.err();
+    let recorded = std::mem::take(&mut *recorded.lock().unwrap_or_else(PoisonError::into_inner));
+    row.trace = finish_trace(recorded, row.feasible.then_some(TracePoint { elapsed_s: row.elapsed_s, cost: row.cost }));
     row
+}
+
+/// Adds a progress report to `trace`, which stays a step function of the best cost: sorted by
+/// time, each point cheaper than the one before. Reports come from several threads and may
+/// arrive out of order: one that an earlier, cheaper point covers is dropped, and one that is
+/// cheaper than later points replaces them.
+fn record(trace: &mut Vec<TracePoint>, p: TracePoint) {
+    if !(p.elapsed_s.is_finite() && p.cost.is_finite()) {
+        return;
+    }
+    // Points up to `at` are no later than `p`.
+    let at = trace.partition_point(|q| q.elapsed_s <= p.elapsed_s);
+    if at > 0 && trace[at - 1].cost <= p.cost {
+        return;
+    }
+    let covered = trace[at..].iter().take_while(|q| q.cost >= p.cost).count();
+    trace.splice(at..at + covered, [p]);
+}
+
+/// The trace of a solve from the points `record`ed during it: ends with `last` (the checked
+/// solution, when feasible) and is thinned to at most [`MAX_TRACE_POINTS`] points.
+fn finish_trace(mut trace: Vec<TracePoint>, last: Option<TracePoint>) -> Vec<TracePoint> {
+    if let Some(last) = last.filter(|p| p.elapsed_s.is_finite() && p.cost.is_finite()) {
+        // The search's costs and the checker's agree on feasible solutions; should they not, the
+        // trace still ends at the checked cost and never rises.
+        while trace.last().is_some_and(|q| q.cost < last.cost) {
+            trace.pop();
+        }
+        let end = trace.last().map_or(last.elapsed_s, |q| q.elapsed_s.max(last.elapsed_s));
+        if trace.last().is_none_or(|q| q.cost > last.cost || q.elapsed_s < end) {
+            trace.push(TracePoint { elapsed_s: end, cost: last.cost });
+        }
+    }
+    thin(trace, MAX_TRACE_POINTS)
+}
+
+/// At most `max` (at least 3) points of a step function sorted by time: the first, then the
+/// last point of each of `max - 1` equal slices of the time span (so the last point stays). The
+/// points dropped lie between kept ones, which only raises the step function there: it stays
+/// non-increasing.
+fn thin(trace: Vec<TracePoint>, max: usize) -> Vec<TracePoint> {
+    let max = max.max(3);
+    let n = trace.len();
+    if n <= max {
+        return trace;
+    }
+    let (first, last) = (trace[0], trace[n - 1]);
+    let span = last.elapsed_s - first.elapsed_s;
+    if span.is_nan() || span <= 0.0 {
+        return vec![first, last];
+    }
+    let slices = max - 1;
+    let slice = |p: &TracePoint| (((p.elapsed_s - first.elapsed_s) / span * slices as f64) as usize).min(slices - 1);
+    let mut out = vec![first];
+    out.extend(trace.windows(2).skip(1).filter(|w| slice(&w[0]) != slice(&w[1])).map(|w| w[0]));
+    out.push(last);
+    out
 }
 
 /// Replays every instance with every seed of `options`, one solve after the other, calling

@@ -27,7 +27,7 @@ fn fields(line: &str) -> Vec<&str> {
 }
 
 #[test]
-fn replays_a_cvrp_and_a_solomon_instance_and_writes_csv_and_json() {
+fn replays_a_cvrp_and_a_solomon_instance_and_writes_csv_json_and_svg() {
     let dir = temp_dir("two");
     let (csv, json) = (dir.join("rows.csv"), dir.join("rows.json"));
     let cvrp = public_instance("pyvrp-instances/CVRP/X-n101-k25.vrp");
@@ -40,6 +40,8 @@ fn replays_a_cvrp_and_a_solomon_instance_and_writes_csv_and_json() {
         .arg(&csv)
         .arg("--json")
         .arg(&json)
+        .arg("--svg")
+        .arg(dir.join("run"))
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -77,6 +79,29 @@ fn replays_a_cvrp_and_a_solomon_instance_and_writes_csv_and_json() {
     let families: Vec<&str> = v["summary"].as_array().unwrap().iter().filter_map(|s| s["family"].as_str()).collect();
     assert_eq!(families, ["CVRP", "SOLOMON", "ALL"]);
     assert_eq!((v["summary"][2]["instances"].as_u64(), v["summary"][2]["feasible"].as_u64()), (Some(2), Some(4)));
+    // Each row carries its convergence trace, ending at its cost.
+    for row in v["rows"].as_array().unwrap().iter().filter(|r| r["family"] == "CVRP") {
+        let trace = row["trace"].as_array().unwrap();
+        assert!(!trace.is_empty(), "{row}");
+        assert_eq!(trace.last().map(|p| &p["cost"]), Some(&row["cost"]), "{row}");
+    }
+
+    // The charts: a bar for the CVRP instance (the Solomon one has no best known), a line per
+    // CVRP solve, titles naming the options.
+    let gap = std::fs::read_to_string(dir.join("run-gap.svg")).unwrap();
+    let gap = roxmltree::Document::parse(&gap).unwrap();
+    let bars: Vec<_> = gap.descendants().filter(|n| n.has_tag_name("rect") && n.attribute("class") == Some("bar")).collect();
+    assert_eq!(bars.iter().filter_map(|b| b.attribute("data-instance")).collect::<Vec<_>>(), ["X-n101-k25"]);
+    let title = gap.root_element().children().find(|n| n.has_tag_name("title")).and_then(|n| n.text()).unwrap_or_default().to_string();
+    assert!(title.contains("20 iterations") && title.contains("seeds 1,2") && title.contains("1 thread"), "{title}");
+    let convergence = std::fs::read_to_string(dir.join("run-convergence.svg")).unwrap();
+    let convergence = roxmltree::Document::parse(&convergence).unwrap();
+    let seeds: Vec<&str> = convergence
+        .descendants()
+        .filter(|n| n.has_tag_name("polyline") && n.attribute("class") == Some("trace"))
+        .filter_map(|n| n.attribute("data-seed"))
+        .collect();
+    assert_eq!(seeds, ["1", "2"]);
 
     // Stdout: a header, one row per solve, then the summary table.
     let lines: Vec<&str> = stdout.lines().collect();
@@ -101,6 +126,17 @@ fn exits_1_and_reports_an_instance_that_cannot_be_read() {
     let text = std::fs::read_to_string(&csv).unwrap();
     assert_eq!(text.lines().count(), 2, "{text}");
     assert!(text.lines().nth(1).is_some_and(|l| l.starts_with("broken,unknown,")), "{text}");
+}
+
+#[test]
+fn fails_before_solving_when_a_chart_cannot_be_written() {
+    let dir = temp_dir("svg");
+    let cvrp = public_instance("pyvrp-instances/CVRP/X-n101-k25.vrp");
+    let out = luckygas().arg("replay").arg(&cvrp).args(["--max-iterations", "5", "--svg"]).arg(dir.join("missing/run")).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("missing/run-gap.svg"), "{stderr}");
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("X-n101-k25"), "solved before failing");
 }
 
 #[test]

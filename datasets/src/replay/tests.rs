@@ -62,6 +62,7 @@ fn row(family: &str, path: &str, seed: u64, cost: f64, gap: Option<f64>, feasibl
         elapsed_s: 1.0,
         iterations: 5,
         error: None,
+        trace: Vec::new(),
     }
 }
 
@@ -217,5 +218,277 @@ fn writes_json_rows_and_summary() {
     assert_eq!(v["rows"].as_array().map(Vec::len), Some(2));
     assert_eq!(v["rows"][0]["gap_pct"], 1.0);
     assert!(v["rows"][1]["cost"].is_null());
+    assert_eq!(v["rows"][0]["trace"], serde_json::json!([]));
     assert_eq!(v["summary"].as_array().and_then(|s| s.last()).map(|s| s["family"].clone()), Some(ALL.into()));
+}
+
+fn point(elapsed_s: f64, cost: f64) -> TracePoint {
+    TracePoint { elapsed_s, cost }
+}
+
+/// Whether `trace` is a step function of the best cost: time never goes back, cost never rises.
+fn is_monotone(trace: &[TracePoint]) -> bool {
+    trace.windows(2).all(|w| w[0].elapsed_s <= w[1].elapsed_s && w[0].cost >= w[1].cost)
+}
+
+#[test]
+fn records_a_step_function_from_reports_out_of_order() {
+    let mut trace = Vec::new();
+    for p in [point(1.0, 100.0), point(2.0, 90.0), point(1.5, 95.0), point(3.0, 95.0), point(0.5, 92.0), point(4.0, 80.0), point(f64::NAN, 1.0)] {
+        record(&mut trace, p);
+    }
+    // 1.5/95 fits between 1/100 and 2/90; 3/95 is covered by 2/90; 0.5/92 replaces 1/100 and 1.5/95.
+    assert_eq!(trace, vec![point(0.5, 92.0), point(2.0, 90.0), point(4.0, 80.0)]);
+
+    // The checked solution ends the trace (a point later and not dearer, or a horizontal end).
+    assert_eq!(finish_trace(trace.clone(), Some(point(5.0, 80.0))).last(), Some(&point(5.0, 80.0)));
+    assert_eq!(finish_trace(trace.clone(), Some(point(4.0, 80.0))).len(), 3);
+    assert_eq!(finish_trace(trace.clone(), None), trace);
+    // A checked cost dearer than the search's last report: the trace still ends there, monotone.
+    let odd = finish_trace(trace.clone(), Some(point(5.0, 91.0)));
+    assert!(is_monotone(&odd) && odd.last() == Some(&point(5.0, 91.0)), "{odd:?}");
+    assert_eq!(finish_trace(Vec::new(), Some(point(0.0, 7.0))), vec![point(0.0, 7.0)]);
+}
+
+#[test]
+fn thins_long_traces_to_at_most_200_points_keeping_both_ends() {
+    // Dense at the start, sparse later, as a search's improvements are.
+    let long: Vec<TracePoint> = (0..5000).map(|i| point((i as f64 / 100.0).powi(2), 10_000.0 - i as f64)).collect();
+    let thin = finish_trace(long.clone(), Some(point(3000.0, 5000.0)));
+    assert!(thin.len() <= MAX_TRACE_POINTS && thin.len() > 150, "{}", thin.len());
+    assert_eq!((thin[0], thin[thin.len() - 1]), (long[0], point(3000.0, 5000.0)));
+    assert!(is_monotone(&thin));
+    // Kept points are spread over the span: where there are points (up to 2500 s), no gap wider
+    // than two slices of it.
+    let slice = 3000.0 / (MAX_TRACE_POINTS - 1) as f64;
+    let widest = thin[..thin.len() - 1].windows(2).map(|w| w[1].elapsed_s - w[0].elapsed_s).fold(0.0, f64::max);
+    assert!(widest <= 2.0 * slice + 1e-9, "{widest}");
+
+    // All at one instant, or short ones: the ends only, or untouched.
+    let instant: Vec<TracePoint> = (0..300).map(|i| point(0.0, 300.0 - i as f64)).collect();
+    assert_eq!(thin_trace(instant.clone()), vec![instant[0], instant[299]]);
+    assert_eq!(thin_trace(long[..200].to_vec()), long[..200].to_vec());
+    // Evenly spread: every point is `span` from the next, 200 exactly.
+    let even: Vec<TracePoint> = (0..1000).map(|i| point(i as f64, 1000.0 - i as f64)).collect();
+    let t = thin_trace(even.clone());
+    assert!(t.len() <= MAX_TRACE_POINTS && is_monotone(&t) && t[0] == even[0] && t[t.len() - 1] == even[999], "{}", t.len());
+}
+
+fn thin_trace(trace: Vec<TracePoint>) -> Vec<TracePoint> {
+    thin(trace, MAX_TRACE_POINTS)
+}
+
+#[test]
+fn traces_a_real_solve_down_to_its_cost() {
+    let vrp = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(crate::manifest::DEFAULT_ROOT).join("pyvrp-instances/CVRP/X-n101-k25.vrp");
+    if !vrp.is_file() {
+        eprintln!("skipped: {} is missing (a checkout without the shared datasets)", vrp.display());
+        return;
+    }
+    let options = ReplayOptions { time_limit: None, max_iterations: Some(200), threads: 2, seeds: vec![1], ..ReplayOptions::default() };
+    let r = replay_instance(&vrp, &options, 1);
+    assert!(r.feasible && r.error.is_none(), "{r:?}");
+    let trace = &r.trace;
+    assert!(trace.len() >= 2 && trace.len() <= MAX_TRACE_POINTS, "{}", trace.len());
+    assert!(is_monotone(trace), "{trace:?}");
+    assert_eq!(trace[trace.len() - 1], point(r.elapsed_s, r.cost));
+    assert!(trace[0].cost > r.cost && trace[0].elapsed_s >= 0.0, "{trace:?}");
+    // The trace goes into the JSON, not the CSV.
+    let mut json = Vec::new();
+    write_json(std::slice::from_ref(&r), &summarise(std::slice::from_ref(&r)), &mut json).unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&json).unwrap();
+    assert_eq!(v["rows"][0]["trace"].as_array().map(Vec::len), Some(trace.len()));
+    assert_eq!(v["rows"][0]["trace"][0]["cost"], trace[0].cost);
+    let mut csv = Vec::new();
+    write_csv(std::slice::from_ref(&r), &mut csv).unwrap();
+    assert_eq!(String::from_utf8(csv).unwrap().lines().nth(1).map(|l| l.split(',').count()), Some(CSV_HEADER.len()));
+}
+
+/// Parses `svg` and checks what every chart has: the SVG namespace, a size and view box, a
+/// title, a white background.
+fn parse_svg(svg: &str) -> roxmltree::Document<'_> {
+    let doc = roxmltree::Document::parse(svg).unwrap_or_else(|e| panic!("not XML: {e}\n{svg}"));
+    let root = doc.root_element();
+    assert_eq!((root.tag_name().name(), root.tag_name().namespace()), ("svg", Some("http://www.w3.org/2000/svg")));
+    for attribute in ["width", "height", "viewBox"] {
+        assert!(root.attribute(attribute).is_some(), "no {attribute}");
+    }
+    assert!(root.children().any(|n| n.has_tag_name("title")), "no title");
+    assert!(root.children().any(|n| n.has_tag_name("rect") && n.attribute("fill") == Some("#ffffff")), "no background");
+    doc
+}
+
+fn elements<'a>(doc: &'a roxmltree::Document<'a>, tag: &'a str, class: &'a str) -> Vec<roxmltree::Node<'a, 'a>> {
+    doc.descendants().filter(|n| n.has_tag_name(tag) && n.attribute("class") == Some(class)).collect()
+}
+
+fn number(node: &roxmltree::Node, attribute: &str) -> f64 {
+    node.attribute(attribute).and_then(|v| v.parse().ok()).unwrap_or_else(|| panic!("no number {attribute} in {node:?}"))
+}
+
+fn texts(doc: &roxmltree::Document) -> Vec<String> {
+    doc.descendants().filter(|n| n.has_tag_name("text")).map(|n| n.text().unwrap_or_default().to_string()).collect()
+}
+
+#[test]
+fn gap_chart_draws_a_bar_per_instance_with_a_best_known() {
+    let mut infeasible = row("CVRP", "x5", 1, 120.0, Some(20.0), false);
+    infeasible.bks = Some(100.0);
+    let rows = vec![
+        row("CVRP", "x1", 1, 101.0, Some(1.0), true),
+        row("CVRP", "x1", 2, 103.0, Some(3.0), true),
+        row("CVRP", "x2", 1, 105.0, Some(5.0), true),
+        row("CVRP", "x3", 1, 98.0, Some(-2.0), true),
+        row("CVRP", "x4", 1, 98.0, None, true),
+        infeasible,
+        row("SOLOMON", "s1", 1, 800.0, None, true),
+    ];
+    let svg = charts::gap_chart(&rows, "gaps");
+    let doc = parse_svg(&svg);
+    let bars = elements(&doc, "rect", "bar");
+    let names: Vec<&str> = bars.iter().filter_map(|b| b.attribute("data-instance")).collect();
+    assert_eq!(names, ["x1", "x2", "x3"]);
+    assert_eq!(bars.iter().map(|b| number(b, "data-gap")).collect::<Vec<_>>(), [2.0, 5.0, -2.0]);
+    let (x1, x2, x3) = (&bars[0], &bars[1], &bars[2]);
+    // A bigger gap is a longer bar; both start at the zero line, and the negative one ends there.
+    assert!(number(x2, "width") > number(x1, "width") && number(x1, "width") > 0.0);
+    let zero = number(x1, "x");
+    assert_eq!(number(x2, "x"), zero);
+    assert!(number(x3, "x") < zero && (number(x3, "x") + number(x3, "width") - zero).abs() < 0.2, "{svg}");
+    assert_ne!(x3.attribute("fill"), x1.attribute("fill"));
+    // A dot per counted seed; labels instead of bars; a header per family.
+    assert_eq!(elements(&doc, "circle", "seed").len(), 4);
+    let missing: Vec<&str> = elements(&doc, "text", "missing").iter().filter_map(|n| n.text()).collect();
+    assert_eq!(missing, ["no best known", "infeasible or failed", "no best known"]);
+    let families: Vec<&str> = elements(&doc, "text", "family").iter().filter_map(|n| n.text()).collect();
+    assert_eq!(families.len(), 2);
+    assert!(families[0].starts_with("CVRP") && families[0].contains("5 instances") && families[0].contains("mean gap 1.75 %"), "{families:?}");
+    assert!(families[1].starts_with("SOLOMON") && families[1].contains("1 instance,"), "{families:?}");
+    // The axis: nice ticks from below the smallest gap to above the largest.
+    let all = texts(&doc);
+    for tick in ["-2", "0", "5"] {
+        assert!(all.iter().any(|t| t == tick), "no tick {tick}: {all:?}");
+    }
+}
+
+#[test]
+fn nice_axes_step_by_one_two_or_five_times_a_power_of_ten() {
+    let a = charts::Axis::nice(-2.0, 5.0, 8);
+    assert_eq!((a.lo, a.hi), (-2.0, 5.0));
+    assert_eq!(a.ticks, [-2.0, -1.0, 0.0, 1.0, 2.0, 3.0, 4.0, 5.0]);
+    let b = charts::Axis::nice(0.0, 0.37, 6);
+    assert_eq!((b.lo, b.hi, b.ticks.len(), b.ticks[1]), (0.0, 0.4, 9, 0.05));
+    // An end far from the next tick gets a small margin instead.
+    let c = charts::Axis::nice(0.0, 1234.0, 6);
+    assert_eq!(c.ticks, [0.0, 200.0, 400.0, 600.0, 800.0, 1000.0, 1200.0]);
+    assert!(c.hi > 1234.0 && c.hi < 1300.0, "{c:?}");
+    let d = charts::Axis::nice(-0.3, 30.0, 6);
+    assert!(d.lo < -0.3 && d.lo > -1.0 && d.ticks[0] == 0.0 && d.hi == 30.0, "{d:?}");
+    for (lo, hi) in [(0.0, 0.0), (f64::NAN, 1.0), (3.0, 3.0), (5.0, -5.0), (-1e308, 1e308), (0.0, 1e-300)] {
+        let axis = charts::Axis::nice(lo, hi, 6);
+        assert!(axis.lo < axis.hi && axis.ticks.len() >= 2 && axis.ticks.len() <= 101, "{lo} {hi}: {axis:?}");
+        assert!(axis.ticks.iter().all(|t| (axis.lo..=axis.hi).contains(t)), "{lo} {hi}: {axis:?}");
+    }
+}
+
+/// A solved row of `family` with a best known of 100 and a trace of (elapsed, cost) points.
+fn traced(family: &str, name: &str, seed: u64, points: &[(f64, f64)]) -> Row {
+    let mut r = row(family, name, seed, f64::NAN, None, true);
+    r.bks = Some(100.0);
+    r.trace = points.iter().map(|&(t, c)| point(t, c)).collect();
+    if let Some(last) = r.trace.last() {
+        (r.cost, r.elapsed_s, r.gap_pct) = (last.cost, last.elapsed_s, Some(last.cost - 100.0));
+    }
+    r
+}
+
+#[test]
+fn convergence_chart_draws_a_step_line_per_traced_solve() {
+    let mut no_bks = traced("CVRP", "x3", 1, &[(0.0, 120.0), (1.0, 110.0)]);
+    no_bks.bks = None;
+    let rows = vec![
+        traced("CVRP", "x1", 1, &[(0.1, 130.0), (0.5, 110.0), (2.0, 104.0), (3.0, 104.0)]),
+        traced("CVRP", "x1", 2, &[(0.2, 125.0), (2.5, 102.0)]),
+        traced("VRPTW", "v1", 7, &[(0.0, 99.0)]),
+        traced("VRPTW", "v2", 1, &[]),
+        no_bks,
+    ];
+    let svg = charts::convergence_chart(&rows, "convergence");
+    let doc = parse_svg(&svg);
+    let traces = elements(&doc, "polyline", "trace");
+    let ids: Vec<(&str, &str)> = traces.iter().map(|t| (t.attribute("data-instance").unwrap(), t.attribute("data-seed").unwrap())).collect();
+    assert_eq!(ids, [("x1", "1"), ("x1", "2"), ("v1", "7")]);
+    for t in &traces {
+        let points: Vec<(f64, f64)> = t
+            .attribute("points")
+            .unwrap()
+            .split_whitespace()
+            .map(|p| {
+                let (x, y) = p.split_once(',').unwrap();
+                (x.parse().unwrap(), y.parse().unwrap())
+            })
+            .collect();
+        assert!(!points.is_empty() && points.windows(2).all(|w| w[0].0 <= w[1].0), "{points:?}");
+        // Steps: each move is horizontal or vertical; the gap never rises (y grows downwards).
+        assert!(points.windows(2).all(|w| (w[0].0 == w[1].0 || w[0].1 == w[1].1) && w[0].1 <= w[1].1), "{points:?}");
+    }
+    assert_eq!(traces[0].attribute("points").map(|p| p.split_whitespace().count()), Some(7));
+    // Same family, same colour; another family, another.
+    assert_eq!(traces[0].attribute("stroke"), traces[1].attribute("stroke"));
+    assert_ne!(traces[0].attribute("stroke"), traces[2].attribute("stroke"));
+    assert!(doc.descendants().any(|n| n.has_tag_name("clipPath")));
+    let legend: Vec<&str> = elements(&doc, "text", "legend").iter().filter_map(|n| n.text()).collect();
+    assert_eq!(legend, ["CVRP (2)", "VRPTW (1)"]);
+    let note = elements(&doc, "text", "note")[0].text().unwrap().to_string();
+    assert!(note.starts_with("3 solves drawn; 2 not drawn"), "{note}");
+    // y from below -1 % (v1 beat the best known: drawn, under the plot's top) to the 90th
+    // percentile of the first gaps, 30 %.
+    let ticks: Vec<f64> = texts(&doc).iter().filter_map(|t| t.parse().ok()).collect();
+    assert!(ticks.contains(&0.0) && ticks.contains(&30.0) && !ticks.iter().any(|&v| v > 30.0), "{ticks:?}");
+    let clip = doc.descendants().find(|n| n.has_tag_name("clipPath")).and_then(|c| c.first_element_child()).unwrap();
+    let v1_y: f64 = traces[2].attribute("points").and_then(|p| p.split_once(',')).and_then(|(_, y)| y.parse().ok()).unwrap();
+    let (top, bottom) = (number(&clip, "y"), number(&clip, "y") + number(&clip, "height"));
+    assert!(v1_y > top && v1_y < bottom - 5.0, "{v1_y} not within {top}..{bottom}");
+}
+
+#[test]
+fn charts_escape_names_and_titles() {
+    let name = "a<b&\"c\"";
+    let mut r = traced("CVRP'", name, 1, &[(0.0, 110.0), (1.0, 105.0)]);
+    r.instance = name.to_string();
+    let title = "<replay> & 'seeds'";
+    for svg in [charts::gap_chart(std::slice::from_ref(&r), title), charts::convergence_chart(std::slice::from_ref(&r), title)] {
+        let doc = parse_svg(&svg);
+        assert_eq!(doc.root_element().children().find(|n| n.has_tag_name("title")).and_then(|n| n.text()), Some(title));
+        let marked: Vec<&str> = doc.descendants().filter_map(|n| n.attribute("data-instance")).collect();
+        assert_eq!(marked, [name]);
+        assert!(texts(&doc).iter().any(|t| t.contains("CVRP'")), "{svg}");
+    }
+}
+
+#[test]
+fn charts_of_nothing_or_nan_are_valid_and_say_no_data() {
+    for svg in [charts::gap_chart(&[], "t"), charts::convergence_chart(&[], "t")] {
+        let doc = parse_svg(&svg);
+        assert!(texts(&doc).iter().any(|t| t.starts_with("no data")), "{svg}");
+    }
+    let mut nan = row("unknown", "bad", 1, f64::NAN, None, false);
+    nan.trace = vec![point(f64::NAN, f64::NAN), point(1.0, f64::NAN)];
+    let mut nan_gap = traced("CVRP", "x1", 1, &[(0.5, f64::NAN)]);
+    nan_gap.gap_pct = Some(f64::NAN);
+    let rows = [nan, nan_gap];
+    let gap = charts::gap_chart(&rows, "t");
+    let doc = parse_svg(&gap);
+    assert!(elements(&doc, "rect", "bar").is_empty());
+    assert_eq!(elements(&doc, "text", "missing").len(), 2);
+    let convergence = charts::convergence_chart(&rows, "t");
+    assert!(texts(&parse_svg(&convergence)).iter().any(|t| t.starts_with("no data")), "{convergence}");
+
+    // One point at time 0, all gaps 0: an axis of some width, a line of one point.
+    let flat = [traced("CVRP", "x1", 1, &[(0.0, 100.0)])];
+    for svg in [charts::gap_chart(&flat, "t"), charts::convergence_chart(&flat, "t")] {
+        let doc = parse_svg(&svg);
+        assert!(!svg.contains("NaN"), "{svg}");
+        assert_eq!(doc.descendants().filter(|n| n.attribute("data-instance") == Some("x1")).count(), 1);
+    }
 }

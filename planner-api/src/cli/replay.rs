@@ -1,17 +1,21 @@
 //! `luckygas replay`: solve many benchmark instances (files or folders) with one or more seeds,
 //! compare each result with the instance's best-known solution, and print one row per solve and
-//! a per-family summary; optionally save the rows as CSV and JSON.
+//! a per-family summary; optionally save the rows as CSV and JSON (with each solve's convergence
+//! trace), and draw them as two SVG charts (`--svg PREFIX`: `PREFIX-gap.svg`, the gap of each
+//! instance, and `PREFIX-convergence.svg`, the gap of each solve over time).
 //!
-//! The work is done by [`datasets::replay`]; this module only parses arguments, draws a progress
-//! bar over all solves on stderr (when it is a terminal) and formats the tables.
+//! The work is done by [`datasets::replay`] (the charts by [`datasets::replay::charts`]); this
+//! module only parses arguments, draws a progress bar over all solves on stderr (when it is a
+//! terminal) and formats the tables.
 
 use anyhow::Context;
 use clap::Args;
-use datasets::replay::{self, FamilySummary, ReplayOptions, Row};
+use datasets::replay::{self, charts, FamilySummary, ReplayOptions, Row};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use solver::io::Rounding;
+use std::ffi::OsString;
 use std::fs::File;
-use std::io::BufWriter;
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -45,9 +49,14 @@ pub struct ReplayArgs {
     /// Write every row to this CSV file.
     #[arg(long)]
     csv: Option<PathBuf>,
-    /// Write the rows and the summary to this JSON file.
+    /// Write the rows (with each solve's convergence trace) and the summary to this JSON file.
     #[arg(long)]
     json: Option<PathBuf>,
+    /// Draw two SVG charts: PREFIX-gap.svg (mean gap to the best known per instance, a dot per
+    /// seed) and PREFIX-convergence.svg (gap of each solve over time), e.g. `out/run` writes
+    /// out/run-gap.svg and out/run-convergence.svg.
+    #[arg(long, value_name = "PREFIX")]
+    svg: Option<PathBuf>,
 }
 
 /// Runs `luckygas replay`: exit status 1 when a solve failed or a solution is infeasible.
@@ -76,6 +85,10 @@ pub fn run(a: ReplayArgs) -> anyhow::Result<ExitCode> {
     // Open the outputs first, so that a wrong path fails now rather than after the last solve.
     let csv = a.csv.as_deref().map(create).transpose()?;
     let json = a.json.as_deref().map(create).transpose()?;
+    let svg = match &a.svg {
+        Some(prefix) => Some((create(&with_suffix(prefix, "-gap.svg"))?, create(&with_suffix(prefix, "-convergence.svg"))?)),
+        None => None,
+    };
 
     let names: Vec<String> = instances.iter().map(|p| replay::instance_name(p)).collect();
     let width = names.iter().map(|n| n.chars().count()).max().unwrap_or(0).max("instance".len());
@@ -102,6 +115,11 @@ pub fn run(a: ReplayArgs) -> anyhow::Result<ExitCode> {
     if let Some((path, file)) = &json {
         replay::write_json(&rows, &summary, BufWriter::new(file)).with_context(|| format!("cannot write {}", path.display()))?;
     }
+    if let Some(((gap_path, gap_file), (convergence_path, convergence_file))) = &svg {
+        let title = chart_title(&options);
+        write_svg(gap_path, gap_file, &charts::gap_chart(&rows, &format!("Gap to the best known: {title}")))?;
+        write_svg(convergence_path, convergence_file, &charts::convergence_chart(&rows, &format!("Convergence: {title}")))?;
+    }
     let failed = rows.iter().filter(|r| r.failed()).count();
     if failed > 0 {
         eprintln!("{failed} of {} solves failed or are infeasible", rows.len());
@@ -113,6 +131,31 @@ pub fn run(a: ReplayArgs) -> anyhow::Result<ExitCode> {
 fn create(path: &Path) -> anyhow::Result<(PathBuf, File)> {
     let file = File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
     Ok((path.to_path_buf(), file))
+}
+
+/// `prefix` with `suffix` appended to its file name (`out/run` and `-gap.svg`: `out/run-gap.svg`).
+fn with_suffix(prefix: &Path, suffix: &str) -> PathBuf {
+    let mut name = OsString::from(prefix.as_os_str());
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
+fn write_svg(path: &Path, file: &File, svg: &str) -> anyhow::Result<()> {
+    let mut out = BufWriter::new(file);
+    out.write_all(svg.as_bytes()).and_then(|()| out.flush()).with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// The options of the replay, for the charts' titles: the limit, the seeds and the threads.
+fn chart_title(options: &ReplayOptions) -> String {
+    let limit = match (options.time_limit, options.max_iterations) {
+        (Some(t), Some(n)) => format!("{} s or {n} iterations per thread per solve", t.as_secs_f64()),
+        (Some(t), None) => format!("{} s per solve", t.as_secs_f64()),
+        (None, Some(n)) => format!("{n} iterations per thread per solve"),
+        (None, None) => "default limit".to_string(),
+    };
+    let seeds = options.seeds.iter().map(u64::to_string).collect::<Vec<_>>().join(",");
+    let threads = if options.threads == 1 { "1 thread".to_string() } else { format!("{} threads", options.threads) };
+    format!("{limit}, seed{} {seeds}, {threads}", if options.seeds.len() == 1 { "" } else { "s" })
 }
 
 /// A bar over all solves whose message names the one running (hidden unless stderr is a
