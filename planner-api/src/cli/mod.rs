@@ -30,7 +30,8 @@ enum Command {
     /// Plan a delivery day described in the JSON problem format and print the routes.
     Plan(plan::PlanArgs),
     /// Solve many benchmark instances (files or folders) with several seeds and compare each
-    /// result with the best-known solution; print per-instance rows and a per-family summary.
+    /// result with the best-known solution; print per-instance rows and a per-family summary
+    /// (rows as CSV and JSON, charts of the gaps and of convergence as SVG on request).
     Replay(replay::ReplayArgs),
     /// Run the HTTP service (database from `DATABASE_URL`, default `sqlite://luckygas.db`);
     /// migrations are applied on start.
