@@ -61,13 +61,14 @@ impl<'p, const D: usize, const T: usize> Walk<'p, D, T> {
         }
         // A feasible warm start is a best solution already, whatever the search does next.
         let start = (env.initial.is_some() && state.is_feasible()).then(|| (state.snapshot(), state.cost()));
-        // A warm start (a replan) is polished and repaired whatever the time limit: that work is
-        // bounded, and a budget of a few milliseconds on a busy machine must not hand the
-        // dispatcher a half-repaired plan with stops dropped. The limit is for the iterations.
-        let warm = env.initial.is_some();
-        let stop = || if warm { env.cancelled() } else { env.must_stop() };
+        let stop = || env.must_stop();
         local_search::run(&mut state, nb, &mut rng, &stop);
-        repair_if_infeasible(&mut state, nb, &mut rng, &stop, true);
+        // A warm start (a replan) is repaired whatever the time limit: that work is bounded, and
+        // a budget of a few milliseconds on a busy machine must not hand the dispatcher a
+        // half-repaired plan with stops dropped. Polishing a feasible one stays within budget.
+        let warm = env.initial.is_some();
+        let repair_stop = || if warm { env.cancelled() } else { env.must_stop() };
+        repair_if_infeasible(&mut state, nb, &mut rng, &repair_stop, true);
         let (mut best, mut best_feasible, mut best_cost) = (state.snapshot(), state.is_feasible(), state.cost());
         if let Some((routes, cost)) = start.filter(|(_, cost)| !best_feasible || *cost < best_cost) {
             (best, best_feasible, best_cost) = (routes, true, cost);

@@ -424,10 +424,10 @@ fn shifting_announced_arrivals_costs_like_moving_them() {
 proptest! {
     #![proptest_config(ProptestConfig { cases: 32, failure_persistence: None, ..ProptestConfig::default() })]
 
-    /// The latency budget cuts the search's iterations, never the repair of the warm start: when
-    /// every vehicle is late (ready only well into the day, nothing done yet), so the plan's
-    /// routes break their windows, a replan given no time at all returns exactly what a replan
-    /// given no iterations returns (polished and repaired), and leaves out only what cannot fit.
+    /// The latency budget never cuts the repair of the warm start: when every vehicle is late
+    /// (ready only well into the day, nothing done yet), so the plan's routes break their
+    /// windows, a replan given no time at all still returns a feasible plan that leaves out
+    /// only what cannot fit.
     #[test]
     fn a_late_plan_is_repaired_whatever_the_time_budget(seed in 0u64..10_000, n in 4usize..20, dims in 1usize..3) {
         let problem = Problem::new(day(seed, n, dims, false)).unwrap();
@@ -436,12 +436,9 @@ proptest! {
         let late: Vec<VehicleProgress> = planned.solution.routes.iter().map(|_| VehicleProgress { ready_at: Some(250), ..VehicleProgress::default() }).collect();
         let input = ReplanInput { problem: &problem, plan: &planned.solution, progress: &late, now: 250, move_cost: 20, announced: &[], shift_tolerance: None };
         let no_time = Environment { seed, threads: 1, time_limit: Some(Wall::ZERO), max_iterations: None, ..Environment::default() };
-        let no_iterations = Environment { seed, threads: 1, time_limit: None, max_iterations: Some(0), ..Environment::default() };
-        let (a, b) = (replan(&input, &no_time).unwrap(), replan(&input, &no_iterations).unwrap());
+        let a = replan(&input, &no_time).unwrap();
         prop_assert!(a.feasible);
         prop_assert_eq!(a.iterations, 0);
-        prop_assert_eq!(&a.reduced_solution, &b.reduced_solution);
-        prop_assert_eq!(a.cost, b.cost);
         // Only clients no vehicle leaving at 250 can reach in their window are left out.
         for u in &a.unassigned {
             let c = &problem.clients[u.client];
