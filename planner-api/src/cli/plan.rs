@@ -82,13 +82,7 @@ pub fn run(a: PlanArgs) -> anyhow::Result<ExitCode> {
                 clock(rep.start),
                 clock(rep.end),
                 rep.distance as f64 / 1000.0,
-                cost_to_ntd(
-                    vt.fixed_cost
-                        + vt.unit_distance_cost * rep.distance
-                        + vt.unit_duration_cost * rep.duration
-                        + vt.unit_overtime_cost * (rep.duration - vt.overtime_after).max(0)
-                        + vt.balance.of(rep.duration)
-                )
+                cost_to_ntd(solver::engine::segment::route_cost(vt, rep.distance, rep.duration))
             );
             for b in &breaks {
                 println!("  {}  break of {} min", b["start"].as_str().unwrap_or(""), b["minutes"]);
