@@ -73,7 +73,7 @@ pub fn replan_day(seed: u64, clients: usize, vehicles: usize) -> ProblemData {
             balance: Default::default(),
             on_board: None,
         }],
-        profiles: vec![Profile { name: "truck".into(), distance, duration }],
+        profiles: vec![Profile { name: "truck".into(), distance, duration, congestion: Default::default() }],
         dimensions: 1,
         skill_names: Vec::new(),
         backhaul_precedence: false,

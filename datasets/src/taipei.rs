@@ -87,8 +87,15 @@ pub fn generate(seed: u64, options: &DayOptions) -> JsonProblem {
         date: options.date.clone(),
         dimensions: DIMENSIONS.iter().map(|s| s.to_string()).collect(),
         profiles: vec![
-            JsonProfile { name: "truck".into(), speed_kmh: Some(22.0), detour_factor: Some(1.35), distance_m: None, duration_s: None },
-            JsonProfile { name: "motorcycle".into(), speed_kmh: Some(25.0), detour_factor: Some(1.25), distance_m: None, duration_s: None },
+            JsonProfile { name: "truck".into(), speed_kmh: Some(22.0), detour_factor: Some(1.35), distance_m: None, duration_s: None, rush_hours: Vec::new() },
+            JsonProfile {
+                name: "motorcycle".into(),
+                speed_kmh: Some(25.0),
+                detour_factor: Some(1.25),
+                distance_m: None,
+                duration_s: None,
+                rush_hours: Vec::new(),
+            },
         ],
         depots,
         vehicle_types: fleet(&clients, two_depots, options),

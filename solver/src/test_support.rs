@@ -48,7 +48,7 @@ pub fn tiny_problem_data() -> ProblemData {
             balance: Default::default(),
             on_board: None,
         }],
-        profiles: vec![Profile { name: "car".into(), distance: m.clone(), duration: m }],
+        profiles: vec![Profile { name: "car".into(), distance: m.clone(), duration: m, congestion: Default::default() }],
         dimensions: 1,
         skill_names: vec![],
         backhaul_precedence: false,

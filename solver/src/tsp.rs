@@ -47,6 +47,7 @@ pub fn applies(problem: &Problem) -> bool {
         && vt.max_trips == 1
         && vt.on_board.is_none()
         && vt.breaks.is_empty()
+        && !problem.is_time_dependent(0)
         && vt.max_duration >= UNLIMITED
         && vt.max_distance >= UNLIMITED
         && vt.unit_duration_cost == 0

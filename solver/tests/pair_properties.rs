@@ -102,7 +102,7 @@ fn instance(seed: u64, pairs: usize, singles: usize, windows: bool, reloads: boo
         depots: vec![Depot { name: "depot".into(), location: 0, time_window: TimeWindow::new(0, horizon + 500), reload_duration: 3 }],
         clients,
         vehicle_types: vec![vt("van", vehicles / 2 + 1, Skills::NONE), vt("permit", vehicles, Skills(1))],
-        profiles: vec![Profile { name: "car".into(), distance: m.clone(), duration: m }],
+        profiles: vec![Profile { name: "car".into(), distance: m.clone(), duration: m, congestion: Default::default() }],
         dimensions: 1,
         skill_names: vec!["crane".into()],
         backhaul_precedence: false,

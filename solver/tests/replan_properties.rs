@@ -79,7 +79,7 @@ fn day(seed: u64, n: usize, dims: usize, breaks: bool) -> ProblemData {
             balance: Default::default(),
             on_board: None,
         }],
-        profiles: vec![Profile { name: "car".into(), distance: m.clone(), duration: m }],
+        profiles: vec![Profile { name: "car".into(), distance: m.clone(), duration: m, congestion: Default::default() }],
         dimensions: dims,
         skill_names: vec![],
         backhaul_precedence: false,
@@ -343,7 +343,7 @@ fn a_vehicle_seen_on_the_road_goes_on_from_there() {
     // Location 7: where the truck is, between its first stop and the rest.
     data.locations.push(Location { x: 90.0, y: 90.0 });
     let m = euclidean_matrix(&data.locations, Rounding::Round).unwrap();
-    data.profiles = vec![Profile { name: "car".into(), distance: m.clone(), duration: m.clone() }];
+    data.profiles = vec![Profile { name: "car".into(), distance: m.clone(), duration: m.clone(), congestion: Default::default() }];
     let problem = Problem::new(data).unwrap();
     let plan = Solution { routes: vec![Route::single(0, 0, vec![0, 1, 2]), Route::single(0, 0, vec![3, 4])], unassigned: vec![] };
     let seen_at = 500;
@@ -394,7 +394,7 @@ fn shifting_announced_arrivals_costs_like_moving_them() {
     };
     let mut data = day(7, 3, 1, false);
     data.locations = locations;
-    data.profiles = vec![Profile { name: "car".into(), distance: m.clone(), duration: m }];
+    data.profiles = vec![Profile { name: "car".into(), distance: m.clone(), duration: m, congestion: Default::default() }];
     // The urgent order (client 2) must be served by time 15: only first on a route.
     data.clients = vec![client(0, 1_000), client(1, 1_000), client(2, 15)];
     data.vehicle_types[0].count = 2;

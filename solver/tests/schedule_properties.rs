@@ -1,5 +1,6 @@
 //! Property tests of the constraints that segments only bound and the search times exactly:
-//! driver breaks, clients with several time windows, and overtime. On random instances every
+//! driver breaks, clients with several time windows, overtime and rush hours (time-dependent
+//! travel). On random instances every
 //! solution the solver returns is accepted by the independent checker at the search's cost, and
 //! breaking one of these rules in a returned solution is reported by the checker with its code.
 
@@ -13,8 +14,9 @@ use std::time::Duration;
 /// A random instance, feasible by construction (every client alone on its own route keeps its
 /// first window, and there are as many vehicles as clients), where vehicles of the first type
 /// take a break of 20 to 60 starting between 150 and 300 (every route out past 300 needs it),
-/// some clients have a second window, and routes longer than 250 pay overtime.
-fn instance(seed: u64, n: usize, two_windows: bool, overtime: bool) -> Problem {
+/// some clients have a second window, routes longer than 250 pay overtime, and with `rush` roads
+/// are slower in two random bands of the day (windows then open after the slowed reach).
+fn instance(seed: u64, n: usize, two_windows: bool, overtime: bool, rush: bool) -> Problem {
     let mut x = seed;
     let mut next = |m: u64| {
         x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
@@ -25,9 +27,21 @@ fn instance(seed: u64, n: usize, two_windows: bool, overtime: bool) -> Problem {
         locations.push(Location { x: next(100) as f64, y: next(100) as f64 });
     }
     let m = euclidean_matrix(&locations, Rounding::Round).unwrap();
+    let congestion = if rush {
+        let first = next(200) as i64;
+        let first_end = first + 50 + next(200) as i64;
+        let second = first_end + 50 + next(300) as i64;
+        Congestion::new(vec![
+            SpeedBand { from: first, to: first_end, speed_percent: 20 + next(70) as u32 },
+            SpeedBand { from: second, to: second + 50 + next(300) as i64, speed_percent: 20 + next(70) as u32 },
+        ])
+        .expect("valid bands")
+    } else {
+        Congestion::default()
+    };
     let clients = (0..n)
         .map(|i| {
-            let reach = m.get(0, i + 1);
+            let reach = congestion.arrival(0, m.get(0, i + 1));
             let e = reach + next(200) as i64;
             let l = e + 20 + next(100) as i64;
             let mut time_windows = vec![TimeWindow::new(e, l)];
@@ -78,7 +92,7 @@ fn instance(seed: u64, n: usize, two_windows: bool, overtime: bool) -> Problem {
         depots: vec![Depot { name: "depot".into(), location: 0, time_window: TimeWindow::new(0, 1500), reload_duration: 0 }],
         clients,
         vehicle_types: vec![vt("with lunch", vec![lunch]), vt("without", vec![])],
-        profiles: vec![Profile { name: "car".into(), distance: m.clone(), duration: m }],
+        profiles: vec![Profile { name: "car".into(), distance: m.clone(), duration: m, congestion }],
         dimensions: 1,
         skill_names: vec![],
         backhaul_precedence: false,
@@ -101,9 +115,9 @@ proptest! {
     #![proptest_config(config(40))]
 
     #[test]
-    fn checker_accepts_every_solution_with_breaks_windows_and_overtime(seed in 0u64..10_000, n in 1usize..22,
-                                                                       two_windows: bool, overtime: bool) {
-        let p = instance(seed, n, two_windows, overtime);
+    fn checker_accepts_every_solution_with_breaks_windows_overtime_and_rush_hours(seed in 0u64..10_000, n in 1usize..22,
+                                                                       two_windows: bool, overtime: bool, rush: bool) {
+        let p = instance(seed, n, two_windows, overtime, rush);
         let out = solve(&p, &env(seed, 40));
         let report = check(&p, &out.solution);
         prop_assert!(report.is_feasible(), "violations: {:?}", report.violations);
@@ -115,8 +129,25 @@ proptest! {
     }
 
     #[test]
+    fn rush_hours_never_bring_a_stop_or_a_return_earlier(seed in 0u64..10_000, n in 2usize..22) {
+        // The same solution timed in rush hours and in free flow: every service starts no earlier
+        // and every route takes no less time (the free-flow bound the search prunes with).
+        let p = instance(seed, n, false, false, true);
+        let out = solve(&p, &env(seed, 20));
+        let mut free = p.data().clone();
+        free.profiles[0].congestion = Congestion::default();
+        let free = Problem::new(free).expect("valid");
+        let (slow, fast) = (check(&p, &out.solution), check(&free, &out.solution));
+        prop_assert!(slow.is_feasible(), "violations: {:?}", slow.violations);
+        for (a, b) in slow.routes.iter().zip(&fast.routes) {
+            prop_assert!(a.end >= b.end, "back at {} in rush hours, {} in free flow", a.end, b.end);
+            prop_assert!(a.duration >= b.duration, "{} in rush hours, {} in free flow", a.duration, b.duration);
+        }
+    }
+
+    #[test]
     fn dropping_a_needed_break_is_reported_as_missing(seed in 0u64..10_000, n in 8usize..22) {
-        let p = instance(seed, n, false, false);
+        let p = instance(seed, n, false, false, false);
         let out = solve(&p, &env(seed, 20));
         let mut broken = out.solution.clone();
         let Some(r) = broken.routes.iter().position(|r| !r.breaks.is_empty()) else { return Ok(()) };
@@ -129,7 +160,7 @@ proptest! {
 #[test]
 fn every_route_out_at_the_latest_break_start_takes_the_break_in_its_window() {
     // Only the vehicles with a lunch break: given the choice, the search uses those without.
-    let mut data = instance(11, 21, true, true).data().clone();
+    let mut data = instance(11, 21, true, true, false).data().clone();
     data.vehicle_types.truncate(1);
     let p = Problem::new(data).unwrap();
     let out = solve(&p, &env(11, 200));

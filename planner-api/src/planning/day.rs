@@ -241,7 +241,14 @@ impl DayModel {
         // Travel matrices are computed per part, never for the whole of a big day.
         let profiles = [RoutingProfile::Truck, RoutingProfile::Motorcycle]
             .into_iter()
-            .map(|profile| JsonProfile { name: profile.name().to_owned(), speed_kmh: None, detour_factor: None, distance_m: None, duration_s: None })
+            .map(|profile| JsonProfile {
+                name: profile.name().to_owned(),
+                speed_kmh: None,
+                detour_factor: None,
+                distance_m: None,
+                duration_s: None,
+                rush_hours: Vec::new(),
+            })
             .collect();
         let doc = JsonProblem {
             name: format!("plan-{}", request.date),

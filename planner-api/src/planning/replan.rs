@@ -339,7 +339,12 @@ fn remapped_profiles(
             )
         };
         let bad = |(a, b, v): (usize, usize, i64)| format!("travel value {v} from location {a} to {b} is out of range");
-        profiles.push(solver::model::Profile { name: p.name.clone(), distance: distance.map_err(bad)?, duration: duration.map_err(bad)? });
+        profiles.push(solver::model::Profile {
+            name: p.name.clone(),
+            distance: distance.map_err(bad)?,
+            duration: duration.map_err(bad)?,
+            congestion: Default::default(),
+        });
     }
     Ok(profiles)
 }

@@ -167,8 +167,8 @@ impl Case {
             clients,
             vehicle_types,
             profiles: vec![
-                Profile { name: "fast".into(), distance: fast.clone(), duration: fast.clone() },
-                Profile { name: "slow".into(), distance: fast, duration: slow },
+                Profile { name: "fast".into(), distance: fast.clone(), duration: fast.clone(), congestion: Default::default() },
+                Profile { name: "slow".into(), distance: fast, duration: slow, congestion: Default::default() },
             ],
             dimensions: dims,
             skill_names: vec!["a".into(), "b".into()],

@@ -147,8 +147,40 @@ impl Breaks<'_> {
 }
 
 /// Simulates travel and time: distance, the earliest schedule, time violations, then the
-/// latest start that keeps the same end (Savelsbergh's forward time slack).
+/// latest start that keeps the same end (Savelsbergh's forward time slack). In rush hours a later
+/// start drives at other speeds, so the latest start that keeps the same end with nothing late
+/// is found by bisection over departures (a later departure never arrives anywhere earlier).
 fn simulate_travel(problem: &Problem, r: usize, route: &Route, out: &mut Vec<Violation>) -> RouteReport {
+    let t = route.vehicle_type;
+    if !problem.is_time_dependent(t) {
+        return simulate_travel_from(problem, r, route, None, out).0;
+    }
+    let (earliest, late) = simulate_travel_from(problem, r, route, None, out);
+    if late {
+        return earliest;
+    }
+    let on_time = |depart: i64| {
+        let mut scratch = Vec::new();
+        let (report, late) = simulate_travel_from(problem, r, route, Some(depart), &mut scratch);
+        (!late && report.end == earliest.end).then_some(report)
+    };
+    let depot_late = problem.depots[problem.vehicle_types[t].start_depot].time_window.late;
+    let (mut lo, mut hi) = (earliest.start, depot_late.min(earliest.end).max(earliest.start));
+    while lo < hi {
+        let mid = lo + (hi - lo + 1) / 2;
+        if on_time(mid).is_some() {
+            lo = mid;
+        } else {
+            hi = mid - 1;
+        }
+    }
+    on_time(lo).unwrap_or(earliest)
+}
+
+/// [`simulate_travel`] of a departure at `depart` (as early as allowed when `None`); returns the
+/// report and whether some time rule is broken. Only a departure left to this function (and
+/// not in rush hours) is delayed by the forward time slack.
+fn simulate_travel_from(problem: &Problem, r: usize, route: &Route, depart: Option<i64>, out: &mut Vec<Violation>) -> (RouteReport, bool) {
     let t = route.vehicle_type;
     let vt = &problem.vehicle_types[t];
     let start_depot = &problem.depots[vt.start_depot];
@@ -172,7 +204,7 @@ fn simulate_travel(problem: &Problem, r: usize, route: &Route, out: &mut Vec<Vio
 
     let earliest = vt.shift.early.max(start_depot.time_window.early);
     let first_release = route.trips.first().map_or(0, |trip| release(&trip.visits));
-    let s0 = earliest.max(first_release);
+    let s0 = depart.unwrap_or(earliest.max(first_release));
     let latest_departure = start_depot.time_window.late.min(vt.shift.late);
     if first_release > earliest && s0 > latest_departure {
         out.push(Violation::ReleaseTime { route: r, trip: 0, departure: s0, latest: latest_departure });
@@ -186,7 +218,7 @@ fn simulate_travel(problem: &Problem, r: usize, route: &Route, out: &mut Vec<Vio
             let depot = &problem.depots[trip.depot];
             distance = distance.saturating_add(problem.distance(t, at, depot.location));
             let leg = (k - 1, route.trips[k - 1].visits.len());
-            let arrival = breaks.leg(leg, time, problem.duration(t, at, depot.location), &mut waiting, &mut slack, &mut late, r, out);
+            let arrival = breaks.leg(leg, time, problem.travel(t, at, depot.location, time), &mut waiting, &mut slack, &mut late, r, out);
             if arrival > depot.time_window.late {
                 out.push(Violation::ReloadWindow { route: r, trip: k, depot: trip.depot, arrival, late: depot.time_window.late });
                 late = true;
@@ -210,7 +242,7 @@ fn simulate_travel(problem: &Problem, r: usize, route: &Route, out: &mut Vec<Vio
         for (i, &c) in trip.visits.iter().enumerate() {
             let client = &problem.clients[c];
             distance = distance.saturating_add(problem.distance(t, at, client.location));
-            let arrival = breaks.leg((k, i), time, problem.duration(t, at, client.location), &mut waiting, &mut slack, &mut late, r, out);
+            let arrival = breaks.leg((k, i), time, problem.travel(t, at, client.location, time), &mut waiting, &mut slack, &mut late, r, out);
             let service = match client.time_windows.iter().find(|w| w.late >= arrival) {
                 Some(w) => {
                     let service = arrival.max(w.early);
@@ -234,7 +266,7 @@ fn simulate_travel(problem: &Problem, r: usize, route: &Route, out: &mut Vec<Vio
     distance = distance.saturating_add(problem.distance(t, at, end_depot.location));
     let last = route.trips.len().saturating_sub(1);
     let leg = (last, route.trips.get(last).map_or(0, |trip| trip.visits.len()));
-    let end = breaks.leg(leg, time, problem.duration(t, at, end_depot.location), &mut waiting, &mut slack, &mut late, r, out);
+    let end = breaks.leg(leg, time, problem.travel(t, at, end_depot.location, time), &mut waiting, &mut slack, &mut late, r, out);
     let latest_end = vt.shift.late.min(end_depot.time_window.late);
     if end > latest_end {
         out.push(Violation::Shift { route: r, end, latest: latest_end });
@@ -246,7 +278,8 @@ fn simulate_travel(problem: &Problem, r: usize, route: &Route, out: &mut Vec<Vio
     // Delaying the departure by `delay` shifts each later stop by what the waiting before it
     // cannot absorb; up to the total waiting the end does not move, and up to the slack no stop
     // becomes late. The departure itself must stay within the start depot's hours.
-    let delay = if late { 0 } else { waiting.min(slack).min(start_depot.time_window.late.saturating_sub(s0)).max(0) };
+    let fixed = depart.is_some() || problem.is_time_dependent(t);
+    let delay = if late || fixed { 0 } else { waiting.min(slack).min(start_depot.time_window.late.saturating_sub(s0)).max(0) };
     let shifted = |(at, waited): (i64, i64)| at.saturating_add(delay.saturating_sub(waited).max(0));
     let arrivals = schedule.into_iter().map(|trip| trip.into_iter().map(shifted).collect()).collect();
     let start = s0.saturating_add(delay);
@@ -257,5 +290,5 @@ fn simulate_travel(problem: &Problem, r: usize, route: &Route, out: &mut Vec<Vio
         }
     }
     let breaks = breaks.taken.into_iter().map(|(time, waited, early)| shifted((time, waited)).max(early)).collect();
-    RouteReport { distance, duration: end.saturating_sub(start), start, end, arrivals, max_loads: Vec::new(), breaks }
+    (RouteReport { distance, duration: end.saturating_sub(start), start, end, arrivals, max_loads: Vec::new(), breaks }, late)
 }

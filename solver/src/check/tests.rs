@@ -544,3 +544,40 @@ fn refuses_malformed_groups() {
     d.clients[2].delivery[0] = 1000;
     assert!(matches!(Problem::new(d), Err(ModelError::UnservableGroup { group: 0, .. })));
 }
+
+/// Tiny with roads at half speed from 0 to 10 and c0 opening at 20.
+fn rush_hour_data() -> ProblemData {
+    use crate::model::{Congestion, SpeedBand};
+    let mut d = tiny_problem_data();
+    d.profiles[0].congestion = Congestion::new(vec![SpeedBand { from: 0, to: 10, speed_percent: 50 }]).unwrap();
+    d.clients[0].time_windows = vec![TimeWindow::new(20, 100)];
+    d
+}
+
+#[test]
+fn times_a_route_in_rush_hours_and_leaves_as_late_as_the_speeds_allow() {
+    // Leaving at 0, the 5 to c0 take 10 at half speed: there at 10, waits to 20, c1 at 26, back
+    // at 37. Leaving after the rush, the leg takes 5, so the latest departure that keeps the
+    // return is 15 (the forward time slack of free flow would say 10).
+    let p = problem(rush_hour_data());
+    let report = check(&p, &routes(&[&[0, 1], &[2]]));
+    assert!(report.is_feasible(), "{:?}", report.violations);
+    let r = &report.routes[0];
+    assert_eq!((r.start, r.end, r.duration, r.arrivals.clone()), (15, 37, 22, vec![vec![20, 26]]));
+    // [c2] alone: leaving at 0 it is there at 10, back at 16 in free flow; leaving at 1 it
+    // would still cover only 4.5 by 10 and be back at 17, so it leaves at 0.
+    let r = &report.routes[1];
+    assert_eq!((r.start, r.end), (0, 16));
+}
+
+#[test]
+fn a_rush_hour_that_makes_a_stop_late_is_reported() {
+    // c2 closes at 9: reached at 5 in free flow, at 10 in the rush.
+    let mut d = rush_hour_data();
+    d.clients[2].time_windows = vec![TimeWindow::new(0, 9)];
+    let mut free = d.clone();
+    free.profiles[0].congestion = Default::default();
+    assert!(check(&problem(free), &routes(&[&[0, 1], &[2]])).is_feasible());
+    let report = check(&problem(d), &routes(&[&[0, 1], &[2]]));
+    assert_only(&report, Violation::TimeWindow { route: 1, client: 2, arrival: 10, late: 9 });
+}

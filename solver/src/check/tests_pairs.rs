@@ -140,7 +140,7 @@ fn pair_instance(spots: &[(u8, u8)], amounts: &[i64], slack: i64) -> ProblemData
             balance: Default::default(),
             on_board: None,
         }],
-        profiles: vec![Profile { name: "car".into(), distance: m.clone(), duration: m }],
+        profiles: vec![Profile { name: "car".into(), distance: m.clone(), duration: m, congestion: Default::default() }],
         dimensions: 1,
         skill_names: vec![],
         backhaul_precedence: false,

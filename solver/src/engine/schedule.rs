@@ -10,7 +10,13 @@
 //! Rules (the checker's too):
 //! - The vehicle leaves its start depot as early as its shift, the depot and the first trip's
 //!   releases allow; the departure is then delayed as far as possible without moving the return
-//!   (Savelsbergh's forward time slack), which gives the route's duration.
+//!   (Savelsbergh's forward time slack), which gives the route's duration. In rush hours (a
+//!   time-dependent profile) the slack does not say how far: a later departure drives at other
+//!   speeds. There the latest departure that keeps the return and stays on time is searched by
+//!   bisection, which is exact because a later departure never arrives anywhere earlier (first
+//!   in, first out).
+//! - A leg takes the travel time of its profile at the moment the vehicle leaves the previous
+//!   stop (see `model::congestion`); a break on the leg does not change it.
 //! - At a client the service starts in the first window whose latest start has not passed,
 //!   waiting for it to open; past every window the route is late.
 //! - A break placed on the leg towards node `p` (before the `p`-th node of the route, or before
@@ -64,7 +70,42 @@ pub fn service_starts(p: &Problem, t: usize, visits: &[u32], breaks: &[BreakAt])
 
 /// [`simulate`], recording at each client `(earliest start of service, waiting up to and
 /// including it)` when asked.
-fn simulate_recording(p: &Problem, t: usize, visits: &[u32], breaks: &[BreakAt], mut record: Option<&mut Vec<(i64, i64)>>) -> Timing {
+fn simulate_recording(p: &Problem, t: usize, visits: &[u32], breaks: &[BreakAt], record: Option<&mut Vec<(i64, i64)>>) -> Timing {
+    if !p.is_time_dependent(t) {
+        return simulate_from(p, t, visits, breaks, None, record).0;
+    }
+    let (first, late) = simulate_from(p, t, visits, breaks, None, None);
+    if late {
+        return simulate_from(p, t, visits, breaks, None, record).0;
+    }
+    // The latest departure with the same return and nothing late: both only get worse as the
+    // departure moves later, so bisect.
+    let s0 = first.start;
+    let depot_late = p.depots[p.vehicle_types[t].start_depot].time_window.late;
+    let (mut lo, mut hi) = (0i64, depot_late.saturating_sub(s0).min(first.end.saturating_sub(s0)).max(0));
+    while lo < hi {
+        let mid = lo + (hi - lo + 1) / 2;
+        let (timing, late) = simulate_from(p, t, visits, breaks, Some(s0 + mid), None);
+        if !late && timing.end == first.end {
+            lo = mid;
+        } else {
+            hi = mid - 1;
+        }
+    }
+    let mut record = record;
+    let (timing, _) = simulate_from(p, t, visits, breaks, Some(s0 + lo), record.as_deref_mut());
+    // The recorded services are those of the delayed departure already: their waiting is set to
+    // the whole delay, so that a caller's shift by `delay - waiting` moves none of them.
+    for entry in record.into_iter().flatten() {
+        entry.1 = lo;
+    }
+    Timing { delay: lo, ..timing }
+}
+
+/// Simulates the route leaving at `depart`, or as early as allowed when `None` (and then, on a
+/// profile without rush hours, delays the departure by the forward time slack); returns the
+/// timing and whether some stop, break or return is late.
+fn simulate_from(p: &Problem, t: usize, visits: &[u32], breaks: &[BreakAt], depart: Option<i64>, mut record: Option<&mut Vec<(i64, i64)>>) -> (Timing, bool) {
     let n = p.num_clients();
     let vt = &p.vehicle_types[t];
     let start_depot = &p.depots[vt.start_depot];
@@ -82,7 +123,7 @@ fn simulate_recording(p: &Problem, t: usize, visits: &[u32], breaks: &[BreakAt],
     let mut taken: Vec<(i64, i64, i64)> = Vec::with_capacity(breaks.len());
 
     let earliest = vt.shift.early.max(start_depot.time_window.early);
-    let s0 = earliest.max(trip_release(0));
+    let s0 = depart.unwrap_or_else(|| earliest.max(trip_release(0)));
     let latest_departure = start_depot.time_window.late.min(vt.shift.late);
     let mut time = s0;
     if s0 > latest_departure {
@@ -100,7 +141,7 @@ fn simulate_recording(p: &Problem, t: usize, visits: &[u32], breaks: &[BreakAt],
             Some(&v) if (v as usize) < n => p.clients[v as usize].location,
             Some(&v) => p.depots[v as usize - n].location,
         };
-        let mut travel = p.duration(t, at, to);
+        let mut travel = p.travel(t, at, to, time);
         // Breaks on this leg: the driver drives until the break may start, stops, drives on.
         while next_break < breaks.len() && breaks[next_break].0 == pos {
             let brk = &vt.breaks[breaks[next_break].1];
@@ -180,11 +221,12 @@ fn simulate_recording(p: &Problem, t: usize, visits: &[u32], breaks: &[BreakAt],
         }
     }
     let end = time;
-    let delay = if late { 0 } else { waiting.min(slack).min(start_depot.time_window.late - s0).max(0) };
+    let fixed = depart.is_some() || p.is_time_dependent(t);
+    let delay = if late || fixed { 0 } else { waiting.min(slack).min(start_depot.time_window.late - s0).max(0) };
     let start = s0 + delay;
     let duration = end - start;
     let max_duration = if vt.max_duration >= UNLIMITED { i64::MAX } else { vt.max_duration };
-    Timing {
+    let timing = Timing {
         start,
         end,
         duration,
@@ -192,7 +234,8 @@ fn simulate_recording(p: &Problem, t: usize, visits: &[u32], breaks: &[BreakAt],
         // Time warp can set the clock back below the departure: saturate, never overflow.
         time_warp: warp + duration.saturating_sub(max_duration).max(0),
         break_starts: taken.iter().map(|&(time, waited, early)| (time + (delay - waited).max(0)).max(early)).collect(),
-    }
+    };
+    (timing, late)
 }
 
 /// Whether a route leaving at `start` and back at `end` needs break `k` of type `t`.
@@ -283,6 +326,19 @@ mod tests {
         let (placed, with) = place_breaks(&p, 0, &[0, 1]);
         assert_eq!(placed, vec![(1, 0)]);
         assert_eq!((with.duration, with.time_warp), (without.duration, 0));
+    }
+
+    #[test]
+    fn times_a_route_in_rush_hours_like_the_checker() {
+        // The checker's case (`check::tests`): half speed from 0 to 10, c0 opening at 20.
+        let mut d = tiny_problem_data();
+        d.profiles[0].congestion = crate::model::Congestion::new(vec![crate::model::SpeedBand { from: 0, to: 10, speed_percent: 50 }]).unwrap();
+        d.clients[0].time_windows = vec![TimeWindow::new(20, 100)];
+        let p = Problem::new(d).unwrap();
+        let t = simulate(&p, 0, &[0, 1], &[]);
+        assert_eq!((t.start, t.end, t.duration, t.delay, t.time_warp), (15, 37, 22, 15, 0));
+        assert_eq!(service_starts(&p, 0, &[0, 1], &[]), vec![20, 26]);
+        assert_eq!((simulate(&p, 0, &[2], &[]).start, simulate(&p, 0, &[2], &[]).end), (0, 16));
     }
 
     #[test]

@@ -91,6 +91,8 @@ pub struct Features {
     pub binding_windows: bool,
     /// Some vehicle type has driver breaks.
     pub breaks: bool,
+    /// Some vehicle type drives in rush hours (travel times depend on the time).
+    pub time_dependent: bool,
 }
 
 impl Features {
@@ -103,6 +105,7 @@ impl Features {
             optional: problem.clients.iter().any(|c| !c.required),
             binding_windows: has_binding_windows(problem),
             breaks: has_breaks(problem),
+            time_dependent: has_rush_hours(problem),
         }
     }
 }
@@ -137,7 +140,10 @@ impl<'p, const D: usize, const T: usize> State<'p, D, T> {
             empty_hint: vec![0; problem.vehicle_types.len()],
             swap_star_tested: Vec::new(),
             features: Features::of(problem),
-            exact_possible: has_breaks(problem) || problem.clients.iter().any(|c| c.time_windows.len() > 1) || problem.stability_active(),
+            exact_possible: has_breaks(problem)
+                || has_rush_hours(problem)
+                || problem.clients.iter().any(|c| c.time_windows.len() > 1)
+                || problem.stability_active(),
         }
     }
 
@@ -550,12 +556,18 @@ pub fn has_breaks(p: &Problem) -> bool {
     p.vehicle_types.iter().any(|v| !v.breaks.is_empty())
 }
 
+/// Whether some vehicle type drives in rush hours.
+pub fn has_rush_hours(p: &Problem) -> bool {
+    (0..p.vehicle_types.len()).any(|t| p.is_time_dependent(t))
+}
+
 /// Whether a route of type `vt` summarised by `seg` needs an exact evaluation: its type has
-/// driver breaks, it visits a client with several time windows, or moving announced clients
-/// costs something (a replan).
+/// driver breaks or drives in rush hours (the segments use free-flow durations, a lower bound),
+/// it visits a client with several time windows, or moving announced clients costs something
+/// (a replan).
 #[inline]
 pub fn needs_exact<const D: usize, const T: usize>(p: &Problem, vt: usize, seg: Option<&Seg<D, T>>) -> bool {
-    seg.is_some_and(|s| s.multi_window || !p.vehicle_types[vt].breaks.is_empty() || p.stability_active())
+    seg.is_some_and(|s| s.multi_window || !p.vehicle_types[vt].breaks.is_empty() || p.stability_active() || p.is_time_dependent(vt))
 }
 
 /// `bound` (the segments' evaluation of route `visits` of type `t`) made exact: the timing of an
@@ -568,7 +580,7 @@ pub fn exact_eval(p: &Problem, t: usize, visits: &[u32], bound: RouteEval) -> Ro
     let st = &p.stability;
     let shifts = p.counts_shifts() && clients.clone().any(|c| st.arrival.get(c).is_some_and(Option::is_some));
     let vt = &p.vehicle_types[t];
-    if !shifts && vt.breaks.is_empty() && clients.clone().all(|c| p.clients[c].time_windows.len() == 1) {
+    if !shifts && vt.breaks.is_empty() && !p.is_time_dependent(t) && clients.clone().all(|c| p.clients[c].time_windows.len() == 1) {
         return RouteEval { cost: bound.cost + moved, ..bound };
     }
     let (breaks, timing) = schedule::place_breaks(p, t, visits);

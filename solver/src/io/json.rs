@@ -123,6 +123,24 @@ pub struct JsonProfile {
     /// Explicit travel durations in seconds, `[from][to]` over all locations (depots first).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub duration_s: Option<Vec<Vec<i64>>>,
+    /// Rush hours: bands of the day in which this profile's roads are slower. The durations
+    /// above are then free-flow ones, and a leg is driven at the speed of each band it crosses
+    /// (see `model::congestion`). Empty: the durations hold all day.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rush_hours: Vec<JsonRushHour>,
+}
+
+/// One rush-hour band of a profile: from `start` to `end` (`HH:MM`), roads are driven at
+/// `speed_percent` % of their free-flow speed (1 to 99).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JsonRushHour {
+    /// Start of the band.
+    pub start: String,
+    /// End of the band (excluded).
+    pub end: String,
+    /// Speed in the band, in percent of free flow.
+    pub speed_percent: u32,
 }
 
 /// A depot (filling station or warehouse) where vehicles start, end and reload.

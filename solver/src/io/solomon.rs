@@ -138,7 +138,7 @@ pub fn parse(text: &str, path: &Path, rounding: Rounding) -> Result<Instance, Re
             balance: Default::default(),
             on_board: None,
         }],
-        profiles: vec![Profile { name: "default".into(), duration: matrix.clone(), distance: matrix }],
+        profiles: vec![Profile { name: "default".into(), duration: matrix.clone(), distance: matrix, congestion: Default::default() }],
         dimensions: 1,
         skill_names: Vec::new(),
         backhaul_precedence: false,

@@ -76,7 +76,7 @@ pub fn parse(text: &str, path: &Path, rounding: Rounding) -> Result<Instance, Re
         depots: nodes.depots,
         clients: nodes.clients,
         vehicle_types: fleet.types,
-        profiles: vec![Profile { name: "default".into(), duration: matrix.clone(), distance: matrix }],
+        profiles: vec![Profile { name: "default".into(), duration: matrix.clone(), distance: matrix, congestion: Default::default() }],
         dimensions: nodes.dimensions,
         skill_names: fleet.skill_names,
         backhaul_precedence: family == "VRPB",

@@ -3,10 +3,12 @@
 //! Everything in the core is an integer in the units chosen by the reader (see `io`): distances,
 //! durations, loads and costs never compare floats.
 
+pub mod congestion;
 mod matrix;
 pub mod pairs;
 mod problem;
 
+pub use congestion::{Congestion, CongestionError, SpeedBand};
 pub use matrix::{Matrix, Scaled};
 pub use pairs::{Pair, PairRole};
 pub use problem::{Balance, Break, Client, Depot, Group, Location, OnBoard, Problem, ProblemData, Profile, Stability, VehicleType};

@@ -2,7 +2,7 @@
 //! shared read-only (as `Arc<Problem>`) by every thread of the search.
 
 use super::pairs::{self, Pair, PairRole};
-use super::{Cost, Distance, Duration, Load, Matrix, Skills, TimeWindow, UNLIMITED};
+use super::{Congestion, Cost, Distance, Duration, Load, Matrix, Skills, TimeWindow, UNLIMITED};
 use crate::error::ModelError;
 use crate::solution::UnassignedReason;
 use std::ops::Deref;
@@ -245,8 +245,11 @@ pub struct Profile {
     pub name: String,
     /// Distance matrix indexed by location.
     pub distance: Matrix,
-    /// Duration matrix indexed by location.
+    /// Duration matrix indexed by location: free-flow durations, lengthened in the rush hours of
+    /// `congestion`.
     pub duration: Matrix,
+    /// Rush hours (none: the durations hold all day).
+    pub congestion: Congestion,
 }
 
 /// Plain problem parts, checked by [`Problem::new`].
@@ -441,10 +444,25 @@ impl Problem {
         self.profiles[self.vehicle_types[t].profile].distance.get(a, b)
     }
 
-    /// Travel duration from location `a` to `b` for vehicle type `t`.
+    /// Free-flow travel duration from location `a` to `b` for vehicle type `t` (the duration at
+    /// any time without rush hours, and a lower bound of [`Problem::travel`] with them).
     #[inline]
     pub fn duration(&self, t: usize, a: usize, b: usize) -> Duration {
         self.profiles[self.vehicle_types[t].profile].duration.get(a, b)
+    }
+
+    /// Travel duration from location `a` to `b` for vehicle type `t` leaving at `depart`, in the
+    /// rush hours of its profile.
+    #[inline]
+    pub fn travel(&self, t: usize, a: usize, b: usize, depart: Duration) -> Duration {
+        let profile = &self.profiles[self.vehicle_types[t].profile];
+        profile.congestion.travel(depart, profile.duration.get(a, b))
+    }
+
+    /// Whether vehicle type `t` drives in rush hours (its travel times depend on the time).
+    #[inline]
+    pub fn is_time_dependent(&self, t: usize) -> bool {
+        !self.profiles[self.vehicle_types[t].profile].congestion.is_free_flow()
     }
 
     /// Whether vehicle type `t` can ever serve client `c` alone on a route (with its partner,

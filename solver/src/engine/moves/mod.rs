@@ -176,8 +176,9 @@ impl Move {
             Move::RouteTypes => f.heterogeneous,
             // SWAP*'s distance estimates only guide well when time windows do not constrain (on
             // 1000-client VRPTW it cut iterations threefold for no gain); they know nothing of
-            // trips or breaks, and it would move one client of a pair without the other.
-            Move::SwapStar => !f.binding_windows && !f.multi_trip && !f.breaks && !f.pairs,
+            // trips, breaks or rush hours, and it would move one client of a pair without the
+            // other.
+            Move::SwapStar => !f.binding_windows && !f.multi_trip && !f.breaks && !f.time_dependent && !f.pairs,
             Move::Relocate | Move::Swap | Move::TwoClients | Move::TwoOptStar | Move::TwoOpt | Move::EmptyRoute => true,
         }
     }
@@ -326,10 +327,11 @@ mod tests {
 
     #[test]
     fn moves_apply_by_problem_features() {
-        let plain = Features { pairs: false, multi_trip: false, heterogeneous: false, optional: false, binding_windows: false, breaks: false };
+        let plain =
+            Features { pairs: false, multi_trip: false, heterogeneous: false, optional: false, binding_windows: false, breaks: false, time_dependent: false };
         let names = |f: &Features| REGISTRY.iter().filter(|m| m.applies(f)).map(|m| m.name()).collect::<Vec<_>>();
         assert_eq!(names(&plain), ["relocate", "swap", "two-clients", "2-opt*", "2-opt", "empty-route", "swap*"]);
-        let all = Features { pairs: true, multi_trip: true, heterogeneous: true, optional: true, binding_windows: true, breaks: true };
+        let all = Features { pairs: true, multi_trip: true, heterogeneous: true, optional: true, binding_windows: true, breaks: true, time_dependent: true };
         assert_eq!(names(&all).len(), REGISTRY.len() - 1, "all but SWAP*");
         assert!(!Move::SwapStar.applies(&Features { binding_windows: true, ..plain }));
         assert!(Move::RouteTypes.applies(&Features { heterogeneous: true, ..plain }));

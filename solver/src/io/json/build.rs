@@ -6,7 +6,8 @@ use super::units::{check_amount, check_date, check_range, haversine_m, parse_clo
 use super::{Amounts, JsonError, JsonProblem, JsonProfile, COST_SCALE};
 use crate::error::ModelError;
 use crate::model::{
-    Balance, Break, Client, Depot, Group, Load, Location, Matrix, Pair, Problem, ProblemData, Profile, Skills, TimeWindow, VehicleType, UNLIMITED,
+    Balance, Break, Client, Congestion, Depot, Group, Load, Location, Matrix, Pair, Problem, ProblemData, Profile, Skills, SpeedBand, TimeWindow, VehicleType,
+    UNLIMITED,
 };
 use std::collections::HashMap;
 
@@ -460,7 +461,37 @@ fn profile(p: &JsonProfile, i: usize, locations: &[Location]) -> Result<Profile,
             return Err(JsonError::invalid(&format!("{path}.speed_kmh"), "missing_field", "needed when duration_s is not given"));
         }
     };
-    Ok(Profile { name: p.name.clone(), distance, duration })
+    let congestion = rush_hours(&p.rush_hours, &path)?;
+    Ok(Profile { name: p.name.clone(), distance, duration, congestion })
+}
+
+/// A profile's rush hours as speed bands: each band's clock times in order, its speed 1 to 99 %,
+/// the bands in order of the day and disjoint.
+fn rush_hours(bands: &[super::JsonRushHour], path: &str) -> Result<Congestion, JsonError> {
+    let mut out = Vec::with_capacity(bands.len());
+    for (k, b) in bands.iter().enumerate() {
+        let p = format!("{path}.rush_hours[{k}]");
+        let (from, to) = (parse_clock(&b.start, &format!("{p}.start"))?, parse_clock(&b.end, &format!("{p}.end"))?);
+        if to <= from {
+            return Err(JsonError::invalid(&format!("{p}.end"), "bad_time_window", format!("ends ({}) at or before it starts ({})", b.end, b.start)));
+        }
+        if !(1..=99).contains(&b.speed_percent) {
+            return Err(JsonError::invalid(
+                &format!("{p}.speed_percent"),
+                "out_of_range",
+                format!("{} is not a rush-hour speed: 1 to 99 % of free flow", b.speed_percent),
+            ));
+        }
+        if out.last().is_some_and(|prev: &SpeedBand| from < prev.to) {
+            return Err(JsonError::invalid(
+                &format!("{p}.start"),
+                "bad_time_window",
+                format!("starts ({}) before rush_hours[{}] ends; bands must be in order of the day and must not overlap", b.start, k - 1),
+            ));
+        }
+        out.push(SpeedBand { from, to, speed_percent: b.speed_percent });
+    }
+    Congestion::new(out).map_err(|e| JsonError::invalid(&format!("{path}.rush_hours"), "bad_time_window", e.to_string()))
 }
 
 /// Checks a matrix has `n` rows of `n` values.
@@ -620,7 +651,14 @@ mod tests {
     fn uses_explicit_matrices_and_checks_their_shape() {
         let mut doc = sample();
         let m: Vec<Vec<i64>> = (0..5).map(|a| (0..5).map(|b| (a as i64 - b as i64).abs() * 100).collect()).collect();
-        doc.profiles[0] = JsonProfile { name: "truck".into(), speed_kmh: None, detour_factor: None, distance_m: Some(m.clone()), duration_s: Some(m.clone()) };
+        doc.profiles[0] = JsonProfile {
+            name: "truck".into(),
+            speed_kmh: None,
+            detour_factor: None,
+            distance_m: Some(m.clone()),
+            duration_s: Some(m.clone()),
+            rush_hours: Vec::new(),
+        };
         let p = build(&doc).unwrap();
         assert_eq!(p.profiles[0].distance.get(4, 1), 300);
         let mut bad = m.clone();
@@ -631,6 +669,31 @@ mod tests {
         neg[1][2] = -5;
         fails_at(|d| d.profiles[0].duration_s = Some(neg), "profiles[0].duration_s[1][2]", "out_of_range");
         fails_at(|d| d.profiles[1].speed_kmh = None, "profiles[1].speed_kmh", "missing_field");
+    }
+
+    #[test]
+    fn reads_rush_hours_and_refuses_bands_that_make_no_sense() {
+        use crate::io::json::JsonRushHour;
+        let band = |start: &str, end: &str, speed_percent| JsonRushHour { start: start.into(), end: end.into(), speed_percent };
+        let mut doc = sample();
+        doc.profiles[0].rush_hours = vec![band("07:00", "09:00", 55), band("17:00", "19:30", 40)];
+        let p = build(&doc).unwrap();
+        let bands = p.profiles[0].congestion.bands();
+        assert_eq!(bands.len(), 2);
+        assert_eq!((bands[1].from, bands[1].to, bands[1].speed_percent), (17 * 3600, 19 * 3600 + 1800, 40));
+        assert!(p.profiles[1].congestion.is_free_flow());
+        // A 10-minute leg leaving at 08:00 takes 10 / 0.55 minutes.
+        let free = p.profiles[0].duration.get(2, 3);
+        assert_eq!(p.profiles[0].congestion.travel(8 * 3600, free), (free * 100 + 54) / 55);
+        fails_at(|d| d.profiles[0].rush_hours = vec![band("09:00", "07:00", 50)], "profiles[0].rush_hours[0].end", "bad_time_window");
+        fails_at(|d| d.profiles[0].rush_hours = vec![band("07:00", "09:00", 100)], "profiles[0].rush_hours[0].speed_percent", "out_of_range");
+        fails_at(|d| d.profiles[0].rush_hours = vec![band("07:00", "09:00", 0)], "profiles[0].rush_hours[0].speed_percent", "out_of_range");
+        fails_at(
+            |d| d.profiles[0].rush_hours = vec![band("07:00", "09:00", 50), band("08:30", "10:00", 70)],
+            "profiles[0].rush_hours[1].start",
+            "bad_time_window",
+        );
+        fails_at(|d| d.profiles[0].rush_hours = vec![band("7am", "09:00", 50)], "profiles[0].rush_hours[0].start", "bad_time");
     }
 
     #[test]

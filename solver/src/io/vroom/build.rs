@@ -474,7 +474,7 @@ impl<'a> Builder<'a> {
             })
             .map_err(too_large("travel cost"))?
         };
-        Ok((Profile { name: format!("{name} x{speed}"), distance: cost, duration }, real))
+        Ok((Profile { name: format!("{name} x{speed}"), distance: cost, duration, congestion: Default::default() }, real))
     }
 
     /// Coordinates of every model location when every place has them (the zero-travel
