@@ -385,7 +385,42 @@ async fn drivers_take_the_break_asked_for_and_waiting_for_a_window_is_shown(app:
     }
 }
 
+async fn rush_hours_slow_the_plan_down_and_the_checker_times_it_the_same(app: &TestApp) {
+    let day = seed_day(&app.client, &app.base, 12, DAY, 1).await;
+    let plan = |options: Value| json!({ "date": DAY, "depot_ids": [day.depot_id], "options": options });
+    let (status, _, body) = app.post("/v1/plans", &plan(json!({ "rush_hours": [{ "start": "09:00", "end": "08:00", "speed_percent": 50 }] }))).await;
+    assert_eq!((status, body["errors"][0]["field"].as_str()), (422, Some("options.rush_hours[0].end")), "{body}");
+
+    // Half speed all day: every leg takes twice its usual time.
+    let rush = json!([{ "start": "00:00", "end": "23:59", "speed_percent": 50 }]);
+    let (status, _, job) = app.post("/v1/plans", &plan(json!({ "time_limit_s": 1, "seed": 3, "max_iterations": 200, "rush_hours": rush }))).await;
+    assert_eq!((status, &job["options"]["rush_hours"]), (202, &rush), "{job}");
+    let job = wait_for_plan(&app.client, &app.base, job["id"].as_i64().expect("id"), DEADLINE).await;
+    assert_eq!(job["status"], "succeeded", "{job}");
+    // The stored problem carries the rush hours, and the solver's checker times the plan as the
+    // service did (route durations included).
+    check_plan_with_solver(&app.client, &app.base, &job).await;
+    let id = job["id"].as_i64().expect("id");
+    let text = app.client.get(format!("{}/v1/plans/{id}/problem", app.base)).send().await.expect("problem").text().await.expect("text");
+    let mut doc: Value = serde_json::from_str(&text).expect("JSON");
+    assert!(doc["profiles"].as_array().expect("profiles").iter().all(|p| p["rush_hours"] == rush), "{}", doc["profiles"]);
+    // The same routes in free flow are quicker: the rush hours were planned with, not ignored.
+    let (parsed, slow) = solver::io::json::parse(&text).expect("parses");
+    let routes = support::solver_routes(&parsed, &job["result"]);
+    for p in doc["profiles"].as_array_mut().expect("profiles") {
+        p.as_object_mut().expect("profile").remove("rush_hours");
+    }
+    let (_, free) = solver::io::json::parse(&doc.to_string()).expect("parses");
+    let solution = solver::Solution { routes, unassigned: Vec::new() };
+    let (in_rush, in_free_flow) = (solver::check::check(&slow, &solution), solver::check::check(&free, &solution));
+    assert!(!in_rush.routes.is_empty());
+    for (a, b) in in_rush.routes.iter().zip(&in_free_flow.routes) {
+        assert!(a.duration > b.duration, "a route takes {} s in the rush and {} s in free flow", a.duration, b.duration);
+    }
+}
+
 both_backends!(
+    rush_hours_slow_the_plan_down_and_the_checker_times_it_the_same,
     drivers_take_the_break_asked_for_and_waiting_for_a_window_is_shown,
     two_replicas_share_the_queue_and_plan_each_job_once,
     a_day_no_vehicle_can_serve_gets_a_plan_that_says_why,

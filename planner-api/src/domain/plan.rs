@@ -60,7 +60,41 @@ pub struct PlanOptionsInput {
     /// 32 times), 0–100,000. 0 by default: the days are as the other costs make them.
     #[serde(default)]
     pub fair_day_ntd_per_hour_squared: Option<f64>,
+    /// Rush hours: bands of the day in which every road is driven at `speed_percent` % of its
+    /// usual speed (1–99), in order of the day and not overlapping, at most 8. A leg is driven
+    /// at the speed of each band it crosses. None by default: travel times hold all day.
+    #[serde(default)]
+    pub rush_hours: Option<Vec<RushHourInput>>,
 }
+
+/// A rush-hour band as sent by clients.
+#[derive(Clone, Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RushHourInput {
+    /// Start, `HH:MM`.
+    #[serde(default)]
+    pub start: Option<String>,
+    /// End, `HH:MM` (excluded).
+    #[serde(default)]
+    pub end: Option<String>,
+    /// Speed in the band, in percent of the usual speed, 1–99.
+    #[serde(default)]
+    pub speed_percent: Option<u32>,
+}
+
+/// A validated rush-hour band.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct RushHour {
+    /// Start, `HH:MM`.
+    pub start: String,
+    /// End, `HH:MM`.
+    pub end: String,
+    /// Speed in percent of the usual one.
+    pub speed_percent: u32,
+}
+
+/// Most rush-hour bands of a plan.
+pub const MAX_RUSH_HOURS: usize = 8;
 
 /// A driver break as sent by clients.
 #[derive(Clone, Debug, Default, Deserialize, utoipa::ToSchema)]
@@ -135,10 +169,62 @@ pub struct PlanOptions {
     /// Fair days: NT$ per squared hour of each route (0: off).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub fair_day_ntd_per_hour_squared: f64,
+    /// Rush hours, in order of the day (none: travel times hold all day).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rush_hours: Vec<RushHour>,
 }
 
 fn is_zero(v: &f64) -> bool {
     *v == 0.0
+}
+
+/// Validates rush-hour bands: each with a start and an end `HH:MM`, the end after the start, a
+/// speed of 1–99 %, each band after the previous one ends; at most [`MAX_RUSH_HOURS`].
+fn rush_hours(errors: &mut Vec<FieldError>, given: Vec<RushHourInput>) -> Vec<RushHour> {
+    if given.len() > MAX_RUSH_HOURS {
+        errors.push(FieldError::new("options.rush_hours", FieldProblem::TooMany { max: MAX_RUSH_HOURS }));
+        return Vec::new();
+    }
+    let mut out = Vec::with_capacity(given.len());
+    let mut previous_end: Option<u32> = None;
+    for (k, band) in given.into_iter().enumerate() {
+        let field = |name: &str| format!("options.rush_hours[{k}].{name}");
+        let mut when = |name: &str, value: Option<String>| match value.map(|v| v.trim().to_owned()) {
+            None => {
+                errors.push(FieldError::new(field(name), FieldProblem::Required));
+                None
+            }
+            Some(v) => match minutes(&v) {
+                Some(m) => Some((v, m)),
+                None => {
+                    errors.push(FieldError::new(field(name), FieldProblem::Pattern { expected: "07:30" }));
+                    None
+                }
+            },
+        };
+        let (start, end) = (when("start", band.start), when("end", band.end));
+        let speed = match band.speed_percent {
+            None => {
+                errors.push(FieldError::new(field("speed_percent"), FieldProblem::Required));
+                None
+            }
+            Some(s) if !(1..=99).contains(&s) => {
+                errors.push(FieldError::new(field("speed_percent"), FieldProblem::OutOfRange { min: 1.0, max: 99.0 }));
+                None
+            }
+            Some(s) => Some(s),
+        };
+        let (Some((start, sm)), Some((end, em)), Some(speed_percent)) = (start, end, speed) else { continue };
+        if em <= sm {
+            errors.push(FieldError::new(field("end"), FieldProblem::WindowOrder));
+        } else if previous_end.is_some_and(|p| sm < p) {
+            errors.push(FieldError::new(field("start"), FieldProblem::WindowOverlap));
+        } else {
+            previous_end = Some(em);
+            out.push(RushHour { start, end, speed_percent });
+        }
+    }
+    out
 }
 
 /// A validated plan request (the store checks that the depots exist).
@@ -252,6 +338,7 @@ impl PlanRequestInput {
                 _ => None,
             }
         });
+        let rush_hours = rush_hours(&mut errors, o.rush_hours.unwrap_or_default());
         let options = PlanOptions {
             time_limit_s,
             fixed_cost_ntd,
@@ -266,6 +353,7 @@ impl PlanRequestInput {
             max_iterations: o.max_iterations,
             driver_break,
             fair_day_ntd_per_hour_squared: number(&mut errors, "fair_day_ntd_per_hour_squared", o.fair_day_ntd_per_hour_squared, 0.0, 0.0, 100_000.0),
+            rush_hours,
         };
         match date {
             Some(date) if errors.is_empty() => Ok(PlanRequest { date, depot_ids, options }),
@@ -627,6 +715,46 @@ mod tests {
         let r = input().validate(5.0).expect("valid");
         assert_eq!((r.options.time_limit_s, r.options.max_trips, r.options.shift_start.as_str()), (5.0, 3, "08:00"));
         assert_eq!(r.options.fair_day_ntd_per_hour_squared, 0.0, "fair days are off unless asked for");
+        assert!(r.options.rush_hours.is_empty(), "no rush hours unless asked for");
+    }
+
+    #[test]
+    fn takes_rush_hours_in_order_and_names_each_bad_band() {
+        let band = |start: &str, end: &str, speed: Option<u32>| RushHourInput { start: Some(start.into()), end: Some(end.into()), speed_percent: speed };
+        let mut ok = input();
+        ok.options.rush_hours = Some(vec![band(" 07:30", "09:00", Some(55)), band("17:00", "19:00", Some(40))]);
+        let r = ok.validate(5.0).expect("valid");
+        assert_eq!(
+            r.options.rush_hours,
+            vec![
+                RushHour { start: "07:30".into(), end: "09:00".into(), speed_percent: 55 },
+                RushHour { start: "17:00".into(), end: "19:00".into(), speed_percent: 40 }
+            ]
+        );
+        let mut bad = input();
+        bad.options.rush_hours = Some(vec![
+            band("09:00", "07:00", Some(50)),
+            band("07:00", "09:00", Some(100)),
+            band("07:00", "08:00", None),
+            band("7 am", "09:00", Some(50)),
+            band("08:00", "10:00", Some(50)),
+            band("09:30", "11:00", Some(50)),
+        ]);
+        let fields: Vec<String> = bad.validate(60.0).err().unwrap_or_default().into_iter().map(|e| e.field).collect();
+        assert_eq!(
+            fields,
+            [
+                "options.rush_hours[0].end",
+                "options.rush_hours[1].speed_percent",
+                "options.rush_hours[2].speed_percent",
+                "options.rush_hours[3].start",
+                "options.rush_hours[5].start"
+            ]
+        );
+        let mut bad = input();
+        bad.options.rush_hours = Some(vec![band("07:00", "08:00", Some(50)); MAX_RUSH_HOURS + 1]);
+        let fields: Vec<String> = bad.validate(60.0).err().unwrap_or_default().into_iter().map(|e| e.field).collect();
+        assert_eq!(fields, ["options.rush_hours"]);
     }
 
     #[test]

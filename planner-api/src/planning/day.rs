@@ -20,7 +20,7 @@ use crate::domain::customer::CYLINDER_SIZES_KG;
 use crate::domain::plan::{PlannedDepot, UnassignedOrder};
 use crate::domain::{AccessRestriction, Customer, Depot, Order, PlanRequest, PlanResult, Priority, Vehicle, VehicleKind, VehicleType};
 use crate::travel::{RoutingProfile, TravelMatrix};
-use solver::io::json::{cost_to_ntd, Amounts, JsonBreak, JsonClient, JsonDepot, JsonProblem, JsonProfile, JsonTimeWindow, JsonVehicleType};
+use solver::io::json::{cost_to_ntd, Amounts, JsonBreak, JsonClient, JsonDepot, JsonProblem, JsonProfile, JsonRushHour, JsonTimeWindow, JsonVehicleType};
 use solver::search::{self, Environment, Outcome, Progress, ProgressFn};
 use std::sync::Arc;
 use std::time::Instant;
@@ -247,7 +247,7 @@ impl DayModel {
                 detour_factor: None,
                 distance_m: None,
                 duration_s: None,
-                rush_hours: Vec::new(),
+                rush_hours: o.rush_hours.iter().map(|r| JsonRushHour { start: r.start.clone(), end: r.end.clone(), speed_percent: r.speed_percent }).collect(),
             })
             .collect();
         let doc = JsonProblem {

@@ -343,7 +343,7 @@ fn remapped_profiles(
             name: p.name.clone(),
             distance: distance.map_err(bad)?,
             duration: duration.map_err(bad)?,
-            congestion: Default::default(),
+            congestion: p.congestion.clone(),
         });
     }
     Ok(profiles)
