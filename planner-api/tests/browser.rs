@@ -316,7 +316,8 @@ async fn a_dispatcher_signs_in_finds_cancels_and_plans_the_day_and_opens_a_stop_
 
     // Plan the day with a short search: a progress bar, then the map with every planned stop
     // numbered in its vehicle's colour, and a stop's popup with what the plan says of it.
-    browser.eval("const s = document.querySelector('#time-limit'); s.value = '5'; return s.value", json!([])).await;
+    browser.eval("const s = document.querySelector('#time-limit'); s.value = '5'; document.querySelector('#plan').scrollIntoView(); return s.value", json!([])).await;
+    save_screenshot_as("console-plan-controls.png", &browser.screenshot().await, false);
     browser.click("#plan").await;
     browser.wait_for("the progress bar", "return document.querySelector('#progress')", Duration::from_secs(10)).await;
     browser.wait_for("the map", "return document.querySelectorAll('svg.map g.stop').length", Duration::from_secs(120)).await;
@@ -663,9 +664,18 @@ async fn the_console_and_the_driver_view_work_in_firefox() {
         .wait_for("the Chinese page", "const e = document.querySelector('#title'); return e && e.innerText.includes('的訂單')", Duration::from_secs(20))
         .await;
 
-    // Plan with the drivers' lunch break; the map, a popup, the breaks on the timeline.
+    // Plan with the drivers' lunch break, in rush hours, evening out the days; the map, a popup,
+    // the breaks on the timeline.
+    firefox.click("#rush-hours").await;
+    firefox.click("#fair-days").await;
     plan_the_day(&firefox, true).await;
     let (plan_id, v1) = admin.newest_plan().await;
+    let options = admin.get(&format!("/v1/plans/{plan_id}")).await["options"].clone();
+    assert_eq!(
+        (&options["rush_hours"], &options["fair_day_ntd_per_hour_squared"]),
+        (&json!([{ "start": "07:30", "end": "09:30", "speed_percent": 55 }, { "start": "17:00", "end": "19:00", "speed_percent": 50 }]), &json!(10.0)),
+        "{options}"
+    );
     let stops = stops_of(&v1);
     assert_eq!(firefox.eval("return document.querySelectorAll('svg.map g.stop').length", json!([])).await, json!(stops.len()));
     assert!(v1["plan"]["routes"][0]["breaks"].is_array());

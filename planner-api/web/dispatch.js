@@ -282,6 +282,10 @@ function planButton(date, section, done) {
   // Off by default: with a break every route's schedule is computed exactly in the search, which
   // is slower (planner-api/README.md, "Driver breaks").
   const lunch = h("input", { type: "checkbox", id: "lunch" });
+  // Taipei's peaks as the planning option's example bands (planner-api/README.md, "rush_hours"),
+  // and a fair-day weight that evens the days almost for free (README, "Fair days").
+  const rush = h("input", { type: "checkbox", id: "rush-hours" });
+  const fair = h("input", { type: "checkbox", id: "fair-days" });
   const button = h(
     "button",
     {
@@ -296,6 +300,13 @@ function planButton(date, section, done) {
           const depots = (await all("/v1/depots")).map((d) => d.id);
           const options = { time_limit_s: Number(seconds.value) };
           if (lunch.checked) options.driver_break = { earliest: "11:30", latest: "13:30", minutes: 30 };
+          if (rush.checked) {
+            options.rush_hours = [
+              { start: "07:30", end: "09:30", speed_percent: 55 },
+              { start: "17:00", end: "19:00", speed_percent: 50 },
+            ];
+          }
+          if (fair.checked) options.fair_day_ntd_per_hour_squared = 10;
           const job = await api("/v1/plans", { method: "POST", body: { date, depot_ids: depots, options } });
           for (;;) {
             const now = await api(`/v1/plans/${job.id}`);
@@ -318,7 +329,15 @@ function planButton(date, section, done) {
     },
     t("planDay"),
   );
-  return h("span", { class: "plan-controls" }, h("label", { class: "check" }, lunch, ` ${t("lunchBreak")}`), seconds, button);
+  return h(
+    "span",
+    { class: "plan-controls" },
+    h("label", { class: "check" }, lunch, ` ${t("lunchBreak")}`),
+    h("label", { class: "check" }, rush, ` ${t("rushHours")}`),
+    h("label", { class: "check" }, fair, ` ${t("fairDays")}`),
+    seconds,
+    button,
+  );
 }
 
 // The plan as it stands (its newest version), kept current from the plan's live stream; events
