@@ -36,6 +36,22 @@ struct Panel {
     /// Mean gap per family (the reader's family name) over the frontier instances.
     frontier_baseline_mean_gap_pct: std::collections::BTreeMap<String, f64>,
     frontier_tolerance_gap_pct: f64,
+    /// Generated Taipei days planned in rush hours (time-dependent travel).
+    rush_hours: RushPanel,
+}
+
+/// Generated days with rush hours on both profiles: no public instance has time-dependent
+/// travel, so the gate holds the mean total cost (the checker's, in NT$) of these days at a fixed
+/// seed and iteration limit.
+#[derive(Debug, Deserialize)]
+struct RushPanel {
+    /// Generator seeds (`datasets::taipei_day`), one day each.
+    days: Vec<u64>,
+    customers: usize,
+    bands: Vec<solver::io::json::JsonRushHour>,
+    max_iterations: u64,
+    baseline_mean_cost_ntd: f64,
+    tolerance_pct: f64,
 }
 
 const PANEL: &str = include_str!("../quality/panel.json");
@@ -181,4 +197,46 @@ fn the_newer_families_are_no_worse_than_their_recorded_baselines() {
         }
     }
     assert!(worse.is_empty(), "{}; if the search changed on purpose, update quality/panel.json as its how_to_update says", worse.join("; "));
+}
+
+#[test]
+fn rush_hour_days_are_no_worse_than_their_recorded_baseline() {
+    use solver::search::{solve, Environment};
+    let panel: Panel = serde_json::from_str(PANEL).expect("quality/panel.json is valid");
+    let r = &panel.rush_hours;
+    assert!(!r.days.is_empty() && !r.bands.is_empty(), "{r:?}");
+    let costs: Vec<f64> = r
+        .days
+        .iter()
+        .map(|&day| {
+            let mut doc = datasets::taipei_day(day, r.customers);
+            for p in &mut doc.profiles {
+                p.rush_hours = r.bands.clone();
+            }
+            let problem = solver::io::json::build(&doc).expect("the generated day builds");
+            let started = Instant::now();
+            let env = Environment { seed: 1, threads: 1, time_limit: None, max_iterations: Some(r.max_iterations), ..Environment::default() };
+            let out = solve(&problem, &env);
+            let report = solver::check::check(&problem, &out.solution);
+            assert!(report.is_feasible(), "day {day}: the plan breaks {:?}", report.violations);
+            assert_eq!(report.cost.total, out.cost, "day {day}: the search and the checker disagree on the cost in rush hours");
+            let cost = solver::io::json::cost_to_ntd(report.cost.total);
+            println!(
+                "rush day {day}: {} routes, {} left out, NT$ {cost:.0}, {:.1} s",
+                report.routes.len(),
+                out.solution.unassigned.len(),
+                started.elapsed().as_secs_f64()
+            );
+            cost
+        })
+        .collect();
+    let measured = mean(&costs).unwrap_or(f64::NAN);
+    println!("rush_hours: mean_cost_ntd {measured:.2} (baseline {:.2})", r.baseline_mean_cost_ntd);
+    let limit = r.baseline_mean_cost_ntd * (1.0 + r.tolerance_pct / 100.0);
+    assert!(
+        measured <= limit,
+        "rush-hour days: mean cost NT$ {measured:.2} is worse than the baseline {:.2} + {} %; if the search changed on purpose, update quality/panel.json",
+        r.baseline_mean_cost_ntd,
+        r.tolerance_pct
+    );
 }
