@@ -156,6 +156,42 @@ proptest! {
     }
 }
 
+proptest! {
+    // Timing alone is cheap: many more cases.
+    #![proptest_config(config(400))]
+
+    #[test]
+    fn the_search_and_the_checker_time_any_route_alike_in_rush_hours(seed in 0u64..10_000, n in 1usize..22, order in proptest::collection::vec(0usize..1000, 22),
+                                                                     two_windows: bool, by_window: bool) {
+        // Any order (or the windows' order) of any clients on the type without breaks: both call a route late or on
+        // time alike, and on time the search's exact schedule (its latest departure by a
+        // backward pass) and the checker's (by bisection) give the same departure, return and
+        // service starts. (Late, they differ by design: the search sets the clock back to the
+        // latest time, the checker reports the real arrival.)
+        let p = instance(seed, n, two_windows, false, true);
+        let mut visits: Vec<usize> = (0..n).collect();
+        visits.sort_by_key(|&c| order[c]);
+        visits.truncate(1 + order[21] % n);
+        if by_window {
+            // In order of the windows' openings, which is more often on time.
+            visits.sort_by_key(|&c| p.clients[c].early());
+        }
+        let route = solver::Route::single(1, 0, visits.clone());
+        let report = check(&p, &solver::Solution { routes: vec![route], unassigned: Vec::new() });
+        let ours: Vec<u32> = visits.iter().map(|&c| c as u32).collect();
+        let timing = solver::engine::schedule::simulate(&p, 1, &ours, &[]);
+        let starts = solver::engine::schedule::service_starts(&p, 1, &ours, &[]);
+        // Only the time rules count (the clients left off are missing, a load may be too big).
+        let on_time = report.violations.iter().all(|v| matches!(v, Violation::MissingClient { .. } | Violation::Capacity { .. }));
+        prop_assert_eq!(timing.time_warp == 0, on_time, "violations {:?}, time warp {}", report.violations, timing.time_warp);
+        if on_time {
+            let r = &report.routes[0];
+            prop_assert_eq!((timing.start, timing.end, timing.duration), (r.start, r.end, r.duration));
+            prop_assert_eq!(&starts, &r.arrivals[0]);
+        }
+    }
+}
+
 /// Routes that need the break take it, inside its window, and routes that do not need it skip it.
 #[test]
 fn every_route_out_at_the_latest_break_start_takes_the_break_in_its_window() {

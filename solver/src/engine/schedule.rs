@@ -12,9 +12,10 @@
 //!   releases allow; the departure is then delayed as far as possible without moving the return
 //!   (Savelsbergh's forward time slack), which gives the route's duration. In rush hours (a
 //!   time-dependent profile) the slack does not say how far: a later departure drives at other
-//!   speeds. There the latest departure that keeps the return and stays on time is searched by
-//!   bisection, which is exact because a later departure never arrives anywhere earlier (first
-//!   in, first out).
+//!   speeds. There the latest departure that keeps the return and stays on time comes from a
+//!   backward pass through the inverse travel times (confirmed by a forward pass), or, with
+//!   breaks, from a bisection over departures; both are exact because a later departure never
+//!   arrives anywhere earlier (first in, first out).
 //! - A leg takes the travel time of its profile at the moment the vehicle leaves the previous
 //!   stop (see `model::congestion`); a break on the leg does not change it.
 //! - At a client the service starts in the first window whose latest start has not passed,
@@ -78,9 +79,24 @@ fn simulate_recording(p: &Problem, t: usize, visits: &[u32], breaks: &[BreakAt],
     if late {
         return simulate_from(p, t, visits, breaks, None, record).0;
     }
+    let s0 = first.start;
+    let mut record = record;
+    // Without breaks, a backward pass through the inverse travel times gives the latest departure
+    // at once; the forward schedule from it confirms it.
+    if breaks.is_empty() {
+        if let Some(latest) = latest_start(p, t, visits, first.end).filter(|&s| s >= s0) {
+            let mut tried = record.as_deref_mut().map(|_| Vec::new());
+            let (timing, late) = simulate_from(p, t, visits, breaks, Some(latest), tried.as_mut());
+            if !late && timing.end == first.end {
+                if let (Some(r), Some(tried)) = (record, tried) {
+                    r.extend(tried.into_iter().map(|(service, _)| (service, latest - s0)));
+                }
+                return Timing { delay: latest - s0, ..timing };
+            }
+        }
+    }
     // The latest departure with the same return and nothing late: both only get worse as the
     // departure moves later, so bisect.
-    let s0 = first.start;
     let depot_late = p.depots[p.vehicle_types[t].start_depot].time_window.late;
     let (mut lo, mut hi) = (0i64, depot_late.saturating_sub(s0).min(first.end.saturating_sub(s0)).max(0));
     while lo < hi {
@@ -92,7 +108,6 @@ fn simulate_recording(p: &Problem, t: usize, visits: &[u32], breaks: &[BreakAt],
             hi = mid - 1;
         }
     }
-    let mut record = record;
     let (timing, _) = simulate_from(p, t, visits, breaks, Some(s0 + lo), record.as_deref_mut());
     // The recorded services are those of the delayed departure already: their waiting is set to
     // the whole delay, so that a caller's shift by `delay - waiting` moves none of them.
@@ -100,6 +115,37 @@ fn simulate_recording(p: &Problem, t: usize, visits: &[u32], breaks: &[BreakAt],
         entry.1 = lo;
     }
     Timing { delay: lo, ..timing }
+}
+
+/// The latest departure of route `visits` (no breaks) of type `t` that is back by `end` with
+/// nothing late: a backward pass that keeps, for each node, the latest arrival the rest of the
+/// route allows (the latest service start inside a window, the latest arrival at a reload
+/// depot), through [`crate::model::Congestion::latest_departure`]. `None` when no departure is
+/// on time.
+fn latest_start(p: &Problem, t: usize, visits: &[u32], end: i64) -> Option<i64> {
+    let n = p.num_clients();
+    let vt = &p.vehicle_types[t];
+    let profile = &p.profiles[vt.profile];
+    let leave_by = |from: usize, to: usize, by: i64| profile.congestion.latest_departure(by, profile.duration.get(from, to));
+    let mut next = p.depots[vt.end_depot].location;
+    let mut by = end;
+    for &v in visits.iter().rev() {
+        let v = v as usize;
+        if v < n {
+            let c = &p.clients[v];
+            let bound = leave_by(c.location, next, by) - c.service_duration;
+            // Served in the latest window that opens by then, at the latest by its close.
+            by = c.time_windows.iter().rev().find(|w| w.early <= bound).map(|w| w.late.min(bound))?;
+            next = c.location;
+        } else {
+            let d = &p.depots[v - n];
+            let departure = leave_by(d.location, next, by).min(d.time_window.late).min(vt.shift.late);
+            by = d.time_window.late.min(departure - d.reload_duration);
+            next = d.location;
+        }
+    }
+    let start = &p.depots[vt.start_depot];
+    Some(leave_by(start.location, next, by).min(start.time_window.late).min(vt.shift.late))
 }
 
 /// Simulates the route leaving at `depart`, or as early as allowed when `None` (and then, on a

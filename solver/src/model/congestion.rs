@@ -136,6 +136,40 @@ impl Congestion {
     pub fn travel(&self, depart: Duration, base: Duration) -> Duration {
         self.arrival(depart, base).saturating_sub(depart)
     }
+
+    /// The latest departure on a leg of free-flow duration `base` that arrives by `by`: the
+    /// inverse of [`Congestion::arrival`], `arrival(t) <= by` exactly for `t <= latest`. Walks
+    /// the bands backwards from `by`, covering the road at each band's speed.
+    pub fn latest_departure(&self, by: Duration, base: Duration) -> Duration {
+        if self.bands.is_empty() || base <= 0 {
+            return by.saturating_sub(base);
+        }
+        let mut work = i128::from(base) * 100;
+        let mut t = i128::from(by);
+        // The last band that has started before `t`.
+        let mut i = self.bands.partition_point(|b| i128::from(b.from) < t);
+        loop {
+            // Going back from `t`: inside band `i - 1` when it has not ended by `t`, else free
+            // flow back to its end.
+            let (since, speed) = match i.checked_sub(1).map(|k| self.bands[k]) {
+                Some(b) if t <= i128::from(b.to) => (i128::from(b.from), i128::from(b.speed_percent)),
+                Some(b) => (i128::from(b.to), 100),
+                None => (i128::MIN, 100),
+            };
+            let span = t.saturating_sub(since);
+            // The exact latest departure is `t - work / speed`; arrivals are rounded up, so
+            // the latest whole departure is `t - ceil(work / speed)`.
+            let needed = (work + speed - 1) / speed;
+            if span >= needed {
+                return i64::try_from(t - needed).unwrap_or(i64::MIN);
+            }
+            work -= span * speed;
+            if speed < 100 {
+                i -= 1;
+            }
+            t = since;
+        }
+    }
 }
 
 #[cfg(test)]
@@ -214,6 +248,12 @@ mod tests {
             proptest::prop_assert!(c.arrival(depart + later, base) >= a);
             proptest::prop_assert!(a - depart >= base);
             proptest::prop_assert!(a - depart <= (base * 100).div_euclid(i64::from(slowest)) + 1);
+            // The latest departure that arrives by `a` is `depart` or later, and one unit later
+            // arrives after `a`.
+            let latest = c.latest_departure(a, base);
+            proptest::prop_assert!(latest >= depart, "latest departure {latest} to arrive by {a}, but leaving at {depart} does");
+            proptest::prop_assert!(c.arrival(latest, base) <= a);
+            proptest::prop_assert!(c.arrival(latest + 1, base) > a, "leaving at {} still arrives by {a}", latest + 1);
         }
     }
 
