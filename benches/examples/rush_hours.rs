@@ -94,8 +94,8 @@ fn drive(p: &solver::model::Problem, route: &solver::solution::Route, start: i64
 
 fn main() -> Result<(), String> {
     let o = options()?;
-    println!("| day | stops | mean arrival later than planned, min | largest, min | >15 min late | broken in rush, leaving earliest | static plan NT$ | rush-aware NT$ | saving | rush-aware out |");
-    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+    println!("| day | stops | mean arrival later than planned, min | largest, min | >15 min late | broken in rush, leaving earliest | static plan NT$ | rush-aware NT$ | saving | rush-aware out | search s static / rush-aware |");
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
     let (mut misses, mut stops, mut late15, mut saved) = (0.0, 0usize, 0usize, 0.0);
     for seed in 1..=o.days {
         let doc: JsonProblem = datasets::taipei_day(seed, o.customers);
@@ -104,7 +104,9 @@ fn main() -> Result<(), String> {
             p.rush_hours = o.rush.clone();
         }
         let (free, rush) = (build(&doc).map_err(|e| e.to_string())?, build(&rush_doc).map_err(|e| e.to_string())?);
+        let clock = std::time::Instant::now();
         let static_plan = solve(&free, &env(o.iterations));
+        let static_s = clock.elapsed().as_secs_f64();
         let predicted = check(&free, &static_plan.solution);
         if !predicted.is_feasible() {
             return Err(format!("day {seed}: static plan infeasible: {:?}", predicted.violations.first()));
@@ -123,14 +125,16 @@ fn main() -> Result<(), String> {
         let largest = miss.iter().copied().fold(0.0, f64::max);
         let over = miss.iter().filter(|&&m| m > 15.0).count();
         // Planned with the rush hours.
+        let clock = std::time::Instant::now();
         let aware = solve(&rush, &env(o.iterations));
+        let aware_s = clock.elapsed().as_secs_f64();
         let aware_report = check(&rush, &aware.solution);
         if !aware_report.is_feasible() {
             return Err(format!("day {seed}: rush-aware plan infeasible: {:?}", aware_report.violations.first()));
         }
         let (was, now) = (operating(&driven.cost), operating(&aware_report.cost));
         println!(
-            "| {seed} | {} | {mean:.1} | {largest:.1} | {over} ({:.0} %) | {} | {was:.0} | {now:.0} | {:+.2} % | {} |",
+            "| {seed} | {} | {mean:.1} | {largest:.1} | {over} ({:.0} %) | {} | {was:.0} | {now:.0} | {:+.2} % | {} | {static_s:.1} / {aware_s:.1} |",
             miss.len(),
             100.0 * over as f64 / miss.len().max(1) as f64,
             driven.violations.len(),
