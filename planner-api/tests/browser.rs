@@ -316,7 +316,9 @@ async fn a_dispatcher_signs_in_finds_cancels_and_plans_the_day_and_opens_a_stop_
 
     // Plan the day with a short search: a progress bar, then the map with every planned stop
     // numbered in its vehicle's colour, and a stop's popup with what the plan says of it.
-    browser.eval("const s = document.querySelector('#time-limit'); s.value = '5'; document.querySelector('#plan').scrollIntoView(); return s.value", json!([])).await;
+    browser
+        .eval("const s = document.querySelector('#time-limit'); s.value = '5'; document.querySelector('#plan').scrollIntoView(); return s.value", json!([]))
+        .await;
     save_screenshot_as("console-plan-controls.png", &browser.screenshot().await, false);
     browser.click("#plan").await;
     browser.wait_for("the progress bar", "return document.querySelector('#progress')", Duration::from_secs(10)).await;
