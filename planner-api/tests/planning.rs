@@ -404,6 +404,17 @@ async fn rush_hours_slow_the_plan_down_and_the_checker_times_it_the_same(app: &T
     let text = app.client.get(format!("{}/v1/plans/{id}/problem", app.base)).send().await.expect("problem").text().await.expect("text");
     let mut doc: Value = serde_json::from_str(&text).expect("JSON");
     assert!(doc["profiles"].as_array().expect("profiles").iter().all(|p| p["rush_hours"] == rush), "{}", doc["profiles"]);
+    // Waiting is told from the slower driving: a stop that waits starts at a window's opening.
+    for r in job["result"]["routes"].as_array().expect("routes") {
+        for s in r["trips"].as_array().expect("trips").iter().flat_map(|t| t["stops"].as_array().expect("stops").iter()) {
+            let waiting = s["waiting_s"].as_i64().expect("waiting_s");
+            assert!(waiting >= 0, "{s}");
+            if waiting > 0 {
+                let opens: Vec<&str> = s["time_windows"].as_array().expect("windows").iter().filter_map(|w| w["start"].as_str()).collect();
+                assert!(opens.contains(&s["arrival"].as_str().expect("arrival")), "a stop that waits starts at a window's opening: {s}");
+            }
+        }
+    }
     // The same routes in free flow are quicker: the rush hours were planned with, not ignored.
     let (parsed, slow) = solver::io::json::parse(&text).expect("parses");
     let routes = support::solver_routes(&parsed, &job["result"]);

@@ -947,7 +947,7 @@ pub(crate) fn render_route(
                 if let Some((from, leave)) = left {
                     // A break on the leg to this stop is not waiting.
                     let resting: i64 = breaks.iter().filter(|b| b.trip == trip_no && b.after == stops.len()).map(|b| b.length).sum();
-                    stop.waiting_s = (when - leave - p.duration(t, from, cl.location) - resting).max(0);
+                    stop.waiting_s = (when - leave - p.travel(t, from, cl.location, leave) - resting).max(0);
                 }
             }
             left = Some((cl.location, when + cl.service_duration));
@@ -982,7 +982,7 @@ fn departure(p: &Problem, t: usize, trip: &Trip, first_time: Option<i64>) -> Opt
     let first = *trip.visits.first()?;
     let at = first_time?;
     let from = p.depots.get(trip.depot)?.location;
-    Some(clock_text(at - p.duration(t, from, p.clients.get(first)?.location)))
+    Some(clock_text(p.latest_departure(t, from, p.clients.get(first)?.location, at)))
 }
 
 /// A route's `(start, end)` made to hold its stops as rendered: the start no later than the
@@ -998,8 +998,9 @@ fn consistent_times(p: &Problem, t: usize, route: &Route, times: &[i64], start: 
     let from = p.depots[leave].location;
     let home = p.depots[vt.end_depot].location;
     let (c0, c1) = (&p.clients[first], &p.clients[last]);
-    let start = start.min(t0 - p.duration(t, from, c0.location));
-    let end = end.max(t1 + c1.service_duration + p.duration(t, c1.location, home)).max(start);
+    let start = start.min(p.latest_departure(t, from, c0.location, t0));
+    let back = t1 + c1.service_duration;
+    let end = end.max(back + p.travel(t, c1.location, home, back)).max(start);
     (start, end)
 }
 

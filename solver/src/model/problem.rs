@@ -459,6 +459,14 @@ impl Problem {
         profile.congestion.travel(depart, profile.duration.get(a, b))
     }
 
+    /// The latest departure from `a` that reaches `b` by `by` for vehicle type `t`, in the rush
+    /// hours of its profile (`by` less the free-flow duration without them).
+    #[inline]
+    pub fn latest_departure(&self, t: usize, a: usize, b: usize, by: Duration) -> Duration {
+        let profile = &self.profiles[self.vehicle_types[t].profile];
+        profile.congestion.latest_departure(by, profile.duration.get(a, b))
+    }
+
     /// Whether vehicle type `t` drives in rush hours (its travel times depend on the time).
     #[inline]
     pub fn is_time_dependent(&self, t: usize) -> bool {
