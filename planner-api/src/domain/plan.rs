@@ -178,6 +178,20 @@ fn is_zero(v: &f64) -> bool {
     *v == 0.0
 }
 
+/// A required clock time `HH:MM` (trimmed) with its minutes, or an error for `field`: missing,
+/// or not like `example`.
+fn required_clock(errors: &mut Vec<FieldError>, field: String, value: Option<String>, example: &'static str) -> Option<(String, u32)> {
+    let Some(v) = value.map(|v| v.trim().to_owned()) else {
+        errors.push(FieldError::new(field, FieldProblem::Required));
+        return None;
+    };
+    let m = minutes(&v);
+    if m.is_none() {
+        errors.push(FieldError::new(field, FieldProblem::Pattern { expected: example }));
+    }
+    Some(v).zip(m)
+}
+
 /// Validates rush-hour bands: each with a start and an end `HH:MM`, the end after the start, a
 /// speed of 1–99 %, each band after the previous one ends; at most [`MAX_RUSH_HOURS`].
 fn rush_hours(errors: &mut Vec<FieldError>, given: Vec<RushHourInput>) -> Vec<RushHour> {
@@ -189,19 +203,7 @@ fn rush_hours(errors: &mut Vec<FieldError>, given: Vec<RushHourInput>) -> Vec<Ru
     let mut previous_end: Option<u32> = None;
     for (k, band) in given.into_iter().enumerate() {
         let field = |name: &str| format!("options.rush_hours[{k}].{name}");
-        let mut when = |name: &str, value: Option<String>| match value.map(|v| v.trim().to_owned()) {
-            None => {
-                errors.push(FieldError::new(field(name), FieldProblem::Required));
-                None
-            }
-            Some(v) => match minutes(&v) {
-                Some(m) => Some((v, m)),
-                None => {
-                    errors.push(FieldError::new(field(name), FieldProblem::Pattern { expected: "07:30" }));
-                    None
-                }
-            },
-        };
+        let mut when = |name: &str, value: Option<String>| required_clock(errors, field(name), value, "07:30");
         let (start, end) = (when("start", band.start), when("end", band.end));
         let speed = match band.speed_percent {
             None => {
@@ -311,19 +313,7 @@ impl PlanRequestInput {
             errors.push(FieldError::new("options.max_iterations", FieldProblem::OutOfRange { min: 1.0, max: 1_000_000.0 }));
         }
         let driver_break = o.driver_break.and_then(|b| {
-            let mut when = |field: &str, value: Option<String>| match value.map(|v| v.trim().to_owned()) {
-                None => {
-                    errors.push(FieldError::new(format!("options.driver_break.{field}"), FieldProblem::Required));
-                    None
-                }
-                Some(v) => match minutes(&v) {
-                    Some(m) => Some((v, m)),
-                    None => {
-                        errors.push(FieldError::new(format!("options.driver_break.{field}"), FieldProblem::Pattern { expected: "11:30" }));
-                        None
-                    }
-                },
-            };
+            let mut when = |field: &str, value: Option<String>| required_clock(&mut errors, format!("options.driver_break.{field}"), value, "11:30");
             let (earliest, latest) = (when("earliest", b.earliest), when("latest", b.latest));
             let length = b.minutes.unwrap_or(30);
             if !(1..=240).contains(&length) {
