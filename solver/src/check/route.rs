@@ -159,22 +159,24 @@ fn simulate_travel(problem: &Problem, r: usize, route: &Route, out: &mut Vec<Vio
     if late {
         return earliest;
     }
+    let end = earliest.end;
     let on_time = |depart: i64| {
         let mut scratch = Vec::new();
         let (report, late) = simulate_travel_from(problem, r, route, Some(depart), &mut scratch);
-        (!late && report.end == earliest.end).then_some(report)
+        (!late && report.end == end).then_some(report)
     };
     let depot_late = problem.depots[problem.vehicle_types[t].start_depot].time_window.late;
     let (mut lo, mut hi) = (earliest.start, depot_late.min(earliest.end).max(earliest.start));
+    // The report of the latest departure found on time so far (the earliest one is).
+    let mut best = earliest;
     while lo < hi {
         let mid = lo + (hi - lo + 1) / 2;
-        if on_time(mid).is_some() {
-            lo = mid;
-        } else {
-            hi = mid - 1;
+        match on_time(mid) {
+            Some(report) => (lo, best) = (mid, report),
+            None => hi = mid - 1,
         }
     }
-    on_time(lo).unwrap_or(earliest)
+    best
 }
 
 /// [`simulate_travel`] of a departure at `depart` (as early as allowed when `None`); returns the

@@ -77,7 +77,12 @@ fn simulate_recording(p: &Problem, t: usize, visits: &[u32], breaks: &[BreakAt],
     }
     let (first, late) = simulate_from(p, t, visits, breaks, None, None);
     if late {
-        return simulate_from(p, t, visits, breaks, None, record).0;
+        // Late routes leave as early as they can: the first pass is the schedule (run again
+        // only when its services are asked for).
+        return match record {
+            Some(r) => simulate_from(p, t, visits, breaks, None, Some(r)).0,
+            None => first,
+        };
     }
     let s0 = first.start;
     let mut record = record;
