@@ -23,6 +23,7 @@ pub mod jobs;
 pub mod osrm;
 pub mod planning;
 pub mod receivables;
+pub mod road;
 pub mod store;
 pub mod sync;
 pub mod travel;

@@ -361,7 +361,7 @@ impl TravelMatrix for OsrmMatrix {
             Ok(t) => Ok(Matrices {
                 distance_m: t.distance_m,
                 duration_s: t.duration_s,
-                source: TravelSource { profile: profile.name().to_owned(), provider: "osrm".to_owned(), fallback_reason: None },
+                source: TravelSource { profile: profile.name().to_owned(), provider: "osrm".to_owned(), fallback_reason: None, rush_hours: Vec::new() },
             }),
             Err(e) => {
                 tracing::warn!(error = %e, profile = profile.name(), "OSRM table failed; using the great-circle estimate");

@@ -6,7 +6,8 @@
 //! road-detour factor, and duration as that distance at a profile's average speed. Points are
 //! snapped to H3 cells (`h3o`, resolution [`TravelConfig::resolution`], about 25 m across at the
 //! default 11) and results are cached per cell pair and profile, so planning the same area again
-//! costs nothing. An OSRM client can implement the same trait later and be chosen at start-up.
+//! costs nothing. The OSRM client (`crate::osrm`) and the road graph (`crate::road`) implement
+//! the same trait and are chosen at start-up.
 
 use geo::{Distance, Haversine, Point};
 use h3o::{CellIndex, LatLng, Resolution};
@@ -158,11 +159,16 @@ pub struct Matrices {
 pub struct TravelSource {
     /// The routing profile (`truck`, `motorcycle`).
     pub profile: String,
-    /// `osrm` (road network) or `great-circle` (the embedded estimate).
+    /// `osrm` (road network), `road-graph` (an OpenStreetMap extract the service was given) or
+    /// `great-circle` (the embedded estimate).
     pub provider: String,
-    /// Why the estimate stands in for OSRM, when it does.
+    /// Why the estimate stands in for OSRM or the road graph, when it does.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fallback_reason: Option<String>,
+    /// The rush hours the travel source implies and the plan drove (the road graph's hourly
+    /// speeds, when the plan named no bands of its own).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rush_hours: Vec<crate::domain::plan::RushHour>,
 }
 
 /// Distances (metres) and durations (seconds) from each of some points (rows) to each of
@@ -189,6 +195,12 @@ pub trait TravelMatrix: Send + Sync + fmt::Debug {
         let m = self.matrices(profile, &points)?;
         let cut = |x: &Vec<Vec<i64>>| x[..from.len()].iter().map(|row| row[from.len()..].to_vec()).collect();
         Ok((cut(&m.distance_m), cut(&m.duration_s)))
+    }
+
+    /// The rush hours this source's roads imply for `profile`, which a plan that names none
+    /// drives with; none by default (OSRM and the estimate know no hours).
+    fn rush_hours(&self, _profile: RoutingProfile) -> Vec<crate::domain::plan::RushHour> {
+        Vec::new()
     }
 }
 
@@ -275,7 +287,7 @@ impl TravelMatrix for GreatCircle {
         Ok(Matrices {
             distance_m,
             duration_s,
-            source: TravelSource { profile: profile.name().to_owned(), provider: "great-circle".to_owned(), fallback_reason: None },
+            source: TravelSource { profile: profile.name().to_owned(), provider: "great-circle".to_owned(), fallback_reason: None, rush_hours: Vec::new() },
         })
     }
 }

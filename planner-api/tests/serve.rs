@@ -166,9 +166,15 @@ async fn start_serve(url: &str, port: u16, client: &reqwest::Client) -> Server {
 
 /// As [`start_serve`], with more arguments to `luckygas serve`.
 async fn start_serve_with(url: &str, port: u16, client: &reqwest::Client, extra: &[&str]) -> Server {
+    start_serve_env(url, port, client, extra, &[]).await
+}
+
+/// As [`start_serve_with`], with more environment variables.
+async fn start_serve_env(url: &str, port: u16, client: &reqwest::Client, extra: &[&str], env: &[(&str, &str)]) -> Server {
     let child = luckygas()
         .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
         .args(extra)
+        .envs(env.iter().copied())
         .env("LUCKYGAS_JWT_SECRET", test_secret())
         .env("LUCKYGAS_ADMIN_EMAIL", "admin@luckygas.test")
         .env("LUCKYGAS_ADMIN_PASSWORD", planner_api::auth::random_hex(12))
@@ -466,4 +472,146 @@ async fn sigterm_with_half_open_clients_exits_within_the_drain_deadline() {
         .unwrap_or_else(|| panic!("a request log line for /v1/depots:\n{log}"));
     assert_eq!(served["span"]["client"], "127.0.0.1", "{served}");
     assert_eq!(served["span"]["user_id"], 1, "{served}");
+}
+
+/// The road-graph tests' extract: `planner-api/osm/tests/fixtures/taipei-block.osm` (six corners
+/// of a Taipei block, a one-way street, a freeway trucks only take, a 2 m lane only motorcycles
+/// take), turned into PBF by Debian's osmium-tool.
+fn block_extract(dir: &std::path::Path) -> std::path::PathBuf {
+    let xml = concat!(env!("CARGO_MANIFEST_DIR"), "/osm/tests/fixtures/taipei-block.osm");
+    let out = dir.join("block.osm.pbf");
+    let status = Command::new("osmium")
+        .args(["cat", xml, "--no-progress", "-o"])
+        .arg(&out)
+        .status()
+        .unwrap_or_else(|e| panic!("cannot run osmium ({e}): install Debian's osmium-tool (.ci/run does)"));
+    assert!(status.success(), "osmium cat failed: {status}");
+    out
+}
+
+#[tokio::test]
+async fn serves_plans_on_the_road_graph_it_is_given() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let extract = block_extract(dir.path());
+    let url = format!("sqlite://{}", dir.path().join("lg.db").display());
+    let out = luckygas().arg("migrate").env("DATABASE_URL", &url).output().expect("run luckygas migrate");
+    assert!(out.status.success(), "migrate failed: {}", String::from_utf8_lossy(&out.stderr));
+
+    // A missing extract, or two road sources at once, stop the server before it listens.
+    for env in [
+        vec![("LUCKYGAS_ROAD_GRAPH", "/nonexistent/taipei.osm.pbf")],
+        vec![("LUCKYGAS_ROAD_GRAPH", extract.to_str().expect("path")), ("LUCKYGAS_OSRM_URL", "http://127.0.0.1:9")],
+        vec![("LUCKYGAS_ROAD_GRAPH", extract.to_str().expect("path")), ("LUCKYGAS_ROAD_SNAP_M", "0")],
+    ] {
+        let out = luckygas()
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .env("DATABASE_URL", &url)
+            .env("LUCKYGAS_JWT_SECRET", test_secret())
+            .envs(env.iter().copied())
+            .output()
+            .expect("run luckygas serve");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{env:?}: {stderr}");
+        assert!(["/nonexistent/taipei.osm.pbf", "choose one", "LUCKYGAS_ROAD_SNAP_M"].iter().any(|m| stderr.contains(m)), "{env:?}: {stderr}");
+    }
+
+    let client = admin_client();
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let road = [("LUCKYGAS_ROAD_GRAPH", extract.to_str().expect("path")), ("LUCKYGAS_ROAD_SNAP_M", "250")];
+    let _server = start_serve_env(&url, port, &client, &[], &road).await;
+
+    // A depot at the block's south-west corner; customers at three corners and at the end of
+    // the 2 m lane, which only a motorcycle reaches.
+    let date = "2026-03-02";
+    let post = |path: &'static str, body: Value| {
+        let client = client.clone();
+        let base = base.clone();
+        async move {
+            let res = client.post(format!("{base}{path}")).json(&body).send().await.expect("POST");
+            let status = res.status().as_u16();
+            let body: Value = res.json().await.expect("JSON");
+            assert_eq!(status, 201, "{path}: {body}");
+            body["id"].as_i64().expect("id")
+        }
+    };
+    let depot = post("/v1/depots", json!({ "name": "大安站", "address": "台北市大安區", "lat": 25.0400, "lon": 121.5400 })).await;
+    let truck = post(
+        "/v1/vehicle-types",
+        json!({ "name": "小貨車", "kind": "truck", "cylinder_slots": [{ "size_kg": 20, "count": 30 }], "max_load_kg": 1500, "max_gas_kg": 900 }),
+    )
+    .await;
+    let moto = post(
+        "/v1/vehicle-types",
+        json!({ "name": "重型機車", "kind": "heavy_motorcycle", "cylinder_slots": [{ "size_kg": 20, "count": 2 }], "max_load_kg": 80, "max_gas_kg": 60 }),
+    )
+    .await;
+    for (plate, kind) in [("TRK-0001", truck), ("MTR-0001", moto)] {
+        post("/v1/vehicles", json!({ "plate": plate, "vehicle_type_id": kind, "depot_id": depot })).await;
+    }
+    let corners = [(25.0400, 121.5440, false), (25.0420, 121.5440, false), (25.0420, 121.5400, false), (25.0435, 121.5420, true)];
+    for (i, &(lat, lon, lane)) in corners.iter().enumerate() {
+        let customer = post(
+            "/v1/customers",
+            json!({
+                "code": format!("R{i:04}"), "name": format!("巷口{i}"), "address": "台北市大安區", "district": "大安區", "lat": lat, "lon": lon,
+                "time_windows": [], "usual_cylinders": [{ "size_kg": 20, "quantity": 1 }],
+                "access_restrictions": if lane { json!(["narrow_lane"]) } else { json!([]) }, "payment_method": "cash"
+            }),
+        )
+        .await;
+        post("/v1/orders", json!({ "customer_id": customer, "delivery_date": date, "cylinders": [{ "size_kg": 20, "quantity": 1 }] })).await;
+    }
+
+    let request = json!({ "date": date, "depot_ids": [depot], "options": { "time_limit_s": 1, "seed": 1, "max_iterations": 300 } });
+    let res = client.post(format!("{base}/v1/plans")).json(&request).send().await.expect("POST plan");
+    assert_eq!(res.status().as_u16(), 202);
+    let id = res.json::<Value>().await.expect("job")["id"].as_i64().expect("id");
+    let job = support::wait_for_plan(&client, &base, id, Duration::from_secs(60)).await;
+    assert_eq!(job["status"], "succeeded", "{job}");
+    assert_eq!(job["result"]["unassigned"].as_array().map(Vec::len), Some(0), "{job}");
+
+    // Both profiles drove on the road graph, with the rush hours its hourly speeds imply
+    // (Taipei's peaks by default: 07:00-09:00 and 17:00-19:00, slower in the evening).
+    let graph = luckygas_osm::RoadGraph::from_pbf_file(&extract, &luckygas_osm::RoadSpeeds::taipei()).expect("graph");
+    let travel = job["result"]["travel"].as_array().expect("travel sources");
+    assert_eq!(travel.len(), 2, "{travel:?}");
+    let mut bands_of = std::collections::HashMap::new();
+    for t in travel {
+        assert_eq!((t["provider"].as_str(), t.get("fallback_reason")), (Some("road-graph"), None), "{t}");
+        let vehicle = if t["profile"] == "truck" { luckygas_osm::Vehicle::Truck } else { luckygas_osm::Vehicle::Motorcycle };
+        let expected: Vec<Value> = graph
+            .rush_hours(vehicle)
+            .iter()
+            .map(|b| json!({ "start": format!("{:02}:00", b.start_s / 3600), "end": format!("{:02}:00", b.end_s / 3600), "speed_percent": b.speed_percent }))
+            .collect();
+        assert_eq!(expected.len(), 2);
+        assert_eq!(t["rush_hours"], Value::Array(expected.clone()), "{t}");
+        bands_of.insert(t["profile"].as_str().expect("profile").to_owned(), Value::Array(expected));
+    }
+
+    // The stored problem drives those bands, its matrices are the graph's shortest paths, and
+    // the solver's checker times the plan exactly as the service did.
+    let text = client.get(format!("{base}/v1/plans/{id}/problem")).send().await.expect("problem").text().await.expect("text");
+    let doc: Value = serde_json::from_str(&text).expect("JSON");
+    let mut points: Vec<(f64, f64)> =
+        doc["depots"].as_array().expect("depots").iter().map(|d| (d["lat"].as_f64().expect("lat"), d["lon"].as_f64().expect("lon"))).collect();
+    points.extend(doc["clients"].as_array().expect("clients").iter().map(|c| (c["lat"].as_f64().expect("lat"), c["lon"].as_f64().expect("lon"))));
+    for p in doc["profiles"].as_array().expect("profiles") {
+        let name = p["name"].as_str().expect("name");
+        assert_eq!(p["rush_hours"], bands_of[name], "{name}");
+        let vehicle = if name == "truck" { luckygas_osm::Vehicle::Truck } else { luckygas_osm::Vehicle::Motorcycle };
+        let table = graph.table(vehicle, &points, &points, 250.0).expect("every stop snaps");
+        assert_eq!(p["distance_m"], json!(table.metres), "{name}");
+        assert_eq!(p["duration_s"], json!(table.seconds), "{name}");
+    }
+    support::check_plan_with_solver(&client, &base, &job).await;
+    // The lane's customer went on the motorcycle.
+    let lane_route = job["result"]["routes"]
+        .as_array()
+        .expect("routes")
+        .iter()
+        .find(|r| r["trips"].as_array().expect("trips").iter().flat_map(|t| t["stops"].as_array().expect("stops")).any(|s| s["lat"].as_f64() == Some(25.0435)))
+        .expect("a route serves the lane");
+    assert_eq!(lane_route["plate"], "MTR-0001", "{lane_route}");
 }

@@ -188,13 +188,26 @@ pub fn serve(a: ServeArgs) -> anyhow::Result<ExitCode> {
                 }
             }
         }
-        let matrices: Arc<dyn TravelMatrix> = match OsrmConfig::from_env()? {
-            Some(osrm) => {
+        let road = crate::road::RoadConfig::from_lookup(|k| std::env::var(k).ok())?;
+        let matrices: Arc<dyn TravelMatrix> = match (OsrmConfig::from_env()?, road) {
+            (Some(_), Some(_)) => anyhow::bail!("LUCKYGAS_OSRM_URL and LUCKYGAS_ROAD_GRAPH are both set: choose one source of road travel times"),
+            (None, Some(road)) => {
+                let started = std::time::Instant::now();
+                let m = crate::road::RoadMatrix::load(&road, GreatCircle::new(travel)).map_err(anyhow::Error::msg)?;
+                for v in [luckygas_osm::Vehicle::Truck, luckygas_osm::Vehicle::Motorcycle] {
+                    let s = m.graph().stats(v);
+                    tracing::info!(extract = %road.extract.display(), vehicle = v.name(), nodes = s.nodes, edges = s.edges, unreachable_nodes = s.dropped_nodes,
+                        rush_hours = ?m.graph().rush_hours(v), "travel matrices from the road graph, the great-circle estimate for stops off it");
+                }
+                tracing::info!(seconds = started.elapsed().as_secs_f64(), "road graph read");
+                Arc::new(m)
+            }
+            (Some(osrm), None) => {
                 tracing::info!(url = %osrm.base_url, "travel matrices from OSRM, the great-circle estimate as fallback");
                 let profiles = OsrmProfiles::from_lookup(|k| std::env::var(k).ok());
                 Arc::new(OsrmMatrix::new(Osrm::new(osrm)?, profiles, GreatCircle::new(travel)))
             }
-            None => Arc::new(GreatCircle::new(travel)),
+            (None, None) => Arc::new(GreatCircle::new(travel)),
         };
         let planner = Planner::new(workers, matrices);
         let pool = crate::worker::spawn(&planner, &store);

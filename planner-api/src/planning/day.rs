@@ -237,6 +237,7 @@ impl DayModel {
             })
             .collect();
         let clients: Vec<JsonClient> = orders.iter().map(|s| client(s, &request)).collect();
+        let bands_of_the_roads = o.rush_hours.is_empty();
 
         // Travel matrices are computed per part, never for the whole of a big day.
         let profiles = [RoutingProfile::Truck, RoutingProfile::Motorcycle]
@@ -247,7 +248,11 @@ impl DayModel {
                 detour_factor: None,
                 distance_m: None,
                 duration_s: None,
-                rush_hours: o.rush_hours.iter().map(|r| JsonRushHour { start: r.start.clone(), end: r.end.clone(), speed_percent: r.speed_percent }).collect(),
+                // The plan's own bands, else those of the travel source's roads (a road graph).
+                rush_hours: if o.rush_hours.is_empty() { travel.rush_hours(profile) } else { o.rush_hours.clone() }
+                    .into_iter()
+                    .map(|r| JsonRushHour { start: r.start, end: r.end, speed_percent: r.speed_percent })
+                    .collect(),
             })
             .collect();
         let doc = JsonProblem {
@@ -266,7 +271,12 @@ impl DayModel {
         let idx = split(&whole, &std::collections::HashMap::new()).unwrap_or_else(|| vec![PartIdx::whole(&whole)]);
         for idx in idx.into_iter().filter(|p| !p.clients.is_empty()) {
             let mut part = whole.restricted(&idx);
-            for source in part.fill_matrices(travel)? {
+            for mut source in part.fill_matrices(travel)? {
+                if bands_of_the_roads {
+                    // Shown with the plan: the hours its travel source made it drive with.
+                    let profile = [RoutingProfile::Truck, RoutingProfile::Motorcycle].into_iter().find(|p| p.name() == source.profile);
+                    source.rush_hours = profile.map(|p| travel.rush_hours(p)).unwrap_or_default();
+                }
                 if !model.travel.contains(&source) {
                     model.travel.push(source);
                 }
