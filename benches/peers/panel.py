@@ -12,7 +12,7 @@ both solvers are measured on one scale; ours are also checked by `luckygas check
         --job "cvrp|pyvrp|1|10|../shared/datasets/pyvrp-instances/CVRP/X-n1*.vrp" \
         --job "cvrp|ours|2|10|../shared/datasets/pyvrp-instances/CVRP/X-n1*.vrp"
 
-A job is "PANEL|SOLVER|THREADS|SECONDS|GLOB[|MAX_CLIENTS]" with SOLVER `ours`, `pyvrp` or `hgs`
+A job is "PANEL|SOLVER|THREADS|SECONDS|GLOB[|MAX_CLIENTS or MIN-MAX]" with SOLVER `ours`, `pyvrp` or `hgs`
 (HGS-CVRP, CVRP only); Solomon `.txt` files
 are converted to VRPLIB for PyVRP (same data, DIMACS rounding). Writes OUT/results.jsonl and prints
 a summary per panel and solver: instances, feasible, mean gap to the best known (where a `.sol`
@@ -151,7 +151,9 @@ def main():
         panel, solver, threads, seconds, pattern, *rest = spec.split("|")
         files = sorted(glob.glob(pattern))
         if rest and rest[0]:
-            files = [f for f in files if clients(pathlib.Path(f)) <= int(rest[0])]
+            # Clients: "400" (at most 400) or "401-1000" (from 401 to 1000).
+            lo, _, hi = rest[0].rpartition("-")
+            files = [f for f in files if int(lo or 0) <= clients(pathlib.Path(f)) <= int(hi)]
         if not files:
             sys.exit(f"no instance matches {pattern}")
         for f in files:
