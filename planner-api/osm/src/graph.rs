@@ -406,11 +406,14 @@ impl VehicleGraph {
     /// Free-flow milliseconds and metres from `source` to each node of `targets`, searching
     /// until all are settled.
     fn dijkstra<T>(&self, source: NodeIndex, targets: &HashMap<NodeIndex, T>) -> HashMap<NodeIndex, (u64, f64)> {
+        let mut out = HashMap::with_capacity(targets.len());
+        if targets.is_empty() {
+            return out;
+        }
         let n = self.graph.node_count();
         let mut best = vec![u64::MAX; n];
         let mut metres = vec![0.0; n];
         let mut done = vec![false; n];
-        let mut out = HashMap::with_capacity(targets.len());
         let mut heap = BinaryHeap::new();
         best[source.index()] = 0;
         heap.push(Reverse((0u64, source.index())));

@@ -135,6 +135,10 @@ fn footways_private_roads_and_islands_are_left_out() {
         }
     }
     assert!(matches!(g.table(Vehicle::Truck, &[(f64::NAN, 121.5)], &[], 20.0), Err(RouteError::BadPoint { index: 0, .. })));
+    // Rows without columns, and columns without rows.
+    let empty = g.table(Vehicle::Truck, &[node(1), node(2)], &[], 20.0).expect("rows");
+    assert_eq!(empty.metres, vec![Vec::<i64>::new(); 2]);
+    assert!(g.table(Vehicle::Truck, &[], &[node(1)], 20.0).expect("columns").metres.is_empty());
 }
 
 #[test]
