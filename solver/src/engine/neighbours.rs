@@ -25,6 +25,12 @@ impl Neighbours {
     /// With mutually exclusive groups, most clients are not routed at any time (all but one of
     /// each group), and moves skip unrouted neighbours: the lists grow by the mean group size so
     /// that more of each client's neighbours are routed (at most twice as many).
+    ///
+    /// With skills (site dependency: allowed vehicles per client), two clients that no vehicle
+    /// type of the fleet may serve together can never share a route, so a move that puts one
+    /// next to the other is always refused: such pairs are left out of the lists, and the
+    /// lists fill with clients that can (granular neighbourhoods keep only arcs that may appear
+    /// in a feasible solution, as Toth and Vigo's do).
     pub fn new(problem: &Problem, k: usize) -> Neighbours {
         let k = if problem.has_groups() {
             let members: usize = problem.groups.iter().map(|g| g.clients.len()).sum();
@@ -35,7 +41,9 @@ impl Neighbours {
         } else {
             k
         };
-        Neighbours::by_grid(problem, k).unwrap_or_else(|| Neighbours::quadratic(problem, k))
+        let together = Together::of(problem);
+        let by_grid = if together.is_some() { None } else { Neighbours::by_grid(problem, k) };
+        by_grid.unwrap_or_else(|| Neighbours::quadratic(problem, k, together.as_ref()))
     }
 
     /// The lists by a grid, when the distances come from coordinates and no window binds.
@@ -63,8 +71,8 @@ impl Neighbours {
         Some(Neighbours { list })
     }
 
-    /// The lists by comparing every pair.
-    fn quadratic(problem: &Problem, k: usize) -> Neighbours {
+    /// The lists by comparing every pair (only pairs that `together` allows on one route).
+    fn quadratic(problem: &Problem, k: usize, together: Option<&Together>) -> Neighbours {
         let n = problem.num_clients();
         let k = k.min(n.saturating_sub(1));
         let t = 0;
@@ -73,7 +81,7 @@ impl Neighbours {
             .map(|i| {
                 let ci = &problem.clients[i];
                 let cand: Vec<(i64, u32)> = (0..n)
-                    .filter(|&j| j != i)
+                    .filter(|&j| j != i && together.is_none_or(|g| g.allows(problem, i, j)))
                     .map(|j| {
                         let cj = &problem.clients[j];
                         let prox = |a: &crate::model::Client, b: &crate::model::Client| {
@@ -96,6 +104,37 @@ impl Neighbours {
     #[inline]
     pub fn of(&self, c: usize) -> &[u32] {
         &self.list[c]
+    }
+}
+
+/// Which clients some vehicle type of the fleet may serve on one route, by their skills.
+struct Together {
+    /// The distinct skill sets of the vehicle types with vehicles.
+    fleet: Vec<crate::model::Skills>,
+}
+
+impl Together {
+    /// `None` when every pair of clients may share a route as far as skills go.
+    fn of(problem: &Problem) -> Option<Together> {
+        let mut fleet: Vec<crate::model::Skills> = problem.vehicle_types.iter().filter(|vt| vt.count > 0).map(|vt| vt.skills).collect();
+        fleet.sort_unstable_by_key(|s| s.0);
+        fleet.dedup();
+        let together = Together { fleet };
+        let mut needs: Vec<crate::model::Skills> = problem.clients.iter().map(|c| c.skills).collect();
+        needs.sort_unstable_by_key(|s| s.0);
+        needs.dedup();
+        // Many distinct skill sets: assume they restrict (the quadratic lists are due anyway).
+        let restricts = needs.len() > 1024 || needs.iter().enumerate().any(|(a, &x)| needs[a..].iter().any(|&y| !together.covers(x, y)));
+        restricts.then_some(together)
+    }
+
+    fn covers(&self, a: crate::model::Skills, b: crate::model::Skills) -> bool {
+        let both = crate::model::Skills(a.0 | b.0);
+        self.fleet.iter().any(|f| f.covers(both))
+    }
+
+    fn allows(&self, problem: &Problem, i: usize, j: usize) -> bool {
+        self.covers(problem.clients[i].skills, problem.clients[j].skills)
     }
 }
 
@@ -124,6 +163,27 @@ mod tests {
     }
 
     #[test]
+    fn clients_no_vehicle_may_serve_together_are_not_neighbours() {
+        use crate::model::Skills;
+        let mut d = tiny_problem_data();
+        d.skill_names = vec!["a".into(), "b".into()];
+        let mut other = d.vehicle_types[0].clone();
+        d.vehicle_types[0].skills = Skills(0b01);
+        other.skills = Skills(0b10);
+        d.vehicle_types.push(other);
+        // Client 0 needs the first type, client 1 the second, client 2 either.
+        d.clients[0].skills = Skills(0b01);
+        d.clients[1].skills = Skills(0b10);
+        let p = Problem::new(d.clone()).unwrap();
+        let nb = Neighbours::new(&p, 5);
+        assert_eq!((nb.of(0), nb.of(1), nb.of(2)), (&[2][..], &[2][..], &[0, 1][..]));
+        // A type with both skills serves both: the lists are the plain ones again.
+        d.vehicle_types[1].skills = Skills(0b11);
+        let nb = Neighbours::new(&Problem::new(d).unwrap(), 5);
+        assert_eq!(nb.of(0), &[1, 2]);
+    }
+
+    #[test]
     fn the_grid_lists_equal_the_quadratic_ones_on_computed_distances() {
         use crate::model::{Matrix, Scaled};
         let mut d = tiny_problem_data();
@@ -147,7 +207,7 @@ mod tests {
             d.depots[0].time_window = crate::model::TimeWindow::ALWAYS;
             let p = Problem::new(d.clone()).unwrap();
             let grid = Neighbours::by_grid(&p, 12).expect("computed distances, no windows");
-            let quadratic = Neighbours::quadratic(&p, 12);
+            let quadratic = Neighbours::quadratic(&p, 12, None);
             for c in 0..p.num_clients() {
                 assert_eq!(grid.of(c), quadratic.of(c), "client {c} at {scaled:?}");
             }
