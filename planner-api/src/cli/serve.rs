@@ -15,7 +15,7 @@ use crate::http::server::ServerConfig;
 use crate::http::{app, AppState};
 use crate::osrm::{Osrm, OsrmConfig, OsrmMatrix, OsrmProfiles};
 use crate::store::Store;
-use crate::travel::{GreatCircle, TravelConfig, TravelMatrix};
+use crate::travel::{GreatCircle, RoutingProfile, TravelConfig, TravelMatrix};
 use crate::worker::{Planner, WorkerConfig};
 use anyhow::Context;
 use clap::Args;
@@ -194,10 +194,11 @@ pub fn serve(a: ServeArgs) -> anyhow::Result<ExitCode> {
             (None, Some(road)) => {
                 let started = std::time::Instant::now();
                 let m = crate::road::RoadMatrix::load(&road, GreatCircle::new(travel)).map_err(anyhow::Error::msg)?;
-                for v in [luckygas_osm::Vehicle::Truck, luckygas_osm::Vehicle::Motorcycle] {
+                for (v, profile) in [(luckygas_osm::Vehicle::Truck, RoutingProfile::Truck), (luckygas_osm::Vehicle::Motorcycle, RoutingProfile::Motorcycle)] {
                     let s = m.graph().stats(v);
+                    let bands: Vec<String> = m.rush_hours(profile).iter().map(|b| format!("{}-{} at {} %", b.start, b.end, b.speed_percent)).collect();
                     tracing::info!(extract = %road.extract.display(), vehicle = v.name(), nodes = s.nodes, edges = s.edges, unreachable_nodes = s.dropped_nodes,
-                        rush_hours = ?m.graph().rush_hours(v), "travel matrices from the road graph, the great-circle estimate for stops off it");
+                        rush_hours = %bands.join(", "), "travel matrices from the road graph, the great-circle estimate for stops off it");
                 }
                 tracing::info!(seconds = started.elapsed().as_secs_f64(), "road graph read");
                 Arc::new(m)
