@@ -10,6 +10,7 @@
 //! great-circle estimate, and the plan says why, as with a failing OSRM.
 
 use crate::domain::plan::RushHour;
+use crate::domain::replan::clock_text;
 use crate::travel::{DistanceDuration, GreatCircle, Matrices, RoutingProfile, TravelError, TravelMatrix, TravelSource};
 use luckygas_osm::{RoadGraph, RoadSpeeds, Vehicle};
 use std::path::PathBuf;
@@ -67,11 +68,6 @@ fn vehicle(profile: RoutingProfile) -> Vehicle {
     }
 }
 
-/// `HH:MM` of seconds after midnight (`24:00` at the day's end).
-fn clock(seconds: u32) -> String {
-    format!("{:02}:{:02}", seconds / 3600, seconds % 3600 / 60)
-}
-
 impl RoadMatrix {
     /// Reads the extract and the speeds of `config`.
     ///
@@ -127,7 +123,7 @@ impl TravelMatrix for RoadMatrix {
         self.graph
             .rush_hours(vehicle(profile))
             .iter()
-            .map(|b| RushHour { start: clock(b.start_s), end: clock(b.end_s), speed_percent: b.speed_percent })
+            .map(|b| RushHour { start: clock_text(i64::from(b.start_s)), end: clock_text(i64::from(b.end_s)), speed_percent: b.speed_percent })
             .collect()
     }
 }
@@ -152,8 +148,8 @@ mod tests {
             _ => None,
         };
         assert!(matches!(RoadConfig::from_lookup(env), Err(TravelError::BadConfig { name: "LUCKYGAS_ROAD_SNAP_M", .. })));
-        assert_eq!(clock(7 * 3600 + 30 * 60), "07:30");
-        assert_eq!(clock(86_400), "24:00");
+        assert_eq!(clock_text(7 * 3600 + 30 * 60), "07:30");
+        assert_eq!(clock_text(86_400), "24:00");
     }
 
     #[test]

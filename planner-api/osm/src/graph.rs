@@ -403,6 +403,37 @@ impl VehicleGraph {
             .collect()
     }
 
+    /// Dijkstra's search at free-flow time from `source`: `settled(node, ms, tree edge)` is
+    /// called for each node in the order it is settled (its tree edge's tail settled before it),
+    /// and the search stops when it returns `false`.
+    fn search(&self, source: usize, mut settled: impl FnMut(usize, u64, Option<(usize, Edge)>) -> bool) {
+        let n = self.graph.node_count();
+        let mut best = vec![u64::MAX; n];
+        let mut parent: Vec<Option<(usize, Edge)>> = vec![None; n];
+        let mut done = vec![false; n];
+        let mut heap = BinaryHeap::new();
+        best[source] = 0;
+        heap.push(Reverse((0u64, source)));
+        while let Some(Reverse((t, u))) = heap.pop() {
+            if done[u] {
+                continue;
+            }
+            done[u] = true;
+            if !settled(u, t, parent[u]) {
+                return;
+            }
+            for e in self.graph.edges(NodeIndex::new(u)) {
+                let v = e.target().index();
+                let nt = t.saturating_add(e.weight().ms);
+                if nt < best[v] {
+                    best[v] = nt;
+                    parent[v] = Some((u, *e.weight()));
+                    heap.push(Reverse((nt, v)));
+                }
+            }
+        }
+    }
+
     /// Free-flow milliseconds and metres from `source` to each node of `targets`, searching
     /// until all are settled.
     fn dijkstra<T>(&self, source: NodeIndex, targets: &HashMap<NodeIndex, T>) -> HashMap<NodeIndex, (u64, f64)> {
@@ -410,35 +441,17 @@ impl VehicleGraph {
         if targets.is_empty() {
             return out;
         }
-        let n = self.graph.node_count();
-        let mut best = vec![u64::MAX; n];
-        let mut metres = vec![0.0; n];
-        let mut done = vec![false; n];
-        let mut heap = BinaryHeap::new();
-        best[source.index()] = 0;
-        heap.push(Reverse((0u64, source.index())));
-        while let Some(Reverse((t, u))) = heap.pop() {
-            if done[u] {
-                continue;
+        let mut metres = vec![0.0; self.graph.node_count()];
+        self.search(source.index(), |u, t, tree| {
+            if let Some((from, e)) = tree {
+                metres[u] = metres[from] + e.metres;
             }
-            done[u] = true;
             let un = NodeIndex::new(u);
             if targets.contains_key(&un) {
                 out.insert(un, (t, metres[u]));
-                if out.len() == targets.len() {
-                    break;
-                }
             }
-            for e in self.graph.edges(un) {
-                let v = e.target().index();
-                let nt = t.saturating_add(e.weight().ms);
-                if nt < best[v] {
-                    best[v] = nt;
-                    metres[v] = metres[u] + e.weight().metres;
-                    heap.push(Reverse((nt, v)));
-                }
-            }
-        }
+            out.len() < targets.len()
+        });
         out
     }
 
@@ -450,30 +463,14 @@ impl VehicleGraph {
         let mut usage = [0.0f64; CLASSES];
         for k in 0..BAND_SOURCES.min(n) {
             let source = k * n / BAND_SOURCES.min(n);
-            // Dijkstra recording each node's tree edge and the settling order.
-            let mut best = vec![u64::MAX; n];
+            // The shortest-path tree: each node's tree edge, and the settling order.
             let mut parent: Vec<Option<(usize, Edge)>> = vec![None; n];
             let mut order = Vec::with_capacity(n);
-            let mut done = vec![false; n];
-            let mut heap = BinaryHeap::new();
-            best[source] = 0;
-            heap.push(Reverse((0u64, source)));
-            while let Some(Reverse((t, u))) = heap.pop() {
-                if done[u] {
-                    continue;
-                }
-                done[u] = true;
+            self.search(source, |u, _, tree| {
+                parent[u] = tree;
                 order.push(u);
-                for e in self.graph.edges(NodeIndex::new(u)) {
-                    let v = e.target().index();
-                    let nt = t.saturating_add(e.weight().ms);
-                    if nt < best[v] {
-                        best[v] = nt;
-                        parent[v] = Some((u, *e.weight()));
-                        heap.push(Reverse((nt, v)));
-                    }
-                }
-            }
+                true
+            });
             // Each tree edge is driven by the trips to every node below it.
             let mut below = vec![1.0f64; n];
             for &v in order.iter().rev() {

@@ -237,7 +237,10 @@ impl DayModel {
             })
             .collect();
         let clients: Vec<JsonClient> = orders.iter().map(|s| client(s, &request)).collect();
+        // The plan's own rush hours, else those of the travel source's roads (a road graph).
         let bands_of_the_roads = o.rush_hours.is_empty();
+        let road_bands = |profile: RoutingProfile| if bands_of_the_roads { travel.rush_hours(profile) } else { Vec::new() };
+        let road_bands = [road_bands(RoutingProfile::Truck), road_bands(RoutingProfile::Motorcycle)];
 
         // Travel matrices are computed per part, never for the whole of a big day.
         let profiles = [RoutingProfile::Truck, RoutingProfile::Motorcycle]
@@ -248,8 +251,7 @@ impl DayModel {
                 detour_factor: None,
                 distance_m: None,
                 duration_s: None,
-                // The plan's own bands, else those of the travel source's roads (a road graph).
-                rush_hours: if o.rush_hours.is_empty() { travel.rush_hours(profile) } else { o.rush_hours.clone() }
+                rush_hours: if bands_of_the_roads { road_bands[profile as usize].clone() } else { o.rush_hours.clone() }
                     .into_iter()
                     .map(|r| JsonRushHour { start: r.start, end: r.end, speed_percent: r.speed_percent })
                     .collect(),
@@ -272,11 +274,9 @@ impl DayModel {
         for idx in idx.into_iter().filter(|p| !p.clients.is_empty()) {
             let mut part = whole.restricted(&idx);
             for mut source in part.fill_matrices(travel)? {
-                if bands_of_the_roads {
-                    // Shown with the plan: the hours its travel source made it drive with.
-                    let profile = [RoutingProfile::Truck, RoutingProfile::Motorcycle].into_iter().find(|p| p.name() == source.profile);
-                    source.rush_hours = profile.map(|p| travel.rush_hours(p)).unwrap_or_default();
-                }
+                // Shown with the plan: the hours its travel source made it drive with.
+                let profile = [RoutingProfile::Truck, RoutingProfile::Motorcycle].into_iter().find(|p| p.name() == source.profile);
+                source.rush_hours = profile.map(|p| road_bands[p as usize].clone()).unwrap_or_default();
                 if !model.travel.contains(&source) {
                     model.travel.push(source);
                 }
