@@ -370,7 +370,7 @@ impl<'a, const D: usize, const T: usize> TypeCtx<'a, D, T> {
     }
 
     /// `a` followed by `b`.
-    #[inline]
+    #[inline(always)]
     pub fn join(&self, a: &Seg<D, T>, b: &Seg<D, T>) -> Seg<D, T> {
         let travel = self.problem.duration(self.t, a.last as usize, b.first as usize);
         let breach =

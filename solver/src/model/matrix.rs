@@ -1,6 +1,5 @@
 //! Square integer matrices of travel distances or durations between locations.
 
-use ndarray::Array2;
 use std::sync::Arc;
 
 /// A square matrix of non-negative travel values, indexed `[from, to]` by location index.
@@ -17,7 +16,11 @@ pub struct Matrix {
 
 #[derive(Debug)]
 enum Storage {
-    Dense(Array2<i32>),
+    /// Row-major values of an `n` by `n` matrix.
+    Dense {
+        n: usize,
+        values: Box<[i32]>,
+    },
     Euclidean(Euclidean),
 }
 
@@ -68,17 +71,17 @@ impl Matrix {
     /// Returns `None` when the values are not a square matrix or a value lies outside
     /// `0..=MATRIX_MAX`.
     pub fn from_fn(n: usize, mut f: impl FnMut(usize, usize) -> i64) -> Result<Matrix, (usize, usize, i64)> {
-        let mut data = Array2::<i32>::zeros((n, n));
+        let mut values = vec![0i32; n * n].into_boxed_slice();
         for i in 0..n {
             for j in 0..n {
                 let v = f(i, j);
                 if !(0..=MATRIX_MAX).contains(&v) {
                     return Err((i, j, v));
                 }
-                data[[i, j]] = v as i32;
+                values[i * n + j] = v as i32;
             }
         }
-        Ok(Matrix { data: Arc::new(Storage::Dense(data)) })
+        Ok(Matrix { data: Arc::new(Storage::Dense { n, values }) })
     }
 
     /// The Euclidean distances between `xy`, computed on each read instead of stored, under
@@ -120,7 +123,7 @@ impl Matrix {
     pub fn euclidean_points(&self) -> Option<(&[[f64; 2]], Scaled)> {
         match &*self.data {
             Storage::Euclidean(e) => Some((&e.xy, e.scaled)),
-            Storage::Dense(_) => None,
+            Storage::Dense { .. } => None,
         }
     }
 
@@ -132,7 +135,7 @@ impl Matrix {
     /// Bytes held by the values (or the coordinates they are computed from).
     pub fn heap_bytes(&self) -> usize {
         match &*self.data {
-            Storage::Dense(a) => a.len() * std::mem::size_of::<i32>(),
+            Storage::Dense { values, .. } => values.len() * std::mem::size_of::<i32>(),
             Storage::Euclidean(e) => e.xy.len() * std::mem::size_of::<[f64; 2]>(),
         }
     }
@@ -149,7 +152,7 @@ impl Matrix {
     /// When a `keep` entry is not a location of this matrix.
     pub fn remapped(&self, keep: &[usize], extra: usize, mut new: impl FnMut(usize, usize) -> i64) -> Result<Matrix, (usize, usize, i64)> {
         let (k, m) = (keep.len(), keep.len() + extra);
-        let mut data = Array2::<i32>::zeros((m, m));
+        let mut data = vec![0i32; m * m].into_boxed_slice();
         let mut value = |i: usize, j: usize| {
             let v = new(i, j);
             if (0..=MATRIX_MAX).contains(&v) {
@@ -158,12 +161,12 @@ impl Matrix {
                 Err((i, j, v))
             }
         };
-        for (i, mut row) in data.rows_mut().into_iter().enumerate() {
+        for (i, row) in data.chunks_exact_mut(m.max(1)).enumerate() {
             if i < k {
                 match &*self.data {
                     // Stored: copy from the old row without a dispatch per value.
-                    Storage::Dense(old) => {
-                        let old = old.row(keep[i]);
+                    Storage::Dense { n, values } => {
+                        let old = &values[keep[i] * n..(keep[i] + 1) * n];
                         for (j, &to) in keep.iter().enumerate() {
                             row[j] = old[to];
                         }
@@ -174,22 +177,22 @@ impl Matrix {
                         }
                     }
                 }
-                for j in k..m {
-                    row[j] = value(i, j)?;
+                for (j, cell) in row.iter_mut().enumerate().skip(k) {
+                    *cell = value(i, j)?;
                 }
             } else {
-                for j in 0..m {
-                    row[j] = value(i, j)?;
+                for (j, cell) in row.iter_mut().enumerate() {
+                    *cell = value(i, j)?;
                 }
             }
         }
-        Ok(Matrix { data: Arc::new(Storage::Dense(data)) })
+        Ok(Matrix { data: Arc::new(Storage::Dense { n: m, values: data }) })
     }
 
     /// Number of locations (rows).
     pub fn size(&self) -> usize {
         match &*self.data {
-            Storage::Dense(a) => a.nrows(),
+            Storage::Dense { n, .. } => *n,
             Storage::Euclidean(e) => e.xy.len(),
         }
     }
@@ -198,7 +201,12 @@ impl Matrix {
     #[inline(always)]
     pub fn get(&self, from: usize, to: usize) -> i64 {
         match &*self.data {
-            Storage::Dense(a) => a[[from, to]] as i64,
+            // A flat row-major read; `to` is checked on its own so that a location past the
+            // matrix panics instead of reading the next row.
+            Storage::Dense { n, values } => {
+                assert!(to < *n, "location {to} outside a matrix of {n}");
+                values[from * n + to] as i64
+            }
             Storage::Euclidean(e) => e.get(from, to),
         }
     }

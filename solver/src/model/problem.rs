@@ -439,21 +439,21 @@ impl Problem {
     }
 
     /// Distance from location `a` to `b` for vehicle type `t`.
-    #[inline]
+    #[inline(always)]
     pub fn distance(&self, t: usize, a: usize, b: usize) -> Distance {
         self.profiles[self.vehicle_types[t].profile].distance.get(a, b)
     }
 
     /// Free-flow travel duration from location `a` to `b` for vehicle type `t` (the duration at
     /// any time without rush hours, and a lower bound of [`Problem::travel`] with them).
-    #[inline]
+    #[inline(always)]
     pub fn duration(&self, t: usize, a: usize, b: usize) -> Duration {
         self.profiles[self.vehicle_types[t].profile].duration.get(a, b)
     }
 
     /// Travel duration from location `a` to `b` for vehicle type `t` leaving at `depart`, in the
     /// rush hours of its profile.
-    #[inline]
+    #[inline(always)]
     pub fn travel(&self, t: usize, a: usize, b: usize, depart: Duration) -> Duration {
         let profile = &self.profiles[self.vehicle_types[t].profile];
         profile.congestion.travel(depart, profile.duration.get(a, b))
@@ -461,7 +461,7 @@ impl Problem {
 
     /// The latest departure from `a` that reaches `b` by `by` for vehicle type `t`, in the rush
     /// hours of its profile (`by` less the free-flow duration without them).
-    #[inline]
+    #[inline(always)]
     pub fn latest_departure(&self, t: usize, a: usize, b: usize, by: Duration) -> Duration {
         let profile = &self.profiles[self.vehicle_types[t].profile];
         profile.congestion.latest_departure(by, profile.duration.get(a, b))

@@ -30,7 +30,7 @@ fn loc_at<const D: usize, const T: usize>(s: &State<D, T>, r: usize, i: usize) -
 /// Whether two routes whose distances change by `d1` and `d2` (and that stay non-empty as
 /// `keep1`, `keep2` say) cannot cost less than they do now: costs and penalties are never
 /// negative, so fixed plus distance cost is a lower bound of a route's penalised cost.
-#[inline]
+#[inline(always)]
 fn cannot_improve<const D: usize, const T: usize>(s: &State<D, T>, r1: usize, d1: i64, keep1: bool, r2: usize, d2: i64) -> bool {
     let bound = |r: usize, d: i64, keep: bool| {
         let vt = &s.problem.vehicle_types[s.routes[r].vt];
@@ -44,7 +44,7 @@ fn cannot_improve<const D: usize, const T: usize>(s: &State<D, T>, r1: usize, d1
 }
 
 /// Distance travelled from position `i` of route `r` to its end depot (0 past the end).
-#[inline]
+#[inline(always)]
 fn suffix_dist<const D: usize, const T: usize>(s: &State<D, T>, r: usize, i: usize) -> i64 {
     let route = &s.routes[r];
     match route.suffix.get(i) {
