@@ -10,8 +10,8 @@ pub struct SearchArgs {
     /// Wall-clock limit in seconds (default: 10 for solve, 5 for plan).
     #[arg(long)]
     pub time_limit: Option<f64>,
-    /// Iteration limit per thread (with a fixed seed and thread count the result is
-    /// reproducible).
+    /// Iteration limit per search walk: a thread runs one walk, two on plain CVRP instances of
+    /// up to 400 clients (with a fixed seed and thread count the result is reproducible).
     #[arg(long)]
     pub max_iterations: Option<u64>,
     /// Random seed.

@@ -88,7 +88,8 @@ pub struct Environment {
     pub threads: usize,
     /// Wall-clock limit.
     pub time_limit: Option<Duration>,
-    /// Ruin-and-recreate iterations per run.
+    /// Iterations per ruin-and-recreate walk (a thread runs one or two, see `search`), or per
+    /// genetic run.
     pub max_iterations: Option<u64>,
     /// Set to stop the search early.
     pub cancel: Arc<AtomicBool>,
