@@ -109,7 +109,8 @@ fn replays_a_cvrp_instance_against_its_best_known() {
     assert_eq!(r.bks, Some(39.0));
     let gap = r.gap_pct.unwrap();
     assert!((gap - 100.0 * (r.cost - 39.0) / 39.0).abs() < 1e-9 && gap <= 0.0, "{r:?}");
-    assert!(r.iterations <= 5 && r.elapsed_s >= 0.0);
+    // A plain CVRP instance runs two walks per thread, each within the limit of 5.
+    assert!(r.iterations <= 2 * 5 && r.elapsed_s >= 0.0, "{r:?}");
     // Same seed, no time limit: the same result.
     assert_eq!(replay_instance(&vrp, &quick(), 3).cost, r.cost);
 }
