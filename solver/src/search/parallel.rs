@@ -86,8 +86,8 @@ const SP_SHARE: f64 = 0.05;
 /// machine's speed, so iteration-limited runs stay reproducible.
 const SP_NODES: u64 = 1000;
 
-/// `threads` times `per_thread` cooperating ruin-and-recreate walks on the current pool (one
-/// walk is a plain run). The iteration limit is per walk.
+/// `count` cooperating ruin-and-recreate walks on the current pool (one walk is a plain run).
+/// The iteration limit is per walk.
 ///
 /// With set partitioning ([`super::SetPartitioning`]), the walks collect the feasible routes
 /// they meet into a [`RoutePool`] (merged at epoch ends in walk order), and when they stop, the
@@ -99,11 +99,9 @@ fn cooperate<const D: usize, const T: usize>(
     problem: &Problem,
     nb: &Neighbours,
     env: &Environment,
-    threads: usize,
-    per_thread: usize,
+    count: usize,
     report: &(dyn Fn(Progress) + Sync),
 ) -> (RunResult, u64) {
-    let count = threads * per_thread;
     // Routes with reload visits are not pooled: the partition is over clients of one-trip routes.
     let sp = env.set_partitioning.enabled() && T == 0;
     let walk_env = Environment { time_limit: env.time_limit.map(|t| if sp { t.mul_f64(1.0 - SP_SHARE) } else { t }), ..env.clone() };
@@ -245,7 +243,7 @@ fn portfolio(problem: &Problem, nb: &Neighbours, env: &Environment) -> (RunResul
     };
     let report: &(dyn Fn(Progress) + Sync) = if env.progress.is_some() { &report } else { &noop };
     if env.algorithm == Algorithm::RuinRecreate {
-        return by_dimensions!(problem, cooperate(problem, nb, env, threads, walks_per_thread(problem), report));
+        return by_dimensions!(problem, cooperate(problem, nb, env, threads * walks_per_thread(problem), report));
     }
     let run = |k: usize| {
         let seed = seed_of(env, k);
