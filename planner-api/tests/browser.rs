@@ -426,6 +426,15 @@ async fn an_urgent_order_is_previewed_and_accepted_and_a_driver_delivers_offline
         json!(breaks),
         "every break on the timeline"
     );
+    // Every stop can be clicked: none hides under another (stops at one address are spread apart).
+    let hidden = dispatcher
+        .eval(
+            "document.querySelector('svg.map').scrollIntoView(); const out = []; for (const g of document.querySelectorAll('svg.map g.stop')) { const c = g.querySelector('circle:not(.ring)').getBoundingClientRect(); \
+             const hit = document.elementFromPoint(c.x + c.width / 2, c.y + c.height / 2); if (!hit || hit.closest('g.stop') !== g) out.push(g.dataset.order); } return out;",
+            json!([]),
+        )
+        .await;
+    assert_eq!(hidden, json!([]), "stops hidden under another stop");
     let first = stops_of(&v1)[0].clone();
     dispatcher.click(&format!("svg.map g.stop[data-order=\"{}\"]", first["order_id"])).await;
     dispatcher.wait_for("the popup", "const p = document.querySelector('#popup'); return p && !p.hidden", Duration::from_secs(10)).await;

@@ -68,8 +68,20 @@ export function drawMap(holder, { geo, depots, routes, onStop, changes = new Map
       s("rect", { x: Number(x(dpt.lon)) - 9, y: Number(y(dpt.lat)) - 9, width: 18, height: 18, fill: "#1d2430", class: "depot" }, s("title", {}, dpt.name)),
     );
   }
+  // Stops at one address (or a few metres apart) would hide each other: every marker keeps a
+  // clear circle, those pushed off their place get a thin leader line back to it.
+  const placed = spread(
+    routes.flatMap((r) => r.stops.map((stop) => [Number(x(stop.lon)), Number(y(stop.lat))])),
+    24,
+    [12, width - 12, 12, height - 12],
+  );
+  const leaders = s("g", { class: "leaders" });
+  svg.append(leaders);
+  let at = 0;
   for (const r of routes) {
     r.stops.forEach((stop, i) => {
+      const [px, py] = placed[at++];
+      const [tx, ty] = [Number(x(stop.lon)), Number(y(stop.lat))];
       const status = stop.status ?? "planned";
       const change = changes.get(stop.order_id);
       const served = status === "done" || status === "failed";
@@ -81,12 +93,16 @@ export function drawMap(holder, { geo, depots, routes, onStop, changes = new Map
         "data-status": status,
         "aria-label": `${i + 1} ${stop.name} ${t(`stop.${status}`)}${change ? ` ${t(`change.${change}`)}` : ""}`,
       });
-      if (change) g.append(s("circle", { cx: x(stop.lon), cy: y(stop.lat), r: 17, fill: "none", stroke: "#f0a500", "stroke-width": 4, class: "ring" }));
+      if (px !== tx || py !== ty) {
+        leaders.append(s("line", { x1: tx, y1: ty, x2: px.toFixed(1), y2: py.toFixed(1), stroke: r.colour, "stroke-width": 1.5 }), s("circle", { cx: tx, cy: ty, r: 2.5, fill: r.colour }));
+      }
+      const [cx, cy] = [px.toFixed(1), py.toFixed(1)];
+      if (change) g.append(s("circle", { cx, cy, r: 17, fill: "none", stroke: "#f0a500", "stroke-width": 4, class: "ring" }));
       g.append(
-        s("circle", { cx: x(stop.lon), cy: y(stop.lat), r: 11, fill: served ? "#fff" : r.colour, stroke: served ? r.colour : "#fff", "stroke-width": served ? 3 : 2, "stroke-dasharray": status === "failed" ? "3 2" : undefined }),
-        s("text", { x: x(stop.lon), y: Number(y(stop.lat)) + 4, "text-anchor": "middle", "font-size": 11, fill: served ? r.colour : "#fff", "font-weight": 700 }, status === "done" ? "✓" : status === "failed" ? "✗" : String(i + 1)),
+        s("circle", { cx, cy, r: 11, fill: served ? "#fff" : r.colour, stroke: served ? r.colour : "#fff", "stroke-width": served ? 3 : 2, "stroke-dasharray": status === "failed" ? "3 2" : undefined }),
+        s("text", { x: cx, y: (py + 4).toFixed(1), "text-anchor": "middle", "font-size": 11, fill: served ? r.colour : "#fff", "font-weight": 700 }, status === "done" ? "✓" : status === "failed" ? "✗" : String(i + 1)),
       );
-      if (status === "in_progress") g.append(s("circle", { cx: x(stop.lon), cy: y(stop.lat), r: 14, fill: "none", stroke: r.colour, "stroke-width": 2, "stroke-dasharray": "4 3" }));
+      if (status === "in_progress") g.append(s("circle", { cx, cy, r: 14, fill: "none", stroke: r.colour, "stroke-width": 2, "stroke-dasharray": "4 3" }));
       const open = () => onStop(stop, r, g);
       g.addEventListener("click", open);
       g.addEventListener("keydown", (e) => {
@@ -100,6 +116,35 @@ export function drawMap(holder, { geo, depots, routes, onStop, changes = new Map
   }
   holder.replaceChildren(svg);
   return svg;
+}
+
+// Places markers at `points` ([x, y]) so that no two centres are closer than `gap`: each keeps its
+// place when that is free, or takes the nearest free spot on a golden-angle spiral around it
+// (inside `bounds` [x0, x1, y0, y1]). A grid of `gap`-sized cells keeps it linear in the stops.
+export function spread(points, gap, [x0, x1, y0, y1]) {
+  const grid = new Map();
+  const key = (cx, cy) => `${cx},${cy}`;
+  const free = (px, py) => {
+    const [cx, cy] = [Math.floor(px / gap), Math.floor(py / gap)];
+    for (let dx = -1; dx <= 1; dx++) {
+      for (let dy = -1; dy <= 1; dy++) {
+        for (const [qx, qy] of grid.get(key(cx + dx, cy + dy)) ?? []) if ((qx - px) ** 2 + (qy - py) ** 2 < gap * gap) return false;
+      }
+    }
+    return true;
+  };
+  const clamp = (v, lo, hi) => (lo <= hi ? Math.min(hi, Math.max(lo, v)) : v);
+  return points.map(([px, py]) => {
+    let spot = [px, py];
+    for (let k = 1; k < 2000 && !free(...spot); k++) {
+      const radius = gap * 0.55 * Math.sqrt(k);
+      const angle = k * 2.399963;
+      spot = [clamp(px + radius * Math.cos(angle), x0, x1), clamp(py + radius * Math.sin(angle), y0, y1)];
+    }
+    const cell = key(Math.floor(spot[0] / gap), Math.floor(spot[1] / gap));
+    grid.set(cell, [...(grid.get(cell) ?? []), spot]);
+    return spot;
+  });
 }
 
 // Minutes since midnight of `HH:MM[:SS]`.
