@@ -19,6 +19,7 @@
 //! The crate has no async runtime and no database: the service wraps it.
 
 pub mod check;
+pub mod cvrp;
 pub mod engine;
 pub mod error;
 pub mod hgs;

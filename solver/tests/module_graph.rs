@@ -1,6 +1,6 @@
 //! The solver's modules depend on one another in one direction only, so that the crate reads as
-//! layers: data (`model`, `solution`, `error`), the checker and readers, the search engine both
-//! metaheuristics share (`engine`), the metaheuristics on it (`ruin_recreate`, `hgs`), and the
+//! layers: data (`model`, `solution`, `error`), the checker and readers, the search engine the
+//! metaheuristics share (`engine`), the metaheuristics on it (`ruin_recreate`, `hgs`, `cvrp`), and the
 //! driver (`search`) and replanning on top. A future `use` that closes a cycle fails here.
 //!
 //! The test reads `src/**/*.rs` as the crate declares them (from `lib.rs`, following `mod x;`
@@ -442,10 +442,14 @@ fn the_top_level_modules_form_no_cycle() {
     let g = graph(&modules, top_level);
     println!("{}", show(&g));
     // The reader found the crate: every room, and their known edges.
-    for room in ["check", "engine", "error", "hgs", "io", "model", "partition", "repair", "replan", "ruin_recreate", "search", "solution"] {
+    for room in ["check", "cvrp", "engine", "error", "hgs", "io", "model", "partition", "repair", "replan", "ruin_recreate", "search", "solution"] {
         assert!(g.contains_key(room), "module {room} not found:\n{}", show(&g));
     }
-    assert!(g["search"].contains("hgs") && g["search"].contains("ruin_recreate") && g["hgs"].contains("engine"), "{}", show(&g));
+    assert!(
+        g["search"].contains("hgs") && g["search"].contains("ruin_recreate") && g["search"].contains("cvrp") && g["hgs"].contains("engine"),
+        "{}",
+        show(&g)
+    );
     assert_eq!(find_cycle(&g), None, "the modules depend on each other in a cycle:\n{}", show(&g));
 }
 
@@ -463,8 +467,9 @@ fn the_engine_depends_on_neither_metaheuristic_nor_the_driver() {
     let allowed: BTreeSet<String> = ["model", "solution", "error"].map(String::from).into();
     let engine = &g["engine"];
     assert!(engine.is_subset(&allowed), "engine -> {engine:?}: the shared machinery may use only {allowed:?}");
-    for (heuristic, other) in [("ruin_recreate", "hgs"), ("hgs", "ruin_recreate")] {
-        for forbidden in [other, "search", "partition", "replan"] {
+    let heuristics = ["ruin_recreate", "hgs", "cvrp"];
+    for heuristic in heuristics {
+        for forbidden in heuristics.into_iter().filter(|&h| h != heuristic).chain(["search", "partition", "replan"]) {
             assert!(!g[heuristic].contains(forbidden), "{heuristic} -> {forbidden}: a metaheuristic builds on the engine only");
         }
     }

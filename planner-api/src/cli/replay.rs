@@ -148,9 +148,9 @@ fn write_svg(path: &Path, file: &File, svg: &str) -> anyhow::Result<()> {
 /// The options of the replay, for the charts' titles: the limit, the seeds and the threads.
 fn chart_title(options: &ReplayOptions) -> String {
     let limit = match (options.time_limit, options.max_iterations) {
-        (Some(t), Some(n)) => format!("{} s or {n} iterations per walk per solve", t.as_secs_f64()),
+        (Some(t), Some(n)) => format!("{} s or {n} iterations per run per solve", t.as_secs_f64()),
         (Some(t), None) => format!("{} s per solve", t.as_secs_f64()),
-        (None, Some(n)) => format!("{n} iterations per walk per solve"),
+        (None, Some(n)) => format!("{n} iterations per run per solve"),
         (None, None) => "default limit".to_string(),
     };
     let seeds = options.seeds.iter().map(u64::to_string).collect::<Vec<_>>().join(",");

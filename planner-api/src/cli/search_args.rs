@@ -10,8 +10,10 @@ pub struct SearchArgs {
     /// Wall-clock limit in seconds (default: 10 for solve, 5 for plan).
     #[arg(long)]
     pub time_limit: Option<f64>,
-    /// Iteration limit per search walk: a thread runs one walk, two on plain CVRP instances of
-    /// up to 400 clients (with a fixed seed and thread count the result is reproducible).
+    /// Iteration limit per search run of a thread: a ruin-and-recreate walk (a thread runs one,
+    /// two with --algorithm ruin-recreate on plain CVRP instances of up to 400 clients), or a
+    /// genetic search (plain CVRP instances of up to 400 clients by default; one iteration is one
+    /// educated solution). With a fixed seed and thread count the result is reproducible.
     #[arg(long)]
     pub max_iterations: Option<u64>,
     /// Random seed.

@@ -35,8 +35,10 @@ pub struct SolveArgs {
     /// Print one JSON object on stdout instead of the routes.
     #[arg(long)]
     json: bool,
-    /// Search algorithm: ruin-recreate, or hgs (hybrid genetic search, experimental).
-    #[arg(long, default_value = "ruin-recreate")]
+    /// Search algorithm: auto (the capacitated genetic search on plain capacitated problems,
+    /// ruin and recreate on the others), ruin-recreate, or hgs (the general engine's hybrid
+    /// genetic search, experimental).
+    #[arg(long, default_value = "auto")]
     algorithm: search::Algorithm,
 }
 

@@ -25,17 +25,17 @@ pub struct Progress {
 /// A callback receiving progress reports (from any worker thread).
 pub type ProgressFn = Arc<dyn Fn(Progress) + Send + Sync>;
 
-/// Which metaheuristic drives the local search.
-///
-/// Ruin and recreate is the default: measured on CVRP X instances of 100-400 clients with 5 and
-/// 20 s limits, it still beats the genetic search, whose education from scratch of a population
-/// costs too much at these limits.
+/// Which metaheuristic drives the search.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum Algorithm {
-    /// Hybrid genetic search (`crate::hgs`).
-    Hgs,
-    /// Ruin and recreate with threshold acceptance (`crate::ruin_recreate`).
+    /// The capacitated genetic search (`crate::cvrp`) on plain capacitated problems, ruin and
+    /// recreate on everything else.
     #[default]
+    Auto,
+    /// Hybrid genetic search on the general engine (`crate::hgs`).
+    Hgs,
+    /// Ruin and recreate with threshold acceptance (`crate::ruin_recreate`), whatever the
+    /// problem.
     RuinRecreate,
 }
 
@@ -43,9 +43,10 @@ impl std::str::FromStr for Algorithm {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
         match s {
+            "auto" => Ok(Algorithm::Auto),
             "hgs" => Ok(Algorithm::Hgs),
             "ruin-recreate" => Ok(Algorithm::RuinRecreate),
-            _ => Err(format!("unknown algorithm '{s}' (expected hgs or ruin-recreate)")),
+            _ => Err(format!("unknown algorithm '{s}' (expected auto, hgs or ruin-recreate)")),
         }
     }
 }
@@ -89,7 +90,7 @@ pub struct Environment {
     /// Wall-clock limit.
     pub time_limit: Option<Duration>,
     /// Iterations per ruin-and-recreate walk (a thread runs one or two, see `search`), or per
-    /// genetic run.
+    /// genetic run (one iteration: one educated individual).
     pub max_iterations: Option<u64>,
     /// Set to stop the search early.
     pub cancel: Arc<AtomicBool>,

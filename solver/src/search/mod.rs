@@ -1,5 +1,6 @@
 //! The driver: [`solve`] runs the chosen metaheuristic ([`crate::ruin_recreate`] or
-//! [`crate::hgs`], both built on [`crate::engine`]; a plain tour goes to [`crate::tsp`] instead)
+//! [`crate::hgs`], both built on [`crate::engine`]; a plain tour goes to [`crate::tsp`] and, by
+//! default, a plain capacitated problem to [`crate::cvrp`] instead)
 //! as a deterministic portfolio over threads
 //! (its `parallel` module), optionally ends with set partitioning over the routes met
 //! ([`crate::partition`]), and lets the checker have the last word ([`crate::repair`]).

@@ -4,14 +4,15 @@
 //! that lag behind adopt the best solution found so far. Epochs end at fixed iteration counts
 //! and ties go to the lowest walk index, so with an iteration limit the outcome does not depend
 //! on scheduling. Optionally, the routes the walks meet are pooled and recombined at the end by
-//! set partitioning ([`crate::partition`]). The genetic search runs as independent searches, the
-//! best one winning.
+//! set partitioning ([`crate::partition`]). The genetic searches (the general one, and the
+//! capacitated one that plain capacitated problems get by default) run as independent searches,
+//! the best one winning.
 
 use crate::engine::env::{Algorithm, Environment, Progress, RunResult};
 use crate::engine::neighbours::Neighbours;
 use crate::model::Problem;
 use crate::partition::{self, pool::RoutePool};
-use crate::{hgs, ruin_recreate};
+use crate::{cvrp, hgs, ruin_recreate};
 use rayon::prelude::*;
 
 /// Calls `$f::<D, T>(args)` with `D` the problem's number of capacity dimensions (rounded up to
@@ -52,7 +53,8 @@ const SPLIT_UP_TO: usize = 400;
 
 /// Walks per thread for `problem`: [`WALKS_PER_THREAD`] for a plain capacitated problem (one
 /// vehicle type, no binding time windows, no optional, paired, grouped or backhaul clients, no
-/// reloads, breaks or rush hours) of up to [`SPLIT_UP_TO`] clients, else one.
+/// reloads, breaks or rush hours) of up to [`SPLIT_UP_TO`] clients, else one. (By default the
+/// plainest of these, see [`cvrp::applies`], go to the capacitated genetic search instead.)
 fn walks_per_thread(problem: &Problem) -> usize {
     let f = crate::engine::state::Features::of(problem);
     let plain = !(f.pairs || f.multi_trip || f.heterogeneous || f.optional || f.binding_windows || f.breaks || f.time_dependent)
@@ -242,12 +244,17 @@ fn portfolio(problem: &Problem, nb: &Neighbours, env: &Environment) -> (RunResul
         }
     };
     let report: &(dyn Fn(Progress) + Sync) = if env.progress.is_some() { &report } else { &noop };
-    if env.algorithm == Algorithm::RuinRecreate {
+    let capacitated = env.algorithm == Algorithm::Auto && cvrp::applies(problem);
+    if !capacitated && env.algorithm != Algorithm::Hgs {
         return by_dimensions!(problem, cooperate(problem, nb, env, threads * walks_per_thread(problem), report));
     }
     let run = |k: usize| {
         let seed = seed_of(env, k);
-        by_dimensions!(problem, run_hgs(problem, nb, env, seed, report))
+        if capacitated {
+            cvrp::run(problem, env, seed, report)
+        } else {
+            by_dimensions!(problem, run_hgs(problem, nb, env, seed, report))
+        }
     };
     let results: Vec<RunResult> = if threads == 1 { vec![run(0)] } else { (0..threads).into_par_iter().map(run).collect() };
     let iterations = results.iter().map(|r| r.iterations).sum();
