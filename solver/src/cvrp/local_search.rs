@@ -15,6 +15,7 @@
 use super::data::Data;
 use super::individual::Individual;
 use crate::engine::rng::Rng;
+use crate::engine::three::keep_three;
 
 /// Improvement below which a move is not worth making.
 const EPS: f64 = 1e-5;
@@ -385,11 +386,20 @@ impl<'a> LocalSearch<'a> {
         false
     }
 
-    /// Penalty change of the two routes of `at` with loads changed by `du` and `dv`.
+    /// The whole change of a move of `delta` in distance that changes the load of `u`'s route
+    /// by `diff` (and `v`'s by `-diff`, when it is another route); `None` unless it improves.
     #[inline(always)]
-    fn penalty_change(&self, at: &Around, du: i64, dv: i64) -> f64 {
-        let (u, v) = (&self.routes[at.ru], &self.routes[at.rv]);
-        self.pen(u.total_load() + du) - u.penalty + self.pen(v.total_load() + dv) - v.penalty
+    fn improving(&self, at: &Around, delta: f64, diff: i64) -> Option<f64> {
+        let mut delta = delta;
+        if at.ru != at.rv {
+            // What a move can save on penalties is at most what the two routes pay now.
+            if delta >= self.penalties(at) {
+                return None;
+            }
+            let (u, v) = (&self.routes[at.ru], &self.routes[at.rv]);
+            delta += self.pen(u.total_load() + diff) - u.penalty + self.pen(v.total_load() - diff) - v.penalty;
+        }
+        (delta <= -EPS).then_some(delta)
     }
 
     /// Both routes' current penalties (a lower bound of what a move between them saves on
@@ -430,17 +440,8 @@ impl<'a> LocalSearch<'a> {
         if at.u == at.y {
             return false;
         }
-        let mut delta = self.d(at.pu, at.x) - self.d(at.pu, at.u) - self.d(at.u, at.x) + self.d(at.v, at.u) + self.d(at.u, at.y) - self.d(at.v, at.y);
-        if at.ru != at.rv {
-            if delta >= self.penalties(at) {
-                return false;
-            }
-            let du = self.data.demand[at.u];
-            delta += self.penalty_change(at, -du, du);
-        }
-        if delta > -EPS {
-            return false;
-        }
+        let delta = self.d(at.pu, at.x) - self.d(at.pu, at.u) - self.d(at.u, at.x) + self.d(at.v, at.u) + self.d(at.u, at.y) - self.d(at.v, at.y);
+        let Some(delta) = self.improving(at, delta, -self.data.demand[at.u]) else { return false };
         self.commit_relocation(at, &[at.u as u32], delta)
     }
 
@@ -451,16 +452,7 @@ impl<'a> LocalSearch<'a> {
         }
         let mut delta = self.d(at.pu, at.nx) - self.d(at.pu, at.u) - self.d(at.x, at.nx) - self.d(at.v, at.y);
         delta += if reversed { self.d(at.v, at.x) + self.d(at.u, at.y) } else { self.d(at.v, at.u) + self.d(at.x, at.y) };
-        if at.ru != at.rv {
-            if delta >= self.penalties(at) {
-                return false;
-            }
-            let dux = self.data.demand[at.u] + self.data.demand[at.x];
-            delta += self.penalty_change(at, -dux, dux);
-        }
-        if delta > -EPS {
-            return false;
-        }
+        let Some(delta) = self.improving(at, delta, -self.data.demand[at.u] - self.data.demand[at.x]) else { return false };
         let block = if reversed { [at.x as u32, at.u as u32] } else { [at.u as u32, at.x as u32] };
         self.commit_relocation(at, &block, delta)
     }
@@ -501,19 +493,10 @@ impl<'a> LocalSearch<'a> {
         if at.kv == 0 || at.u == at.pv || at.u == at.y {
             return false;
         }
-        let mut delta = self.d(at.pu, at.v) + self.d(at.v, at.x) - self.d(at.pu, at.u) - self.d(at.u, at.x) + self.d(at.pv, at.u) + self.d(at.u, at.y)
+        let delta = self.d(at.pu, at.v) + self.d(at.v, at.x) - self.d(at.pu, at.u) - self.d(at.u, at.x) + self.d(at.pv, at.u) + self.d(at.u, at.y)
             - self.d(at.pv, at.v)
             - self.d(at.v, at.y);
-        if at.ru != at.rv {
-            if delta >= self.penalties(at) {
-                return false;
-            }
-            let diff = self.data.demand[at.v] - self.data.demand[at.u];
-            delta += self.penalty_change(at, diff, -diff);
-        }
-        if delta > -EPS {
-            return false;
-        }
+        let Some(delta) = self.improving(at, delta, self.data.demand[at.v] - self.data.demand[at.u]) else { return false };
         self.commit_swap(at, &[at.u as u32], &[at.v as u32], delta)
     }
 
@@ -522,19 +505,10 @@ impl<'a> LocalSearch<'a> {
         if at.kv == 0 || at.x_depot || at.u == at.pv || at.x == at.pv || at.u == at.y {
             return false;
         }
-        let mut delta = self.d(at.pu, at.v) + self.d(at.v, at.nx) - self.d(at.pu, at.u) - self.d(at.x, at.nx) + self.d(at.pv, at.u) + self.d(at.x, at.y)
+        let delta = self.d(at.pu, at.v) + self.d(at.v, at.nx) - self.d(at.pu, at.u) - self.d(at.x, at.nx) + self.d(at.pv, at.u) + self.d(at.x, at.y)
             - self.d(at.pv, at.v)
             - self.d(at.v, at.y);
-        if at.ru != at.rv {
-            if delta >= self.penalties(at) {
-                return false;
-            }
-            let diff = self.data.demand[at.v] - self.data.demand[at.u] - self.data.demand[at.x];
-            delta += self.penalty_change(at, diff, -diff);
-        }
-        if delta > -EPS {
-            return false;
-        }
+        let Some(delta) = self.improving(at, delta, self.data.demand[at.v] - self.data.demand[at.u] - self.data.demand[at.x]) else { return false };
         self.commit_swap(at, &[at.u as u32, at.x as u32], &[at.v as u32], delta)
     }
 
@@ -543,19 +517,11 @@ impl<'a> LocalSearch<'a> {
         if at.kv == 0 || at.x_depot || at.y_depot || at.y == at.pu || at.u == at.y || at.x == at.v || at.v == at.nx {
             return false;
         }
-        let mut delta = self.d(at.pu, at.v) + self.d(at.y, at.nx) - self.d(at.pu, at.u) - self.d(at.x, at.nx) + self.d(at.pv, at.u) + self.d(at.x, at.ny)
+        let delta = self.d(at.pu, at.v) + self.d(at.y, at.nx) - self.d(at.pu, at.u) - self.d(at.x, at.nx) + self.d(at.pv, at.u) + self.d(at.x, at.ny)
             - self.d(at.pv, at.v)
             - self.d(at.y, at.ny);
-        if at.ru != at.rv {
-            if delta >= self.penalties(at) {
-                return false;
-            }
-            let diff = self.data.demand[at.v] + self.data.demand[at.y] - self.data.demand[at.u] - self.data.demand[at.x];
-            delta += self.penalty_change(at, diff, -diff);
-        }
-        if delta > -EPS {
-            return false;
-        }
+        let diff = self.data.demand[at.v] + self.data.demand[at.y] - self.data.demand[at.u] - self.data.demand[at.x];
+        let Some(delta) = self.improving(at, delta, diff) else { return false };
         self.commit_swap(at, &[at.u as u32, at.x as u32], &[at.v as u32, at.y as u32], delta)
     }
 
@@ -639,15 +605,7 @@ impl<'a> LocalSearch<'a> {
         for k in 0..nodes.len() - 1 {
             let (p, q) = (nodes[k] as usize, nodes[k + 1] as usize);
             let cost = self.d(p, node) + self.d(node, q) - self.d(p, q);
-            if cost < best[2].cost {
-                best[2] = Insertion { cost, k };
-                if best[2].cost < best[1].cost {
-                    best.swap(1, 2);
-                    if best[1].cost < best[0].cost {
-                        best.swap(0, 1);
-                    }
-                }
-            }
+            keep_three(&mut best, Insertion { cost, k }, |i| i.cost);
         }
         best
     }

@@ -5,7 +5,8 @@
 //! - [`segment`], [`schedule`], [`state`]: the solution being searched, one route per vehicle,
 //!   with cached route segments so that a candidate route is evaluated by concatenating a
 //!   handful of them (exact stop-by-stop schedules where breaks or several windows need one);
-//! - [`neighbours`], [`rng`]: granular neighbourhoods and the seeded random numbers;
+//! - [`neighbours`], [`rng`], [`three`]: granular neighbourhoods, the seeded random numbers, and
+//!   the three best of a stream of candidates;
 //! - [`construct`], [`pairs`]: insertion (cheapest, regret, from a warm start), pairs as units;
 //! - [`moves`], [`local_search`]: the local-search moves behind one registry, and the granular
 //!   local search that tries them to a local optimum.
@@ -24,3 +25,4 @@ pub mod rng;
 pub mod schedule;
 pub mod segment;
 pub mod state;
+pub mod three;

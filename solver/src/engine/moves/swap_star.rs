@@ -8,6 +8,7 @@
 //! one of them changed since the pair was last tried.
 
 use crate::engine::state::{Part, State};
+use crate::engine::three::keep_three;
 use Part::*;
 
 /// The polar sector of a route around its start depot: centre angle and half-width (radians).
@@ -67,15 +68,7 @@ fn top3<const D: usize, const T: usize>(state: &State<D, T>, r: usize, lc: usize
         let a = if q == 0 { start } else { p.clients[route.visits[q - 1] as usize].location };
         let b = if q == n { end } else { p.clients[route.visits[q] as usize].location };
         let cost = p.distance(t, a, lc) + p.distance(t, lc, b) - p.distance(t, a, b);
-        if cost < best[2].cost {
-            best[2] = Spot { cost, q };
-            if best[2].cost < best[1].cost {
-                best.swap(1, 2);
-                if best[1].cost < best[0].cost {
-                    best.swap(0, 1);
-                }
-            }
-        }
+        keep_three(&mut best, Spot { cost, q }, |s| s.cost);
     }
     best
 }
