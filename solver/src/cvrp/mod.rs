@@ -156,11 +156,12 @@ impl<'a> Search<'a> {
     }
 
     /// Four times the minimum population size of random giant tours, split and educated (the
-    /// first one the warm start, when there is one).
+    /// first one the warm start, when there is one). The first is made even when the budget is
+    /// already spent, so that a run always returns every client routed.
     fn initial_population(&mut self, first: bool) {
         let warm = if first { self.env.initial.as_deref() } else { None };
         for k in 0..4 * population::MU {
-            if self.must_stop() {
+            if (k > 0 || !first) && self.must_stop() {
                 return;
             }
             match warm.filter(|_| k == 0) {

@@ -179,6 +179,17 @@ fn a_run_is_reproducible_and_the_checker_agrees_with_its_cost() {
 }
 
 #[test]
+fn a_spent_budget_still_routes_every_client() {
+    let problem = Problem::new(random_cvrp(60, 40, 2)).unwrap();
+    let env = Environment { time_limit: Some(std::time::Duration::ZERO), ..Environment::default() };
+    let r = run(&problem, &env, 1, &|_| {});
+    assert_eq!(r.iterations, 1);
+    let mut routed: Vec<u32> = r.routes.iter().flat_map(|(_, v)| v.iter().copied()).collect();
+    routed.sort_unstable();
+    assert_eq!(routed, (0..60).collect::<Vec<u32>>());
+}
+
+#[test]
 fn a_warm_start_is_the_first_individual() {
     let problem = Problem::new(random_cvrp(50, 40, 8)).unwrap();
     let env = Environment { time_limit: None, max_iterations: Some(300), ..Environment::default() };
