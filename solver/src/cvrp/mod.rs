@@ -88,6 +88,7 @@ pub fn run(problem: &Problem, env: &Environment, seed: u64, report: &dyn Fn(Prog
     let data = Data::new(problem, env.initial.as_deref());
     let mut search = Search::new(&data, env, seed, report);
     search.run();
+    search.last_repair();
     let iterations = search.iterations;
     let best = search.pop.best_overall();
     match best {
@@ -199,6 +200,24 @@ impl<'a> Search<'a> {
             }
         } else {
             self.idle += 1;
+        }
+    }
+
+    /// When no feasible solution was found (a budget of a few iterations), the cheapest
+    /// infeasible one is searched again with ten, a hundred and a thousand times the penalty
+    /// until it respects the capacity.
+    fn last_repair(&mut self) {
+        if self.pop.best_overall().is_some() {
+            return;
+        }
+        let Some(cheapest) = self.pop.best_infeasible() else { return };
+        self.offspring = cheapest.clone();
+        for factor in [10.0, 100.0, 1000.0] {
+            self.ls.run(&mut self.offspring, self.penalty * factor, &mut self.rng, &|| false);
+            if self.offspring.is_feasible() {
+                self.pop.add(&self.offspring, false, self.penalty);
+                return;
+            }
         }
     }
 
