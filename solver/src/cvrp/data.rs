@@ -8,10 +8,23 @@ use crate::solution::Solution;
 /// Neighbours per client in the granular search (as in HGS-CVRP).
 const GRANULAR: usize = 20;
 
-/// Whether the problem's distances are symmetric (the moves reverse stretches of routes freely).
+/// Largest distance between two nodes the search stores (as `i32`, so that route sums stay far
+/// from overflowing).
+const MAX_DISTANCE: i64 = i32::MAX as i64 / 4;
+
+/// Largest demand or capacity the search takes: sums over 400 clients stay far from overflowing.
+pub(super) const MAX_AMOUNT: i64 = 1 << 40;
+
+/// Whether the problem's distances are symmetric (the moves reverse stretches of routes freely)
+/// and each fits the dense matrix.
 pub(super) fn symmetric(problem: &Problem) -> bool {
     let locations: Vec<usize> = std::iter::once(problem.depots[0].location).chain(problem.clients.iter().map(|c| c.location)).collect();
-    locations.iter().enumerate().all(|(i, &a)| locations[..i].iter().all(|&b| problem.distance(0, a, b) == problem.distance(0, b, a)))
+    locations.iter().enumerate().all(|(i, &a)| {
+        locations[..=i].iter().all(|&b| {
+            let d = problem.distance(0, a, b);
+            d == problem.distance(0, b, a) && (0..=MAX_DISTANCE).contains(&d)
+        })
+    })
 }
 
 /// The problem as the search sees it.
@@ -46,7 +59,7 @@ impl Data {
         let mut max_dist = 0i64;
         for &a in &locations {
             for &b in &locations {
-                let d = problem.distance(0, a, b).clamp(0, i32::MAX as i64 / 4);
+                let d = problem.distance(0, a, b).clamp(0, MAX_DISTANCE);
                 max_dist = max_dist.max(d);
                 dist.push(d as i32);
             }

@@ -67,6 +67,7 @@ pub fn applies(problem: &Problem) -> bool {
         && vt.unit_duration_cost == 0
         && vt.unit_overtime_cost == 0
         && vt.unit_distance_cost >= 1
+        && vt.capacity.iter().all(|&q| q <= data::MAX_AMOUNT)
         && !vt.balance.is_active()
         && vt.on_board.is_none()
         && vt.breaks.is_empty()
@@ -76,7 +77,10 @@ pub fn applies(problem: &Problem) -> bool {
     }
     let plain_clients = (0..n).all(|c| {
         let client = &problem.clients[c];
-        client.required && client.pickup.iter().all(|&p| p == 0) && problem.why_type_cannot_serve(0, c).is_none()
+        client.required
+            && client.pickup.iter().all(|&p| p == 0)
+            && client.delivery.iter().all(|&q| q <= data::MAX_AMOUNT)
+            && problem.why_type_cannot_serve(0, c).is_none()
     });
     plain_clients && data::symmetric(problem)
 }

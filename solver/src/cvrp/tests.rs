@@ -55,6 +55,10 @@ fn takes_plain_capacitated_problems_only() {
     optional.clients[0].prize = 50;
     assert!(!applies(&Problem::new(optional).unwrap()), "an optional client");
 
+    let mut huge = plain.clone();
+    huge.vehicle_types[0].capacity = vec![i64::MAX / 2];
+    assert!(!applies(&Problem::new(huge).unwrap()), "a capacity whose sums could overflow");
+
     let mut limited = plain.clone();
     limited.vehicle_types[0].max_distance = 5000;
     assert!(!applies(&Problem::new(limited).unwrap()), "a distance limit");
