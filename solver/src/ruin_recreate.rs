@@ -63,11 +63,14 @@ impl<'p, const D: usize, const T: usize> Walk<'p, D, T> {
         let start = (env.initial.is_some() && state.is_feasible()).then(|| (state.snapshot(), state.cost()));
         let stop = || env.must_stop();
         local_search::run(&mut state, nb, &mut rng, &stop);
-        // A warm start (a replan) is repaired whatever the time limit: that work is bounded, and
-        // a budget of a few milliseconds on a busy machine must not hand the dispatcher a
-        // half-repaired plan with stops dropped. Polishing a feasible one stays within budget.
+        // A warm start (a replan) is repaired past the time limit: a budget of a few
+        // milliseconds on a busy machine must not hand the dispatcher a half-repaired plan with
+        // stops dropped. Not forever, though: a CI bench run once saw one such repair of a
+        // multi-trip day run for over ten minutes, so it stops at ten times the limit (at least
+        // 10 s). Polishing a feasible one stays within budget.
         let warm = env.initial.is_some();
-        let repair_stop = || if warm { env.cancelled() } else { env.must_stop() };
+        let repair_cap = env.time_limit.map(|t| (t * 10).max(std::time::Duration::from_secs(10)));
+        let repair_stop = || if warm { env.cancelled() || repair_cap.is_some_and(|c| env.started.elapsed() >= c) } else { env.must_stop() };
         repair_if_infeasible(&mut state, nb, &mut rng, &repair_stop, true);
         let (mut best, mut best_feasible, mut best_cost) = (state.snapshot(), state.is_feasible(), state.cost());
         if let Some((routes, cost)) = start.filter(|(_, cost)| !best_feasible || *cost < best_cost) {
