@@ -2,11 +2,14 @@
 //! client `k - 1`; a dense matrix of distances between nodes, demands, the capacity, granular
 //! neighbour lists and polar angles around the depot (for SWAP*'s sectors).
 
+use crate::engine::neighbours::Neighbours;
 use crate::model::Problem;
 use crate::solution::Solution;
 
-/// Neighbours per client in the granular search (as in HGS-CVRP).
-const GRANULAR: usize = 20;
+/// The locations of the nodes: the depot's, then each client's.
+fn node_locations(problem: &Problem) -> Vec<usize> {
+    std::iter::once(problem.depots[0].location).chain(problem.clients.iter().map(|c| c.location)).collect()
+}
 
 /// Largest distance between two nodes the search stores (as `i32`, so that route sums stay far
 /// from overflowing).
@@ -18,7 +21,7 @@ pub(super) const MAX_AMOUNT: i64 = 1 << 40;
 /// Whether the problem's distances are symmetric (the moves reverse stretches of routes freely)
 /// and each fits the dense matrix.
 pub(super) fn symmetric(problem: &Problem) -> bool {
-    let locations: Vec<usize> = std::iter::once(problem.depots[0].location).chain(problem.clients.iter().map(|c| c.location)).collect();
+    let locations = node_locations(problem);
     locations.iter().enumerate().all(|(i, &a)| {
         locations[..=i].iter().all(|&b| {
             let d = problem.distance(0, a, b);
@@ -44,17 +47,19 @@ pub(crate) struct Data {
     pub xy: Vec<(f64, f64)>,
     /// Polar angle of each node around the depot, in 1/65536 of a turn.
     pub angle: Vec<i32>,
-    /// The closest other clients of each node (empty for the depot), closest first.
+    /// The closest other clients of each node (nodes; empty for the depot), closest first.
     pub neighbours: Vec<Vec<u32>>,
     /// The capacity penalty to start with: the largest distance over the largest demand.
     pub initial_penalty: f64,
 }
 
 impl Data {
-    /// The data of `problem`; a warm start `initial` keeps as many routes as it has.
-    pub fn new(problem: &Problem, initial: Option<&Solution>) -> Data {
+    /// The data of `problem`, with the granular neighbours `nb` (by distance alone here, no
+    /// window binding; [`super::GRANULAR`] of them); a warm start `initial` keeps as many routes
+    /// as it has.
+    pub fn new(problem: &Problem, nb: &Neighbours, initial: Option<&Solution>) -> Data {
         let n = problem.num_clients();
-        let locations: Vec<usize> = std::iter::once(problem.depots[0].location).chain(problem.clients.iter().map(|c| c.location)).collect();
+        let locations = node_locations(problem);
         let mut dist = Vec::with_capacity((n + 1) * (n + 1));
         let mut max_dist = 0i64;
         for &a in &locations {
@@ -75,7 +80,7 @@ impl Data {
         let (x0, y0) = (problem.locations[locations[0]].x, problem.locations[locations[0]].y);
         let xy: Vec<(f64, f64)> = locations.iter().map(|&l| (problem.locations[l].x - x0, problem.locations[l].y - y0)).collect();
         let angle = xy.iter().map(|&(x, y)| (32768.0 * y.atan2(x) / std::f64::consts::PI).round().rem_euclid(65536.0) as i32).collect();
-        let mut data = Data {
+        Data {
             n,
             dist,
             demand,
@@ -84,21 +89,10 @@ impl Data {
             unit: vt.unit_distance_cost.max(1),
             xy,
             angle,
-            neighbours: Vec::new(),
+            // Client c's neighbours are nodes c + 1's.
+            neighbours: std::iter::once(Vec::new()).chain((0..n).map(|c| nb.of(c).iter().map(|&j| j + 1).collect())).collect(),
             initial_penalty: (max_dist as f64 / max_demand as f64).clamp(0.1, 1000.0),
-        };
-        data.neighbours = (0..=n)
-            .map(|i| {
-                if i == 0 {
-                    return Vec::new();
-                }
-                let mut others: Vec<u32> = (1..=n as u32).filter(|&j| j as usize != i).collect();
-                others.sort_by_key(|&j| (data.d(i, j as usize), j));
-                others.truncate(GRANULAR.min(n - 1));
-                others
-            })
-            .collect();
-        data
+        }
     }
 
     /// Distance from node `a` to node `b`.

@@ -390,16 +390,33 @@ impl<'a> LocalSearch<'a> {
     /// by `diff` (and `v`'s by `-diff`, when it is another route); `None` unless it improves.
     #[inline(always)]
     fn improving(&self, at: &Around, delta: f64, diff: i64) -> Option<f64> {
-        let mut delta = delta;
-        if at.ru != at.rv {
-            // What a move can save on penalties is at most what the two routes pay now.
-            if delta >= self.penalties(at) {
-                return None;
-            }
-            let (u, v) = (&self.routes[at.ru], &self.routes[at.rv]);
-            delta += self.pen(u.total_load() + diff) - u.penalty + self.pen(v.total_load() - diff) - v.penalty;
+        if at.ru == at.rv {
+            return (delta <= -EPS).then_some(delta);
         }
+        self.improving_between(at, delta, self.routes[at.ru].total_load() + diff, self.routes[at.rv].total_load() - diff)
+    }
+
+    /// The whole change of a move between two routes of `delta` in distance that leaves them
+    /// with loads `load_u` and `load_v`; `None` unless it improves.
+    #[inline(always)]
+    fn improving_between(&self, at: &Around, delta: f64, load_u: i64, load_v: i64) -> Option<f64> {
+        // What a move can save on penalties is at most what the two routes pay now.
+        if delta >= self.penalties(at) {
+            return None;
+        }
+        let delta = delta + self.pen(load_u) + self.pen(load_v) - self.penalties(at);
         (delta <= -EPS).then_some(delta)
+    }
+
+    /// Commits new client lists for the routes of `at`, built by `build` from their current
+    /// ones (into `a` for `u`'s route, `b` for `v`'s).
+    fn commit_two(&mut self, at: &Around, delta: f64, build: impl FnOnce(&[u32], &[u32], &mut Vec<u32>, &mut Vec<u32>)) -> bool {
+        let (mut a, mut b) = (std::mem::take(&mut self.a), std::mem::take(&mut self.b));
+        a.clear();
+        b.clear();
+        build(self.routes[at.ru].clients(), self.routes[at.rv].clients(), &mut a, &mut b);
+        (self.a, self.b) = (a, b);
+        self.commit(at.ru, Some(at.rv), delta)
     }
 
     /// Both routes' current penalties (a lower bound of what a move between them saves on
@@ -418,21 +435,20 @@ impl<'a> LocalSearch<'a> {
     /// RELOCATE (`block` of `u`, or of `u` and `x` in that or the reversed order) after `v`:
     /// builds the new lists and commits.
     fn commit_relocation(&mut self, at: &Around, block: &[u32], delta: f64) -> bool {
-        let mut a = std::mem::take(&mut self.a);
-        a.clear();
-        a.extend(self.routes[at.ru].clients().iter().copied().filter(|c| !block.contains(c)));
         if at.ru == at.rv {
+            let mut a = std::mem::take(&mut self.a);
+            a.clear();
+            a.extend(self.routes[at.ru].clients().iter().copied().filter(|c| !block.contains(c)));
             Self::insert_after(&mut a, at.v as u32, block);
             self.a = a;
             return self.commit(at.ru, None, delta);
         }
-        self.a = a;
-        let mut b = std::mem::take(&mut self.b);
-        b.clear();
-        b.extend_from_slice(self.routes[at.rv].clients());
-        b.splice(at.kv..at.kv, block.iter().copied());
-        self.b = b;
-        self.commit(at.ru, Some(at.rv), delta)
+        let kv = at.kv;
+        self.commit_two(at, delta, |cu, cv, a, b| {
+            a.extend(cu.iter().copied().filter(|c| !block.contains(c)));
+            b.extend_from_slice(cv);
+            b.splice(kv..kv, block.iter().copied());
+        })
     }
 
     /// Move 1: `u` after `v`.
@@ -476,16 +492,16 @@ impl<'a> LocalSearch<'a> {
                 }
             }
         };
-        let mut a = std::mem::take(&mut self.a);
-        swapped(self.routes[at.ru].clients(), &mut a);
-        self.a = a;
         if at.ru == at.rv {
+            let mut a = std::mem::take(&mut self.a);
+            swapped(self.routes[at.ru].clients(), &mut a);
+            self.a = a;
             return self.commit(at.ru, None, delta);
         }
-        let mut b = std::mem::take(&mut self.b);
-        swapped(self.routes[at.rv].clients(), &mut b);
-        self.b = b;
-        self.commit(at.ru, Some(at.rv), delta)
+        self.commit_two(at, delta, |cu, cv, a, b| {
+            swapped(cu, a);
+            swapped(cv, b);
+        })
     }
 
     /// Move 4: `u` and `v` change places.
@@ -546,27 +562,16 @@ impl<'a> LocalSearch<'a> {
     /// after `u` reversed: `… u v … (start of v's route)` and `(end of u's route) … x y …`.
     fn two_opt_star_reversed(&mut self, at: &Around) -> bool {
         let (ru, rv) = (&self.routes[at.ru], &self.routes[at.rv]);
-        let mut delta = self.d(at.u, at.v) + self.d(at.x, at.y) - self.d(at.u, at.x) - self.d(at.v, at.y);
-        if delta >= self.penalties(at) {
-            return false;
-        }
+        let delta = self.d(at.u, at.v) + self.d(at.x, at.y) - self.d(at.u, at.x) - self.d(at.v, at.y);
         let (pre_u, pre_v) = (ru.load[at.ku], rv.load[at.kv]);
-        delta += self.pen(pre_u + pre_v) + self.pen(ru.total_load() - pre_u + rv.total_load() - pre_v) - self.penalties(at);
-        if delta > -EPS {
-            return false;
-        }
-        let (cu, cv) = (self.routes[at.ru].clients(), self.routes[at.rv].clients());
-        let mut a = std::mem::take(&mut self.a);
-        let mut b = std::mem::take(&mut self.b);
-        a.clear();
-        a.extend_from_slice(&cu[..at.ku]);
-        a.extend(cv[..at.kv].iter().rev());
-        b.clear();
-        b.extend(cu[at.ku..].iter().rev());
-        b.extend_from_slice(&cv[at.kv..]);
-        self.a = a;
-        self.b = b;
-        self.commit(at.ru, Some(at.rv), delta)
+        let Some(delta) = self.improving_between(at, delta, pre_u + pre_v, ru.total_load() - pre_u + rv.total_load() - pre_v) else { return false };
+        let (ku, kv) = (at.ku, at.kv);
+        self.commit_two(at, delta, |cu, cv, a, b| {
+            a.extend_from_slice(&cu[..ku]);
+            a.extend(cv[..kv].iter().rev());
+            b.extend(cu[ku..].iter().rev());
+            b.extend_from_slice(&cv[kv..]);
+        })
     }
 
     /// Move 9: between routes, the ends after `u` and after `v` change routes.
@@ -575,27 +580,16 @@ impl<'a> LocalSearch<'a> {
             return false;
         }
         let (ru, rv) = (&self.routes[at.ru], &self.routes[at.rv]);
-        let mut delta = self.d(at.u, at.y) + self.d(at.v, at.x) - self.d(at.u, at.x) - self.d(at.v, at.y);
-        if delta >= self.penalties(at) {
-            return false;
-        }
+        let delta = self.d(at.u, at.y) + self.d(at.v, at.x) - self.d(at.u, at.x) - self.d(at.v, at.y);
         let (pre_u, pre_v) = (ru.load[at.ku], rv.load[at.kv]);
-        delta += self.pen(pre_u + rv.total_load() - pre_v) + self.pen(pre_v + ru.total_load() - pre_u) - self.penalties(at);
-        if delta > -EPS {
-            return false;
-        }
-        let (cu, cv) = (self.routes[at.ru].clients(), self.routes[at.rv].clients());
-        let mut a = std::mem::take(&mut self.a);
-        let mut b = std::mem::take(&mut self.b);
-        a.clear();
-        a.extend_from_slice(&cu[..at.ku]);
-        a.extend_from_slice(&cv[at.kv..]);
-        b.clear();
-        b.extend_from_slice(&cv[..at.kv]);
-        b.extend_from_slice(&cu[at.ku..]);
-        self.a = a;
-        self.b = b;
-        self.commit(at.ru, Some(at.rv), delta)
+        let Some(delta) = self.improving_between(at, delta, pre_u + rv.total_load() - pre_v, pre_v + ru.total_load() - pre_u) else { return false };
+        let (ku, kv) = (at.ku, at.kv);
+        self.commit_two(at, delta, |cu, cv, a, b| {
+            a.extend_from_slice(&cu[..ku]);
+            a.extend_from_slice(&cv[kv..]);
+            b.extend_from_slice(&cv[..kv]);
+            b.extend_from_slice(&cu[ku..]);
+        })
     }
 
     /// The three cheapest insertions of `node` into route `r`.

@@ -21,6 +21,7 @@ mod population;
 mod split;
 
 use crate::engine::env::{Environment, Progress, RunResult};
+use crate::engine::neighbours::Neighbours;
 use crate::engine::rng::Rng;
 use crate::engine::state::Features;
 use crate::model::{Problem, UNLIMITED};
@@ -36,6 +37,10 @@ use population::Population;
 /// better in 4 of 6 (X-n411 to X-n1001).
 pub const MAX_CLIENTS: usize = 400;
 
+/// Granular neighbours per client (as in HGS-CVRP); the driver builds lists of this length for
+/// this search.
+pub const GRANULAR: usize = 20;
+
 /// Offspring without a new best (since the last restart) after which the population restarts.
 const RESTART_AFTER: u64 = 20_000;
 /// Offspring between two updates of the capacity penalty.
@@ -46,11 +51,7 @@ const TARGET_FEASIBLE: f64 = 0.2;
 /// Whether `problem` is a plain capacitated problem that this module solves (see the module
 /// documentation for what that excludes).
 pub fn applies(problem: &Problem) -> bool {
-    let f = Features::of(problem);
-    if f.pairs || f.multi_trip || f.heterogeneous || f.optional || f.binding_windows || f.breaks || f.time_dependent {
-        return false;
-    }
-    if problem.backhaul_precedence || problem.has_groups() || problem.stability_active() || problem.depots.len() != 1 || problem.vehicle_types.len() != 1 {
+    if !Features::capacity_only(problem) || problem.stability_active() || problem.depots.len() != 1 || problem.vehicle_types.len() != 1 {
         return false;
     }
     let n = problem.num_clients();
@@ -87,9 +88,9 @@ pub fn applies(problem: &Problem) -> bool {
 
 /// One genetic search with its own seed, until the environment says stop (or its iteration
 /// limit: one iteration is one educated individual, those of the initial population included).
-/// `problem` must satisfy [`applies`].
-pub fn run(problem: &Problem, env: &Environment, seed: u64, report: &dyn Fn(Progress)) -> RunResult {
-    let data = Data::new(problem, env.initial.as_deref());
+/// `problem` must satisfy [`applies`]; `nb` holds [`GRANULAR`] neighbours per client.
+pub fn run(problem: &Problem, nb: &Neighbours, env: &Environment, seed: u64, report: &dyn Fn(Progress)) -> RunResult {
+    let data = Data::new(problem, nb, env.initial.as_deref());
     let mut search = Search::new(&data, env, seed, report);
     search.run();
     search.last_repair();

@@ -1,5 +1,6 @@
 use super::*;
 use crate::engine::env::Environment;
+use crate::engine::neighbours::Neighbours;
 use crate::io::rounding::{euclidean_matrix, Rounding};
 use crate::model::*;
 use crate::test_support::tiny_problem_data;
@@ -68,7 +69,7 @@ fn takes_plain_capacitated_problems_only() {
 fn split_finds_the_cheapest_cut_of_the_giant_tour() {
     for seed in 1..=20 {
         let problem = Problem::new(random_cvrp(8, 14, seed)).unwrap();
-        let data = Data::new(&problem, None);
+        let data = Data::new(&problem, &Neighbours::new(&problem, GRANULAR), None);
         let mut rng = Rng::new(seed);
         let mut ind = Individual::new(&data);
         ind.random_giant(&mut rng);
@@ -110,7 +111,7 @@ fn split_respects_a_small_fleet() {
     let mut plain = random_cvrp(40, 30, 3);
     plain.vehicle_types[0].count = 5;
     let problem = Problem::new(plain).unwrap();
-    let data = Data::new(&problem, None);
+    let data = Data::new(&problem, &Neighbours::new(&problem, GRANULAR), None);
     let mut ind = Individual::new(&data);
     ind.random_giant(&mut Rng::new(9));
     split::split(&data, 10.0, &mut ind);
@@ -127,7 +128,7 @@ fn local_search_claims_hold_and_it_never_makes_a_solution_worse() {
     for seed in 1..=30u64 {
         let n = 20 + (seed as usize * 7) % 60;
         let problem = Problem::new(random_cvrp(n, 25 + (seed as i64 % 4) * 10, seed)).unwrap();
-        let data = Data::new(&problem, None);
+        let data = Data::new(&problem, &Neighbours::new(&problem, GRANULAR), None);
         let mut rng = Rng::new(seed);
         let mut ls = LocalSearch::new(&data);
         for penalty in [0.5, 5.0, 200.0] {
@@ -152,7 +153,7 @@ fn local_search_claims_hold_and_it_never_makes_a_solution_worse() {
 #[test]
 fn broken_pairs_distance_is_zero_for_the_same_routes_and_one_for_disjoint_ones() {
     let problem = Problem::new(random_cvrp(6, 100, 1)).unwrap();
-    let data = Data::new(&problem, None);
+    let data = Data::new(&problem, &Neighbours::new(&problem, GRANULAR), None);
     let mut a = Individual::new(&data);
     a.set_routes(&data, &[vec![1, 2, 3], vec![4, 5, 6]]);
     let mut b = Individual::new(&data);
@@ -168,8 +169,8 @@ fn a_run_is_reproducible_and_the_checker_agrees_with_its_cost() {
     let problem = Problem::new(random_cvrp(80, 40, 5)).unwrap();
     assert!(applies(&problem));
     let env = Environment { time_limit: None, max_iterations: Some(400), ..Environment::default() };
-    let a = run(&problem, &env, 11, &|_| {});
-    let b = run(&problem, &env, 11, &|_| {});
+    let a = run(&problem, &Neighbours::new(&problem, GRANULAR), &env, 11, &|_| {});
+    let b = run(&problem, &Neighbours::new(&problem, GRANULAR), &env, 11, &|_| {});
     assert!(a.feasible);
     assert_eq!((a.cost, &a.routes), (b.cost, &b.routes));
     assert_eq!(a.iterations, 400);
@@ -186,7 +187,7 @@ fn a_run_is_reproducible_and_the_checker_agrees_with_its_cost() {
 fn a_spent_budget_still_routes_every_client() {
     let problem = Problem::new(random_cvrp(60, 40, 2)).unwrap();
     let env = Environment { time_limit: Some(std::time::Duration::ZERO), ..Environment::default() };
-    let r = run(&problem, &env, 1, &|_| {});
+    let r = run(&problem, &Neighbours::new(&problem, GRANULAR), &env, 1, &|_| {});
     assert_eq!(r.iterations, 1);
     // The one solution is repaired with higher penalties when it broke the capacity.
     assert!(r.feasible);
@@ -199,10 +200,10 @@ fn a_spent_budget_still_routes_every_client() {
 fn a_warm_start_is_the_first_individual() {
     let problem = Problem::new(random_cvrp(50, 40, 8)).unwrap();
     let env = Environment { time_limit: None, max_iterations: Some(300), ..Environment::default() };
-    let first = run(&problem, &env, 3, &|_| {});
+    let first = run(&problem, &Neighbours::new(&problem, GRANULAR), &env, 3, &|_| {});
     let solution = crate::engine::state::solution_from_routes(&problem, &first.routes);
     let warm = Environment { max_iterations: Some(1), initial: Some(std::sync::Arc::new(solution)), ..env };
-    let again = run(&problem, &warm, 4, &|_| {});
+    let again = run(&problem, &Neighbours::new(&problem, GRANULAR), &warm, 4, &|_| {});
     assert!(again.feasible);
     assert!(again.cost <= first.cost, "{} from a start of {}", again.cost, first.cost);
 }

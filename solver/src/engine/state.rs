@@ -108,6 +108,15 @@ impl Features {
             time_dependent: has_rush_hours(problem),
         }
     }
+
+    /// Whether only capacity constrains `problem`: one vehicle type, and no pairs, reloads,
+    /// optional clients, binding time windows, breaks, rush hours, backhaul precedence or groups.
+    pub fn capacity_only(problem: &Problem) -> bool {
+        let f = Features::of(problem);
+        !(f.pairs || f.multi_trip || f.heterogeneous || f.optional || f.binding_windows || f.breaks || f.time_dependent)
+            && !problem.backhaul_precedence
+            && !problem.has_groups()
+    }
 }
 
 impl<'p, const D: usize, const T: usize> State<'p, D, T> {

@@ -56,11 +56,7 @@ const SPLIT_UP_TO: usize = 400;
 /// reloads, breaks or rush hours) of up to [`SPLIT_UP_TO`] clients, else one. (By default the
 /// plainest of these, see [`cvrp::applies`], go to the capacitated genetic search instead.)
 fn walks_per_thread(problem: &Problem) -> usize {
-    let f = crate::engine::state::Features::of(problem);
-    let plain = !(f.pairs || f.multi_trip || f.heterogeneous || f.optional || f.binding_windows || f.breaks || f.time_dependent)
-        && !problem.backhaul_precedence
-        && !problem.has_groups();
-    if plain && problem.num_clients() <= SPLIT_UP_TO {
+    if crate::engine::state::Features::capacity_only(problem) && problem.num_clients() <= SPLIT_UP_TO {
         WALKS_PER_THREAD
     } else {
         1
@@ -222,20 +218,21 @@ fn into_slots(template: &[(usize, Vec<u32>)], chosen: Vec<(usize, Vec<u32>)>) ->
     Some(out)
 }
 
-/// Computes the granular neighbourhoods and runs `env.threads` independent searches on a pool
-/// of that many threads; returns the best run with the total iterations.
+/// Runs `env.threads` independent searches on a pool of that many threads; returns the best run
+/// with the total iterations.
 pub fn solve(problem: &Problem, env: &Environment) -> (RunResult, u64) {
     let threads = env.threads.max(1);
     match rayon::ThreadPoolBuilder::new().num_threads(threads).build() {
-        Ok(pool) => pool.install(|| portfolio(problem, &Neighbours::new(problem, env.neighbours), env)),
+        Ok(pool) => pool.install(|| portfolio(problem, env)),
         // Without a pool of our own, work sequentially rather than on the global pool.
-        Err(_) => portfolio(problem, &Neighbours::new(problem, env.neighbours), &Environment { threads: 1, ..env.clone() }),
+        Err(_) => portfolio(problem, &Environment { threads: 1, ..env.clone() }),
     }
 }
 
-/// Runs `env.threads` independent searches (on the current pool) and returns the best with the
-/// total iterations.
-fn portfolio(problem: &Problem, nb: &Neighbours, env: &Environment) -> (RunResult, u64) {
+/// Computes the granular neighbourhoods (as many as the chosen search uses) and runs
+/// `env.threads` independent searches (on the current pool); returns the best with the total
+/// iterations.
+fn portfolio(problem: &Problem, env: &Environment) -> (RunResult, u64) {
     let threads = env.threads.max(1);
     let noop = |_| {};
     let report = |p| {
@@ -245,13 +242,14 @@ fn portfolio(problem: &Problem, nb: &Neighbours, env: &Environment) -> (RunResul
     };
     let report: &(dyn Fn(Progress) + Sync) = if env.progress.is_some() { &report } else { &noop };
     let capacitated = env.algorithm == Algorithm::Auto && cvrp::applies(problem);
+    let nb = &Neighbours::new(problem, if capacitated { cvrp::GRANULAR } else { env.neighbours });
     if !capacitated && env.algorithm != Algorithm::Hgs {
         return by_dimensions!(problem, cooperate(problem, nb, env, threads * walks_per_thread(problem), report));
     }
     let run = |k: usize| {
         let seed = seed_of(env, k);
         if capacitated {
-            cvrp::run(problem, env, seed, report)
+            cvrp::run(problem, nb, env, seed, report)
         } else {
             by_dimensions!(problem, run_hgs(problem, nb, env, seed, report))
         }
