@@ -3,8 +3,9 @@
 //! visits rebuilds its segment caches). Here the tour is an array with each city's position,
 //! searched the classic way for geometric TSPs (Bentley 1992; Johnson & McGeoch 1997):
 //!
-//! - candidate lists: each city's 10 nearest by the grid ([`crate::engine::grid`]), ranked by
-//!   the problem's own distances;
+//! - candidate lists: each city's 8 nearest and its 3 nearest in each quadrant around it
+//!   (Johnson & McGeoch's quadrant neighbours, for clustered instances) by the grid
+//!   ([`crate::engine::grid`]), ranked by the problem's own distances;
 //! - construction: greedy matching over the candidate edges (shortest first, no city of degree
 //!   three, no early cycle), fragments then joined nearest end first;
 //! - local search: 2-opt and Or-opt (segments of 1 to 3 cities, either way round) over the
@@ -21,8 +22,18 @@ use crate::engine::rng::Rng;
 use crate::model::{Problem, UNLIMITED};
 use std::sync::atomic::Ordering;
 
-/// Candidate list length.
-const CANDIDATES: usize = 10;
+/// Nearest cities in each candidate list.
+const NEAREST: usize = 8;
+/// Nearest cities of each quadrant in each candidate list (Johnson & McGeoch's quadrant
+/// neighbours): on clustered instances the nearest cities all lie in one's own cluster, and the
+/// edges between clusters that a good tour needs would be no move's candidates. On the 22 TSP
+/// instances of `pyvrp-instances-new` at 10 s, seed 1, one thread, 8 nearest plus 3 per quadrant
+/// measured a mean gap of 0.724 % against 1.288 % for the 10 nearest alone (fl3795 0.06 against
+/// 5.8 %, fl1400 -0.18 against 2.7 %), 1 per quadrant 0.919 %, 2 per quadrant 0.860 %.
+const PER_QUADRANT: usize = 3;
+/// Cells the search for a city's quadrant neighbours covers at most (a city at the edge of the
+/// set has an empty quadrant, which would otherwise make it scan the whole grid).
+const QUADRANT_CELLS: usize = 4096;
 
 /// Whether `problem` is a plain tour: one vehicle, one trip from and back to one depot,
 /// coordinates, every client required and servable at any time, nothing that a load, a time or a
@@ -162,18 +173,28 @@ impl<'p> Tour<'p> {
     }
 }
 
-/// Candidate lists: each city's nearest cities by coordinates, ranked by the problem's distance.
+/// Candidate lists: each city's [`NEAREST`] nearest cities and its [`PER_QUADRANT`] nearest in
+/// each quadrant around it, ranked by the problem's distance.
 fn candidates(problem: &Problem, cities: &[u32]) -> Vec<Vec<u32>> {
     let xy: Vec<[f64; 2]> = cities.iter().map(|&c| [problem.locations[c as usize].x, problem.locations[c as usize].y]).collect();
     let grid = Grid::new(&xy);
     let mut near = Vec::new();
+    let mut quads: [Vec<(f64, u32)>; 4] = Default::default();
     let mut lists = vec![Vec::new(); problem.num_locations()];
     for (i, &c) in cities.iter().enumerate() {
-        grid.near(i, CANDIDATES, 0.0, &mut near);
+        grid.near(i, NEAREST, 0.0, &mut near);
         let mut ranked: Vec<(i64, u32)> =
             near.iter().map(|&(_, j)| (problem.distance(0, c as usize, cities[j as usize] as usize), cities[j as usize])).collect();
         ranked.sort_unstable();
-        ranked.truncate(CANDIDATES);
+        ranked.truncate(NEAREST);
+        grid.quadrants(i, PER_QUADRANT, QUADRANT_CELLS, &mut quads);
+        for &(_, j) in quads.iter().flatten() {
+            let j = cities[j as usize];
+            if !ranked.iter().any(|r| r.1 == j) {
+                ranked.push((problem.distance(0, c as usize, j as usize), j));
+            }
+        }
+        ranked.sort_unstable();
         lists[c as usize] = ranked.into_iter().map(|(_, j)| j).collect();
     }
     lists
@@ -182,7 +203,7 @@ fn candidates(problem: &Problem, cities: &[u32]) -> Vec<Vec<u32>> {
 /// Greedy matching over the candidate edges, fragments joined nearest end first.
 fn greedy(problem: &Problem, cities: &[u32], cand: &[Vec<u32>]) -> Vec<u32> {
     let m = problem.num_locations();
-    let mut edges: Vec<(i64, u32, u32)> = Vec::with_capacity(cities.len() * CANDIDATES);
+    let mut edges: Vec<(i64, u32, u32)> = Vec::with_capacity(cities.len() * (NEAREST + 4 * PER_QUADRANT));
     for &a in cities {
         for &b in &cand[a as usize] {
             if a < b {
@@ -505,9 +526,14 @@ mod tests {
 
     /// `n` random cities plus a depot: the tiny fixture with one vehicle and no limits.
     fn cities(n: usize, seed: u64) -> Problem {
+        cities_at(n, seed, |_, rng| Location { x: rng.unit() * 1000.0, y: rng.unit() * 1000.0 })
+    }
+
+    /// `n` cities plus a depot (location 0), location `i` at `place(i, rng)`.
+    fn cities_at(n: usize, seed: u64, place: impl Fn(usize, &mut Rng) -> Location) -> Problem {
         let mut rng = Rng::new(seed);
         let mut d = tiny_problem_data();
-        d.locations = (0..=n).map(|_| Location { x: rng.unit() * 1000.0, y: rng.unit() * 1000.0 }).collect();
+        d.locations = (0..=n).map(|i| place(i, &mut rng)).collect();
         let m = euclidean_matrix(&d.locations, Rounding::Round).unwrap();
         d.profiles[0].distance = m.clone();
         d.profiles[0].duration = m;
@@ -545,6 +571,32 @@ mod tests {
         // cent of the 0.7124 * sqrt(n * area) asymptote (Beardwood-Halton-Hammersley).
         let bhh = 0.7124 * (300.0f64 * 1000.0 * 1000.0).sqrt();
         assert!((kicked as f64) < 1.10 * bhh, "{kicked} vs {bhh:.0}");
+    }
+
+    #[test]
+    fn candidate_lists_reach_across_clusters() {
+        // Two clusters of 60 cities, 5,000 apart: each city's nearest cities are all in its own
+        // cluster, but the tour must cross over twice, and quadrant neighbours give the moves
+        // candidate edges between the clusters.
+        let p = cities_at(120, 9, |i, rng| Location { x: if i % 2 == 0 { 0.0 } else { 5000.0 } + rng.unit() * 100.0, y: rng.unit() * 100.0 });
+        let all: Vec<u32> = (0..=120).collect();
+        let cand = candidates(&p, &all);
+        let west = |c: u32| p.locations[c as usize].x < 2500.0;
+        for &c in &all {
+            assert!(cand[c as usize].iter().take(NEAREST).all(|&j| west(j) == west(c)), "city {c}: nearest in its own cluster");
+        }
+        // The cities at the edge facing the other cluster have an empty quadrant there but for it.
+        for side in [true, false] {
+            let across = all.iter().filter(|&&c| west(c) == side && cand[c as usize].iter().any(|&j| west(j) != side)).count();
+            assert!(across >= 2, "west {side}: {across} cities with a candidate across");
+        }
+        let r = solve(&p, &env(500));
+        let report = check(&p, &solution_from_routes(&p, &r.routes));
+        assert!(report.is_feasible(), "{:?}", report.violations);
+        // The tour crosses between the clusters exactly twice.
+        let tour: Vec<usize> = std::iter::once(0).chain(r.routes[0].1.iter().map(|&c| p.clients[c as usize].location)).chain(std::iter::once(0)).collect();
+        let crossings = tour.windows(2).filter(|w| west(w[0] as u32) != west(w[1] as u32)).count();
+        assert_eq!(crossings, 2);
     }
 
     #[test]

@@ -67,43 +67,15 @@ impl<'a> Grid<'a> {
     /// the rounding's step as `margin`, so that every point tied with the `k`-th is included.
     pub fn near(&self, i: usize, k: usize, margin: f64, out: &mut Vec<(f64, u32)>) {
         out.clear();
-        let p = self.xy[i];
-        let (cx, cy) = self.coords(&p);
-        let dist = |j: u32| {
-            let q = self.xy[j as usize];
-            ((p[0] - q[0]).powi(2) + (p[1] - q[1]).powi(2)).sqrt()
-        };
         let others = self.xy.len().saturating_sub(1);
         let mut ring = 0usize;
         loop {
-            // The cells at Chebyshev distance `ring` from (cx, cy).
-            let (x0, x1) = (cx as isize - ring as isize, cx + ring);
-            let (y0, y1) = (cy as isize - ring as isize, cy + ring);
-            for y in y0..=y1 as isize {
-                if y < 0 || y as usize >= self.rows {
-                    continue;
-                }
-                let edge_row = y == y0 || y == y1 as isize;
-                let mut x = x0;
-                while x <= x1 as isize {
-                    if x >= 0 && (x as usize) < self.cols {
-                        let c = y as usize * self.cols + x as usize;
-                        for &j in &self.items[self.start[c] as usize..self.start[c + 1] as usize] {
-                            if j as usize != i {
-                                out.push((dist(j), j));
-                            }
-                        }
-                    }
-                    // Inside rows only the two border cells belong to the ring.
-                    x += if edge_row || x == x1 as isize { 1 } else { (x1 as isize - x).max(1) };
-                }
-            }
-            // Every point outside the examined square is farther than `ring` cells away.
-            let covered = ring as f64 * self.cell;
-            let whole = x0 <= 0 && y0 <= 0 && x1 + 1 >= self.cols && y1 + 1 >= self.rows;
+            let whole = self.ring(i, ring, &mut 0, |d, j| out.push((d, j)));
             if whole {
                 break;
             }
+            // Every point outside the examined square is farther than `ring` cells away.
+            let covered = ring as f64 * self.cell;
             if out.len() >= k.min(others) && k > 0 {
                 let kth = kth_distance(out, k);
                 if kth + margin <= covered {
@@ -117,6 +89,82 @@ impl<'a> Grid<'a> {
             let limit = kth_distance(out, k) + margin;
             out.retain(|e| e.0 <= limit);
         }
+    }
+
+    /// The `q` nearest other points of point `i` in each of the four quadrants around it (fewer
+    /// where a quadrant has fewer), with their distances, nearest first within a quadrant;
+    /// quadrants in the order east-north, north-west, west-south, south-east. Points on the same
+    /// spot count as east-north. The search stops after about `max_cells` cells, keeping the
+    /// nearest found by then (the quadrants of a point at the edge of a clustered set can be
+    /// empty or far).
+    pub fn quadrants(&self, i: usize, q: usize, max_cells: usize, out: &mut [Vec<(f64, u32)>; 4]) {
+        out.iter_mut().for_each(|o| o.clear());
+        if q == 0 {
+            return;
+        }
+        let p = self.xy[i];
+        let (mut ring, mut cells) = (0usize, 0usize);
+        loop {
+            let whole = self.ring(i, ring, &mut cells, |d, j| {
+                let r = self.xy[j as usize];
+                let (dx, dy) = (r[0] - p[0], r[1] - p[1]);
+                let quadrant = if dx > 0.0 && dy >= 0.0 || dx == 0.0 && dy == 0.0 {
+                    0
+                } else if dx <= 0.0 && dy > 0.0 {
+                    1
+                } else if dx < 0.0 && dy <= 0.0 {
+                    2
+                } else {
+                    3
+                };
+                out[quadrant].push((d, j));
+            });
+            let covered = ring as f64 * self.cell;
+            let settled = out.iter().all(|o| o.len() >= q && kth_distance(o, q) <= covered);
+            if whole || settled || cells >= max_cells {
+                break;
+            }
+            ring += 1;
+        }
+        for o in out.iter_mut() {
+            o.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+            o.truncate(q);
+        }
+    }
+
+    /// Calls `f(distance, j)` for every point `j` other than `i` in the cells at Chebyshev
+    /// distance `ring` from `i`'s cell, counting those cells in `cells`; whether the square up
+    /// to that ring covers the grid.
+    fn ring(&self, i: usize, ring: usize, cells: &mut usize, mut f: impl FnMut(f64, u32)) -> bool {
+        let p = self.xy[i];
+        let (cx, cy) = self.coords(&p);
+        let dist = |j: u32| {
+            let q = self.xy[j as usize];
+            ((p[0] - q[0]).powi(2) + (p[1] - q[1]).powi(2)).sqrt()
+        };
+        let (x0, x1) = (cx as isize - ring as isize, cx + ring);
+        let (y0, y1) = (cy as isize - ring as isize, cy + ring);
+        for y in y0..=y1 as isize {
+            if y < 0 || y as usize >= self.rows {
+                continue;
+            }
+            let edge_row = y == y0 || y == y1 as isize;
+            let mut x = x0;
+            while x <= x1 as isize {
+                if x >= 0 && (x as usize) < self.cols {
+                    *cells += 1;
+                    let c = y as usize * self.cols + x as usize;
+                    for &j in &self.items[self.start[c] as usize..self.start[c + 1] as usize] {
+                        if j as usize != i {
+                            f(dist(j), j);
+                        }
+                    }
+                }
+                // Inside rows only the two border cells belong to the ring.
+                x += if edge_row || x == x1 as isize { 1 } else { (x1 as isize - x).max(1) };
+            }
+        }
+        x0 <= 0 && y0 <= 0 && x1 + 1 >= self.cols && y1 + 1 >= self.rows
     }
 }
 
@@ -154,6 +202,31 @@ mod tests {
                 want.sort_unstable();
                 got.sort_unstable();
                 assert_eq!(got, want, "point {i}, k {k}");
+            }
+        }
+        // The nearest points per quadrant, with the search allowed to cover the whole grid.
+        let mut quads: [Vec<(f64, u32)>; 4] = Default::default();
+        for i in 0..xy.len() {
+            grid.quadrants(i, 2, usize::MAX, &mut quads);
+            let (p, mut want) = (xy[i], [Vec::new(), Vec::new(), Vec::new(), Vec::new()]);
+            for (j, r) in xy.iter().enumerate().filter(|&(j, _)| j != i) {
+                let (dx, dy) = (r[0] - p[0], r[1] - p[1]);
+                let q = if dx > 0.0 && dy >= 0.0 || dx == 0.0 && dy == 0.0 {
+                    0
+                } else if dx <= 0.0 && dy > 0.0 {
+                    1
+                } else if dx < 0.0 && dy <= 0.0 {
+                    2
+                } else {
+                    3
+                };
+                want[q].push(((dx * dx + dy * dy).sqrt(), j as u32));
+            }
+            for q in 0..4 {
+                want[q].sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+                want[q].truncate(2);
+                let (got, want): (Vec<f64>, Vec<f64>) = (quads[q].iter().map(|e| e.0).collect(), want[q].iter().map(|e| e.0).collect());
+                assert_eq!(got, want, "point {i}, quadrant {q}");
             }
         }
         // Fewer points than k: all of them.
