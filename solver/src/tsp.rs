@@ -27,9 +27,10 @@ const NEAREST: usize = 8;
 /// Nearest cities of each quadrant in each candidate list (Johnson & McGeoch's quadrant
 /// neighbours): on clustered instances the nearest cities all lie in one's own cluster, and the
 /// edges between clusters that a good tour needs would be no move's candidates. On the 22 TSP
-/// instances of `pyvrp-instances-new` at 10 s, seed 1, one thread, 8 nearest plus 3 per quadrant
-/// measured a mean gap of 0.724 % against 1.288 % for the 10 nearest alone (fl3795 0.06 against
-/// 5.8 %, fl1400 -0.18 against 2.7 %), 1 per quadrant 0.919 %, 2 per quadrant 0.860 %.
+/// instances of `pyvrp-instances-new` at 10 s, seeds 1 and 2, one thread, 8 nearest plus 3 per
+/// quadrant measured a mean gap of 0.697 % against 1.267 % for the 10 nearest alone (fl3795 0.06
+/// against 5.8 and 3.5 %, fl1400 -0.18 against 2.7 %; fl1577 worse, 2.07 against 0.84 %); with
+/// seed 1 only, 1 per quadrant gave 0.919 % and 2 per quadrant 0.860 %.
 const PER_QUADRANT: usize = 3;
 /// Cells the search for a city's quadrant neighbours covers at most (a city at the edge of the
 /// set has an empty quadrant, which would otherwise make it scan the whole grid).

@@ -107,17 +107,7 @@ impl<'a> Grid<'a> {
         loop {
             let whole = self.ring(i, ring, &mut cells, |d, j| {
                 let r = self.xy[j as usize];
-                let (dx, dy) = (r[0] - p[0], r[1] - p[1]);
-                let quadrant = if dx > 0.0 && dy >= 0.0 || dx == 0.0 && dy == 0.0 {
-                    0
-                } else if dx <= 0.0 && dy > 0.0 {
-                    1
-                } else if dx < 0.0 && dy <= 0.0 {
-                    2
-                } else {
-                    3
-                };
-                out[quadrant].push((d, j));
+                out[quadrant(r[0] - p[0], r[1] - p[1])].push((d, j));
             });
             let covered = ring as f64 * self.cell;
             let settled = out.iter().all(|o| o.len() >= q && kth_distance(o, q) <= covered);
@@ -168,6 +158,20 @@ impl<'a> Grid<'a> {
     }
 }
 
+/// The quadrant of offset (`dx`, `dy`): 0 east-north (and the same spot), 1 north-west, 2
+/// west-south, 3 south-east.
+fn quadrant(dx: f64, dy: f64) -> usize {
+    if dx > 0.0 && dy >= 0.0 || dx == 0.0 && dy == 0.0 {
+        0
+    } else if dx <= 0.0 && dy > 0.0 {
+        1
+    } else if dx < 0.0 && dy <= 0.0 {
+        2
+    } else {
+        3
+    }
+}
+
 /// The `k`-th smallest distance among `found` (`1 <= k <= found.len()`).
 fn kth_distance(found: &[(f64, u32)], k: usize) -> f64 {
     let mut d: Vec<f64> = found.iter().map(|e| e.0).collect();
@@ -211,16 +215,7 @@ mod tests {
             let (p, mut want) = (xy[i], [Vec::new(), Vec::new(), Vec::new(), Vec::new()]);
             for (j, r) in xy.iter().enumerate().filter(|&(j, _)| j != i) {
                 let (dx, dy) = (r[0] - p[0], r[1] - p[1]);
-                let q = if dx > 0.0 && dy >= 0.0 || dx == 0.0 && dy == 0.0 {
-                    0
-                } else if dx <= 0.0 && dy > 0.0 {
-                    1
-                } else if dx < 0.0 && dy <= 0.0 {
-                    2
-                } else {
-                    3
-                };
-                want[q].push(((dx * dx + dy * dy).sqrt(), j as u32));
+                want[quadrant(dx, dy)].push(((dx * dx + dy * dy).sqrt(), j as u32));
             }
             for q in 0..4 {
                 want[q].sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
