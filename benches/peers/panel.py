@@ -12,8 +12,9 @@ both solvers are measured on one scale; ours are also checked by `luckygas check
         --job "cvrp|pyvrp|1|10|../shared/datasets/pyvrp-instances/CVRP/X-n1*.vrp" \
         --job "cvrp|ours|2|10|../shared/datasets/pyvrp-instances/CVRP/X-n1*.vrp"
 
-A job is "PANEL|SOLVER|THREADS|SECONDS|GLOB[|MAX_CLIENTS or MIN-MAX]" with SOLVER `ours`, `pyvrp` or `hgs`
-(HGS-CVRP, CVRP only); Solomon `.txt` files
+A job is "PANEL|SOLVER|THREADS|SECONDS|GLOB[|MAX_CLIENTS or MIN-MAX]" with SOLVER `ours`, `pyvrp`, `hgs`
+(HGS-CVRP, CVRP only) or `pyvrp-ils` (PyVRP without 0.14.1's exhaustive search of its random start,
+see pyvrp_ils.py: on SDVRPTW the only way it keeps its limit); Solomon `.txt` files
 are converted to VRPLIB for PyVRP (same data, DIMACS rounding). Writes OUT/results.jsonl and prints
 a summary per panel and solver: instances, feasible, mean gap to the best known (where a `.sol`
 lies beside the instance) and mean cost.
@@ -25,8 +26,10 @@ CONV = {"CVRP": ("round", 1), "XXL": ("round", 1), "VRPTW": ("dimacs", 10), "MTV
         "SDVRPTW": ("exact", 1), "GVRP": ("round", 1), "TSP": ("round", 1), "solomon": ("dimacs", 10)}
 
 
-# Peers run through peer_solve.py, one core each: PyVRP (every family) and HGS-CVRP (`hgs`, CVRP only).
-PEERS = ("pyvrp", "hgs")
+# Peers, one core each: PyVRP (every family) and HGS-CVRP (`hgs`, CVRP only) through peer_solve.py;
+# `pyvrp-ils`, PyVRP started as its upstream fix of issue #1193 starts it (no exhaustive search of the
+# random start, which on SDVRPTW does not end in 0.14.1), through pyvrp_ils.py beside this file.
+PEERS = ("pyvrp", "hgs", "pyvrp-ils")
 
 
 def solomon_to_vrplib(src: pathlib.Path, dst: pathlib.Path):
@@ -183,6 +186,9 @@ def main():
             if j["solver"] == "ours":
                 cmd = [a.luckygas, "solve", j["instance"], "--time-limit", str(j["seconds"]), "--threads",
                        str(j["threads"]), "--seed", str(a.seed), "--solution-out", j["sol"], "--json"]
+            elif j["solver"] == "pyvrp-ils":
+                cmd = [a.python, str(pathlib.Path(__file__).with_name("pyvrp_ils.py")), j["vrplib"], str(j["seconds"]),
+                       "--seed", str(a.seed)]
             else:
                 cmd = [a.python, f"{a.peer_bench}/peer_solve.py", j["solver"], j["vrplib"], str(j["seconds"]),
                        "--seed", str(a.seed)]
