@@ -66,8 +66,10 @@ impl<'p, const D: usize, const T: usize> Walk<'p, D, T> {
         // A warm start (a replan) is repaired past the time limit: a budget of a few
         // milliseconds on a busy machine must not hand the dispatcher a half-repaired plan with
         // stops dropped. Not forever, though: a CI bench run once saw one such repair of a
-        // multi-trip day run for over ten minutes, so it stops at ten times the limit (at least
-        // 10 s). Polishing a feasible one stays within budget.
+        // multi-trip day run for over ten minutes (moves judged on visits that tidying then
+        // changed, so the local search did not descend; see `State::apply_judged`), and it
+        // stops at ten times the limit (at least 10 s) should anything else ever keep it going.
+        // Polishing a feasible one stays within budget.
         let warm = env.initial.is_some();
         let repair_cap = env.time_limit.map(|t| (t * 10).max(std::time::Duration::from_secs(10)));
         let repair_stop = || if warm { env.cancelled() || repair_cap.is_some_and(|c| env.started.elapsed() >= c) } else { env.must_stop() };

@@ -33,6 +33,7 @@ pub fn run<const D: usize, const T: usize>(state: &mut State<D, T>, nb: &Neighbo
     let n = state.problem.num_clients();
     let mut order: Vec<usize> = (0..n).collect();
     let mut moves = 0;
+    let mut watch = Descent::new(state);
     loop {
         rng.shuffle(&mut order);
         let mut improved = false;
@@ -47,6 +48,7 @@ pub fn run<const D: usize, const T: usize>(state: &mut State<D, T>, nb: &Neighbo
                     if m.try_at(state, nb, Site::Client { u, last }) {
                         moves += 1;
                         improved = true;
+                        watch.step(state, m.name());
                     }
                 }
                 continue;
@@ -66,6 +68,7 @@ pub fn run<const D: usize, const T: usize>(state: &mut State<D, T>, nb: &Neighbo
                 if active.try_neighbour(state, nb, &at) {
                     moves += 1;
                     improved = true;
+                    watch.step(state, "a move between neighbours");
                 }
                 if state.pos[u].0 == UNROUTED {
                     break;
@@ -75,17 +78,46 @@ pub fn run<const D: usize, const T: usize>(state: &mut State<D, T>, nb: &Neighbo
                 if m.try_at(state, nb, Site::Client { u, last }) {
                     moves += 1;
                     improved = true;
+                    watch.step(state, m.name());
                 }
             }
         }
         if !improved {
             // Node moves are exhausted: the first route move that changes something (reloads,
             // vehicle types, SWAP*) starts another pass.
-            if active.of(Scope::Routes).any(|m| m.try_at(state, nb, Site::Routes)) {
+            if let Some(m) = active.of(Scope::Routes).find(|m| m.try_at(state, nb, Site::Routes)) {
                 moves += 1;
+                watch.step(state, m.name());
                 continue;
             }
             return moves;
+        }
+    }
+}
+
+/// In builds with debug assertions (the tests), checks that every move the local search applies
+/// lowers what it descends on: first the required clients and groups left out, then the
+/// penalised cost. That is what makes it end; a move judged on other visits than those applied
+/// once broke it (see [`State::apply_judged`]).
+struct Descent {
+    last: Option<(usize, i64)>,
+}
+
+impl Descent {
+    fn new<const D: usize, const T: usize>(state: &State<D, T>) -> Descent {
+        Descent { last: cfg!(debug_assertions).then(|| Self::objective(state)) }
+    }
+
+    fn objective<const D: usize, const T: usize>(state: &State<D, T>) -> (usize, i64) {
+        (state.missing_required(), state.penalised_cost())
+    }
+
+    #[inline]
+    fn step<const D: usize, const T: usize>(&mut self, state: &State<D, T>, what: &str) {
+        if let Some(last) = self.last {
+            let now = Self::objective(state);
+            assert!(now < last, "{what} did not lower the local search's objective: {last:?} -> {now:?}");
+            self.last = Some(now);
         }
     }
 }

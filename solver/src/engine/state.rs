@@ -189,18 +189,29 @@ impl<'p, const D: usize, const T: usize> State<'p, D, T> {
     /// Drops reload visits that start or end a route or follow another reload: their trips
     /// are empty, so they only add travel.
     fn tidy(&mut self, r: usize) {
+        if let Some(visits) = self.tidied(self.routes[r].vt, &self.routes[r].visits) {
+            self.routes[r].visits = visits;
+        }
+    }
+
+    /// `visits` of a route of type `vt` without the reload visits that [`State::tidy`] drops
+    /// (none when the vehicles do not reload); `None` when there is none to drop.
+    fn tidied(&self, vt: usize, visits: &[u32]) -> Option<Vec<u32>> {
         if !self.features.multi_trip {
-            return;
+            return None;
         }
         let n = self.problem.num_clients() as u32;
         // A vehicle already out may reload before its next client (its first trip is empty).
-        let keep_first = self.problem.vehicle_types[self.routes[r].vt].on_board.is_some();
-        let visits = &mut self.routes[r].visits;
-        if visits.iter().all(|&v| v < n) {
-            return;
+        let keep_first = self.problem.vehicle_types[vt].on_board.is_some();
+        let empty_trip = |k: usize| {
+            let first = if k == 0 { !keep_first } else { visits[k - 1] >= n };
+            visits[k] >= n && (first || k + 1 == visits.len())
+        };
+        if !(0..visits.len()).any(empty_trip) {
+            return None;
         }
         let mut out: Vec<u32> = Vec::with_capacity(visits.len());
-        for &v in visits.iter() {
+        for &v in visits {
             if v >= n && (out.last().is_some_and(|&l| l >= n) || (out.is_empty() && !keep_first)) {
                 continue;
             }
@@ -209,7 +220,7 @@ impl<'p, const D: usize, const T: usize> State<'p, D, T> {
         while out.last().is_some_and(|&l| l >= n) {
             out.pop();
         }
-        *visits = out;
+        Some(out)
     }
 
     /// Clears the positions of route `r`'s clients.
@@ -389,6 +400,49 @@ impl<'p, const D: usize, const T: usize> State<'p, D, T> {
         for (r, _) in changes {
             self.refresh(*r);
         }
+    }
+
+    /// Applies `changes` as [`State::apply`] does, unless a changed route from which
+    /// [`State::tidy`] drops empty trips would then cost more than its visits as given, the
+    /// visits the move was judged by; returns whether it applied them.
+    ///
+    /// Moves are judged on their visits as given, but the routes keep (and the plan shows) the
+    /// tidied ones. An empty trip can look useful to the judge: a reload before the first
+    /// client delays the start, which a schedule with announced times can reward. Applying
+    /// such a move made the route dearer, and a local search could go on "improving" forever
+    /// (a replan's repair once ran for over ten minutes). With this check every move a search
+    /// applies lowers its cost by at least what it was judged to save, so a local search ends.
+    pub fn apply_judged(&mut self, changes: &[(usize, &[Part])]) -> bool {
+        if !self.features.multi_trip {
+            self.apply(changes);
+            return true;
+        }
+        // (route, cost of its new visits as given) for the routes that tidying will change.
+        let mut judged: Vec<(usize, i64)> = Vec::new();
+        for (r, parts) in changes {
+            let vt = self.routes[*r].vt;
+            let visits = self.visits_of(parts);
+            if self.tidied(vt, &visits).is_some() {
+                judged.push((*r, self.evaluate_visits(vt, &visits).penalised(&self.penalties)));
+            }
+        }
+        if judged.is_empty() {
+            self.apply(changes);
+            return true;
+        }
+        let old: Vec<(usize, Vec<u32>)> = changes.iter().map(|(r, _)| (*r, self.routes[*r].visits.clone())).collect();
+        self.apply(changes);
+        if judged.iter().all(|&(r, cost)| self.route_cost(r) <= cost) {
+            return true;
+        }
+        for (r, _) in &old {
+            self.unroute(*r);
+        }
+        for (r, visits) in old {
+            self.routes[r].visits = visits;
+            self.refresh(r);
+        }
+        false
     }
 
     /// Sets the visits of route `r` directly.

@@ -57,8 +57,7 @@ fn insert_group_client<const D: usize, const T: usize>(state: &mut State<D, T>, 
     if state.can_serve(vt, u) {
         let parts = [Pre(r, i), Client(u), Suf(r, i + 1)];
         let delta = state.cost_of(vt, &parts) - state.route_cost(r) - prizes;
-        if delta < 0 && state.exact_cost_of(vt, &parts) - state.route_cost(r) - prizes < 0 {
-            state.apply(&[(r, &parts)]);
+        if delta < 0 && state.exact_cost_of(vt, &parts) - state.route_cost(r) - prizes < 0 && state.apply_judged(&[(r, &parts)]) {
             return true;
         }
     }
@@ -125,10 +124,5 @@ pub fn remove_optional<const D: usize, const T: usize>(state: &mut State<D, T>, 
     let (r, i) = (state.pos[u].0 as usize, state.pos[u].1 as usize);
     let parts = [Pre(r, i), Suf(r, i + 1)];
     let delta = state.exact_cost_of(state.routes[r].vt, &parts) - state.route_cost(r) + state.problem.clients[u].prize;
-    if delta < 0 {
-        state.apply(&[(r, &parts)]);
-        true
-    } else {
-        false
-    }
+    delta < 0 && state.apply_judged(&[(r, &parts)])
 }

@@ -294,12 +294,7 @@ pub fn improve<const D: usize, const T: usize>(state: &mut State<D, T>, changes:
             delta += state.exact_cost_of(state.routes[*r].vt, parts) - state.route_cost(*r);
         }
     }
-    if delta < 0 {
-        state.apply(changes);
-        true
-    } else {
-        false
-    }
+    delta < 0 && state.apply_judged(changes)
 }
 
 /// Whether routes of type `t` may reload.

@@ -44,12 +44,11 @@ pub fn reloads<const D: usize, const T: usize>(state: &mut State<D, T>) -> bool 
                 }
             }
         }
-        match best {
-            Some((_, k, None)) => state.apply(&[(r, &[Pre(r, k), Suf(r, k + 1)])]),
-            Some((_, k, Some(node))) => state.apply(&[(r, &[Pre(r, k), Client(node), Suf(r, k)])]),
-            None => continue,
-        }
-        changed = true;
+        changed |= match best {
+            Some((_, k, None)) => state.apply_judged(&[(r, &[Pre(r, k), Suf(r, k + 1)])]),
+            Some((_, k, Some(node))) => state.apply_judged(&[(r, &[Pre(r, k), Client(node), Suf(r, k)])]),
+            None => false,
+        };
     }
     changed
 }
@@ -84,8 +83,7 @@ pub fn route_types<const D: usize, const T: usize>(state: &mut State<D, T>, nb: 
             }
         }
         if let Some((_, e)) = best {
-            state.apply(&[(e, &[Pre(r, n)]), (r, &[])]);
-            changed = true;
+            changed |= state.apply_judged(&[(e, &[Pre(r, n)]), (r, &[])]);
         }
     }
     let used: Vec<usize> = (0..state.routes.len()).filter(|&r| !state.routes[r].visits.is_empty()).collect();
@@ -105,8 +103,7 @@ pub fn route_types<const D: usize, const T: usize>(state: &mut State<D, T>, nb: 
                 continue;
             }
             if state.confirm_cost(t2, &[Pre(r1, n1)], b1) + state.confirm_cost(t1, &[Pre(r2, n2)], b2) < now {
-                state.apply(&[(r1, &[Pre(r2, n2)]), (r2, &[Pre(r1, n1)])]);
-                changed = true;
+                changed |= state.apply_judged(&[(r1, &[Pre(r2, n2)]), (r2, &[Pre(r1, n1)])]);
             }
         }
     }
@@ -138,8 +135,7 @@ pub fn route_types<const D: usize, const T: usize>(state: &mut State<D, T>, nb: 
                 }
                 let Some(e) = state.empty_route(t) else { continue };
                 if state.confirm_cost(t, &parts, bound) < now {
-                    state.apply(&[(e, &parts), (r1, &[]), (r2, &[])]);
-                    merged = true;
+                    merged = state.apply_judged(&[(e, &parts), (r1, &[]), (r2, &[])]);
                     break;
                 }
             }
