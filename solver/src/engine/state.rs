@@ -727,3 +727,49 @@ pub fn solution_from_routes(p: &Problem, routes: &[(usize, Vec<u32>)]) -> Soluti
         .collect();
     Solution { routes, unassigned }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::segment::initial_penalties;
+    use crate::model::OnBoard;
+    use crate::test_support::tiny_problem_data;
+
+    /// The tiny problem with one truck that may reload at its depot (three trips).
+    fn reload_problem(on_board: bool) -> Problem {
+        let mut d = tiny_problem_data();
+        d.vehicle_types[0].reload_depots = vec![0];
+        d.vehicle_types[0].max_trips = 3;
+        if on_board {
+            d.vehicle_types[0].on_board = Some(OnBoard { stock: vec![10], empties: vec![0] });
+        }
+        Problem::new(d).unwrap()
+    }
+
+    #[test]
+    fn tidying_drops_only_empty_trips() {
+        let p = reload_problem(false);
+        let s = State::<1, 1>::empty(&p, initial_penalties(&p));
+        let r = s.reload_node(0);
+        assert_eq!(s.tidied(0, &[r, 0, r, r, 1, r]), Some(vec![0, r, 1]));
+        assert_eq!(s.tidied(0, &[r, r]), Some(vec![]));
+        assert_eq!(s.tidied(0, &[0, r, 1]), None);
+        // A vehicle already out may head for a reload first.
+        let out = reload_problem(true);
+        let s = State::<1, 1>::empty(&out, initial_penalties(&out));
+        assert_eq!(s.tidied(0, &[r, 0, r, r, 1, r]), Some(vec![r, 0, r, 1]));
+        assert_eq!(s.tidied(0, &[r, 0, r, 1]), None);
+    }
+
+    #[test]
+    fn a_judged_move_is_made_and_its_empty_trips_dropped_when_that_costs_no_more() {
+        let p = reload_problem(false);
+        let mut s = State::<1, 1>::empty(&p, initial_penalties(&p));
+        s.set_route(0, vec![0, 1]);
+        let reload = s.reload_node(0) as usize;
+        // A reload at the end of the route: an empty trip, free here (the depot, no reload time).
+        assert!(s.apply_judged(&[(0, &[Part::Pre(0, 2), Part::Client(reload)])]));
+        assert_eq!(s.routes[0].visits, vec![0, 1]);
+        assert_eq!(s.pos[1], (0, 1));
+    }
+}
