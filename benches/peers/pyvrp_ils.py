@@ -15,11 +15,8 @@ feasibility by PyVRP's evaluator), with solver "pyvrp-ils".
 """
 import argparse, json, pathlib, sys, time
 
-# Each family's PyVRP rounding and the divisor from PyVRP's integer cost to the .sol's units
-# (as in ../shared/tools/peer-bench/peer_solve.py and panel.py).
-CONV = {"CVRP": ("round", 1), "XXL": ("round", 1), "VRPTW": ("dimacs", 10), "MTVRPTWR": ("dimacs", 1),
-        "HFVRP": ("exact", 100000), "VRPB": ("round", 1), "PCVRPTW": ("dimacs", 1), "MDVRPTW": ("exact", 1),
-        "SDVRPTW": ("exact", 1), "GVRP": ("round", 1), "TSP": ("round", 1)}
+# Each family's PyVRP rounding and scale, and the total cost, as the panel scores them.
+from panel import CONV, total
 
 
 def main():
@@ -42,11 +39,8 @@ def main():
     t0 = time.perf_counter()
     data = pyvrp.read(str(inst), round_func=rounding)
 
-    def total(s):
-        return s.distance_cost() + s.duration_cost() + s.fixed_vehicle_cost() + s.uncollected_prizes()
-
     sol = inst.with_suffix(".sol")
-    bks = total(pyvrp.read_solution(str(sol), data)) / scale if sol.exists() else None
+    bks = total(pyvrp.read_solution(str(sol), data), scale) if sol.exists() else None
 
     # PyVRP's solve(), less the exhaustive search of the random start (see the module's doc).
     params = SolveParams()
@@ -61,7 +55,7 @@ def main():
 
     best = res.best
     feasible = bool(best.is_feasible() and best.is_complete())
-    cost = total(best) / scale if feasible else None
+    cost = total(best, scale) if feasible else None
     gap = 100.0 * (cost - bks) / bks if (cost is not None and bks) else None
     print(json.dumps(dict(solver="pyvrp-ils", instance=inst.stem, family=inst.parent.name,
                           seconds=round(time.perf_counter() - t0, 3), cost=cost, feasible=feasible, bks=bks,

@@ -392,13 +392,23 @@ impl<'p, const D: usize, const T: usize> State<'p, D, T> {
 
     /// Replaces the visits of the given routes (all parts are read before any route changes).
     pub fn apply(&mut self, changes: &[(usize, &[Part])]) {
-        let new: Vec<(usize, Vec<u32>)> = changes.iter().map(|(r, parts)| (*r, self.visits_of(parts))).collect();
-        for (r, visits) in new {
-            self.unroute(r);
-            self.routes[r].visits = visits;
+        let new = self.materialise(changes);
+        self.replace(new);
+    }
+
+    /// The new visits of each changed route.
+    fn materialise(&self, changes: &[(usize, &[Part])]) -> Vec<(usize, Vec<u32>)> {
+        changes.iter().map(|(r, parts)| (*r, self.visits_of(parts))).collect()
+    }
+
+    /// Gives each listed route its visits (all routes are cleared before any is refilled).
+    fn replace(&mut self, routes: Vec<(usize, Vec<u32>)>) {
+        for (r, _) in &routes {
+            self.unroute(*r);
         }
-        for (r, _) in changes {
-            self.refresh(*r);
+        for (r, visits) in routes {
+            self.routes[r].visits = visits;
+            self.refresh(r);
         }
     }
 
@@ -413,35 +423,23 @@ impl<'p, const D: usize, const T: usize> State<'p, D, T> {
     /// (a replan's repair once ran for over ten minutes). With this check every move a search
     /// applies lowers its cost by at least what it was judged to save, so a local search ends.
     pub fn apply_judged(&mut self, changes: &[(usize, &[Part])]) -> bool {
-        if !self.features.multi_trip {
-            self.apply(changes);
-            return true;
-        }
+        let new = self.materialise(changes);
         // (route, cost of its new visits as given) for the routes that tidying will change.
-        let mut judged: Vec<(usize, i64)> = Vec::new();
-        for (r, parts) in changes {
-            let vt = self.routes[*r].vt;
-            let visits = self.visits_of(parts);
-            if self.tidied(vt, &visits).is_some() {
-                judged.push((*r, self.evaluate_visits(vt, &visits).penalised(&self.penalties)));
-            }
-        }
+        let judged: Vec<(usize, i64)> = new
+            .iter()
+            .filter(|(r, visits)| self.tidied(self.routes[*r].vt, visits).is_some())
+            .map(|(r, visits)| (*r, self.evaluate_visits(self.routes[*r].vt, visits).penalised(&self.penalties)))
+            .collect();
         if judged.is_empty() {
-            self.apply(changes);
+            self.replace(new);
             return true;
         }
         let old: Vec<(usize, Vec<u32>)> = changes.iter().map(|(r, _)| (*r, self.routes[*r].visits.clone())).collect();
-        self.apply(changes);
+        self.replace(new);
         if judged.iter().all(|&(r, cost)| self.route_cost(r) <= cost) {
             return true;
         }
-        for (r, _) in &old {
-            self.unroute(*r);
-        }
-        for (r, visits) in old {
-            self.routes[r].visits = visits;
-            self.refresh(r);
-        }
+        self.replace(old);
         false
     }
 
@@ -561,14 +559,8 @@ impl<'p, const D: usize, const T: usize> State<'p, D, T> {
 
     /// Restores routes from a snapshot taken on this problem, touching only routes that differ.
     pub fn restore(&mut self, snap: &[(usize, Vec<u32>)]) {
-        let changed: Vec<usize> = (0..snap.len()).filter(|&r| self.routes[r].visits != snap[r].1).collect();
-        for &r in &changed {
-            self.unroute(r);
-        }
-        for &r in &changed {
-            self.routes[r].visits = snap[r].1.clone();
-            self.refresh(r);
-        }
+        let changed: Vec<(usize, Vec<u32>)> = (0..snap.len()).filter(|&r| self.routes[r].visits != snap[r].1).map(|r| (r, snap[r].1.clone())).collect();
+        self.replace(changed);
     }
 
     /// An empty route of vehicle type `t`, if any (amortised constant time).
