@@ -9,6 +9,10 @@ use rayon::prelude::*;
 #[derive(Clone, Debug)]
 pub struct Neighbours {
     list: Vec<Vec<u32>>,
+    /// The reverse lists, flattened: the clients whose lists hold `c`, each with `c`'s place
+    /// in its list, are `listed_by[listed_by_start[c]..listed_by_start[c + 1]]`.
+    listed_by: Vec<(u32, u32)>,
+    listed_by_start: Vec<u32>,
 }
 
 impl Neighbours {
@@ -68,7 +72,7 @@ impl Neighbours {
                 best(near.iter().map(|&(_, j)| (problem.distance(0, li, problem.clients[j as usize].location), j)).collect(), k)
             })
             .collect();
-        Some(Neighbours { list })
+        Some(Neighbours::from_lists(list))
     }
 
     /// The lists by comparing every pair (only pairs that `together` allows on one route).
@@ -97,13 +101,40 @@ impl Neighbours {
                 best(cand, k)
             })
             .collect();
-        Neighbours { list }
+        Neighbours::from_lists(list)
+    }
+
+    /// The lists as given, with their reverse lists.
+    fn from_lists(list: Vec<Vec<u32>>) -> Neighbours {
+        let mut listed_by_start = vec![0u32; list.len() + 1];
+        for &v in list.iter().flatten() {
+            listed_by_start[v as usize + 1] += 1;
+        }
+        for c in 0..list.len() {
+            listed_by_start[c + 1] += listed_by_start[c];
+        }
+        let mut next = listed_by_start.clone();
+        let mut listed_by = vec![(0, 0); list.iter().map(Vec::len).sum()];
+        for (u, l) in list.iter().enumerate() {
+            for (i, &v) in l.iter().enumerate() {
+                listed_by[next[v as usize] as usize] = (u as u32, i as u32);
+                next[v as usize] += 1;
+            }
+        }
+        Neighbours { list, listed_by, listed_by_start }
     }
 
     /// Neighbours of client `c`, best first.
     #[inline]
     pub fn of(&self, c: usize) -> &[u32] {
         &self.list[c]
+    }
+
+    /// The clients that have `c` among their neighbours, in increasing order, each with the
+    /// place of `c` in its list.
+    #[inline]
+    pub fn listed_by(&self, c: usize) -> &[(u32, u32)] {
+        &self.listed_by[self.listed_by_start[c] as usize..self.listed_by_start[c + 1] as usize]
     }
 }
 
@@ -177,6 +208,8 @@ mod tests {
         let p = Problem::new(d.clone()).unwrap();
         let nb = Neighbours::new(&p, 5);
         assert_eq!((nb.of(0), nb.of(1), nb.of(2)), (&[2][..], &[2][..], &[0, 1][..]));
+        // The reverse lists: 2 is first in the lists of 0 and 1, 0 and 1 are in 2's alone.
+        assert_eq!((nb.listed_by(0), nb.listed_by(1), nb.listed_by(2)), (&[(2, 0)][..], &[(2, 1)][..], &[(0, 0), (1, 0)][..]));
         // A type with both skills serves both: the lists are the plain ones again.
         d.vehicle_types[1].skills = Skills(0b11);
         let nb = Neighbours::new(&Problem::new(d).unwrap(), 5);
