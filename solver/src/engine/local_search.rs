@@ -56,9 +56,9 @@ fn descend<const D: usize, const T: usize>(state: &mut State<D, T>, nb: &Neighbo
             let mut near = u128::MAX;
             if let Some(changed) = &mut changed {
                 changed.catch_up(state, nb);
-                let own;
-                (own, near) = changed.take(u);
-                if !own && near == 0 && state.pos[u].0 != UNROUTED {
+                near = changed.take(u);
+                let routed = state.pos[u].0 != UNROUTED;
+                if routed && near == 0 && state.routes[state.pos[u].0 as usize].modified_at <= state.last_tested[u] {
                     // Nothing around `u` changed: every move around it was tried on these
                     // routes already, and none improved.
                     state.last_tested[u] = state.step;
@@ -135,15 +135,13 @@ fn descend<const D: usize, const T: usize>(state: &mut State<D, T>, nb: &Neighbo
     }
 }
 
-/// The routed clients that may have a move to try: those in a route, or with a neighbour in a
-/// route, that changed since they were last tested (a superset of them), and for each which of
-/// its neighbours. Kept up to date from the routes' change steps as the search goes, through
-/// the reverse neighbour lists.
+/// For each client, which of its neighbours are in a route that changed since it was last
+/// tested (with a route of its own that did not change, only those have a move to try). Kept up
+/// to date from the routes' change steps as the search goes, through the reverse neighbour
+/// lists.
 struct Changed {
-    /// `own[u]`: `u`'s route changed.
-    own: Vec<bool>,
-    /// Bit `i` of `near[u]`: the route of `u`'s `i`-th neighbour changed (neighbours past the
-    /// 128th count as changed when `u` is looked at).
+    /// Bit `i` of `near[u]`: the route of `u`'s `i`-th neighbour changed (the last bit stands
+    /// for every neighbour from the 128th on, which the search checks one by one).
     near: Vec<u128>,
     /// Changes up to this step are recorded.
     seen: u64,
@@ -157,37 +155,33 @@ impl Changed {
         let n = state.problem.num_clients();
         // Every change after the earliest last test may concern some client.
         let since = state.last_tested.iter().copied().min().unwrap_or(0);
-        let mut changed = Changed { own: vec![false; n], near: vec![0; n], seen: since };
+        let mut changed = Changed { near: vec![0; n], seen: since };
         changed.catch_up(state, nb);
         changed
     }
 
-    /// Records the clients of every route changed since the last call, in their own entries and
-    /// in those of the clients that list them as a neighbour.
+    /// Records the clients of every route changed since the last call in the entries of the
+    /// clients that list them as a neighbour (a client's own route the search checks itself).
     #[inline]
     fn catch_up<const D: usize, const T: usize>(&mut self, state: &State<D, T>, nb: &Neighbours) {
         if state.step <= self.seen {
             return;
         }
-        let n = self.own.len();
+        let n = self.near.len();
         for route in state.routes.iter().filter(|r| r.modified_at > self.seen) {
             for &w in route.visits.iter().filter(|&&w| (w as usize) < n) {
-                self.own[w as usize] = true;
                 for &(u, i) in nb.listed_by(w as usize) {
-                    match 1u128.checked_shl(i) {
-                        Some(bit) => self.near[u as usize] |= bit,
-                        None => self.own[u as usize] = true,
-                    }
+                    self.near[u as usize] |= 1 << i.min(Self::BITS as u32 - 1);
                 }
             }
         }
         self.seen = state.step;
     }
 
-    /// What changed around `u` (its own route, and which neighbours' routes), and forgets it.
+    /// Which of `u`'s neighbours' routes changed, and forgets it.
     #[inline]
-    fn take(&mut self, u: usize) -> (bool, u128) {
-        (std::mem::replace(&mut self.own[u], false), std::mem::replace(&mut self.near[u], 0))
+    fn take(&mut self, u: usize) -> u128 {
+        std::mem::replace(&mut self.near[u], 0)
     }
 }
 
