@@ -12,7 +12,8 @@ both solvers are measured on one scale; ours are also checked by `luckygas check
         --job "cvrp|pyvrp|1|10|../shared/datasets/pyvrp-instances/CVRP/X-n1*.vrp" \
         --job "cvrp|ours|2|10|../shared/datasets/pyvrp-instances/CVRP/X-n1*.vrp"
 
-A job is "PANEL|SOLVER|THREADS|SECONDS|GLOB[|MAX_CLIENTS or MIN-MAX]" with SOLVER `ours`, `pyvrp`, `hgs`
+A job is "PANEL|SOLVER|THREADS|SECONDS|GLOB[|MAX_CLIENTS or MIN-MAX[|SEEDS]]" (SEEDS: "1,2,3" runs each
+instance once per seed; default --seed) with SOLVER `ours`, `pyvrp`, `hgs`
 (HGS-CVRP, CVRP only) or `pyvrp-ils` (PyVRP without 0.14.1's exhaustive search of its random start,
 see pyvrp_ils.py: on SDVRPTW the only way it keeps its limit); Solomon `.txt` files
 are converted to VRPLIB for PyVRP (same data, DIMACS rounding). Writes OUT/results.jsonl and prints
@@ -136,7 +137,9 @@ def score(j, luckygas):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--job", action="append", required=True)
+    ap.add_argument("--job", action="append")
+    ap.add_argument("--summarize", nargs="+", metavar="JSONL",
+                    help="print the summary of rows written by earlier runs (results.jsonl) and solve nothing")
     ap.add_argument("--luckygas", default="target/release/luckygas")
     ap.add_argument("--peer-bench", default="../shared/tools/peer-bench")
     ap.add_argument("--python", default=sys.executable)
@@ -147,11 +150,17 @@ def main():
                     help="a run still going after this many times its limit (plus 10 s) is killed and"
                          " scored as no solution (PyVRP 0.14.1 overruns its limit by minutes on SDVRPTW)")
     a = ap.parse_args()
+    if a.summarize:
+        summarize([json.loads(line) for f in a.summarize for line in open(f) if line.strip()])
+        return
+    if not a.job:
+        ap.error("--job is required unless --summarize is given")
     out = pathlib.Path(a.out); (out / "sol").mkdir(parents=True, exist_ok=True); (out / "vrplib").mkdir(exist_ok=True)
 
     jobs = []
     for spec in a.job:
         panel, solver, threads, seconds, pattern, *rest = spec.split("|")
+        seeds = [int(x) for x in rest[1].split(",")] if len(rest) > 1 and rest[1] else [a.seed]
         files = sorted(glob.glob(pattern))
         if rest and rest[0]:
             # Clients: "400" (at most 400) or "401-1000" (from 401 to 1000).
@@ -159,7 +168,7 @@ def main():
             files = [f for f in files if int(lo or 0) <= clients(pathlib.Path(f)) <= int(hi)]
         if not files:
             sys.exit(f"no instance matches {pattern}")
-        for f in files:
+        for f, seed in [(f, seed) for f in files for seed in seeds]:
             inst = pathlib.Path(f)
             vp = inst
             if inst.suffix == ".txt":
@@ -167,8 +176,8 @@ def main():
                 vp.parent.mkdir(exist_ok=True)
                 if not vp.exists():
                     solomon_to_vrplib(inst, vp)
-            tag = f"{panel}-{solver}-t{threads}-s{seconds}-{inst.stem}"
-            jobs.append(dict(panel=panel, solver=solver, threads=int(threads), seconds=float(seconds),
+            tag = f"{panel}-{solver}-t{threads}-s{seconds}-{inst.stem}" + (f"-seed{seed}" if seed != a.seed else "")
+            jobs.append(dict(panel=panel, solver=solver, threads=int(threads), seconds=float(seconds), seed=seed,
                              instance=str(inst), vrplib=str(vp), tag=tag, sol=str(out / "sol" / (tag + ".sol"))))
     cores_of = lambda j: 1 if j["solver"] in PEERS else j["threads"]
     pending = sorted(jobs, key=lambda j: -j["seconds"] * cores_of(j))
@@ -185,13 +194,13 @@ def main():
             cpu = ",".join(map(str, mine))
             if j["solver"] == "ours":
                 cmd = [a.luckygas, "solve", j["instance"], "--time-limit", str(j["seconds"]), "--threads",
-                       str(j["threads"]), "--seed", str(a.seed), "--solution-out", j["sol"], "--json"]
+                       str(j["threads"]), "--seed", str(j["seed"]), "--solution-out", j["sol"], "--json"]
             elif j["solver"] == "pyvrp-ils":
                 cmd = [a.python, str(pathlib.Path(__file__).with_name("pyvrp_ils.py")), j["vrplib"], str(j["seconds"]),
-                       "--seed", str(a.seed)]
+                       "--seed", str(j["seed"])]
             else:
                 cmd = [a.python, f"{a.peer_bench}/peer_solve.py", j["solver"], j["vrplib"], str(j["seconds"]),
-                       "--seed", str(a.seed)]
+                       "--seed", str(j["seed"])]
             log = open(out / "sol" / (j["tag"] + ".log"), "w")
             p = subprocess.Popen(["taskset", "-c", cpu] + cmd, stdout=subprocess.PIPE, stderr=log, text=True)
             running.append((p, j, mine, time.time()))
@@ -221,7 +230,10 @@ def main():
         for j in jobs:
             res.write(json.dumps(j) + "\n")
     print(f"scored in {time.time() - t0:.0f} s", flush=True)
+    summarize(jobs)
 
+
+def summarize(jobs):
     groups = {}
     for j in jobs:
         groups.setdefault((j["panel"], j["solver"], j["threads"], j["seconds"]), []).append(j)
@@ -237,24 +249,33 @@ def main():
         wall = sum(j["wall_s"] for j in js) / len(js)
         print(f"| {panel} | {solver} | {threads} | {secs:g} | {len(js)} | {len(feas)} | {chk} | {mg} | {mc} | {wall:.1f} |")
 
-    # Paired: per panel, the instances every solver of the panel solved feasibly, and each
-    # solver's mean gap over exactly those (a run killed or infeasible leaves its instance out).
-    print("\n| panel | instances all solved | " + "solver (mean gap %, wins) | " * 2 + "\n| --- | --- | --- | --- |")
+    # Paired: per panel, ours against each other solver of the panel on the instances (and seeds)
+    # both solved feasibly, and each one's mean gap over exactly those (a run killed or infeasible
+    # leaves its instance out of that pair only).
+    print("\n| panel | pair | solves both feasible (instance, seed) | first: mean gap % | second: mean gap % | first better / second better / tied |")
+    print("| --- | --- | --- | --- | --- | --- |")
     for panel in sorted({j["panel"] for j in jobs}):
         by = {}
         for j in jobs:
             if j["panel"] == panel:
-                by.setdefault((j["solver"], j["threads"], j["seconds"]), {})[j["instance"]] = j
-        common = set.intersection(*[{i for i, j in runs.items() if j.get("feasible") and j.get("gap") is not None} for runs in by.values()])
-        if not common or len(by) < 2:
-            continue
-        cells = []
-        for key, runs in sorted(by.items()):
-            gaps = [runs[i]["gap"] for i in common]
-            wins = sum(1 for i in common if all(runs[i]["cost"] < other[i]["cost"] for k2, other in by.items() if k2 != key))
-            cells.append(f"{key[0]} t{key[1]} {key[2]:g}s: {sum(gaps) / len(gaps):.3f} %, {wins} wins")
-        print(f"| {panel} | {len(common)} | " + " | ".join(cells) + " |")
-
+                by.setdefault((j["solver"], j["threads"], j["seconds"]), {})[(j["instance"], j.get("seed"))] = j
+        keys = sorted(by)
+        pairs = [(a, b) for a in keys for b in keys if a[0] == "ours" and b[0] != "ours"]
+        if not pairs:
+            pairs = [(a, b) for n, a in enumerate(keys) for b in keys[n + 1:]]
+        for a, b in pairs:
+            ra, rb = by[a], by[b]
+            common = sorted(i for i in ra if i in rb and all(
+                r[i].get("feasible") and r[i].get("gap") is not None for r in (ra, rb)))
+            if not common:
+                continue
+            ga = sum(ra[i]["gap"] for i in common) / len(common)
+            gb = sum(rb[i]["gap"] for i in common) / len(common)
+            better = sum(1 for i in common if ra[i]["cost"] < rb[i]["cost"] - 1e-9)
+            worse = sum(1 for i in common if rb[i]["cost"] < ra[i]["cost"] - 1e-9)
+            name = lambda k: f"{k[0]} t{k[1]} {k[2]:g}s"
+            print(f"| {panel} | {name(a)} / {name(b)} | {len(common)} of {len(set(ra) | set(rb))} | "
+                  f"{ga:.3f} | {gb:.3f} | {better} / {worse} / {len(common) - better - worse} |")
 
 if __name__ == "__main__":
     main()
