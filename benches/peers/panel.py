@@ -20,7 +20,7 @@ are converted to VRPLIB for PyVRP (same data, DIMACS rounding). Writes OUT/resul
 a summary per panel and solver: instances, feasible, mean gap to the best known (where a `.sol`
 lies beside the instance) and mean cost.
 """
-import argparse, glob, json, os, pathlib, subprocess, sys, time
+import argparse, glob, itertools, json, os, pathlib, subprocess, sys, time
 
 CONV = {"CVRP": ("round", 1), "XXL": ("round", 1), "VRPTW": ("dimacs", 10), "MTVRPTWR": ("dimacs", 1),
         "HFVRP": ("exact", 100000), "VRPB": ("round", 1), "PCVRPTW": ("dimacs", 1), "MDVRPTW": ("exact", 1),
@@ -168,7 +168,7 @@ def main():
             files = [f for f in files if int(lo or 0) <= clients(pathlib.Path(f)) <= int(hi)]
         if not files:
             sys.exit(f"no instance matches {pattern}")
-        for f, seed in [(f, seed) for f in files for seed in seeds]:
+        for f, seed in itertools.product(files, seeds):
             inst = pathlib.Path(f)
             vp = inst
             if inst.suffix == ".txt":
@@ -254,6 +254,7 @@ def summarize(jobs):
     # leaves its instance out of that pair only).
     print("\n| panel | pair | solves both feasible (instance, seed) | first: mean gap % | second: mean gap % | first better / second better / tied |")
     print("| --- | --- | --- | --- | --- | --- |")
+    name = lambda k: f"{k[0]} t{k[1]} {k[2]:g}s"
     for panel in sorted({j["panel"] for j in jobs}):
         by = {}
         for j in jobs:
@@ -265,15 +266,13 @@ def summarize(jobs):
             pairs = [(a, b) for n, a in enumerate(keys) for b in keys[n + 1:]]
         for a, b in pairs:
             ra, rb = by[a], by[b]
-            common = sorted(i for i in ra if i in rb and all(
-                r[i].get("feasible") and r[i].get("gap") is not None for r in (ra, rb)))
+            common = [i for i in ra if i in rb and all(r[i].get("feasible") and r[i].get("gap") is not None for r in (ra, rb))]
             if not common:
                 continue
             ga = sum(ra[i]["gap"] for i in common) / len(common)
             gb = sum(rb[i]["gap"] for i in common) / len(common)
             better = sum(1 for i in common if ra[i]["cost"] < rb[i]["cost"] - 1e-9)
             worse = sum(1 for i in common if rb[i]["cost"] < ra[i]["cost"] - 1e-9)
-            name = lambda k: f"{k[0]} t{k[1]} {k[2]:g}s"
             print(f"| {panel} | {name(a)} / {name(b)} | {len(common)} of {len(set(ra) | set(rb))} | "
                   f"{ga:.3f} | {gb:.3f} | {better} / {worse} / {len(common) - better - worse} |")
 
