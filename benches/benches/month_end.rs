@@ -171,6 +171,7 @@ async fn seed(store: &Store, n: usize, bans: &[Ban], today: NaiveDate) -> usize 
                     preference: None,
                     priority: Priority::Normal,
                     note: None,
+                    alternative_addresses: Vec::new(),
                 };
                 s.create_order(&o, "bench").await.expect("create order");
             }

@@ -39,7 +39,9 @@ const STREETS: &[&str] = &[
 
 /// The distributor of `seed` with `customers` customers and one order day, `date` (`YYYY-MM-DD`):
 /// an object with lists `depots`, `vehicle_types`, `vehicles` (`vehicle_type` and `depot` are
-/// indices), `drivers`, `customers` and `orders` (`customer` is an index).
+/// indices), `drivers`, `customers` (a factory's `allowed_vehicle_types` are indices of vehicle
+/// types) and `orders` (`customer` is an index; some restaurants' orders have an alternative
+/// address).
 pub fn distributor(seed: u64, customers: usize, date: &str) -> Value {
     let mut rng = SplitMix64::new(seed);
     let depots = [DEPOT_TAIPEI, DEPOT_NEW_TAIPEI]
@@ -127,6 +129,11 @@ pub fn distributor(seed: u64, customers: usize, date: &str) -> Value {
             "access_restrictions": restrictions,
             "payment_method": payment,
         }));
+        // A factory's 50 kg cylinders go on the trucks whose drivers hold the hazardous-goods
+        // permit (vehicle type 0) only, where a truck can stop.
+        if kind == Kind::Factory && restrictions.is_empty() {
+            customer_list[i]["allowed_vehicle_types"] = json!([0]);
+        }
         // About a fifth of the customers order on a given day; restaurants and factories more.
         let orders_today = match kind {
             Kind::Household => rng.chance(0.15),
@@ -145,6 +152,11 @@ pub fn distributor(seed: u64, customers: usize, date: &str) -> Value {
                 0 => order["preference"] = json!(["morning", "afternoon"][rng.below(2)]),
                 1 => order["note"] = json!(if urgent { "瓦斯快用完了" } else { "請按門鈴" }),
                 _ => {}
+            }
+            // Some restaurants have a second shop a few streets away that may take the delivery.
+            if kind == Kind::Restaurant && i % 4 == 1 {
+                let shop = format!("{}（分店）", customer_list[i]["address"].as_str().unwrap_or_default());
+                order["alternative_addresses"] = json!([{ "address": shop, "district": district.name, "lat": lat + 0.004, "lon": lon + 0.003 }]);
             }
             orders.push(order);
         }
@@ -185,5 +197,9 @@ mod tests {
             a["customers"].as_array().unwrap().iter().filter(|c| c["access_restrictions"].as_array().unwrap().iter().any(|r| r == "narrow_lane")).collect();
         assert!(!narrow.is_empty());
         assert!(narrow.iter().all(|c| c["usual_cylinders"] == json!([{ "size_kg": 20, "quantity": 1 }])));
+        let factories: Vec<_> = a["customers"].as_array().unwrap().iter().filter(|c| c.get("allowed_vehicle_types").is_some()).collect();
+        assert!(!factories.is_empty() && factories.iter().all(|c| c["allowed_vehicle_types"] == json!([0])));
+        let with_shop = a["orders"].as_array().unwrap().iter().filter(|o| o.get("alternative_addresses").is_some()).count();
+        assert!(with_shop > 0);
     }
 }

@@ -69,6 +69,7 @@ fn customer(code: String, name: String) -> anyhow::Result<planner_api::domain::N
         usual_cylinders: vec![UsualCylinder { size_kg: 20, quantity: 1 }],
         access_restrictions: vec![],
         payment_method: "cash".into(),
+        allowed_vehicle_type_ids: vec![],
         position_approximate: None,
     }
     .validate()
@@ -160,6 +161,7 @@ async fn main() -> anyhow::Result<()> {
                     preference: None,
                     priority: Priority::Normal,
                     note: None,
+                    alternative_addresses: Vec::new(),
                 };
                 orders.push(store.create_order(&o, "load@example").await?);
             }

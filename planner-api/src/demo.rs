@@ -126,7 +126,16 @@ pub async fn load(store: &Store, date: NaiveDate) -> anyhow::Result<DemoSummary>
         summary.vehicles += 1;
     }
     let mut customer_ids = Vec::new();
-    for c in list("customers") {
+    for mut c in list("customers") {
+        if let Some(allowed) = c.as_object_mut().and_then(|o| o.remove("allowed_vehicle_types")) {
+            let ids = allowed
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|t| t.as_u64().and_then(|t| type_ids.get(t as usize).copied()).ok_or_else(|| anyhow!("demo vehicle type {t}")))
+                .collect::<anyhow::Result<Vec<i64>>>()?;
+            c["allowed_vehicle_type_ids"] = ids.into();
+        }
         let new = valid("customer", input::<CustomerInput>("customer", c)?.validate())?;
         customer_ids.push(store.create_customer(&new).await?.id);
         summary.customers += 1;

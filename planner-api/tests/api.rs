@@ -145,6 +145,49 @@ async fn vehicles_need_existing_types_and_depots_which_then_cannot_be_deleted(ap
     assert_eq!(app.delete(&format!("/v1/vehicle-types/{type_id}")).await.0, 204);
 }
 
+async fn customers_name_the_vehicle_types_that_may_serve_them_which_then_cannot_be_deleted(app: &TestApp) {
+    let truck =
+        |name: &str| json!({ "name": name, "kind": "truck", "cylinder_slots": [{ "size_kg": 20, "count": 30 }], "max_load_kg": 1500, "max_gas_kg": 600 });
+    let small = app.post("/v1/vehicle-types", &truck("1.5 噸貨車")).await.2["id"].as_i64().expect("id");
+    let big = app.post("/v1/vehicle-types", &truck("3.5 噸貨車")).await.2["id"].as_i64().expect("id");
+    assert!(small < big);
+
+    let mut body = customer("C0001", "信義區");
+    body["allowed_vehicle_type_ids"] = json!([big, small]);
+    let (status, _, created) = app.post("/v1/customers", &body).await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["allowed_vehicle_type_ids"], json!([small, big]), "kept in ascending order");
+    let id = created["id"].as_i64().expect("id");
+    assert_eq!(app.get(&format!("/v1/customers/{id}")).await.2, created, "read back as written");
+
+    // Unknown, repeated and impossible ids are named; nothing is stored.
+    body["code"] = json!("C0002");
+    body["allowed_vehicle_type_ids"] = json!([small, 999_999, small, 0]);
+    let (status, _, problem) = app.post("/v1/customers", &body).await;
+    let want: Vec<String> = ["allowed_vehicle_type_ids[2]", "allowed_vehicle_type_ids[3]"].map(str::to_owned).to_vec();
+    assert_eq!((status, fields(&problem)), (422, want), "{problem}");
+    body["allowed_vehicle_type_ids"] = json!([small, 999_999]);
+    let (status, _, problem) = app.post("/v1/customers", &body).await;
+    assert_eq!((status, fields(&problem)), (422, vec!["allowed_vehicle_type_ids[1]".to_owned()]), "{problem}");
+    assert_eq!(problem["errors"][0]["code"], "unknown_reference");
+    assert_eq!(app.get("/v1/customers").await.2["total"], 1);
+
+    // A vehicle type a customer names cannot be deleted until the customer lets it go.
+    let (status, _, problem) = app.delete(&format!("/v1/vehicle-types/{big}")).await;
+    assert_eq!((status, problem_type(&problem)), (409, "https://luckygas.tw/problems/in-use"));
+    let mut only_small = customer("C0001", "信義區");
+    only_small["allowed_vehicle_type_ids"] = json!([small]);
+    let (status, _, replaced) = app.put(&format!("/v1/customers/{id}"), &only_small).await;
+    assert_eq!((status, replaced["allowed_vehicle_type_ids"].clone()), (200, json!([small])), "{replaced}");
+    assert_eq!(app.delete(&format!("/v1/vehicle-types/{big}")).await.0, 204);
+    assert_eq!(app.delete(&format!("/v1/vehicle-types/{small}")).await.0, 409);
+    // A customer sent without the field may be served by any vehicle.
+    let mut any = only_small.clone();
+    any.as_object_mut().expect("object").remove("allowed_vehicle_type_ids");
+    assert_eq!(app.put(&format!("/v1/customers/{id}"), &any).await.2["allowed_vehicle_type_ids"], json!([]));
+    assert_eq!(app.delete(&format!("/v1/vehicle-types/{small}")).await.0, 204);
+}
+
 async fn lists_customers_page_by_page_and_by_district(app: &TestApp) {
     for (i, district) in ["信義區", "大安區", "信義區", "大安區", "信義區"].iter().enumerate() {
         let (status, _, body) = app.post("/v1/customers", &customer(&format!("C{:04}", i + 1), district)).await;
@@ -361,6 +404,7 @@ both_backends!(
     vehicle_types_round_trip_and_refuse_taken_names_and_bad_limits,
     drivers_round_trip_and_default_to_active,
     vehicles_need_existing_types_and_depots_which_then_cannot_be_deleted,
+    customers_name_the_vehicle_types_that_may_serve_them_which_then_cannot_be_deleted,
     lists_customers_page_by_page_and_by_district,
     names_the_invalid_field_in_chinese_by_default_and_in_english_on_request,
     rejects_malformed_json_wrong_types_and_other_media_types,

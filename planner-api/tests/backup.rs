@@ -45,6 +45,7 @@ fn order(customer_id: i64, n: u32) -> NewOrder {
         preference: None,
         priority: if n.is_multiple_of(5) { Priority::Urgent } else { Priority::Normal },
         note: Some(format!("第{n}筆")),
+        alternative_addresses: Vec::new(),
     }
 }
 
@@ -64,6 +65,7 @@ async fn seed(store: &Store) -> Vec<i64> {
             usual_cylinders: vec![UsualCylinder { size_kg: 20, quantity: 1 }],
             access_restrictions: vec![],
             payment_method: "cash".into(),
+            allowed_vehicle_type_ids: Vec::new(),
             position_approximate: None,
         };
         customers.push(store.create_customer(&input.validate().expect("valid")).await.expect("customer").id);

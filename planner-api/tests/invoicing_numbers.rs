@@ -124,6 +124,7 @@ async fn delivered_orders(store: &Store, tag: &str, customers: usize, per_custom
                 preference: None,
                 priority: Priority::Normal,
                 note: None,
+                alternative_addresses: Vec::new(),
             };
             s.create_order(&o, "test").await.expect("create order").id
         }

@@ -227,6 +227,7 @@ fn customer_input(code: &str, name: &str) -> CustomerInput {
         usual_cylinders: vec![UsualCylinder { size_kg: 20, quantity: 1 }],
         access_restrictions: vec![],
         payment_method: "cash".into(),
+        allowed_vehicle_type_ids: Vec::new(),
         position_approximate: None,
     }
 }
@@ -240,6 +241,7 @@ fn order_for(customer_id: i64, day: NaiveDate, n: u32) -> NewOrder {
         preference: None,
         priority: if n.is_multiple_of(5) { Priority::Urgent } else { Priority::Normal },
         note: Some(format!("第{n}筆")),
+        alternative_addresses: Vec::new(),
     }
 }
 

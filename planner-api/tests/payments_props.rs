@@ -380,6 +380,7 @@ impl World {
                     usual_cylinders: vec![UsualCylinder { size_kg: 20, quantity: 1 }],
                     access_restrictions: vec![],
                     payment_method: PaymentMethod::Monthly,
+                    allowed_vehicle_type_ids: vec![],
                 })
                 .await
                 .expect("a customer");

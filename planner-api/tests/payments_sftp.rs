@@ -556,6 +556,7 @@ async fn monthly_customers_with_invoices(app: &TestApp) -> (Vec<(i64, String)>, 
                 preference: None,
                 priority: Priority::Normal,
                 note: None,
+                alternative_addresses: Vec::new(),
             };
             orders.push(store.create_order(&o, "test").await.expect("create order").id);
         }

@@ -317,6 +317,77 @@ async fn a_day_no_vehicle_can_serve_gets_a_plan_that_says_why(app: &TestApp) {
     assert_eq!(app.get(&format!("/v1/plans/{}/problem", job["id"])).await.0, 404);
 }
 
+async fn customers_are_served_only_by_the_vehicle_types_they_allow(app: &TestApp) {
+    let depot_id = app.post("/v1/depots", &support::depot("板橋站")).await.2["id"].clone();
+    let vehicle_type = |name: &str, kind: &str| json!({ "name": name, "kind": kind, "cylinder_slots": [{ "size_kg": 20, "count": 30 }], "max_load_kg": 1500, "max_gas_kg": 600 });
+    let big = app.post("/v1/vehicle-types", &vehicle_type("3.5 噸貨車", "truck")).await.2["id"].as_i64().expect("id");
+    let small = app.post("/v1/vehicle-types", &vehicle_type("1.5 噸貨車", "truck")).await.2["id"].as_i64().expect("id");
+    // A type without a vehicle at this depot.
+    let moto = app.post("/v1/vehicle-types", &vehicle_type("重型機車", "heavy_motorcycle")).await.2["id"].as_i64().expect("id");
+    let mut vehicle_of_type = std::collections::HashMap::new();
+    for (plate, t) in [("BIG-0001", big), ("SML-0001", small)] {
+        let (status, _, v) = app.post("/v1/vehicles", &json!({ "plate": plate, "vehicle_type_id": t, "depot_id": depot_id })).await;
+        assert_eq!(status, 201, "{v}");
+        vehicle_of_type.insert(t, v["id"].as_i64().expect("id"));
+    }
+    // Three customers only the big truck may serve, three only the small one; one only a
+    // motorcycle may serve, and one in a narrow lane that only the small truck may serve: no
+    // vehicle of the day can serve those two.
+    let mut wants: Vec<(i64, Option<i64>)> = Vec::new();
+    let cases = [(big, false), (big, false), (big, false), (small, false), (small, false), (small, false), (moto, false), (small, true)];
+    for (k, (allowed, lane)) in cases.into_iter().enumerate() {
+        let mut c = customer(&format!("C{:04}", k + 1), "信義區");
+        c["lat"] = json!(25.02 + 0.004 * k as f64);
+        c["lon"] = json!(121.55 + 0.003 * (k % 3) as f64);
+        c["access_restrictions"] = if lane { json!(["narrow_lane"]) } else { json!([]) };
+        c["allowed_vehicle_type_ids"] = json!([allowed]);
+        let (status, _, created) = app.post("/v1/customers", &c).await;
+        assert_eq!(status, 201, "{created}");
+        let order = json!({ "customer_id": created["id"], "delivery_date": DAY, "cylinders": [{ "size_kg": 20, "quantity": 1 }] });
+        let order_id = app.post("/v1/orders", &order).await.2["id"].as_i64().expect("id");
+        let served_by = if lane || allowed == moto { None } else { vehicle_of_type.get(&allowed).copied() };
+        wants.push((order_id, served_by));
+    }
+    // A fixed cost per vehicle: without the restrictions one truck would take every order.
+    let request = json!({ "date": DAY, "depot_ids": [depot_id], "options": { "time_limit_s": 1, "fixed_cost_ntd": 5000, "max_iterations": 2000 } });
+    let (status, _, job) = app.post("/v1/plans", &request).await;
+    assert_eq!(status, 202, "{job}");
+    let job = wait_for_plan(&app.client, &app.base, job["id"].as_i64().expect("id"), DEADLINE).await;
+    assert_eq!(job["status"], "succeeded", "{job}");
+    check_plan_with_solver(&app.client, &app.base, &job).await;
+    let plan = &job["result"];
+    let mut on = std::collections::HashMap::new();
+    for r in plan["routes"].as_array().expect("routes") {
+        for s in r["trips"].as_array().expect("trips").iter().flat_map(|t| t["stops"].as_array().cloned().unwrap_or_default()) {
+            on.insert(s["order_id"].as_i64().expect("order"), r["vehicle_id"].as_i64().expect("vehicle"));
+        }
+    }
+    for (order_id, served_by) in &wants {
+        assert_eq!(on.get(order_id), served_by.as_ref(), "order {order_id}: {plan}");
+    }
+    let left_out: Vec<(i64, String)> = plan["unassigned"]
+        .as_array()
+        .expect("unassigned")
+        .iter()
+        .map(|u| (u["order_id"].as_i64().expect("id"), u["reason"].as_str().unwrap_or_default().to_owned()))
+        .collect();
+    let want: Vec<(i64, String)> = wants.iter().filter(|w| w.1.is_none()).map(|w| (w.0, "no_compatible_vehicle".to_owned())).collect();
+    assert_eq!(left_out, want);
+
+    // A replan cannot add an order that no vehicle of the plan may serve, and says why.
+    let (status, _, body) = app
+        .post(
+            &format!("/v1/plans/{}/events", job["id"]),
+            &json!({ "base_version": 1, "at": "08:00", "events": [{ "type": "order_added", "order_id": want[0].0 }] }),
+        )
+        .await;
+    assert_eq!(
+        (status, body["errors"][0]["field"].as_str(), body["errors"][0]["code"].as_str()),
+        (422, Some("events[0].order_id"), Some("no_compatible_vehicle")),
+        "{body}"
+    );
+}
+
 async fn two_replicas_share_the_queue_and_plan_each_job_once(app: &TestApp) {
     let replica = app.replica().await;
     let mut jobs = Vec::new();
@@ -435,6 +506,7 @@ both_backends!(
     drivers_take_the_break_asked_for_and_waiting_for_a_window_is_shown,
     two_replicas_share_the_queue_and_plan_each_job_once,
     a_day_no_vehicle_can_serve_gets_a_plan_that_says_why,
+    customers_are_served_only_by_the_vehicle_types_they_allow,
     orders_record_their_history_and_refuse_moves_their_lifecycle_forbids,
     refuses_malformed_bodies_unknown_ids_and_impossible_plans_with_problems,
     plans_a_day_end_to_end_and_the_solver_checker_agrees,

@@ -7,7 +7,7 @@ mod support;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
-use support::{customer, fields, problem_type, seed_day, wait_for_plan, TestApp};
+use support::{check_plan_with_solver, customer, fields, problem_type, seed_day, wait_for_plan, TestApp};
 
 const DAY: &str = "2026-03-02";
 const DEADLINE: Duration = Duration::from_secs(90);
@@ -462,7 +462,101 @@ async fn replans_and_matrix_downloads_are_turned_away_while_every_heavy_permit_i
     assert_eq!(app.heavy.available(), app.heavy.limit(), "the replan gave its permit back");
 }
 
+/// The stop of `order` in `plan`: (vehicle, address index, address, status).
+fn stop_of(plan: &Value, order: i64) -> Option<(i64, u64, String, String)> {
+    plan["routes"].as_array().expect("routes").iter().find_map(|r| {
+        r["trips"].as_array().expect("trips").iter().flat_map(|t| t["stops"].as_array().expect("stops")).find(|s| s["order_id"].as_i64() == Some(order)).map(
+            |s| {
+                let address = s["address"].as_str().expect("address").to_owned();
+                (
+                    r["vehicle_id"].as_i64().expect("vehicle"),
+                    s["address_index"].as_u64().unwrap_or(0),
+                    address,
+                    s["status"].as_str().expect("status").to_owned(),
+                )
+            },
+        )
+    })
+}
+
+async fn an_order_with_other_addresses_is_served_at_one_of_them_through_replans(app: &TestApp) {
+    let depot_id = app.post("/v1/depots", &support::depot("板橋站")).await.2["id"].clone();
+    let truck = json!({ "name": "小貨車", "kind": "truck", "cylinder_slots": [{ "size_kg": 20, "count": 10 }], "max_load_kg": 1500, "max_gas_kg": 600 });
+    let type_id = app.post("/v1/vehicle-types", &truck).await.2["id"].clone();
+    let vehicle =
+        app.post("/v1/vehicles", &json!({ "plate": "ABC-1234", "vehicle_type_id": type_id, "depot_id": depot_id })).await.2["id"].as_i64().expect("id");
+    let new_customer = |code: &str, lat: f64, lon: f64| {
+        let mut c = customer(code, "淡水區");
+        c["access_restrictions"] = json!([]);
+        (c["lat"], c["lon"]) = (json!(lat), json!(lon));
+        c
+    };
+    // The customer's home is in Tamsui, 18 km from the depot; the order may also go to their
+    // shop in Banqiao, beside it.
+    let far = app.post("/v1/customers", &new_customer("C0001", 25.17, 121.44)).await.2["id"].clone();
+    let near = app.post("/v1/customers", &new_customer("C0002", 25.02, 121.47)).await.2["id"].clone();
+    let shop = json!({ "address": "新北市板橋區文化路一段 100 號", "district": "板橋區", "lat": 25.015, "lon": 121.465 });
+    let order = |customer: &Value, quantity: u32, alternatives: Value| json!({ "customer_id": customer, "delivery_date": DAY, "cylinders": [{ "size_kg": 20, "quantity": quantity }], "alternative_addresses": alternatives });
+    let (status, _, at_shop) = app.post("/v1/orders", &order(&far, 2, json!([shop]))).await;
+    assert_eq!((status, at_shop["alternative_addresses"][0]["district"].as_str()), (201, Some("板橋區")), "{at_shop}");
+    let at_shop = at_shop["id"].as_i64().expect("id");
+    let plain = app.post("/v1/orders", &order(&near, 1, json!([]))).await.2["id"].as_i64().expect("id");
+    // More cylinders than the truck carries, wherever they go: left out once, one penalty.
+    let too_big = app.post("/v1/orders", &order(&far, 15, json!([shop]))).await.2["id"].as_i64().expect("id");
+    let (status, _, problem) = app.post("/v1/orders", &order(&far, 1, json!([{ "address": "", "district": "板橋區", "lat": 40.0 }]))).await;
+    let want: Vec<(String, String)> =
+        [("alternative_addresses[0].address", "required"), ("alternative_addresses[0].lat", "out_of_range"), ("alternative_addresses[0].lon", "required")]
+            .map(|(f, c)| (f.to_owned(), c.to_owned()))
+            .to_vec();
+    assert_eq!((status, fields(&problem)), (422, want), "{problem}");
+
+    let request = json!({ "date": DAY, "depot_ids": [depot_id], "options": { "time_limit_s": 1, "max_iterations": 2000, "unserved_penalty_ntd": 4321 } });
+    let job = app.post("/v1/plans", &request).await.2;
+    let job = wait_for_plan(&app.client, &app.base, job["id"].as_i64().expect("id"), DEADLINE).await;
+    assert_eq!(job["status"], "succeeded", "{job}");
+    check_plan_with_solver(&app.client, &app.base, &job).await;
+    let id = job["id"].as_i64().expect("id");
+    let plan = &job["result"];
+    assert_eq!(stop_of(plan, at_shop), Some((vehicle, 1, shop["address"].as_str().expect("address").to_owned(), "planned".to_owned())), "{plan}");
+    assert_eq!(stop_of(plan, plain).map(|s| s.1), Some(0));
+    assert_eq!(plan["unassigned"], json!([{ "order_id": too_big, "reason": "capacity" }]));
+    assert_eq!(plan["penalty_ntd"], 4321, "one order's penalty, not one per address");
+    // The map shows the stop where it is.
+    let geo: Value = app.client.get(app.url(&format!("/v1/plans/{id}/geojson"))).send().await.expect("geojson").json().await.expect("body");
+    let point = geo["features"].as_array().expect("features").iter().find(|f| f["properties"]["order_id"].as_i64() == Some(at_shop)).expect("stop").clone();
+    assert_eq!((point["geometry"]["coordinates"].clone(), point["properties"]["address_index"].clone()), (json!([121.465, 25.015]), json!(1)));
+
+    // Served at the shop, then the other stop is cancelled and an order added: the day's model
+    // loses a client before the groups, whose clients are numbered anew.
+    let (status, _, v2) = app
+        .post(
+            &format!("/v1/plans/{id}/events"),
+            &json!({ "base_version": 1, "at": "10:00", "events": [{ "type": "stop_done", "order_id": at_shop, "at": "09:50" }] }),
+        )
+        .await;
+    assert_eq!(status, 201, "{v2}");
+    let shop_done = Some((vehicle, 1, shop["address"].as_str().expect("address").to_owned(), "done".to_owned()));
+    assert_eq!(stop_of(&v2["plan"], at_shop), shop_done);
+    let added = app.post("/v1/orders", &order(&near, 1, json!([]))).await.2["id"].as_i64().expect("id");
+    let (status, _, v3) = app
+        .post(
+            &format!("/v1/plans/{id}/events"),
+            &json!({ "base_version": 2, "at": "10:30", "events": [
+                { "type": "order_cancelled", "order_id": plain },
+                { "type": "order_added", "order_id": added },
+            ]}),
+        )
+        .await;
+    assert_eq!(status, 201, "{v3}");
+    let plan = &v3["plan"];
+    assert_eq!(stop_of(plan, at_shop), shop_done, "{plan}");
+    assert!(stop_of(plan, plain).is_none() && stop_of(plan, added).is_some(), "{plan}");
+    assert_eq!(plan["unassigned"], json!([{ "order_id": too_big, "reason": "capacity" }]));
+    assert_eq!(plan["penalty_ntd"], 4321);
+}
+
 both_backends!(
+    an_order_with_other_addresses_is_served_at_one_of_them_through_replans,
     replans_and_matrix_downloads_are_turned_away_while_every_heavy_permit_is_taken,
     a_long_delay_gives_the_stops_to_idle_vehicles_before_dropping_them,
     replans_from_events_keeps_executed_stops_and_streams_each_version,

@@ -15,9 +15,11 @@ mod support;
 
 use chrono::NaiveDate;
 use planner_api::domain::customer::UsualCylinder;
-use planner_api::domain::{CustomerInput, NewOrder, OrderStatus, Priority, StatusChange};
+use planner_api::domain::order::AlternativeAddress;
+use planner_api::domain::{CustomerInput, NewOrder, Priority};
 use planner_api::store::migrations::{digest_upto, POSTGRES, PREVIOUS_RELEASE, SQLITE};
-use planner_api::store::{BackupRecord, NewAuditEntry, OrderFilter, PageRequest, Store};
+use planner_api::store::{BackupRecord, NewAuditEntry, Store};
+use sqlx::Row;
 use support::{Backend, OwnDatabase};
 
 #[test]
@@ -117,44 +119,77 @@ fn code(tag: &str) -> &'static str {
     }
 }
 
-/// What the previous release does with the database: a customer, orders, a status change, the
-/// day's list, an audit entry, the planning queue. Returns the ids it wrote.
-async fn previous_release_work(store: &Store, tag: &str) -> (i64, Vec<i64>) {
-    let input = CustomerInput {
-        code: code(tag).to_owned(),
-        name: format!("升級客戶{tag}"),
-        phone: Some("02-2345-6789".into()),
-        address: "松山區八德路四段1號".into(),
-        district: "松山區".into(),
-        lat: Some(25.05),
-        lon: Some(121.57),
-        time_windows: vec![],
-        usual_cylinders: vec![UsualCylinder { size_kg: 20, quantity: 2 }],
-        access_restrictions: vec![],
-        payment_method: "cash".into(),
-        position_approximate: None,
+/// The previous release's SQL for what [`previous_release_work`] does with customers and orders,
+/// as it shipped (main at 4168185): this release's store writes columns that release's schema
+/// does not have, so its queries cannot stand in for the old ones here.
+mod previous_sql {
+    pub const CUSTOMER_INSERT: &str = "INSERT INTO customers (code, name, phone, address, district, lat, lon, time_windows, usual_cylinders, \
+        access_restrictions, payment_method, created_at, updated_at) \
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) RETURNING id";
+    pub const CUSTOMER_READ: &str = "SELECT id, code, name, phone, address, district, lat, lon, time_windows, usual_cylinders, \
+        access_restrictions, payment_method, position_approximate, created_at, updated_at FROM customers WHERE id = $1";
+    pub const ORDER_INSERT: &str = "INSERT INTO orders (customer_id, delivery_date, cylinders, time_window_start, time_window_end, preference, priority, \
+        status, note, plan_id, created_at, updated_at) \
+        VALUES ($1, $2, $3, $4, $5, $6, $7, 'received', $8, NULL, $9, $9) RETURNING id";
+    pub const ORDER_CREATED: &str = "INSERT INTO order_events (order_id, from_status, to_status, changed_by, note, plan_id, at) \
+        VALUES ($1, NULL, 'received', $2, NULL, NULL, $3)";
+    pub const ORDER_STATUS: &str = "UPDATE orders SET status = $1, updated_at = $2 WHERE id = $3 AND status = $4 RETURNING id, customer_id, \
+        delivery_date, cylinders, time_window_start, time_window_end, preference, priority, status, note, plan_id, created_at, updated_at";
+    pub const ORDER_EVENT: &str = "INSERT INTO order_events (order_id, from_status, to_status, changed_by, note, plan_id, at) \
+        VALUES ($1, $2, $3, $4, $5, NULL, $6)";
+    pub const ORDERS_OF_CUSTOMER: &str = "SELECT id, customer_id, delivery_date, cylinders, time_window_start, time_window_end, preference, \
+        priority, status, note, plan_id, created_at, updated_at FROM orders WHERE customer_id = $1 ORDER BY id LIMIT 50";
+}
+
+/// Runs `$body` with `$pool` bound to the store's pool, whichever the backend.
+macro_rules! on_pool {
+    ($store:expr, $pool:ident => $body:expr) => {
+        match $store {
+            Store::Sqlite($pool) => $body,
+            Store::Postgres($pool) => $body,
+        }
     };
-    let customer = store.create_customer(&input.validate().expect("valid")).await.expect("create a customer").id;
+}
+
+/// What the previous release does with the database, with its own SQL for customers and orders:
+/// a customer, orders, a status change, the customer's orders, an audit entry, the planning
+/// queue. Returns the ids it wrote.
+async fn previous_release_work(store: &Store, tag: &str) -> (i64, Vec<i64>) {
+    use previous_sql::*;
+    let now = chrono::Utc::now();
+    let name = format!("升級客戶{tag}");
+    let customer: i64 = on_pool!(store, pool => sqlx::query_scalar(CUSTOMER_INSERT)
+        .bind(code(tag)).bind(&name).bind("02-2345-6789").bind("松山區八德路四段1號").bind("松山區").bind(25.05).bind(121.57)
+        .bind("[]").bind(r#"[{"size_kg":20,"quantity":2}]"#).bind("[]").bind("cash").bind(now)
+        .fetch_one(pool).await.expect("create a customer"));
     let day = NaiveDate::from_ymd_opt(2026, 12, 9).expect("date");
     let mut orders = Vec::new();
     for n in 0..3u32 {
-        let order = NewOrder {
-            customer_id: customer,
-            delivery_date: day,
-            cylinders: vec![UsualCylinder { size_kg: 20, quantity: 1 + n }],
-            time_window: None,
-            preference: None,
-            priority: if n == 0 { Priority::Urgent } else { Priority::Normal },
-            note: Some(format!("{tag} {n}")),
-        };
-        orders.push(store.create_order(&order, "upgrade@test").await.expect("create an order").id);
+        let cylinders = format!(r#"[{{"size_kg":20,"quantity":{}}}]"#, 1 + n);
+        let priority = if n == 0 { "urgent" } else { "normal" };
+        let id: i64 = on_pool!(store, pool => {
+            let mut tx = pool.begin().await.expect("begin");
+            let id: i64 = sqlx::query_scalar(ORDER_INSERT)
+                .bind(customer).bind(day).bind(&cylinders).bind(None::<String>).bind(None::<String>).bind(None::<String>)
+                .bind(priority).bind(format!("{tag} {n}")).bind(now)
+                .fetch_one(&mut *tx).await.expect("create an order");
+            sqlx::query(ORDER_CREATED).bind(id).bind("upgrade@test").bind(now).execute(&mut *tx).await.expect("its event");
+            tx.commit().await.expect("commit");
+            id
+        });
+        orders.push(id);
     }
-    let change = StatusChange { status: OrderStatus::Cancelled, changed_by: "upgrade@test".into(), at_s: None, note: Some("客戶取消".into()) };
-    store.change_order_status(orders[2], &change).await.expect("cancel an order");
-    let filter = OrderFilter { customer_id: Some(customer), ..OrderFilter::default() };
-    let listed = store.list_orders(&filter, PageRequest::offset(50, 0)).await.expect("list orders");
-    assert_eq!(listed.items.len(), 3);
-    assert_eq!(listed.items.iter().filter(|o| o.status == OrderStatus::Cancelled).count(), 1);
+    on_pool!(store, pool => {
+        let mut tx = pool.begin().await.expect("begin");
+        let changed = sqlx::query(ORDER_STATUS).bind("cancelled").bind(now).bind(orders[2]).bind("received").fetch_optional(&mut *tx).await.expect("cancel");
+        assert!(changed.is_some(), "cancel an order");
+        sqlx::query(ORDER_EVENT).bind(orders[2]).bind("received").bind("cancelled").bind("upgrade@test").bind("客戶取消").bind(now)
+            .execute(&mut *tx).await.expect("its event");
+        tx.commit().await.expect("commit");
+    });
+    let statuses: Vec<String> = on_pool!(store, pool => sqlx::query(ORDERS_OF_CUSTOMER).bind(customer).fetch_all(pool).await.expect("list orders")
+        .iter().map(|r| r.try_get::<String, _>("status").expect("status")).collect());
+    assert_eq!(statuses, ["received", "received", "cancelled"]);
     let detail = serde_json::json!({ "tag": tag });
     let entry = NewAuditEntry {
         user_id: 1,
@@ -168,8 +203,45 @@ async fn previous_release_work(store: &Store, tag: &str) -> (i64, Vec<i64>) {
     };
     store.insert_audit(&entry).await.expect("audit");
     store.plan_queue_depth(chrono::Utc::now()).await.expect("queue depth");
-    assert_eq!(store.get_customer(customer).await.expect("read back").data.name, format!("升級客戶{tag}"));
+    let read: String =
+        on_pool!(store, pool => sqlx::query(CUSTOMER_READ).bind(customer).fetch_one(pool).await.expect("read back").try_get("name").expect("name"));
+    assert_eq!(read, name);
     (customer, orders)
+}
+
+/// What this release does with the same database: a customer and an order through the store,
+/// with the columns the previous release does not know.
+async fn this_release_work(store: &Store) -> (i64, i64) {
+    let input = CustomerInput {
+        code: "C9004".into(),
+        name: "新版客戶".into(),
+        phone: None,
+        address: "松山區八德路四段2號".into(),
+        district: "松山區".into(),
+        lat: Some(25.05),
+        lon: Some(121.57),
+        time_windows: vec![],
+        usual_cylinders: vec![UsualCylinder { size_kg: 20, quantity: 1 }],
+        access_restrictions: vec![],
+        payment_method: "cash".into(),
+        allowed_vehicle_type_ids: Vec::new(),
+        position_approximate: None,
+    };
+    let customer = store.create_customer(&input.validate().expect("valid")).await.expect("create a customer").id;
+    let order = NewOrder {
+        customer_id: customer,
+        delivery_date: NaiveDate::from_ymd_opt(2026, 12, 9).expect("date"),
+        cylinders: vec![UsualCylinder { size_kg: 20, quantity: 1 }],
+        time_window: None,
+        preference: None,
+        priority: Priority::Normal,
+        note: None,
+        alternative_addresses: vec![AlternativeAddress {
+            address: "松山區八德路四段3號".into(), district: "松山區".into(), lat: 25.051, lon: 121.571
+        }],
+    };
+    let order = store.create_order(&order, "upgrade@test").await.expect("create an order").id;
+    (customer, order)
 }
 
 async fn upgrade_and_roll_back(backend: Backend) {
@@ -197,6 +269,7 @@ async fn upgrade_and_roll_back(backend: Backend) {
     };
     new.record_backup(&backup).await.expect("the new table");
     previous_release_work(&new, "new").await;
+    let (c_new, o_new) = this_release_work(&new).await;
     new.close().await;
 
     // Rolled back: the previous release accepts the newer migrations and works on their schema.
@@ -213,6 +286,9 @@ async fn upgrade_and_roll_back(backend: Backend) {
     new.ready().await.expect("ready");
     assert!(new.last_backup_started().await.expect("backups").is_some(), "the new release's rows survive the rollback");
     assert_eq!(new.get_customer(c2).await.expect("rolled-back customer").data.code, code("after"));
+    assert_eq!(new.get_order(o2[0]).await.expect("rolled-back order").data.alternative_addresses, [], "the previous release's rows read with defaults");
+    assert_eq!(new.get_customer(c_new).await.expect("this release's customer").data.allowed_vehicle_type_ids, Vec::<i64>::new());
+    assert_eq!(new.get_order(o_new).await.expect("this release's order").data.alternative_addresses.len(), 1, "kept through the rollback");
     new.close().await;
 
     db.remove().await;

@@ -598,7 +598,7 @@ async function planView(version, { name, changes = new Map(), ghosts = [] }) {
       popup.replaceChildren(
         h("button", { type: "button", class: "link close", "aria-label": t("close"), onclick: close }, "×"),
         h("h3", {}, `${r.stops.indexOf(stop) + 1}. ${stop.name}`),
-        h("p", { class: "muted small" }, stop.address),
+        h("p", { class: "muted small" }, stop.address, stop.address_index ? t("altAddress") : ""),
         h(
           "dl",
           {},

@@ -137,7 +137,7 @@ export async function driverView({ date = today() } = {}) {
       { class: `stop ${status}${pending ? " pending" : ""}`, "data-order": stop.order_id, "data-status": status },
       h("div", { class: "head" }, h("span", { class: "n" }, String(n)), h("strong", {}, stop.name), h("span", { class: "at" }, stop.arrival)),
       h("div", { class: "muted small" }, `${route.plate}　${t("window")} ${windows}`),
-      h("div", { class: "address" }, stop.address),
+      h("div", { class: "address" }, stop.address, stop.address_index ? h("span", { class: "muted small" }, t("altAddress")) : ""),
       h(
         "div",
         { class: "links" },

@@ -30,6 +30,10 @@ async fn seed(db: &Database, orders: usize) -> anyhow::Result<usize> {
         tasks.push(tokio::spawn(async move {
             for (i, mut c) in chunk.into_iter().enumerate() {
                 c["code"] = json!(format!("H{part}{i:05}"));
+                // Vehicle types by index are the demo's: these extra customers take any vehicle.
+                if let Some(o) = c.as_object_mut() {
+                    o.remove("allowed_vehicle_types");
+                }
                 let usual = c["usual_cylinders"].clone();
                 let input: CustomerInput = serde_json::from_value(c)?;
                 let new = input.validate().map_err(|e| anyhow::anyhow!("a seeded customer is invalid: {e:?}"))?;

@@ -12,6 +12,8 @@ const CYLINDER_SIZE_NAMES: &[&str] = &["2", "4", "10", "16", "18", "20", "50"];
 pub const MAX_TIME_WINDOWS: usize = 4;
 /// At most this many cylinders of one size per usual delivery.
 pub const MAX_CYLINDERS_PER_SIZE: u32 = 20;
+/// At most this many allowed vehicle types per customer.
+pub const MAX_ALLOWED_VEHICLE_TYPES: usize = 16;
 
 /// A delivery time window as `HH:MM` texts, start before end, within one day.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -132,6 +134,10 @@ pub struct CustomerInput {
     /// Payment method by stable name (`cash`, `transfer`, `monthly`).
     #[serde(default)]
     pub payment_method: String,
+    /// The only vehicle types that may serve this customer (ids of vehicle types: a loading dock
+    /// only a small truck fits, a permit held for one class of vehicle); empty: any vehicle.
+    #[serde(default)]
+    pub allowed_vehicle_type_ids: Vec<i64>,
     /// Read-only (a customer as read may be sent back as it is): the service keeps it, and a new
     /// `lat`/`lon` clears it.
     #[serde(default)]
@@ -163,6 +169,11 @@ pub struct NewCustomer {
     pub access_restrictions: Vec<AccessRestriction>,
     /// Payment method.
     pub payment_method: PaymentMethod,
+    /// The only vehicle types that may serve this customer, ascending; empty: any vehicle. A plan
+    /// leaves the customer's orders out (`no_compatible_vehicle`) when none of its vehicles is
+    /// of one of these types (and, for a narrow lane, a heavy motorcycle).
+    #[serde(default)]
+    pub allowed_vehicle_type_ids: Vec<i64>,
 }
 
 /// A stored customer.
@@ -240,10 +251,22 @@ impl CustomerInput {
                 if self.payment_method.trim().is_empty() { FieldProblem::Required } else { FieldProblem::NotAllowed { allowed: PaymentMethod::NAMES } };
             errors.push(FieldError::new("payment_method", problem));
         }
+        let allowed_vehicle_type_ids = allowed_vehicle_types(&mut errors, self.allowed_vehicle_type_ids);
         match payment_method {
-            Some(payment_method) if errors.is_empty() => {
-                Ok(NewCustomer { code, name, phone, address, district, lat, lon, time_windows, usual_cylinders, access_restrictions, payment_method })
-            }
+            Some(payment_method) if errors.is_empty() => Ok(NewCustomer {
+                code,
+                name,
+                phone,
+                address,
+                district,
+                lat,
+                lon,
+                time_windows,
+                usual_cylinders,
+                access_restrictions,
+                payment_method,
+                allowed_vehicle_type_ids,
+            }),
             _ => Err(errors),
         }
     }
@@ -278,6 +301,27 @@ fn time_windows(errors: &mut Vec<FieldError>, windows: Vec<TimeWindow>) -> Vec<T
         }
     }
     parsed.iter().map(|&(_, _, i)| TimeWindow { start: windows[i].start.trim().to_owned(), end: windows[i].end.trim().to_owned() }).collect()
+}
+
+/// Vehicle type ids: at most [`MAX_ALLOWED_VEHICLE_TYPES`], positive, each once; sorted. Whether
+/// they name vehicle types is the store's to check.
+fn allowed_vehicle_types(errors: &mut Vec<FieldError>, ids: Vec<i64>) -> Vec<i64> {
+    if !at_most(errors, "allowed_vehicle_type_ids", &ids, MAX_ALLOWED_VEHICLE_TYPES) {
+        return ids;
+    }
+    let mut seen = Vec::with_capacity(ids.len());
+    for (i, &id) in ids.iter().enumerate() {
+        let field = format!("allowed_vehicle_type_ids[{i}]");
+        if id < 1 {
+            errors.push(FieldError::new(field, FieldProblem::UnknownReference));
+        } else if seen.contains(&id) {
+            errors.push(FieldError::new(field, FieldProblem::Duplicate));
+        } else {
+            seen.push(id);
+        }
+    }
+    seen.sort_unstable();
+    seen
 }
 
 fn usual_cylinders(errors: &mut Vec<FieldError>, cylinders: Vec<UsualCylinder>) -> Vec<UsualCylinder> {
@@ -323,6 +367,7 @@ mod tests {
             usual_cylinders: vec![UsualCylinder { size_kg: 20, quantity: 2 }],
             access_restrictions: vec!["narrow_lane".into()],
             payment_method: "cash".into(),
+            allowed_vehicle_type_ids: vec![9, 2],
             position_approximate: None,
         }
     }
@@ -332,9 +377,20 @@ mod tests {
     }
 
     #[test]
-    fn accepts_a_household_and_sorts_its_windows() {
+    fn accepts_a_household_and_sorts_its_windows_and_vehicle_types() {
         let c = input().validate().ok();
-        assert_eq!(c.map(|c| c.time_windows[0].start.clone()), Some("08:00".to_owned()));
+        assert_eq!(c.as_ref().map(|c| c.time_windows[0].start.clone()), Some("08:00".to_owned()));
+        assert_eq!(c.map(|c| c.allowed_vehicle_type_ids), Some(vec![2, 9]));
+    }
+
+    #[test]
+    fn rejects_repeated_and_impossible_vehicle_types_and_too_many() {
+        assert_eq!(
+            fields(CustomerInput { allowed_vehicle_type_ids: vec![3, 0, 3, -1], ..input() }),
+            ["allowed_vehicle_type_ids[1]", "allowed_vehicle_type_ids[2]", "allowed_vehicle_type_ids[3]"]
+        );
+        let many = (1..=MAX_ALLOWED_VEHICLE_TYPES as i64 + 1).collect();
+        assert_eq!(fields(CustomerInput { allowed_vehicle_type_ids: many, ..input() }), ["allowed_vehicle_type_ids"]);
     }
 
     #[test]

@@ -11,12 +11,49 @@
 //! them). Every change is recorded as an [`OrderEvent`] saying who changed what and when.
 
 use super::customer::{cylinder_lines, minutes, TimeWindow, UsualCylinder};
-use super::validation::{FieldError, FieldProblem};
+use super::validation::{coordinates_at, required_text, FieldError, FieldProblem};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 /// At most this many cylinder lines per order (one per size).
 pub const MAX_ORDER_LINES: usize = 7;
+/// At most this many other addresses per order.
+pub const MAX_ALTERNATIVE_ADDRESSES: usize = 3;
+
+/// Another place where an order may be delivered instead of the customer's address (the shop
+/// besides the home, the building's other entrance): the plan serves the order at exactly one of
+/// them, whichever suits the routes best.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+// Also the stored form of the `alternative_addresses` column, written from this type.
+#[serde(deny_unknown_fields)]
+pub struct AlternativeAddress {
+    /// Street address.
+    pub address: String,
+    /// District, e.g. `大安區`.
+    pub district: String,
+    /// Latitude in degrees (WGS 84).
+    pub lat: f64,
+    /// Longitude in degrees (WGS 84).
+    pub lon: f64,
+}
+
+/// An alternative address as sent by clients, before validation.
+#[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AlternativeAddressInput {
+    /// Street address.
+    #[serde(default)]
+    pub address: String,
+    /// District.
+    #[serde(default)]
+    pub district: String,
+    /// Latitude in degrees (WGS 84).
+    #[serde(default)]
+    pub lat: Option<f64>,
+    /// Longitude in degrees (WGS 84).
+    #[serde(default)]
+    pub lon: Option<f64>,
+}
 
 /// Where an order is in its lifecycle.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
@@ -180,6 +217,10 @@ pub struct OrderInput {
     /// Free text for the driver.
     #[serde(default)]
     pub note: Option<String>,
+    /// Other places where the order may be delivered instead of the customer's address (at
+    /// most [`MAX_ALTERNATIVE_ADDRESSES`]); the plan picks one.
+    #[serde(default)]
+    pub alternative_addresses: Vec<AlternativeAddressInput>,
 }
 
 /// A validated order, ready to be stored (the store checks that the customer exists).
@@ -199,6 +240,8 @@ pub struct NewOrder {
     pub priority: Priority,
     /// Free text.
     pub note: Option<String>,
+    /// Other places where it may be delivered instead of the customer's address.
+    pub alternative_addresses: Vec<AlternativeAddress>,
 }
 
 /// A stored order.
@@ -344,11 +387,33 @@ impl OrderInput {
             }),
         };
         let note = optional_text(&mut errors, "note", self.note, 500);
+        let alternative_addresses = alternative_addresses(&mut errors, self.alternative_addresses);
         match delivery_date {
-            Some(delivery_date) if errors.is_empty() => Ok(NewOrder { customer_id, delivery_date, cylinders, time_window, preference, priority, note }),
+            Some(delivery_date) if errors.is_empty() => {
+                Ok(NewOrder { customer_id, delivery_date, cylinders, time_window, preference, priority, note, alternative_addresses })
+            }
             _ => Err(errors),
         }
     }
+}
+
+/// Checks alternative addresses: at most [`MAX_ALTERNATIVE_ADDRESSES`] (a longer list is refused
+/// as a whole), each with an address, a district and a position in Taiwan.
+fn alternative_addresses(errors: &mut Vec<FieldError>, list: Vec<AlternativeAddressInput>) -> Vec<AlternativeAddress> {
+    if list.len() > MAX_ALTERNATIVE_ADDRESSES {
+        errors.push(FieldError::new("alternative_addresses", FieldProblem::TooMany { max: MAX_ALTERNATIVE_ADDRESSES }));
+        return Vec::new();
+    }
+    list.into_iter()
+        .enumerate()
+        .map(|(i, a)| {
+            let at = |f: &str| format!("alternative_addresses[{i}].{f}");
+            let address = required_text(errors, &at("address"), &a.address, 200);
+            let district = required_text(errors, &at("district"), &a.district, 20);
+            let (lat, lon) = coordinates_at(errors, &format!("alternative_addresses[{i}]."), a.lat, a.lon);
+            AlternativeAddress { address, district, lat, lon }
+        })
+        .collect()
 }
 
 impl StatusChangeInput {
@@ -397,6 +462,7 @@ mod tests {
             preference: Some("morning".into()),
             priority: None,
             note: None,
+            alternative_addresses: vec![],
         }
     }
 
@@ -422,6 +488,20 @@ mod tests {
         };
         assert_eq!(fields(bad), ["delivery_date", "cylinders", "time_window", "preference", "priority"]);
         assert_eq!(fields(OrderInput { customer_id: None, ..input() }), ["customer_id"]);
+    }
+
+    #[test]
+    fn takes_up_to_three_alternative_addresses_each_placed_in_taiwan() {
+        let place =
+            |lat: Option<f64>| AlternativeAddressInput { address: "大安路一段 1 號".into(), district: "大安區".into(), lat, lon: Some(121.54) };
+        let order = OrderInput { alternative_addresses: vec![place(Some(25.03))], ..input() }.validate().expect("valid");
+        assert_eq!(order.alternative_addresses, [AlternativeAddress { address: "大安路一段 1 號".into(), district: "大安區".into(), lat: 25.03, lon: 121.54 }]);
+        let no_street = AlternativeAddressInput { address: " ".into(), ..place(Some(25.03)) };
+        let bad = OrderInput { alternative_addresses: vec![place(Some(25.03)), place(None), no_street, place(Some(40.0))], ..input() };
+        assert_eq!(fields(bad), ["alternative_addresses"]);
+        let no_street = AlternativeAddressInput { address: " ".into(), ..place(Some(25.03)) };
+        let bad = OrderInput { alternative_addresses: vec![place(Some(40.0)), place(None), no_street], ..input() };
+        assert_eq!(fields(bad), ["alternative_addresses[0].lat", "alternative_addresses[1].lat", "alternative_addresses[2].address"]);
     }
 
     #[test]

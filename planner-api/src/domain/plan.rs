@@ -453,6 +453,11 @@ pub mod ntd {
     }
 }
 
+/// Serde's `skip_serializing_if` for an address index: the customer's own address (0) is not written.
+pub(crate) fn is_first_address(n: &usize) -> bool {
+    *n == 0
+}
+
 /// One stop of a route: what the driver needs to serve it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PlannedStop {
@@ -464,9 +469,14 @@ pub struct PlannedStop {
     pub customer_code: String,
     /// The customer's name.
     pub name: String,
-    /// The customer's address.
+    /// Where the stop is: the customer's address, or the order's alternative address the plan
+    /// chose (see `address_index`).
     #[serde(default)]
     pub address: String,
+    /// Which of the order's addresses the stop is at: absent (0) for the customer's, `k` for the
+    /// order's `alternative_addresses[k - 1]`.
+    #[serde(default, skip_serializing_if = "is_first_address")]
+    pub address_index: usize,
     /// The customer's phone.
     #[serde(default)]
     pub phone: Option<String>,

@@ -347,7 +347,13 @@ pub const LON_RANGE: (f64, f64) = (118.0, 122.5);
 /// Checks that coordinates are given and lie in the service area; returns them (0 when missing,
 /// in which case an error is recorded).
 pub(crate) fn coordinates(errors: &mut Vec<FieldError>, lat: Option<f64>, lon: Option<f64>) -> (f64, f64) {
-    for (field, v, (min, max)) in [("lat", lat, LAT_RANGE), ("lon", lon, LON_RANGE)] {
+    coordinates_at(errors, "", lat, lon)
+}
+
+/// [`coordinates`] of fields named `{prefix}lat` and `{prefix}lon`.
+pub(crate) fn coordinates_at(errors: &mut Vec<FieldError>, prefix: &str, lat: Option<f64>, lon: Option<f64>) -> (f64, f64) {
+    for (name, v, (min, max)) in [("lat", lat, LAT_RANGE), ("lon", lon, LON_RANGE)] {
+        let field = format!("{prefix}{name}");
         match v {
             None => errors.push(FieldError::new(field, FieldProblem::Required)),
             Some(v) if !(v.is_finite() && v >= min && v <= max) => {

@@ -287,7 +287,7 @@ pub fn to_geojson(plan: &PlanResult) -> Value {
                 "properties": {
                     "kind": "stop", "vehicle_id": r.vehicle_id, "plate": r.plate, "sequence": k + 1,
                     "order_id": s.order_id, "customer_code": s.customer_code, "name": s.name, "address": s.address,
-                    "arrival": s.arrival, "status": s.status,
+                    "address_index": s.address_index, "arrival": s.arrival, "status": s.status,
                 },
             }));
         }

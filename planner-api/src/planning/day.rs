@@ -75,8 +75,12 @@ pub struct DayModel {
     /// The whole day in the solver's JSON format, without travel matrices (kept with the plan,
     /// whose downloads and replans compute them again from the travel source).
     pub doc: JsonProblem,
-    /// `orders[c]` is client `c` of `doc`.
+    /// The orders given to the solver.
     pub orders: Vec<OrderStop>,
+    /// `stops[c]` is client `c` of `doc`: an order, at the customer's address or at one of the
+    /// order's alternative addresses (an order with alternatives is a group of clients, one per
+    /// address, of which the plan serves one).
+    pub stops: Vec<StopInfo>,
     /// `fleet[t]` is vehicle type `t` of `doc`.
     pub fleet: Vec<Fleet>,
     /// `depots[d]` is depot `d` of `doc`.
@@ -152,13 +156,18 @@ impl DayModel {
     pub fn build(inputs: DayInputs, travel: &dyn TravelMatrix) -> Result<Day, String> {
         let DayInputs { request, orders, depots, fleet, part_max_orders } = inputs;
         let o = &request.options;
-        let has_two_wheeler = fleet.iter().any(|f| f.vehicle_type.data.kind == VehicleKind::HeavyMotorcycle);
-        let needs_two_wheeler =
-            |c: &Customer| c.data.access_restrictions.iter().any(|r| matches!(r, AccessRestriction::NarrowLane | AccessRestriction::NoParking));
-        let (orders, unreachable): (Vec<_>, Vec<_>) = orders.into_iter().partition(|s| has_two_wheeler || !needs_two_wheeler(&s.customer));
+        let types = fleet_types(&fleet);
+        let vehicle_types: Vec<JsonVehicleType> = fleet.iter().map(|f| vehicle_type(f, &request, &types)).collect();
+        // Orders no vehicle of the day may serve (a narrow lane without a motorcycle, a customer
+        // none of whose allowed vehicle types is in the fleet) never reach the solver.
+        let (orders, unreachable): (Vec<_>, Vec<_>) =
+            orders.into_iter().map(|s| (client(&s, &request, &types), s)).partition(|(c, _)| servable(&vehicle_types, c));
+        let (main, orders): (Vec<JsonClient>, Vec<OrderStop>) = orders.into_iter().unzip();
+        let (clients, stops): (Vec<JsonClient>, Vec<StopInfo>) =
+            main.into_iter().zip(&orders).flat_map(|(c, s)| at_each_address(c, StopInfo::of(s, penalty(&s.order, &request)), s)).unzip();
         let left_out: Vec<UnassignedOrder> =
-            unreachable.iter().map(|s| UnassignedOrder { order_id: s.order.id, reason: "no_compatible_vehicle".to_owned() }).collect();
-        let left_out_penalty_ntd: f64 = unreachable.iter().map(|s| penalty(&s.order, &request)).sum();
+            unreachable.iter().map(|(_, s)| UnassignedOrder { order_id: s.order.id, reason: "no_compatible_vehicle".to_owned() }).collect();
+        let left_out_penalty_ntd: f64 = unreachable.iter().map(|(_, s)| penalty(&s.order, &request)).sum();
         if orders.is_empty() {
             return Ok(Day::Unservable(PlanResult {
                 depots: planned_depots(&depots),
@@ -199,44 +208,6 @@ impl DayModel {
                 reload_minutes: RELOAD_MINUTES,
             })
             .collect();
-        let vehicle_types: Vec<JsonVehicleType> = fleet
-            .iter()
-            .map(|f| {
-                let t = &f.vehicle_type.data;
-                let mut capacity: Amounts = t.cylinder_slots.iter().map(|s| (dim(s.size_kg), i64::from(s.count))).collect();
-                capacity.insert("weight_kg".into(), i64::from(t.max_load_kg));
-                capacity.insert("gas_kg".into(), i64::from(t.max_gas_kg));
-                let depot = format!("D{}", f.vehicle.data.depot_id);
-                JsonVehicleType {
-                    id: format!("V{}", f.vehicle.id),
-                    name: f.vehicle.data.plate.clone(),
-                    count: 1,
-                    capacity,
-                    start_depot: depot.clone(),
-                    end_depot: None,
-                    shift_start: Some(o.shift_start.clone()),
-                    shift_end: Some(o.shift_end.clone()),
-                    max_duration_minutes: None,
-                    max_distance_km: None,
-                    fixed_cost: o.fixed_cost_ntd,
-                    cost_per_km: o.cost_per_km_ntd,
-                    cost_per_hour: o.cost_per_hour_ntd,
-                    profile: profile_of(t.kind).name().to_owned(),
-                    skills: if t.kind == VehicleKind::HeavyMotorcycle { vec![TWO_WHEELER.to_owned()] } else { vec![] },
-                    reload_depots: if o.max_trips > 1 { vec![depot] } else { vec![] },
-                    max_trips: o.max_trips,
-                    breaks: o
-                        .driver_break
-                        .iter()
-                        .map(|b| JsonBreak { window: JsonTimeWindow { start: b.earliest.clone(), end: b.latest.clone() }, minutes: f64::from(b.minutes) })
-                        .collect(),
-                    overtime_after_minutes: None,
-                    overtime_cost_per_hour: 0.0,
-                    fair_day_cost_per_hour_squared: o.fair_day_ntd_per_hour_squared,
-                }
-            })
-            .collect();
-        let clients: Vec<JsonClient> = orders.iter().map(|s| client(s, &request)).collect();
         // The plan's own rush hours, else those of the travel source's roads (a road graph).
         let bands_of_the_roads = o.rush_hours.is_empty();
         let road_bands = |profile: RoutingProfile| if bands_of_the_roads { travel.rush_hours(profile) } else { Vec::new() };
@@ -268,7 +239,7 @@ impl DayModel {
             pairs: Vec::new(),
         };
         let mut model =
-            DayModel { doc, orders, fleet, depots, parts: Vec::new(), request, left_out, left_out_penalty_ntd, travel: Vec::new(), part_max_orders };
+            DayModel { doc, orders, stops, fleet, depots, parts: Vec::new(), request, left_out, left_out_penalty_ntd, travel: Vec::new(), part_max_orders };
         let whole = model.live_model();
         let idx = split(&whole, &std::collections::HashMap::new()).unwrap_or_else(|| vec![PartIdx::whole(&whole)]);
         for idx in idx.into_iter().filter(|p| !p.clients.is_empty()) {
@@ -292,11 +263,16 @@ impl DayModel {
     pub fn live_model(&self) -> LiveModel {
         LiveModel {
             doc: self.doc.clone(),
-            stops: self.orders.iter().map(|o| StopInfo::of(o, penalty(&o.order, &self.request))).collect(),
+            stops: self.stops.clone(),
             fleet: self
                 .fleet
                 .iter()
-                .map(|f| FleetInfo { vehicle_id: f.vehicle.id, plate: f.vehicle.data.plate.clone(), depot_id: f.vehicle.data.depot_id })
+                .map(|f| FleetInfo {
+                    vehicle_id: f.vehicle.id,
+                    plate: f.vehicle.data.plate.clone(),
+                    depot_id: f.vehicle.data.depot_id,
+                    vehicle_type_id: Some(f.vehicle_type.id),
+                })
                 .collect(),
             depots: planned_depots(&self.depots),
             left_out: self.left_out.clone(),
@@ -358,15 +334,11 @@ impl DayModel {
                 let at = |_: usize| (crate::domain::StopStatus::Planned, arrivals.next().unwrap_or(0));
                 routes.extend(super::replan::render_route(p, m, route, at, rep.distance, (rep.start, rep.end), &rep.breaks));
             }
-            for u in &out.solution.unassigned {
-                if let Some(stop) = m.stops.get(u.client) {
-                    let reason = serde_json::to_value(u.reason).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
-                    unassigned.push(UnassignedOrder { order_id: stop.order_id, reason });
-                }
-            }
+            let reasons = out.solution.unassigned.iter().map(|u| (u.client, u.reason));
+            unassigned.extend(super::replan::unassigned_orders(m, reasons).into_iter().map(|(order, _)| order));
             distance += checked.cost.distance;
             duration += checked.cost.duration;
-            lost_prizes += checked.cost.uncollected_prizes;
+            lost_prizes += checked.cost.uncollected_prizes - served_groups_prizes(p, &out.solution);
             feasible &= checked.is_feasible();
             elapsed += out.elapsed.as_secs_f64();
         }
@@ -389,8 +361,144 @@ impl DayModel {
     }
 }
 
-/// The solver client of an order.
-pub(crate) fn client(s: &OrderStop, request: &PlanRequest) -> JsonClient {
+/// The solver vehicle type of one vehicle of the day's fleet (whose vehicle types are `types`).
+fn vehicle_type(f: &Fleet, request: &PlanRequest, types: &[i64]) -> JsonVehicleType {
+    let o = &request.options;
+    let t = &f.vehicle_type.data;
+    let mut capacity: Amounts = t.cylinder_slots.iter().map(|s| (dim(s.size_kg), i64::from(s.count))).collect();
+    capacity.insert("weight_kg".into(), i64::from(t.max_load_kg));
+    capacity.insert("gas_kg".into(), i64::from(t.max_gas_kg));
+    let depot = format!("D{}", f.vehicle.data.depot_id);
+    JsonVehicleType {
+        id: format!("V{}", f.vehicle.id),
+        name: f.vehicle.data.plate.clone(),
+        count: 1,
+        capacity,
+        start_depot: depot.clone(),
+        end_depot: None,
+        shift_start: Some(o.shift_start.clone()),
+        shift_end: Some(o.shift_end.clone()),
+        max_duration_minutes: None,
+        max_distance_km: None,
+        fixed_cost: o.fixed_cost_ntd,
+        cost_per_km: o.cost_per_km_ntd,
+        cost_per_hour: o.cost_per_hour_ntd,
+        profile: profile_of(t.kind).name().to_owned(),
+        skills: vehicle_skills(t.kind, f.vehicle_type.id, types),
+        reload_depots: if o.max_trips > 1 { vec![depot] } else { vec![] },
+        max_trips: o.max_trips,
+        breaks: o
+            .driver_break
+            .iter()
+            .map(|b| JsonBreak { window: JsonTimeWindow { start: b.earliest.clone(), end: b.latest.clone() }, minutes: f64::from(b.minutes) })
+            .collect(),
+        overtime_after_minutes: None,
+        overtime_cost_per_hour: 0.0,
+        fair_day_cost_per_hour_squared: o.fair_day_ntd_per_hour_squared,
+    }
+}
+
+/// The clients of an order whose client at the customer's address is `main` (shown as `info`):
+/// that one alone, or, for an order with alternative addresses, a group named after the order
+/// with one client per address (ids `O{id}`, `O{id}-1`, …), all alike but for where they are.
+fn at_each_address(main: JsonClient, info: StopInfo, s: &OrderStop) -> Vec<(JsonClient, StopInfo)> {
+    let alternatives = &s.order.data.alternative_addresses;
+    if alternatives.is_empty() {
+        return vec![(main, info)];
+    }
+    let group = Some(format!("O{}", s.order.id));
+    let mut out = Vec::with_capacity(alternatives.len() + 1);
+    for (k, a) in alternatives.iter().enumerate() {
+        let client = JsonClient {
+            id: format!("O{}-{}", s.order.id, k + 1),
+            lat: a.lat,
+            lon: a.lon,
+            district: Some(a.district.clone()),
+            group: group.clone(),
+            ..main.clone()
+        };
+        out.push((client, StopInfo { address: a.address.clone(), address_index: k + 1, ..info.clone() }));
+    }
+    out.insert(0, (JsonClient { group, ..main }, info));
+    out
+}
+
+/// The vehicle types of `fleet`, ascending, each once.
+fn fleet_types(fleet: &[Fleet]) -> Vec<i64> {
+    let mut types: Vec<i64> = fleet.iter().map(|f| f.vehicle_type.id).collect();
+    types.sort_unstable();
+    types.dedup();
+    types
+}
+
+/// The skill of every vehicle whose vehicle type is not `vehicle_type_id`. A vehicle serves a
+/// client when it has every skill the client needs, so a customer that only some vehicle types
+/// may serve needs this skill for each other vehicle type of the day's fleet: a vehicle of an
+/// allowed type has them all, one of another type lacks its own.
+pub fn not_of_type(vehicle_type_id: i64) -> String {
+    format!("not_vehicle_type_{vehicle_type_id}")
+}
+
+/// What a customer needs when none of its allowed vehicle types is in the fleet: no vehicle has
+/// it, so the order is left out (`no_compatible_vehicle`).
+const NO_ALLOWED_VEHICLE: &str = "no_allowed_vehicle_type";
+
+/// The skills of a vehicle of kind `kind` and vehicle type `own` in a fleet of the vehicle types
+/// `types`: [`TWO_WHEELER`] for a heavy motorcycle, and [`not_of_type`] of every other type.
+pub(crate) fn vehicle_skills(kind: VehicleKind, own: i64, types: &[i64]) -> Vec<String> {
+    let mut skills = if kind == VehicleKind::HeavyMotorcycle { vec![TWO_WHEELER.to_owned()] } else { vec![] };
+    if types.len() > 1 {
+        skills.extend(types.iter().filter(|&&t| t != own).map(|&t| not_of_type(t)));
+    }
+    skills
+}
+
+/// The skills a vehicle needs to serve customer `c` in a fleet of the vehicle types `types`:
+/// [`TWO_WHEELER`] for a narrow lane or no parking; for a customer only some vehicle types may
+/// serve, [`not_of_type`] of every type of the fleet not on its list ([`NO_ALLOWED_VEHICLE`]
+/// when none is).
+pub(crate) fn customer_skills(c: &crate::domain::NewCustomer, types: &[i64]) -> Vec<String> {
+    let needs_two_wheeler = c.access_restrictions.iter().any(|r| matches!(r, AccessRestriction::NarrowLane | AccessRestriction::NoParking));
+    let mut skills = if needs_two_wheeler { vec![TWO_WHEELER.to_owned()] } else { vec![] };
+    let allowed = &c.allowed_vehicle_type_ids;
+    if !allowed.is_empty() {
+        if types.iter().any(|t| allowed.contains(t)) {
+            skills.extend(types.iter().filter(|t| !allowed.contains(t)).map(|&t| not_of_type(t)));
+        } else {
+            skills.push(NO_ALLOWED_VEHICLE.to_owned());
+        }
+    }
+    skills
+}
+
+/// Whether some vehicle type of `vehicle_types` has every skill `client` needs.
+pub(crate) fn servable(vehicle_types: &[JsonVehicleType], client: &JsonClient) -> bool {
+    vehicle_types.iter().any(|t| client.skills.iter().all(|s| t.skills.contains(s)))
+}
+
+/// What the checker's uncollected prizes count beyond the plan's penalties: it counts the prize
+/// of every client no route visits, so an order with alternatives served at one address would
+/// lose the prizes of the others, and one left out the prize of each address; the order's
+/// penalty is one prize, lost only when no address is served. (The search's objective carries the
+/// same constant per group, which changes no decision between two plans.)
+fn served_groups_prizes(p: &solver::Problem, solution: &solver::Solution) -> i64 {
+    let visited: std::collections::HashSet<usize> = solution.routes.iter().flat_map(|r| r.visits()).collect();
+    p.groups
+        .iter()
+        .map(|g| {
+            let unvisited: Vec<i64> = g.clients.iter().filter(|c| !visited.contains(c)).map(|&c| p.clients[c].prize).collect();
+            let lost: i64 = unvisited.iter().sum();
+            if unvisited.len() == g.clients.len() {
+                lost - unvisited.iter().max().copied().unwrap_or(0)
+            } else {
+                lost
+            }
+        })
+        .sum()
+}
+
+/// The solver client of an order, in a plan whose fleet has the vehicle types `types`.
+pub(crate) fn client(s: &OrderStop, request: &PlanRequest, types: &[i64]) -> JsonClient {
     let c = &s.customer.data;
     let mut delivery = Amounts::new();
     let mut pickup = Amounts::new();
@@ -411,7 +519,6 @@ pub(crate) fn client(s: &OrderStop, request: &PlanRequest) -> JsonClient {
         Some(w) => vec![w],
         None => c.time_windows.clone(),
     };
-    let needs_two_wheeler = c.access_restrictions.iter().any(|r| matches!(r, AccessRestriction::NarrowLane | AccessRestriction::NoParking));
     JsonClient {
         id: format!("O{}", s.order.id),
         name: c.name.clone(),
@@ -425,7 +532,7 @@ pub(crate) fn client(s: &OrderStop, request: &PlanRequest) -> JsonClient {
         release_time: None,
         required: false,
         prize: Some(penalty(&s.order, request)),
-        skills: if needs_two_wheeler { vec![TWO_WHEELER.to_owned()] } else { vec![] },
+        skills: customer_skills(c, types),
         vehicle_types: Vec::new(),
         group: None,
     }
@@ -460,6 +567,7 @@ pub(crate) mod tests {
                 usual_cylinders: vec![],
                 access_restrictions: restrictions,
                 payment_method: PaymentMethod::Cash,
+                allowed_vehicle_type_ids: vec![],
             },
             position_approximate: false,
             created_at: now,
@@ -475,6 +583,7 @@ pub(crate) mod tests {
                 preference: None,
                 priority,
                 note: None,
+                alternative_addresses: Vec::new(),
             },
             status: OrderStatus::Received,
             plan_id: Some(1),
@@ -536,6 +645,32 @@ pub(crate) mod tests {
         assert_eq!(v.capacity, amounts(&[("cylinders_20kg", 30), ("cylinders_50kg", 8), ("gas_kg", 900), ("weight_kg", 1500)]));
         assert_eq!(model.doc.dimensions, ["cylinders_20kg", "cylinders_50kg", "weight_kg", "gas_kg"]);
         assert_eq!((model.parts.len(), model.parts[0].compiled.problem.num_clients()), (1, 1));
+    }
+
+    #[test]
+    fn a_customer_that_allows_some_vehicle_types_needs_what_only_they_have() {
+        let mut c = stop(1, vec![], Priority::Normal).customer.data;
+        c.allowed_vehicle_type_ids = vec![7, 9];
+        let types = [7, 8, 9];
+        let need = customer_skills(&c, &types);
+        let serves = |kind, own| {
+            let has = vehicle_skills(kind, own, &types);
+            need.iter().all(|s| has.contains(s))
+        };
+        assert_eq!((serves(VehicleKind::Truck, 7), serves(VehicleKind::Truck, 8), serves(VehicleKind::Truck, 9)), (true, false, true));
+        c.access_restrictions = vec![AccessRestriction::NarrowLane];
+        let need = customer_skills(&c, &types);
+        let serves = |kind, own| {
+            let has = vehicle_skills(kind, own, &types);
+            need.iter().all(|s| has.contains(s))
+        };
+        assert_eq!((serves(VehicleKind::Truck, 7), serves(VehicleKind::HeavyMotorcycle, 7), serves(VehicleKind::HeavyMotorcycle, 8)), (false, true, false));
+        // A fleet of one type: nothing to tell apart, or nobody allowed.
+        c.access_restrictions.clear();
+        assert!(customer_skills(&c, &[9]).is_empty() && vehicle_skills(VehicleKind::Truck, 9, &[9]).is_empty());
+        assert_eq!(customer_skills(&c, &[8]), [NO_ALLOWED_VEHICLE]);
+        c.allowed_vehicle_type_ids.clear();
+        assert!(customer_skills(&c, &types).is_empty(), "any vehicle");
     }
 
     #[test]

@@ -108,6 +108,11 @@ pub fn home_depot(doc: &JsonProblem, client: &JsonClient) -> Option<usize> {
     })
 }
 
+/// Whether a vehicle of `part` may serve `client` (has every skill it needs).
+fn covers(doc: &JsonProblem, part: &PartIdx, client: &JsonClient) -> bool {
+    part.types.iter().any(|&t| client.skills.iter().all(|s| doc.vehicle_types[t].skills.contains(s)))
+}
+
 /// The bearing of `(lat, lon)` seen from `(lat0, lon0)`, radians in `(-π, π]`.
 fn bearing((lat0, lon0): (f64, f64), (lat, lon): (f64, f64)) -> f64 {
     let dx = (lon - lon0) * lat0.to_radians().cos();
@@ -152,7 +157,14 @@ impl Layout {
     pub fn home_part(&self, doc: &JsonProblem, client: &JsonClient) -> Option<usize> {
         let d = home_depot(doc, client)?;
         match self.sectors.get(&d) {
-            Some(sectors) => sectors.part_at(bearing((doc.depots[d].lat, doc.depots[d].lon), (client.lat, client.lon))),
+            // The sector of its bearing, unless none of that sector's vehicles may serve it
+            // (the depot's motorcycles, or its vehicles of the types the customer allows, went
+            // to other sectors): then the first sector with one.
+            Some(sectors) => {
+                let at = sectors.part_at(bearing((doc.depots[d].lat, doc.depots[d].lon), (client.lat, client.lon)))?;
+                let serving = |k: &usize| self.parts.get(*k).is_some_and(|p| covers(doc, p, client));
+                Some(at).filter(serving).or_else(|| sectors.firsts.iter().map(|&(_, k)| k).find(serving)).or(Some(at))
+            }
             None => self.part_of_depot.get(&d).copied(),
         }
     }
@@ -275,9 +287,16 @@ pub fn layout(model: &LiveModel, on_route: &HashMap<i64, i64>) -> Option<Layout>
         }
         p.clients.clear();
     }
+    // An order's addresses (a group) stay together, in the part of its first (the customer's).
+    let mut part_of_order: HashMap<i64, usize> = HashMap::new();
     for (c, (stop, client)) in model.stops.iter().zip(&doc.clients).enumerate() {
         let by_route = on_route.get(&stop.order_id).and_then(|v| part_of_vehicle.get(v)).copied();
-        let k = by_route.or(placed[c]).or_else(|| layout.home_part(doc, client)).unwrap_or(0);
+        let swept_here = placed[c].filter(|&k| covers(doc, &layout.parts[k], client));
+        let k = match part_of_order.get(&stop.order_id) {
+            Some(&k) => k,
+            None => by_route.or(swept_here).or_else(|| layout.home_part(doc, client)).unwrap_or(0),
+        };
+        part_of_order.insert(stop.order_id, k);
         layout.parts[k].clients.push(c);
     }
     Some(layout)
@@ -380,7 +399,7 @@ pub fn replan_parts(
                 if parts.len() == 1 {
                     return Some(0);
                 }
-                layout.home_part(&whole.doc, &client(&c.stop, base.request))
+                layout.home_part(&whole.doc, &client(&c.stop, base.request, &whole.fleet_types()))
             }),
             Event::OrderCancelled { order_id }
             | Event::StopArrived { order_id, .. }
@@ -521,6 +540,7 @@ mod tests {
                 name: String::new(),
                 penalty_ntd: 1.0,
                 address: String::new(),
+                address_index: 0,
                 phone: None,
                 cylinders: vec![],
                 time_windows: vec![],
@@ -529,7 +549,12 @@ mod tests {
             .collect();
         let fleet = vehicle_types
             .iter()
-            .map(|t| FleetInfo { vehicle_id: t.id[1..].parse().expect("id"), plate: t.name.clone(), depot_id: t.start_depot[1..].parse().expect("id") })
+            .map(|t| FleetInfo {
+                vehicle_id: t.id[1..].parse().expect("id"),
+                plate: t.name.clone(),
+                depot_id: t.start_depot[1..].parse().expect("id"),
+                vehicle_type_id: None,
+            })
             .collect();
         let doc = JsonProblem {
             name: "day".into(),
@@ -600,7 +625,12 @@ mod tests {
         m.doc.depots = vec![depot(1, 24.15, 120.68)];
         m.depots.truncate(1);
         m.doc.vehicle_types = (0..9).map(|v| vehicle(100 + v, 1, if v % 3 == 2 { &["two_wheeler"] } else { &[] })).collect();
-        m.fleet = m.doc.vehicle_types.iter().map(|t| FleetInfo { vehicle_id: t.id[1..].parse().expect("id"), plate: t.name.clone(), depot_id: 1 }).collect();
+        m.fleet = m
+            .doc
+            .vehicle_types
+            .iter()
+            .map(|t| FleetInfo { vehicle_id: t.id[1..].parse().expect("id"), plate: t.name.clone(), depot_id: 1, vehicle_type_id: None })
+            .collect();
         let template = m.stops[0].clone();
         m.doc.clients.clear();
         m.stops.clear();
@@ -655,6 +685,36 @@ mod tests {
 
         // Just under the limit, one depot's day is one part.
         assert_eq!(split(&one_city(PART_MAX_ORDERS), &HashMap::new()), None);
+    }
+
+    #[test]
+    fn an_order_only_some_vehicles_may_serve_goes_to_a_sector_that_has_one() {
+        // One truck of nine may serve every 40th order (a customer that allows only its type);
+        // it is dealt to one sector of three, so most of those orders lie in sectors without it.
+        let mut m = one_city(PART_MAX_ORDERS * 2 + 500);
+        m.doc.vehicle_types[0].skills.push("dock".into());
+        let mut wanted = 0;
+        for c in &mut m.doc.clients {
+            // Not the narrow lanes: no motorcycle has the dock.
+            if c.id.trim_start_matches('O').parse::<usize>().expect("id") % 40 == 0 && c.skills.is_empty() {
+                c.skills.push("dock".into());
+                wanted += 1;
+            }
+        }
+        let layout = layout(&m, &HashMap::new()).expect("too big for one part");
+        let with_dock = layout.parts.iter().position(|p| p.types.contains(&0)).expect("the truck is in a part");
+        let mut docked = 0;
+        for (k, p) in layout.parts.iter().enumerate() {
+            for &c in &p.clients {
+                assert!(covers(&m.doc, p, &m.doc.clients[c]), "order {c} in part {k} that no vehicle of it may serve");
+                docked += usize::from(m.doc.clients[c].skills.iter().any(|s| s == "dock"));
+            }
+        }
+        assert_eq!((docked, wanted > 50), (wanted, true), "every such order is placed");
+        // A new such order joins the truck's sector wherever it lies.
+        let far = &m.doc.clients[39];
+        assert_eq!(far.skills, ["dock"]);
+        assert_eq!(layout.home_part(&m.doc, far), Some(with_dock));
     }
 
     fn layout_of(m: &LiveModel, on_route: &HashMap<i64, i64>) -> Vec<PartIdx> {

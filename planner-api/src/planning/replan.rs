@@ -21,7 +21,7 @@
 //! unserved before going on to a later trip are not kept on it in the warm start (the search
 //! places them again).
 
-use super::day::{client, penalty, OrderStop};
+use super::day::{client, penalty, servable, OrderStop};
 use crate::domain::customer::TimeWindow;
 use crate::domain::plan::{CylinderMove, PlannedBreak, PlannedDepot, PlannedRoute, PlannedStop, PlannedTrip, UnassignedOrder};
 use crate::domain::replan::{
@@ -58,9 +58,13 @@ pub struct StopInfo {
     pub name: String,
     /// NT$ lost when the order is left out.
     pub penalty_ntd: f64,
-    /// The customer's address.
+    /// Where: the customer's address, or the order's alternative address `address_index`.
     #[serde(default)]
     pub address: String,
+    /// 0 for the customer's address, `k` for the order's `alternative_addresses[k - 1]`: the
+    /// clients of one order with alternatives form a group, of which the plan serves one.
+    #[serde(default, skip_serializing_if = "crate::domain::plan::is_first_address")]
+    pub address_index: usize,
     /// The customer's phone.
     #[serde(default)]
     pub phone: Option<String>,
@@ -90,6 +94,7 @@ impl StopInfo {
             name: c.name.clone(),
             penalty_ntd,
             address: c.address.clone(),
+            address_index: 0,
             phone: c.phone.clone(),
             cylinders,
             time_windows,
@@ -105,6 +110,7 @@ impl StopInfo {
             customer_code: self.customer_code.clone(),
             name: self.name.clone(),
             address: self.address.clone(),
+            address_index: self.address_index,
             phone: self.phone.clone(),
             cylinders: self.cylinders.clone(),
             time_windows: self.time_windows.clone(),
@@ -128,6 +134,9 @@ pub struct FleetInfo {
     pub plate: String,
     /// Its home depot.
     pub depot_id: i64,
+    /// Its vehicle type (models stored before customers had allowed vehicle types have none).
+    #[serde(default)]
+    pub vehicle_type_id: Option<i64>,
 }
 
 /// The solver input of one plan version and the ids behind its indices.
@@ -160,12 +169,22 @@ pub struct Compiled {
     pub model: LiveModel,
     /// Its problem.
     pub problem: Problem,
-    client_of: HashMap<i64, usize>,
+    /// Order → its clients, the customer's address first.
+    clients_of: HashMap<i64, Vec<usize>>,
     type_of: HashMap<i64, usize>,
     depot_of: HashMap<i64, usize>,
 }
 
 impl LiveModel {
+    /// The vehicle types of the fleet, ascending, each once (those known: see
+    /// [`FleetInfo::vehicle_type_id`]).
+    pub fn fleet_types(&self) -> Vec<i64> {
+        let mut types: Vec<i64> = self.fleet.iter().filter_map(|f| f.vehicle_type_id).collect();
+        types.sort_unstable();
+        types.dedup();
+        types
+    }
+
     /// The model as stored with its version (a compiled model holds no matrices).
     pub fn to_stored_json(&self) -> Result<String, serde_json::Error> {
         serde_json::to_string(self)
@@ -224,15 +243,28 @@ impl Compiled {
     }
 
     fn with(model: LiveModel, problem: Problem) -> Compiled {
-        let client_of = model.stops.iter().enumerate().map(|(c, s)| (s.order_id, c)).collect();
+        let mut clients_of: HashMap<i64, Vec<usize>> = HashMap::new();
+        for (c, s) in model.stops.iter().enumerate() {
+            clients_of.entry(s.order_id).or_default().push(c);
+        }
         let type_of = model.fleet.iter().enumerate().map(|(t, f)| (f.vehicle_id, t)).collect();
         let depot_of = model.depots.iter().enumerate().map(|(d, x)| (x.id, d)).collect();
-        Compiled { model, problem, client_of, type_of, depot_of }
+        Compiled { model, problem, clients_of, type_of, depot_of }
     }
 
-    /// The client of an order.
+    /// The client of an order (at the customer's address).
     pub fn client(&self, order_id: i64) -> Option<usize> {
-        self.client_of.get(&order_id).copied()
+        self.clients_of.get(&order_id).and_then(|c| c.first()).copied()
+    }
+
+    /// The client of an order at its address `address_index` (see [`StopInfo::address_index`]).
+    pub fn client_at(&self, order_id: i64, address_index: usize) -> Option<usize> {
+        self.clients_of.get(&order_id)?.iter().copied().find(|&c| self.model.stops[c].address_index == address_index)
+    }
+
+    /// Every client of an order (one per address).
+    pub fn clients(&self, order_id: i64) -> &[usize] {
+        self.clients_of.get(&order_id).map_or(&[], Vec::as_slice)
     }
 
     /// This model without the `cancelled` orders and with the `added` ones (last). The problem
@@ -259,7 +291,8 @@ impl Compiled {
         let mut stops: Vec<StopInfo> = m0.stops.iter().zip(&keep).filter(|(_, k)| **k).map(|(s, _)| s.clone()).collect();
         // Locations: the depots, the kept clients, then the new ones.
         let kept: Vec<usize> = (0..depots).chain((0..keep.len()).filter(|&c| keep[c]).map(|c| depots + c)).collect();
-        let new_docs: Vec<_> = added.iter().map(|c| client(&c.stop, request)).collect();
+        let types = m0.fleet_types();
+        let new_docs: Vec<_> = added.iter().map(|c| client(&c.stop, request, &types)).collect();
         let new_clients = build_clients(&doc, &new_docs, kept.len()).map_err(|e| format!("an added order does not build: {e}"))?;
         let mut clients: Vec<solver::model::Client> = p0.clients.iter().zip(&keep).filter(|(_, k)| **k).map(|(c, _)| c.clone()).collect();
         for (i, c) in clients.iter_mut().enumerate() {
@@ -293,7 +326,7 @@ impl Compiled {
             skill_names: data.skill_names.clone(),
             backhaul_precedence: data.backhaul_precedence,
             stability: data.stability.clone(),
-            groups: data.groups.clone(),
+            groups: kept_groups(&data.groups, &keep),
             pairs: Vec::new(),
         };
         let problem = Problem::new(data).map_err(|e| format!("the edited plan does not build: {e}"))?;
@@ -308,6 +341,26 @@ impl Compiled {
         };
         Ok(Compiled::with(model, problem))
     }
+}
+
+/// `groups` (of an order's addresses) over the clients kept (`keep[c]`), renumbered; a group
+/// none of whose clients is kept goes.
+fn kept_groups(groups: &[solver::model::Group], keep: &[bool]) -> Vec<solver::model::Group> {
+    let mut index = vec![None; keep.len()];
+    let mut n = 0;
+    for (c, &k) in keep.iter().enumerate() {
+        if k {
+            index[c] = Some(n);
+            n += 1;
+        }
+    }
+    groups
+        .iter()
+        .filter_map(|g| {
+            let clients: Vec<usize> = g.clients.iter().filter_map(|&c| index.get(c).copied().flatten()).collect();
+            (!clients.is_empty()).then_some(solver::model::Group { clients, required: g.required })
+        })
+        .collect()
 }
 
 /// The travel profiles of `p0` over its locations `kept` (whose coordinates are `kept_points`)
@@ -582,6 +635,10 @@ fn apply(plan_id: i64, base: &Base, routed: &StopMap, batch: &EventBatch, candid
                 Some(c) if c.held_by.is_some_and(|p| p != plan_id) => {
                     errors.push(state(field("order_id"), "held_by_other_plan", "訂單屬於另一個排程", "is held by another plan"));
                 }
+                Some(c) if !servable(&base.compiled.model.doc.vehicle_types, &client(&c.stop, base.request, &base.compiled.model.fleet_types())) => {
+                    let (zh, en) = ("此排程沒有可以服務這位客戶的車輛", "no vehicle of this plan may serve this customer");
+                    errors.push(state(field("order_id"), "no_compatible_vehicle", zh, en));
+                }
                 Some(c) => added.push(c),
             },
             Event::OrderCancelled { order_id } => {
@@ -731,13 +788,16 @@ fn solver_plan(base: &Base, compiled: &Compiled, execution: &Execution, now: i64
         let x = execution.vehicles.get(&r.vehicle_id).cloned().unwrap_or_default();
         let executed: Vec<i64> = x.executed.iter().map(|e| e.order_id).collect();
         let trip_of: HashMap<i64, usize> = r.trips.iter().enumerate().flat_map(|(k, trip)| trip.stops.iter().map(move |s| (s.order_id, k))).collect();
+        // The address of each order on the route (the one the plan chose).
+        let address_of: HashMap<i64, usize> = r.trips.iter().flat_map(|t| t.stops.iter()).map(|s| (s.order_id, s.address_index)).collect();
+        let client_of = |o: i64| compiled.client_at(o, address_of.get(&o).copied().unwrap_or(0));
         let current = executed.iter().filter_map(|o| trip_of.get(o)).copied().max();
         let mut trips: Vec<Trip> = Vec::new();
         for (k, trip) in r.trips.iter().enumerate() {
             let depot = compiled.depot_of.get(&trip.depot_id).copied().unwrap_or(p.vehicle_types[t].start_depot);
-            let mut visits: Vec<usize> = executed.iter().filter(|o| trip_of.get(o) == Some(&k)).filter_map(|o| compiled.client(*o)).collect();
+            let mut visits: Vec<usize> = executed.iter().filter(|o| trip_of.get(o) == Some(&k)).filter_map(|o| client_of(*o)).collect();
             if current.is_none_or(|c| k >= c) {
-                visits.extend(trip.stops.iter().filter(|s| !executed.contains(&s.order_id)).filter_map(|s| compiled.client(s.order_id)));
+                visits.extend(trip.stops.iter().filter(|s| !executed.contains(&s.order_id)).filter_map(|s| client_of(s.order_id)));
             }
             visits.retain(|c| placed.insert(*c));
             trips.push(Trip { depot, visits });
@@ -781,17 +841,23 @@ fn solver_plan(base: &Base, compiled: &Compiled, execution: &Execution, now: i64
     }
     // What the base left out stays out of the warm start; only new orders (and dropped ones
     // added again) are inserted at once.
-    let unassigned = base
+    let mut unassigned: Vec<Unassigned> = base
         .plan
         .unassigned
         .iter()
         .filter(|u| !readded.contains(&u.order_id))
-        .filter_map(|u| {
-            let client = compiled.client(u.order_id)?;
+        .flat_map(|u| {
             let reason = serde_json::from_value(serde_json::Value::String(u.reason.clone())).unwrap_or(UnassignedReason::NotWorthPrize);
-            Some(Unassigned { client, reason })
+            compiled.clients(u.order_id).iter().map(move |&client| Unassigned { client, reason })
         })
         .collect();
+    // The other addresses of an order on a route are served by that stop.
+    let routed: HashSet<i64> = placed.iter().map(|&c| compiled.model.stops[c].order_id).collect();
+    for (c, s) in compiled.model.stops.iter().enumerate() {
+        if !placed.contains(&c) && routed.contains(&s.order_id) {
+            unassigned.push(Unassigned { client: c, reason: UnassignedReason::GroupServed });
+        }
+    }
     (Solution { routes, unassigned }, vehicles, progress, seen)
 }
 
@@ -805,7 +871,7 @@ fn run(base: &Base, compiled: &Compiled, execution: &Execution, batch: &EventBat
     // The arrivals announced by the base version, of its stops still to serve.
     let mut announced: Vec<Option<i64>> = vec![None; problem.num_clients()];
     for s in base.plan.routes.iter().flat_map(|r| r.trips.iter().flat_map(|t| t.stops.iter())).filter(|s| s.status == StopStatus::Planned) {
-        if let Some(c) = compiled.client(s.order_id) {
+        if let Some(c) = compiled.client_at(s.order_id, s.address_index) {
             announced[c] = clock_seconds(&s.arrival);
         }
     }
@@ -873,11 +939,9 @@ fn run(base: &Base, compiled: &Compiled, execution: &Execution, batch: &EventBat
     }
     let mut unassigned = m.left_out.clone();
     let mut penalty = m.left_out_penalty_ntd;
-    for u in &out.unassigned {
-        let info = &m.stops[u.client];
-        let reason = serde_json::to_value(u.reason).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
-        unassigned.push(UnassignedOrder { order_id: info.order_id, reason });
-        penalty += info.penalty_ntd;
+    for (order, reason) in unassigned_orders(m, out.unassigned.iter().map(|u| (u.client, u.reason))) {
+        unassigned.push(order);
+        penalty += reason;
     }
     unassigned.sort_by_key(|u| u.order_id);
     let route_cost: i64 = routes.iter().map(|r| r.cost_ntd).sum();
@@ -895,6 +959,32 @@ fn run(base: &Base, compiled: &Compiled, execution: &Execution, batch: &EventBat
         unassigned,
     };
     Ok(result)
+}
+
+/// The orders of `m` left out, from the solver's unassigned clients (client, reason), each with
+/// its penalty: an order once, though each of its addresses is a client, and not at all when one
+/// of its addresses is served (the others come back as `group_served`).
+pub(crate) fn unassigned_orders(m: &LiveModel, clients: impl Iterator<Item = (usize, UnassignedReason)>) -> Vec<(UnassignedOrder, f64)> {
+    let mut served: HashSet<i64> = HashSet::new();
+    let mut out: Vec<(UnassignedOrder, f64)> = Vec::new();
+    let mut listed: HashSet<i64> = HashSet::new();
+    let clients: Vec<(usize, UnassignedReason)> = clients.collect();
+    for &(c, reason) in &clients {
+        if reason == UnassignedReason::GroupServed {
+            if let Some(s) = m.stops.get(c) {
+                served.insert(s.order_id);
+            }
+        }
+    }
+    for (c, reason) in clients {
+        let Some(info) = m.stops.get(c) else { continue };
+        if reason == UnassignedReason::GroupServed || served.contains(&info.order_id) || !listed.insert(info.order_id) {
+            continue;
+        }
+        let reason = serde_json::to_value(reason).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+        out.push((UnassignedOrder { order_id: info.order_id, reason }, info.penalty_ntd));
+    }
+    out
 }
 
 /// One route as shown, the one renderer of routes (the job's plan and every replan): its trips,
@@ -1146,5 +1236,37 @@ mod tests {
         let n = fewer.problem.num_locations();
         assert_eq!(n, 1 + 5);
         assert!((0..n).all(|x| (0..n).all(|y| fewer.problem.duration(0, x, y) == fresh.problem.duration(0, x, y))));
+    }
+
+    #[test]
+    fn an_order_with_other_addresses_is_one_group_before_and_after_an_edit() {
+        use crate::domain::order::AlternativeAddress;
+        let travel = GreatCircle::new(TravelConfig::default());
+        let with_shop = |id: i64, shops: usize| {
+            let mut s = stop(id, vec![], Priority::Normal);
+            s.order.data.alternative_addresses = (0..shops)
+                .map(|k| AlternativeAddress { address: format!("店{k}"), district: "大安區".into(), lat: 25.02 + 0.01 * k as f64, lon: 121.54 })
+                .collect();
+            s
+        };
+        let stops = vec![with_shop(1, 0), with_shop(2, 2), with_shop(3, 0), with_shop(4, 1)];
+        let Ok(Day::Solvable(day)) = DayModel::build(inputs(stops), &travel) else { panic!("the day is solvable") };
+        let mut model = day.live_model();
+        model.fill_matrices(&travel).expect("travel matrices");
+        let base = Compiled::new(model).expect("compiles");
+        let ids = |c: &Compiled| -> Vec<Vec<String>> {
+            c.problem.groups.iter().map(|g| g.clients.iter().map(|&k| c.model.doc.clients[k].id.clone()).collect()).collect()
+        };
+        assert_eq!(ids(&base), [vec!["O2", "O2-1", "O2-2"], vec!["O4", "O4-1"]]);
+        assert_eq!((base.client(2), base.client_at(2, 2), base.clients(4).len()), (Some(1), Some(3), 2));
+        assert_eq!(base.model.stops[3].address, "店1");
+
+        // Clients before and between the groups go: the groups keep their own clients.
+        let edited = base.edited(&[1, 3], &[], &request(), &travel).expect("edits");
+        assert_eq!(ids(&edited), [vec!["O2", "O2-1", "O2-2"], vec!["O4", "O4-1"]]);
+        assert_eq!(edited.problem.groups, rebuilt(&edited, &travel).problem.groups);
+        let edited = edited.edited(&[2], &[], &request(), &travel).expect("edits");
+        assert_eq!(ids(&edited), [vec!["O4", "O4-1"]]);
+        assert_eq!(edited.problem.groups, rebuilt(&edited, &travel).problem.groups);
     }
 }

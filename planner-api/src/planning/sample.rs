@@ -95,6 +95,7 @@ pub async fn seed(store: &Store, date: NaiveDate, orders: usize, depots: usize, 
                     usual_cylinders: vec![UsualCylinder { size_kg: 20, quantity: 1 }],
                     access_restrictions: if lane { vec![AccessRestriction::NarrowLane] } else { vec![] },
                     payment_method: PaymentMethod::Cash,
+                    allowed_vehicle_type_ids: vec![],
                 })
                 .await?;
             let mut cylinders = vec![UsualCylinder { size_kg: 20, quantity: if lane { 1 } else { 1 + u32::try_from(n % 2).unwrap_or(0) } }];
@@ -109,6 +110,7 @@ pub async fn seed(store: &Store, date: NaiveDate, orders: usize, depots: usize, 
                 preference: None,
                 priority: if n % 20 == 19 { Priority::Urgent } else { Priority::Normal },
                 note: None,
+                alternative_addresses: Vec::new(),
             };
             day.order_ids.push(store.create_order(&order, "sample").await?.id);
         }

@@ -3,12 +3,12 @@
 
 use super::page::{fetch_page, Bound, Conditions, IdOrder};
 use super::{in_use, unique, with_pool, Page, PageRequest, Store, StoreError};
-use crate::domain::{Customer, NewCustomer, PaymentMethod};
+use crate::domain::{Customer, FieldError, FieldProblem, NewCustomer, PaymentMethod};
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
 const COLUMNS: &str = "id, code, name, phone, address, district, lat, lon, time_windows, usual_cylinders, \
-                       access_restrictions, payment_method, position_approximate, created_at, updated_at";
+                       access_restrictions, payment_method, allowed_vehicle_type_ids, position_approximate, created_at, updated_at";
 
 /// Which customers a list query returns.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -48,6 +48,7 @@ struct CustomerRow {
     usual_cylinders: String,
     access_restrictions: String,
     payment_method: String,
+    allowed_vehicle_type_ids: String,
     position_approximate: bool,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
@@ -70,6 +71,7 @@ macro_rules! customer_row {
             usual_cylinders: row.try_get("usual_cylinders")?,
             access_restrictions: row.try_get("access_restrictions")?,
             payment_method: row.try_get("payment_method")?,
+            allowed_vehicle_type_ids: row.try_get("allowed_vehicle_type_ids")?,
             position_approximate: row.try_get("position_approximate")?,
             created_at: row.try_get("created_at")?,
             updated_at: row.try_get("updated_at")?,
@@ -101,6 +103,7 @@ impl CustomerRow {
                 usual_cylinders: json("usual_cylinders", &self.usual_cylinders)?,
                 access_restrictions: json("access_restrictions", &self.access_restrictions)?,
                 payment_method,
+                allowed_vehicle_type_ids: json("allowed_vehicle_type_ids", &self.allowed_vehicle_type_ids)?,
             },
             position_approximate: self.position_approximate,
             created_at: self.created_at,
@@ -114,6 +117,7 @@ pub(crate) struct JsonColumns {
     pub(crate) time_windows: String,
     pub(crate) usual_cylinders: String,
     pub(crate) access_restrictions: String,
+    pub(crate) allowed_vehicle_type_ids: String,
 }
 
 impl JsonColumns {
@@ -123,6 +127,7 @@ impl JsonColumns {
             time_windows: enc("time_windows", serde_json::to_string(&c.time_windows))?,
             usual_cylinders: enc("usual_cylinders", serde_json::to_string(&c.usual_cylinders))?,
             access_restrictions: enc("access_restrictions", serde_json::to_string(&c.access_restrictions))?,
+            allowed_vehicle_type_ids: enc("allowed_vehicle_type_ids", serde_json::to_string(&c.allowed_vehicle_type_ids))?,
         })
     }
 }
@@ -190,17 +195,19 @@ impl Store {
 
     /// Stores a new customer; a taken code gives [`StoreError::Duplicate`].
     pub async fn create_customer(&self, c: &NewCustomer) -> Result<Customer, StoreError> {
+        self.check_vehicle_types(&c.allowed_vehicle_type_ids).await?;
         let now = Utc::now();
         let j = JsonColumns::of(c)?;
         let sql = format!(
             "INSERT INTO customers (code, name, phone, address, district, lat, lon, time_windows, usual_cylinders, \
-             access_restrictions, payment_method, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) RETURNING {COLUMNS}"
+             access_restrictions, payment_method, created_at, updated_at, allowed_vehicle_type_ids) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13) RETURNING {COLUMNS}"
         );
         let row = with_pool!(self, pool => {
             let row = sqlx::query(&sql)
                 .bind(&c.code).bind(&c.name).bind(&c.phone).bind(&c.address).bind(&c.district).bind(c.lat).bind(c.lon)
                 .bind(&j.time_windows).bind(&j.usual_cylinders).bind(&j.access_restrictions).bind(c.payment_method.as_str()).bind(now)
+                .bind(&j.allowed_vehicle_type_ids)
                 .fetch_one(pool).await.map_err(unique("code"))?;
             customer_row!(&row)?
         });
@@ -210,23 +217,52 @@ impl Store {
     /// Replaces a customer's fields (a new position is no longer approximate); a code taken by
     /// another customer gives [`StoreError::Duplicate`].
     pub async fn update_customer(&self, id: i64, c: &NewCustomer) -> Result<Customer, StoreError> {
+        self.check_vehicle_types(&c.allowed_vehicle_type_ids).await?;
         let now = Utc::now();
         let j = JsonColumns::of(c)?;
         let sql = format!(
             "UPDATE customers SET code = $1, name = $2, phone = $3, address = $4, district = $5, lat = $6, lon = $7, \
              time_windows = $8, usual_cylinders = $9, access_restrictions = $10, payment_method = $11, updated_at = $12, \
-             position_approximate = CASE WHEN lat = $6 AND lon = $7 THEN position_approximate ELSE FALSE END \
+             position_approximate = CASE WHEN lat = $6 AND lon = $7 THEN position_approximate ELSE FALSE END, \
+             allowed_vehicle_type_ids = $14 \
              WHERE id = $13 RETURNING {COLUMNS}"
         );
         let row = with_pool!(self, pool => {
             let row = sqlx::query(&sql)
                 .bind(&c.code).bind(&c.name).bind(&c.phone).bind(&c.address).bind(&c.district).bind(c.lat).bind(c.lon)
                 .bind(&j.time_windows).bind(&j.usual_cylinders).bind(&j.access_restrictions).bind(c.payment_method.as_str()).bind(now)
-                .bind(id)
+                .bind(id).bind(&j.allowed_vehicle_type_ids)
                 .fetch_optional(pool).await.map_err(unique("code"))?.ok_or(StoreError::NotFound)?;
             customer_row!(&row)?
         });
         row.into_customer()
+    }
+
+    /// [`StoreError::Invalid`] naming each of `ids` (a customer's allowed vehicle types) that is
+    /// no vehicle type.
+    async fn check_vehicle_types(&self, ids: &[i64]) -> Result<(), StoreError> {
+        let mut errors = Vec::new();
+        for (i, &id) in ids.iter().enumerate() {
+            let found: i64 = with_pool!(self, pool => sqlx::query_scalar("SELECT COUNT(*) FROM vehicle_types WHERE id = $1").bind(id).fetch_one(pool).await?);
+            if found == 0 {
+                errors.push(FieldError::new(format!("allowed_vehicle_type_ids[{i}]"), FieldProblem::UnknownReference));
+            }
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(StoreError::Invalid(errors))
+        }
+    }
+
+    /// Whether some customer may be served only by vehicle types that include `vehicle_type_id`.
+    pub(crate) async fn vehicle_type_allowed_by_customers(&self, vehicle_type_id: i64) -> Result<bool, StoreError> {
+        // The column is written by `JsonColumns` as `[2,9]`: without brackets, between commas.
+        let sql = "SELECT COUNT(*) FROM customers \
+                   WHERE ',' || REPLACE(REPLACE(allowed_vehicle_type_ids, '[', ''), ']', '') || ',' LIKE $1";
+        let pattern = format!("%,{vehicle_type_id},%");
+        let n: i64 = with_pool!(self, pool => sqlx::query_scalar(sql).bind(&pattern).fetch_one(pool).await?);
+        Ok(n > 0)
     }
 
     /// Deletes a customer; one with orders gives [`StoreError::InUse`].

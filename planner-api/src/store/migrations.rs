@@ -37,6 +37,8 @@ pub const SQLITE: &[Embedded] = &[
     (23, "feature flags", include_str!("../../migrations/sqlite/0023_feature_flags.sql")),
     (24, "legacy pick-up", include_str!("../../migrations/sqlite/0024_legacy_pickup.sql")),
     (25, "backups", include_str!("../../migrations/sqlite/0025_backups.sql")),
+    (26, "customer vehicle types", include_str!("../../migrations/sqlite/0026_customer_vehicle_types.sql")),
+    (27, "order alternative addresses", include_str!("../../migrations/sqlite/0027_order_alternative_addresses.sql")),
 ];
 
 /// PostgreSQL migrations, in version order.
@@ -62,6 +64,8 @@ pub const POSTGRES: &[Embedded] = &[
     (23, "feature flags", include_str!("../../migrations/postgres/0023_feature_flags.sql")),
     (24, "legacy pick-up", include_str!("../../migrations/postgres/0024_legacy_pickup.sql")),
     (25, "backups", include_str!("../../migrations/postgres/0025_backups.sql")),
+    (26, "customer vehicle types", include_str!("../../migrations/postgres/0026_customer_vehicle_types.sql")),
+    (27, "order alternative addresses", include_str!("../../migrations/postgres/0027_order_alternative_addresses.sql")),
 ];
 
 /// The release before this one, as far as the schema goes: its newest migration, and a digest of

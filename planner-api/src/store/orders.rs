@@ -10,7 +10,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::Row;
 
 const COLUMNS: &str = "id, customer_id, delivery_date, cylinders, time_window_start, time_window_end, preference, priority, \
-                       status, note, plan_id, created_at, updated_at";
+                       status, note, plan_id, created_at, updated_at, alternative_addresses";
 
 /// Which orders a list query returns; every filter is optional.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -42,6 +42,7 @@ struct OrderRow {
     plan_id: Option<i64>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
+    alternative_addresses: String,
 }
 
 macro_rules! order_row {
@@ -61,6 +62,7 @@ macro_rules! order_row {
             plan_id: row.try_get("plan_id")?,
             created_at: row.try_get("created_at")?,
             updated_at: row.try_get("updated_at")?,
+            alternative_addresses: row.try_get("alternative_addresses")?,
         })
     }};
 }
@@ -84,15 +86,31 @@ impl OrderRow {
         };
         let preference = self.preference.map(|p| TimePreference::parse(&p).ok_or_else(|| corrupt("preference", &p))).transpose()?;
         let priority = Priority::parse(&self.priority).ok_or_else(|| corrupt("priority", &self.priority))?;
+        let alternative_addresses =
+            serde_json::from_str(&self.alternative_addresses).map_err(|source| StoreError::Corrupt { column: "alternative_addresses", source })?;
         Ok(Order {
             id: self.id,
-            data: NewOrder { customer_id: self.customer_id, delivery_date: self.delivery_date, cylinders, time_window, preference, priority, note: self.note },
+            data: NewOrder {
+                customer_id: self.customer_id,
+                delivery_date: self.delivery_date,
+                cylinders,
+                time_window,
+                preference,
+                priority,
+                note: self.note,
+                alternative_addresses,
+            },
             status: status("status", &self.status)?,
             plan_id: self.plan_id,
             created_at: self.created_at,
             updated_at: self.updated_at,
         })
     }
+}
+
+/// The JSON text of an order's alternative addresses.
+fn alternatives_json(o: &NewOrder) -> Result<String, StoreError> {
+    serde_json::to_string(&o.alternative_addresses).map_err(|source| StoreError::Corrupt { column: "alternative_addresses", source })
 }
 
 /// An `order_events` row: from, to, changed by, note, plan id, at.
@@ -176,10 +194,11 @@ impl Store {
     pub async fn create_order(&self, o: &NewOrder, created_by: &str) -> Result<Order, StoreError> {
         let now = Utc::now();
         let cylinders = serde_json::to_string(&o.cylinders).map_err(|source| StoreError::Corrupt { column: "cylinders", source })?;
+        let alternatives = alternatives_json(o)?;
         let sql = format!(
             "INSERT INTO orders (customer_id, delivery_date, cylinders, time_window_start, time_window_end, preference, priority, \
-             status, note, plan_id, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, 'received', $8, NULL, $9, $9) RETURNING {COLUMNS}"
+             status, note, plan_id, created_at, updated_at, alternative_addresses) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 'received', $8, NULL, $9, $9, $10) RETURNING {COLUMNS}"
         );
         let event = "INSERT INTO order_events (order_id, from_status, to_status, changed_by, note, plan_id, at) \
                      VALUES ($1, NULL, 'received', $2, NULL, NULL, $3)";
@@ -189,7 +208,7 @@ impl Store {
             let mut tx = pool.begin().await?;
             let row = sqlx::query(&sql)
                 .bind(o.customer_id).bind(o.delivery_date).bind(&cylinders).bind(&start).bind(&end).bind(preference)
-                .bind(o.priority.as_str()).bind(&o.note).bind(now)
+                .bind(o.priority.as_str()).bind(&o.note).bind(now).bind(&alternatives)
                 .fetch_one(&mut *tx).await
                 .map_err(|e| match &e {
                     sqlx::Error::Database(db) if db.is_foreign_key_violation() => StoreError::UnknownReference(vec!["customer_id"]),
@@ -209,9 +228,10 @@ impl Store {
     pub async fn update_order(&self, id: i64, o: &NewOrder) -> Result<Order, StoreError> {
         let now = Utc::now();
         let cylinders = serde_json::to_string(&o.cylinders).map_err(|source| StoreError::Corrupt { column: "cylinders", source })?;
+        let alternatives = alternatives_json(o)?;
         let sql = format!(
             "UPDATE orders SET customer_id = $1, delivery_date = $2, cylinders = $3, time_window_start = $4, time_window_end = $5, \
-             preference = $6, priority = $7, note = $8, updated_at = $9 \
+             preference = $6, priority = $7, note = $8, updated_at = $9, alternative_addresses = $11 \
              WHERE id = $10 AND status = 'received' AND plan_id IS NULL RETURNING {COLUMNS}"
         );
         let (start, end) = (o.time_window.as_ref().map(|w| w.start.clone()), o.time_window.as_ref().map(|w| w.end.clone()));
@@ -219,7 +239,7 @@ impl Store {
         let row = with_pool!(self, pool => {
             let row = sqlx::query(&sql)
                 .bind(o.customer_id).bind(o.delivery_date).bind(&cylinders).bind(&start).bind(&end).bind(preference)
-                .bind(o.priority.as_str()).bind(&o.note).bind(now).bind(id)
+                .bind(o.priority.as_str()).bind(&o.note).bind(now).bind(id).bind(&alternatives)
                 .fetch_optional(pool).await
                 .map_err(|e| match &e {
                     sqlx::Error::Database(db) if db.is_foreign_key_violation() => StoreError::UnknownReference(vec!["customer_id"]),

@@ -129,8 +129,12 @@ impl Store {
         row.into_vehicle_type()
     }
 
-    /// Deletes a vehicle type; one that vehicles still use gives [`StoreError::InUse`].
+    /// Deletes a vehicle type; one that vehicles still use, or that a customer's allowed vehicle
+    /// types name, gives [`StoreError::InUse`].
     pub async fn delete_vehicle_type(&self, id: i64) -> Result<(), StoreError> {
+        if self.vehicle_type_allowed_by_customers(id).await? {
+            return Err(StoreError::InUse);
+        }
         let affected =
             with_pool!(self, pool => sqlx::query("DELETE FROM vehicle_types WHERE id = $1").bind(id).execute(pool).await.map_err(in_use)?.rows_affected());
         if affected == 0 {

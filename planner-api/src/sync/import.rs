@@ -376,6 +376,7 @@ pub(crate) fn convert_customer(c: &Customer) -> Result<(NewCustomer, bool, bool)
         usual_cylinders: c.usual.nonzero().map(|(size, q)| UsualCylinder { size_kg: u32::from(size), quantity: u32::from(q) }).collect(),
         access_restrictions: Vec::new(),
         payment_method: payment_method(c.payment).as_str().to_owned(),
+        allowed_vehicle_type_ids: Vec::new(),
         position_approximate: None,
     };
     let data = input.validate().map_err(|errors| Box::new(field_reject("CUST_MST", &c.code, errors)))?;
@@ -409,6 +410,7 @@ pub(crate) fn order_data(o: &Order, cylinders: &BTreeMap<u16, u32>) -> Result<Ne
         preference,
         priority: Some(if o.urgent { "urgent" } else { "normal" }.into()),
         note: Some(o.memo.clone()).filter(|m| !m.trim().is_empty()),
+        alternative_addresses: Vec::new(),
     };
     input.validate().map_err(|errors| Box::new(field_reject("ORD_HDR", &o.number, errors)))
 }

@@ -318,6 +318,7 @@ mod tests {
                 usual_cylinders: vec![UsualCylinder { size_kg: 20, quantity: 2 }],
                 access_restrictions: vec![],
                 payment_method: PaymentMethod::Monthly,
+                allowed_vehicle_type_ids: vec![],
             },
             position_approximate: false,
             created_at: now,

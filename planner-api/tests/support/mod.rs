@@ -747,7 +747,14 @@ pub fn solver_routes(doc: &solver::io::json::JsonProblem, plan: &Value) -> Vec<s
                     .as_array()
                     .expect("stops")
                     .iter()
-                    .map(|s| doc.client_index(&format!("O{}", s["order_id"])).expect("stop of a planned order"))
+                    .map(|s| {
+                        // At the customer's address `O{id}`, at the order's k-th other address `O{id}-k`.
+                        let id = match s["address_index"].as_u64() {
+                            Some(k) if k > 0 => format!("O{}-{k}", s["order_id"]),
+                            _ => format!("O{}", s["order_id"]),
+                        };
+                        doc.client_index(&id).expect("stop of a planned order")
+                    })
                     .collect(),
             })
             .collect();
@@ -777,23 +784,50 @@ pub async fn check_plan_with_solver(client: &reqwest::Client, base: &str, job: &
     let (doc, problem) = solver::io::json::parse(&text).expect("the stored problem parses and builds");
     let plan = &job["result"];
     let routes = solver_routes(&doc, plan);
+    // Each address of an order left out is a client left out.
     let unassigned = plan["unassigned"]
         .as_array()
         .expect("unassigned")
         .iter()
-        .filter_map(|u| doc.client_index(&format!("O{}", u["order_id"])).map(|client| (client, u["reason"].clone())))
-        .map(|(client, reason)| solver::Unassigned { client, reason: serde_json::from_value(reason).expect("a solver reason") })
+        .flat_map(|u| {
+            let order = format!("O{}", u["order_id"]);
+            let reason: solver::solution::UnassignedReason = serde_json::from_value(u["reason"].clone()).expect("a solver reason");
+            doc.clients
+                .iter()
+                .enumerate()
+                .filter(move |(_, c)| c.id == order || c.id.starts_with(&format!("{order}-")))
+                .map(move |(client, _)| solver::Unassigned { client, reason })
+        })
         .collect();
     let solution = solver::Solution { routes, unassigned };
     let report = solver::check::check(&problem, &solution);
     assert!(report.is_feasible(), "violations: {:?}", report.violations);
     assert_eq!(plan["feasible"], true);
     assert_eq!(plan["distance_m"].as_i64(), Some(report.cost.distance));
+    // Orders no vehicle could serve never reached the solver: their penalties are the plan's own.
+    let mut left_out = 0.0;
+    for u in plan["unassigned"].as_array().expect("unassigned") {
+        if doc.client_index(&format!("O{}", u["order_id"])).is_none() {
+            assert_eq!(u["reason"], "no_compatible_vehicle", "{u}");
+            let order: Value = client.get(format!("{base}/v1/orders/{}", u["order_id"])).send().await.expect("GET order").json().await.expect("order");
+            let which = if order["priority"] == "urgent" { "urgent_penalty_ntd" } else { "unserved_penalty_ntd" };
+            left_out += job["options"][which].as_f64().expect("penalty option");
+        }
+    }
+    // The checker counts the prize of every address no route visits; an order's penalty is one
+    // prize, lost only when none of its addresses is served.
+    let visited: std::collections::BTreeSet<usize> = solution.routes.iter().flat_map(|r| r.visits()).collect();
+    let mut counted_twice = 0;
+    for g in &problem.groups {
+        let unvisited: Vec<i64> = g.clients.iter().filter(|c| !visited.contains(c)).map(|&c| problem.clients[c].prize).collect();
+        counted_twice += unvisited.iter().sum::<i64>() - if unvisited.len() == g.clients.len() { unvisited.iter().max().copied().unwrap_or(0) } else { 0 };
+    }
+    let counted_twice = solver::io::json::cost_to_ntd(counted_twice);
     // Whole NT$: the operating cost and the penalties, each rounded, make the checker's objective.
-    let cost = solver::io::json::cost_to_ntd(report.cost.total);
+    let cost = solver::io::json::cost_to_ntd(report.cost.total) + left_out - counted_twice;
     let shown = plan["cost_ntd"].as_i64().expect("whole NT$") + plan["penalty_ntd"].as_i64().expect("whole NT$");
     assert!((shown as f64 - cost).abs() <= 1.0 + plan["routes"].as_array().map_or(0, Vec::len) as f64 * 0.5, "cost {shown} vs checker {cost}");
-    let prizes = solver::io::json::cost_to_ntd(report.cost.uncollected_prizes);
+    let prizes = solver::io::json::cost_to_ntd(report.cost.uncollected_prizes) + left_out - counted_twice;
     assert!((plan["penalty_ntd"].as_i64().expect("penalty") as f64 - prizes).abs() <= 0.5, "penalties {} vs checker {prizes}", plan["penalty_ntd"]);
     for (r, rep) in plan["routes"].as_array().expect("routes").iter().zip(&report.routes) {
         assert_eq!(r["distance_m"].as_i64(), Some(rep.distance));
