@@ -537,7 +537,8 @@ async fn an_order_with_other_addresses_is_served_at_one_of_them_through_replans(
     assert_eq!(status, 201, "{v2}");
     let shop_done = Some((vehicle, 1, shop["address"].as_str().expect("address").to_owned(), "done".to_owned()));
     assert_eq!(stop_of(&v2["plan"], at_shop), shop_done);
-    let added = app.post("/v1/orders", &order(&near, 1, json!([]))).await.2["id"].as_i64().expect("id");
+    // Added during the day, an order of the Tamsui customer that the shop may take as well.
+    let added = app.post("/v1/orders", &order(&far, 1, json!([shop]))).await.2["id"].as_i64().expect("id");
     let (status, _, v3) = app
         .post(
             &format!("/v1/plans/{id}/events"),
@@ -550,7 +551,9 @@ async fn an_order_with_other_addresses_is_served_at_one_of_them_through_replans(
     assert_eq!(status, 201, "{v3}");
     let plan = &v3["plan"];
     assert_eq!(stop_of(plan, at_shop), shop_done, "{plan}");
-    assert!(stop_of(plan, plain).is_none() && stop_of(plan, added).is_some(), "{plan}");
+    assert!(stop_of(plan, plain).is_none(), "{plan}");
+    assert_eq!(stop_of(plan, added).map(|s| (s.1, s.3)), Some((1, "planned".to_owned())), "at the shop: {plan}");
+    assert_eq!(stops(plan).len(), 2, "each order once: {plan}");
     assert_eq!(plan["unassigned"], json!([{ "order_id": too_big, "reason": "capacity" }]));
     assert_eq!(plan["penalty_ntd"], 4321);
 }

@@ -401,7 +401,7 @@ fn vehicle_type(f: &Fleet, request: &PlanRequest, types: &[i64]) -> JsonVehicleT
 /// The clients of an order whose client at the customer's address is `main` (shown as `info`):
 /// that one alone, or, for an order with alternative addresses, a group named after the order
 /// with one client per address (ids `O{id}`, `O{id}-1`, …), all alike but for where they are.
-fn at_each_address(main: JsonClient, info: StopInfo, s: &OrderStop) -> Vec<(JsonClient, StopInfo)> {
+pub(crate) fn at_each_address(main: JsonClient, info: StopInfo, s: &OrderStop) -> Vec<(JsonClient, StopInfo)> {
     let alternatives = &s.order.data.alternative_addresses;
     if alternatives.is_empty() {
         return vec![(main, info)];

@@ -21,7 +21,7 @@
 //! unserved before going on to a later trip are not kept on it in the warm start (the search
 //! places them again).
 
-use super::day::{client, penalty, servable, OrderStop};
+use super::day::{at_each_address, client, penalty, servable, OrderStop};
 use crate::domain::customer::TimeWindow;
 use crate::domain::plan::{CylinderMove, PlannedBreak, PlannedDepot, PlannedRoute, PlannedStop, PlannedTrip, UnassignedOrder};
 use crate::domain::replan::{
@@ -31,7 +31,7 @@ use crate::domain::{FieldError, FieldProblem, PlanJob, PlanRequest, PlanResult, 
 use crate::store::OrderChange;
 use crate::travel::{RoutingProfile, TravelMatrix};
 use serde::{Deserialize, Serialize};
-use solver::io::json::{build, build_clients, cost_to_ntd, JsonProblem, COST_SCALE};
+use solver::io::json::{build, build_clients, cost_to_ntd, JsonClient, JsonProblem, COST_SCALE};
 use solver::replan::{replan, ReplanInput, Vehicle as ReplanVehicle, VehicleProgress};
 use solver::search::Environment;
 use solver::solution::{Route, Solution, Trip, Unassigned, UnassignedReason};
@@ -292,8 +292,26 @@ impl Compiled {
         // Locations: the depots, the kept clients, then the new ones.
         let kept: Vec<usize> = (0..depots).chain((0..keep.len()).filter(|&c| keep[c]).map(|c| depots + c)).collect();
         let types = m0.fleet_types();
-        let new_docs: Vec<_> = added.iter().map(|c| client(&c.stop, request, &types)).collect();
-        let new_clients = build_clients(&doc, &new_docs, kept.len()).map_err(|e| format!("an added order does not build: {e}"))?;
+        // Each added order's clients: at its customer's address, then at the order's other
+        // addresses, which form a group (the problem's, so they are built without its name).
+        let mut new_docs: Vec<JsonClient> = Vec::new();
+        let mut new_stops: Vec<StopInfo> = Vec::new();
+        let mut groups = kept_groups(&p0.groups, &keep);
+        let kept_clients = keep.iter().filter(|&&k| k).count();
+        for c in added {
+            let info = StopInfo::of(&c.stop, penalty(&c.stop.order, request));
+            let at_each = at_each_address(client(&c.stop, request, &types), info, &c.stop);
+            if at_each.len() > 1 {
+                let first = kept_clients + new_docs.len();
+                groups.push(solver::model::Group { clients: (first..first + at_each.len()).collect(), required: false });
+            }
+            for (doc_client, info) in at_each {
+                new_docs.push(doc_client);
+                new_stops.push(info);
+            }
+        }
+        let bare: Vec<JsonClient> = new_docs.iter().map(|c| JsonClient { group: None, ..c.clone() }).collect();
+        let new_clients = build_clients(&doc, &bare, kept.len()).map_err(|e| format!("an added order does not build: {e}"))?;
         let mut clients: Vec<solver::model::Client> = p0.clients.iter().zip(&keep).filter(|(_, k)| **k).map(|(c, _)| c.clone()).collect();
         for (i, c) in clients.iter_mut().enumerate() {
             c.location = depots + i;
@@ -309,11 +327,8 @@ impl Compiled {
         let kept_points: Vec<(f64, f64)> = kept.iter().map(|&l| old_points[l]).collect();
         let new_points: Vec<(f64, f64)> = new_docs.iter().map(|c| (c.lat, c.lon)).collect();
         let profiles = remapped_profiles(p0, &kept, &kept_points, &new_points, travel)?;
-        for (c, s) in added.iter().zip(new_docs) {
-            doc.clients.push(s);
-            let s = &c.stop;
-            stops.push(StopInfo::of(s, penalty(&s.order, request)));
-        }
+        doc.clients.extend(new_docs);
+        stops.extend(new_stops);
         let data = p0.data();
         let data = solver::model::ProblemData {
             name: data.name.clone(),
@@ -326,7 +341,7 @@ impl Compiled {
             skill_names: data.skill_names.clone(),
             backhaul_precedence: data.backhaul_precedence,
             stability: data.stability.clone(),
-            groups: kept_groups(&data.groups, &keep),
+            groups,
             pairs: Vec::new(),
         };
         let problem = Problem::new(data).map_err(|e| format!("the edited plan does not build: {e}"))?;
@@ -1268,5 +1283,13 @@ mod tests {
         let edited = edited.edited(&[2], &[], &request(), &travel).expect("edits");
         assert_eq!(ids(&edited), [vec!["O4", "O4-1"]]);
         assert_eq!(edited.problem.groups, rebuilt(&edited, &travel).problem.groups);
+
+        // An order added with other addresses joins as a group of its own, after the kept ones.
+        let added = [Candidate { stop: with_shop(9, 1), held_by: None }, Candidate { stop: with_shop(10, 0), held_by: None }];
+        let edited = edited.edited(&[], &added, &request(), &travel).expect("edits");
+        assert_eq!(ids(&edited), [vec!["O4", "O4-1"], vec!["O9", "O9-1"]]);
+        let fresh = rebuilt(&edited, &travel);
+        assert_eq!((&edited.problem.groups, &edited.problem.clients), (&fresh.problem.groups, &fresh.problem.clients));
+        assert_eq!((edited.client_at(9, 1), edited.model.stops[3].address.as_str()), (Some(3), "店0"));
     }
 }
